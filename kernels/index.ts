@@ -1,0 +1,6 @@
+// kernels/: numeric kernels on typed arrays. Imports nothing else of the project (DESIGN.md layers).
+export * from './dtype.js';
+export * from './matvec.js';
+export * from './vector.js';
+export * from './attention.js';
+export * from './gating.js';

@@ -1,0 +1,36 @@
+// Wraps a subcommand's action: global options resolved once, errors mapped to exit codes
+// (0 ok, 2 bad input, 1 internal error), one line on stderr, a stack trace only with --verbose.
+import type { Command } from 'commander';
+import { InputError } from '../../fabric/errors.js';
+import type { GlobalOptions } from '../io/output.js';
+
+export function globalOptions(cmd: Command): GlobalOptions {
+  const all = cmd.optsWithGlobals() as Partial<GlobalOptions>;
+  return { json: all.json === true, verbose: all.verbose === true, quiet: all.quiet === true };
+}
+
+export function errorExit(e: unknown, verbose: boolean): void {
+  if (e instanceof InputError) {
+    process.stderr.write(`error: ${e.message}\n`);
+    if (verbose && e.stack) process.stderr.write(e.stack + '\n');
+    process.exitCode = 2;
+    return;
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  process.stderr.write(`internal error: ${err.message}\n`);
+  if (verbose && err.stack) process.stderr.write(err.stack + '\n');
+  process.exitCode = 1;
+}
+
+/** action(cmd, fn): fn receives the command's own options, the global options, and the positional arguments. */
+export function action<O>(cmd: Command, fn: (opts: O, g: GlobalOptions, args: string[]) => Promise<void> | void): Command {
+  return cmd.action(async (...argv: unknown[]) => {
+    const self = argv[argv.length - 1] as Command;
+    const g = globalOptions(self);
+    try {
+      await fn(self.opts() as O, g, self.args);
+    } catch (e) {
+      errorExit(e, g.verbose);
+    }
+  });
+}

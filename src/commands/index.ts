@@ -1,0 +1,12 @@
+// Every subcommand registers here, one line each, in the order `wafer --help` lists them.
+import type { Command } from 'commander';
+
+type Register = (program: Command) => void;
+
+const registrations: Register[] = [
+  // demo, model, generate, compile, faults, run, gpu, compare, project, noc, bench, report
+];
+
+export function registerAll(program: Command): void {
+  for (const register of registrations) register(program);
+}
