@@ -2,6 +2,7 @@
 // kernels <- fabric <- compiler <- src; bench/ and test/ may import anything, nothing imports them.
 import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
 const layerZones = [
   { target: './kernels', from: ['./fabric', './compiler', './src', './bench', './test'], message: 'kernels/ imports nothing else of the project (DESIGN.md layers).' },
@@ -16,6 +17,7 @@ export default tseslint.config(
   {
     files: ['**/*.ts', '**/*.mjs', '**/*.js'],
     plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver-next': [createTypeScriptImportResolver({ project: './tsconfig.json' })] },
     rules: {
       'import-x/no-restricted-paths': ['error', { zones: layerZones }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
