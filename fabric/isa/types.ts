@@ -1,0 +1,141 @@
+// The per-tile program format: the contract between the compiler (which emits it) and the mesh engine (which runs
+// it). Versioned; a program of another version is refused at load. JSON-serialisable throughout.
+//
+// Model of a tile (as the real hardware): a router with 5 ports (ramp + N/E/S/W) configured statically per colour,
+// and a compute engine with private SRAM running data-triggered tasks. A program describes ONE STEP (one token's
+// forward pass); the engine runs it once per token with `position` set, re-arming every trigger at step start.
+// Buffers (and so the KV cache and weights) persist across steps.
+
+export const ISA_VERSION = 1;
+
+/** N = toward y-1, S = toward y+1, E = toward x+1, W = toward x-1; ramp = this tile's compute engine. */
+export type Port = 'ramp' | 'N' | 'E' | 'S' | 'W';
+export const PORTS: readonly Port[] = ['ramp', 'N', 'E', 'S', 'W'];
+
+/** For one colour at one router: a wavelet arriving from `from` is forwarded to every port in `to` (multicast). */
+export interface RouteEntry {
+  colour: number;
+  from: Port;
+  to: Port[];
+}
+
+export type BufferDtype = 'f32' | 'bf16' | 'f16' | 'int8' | 'i32';
+
+/** Where a buffer's initial contents come from when the program is loaded. */
+export type BufferInit =
+  | { kind: 'zeros' }
+  /** A block of a model tensor, (rows r0..r1, cols c0..c1) of the (outDim, inDim) matrix, row-major, in the buffer's dtype. */
+  | { kind: 'weights'; tensor: string; rows: [number, number]; cols: [number, number] }
+  /** The per-row int8 scales of that block (f32). */
+  | { kind: 'scales'; tensor: string; rows: [number, number]; cols: [number, number] }
+  /** A slice of a 1-D tensor (a norm weight), elements e0..e1. */
+  | { kind: 'vector'; tensor: string; range: [number, number] };
+
+export interface BufferDecl {
+  name: string;
+  dtype: BufferDtype;
+  /** Elements. Bytes = length × dtype size, rounded up to 4. */
+  length: number;
+  init: BufferInit;
+  /** What it holds, for the SRAM report: weights, activations, kv-cache, queue, scratch. */
+  role: 'weights' | 'activation' | 'kv-cache' | 'scratch';
+}
+
+/** A buffer slice: `offset` and `length` in elements of the buffer's dtype. */
+export interface Slice {
+  buf: string;
+  offset: number;
+  length: number;
+}
+
+/**
+ * Ops run in order on the compute engine; each is charged cycles by the engine's cost functions (fabric/mesh cost).
+ * All arithmetic is f32 on f32 buffers except matvec's weight operand.
+ */
+export type Op =
+  /** y (+)= W·x; W a buffer of (rows, cols) in f32/bf16/f16/int8 (int8 with `scales`). */
+  | { op: 'matvec'; w: string; scales?: string; rows: number; cols: number; x: Slice; y: Slice; accumulate: boolean }
+  /** Push `src` onto colour `colour` through the ramp, one wavelet (32 bits) per element. Asynchronous: the CE
+   *  continues; it stalls only if the ramp's output queue is full. */
+  | { op: 'send'; colour: number; src: Slice }
+  /** out = a + b elementwise. */
+  | { op: 'add'; a: Slice; b: Slice; out: Slice }
+  /** out = src */
+  | { op: 'copy'; src: Slice; out: Slice }
+  /** out += weight[index] * a (MoE combine). */
+  | { op: 'axpy'; a: Slice; weight: Slice; index: number; out: Slice }
+  | { op: 'rmsnorm'; x: Slice; weight: Slice; out: Slice; eps: number }
+  /** RoPE in place on numHeads heads of headDim at the step's position (HF rotate_half). */
+  | { op: 'rope'; x: Slice; numHeads: number; headDim: number; theta: number }
+  /** Write k and v (rowLength floats each) at row `position` of the caches (maxSeq, rowLength). */
+  | { op: 'kvAppend'; k: Slice; v: Slice; kCache: string; vCache: string; rowLength: number }
+  /** Decode attention over positions [0, position] of the caches: numHeads query heads sharing numKvHeads. */
+  | { op: 'attention'; q: Slice; kCache: string; vCache: string; out: Slice; numHeads: number; numKvHeads: number; headDim: number }
+  | { op: 'swiglu'; gate: Slice; up: Slice; out: Slice }
+  /** Top-k gating over router logits; writes k expert indices (i32) and k weights (f32). */
+  | { op: 'topk'; logits: Slice; k: number; renormalize: boolean; indices: Slice; weights: Slice }
+  /** For each j < k: send `src` on colours[indices[j]] (MoE dispatch to the selected experts only). */
+  | { op: 'dispatch'; indices: Slice; colours: number[]; src: Slice }
+  /** out[0] = max value of x, out[1] = its index + indexBase (as f32 bits of an integer; ties keep the lower index). */
+  | { op: 'argmax'; x: Slice; indexBase: number; out: Slice }
+  /** out = the better (value, index) pair of a and b (higher value; lower index on a tie). */
+  | { op: 'argmaxMerge'; a: Slice; b: Slice; out: Slice }
+  /** If the token in `token` (i32) is in [rowBase, rowBase + rows), send row (token - rowBase) of table (rows, cols). */
+  | { op: 'embed'; table: string; rowBase: number; rows: number; cols: number; token: Slice; colour: number }
+  /** Hand `src` to the host (the step's output). */
+  | { op: 'output'; name: string; src: Slice };
+
+/**
+ * A task is activated by its trigger and runs its ops to completion; the task picker starts the lowest-id ready task.
+ * - start: at step start.
+ * - recv: the router's ramp delivers `count` wavelets of `colour` into `into` (in arrival order); when the last has
+ *   arrived the task is ready. One recv trigger per colour per tile.
+ * - after: ready when `count` (default: all) of the listed tasks have completed this step (a join).
+ */
+export type Trigger =
+  | { on: 'start' }
+  | { on: 'recv'; colour: number; count: number; into: Slice }
+  | { on: 'after'; tasks: number[]; count?: number };
+
+export interface Task {
+  id: number;
+  trigger: Trigger;
+  ops: Op[];
+  /** For reports: which layer and role this work belongs to. */
+  label?: string;
+}
+
+export interface TileProgram {
+  x: number;
+  y: number;
+  buffers: BufferDecl[];
+  routes: RouteEntry[];
+  tasks: Task[];
+  /** For the wafer map: the layer and role of this tile (e.g. "L3.mlp.down", "L0.attn.kv2", "lm_head"). */
+  role: string;
+}
+
+/** Host inputs written into tile SRAM before a step starts (token ids, the first embedding). */
+export interface HostInput {
+  x: number;
+  y: number;
+  buf: string;
+  /** What the host writes each step: the current token id (i32), or nothing else for now. */
+  value: 'token';
+}
+
+export interface Program {
+  isaVersion: typeof ISA_VERSION;
+  /** Name of the fabric spec it was compiled for, and the mesh size (logical). */
+  fabric: string;
+  widthTiles: number;
+  heightTiles: number;
+  /** Longest context the KV-cache buffers hold. */
+  maxSeq: number;
+  tiles: TileProgram[];
+  hostInputs: HostInput[];
+  /** Name of the `output` that carries the step's (value, index) argmax pair: the next token. */
+  tokenOutput: string;
+  /** Optional `output`s carrying logits slices for checking: name -> [vocab offset]. */
+  logitOutputs: { name: string; offset: number }[];
+}
