@@ -1,0 +1,101 @@
+// Frozen fabric presets. Every number cites ../shared/facts/hardware.md ("facts §N") or says "assumption".
+//
+// Clock: the SDK examples convert cycles to time at 850 MHz (facts §1.3, §9), but the published wafer aggregates
+// (20–22 PB/s SRAM, 220 Pb/s fabric, facts §1.1) only come out at the 1.1 GHz maximum clock (facts §1.1: WaferLLM §7
+// "maximum of 1.1 GHz", HC34 core description). At 850 MHz, 745,500 tiles × 24 B/cycle give 15.2 PB/s, far below
+// the published figure; at 1.1 GHz they give 19.7 PB/s, and the facts' own check (facts §1.1, derived) is
+// 24 B × 1.1 GHz × 850k marketed cores = 22.4 PB/s. So every preset here runs at 1.1 GHz, consistently; a spec file
+// with `"clockHz": 850e6` reproduces the SDK's time convention. The published aggregates count the marketed 850,000
+// cores, the program rectangle has 745,500; see fabric/spec/derived.ts and its test.
+import type { FabricSpec } from './schema.js';
+
+/** 12 × 100 GbE system I/O = 1.2 Tb/s = 150 GB/s per wafer (facts §1.1 "System I/O"). */
+const INTERWAFER_BYTES_PER_SECOND = (12 * 100e9) / 8;
+/** Assumption: ~2 µs one-way latency through the Ethernet I/O between two systems (not published). */
+const INTERWAFER_LATENCY_SECONDS = 2e-6;
+
+/** The WSE-3-like tile shared by wse3 and the small meshes. */
+const wse3Tile = {
+  clockHz: 1.1e9, // assumption: WSE-3's clock is not published (facts §1.1 "[?]"); WSE-2's 1.1 GHz max (facts §1.1)
+  sramBytesPerTile: 48 * 1024, // 48 KB per PE (facts §1.1, §1.3)
+  sramBanks: 8, // 8 banks of 6 KB (facts §1.3, SDK Appendix)
+  sramReadsPerCycle: 2, // two reads + one write per cycle (facts §1.3)
+  sramWritesPerCycle: 1, // (facts §1.3)
+  sramAccessBytes: 8, // 64-bit reads/writes per HC34 (facts §1.3; the SDK appendix says 32-bit — see conflict there)
+  simdWidth: {
+    f16: 8, // `@fmach` 8-wide on WSE-3 (facts §1.3 SIMD table)
+    f32: 1, // `@fmacs` not listed, presumably 1 (facts §1.3 "[?]", §8)
+    int8: 8, // assumption: as f16
+  },
+  hopLatencyCycles: 1, // one wavelet to a neighbour in a single cycle (facts §1.3)
+  rampLatencyCycles: 2, // CE<->router ramp T_R ≈ 2 cycles (facts §1.3, Luczynski et al.; §8 "[?]")
+  bypassLatencyCycles: 1, // a bypass around a repaired tile adds a hop (facts §2, §8; exact penalty not public)
+  colours: 24, // 24 routable colours, 5-bit tag (facts §1.3)
+  waveletBits: 32, // 32-bit wavelets (facts §1.3)
+  queueDepthWavelets: 8, // assumption: hardware queues are "small" (facts §1.3); 8 input queues on WSE-3 is a count, not a depth
+  taskStartCycles: 4, // assumption: task picker + setup; not published
+  interWafer: { bytesPerSecond: INTERWAFER_BYTES_PER_SECOND, latencySeconds: INTERWAFER_LATENCY_SECONDS },
+} as const;
+
+const wse2: FabricSpec = {
+  name: 'wse2',
+  kind: 'wafer',
+  widthTiles: 750, // WSE-2 program rectangle 750 × 994 (facts §1.2)
+  heightTiles: 994, // (facts §1.2)
+  spareColumns: 8, // ~1% of 750: WSE-1 had 1–1.5% spare cores, a defect shifts its row toward a spare (facts §2)
+  spareRows: 2, // assumption: a few spare rows for rows with more defects than spare columns (facts §8)
+  ...wse3Tile,
+  clockHz: 1.1e9, // max clock 1.1 GHz (facts §1.1; WaferLLM §7, HC34) — see the header for why not 850 MHz
+  simdWidth: {
+    f16: 4, // `@fmach` 4-wide on WSE-2 (facts §1.3 SIMD table)
+    f32: 1, // `@fmacs` not listed, presumably 1 (facts §1.3 "[?]")
+    int8: 4, // assumption: as f16
+  },
+};
+
+const wse3: FabricSpec = {
+  name: 'wse3',
+  kind: 'wafer',
+  widthTiles: 755, // WSE-3 program rectangle ≤ 755 × 1170 (facts §1.2)
+  heightTiles: 1170, // (facts §1.2)
+  spareColumns: 55, // 900,000 enabled of 970,000 physical cores ≈ 7.2% spare (facts §2): 7.2% of 755 ≈ 55 columns
+  spareRows: 2, // assumption (facts §8)
+  ...wse3Tile,
+};
+
+/** A small square mesh of WSE-3-like tiles for tests and demos, with two spare columns and one spare row. */
+function mini(name: string, side: number): FabricSpec {
+  return {
+    name,
+    kind: 'wafer',
+    widthTiles: side, // assumption: a small test mesh
+    heightTiles: side,
+    spareColumns: 2, // assumption: a couple of spare columns (facts §2 ratio is ~1–7%)
+    spareRows: 1, // assumption
+    ...wse3Tile,
+  };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+const PRESETS: ReadonlyMap<string, FabricSpec> = new Map(
+  [wse2, wse3, mini('mini-16', 4), mini('mini-64', 8), mini('mini-256', 16), mini('mini-1k', 32), mini('mini-4k', 64), mini('mini-16k', 128)].map(
+    (s) => [s.name, deepFreeze(s)] as const,
+  ),
+);
+
+/** Names of the fabric presets, in a stable order (full wafers first, then small meshes by size). */
+export function listFabricPresets(): string[] {
+  return [...PRESETS.keys()];
+}
+
+/** A frozen preset, or undefined when there is none of that name (index.ts turns that into an InputError). */
+export function findFabricPreset(name: string): FabricSpec | undefined {
+  return PRESETS.get(name);
+}
