@@ -72,11 +72,12 @@ export type Op =
   /** Decode attention over positions [0, position] of the caches: numHeads query heads sharing numKvHeads. */
   | { op: 'attention'; q: Slice; kCache: string; vCache: string; out: Slice; numHeads: number; numKvHeads: number; headDim: number }
   | { op: 'swiglu'; gate: Slice; up: Slice; out: Slice }
-  /** Top-k gating over router logits; writes k expert indices (i32) and k weights (f32). */
-  | { op: 'topk'; logits: Slice; k: number; renormalize: boolean; indices: Slice; weights: Slice }
+  /** Top-k gating over router logits; writes k expert indices (i32) and k weights (f32). With `denseWeights`
+   *  (numExperts floats) also writes each expert's weight there, 0 for experts not chosen (for `axpy` by expert). */
+  | { op: 'topk'; logits: Slice; k: number; renormalize: boolean; indices: Slice; weights: Slice; denseWeights?: Slice }
   /** For each j < k: send `src` on colours[indices[j]] (MoE dispatch to the selected experts only). */
   | { op: 'dispatch'; indices: Slice; colours: number[]; src: Slice }
-  /** out[0] = max value of x, out[1] = its index + indexBase (as f32 bits of an integer; ties keep the lower index). */
+  /** out[0] = max value of x, out[1] = its index + indexBase (as an f32 value, exact below 2^24; ties keep the lower index). */
   | { op: 'argmax'; x: Slice; indexBase: number; out: Slice }
   /** out = the better (value, index) pair of a and b (higher value; lower index on a tie). */
   | { op: 'argmaxMerge'; a: Slice; b: Slice; out: Slice }
