@@ -81,8 +81,9 @@ export type Op =
   | { op: 'argmax'; x: Slice; indexBase: number; out: Slice }
   /** out = the better (value, index) pair of a and b (higher value; lower index on a tie). */
   | { op: 'argmaxMerge'; a: Slice; b: Slice; out: Slice }
-  /** If the token in `token` (i32) is in [rowBase, rowBase + rows), send row (token - rowBase) of table (rows, cols). */
-  | { op: 'embed'; table: string; rowBase: number; rows: number; cols: number; token: Slice; colour: number }
+  /** If the token in `token` (i32) is in [rowBase, rowBase + rows), send row (token - rowBase) of table (rows, cols)
+   *  as f32 wavelets (decoded from the table's dtype; int8 rows times their `scales` entry). */
+  | { op: 'embed'; table: string; scales?: string; rowBase: number; rows: number; cols: number; token: Slice; colour: number }
   /** Hand `src` to the host (the step's output). */
   | { op: 'output'; name: string; src: Slice };
 
