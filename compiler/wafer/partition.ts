@@ -1,0 +1,82 @@
+// Partition: split a weight matrix (rows = outDim, cols = inDim) into blocks that fit a tile beside their buffers.
+// Block (i, j) covers rows [i·br, …) and cols [j·bc, …). Tile column i of the region holds block-row i (its partial
+// sums reduce over j into y_i); tile row j holds block-column j (it needs input slice x_j).
+import type { FabricSpec } from '../../fabric/spec/schema.js';
+
+export type ProgramDtype = 'f32' | 'bf16' | 'int8';
+
+export function dtypeBytes(dtype: ProgramDtype): number {
+  return dtype === 'f32' ? 4 : dtype === 'bf16' ? 2 : 1;
+}
+
+export interface BlockGrid {
+  rows: number;
+  cols: number;
+  /** Block rows and columns (the last block may be smaller). */
+  br: number;
+  bc: number;
+  /** Number of block rows (output slices, reduce roots) and block columns (input slices). */
+  gr: number;
+  gc: number;
+}
+
+export interface PartitionRequest {
+  rows: number;
+  cols: number;
+  dtype: ProgramDtype;
+  /** How many weight matrices of this shape share one tile (gate and up together: 2). */
+  matricesPerTile: number;
+  /** Bytes a tile may spend on this block and its buffers. */
+  budgetBytes: number;
+  /** Forced input slice width (aligned with the producer's output slices), or 0 for free. */
+  forcedBc: number;
+  /** Block rows must not cross multiples of this (a head's rows), or 0. */
+  rowAlign: number;
+  /** Upper bounds on gr and gc (colour budget of a single consumer / producer tile), or Infinity. */
+  maxGr: number;
+  maxGc: number;
+}
+
+/** Bytes one tile of the grid needs: weights (+ int8 scales), input slice, partial sums and one receive buffer per child. */
+export function blockTileBytes(br: number, bc: number, dtype: ProgramDtype, matricesPerTile: number, reduceChildren: number): number {
+  const round4 = (b: number) => Math.ceil(b / 4) * 4;
+  const weights = matricesPerTile * (round4(br * bc * dtypeBytes(dtype)) + (dtype === 'int8' ? 4 * br : 0));
+  const partial = 4 * br * matricesPerTile;
+  return weights + 4 * bc + partial + reduceChildren * partial;
+}
+
+/**
+ * Chooses (br, bc): the fewest tiles whose blocks fit the budget, ties broken toward squarer blocks (shorter
+ * reductions and broadcasts). Returns null when no block fits (the budget is too small even for one row).
+ */
+export function partitionMatrix(req: PartitionRequest): BlockGrid | null {
+  const { rows, cols } = req;
+  let best: { grid: BlockGrid; tiles: number; skew: number } | null = null;
+  const bcCandidates: number[] = [];
+  if (req.forcedBc > 0) bcCandidates.push(req.forcedBc);
+  else for (let gc = 1; gc <= Math.min(cols, 256); gc++) bcCandidates.push(Math.ceil(cols / gc));
+  for (const bc of new Set(bcCandidates)) {
+    const gc = Math.ceil(cols / bc);
+    if (gc > req.maxGc) continue;
+    // Largest br whose tile fits, assuming up to 3 reduce children (a tree node); then align it.
+    const perRow = req.matricesPerTile * (bc * dtypeBytes(req.dtype) + (req.dtype === 'int8' ? 4 : 0) + 4 * 4);
+    let br = Math.floor((req.budgetBytes - 4 * bc - 64) / perRow);
+    br = Math.min(br, rows);
+    if (req.rowAlign > 0) {
+      if (br >= req.rowAlign) br = req.rowAlign;
+      else while (req.rowAlign % br !== 0) br--;
+    }
+    if (br < 1) continue;
+    const gr = Math.ceil(rows / br);
+    if (gr > req.maxGr) continue;
+    const tiles = gr * gc;
+    const skew = Math.abs(Math.log(br / bc));
+    if (!best || tiles < best.tiles || (tiles === best.tiles && skew < best.skew)) best = { grid: { rows, cols, br, bc, gr, gc }, tiles, skew };
+  }
+  return best?.grid ?? null;
+}
+
+/** Usable SRAM per tile for program buffers (the rest is kept for router queues and task state: assumption). */
+export function tileBudgetBytes(spec: FabricSpec): number {
+  return spec.sramBytesPerTile - 2048;
+}

@@ -1,0 +1,122 @@
+// A matvec region: a weight matrix (or gate and up together) split into a gr × gc grid of blocks, one per tile.
+// Input slice x_j is multicast to the gc-th row of tiles; partial sums of block-row i reduce over j — by a chain or a
+// tree, chosen by cost — into the region's root for that block-row, which holds y_i.
+import type { MatrixNode } from '../graph/graph.js';
+import type { Op, Task } from '../../fabric/isa/types.js';
+import type { BlockGrid, ProgramDtype } from './partition.js';
+import { PlanBuilder, slice, zeros, type LogicalTile, type StreamDecl } from './plan.js';
+
+export type ReduceShape = 'chain' | 'tree';
+
+export interface RegionRoot {
+  tile: LogicalTile;
+  /** The task that completes y_i; append ops to it to use the result. */
+  final: Task;
+  /** Buffer holding y_i (length m·rowsOf(i): gate part then up part when m = 2). */
+  buf: string;
+  rowOffset: number;
+  rows: number;
+}
+
+export interface Region {
+  name: string;
+  grid: BlockGrid;
+  reduce: ReduceShape;
+  /** One input stream per block column j (source filled in by the producer). */
+  inputs: StreamDecl[];
+  roots: RegionRoot[];
+  tiles: LogicalTile[];
+}
+
+export const sliceLen = (total: number, block: number, k: number): number => Math.min(block, total - k * block);
+
+/** Children of tile j (root = 0) in a chain or a binary tree over gc tiles; reduce order is fixed, so sums are deterministic. */
+export function reduceChildren(shape: ReduceShape, j: number, gc: number): number[] {
+  if (shape === 'chain') return j + 1 < gc ? [j + 1] : [];
+  const out: number[] = [];
+  for (let s = 1; j % (2 * s) === 0 && j + s < gc; s *= 2) out.push(j + s);
+  return out;
+}
+
+/**
+ * Estimated cycles of the reduction alone (serialising `m·br` wavelets per hop, plus hop and add costs), used to
+ * choose the shape. A chain pays every hop in sequence; a tree pays log2(gc) levels of growing distance.
+ */
+export function reduceCostCycles(shape: ReduceShape, gc: number, wavelets: number, hopCycles: number, addCycles: number): number {
+  if (gc <= 1) return 0;
+  if (shape === 'chain') return (gc - 1) * (wavelets + hopCycles + addCycles);
+  let cost = 0;
+  for (let s = 1; s < gc; s *= 2) cost += wavelets + s * hopCycles + addCycles;
+  return cost;
+}
+
+export function buildRegion(
+  p: PlanBuilder,
+  name: string,
+  group: string,
+  matrices: MatrixNode[],
+  grid: BlockGrid,
+  dtype: ProgramDtype,
+  reduce: ReduceShape,
+  /** Row range of the tensors this region covers (QKV per KV head covers a few heads' rows of each tensor). */
+  rowMap: (i: number) => { tensorIndex: number; row0: number; rows: number }[] = (i) =>
+    matrices.map((_, m) => ({ tensorIndex: m, row0: i * grid.br, rows: sliceLen(grid.rows, grid.br, i) })),
+  /** Input streams shared with other regions fed by the same slices (QKV of every KV head); made here if absent. */
+  sharedInputs?: StreamDecl[],
+): Region {
+  const { gr, gc, bc } = grid;
+  const tiles: LogicalTile[][] = [];
+  const all: LogicalTile[] = [];
+  for (let i = 0; i < gr; i++) {
+    tiles.push([]);
+    for (let j = 0; j < gc; j++) {
+      const t = p.tile(`${name}[${i},${j}]`, group);
+      tiles[i].push(t);
+      all.push(t);
+    }
+  }
+  const inputs: StreamDecl[] = [];
+  for (let j = 0; j < gc; j++) {
+    const row = tiles.map((col) => col[j].id);
+    if (sharedInputs) {
+      sharedInputs[j].dst.push(...row);
+      inputs.push(sharedInputs[j]);
+    } else inputs.push(p.stream([], row, sliceLen(grid.cols, bc, j), `${name}.in${j}`));
+  }
+  const roots: RegionRoot[] = [];
+  for (let i = 0; i < gr; i++) {
+    const parts = rowMap(i);
+    const brI = parts[0].rows;
+    const m = parts.length;
+    const partialLen = m * brI;
+    // Reduction streams, child -> parent, one per edge.
+    const upStream = new Map<number, StreamDecl>();
+    for (let j = 0; j < gc; j++) {
+      for (const c of reduceChildren(reduce, j, gc)) upStream.set(c, p.stream([tiles[i][c].id], [tiles[i][j].id], partialLen, `${name}.red${i}.${c}>${j}`));
+    }
+    for (let j = 0; j < gc; j++) {
+      const t = tiles[i][j];
+      const c0 = j * bc;
+      const cols = sliceLen(grid.cols, bc, j);
+      const ops: Op[] = [];
+      parts.forEach((part, k) => {
+        const mat = matrices[part.tensorIndex];
+        const w = p.buffer(t, `w${k}`, dtype, part.rows * cols, { kind: 'weights', tensor: mat.tensor, rows: [part.row0, part.row0 + part.rows], cols: [c0, c0 + cols] }, 'weights');
+        let scales: string | undefined;
+        if (dtype === 'int8') scales = p.buffer(t, `s${k}`, 'f32', part.rows, { kind: 'scales', tensor: mat.tensor, rows: [part.row0, part.row0 + part.rows], cols: [c0, c0 + cols] }, 'weights');
+        ops.push({ op: 'matvec', w, scales, rows: part.rows, cols, x: slice('x', 0, cols), y: slice('p', k * brI, part.rows), accumulate: false });
+      });
+      p.buffer(t, 'x', 'f32', cols, zeros, 'activation');
+      p.buffer(t, 'p', 'f32', partialLen, zeros, 'activation');
+      let last = p.recv(t, inputs[j], slice('x', 0, cols), ops, `${name}.matvec`);
+      reduceChildren(reduce, j, gc).forEach((c, n) => {
+        const r = p.buffer(t, `r${n}`, 'f32', partialLen, zeros, 'activation');
+        const got = p.recv(t, upStream.get(c)!, slice(r, 0, partialLen), [], `${name}.recv`);
+        last = p.task(t, { on: 'after', tasks: [last.id, got.id] }, [{ op: 'add', a: slice('p', 0, partialLen), b: slice(r, 0, partialLen), out: slice('p', 0, partialLen) }], `${name}.add`);
+      });
+      if (j > 0) last.ops.push({ op: 'send', colour: upStream.get(j)!.id, src: slice('p', 0, partialLen) });
+      else roots.push({ tile: t, final: last, buf: 'p', rowOffset: parts[0].row0, rows: brI });
+    }
+  }
+  return { name, grid, reduce, inputs, roots, tiles: all };
+}
