@@ -286,7 +286,7 @@ export function generate(weights: ModelWeights, prompt: readonly number[], maxNe
     throw new InputError(`prompt + tokens = ${needed + 1} exceeds max_position_embeddings ${cfg.maxPositionEmbeddings}`, '--tokens', 'generate fewer tokens');
   }
   const model = new ReferenceModel(weights, { maxSeq: Math.max(opts.maxSeq ?? 0, needed) });
-  let logits = new Float32Array(0);
+  let logits: Float32Array = new Float32Array(0);
   for (const t of prompt) {
     logits = model.step(t);
     opts.onRouting?.(model.seqLen - 1, model.lastRouting);
