@@ -1,7 +1,7 @@
 // Checks on a routing table: deadlock freedom (the channel-dependency graph of Dally & Seitz is acyclic) and validity
 // (every route ends at its destination, touches no dead router or link, and every pair the live mesh connects is
 // routed).
-import { neighbour, portName, tileName } from '../geometry.js';
+import { neighbour, neighbourTable, portName, tileName } from '../geometry.js';
 import type { Port } from '../isa/types.js';
 import { meshComponents } from '../faults/analysis.js';
 import { UNREACHABLE, type RoutingTable } from './table.js';
@@ -32,14 +32,19 @@ export interface DeadlockCheck {
 export function checkDeadlockFree(table: RoutingTable): DeadlockCheck {
   const { tiles, width, height, nextPort } = table;
   const deps = new Uint8Array(tiles * 16);
-  for (let dst = 0; dst < tiles; dst++) {
-    for (let v = 0; v < tiles; v++) {
-      const p = nextPort[v * tiles + dst];
-      if (p === UNREACHABLE || p === 0) continue;
-      const w = neighbour(v, p, width, height);
+  const nb = neighbourTable(width, height);
+  // A local copy: an imported binding read in this loop costs ~10× under tsx (a getter per access).
+  const NONE = UNREACHABLE;
+  // Row-major walk (v outer, dst inner): both table rows read sequentially.
+  for (let v = 0; v < tiles; v++) {
+    const rowV = v * tiles;
+    for (let dst = 0; dst < tiles; dst++) {
+      const p = nextPort[rowV + dst];
+      if (p === NONE || p === 0) continue;
+      const w = nb[v * 5 + p];
       if (w < 0 || w === dst) continue;
       const q = nextPort[w * tiles + dst];
-      if (q === UNREACHABLE || q === 0) continue;
+      if (q === NONE || q === 0) continue;
       deps[(v * 4 + (p - 1)) * 4 + (q - 1)] = 1;
     }
   }
@@ -111,6 +116,7 @@ export interface TableProblem {
 export function validateRoutingTable(table: RoutingTable, requireComplete = true, limit = 10): TableProblem[] {
   const { tiles, width, height, nextPort, faults } = table;
   const problems: TableProblem[] = [];
+  const NONE = UNREACHABLE;
   const component = faults ? meshComponents(faults).component : new Int32Array(tiles);
   const routerAlive = (i: number): boolean => (faults ? faults.isRouterAlive(i) : true);
   const linkAlive = (i: number, p: number): boolean => (faults ? faults.isLinkAlive(i, p) : neighbour(i, p, width, height) >= 0);
@@ -124,7 +130,7 @@ export function validateRoutingTable(table: RoutingTable, requireComplete = true
     for (let src = 0; src < tiles; src++) {
       const p0 = nextPort[src * tiles + dst];
       const connected = routerAlive(src) && routerAlive(dst) && component[src] === component[dst];
-      if (p0 === UNREACHABLE) {
+      if (p0 === NONE) {
         if (connected && requireComplete) add('unrouted', src, dst, src);
         continue;
       }
@@ -153,7 +159,7 @@ export function validateRoutingTable(table: RoutingTable, requireComplete = true
         state[cur] = 1;
         chain[n++] = cur;
         const p = nextPort[cur * tiles + dst];
-        if (p === UNREACHABLE || p === 0) {
+        if (p === NONE || p === 0) {
           add('off-mesh', src, dst, cur);
           verdict = 3;
           break;

@@ -1,9 +1,11 @@
 // Every subcommand registers here, one line each, in the order `wafer --help` lists them.
 import type { Command } from 'commander';
+import { register as faults } from './faults.js';
 
 type Register = (program: Command) => void;
 
 const registrations: Register[] = [
+  faults,
   // demo, model, generate, compile, faults, run, gpu, compare, project, noc, bench, report
 ];
 
