@@ -3,7 +3,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../../fabric/errors.js';
-import { parseModelConfig, type ModelConfig } from './config.js';
+import { countParameters, parseModelConfig, type ModelConfig } from './config.js';
+import { findPreset, getPreset, listPresets } from './presets.js';
+import { syntheticWeights } from './synthetic.js';
 import { weightsFromSafetensors, type ModelWeights } from './weights.js';
 
 function readFile(path: string, what: string): Buffer {
@@ -44,4 +46,56 @@ export function loadModelDir(dir: string): ModelWeights {
   const stPath = join(dir, 'model.safetensors');
   const bytes = readFile(stPath, 'model.safetensors');
   return weightsFromSafetensors(config, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), stPath);
+}
+
+/** Where a model came from: a checkpoint directory, or a preset with synthetic weights of a seed. */
+export type ModelOrigin = { kind: 'dir'; dir: string } | { kind: 'preset'; preset: string; seed: number };
+
+/**
+ * The config of a model given on the command line as a directory (its config.json), a config.json file, or a
+ * preset name (config-only presets included). `option` names the flag in errors.
+ */
+export function resolveModelConfig(spec: string, option = '--model'): ModelConfig {
+  if (isDirectory(spec)) return loadModelConfig(spec);
+  if (spec.endsWith('.json') && existsSync(spec)) {
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(spec, 'utf8'));
+    } catch (e) {
+      throw new InputError(`malformed JSON: ${(e as Error).message}`, `${option} ${spec}`, 'fix the JSON syntax');
+    }
+    return parseModelConfig(json, spec);
+  }
+  return getPreset(spec, option);
+}
+
+/**
+ * Weights of a model given as a directory (config.json + model.safetensors) or a runnable preset name; a preset gets
+ * syntheticWeights(config, seed) — the same weights `wafer model init <preset> --seed S` writes.
+ */
+export function resolveModelWeights(spec: string, opts: { seed?: number; option?: string } = {}): { weights: ModelWeights; origin: ModelOrigin } {
+  const option = opts.option ?? '--model';
+  if (isDirectory(spec)) return { weights: loadModelDir(spec), origin: { kind: 'dir', dir: spec } };
+  const preset = findPreset(spec);
+  if (!preset) {
+    throw new InputError(
+      `"${spec}" is neither a model directory nor a preset`,
+      option,
+      `give a directory with config.json and model.safetensors, or one of ${listPresets().map((p) => p.name).join(', ')}`,
+    );
+  }
+  const config = getPreset(spec, option);
+  assertPresetRunnable(spec, option);
+  const seed = opts.seed ?? 0;
+  return { weights: syntheticWeights(config, seed), origin: { kind: 'preset', preset: spec, seed } };
+}
+
+/** Config-only (real-size) presets have no synthetic weights: an InputError pointing at the runnable ones. */
+export function assertPresetRunnable(name: string, option: string): void {
+  const preset = findPreset(name);
+  if (preset && !preset.runnable) {
+    const runnable = listPresets().filter((p) => p.runnable).map((p) => p.name);
+    const billions = (countParameters(getPreset(name)).total / 1e9).toFixed(1);
+    throw new InputError(`preset ${name} is config-only (${billions}B parameters, no weights)`, option, `use ${runnable.join(', ')}, or a model directory`);
+  }
 }

@@ -1,10 +1,14 @@
 // Every subcommand registers here, one line each, in the order `wafer --help` lists them.
 import type { Command } from 'commander';
 import { register as faults } from './faults.js';
+import { register as model } from './model.js';
+import { register as generate } from './generate.js';
 
 type Register = (program: Command) => void;
 
 const registrations: Register[] = [
+  model,
+  generate,
   faults,
   // demo, model, generate, compile, faults, run, gpu, compare, project, noc, bench, report
 ];
