@@ -1,0 +1,54 @@
+// Place: logical tiles -> live tiles of the mesh. Tiles are laid out in dataflow order along a boustrophedon scan of
+// horizontal bands (down and up the columns of a band, left to right, then the next band right to left), so a
+// region's reduction chains run down a column, its rows sit side by side, and each hub lands beside its regions.
+// Dead tiles are skipped by the scan, so nothing is placed on one.
+import { InputError } from '../../fabric/errors.js';
+import type { LogicalTile } from './plan.js';
+
+export interface Placement {
+  /** Mesh tile index (y * width + x) of each logical tile. */
+  tileOf: Int32Array;
+  /** Logical tile at each mesh tile, or -1. */
+  logicalAt: Int32Array;
+  width: number;
+  height: number;
+  bandHeight: number;
+}
+
+/** The scan order of all mesh tiles (usable or not). */
+export function scanOrder(width: number, height: number, bandHeight: number): Int32Array {
+  const order = new Int32Array(width * height);
+  let k = 0;
+  for (let b = 0, y0 = 0; y0 < height; b++, y0 += bandHeight) {
+    const y1 = Math.min(height, y0 + bandHeight);
+    for (let c = 0; c < width; c++) {
+      const x = b % 2 === 0 ? c : width - 1 - c;
+      const down = c % 2 === 0;
+      for (let r = 0; r < y1 - y0; r++) order[k++] = (down ? y0 + r : y1 - 1 - r) * width + x;
+    }
+  }
+  return order;
+}
+
+export function placeTiles(tiles: LogicalTile[], width: number, height: number, usable: (i: number) => boolean, what: { fabric: string; dead: number }): Placement {
+  const usableCount = Array.from({ length: width * height }, (_, i) => usable(i)).filter(Boolean).length;
+  if (tiles.length > usableCount) {
+    throw new InputError(
+      `the model needs ${tiles.length} tiles but ${what.fabric} has ${usableCount} usable (${width}×${height}${what.dead ? ` minus ${what.dead} dead` : ''})`,
+      'compile',
+      'try a larger fabric (e.g. --fabric mini-128 or wse3), --dtype int8 or bf16, or more wafers (wafer project)',
+    );
+  }
+  const bandHeight = Math.min(height, 16);
+  const order = scanOrder(width, height, bandHeight);
+  const tileOf = new Int32Array(tiles.length);
+  const logicalAt = new Int32Array(width * height).fill(-1);
+  let k = 0;
+  for (const t of tiles) {
+    while (!usable(order[k])) k++;
+    tileOf[t.id] = order[k];
+    logicalAt[order[k]] = t.id;
+    k++;
+  }
+  return { tileOf, logicalAt, width, height, bandHeight };
+}

@@ -1,0 +1,139 @@
+// Route: each stream becomes a tree of static paths on live routers and links — a multicast tree out of one source,
+// or an in-tree into one destination when several sources share a stream. A tree per colour has no cycle, so the
+// routes of one colour cannot deadlock among themselves (the verifier checks it again after colouring).
+import { InputError } from '../../fabric/errors.js';
+import type { FaultMap } from '../../fabric/faults/index.js';
+import { MESH_PORTS, OPPOSITE_PORT, neighbour, tileName } from '../../fabric/geometry.js';
+import type { StreamDecl } from './plan.js';
+
+export const RAMP = 0;
+
+/** One stream's routing: per mesh tile it touches, the input ports wavelets enter by and the ports they leave by. */
+export interface StreamRoute {
+  stream: number;
+  /** tile -> entries of (from port, to-port bitmask over 0..4). */
+  entries: Map<number, { from: number; toMask: number }[]>;
+  /** Directed links used, as tile * 5 + out port. */
+  links: number[];
+  /** Longest source-to-destination path in hops. */
+  maxHops: number;
+  /** Sum over destinations of their hop distance (for the estimate). */
+  hopsTo: Map<number, number>;
+}
+
+export interface MeshView {
+  width: number;
+  height: number;
+  /** Router alive and the link between a and its neighbour through port p alive. */
+  linkAlive(a: number, p: number): boolean;
+}
+
+export function meshView(width: number, height: number, faults: FaultMap | null): MeshView {
+  return {
+    width,
+    height,
+    linkAlive(a, p) {
+      const b = neighbour(a, p, width, height);
+      if (b < 0) return false;
+      if (!faults) return true;
+      return faults.isLinkAlive(a, p) && faults.isRouterAlive(a) && faults.isRouterAlive(b);
+    },
+  };
+}
+
+/** BFS from `root` over live links; parentPort[t] = port of t leading back toward root (-1 at root, -2 unreached). */
+function bfs(view: MeshView, root: number, targets: Set<number>, scratch: { parent: Int16Array; dist: Int32Array; queue: Int32Array }): void {
+  const { parent, dist, queue } = scratch;
+  parent.fill(-2);
+  dist.fill(-1);
+  parent[root] = -1;
+  dist[root] = 0;
+  let head = 0;
+  let tail = 0;
+  queue[tail++] = root;
+  let remaining = targets.size - (targets.has(root) ? 1 : 0);
+  while (head < tail && remaining > 0) {
+    const a = queue[head++];
+    for (const p of MESH_PORTS) {
+      if (!view.linkAlive(a, p)) continue;
+      const b = neighbour(a, p, view.width, view.height);
+      if (parent[b] !== -2) continue;
+      parent[b] = OPPOSITE_PORT[p];
+      dist[b] = dist[a] + 1;
+      queue[tail++] = b;
+      if (targets.has(b)) remaining--;
+    }
+  }
+}
+
+export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: MeshView): StreamRoute[] {
+  const n = view.width * view.height;
+  const scratch = { parent: new Int16Array(n), dist: new Int32Array(n), queue: new Int32Array(n) };
+  const routes: StreamRoute[] = [];
+  for (const s of streams) {
+    if (s.src.length === 0 || s.dst.length === 0) throw new Error(`compiler: stream ${s.label} has no ${s.src.length ? 'destination' : 'source'}`);
+    const srcs = [...new Set(s.src.map((t) => tileOf[t]))];
+    const dsts = [...new Set(s.dst.map((t) => tileOf[t]))];
+    const entries = new Map<number, { from: number; toMask: number }[]>();
+    const linkSet = new Set<number>();
+    const hopsTo = new Map<number, number>();
+    const addEntry = (tile: number, from: number, to: number) => {
+      let list = entries.get(tile);
+      if (!list) entries.set(tile, (list = []));
+      const e = list.find((x) => x.from === from);
+      if (e) e.toMask |= 1 << to;
+      else list.push({ from, toMask: 1 << to });
+    };
+    const unreachable = (a: number, b: number): never => {
+      throw new InputError(`no live path from tile ${tileName(a, view.width)} to ${tileName(b, view.width)} for ${s.label}`, 'route', 'the faults cut the mesh apart here: use fewer faults, --repair remap, or another seed');
+    };
+    let maxHops = 0;
+    if (srcs.length === 1) {
+      // Multicast tree: BFS from the source, then each destination's path back to it.
+      const src = srcs[0];
+      bfs(view, src, new Set(dsts), scratch);
+      const enteredBy = new Map<number, number>([[src, RAMP]]);
+      const outs: [number, number][] = []; // (tile, port it forwards to)
+      for (const d of dsts) {
+        if (scratch.parent[d] === -2) unreachable(src, d);
+        maxHops = Math.max(maxHops, scratch.dist[d]);
+        hopsTo.set(d, scratch.dist[d]);
+        outs.push([d, RAMP]);
+        // Walk back until the tree already holds the path (BFS parents are consistent, so the rest is there).
+        for (let t = d; !enteredBy.has(t); ) {
+          const back = scratch.parent[t];
+          const prev = neighbour(t, back, view.width, view.height);
+          enteredBy.set(t, back);
+          outs.push([prev, OPPOSITE_PORT[back]]);
+          linkSet.add(prev * 5 + OPPOSITE_PORT[back]);
+          t = prev;
+        }
+      }
+      for (const [tile, to] of outs) addEntry(tile, enteredBy.get(tile)!, to);
+    } else {
+      // In-tree: BFS from the destination; every source's path toward it.
+      if (dsts.length !== 1) throw new Error(`compiler: stream ${s.label} has several sources and several destinations`);
+      const dst = dsts[0];
+      bfs(view, dst, new Set(srcs), scratch);
+      for (const src of srcs) {
+        if (scratch.parent[src] === -2) unreachable(src, dst);
+        maxHops = Math.max(maxHops, scratch.dist[src]);
+        let from = RAMP;
+        for (let t = src; ; ) {
+          if (t === dst) {
+            addEntry(t, from, RAMP);
+            break;
+          }
+          const out = scratch.parent[t];
+          addEntry(t, from, out);
+          linkSet.add(t * 5 + out);
+          from = OPPOSITE_PORT[out];
+          t = neighbour(t, out, view.width, view.height);
+        }
+      }
+      hopsTo.set(dst, maxHops);
+    }
+    routes.push({ stream: s.id, entries, links: [...linkSet].sort((a, b) => a - b), maxHops, hopsTo });
+  }
+  return routes;
+}
