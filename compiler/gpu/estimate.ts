@@ -1,0 +1,191 @@
+// estimateGpu: a model on N tensor-parallel GPUs — lower it, time the decode step and the prefill, and report tokens/s
+// per user and in aggregate, time to first token, where the time goes (memory / compute / communication / launch) and
+// a per-kernel table. The library entry point `wafer gpu`, `wafer compare` and the demo call.
+import type { GpuBound, GpuKernelKind, GpuMemoryPlan, GpuProgram } from '../../fabric/gpu/program.js';
+import type { GpuSpec } from '../../fabric/gpu/spec.js';
+import { timeProgram, type GpuBoundBy, type GpuProgramTiming } from '../../fabric/gpu/timing.js';
+import type { ModelConfig } from '../model/config.js';
+import { lowerForGpu, type GpuLowerOptions, type GpuLowering, type GpuWeightDtype } from './lower.js';
+
+export const DEFAULT_PROMPT_LENGTH = 512;
+
+export interface GpuEstimateOptions {
+  gpus?: number;
+  batch?: number;
+  dtype?: GpuWeightDtype;
+  promptLength?: number;
+  /** Defaults to promptLength. */
+  contextLength?: number;
+  /** Decode kernels launched from a CUDA graph (default true, as vLLM / TensorRT-LLM decode). */
+  cudaGraphs?: boolean;
+}
+
+export interface GpuKernelRow {
+  /** Kernel name without the layer prefix; a row sums that kernel over every layer. */
+  group: string;
+  kind: GpuKernelKind;
+  count: number;
+  seconds: number;
+  /** Of the step's time. */
+  fraction: number;
+  /** The resource that bounds most of this row's time. */
+  bound: GpuBound;
+  flops: number;
+  hbmBytes: number;
+  l2Bytes: number;
+  collectiveBytes: number;
+}
+
+export interface GpuPhaseReport {
+  seconds: number;
+  boundBy: GpuBoundBy;
+  kernelCount: number;
+  flopsPerGpu: number;
+  hbmBytesPerGpu: number;
+  /** HBM bytes of weights / KV cache read per GPU (the rest are activations and writes). */
+  weightBytesReadPerGpu: number;
+  kvBytesReadPerGpu: number;
+  l2BytesPerGpu: number;
+  collectiveBytesPerGpu: number;
+  kernels: GpuKernelRow[];
+}
+
+export interface GpuReport {
+  model: string;
+  gpu: string;
+  gpus: number;
+  batch: number;
+  weightDtype: string;
+  expertDtype: string;
+  promptLength: number;
+  contextLength: number;
+  cudaGraphs: boolean;
+  /** Tokens/s one user sees while decoding (1 / step time). */
+  decodeTokensPerSecond: number;
+  /** Tokens/s of the whole batch (batch / step time). */
+  aggregateTokensPerSecond: number;
+  /** Prefill of the batch's prompts (promptLength tokens each, together) up to the first sampled token. */
+  timeToFirstTokenSeconds: number;
+  decodeStepSeconds: number;
+  /** Of a decode step's time. */
+  boundBy: GpuBoundBy;
+  /**
+   * The memory wall for this batch: HBM bandwidth ÷ HBM bytes one GPU reads and writes per decode step, in steps/s
+   * (= tokens/s per user). Null when nothing comes from HBM (a model resident in L2).
+   */
+  hbmRooflineTokensPerSecond: number | null;
+  decode: GpuPhaseReport;
+  prefill: GpuPhaseReport;
+  memory: GpuMemoryPlan;
+}
+
+export function resolveOptions(o: GpuEstimateOptions): GpuLowerOptions & { cudaGraphs: boolean } {
+  const promptLength = o.promptLength ?? DEFAULT_PROMPT_LENGTH;
+  const resolved: GpuLowerOptions & { cudaGraphs: boolean } = {
+    gpus: o.gpus ?? 1,
+    batch: o.batch ?? 1,
+    promptLength,
+    contextLength: o.contextLength ?? promptLength,
+    cudaGraphs: o.cudaGraphs ?? true,
+  };
+  if (o.dtype !== undefined) resolved.dtype = o.dtype;
+  return resolved;
+}
+
+function phaseReport(p: GpuProgram, t: GpuProgramTiming): GpuPhaseReport {
+  const rows = new Map<string, GpuKernelRow & { by: Record<GpuBound, number> }>();
+  let weightBytes = 0;
+  let kvBytes = 0;
+  p.kernels.forEach((k, i) => {
+    const kt = t.kernels[i];
+    weightBytes += k.cost.hbmReadWeightBytes;
+    kvBytes += k.cost.hbmReadKvBytes;
+    let r = rows.get(k.group);
+    if (!r) {
+      r = { group: k.group, kind: k.kind, count: 0, seconds: 0, fraction: 0, bound: 'memory', flops: 0, hbmBytes: 0, l2Bytes: 0, collectiveBytes: 0, by: { memory: 0, compute: 0, communication: 0 } };
+      rows.set(k.group, r);
+    }
+    r.count++;
+    r.seconds += kt.seconds;
+    r.flops += k.cost.flops;
+    r.hbmBytes += k.cost.hbmReadWeightBytes + k.cost.hbmReadKvBytes + k.cost.hbmReadActivationBytes + k.cost.hbmWriteBytes;
+    r.l2Bytes += k.cost.l2Bytes;
+    r.collectiveBytes += k.cost.collectiveBytes;
+    r.by[kt.bound] += kt.seconds;
+  });
+  const kernels: GpuKernelRow[] = [...rows.values()].map(({ by, ...r }) => ({
+    ...r,
+    fraction: r.seconds / t.seconds,
+    bound: (Object.entries(by) as [GpuBound, number][]).reduce((a, b) => (b[1] > a[1] ? b : a))[0],
+  }));
+  return {
+    seconds: t.seconds,
+    boundBy: t.boundBy,
+    kernelCount: p.kernels.length,
+    flopsPerGpu: t.flops,
+    hbmBytesPerGpu: t.hbmBytes,
+    weightBytesReadPerGpu: weightBytes,
+    kvBytesReadPerGpu: kvBytes,
+    l2BytesPerGpu: t.l2Bytes,
+    collectiveBytesPerGpu: t.collectiveBytes,
+    kernels,
+  };
+}
+
+/** Lowers and times without re-validating (for callers that already hold a lowering). */
+export function reportFromLowering(cfg: ModelConfig, gpu: GpuSpec, lowered: GpuLowering, opts: GpuLowerOptions & { cudaGraphs: boolean }): GpuReport {
+  const dt = timeProgram(lowered.decode, gpu, { cudaGraphs: opts.cudaGraphs });
+  // Prefill is launched eagerly (variable shapes are not graph-captured by default in vLLM).
+  const pt = timeProgram(lowered.prefill, gpu, { cudaGraphs: false });
+  const decode = phaseReport(lowered.decode, dt);
+  const prefill = phaseReport(lowered.prefill, pt);
+  return {
+    model: cfg.name,
+    gpu: gpu.name,
+    gpus: opts.gpus,
+    batch: opts.batch,
+    weightDtype: lowered.decode.weightDtype,
+    expertDtype: lowered.decode.expertDtype,
+    promptLength: opts.promptLength,
+    contextLength: opts.contextLength,
+    cudaGraphs: opts.cudaGraphs,
+    decodeTokensPerSecond: 1 / dt.seconds,
+    aggregateTokensPerSecond: opts.batch / dt.seconds,
+    timeToFirstTokenSeconds: pt.seconds,
+    decodeStepSeconds: dt.seconds,
+    boundBy: dt.boundBy,
+    hbmRooflineTokensPerSecond: dt.hbmBytes > 0 ? gpu.hbmBytesPerSecond / dt.hbmBytes : null,
+    decode,
+    prefill,
+    memory: lowered.memory,
+  };
+}
+
+/**
+ * The model `cfg` on `gpus` tensor-parallel GPUs of kind `gpu`. Bad options, a head count the GPU count does not
+ * divide, or a model that does not fit are InputErrors.
+ */
+export function estimateGpu(cfg: ModelConfig, gpu: GpuSpec, options: GpuEstimateOptions = {}): GpuReport {
+  const opts = resolveOptions(options);
+  return reportFromLowering(cfg, gpu, lowerForGpu(cfg, gpu, opts), opts);
+}
+
+export interface GpuBatchPoint {
+  batch: number;
+  decodeTokensPerSecond: number;
+  aggregateTokensPerSecond: number;
+  boundBy: GpuBoundBy;
+}
+
+/**
+ * Decode across batch sizes (each must fit), and the knee: the first batch at which compute bounds more of the
+ * step than memory does (null if none of the batches reaches it).
+ */
+export function gpuBatchSweep(cfg: ModelConfig, gpu: GpuSpec, options: GpuEstimateOptions, batches: readonly number[]): { points: GpuBatchPoint[]; computeKneeBatch: number | null } {
+  const points = batches.map((batch) => {
+    const r = estimateGpu(cfg, gpu, { ...options, batch });
+    return { batch, decodeTokensPerSecond: r.decodeTokensPerSecond, aggregateTokensPerSecond: r.aggregateTokensPerSecond, boundBy: r.boundBy };
+  });
+  const knee = points.find((p) => p.boundBy.compute > p.boundBy.memory);
+  return { points, computeKneeBatch: knee ? knee.batch : null };
+}
