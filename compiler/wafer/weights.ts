@@ -1,0 +1,34 @@
+// Fills tile SRAM at load: the bytes of each buffer's BufferInit, cut from model weights already cast to the
+// program's dtype (so int8 scales are those of whole rows, exactly as the reference in int8 uses them).
+import type { BufferDecl, BufferInit } from '../../fabric/isa/types.js';
+import { bufferBytes } from '../../fabric/isa/sram.js';
+import { getVector, type ModelWeights } from '../model/weights.js';
+
+export function weightProvider(weights: ModelWeights): (init: BufferInit, decl: BufferDecl) => Uint8Array {
+  return (init, decl) => {
+    const out = new Uint8Array(bufferBytes(decl));
+    if (init.kind === 'zeros') return out;
+    if (init.kind === 'vector') {
+      const v = getVector(weights, init.tensor).subarray(init.range[0], init.range[1]);
+      out.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+      return out;
+    }
+    const t = weights.tensors.get(init.tensor);
+    if (!t) throw new Error(`weights: no tensor ${init.tensor}`);
+    const [r0, r1] = init.rows;
+    if (init.kind === 'scales') {
+      if (!t.scales) throw new Error(`weights: ${init.tensor} has no int8 scales`);
+      const s = t.scales.subarray(r0, r1);
+      out.set(new Uint8Array(s.buffer, s.byteOffset, s.byteLength));
+      return out;
+    }
+    if (t.dtype !== decl.dtype) throw new Error(`weights: ${init.tensor} is ${t.dtype} but buffer ${decl.name} is ${decl.dtype}; cast the weights first`);
+    const [c0, c1] = init.cols;
+    const cols = t.shape[1];
+    const el = t.data.BYTES_PER_ELEMENT;
+    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    const rowBytes = (c1 - c0) * el;
+    for (let r = r0; r < r1; r++) out.set(bytes.subarray((r * cols + c0) * el, (r * cols + c1) * el), (r - r0) * rowBytes);
+    return out;
+  };
+}
