@@ -47,7 +47,6 @@ export interface GpuPhaseReport {
   kvBytesReadPerGpu: number;
   l2BytesPerGpu: number;
   collectiveBytesPerGpu: number;
-  kernels: GpuKernelRow[];
 }
 
 export interface GpuReport {
@@ -77,6 +76,9 @@ export interface GpuReport {
   decode: GpuPhaseReport;
   prefill: GpuPhaseReport;
   memory: GpuMemoryPlan;
+  /** The decode step's kernel table: one row per kernel summed over the layers, in first-run order. */
+  kernels: GpuKernelRow[];
+  prefillKernels: GpuKernelRow[];
 }
 
 export function resolveOptions(o: GpuEstimateOptions): GpuLowerOptions & { cudaGraphs: boolean } {
@@ -92,7 +94,7 @@ export function resolveOptions(o: GpuEstimateOptions): GpuLowerOptions & { cudaG
   return resolved;
 }
 
-function phaseReport(p: GpuProgram, t: GpuProgramTiming): GpuPhaseReport {
+function phaseReport(p: GpuProgram, t: GpuProgramTiming): { phase: GpuPhaseReport; kernels: GpuKernelRow[] } {
   const rows = new Map<string, GpuKernelRow & { by: Record<GpuBound, number> }>();
   let weightBytes = 0;
   let kvBytes = 0;
@@ -118,7 +120,7 @@ function phaseReport(p: GpuProgram, t: GpuProgramTiming): GpuPhaseReport {
     fraction: r.seconds / t.seconds,
     bound: (Object.entries(by) as [GpuBound, number][]).reduce((a, b) => (b[1] > a[1] ? b : a))[0],
   }));
-  return {
+  const phase: GpuPhaseReport = {
     seconds: t.seconds,
     boundBy: t.boundBy,
     kernelCount: p.kernels.length,
@@ -128,8 +130,8 @@ function phaseReport(p: GpuProgram, t: GpuProgramTiming): GpuPhaseReport {
     kvBytesReadPerGpu: kvBytes,
     l2BytesPerGpu: t.l2Bytes,
     collectiveBytesPerGpu: t.collectiveBytes,
-    kernels,
   };
+  return { phase, kernels };
 }
 
 /** Lowers and times without re-validating (for callers that already hold a lowering). */
@@ -155,9 +157,11 @@ export function reportFromLowering(cfg: ModelConfig, gpu: GpuSpec, lowered: GpuL
     decodeStepSeconds: dt.seconds,
     boundBy: dt.boundBy,
     hbmRooflineTokensPerSecond: dt.hbmBytes > 0 ? gpu.hbmBytesPerSecond / dt.hbmBytes : null,
-    decode,
-    prefill,
+    decode: decode.phase,
+    prefill: prefill.phase,
     memory: lowered.memory,
+    kernels: decode.kernels,
+    prefillKernels: prefill.kernels,
   };
 }
 

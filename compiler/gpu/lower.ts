@@ -412,10 +412,14 @@ function build(desc: ModelDesc, gpu: GpuSpec, phase: GpuPhase, opts: GpuLowerOpt
   let resident = 0;
   for (const k of b.kernels) resident += k.cost.hbmReadWeightBytes + k.cost.hbmReadKvBytes;
   if (phase === 'decode' && resident <= b.l2Half) {
+    // Everything a step touches then lives in L2 (activations already do; new KV entries are written there too).
     for (const k of b.kernels) {
-      k.cost.l2Bytes += k.cost.hbmReadWeightBytes + k.cost.hbmReadKvBytes;
-      k.cost.hbmReadWeightBytes = 0;
-      k.cost.hbmReadKvBytes = 0;
+      const c = k.cost;
+      c.l2Bytes += c.hbmReadWeightBytes + c.hbmReadKvBytes + c.hbmReadActivationBytes + c.hbmWriteBytes;
+      c.hbmReadWeightBytes = 0;
+      c.hbmReadKvBytes = 0;
+      c.hbmReadActivationBytes = 0;
+      c.hbmWriteBytes = 0;
     }
   }
   return b;

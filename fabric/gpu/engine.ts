@@ -319,7 +319,7 @@ export interface GpuGenerateResult {
 /** Greedy decoding through the kernel list: the prompt one token per step, then maxNewTokens sampled tokens. */
 export function gpuGenerate(program: GpuProgram, tensors: GpuTensorSource, prompt: readonly number[], maxNewTokens: number): GpuGenerateResult {
   const engine = new GpuEngine(program, tensors, { maxSeq: prompt.length + maxNewTokens });
-  let logits = new Float32Array(0);
+  let logits: Float32Array = new Float32Array(0);
   for (const t of prompt) logits = engine.step(t);
   const tokens: number[] = [];
   for (let i = 0; i < maxNewTokens; i++) {

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { register as faults } from './faults.js';
 import { register as model } from './model.js';
 import { register as generate } from './generate.js';
+import { register as gpu } from './gpu.js';
 
 type Register = (program: Command) => void;
 
@@ -10,6 +11,7 @@ const registrations: Register[] = [
   model,
   generate,
   faults,
+  gpu,
   // demo, model, generate, compile, faults, run, gpu, compare, project, noc, bench, report
 ];
 
