@@ -4,3 +4,4 @@ export * from './matvec.js';
 export * from './vector.js';
 export * from './attention.js';
 export * from './gating.js';
+export * from './wasmKernels.js';

@@ -1,0 +1,316 @@
+// Fast matvec y = W·x in WebAssembly SIMD (kernels/wasm/matvec.wat), over a SHARED WebAssembly.Memory that callers
+// may hand to worker threads. Each thread makes its own WasmKernels over the same Memory; allocation goes through a
+// bump allocator whose state lives in the first 64 bytes of the memory (updated with Atomics), so instances in
+// different threads never hand out the same bytes.
+//
+// Accuracy (vs matvecReference, which sums in f64): f32, bf16 and f16 multiply the exactly decoded weight by x and
+// accumulate in f32 (8 partial sums per row, then a horizontal sum), so |y - ref| is a few f32 roundings of
+// sum_c |w_c·x_c|: the tests hold them to 2e-6·cols^0.5 + 1e-6 of that sum. int8 quantises x once per call to int16
+// with one scale (xq = round(x·32767/max|x|)) and sums the integer products exactly in i32 (flushed to f32 every
+// 1024 columns); the extra error is at most max|x|/65534 · sum_c |w_c| (one half-step of x per element), i.e. about
+// 3e-5 of sum |w·x| for x without outliers. Non-finite x (int8) or |x| ≥ 2^70 (f16) take an exact scalar path;
+// infinite/NaN f16 weights are detected in the loop and their rows redone exactly.
+import { wasmBase64 } from './wasm/matvec.wasm.gen.js';
+import type { Matrix } from './matvec.js';
+import type { WeightDtype } from './dtype.js';
+
+export const WASM_PAGE_BYTES = 65536;
+/** The most pages a kernel memory may have (the module declares this maximum: 4 GiB). */
+export const WASM_MAX_PAGES = 65536;
+/** Bytes reserved at the start of the memory for the allocator's header. */
+export const WASM_HEAP_START = 64;
+
+const HDR_MAGIC = 0;
+const HDR_BUMP = 1;
+const HDR_GENERATION = 2;
+const MAGIC = 0x52464157; // 'WAFR'
+const F16_MAX_SAFE_X = 2 ** 70;
+
+interface MatvecExports {
+  sum_f32(p: number, bytes: number): number;
+  matvec_f32(w: number, x: number, y: number, rows: number, cols: number): void;
+  prep_x(x: number, xs: number, cols: number, scale: number): number;
+  matvec_bf16(w: number, xs: number, x: number, y: number, rows: number, cols: number): void;
+  matvec_f16(w: number, xs: number, x: number, y: number, rows: number, cols: number): void;
+  matvec_f16_exact(w: number, x: number, y: number, rows: number, cols: number): void;
+  quantize_x_i16(x: number, xq: number, cols: number): number;
+  matvec_i8(w: number, scales: number, xq: number, xscale: number, x: number, y: number, rows: number, cols: number): void;
+  matvec_i8_exact(w: number, scales: number, x: number, y: number, rows: number, cols: number): void;
+}
+
+function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
+  const s = atob(b64);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+let compiledModule: WebAssembly.Module | undefined;
+
+/** The compiled kernel module (synchronous compile, once per thread). */
+export function matvecWasmModule(): WebAssembly.Module {
+  compiledModule ??= new WebAssembly.Module(decodeBase64(wasmBase64));
+  return compiledModule;
+}
+
+/** A new shared memory for WasmKernels. Sizes in bytes, rounded up to 64 KiB pages. */
+export function createKernelMemory(initialBytes = 1 << 20, maximumBytes = WASM_MAX_PAGES * WASM_PAGE_BYTES): WebAssembly.Memory {
+  const initial = Math.max(1, Math.ceil(initialBytes / WASM_PAGE_BYTES));
+  const maximum = Math.min(WASM_MAX_PAGES, Math.max(initial, Math.ceil(maximumBytes / WASM_PAGE_BYTES)));
+  return new WebAssembly.Memory({ initial, maximum, shared: true });
+}
+
+function checkCount(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0) throw new RangeError(`WasmKernels: ${name} must be a non-negative integer, got ${v}`);
+}
+
+function nextPow2(n: number): number {
+  let p = 64;
+  while (p < n) p *= 2;
+  return p;
+}
+
+type ScratchSlot = 'w' | 'scales' | 'x' | 'y' | 'xs' | 'xq';
+interface Scratch {
+  offset: number;
+  bytes: number;
+  generation: number;
+}
+
+/** The WebAssembly SIMD matvec kernels bound to one shared memory (one instance per thread). */
+export class WasmKernels {
+  readonly memory: WebAssembly.Memory;
+  private readonly k: MatvecExports;
+  private readonly header: Uint32Array;
+  private readonly seenBuffers = new WeakSet<ArrayBufferLike>();
+  private readonly scratch = new Map<ScratchSlot, Scratch>();
+
+  /** Binds the kernels to `memory` (a shared WebAssembly.Memory, e.g. one received from another thread) or a new one. */
+  constructor(memory: WebAssembly.Memory = createKernelMemory()) {
+    if (!(memory.buffer instanceof SharedArrayBuffer)) throw new TypeError('WasmKernels: the memory must be shared (new WebAssembly.Memory({ initial, maximum, shared: true }))');
+    this.memory = memory;
+    const instance = new WebAssembly.Instance(matvecWasmModule(), { env: { memory } });
+    this.k = instance.exports as unknown as MatvecExports;
+    this.header = new Uint32Array(memory.buffer, 0, WASM_HEAP_START / 4);
+    const magic = Atomics.compareExchange(this.header, HDR_MAGIC, 0, MAGIC);
+    if (magic !== 0 && magic !== MAGIC) throw new Error('WasmKernels: this memory holds other data at offset 0 (no allocator header); give a memory made by createKernelMemory()');
+    Atomics.compareExchange(this.header, HDR_BUMP, 0, WASM_HEAP_START);
+  }
+
+  /** The memory's current buffer (a SharedArrayBuffer; it is replaced when the memory grows, old views stay valid). */
+  get buffer(): SharedArrayBuffer {
+    const b = this.memory.buffer as unknown as SharedArrayBuffer;
+    this.seenBuffers.add(b);
+    return b;
+  }
+
+  /** Reserves `bytes` bytes aligned to `align` (a power of two) and returns their byte offset; grows the memory as needed. */
+  alloc(bytes: number, align = 16): number {
+    checkCount('bytes', bytes);
+    if (!(align > 0 && (align & (align - 1)) === 0)) throw new RangeError(`WasmKernels.alloc: align must be a power of two, got ${align}`);
+    for (;;) {
+      const cur = Atomics.load(this.header, HDR_BUMP);
+      const start = Math.ceil(cur / align) * align;
+      const end = start + bytes;
+      if (end > WASM_MAX_PAGES * WASM_PAGE_BYTES) throw new RangeError(`WasmKernels.alloc: ${bytes} bytes do not fit in a 4 GiB wasm memory (${cur} in use)`);
+      if (Atomics.compareExchange(this.header, HDR_BUMP, cur, end) === cur) {
+        this.ensureBytes(end);
+        return start;
+      }
+    }
+  }
+
+  /** The allocator's current position: pass it to reset() to free everything allocated after it. */
+  mark(): number {
+    return Atomics.load(this.header, HDR_BUMP);
+  }
+
+  /** Frees everything allocated after `mark` (default: everything). Views into freed memory must no longer be used. */
+  reset(mark = WASM_HEAP_START): void {
+    if (!Number.isInteger(mark) || mark < WASM_HEAP_START) throw new RangeError(`WasmKernels.reset: mark must be an integer >= ${WASM_HEAP_START}, got ${mark}`);
+    Atomics.store(this.header, HDR_BUMP, mark);
+    Atomics.add(this.header, HDR_GENERATION, 1);
+  }
+
+  private ensureBytes(end: number): void {
+    const have = this.memory.buffer.byteLength;
+    if (end <= have) return;
+    try {
+      this.memory.grow(Math.ceil((end - have) / WASM_PAGE_BYTES));
+    } catch (e) {
+      // Another thread may have grown it meanwhile.
+      if (this.memory.buffer.byteLength >= end) return;
+      throw new RangeError(`WasmKernels: cannot grow the memory to ${end} bytes (${(e as Error).message})`);
+    }
+  }
+
+  /** A Float32Array of n elements in wasm memory (16-byte aligned); its byteOffset is what the raw kernels take. */
+  allocF32(n: number): Float32Array {
+    checkCount('n', n);
+    const off = this.alloc(n * 4);
+    return new Float32Array(this.buffer, off, n);
+  }
+
+  /** An uninitialised matrix of the given dtype whose data (and scales) live in wasm memory. */
+  allocMatrix(dtype: WeightDtype, rows: number, cols: number): Matrix {
+    checkCount('rows', rows);
+    checkCount('cols', cols);
+    const n = rows * cols;
+    // (allocate before taking this.buffer: an allocation may grow the memory and replace the buffer)
+    switch (dtype) {
+      case 'f32': {
+        const off = this.alloc(n * 4);
+        return { dtype, rows, cols, data: new Float32Array(this.buffer, off, n) };
+      }
+      case 'bf16':
+      case 'f16': {
+        const off = this.alloc(n * 2);
+        return { dtype, rows, cols, data: new Uint16Array(this.buffer, off, n) };
+      }
+      case 'int8': {
+        const sOff = this.alloc(rows * 4);
+        const off = this.alloc(n);
+        return { dtype, rows, cols, data: new Int8Array(this.buffer, off, n), scales: new Float32Array(this.buffer, sOff, rows) };
+      }
+    }
+  }
+
+  /** A copy of w whose data live in wasm memory (then matvec() reads it in place, with no copy per call). */
+  copyMatrix(w: Matrix): Matrix {
+    const m = this.allocMatrix(w.dtype, w.rows, w.cols);
+    (m.data as Float32Array).set(w.data as Float32Array);
+    if (m.dtype === 'int8' && w.dtype === 'int8') m.scales.set(w.scales);
+    return m;
+  }
+
+  /** Whether a typed array is a view into this kernel memory (so its byteOffset can be passed to the raw kernels). */
+  isInMemory(a: ArrayBufferView): boolean {
+    return a.buffer === this.buffer || this.seenBuffers.has(a.buffer);
+  }
+
+  private scratchOffset(slot: ScratchSlot, bytes: number): number {
+    const generation = Atomics.load(this.header, HDR_GENERATION);
+    const s = this.scratch.get(slot);
+    if (s && s.generation === generation && s.bytes >= bytes) return s.offset;
+    const size = nextPow2(bytes);
+    const offset = this.alloc(size, 64);
+    this.scratch.set(slot, { offset, bytes: size, generation });
+    return offset;
+  }
+
+  private checkRange(what: string, offset: number, bytes: number): void {
+    if (!Number.isInteger(offset) || offset < WASM_HEAP_START || offset + bytes > this.memory.buffer.byteLength)
+      throw new RangeError(`WasmKernels: ${what} [${offset}, ${offset + bytes}) is outside the allocated memory (${this.memory.buffer.byteLength} bytes)`);
+  }
+
+  private checkShape(rows: number, cols: number): void {
+    checkCount('rows', rows);
+    checkCount('cols', cols);
+  }
+
+  // ---- raw kernels over byte offsets (W: (rows, cols) row-major; x: cols f32; y: rows f32; scales: rows f32) ----
+
+  matvecF32(wOff: number, xOff: number, yOff: number, rows: number, cols: number): void {
+    this.checkShape(rows, cols);
+    this.checkRange('W', wOff, rows * cols * 4);
+    this.checkRange('x', xOff, cols * 4);
+    this.checkRange('y', yOff, rows * 4);
+    this.k.matvec_f32(wOff, xOff, yOff, rows, cols);
+  }
+
+  matvecBf16(wOff: number, xOff: number, yOff: number, rows: number, cols: number): void {
+    this.checkShape(rows, cols);
+    this.checkRange('W', wOff, rows * cols * 2);
+    this.checkRange('x', xOff, cols * 4);
+    this.checkRange('y', yOff, rows * 4);
+    if (rows === 0) return;
+    const xs = this.scratchOffset('xs', (cols & ~7) * 4);
+    this.k.prep_x(xOff, xs, cols, 1);
+    this.k.matvec_bf16(wOff, xs, xOff, yOff, rows, cols);
+  }
+
+  matvecF16(wOff: number, xOff: number, yOff: number, rows: number, cols: number): void {
+    this.checkShape(rows, cols);
+    this.checkRange('W', wOff, rows * cols * 2);
+    this.checkRange('x', xOff, cols * 4);
+    this.checkRange('y', yOff, rows * 4);
+    if (rows === 0) return;
+    const xs = this.scratchOffset('xs', (cols & ~7) * 4);
+    const maxAbsX = this.k.prep_x(xOff, xs, cols, 2 ** 56);
+    // |x| >= 2^70 (or NaN) would overflow x·2^56: exact scalar path (so does every tail column).
+    if (maxAbsX < F16_MAX_SAFE_X) this.k.matvec_f16(wOff, xs, xOff, yOff, rows, cols);
+    else this.k.matvec_f16_exact(wOff, xOff, yOff, rows, cols);
+  }
+
+  matvecInt8(wOff: number, scalesOff: number, xOff: number, yOff: number, rows: number, cols: number): void {
+    this.checkShape(rows, cols);
+    this.checkRange('W', wOff, rows * cols);
+    this.checkRange('scales', scalesOff, rows * 4);
+    this.checkRange('x', xOff, cols * 4);
+    this.checkRange('y', yOff, rows * 4);
+    if (rows === 0) return;
+    const xq = this.scratchOffset('xq', (cols & ~15) * 2);
+    const xscale = this.k.quantize_x_i16(xOff, xq, cols);
+    if (Number.isFinite(xscale)) this.k.matvec_i8(wOff, scalesOff, xq, xscale, xOff, yOff, rows, cols);
+    else this.k.matvec_i8_exact(wOff, scalesOff, xOff, yOff, rows, cols);
+  }
+
+  /** Read-bandwidth probe: the f32 sum of `bytes` bytes at `offset` (bytes a multiple of 128). */
+  sumF32(offset: number, bytes: number): number {
+    if (bytes % 128 !== 0) throw new RangeError(`WasmKernels.sumF32: bytes must be a multiple of 128, got ${bytes}`);
+    this.checkRange('sum', offset, bytes);
+    return this.k.sum_f32(offset, bytes);
+  }
+
+  // ---- convenience over typed arrays: arrays already in this memory are used in place, others are copied ----
+
+  private place(slot: ScratchSlot, a: Float32Array | Uint16Array | Int8Array, bytes: number): number {
+    if (this.isInMemory(a)) return a.byteOffset;
+    const off = this.scratchOffset(slot, bytes);
+    new Uint8Array(this.buffer, off, bytes).set(new Uint8Array(a.buffer, a.byteOffset, bytes));
+    return off;
+  }
+
+  /** y = W·x for a Matrix and typed arrays anywhere (copied into cached scratch unless already in this memory). */
+  matvec(w: Matrix, x: Float32Array, y: Float32Array): void {
+    const { rows, cols } = w;
+    if (x.length < cols || y.length < rows) throw new RangeError(`matvec: x has ${x.length} (needs ${cols}), y has ${y.length} (needs ${rows})`);
+    if (w.data.length < rows * cols) throw new RangeError(`matvec: W data has ${w.data.length} elements, needs ${rows}×${cols}`);
+    if (rows === 0) return;
+    const wOff = this.place('w', w.data, rows * cols * w.data.BYTES_PER_ELEMENT);
+    const xOff = this.place('x', x, cols * 4);
+    const yInPlace = this.isInMemory(y);
+    const yOff = yInPlace ? y.byteOffset : this.scratchOffset('y', rows * 4);
+    switch (w.dtype) {
+      case 'f32':
+        this.matvecF32(wOff, xOff, yOff, rows, cols);
+        break;
+      case 'bf16':
+        this.matvecBf16(wOff, xOff, yOff, rows, cols);
+        break;
+      case 'f16':
+        this.matvecF16(wOff, xOff, yOff, rows, cols);
+        break;
+      case 'int8': {
+        if (w.scales.length < rows) throw new RangeError(`matvec: int8 W has ${w.scales.length} scales, needs ${rows}`);
+        const sOff = this.place('scales', w.scales, rows * 4);
+        this.matvecInt8(wOff, sOff, xOff, yOff, rows, cols);
+        break;
+      }
+    }
+    if (!yInPlace) y.set(new Float32Array(this.buffer, yOff, rows));
+  }
+}
+
+let defaultKernels: WasmKernels | undefined;
+
+/** This thread's default WasmKernels (its own memory), created on first use. */
+export function defaultWasmKernels(): WasmKernels {
+  defaultKernels ??= new WasmKernels();
+  return defaultKernels;
+}
+
+/** y = W·x with the WebAssembly SIMD kernels (this thread's default instance; inputs copied into its memory). */
+export function matvecFast(w: Matrix, x: Float32Array, y: Float32Array): void {
+  defaultWasmKernels().matvec(w, x, y);
+}
