@@ -175,10 +175,13 @@ describe('the deadlock checker', () => {
     const set = (cur: number, dst: number, p: number): void => {
       next[cur * 4 + dst] = p;
     };
-    set(0, 1, E), set(0, 2, S), set(0, 3, E);
-    set(1, 0, W), set(1, 3, S), set(1, 2, S);
-    set(3, 1, N), set(3, 2, W), set(3, 0, W);
-    set(2, 0, N), set(2, 3, E), set(2, 1, N);
+    const routes: [number, number, number][] = [
+      [0, 1, E], [0, 2, S], [0, 3, E],
+      [1, 0, W], [1, 3, S], [1, 2, S],
+      [3, 1, N], [3, 2, W], [3, 0, W],
+      [2, 0, N], [2, 3, E], [2, 1, N],
+    ];
+    for (const [cur, dst, p] of routes) set(cur, dst, p);
     const t = new RoutingTable(2, 2, 'xy', next, null);
     expect(validateRoutingTable(t)).toEqual([]);
     const dl = checkDeadlockFree(t);
