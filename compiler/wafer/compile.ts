@@ -23,7 +23,15 @@ export interface CompileOptions {
   maxSeq: number;
   /** Most streams a hub exchanges with one region (default 8). */
   maxFan?: number;
+  /**
+   * Spread the model over this fraction of the usable tiles by shrinking blocks (more tiles, less work each, more
+   * communication); 0 or absent packs blocks as full as SRAM allows.
+   */
+  spread?: number;
 }
+
+/** Smallest per-tile buffer budget the spread search tries (blocks below this are all overhead). */
+const MIN_SPREAD_BUDGET_BYTES = 4096;
 
 export interface CompileResult {
   program: Program;
@@ -51,9 +59,32 @@ export function compileModel(graph: ModelGraph, opts: CompileOptions): CompileRe
   }
   const deadTiles = opts.faults ? countDead(opts.faults) : 0;
 
-  const lowered = lowerModel(graph, { dtype: opts.dtype, maxSeq: opts.maxSeq, budgetBytes: tileBudgetBytes(spec), spec, maxFan: opts.maxFan ?? 8 });
-  verifyCoverage(graph, lowered);
   const usable = (i: number) => !logicalFaults || logicalFaults.isTileUsable(i);
+  const lower = (budgetBytes: number) => lowerModel(graph, { dtype: opts.dtype, maxSeq: opts.maxSeq, budgetBytes, spec, maxFan: opts.maxFan ?? 8 });
+  let lowered = lower(tileBudgetBytes(spec));
+  if (opts.spread && opts.spread > 0) {
+    // Binary search on the budget for the most tiles within spread × usable (tile count falls as the budget grows).
+    let usableCount = 0;
+    for (let i = 0; i < W * H; i++) if (usable(i)) usableCount++;
+    const target = Math.floor(opts.spread * usableCount);
+    let lo = MIN_SPREAD_BUDGET_BYTES;
+    let hi = tileBudgetBytes(spec);
+    if (lowered.plan.tiles.length < target) {
+      for (let it = 0; it < 12 && hi - lo > 256; it++) {
+        const mid = Math.floor((lo + hi) / 2);
+        let n = Infinity;
+        try {
+          n = lower(mid).plan.tiles.length;
+        } catch {
+          // A budget too small for some matrix: go larger.
+        }
+        if (n <= target) hi = mid;
+        else lo = mid;
+      }
+      lowered = lower(hi);
+    }
+  }
+  verifyCoverage(graph, lowered);
   const placement = placeTiles(lowered.plan.tiles, W, H, usable, { fabric: `fabric "${spec.name}"`, dead: logicalFaults ? countDead(logicalFaults) : 0 });
   const view = meshView(W, H, logicalFaults);
   const routes = routeStreams(lowered.plan.streams, placement.tileOf, view);

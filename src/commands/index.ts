@@ -4,12 +4,14 @@ import { register as faults } from './faults.js';
 import { register as model } from './model.js';
 import { register as generate } from './generate.js';
 import { register as gpu } from './gpu.js';
+import { register as compile } from './compile.js';
 
 type Register = (program: Command) => void;
 
 const registrations: Register[] = [
   model,
   generate,
+  compile,
   faults,
   gpu,
   // demo, model, generate, compile, faults, run, gpu, compare, project, noc, bench, report

@@ -1,0 +1,88 @@
+// Compiling a model given on the command line: resolve the model (weights when it has them), fabric and faults,
+// compile, estimate, and compare with the same model on the fault-free wafer so the faults' cost is visible.
+import { existsSync } from 'node:fs';
+import { buildGraph } from '../../compiler/graph/graph.js';
+import { compileModel, type CompileResult } from '../../compiler/wafer/compile.js';
+import { estimateStep } from '../../compiler/wafer/estimate.js';
+import type { ProgramDtype } from '../../compiler/wafer/partition.js';
+import { findPreset } from '../../compiler/model/presets.js';
+import { isDirectory, resolveModelConfig, resolveModelWeights } from '../../compiler/model/load.js';
+import type { ModelConfig } from '../../compiler/model/config.js';
+import type { ModelWeights } from '../../compiler/model/weights.js';
+import { InputError } from '../../fabric/errors.js';
+import type { FabricSpec } from '../../fabric/spec/index.js';
+import type { FaultMap, RepairPolicy } from '../../fabric/faults/index.js';
+import { loadFabric } from '../commands/faults.js';
+import { parseIntOption, parseNumberOption } from '../io/parse.js';
+import { parseProgramDtype, parseRepair, resolveFaults, type FaultOptions } from './setup.js';
+
+export interface CompileCliOptions extends FaultOptions {
+  model: string;
+  fabric: string;
+  dtype?: string;
+  maxSeq?: string;
+  spread?: string;
+  context?: string;
+  weightsSeed?: string;
+}
+
+export interface CompileJob {
+  config: ModelConfig;
+  /** Weights in the program's dtype, when the model has weights (a directory or a runnable preset). */
+  weights: ModelWeights | null;
+  spec: FabricSpec;
+  faults: FaultMap | null;
+  repair: RepairPolicy;
+  dtype: ProgramDtype;
+  maxSeq: number;
+  spread: number;
+  result: CompileResult;
+  /** The same model compiled on the fault-free wafer (when there are faults), for the cost of the faults. */
+  baseline: CompileResult | null;
+  estimate: { context: number; cyclesPerToken: number; baselineCyclesPerToken: number | null };
+}
+
+/** The default weight dtype: that of the weights file for a directory, f32 for runnable presets, bf16 for config-only ones. */
+function defaultDtype(modelArg: string, weights: ModelWeights | null): ProgramDtype {
+  if (weights) {
+    const first = [...weights.tensors.values()].find((t) => t.shape.length === 2);
+    if (first?.dtype === 'bf16' || first?.dtype === 'int8') return first.dtype;
+    return 'f32';
+  }
+  return findPreset(modelArg)?.runnable ? 'f32' : 'bf16';
+}
+
+export function prepareCompile(o: CompileCliOptions, needWeights: boolean): CompileJob {
+  const config = resolveModelConfig(o.model);
+  const preset = findPreset(o.model);
+  const hasWeights = isDirectory(o.model) || (preset?.runnable ?? false);
+  if (needWeights && !hasWeights) throw new InputError(`model ${o.model} has no weights to run`, '--model', 'use a model directory or a runnable preset (toy-dense, toy-moe, …), or `wafer compile` / `wafer project` for config-only models');
+  if (!isDirectory(o.model) && !preset && existsSync(o.model)) throw new InputError(`${o.model} is not a model directory`, '--model', 'give a directory holding config.json and model.safetensors');
+  const rawWeights = hasWeights ? resolveModelWeights(o.model, { seed: parseIntOption(o.weightsSeed ?? '0', '--weights-seed', 0) }).weights : null;
+  const dtype = parseProgramDtype(o.dtype, defaultDtype(o.model, rawWeights));
+  const spec = loadFabric(o.fabric);
+  const repair = parseRepair(o.repair);
+  const faults = resolveFaults(spec, o, repair);
+  const maxSeq = parseIntOption(o.maxSeq ?? '64', '--max-seq', 1);
+  const spread = o.spread === undefined ? 0 : parseNumberOption(o.spread, '--spread', 0, 1);
+  const context = parseIntOption(o.context ?? '16', '--context', 1);
+  if (context > maxSeq) throw new InputError(`context ${context} is longer than --max-seq ${maxSeq}`, '--context', `give at most ${maxSeq}, or raise --max-seq`);
+  const graph = buildGraph(config);
+  const opts = { spec, repair, dtype, maxSeq, spread };
+  const result = compileModel(graph, { ...opts, faults });
+  const baseline = faults ? compileModel(graph, { ...opts, faults: null }) : null;
+  const est = (r: CompileResult) => estimateStep(spec, r.lowered, r.placement, r.routes, { position: context - 1, linkExtraLatencyCycles: r.linkExtraLatencyCycles }).cycles;
+  return {
+    config,
+    weights: rawWeights,
+    spec,
+    faults,
+    repair,
+    dtype,
+    maxSeq,
+    spread,
+    result,
+    baseline,
+    estimate: { context, cyclesPerToken: est(result), baselineCyclesPerToken: baseline ? est(baseline) : null },
+  };
+}

@@ -1,0 +1,53 @@
+// Shared command-line plumbing for the commands that compile and run models: model, fabric and fault options
+// resolved once into the objects the compiler and engines take.
+import { InputError } from '../../fabric/errors.js';
+import { FaultMap, REPAIR_POLICIES, assertFaultMapSize, generateFaults, type RepairPolicy } from '../../fabric/faults/index.js';
+import type { FabricSpec } from '../../fabric/spec/index.js';
+import type { ProgramDtype } from '../../compiler/wafer/partition.js';
+import { readUserJson } from '../io/atomicWrite.js';
+import { parseIntOption, parseNumberOption } from '../io/parse.js';
+
+export interface FaultOptions {
+  faults?: string;
+  faultDensity?: string;
+  clustered?: string;
+  seed?: string;
+  repair?: string;
+}
+
+export const PROGRAM_DTYPES: readonly ProgramDtype[] = ['f32', 'bf16', 'int8'];
+
+export function parseRepair(value: string | undefined): RepairPolicy {
+  const repair = value ?? 'route-around';
+  if (!(REPAIR_POLICIES as readonly string[]).includes(repair)) throw new InputError(`unknown repair policy "${repair}"`, '--repair', `use one of ${REPAIR_POLICIES.join(', ')}`);
+  return repair as RepairPolicy;
+}
+
+export function parseProgramDtype(value: string | undefined, fallback: ProgramDtype): ProgramDtype {
+  if (value === undefined) return fallback;
+  if (!(PROGRAM_DTYPES as readonly string[]).includes(value)) throw new InputError(`unsupported dtype "${value}"`, '--dtype', `use one of ${PROGRAM_DTYPES.join(', ')}`);
+  return value as ProgramDtype;
+}
+
+/**
+ * The fault map the options describe, on the grid the repair policy works on (the logical mesh for route-around,
+ * the physical grid with its spares for remap), or null for a perfect wafer.
+ */
+export function resolveFaults(spec: FabricSpec, o: FaultOptions, repair: RepairPolicy): FaultMap | null {
+  if (o.faults !== undefined && o.faultDensity !== undefined) throw new InputError('both --faults and --fault-density given', 'faults', 'give one of them');
+  const width = spec.widthTiles + (repair === 'remap' ? spec.spareColumns : 0);
+  const height = spec.heightTiles + (repair === 'remap' ? spec.spareRows : 0);
+  if (o.faults !== undefined) {
+    const map = FaultMap.fromJson(readUserJson(o.faults, '--faults'), o.faults);
+    assertFaultMapSize(map, width, height, `--faults ${o.faults}`, repair === 'remap' ? `${spec.name}'s physical grid (with spares, for --repair remap)` : `${spec.name}'s mesh`);
+    return map;
+  }
+  if (o.faultDensity === undefined) {
+    if (o.clustered !== undefined) throw new InputError('--clustered needs --fault-density', '--clustered', 'add --fault-density D');
+    return null;
+  }
+  const density = parseNumberOption(o.faultDensity, '--fault-density', 0, 1);
+  const clusterAlpha = o.clustered === undefined ? undefined : parseNumberOption(o.clustered, '--clustered', Number.MIN_VALUE);
+  const seed = parseIntOption(o.seed ?? '0', '--seed', 0);
+  return generateFaults({ width, height, density, seed, clusterAlpha });
+}
