@@ -166,7 +166,7 @@ export function register(program: Command): void {
       source = { kind: 'file', path: opts.map };
     } else {
       const density = parseNumberOption(opts.density!, '--density', 0, 1);
-      const clusterAlpha = opts.clustered === undefined ? undefined : parseNumberOption(opts.clustered, '--clustered', Number.MIN_VALUE);
+      const clusterAlpha = opts.clustered === undefined ? undefined : parseNumberOption(opts.clustered, '--clustered');
       const seed = parseIntOption(opts.seed ?? '0', '--seed', 0);
       faults = generateFaults({ width, height, density, seed, clusterAlpha });
       source = { kind: 'generated', model: clusterAlpha === undefined ? 'uniform' : 'clustered', density, clusterAlpha: clusterAlpha ?? null, seed };
