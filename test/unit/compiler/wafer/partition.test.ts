@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { blockTileBytes, partitionMatrix } from '../../../../compiler/wafer/partition.js';
+import { reduceChildren, reduceCostCycles } from '../../../../compiler/wafer/region.js';
+
+describe('partition', () => {
+  const base = { matricesPerTile: 1, forcedBc: 0, rowAlign: 0, maxGr: Infinity, maxGc: Infinity } as const;
+
+  it('splits a matrix into blocks that fit the budget and cover it', () => {
+    for (const [rows, cols, dtype] of [[688, 256, 'f32'], [256, 688, 'bf16'], [512, 256, 'int8'], [1, 1, 'f32']] as const) {
+      const g = partitionMatrix({ ...base, rows, cols, dtype, budgetBytes: 40_000 })!;
+      expect(g.gr * g.br).toBeGreaterThanOrEqual(rows);
+      expect(g.gc * g.bc).toBeGreaterThanOrEqual(cols);
+      expect((g.gr - 1) * g.br).toBeLessThan(rows);
+      expect(blockTileBytes(g.br, g.bc, dtype, 1, 3)).toBeLessThanOrEqual(40_000);
+    }
+  });
+
+  it('honours a forced input slice, a row alignment and fan limits', () => {
+    const g = partitionMatrix({ ...base, rows: 128, cols: 256, dtype: 'f32', budgetBytes: 40_000, rowAlign: 32 })!;
+    expect(32 % g.br).toBe(0);
+    const f = partitionMatrix({ ...base, rows: 256, cols: 256, dtype: 'f32', budgetBytes: 40_000, forcedBc: 64 })!;
+    expect(f.bc).toBe(64);
+    expect(partitionMatrix({ ...base, rows: 4096, cols: 4096, dtype: 'f32', budgetBytes: 40_000, maxGr: 2, maxGc: 2 })).toBeNull();
+  });
+
+  it('returns null when not even one row fits', () => {
+    expect(partitionMatrix({ ...base, rows: 8, cols: 100_000, dtype: 'f32', budgetBytes: 40_000, forcedBc: 100_000 })).toBeNull();
+  });
+});
+
+describe('reductions', () => {
+  it('chain and tree visit every tile once with root 0', () => {
+    for (const shape of ['chain', 'tree'] as const) {
+      for (const gc of [1, 2, 3, 5, 8, 13]) {
+        const seen = new Set<number>([0]);
+        const stack = [0];
+        while (stack.length) for (const c of reduceChildren(shape, stack.pop()!, gc)) {
+          expect(seen.has(c)).toBe(false);
+          seen.add(c);
+          stack.push(c);
+        }
+        expect(seen.size).toBe(gc);
+      }
+    }
+  });
+
+  it('a tree beats a chain on long reductions and not on two tiles', () => {
+    expect(reduceCostCycles('tree', 16, 64, 1, 8)).toBeLessThan(reduceCostCycles('chain', 16, 64, 1, 8));
+    expect(reduceCostCycles('tree', 2, 64, 1, 8)).toBe(reduceCostCycles('chain', 2, 64, 1, 8));
+  });
+});
