@@ -1,0 +1,142 @@
+// The GPU emulator held to physics: the memory wall, the batch knee, bandwidth scaling, tensor-parallel cost.
+import { describe, expect, it } from 'vitest';
+import { getGpuPreset, parseGpuSpec } from '../../../../fabric/gpu/spec.js';
+import { estimateGpu, gpuBatchSweep } from '../../../../compiler/gpu/estimate.js';
+import { getPreset } from '../../../../compiler/model/presets.js';
+
+const h100 = getGpuPreset('h100');
+
+describe('the memory wall', () => {
+  const cases: [string, string, number][] = [
+    ['llama-3.1-8b', 'h100', 1],
+    ['llama-3.1-8b', 'a100', 1],
+    ['llama-3.1-8b', 'b200', 4],
+    ['llama-3.1-70b', 'h100', 8],
+    ['qwen3-32b', 'h200', 1],
+    ['mixtral-8x7b', 'h100', 2],
+    ['gpt-oss-120b', 'h100', 1],
+    ['kimi-k2', 'b200', 16],
+  ];
+  it.each(cases)('%s on %s ×%i: batch-1 tokens/s never exceeds HBM bandwidth ÷ bytes moved per token', (model, gpu, gpus) => {
+    const spec = getGpuPreset(gpu);
+    const r = estimateGpu(getPreset(model), spec, { gpus });
+    const bytesPerToken = r.decode.hbmBytesPerGpu;
+    expect(bytesPerToken).toBeGreaterThan(0);
+    expect(r.decodeTokensPerSecond).toBeLessThanOrEqual(spec.hbmBytesPerSecond / bytesPerToken);
+    expect(r.hbmRooflineTokensPerSecond).toBeCloseTo(spec.hbmBytesPerSecond / bytesPerToken, 6);
+    // ... and the weights alone already set a wall no faster.
+    expect(r.decodeTokensPerSecond).toBeLessThan(spec.hbmBytesPerSecond / r.decode.weightBytesReadPerGpu);
+    expect(r.aggregateTokensPerSecond).toBe(r.decodeTokensPerSecond);
+  });
+
+  it('llama-3.1-8b bf16 batch 1 on h100 lands below the facts §5 roofline (209 tokens/s) and within a plausible fraction of it', () => {
+    const r = estimateGpu(getPreset('llama-3.1-8b'), h100, {});
+    expect(r.decodeTokensPerSecond).toBeLessThan(209);
+    expect(r.decodeTokensPerSecond).toBeGreaterThan(0.7 * 209);
+    expect(r.boundBy.memory).toBeGreaterThan(0.8);
+    expect(r.boundBy.communication).toBe(0);
+  });
+
+  it('doubling HBM bandwidth nearly doubles batch-1 tokens/s of a memory-bound model', () => {
+    const fast = parseGpuSpec({ extends: 'h100', hbmBytesPerSecond: 2 * h100.hbmBytesPerSecond }, 'test');
+    for (const model of ['llama-3.1-8b', 'qwen3-32b']) {
+      const a = estimateGpu(getPreset(model), h100, {});
+      const b = estimateGpu(getPreset(model), fast, {});
+      const ratio = b.decodeTokensPerSecond / a.decodeTokensPerSecond;
+      expect(ratio).toBeGreaterThanOrEqual(1.8);
+      expect(ratio).toBeLessThanOrEqual(2);
+    }
+  });
+
+  it('a toy model is not HBM-bound at all: it lives in L2 and pays kernel launches', () => {
+    const r = estimateGpu(getPreset('toy-dense'), h100, {});
+    expect(r.hbmRooflineTokensPerSecond).toBeNull();
+    expect(r.boundBy.launch).toBeGreaterThan(0.5);
+  });
+});
+
+describe('batching', () => {
+  it('raises aggregate tokens/s while memory-bound, until compute bounds it (the knee)', () => {
+    const cfg = getPreset('llama-3.1-8b');
+    const batches = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+    const { points, computeKneeBatch } = gpuBatchSweep(cfg, h100, { promptLength: 16 }, batches);
+    expect(computeKneeBatch).not.toBeNull();
+    const knee = computeKneeBatch!;
+    // The H100 bf16 ridge: 989 TFLOP/s ÷ 3.35 TB/s ≈ 295 FLOP/byte, i.e. ~150–300 tokens per weight read.
+    expect(knee).toBeGreaterThanOrEqual(128);
+    expect(knee).toBeLessThanOrEqual(512);
+    for (let i = 1; i < points.length; i++) {
+      const gain = points[i].aggregateTokensPerSecond / points[i - 1].aggregateTokensPerSecond;
+      expect(gain).toBeGreaterThan(1);
+      if (points[i].batch < knee / 2) expect(gain).toBeGreaterThan(1.8); // memory-bound: doubling the batch is nearly free
+      if (points[i - 1].batch >= knee) expect(gain).toBeLessThan(1.3); // compute-bound: little left to gain
+      // Per-user speed never rises with the batch.
+      expect(points[i].decodeTokensPerSecond).toBeLessThanOrEqual(points[i - 1].decodeTokensPerSecond);
+    }
+  });
+
+  it('a long context makes large batches KV-bound: attention reads grow with batch × context', () => {
+    const cfg = getPreset('llama-3.1-8b');
+    const short = estimateGpu(cfg, h100, { batch: 32, promptLength: 128 });
+    const long = estimateGpu(cfg, h100, { batch: 32, promptLength: 8192 });
+    expect(long.decode.kvBytesReadPerGpu / short.decode.kvBytesReadPerGpu).toBeCloseTo(64, 6);
+    expect(long.aggregateTokensPerSecond).toBeLessThan(short.aggregateTokensPerSecond / 2);
+    const att = long.kernels.find((k) => k.group === 'attention')!;
+    expect(att.bound).toBe('memory');
+    expect(att.fraction).toBeGreaterThan(0.5);
+  });
+
+  it('prefill is compute-bound; time to first token grows with the prompt', () => {
+    const cfg = getPreset('llama-3.1-8b');
+    const r = estimateGpu(cfg, h100, { promptLength: 2048 });
+    expect(r.prefill.boundBy.compute).toBeGreaterThan(0.8);
+    const shorter = estimateGpu(cfg, h100, { promptLength: 1024 });
+    expect(r.timeToFirstTokenSeconds / shorter.timeToFirstTokenSeconds).toBeGreaterThan(1.8);
+    // ~2 FLOPs per parameter per prompt token at 75% of 989 TFLOP/s: about 45 ms.
+    expect(r.timeToFirstTokenSeconds).toBeGreaterThan(0.035);
+    expect(r.timeToFirstTokenSeconds).toBeLessThan(0.06);
+  });
+});
+
+describe('tensor parallel', () => {
+  it('adds communication time that grows with the GPU count', () => {
+    const cfg = getPreset('llama-3.1-8b');
+    const comm = [1, 2, 4, 8].map((gpus) => {
+      const r = estimateGpu(cfg, h100, { gpus });
+      return r.boundBy.communication * r.decodeStepSeconds;
+    });
+    expect(comm[0]).toBe(0);
+    for (let i = 1; i < comm.length; i++) expect(comm[i]).toBeGreaterThan(comm[i - 1]);
+  });
+
+  it('splits the weight stream, so per-user tokens/s rises, but less than linearly', () => {
+    const cfg = getPreset('llama-3.1-70b');
+    const r2 = estimateGpu(cfg, h100, { gpus: 2 });
+    const r8 = estimateGpu(cfg, h100, { gpus: 8 });
+    expect(r8.decode.weightBytesReadPerGpu / r2.decode.weightBytesReadPerGpu).toBeCloseTo(0.25, 2);
+    expect(r8.decodeTokensPerSecond).toBeGreaterThan(r2.decodeTokensPerSecond);
+    expect(r8.decodeTokensPerSecond).toBeLessThan(4 * r2.decodeTokensPerSecond);
+  });
+});
+
+describe('report', () => {
+  it('carries the fields compare and the CLI read', () => {
+    const r = estimateGpu(getPreset('llama-3.1-8b'), h100, { gpus: 8 });
+    expect(r.gpus).toBe(8);
+    expect(r.gpu).toBe('h100');
+    for (const k of ['memory', 'compute', 'communication', 'launch'] as const) {
+      expect(r.boundBy[k]).toBeGreaterThanOrEqual(0);
+      expect(r.boundBy[k]).toBeLessThanOrEqual(1);
+    }
+    expect(r.boundBy.memory + r.boundBy.compute + r.boundBy.communication + r.boundBy.launch).toBeCloseTo(1, 9);
+    expect(r.kernels.map((k) => k.group)).toContain('allreduce.attn');
+    expect(r.kernels.reduce((s, k) => s + k.fraction, 0)).toBeCloseTo(1, 9);
+    expect(r.kernels.find((k) => k.group === 'gate_up')!.count).toBe(32);
+    expect(JSON.parse(JSON.stringify(r))).toEqual(r);
+  });
+
+  it('launching from a host stream instead of a CUDA graph costs tokens/s', () => {
+    const cfg = getPreset('llama-3.1-8b');
+    expect(estimateGpu(cfg, h100, { cudaGraphs: false }).decodeTokensPerSecond).toBeLessThan(estimateGpu(cfg, h100, {}).decodeTokensPerSecond);
+  });
+});

@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { InputError } from '../../../../fabric/errors.js';
+import { getGpuPreset, gpuSpecSchema, listGpuPresets, parseGpuSpec } from '../../../../fabric/gpu/spec.js';
+
+function inputError(fn: () => unknown): InputError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(InputError);
+    return e as InputError;
+  }
+  throw new Error('expected an InputError');
+}
+
+describe('GPU presets', () => {
+  it('has a100, h100, h200, b200, each valid and frozen', () => {
+    expect(listGpuPresets().map((g) => g.name)).toEqual(['a100', 'h100', 'h200', 'b200']);
+    for (const g of listGpuPresets()) {
+      expect(gpuSpecSchema.safeParse(g).success).toBe(true);
+      expect(Object.isFrozen(g)).toBe(true);
+      expect(Object.isFrozen(g.flopsPerSecond)).toBe(true);
+      expect(Object.isFrozen(g.achievable)).toBe(true);
+    }
+  });
+
+  it('carries the facts §5 figures, dense not sparse', () => {
+    const h100 = getGpuPreset('h100');
+    expect(h100.hbmBytesPerSecond).toBe(3.35e12);
+    expect(h100.hbmBytes).toBe(80e9);
+    expect(h100.smCount).toBe(132);
+    expect(h100.l2Bytes).toBe(50e6);
+    expect(h100.flopsPerSecond.bf16).toBeCloseTo(989.4e12, -6); // 1978.9 sparse / 2
+    expect(h100.flopsPerSecond.fp8).toBeCloseTo(1978.9e12, -6);
+    expect(h100.flopsPerSecond.fp4).toBeNull();
+    expect(h100.nvlinkBytesPerSecond).toBe(900e9);
+    const a100 = getGpuPreset('a100');
+    expect(a100.hbmBytesPerSecond).toBe(2039e9);
+    expect(a100.flopsPerSecond.bf16).toBe(312e12);
+    expect(a100.flopsPerSecond.fp8).toBeNull();
+    const h200 = getGpuPreset('h200');
+    expect(h200.hbmBytes).toBe(141e9);
+    expect(h200.hbmBytesPerSecond).toBe(4.8e12);
+    const b200 = getGpuPreset('b200');
+    expect(b200.hbmBytes).toBe(180e9);
+    expect(b200.hbmBytesPerSecond).toBe(8e12);
+    expect(b200.flopsPerSecond.fp4).toBe(9000e12);
+    expect(b200.nvlinkBytesPerSecond).toBe(1.8e12);
+  });
+
+  it('uses the documented assumed defaults', () => {
+    const h100 = getGpuPreset('h100');
+    expect(h100.achievable.hbmFraction).toBe(0.92); // facts §1.4, Azure on GB200
+    expect(h100.kernelLaunchSeconds).toBeGreaterThanOrEqual(4e-6);
+    expect(h100.kernelLaunchSeconds).toBeLessThanOrEqual(5e-6);
+    expect(h100.graphKernelLaunchSeconds).toBeLessThan(h100.kernelLaunchSeconds);
+  });
+
+  it('looks names up case-insensitively and rejects unknown ones', () => {
+    expect(getGpuPreset('H100').name).toBe('h100');
+    const e = inputError(() => getGpuPreset('v100'));
+    expect(e.message).toBe('unknown GPU preset "v100" (--gpu): use one of a100, h100, h200, b200, or a GPU spec JSON file');
+  });
+});
+
+describe('parseGpuSpec', () => {
+  const full = (): Record<string, unknown> => JSON.parse(JSON.stringify(getGpuPreset('h100'))) as Record<string, unknown>;
+
+  it('accepts a complete spec and freezes it', () => {
+    const s = parseGpuSpec({ ...full(), name: 'mine' }, 'mine.json');
+    expect(s.name).toBe('mine');
+    expect(Object.isFrozen(s)).toBe(true);
+  });
+
+  it('extends a preset with overrides, nested objects merged field by field', () => {
+    const s = parseGpuSpec({ extends: 'h100', hbmBytesPerSecond: 6.7e12, achievable: { hbmFraction: 0.8 } }, 'fast.json');
+    expect(s.name).toBe('h100-custom');
+    expect(s.hbmBytesPerSecond).toBe(6.7e12);
+    expect(s.achievable.hbmFraction).toBe(0.8);
+    expect(s.achievable.flopsFraction).toBe(getGpuPreset('h100').achievable.flopsFraction);
+    expect(s.flopsPerSecond.bf16).toBe(getGpuPreset('h100').flopsPerSecond.bf16);
+    expect(getGpuPreset('h100').hbmBytesPerSecond).toBe(3.35e12);
+  });
+
+  it('rejects unknown keys with their path', () => {
+    expect(inputError(() => parseGpuSpec({ ...full(), hbmGB: 80 }, 'g.json')).message).toBe('unknown key "hbmGB" (g.json: (root)): remove it or check its spelling');
+    expect(inputError(() => parseGpuSpec({ extends: 'h100', achievable: { hbm: 0.9 } }, 'g.json')).message).toBe(
+      'unknown key "hbm" (g.json: achievable): remove it or check its spelling',
+    );
+  });
+
+  it('rejects zero and negative sizes and rates', () => {
+    expect(inputError(() => parseGpuSpec({ extends: 'h100', hbmBytes: 0 }, 'g.json')).message).toBe('Too small: expected number to be >0 (g.json: hbmBytes): make it >0');
+    expect(inputError(() => parseGpuSpec({ extends: 'h100', hbmBytesPerSecond: -1 }, 'g.json')).message).toBe(
+      'Too small: expected number to be >0 (g.json: hbmBytesPerSecond): make it >0',
+    );
+    expect(inputError(() => parseGpuSpec({ extends: 'h100', smCount: 1.5 }, 'g.json')).message).toBe('expected int, got number (g.json: smCount): give a int');
+    expect(inputError(() => parseGpuSpec({ extends: 'h100', flopsPerSecond: { bf16: 0 } }, 'g.json')).message).toBe(
+      'Too small: expected number to be >0 (g.json: flopsPerSecond.bf16): make it >0',
+    );
+  });
+
+  it('rejects fractions outside (0, 1] and negative latencies', () => {
+    expect(inputError(() => parseGpuSpec({ extends: 'h100', achievable: { hbmFraction: 1.2 } }, 'g.json')).message).toBe(
+      'Too big: expected number to be <=1 (g.json: achievable.hbmFraction): make it <=1',
+    );
+    expect(inputError(() => parseGpuSpec({ extends: 'h100', kernelLaunchSeconds: -1e-6 }, 'g.json')).message).toBe(
+      'Too small: expected number to be >=0 (g.json: kernelLaunchSeconds): make it >=0',
+    );
+  });
+
+  it('names missing fields and wrong types', () => {
+    const f = full();
+    delete f.l2Bytes;
+    expect(inputError(() => parseGpuSpec(f, 'g.json')).message).toBe('missing required field (g.json: l2Bytes): add "l2Bytes"');
+    expect(inputError(() => parseGpuSpec({ extends: 'h100', hbmBytes: '80GB' }, 'g.json')).message).toBe('expected number, got string (g.json: hbmBytes): give a number');
+    expect(inputError(() => parseGpuSpec({ extends: 'h100', kind: 'wafer' }, 'g.json')).message).toBe('unsupported value (g.json: kind): use one of "gpu"');
+  });
+
+  it('rejects a non-object, a bad extends', () => {
+    expect(inputError(() => parseGpuSpec([1], 'g.json')).message).toBe('GPU spec is not a JSON object (g.json): give an object such as {"extends": "h100", "hbmBytesPerSecond": 6.7e12}');
+    expect(inputError(() => parseGpuSpec({ extends: 7 }, 'g.json')).message).toBe('expected string (g.json: extends): name a preset: a100, h100, h200, b200');
+    expect(inputError(() => parseGpuSpec({ extends: 'tpu' }, 'g.json')).message).toBe('unknown GPU preset "tpu" (g.json: extends): use one of a100, h100, h200, b200, or a GPU spec JSON file');
+  });
+});
