@@ -1,0 +1,369 @@
+// Load-time checks of an ISA program against a fabric spec and a fault map. Every failure is an InputError that names
+// the tile as (x,y) and the field, so a compiler bug or a hand-edited program is caught before anything runs.
+import { InputError, inputErrorFromZod } from '../errors.js';
+import type { FabricSpec } from '../spec/schema.js';
+import type { FaultMap } from '../faults/faultMap.js';
+import { OPPOSITE_PORT, PORT_DX, PORT_DY, portIndex } from '../geometry.js';
+import { programSchema } from './schema.js';
+import { bufferBytes, tileSramBytes } from './sram.js';
+import { ISA_VERSION, type BufferDecl, type BufferDtype, type Op, type Program, type Slice, type TileProgram } from './types.js';
+
+/** Parses and validates a program read from JSON (`source` is named in every message). */
+export function loadProgram(json: unknown, spec: FabricSpec, faults: FaultMap | null = null, source = 'program'): Program {
+  if (json && typeof json === 'object' && !Array.isArray(json) && 'isaVersion' in json) {
+    const v = (json as { isaVersion: unknown }).isaVersion;
+    if (v !== ISA_VERSION) {
+      throw new InputError(`program is ISA version ${JSON.stringify(v)}, this engine runs version ${ISA_VERSION}`, `${source}: isaVersion`, `recompile the model with this version of wafer`);
+    }
+  }
+  const r = programSchema.safeParse(json);
+  if (!r.success) throw inputErrorFromZod(r.error, source);
+  const program = r.data as Program;
+  validateProgram(spec, program, faults, source);
+  return program;
+}
+
+/** Per-dtype element kinds the ops accept. */
+const FLOAT32: readonly BufferDtype[] = ['f32'];
+const INT32: readonly BufferDtype[] = ['i32'];
+const WORD: readonly BufferDtype[] = ['f32', 'i32'];
+
+/**
+ * Semantic checks (the program is structurally valid already, e.g. from the compiler):
+ * - isaVersion; the program's mesh fits the spec's (and the fault map's);
+ * - each tile inside the mesh, listed once, on a live router; a tile with buffers or tasks on a usable core;
+ * - SRAM: the sum of buffer footprints (sram.ts) ≤ spec.sramBytesPerTile, the overflow named in bytes;
+ * - colours: ids < spec.colours and ≤ spec.colours distinct per tile;
+ * - routes: one entry per (colour, from); targets distinct, not back out of `from`; every mesh hop on a live link to
+ *   a live router that continues the colour from the opposite port; delivery to the ramp only where a recv trigger
+ *   on that colour waits;
+ * - tasks: unique ids; one recv trigger per colour; `after` names tasks of the tile; every slice and buffer
+ *   reference in range with the dtype and shape its op needs; every colour a task sends on leaves the ramp by a route;
+ * - host inputs name an i32 buffer; tokenOutput and logitOutputs name `output` ops.
+ */
+export function validateProgram(spec: FabricSpec, program: Program, faults: FaultMap | null = null, source = 'program'): void {
+  if (program.isaVersion !== ISA_VERSION) {
+    throw new InputError(`program is ISA version ${String(program.isaVersion)}, this engine runs version ${ISA_VERSION}`, `${source}: isaVersion`, 'recompile the model with this version of wafer');
+  }
+  const W = program.widthTiles;
+  const H = program.heightTiles;
+  if (W > spec.widthTiles || H > spec.heightTiles) {
+    throw new InputError(`program mesh ${W}x${H} is larger than fabric "${spec.name}" (${spec.widthTiles}x${spec.heightTiles})`, `${source}: widthTiles/heightTiles`, `compile for ${spec.name} or pick a larger fabric`);
+  }
+  if (faults && (faults.width < W || faults.height < H)) {
+    throw new InputError(`fault map is ${faults.width}x${faults.height}, smaller than the program mesh ${W}x${H}`, `${source}: faults`, `give a fault map of at least ${W}x${H}`);
+  }
+  const fw = faults ? faults.width : W;
+  const byPos = new Map<number, number>();
+  program.tiles.forEach((tile, k) => {
+    const where = `${source}: tiles[${k}] (${tile.x},${tile.y})`;
+    if (tile.x >= W || tile.y >= H) throw new InputError(`tile (${tile.x},${tile.y}) is outside the ${W}x${H} mesh`, where, `use 0 ≤ x < ${W} and 0 ≤ y < ${H}`);
+    const idx = tile.y * W + tile.x;
+    const before = byPos.get(idx);
+    if (before !== undefined) throw new InputError(`tile (${tile.x},${tile.y}) has two programs (also tiles[${before}])`, where, 'merge them into one tile program');
+    byPos.set(idx, k);
+    if (faults) {
+      const fi = tile.y * fw + tile.x;
+      if (!faults.isRouterAlive(fi)) throw new InputError(`tile (${tile.x},${tile.y}) is dead (router and core)`, where, 'place nothing on a dead tile and route around it');
+      if ((tile.buffers.length > 0 || tile.tasks.length > 0) && !faults.isTileUsable(fi)) {
+        throw new InputError(`tile (${tile.x},${tile.y}) has a dead core but the program puts buffers or tasks there`, where, 'place work on usable tiles only (its router may still forward)');
+      }
+    }
+  });
+  const tileAt = (x: number, y: number): TileProgram | undefined => {
+    const k = byPos.get(y * W + x);
+    return k === undefined ? undefined : program.tiles[k];
+  };
+
+  const outputs = new Set<string>();
+  program.tiles.forEach((tile, k) => {
+    validateTile(spec, program, tile, `${source}: tiles[${k}] (${tile.x},${tile.y})`, tileAt, faults, fw, outputs);
+  });
+
+  program.hostInputs.forEach((h, k) => {
+    const where = `${source}: hostInputs[${k}]`;
+    const tile = h.x < W && h.y < H ? tileAt(h.x, h.y) : undefined;
+    if (!tile) throw new InputError(`host input names tile (${h.x},${h.y}), which has no program`, where, 'name a tile of the program');
+    const b = tile.buffers.find((d) => d.name === h.buf);
+    if (!b) throw new InputError(`host input names buffer "${h.buf}", which tile (${h.x},${h.y}) does not declare`, where, 'declare the buffer on that tile');
+    if (b.dtype !== 'i32') throw new InputError(`host input buffer "${h.buf}" is ${b.dtype}, a token id needs i32`, where, 'declare it as i32');
+  });
+  if (!outputs.has(program.tokenOutput)) {
+    throw new InputError(`tokenOutput "${program.tokenOutput}" is not the name of any output op`, `${source}: tokenOutput`, 'name an output op of the program');
+  }
+  program.logitOutputs.forEach((l, k) => {
+    if (!outputs.has(l.name)) throw new InputError(`logit output "${l.name}" is not the name of any output op`, `${source}: logitOutputs[${k}]`, 'name an output op of the program');
+  });
+}
+
+function validateTile(
+  spec: FabricSpec,
+  program: Program,
+  tile: TileProgram,
+  where: string,
+  tileAt: (x: number, y: number) => TileProgram | undefined,
+  faults: FaultMap | null,
+  fw: number,
+  outputs: Set<string>,
+): void {
+  const W = program.widthTiles;
+  const H = program.heightTiles;
+  // Buffers and SRAM.
+  const buffers = new Map<string, BufferDecl>();
+  tile.buffers.forEach((b, k) => {
+    if (buffers.has(b.name)) throw new InputError(`buffer "${b.name}" is declared twice`, `${where}: buffers[${k}]`, 'give each buffer of a tile its own name');
+    buffers.set(b.name, b);
+  });
+  const sram = tileSramBytes(tile);
+  if (sram > spec.sramBytesPerTile) {
+    const biggest = [...tile.buffers].sort((a, b) => bufferBytes(b) - bufferBytes(a)).slice(0, 3).map((b) => `${b.name} ${bufferBytes(b)} B`).join(', ');
+    throw new InputError(
+      `tile (${tile.x},${tile.y}) needs ${sram} bytes of SRAM, the tile has ${spec.sramBytesPerTile} (over by ${sram - spec.sramBytesPerTile}; largest: ${biggest})`,
+      `${where}: buffers`,
+      'split the work over more tiles or use a narrower dtype',
+    );
+  }
+
+  // Colours.
+  const used = new Set<number>();
+  const colourCheck = (c: number, at: string): void => {
+    if (c >= spec.colours) throw new InputError(`colour ${c} is out of range`, at, `use colours 0..${spec.colours - 1} (${spec.name} routes ${spec.colours})`);
+    used.add(c);
+  };
+  tile.routes.forEach((r, k) => colourCheck(r.colour, `${where}: routes[${k}]`));
+  const recvColours = new Map<number, number>();
+  tile.tasks.forEach((t, k) => {
+    if (t.trigger.on === 'recv') {
+      colourCheck(t.trigger.colour, `${where}: tasks[${k}].trigger`);
+      const before = recvColours.get(t.trigger.colour);
+      if (before !== undefined) {
+        throw new InputError(`two recv triggers on colour ${t.trigger.colour} (tasks ${before} and ${t.id})`, `${where}: tasks[${k}].trigger`, 'use one recv trigger per colour per tile');
+      }
+      recvColours.set(t.trigger.colour, t.id);
+    }
+    t.ops.forEach((op, j) => {
+      const at = `${where}: tasks[${k}].ops[${j}]`;
+      if (op.op === 'send' || op.op === 'embed') colourCheck(op.colour, at);
+      if (op.op === 'dispatch') op.colours.forEach((c) => colourCheck(c, at));
+    });
+  });
+  if (used.size > spec.colours) {
+    throw new InputError(`tile (${tile.x},${tile.y}) uses ${used.size} colours, the router has ${spec.colours}`, where, 'recolour the routes');
+  }
+
+  // Routes.
+  const routeKeys = new Set<string>();
+  const rampOut = new Set<number>(); // colours delivered to this tile's CE
+  const rampIn = new Set<number>(); // colours the CE may send on
+  tile.routes.forEach((r, k) => {
+    const at = `${where}: routes[${k}]`;
+    const key = `${r.colour}/${r.from}`;
+    if (routeKeys.has(key)) throw new InputError(`two routes for colour ${r.colour} arriving from ${r.from}`, at, 'merge them into one entry with several targets');
+    routeKeys.add(key);
+    if (new Set(r.to).size !== r.to.length) throw new InputError(`route lists a target port twice`, at, 'list each port once');
+    if (r.to.includes(r.from)) throw new InputError(`route sends colour ${r.colour} back out of the port it came in (${r.from})`, at, 'remove that target');
+    if (r.from === 'ramp') rampIn.add(r.colour);
+    if (r.from !== 'ramp') {
+      const p = portIndex(r.from);
+      const nx = tile.x + PORT_DX[p];
+      const ny = tile.y + PORT_DY[p];
+      if (nx < 0 || ny < 0 || nx >= W || ny >= H) throw new InputError(`route expects colour ${r.colour} from ${r.from}, which is the mesh edge`, at, 'route from a port with a neighbour');
+    }
+    for (const to of r.to) {
+      if (to === 'ramp') {
+        rampOut.add(r.colour);
+        if (!recvColours.has(r.colour)) {
+          throw new InputError(`route delivers colour ${r.colour} to the ramp, but no task of tile (${tile.x},${tile.y}) receives colour ${r.colour}`, at, 'add a recv trigger on that colour or drop the ramp target');
+        }
+        continue;
+      }
+      const p = portIndex(to);
+      const nx = tile.x + PORT_DX[p];
+      const ny = tile.y + PORT_DY[p];
+      if (nx < 0 || ny < 0 || nx >= W || ny >= H) throw new InputError(`route sends colour ${r.colour} ${to} off the edge of the ${W}x${H} mesh`, at, 'route only toward tiles inside the mesh');
+      if (faults && !faults.isLinkAlive(tile.y * fw + tile.x, p)) {
+        throw new InputError(`route sends colour ${r.colour} ${to} over a dead link or into a dead router at (${nx},${ny})`, at, 'route around the fault');
+      }
+      const next = tileAt(nx, ny);
+      const back = ['ramp', 'N', 'E', 'S', 'W'][OPPOSITE_PORT[p]];
+      if (!next || !next.routes.some((e) => e.colour === r.colour && e.from === back)) {
+        throw new InputError(`route sends colour ${r.colour} ${to} to (${nx},${ny}), which has no route for colour ${r.colour} arriving from ${back}`, at, `add a route entry at (${nx},${ny}) or drop this target`);
+      }
+    }
+  });
+  tile.tasks.forEach((t, k) => {
+    if (t.trigger.on === 'recv' && !rampOut.has(t.trigger.colour)) {
+      throw new InputError(`task ${t.id} receives colour ${t.trigger.colour}, but no route delivers that colour to this tile's ramp`, `${where}: tasks[${k}].trigger`, 'add a route entry with "ramp" among its targets');
+    }
+  });
+
+  // Tasks and ops.
+  const ids = new Set<number>();
+  tile.tasks.forEach((t, k) => {
+    if (ids.has(t.id)) throw new InputError(`task id ${t.id} is used twice`, `${where}: tasks[${k}]`, 'give each task of a tile its own id');
+    ids.add(t.id);
+  });
+  const ctx = { buffers, where: '', maxSeq: program.maxSeq };
+  tile.tasks.forEach((t, k) => {
+    const tw = `${where}: tasks[${k}]`;
+    if (t.trigger.on === 'after') {
+      const tr = t.trigger;
+      for (const id of tr.tasks) {
+        if (!ids.has(id)) throw new InputError(`"after" names task ${id}, which tile (${tile.x},${tile.y}) does not have`, `${tw}.trigger`, 'name tasks of the same tile');
+        if (id === t.id) throw new InputError(`task ${t.id} waits for itself`, `${tw}.trigger`, 'remove it from its own "after" list');
+      }
+      if (new Set(tr.tasks).size !== tr.tasks.length) throw new InputError(`"after" lists a task twice`, `${tw}.trigger`, 'list each task once');
+      if (tr.count !== undefined && tr.count > tr.tasks.length) {
+        throw new InputError(`"after" waits for ${tr.count} of ${tr.tasks.length} tasks`, `${tw}.trigger`, `use a count of at most ${tr.tasks.length}`);
+      }
+    }
+    if (t.trigger.on === 'recv') {
+      ctx.where = `${tw}.trigger.into`;
+      const into = slice(ctx, t.trigger.into, WORD, 'into');
+      if (into.length < t.trigger.count) {
+        throw new InputError(`recv of ${t.trigger.count} wavelets into a slice of ${into.length}`, `${tw}.trigger`, 'make the slice at least as long as the count');
+      }
+    }
+    t.ops.forEach((op, j) => {
+      ctx.where = `${tw}.ops[${j}] (${op.op})`;
+      validateOp(ctx, op, rampIn, outputs);
+    });
+  });
+}
+
+interface OpCtx {
+  buffers: Map<string, BufferDecl>;
+  where: string;
+  maxSeq: number;
+}
+
+function buffer(ctx: OpCtx, name: string, field: string): BufferDecl {
+  const b = ctx.buffers.get(name);
+  if (!b) throw new InputError(`${field} names buffer "${name}", which the tile does not declare`, ctx.where, 'declare the buffer or fix the name');
+  return b;
+}
+
+function slice(ctx: OpCtx, s: Slice, dtypes: readonly BufferDtype[], field: string, length?: number): Slice {
+  const b = buffer(ctx, s.buf, field);
+  if (s.offset + s.length > b.length) {
+    throw new InputError(`${field} [${s.offset}, ${s.offset + s.length}) runs past the end of "${s.buf}" (${b.length} elements)`, ctx.where, 'fix the offset or length');
+  }
+  if (!dtypes.includes(b.dtype)) throw new InputError(`${field} is in "${s.buf}" of dtype ${b.dtype}, this op needs ${dtypes.join(' or ')}`, ctx.where, `use a ${dtypes.join('/')} buffer`);
+  if (length !== undefined && s.length !== length) throw new InputError(`${field} has ${s.length} elements, expected ${length}`, ctx.where, `make it ${length} long`);
+  return s;
+}
+
+function needBuffer(ctx: OpCtx, name: string, field: string, dtypes: readonly BufferDtype[], length: number): BufferDecl {
+  const b = buffer(ctx, name, field);
+  if (!dtypes.includes(b.dtype)) throw new InputError(`${field} "${name}" is ${b.dtype}, this op needs ${dtypes.join(' or ')}`, ctx.where, `use a ${dtypes.join('/')} buffer`);
+  if (b.length < length) throw new InputError(`${field} "${name}" has ${b.length} elements, the op needs ${length}`, ctx.where, 'declare it large enough');
+  return b;
+}
+
+function sendable(ctx: OpCtx, colour: number, rampIn: Set<number>): void {
+  if (!rampIn.has(colour)) {
+    throw new InputError(`sends on colour ${colour}, but no route takes colour ${colour} from this tile's ramp`, ctx.where, 'add a route entry with "from": "ramp" for that colour');
+  }
+}
+
+function validateOp(ctx: OpCtx, op: Op, rampIn: Set<number>, outputs: Set<string>): void {
+  switch (op.op) {
+    case 'matvec': {
+      const w = needBuffer(ctx, op.w, 'w', ['f32', 'bf16', 'f16', 'int8'], op.rows * op.cols);
+      if (w.dtype === 'int8') {
+        if (op.scales === undefined) throw new InputError(`int8 weights "${op.w}" need a scales buffer`, ctx.where, 'add "scales" naming an f32 buffer of one scale per row');
+        needBuffer(ctx, op.scales, 'scales', FLOAT32, op.rows);
+      } else if (op.scales !== undefined) {
+        throw new InputError(`scales given for ${w.dtype} weights "${op.w}"`, ctx.where, 'drop "scales" (only int8 weights have them)');
+      }
+      slice(ctx, op.x, FLOAT32, 'x', op.cols);
+      slice(ctx, op.y, FLOAT32, 'y', op.rows);
+      return;
+    }
+    case 'send':
+      slice(ctx, op.src, WORD, 'src');
+      sendable(ctx, op.colour, rampIn);
+      return;
+    case 'add':
+      slice(ctx, op.a, FLOAT32, 'a');
+      slice(ctx, op.b, FLOAT32, 'b', op.a.length);
+      slice(ctx, op.out, FLOAT32, 'out', op.a.length);
+      return;
+    case 'copy':
+      slice(ctx, op.src, WORD, 'src');
+      slice(ctx, op.out, WORD, 'out', op.src.length);
+      return;
+    case 'axpy':
+      slice(ctx, op.a, FLOAT32, 'a');
+      slice(ctx, op.out, FLOAT32, 'out', op.a.length);
+      slice(ctx, op.weight, FLOAT32, 'weight');
+      if (op.index >= op.weight.length) throw new InputError(`index ${op.index} is outside weight (${op.weight.length} elements)`, ctx.where, `use an index below ${op.weight.length}`);
+      return;
+    case 'rmsnorm':
+      slice(ctx, op.x, FLOAT32, 'x');
+      slice(ctx, op.weight, FLOAT32, 'weight', op.x.length);
+      slice(ctx, op.out, FLOAT32, 'out', op.x.length);
+      return;
+    case 'rope':
+      if (op.headDim % 2 !== 0) throw new InputError(`headDim ${op.headDim} is odd`, ctx.where, 'RoPE needs an even head dimension');
+      slice(ctx, op.x, FLOAT32, 'x', op.numHeads * op.headDim);
+      return;
+    case 'kvAppend':
+      slice(ctx, op.k, FLOAT32, 'k', op.rowLength);
+      slice(ctx, op.v, FLOAT32, 'v', op.rowLength);
+      needBuffer(ctx, op.kCache, 'kCache', FLOAT32, ctx.maxSeq * op.rowLength);
+      needBuffer(ctx, op.vCache, 'vCache', FLOAT32, ctx.maxSeq * op.rowLength);
+      return;
+    case 'attention': {
+      if (op.numHeads % op.numKvHeads !== 0) throw new InputError(`${op.numHeads} heads do not share ${op.numKvHeads} KV heads evenly`, ctx.where, 'make numHeads a multiple of numKvHeads');
+      slice(ctx, op.q, FLOAT32, 'q', op.numHeads * op.headDim);
+      slice(ctx, op.out, FLOAT32, 'out', op.numHeads * op.headDim);
+      const row = op.numKvHeads * op.headDim;
+      needBuffer(ctx, op.kCache, 'kCache', FLOAT32, ctx.maxSeq * row);
+      needBuffer(ctx, op.vCache, 'vCache', FLOAT32, ctx.maxSeq * row);
+      return;
+    }
+    case 'swiglu':
+      slice(ctx, op.gate, FLOAT32, 'gate');
+      slice(ctx, op.up, FLOAT32, 'up', op.gate.length);
+      slice(ctx, op.out, FLOAT32, 'out', op.gate.length);
+      return;
+    case 'topk':
+      slice(ctx, op.logits, FLOAT32, 'logits');
+      if (op.k > op.logits.length) throw new InputError(`top-${op.k} of ${op.logits.length} logits`, ctx.where, `use k ≤ ${op.logits.length}`);
+      slice(ctx, op.indices, INT32, 'indices', op.k);
+      slice(ctx, op.weights, FLOAT32, 'weights', op.k);
+      if (op.denseWeights) slice(ctx, op.denseWeights, FLOAT32, 'denseWeights', op.logits.length);
+      return;
+    case 'dispatch':
+      slice(ctx, op.indices, INT32, 'indices');
+      slice(ctx, op.src, WORD, 'src');
+      for (const c of op.colours) sendable(ctx, c, rampIn);
+      return;
+    case 'argmax':
+      slice(ctx, op.x, FLOAT32, 'x');
+      slice(ctx, op.out, FLOAT32, 'out', 2);
+      return;
+    case 'argmaxMerge':
+      slice(ctx, op.a, FLOAT32, 'a', 2);
+      slice(ctx, op.b, FLOAT32, 'b', 2);
+      slice(ctx, op.out, FLOAT32, 'out', 2);
+      return;
+    case 'embed': {
+      const t = needBuffer(ctx, op.table, 'table', ['f32', 'bf16', 'f16', 'int8'], op.rows * op.cols);
+      if (t.dtype === 'int8') {
+        if (op.scales === undefined) throw new InputError(`int8 table "${op.table}" needs a scales buffer`, ctx.where, 'add "scales" naming an f32 buffer of one scale per row');
+        needBuffer(ctx, op.scales, 'scales', FLOAT32, op.rows);
+      } else if (op.scales !== undefined) {
+        throw new InputError(`scales given for ${t.dtype} table "${op.table}"`, ctx.where, 'drop "scales" (only int8 tables have them)');
+      }
+      slice(ctx, op.token, INT32, 'token', 1);
+      sendable(ctx, op.colour, rampIn);
+      return;
+    }
+    case 'output':
+      slice(ctx, op.src, WORD, 'src');
+      outputs.add(op.name);
+      return;
+  }
+}

@@ -1,0 +1,203 @@
+// Cost functions: PURE functions of (fabric spec, op shape) giving the cycles the compute engine spends on an op.
+// The mesh engine charges exactly these, and the analytical projection calls the same functions, so the two can
+// never drift (DESIGN.md "two levels of truth"). Every constant is either a spec field (cited in presets.ts to
+// shared/facts/hardware.md) or an assumption documented here.
+import type { FabricSpec } from '../spec/schema.js';
+import type { BufferDtype, Op, Task, TileProgram } from '../isa/types.js';
+
+/**
+ * Assumption: fixed cycles to set up one op (a DSD descriptor and its loop) before data flows. The SDK's builtins run
+ * as asynchronous DSD ops (facts §1.3); their setup cost is not published.
+ */
+export const OP_SETUP_CYCLES = 1;
+/** Assumption: per output row of a matvec, cycles to reduce the SIMD accumulator lanes and write y[r]. */
+export const MATVEC_ROW_OVERHEAD_CYCLES = 1;
+/**
+ * Assumption: cycles per element for a transcendental (exp, rsqrt, sin/cos, a divide) — no hardware transcendental
+ * unit is documented (facts §1.3 lists only FMA/add/mul/max/convert builtins), so it is a short polynomial, ~8 FMAs.
+ */
+export const TRANSCENDENTAL_CYCLES = 8;
+/** Assumption: CE cycles to issue a send (hand a fabric-output DSD to the ramp); the wavelets then flow by themselves. */
+export const SEND_ISSUE_CYCLES = 1;
+
+/** What the engine charges for one op, and the work counted in statistics. */
+export interface OpCost {
+  cycles: number;
+  /** Multiply-accumulates and other SIMD arithmetic operations on the FMAC datapath. */
+  fmacOps: number;
+  sramReadBytes: number;
+  sramWriteBytes: number;
+}
+
+/** What an op's cost depends on besides its own fields: the step's position, and the dtype of named buffers. */
+export interface OpContext {
+  position: number;
+  dtypeOf(buf: string): BufferDtype;
+}
+
+/** An OpContext over one tile's buffers. */
+export function tileOpContext(tile: Pick<TileProgram, 'buffers'>, position: number): OpContext {
+  const dtypes = new Map(tile.buffers.map((b) => [b.name, b.dtype] as const));
+  return {
+    position,
+    dtypeOf(buf: string): BufferDtype {
+      const d = dtypes.get(buf);
+      if (d === undefined) throw new RangeError(`cost: no buffer "${buf}" on this tile`);
+      return d;
+    },
+  };
+}
+
+/** FMACs per cycle for a weight dtype (spec.simdWidth; bf16 runs at the f16 width, facts §1.3). */
+export function simdFor(spec: FabricSpec, dtype: BufferDtype): number {
+  switch (dtype) {
+    case 'f32':
+    case 'i32':
+      return spec.simdWidth.f32;
+    case 'bf16':
+    case 'f16':
+      return spec.simdWidth.f16;
+    case 'int8':
+      return spec.simdWidth.int8;
+  }
+}
+
+function elemBytes(dtype: BufferDtype): number {
+  return dtype === 'f32' || dtype === 'i32' ? 4 : dtype === 'int8' ? 1 : 2;
+}
+
+/** SRAM bytes the CE can read per cycle: sramReadsPerCycle × sramAccessBytes (facts §1.3). */
+export function sramReadBytesPerCycle(spec: FabricSpec): number {
+  return spec.sramReadsPerCycle * spec.sramAccessBytes;
+}
+
+export function sramWriteBytesPerCycle(spec: FabricSpec): number {
+  return spec.sramWritesPerCycle * spec.sramAccessBytes;
+}
+
+/**
+ * A streaming f32 vector op: the slowest of its arithmetic (at simdWidth.f32 — f32 vector builtins are at least this
+ * wide, facts §1.3, so this is conservative), its SRAM reads and its SRAM writes, plus transcendentals (serial, each
+ * TRANSCENDENTAL_CYCLES) and OP_SETUP_CYCLES.
+ */
+function vectorCost(spec: FabricSpec, fmacOps: number, readBytes: number, writeBytes: number, transcendentals = 0): OpCost {
+  const arith = Math.ceil(fmacOps / spec.simdWidth.f32);
+  const reads = Math.ceil(readBytes / sramReadBytesPerCycle(spec));
+  const writes = Math.ceil(writeBytes / sramWriteBytesPerCycle(spec));
+  return {
+    cycles: OP_SETUP_CYCLES + Math.max(arith, reads, writes) + transcendentals * TRANSCENDENTAL_CYCLES,
+    fmacOps: fmacOps + transcendentals,
+    sramReadBytes: readBytes,
+    sramWriteBytes: writeBytes,
+  };
+}
+
+/**
+ * Matvec y (+)= W·x of (rows, cols) weights in `dtype`: the slower of the FMACs (rows·cols / SIMD width of the
+ * dtype) and the weight stream from SRAM (bytes / read bandwidth; x is reread per row but stays in the datapath's
+ * small cache, facts §1.3 "256-byte software-managed cache"), plus MATVEC_ROW_OVERHEAD_CYCLES per row and setup.
+ */
+export function matvecCost(spec: FabricSpec, rows: number, cols: number, dtype: BufferDtype): OpCost {
+  const macs = rows * cols;
+  const weightBytes = macs * elemBytes(dtype) + (dtype === 'int8' ? rows * 4 : 0);
+  const compute = Math.ceil(macs / simdFor(spec, dtype));
+  const memory = Math.ceil(weightBytes / sramReadBytesPerCycle(spec));
+  return {
+    cycles: OP_SETUP_CYCLES + Math.max(compute, memory) + rows * MATVEC_ROW_OVERHEAD_CYCLES,
+    fmacOps: macs,
+    sramReadBytes: weightBytes + cols * 4,
+    sramWriteBytes: rows * 4,
+  };
+}
+
+/** Cost of one op. `ctx.position` matters for attention (it reads position + 1 cache rows). */
+export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
+  switch (op.op) {
+    case 'matvec':
+      return matvecCost(spec, op.rows, op.cols, ctx.dtypeOf(op.w));
+    case 'send':
+      // The CE only issues; the wavelets drain through the ramp at one per cycle (the engine's timing model).
+      return { cycles: SEND_ISSUE_CYCLES, fmacOps: 0, sramReadBytes: op.src.length * 4, sramWriteBytes: 0 };
+    case 'add':
+      return vectorCost(spec, op.a.length, op.a.length * 8, op.a.length * 4);
+    case 'copy':
+      return vectorCost(spec, 0, op.src.length * 4, op.src.length * 4);
+    case 'axpy':
+      return vectorCost(spec, op.a.length, op.a.length * 8 + 4, op.a.length * 4);
+    case 'rmsnorm': {
+      // Sum of squares (n FMAs), one rsqrt, then out = w · x · inv (2n multiplies).
+      const n = op.x.length;
+      return vectorCost(spec, 3 * n, n * 4 + n * 8, n * 4, 1);
+    }
+    case 'rope': {
+      // headDim/2 angles (a sin and a cos each), then 4 multiply-adds per pair per head.
+      const n = op.numHeads * op.headDim;
+      return vectorCost(spec, 2 * n, n * 4, n * 4, op.headDim);
+    }
+    case 'kvAppend':
+      return vectorCost(spec, 0, op.rowLength * 8, op.rowLength * 8);
+    case 'attention': {
+      // Per query head over seq = position + 1 rows: q·K (seq·headDim MACs), softmax (seq exps), p·V (seq·headDim).
+      const seq = ctx.position + 1;
+      const macs = 2 * op.numHeads * seq * op.headDim;
+      const reads = op.numHeads * op.headDim * 4 + 2 * op.numHeads * seq * op.headDim * 4;
+      return vectorCost(spec, macs + op.numHeads * seq, reads, op.numHeads * (seq + op.headDim) * 4, op.numHeads * seq);
+    }
+    case 'swiglu': {
+      // silu(g)·u = g·u / (1 + exp(-g)): one exp and one divide per element.
+      const n = op.gate.length;
+      return vectorCost(spec, 2 * n, n * 8, n * 4, 2 * n);
+    }
+    case 'topk': {
+      // softmax over n logits (n exps), then k passes of n compares.
+      const n = op.logits.length;
+      return vectorCost(spec, n + op.k * n, n * 4 * (1 + op.k), op.k * 8 + (op.denseWeights ? n * 4 : 0), n);
+    }
+    case 'dispatch': {
+      const k = op.indices.length;
+      return { cycles: OP_SETUP_CYCLES + k * SEND_ISSUE_CYCLES, fmacOps: 0, sramReadBytes: k * 4 + op.src.length * 4 * k, sramWriteBytes: 0 };
+    }
+    case 'argmax':
+      return vectorCost(spec, op.x.length, op.x.length * 4, 8);
+    case 'argmaxMerge':
+      return vectorCost(spec, 2, 16, 8);
+    case 'embed': {
+      // Read the token, decode one row to f32 (SIMD at the table dtype's width), issue the send.
+      const dtype = ctx.dtypeOf(op.table);
+      const decode = dtype === 'f32' ? 0 : Math.ceil(op.cols / simdFor(spec, dtype));
+      return { cycles: OP_SETUP_CYCLES + decode + SEND_ISSUE_CYCLES, fmacOps: dtype === 'f32' ? 0 : op.cols, sramReadBytes: 4 + op.cols * elemBytes(dtype), sramWriteBytes: 0 };
+    }
+    case 'output':
+      return vectorCost(spec, 0, op.src.length * 4, 0);
+  }
+}
+
+export function opCycles(spec: FabricSpec, op: Op, ctx: OpContext): number {
+  return opCost(spec, op, ctx).cycles;
+}
+
+/** A task's CE cycles with no stalls: taskStartCycles + Σ opCycles. */
+export function taskCycles(spec: FabricSpec, task: Pick<Task, 'ops'>, ctx: OpContext): number {
+  let c = spec.taskStartCycles;
+  for (const op of task.ops) c += opCycles(spec, op, ctx);
+  return c;
+}
+
+/** Cycles to cross `hops` links (plus any remap-bypass cycles on the way). */
+export function hopCycles(spec: FabricSpec, hops: number, extraCycles = 0): number {
+  return hops * spec.hopLatencyCycles + extraCycles;
+}
+
+/** CE <-> router, each way. */
+export function rampCycles(spec: FabricSpec): number {
+  return spec.rampLatencyCycles;
+}
+
+/**
+ * The engine's zero-contention timing of a stream of `wavelets` sent at cycle 0 (the first wavelet enters the ramp
+ * then) over `hops` links: the first arrives in the receiver's SRAM at ramp + hops·hop + ramp, one more per cycle
+ * after it. Returns the cycle the last one arrives (a recv task waiting for them can start that cycle).
+ */
+export function streamArrivalCycles(spec: FabricSpec, hops: number, wavelets: number, extraCycles = 0): number {
+  return 2 * rampCycles(spec) + hopCycles(spec, hops, extraCycles) + (wavelets - 1);
+}

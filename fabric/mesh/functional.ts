@@ -1,0 +1,251 @@
+// The functional half of the engine: runs tasks' ops with the kernels on tile SRAM (the shared arena), in the order
+// the timing model decided, inline or in a worker. A job = (tile, task) plus the wavelet deliveries into that tile's
+// SRAM since its previous job, each a run copied from the step's staging area (what the senders' jobs wrote).
+//
+// Job records in an Int32Array: [tile, task (-1: deliveries only), stageBase, nRuns, (srcWord, dstWord, count) × nRuns].
+import { matvecReference, type Matrix } from '../../kernels/matvec.js';
+import { bf16BitsToF32, f16BitsToF32 } from '../../kernels/dtype.js';
+import { rmsnorm, ropeInPlace, swiglu, axpyInPlace, argmax } from '../../kernels/vector.js';
+import { decodeAttention } from '../../kernels/attention.js';
+import { topKGating } from '../../kernels/gating.js';
+import type { Op, Program, Slice } from '../isa/types.js';
+import type { ArenaLayout, BufLoc } from './plan.js';
+
+export const JOB_HEADER = 4;
+
+export class FunctionalExecutor {
+  private f32: Float32Array;
+  private i32: Int32Array;
+  private u32: Uint32Array;
+  private u16: Uint16Array;
+  private i8: Int8Array;
+  private stage: Uint32Array = new Uint32Array(0);
+  private stageF32: Float32Array = new Float32Array(0);
+  private stageI32: Int32Array = new Int32Array(0);
+  private scratch = new Float32Array(64);
+  private attnScratch = new Float32Array(64);
+
+  constructor(
+    private readonly program: Program,
+    private readonly layout: ArenaLayout,
+    arena: ArrayBufferLike,
+  ) {
+    this.f32 = new Float32Array(arena, 0, layout.bytes >> 2);
+    this.i32 = new Int32Array(arena, 0, layout.bytes >> 2);
+    this.u32 = new Uint32Array(arena, 0, layout.bytes >> 2);
+    this.u16 = new Uint16Array(arena, 0, layout.bytes >> 1);
+    this.i8 = new Int8Array(arena, 0, layout.bytes);
+  }
+
+  setStaging(buf: ArrayBufferLike): void {
+    if (this.stage.buffer === buf) return;
+    this.stage = new Uint32Array(buf);
+    this.stageF32 = new Float32Array(buf);
+    this.stageI32 = new Int32Array(buf);
+  }
+
+  /** Runs the job records in jobs[start, end). */
+  runJobs(jobs: Int32Array, start: number, end: number, position: number): void {
+    let i = start;
+    while (i < end) {
+      const tile = jobs[i];
+      const task = jobs[i + 1];
+      const stageBase = jobs[i + 2];
+      const runs = jobs[i + 3];
+      let p = i + JOB_HEADER;
+      for (let r = 0; r < runs; r++, p += 3) {
+        const src = jobs[p];
+        const dst = jobs[p + 1];
+        const n = jobs[p + 2];
+        this.u32.set(this.stage.subarray(src, src + n), dst);
+      }
+      if (task >= 0) this.runTask(tile, task, stageBase, position);
+      i = p;
+    }
+  }
+
+  private loc(tile: number, name: string): BufLoc {
+    const l = this.layout.buffers[tile].get(name);
+    if (!l) throw new Error(`functional: no buffer "${name}" on tile ${tile}`);
+    return l;
+  }
+
+  /** Word index of a slice of a 4-byte buffer. */
+  private w(tile: number, s: Slice): number {
+    return (this.loc(tile, s.buf).byte >> 2) + s.offset;
+  }
+
+  private f(tile: number, s: Slice): Float32Array {
+    const at = this.w(tile, s);
+    return this.f32.subarray(at, at + s.length);
+  }
+
+  private words(tile: number, s: Slice): Uint32Array {
+    const at = this.w(tile, s);
+    return this.u32.subarray(at, at + s.length);
+  }
+
+  private matrix(tile: number, name: string, rows: number, cols: number, scales: string | undefined): Matrix {
+    const l = this.loc(tile, name);
+    const n = rows * cols;
+    switch (l.dtype) {
+      case 'f32':
+        return { dtype: 'f32', rows, cols, data: this.f32.subarray(l.byte >> 2, (l.byte >> 2) + n) };
+      case 'bf16':
+        return { dtype: 'bf16', rows, cols, data: this.u16.subarray(l.byte >> 1, (l.byte >> 1) + n) };
+      case 'f16':
+        return { dtype: 'f16', rows, cols, data: this.u16.subarray(l.byte >> 1, (l.byte >> 1) + n) };
+      case 'int8': {
+        const s = this.loc(tile, scales!);
+        return { dtype: 'int8', rows, cols, data: this.i8.subarray(l.byte, l.byte + n), scales: this.f32.subarray(s.byte >> 2, (s.byte >> 2) + rows) };
+      }
+      case 'i32':
+        throw new Error('functional: i32 weights');
+    }
+  }
+
+  private runTask(tile: number, task: number, stageBase: number, position: number): void {
+    const t = this.program.tiles[tile].tasks[task];
+    const offs = this.layout.stageOffsets[tile][task];
+    for (let j = 0; j < t.ops.length; j++) this.runOp(tile, t.ops[j], stageBase + offs[j], position);
+  }
+
+  private runOp(tile: number, op: Op, stage: number, position: number): void {
+    switch (op.op) {
+      case 'matvec': {
+        const w = this.matrix(tile, op.w, op.rows, op.cols, op.scales);
+        const x = this.f(tile, op.x);
+        const y = this.f(tile, op.y);
+        if (!op.accumulate) {
+          matvecReference(w, x, y);
+        } else {
+          if (this.scratch.length < op.rows) this.scratch = new Float32Array(op.rows);
+          const tmp = this.scratch.subarray(0, op.rows);
+          matvecReference(w, x, tmp);
+          for (let r = 0; r < op.rows; r++) y[r] += tmp[r];
+        }
+        return;
+      }
+      case 'send':
+      case 'output':
+        this.stage.set(this.words(tile, op.src), stage);
+        return;
+      case 'add': {
+        const a = this.f(tile, op.a);
+        const b = this.f(tile, op.b);
+        const out = this.f(tile, op.out);
+        for (let i = 0; i < out.length; i++) out[i] = a[i] + b[i];
+        return;
+      }
+      case 'copy':
+        this.u32.set(this.words(tile, op.src), this.w(tile, op.out));
+        return;
+      case 'axpy':
+        axpyInPlace(this.f(tile, op.out), this.f(tile, op.weight)[op.index], this.f(tile, op.a));
+        return;
+      case 'rmsnorm':
+        rmsnorm(this.f(tile, op.x), this.f(tile, op.weight), op.eps, this.f(tile, op.out));
+        return;
+      case 'rope':
+        ropeInPlace(this.f(tile, op.x), op.numHeads, op.headDim, position, op.theta);
+        return;
+      case 'kvAppend': {
+        const k = this.loc(tile, op.kCache);
+        const v = this.loc(tile, op.vCache);
+        this.f32.set(this.f(tile, op.k), (k.byte >> 2) + position * op.rowLength);
+        this.f32.set(this.f(tile, op.v), (v.byte >> 2) + position * op.rowLength);
+        return;
+      }
+      case 'attention': {
+        const k = this.loc(tile, op.kCache);
+        const v = this.loc(tile, op.vCache);
+        const seqLen = position + 1;
+        if (this.attnScratch.length < seqLen) this.attnScratch = new Float32Array(Math.max(seqLen, this.attnScratch.length * 2));
+        decodeAttention({
+          q: this.f(tile, op.q),
+          kCache: this.f32.subarray(k.byte >> 2, (k.byte >> 2) + k.length),
+          vCache: this.f32.subarray(v.byte >> 2, (v.byte >> 2) + v.length),
+          seqLen,
+          numHeads: op.numHeads,
+          numKvHeads: op.numKvHeads,
+          headDim: op.headDim,
+          out: this.f(tile, op.out),
+          scratch: this.attnScratch,
+        });
+        return;
+      }
+      case 'swiglu':
+        swiglu(this.f(tile, op.gate), this.f(tile, op.up), this.f(tile, op.out));
+        return;
+      case 'topk': {
+        const g = topKGating(this.f(tile, op.logits), op.k, op.renormalize);
+        this.i32.set(g.indices, this.w(tile, op.indices));
+        this.f32.set(g.weights, this.w(tile, op.weights));
+        if (op.denseWeights) {
+          const d = this.f(tile, op.denseWeights);
+          d.fill(0);
+          for (let j = 0; j < op.k; j++) d[g.indices[j]] = g.weights[j];
+        }
+        return;
+      }
+      case 'dispatch': {
+        const k = op.indices.length;
+        const at = this.w(tile, op.indices);
+        for (let j = 0; j < k; j++) this.stageI32[stage + j] = this.i32[at + j];
+        this.stage.set(this.words(tile, op.src), stage + k);
+        return;
+      }
+      case 'argmax': {
+        const x = this.f(tile, op.x);
+        const i = argmax(x);
+        const out = this.f(tile, op.out);
+        out[0] = x[i];
+        out[1] = i + op.indexBase;
+        return;
+      }
+      case 'argmaxMerge': {
+        const a = this.f(tile, op.a);
+        const b = this.f(tile, op.b);
+        const takeA = a[0] > b[0] || (a[0] === b[0] && a[1] <= b[1]) || Number.isNaN(b[0]);
+        const va = takeA ? a[0] : b[0];
+        const ia = takeA ? a[1] : b[1];
+        const out = this.f(tile, op.out);
+        out[0] = va;
+        out[1] = ia;
+        return;
+      }
+      case 'embed': {
+        const token = this.i32[this.w(tile, op.token)];
+        const row = token - op.rowBase;
+        if (row < 0 || row >= op.rows) {
+          this.stageI32[stage] = 0;
+          return;
+        }
+        this.stageI32[stage] = 1;
+        const t = this.loc(tile, op.table);
+        const base = row * op.cols;
+        const out = this.stageF32;
+        const o = stage + 1;
+        switch (t.dtype) {
+          case 'f32':
+            for (let c = 0; c < op.cols; c++) out[o + c] = this.f32[(t.byte >> 2) + base + c];
+            break;
+          case 'bf16':
+            for (let c = 0; c < op.cols; c++) out[o + c] = bf16BitsToF32(this.u16[(t.byte >> 1) + base + c]);
+            break;
+          case 'f16':
+            for (let c = 0; c < op.cols; c++) out[o + c] = f16BitsToF32(this.u16[(t.byte >> 1) + base + c]);
+            break;
+          case 'int8': {
+            const s = this.f32[(this.loc(tile, op.scales!).byte >> 2) + row];
+            for (let c = 0; c < op.cols; c++) out[o + c] = this.i8[t.byte + base + c] * s;
+            break;
+          }
+          case 'i32':
+            throw new Error('functional: i32 embedding table');
+        }
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,431 @@
+// The router/link machinery shared by the ISA engine (colour routes) and synthetic traffic (destination routes).
+// BookSim-like and struct-of-arrays: every router has 5 input ports, each with virtual channels (VCs; a colour in
+// the ISA engine, a VC class in synthetic traffic) holding a bounded FIFO of `depth` wavelets. Per cycle:
+//   1. credits returned by last cycle's dequeues become visible (credit loop = one cycle);
+//   2. wavelets whose link latency has elapsed land in their downstream VC (or, through the ramp, at the CE/sink);
+//   3. (the driver runs CEs / injection, pushing into ramp-input VCs against credits)
+//   4. every router with queued wavelets arbitrates each output port round-robin over its (input port, class) VCs
+//      and forwards at most one wavelet per output port; a forwarded wavelet is in flight for the link's latency.
+// Reads and writes are separated by the ≥1-cycle link and credit latencies, so the order routers are visited in
+// never matters. Multicast is per branch: a VC's head wavelet goes out on each target port as soon as that port
+// wins arbitration and has credit, and leaves the queue when every branch has been served (a branch never waits
+// for another; the head blocks its VC until all are served). Wormhole (synthetic traffic): a packet's head flit
+// claims the downstream VC, body flits follow, the tail releases it.
+// Assumption: the crossbar lets several VCs of one input port go to different output ports in the same cycle
+// (input speedup); links still carry one wavelet per direction per cycle.
+
+export const SINK = -2;
+export const NO_ROUTE = -1;
+export const FLAG_HEAD = 1;
+export const FLAG_TAIL = 2;
+
+export interface RouterConfig {
+  tiles: number;
+  depth: number;
+  /** Classes per port (colours, or VC classes). */
+  classes: number;
+  /** VC ranges: VCs of router r are [vcStart[r], vcStart[r+1]). */
+  vcStart: Int32Array;
+  vcTile: Int32Array;
+  vcPort: Uint8Array;
+  vcClass: Uint8Array;
+  /** downVc[v*5 + o]: the VC a wavelet from v enters through output o; SINK for the ramp; NO_ROUTE. */
+  downVc: Int32Array;
+  /** Static output-port masks (colour routes); 0 where routing is by destination. */
+  routeMask: Uint8Array;
+  /** Latency of each router output: linkLatency[r*5 + o] (o = 0: the ramp to the CE). */
+  linkLatency: Uint16Array;
+  wormhole: boolean;
+  /** Destination routing (synthetic traffic): nextPort[cur*tiles + dst]; null for colour routes. */
+  nextPort: Uint8Array | null;
+}
+
+/** Thrown when a wavelet has nowhere to go. */
+export class NoRouteError extends Error {
+  constructor(
+    readonly tile: number,
+    readonly port: number,
+    readonly cls: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'NoRouteError';
+  }
+}
+
+export class RouterCore {
+  readonly tiles: number;
+  readonly vcs: number;
+  readonly depth: number;
+  readonly classes: number;
+  readonly vcStart: Int32Array;
+  readonly vcTile: Int32Array;
+  readonly vcPort: Uint8Array;
+  readonly vcClass: Uint8Array;
+  readonly downVc: Int32Array;
+  readonly routeMask: Uint8Array;
+  readonly linkLatency: Uint16Array;
+  readonly wormhole: boolean;
+  readonly nextPort: Uint8Array | null;
+
+  // Queues.
+  readonly qHead: Int32Array;
+  readonly qCount: Int32Array;
+  readonly qData: Uint32Array;
+  readonly qFlags: Uint8Array;
+  /** Free slots of each VC as its upstream sees them. */
+  readonly credits: Int32Array;
+  /** Output ports still to serve for the head wavelet (0 = head not routed yet). */
+  readonly pending: Uint8Array;
+  /** Route of the packet at the head (wormhole body flits follow it). */
+  readonly curRoute: Uint8Array;
+  readonly lastDeq: Float64Array;
+  /** Wormhole: the upstream VC holding this VC, or -1. */
+  readonly lockedBy: Int32Array;
+  readonly rr: Int32Array;
+  readonly flits: Int32Array;
+  /** Room at each (tile, class) sink behind the ramp; the driver sets it (recv space, or unlimited). */
+  readonly sinkRoom: Int32Array;
+  /** Packet destinations (synthetic traffic): the flit payload is a packet id. */
+  pktDest: Int32Array = new Int32Array(0);
+
+  // Active routers.
+  private readonly active: Int32Array;
+  private activeN = 0;
+  private readonly inActive: Uint8Array;
+  private readonly cand: Int32Array;
+
+  // Credit returns visible next cycle.
+  private creditList: Int32Array;
+  private creditN = 0;
+
+  // Event wheel: linked lists of in-flight wavelets per arrival cycle.
+  private readonly wheelMask: number;
+  private readonly bucketHead: Int32Array;
+  private readonly bucketTail: Int32Array;
+  private evNext: Int32Array;
+  private evTarget: Int32Array;
+  private evData: Uint32Array;
+  private evFlags: Uint8Array;
+  private evFree = -1;
+  private evUsed = 0;
+  /** Wavelets in flight on links. */
+  inFlight = 0;
+
+  // Statistics.
+  /** Wavelets forwarded per router output, [r*5 + o]. */
+  readonly linkWavelets: Float64Array;
+  waveletHops = 0;
+  moves = 0;
+
+  constructor(c: RouterConfig) {
+    this.tiles = c.tiles;
+    this.depth = c.depth;
+    this.classes = c.classes;
+    this.vcStart = c.vcStart;
+    this.vcTile = c.vcTile;
+    this.vcPort = c.vcPort;
+    this.vcClass = c.vcClass;
+    this.downVc = c.downVc;
+    this.routeMask = c.routeMask;
+    this.linkLatency = c.linkLatency;
+    this.wormhole = c.wormhole;
+    this.nextPort = c.nextPort;
+    const vcs = c.vcTile.length;
+    this.vcs = vcs;
+    this.qHead = new Int32Array(vcs);
+    this.qCount = new Int32Array(vcs);
+    this.qData = new Uint32Array(vcs * c.depth);
+    this.qFlags = new Uint8Array(c.wormhole ? vcs * c.depth : 0);
+    this.credits = new Int32Array(vcs).fill(c.depth);
+    this.pending = new Uint8Array(vcs);
+    this.curRoute = new Uint8Array(vcs);
+    this.lastDeq = new Float64Array(vcs).fill(-1);
+    this.lockedBy = new Int32Array(vcs).fill(-1);
+    this.rr = new Int32Array(c.tiles * 5).fill(-1);
+    this.flits = new Int32Array(c.tiles);
+    this.sinkRoom = new Int32Array(c.tiles * c.classes);
+    this.active = new Int32Array(c.tiles);
+    this.inActive = new Uint8Array(c.tiles);
+    let maxVcs = 1;
+    for (let r = 0; r < c.tiles; r++) maxVcs = Math.max(maxVcs, c.vcStart[r + 1] - c.vcStart[r]);
+    this.cand = new Int32Array(maxVcs);
+    this.creditList = new Int32Array(Math.max(1, vcs));
+    let maxLat = 1;
+    for (let i = 0; i < c.linkLatency.length; i++) maxLat = Math.max(maxLat, c.linkLatency[i]);
+    let size = 2;
+    while (size <= maxLat) size <<= 1;
+    this.wheelMask = size - 1;
+    this.bucketHead = new Int32Array(size).fill(-1);
+    this.bucketTail = new Int32Array(size).fill(-1);
+    const cap = Math.max(1024, vcs * 2);
+    this.evNext = new Int32Array(cap);
+    this.evTarget = new Int32Array(cap);
+    this.evData = new Uint32Array(cap);
+    this.evFlags = new Uint8Array(cap);
+    this.linkWavelets = new Float64Array(c.tiles * 5);
+  }
+
+  /** Sink target code of (tile, class) for events. */
+  sinkCode(tile: number, cls: number): number {
+    return -1 - (tile * this.classes + cls);
+  }
+
+  private grow(): void {
+    const cap = this.evNext.length * 2;
+    const n = new Int32Array(cap);
+    n.set(this.evNext);
+    this.evNext = n;
+    const t = new Int32Array(cap);
+    t.set(this.evTarget);
+    this.evTarget = t;
+    const d = new Uint32Array(cap);
+    d.set(this.evData);
+    this.evData = d;
+    const f = new Uint8Array(cap);
+    f.set(this.evFlags);
+    this.evFlags = f;
+  }
+
+  /** Puts a wavelet in flight: it lands at `target` (a VC, or a sink code < 0) at cycle `at`. */
+  schedule(at: number, target: number, data: number, flags: number): void {
+    let e = this.evFree;
+    if (e >= 0) this.evFree = this.evNext[e];
+    else {
+      if (this.evUsed === this.evNext.length) this.grow();
+      e = this.evUsed++;
+    }
+    this.evTarget[e] = target;
+    this.evData[e] = data;
+    this.evFlags[e] = flags;
+    this.evNext[e] = -1;
+    const b = at & this.wheelMask;
+    const tail = this.bucketTail[b];
+    if (tail < 0) this.bucketHead[b] = e;
+    else this.evNext[tail] = e;
+    this.bucketTail[b] = e;
+    this.inFlight++;
+  }
+
+  /** Appends a wavelet to VC v (space is guaranteed by the credit taken when it was sent). */
+  enqueue(v: number, data: number, flags: number): void {
+    const d = this.depth;
+    const slot = v * d + ((this.qHead[v] + this.qCount[v]) % d);
+    this.qData[slot] = data;
+    if (this.wormhole) this.qFlags[slot] = flags;
+    this.qCount[v]++;
+    const r = this.vcTile[v];
+    if (this.flits[r]++ === 0 && this.inActive[r] === 0) {
+      this.inActive[r] = 1;
+      this.active[this.activeN++] = r;
+    }
+  }
+
+  /** Sends a wavelet from the CE into ramp-input VC v (the caller checked credits[v] > 0). */
+  inject(now: number, v: number, data: number, flags: number): void {
+    this.credits[v]--;
+    const lat = this.linkLatency[this.vcTile[v] * 5];
+    if (lat === 0) this.enqueue(v, data, flags);
+    else this.schedule(now + lat, v, data, flags);
+  }
+
+  /** Phase 1: credits freed by last cycle's dequeues. Returns how many. */
+  applyCredits(): number {
+    const n = this.creditN;
+    const list = this.creditList;
+    const credits = this.credits;
+    for (let i = 0; i < n; i++) credits[list[i]]++;
+    this.creditN = 0;
+    return n;
+  }
+
+  get creditsPending(): number {
+    return this.creditN;
+  }
+
+  /**
+   * Phase 2: lands the wavelets due at `now`. Sink deliveries are appended to `sinkOut` as (code, data, flags)
+   * triples (a caller-owned scratch array, grown as needed); returns the number of sink deliveries.
+   */
+  land(now: number, sinkOut: { codes: Int32Array; data: Uint32Array; flags: Uint8Array }): number {
+    const b = now & this.wheelMask;
+    let e = this.bucketHead[b];
+    if (e < 0) return 0;
+    this.bucketHead[b] = -1;
+    this.bucketTail[b] = -1;
+    let sinks = 0;
+    while (e >= 0) {
+      const next = this.evNext[e];
+      const t = this.evTarget[e];
+      if (t >= 0) this.enqueue(t, this.evData[e], this.evFlags[e]);
+      else {
+        if (sinks === sinkOut.codes.length) growSinkOut(sinkOut);
+        sinkOut.codes[sinks] = t;
+        sinkOut.data[sinks] = this.evData[e];
+        sinkOut.flags[sinks] = this.evFlags[e];
+        sinks++;
+      }
+      this.evNext[e] = this.evFree;
+      this.evFree = e;
+      this.inFlight--;
+      e = next;
+    }
+    return sinks;
+  }
+
+  /** The earliest cycle after `now` with a wavelet landing, or Infinity. */
+  nextLanding(now: number): number {
+    if (this.inFlight === 0) return Infinity;
+    for (let t = now + 1; t <= now + this.wheelMask + 1; t++) if (this.bucketHead[t & this.wheelMask] >= 0) return t;
+    return Infinity;
+  }
+
+  get activeRouters(): number {
+    return this.activeN;
+  }
+
+  /** Phase 4: every router with queued wavelets arbitrates and forwards. Returns wavelets forwarded. */
+  evaluate(now: number): number {
+    const active = this.active;
+    const n = this.activeN;
+    let keep = 0;
+    let moved = 0;
+    for (let i = 0; i < n; i++) {
+      const r = active[i];
+      moved += this.evaluateRouter(r, now);
+      if (this.flits[r] > 0) active[keep++] = r;
+      else this.inActive[r] = 0;
+    }
+    this.activeN = keep;
+    this.moves += moved;
+    return moved;
+  }
+
+  private evaluateRouter(r: number, now: number): number {
+    const vs = this.vcStart[r];
+    const ve = this.vcStart[r + 1];
+    const qCount = this.qCount;
+    const pending = this.pending;
+    const lastDeq = this.lastDeq;
+    const cand = this.cand;
+    let m = 0;
+    let req = 0;
+    for (let v = vs; v < ve; v++) {
+      if (qCount[v] === 0 || lastDeq[v] === now) continue;
+      let p = pending[v];
+      if (p === 0) {
+        p = this.routeHead(v, r);
+        pending[v] = p;
+      }
+      cand[m++] = v;
+      req |= p;
+    }
+    if (m === 0) return 0;
+    let moved = 0;
+    const downVc = this.downVc;
+    const credits = this.credits;
+    const rr = this.rr;
+    for (let o = 0; o < 5; o++) {
+      const bit = 1 << o;
+      if ((req & bit) === 0) continue;
+      const last = rr[r * 5 + o];
+      let start = 0;
+      while (start < m && cand[start] <= last) start++;
+      for (let k = 0; k < m; k++) {
+        let idx = start + k;
+        if (idx >= m) idx -= m;
+        const v = cand[idx];
+        if ((pending[v] & bit) === 0 || lastDeq[v] === now) continue;
+        const d = downVc[v * 5 + o];
+        const slot = v * this.depth + this.qHead[v];
+        if (d >= 0) {
+          if (credits[d] <= 0) continue;
+          if (this.wormhole) {
+            const owner = this.lockedBy[d];
+            if (owner !== v && (owner !== -1 || (this.qFlags[slot] & FLAG_HEAD) === 0)) continue;
+            const f = this.qFlags[slot];
+            this.lockedBy[d] = (f & FLAG_TAIL) !== 0 ? -1 : v;
+          }
+          credits[d]--;
+          this.schedule(now + this.linkLatency[r * 5 + o], d, this.qData[slot], this.wormhole ? this.qFlags[slot] : 0);
+          this.waveletHops++;
+        } else if (d === SINK) {
+          const s = r * this.classes + this.vcClass[v];
+          if (this.sinkRoom[s] <= 0) continue;
+          this.sinkRoom[s]--;
+          const lat = this.linkLatency[r * 5];
+          // A zero-latency ramp still lands next cycle's phase 2 at the earliest (the sink is visited there).
+          this.schedule(now + (lat === 0 ? 1 : lat), -1 - s, this.qData[slot], this.wormhole ? this.qFlags[slot] : 0);
+        } else {
+          throw new NoRouteError(r, this.vcPort[v], this.vcClass[v], `no route out of port ${o}`);
+        }
+        this.linkWavelets[r * 5 + o]++;
+        moved++;
+        rr[r * 5 + o] = v;
+        const left = pending[v] & ~bit;
+        pending[v] = left;
+        if (left === 0) {
+          this.qHead[v] = (this.qHead[v] + 1) % this.depth;
+          qCount[v]--;
+          this.flits[r]--;
+          lastDeq[v] = now;
+          this.creditList[this.creditN++] = v;
+        }
+        break;
+      }
+    }
+    return moved;
+  }
+
+  /** Output ports for the wavelet now at the head of VC v. */
+  private routeHead(v: number, r: number): number {
+    const np = this.nextPort;
+    if (np === null) return this.routeMask[v];
+    const slot = v * this.depth + this.qHead[v];
+    if ((this.qFlags[slot] & FLAG_HEAD) === 0 && this.wormhole) return this.curRoute[v];
+    const dst = this.pktDest[this.qData[slot]];
+    const port = np[r * this.tiles + dst];
+    if (port === 255) throw new NoRouteError(r, this.vcPort[v], this.vcClass[v], `destination ${dst} is unreachable`);
+    const mask = 1 << port;
+    this.curRoute[v] = mask;
+    return mask;
+  }
+
+  /** Routers holding wavelets, with their occupied VCs, for deadlock reports (at most `limit` VCs). */
+  stuckVcs(limit = 8): { tile: number; port: number; cls: number; count: number }[] {
+    const out: { tile: number; port: number; cls: number; count: number }[] = [];
+    for (let v = 0; v < this.vcs && out.length < limit; v++) {
+      if (this.qCount[v] > 0) out.push({ tile: this.vcTile[v], port: this.vcPort[v], cls: this.vcClass[v], count: this.qCount[v] });
+    }
+    return out;
+  }
+
+  queuedWavelets(): number {
+    let s = 0;
+    for (let r = 0; r < this.tiles; r++) s += this.flits[r];
+    return s;
+  }
+}
+
+export interface SinkScratch {
+  codes: Int32Array;
+  data: Uint32Array;
+  flags: Uint8Array;
+}
+
+export function newSinkScratch(n = 256): SinkScratch {
+  return { codes: new Int32Array(n), data: new Uint32Array(n), flags: new Uint8Array(n) };
+}
+
+function growSinkOut(s: SinkScratch): void {
+  const n = s.codes.length * 2;
+  const c = new Int32Array(n);
+  c.set(s.codes);
+  const d = new Uint32Array(n);
+  d.set(s.data);
+  const f = new Uint8Array(n);
+  f.set(s.flags);
+  s.codes = c;
+  s.data = d;
+  s.flags = f;
+}

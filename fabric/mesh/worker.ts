@@ -1,0 +1,29 @@
+// Piscina worker: runs batches of functional jobs on the shared arena. Started with `--import tsx` so it loads .ts.
+import { Piscina } from 'piscina';
+import { FunctionalExecutor } from './functional.js';
+import type { ArenaLayout } from './plan.js';
+import type { Program } from '../isa/types.js';
+
+interface WorkerInit {
+  program: Program;
+  layout: ArenaLayout;
+  arena: SharedArrayBuffer;
+}
+
+export interface WorkerBatch {
+  jobs: Int32Array;
+  position: number;
+  staging: SharedArrayBuffer;
+}
+
+let executor: FunctionalExecutor | null = null;
+
+export default function runBatch(batch: WorkerBatch): number {
+  if (executor === null) {
+    const init = Piscina.workerData as WorkerInit;
+    executor = new FunctionalExecutor(init.program, init.layout, init.arena);
+  }
+  executor.setStaging(batch.staging);
+  executor.runJobs(batch.jobs, 0, batch.jobs.length, batch.position);
+  return batch.jobs.length;
+}
