@@ -59,6 +59,31 @@ export class Xoshiro128 {
     return ((this.nextU32() >>> 8) - 8388608) / 8388608;
   }
 
+  /** Fills `out` with amplitude · nextSigned() (the same values as calling nextSigned in a loop, faster). */
+  fillSigned(out: Float32Array, amplitude: number): Float32Array {
+    let a = this.a;
+    let b = this.b;
+    let c = this.c;
+    let d = this.d;
+    for (let i = 0; i < out.length; i++) {
+      const x = Math.imul(b, 5);
+      const result = Math.imul((x << 7) | (x >>> 25), 9) >>> 0;
+      const t = b << 9;
+      c ^= a;
+      d ^= b;
+      b ^= c;
+      a ^= d;
+      c ^= t;
+      d = (d << 11) | (d >>> 21);
+      out[i] = amplitude * (((result >>> 8) - 8388608) / 8388608);
+    }
+    this.a = a >>> 0;
+    this.b = b >>> 0;
+    this.c = c >>> 0;
+    this.d = d >>> 0;
+    return out;
+  }
+
   /** Integer in [0, n). */
   nextInt(n: number): number {
     return Math.floor(this.nextFloat() * n);

@@ -51,8 +51,7 @@ export function syntheticWeights(cfg: ModelConfig, seed: number): ModelWeights {
       for (let i = 0; i < n; i++) data[i] = 1 + NORM_JITTER * rng.nextSigned();
     } else {
       // Uniform on [-a, a) has std a / sqrt(3).
-      const a = stdFor(cfg, spec) * Math.sqrt(3);
-      for (let i = 0; i < n; i++) data[i] = a * rng.nextSigned();
+      rng.fillSigned(data, stdFor(cfg, spec) * Math.sqrt(3));
     }
     tensors.set(spec.name, { dtype: 'f32', shape: [...spec.shape], data });
   }

@@ -61,3 +61,14 @@ describe('streams', () => {
     expect(hash32('a')).toBe(0xe40c292c);
   });
 });
+
+describe('fillSigned', () => {
+  it('gives exactly the values of nextSigned in a loop, and leaves the generator in the same state', () => {
+    const a = new Xoshiro128(99);
+    const b = new Xoshiro128(99);
+    const filled = a.fillSigned(new Float32Array(1000), 0.75);
+    const looped = Float32Array.from({ length: 1000 }, () => 0.75 * b.nextSigned());
+    expect(Array.from(filled)).toEqual(Array.from(looped));
+    expect(a.nextU32()).toBe(b.nextU32());
+  });
+});
