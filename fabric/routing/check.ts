@@ -33,7 +33,6 @@ export function checkDeadlockFree(table: RoutingTable): DeadlockCheck {
   const { tiles, width, height, nextPort } = table;
   const deps = new Uint8Array(tiles * 16);
   const nb = neighbourTable(width, height);
-  // A local copy: an imported binding read in this loop costs ~10× under tsx (a getter per access).
   const NONE = UNREACHABLE;
   // Row-major walk (v outer, dst inner): both table rows read sequentially.
   for (let v = 0; v < tiles; v++) {

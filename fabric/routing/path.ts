@@ -6,9 +6,9 @@
 // detours are minimal but not deadlock-free as a set: a compiler that puts several of them on one colour should check
 // the union (or pass a RoutingTable built with 'updown', whose routes are deadlock-free together).
 import { InputError } from '../errors.js';
-import { PORT_E, PORT_N, PORT_S, PORT_W, neighbour, portName, tileName } from '../geometry.js';
+import { PORT_E, PORT_N, PORT_S, PORT_W, neighbour, portName, tileName, type MeshSize } from '../geometry.js';
 import type { Port } from '../isa/types.js';
-import type { FaultMap } from '../faults/faultMap.js';
+import { FaultMap } from '../faults/faultMap.js';
 import type { RoutingTable } from './table.js';
 
 export interface StaticPath {
@@ -19,8 +19,12 @@ export interface StaticPath {
   hops: number;
 }
 
-/** The dimension-order path, or null when it crosses a dead router or link. */
-export function xyRoute(src: number, dst: number, faults: FaultMap): StaticPath | null {
+/**
+ * The dimension-order (X then Y) path on a perfect mesh (give its size) or on a fault map; null when it crosses a dead
+ * router or link.
+ */
+export function xyRoute(src: number, dst: number, mesh: FaultMap | MeshSize): StaticPath | null {
+  const faults = mesh instanceof FaultMap ? mesh : FaultMap.empty(mesh.width, mesh.height);
   const { width } = faults;
   const tiles = [src];
   const ports: Port[] = [];

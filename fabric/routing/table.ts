@@ -86,11 +86,35 @@ export function buildRoutingTable(width: number, height: number, faults: FaultMa
   if (tiles > MAX_TABLE_TILES) {
     throw new InputError(`a routing table for ${width}x${height} tiles would take ${tiles * tiles} bytes`, 'routing', `use at most ${MAX_TABLE_TILES} tiles, or routePath for single routes`);
   }
-  const nextPort = new Uint8Array(tiles * tiles).fill(UNREACHABLE);
-  if (algorithm === 'xy' || algorithm === 'yx') fillDimensionOrder(width, height, faults, algorithm === 'xy', nextPort);
-  else if (algorithm === 'updown') fillUpDown(width, height, faults, nextPort);
-  else throw new InputError(`unknown routing algorithm "${String(algorithm)}"`, 'routing', `use one of ${ROUTING_ALGORITHMS.join(', ')}`);
-  return new RoutingTable(width, height, algorithm, nextPort, faults);
+  if (!ROUTING_ALGORITHMS.includes(algorithm)) {
+    throw new InputError(`unknown routing algorithm "${String(algorithm)}"`, 'routing', `use one of ${ROUTING_ALGORITHMS.join(', ')}`);
+  }
+  // The fills work one destination at a time, so they write a destination-major table (byDst[dst * tiles + cur],
+  // contiguous per destination) that is transposed once into the (cur, dst) layout.
+  const byDst = new Uint8Array(tiles * tiles).fill(UNREACHABLE);
+  if (algorithm === 'updown') fillUpDown(width, height, faults, byDst);
+  else fillDimensionOrder(width, height, faults, algorithm === 'xy', byDst);
+  return new RoutingTable(width, height, algorithm, transpose(byDst, tiles), faults);
+}
+
+/** In-place blocked transpose of an n × n byte matrix (no second tiles² buffer). */
+function transpose(a: Uint8Array, n: number): Uint8Array {
+  const B = 64;
+  for (let i0 = 0; i0 < n; i0 += B) {
+    const i1 = Math.min(n, i0 + B);
+    for (let j0 = i0; j0 < n; j0 += B) {
+      const j1 = Math.min(n, j0 + B);
+      for (let i = i0; i < i1; i++) {
+        const row = i * n;
+        for (let j = j0 === i0 ? i + 1 : j0; j < j1; j++) {
+          const t = a[row + j];
+          a[row + j] = a[j * n + i];
+          a[j * n + i] = t;
+        }
+      }
+    }
+  }
+  return a;
 }
 
 function linkOk(faults: FaultMap | null, i: number, p: number, width: number, height: number): boolean {
@@ -101,7 +125,7 @@ function linkOk(faults: FaultMap | null, i: number, p: number, width: number, he
  * Dimension order, per destination in O(tiles): first the column (xy) or row (yx) through dst, walking outward from
  * dst and stopping at the first broken link; then every row (column) outward from that line.
  */
-function fillDimensionOrder(width: number, height: number, faults: FaultMap | null, xFirst: boolean, nextPort: Uint8Array): void {
+function fillDimensionOrder(width: number, height: number, faults: FaultMap | null, xFirst: boolean, byDst: Uint8Array): void {
   const tiles = width * height;
   const alive = (i: number): boolean => (faults ? faults.isRouterAlive(i) : true);
   // In xy order the last leg is vertical (along dst's column); in yx it is horizontal (along dst's row).
@@ -120,14 +144,14 @@ function fillDimensionOrder(width: number, height: number, faults: FaultMap | nu
     const dPos = xFirst ? Math.floor(dst / width) : dst % width; // dst's position along that line
     lineOk.fill(0);
     lineOk[dPos] = 1;
-    nextPort[dst * tiles + dst] = 0;
+    byDst[dst * tiles + dst] = 0;
     for (const [step, port] of [[1, lastMinus], [-1, lastPlus]] as const) {
       // Walk away from dst; a router at pos reaches dst by moving back toward it through `port`.
       for (let pos = dPos + step; pos >= 0 && pos < lastLen; pos += step) {
         const i = at(dLine, pos);
         if (!alive(i) || !linkOk(faults, i, port, width, height)) break;
         lineOk[pos] = 1;
-        nextPort[i * tiles + dst] = port;
+        byDst[dst * tiles + i] = port;
       }
     }
     for (let pos = 0; pos < lastLen; pos++) {
@@ -136,14 +160,14 @@ function fillDimensionOrder(width: number, height: number, faults: FaultMap | nu
         for (let q = dLine + step; q >= 0 && q < firstLen; q += step) {
           const i = at(q, pos);
           if (!alive(i) || !linkOk(faults, i, port, width, height)) break;
-          nextPort[i * tiles + dst] = port;
+          byDst[dst * tiles + i] = port;
         }
       }
     }
   }
 }
 
-function fillUpDown(width: number, height: number, faults: FaultMap | null, nextPort: Uint8Array): void {
+function fillUpDown(width: number, height: number, faults: FaultMap | null, byDst: Uint8Array): void {
   const tiles = width * height;
   const alive = (i: number): boolean => (faults ? faults.isRouterAlive(i) : true);
   // Live links as a neighbour table (-1 = none), resolved once.
@@ -199,14 +223,14 @@ function fillUpDown(width: number, height: number, faults: FaultMap | null, next
     let tail = 0;
     queue[tail++] = dst;
     distDown[dst] = 0;
-    nextPort[dst * tiles + dst] = 0;
+    byDst[dst * tiles + dst] = 0;
     while (head < tail) {
       const x = queue[head++];
       for (let q = 1; q <= 4; q++) {
         const p = nb[x * 5 + q]; // p is x's neighbour through port q; p reaches x through the opposite port
         if (p < 0 || distDown[p] >= 0 || key[p] >= key[x]) continue;
         distDown[p] = distDown[x] + 1;
-        nextPort[p * tiles + dst] = OPP[q];
+        byDst[dst * tiles + p] = OPP[q];
         queue[tail++] = p;
       }
     }
@@ -230,7 +254,7 @@ function fillUpDown(width: number, height: number, faults: FaultMap | null, next
       }
       // Every non-root router has an up link (its BFS parent), and the root has a down path to all of its component.
       cost[v] = bestCost + 1;
-      nextPort[v * tiles + dst] = best;
+      byDst[dst * tiles + v] = best;
     }
   }
 }

@@ -277,6 +277,8 @@ describe('routePath (one static route for the compiler)', () => {
     const m = FaultMap.empty(4, 4);
     expect(routePath(0, 15, m)).toEqual({ tiles: [0, 1, 2, 3, 7, 11, 15], ports: ['E', 'E', 'E', 'S', 'S', 'S', 'ramp'], hops: 6 });
     expect(xyRoute(0, 15, m)?.hops).toBe(6);
+    expect(xyRoute(0, 15, { width: 4, height: 4 })?.tiles).toEqual([0, 1, 2, 3, 7, 11, 15]);
+    expect(xyRoute(0, 3, map(4, 4, [[2, 0]]))).toBeNull();
     expect(routePath(5, 5, m)).toEqual({ tiles: [5], ports: ['ramp'], hops: 0 });
   });
 
