@@ -10,6 +10,8 @@ export interface GpuRunOptions {
   gpus: number;
   /** Cost-model dtype of the lowering; the numbers use the weights as stored. */
   dtype?: GpuWeightDtype;
+  /** Matvec kernel (default: the reference). */
+  matvec?: 'reference' | 'fast';
 }
 
 export function tensorSource(weights: ModelWeights): GpuTensorSource {
@@ -26,5 +28,5 @@ export function runOnGpu(weights: ModelWeights, gpu: GpuSpec, prompt: readonly n
   if (bad !== undefined) throw new InputError(`token id ${bad} is outside the vocabulary of ${cfg.vocabSize}`, '--prompt', `use ids below ${cfg.vocabSize}`);
   const context = prompt.length + maxNewTokens;
   const lowered = lowerForGpu(cfg, gpu, { gpus: opts.gpus, batch: 1, promptLength: prompt.length, contextLength: context, ...(opts.dtype ? { dtype: opts.dtype } : {}) });
-  return gpuGenerate(lowered.decode, tensorSource(weights), prompt, maxNewTokens);
+  return gpuGenerate(lowered.decode, tensorSource(weights), prompt, maxNewTokens, opts.matvec ?? 'reference');
 }

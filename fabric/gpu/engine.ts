@@ -9,6 +9,7 @@ import {
   axpyInPlace,
   decodeAttention,
   matrixElement,
+  matvecFast,
   matvecReference,
   rmsnorm,
   ropeInPlace,
@@ -51,6 +52,8 @@ interface RankState {
 export interface GpuEngineOptions {
   /** KV-cache capacity in positions. */
   maxSeq: number;
+  /** Matvec kernel: kernels' plain reference (default), or the WebAssembly SIMD matvecFast held to it. */
+  matvec?: 'reference' | 'fast';
 }
 
 export class GpuEngine {
@@ -59,6 +62,7 @@ export class GpuEngine {
   private readonly ranks: RankState[];
   private position = 0;
   private lastToken = -1;
+  private readonly mv: (w: Matrix, x: Float32Array, y: Float32Array) => void;
 
   constructor(
     readonly program: GpuProgram,
@@ -71,6 +75,7 @@ export class GpuEngine {
       if (k.exec.op === 'none') throw new InputError(`kernel ${k.name} cannot run with real numbers: ${k.exec.why}`, `model ${program.model}`, 'run it without --run (estimates only)');
     }
     this.gpus = program.gpus;
+    this.mv = opts.matvec === 'fast' ? matvecFast : matvecReference;
     this.prepared = program.kernels.map((k) => this.prepare(k.exec));
     this.ranks = Array.from({ length: this.gpus }, () => ({ bufs: new Map(), kCache: new Map(), vCache: new Map(), route: null }));
   }
@@ -209,7 +214,7 @@ export class GpuEngine {
         for (const { part, w, bias } of (prep as Extract<Prepared, { op: 'matmul' }>).parts[rank]) {
           if (w.cols !== input.length) throw new RangeError(`GPU engine: ${part.tensor} shard has ${w.cols} columns, input "${e.input}" has ${input.length} (GPU ${rank})`);
           const y = new Float32Array(w.rows);
-          matvecReference(w, input, y);
+          this.mv(w, input, y);
           if (bias) addInPlace(y, bias);
           bufs.set(part.out, y);
         }
@@ -279,8 +284,8 @@ export class GpuEngine {
         for (let j = 0; j < e.topK; j++) {
           const idx = route.indices[j];
           const [gate, up] = this.expertShard(cache, rank, idx, [e.experts[idx].gate, e.experts[idx].up], e.intermediate, 'rows');
-          matvecReference(gate, input, g);
-          matvecReference(up, input, u);
+          this.mv(gate, input, g);
+          this.mv(up, input, u);
           for (let i = 0; i < iL; i++) act[j * iL + i] = silu(g[i]) * u[i];
         }
         bufs.set(e.out, act);
@@ -297,7 +302,7 @@ export class GpuEngine {
         for (let j = 0; j < route.indices.length; j++) {
           const idx = route.indices[j];
           const [down] = this.expertShard(cache, rank, idx, [e.experts[idx]], e.intermediate, 'cols');
-          matvecReference(down, act.subarray(j * iL, (j + 1) * iL), y);
+          this.mv(down, act.subarray(j * iL, (j + 1) * iL), y);
           axpyInPlace(out, route.weights[j] * e.scale, y);
         }
         bufs.set(e.out, out);
@@ -317,8 +322,8 @@ export interface GpuGenerateResult {
 }
 
 /** Greedy decoding through the kernel list: the prompt one token per step, then maxNewTokens sampled tokens. */
-export function gpuGenerate(program: GpuProgram, tensors: GpuTensorSource, prompt: readonly number[], maxNewTokens: number): GpuGenerateResult {
-  const engine = new GpuEngine(program, tensors, { maxSeq: prompt.length + maxNewTokens });
+export function gpuGenerate(program: GpuProgram, tensors: GpuTensorSource, prompt: readonly number[], maxNewTokens: number, matvec: GpuEngineOptions['matvec'] = 'reference'): GpuGenerateResult {
+  const engine = new GpuEngine(program, tensors, { maxSeq: prompt.length + maxNewTokens, matvec });
   let logits: Float32Array = new Float32Array(0);
   for (const t of prompt) logits = engine.step(t);
   const tokens: number[] = [];

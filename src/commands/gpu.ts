@@ -109,7 +109,7 @@ export function register(program: Command): void {
         const tokens = parseIntOption(opts.tokens, '--tokens', 1);
         const { weights } = resolveModelWeights(opts.model, { seed, option: '--model' });
         const prompt = parseTokenList(opts.prompt ?? '1,2,3', '--prompt', weights.config.vocabSize);
-        const out = runOnGpu(weights, gpu, prompt, tokens, { gpus, ...(dtype ? { dtype } : {}) });
+        const out = runOnGpu(weights, gpu, prompt, tokens, { gpus, matvec: 'fast', ...(dtype ? { dtype } : {}) });
         const ref = generate(weights, prompt, tokens);
         run = { prompt, tokens: out.tokens, referenceTokens: ref.tokens, matchesReference: out.tokens.join() === ref.tokens.join() };
       }

@@ -20,6 +20,10 @@ describe('the GPU kernel list, executed with real numbers', () => {
       const r = runOnGpu(weights, h100, expected.prompt, expected.generated.length, { gpus });
       expect(r.tokens).toEqual(expected.generated);
     });
+    it('reproduces expected.json on 2 GPUs with the WebAssembly SIMD matvec', () => {
+      const r = runOnGpu(weights, h100, expected.prompt, expected.generated.length, { gpus: 2, matvec: 'fast' });
+      expect(r.tokens).toEqual(expected.generated);
+    });
   });
 
   describe.each(['toy-dense', 'toy-moe'])('%s (synthetic weights)', (name) => {
@@ -33,6 +37,9 @@ describe('the GPU kernel list, executed with real numbers', () => {
       let maxDiff = 0;
       for (let i = 0; i < r.lastLogits.length; i++) maxDiff = Math.max(maxDiff, Math.abs(r.lastLogits[i] - ref.lastLogits[i]));
       expect(maxDiff).toBeLessThan(1e-3);
+    });
+    it('matches it with the WebAssembly SIMD matvec on 4 GPUs', () => {
+      expect(runOnGpu(weights, h100, prompt, 8, { gpus: 4, matvec: 'fast' }).tokens).toEqual(ref.tokens);
     });
   });
 
