@@ -5,6 +5,7 @@ import { register as model } from './model.js';
 import { register as generate } from './generate.js';
 import { register as gpu } from './gpu.js';
 import { register as compile } from './compile.js';
+import { register as run } from './run.js';
 
 type Register = (program: Command) => void;
 
@@ -13,6 +14,7 @@ const registrations: Register[] = [
   generate,
   compile,
   faults,
+  run,
   gpu,
   // demo, model, generate, compile, faults, run, gpu, compare, project, noc, bench, report
 ];
