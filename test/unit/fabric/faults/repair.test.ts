@@ -100,15 +100,17 @@ describe('remap repair', () => {
       ok++;
       const bad = remapDefects(m);
       expect(new Set(r.logicalToPhysical).size).toBe(256);
+      const wrong: string[] = [];
       for (let y = 0; y < 16; y++) {
         for (let x = 0; x < 16; x++) {
           const p = r.logicalToPhysical[y * 16 + x];
-          expect(bad[p]).toBe(0);
-          expect(Math.floor(p / 18)).toBe(r.physicalRow[y]);
-          if (x > 0) expect(p).toBeGreaterThan(r.logicalToPhysical[y * 16 + x - 1]);
+          if (bad[p]) wrong.push(`(${x},${y}) on a defect`);
+          if (Math.floor(p / 18) !== r.physicalRow[y]) wrong.push(`(${x},${y}) off its row`);
+          if (x > 0 && p <= r.logicalToPhysical[y * 16 + x - 1]) wrong.push(`(${x},${y}) out of order`);
         }
-        if (y > 0) expect(r.physicalRow[y]).toBeGreaterThan(r.physicalRow[y - 1]);
+        if (y > 0 && r.physicalRow[y] <= r.physicalRow[y - 1]) wrong.push(`row ${y} out of order`);
       }
+      expect(wrong).toEqual([]);
       expect(r.hiddenDefects).toBeLessThanOrEqual(m.tiles);
     }
     expect(ok).toBeGreaterThan(10);
