@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
-import { MeshEngine } from '../../../../fabric/mesh/engine.js';
-import { opCycles, streamArrivalCycles, tileOpContext } from '../../../../fabric/mesh/cost.js';
-import { chainProgram, provider } from './programs.js';
+import { MeshEngine, MeshRunError } from '../../../../fabric/mesh/engine.js';
+import { opCycles, streamArrivalCycles, taskCycles, tileOpContext } from '../../../../fabric/mesh/cost.js';
+import { matvecReference } from '../../../../kernels/matvec.js';
+import { broadcastProgram, chainProgram, contendedProgram, matvec2x2Program, provider, ringProgram } from './programs.js';
 
 const spec = getFabricPreset('mini-16');
 
@@ -19,20 +20,206 @@ describe('MeshEngine: 1×4 chain reduction', () => {
     }
     // First principles: every stage waits taskStart, runs its add (not the head), issues the send at that cycle, and the
     // last of n wavelets lands one hop away streamArrivalCycles later; the tail adds and outputs.
-    const ctx = tileOpContext(program.tiles[1], 0);
-    const add = opCycles(spec, program.tiles[1].tasks[0].ops[0], ctx);
+    const add = opCycles(spec, program.tiles[1].tasks[0].ops[0], tileOpContext(program.tiles[1], 0));
     const out = opCycles(spec, program.tiles[3].tasks[0].ops[1], tileOpContext(program.tiles[3], 0));
     const stream = streamArrivalCycles(spec, 1, n);
+    expect(stream).toBe(2 * spec.rampLatencyCycles + spec.hopLatencyCycles + n - 1);
     const t1 = spec.taskStartCycles + stream;
     const t2 = t1 + spec.taskStartCycles + add + stream;
     const t3 = t2 + spec.taskStartCycles + add + stream;
     expect(r.cycles).toBe(t3 + spec.taskStartCycles + add + out);
-    // The head tile stalls while more than queueDepth wavelets wait in its send queue.
+    // The head tile stalls while more than queueDepth wavelets wait in its send queue: its CE is free again when the
+    // (n - Q)th wavelet has entered the ramp, n - Q - 1 cycles after the send's issue cycle ended.
     const s = engine.stats();
     expect(s.tileStalledCycles[0]).toBe(n - spec.queueDepthWavelets - 1);
     expect(s.waveletsMoved).toBe(3 * n);
     expect(s.waveletHops).toBe(3 * n);
     expect(s.tasksRun).toBe(4);
+    expect(s.cycles).toBe(r.cycles);
+    expect(s.tileBusyCycles[0] + s.tileStalledCycles[0] + s.tileIdleCycles[0]).toBe(r.cycles);
+    expect(s.taskLabelBusyCycles.get('link')).toBe(3 * (spec.taskStartCycles + add) + 2 + out);
+    // A second step gives the same numbers again, starting where the first ended.
+    const r2 = await engine.step({ token: 0, position: 1 });
+    expect(r2.cycles).toBe(r.cycles);
+    expect([...r2.outputs.get('sum')!]).toEqual([...sum]);
+    expect(engine.stats().cycles).toBe(2 * r.cycles);
+    await engine.close();
+  });
+});
+
+describe('MeshEngine: broadcast along a row', () => {
+  it('delivers the same vector to every tile, one hop later per tile', async () => {
+    const n = 12;
+    const { program, tensors } = broadcastProgram(n);
+    const engine = await MeshEngine.create(spec, program, provider(tensors), { trace: true });
+    const r = await engine.step({ token: 0, position: 0 });
+    for (let i = 1; i < 4; i++) {
+      expect([...r.outputs.get(`copy${i}`)!]).toEqual([...tensors.v.data]);
+      expect([...(engine.readBuffer(i, 0, 'in') as Float32Array)]).toEqual([...tensors.v.data]);
+    }
+    const starts = engine.traceLog().filter((e) => e.x > 0).map((e) => [e.x, e.startCycle]);
+    expect(starts).toEqual([1, 2, 3].map((i) => [i, spec.taskStartCycles + streamArrivalCycles(spec, i, n)]));
+    const s = engine.stats();
+    expect(s.waveletHops).toBe(3 * n);
+    expect(s.linkWavelets[1 * 5 + 0]).toBe(n); // tile 1 ramp out
+    expect(s.linkWavelets[2 * 5 + 2]).toBe(n); // tile 2 east
+    expect(s.linkWavelets[3 * 5 + 2]).toBe(0);
+    await engine.close();
+  });
+});
+
+describe('MeshEngine: matvec split over 2×2 tiles', () => {
+  it('equals matvecReference and the predicted cycle count', async () => {
+    const b = 6;
+    const { program, tensors } = matvec2x2Program(b);
+    const engine = await MeshEngine.create(spec, program, provider(tensors));
+    const r = await engine.step({ token: 0, position: 0 });
+    const want = new Float32Array(2 * b);
+    matvecReference({ dtype: 'f32', rows: 2 * b, cols: 2 * b, data: tensors.W.data }, tensors.x.data, want);
+    const got = [...r.outputs.get('y0')!, ...r.outputs.get('y1')!];
+    for (let i = 0; i < 2 * b; i++) expect(got[i]).toBeCloseTo(want[i], 5);
+    // Right tile: taskStart + matvec + send issue starts the stream one hop west; left tile's reduce task starts when
+    // the last partial lands, then add + output.
+    const right = program.tiles.find((t) => t.x === 1 && t.y === 0)!;
+    const left = program.tiles.find((t) => t.x === 0 && t.y === 0)!;
+    const mv = opCycles(spec, right.tasks[0].ops[0], tileOpContext(right, 0));
+    const sendAt = spec.taskStartCycles + mv;
+    const reduceStart = sendAt + streamArrivalCycles(spec, 1, b);
+    expect(reduceStart).toBeGreaterThan(taskCycles(spec, left.tasks[0], tileOpContext(left, 0)));
+    expect(r.cycles).toBe(reduceStart + taskCycles(spec, left.tasks[1], tileOpContext(left, 0)));
+    expect(engine.stats().fmacOps).toBe(4 * b * b + 2 * b);
+    await engine.close();
+  });
+});
+
+describe('MeshEngine: back-pressure', () => {
+  it('a receiver shared by two streams takes one wavelet per cycle and stalls both senders', async () => {
+    const n = 64;
+    const alone = contendedProgram(n, 1);
+    const e1 = await MeshEngine.create(spec, alone.program, provider(alone.tensors));
+    const r1 = await e1.step({ token: 0, position: 0 });
+    const both = contendedProgram(n, 2);
+    const e2 = await MeshEngine.create(spec, both.program, provider(both.tensors));
+    const r2 = await e2.step({ token: 0, position: 0 });
+    expect([...r2.outputs.get('a')!]).toEqual([...both.tensors.a.data]);
+    expect([...(e2.readBuffer(1, 0, 'b') as Float32Array)]).toEqual([...both.tensors.b.data]);
+    // The receiver's ramp delivers one wavelet per cycle from the first landing on: n (alone) or 2n (shared) cycles.
+    const first = spec.taskStartCycles + streamArrivalCycles(spec, 1, 1);
+    const tail = spec.taskStartCycles + opCycles(spec, alone.program.tiles[1].tasks[1].ops[0], tileOpContext(alone.program.tiles[1], 0));
+    expect(r1.cycles).toBe(first + n - 1 + spec.taskStartCycles + tail);
+    // Shared: the streams alternate, so one recv completes a cycle before the other; the CE runs the two (empty) recv
+    // tasks back to back, then the join.
+    expect(r2.cycles).toBe(first + 2 * n - 2 + 2 * spec.taskStartCycles + tail);
+    // Alone, the sender stalls only for its queue depth; shared, it is held back by credits for about n/2 more cycles.
+    const s1 = e1.stats().tileStalledCycles[0];
+    const s2 = e2.stats().tileStalledCycles[0];
+    expect(s1).toBe(n - spec.queueDepthWavelets - 1);
+    expect(s2).toBeGreaterThan(s1 + n / 2 - spec.queueDepthWavelets * 3);
+    expect(e2.stats().tileStalledCycles[2]).toBeGreaterThan(s1 + n / 2 - spec.queueDepthWavelets * 3);
+    await e1.close();
+    await e2.close();
+  });
+});
+
+describe('MeshEngine: deadlock and livelock', () => {
+  it('a cyclic colour route that fills up is reported as a deadlock naming a tile and colour', async () => {
+    const engine = await MeshEngine.create(spec, ringProgram(64), provider({}));
+    const err = await engine.step({ token: 0, position: 0 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MeshRunError);
+    expect((err as MeshRunError).message).toMatch(/^deadlock at cycle \d+: \d+ wavelets stuck in routers and \d+ in send queues — tile \(\d,\d\) colour 0 from /);
+    expect((err as MeshRunError).colour).toBe(0);
+    await engine.close();
+  });
+
+  it('a cyclic route with room to spare circulates forever and is reported as a livelock', async () => {
+    const engine = await MeshEngine.create(spec, ringProgram(2), provider({}), { livelockCycles: 500 });
+    const err = await engine.step({ token: 0, position: 0 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MeshRunError);
+    expect((err as MeshRunError).message).toMatch(/^livelock: wavelets kept moving for 500 cycles without reaching a CE or a task starting \(e\.g\. colour 0 at tile \(\d,\d\)\)/);
+    await engine.close();
+  });
+
+  it('more wavelets than a recv trigger counts are stuck and reported', async () => {
+    const { program, tensors } = chainProgram(8);
+    (program.tiles[1].tasks[0].trigger as { count: number }).count = 4;
+    const engine = await MeshEngine.create(spec, program, provider(tensors));
+    await expect(engine.step({ token: 0, position: 0 })).rejects.toThrow(/^deadlock at cycle \d+: 4 wavelets stuck in routers and 0 in send queues — tile \(1,0\) colour 0 from W \(4 queued\)/);
+    await engine.close();
+  });
+});
+
+describe('MeshEngine: embed, topk and dispatch (data-dependent sends)', () => {
+  it('embeds the host token on the tile whose rows hold it and dispatches to the top-2 experts only', async () => {
+    const { program: mk, tile, route, task, sl, f32 } = await import('./programs.js');
+    const n = 4;
+    const table = Float32Array.from({ length: 8 * n }, (_, i) => i / 10);
+    const logits = Float32Array.from([0.1, 2.0, -1.0, 1.5]);
+    const tensors = { table: { data: table, cols: n }, logits: { data: logits, cols: 4 } };
+    const half = (x: number, rowBase: number) =>
+      tile(x, 0, {
+        buffers: [
+          { name: 'tok', dtype: 'i32', length: 1, init: { kind: 'zeros' }, role: 'activation' },
+          { name: 'table', dtype: 'f32', length: 4 * n, init: { kind: 'weights', tensor: 'table', rows: [rowBase, rowBase + 4], cols: [0, n] }, role: 'weights' },
+        ],
+        routes: [x === 0 ? route(0, 'ramp', 'E') : route(1, 'ramp', 'W')],
+        tasks: [task(0, { on: 'start' }, [{ op: 'embed', table: 'table', rowBase, rows: 4, cols: n, token: sl('tok', 1), colour: x === 0 ? 0 : 1 }])],
+      });
+    // (1,0) receives the row from whichever half holds the token, gates it, and dispatches to experts on row 1.
+    const router = tile(1, 0, {
+      buffers: [f32('x', n), f32('logits', 4, { kind: 'vector', tensor: 'logits', range: [0, 4] }), { name: 'idx', dtype: 'i32', length: 2, init: { kind: 'zeros' }, role: 'scratch' }, f32('wts', 2)],
+      routes: [route(0, 'W', 'ramp'), route(1, 'E', 'ramp'), route(2, 'ramp', 'S'), route(3, 'ramp', 'S'), route(4, 'ramp', 'S'), route(5, 'ramp', 'S')],
+      tasks: [
+        task(0, { on: 'recv', colour: 0, count: n, into: sl('x', n) }, []),
+        task(1, { on: 'recv', colour: 1, count: n, into: sl('x', n) }, []),
+        task(2, { on: 'after', tasks: [0, 1], count: 1 }, [
+          { op: 'topk', logits: sl('logits', 4), k: 2, renormalize: true, indices: sl('idx', 2), weights: sl('wts', 2) },
+          { op: 'dispatch', indices: sl('idx', 2), colours: [2, 3, 4, 5], src: sl('x', n) },
+          { op: 'output', name: 'weights', src: sl('wts', 2) },
+        ]),
+      ],
+    });
+    // Experts: (1,1) takes colours 2..5 from N and fans them out: expert e sits at (e, 1) ... keep all four on row 1.
+    const experts = [0, 1, 2, 3].map((e) => {
+      const colour = 2 + e;
+      return { e, colour };
+    });
+    const row1 = [0, 1, 2, 3].map((x) => {
+      const routes = [];
+      const tasks = [];
+      const buffers = [];
+      for (const { e, colour } of experts) {
+        // Path: (1,0) S -> (1,1), then west to x=0 or east to x=2,3.
+        if (x === 1) {
+          const to: ('ramp' | 'E' | 'W')[] = e === 1 ? ['ramp'] : e === 0 ? ['W'] : ['E'];
+          routes.push(route(colour, 'N', ...to));
+        } else if (e === x) routes.push(route(colour, x === 0 ? 'E' : 'W', 'ramp'));
+        else if (x === 2 && e === 3) routes.push(route(colour, 'W', 'E'));
+        if (e === x) {
+          buffers.push(f32('in', n));
+          tasks.push(task(0, { on: 'recv', colour, count: n, into: sl('in', n) }, [{ op: 'output', name: `expert${e}`, src: sl('in', n) }]));
+        }
+      }
+      return tile(x, 1, { buffers, routes, tasks });
+    });
+    const prog = mk(4, 2, [half(0, 0), router, half(2, 4), ...row1], 'weights', {
+      hostInputs: [
+        { x: 0, y: 0, buf: 'tok', value: 'token' },
+        { x: 2, y: 0, buf: 'tok', value: 'token' },
+      ],
+    });
+    prog.tiles[2].routes = [route(1, 'ramp', 'W')];
+    const engine = await MeshEngine.create(spec, prog, provider(tensors));
+    for (const token of [2, 6]) {
+      const r = await engine.step({ token, position: 0 });
+      const row = [...table.subarray(token * n, token * n + n)];
+      expect([...r.outputs.keys()].sort()).toEqual(['expert1', 'expert3', 'weights']);
+      expect([...r.outputs.get('expert1')!]).toEqual(row);
+      expect([...r.outputs.get('expert3')!]).toEqual(row);
+      const w = r.outputs.get('weights')!;
+      const e1 = Math.exp(2.0);
+      const e3 = Math.exp(1.5);
+      expect(w[0]).toBeCloseTo(e1 / (e1 + e3), 6);
+    }
     await engine.close();
   });
 });

@@ -66,3 +66,97 @@ export function chainProgram(n: number): { program: Program; tensors: Tensors } 
   }
   return { program: program(4, 1, tiles, 'sum'), tensors };
 }
+
+/** Tile 0 of a 1×4 row broadcasts n values on colour 0; tiles 1..3 each receive a copy (multicast W -> ramp + E). */
+export function broadcastProgram(n: number): { program: Program; tensors: Tensors } {
+  const tensors: Tensors = { v: { data: seededVector(n, 5), cols: n } };
+  const tiles: TileProgram[] = [
+    tile(0, 0, {
+      buffers: [f32('v', n, { kind: 'vector', tensor: 'v', range: [0, n] }, 'weights')],
+      routes: [route(0, 'ramp', 'E')],
+      tasks: [task(0, { on: 'start' }, [{ op: 'send', colour: 0, src: sl('v', n) }])],
+    }),
+  ];
+  for (let i = 1; i < 4; i++) {
+    tiles.push(
+      tile(i, 0, {
+        buffers: [f32('in', n)],
+        routes: [i < 3 ? route(0, 'W', 'ramp', 'E') : route(0, 'W', 'ramp')],
+        tasks: [task(0, { on: 'recv', colour: 0, count: n, into: sl('in', n) }, [{ op: 'output', name: `copy${i}`, src: sl('in', n) }])],
+      }),
+    );
+  }
+  return { program: program(4, 1, tiles, 'copy3'), tensors };
+}
+
+/**
+ * y = W·x for W (2b × 2b) split over 2×2 tiles: tile (bx, by) holds block (rows by·b.., cols bx·b..) and x's slice
+ * bx; the right column sends its partial west, the left column adds and outputs rows "y0" / "y1".
+ */
+export function matvec2x2Program(b: number): { program: Program; tensors: Tensors } {
+  const n = 2 * b;
+  const tensors: Tensors = { W: { data: seededVector(n * n, 3), cols: n }, x: { data: seededVector(n, 4), cols: n } };
+  const tiles: TileProgram[] = [];
+  for (let by = 0; by < 2; by++) {
+    for (let bx = 0; bx < 2; bx++) {
+      const buffers = [
+        { name: 'w', dtype: 'f32' as const, length: b * b, init: { kind: 'weights' as const, tensor: 'W', rows: [by * b, by * b + b] as [number, number], cols: [bx * b, bx * b + b] as [number, number] }, role: 'weights' as const },
+        f32('x', b, { kind: 'vector', tensor: 'x', range: [bx * b, bx * b + b] }),
+        f32('part', b),
+      ];
+      const mv: Op = { op: 'matvec', w: 'w', rows: b, cols: b, x: sl('x', b), y: sl('part', b), accumulate: false };
+      const colour = by;
+      if (bx === 1) {
+        tiles.push(tile(1, by, { buffers, routes: [route(colour, 'ramp', 'W')], tasks: [task(0, { on: 'start' }, [mv, { op: 'send', colour, src: sl('part', b) }], 'mv')] }));
+      } else {
+        buffers.push(f32('in', b), f32('y', b));
+        tiles.push(
+          tile(0, by, {
+            buffers,
+            routes: [route(colour, 'E', 'ramp')],
+            tasks: [
+              task(0, { on: 'start' }, [mv], 'mv'),
+              task(1, { on: 'recv', colour, count: b, into: sl('in', b) }, [{ op: 'add', a: sl('part', b), b: sl('in', b), out: sl('y', b) }, { op: 'output', name: `y${by}`, src: sl('y', b) }], 'reduce'),
+            ],
+          }),
+        );
+      }
+    }
+  }
+  return { program: program(2, 2, tiles, 'y0'), tensors };
+}
+
+/** Two senders, (0,0) on colour 0 and (2,0) on colour 1, stream n wavelets each into the one CE of (1,0). */
+export function contendedProgram(n: number, senders: 1 | 2): { program: Program; tensors: Tensors } {
+  const tensors: Tensors = { a: { data: seededVector(n, 1), cols: n }, b: { data: seededVector(n, 2), cols: n } };
+  const sender = (x: number, colour: number, dir: 'E' | 'W', t: string) =>
+    tile(x, 0, { buffers: [f32('v', n, { kind: 'vector', tensor: t, range: [0, n] })], routes: [route(colour, 'ramp', dir)], tasks: [task(0, { on: 'start' }, [{ op: 'send', colour, src: sl('v', n) }], 'send')] });
+  const recvTasks = [task(0, { on: 'recv', colour: 0, count: n, into: sl('a', n) }, [], 'recv')];
+  const routes = [route(0, 'W', 'ramp')];
+  const tiles = [sender(0, 0, 'E', 'a')];
+  if (senders === 2) {
+    recvTasks.push(task(1, { on: 'recv', colour: 1, count: n, into: sl('b', n) }, [], 'recv'));
+    routes.push(route(1, 'E', 'ramp'));
+    tiles.push(sender(2, 1, 'W', 'b'));
+  }
+  tiles.push(tile(1, 0, { buffers: [f32('a', n), f32('b', n)], routes, tasks: [...recvTasks, task(5, { on: 'after', tasks: recvTasks.map((t) => t.id) }, [{ op: 'output', name: 'a', src: sl('a', n) }])] }));
+  return { program: program(3, 1, tiles, 'a'), tensors };
+}
+
+/** A 2×2 ring on colour 0 (E, S, W, N) into which every tile sends `n` wavelets; nothing ever leaves the ring. */
+export function ringProgram(n: number): Program {
+  const dirs: [number, number, 'E' | 'S' | 'W' | 'N', 'W' | 'N' | 'E' | 'S'][] = [
+    [0, 0, 'E', 'S'],
+    [1, 0, 'S', 'W'],
+    [1, 1, 'W', 'N'],
+    [0, 1, 'N', 'E'],
+  ];
+  const tiles = dirs.map(([x, y, out, from]) =>
+    tile(x, y, {
+      buffers: [f32('v', n)],
+      routes: [route(0, 'ramp', out), route(0, from, out)],
+      tasks: [task(0, { on: 'start' }, [{ op: 'send', colour: 0, src: sl('v', n) }, { op: 'output', name: `o${x}${y}`, src: sl('v', 1) }])],
+    }),
+  );
+  return program(2, 2, tiles, 'o00');
+}

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { getFabricPreset } from '../../../../fabric/spec/index.js';
+import { MeshEngine, type MeshStats } from '../../../../fabric/mesh/engine.js';
+import { gridProgram, syntheticWeights } from '../../../../fabric/mesh/workloads.js';
+
+const spec = getFabricPreset('mini-16');
+
+interface Run {
+  cycles: number[];
+  outputs: [string, number[]][][];
+  sram: number[][];
+  stats: MeshStats;
+}
+
+async function runWith(workers: number): Promise<Run> {
+  const program = gridProgram({ side: 4, n: 16, repeats: 3, extras: true });
+  const engine = await MeshEngine.create(spec, program, syntheticWeights(), { workers });
+  const run: Run = { cycles: [], outputs: [], sram: [], stats: engine.stats() };
+  for (let pos = 0; pos < 3; pos++) {
+    const r = await engine.step({ token: (pos * 3 + 1) % 8, position: pos });
+    run.cycles.push(r.cycles);
+    run.outputs.push([...r.outputs.entries()].sort().map(([k, v]) => [k, [...v]]));
+  }
+  for (const t of program.tiles) for (const b of t.buffers) run.sram.push([...new Uint8Array((engine.readBuffer(t.x, t.y, b.name) as Float32Array).buffer)]);
+  run.stats = engine.stats();
+  await engine.close();
+  return run;
+}
+
+describe('MeshEngine determinism across worker counts', () => {
+  it('gives identical cycles, outputs, SRAM bytes and statistics for 0, 1, 2 and 4 workers', async () => {
+    const base = await runWith(0);
+    expect(base.outputs[0].map(([k]) => k)).toEqual(['am1', 'am2', 'am3', 'att1', 'att2', 'att3', 'row1', 'row2', 'row3', 'top1', 'top2', 'top3']);
+    // Attention over a growing cache makes each step a little longer.
+    expect(base.cycles[2]).toBeGreaterThan(base.cycles[0]);
+    for (const workers of [1, 2, 4]) {
+      const r = await runWith(workers);
+      expect(r.cycles).toEqual(base.cycles);
+      expect(r.outputs).toEqual(base.outputs);
+      expect(r.sram).toEqual(base.sram);
+      expect(r.stats).toEqual(base.stats);
+    }
+  }, 120_000);
+});
