@@ -63,15 +63,19 @@ const wse3: FabricSpec = {
   ...wse3Tile,
 };
 
-/** A small square mesh of WSE-3-like tiles for tests and demos, with two spare columns and one spare row. */
-function mini(name: string, side: number): FabricSpec {
+/**
+ * A small square mesh of WSE-3-like tiles for tests and demos: `mini-N` is N × N tiles. Spares scale with the side —
+ * 1/8 spare columns and 1/16 spare rows (at least 2 and 1) — so the remap repair survives a few percent of defects,
+ * as the real wafer's ~7% spare cores do (facts §2); the exact ratio is an assumption.
+ */
+function mini(side: number): FabricSpec {
   return {
-    name,
+    name: `mini-${side}`,
     kind: 'wafer',
     widthTiles: side, // assumption: a small test mesh
     heightTiles: side,
-    spareColumns: 2, // assumption: a couple of spare columns (facts §2 ratio is ~1–7%)
-    spareRows: 1, // assumption
+    spareColumns: Math.max(2, Math.ceil(side / 8)), // assumption (facts §2 ratio is ~1–7% spare cores)
+    spareRows: Math.max(1, Math.ceil(side / 16)), // assumption
     ...wse3Tile,
   };
 }
@@ -85,7 +89,7 @@ function deepFreeze<T>(value: T): T {
 }
 
 const PRESETS: ReadonlyMap<string, FabricSpec> = new Map(
-  [wse2, wse3, mini('mini-16', 4), mini('mini-64', 8), mini('mini-256', 16), mini('mini-1k', 32), mini('mini-4k', 64), mini('mini-16k', 128)].map(
+  [wse2, wse3, ...[4, 8, 16, 32, 64, 128, 256].map(mini)].map(
     (s) => [s.name, deepFreeze(s)] as const,
   ),
 );

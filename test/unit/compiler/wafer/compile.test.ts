@@ -9,7 +9,7 @@ import { getFabricPreset } from '../../../../fabric/spec/index.js';
 import { PORTS } from '../../../../fabric/isa/types.js';
 import { neighbour } from '../../../../fabric/geometry.js';
 
-const spec = getFabricPreset('mini-4k');
+const spec = getFabricPreset('mini-64');
 const dense = buildGraph(getPreset('toy-dense'));
 const moe = buildGraph(getPreset('toy-moe'));
 
@@ -66,9 +66,9 @@ describe('wafer compiler', () => {
   });
 
   it('a model too large for the fabric is one clear error with the tiles it needs', () => {
-    const small = getFabricPreset('mini-256');
+    const small = getFabricPreset('mini-16');
     expect(() => compileModel(dense, { spec: small, faults: null, repair: 'route-around', dtype: 'f32', maxSeq: 16 })).toThrowError(
-      /the model needs \d+ tiles but fabric "mini-256" has \d+ usable.*larger fabric.*int8.*more wafers/,
+      /the model needs \d+ tiles but fabric "mini-16" has \d+ usable.*larger fabric.*int8.*more wafers/,
     );
     try {
       compileModel(dense, { spec: small, faults: null, repair: 'route-around', dtype: 'f32', maxSeq: 16 });

@@ -4,8 +4,8 @@ import { FaultMap, generateFaults, remapDefects, remapRepair, type RepairGeometr
 import { PORT_E, PORT_N, PORT_S, PORT_W } from '../../../../fabric/geometry.js';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
 
-// mini-16: a 4x4 logical mesh on a 6x5 physical grid (2 spare columns, 1 spare row), bypass 1 cycle per skipped tile.
-const g: RepairGeometry = getFabricPreset('mini-16');
+// mini-4: a 4x4 logical mesh on a 6x5 physical grid (2 spare columns, 1 spare row), bypass 1 cycle per skipped tile.
+const g: RepairGeometry = getFabricPreset('mini-4');
 const PW = 6;
 
 function physical(deadTiles: [number, number][], extra: Partial<{ deadCores: [number, number][]; deadLinks: [number, number, 'E' | 'S'][] }> = {}): FaultMap {
@@ -83,7 +83,7 @@ describe('remap repair', () => {
   });
 
   it('on random maps: either a valid injective, order-preserving map that avoids every defect, or an error naming a row', () => {
-    const spec = getFabricPreset('mini-256');
+    const spec = getFabricPreset('mini-16');
     let ok = 0;
     let failed = 0;
     for (let seed = 0; seed < 60; seed++) {

@@ -12,11 +12,11 @@ function inputError(fn: () => unknown): InputError {
   throw new Error('expected an InputError');
 }
 
-const mini16 = (): Record<string, unknown> => JSON.parse(JSON.stringify(getFabricPreset('mini-16'))) as Record<string, unknown>;
+const mini16 = (): Record<string, unknown> => JSON.parse(JSON.stringify(getFabricPreset('mini-4'))) as Record<string, unknown>;
 
 describe('fabric presets', () => {
   it('lists every preset; each passes the strict schema and is deeply frozen', () => {
-    expect(listFabricPresets()).toEqual(['wse2', 'wse3', 'mini-16', 'mini-64', 'mini-256', 'mini-1k', 'mini-4k', 'mini-16k']);
+    expect(listFabricPresets()).toEqual(['wse2', 'wse3', 'mini-4', 'mini-8', 'mini-16', 'mini-32', 'mini-64', 'mini-128', 'mini-256']);
     for (const name of listFabricPresets()) {
       const spec = getFabricPreset(name);
       expect(spec.name).toBe(name);
@@ -37,10 +37,10 @@ describe('fabric presets', () => {
       expect([s.sramBanks, s.colours, s.waveletBits, s.hopLatencyCycles, s.rampLatencyCycles]).toEqual([8, 24, 32, 1, 2]);
       expect(s.interWafer.bytesPerSecond).toBe(150e9);
     }
-    const sides: Record<string, number> = { 'mini-16': 4, 'mini-64': 8, 'mini-256': 16, 'mini-1k': 32, 'mini-4k': 64, 'mini-16k': 128 };
+    const sides: Record<string, number> = { 'mini-4': 4, 'mini-8': 8, 'mini-16': 16, 'mini-32': 32, 'mini-64': 64, 'mini-128': 128, 'mini-256': 256 };
     for (const [name, side] of Object.entries(sides)) {
       const s = getFabricPreset(name);
-      expect([s.widthTiles, s.heightTiles, s.spareColumns, s.simdWidth.f16]).toEqual([side, side, 2, 8]);
+      expect([s.widthTiles, s.heightTiles, s.spareColumns, s.spareRows, s.simdWidth.f16]).toEqual([side, side, Math.max(2, Math.ceil(side / 8)), Math.max(1, Math.ceil(side / 16)), 8]);
     }
   });
 
@@ -48,7 +48,7 @@ describe('fabric presets', () => {
     const e = inputError(() => getFabricPreset('wse9'));
     expect(e.what).toBe('unknown fabric preset "wse9"');
     expect(e.where).toBe('--fabric');
-    expect(e.fix).toContain('wse2, wse3, mini-16');
+    expect(e.fix).toContain('wse2, wse3, mini-4');
   });
 });
 
@@ -57,7 +57,7 @@ describe('parseFabricSpec', () => {
     const spec = parseFabricSpec({ ...mini16(), name: 'mine' }, 'mine.json');
     expect(spec.name).toBe('mine');
     expect(Object.isFrozen(spec)).toBe(true);
-    expect(resolveFabric('mini-64').widthTiles).toBe(8);
+    expect(resolveFabric('mini-8').widthTiles).toBe(8);
     expect(resolveFabric({ ...mini16(), widthTiles: 5 }, 'x.json').widthTiles).toBe(5);
   });
 
@@ -123,7 +123,7 @@ describe('derived figures', () => {
   });
 
   it('small meshes: counts and bisection follow the formulas', () => {
-    const spec = getFabricPreset('mini-16');
+    const spec = getFabricPreset('mini-4');
     const d = deriveFabric(spec);
     expect([d.tiles, d.physicalTiles, d.meshLinks]).toEqual([16, 6 * 5, 24]);
     expect(d.bisectionBitsPerSecond).toBe(4 * 2 * 32 * spec.clockHz);
