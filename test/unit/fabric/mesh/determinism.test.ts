@@ -3,7 +3,7 @@ import { getFabricPreset } from '../../../../fabric/spec/index.js';
 import { MeshEngine, type MeshStats } from '../../../../fabric/mesh/engine.js';
 import { gridProgram, syntheticWeights } from '../../../../fabric/mesh/workloads.js';
 
-const spec = getFabricPreset('mini-16');
+const spec = getFabricPreset('mini-4');
 
 interface Run {
   cycles: number[];

@@ -5,7 +5,7 @@ import { opCycles, streamArrivalCycles, taskCycles, tileOpContext } from '../../
 import { matvecReference } from '../../../../kernels/matvec.js';
 import { broadcastProgram, chainProgram, contendedProgram, matvec2x2Program, provider, ringProgram } from './programs.js';
 
-const spec = getFabricPreset('mini-16');
+const spec = getFabricPreset('mini-4');
 
 describe('MeshEngine: 1×4 chain reduction', () => {
   it('sums the four vectors and takes the cycles the cost functions and hop latencies predict', async () => {

@@ -41,7 +41,7 @@ export const task = (id: number, trigger: Trigger, ops: Op[], label?: string): T
 export const tile = (x: number, y: number, parts: Partial<TileProgram>): TileProgram => ({ x, y, buffers: [], routes: [], tasks: [], role: 'test', ...parts });
 
 export function program(w: number, h: number, tiles: TileProgram[], tokenOutput: string, extra: Partial<Program> = {}): Program {
-  return { isaVersion: 1, fabric: 'mini-16', widthTiles: w, heightTiles: h, maxSeq: 8, tiles, hostInputs: [], tokenOutput, logitOutputs: [], ...extra };
+  return { isaVersion: 1, fabric: 'mini-4', widthTiles: w, heightTiles: h, maxSeq: 8, tiles, hostInputs: [], tokenOutput, logitOutputs: [], ...extra };
 }
 
 /**
