@@ -51,12 +51,17 @@ export interface Slice {
 /**
  * Ops run in order on the compute engine; each is charged cycles by the engine's cost functions (fabric/mesh cost).
  * All arithmetic is f32 on f32 buffers except matvec's weight operand.
+ * Engine semantics (fabric/mesh/engine.ts): a task's ops compute on the tile's SRAM as it is when the task STARTS
+ * (wavelets landing while it runs are visible to the next task), and a send captures its payload then. So never
+ * receive into a buffer that a running task still reads.
  */
 export type Op =
   /** y (+)= W·x; W a buffer of (rows, cols) in f32/bf16/f16/int8 (int8 with `scales`). */
   | { op: 'matvec'; w: string; scales?: string; rows: number; cols: number; x: Slice; y: Slice; accumulate: boolean }
-  /** Push `src` onto colour `colour` through the ramp, one wavelet (32 bits) per element. Asynchronous: the CE
-   *  continues; it stalls only if the ramp's output queue is full. */
+  /** Push `src` (f32 or i32) onto colour `colour` through the ramp, one wavelet (32 bits) per element. Asynchronous:
+   *  the wavelets join the tile's outbound queue, which drains one per cycle into the router; after the issue cycle
+   *  the CE continues, stalling only while more than spec.queueDepthWavelets wavelets are queued. The tile needs a
+   *  route for `colour` from the ramp. */
   | { op: 'send'; colour: number; src: Slice }
   /** out = a + b elementwise. */
   | { op: 'add'; a: Slice; b: Slice; out: Slice }
@@ -90,8 +95,10 @@ export type Op =
 /**
  * A task is activated by its trigger and runs its ops to completion; the task picker starts the lowest-id ready task.
  * - start: at step start.
- * - recv: the router's ramp delivers `count` wavelets of `colour` into `into` (in arrival order); when the last has
- *   arrived the task is ready. One recv trigger per colour per tile.
+ * - recv: the router's ramp delivers `count` wavelets of `colour` into `into` (in arrival order, count ≤ into.length);
+ *   when the last has arrived the task is ready. One recv trigger per colour per tile; receiving costs no CE time.
+ *   A route may deliver a colour to the ramp only where a recv trigger waits for it; wavelets beyond `count` in a
+ *   step stay in the router (the engine reports a deadlock).
  * - after: ready when `count` (default: all) of the listed tasks have completed this step (a join).
  */
 export type Trigger =
