@@ -58,8 +58,9 @@ export function partitionMatrix(req: PartitionRequest): BlockGrid | null {
   for (const bc of new Set(bcCandidates)) {
     const gc = Math.ceil(cols / bc);
     if (gc > req.maxGc) continue;
-    // Largest br whose tile fits, assuming up to 3 reduce children (a tree node); then align it.
-    const perRow = req.matricesPerTile * (bc * dtypeBytes(req.dtype) + (req.dtype === 'int8' ? 4 : 0) + 4 * 4);
+    // Largest br whose tile fits beside a receive buffer per reduce child (a tree root has ⌈log2 gc⌉); then align it.
+    const children = gc > 1 ? Math.ceil(Math.log2(gc)) : 0;
+    const perRow = req.matricesPerTile * (bc * dtypeBytes(req.dtype) + (req.dtype === 'int8' ? 4 : 0) + 4 * (1 + children));
     let br = Math.floor((req.budgetBytes - 4 * bc - 64) / perRow);
     br = Math.min(br, rows);
     if (req.rowAlign > 0) {

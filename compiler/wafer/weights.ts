@@ -1,12 +1,12 @@
 // Fills tile SRAM at load: the bytes of each buffer's BufferInit, cut from model weights already cast to the
 // program's dtype (so int8 scales are those of whole rows, exactly as the reference in int8 uses them).
 import type { BufferDecl, BufferInit } from '../../fabric/isa/types.js';
-import { bufferBytes } from '../../fabric/isa/sram.js';
+import { dtypeBytes } from '../../fabric/isa/sram.js';
 import { getVector, type ModelWeights } from '../model/weights.js';
 
 export function weightProvider(weights: ModelWeights): (init: BufferInit, decl: BufferDecl) => Uint8Array {
   return (init, decl) => {
-    const out = new Uint8Array(bufferBytes(decl));
+    const out = new Uint8Array(decl.length * dtypeBytes(decl.dtype));
     if (init.kind === 'zeros') return out;
     if (init.kind === 'vector') {
       const v = getVector(weights, init.tensor).subarray(init.range[0], init.range[1]);

@@ -24,7 +24,7 @@ export function addCompileOptions(cmd: Command): Command {
     .option('--dtype <dtype>', 'weight dtype on the wafer: f32 | bf16 | int8 (default: the weights file\'s; bf16 for config-only presets)')
     .option('--max-seq <N>', 'longest context the KV caches hold', '64')
     .option('--spread <F>', 'spread the model over this fraction of usable tiles (smaller blocks, more parallelism); 0 packs', '0')
-    .option('--context <N>', 'context length at which to estimate cycles per token', '16')
+    .option('--context <N>', 'context length at which to estimate cycles per token (default: 16, at most --max-seq)')
     .option('--weights-seed <S>', 'seed of synthetic weights for a preset', '0');
 }
 

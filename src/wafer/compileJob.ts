@@ -65,7 +65,7 @@ export function prepareCompile(o: CompileCliOptions, needWeights: boolean): Comp
   const faults = resolveFaults(spec, o, repair);
   const maxSeq = parseIntOption(o.maxSeq ?? '64', '--max-seq', 1);
   const spread = o.spread === undefined ? 0 : parseNumberOption(o.spread, '--spread', 0, 1);
-  const context = parseIntOption(o.context ?? '16', '--context', 1);
+  const context = o.context === undefined ? Math.min(16, maxSeq) : parseIntOption(o.context, '--context', 1);
   if (context > maxSeq) throw new InputError(`context ${context} is longer than --max-seq ${maxSeq}`, '--context', `give at most ${maxSeq}, or raise --max-seq`);
   const graph = buildGraph(config);
   const opts = { spec, repair, dtype, maxSeq, spread };
