@@ -7,6 +7,8 @@ import { parseIntOption, parseTokenList } from '../io/parse.js';
 import { prepareCompile, type CompileCliOptions } from '../wafer/compileJob.js';
 import { runOnMesh, type MeshRunResult } from '../wafer/runJob.js';
 import { action } from './action.js';
+import { loadProgram } from '../../fabric/isa/validate.js';
+import { readUserJson } from '../io/atomicWrite.js';
 import { addCompileOptions } from './compile.js';
 import { availableParallelism } from 'node:os';
 
@@ -15,6 +17,7 @@ interface Options extends CompileCliOptions {
   tokens: string;
   workers?: string;
   baseline: boolean;
+  program?: string;
 }
 
 export function formatRun(r: MeshRunResult, model: string, fabric: string): string {
@@ -32,7 +35,8 @@ export function formatRun(r: MeshRunResult, model: string, fabric: string): stri
   }
   if (r.experts) {
     const active = r.experts.filter((e) => e.meshBusyCycles > 0).length;
-    lines.push(`  experts           ${active} of ${r.experts.length} (layer, expert) pairs computed; each ran only when the router chose it`);
+    const agree = r.experts.every((e) => e.meshBusyCycles > 0 === e.referenceSelections > 0);
+    lines.push(`  experts           ${active} of ${r.experts.length} (layer, expert) pairs computed; ${agree ? 'exactly those the reference router chose' : 'NOT the same set the reference router chose'}`);
   }
   lines.push(`  wall time         ${r.wallSeconds.toFixed(1)} s`);
   return lines.join('\n');
@@ -44,6 +48,7 @@ export function register(program: Command): void {
     .requiredOption('--tokens <N>', 'tokens to generate')
     .option('--workers <W>', 'worker threads for the numeric work (0 = main thread)', String(Math.min(2, availableParallelism())))
     .option('--no-baseline', 'skip the fault-free comparison run')
+    .option('--program <file>', 'run this program artifact (from `wafer compile --out`) instead of the freshly compiled one')
     .addHelpText('after', '\nExamples:\n  npx wafer run --model toy-moe --fabric mini-64 --fault-density 0.03 --seed 5 --prompt 1,2,3 --tokens 8\n  npx wafer run --model /tmp/m --fabric mini-64 --repair remap --fault-density 0.01 --prompt 1,2,3 --tokens 8 --json');
   action<Options>(cmd, async (opts, g) => {
     const prompt = parseTokenList(opts.prompt);
@@ -51,6 +56,11 @@ export function register(program: Command): void {
     const workers = parseIntOption(opts.workers ?? '0', '--workers', 0);
     if (workers > 64) throw new InputError(`${workers} workers`, '--workers', 'give at most 64');
     const job = prepareCompile(opts, true);
+    if (opts.program) {
+      // The artifact replaces the compiled program; it is validated against the fabric and its faults first.
+      const program = loadProgram(readUserJson(opts.program, '--program'), job.spec, job.result.engineFaults, opts.program);
+      job.result = { ...job.result, program };
+    }
     const bar = progress(g, 'mesh');
     const r = await runOnMesh(job, prompt, tokens, { workers, baseline: opts.baseline, onStep: (d, t) => bar.update(d, t) });
     bar.end();

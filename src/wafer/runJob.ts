@@ -6,6 +6,7 @@ import { castWeights, type ModelWeights } from '../../compiler/model/weights.js'
 import { weightProvider } from '../../compiler/wafer/weights.js';
 import type { CompileResult } from '../../compiler/wafer/compile.js';
 import type { FabricSpec } from '../../fabric/spec/index.js';
+import type { Program } from '../../fabric/isa/types.js';
 import { InputError } from '../../fabric/errors.js';
 import type { CompileJob } from './compileJob.js';
 
@@ -115,25 +116,24 @@ export async function runOnMesh(job: CompileJob, prompt: number[], newTokens: nu
       await base.close();
     }
   }
-  const tilesUsed = result.report.tilesUsed;
+  const tilesUsed = result.program.tiles.filter((t) => t.tasks.length > 0 || t.buffers.length > 0).length;
   const simd = job.dtype === 'f32' ? spec.simdWidth.f32 : job.dtype === 'int8' ? spec.simdWidth.int8 : spec.simdWidth.f16;
-  const links = countLinks(result);
+  const links = countLinks(result.program);
   let busyTiles = 0;
   for (let i = 0; i < stats.tileBusyCycles.length; i++) if (stats.tileBusyCycles[i] > 0) busyTiles++;
-  const experts = job.config.moe
-    ? [...stats.taskLabelBusyCycles.keys()]
-        .flatMap((label) => {
-          const m = /^L(\d+)\.expert(\d+)\./.exec(label);
-          return m ? [[Number(m[1]), Number(m[2])] as const] : [];
-        })
-        .filter((v, i, a) => a.findIndex((w) => w[0] === v[0] && w[1] === v[1]) === i)
-        .sort((a, b) => a[0] - b[0] || a[1] - b[1])
-        .map(([layer, expert]) => ({
-          layer,
-          expert,
-          meshBusyCycles: [...stats.taskLabelBusyCycles].filter(([l]) => l.startsWith(`L${layer}.expert${expert}.`)).reduce((s, [, c]) => s + c, 0),
-          referenceSelections: selections.get(`${layer}.${expert}`) ?? 0,
-        }))
+  // Every (layer, expert) pair of the model: CE cycles its tiles spent on the mesh, and how often the reference chose it.
+  const moe = job.config.moe;
+  const experts = moe
+    ? Array.from({ length: job.config.numLayers }, (_, layer) => layer)
+        .filter((layer) => layer >= moe.firstDenseLayers)
+        .flatMap((layer) =>
+          Array.from({ length: moe.numExperts }, (_, expert) => ({
+            layer,
+            expert,
+            meshBusyCycles: [...stats.taskLabelBusyCycles].filter(([l]) => l.startsWith(`L${layer}.expert${expert}.`)).reduce((s, [, c]) => s + c, 0),
+            referenceSelections: selections.get(`${layer}.${expert}`) ?? 0,
+          })),
+        )
     : null;
   return {
     tokens: gen.tokens,
@@ -165,6 +165,8 @@ function mean(xs: number[]): number {
 }
 
 /** Distinct directed links the program's routes use (the denominator of link utilisation). */
-function countLinks(r: CompileResult): number {
-  return new Set(r.routes.flatMap((route) => route.links)).size;
+function countLinks(program: Program): number {
+  const links = new Set<string>();
+  for (const t of program.tiles) for (const e of t.routes) for (const p of e.to) if (p !== 'ramp') links.add(`${t.x},${t.y},${p}`);
+  return links.size;
 }
