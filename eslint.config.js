@@ -12,7 +12,7 @@ const layerZones = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '**/*.gen.ts', 'coverage/**', 'test/out/**'] },
+  { ignores: ['node_modules/**', 'dist/**', '**/*.gen.ts', 'coverage/**', 'test/out/**', 'scratch/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts', '**/*.mjs', '**/*.js'],

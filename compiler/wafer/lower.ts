@@ -52,7 +52,6 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
   const regions: Region[] = [];
   const { dtype, spec } = opts;
   const d = graph.hidden;
-  const cfg = graph.config;
   const simd = dtype === 'f32' ? spec.simdWidth.f32 : dtype === 'int8' ? spec.simdWidth.int8 : spec.simdWidth.f16;
 
   const partition = (what: string, req: Omit<Parameters<typeof partitionMatrix>[0], 'dtype' | 'budgetBytes'>): BlockGrid => {
