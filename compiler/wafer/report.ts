@@ -5,7 +5,6 @@ import type { RemapResult } from '../../fabric/faults/index.js';
 import type { Program, TileProgram } from '../../fabric/isa/types.js';
 import { tileSramBytesByRole } from '../../fabric/isa/sram.js';
 import type { ModelGraph } from '../graph/graph.js';
-import type { CompileOptions } from './compile.js';
 import type { Lowered } from './lower.js';
 import type { Placement } from './place.js';
 import type { StreamRoute } from './route.js';
@@ -32,7 +31,8 @@ export interface CompileReport {
 export function buildReport(a: {
   graph: ModelGraph;
   spec: FabricSpec;
-  opts: CompileOptions;
+  /** The compile options the report states. */
+  opts: { dtype: string; repair: string; faults: unknown; maxSeq: number };
   program: Program;
   lowered: Lowered;
   placement: Placement;
