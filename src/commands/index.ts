@@ -6,6 +6,8 @@ import { register as generate } from './generate.js';
 import { register as gpu } from './gpu.js';
 import { register as compile } from './compile.js';
 import { register as run } from './run.js';
+import { register as noc } from './noc.js';
+import { register as bench } from './bench.js';
 
 type Register = (program: Command) => void;
 
@@ -16,6 +18,8 @@ const registrations: Register[] = [
   faults,
   run,
   gpu,
+  noc,
+  bench,
   // demo, model, generate, compile, faults, run, gpu, compare, project, noc, bench, report
 ];
 
