@@ -84,10 +84,13 @@ describe('synthetic traffic: deadlock and bad input', () => {
     const set = (cur: number, dst: number, port: number) => (nextPort[cur * tiles + dst] = port);
     for (let i = 0; i < tiles; i++) set(i, i, 0);
     const [N, E, S, W] = [1, 2, 3, 4];
-    set(0, 3, E), set(1, 3, W); // the loop
-    set(1, 2, S), set(3, 2, W); // (1,0) -> (0,1)
-    set(3, 0, W), set(2, 0, N); // (1,1) -> (0,0)
-    set(2, 1, N), set(0, 1, E); // (0,1) -> (1,0)
+    const entries = [
+      [0, 3, E], [1, 3, W], // the loop
+      [1, 2, S], [3, 2, W], // (1,0) -> (0,1)
+      [3, 0, W], [2, 0, N], // (1,1) -> (0,0)
+      [2, 1, N], [0, 1, E], // (0,1) -> (1,0)
+    ];
+    for (const [cur, dst, port] of entries) set(cur, dst, port);
     let err: unknown;
     try {
       runNoc(base({ width: 2, height: 2, pattern: 'bitcomplement', rate: 1, vcs: 1, cycles: 2000, routing: { nextPort, name: 'looping' } }));
