@@ -28,6 +28,7 @@ const F16_MAX_SAFE_X = 2 ** 70;
 
 interface MatvecExports {
   sum_f32(p: number, bytes: number): number;
+  sum_f32_1(p: number, bytes: number): number;
   matvec_f32(w: number, x: number, y: number, rows: number, cols: number): void;
   prep_x(x: number, xs: number, cols: number, scale: number): number;
   matvec_bf16(w: number, xs: number, x: number, y: number, rows: number, cols: number): void;
@@ -255,11 +256,14 @@ export class WasmKernels {
     else this.k.matvec_i8_exact(wOff, scalesOff, xOff, yOff, rows, cols);
   }
 
-  /** Read-bandwidth probe: the f32 sum of `bytes` bytes at `offset` (bytes a multiple of 128). */
-  sumF32(offset: number, bytes: number): number {
+  /**
+   * Read-bandwidth probe: the f32 sum of `bytes` bytes at `offset` (bytes a multiple of 128), read as 4 streams side
+   * by side (the four quarters of the range, as the matvec kernels read several rows at once) or as 1 stream.
+   */
+  sumF32(offset: number, bytes: number, streams: 1 | 4 = 4): number {
     if (bytes % 128 !== 0) throw new RangeError(`WasmKernels.sumF32: bytes must be a multiple of 128, got ${bytes}`);
     this.checkRange('sum', offset, bytes);
-    return this.k.sum_f32(offset, bytes);
+    return streams === 1 ? this.k.sum_f32_1(offset, bytes) : this.k.sum_f32(offset, bytes);
   }
 
   // ---- convenience over typed arrays: arrays already in this memory are used in place, others are copied ----

@@ -253,5 +253,7 @@ describe('WasmKernels memory and allocator', () => {
     const a = k.allocF32(1024).fill(0.5);
     a[1023] = 100;
     expect(k.sumF32(a.byteOffset, 4096)).toBe(1023 * 0.5 + 100);
+    expect(k.sumF32(a.byteOffset, 4096, 1)).toBe(1023 * 0.5 + 100);
+    expect(k.sumF32(a.byteOffset, 128, 1)).toBe(16);
   });
 });

@@ -1,0 +1,232 @@
+// `wafer bench kernels`: this machine's read bandwidth, then each WebAssembly SIMD matvec dtype at 4096² and 8192²
+// on one thread, as GB/s of weight bytes read and as a fraction of the read bandwidth.
+//
+// Method. Read bandwidth: the wasm-SIMD f32 sum over 256 MiB, timed as a 4-stream read (four quarters side by side,
+// the matvecs' access pattern) and as a 1-stream read; the faster of the two is the figure (a stricter denominator
+// than the 1-stream sum alone). Every matvec is run once and checked against matvecReference on 8 rows before it is
+// timed. Timing: tinybench; GB/s uses the fastest run of each task (this machine is shared, and slower runs measure
+// the neighbours, not the kernel); the text output also gives the mean. Memory: one 256 MiB region is reused for the
+// probe and for every matrix (8192² f32 is 256 MiB), so the process stays near 300 MiB.
+import { Bench } from 'tinybench';
+import type { Matrix, WeightDtype } from '../../kernels/index.js';
+import { WEIGHT_DTYPES, WasmKernels, bytesPerElement, createKernelMemory, matrixElement, matvecReference, sliceMatrix } from '../../kernels/index.js';
+
+export interface KernelsBenchResult {
+  kernel: 'matvec';
+  dtype: WeightDtype;
+  rows: number;
+  cols: number;
+  gbps: number;
+  fractionOfReadBandwidth: number;
+}
+
+export interface KernelsBenchReport {
+  readBandwidthGBps: number;
+  results: KernelsBenchResult[];
+}
+
+export interface KernelsBenchOptions {
+  /** Small sizes and short timings, for smoke tests; the figures are not meaningful. */
+  quick?: boolean;
+  /** Progress and method notes (one line each), e.g. for stderr. */
+  onProgress?: (line: string) => void;
+}
+
+/** Targets of issue 2 (fraction of the measured read bandwidth). */
+export const KERNEL_TARGETS: Readonly<Record<WeightDtype, number>> = Object.freeze({ f32: 0.85, int8: 0.85, bf16: 0.8, f16: 0.55 });
+
+const MIB = 1024 * 1024;
+
+/** xorshift32 stream, seeded: the benchmark matrices are the same on every run. */
+function xorshift(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s;
+  };
+}
+
+/** Fills W (already in wasm memory) with seeded values typical of weights: |w| in [2^-6, 1), random signs. */
+function fillMatrix(w: Matrix, seed: number): void {
+  const next = xorshift(seed);
+  const n = w.rows * w.cols;
+  switch (w.dtype) {
+    case 'f32': {
+      for (let i = 0; i < n; i++) w.data[i] = (next() / 2 ** 31 - 1) * 0.999;
+      break;
+    }
+    case 'bf16': {
+      // sign, exponent 121..126, 7 mantissa bits
+      for (let i = 0; i < n; i++) {
+        const r = next();
+        w.data[i] = ((r & 1) << 15) | ((121 + ((r >>> 1) % 6)) << 7) | ((r >>> 8) & 0x7f);
+      }
+      break;
+    }
+    case 'f16': {
+      // sign, exponent 9..14, 10 mantissa bits
+      for (let i = 0; i < n; i++) {
+        const r = next();
+        w.data[i] = ((r & 1) << 15) | ((9 + ((r >>> 1) % 6)) << 10) | ((r >>> 8) & 0x3ff);
+      }
+      break;
+    }
+    case 'int8': {
+      for (let i = 0; i < n; i++) w.data[i] = (next() % 255) - 127;
+      for (let r = 0; r < w.rows; r++) w.scales[r] = 0.001 + (next() % 1000) * 1e-5;
+      break;
+    }
+  }
+}
+
+/** The same per-row tolerance as the unit tests (kernels/wasmKernels.ts states it). */
+function rowTolerance(w: Matrix, x: Float32Array, r: number): number {
+  let sumAbs = 0;
+  let sumAbsW = 0;
+  let maxX = 0;
+  for (let c = 0; c < w.cols; c++) {
+    const e = matrixElement(w, r, c);
+    sumAbs += Math.abs(e * x[c]);
+    sumAbsW += Math.abs(e);
+    maxX = Math.max(maxX, Math.abs(x[c]));
+  }
+  return 1e-5 * sumAbs + (w.dtype === 'int8' ? (maxX * sumAbsW) / 65534 : 0) + 1e-30;
+}
+
+function runMatvec(k: WasmKernels, w: Matrix, x: Float32Array, y: Float32Array): void {
+  const { rows, cols } = w;
+  switch (w.dtype) {
+    case 'f32':
+      return k.matvecF32(w.data.byteOffset, x.byteOffset, y.byteOffset, rows, cols);
+    case 'bf16':
+      return k.matvecBf16(w.data.byteOffset, x.byteOffset, y.byteOffset, rows, cols);
+    case 'f16':
+      return k.matvecF16(w.data.byteOffset, x.byteOffset, y.byteOffset, rows, cols);
+    case 'int8':
+      return k.matvecInt8(w.data.byteOffset, w.scales.byteOffset, x.byteOffset, y.byteOffset, rows, cols);
+  }
+}
+
+/** Runs W·x once and holds 8 rows (first, last, and spread between) to matvecReference; throws on a mismatch. */
+function checkMatvec(k: WasmKernels, w: Matrix, x: Float32Array, y: Float32Array): void {
+  y.fill(NaN);
+  runMatvec(k, w, x, y);
+  const picks = new Set([0, 1, w.rows - 1, w.rows >> 1, (w.rows >> 2) + 3, (3 * w.rows) >> 2, w.rows - 5, 7].filter((r) => r >= 0 && r < w.rows));
+  const ref = new Float32Array(1);
+  for (const r of picks) {
+    matvecReference(sliceMatrix(w, r, r + 1, 0, w.cols), x, ref);
+    const tol = rowTolerance(w, x, r);
+    if (!(Math.abs(y[r] - ref[0]) <= tol))
+      throw new Error(`bench kernels: ${w.dtype} ${w.rows}×${w.cols} row ${r} gives ${y[r]}, reference ${ref[0]} (tolerance ${tol}); not timing a wrong kernel`);
+  }
+}
+
+interface Timing {
+  minMs: number;
+  meanMs: number;
+  samples: number;
+}
+
+async function time(fn: () => void, quick: boolean): Promise<Timing> {
+  const bench = new Bench({ time: quick ? 50 : 1500, warmupTime: quick ? 10 : 150, iterations: quick ? 3 : 10 });
+  bench.add('task', fn);
+  await bench.run();
+  const result = bench.tasks[0].result;
+  if (result.state !== 'completed') throw new Error(`bench kernels: timing did not complete (${result.state})`);
+  return { minMs: result.latency.min, meanMs: result.latency.mean, samples: result.latency.samplesCount };
+}
+
+const gbps = (bytes: number, ms: number): number => bytes / (ms * 1e6);
+
+/** Measures the read bandwidth, then checks and times every matvec dtype at 4096² and 8192² (quick: 512², 1024²). */
+export async function runKernelsBench(opts: KernelsBenchOptions = {}): Promise<KernelsBenchReport> {
+  const quick = opts.quick === true;
+  const note = opts.onProgress ?? (() => {});
+  const sizes = quick ? [512, 1024] : [4096, 8192];
+  const probeBytes = quick ? 32 * MIB : 256 * MIB;
+  const maxN = sizes[sizes.length - 1];
+  const regionBytes = Math.max(probeBytes, maxN * maxN * 4);
+
+  const k = new WasmKernels(createKernelMemory(regionBytes + 4 * MIB));
+  const region = k.alloc(regionBytes, 64);
+  const mark = k.mark();
+
+  // read bandwidth: f32 sum over probeBytes, every value 0.5 (the f32 sum is then exact: checked)
+  const probe = new Float32Array(k.buffer, region, probeBytes / 4).fill(0.5);
+  for (const streams of [4, 1] as const) {
+    const got = k.sumF32(region, probeBytes, streams);
+    if (got !== probe.length * 0.5) throw new Error(`bench kernels: the bandwidth probe summed to ${got}, expected ${probe.length * 0.5}`);
+  }
+  note(`read bandwidth: wasm-SIMD f32 sum over ${probeBytes / MIB} MiB`);
+  const t4 = await time(() => k.sumF32(region, probeBytes, 4), quick);
+  const t1 = await time(() => k.sumF32(region, probeBytes, 1), quick);
+  const bw4 = gbps(probeBytes, t4.minMs);
+  const bw1 = gbps(probeBytes, t1.minMs);
+  const readBandwidthGBps = Math.max(bw4, bw1);
+  note(`read bandwidth: ${bw4.toFixed(2)} GB/s as 4 streams, ${bw1.toFixed(2)} GB/s as 1 stream (fastest runs); using ${readBandwidthGBps.toFixed(2)}`);
+
+  const results: KernelsBenchResult[] = [];
+  for (const n of sizes) {
+    for (const dtype of WEIGHT_DTYPES) {
+      k.reset(mark);
+      const bytes = n * n * bytesPerElement(dtype);
+      // the matrix reuses the probe region; x and y come after it
+      const w = matrixAt(k, region, dtype, n, n);
+      fillMatrix(w, 1000 + n + dtype.length);
+      const x = k.allocF32(n);
+      const nextX = xorshift(7 + n);
+      for (let i = 0; i < n; i++) x[i] = nextX() / 2 ** 31 - 1;
+      const y = k.allocF32(n);
+      checkMatvec(k, w, x, y);
+      note(`matvec ${dtype} ${n}×${n}: checked against matvecReference on 8 rows; timing`);
+      const t = await time(() => runMatvec(k, w, x, y), quick);
+      const g = gbps(bytes, t.minMs);
+      results.push({ kernel: 'matvec', dtype, rows: n, cols: n, gbps: round(g), fractionOfReadBandwidth: round(g / readBandwidthGBps, 3) });
+      note(`matvec ${dtype} ${n}×${n}: ${g.toFixed(2)} GB/s fastest, ${gbps(bytes, t.meanMs).toFixed(2)} GB/s mean over ${t.samples} runs`);
+    }
+  }
+  return { readBandwidthGBps: round(readBandwidthGBps), results };
+}
+
+function round(v: number, digits = 2): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+/** A matrix whose data start at `offset` (inside a region the caller owns); int8 scales are allocated after it. */
+function matrixAt(k: WasmKernels, offset: number, dtype: WeightDtype, rows: number, cols: number): Matrix {
+  const n = rows * cols;
+  switch (dtype) {
+    case 'f32':
+      return { dtype, rows, cols, data: new Float32Array(k.buffer, offset, n) };
+    case 'bf16':
+    case 'f16':
+      return { dtype, rows, cols, data: new Uint16Array(k.buffer, offset, n) };
+    case 'int8': {
+      const scales = k.allocF32(rows);
+      return { dtype, rows, cols, data: new Int8Array(k.buffer, offset, n), scales };
+    }
+  }
+}
+
+/** The report as a text table with the targets. */
+export function formatKernelsBench(r: KernelsBenchReport): string {
+  const lines = [
+    `read bandwidth (one thread, wasm-SIMD f32 sum, faster of 4-stream and 1-stream reads): ${r.readBandwidthGBps.toFixed(2)} GB/s`,
+    '',
+    'kernel  dtype  rows×cols    GB/s  fraction  target',
+  ];
+  for (const x of r.results) {
+    const target = KERNEL_TARGETS[x.dtype];
+    const verdict = x.fractionOfReadBandwidth >= target ? 'met' : 'MISSED';
+    lines.push(
+      `${x.kernel.padEnd(7)} ${x.dtype.padEnd(6)} ${`${x.rows}×${x.cols}`.padEnd(11)} ${x.gbps.toFixed(2).padStart(6)}  ${x.fractionOfReadBandwidth.toFixed(3).padStart(8)}  >= ${target.toFixed(2)} ${verdict}`,
+    );
+  }
+  lines.push('', 'GB/s: weight bytes read per second (int8 scales not counted), from the fastest run of each kernel;', 'every kernel was checked against matvecReference before it was timed.');
+  return lines.join('\n');
+}

@@ -1,0 +1,31 @@
+// `wafer bench <what>`: benchmarks that print a table (or JSON with --json). Each benchmark is one entry of
+// `benchmarks` below: to add one (engine, fabrics), write a `(bench: Command) => void` and list it there.
+import type { Command } from 'commander';
+import { formatKernelsBench, runKernelsBench } from '../bench/kernelsBench.js';
+import { printJson, printText, progressEnabled } from '../io/output.js';
+import { action } from './action.js';
+
+type AddBenchmark = (bench: Command) => void;
+
+function kernels(bench: Command): void {
+  const cmd = bench
+    .command('kernels')
+    .description('read bandwidth of this machine, then the WebAssembly SIMD matvec (f32, bf16, f16, int8) at 4096² and 8192² on one thread, as GB/s and as a fraction of the read bandwidth')
+    .option('--quick', 'small sizes and short timings (a smoke test: the figures are not meaningful)', false);
+  action<{ quick: boolean }>(cmd, async (opts, g) => {
+    const showProgress = progressEnabled(g) || (g.verbose && !g.json);
+    const report = await runKernelsBench({ quick: opts.quick, onProgress: showProgress ? (line) => process.stderr.write(line + '\n') : undefined });
+    if (g.json) printJson(report);
+    else printText(formatKernelsBench(report));
+  });
+}
+
+const benchmarks: AddBenchmark[] = [kernels];
+
+export function register(program: Command): void {
+  const bench = program
+    .command('bench')
+    .description('benchmarks of this machine and of wafer itself (tables, or JSON with --json)')
+    .addHelpText('after', '\nExample:\n  npx wafer bench kernels --json');
+  for (const add of benchmarks) add(bench);
+}
