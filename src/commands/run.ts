@@ -4,11 +4,10 @@ import { Command } from 'commander';
 import { InputError } from '../../fabric/errors.js';
 import { printJson, printText, progress } from '../io/output.js';
 import { parseIntOption, parseTokenList } from '../io/parse.js';
-import { prepareCompile, type CompileCliOptions } from '../wafer/compileJob.js';
-import { runOnMesh, type MeshRunResult } from '../wafer/runJob.js';
+import type { CompileCliOptions } from '../wafer/compileJob.js';
+import type { MeshRunResult } from '../wafer/runJob.js';
+import { runInWorker } from '../wafer/runInWorker.js';
 import { action } from './action.js';
-import { loadProgram } from '../../fabric/isa/validate.js';
-import { readUserJson } from '../io/atomicWrite.js';
 import { addCompileOptions } from './compile.js';
 import { availableParallelism } from 'node:os';
 
@@ -55,17 +54,12 @@ export function register(program: Command): void {
     const tokens = parseIntOption(opts.tokens, '--tokens', 1);
     const workers = parseIntOption(opts.workers ?? '0', '--workers', 0);
     if (workers > 64) throw new InputError(`${workers} workers`, '--workers', 'give at most 64');
-    const job = prepareCompile(opts, true);
-    if (opts.program) {
-      // The artifact replaces the compiled program; it is validated against the fabric and its faults first.
-      const program = loadProgram(readUserJson(opts.program, '--program'), job.spec, job.result.engineFaults, opts.program);
-      job.result = { ...job.result, program };
-    }
     const bar = progress(g, 'mesh');
-    const r = await runOnMesh(job, prompt, tokens, { workers, baseline: opts.baseline, onStep: (d, t) => bar.update(d, t) });
+    const { prompt: _p, tokens: _t, workers: _w, baseline, ...options } = opts;
+    const r = await runInWorker({ options, prompt, tokens, workers, baseline }, (d, t) => bar.update(d, t));
     bar.end();
-    if (g.json) printJson({ model: job.config.name, fabric: job.spec.name, dtype: job.dtype, repair: job.repair, ...r });
-    else printText(formatRun(r, job.config.name, job.spec.name));
+    if (g.json) printJson(r);
+    else printText(formatRun(r, r.model, r.fabric));
   });
   program.addCommand(cmd);
 }

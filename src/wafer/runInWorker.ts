@@ -1,0 +1,26 @@
+// Runs a `wafer run` job in a worker thread through comlink. Ctrl-C terminates the worker and exits 130.
+import { Worker } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { InputError } from '../../fabric/errors.js';
+import type { RunWorkerApi } from '../workers/runWorker.js';
+import type { RunOutcome, RunRequest } from './runCommand.js';
+
+export async function runInWorker(req: RunRequest, onStep?: (done: number, total: number) => void): Promise<RunOutcome> {
+  const worker = new Worker(new URL('../workers/bootstrap.mjs', import.meta.url), { workerData: { entry: new URL('../workers/runWorker.ts', import.meta.url).href } });
+  const api = Comlink.wrap<RunWorkerApi>(nodeEndpoint(worker));
+  const interrupt = () => {
+    process.stderr.write('\ninterrupted\n');
+    void worker.terminate().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupt);
+  try {
+    const reply = await api.run(req, onStep ? Comlink.proxy(onStep) : undefined);
+    if (!reply.ok) throw new InputError(reply.what, reply.where, reply.fix);
+    return reply.result;
+  } finally {
+    process.off('SIGINT', interrupt);
+    api[Comlink.releaseProxy]();
+    await worker.terminate();
+  }
+}

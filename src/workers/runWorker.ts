@@ -1,0 +1,25 @@
+// A worker thread that executes `wafer run` jobs, exposed through comlink: the main thread stays free for progress
+// and Ctrl-C, and a browser page can drive the same interface from a web worker. Bad input comes back as data
+// (comlink would flatten an InputError into a plain Error and lose its exit code).
+import { parentPort } from 'node:worker_threads';
+import * as Comlink from 'comlink';
+import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { InputError } from '../../fabric/errors.js';
+import { executeRun, type RunOutcome, type RunRequest } from '../wafer/runCommand.js';
+
+export type RunReply = { ok: true; result: RunOutcome } | { ok: false; what: string; where: string; fix: string };
+
+const api = {
+  async run(req: RunRequest, onStep?: (done: number, total: number) => void): Promise<RunReply> {
+    try {
+      return { ok: true, result: await executeRun(req, onStep) };
+    } catch (e) {
+      if (e instanceof InputError) return { ok: false, what: e.what, where: e.where, fix: e.fix };
+      throw e;
+    }
+  },
+};
+
+export type RunWorkerApi = typeof api;
+
+Comlink.expose(api, nodeEndpoint(parentPort!));
