@@ -1,5 +1,6 @@
 // Every subcommand registers here, one line each, in the order `wafer --help` lists them.
 import type { Command } from 'commander';
+import { register as demo } from './demo.js';
 import { register as faults } from './faults.js';
 import { register as model } from './model.js';
 import { register as generate } from './generate.js';
@@ -12,6 +13,7 @@ import { register as bench } from './bench.js';
 type Register = (program: Command) => void;
 
 const registrations: Register[] = [
+  demo,
   model,
   generate,
   compile,
