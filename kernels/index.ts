@@ -5,3 +5,4 @@ export * from './vector.js';
 export * from './attention.js';
 export * from './gating.js';
 export * from './wasmKernels.js';
+export * from './gpujs.js';

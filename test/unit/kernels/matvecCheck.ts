@@ -1,0 +1,44 @@
+// The differential check every fast matvec is held to. Tolerance per output row r (stated in kernels/wasmKernels.ts):
+//   f32, bf16, f16: |y - ref| <= 1e-5 · sum_c |W[r][c]·x[c]|
+//   int8:           |y - ref| <= 1e-5 · sum_c |W[r][c]·x[c]| + max|x| · sum_c |W[r][c]| / 65534   (x quantised to int16)
+import { expect } from 'vitest';
+import type { Matrix } from '../../../kernels/index.js';
+import { matrixElement, matvecReference } from '../../../kernels/index.js';
+
+export const REL = 1e-5;
+
+export function tolerance(w: Matrix, x: Float32Array, r: number): number {
+  let sumAbs = 0;
+  let sumAbsW = 0;
+  let maxX = 0;
+  for (let c = 0; c < w.cols; c++) {
+    const e = matrixElement(w, r, c);
+    sumAbs += Math.abs(e * x[c]);
+    sumAbsW += Math.abs(e);
+    maxX = Math.max(maxX, Math.abs(x[c]));
+  }
+  return REL * sumAbs + (w.dtype === 'int8' ? (maxX * sumAbsW) / 65534 : 0) + 1e-30;
+}
+
+export function expectClose(w: Matrix, x: Float32Array, y: Float32Array, label: string): void {
+  const ref = new Float32Array(w.rows);
+  matvecReference(w, x, ref);
+  for (let r = 0; r < w.rows; r++) {
+    const err = Math.abs(y[r] - ref[r]);
+    const tol = tolerance(w, x, r);
+    if (!(err <= tol)) expect.fail(`${label}: row ${r}: got ${y[r]}, reference ${ref[r]}, |error| ${err} > tolerance ${tol}`);
+  }
+}
+
+export const SHAPES: [number, number][] = [
+  [1, 1],
+  [3, 5],
+  [7, 33],
+  [64, 4096],
+  [129, 257],
+  // more awkward tails: every cols mod 16, a single row, an int8 block of columns past 1024
+  [4, 15],
+  [5, 24],
+  [6, 2217],
+  [1, 1031],
+];
