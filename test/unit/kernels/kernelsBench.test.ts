@@ -1,0 +1,34 @@
+// Smoke test of `wafer bench kernels` (src/bench/kernelsBench.ts) in quick mode: the JSON shape and the arithmetic,
+// never the speed (speed targets live in the benchmark itself).
+import { describe, expect, it } from 'vitest';
+import { KERNEL_TARGETS, formatKernelsBench, runKernelsBench } from '../../../src/bench/kernelsBench.js';
+
+describe('runKernelsBench (quick)', () => {
+  it('reports exactly {readBandwidthGBps, results[kernel, dtype, rows, cols, gbps, fractionOfReadBandwidth]}', async () => {
+    const notes: string[] = [];
+    const r = await runKernelsBench({ quick: true, onProgress: (l) => notes.push(l) });
+    expect(Object.keys(r)).toEqual(['readBandwidthGBps', 'results']);
+    expect(r.readBandwidthGBps).toBeGreaterThan(0);
+    expect(r.results.map((x) => `${x.dtype} ${x.rows}×${x.cols}`)).toEqual([
+      'f32 512×512',
+      'bf16 512×512',
+      'f16 512×512',
+      'int8 512×512',
+      'f32 1024×1024',
+      'bf16 1024×1024',
+      'f16 1024×1024',
+      'int8 1024×1024',
+    ]);
+    for (const x of r.results) {
+      expect(Object.keys(x)).toEqual(['kernel', 'dtype', 'rows', 'cols', 'gbps', 'fractionOfReadBandwidth']);
+      expect(x.kernel).toBe('matvec');
+      expect(x.gbps).toBeGreaterThan(0);
+      expect(x.fractionOfReadBandwidth).toBeCloseTo(x.gbps / r.readBandwidthGBps, 1);
+    }
+    expect(notes.filter((l) => l.includes('checked against matvecReference'))).toHaveLength(8);
+    const text = formatKernelsBench(r);
+    expect(text).toContain(`read bandwidth (one thread, wasm-SIMD f32 sum, faster of 4-stream and 1-stream reads): ${r.readBandwidthGBps.toFixed(2)} GB/s`);
+    expect(text).toContain(`>= ${KERNEL_TARGETS.f16.toFixed(2)}`);
+    expect(text.split('\n').filter((l) => l.startsWith('matvec '))).toHaveLength(8);
+  });
+});
