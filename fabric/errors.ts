@@ -13,8 +13,39 @@ export class InputError extends Error {
   }
 }
 
-/** The first issue of a zod error as an InputError naming the field path inside `source` (a file or preset name). */
-export function inputErrorFromZod(error: z.ZodError, source: string, fixHint?: string): InputError {
+/** zod's type names as a person says them: "an integer", "a number", "an array". */
+const TYPE_NAMES: Readonly<Record<string, string>> = {
+  int: 'an integer',
+  number: 'a number',
+  string: 'a string',
+  boolean: 'a boolean',
+  array: 'an array',
+  object: 'an object',
+  tuple: 'an array',
+  record: 'an object',
+  bigint: 'an integer',
+  null: 'null',
+};
+
+function typeName(t: string): string {
+  return TYPE_NAMES[t] ?? (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`);
+}
+
+/** The value at `path` inside `input`, or undefined where the path does not lead anywhere. */
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v = input;
+  for (const key of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+}
+
+/**
+ * The first issue of a zod error as an InputError naming the field path inside `source` (a file or preset name).
+ * `input`, the value that was parsed, lets the message quote what the user wrote ("expected an integer, got 2.5").
+ */
+export function inputErrorFromZod(error: z.ZodError, source: string, fixHint?: string, input?: unknown): InputError {
   const issue = error.issues[0];
   const path = issue.path.length ? issue.path.map(String).join('.') : '(root)';
   let what = issue.message;
@@ -24,8 +55,18 @@ export function inputErrorFromZod(error: z.ZodError, source: string, fixHint?: s
     fix = 'remove it or check its spelling';
   } else if (issue.code === 'invalid_type') {
     const received = /received (\w+)/.exec(issue.message)?.[1];
-    what = received === 'undefined' ? 'missing required field' : `expected ${issue.expected}${received ? `, got ${received}` : ''}`;
-    fix = received === 'undefined' ? `add "${String(issue.path.at(-1))}"` : `give a ${issue.expected}`;
+    const value = valueAt(input, issue.path);
+    if (received === 'undefined') {
+      what = 'missing required field';
+      fix = `add "${String(issue.path.at(-1))}"`;
+    } else if (issue.expected === 'int') {
+      // zod reports a fractional number as "expected int, received number".
+      what = `expected an integer, got ${typeof value === 'number' ? value : 'a fraction'}`;
+      fix = 'give a whole number';
+    } else {
+      what = `expected ${issue.expected}${received ? `, got ${received}` : ''}`;
+      fix = `give ${typeName(issue.expected)}`;
+    }
   } else if (issue.code === 'invalid_value') {
     what = `unsupported value`;
     fix = `use one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;

@@ -148,7 +148,7 @@ const kimiSchema = z.looseObject({
 
 function parseWith<S extends z.ZodType>(schema: S, json: unknown, source: string): z.infer<S> {
   const r = schema.safeParse(json);
-  if (!r.success) throw inputErrorFromZod(r.error, source);
+  if (!r.success) throw inputErrorFromZod(r.error, source, undefined, json);
   return r.data;
 }
 

@@ -50,7 +50,7 @@ export class FaultMap {
   /** Validates a parsed JSON value strictly; `source` (a file path) is named in every message. */
   static fromJson(json: unknown, source: string): FaultMap {
     const r = faultMapSchema.safeParse(json);
-    if (!r.success) throw inputErrorFromZod(r.error, source);
+    if (!r.success) throw inputErrorFromZod(r.error, source, undefined, json);
     const { width, height } = r.data;
     const map = new FaultMap(width, height);
     const fix = `use 0 ≤ x < ${width} and 0 ≤ y < ${height}`;

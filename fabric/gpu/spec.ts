@@ -223,7 +223,7 @@ export function parseGpuSpec(json: unknown, source: string): GpuSpec {
     if (!('name' in rest)) merged.name = `${parent.name}-custom`;
   }
   const r = gpuSpecSchema.safeParse(merged);
-  if (!r.success) throw inputErrorFromZod(r.error, source);
+  if (!r.success) throw inputErrorFromZod(r.error, source, undefined, merged);
   return deepFreeze(r.data);
 }
 

@@ -17,7 +17,7 @@ export function loadProgram(json: unknown, spec: FabricSpec, faults: FaultMap | 
     }
   }
   const r = programSchema.safeParse(json);
-  if (!r.success) throw inputErrorFromZod(r.error, source);
+  if (!r.success) throw inputErrorFromZod(r.error, source, undefined, json);
   const program = r.data as Program;
   validateProgram(spec, program, faults, source);
   return program;

@@ -30,7 +30,7 @@ export function parseFabricSpec(json: unknown, source: string): FabricSpec {
     }
   }
   const result = fabricSpecSchema.safeParse(json);
-  if (!result.success) throw inputErrorFromZod(result.error, source);
+  if (!result.success) throw inputErrorFromZod(result.error, source, undefined, json);
   return Object.freeze({ ...result.data, simdWidth: Object.freeze(result.data.simdWidth), interWafer: Object.freeze(result.data.interWafer) });
 }
 

@@ -17,7 +17,7 @@ export function errorExit(e: unknown, verbose: boolean): void {
     return;
   }
   const err = e instanceof Error ? e : new Error(String(e));
-  process.stderr.write(`internal error: ${err.message}\n`);
+  process.stderr.write(`internal error: ${err.message}${verbose ? '' : ' (run again with --verbose for the stack trace)'}\n`);
   if (verbose && err.stack) process.stderr.write(err.stack + '\n');
   process.exitCode = 1;
 }

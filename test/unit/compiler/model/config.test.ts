@@ -26,7 +26,7 @@ describe('parseModelConfig validation messages', () => {
     [{ ...base, model_type: 7 }, 'unsupported model_type 7 (c.json: model_type): use one of "llama", "mistral", "qwen2", "qwen3", "mixtral", "qwen3_moe", "gpt_oss", "kimi_k2", "deepseek_v3"'],
     [{ ...base, vocab_size: undefined }, 'missing required field (c.json: vocab_size): add "vocab_size"'],
     [{ ...base, hidden_size: '32' }, 'expected number, got string (c.json: hidden_size): give a number'],
-    [{ ...base, hidden_size: 2.5 }, 'expected int, got number (c.json: hidden_size): give a int'],
+    [{ ...base, hidden_size: 2.5 }, 'expected an integer, got 2.5 (c.json: hidden_size): give a whole number'],
     [{ ...base, hidden_size: -1 }, 'Too small: expected number to be >0 (c.json: hidden_size): make it >0'],
     [{ ...base, rms_norm_eps: 0 }, 'Too small: expected number to be >0 (c.json: rms_norm_eps): make it >0'],
     [{ ...base, tie_word_embeddings: 'yes' }, 'expected boolean, got string (c.json: tie_word_embeddings): give a boolean'],

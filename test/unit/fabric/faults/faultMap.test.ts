@@ -63,7 +63,7 @@ describe('FaultMap', () => {
     ['a zero width', { width: 0 }, 'Too small: expected number to be >0', 'm.json: width', 'make it >0'],
     ['a short coordinate', { deadTiles: [[0]] }, 'Too small: expected array to have >=2 items', 'm.json: deadTiles.0', 'make it >=2 items'],
     ['a bad link direction', { deadLinks: [[0, 0, 'N']] }, 'unsupported value', 'm.json: deadLinks.0.2', 'use one of "E", "S"'],
-    ['a fractional coordinate', { deadTiles: [[0.5, 0]] }, 'expected int, got number', 'm.json: deadTiles.0.0', 'give a int'],
+    ['a fractional coordinate', { deadTiles: [[0.5, 0]] }, 'expected an integer, got 0.5', 'm.json: deadTiles.0.0', 'give a whole number'],
   ];
   it.each(cases)('rejects %s', (_label, patch, what, where, fix) => {
     const e = err(() => FaultMap.fromJson({ ...base, ...patch }, 'm.json'));

@@ -93,7 +93,7 @@ describe('parseGpuSpec', () => {
     expect(inputError(() => parseGpuSpec({ extends: 'h100', hbmBytesPerSecond: -1 }, 'g.json')).message).toBe(
       'Too small: expected number to be >0 (g.json: hbmBytesPerSecond): make it >0',
     );
-    expect(inputError(() => parseGpuSpec({ extends: 'h100', smCount: 1.5 }, 'g.json')).message).toBe('expected int, got number (g.json: smCount): give a int');
+    expect(inputError(() => parseGpuSpec({ extends: 'h100', smCount: 1.5 }, 'g.json')).message).toBe('expected an integer, got 1.5 (g.json: smCount): give a whole number');
     expect(inputError(() => parseGpuSpec({ extends: 'h100', flopsPerSecond: { bf16: 0 } }, 'g.json')).message).toBe(
       'Too small: expected number to be >0 (g.json: flopsPerSecond.bf16): make it >0',
     );

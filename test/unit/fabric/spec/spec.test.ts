@@ -66,7 +66,7 @@ describe('parseFabricSpec', () => {
     ['negative height', { heightTiles: -3 }, 'mesh size must be positive, got heightTiles = -3', 'f.json: heightTiles', 'give at least 1 tile'],
     ['unknown key', { colour: 3 }, 'unknown key "colour"', 'f.json: (root)', 'remove it or check its spelling'],
     ['wrong type', { clockHz: 'fast' }, 'expected number, got string', 'f.json: clockHz', 'give a number'],
-    ['non-integer size', { widthTiles: 1.5 }, 'expected int, got number', 'f.json: widthTiles', 'give a int'],
+    ['non-integer size', { widthTiles: 1.5 }, 'expected an integer, got 1.5', 'f.json: widthTiles', 'give a whole number'],
     ['wrong kind', { kind: 'gpu' }, 'unsupported value', 'f.json: kind', 'use one of "wafer"'],
     ['too many colours', { colours: 33 }, 'Too big: expected number to be <=32', 'f.json: colours', 'make it <=32'],
     ['negative spares', { spareRows: -1 }, 'Too small: expected number to be >=0', 'f.json: spareRows', 'make it >=0'],
