@@ -614,7 +614,7 @@ export class MeshEngine {
     const C = this.C;
     for (;;) {
       const now = this.now;
-      core.applyCredits();
+      core.applyCredits(now);
       const landed = core.land(now, scratch);
       for (let i = 0; i < landed; i++) this.deliver(scratch.codes[i], scratch.data[i], now);
       while (heap.size > 0 && heap.topTime() <= now) {

@@ -119,14 +119,15 @@ export function runNoc(o: NocOptions): NocResult {
   }
 
   // Routing.
-  let nextPort: Uint8Array;
+  // Plain XY on a perfect mesh is computed from coordinates (no tiles² table: it stops fitting in cache).
+  let nextPort: Uint8Array | null;
   let routingName: string;
   if (o.routing && typeof o.routing === 'object') {
     nextPort = o.routing.nextPort;
     routingName = o.routing.name;
   } else {
     const alg: RoutingAlgorithm = o.routing ?? (faults && !faults.isPerfect() ? 'updown' : 'xy');
-    nextPort = buildRoutingTable(W, H, faults, alg).nextPort;
+    nextPort = alg === 'xy' && (!faults || faults.isPerfect()) ? null : buildRoutingTable(W, H, faults, alg).nextPort;
     routingName = alg;
   }
 
@@ -179,7 +180,8 @@ export function runNoc(o: NocOptions): NocResult {
     linkLatency[r * 5] = spec.rampLatencyCycles;
     for (let p = 1; p <= 4; p++) linkLatency[r * 5 + p] = spec.hopLatencyCycles;
   }
-  const core = new RouterCore({ tiles, depth: spec.queueDepthWavelets, classes: V, vcStart, vcTile, vcPort, vcClass, downVc, routeMask: new Uint8Array(nVc), linkLatency, wormhole: true, nextPort });
+  const plainXy = nextPort === null;
+  const core = new RouterCore({ tiles, depth: spec.queueDepthWavelets, classes: V, vcStart, vcTile, vcPort, vcClass, downVc, routeMask: new Uint8Array(nVc), linkLatency, wormhole: true, nextPort, xyWidth: plainXy ? W : 0 });
   core.sinkRoom.fill(0x7fffffff);
 
   // Packets (slots recycled through a free list).
@@ -248,11 +250,13 @@ export function runNoc(o: NocOptions): NocResult {
     if (pattern === 'hotspot') return hotspot;
     return fixedDest[t];
   };
+  const minimal = routingName === 'xy' || routingName === 'yx';
   const hopsOf = (src: number, dst: number): number => {
+    if (minimal) return Math.abs((src % W) - (dst % W)) + Math.abs(Math.floor(src / W) - Math.floor(dst / W));
     let n = 0;
     let cur = src;
     while (cur !== dst) {
-      cur = neighbour(cur, nextPort[cur * tiles + dst], W, H);
+      cur = neighbour(cur, nextPort![cur * tiles + dst], W, H);
       n++;
     }
     return n;
@@ -278,7 +282,7 @@ export function runNoc(o: NocOptions): NocResult {
   const stopAt = winEnd + drainMax;
   let lastMove = 0;
   for (;;) {
-    core.applyCredits();
+    core.applyCredits(now);
     const landed = core.land(now, scratch);
     for (let i = 0; i < landed; i++) {
       delivered++;
@@ -354,9 +358,9 @@ export function runNoc(o: NocOptions): NocResult {
       throw e;
     }
     if (moved > 0 || pushed > 0 || landed > 0) lastMove = now;
-    const inside = core.inFlight + core.activeRouters;
+    const inside = core.inFlight + core.queued;
     if (!creating && activeSources === 0 && inside === 0 && core.creditsPending === 0) break;
-    if (moved === 0 && pushed === 0 && core.inFlight === 0 && core.activeRouters > 0 && core.creditsPending === 0 && now > lastMove) {
+    if (moved === 0 && pushed === 0 && core.inFlight === 0 && core.queued > 0 && core.creditsPending === 0 && now > lastMove) {
       const stuck = core.stuckVcs(4);
       const s = stuck[0];
       throw new NocDeadlockError(

@@ -38,6 +38,11 @@ export interface RouterConfig {
   wormhole: boolean;
   /** Destination routing (synthetic traffic): nextPort[cur*tiles + dst]; null for colour routes. */
   nextPort: Uint8Array | null;
+  /**
+   * Mesh width when destination routing is plain dimension order (XY) on a perfect mesh: computed from coordinates
+   * instead of read from nextPort (a tiles² table stops fitting in cache beyond ~32×32). 0 otherwise.
+   */
+  xyWidth?: number;
 }
 
 /** Thrown when a wavelet has nowhere to go. */
@@ -67,6 +72,7 @@ export class RouterCore {
   readonly linkLatency: Uint16Array;
   readonly wormhole: boolean;
   readonly nextPort: Uint8Array | null;
+  readonly xyWidth: number;
 
   // Queues.
   readonly qHead: Int32Array;
@@ -89,11 +95,19 @@ export class RouterCore {
   /** Packet destinations (synthetic traffic): the flit payload is a packet id. */
   pktDest: Int32Array = new Int32Array(0);
 
-  // Active routers.
-  private readonly active: Int32Array;
-  private activeN = 0;
-  private readonly inActive: Uint8Array;
+  // Routers to evaluate: only those whose state changed (a wavelet landed, a credit came back from downstream, or
+  // they forwarded last cycle); a router none of that happened to would decide exactly as last cycle: nothing.
+  private cur: Int32Array;
+  private curN = 0;
+  private nxt: Int32Array;
+  private nxtN = 0;
+  private readonly stamp: Float64Array;
+  /** The router feeding each VC (-1: the CE, through the ramp). */
+  readonly upRouter: Int32Array;
+  /** Wavelets in router queues. */
+  queued = 0;
   private readonly cand: Int32Array;
+  private readonly want = new Int32Array(5);
 
   // Credit returns visible next cycle.
   private creditList: Int32Array;
@@ -131,6 +145,7 @@ export class RouterCore {
     this.linkLatency = c.linkLatency;
     this.wormhole = c.wormhole;
     this.nextPort = c.nextPort;
+    this.xyWidth = c.xyWidth ?? 0;
     const vcs = c.vcTile.length;
     this.vcs = vcs;
     this.qHead = new Int32Array(vcs);
@@ -145,8 +160,11 @@ export class RouterCore {
     this.rr = new Int32Array(c.tiles * 5).fill(-1);
     this.flits = new Int32Array(c.tiles);
     this.sinkRoom = new Int32Array(c.tiles * c.classes);
-    this.active = new Int32Array(c.tiles);
-    this.inActive = new Uint8Array(c.tiles);
+    this.cur = new Int32Array(c.tiles);
+    this.nxt = new Int32Array(c.tiles);
+    this.stamp = new Float64Array(c.tiles).fill(-1);
+    this.upRouter = new Int32Array(vcs).fill(-1);
+    for (let v = 0; v < vcs; v++) for (let o = 1; o < 5; o++) if (c.downVc[v * 5 + o] >= 0) this.upRouter[c.downVc[v * 5 + o]] = c.vcTile[v];
     let maxVcs = 1;
     for (let r = 0; r < c.tiles; r++) maxVcs = Math.max(maxVcs, c.vcStart[r + 1] - c.vcStart[r]);
     this.cand = new Int32Array(maxVcs);
@@ -207,34 +225,49 @@ export class RouterCore {
     this.inFlight++;
   }
 
+  /** Router r must be evaluated at cycle `now`. */
+  private mark(r: number, now: number): void {
+    if (this.stamp[r] !== now) {
+      this.stamp[r] = now;
+      this.cur[this.curN++] = r;
+    }
+  }
+
   /** Appends a wavelet to VC v (space is guaranteed by the credit taken when it was sent). */
-  enqueue(v: number, data: number, flags: number): void {
+  enqueue(v: number, data: number, flags: number, now: number): void {
     const d = this.depth;
-    const slot = v * d + ((this.qHead[v] + this.qCount[v]) % d);
+    let slot = this.qHead[v] + this.qCount[v];
+    if (slot >= d) slot -= d;
+    slot += v * d;
     this.qData[slot] = data;
     if (this.wormhole) this.qFlags[slot] = flags;
     this.qCount[v]++;
     const r = this.vcTile[v];
-    if (this.flits[r]++ === 0 && this.inActive[r] === 0) {
-      this.inActive[r] = 1;
-      this.active[this.activeN++] = r;
-    }
+    this.flits[r]++;
+    this.queued++;
+    this.mark(r, now);
   }
 
   /** Sends a wavelet from the CE into ramp-input VC v (the caller checked credits[v] > 0). */
   inject(now: number, v: number, data: number, flags: number): void {
     this.credits[v]--;
     const lat = this.linkLatency[this.vcTile[v] * 5];
-    if (lat === 0) this.enqueue(v, data, flags);
+    if (lat === 0) this.enqueue(v, data, flags, now);
     else this.schedule(now + lat, v, data, flags);
   }
 
-  /** Phase 1: credits freed by last cycle's dequeues. Returns how many. */
-  applyCredits(): number {
+  /** Phase 1: credits freed by last cycle's dequeues (their upstream routers wake up). Returns how many. */
+  applyCredits(now: number): number {
     const n = this.creditN;
     const list = this.creditList;
     const credits = this.credits;
-    for (let i = 0; i < n; i++) credits[list[i]]++;
+    const up = this.upRouter;
+    for (let i = 0; i < n; i++) {
+      const v = list[i];
+      credits[v]++;
+      const r = up[v];
+      if (r >= 0) this.mark(r, now);
+    }
     this.creditN = 0;
     return n;
   }
@@ -257,7 +290,7 @@ export class RouterCore {
     while (e >= 0) {
       const next = this.evNext[e];
       const t = this.evTarget[e];
-      if (t >= 0) this.enqueue(t, this.evData[e], this.evFlags[e]);
+      if (t >= 0) this.enqueue(t, this.evData[e], this.evFlags[e], now);
       else {
         if (sinks === sinkOut.codes.length) growSinkOut(sinkOut);
         sinkOut.codes[sinks] = t;
@@ -280,23 +313,34 @@ export class RouterCore {
     return Infinity;
   }
 
+  /** Routers queued for evaluation this cycle. */
   get activeRouters(): number {
-    return this.activeN;
+    return this.curN;
   }
 
-  /** Phase 4: every router with queued wavelets arbitrates and forwards. Returns wavelets forwarded. */
+  /** Phase 4: the routers whose state changed arbitrate and forward. Returns wavelets forwarded. */
   evaluate(now: number): number {
-    const active = this.active;
-    const n = this.activeN;
-    let keep = 0;
+    const list = this.cur;
+    const n = this.curN;
+    const next = this.nxt;
+    let nn = 0;
     let moved = 0;
     for (let i = 0; i < n; i++) {
-      const r = active[i];
-      moved += this.evaluateRouter(r, now);
-      if (this.flits[r] > 0) active[keep++] = r;
-      else this.inActive[r] = 0;
+      const r = list[i];
+      if (this.flits[r] === 0) continue;
+      const m = this.evaluateRouter(r, now);
+      if (m > 0) {
+        moved += m;
+        if (this.flits[r] > 0) next[nn++] = r;
+      }
     }
-    this.activeN = keep;
+    // Routers that forwarded are looked at again next cycle (new heads; VCs that just dequeued).
+    this.nxt = list;
+    this.cur = next;
+    this.curN = nn;
+    this.nxtN = 0;
+    const t = now + 1;
+    for (let i = 0; i < nn; i++) this.stamp[next[i]] = t;
     this.moves += moved;
     return moved;
   }
@@ -308,8 +352,9 @@ export class RouterCore {
     const pending = this.pending;
     const lastDeq = this.lastDeq;
     const cand = this.cand;
+    const want = this.want;
+    want[0] = want[1] = want[2] = want[3] = want[4] = 0;
     let m = 0;
-    let req = 0;
     for (let v = vs; v < ve; v++) {
       if (qCount[v] === 0 || lastDeq[v] === now) continue;
       let p = pending[v];
@@ -317,17 +362,60 @@ export class RouterCore {
         p = this.routeHead(v, r);
         pending[v] = p;
       }
+      if (m < 32) {
+        // want[o]: bit k set when candidate k asks for output o.
+        const b = 1 << m;
+        if (p & 1) want[0] |= b;
+        if (p & 2) want[1] |= b;
+        if (p & 4) want[2] |= b;
+        if (p & 8) want[3] |= b;
+        if (p & 16) want[4] |= b;
+      }
       cand[m++] = v;
-      req |= p;
     }
     if (m === 0) return 0;
+    if (m > 32) return this.evaluateWide(r, now, m);
     let moved = 0;
-    const downVc = this.downVc;
-    const credits = this.credits;
     const rr = this.rr;
     for (let o = 0; o < 5; o++) {
+      const mask = want[o];
+      if (mask === 0) continue;
+      // Round robin: candidates after the last one granted this output, then from the start.
+      const last = rr[r * 5 + o];
+      let startK = 0;
+      while (startK < m && cand[startK] <= last) startK++;
+      const highBits = startK >= 32 ? 0 : mask & (-1 << startK);
+      let bits = highBits;
+      let pass = 0;
+      for (;;) {
+        if (bits === 0) {
+          if (pass === 1) break;
+          pass = 1;
+          bits = mask & ~highBits;
+          continue;
+        }
+        const low = bits & -bits;
+        bits ^= low;
+        const v = cand[31 - Math.clz32(low)];
+        if ((pending[v] & (1 << o)) === 0 || lastDeq[v] === now) continue;
+        if (this.forward(r, v, o, now)) {
+          moved++;
+          break;
+        }
+      }
+    }
+    return moved;
+  }
+
+  /** The same arbitration without bit masks, for routers with more than 32 occupied VCs. */
+  private evaluateWide(r: number, now: number, m: number): number {
+    const cand = this.cand;
+    const pending = this.pending;
+    const lastDeq = this.lastDeq;
+    const rr = this.rr;
+    let moved = 0;
+    for (let o = 0; o < 5; o++) {
       const bit = 1 << o;
-      if ((req & bit) === 0) continue;
       const last = rr[r * 5 + o];
       let start = 0;
       while (start < m && cand[start] <= last) start++;
@@ -336,55 +424,74 @@ export class RouterCore {
         if (idx >= m) idx -= m;
         const v = cand[idx];
         if ((pending[v] & bit) === 0 || lastDeq[v] === now) continue;
-        const d = downVc[v * 5 + o];
-        const slot = v * this.depth + this.qHead[v];
-        if (d >= 0) {
-          if (credits[d] <= 0) continue;
-          if (this.wormhole) {
-            const owner = this.lockedBy[d];
-            if (owner !== v && (owner !== -1 || (this.qFlags[slot] & FLAG_HEAD) === 0)) continue;
-            const f = this.qFlags[slot];
-            this.lockedBy[d] = (f & FLAG_TAIL) !== 0 ? -1 : v;
-          }
-          credits[d]--;
-          this.schedule(now + this.linkLatency[r * 5 + o], d, this.qData[slot], this.wormhole ? this.qFlags[slot] : 0);
-          this.waveletHops++;
-        } else if (d === SINK) {
-          const s = r * this.classes + this.vcClass[v];
-          if (this.sinkRoom[s] <= 0) continue;
-          this.sinkRoom[s]--;
-          const lat = this.linkLatency[r * 5];
-          // A zero-latency ramp still lands next cycle's phase 2 at the earliest (the sink is visited there).
-          this.schedule(now + (lat === 0 ? 1 : lat), -1 - s, this.qData[slot], this.wormhole ? this.qFlags[slot] : 0);
-        } else {
-          throw new NoRouteError(r, this.vcPort[v], this.vcClass[v], `no route out of port ${o}`);
+        if (this.forward(r, v, o, now)) {
+          moved++;
+          break;
         }
-        this.linkWavelets[r * 5 + o]++;
-        moved++;
-        rr[r * 5 + o] = v;
-        const left = pending[v] & ~bit;
-        pending[v] = left;
-        if (left === 0) {
-          this.qHead[v] = (this.qHead[v] + 1) % this.depth;
-          qCount[v]--;
-          this.flits[r]--;
-          lastDeq[v] = now;
-          this.creditList[this.creditN++] = v;
-        }
-        break;
       }
     }
     return moved;
   }
 
+  /** Tries to send the head of VC v (router r) out of port o this cycle; true when it went. */
+  private forward(r: number, v: number, o: number, now: number): boolean {
+    const d = this.downVc[v * 5 + o];
+    const slot = v * this.depth + this.qHead[v];
+    if (d >= 0) {
+      if (this.credits[d] <= 0) return false;
+      if (this.wormhole) {
+        const owner = this.lockedBy[d];
+        const f = this.qFlags[slot];
+        if (owner !== v && (owner !== -1 || (f & FLAG_HEAD) === 0)) return false;
+        this.lockedBy[d] = (f & FLAG_TAIL) !== 0 ? -1 : v;
+      }
+      this.credits[d]--;
+      this.schedule(now + this.linkLatency[r * 5 + o], d, this.qData[slot], this.wormhole ? this.qFlags[slot] : 0);
+      this.waveletHops++;
+    } else if (d === SINK) {
+      const s = r * this.classes + this.vcClass[v];
+      if (this.sinkRoom[s] <= 0) return false;
+      this.sinkRoom[s]--;
+      const lat = this.linkLatency[r * 5];
+      // A zero-latency ramp still lands in the next cycle's phase 2 at the earliest (the sink is visited there).
+      this.schedule(now + (lat === 0 ? 1 : lat), -1 - s, this.qData[slot], this.wormhole ? this.qFlags[slot] : 0);
+    } else {
+      throw new NoRouteError(r, this.vcPort[v], this.vcClass[v], `no route out of port ${o}`);
+    }
+    this.linkWavelets[r * 5 + o]++;
+    this.rr[r * 5 + o] = v;
+    const left = this.pending[v] & ~(1 << o);
+    this.pending[v] = left;
+    if (left === 0) {
+      const h = this.qHead[v] + 1;
+      this.qHead[v] = h === this.depth ? 0 : h;
+      this.qCount[v]--;
+      this.flits[r]--;
+      this.queued--;
+      this.lastDeq[v] = now;
+      this.creditList[this.creditN++] = v;
+    }
+    return true;
+  }
+
   /** Output ports for the wavelet now at the head of VC v. */
   private routeHead(v: number, r: number): number {
     const np = this.nextPort;
-    if (np === null) return this.routeMask[v];
+    const w = this.xyWidth;
+    if (np === null && w === 0) return this.routeMask[v];
     const slot = v * this.depth + this.qHead[v];
     if ((this.qFlags[slot] & FLAG_HEAD) === 0 && this.wormhole) return this.curRoute[v];
     const dst = this.pktDest[this.qData[slot]];
-    const port = np[r * this.tiles + dst];
+    let port: number;
+    if (w > 0) {
+      const dx = (dst % w) - (r % w);
+      if (dx > 0) port = 2;
+      else if (dx < 0) port = 4;
+      else {
+        const dy = ((dst - (dst % w)) / w) - ((r - (r % w)) / w);
+        port = dy > 0 ? 3 : dy < 0 ? 1 : 0;
+      }
+    } else port = np![r * this.tiles + dst];
     if (port === 255) throw new NoRouteError(r, this.vcPort[v], this.vcClass[v], `destination ${dst} is unreachable`);
     const mask = 1 << port;
     this.curRoute[v] = mask;
