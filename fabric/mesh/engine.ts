@@ -5,7 +5,7 @@
 //   send queue, task triggers and the task picker. Event-driven: idle spans are skipped (time jumps to the next
 //   landing wavelet or CE wake-up when nothing moves). Wavelets in the network carry a 32-bit reference to their
 //   payload word in the step's staging area.
-// - Function (functional.ts): the ops' numbers, computed with the kernels on tile SRAM (one SharedArrayBuffer arena),
+// - Function (functional.ts): the ops' numbers, computed with the kernels on tile SRAM (one arena in a shared WebAssembly.Memory, wasm SIMD matvecs),
 //   inline or batched over a piscina pool. Each task started becomes a job (tile, task, the deliveries into that tile
 //   since its previous job); a task's ops see the tile's SRAM as of the cycle the task starts, and a send captures its
 //   payload then. Jobs are flushed in dependency levels (a level = one message per worker), only when the timing
@@ -19,6 +19,7 @@
 // cycle, as credits allow. Receiving needs no CE time: the ramp writes each arriving wavelet into the recv trigger's
 // slice (the SRAM write port, assumed free); when `count` have arrived the task is ready (that same cycle).
 import { Piscina } from 'piscina';
+import { WasmKernels, createKernelMemory } from '../../kernels/wasmKernels.js';
 import { InputError } from '../errors.js';
 import type { FabricSpec } from '../spec/schema.js';
 import type { FaultMap } from '../faults/faultMap.js';
@@ -177,7 +178,7 @@ export class MeshEngine {
   private readonly nProg: number;
   private readonly core: RouterCore;
   private readonly layout: ArenaLayout;
-  private readonly arena: SharedArrayBuffer;
+  private readonly memory: WebAssembly.Memory;
   private readonly arenaI32: Int32Array;
   private readonly executor: FunctionalExecutor;
   private readonly pool: Piscina | null;
@@ -290,10 +291,13 @@ export class MeshEngine {
     const nProg = (this.nProg = progs.length);
 
     // Arena and weights.
-    this.layout = layoutArena(program);
-    this.arena = new SharedArrayBuffer(this.layout.bytes);
-    this.arenaI32 = new Int32Array(this.arena);
-    const bytes = new Uint8Array(this.arena);
+    // Tile SRAM: one arena in a shared WebAssembly.Memory (the wasm kernels compute on it in place, in any thread).
+    const size = layoutArena(program).bytes;
+    this.memory = createKernelMemory(size + (1 << 20));
+    const base = new WasmKernels(this.memory).alloc(size, 64);
+    this.layout = layoutArena(program, base);
+    this.arenaI32 = new Int32Array(this.memory.buffer);
+    const bytes = new Uint8Array(this.memory.buffer);
     progs.forEach((tile, k) => {
       for (const b of tile.buffers) {
         if (b.init.kind === 'zeros') continue;
@@ -309,7 +313,7 @@ export class MeshEngine {
         bytes.set(data, this.layout.buffers[k].get(b.name)!.byte);
       }
     });
-    this.executor = new FunctionalExecutor(program, this.layout, this.arena);
+    this.executor = new FunctionalExecutor(program, this.layout, this.memory);
     this.staging = new SharedArrayBuffer(4 * 1024);
     this.stageI32 = new Int32Array(this.staging);
     this.stageF32 = new Float32Array(this.staging);
@@ -484,7 +488,7 @@ export class MeshEngine {
             minThreads: this.workers,
             maxThreads: this.workers,
             idleTimeout: 60_000,
-            workerData: { program, layout: this.layout, arena: this.arena },
+            workerData: { program, layout: this.layout, memory: this.memory },
           })
         : null;
   }
@@ -1052,14 +1056,14 @@ export class MeshEngine {
     if (!l) throw new InputError(`tile (${x},${y}) has no buffer "${buf}"`, 'readBuffer', `use one of ${[...this.layout.buffers[k].keys()].join(', ')}`);
     switch (l.dtype) {
       case 'f32':
-        return new Float32Array(this.arena, l.byte, l.length).slice();
+        return new Float32Array(this.memory.buffer, l.byte, l.length).slice();
       case 'i32':
-        return new Int32Array(this.arena, l.byte, l.length).slice();
+        return new Int32Array(this.memory.buffer, l.byte, l.length).slice();
       case 'bf16':
       case 'f16':
-        return new Uint16Array(this.arena, l.byte, l.length).slice();
+        return new Uint16Array(this.memory.buffer, l.byte, l.length).slice();
       case 'int8':
-        return new Int8Array(this.arena, l.byte, l.length).slice();
+        return new Int8Array(this.memory.buffer, l.byte, l.length).slice();
     }
   }
 

@@ -3,7 +3,7 @@
 // SRAM since its previous job, each a run copied from the step's staging area (what the senders' jobs wrote).
 //
 // Job records in an Int32Array: [tile, task (-1: deliveries only), stageBase, nRuns, (srcWord, dstWord, count) × nRuns].
-import { matvecReference, type Matrix } from '../../kernels/matvec.js';
+import { WasmKernels } from '../../kernels/wasmKernels.js';
 import { bf16BitsToF32, f16BitsToF32 } from '../../kernels/dtype.js';
 import { rmsnorm, ropeInPlace, swiglu, axpyInPlace, argmax } from '../../kernels/vector.js';
 import { decodeAttention } from '../../kernels/attention.js';
@@ -13,7 +13,12 @@ import type { ArenaLayout, BufLoc } from './plan.js';
 
 export const JOB_HEADER = 4;
 
+/**
+ * Runs jobs on an arena inside a shared WebAssembly.Memory, so the matvecs run the WebAssembly SIMD kernels in place
+ * (kernels/wasmKernels.ts); every thread makes its own executor over the same memory.
+ */
 export class FunctionalExecutor {
+  private readonly kernels: WasmKernels;
   private f32: Float32Array;
   private i32: Int32Array;
   private u32: Uint32Array;
@@ -22,19 +27,24 @@ export class FunctionalExecutor {
   private stage: Uint32Array = new Uint32Array(0);
   private stageF32: Float32Array = new Float32Array(0);
   private stageI32: Int32Array = new Int32Array(0);
-  private scratch = new Float32Array(64);
   private attnScratch = new Float32Array(64);
+
+  private accOff = -1;
+  private accRows = 0;
 
   constructor(
     private readonly program: Program,
     private readonly layout: ArenaLayout,
-    arena: ArrayBufferLike,
+    memory: WebAssembly.Memory,
   ) {
-    this.f32 = new Float32Array(arena, 0, layout.bytes >> 2);
-    this.i32 = new Int32Array(arena, 0, layout.bytes >> 2);
-    this.u32 = new Uint32Array(arena, 0, layout.bytes >> 2);
-    this.u16 = new Uint16Array(arena, 0, layout.bytes >> 1);
-    this.i8 = new Int8Array(arena, 0, layout.bytes);
+    this.kernels = new WasmKernels(memory);
+    const arena = memory.buffer;
+    const end = layout.base + layout.bytes;
+    this.f32 = new Float32Array(arena, 0, end >> 2);
+    this.i32 = new Int32Array(arena, 0, end >> 2);
+    this.u32 = new Uint32Array(arena, 0, end >> 2);
+    this.u16 = new Uint16Array(arena, 0, end >> 1);
+    this.i8 = new Int8Array(arena, 0, end);
   }
 
   setStaging(buf: ArrayBufferLike): void {
@@ -85,25 +95,6 @@ export class FunctionalExecutor {
     return this.u32.subarray(at, at + s.length);
   }
 
-  private matrix(tile: number, name: string, rows: number, cols: number, scales: string | undefined): Matrix {
-    const l = this.loc(tile, name);
-    const n = rows * cols;
-    switch (l.dtype) {
-      case 'f32':
-        return { dtype: 'f32', rows, cols, data: this.f32.subarray(l.byte >> 2, (l.byte >> 2) + n) };
-      case 'bf16':
-        return { dtype: 'bf16', rows, cols, data: this.u16.subarray(l.byte >> 1, (l.byte >> 1) + n) };
-      case 'f16':
-        return { dtype: 'f16', rows, cols, data: this.u16.subarray(l.byte >> 1, (l.byte >> 1) + n) };
-      case 'int8': {
-        const s = this.loc(tile, scales!);
-        return { dtype: 'int8', rows, cols, data: this.i8.subarray(l.byte, l.byte + n), scales: this.f32.subarray(s.byte >> 2, (s.byte >> 2) + rows) };
-      }
-      case 'i32':
-        throw new Error('functional: i32 weights');
-    }
-  }
-
   private runTask(tile: number, task: number, stageBase: number, position: number): void {
     const t = this.program.tiles[tile].tasks[task];
     const offs = this.layout.stageOffsets[tile][task];
@@ -113,16 +104,36 @@ export class FunctionalExecutor {
   private runOp(tile: number, op: Op, stage: number, position: number): void {
     switch (op.op) {
       case 'matvec': {
-        const w = this.matrix(tile, op.w, op.rows, op.cols, op.scales);
-        const x = this.f(tile, op.x);
-        const y = this.f(tile, op.y);
-        if (!op.accumulate) {
-          matvecReference(w, x, y);
-        } else {
-          if (this.scratch.length < op.rows) this.scratch = new Float32Array(op.rows);
-          const tmp = this.scratch.subarray(0, op.rows);
-          matvecReference(w, x, tmp);
-          for (let r = 0; r < op.rows; r++) y[r] += tmp[r];
+        const w = this.loc(tile, op.w);
+        const x = this.w(tile, op.x) * 4;
+        let y = this.w(tile, op.y) * 4;
+        if (op.accumulate) {
+          if (this.accRows < op.rows) {
+            this.accOff = this.kernels.alloc(op.rows * 4, 16);
+            this.accRows = op.rows;
+          }
+          y = this.accOff;
+        }
+        switch (w.dtype) {
+          case 'f32':
+            this.kernels.matvecF32(w.byte, x, y, op.rows, op.cols);
+            break;
+          case 'bf16':
+            this.kernels.matvecBf16(w.byte, x, y, op.rows, op.cols);
+            break;
+          case 'f16':
+            this.kernels.matvecF16(w.byte, x, y, op.rows, op.cols);
+            break;
+          case 'int8':
+            this.kernels.matvecInt8(w.byte, this.loc(tile, op.scales!).byte, x, y, op.rows, op.cols);
+            break;
+          case 'i32':
+            throw new Error('functional: i32 weights');
+        }
+        if (op.accumulate) {
+          const out = this.f(tile, op.y);
+          const acc = this.f32.subarray(this.accOff >> 2, (this.accOff >> 2) + op.rows);
+          for (let r = 0; r < op.rows; r++) out[r] += acc[r];
         }
         return;
       }

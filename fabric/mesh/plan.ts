@@ -16,7 +16,10 @@ export interface BufLoc {
 }
 
 export interface ArenaLayout {
+  /** Bytes from the arena's start to the end of the last buffer. */
   bytes: number;
+  /** Where the arena starts in its memory (buffer offsets below are absolute, base included). */
+  base: number;
   /** Per program tile (index into program.tiles): buffer name -> location. */
   buffers: Map<string, BufLoc>[];
   /** Per program tile, per task (program order): staging words the task writes, and each op's offset in it (-1: none). */
@@ -40,7 +43,8 @@ export function opStageWords(op: Op): number {
   }
 }
 
-export function layoutArena(program: Program): ArenaLayout {
+/** Lays the program's buffers out from byte `base` of a memory (base a multiple of 64). */
+export function layoutArena(program: Program, base = 0): ArenaLayout {
   let cursor = 0;
   const buffers: Map<string, BufLoc>[] = [];
   const stageWords: number[][] = [];
@@ -50,7 +54,7 @@ export function layoutArena(program: Program): ArenaLayout {
     const m = new Map<string, BufLoc>();
     for (const b of tile.buffers) {
       cursor = Math.ceil(cursor / BUFFER_ALIGN) * BUFFER_ALIGN;
-      m.set(b.name, { byte: cursor, dtype: b.dtype, length: b.length });
+      m.set(b.name, { byte: base + cursor, dtype: b.dtype, length: b.length });
       cursor += b.length * dtypeBytes(b.dtype);
     }
     buffers.push(m);
@@ -70,5 +74,5 @@ export function layoutArena(program: Program): ArenaLayout {
     stageWords.push(words);
     stageOffsets.push(offs);
   }
-  return { bytes: Math.max(TILE_ALIGN, Math.ceil(cursor / TILE_ALIGN) * TILE_ALIGN), buffers, stageWords, stageOffsets };
+  return { bytes: Math.max(TILE_ALIGN, Math.ceil(cursor / TILE_ALIGN) * TILE_ALIGN), base, buffers, stageWords, stageOffsets };
 }

@@ -7,7 +7,7 @@ import type { Program } from '../isa/types.js';
 interface WorkerInit {
   program: Program;
   layout: ArenaLayout;
-  arena: SharedArrayBuffer;
+  memory: WebAssembly.Memory;
 }
 
 export interface WorkerBatch {
@@ -21,7 +21,7 @@ let executor: FunctionalExecutor | null = null;
 export default function runBatch(batch: WorkerBatch): number {
   if (executor === null) {
     const init = Piscina.workerData as WorkerInit;
-    executor = new FunctionalExecutor(init.program, init.layout, init.arena);
+    executor = new FunctionalExecutor(init.program, init.layout, init.memory);
   }
   executor.setStaging(batch.staging);
   executor.runJobs(batch.jobs, 0, batch.jobs.length, batch.position);
