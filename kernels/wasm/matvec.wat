@@ -216,7 +216,8 @@
   ;; ---------------------------------------------------------------------------------------------------------------
   ;; bf16 weights (a bf16 is the high half of an f32): groups of 8 rows, 8 columns per step. $xs from
   ;; prep_x(x, xs, cols, 1). Per row and step: one 16-byte load v; the even weights are v << 16, the odd ones
-  ;; v & 0xffff0000. (The mask is passed to $g_bf16 as a parameter: as a constant, V8 rebuilt it in every iteration.)
+  ;; v & 0xffff0000. (The mask is passed to $g_bf16 as a v128 parameter: as a constant, or as a splat of an i32
+  ;; parameter, V8 rebuilt it in every iteration.)
 
   (func (export "matvec_bf16") (param $w i32) (param $xs i32) (param $x i32) (param $y i32) (param $rows i32) (param $cols i32)
     (local $r i32) (local $k i32) (local $rb i32) (local $last i32) (local $nv i32) (local $vb i32) (local $xt i32) (local $yp i32)
@@ -239,7 +240,7 @@
         (local.set $q6 (call $row (local.get $w) (i32.add (local.get $r) (i32.const 6)) (local.get $last) (local.get $rb)))
         (local.set $q7 (call $row (local.get $w) (i32.add (local.get $r) (i32.const 7)) (local.get $last) (local.get $rb)))
         (call $g_bf16 (local.get $q0) (local.get $q1) (local.get $q2) (local.get $q3) (local.get $q4) (local.get $q5) (local.get $q6) (local.get $q7)
-          (local.get $xs) (i32.add (local.get $xs) (i32.shl (local.get $nv) (i32.const 2))) (i32.const 0xffff0000) (i32.const 0))
+          (local.get $xs) (i32.add (local.get $xs) (i32.shl (local.get $nv) (i32.const 2))) (v128.const i32x4 0xffff0000 0xffff0000 0xffff0000 0xffff0000))
         (local.set $s7) (local.set $s6) (local.set $s5) (local.set $s4) (local.set $s3) (local.set $s2) (local.set $s1) (local.set $s0)
         (call $put (local.get $y) (local.get $r) (local.get $rows) (local.get $s0))
         (call $put (local.get $y) (i32.add (local.get $r) (i32.const 1)) (local.get $rows) (local.get $s1))
@@ -265,10 +266,9 @@
         (local.set $r (i32.add (local.get $r) (i32.const 8)))
         (br $group))))
 
-  (func $g_bf16 (param $p0 i32) (param $p1 i32) (param $p2 i32) (param $p3 i32) (param $p4 i32) (param $p5 i32) (param $p6 i32) (param $p7 i32) (param $px i32) (param $end i32) (param $m1 i32) (param $m2 i32) (result f32 f32 f32 f32 f32 f32 f32 f32)
+  (func $g_bf16 (param $p0 i32) (param $p1 i32) (param $p2 i32) (param $p3 i32) (param $p4 i32) (param $p5 i32) (param $p6 i32) (param $p7 i32) (param $px i32) (param $end i32) (param $hi v128) (result f32 f32 f32 f32 f32 f32 f32 f32)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $a4 v128) (local $a5 v128) (local $a6 v128) (local $a7 v128)
-    (local $xe v128) (local $xo v128) (local $v v128) (local $hi v128)
-    (local.set $hi (i32x4.splat (local.get $m1)))
+    (local $xe v128) (local $xo v128) (local $v v128)
     (block $done
       (loop $step
         (br_if $done (i32.ge_u (local.get $px) (local.get $end)))
@@ -328,7 +328,8 @@
   ;; products w·x·2^-56 stay in range. Infinite/NaN halves (exponent 31) would decode as finite numbers: the loop keeps
   ;; the unsigned max of (v << 1) per 16-bit lane, and a group that saw one (>= 0xf800) is redone exactly.
   ;; (6 rows, not 8: with 8, V8 ran out of vector registers and spilled accumulators inside the loop. The load at p - 2
-  ;; reads 2 bytes before the first row: the kernels' offsets are >= 64, the allocator header.)
+  ;; reads 2 bytes before the first row: the kernels' offsets are >= 64, the allocator header. The mask is a v128
+  ;; parameter, as in $g_bf16.)
 
   (func (export "matvec_f16") (param $w i32) (param $xs i32) (param $x i32) (param $y i32) (param $rows i32) (param $cols i32)
     (local $r i32) (local $k i32) (local $rb i32) (local $last i32) (local $nv i32) (local $vb i32) (local $xt i32) (local $yp i32)
@@ -349,7 +350,7 @@
         (local.set $q4 (call $row (local.get $w) (i32.add (local.get $r) (i32.const 4)) (local.get $last) (local.get $rb)))
         (local.set $q5 (call $row (local.get $w) (i32.add (local.get $r) (i32.const 5)) (local.get $last) (local.get $rb)))
         (call $g_f16 (local.get $q0) (local.get $q1) (local.get $q2) (local.get $q3) (local.get $q4) (local.get $q5)
-          (local.get $xs) (i32.add (local.get $xs) (i32.shl (local.get $nv) (i32.const 2))) (i32.const 0x8fffe000))
+          (local.get $xs) (i32.add (local.get $xs) (i32.shl (local.get $nv) (i32.const 2))) (v128.const i32x4 0x8fffe000 0x8fffe000 0x8fffe000 0x8fffe000))
         (local.set $bad) (local.set $s5) (local.set $s4) (local.set $s3) (local.set $s2) (local.set $s1) (local.set $s0)
         (call $put (local.get $y) (local.get $r) (local.get $rows) (f32.mul (local.get $s0) (f32.const 0x1p56)))
         (call $put (local.get $y) (i32.add (local.get $r) (i32.const 1)) (local.get $rows) (f32.mul (local.get $s1) (f32.const 0x1p56)))
@@ -378,51 +379,46 @@
         (local.set $r (i32.add (local.get $r) (i32.const 6)))
         (br $group))))
 
-  (func $g_f16 (param $p0 i32) (param $p1 i32) (param $p2 i32) (param $p3 i32) (param $p4 i32) (param $p5 i32) (param $px i32) (param $end i32) (param $mask i32) (result f32 f32 f32 f32 f32 f32 i32)
+  (func $g_f16 (param $p0 i32) (param $p1 i32) (param $p2 i32) (param $p3 i32) (param $p4 i32) (param $p5 i32) (param $px i32) (param $end i32) (param $m v128) (result f32 f32 f32 f32 f32 f32 i32)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $a4 v128) (local $a5 v128)
-    (local $xe v128) (local $xo v128) (local $v v128) (local $m v128) (local $flag v128)
-    (local.set $m (i32x4.splat (local.get $mask)))
+    (local $xe v128) (local $xo v128) (local $v v128) (local $flag v128)
     (block $done
       (loop $step
         (br_if $done (i32.ge_u (local.get $px) (local.get $end)))
         (local.set $xe (v128.load (local.get $px)))
         (local.set $xo (v128.load offset=16 (local.get $px)))
-        (local.set $v (v128.load (local.get $p0)))
-        (local.set $flag (i16x8.max_u (local.get $flag) (i16x8.shl (local.get $v) (i32.const 1))))
         (local.set $a0 (f32x4.add (local.get $a0)
           (f32x4.mul (v128.and (i32x4.shr_s (v128.load (i32.sub (local.get $p0) (i32.const 2))) (i32.const 3)) (local.get $m)) (local.get $xe))))
         (local.set $a0 (f32x4.add (local.get $a0)
-          (f32x4.mul (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $m)) (local.get $xo))))
-        (local.set $v (v128.load (local.get $p1)))
-        (local.set $flag (i16x8.max_u (local.get $flag) (i16x8.shl (local.get $v) (i32.const 1))))
+          (f32x4.mul (v128.and (i32x4.shr_s (v128.load (local.get $p0)) (i32.const 3)) (local.get $m)) (local.get $xo))))
         (local.set $a1 (f32x4.add (local.get $a1)
           (f32x4.mul (v128.and (i32x4.shr_s (v128.load (i32.sub (local.get $p1) (i32.const 2))) (i32.const 3)) (local.get $m)) (local.get $xe))))
         (local.set $a1 (f32x4.add (local.get $a1)
-          (f32x4.mul (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $m)) (local.get $xo))))
-        (local.set $v (v128.load (local.get $p2)))
-        (local.set $flag (i16x8.max_u (local.get $flag) (i16x8.shl (local.get $v) (i32.const 1))))
+          (f32x4.mul (v128.and (i32x4.shr_s (v128.load (local.get $p1)) (i32.const 3)) (local.get $m)) (local.get $xo))))
         (local.set $a2 (f32x4.add (local.get $a2)
           (f32x4.mul (v128.and (i32x4.shr_s (v128.load (i32.sub (local.get $p2) (i32.const 2))) (i32.const 3)) (local.get $m)) (local.get $xe))))
         (local.set $a2 (f32x4.add (local.get $a2)
-          (f32x4.mul (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $m)) (local.get $xo))))
-        (local.set $v (v128.load (local.get $p3)))
-        (local.set $flag (i16x8.max_u (local.get $flag) (i16x8.shl (local.get $v) (i32.const 1))))
+          (f32x4.mul (v128.and (i32x4.shr_s (v128.load (local.get $p2)) (i32.const 3)) (local.get $m)) (local.get $xo))))
         (local.set $a3 (f32x4.add (local.get $a3)
           (f32x4.mul (v128.and (i32x4.shr_s (v128.load (i32.sub (local.get $p3) (i32.const 2))) (i32.const 3)) (local.get $m)) (local.get $xe))))
         (local.set $a3 (f32x4.add (local.get $a3)
-          (f32x4.mul (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $m)) (local.get $xo))))
-        (local.set $v (v128.load (local.get $p4)))
-        (local.set $flag (i16x8.max_u (local.get $flag) (i16x8.shl (local.get $v) (i32.const 1))))
+          (f32x4.mul (v128.and (i32x4.shr_s (v128.load (local.get $p3)) (i32.const 3)) (local.get $m)) (local.get $xo))))
         (local.set $a4 (f32x4.add (local.get $a4)
           (f32x4.mul (v128.and (i32x4.shr_s (v128.load (i32.sub (local.get $p4) (i32.const 2))) (i32.const 3)) (local.get $m)) (local.get $xe))))
         (local.set $a4 (f32x4.add (local.get $a4)
-          (f32x4.mul (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $m)) (local.get $xo))))
-        (local.set $v (v128.load (local.get $p5)))
-        (local.set $flag (i16x8.max_u (local.get $flag) (i16x8.shl (local.get $v) (i32.const 1))))
+          (f32x4.mul (v128.and (i32x4.shr_s (v128.load (local.get $p4)) (i32.const 3)) (local.get $m)) (local.get $xo))))
         (local.set $a5 (f32x4.add (local.get $a5)
           (f32x4.mul (v128.and (i32x4.shr_s (v128.load (i32.sub (local.get $p5) (i32.const 2))) (i32.const 3)) (local.get $m)) (local.get $xe))))
         (local.set $a5 (f32x4.add (local.get $a5)
-          (f32x4.mul (v128.and (i32x4.shr_s (local.get $v) (i32.const 3)) (local.get $m)) (local.get $xo))))
+          (f32x4.mul (v128.and (i32x4.shr_s (v128.load (local.get $p5)) (i32.const 3)) (local.get $m)) (local.get $xo))))
+        ;; infinity/NaN check; the weights are loaded again here (from L1) so that V8, which sinks these pure
+        ;; operations to the end of the loop, does not keep the first loads alive and spill accumulators
+        (local.set $flag (i16x8.max_u (local.get $flag) (i16x8.shl (v128.load (local.get $p0)) (i32.const 1))))
+        (local.set $flag (i16x8.max_u (local.get $flag) (i16x8.shl (v128.load (local.get $p1)) (i32.const 1))))
+        (local.set $flag (i16x8.max_u (local.get $flag) (i16x8.shl (v128.load (local.get $p2)) (i32.const 1))))
+        (local.set $flag (i16x8.max_u (local.get $flag) (i16x8.shl (v128.load (local.get $p3)) (i32.const 1))))
+        (local.set $flag (i16x8.max_u (local.get $flag) (i16x8.shl (v128.load (local.get $p4)) (i32.const 1))))
+        (local.set $flag (i16x8.max_u (local.get $flag) (i16x8.shl (v128.load (local.get $p5)) (i32.const 1))))
         (local.set $px (i32.add (local.get $px) (i32.const 32)))
         (local.set $p0 (i32.add (local.get $p0) (i32.const 16)))
         (local.set $p1 (i32.add (local.get $p1) (i32.const 16)))
