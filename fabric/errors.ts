@@ -75,3 +75,26 @@ export function inputErrorFromZod(error: z.ZodError, source: string, fixHint?: s
   }
   return new InputError(what, `${source}: ${path}`, fix);
 }
+
+/**
+ * JSON.parse with a syntax error as an InputError: `malformed JSON: <reason> at line L, column C (<where>): fix the
+ * JSON syntax`. The reason is V8's, without its position text (which differs between Node versions).
+ */
+export function parseJsonText(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const message = (e as Error).message;
+    const position = /at position (\d+)/.exec(message);
+    if (text.trim() === '') throw new InputError('malformed JSON: the file is empty', where, 'write a JSON document into it');
+    let reason = message.replace(/\s*(in JSON )?at position \d+.*$/s, '').replace(/^Unexpected token ('.+?'), .* is not valid JSON$/s, 'unexpected character $1');
+    reason = reason.charAt(0).toLowerCase() + reason.slice(1);
+    let at = '';
+    if (position) {
+      const before = text.slice(0, Number(position[1]));
+      const line = before.split('\n').length;
+      at = ` at line ${line}, column ${before.length - before.lastIndexOf('\n')}`;
+    }
+    throw new InputError(`malformed JSON: ${reason}${at}`, where, 'fix the JSON syntax');
+  }
+}

@@ -2,7 +2,7 @@
 // shell over the pure parsers, so callers in src/ and tests need not repeat it. Writing stays in src/.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from '../../fabric/errors.js';
+import { InputError, parseJsonText } from '../../fabric/errors.js';
 import { countParameters, parseModelConfig, type ModelConfig } from './config.js';
 import { findPreset, getPreset, listPresets } from './presets.js';
 import { syntheticWeights } from './synthetic.js';
@@ -30,13 +30,7 @@ export function isDirectory(path: string): boolean {
 export function loadModelConfig(dir: string): ModelConfig {
   const path = join(dir, 'config.json');
   const text = readFile(path, 'config.json').toString('utf8');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`malformed JSON: ${(e as Error).message}`, path, 'fix the JSON syntax');
-  }
-  return parseModelConfig(json, path);
+  return parseModelConfig(parseJsonText(text, path), path);
 }
 
 /** Loads DIR/config.json and DIR/model.safetensors; a missing file, tensor or wrong shape is an InputError. */
@@ -58,13 +52,7 @@ export type ModelOrigin = { kind: 'dir'; dir: string } | { kind: 'preset'; prese
 export function resolveModelConfig(spec: string, option = '--model'): ModelConfig {
   if (isDirectory(spec)) return loadModelConfig(spec);
   if (spec.endsWith('.json') && existsSync(spec)) {
-    let json: unknown;
-    try {
-      json = JSON.parse(readFileSync(spec, 'utf8'));
-    } catch (e) {
-      throw new InputError(`malformed JSON: ${(e as Error).message}`, `${option} ${spec}`, 'fix the JSON syntax');
-    }
-    return parseModelConfig(json, spec);
+    return parseModelConfig(parseJsonText(readFileSync(spec, 'utf8'), `${option} ${spec}`), spec);
   }
   return getPreset(spec, option);
 }

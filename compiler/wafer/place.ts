@@ -35,7 +35,7 @@ export function placeTiles(tiles: LogicalTile[], width: number, height: number, 
   if (tiles.length > usableCount) {
     throw new InputError(
       `the model needs ${tiles.length} tiles but ${what.fabric} has ${usableCount} usable (${width}×${height}${what.dead ? ` minus ${what.dead} dead` : ''})`,
-      'compile',
+      '--fabric',
       'try a larger fabric (e.g. --fabric mini-128 or wse3), --dtype int8 or bf16, or more wafers (wafer project)',
     );
   }

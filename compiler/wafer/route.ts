@@ -85,7 +85,7 @@ export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: Me
       else list.push({ from, toMask: 1 << to });
     };
     const unreachable = (a: number, b: number): never => {
-      throw new InputError(`no live path from tile ${tileName(a, view.width)} to ${tileName(b, view.width)} for ${s.label}`, 'route', 'the faults cut the mesh apart here: use fewer faults, --repair remap, or another seed');
+      throw new InputError(`no live path from tile ${tileName(a, view.width)} to ${tileName(b, view.width)} for ${s.label}`, 'fault map', 'the faults cut the mesh apart here: use fewer faults, --repair remap, or another seed');
     };
     let maxHops = 0;
     if (srcs.length === 1) {

@@ -80,7 +80,7 @@ export function register(program: Command): void {
   action<Options>(cmd, (opts, g) => {
     if (opts.out && existsSync(opts.out) && !opts.force) throw new InputError(`file exists: ${opts.out}`, '--out', 'pass --force to overwrite it, or choose another path');
     const job = prepareCompile(opts, false);
-    if (opts.out) writeFileAtomic(opts.out, JSON.stringify(job.result.program) + '\n');
+    if (opts.out) writeFileAtomic(opts.out, JSON.stringify(job.result.program) + '\n', { force: opts.force === true, option: '--out' });
     const summary = compileSummary(job);
     if (g.json) printJson(summary);
     else printText(formatCompileSummary(summary, g.verbose) + (opts.out ? `\n  program written to ${opts.out}` : ''));

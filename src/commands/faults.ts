@@ -172,7 +172,7 @@ export function register(program: Command): void {
       source = { kind: 'generated', model: clusterAlpha === undefined ? 'uniform' : 'clustered', density, clusterAlpha: clusterAlpha ?? null, seed };
     }
     const report = faultsReport(spec, faults, repair, source);
-    if (opts.out) writeFileAtomic(opts.out, JSON.stringify(faults.toJson()) + '\n');
+    if (opts.out) writeFileAtomic(opts.out, JSON.stringify(faults.toJson()) + '\n', { force: opts.force === true, option: '--out' });
     if (g.json) printJson(report);
     else printText(formatFaultsReport(report, g.verbose) + (opts.out ? `\n  fault map written to ${opts.out}` : ''));
   });

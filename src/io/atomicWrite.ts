@@ -1,19 +1,60 @@
-// Outputs are written to a temporary name beside the target and renamed, so a failure leaves no partial file.
-import { writeFileSync, renameSync, rmSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { InputError } from '../../fabric/errors.js';
+// Outputs are written to a temporary name beside the target and renamed, so a failure leaves no partial file; a
+// user's existing file is replaced only when the caller says so (--force).
+import { writeFileSync, renameSync, rmSync, existsSync, mkdirSync, readFileSync, linkSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { InputError, parseJsonText } from '../../fabric/errors.js';
 
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+export interface WriteOptions {
+  /** Replace an existing file. Default true (the caller checked); false refuses, even if the file appears meanwhile. */
+  force?: boolean;
+  /** The option the path came from, for messages (default "output"). */
+  option?: string;
+}
+
+/** Refuses an existing `path` unless `force`: the check to run before any long work, so the user learns early. */
+export function assertWritable(path: string, force: boolean | undefined, option = '--out'): void {
+  if (!force && existsSync(path)) throw new InputError(`file exists: ${path}`, option, 'pass --force to overwrite it, or choose another path');
+}
+
+function writeError(e: unknown, path: string, option: string): Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code && ['ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'ENAMETOOLONG', 'EEXIST'].includes(code)) {
+    return new InputError(`cannot write the file (${code})`, `${option} ${path}`, 'choose a path in a writable directory');
+  }
+  return e as Error;
+}
+
+/**
+ * Writes `data` to `path` through a temporary file in the same directory and a rename, so readers never see a
+ * partial file. With `force: false` the last step is a hard link, which fails rather than replace a file that
+ * appeared while we worked (where the filesystem has no hard links, an existence check and a rename).
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array, opts: WriteOptions = {}): void {
+  const force = opts.force ?? true;
+  const option = opts.option ?? 'output';
+  if (!force) assertWritable(path, false, option);
   const target = resolve(path);
   const dir = dirname(target);
-  if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
-  const tmp = `${target}.tmp-${process.pid}-${Date.now()}`;
+  const tmp = join(dir, `.${basename(target)}.tmp-${process.pid}-${Date.now()}`);
   try {
+    if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
     writeFileSync(tmp, data);
-    renameSync(tmp, target);
+    if (force) renameSync(tmp, target);
+    else {
+      try {
+        linkSync(tmp, target);
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') assertWritable(path, false, option);
+        if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV') throw e;
+        assertWritable(path, false, option);
+        renameSync(tmp, target);
+      }
+    }
   } catch (e) {
+    throw e instanceof InputError ? e : writeError(e, path, option);
+  } finally {
     rmSync(tmp, { force: true });
-    throw e;
   }
 }
 
@@ -27,12 +68,7 @@ export function readUserFile(path: string, option: string): Buffer {
   }
 }
 
-/** Parses a user's JSON file; malformed JSON is an InputError naming the file. */
+/** Parses a user's JSON file; malformed JSON is an InputError naming the file, the line and the column. */
 export function readUserJson(path: string, option: string): unknown {
-  const text = readUserFile(path, option).toString('utf8');
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new InputError(`malformed JSON: ${(e as Error).message}`, `${option} ${path}`, 'fix the JSON syntax');
-  }
+  return parseJsonText(readUserFile(path, option).toString('utf8'), `${option} ${path}`);
 }

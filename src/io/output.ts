@@ -19,18 +19,43 @@ export function progressEnabled(g: GlobalOptions): boolean {
   return !g.json && !g.quiet && process.stderr.isTTY === true;
 }
 
-/** A one-line progress indicator on stderr that redraws itself; a no-op when progress is disabled. */
-export function progress(g: GlobalOptions, label: string): { update(done: number, total: number): void; end(): void } {
-  if (!progressEnabled(g)) return { update() {}, end() {} };
+export interface ProgressOptions {
+  /** Draw nothing until the work has run this long (short work shows no bar). Default 2000 ms. */
+  afterMs?: number;
+  /** Where the bar goes (default process.stderr) and whether it is a terminal (default its isTTY). */
+  stream?: { write(s: string): unknown; isTTY?: boolean };
+  /** Clock in ms (default performance.now). */
+  now?: () => number;
+}
+
+export interface Progress {
+  update(done: number, total: number): void;
+  end(): void;
+}
+
+/**
+ * A one-line progress bar on stderr that redraws itself. It is a no-op with --json or --quiet or when stderr is not
+ * a terminal, and it stays hidden until the work has taken `afterMs` (2 s), so quick commands print no bar at all.
+ */
+export function progress(g: GlobalOptions, label: string, opts: ProgressOptions = {}): Progress {
+  const stream = opts.stream ?? process.stderr;
+  if (g.json || g.quiet || stream.isTTY !== true) return { update() {}, end() {} };
+  const now = opts.now ?? (() => performance.now());
+  const afterMs = opts.afterMs ?? 2000;
+  const start = now();
   const width = 30;
+  let drawn = false;
   return {
     update(done, total) {
+      if (!drawn && now() - start < afterMs) return;
+      drawn = true;
       const f = total > 0 ? Math.min(1, done / total) : 0;
       const bar = '#'.repeat(Math.round(f * width)).padEnd(width, '.');
-      process.stderr.write(`\r${label} [${bar}] ${done}/${total}`);
+      stream.write(`\r${label} [${bar}] ${done}/${total}`);
     },
     end() {
-      process.stderr.write('\r\x1b[2K');
+      if (drawn) stream.write('\r\x1b[2K');
+      drawn = false;
     },
   };
 }
