@@ -9,6 +9,7 @@ import { register as compile } from './compile.js';
 import { register as run } from './run.js';
 import { register as noc } from './noc.js';
 import { register as bench } from './bench.js';
+import { register as compare } from './compare.js';
 
 type Register = (program: Command) => void;
 
@@ -20,6 +21,7 @@ const registrations: Register[] = [
   faults,
   run,
   gpu,
+  compare,
   noc,
   bench,
   // demo, model, generate, compile, faults, run, gpu, compare, project, noc, bench, report

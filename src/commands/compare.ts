@@ -1,0 +1,111 @@
+// `wafer compare`: one model on several fabrics (wafers and HBM GPUs) across batch sizes — tokens/s per user and in
+// aggregate, where a token's time goes, and an SVG chart of where the memory wall moves.
+import { existsSync } from 'node:fs';
+import { Command } from 'commander';
+import { resolveModelConfig } from '../../compiler/model/load.js';
+import { InputError } from '../../fabric/errors.js';
+import { writeFileAtomic } from '../io/atomicWrite.js';
+import { printJson, printText } from '../io/output.js';
+import { parseIntList, parseIntOption } from '../io/parse.js';
+import { COMPARE_DTYPES, compareFabrics, resolveFabricArg, type CompareDtype, type CompareOptions, type CompareResult, type CompareRow } from '../report/compareData.js';
+import { memoryWallSvg } from '../report/memoryWallChart.js';
+import { formatParams } from '../report/svg.js';
+import { action } from './action.js';
+
+interface Options {
+  model: string;
+  fabrics: string;
+  batch: string;
+  gpus?: string;
+  dtype: string;
+  promptLen: string;
+  context?: string;
+  sweep: boolean;
+  out?: string;
+  force?: boolean;
+}
+
+/** Command-line strings to CompareOptions; every bad value is an InputError naming its option. */
+export function parseCompareOptions(o: Options): CompareOptions {
+  if (!(COMPARE_DTYPES as readonly string[]).includes(o.dtype)) throw new InputError(`unsupported dtype "${o.dtype}"`, '--dtype', `use one of ${COMPARE_DTYPES.join(', ')} (weights in the same format on every fabric)`);
+  const fabricNames = o.fabrics.split(',').map((s) => s.trim());
+  if (fabricNames.some((f) => f === '')) throw new InputError(`empty fabric name in "${o.fabrics}"`, '--fabrics', 'give a comma-separated list, e.g. wse3,h100,b200');
+  const dup = fabricNames.find((f, i) => fabricNames.indexOf(f) !== i);
+  if (dup) throw new InputError(`fabric "${dup}" given twice`, '--fabrics', 'list each fabric once');
+  const promptLength = parseIntOption(o.promptLen, '--prompt-len', 1);
+  return {
+    model: resolveModelConfig(o.model, '--model'),
+    fabrics: fabricNames.map((f) => resolveFabricArg(f)),
+    batches: [...new Set(parseIntList(o.batch, '--batch', 1))],
+    gpus: o.gpus === undefined ? undefined : parseIntOption(o.gpus, '--gpus', 1),
+    dtype: o.dtype as CompareDtype,
+    promptLength,
+    contextLength: o.context === undefined ? promptLength : parseIntOption(o.context, '--context', 1),
+    sweepModels: o.sweep,
+  };
+}
+
+const pct = (f: number) => `${Math.round(100 * f)}%`;
+const num = (v: number | null) => (v === null ? '-' : v >= 100 ? v.toFixed(0) : v.toPrecision(3));
+
+function seconds(s: number | null): string {
+  if (s === null) return '-';
+  if (s >= 1) return `${s.toFixed(2)} s`;
+  if (s >= 1e-3) return `${(s * 1e3).toFixed(1)} ms`;
+  return `${(s * 1e6).toFixed(0)} µs`;
+}
+
+function devices(r: CompareRow): string {
+  if (r.gpus !== null) return `${r.gpus} GPU${r.gpus > 1 ? 's' : ''}`;
+  if (r.wafers !== null) return `${r.wafers} wafer${r.wafers > 1 ? 's' : ''}`;
+  return '-';
+}
+
+export function formatCompare(c: CompareResult): string {
+  const head = ['fabric', 'batch', 'devices', 'tok/s/user', 'tok/s total', 'first token', 'compute', 'memory', 'comm', 'other'];
+  const body = c.rows.map((r) => {
+    const s = r.tokenTimeSplit;
+    return [r.fabric, String(r.batch), devices(r), num(r.decodeTokensPerSecond), num(r.aggregateTokensPerSecond), seconds(r.timeToFirstTokenSeconds), s ? pct(s.compute) : '-', s ? pct(s.memory) : '-', s ? pct(s.communication) : '-', s ? pct(s.other) : '-'];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((cell, i) => (i === 0 || i === 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+  const lines = [
+    `${c.model} (${formatParams(c.totalParams)} parameters, ${formatParams(c.activeParams)} active), ${c.dtype} weights, prompt ${c.promptLength}, context ${c.contextLength}`,
+    'a decode token\'s time: compute / memory (HBM on a GPU, SRAM on a wafer) / communication (NVLink; on-wafer links, between wafers) / other (launch, bubbles)',
+    '',
+    line(head),
+    ...body.map(line),
+  ];
+  const notes = new Set(c.rows.flatMap((r) => (r.note ? [`${r.fabric}: ${r.note}`] : [])));
+  const methods = new Map<string, string[]>();
+  for (const r of c.rows) methods.set(r.method, [...new Set([...(methods.get(r.method) ?? []), r.fabric])]);
+  lines.push('', 'sources:');
+  for (const [m, fabrics] of methods) lines.push(`  ${fabrics.join(', ')}: ${m}`);
+  if (notes.size || c.notes.length) lines.push('notes:', ...[...notes, ...c.notes].map((n) => `  ${n}`));
+  for (const s of c.modelSweep) if (s.unavailable.length) lines.push(`  size sweep on ${s.fabric}: ${s.points.length} models, ${s.unavailable.length} not available (${s.unavailable.map((u) => u.model).join(', ')}; --json gives the reasons)`);
+  return lines.join('\n');
+}
+
+export function register(program: Command): void {
+  const cmd = new Command('compare')
+    .description('one model on wafers and HBM GPUs side by side: tokens/s per user and aggregate, where a token\'s time goes, and the memory-wall chart')
+    .requiredOption('--model <dir|preset>', 'model directory, config.json, or preset')
+    .option('--fabrics <list>', 'comma-separated fabrics: GPU presets (h100, b200, …), wafer presets (wse3, mini-64, …) or spec files', 'wse3,h100,b200')
+    .option('--batch <list>', 'batch sizes, comma-separated', '1')
+    .option('--gpus <N>', 'tensor-parallel GPUs (default: the fewest that hold the model at the largest batch)')
+    .option('--dtype <dtype>', `weight format on every fabric: ${COMPARE_DTYPES.join(' | ')}`, 'bf16')
+    .option('--prompt-len <N>', 'prompt tokens per sequence (time to first token)', '512')
+    .option('--context <N>', 'positions attended at the decode step (default: the prompt length; small meshes cap it at 64)')
+    .option('--no-sweep', 'skip the sweep over model presets (the chart\'s size panel)')
+    .option('--out <file.svg>', 'write the memory-wall chart here')
+    .option('--force', 'overwrite --out if it exists', false)
+    .addHelpText('after', '\nExamples:\n  npx wafer compare --model toy-moe --fabrics mini-64,h100 --json\n  npx wafer compare --model llama-3.1-70b --fabrics wse3,h100,b200 --batch 1,8,64 --out wall.svg');
+  action<Options>(cmd, (o, g) => {
+    if (o.out && existsSync(o.out) && !o.force) throw new InputError(`file exists: ${o.out}`, '--out', 'pass --force to overwrite it, or choose another path');
+    const c = compareFabrics(parseCompareOptions(o));
+    if (o.out) writeFileAtomic(o.out, memoryWallSvg(c) + '\n');
+    if (g.json) printJson(c);
+    else printText(formatCompare(c) + (o.out ? `\nchart written to ${o.out}` : ''));
+  });
+  program.addCommand(cmd);
+}

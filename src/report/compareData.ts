@@ -1,0 +1,351 @@
+// The data behind `wafer compare`: one model on several fabrics (HBM GPUs and wafers) at several batch sizes, where a
+// token's time goes, and the sweeps the memory-wall chart draws — tokens/s against model size over every model
+// preset, and against batch for the chosen model.
+//
+// Sources: GPUs through the GPU emulator (compiler/gpu estimateGpu); small meshes (≤ SMALL_MESH_TILES tiles, the
+// mini-* presets) through the compiler's schedule estimate (waferEstimate.ts); full wafers through the projection
+// adapter (projection.ts). A point a source cannot give is listed with its reason, never guessed.
+import { estimateGpu, type GpuReport } from '../../compiler/gpu/estimate.js';
+import { BITS_PER_WEIGHT, validTensorParallelSizes } from '../../compiler/gpu/lower.js';
+import { countParameters, type ModelConfig } from '../../compiler/model/config.js';
+import { getPreset, listPresets } from '../../compiler/model/presets.js';
+import { InputError } from '../../fabric/errors.js';
+import { getGpuPreset, listGpuPresets, parseGpuSpec, type GpuSpec } from '../../fabric/gpu/spec.js';
+import { deriveFabric, getFabricPreset, listFabricPresets, parseFabricSpec, type FabricSpec } from '../../fabric/spec/index.js';
+import { readUserJson } from '../io/atomicWrite.js';
+import { NoProjection, PROJECTION_METHOD, projectOnWafer } from './projection.js';
+import { compileEstimate, MESH_SPLIT_METHOD, toSplit, type TimeSplit } from './waferEstimate.js';
+
+/** Meshes up to this many tiles are compiled and estimated; larger fabrics go through the projection. */
+export const SMALL_MESH_TILES = 256 * 256;
+/** Longest context the small-mesh estimate uses (a tile's KV-cache slice must fit its SRAM). */
+export const MESH_MAX_CONTEXT = 64;
+/** Batch sizes the tokens/s-against-batch panel sweeps (plus the requested ones). */
+export const BATCH_SWEEP = [1, 2, 4, 8, 16, 32, 64, 128, 256] as const;
+export const COMPARE_DTYPES = ['bf16', 'int8'] as const;
+export type CompareDtype = (typeof COMPARE_DTYPES)[number];
+
+export type FabricArg = { kind: 'gpu'; name: string; gpu: GpuSpec } | { kind: 'wafer'; name: string; spec: FabricSpec };
+
+export interface CompareOptions {
+  model: ModelConfig;
+  fabrics: FabricArg[];
+  batches: number[];
+  /** Tensor-parallel GPUs; undefined: the fewest that hold the model at the largest batch. */
+  gpus?: number;
+  dtype: CompareDtype;
+  promptLength: number;
+  contextLength: number;
+  /** Sweep every model preset for the size chart (the slow part); default true. */
+  sweepModels?: boolean;
+}
+
+export interface CompareRow {
+  fabric: string;
+  kind: 'gpu' | 'wafer';
+  batch: number;
+  /** How the figures were obtained. */
+  method: string;
+  gpus: number | null;
+  wafers: number | null;
+  tilesUsed: number | null;
+  /** Tokens/s one user sees; null where the source cannot say (see note). */
+  decodeTokensPerSecond: number | null;
+  aggregateTokensPerSecond: number | null;
+  timeToFirstTokenSeconds: number | null;
+  /** Fractions of one decode token's time. */
+  tokenTimeSplit: TimeSplit | null;
+  contextLength: number;
+  note: string | null;
+}
+
+export interface SweepPoint {
+  model: string;
+  totalParams: number;
+  activeParams: number;
+  decodeTokensPerSecond: number;
+  /** GPUs or wafers used. */
+  devices: number;
+}
+
+export interface ModelSweep {
+  fabric: string;
+  kind: 'gpu' | 'wafer';
+  points: SweepPoint[];
+  unavailable: { model: string; reason: string }[];
+}
+
+export interface BatchSweep {
+  fabric: string;
+  kind: 'gpu' | 'wafer';
+  devices: number | null;
+  points: { batch: number; decodeTokensPerSecond: number; aggregateTokensPerSecond: number }[];
+}
+
+/** A GPU's HBM roofline: tokens/s per user ≤ gpus × hbmBytesPerSecond ÷ (params × bytesPerParam). */
+export interface HbmRoofline {
+  fabric: string;
+  hbmBytesPerSecond: number;
+  usableHbmBytes: number;
+  bytesPerParam: number;
+  /** The GPU count when --gpus fixes it; null: the fewest (power of two) whose usable HBM holds the weights. */
+  fixedGpus: number | null;
+}
+
+/** A wafer's SRAM capacity edge: the model size whose weights fill one wafer's SRAM. */
+export interface SramEdge {
+  fabric: string;
+  sramBytes: number;
+  bytesPerParam: number;
+  params: number;
+}
+
+export interface CompareResult {
+  model: string;
+  totalParams: number;
+  activeParams: number;
+  dtype: CompareDtype;
+  promptLength: number;
+  contextLength: number;
+  rows: CompareRow[];
+  modelSweep: ModelSweep[];
+  batchSweep: BatchSweep[];
+  hbmRooflines: HbmRoofline[];
+  sramEdges: SramEdge[];
+  notes: string[];
+}
+
+/** A --fabrics entry: a GPU preset, a wafer preset, or a spec file of either kind ("kind": "gpu" | "wafer", or a GPU file's "extends"). */
+export function resolveFabricArg(value: string, option = '--fabrics'): FabricArg {
+  const name = value.trim();
+  if (listGpuPresets().some((g) => g.name === name)) return { kind: 'gpu', name, gpu: getGpuPreset(name, option) };
+  if (listFabricPresets().includes(name)) return { kind: 'wafer', name, spec: getFabricPreset(name) };
+  if (name.endsWith('.json')) {
+    const json = readUserJson(name, option);
+    const obj = json && typeof json === 'object' ? (json as Record<string, unknown>) : {};
+    if (obj.kind === 'gpu' || 'extends' in obj) {
+      const gpu = parseGpuSpec(json, name);
+      return { kind: 'gpu', name: gpu.name, gpu };
+    }
+    const spec = parseFabricSpec(json, name);
+    return { kind: 'wafer', name: spec.name, spec };
+  }
+  throw new InputError(`unknown fabric "${name}"`, option, `use GPU presets (${listGpuPresets().map((g) => g.name).join(', ')}), wafer presets (${listFabricPresets().join(', ')}) or spec .json files, comma-separated`);
+}
+
+const bytesPerParam = (dtype: CompareDtype): number => BITS_PER_WEIGHT[dtype] / 8;
+
+function gpuSplit(r: GpuReport): TimeSplit {
+  return toSplit({ compute: r.boundBy.compute, memory: r.boundBy.memory, communication: r.boundBy.communication, other: r.boundBy.launch });
+}
+
+function gpuOptions(o: CompareOptions, batch: number, gpus: number) {
+  return { gpus, batch, dtype: o.dtype, promptLength: o.promptLength, contextLength: o.contextLength };
+}
+
+/** The fewest tensor-parallel GPUs (≥ min) that hold `cfg` at `batch`, with the estimate there; null if none does. */
+export function fewestGpus(cfg: ModelConfig, gpu: GpuSpec, o: CompareOptions, batch: number, min = 1): { gpus: number; report: GpuReport } | null {
+  // Counts whose usable HBM cannot even hold the weights are skipped without lowering (lowering them is the slow part).
+  const weightBytes = countParameters(cfg).total * bytesPerParam(o.dtype);
+  const usable = gpu.hbmBytes * gpu.hbmUsableFraction;
+  for (const n of validTensorParallelSizes(cfg)) {
+    if (n < min || n * usable < weightBytes) continue;
+    try {
+      return { gpus: n, report: estimateGpu(cfg, gpu, gpuOptions(o, batch, n)) };
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+    }
+  }
+  return null;
+}
+
+function isSmallMesh(spec: FabricSpec): boolean {
+  return spec.widthTiles * spec.heightTiles <= SMALL_MESH_TILES;
+}
+
+function meshContext(o: CompareOptions): number {
+  return Math.min(o.contextLength, MESH_MAX_CONTEXT);
+}
+
+function emptyRow(f: FabricArg, batch: number, method: string, contextLength: number, note: string): CompareRow {
+  return { fabric: f.name, kind: f.kind, batch, method, gpus: null, wafers: null, tilesUsed: null, decodeTokensPerSecond: null, aggregateTokensPerSecond: null, timeToFirstTokenSeconds: null, tokenTimeSplit: null, contextLength, note };
+}
+
+const GPU_METHOD = 'GPU emulator (compiler/gpu estimateGpu)';
+const MESH_METHOD = 'mesh schedule estimate (compile + estimateStep, no link contention)';
+
+function gpuRows(o: CompareOptions, f: Extract<FabricArg, { kind: 'gpu' }>): { rows: CompareRow[]; gpus: number | null } {
+  const maxBatch = Math.max(...o.batches);
+  let gpus = o.gpus ?? null;
+  if (gpus === null) {
+    const fit = fewestGpus(o.model, f.gpu, o, maxBatch);
+    if (!fit) return { rows: o.batches.map((b) => emptyRow(f, b, GPU_METHOD, o.contextLength, `${o.model.name} does not fit any tensor-parallel group of ${f.name} at batch ${maxBatch}`)), gpus: null };
+    gpus = fit.gpus;
+  }
+  const rows = o.batches.map((batch): CompareRow => {
+    const r = estimateGpu(o.model, f.gpu, gpuOptions(o, batch, gpus!));
+    return {
+      fabric: f.name,
+      kind: 'gpu',
+      batch,
+      method: GPU_METHOD,
+      gpus,
+      wafers: null,
+      tilesUsed: null,
+      decodeTokensPerSecond: r.decodeTokensPerSecond,
+      aggregateTokensPerSecond: r.aggregateTokensPerSecond,
+      timeToFirstTokenSeconds: r.timeToFirstTokenSeconds,
+      tokenTimeSplit: gpuSplit(r),
+      contextLength: r.contextLength,
+      note: null,
+    };
+  });
+  return { rows, gpus };
+}
+
+function waferRows(o: CompareOptions, f: Extract<FabricArg, { kind: 'wafer' }>): CompareRow[] {
+  if (isSmallMesh(f.spec)) {
+    const ctx = meshContext(o);
+    let est;
+    try {
+      est = compileEstimate(o.model, f.spec, { dtype: o.dtype, maxSeq: ctx });
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      return o.batches.map((b) => emptyRow(f, b, MESH_METHOD, ctx, `does not compile: ${e.message}`));
+    }
+    return o.batches.map((batch): CompareRow => {
+      if (batch !== 1) return emptyRow(f, batch, MESH_METHOD, ctx, 'the mesh program decodes one sequence per step: batch 1 only');
+      return {
+        fabric: f.name,
+        kind: 'wafer',
+        batch,
+        method: MESH_METHOD,
+        gpus: null,
+        wafers: 1,
+        tilesUsed: est.tilesUsed,
+        decodeTokensPerSecond: est.tokensPerSecond,
+        aggregateTokensPerSecond: est.tokensPerSecond,
+        timeToFirstTokenSeconds: null,
+        tokenTimeSplit: est.split,
+        contextLength: ctx,
+        note: `mesh prefill is one token per step (wafer run measures it); context ${ctx}`,
+      };
+    });
+  }
+  return o.batches.map((batch): CompareRow => {
+    try {
+      const p = projectOnWafer(o.model, f.spec, { batch, promptLength: o.promptLength, dtype: o.dtype });
+      return {
+        fabric: f.name,
+        kind: 'wafer',
+        batch,
+        method: p.method,
+        gpus: null,
+        wafers: p.wafers,
+        tilesUsed: p.tilesUsedPerWafer * p.wafers,
+        decodeTokensPerSecond: p.decodeTokensPerSecond,
+        aggregateTokensPerSecond: p.aggregateTokensPerSecond,
+        timeToFirstTokenSeconds: p.timeToFirstTokenSeconds,
+        tokenTimeSplit: p.split,
+        contextLength: o.contextLength,
+        note: null,
+      };
+    } catch (e) {
+      if (e instanceof NoProjection || e instanceof InputError) return emptyRow(f, batch, 'projection', o.contextLength, e.message);
+      throw e;
+    }
+  });
+}
+
+function waferPoint(cfg: ModelConfig, f: Extract<FabricArg, { kind: 'wafer' }>, o: CompareOptions, batch: number): { perUser: number; aggregate: number; devices: number } {
+  if (isSmallMesh(f.spec)) {
+    if (batch !== 1) throw new NoProjection('the mesh program decodes one sequence per step');
+    const weights = countParameters(cfg).total * bytesPerParam(o.dtype);
+    const sram = deriveFabric(f.spec).sramBytes;
+    if (weights > sram) throw new NoProjection(`weights ${(weights / 1e9).toFixed(2)} GB exceed the mesh's ${(sram / 1e9).toFixed(2)} GB of SRAM`);
+    const e = compileEstimate(cfg, f.spec, { dtype: o.dtype, maxSeq: meshContext(o) });
+    return { perUser: e.tokensPerSecond, aggregate: e.tokensPerSecond, devices: 1 };
+  }
+  const p = projectOnWafer(cfg, f.spec, { batch, promptLength: o.promptLength, dtype: o.dtype });
+  return { perUser: p.decodeTokensPerSecond, aggregate: p.aggregateTokensPerSecond, devices: p.wafers };
+}
+
+function modelSweep(o: CompareOptions, f: FabricArg): ModelSweep {
+  const sweep: ModelSweep = { fabric: f.name, kind: f.kind, points: [], unavailable: [] };
+  for (const preset of listPresets()) {
+    const cfg = getPreset(preset.name);
+    const count = countParameters(cfg);
+    try {
+      if (f.kind === 'gpu') {
+        const fit = fewestGpus(cfg, f.gpu, o, 1, o.gpus ?? 1);
+        if (!fit || (o.gpus !== undefined && fit.gpus !== o.gpus)) {
+          sweep.unavailable.push({ model: preset.name, reason: o.gpus !== undefined ? `does not fit ${o.gpus} × ${f.name}` : `does not fit any tensor-parallel group of ${f.name}` });
+          continue;
+        }
+        sweep.points.push({ model: preset.name, totalParams: count.total, activeParams: count.activePerToken, decodeTokensPerSecond: fit.report.decodeTokensPerSecond, devices: fit.gpus });
+      } else {
+        const p = waferPoint(cfg, f, o, 1);
+        sweep.points.push({ model: preset.name, totalParams: count.total, activeParams: count.activePerToken, decodeTokensPerSecond: p.perUser, devices: p.devices });
+      }
+    } catch (e) {
+      if (!(e instanceof NoProjection || e instanceof InputError)) throw e;
+      sweep.unavailable.push({ model: preset.name, reason: e.message });
+    }
+  }
+  return sweep;
+}
+
+function batchSweep(o: CompareOptions, f: FabricArg, gpus: number | null): BatchSweep {
+  const batches = [...new Set([...BATCH_SWEEP, ...o.batches])].sort((a, b) => a - b);
+  const out: BatchSweep = { fabric: f.name, kind: f.kind, devices: f.kind === 'gpu' ? gpus : null, points: [] };
+  for (const batch of batches) {
+    try {
+      if (f.kind === 'gpu') {
+        if (gpus === null) break;
+        const r = estimateGpu(o.model, f.gpu, gpuOptions(o, batch, gpus));
+        out.points.push({ batch, decodeTokensPerSecond: r.decodeTokensPerSecond, aggregateTokensPerSecond: r.aggregateTokensPerSecond });
+      } else {
+        const p = waferPoint(o.model, f, o, batch);
+        out.devices = p.devices;
+        out.points.push({ batch, decodeTokensPerSecond: p.perUser, aggregateTokensPerSecond: p.aggregate });
+      }
+    } catch (e) {
+      if (!(e instanceof NoProjection || e instanceof InputError)) throw e;
+      // Larger batches stop fitting (KV cache) or are not modelled: the sweep ends there.
+      break;
+    }
+  }
+  return out;
+}
+
+export function compareFabrics(o: CompareOptions): CompareResult {
+  if (o.fabrics.length === 0) throw new InputError('no fabrics given', '--fabrics', 'give a comma-separated list, e.g. wse3,h100,b200');
+  const count = countParameters(o.model);
+  const rows: CompareRow[] = [];
+  const gpusOf = new Map<string, number | null>();
+  for (const f of o.fabrics) {
+    if (f.kind === 'gpu') {
+      const g = gpuRows(o, f);
+      rows.push(...g.rows);
+      gpusOf.set(f.name, g.gpus);
+    } else rows.push(...waferRows(o, f));
+  }
+  const bpp = bytesPerParam(o.dtype);
+  const notes: string[] = [];
+  if (o.fabrics.some((f) => f.kind === 'wafer' && !isSmallMesh(f.spec))) notes.push(`full-wafer figures: ${PROJECTION_METHOD}`);
+  if (o.fabrics.some((f) => f.kind === 'wafer' && isSmallMesh(f.spec))) notes.push(`small-mesh time split: ${MESH_SPLIT_METHOD}`);
+  return {
+    model: o.model.name,
+    totalParams: count.total,
+    activeParams: count.activePerToken,
+    dtype: o.dtype,
+    promptLength: o.promptLength,
+    contextLength: o.contextLength,
+    rows,
+    modelSweep: o.sweepModels === false ? [] : o.fabrics.map((f) => modelSweep(o, f)),
+    batchSweep: o.fabrics.map((f) => batchSweep(o, f, gpusOf.get(f.name) ?? null)),
+    hbmRooflines: o.fabrics.flatMap((f) => (f.kind === 'gpu' ? [{ fabric: f.name, hbmBytesPerSecond: f.gpu.hbmBytesPerSecond, usableHbmBytes: f.gpu.hbmBytes * f.gpu.hbmUsableFraction, bytesPerParam: bpp, fixedGpus: o.gpus ?? null }] : [])),
+    sramEdges: o.fabrics.flatMap((f) => (f.kind === 'wafer' ? [{ fabric: f.name, sramBytes: deriveFabric(f.spec).sramBytes, bytesPerParam: bpp, params: deriveFabric(f.spec).sramBytes / bpp }] : [])),
+    notes,
+  };
+}
