@@ -124,6 +124,12 @@ const K_OUTPUT = 4;
 
 const PORT_NAMES = ['ramp', 'N', 'E', 'S', 'W'];
 
+/**
+ * A dependency level whose estimated work is below this many FMAC ops runs inline: a pool round trip costs ~45 µs
+ * (shared/notes/toolchain.md), about what the wasm matvec does in 100k MACs.
+ */
+const INLINE_BELOW_FMACS = 100_000;
+
 /** Min-heap of (time, id) pairs, ties by id, in a Float64Array (key = time·2^21 + id). */
 class WakeHeap {
   private keys: Float64Array;
@@ -999,6 +1005,11 @@ export class MeshEngine {
       // Contiguous chunks of about equal estimated work.
       let total = 0;
       for (const i of list) total += this.jobCost[i];
+      if (parts <= 1 || total < INLINE_BELOW_FMACS) {
+        // Not worth a round trip (~45 µs): the same kernels inline give the same bytes.
+        for (const i of list) this.executor.runJobs(this.jobs, this.jobStart[i], this.jobStart[i] + this.jobLen(i), this.position);
+        continue;
+      }
       const chunks: number[][] = [];
       let cur: number[] = [];
       let acc = 0;

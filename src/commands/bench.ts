@@ -1,7 +1,9 @@
 // `wafer bench <what>`: benchmarks that print a table (or JSON with --json). Each benchmark is one entry of
 // `benchmarks` below: to add one (engine, fabrics), write a `(bench: Command) => void` and list it there.
 import type { Command } from 'commander';
+import { availableParallelism } from 'node:os';
 import { formatKernelsBench, runKernelsBench } from '../bench/kernelsBench.js';
+import { formatEngineBench, runEngineBench } from '../bench/engineBench.js';
 import { printJson, printText, progressEnabled } from '../io/output.js';
 import { action } from './action.js';
 
@@ -20,7 +22,20 @@ function kernels(bench: Command): void {
   });
 }
 
-const benchmarks: AddBenchmark[] = [kernels];
+function engine(bench: Command): void {
+  const cmd = bench
+    .command('engine')
+    .description('mesh engine speed: router-cycles and wavelet-hops per host second for uniform traffic on 16×16 and 64×64 at 0.1 and 0.3 wavelets/tile/cycle, and the 1 -> 2 worker speed-up on a compute-heavy program')
+    .option('--quick', 'small sizes (a smoke test: the figures are not meaningful)', false);
+  action<{ quick: boolean }>(cmd, async (opts, g) => {
+    const showProgress = progressEnabled(g) || (g.verbose && !g.json);
+    const report = await runEngineBench({ quick: opts.quick, hostCpus: availableParallelism(), onProgress: showProgress ? (line) => process.stderr.write(line + '\n') : undefined });
+    if (g.json) printJson(report);
+    else printText(formatEngineBench(report));
+  });
+}
+
+const benchmarks: AddBenchmark[] = [kernels, engine];
 
 export function register(program: Command): void {
   const bench = program

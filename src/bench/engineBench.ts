@@ -1,0 +1,143 @@
+// `wafer bench engine`: how fast the mesh engine simulates.
+// 1. Synthetic uniform traffic (fabric/mesh/noc.ts — the engine's router/link core) on 16×16 and 64×64 meshes at 0.1
+//    and 0.3 wavelets/tile/cycle: simulated router-cycles (tiles × cycles) and wavelet-hops per host second. Each
+//    case runs a fixed warm-up + window, then drains the network; the figure is the faster of two runs (this machine
+//    is shared: slower runs measure the neighbours). Target (issue 3): ≥ 1M router-cycles/s at 64×64.
+// 2. The speed-up from 1 to 2 worker threads on a compute-heavy ISA program (gridProgram: every tile runs a chain of
+//    f32 matvecs on a broadcast vector, rows reduce westward), after checking that 0, 1 and 2 workers give identical
+//    cycles and outputs. Figure: wall time per step, best of the timed steps.
+import { getFabricPreset } from '../../fabric/spec/index.js';
+import { runNoc } from '../../fabric/mesh/noc.js';
+import { MeshEngine } from '../../fabric/mesh/engine.js';
+import { gridProgram, syntheticWeights } from '../../fabric/mesh/workloads.js';
+
+export interface NocBenchRow {
+  mesh: string;
+  tiles: number;
+  rate: number;
+  acceptedRate: number;
+  cyclesSimulated: number;
+  wallSeconds: number;
+  routerCyclesPerSecond: number;
+  waveletHopsPerSecond: number;
+}
+
+export interface WorkerBenchRow {
+  workers: number;
+  msPerStep: number;
+  simulatedCyclesPerStep: number;
+}
+
+export interface EngineBenchReport {
+  noc: NocBenchRow[];
+  targetRouterCyclesPerSecond: number;
+  meetsTargetAt64: boolean;
+  compute: {
+    program: string;
+    tiles: number;
+    macsPerStep: number;
+    rows: WorkerBenchRow[];
+    speedup1to2: number;
+    identicalAcrossWorkers: boolean;
+  };
+  hostCpus: number;
+}
+
+export interface EngineBenchOptions {
+  quick?: boolean;
+  onProgress?: (line: string) => void;
+  hostCpus?: number;
+}
+
+export async function runEngineBench(o: EngineBenchOptions = {}): Promise<EngineBenchReport> {
+  const quick = o.quick === true;
+  const say = o.onProgress ?? (() => {});
+  const spec = getFabricPreset('mini-64');
+  const noc: NocBenchRow[] = [];
+  for (const k of [16, 64]) {
+    for (const rate of [0.1, 0.3]) {
+      const cycles = quick ? 100 : k === 64 ? 1500 : 6000;
+      const warmupCycles = quick ? 20 : 300;
+      let best: NocBenchRow | null = null;
+      for (let rep = 0; rep < (quick ? 1 : 2); rep++) {
+        const t0 = performance.now();
+        const r = runNoc({ spec, width: k, height: k, pattern: 'uniform', rate, cycles, warmupCycles, drainCycles: 0, seed: 1 });
+        const s = (performance.now() - t0) / 1000;
+        const row: NocBenchRow = {
+          mesh: `${k}x${k}`,
+          tiles: k * k,
+          rate,
+          acceptedRate: r.acceptedRate,
+          cyclesSimulated: r.cyclesSimulated,
+          wallSeconds: s,
+          routerCyclesPerSecond: r.routerCycles / s,
+          waveletHopsPerSecond: r.waveletHops / s,
+        };
+        if (!best || row.wallSeconds < best.wallSeconds) best = row;
+      }
+      say(`noc ${k}x${k} @ ${rate}: ${(best!.routerCyclesPerSecond / 1e6).toFixed(2)}M router-cycles/s`);
+      noc.push(best!);
+    }
+  }
+
+  // Compute-heavy program: 8×8 tiles (4×4 quick), 96×96 f32 blocks (36 KiB of the 48), 24 chained matvecs each.
+  const side = quick ? 4 : 8;
+  const n = quick ? 32 : 96;
+  const repeats = quick ? 2 : 24;
+  const program = gridProgram({ side, n, repeats, extras: false });
+  const rows: WorkerBenchRow[] = [];
+  let reference: string | null = null;
+  let identical = true;
+  for (const workers of [0, 1, 2]) {
+    const engine = await MeshEngine.create(spec, program, syntheticWeights(), { workers });
+    const steps = quick ? 2 : 6;
+    let best = Infinity;
+    let cycles = 0;
+    const seen: string[] = [];
+    for (let i = 0; i < steps; i++) {
+      const t0 = performance.now();
+      const r = await engine.step({ token: i % 8, position: i });
+      const ms = performance.now() - t0;
+      if (i > 0) best = Math.min(best, ms); // the first step warms the JIT and the threads
+      cycles = r.cycles;
+      seen.push(`${r.cycles}:${[...r.outputs.entries()].sort().map(([k, v]) => `${k}=${[...v].join(',')}`).join(';')}`);
+    }
+    await engine.close();
+    const fingerprint = seen.join('|');
+    if (reference === null) reference = fingerprint;
+    else if (fingerprint !== reference) identical = false;
+    rows.push({ workers, msPerStep: best, simulatedCyclesPerStep: cycles });
+    say(`compute program, ${workers} worker(s): ${best.toFixed(2)} ms/step`);
+  }
+  const t1 = rows.find((r) => r.workers === 1)!.msPerStep;
+  const t2 = rows.find((r) => r.workers === 2)!.msPerStep;
+  const at64 = noc.filter((r) => r.tiles === 64 * 64);
+  return {
+    noc,
+    targetRouterCyclesPerSecond: 1e6,
+    meetsTargetAt64: at64.every((r) => r.routerCyclesPerSecond >= 1e6),
+    compute: {
+      program: `grid ${side}x${side}, ${n}x${n} f32 blocks, ${repeats} matvecs per tile`,
+      tiles: side * side,
+      macsPerStep: (side * side - 1) * repeats * n * n,
+      rows,
+      speedup1to2: t1 / t2,
+      identicalAcrossWorkers: identical,
+    },
+    hostCpus: o.hostCpus ?? 0,
+  };
+}
+
+export function formatEngineBench(r: EngineBenchReport): string {
+  const lines = ['Synthetic uniform traffic (XY, 2 VCs, 1-wavelet packets):', `${'mesh'.padEnd(7)} ${'rate'.padStart(5)} ${'accepted'.padStart(9)} ${'cycles'.padStart(7)} ${'wall s'.padStart(7)} ${'router-cycles/s'.padStart(16)} ${'wavelet-hops/s'.padStart(15)}`];
+  for (const x of r.noc) {
+    lines.push(
+      `${x.mesh.padEnd(7)} ${x.rate.toFixed(2).padStart(5)} ${x.acceptedRate.toFixed(4).padStart(9)} ${String(x.cyclesSimulated).padStart(7)} ${x.wallSeconds.toFixed(2).padStart(7)} ${(x.routerCyclesPerSecond / 1e6).toFixed(2).padStart(15)}M ${(x.waveletHopsPerSecond / 1e6).toFixed(2).padStart(14)}M`,
+    );
+  }
+  lines.push(`target ≥ ${(r.targetRouterCyclesPerSecond / 1e6).toFixed(0)}M router-cycles/s at 64x64: ${r.meetsTargetAt64 ? 'met' : 'NOT met'}`);
+  lines.push('', `Compute-heavy program (${r.compute.program}, ${(r.compute.macsPerStep / 1e6).toFixed(1)}M MACs/step):`);
+  for (const w of r.compute.rows) lines.push(`  ${w.workers} worker${w.workers === 1 ? ' ' : 's'}: ${w.msPerStep.toFixed(2).padStart(8)} ms/step (${w.simulatedCyclesPerStep} simulated cycles)`);
+  lines.push(`  speed-up 1 -> 2 workers: ${r.compute.speedup1to2.toFixed(2)}×; identical cycles and outputs across 0/1/2 workers: ${r.compute.identicalAcrossWorkers ? 'yes' : 'NO'}${r.hostCpus ? ` (host: ${r.hostCpus} CPUs)` : ''}`);
+  return lines.join('\n');
+}
