@@ -11,7 +11,7 @@ import { headerLength, parseSafetensorsHeader, type SafetensorsHeader } from '..
 import { syntheticWeights } from '../../compiler/model/synthetic.js';
 import { castWeights, weightsToSafetensors } from '../../compiler/model/weights.js';
 import type { WeightDtype } from '../../kernels/index.js';
-import { writeFileAtomic } from '../io/atomicWrite.js';
+import { writeError, writeFileAtomic } from '../io/atomicWrite.js';
 import { printJson, printText } from '../io/output.js';
 import { parseIntOption } from '../io/parse.js';
 import { action } from './action.js';
@@ -110,15 +110,19 @@ function writeModelDir(out: string, force: boolean, files: Record<string, string
     for (const [name, data] of Object.entries(files)) writeFileAtomic(join(target, name), data);
     return;
   }
-  mkdirSync(dirname(target), { recursive: true });
   const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${Date.now()}`);
   try {
+    mkdirSync(dirname(target), { recursive: true });
     mkdirSync(tmp);
     for (const [name, data] of Object.entries(files)) writeFileSync(join(tmp, name), data);
     renameSync(tmp, target);
   } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    try {
+      rmSync(tmp, { recursive: true, force: true });
+    } catch {
+      // nothing was created
+    }
+    throw writeError(e, out, '--out');
   }
 }
 
@@ -130,9 +134,12 @@ interface InitOptions {
 }
 
 export function register(program: Command): void {
-  const model = program.command('model').description('model presets, configs and synthetic checkpoints');
+  const model = program
+    .command('model')
+    .description('model presets, configs and synthetic checkpoints')
+    .addHelpText('after', '\nExamples:\n  npx wafer model list\n  npx wafer model show llama-3.1-70b\n  npx wafer model init toy-moe --out /tmp/m');
 
-  action(model.command('list').description('list the model presets'), (_opts, g) => {
+  action(model.command('list').description('list the model presets').addHelpText('after', '\nExample:\n  npx wafer model list --json'), (_opts, g) => {
     const rows = listPresets().map((p) => {
       const cfg = getPreset(p.name);
       const n = countParameters(cfg);
@@ -147,7 +154,8 @@ export function register(program: Command): void {
     model
       .command('show')
       .description('print the normalised config and parameter counts of a preset, model directory or config.json')
-      .argument('<model>', 'preset name, model directory, or path to a config.json'),
+      .argument('<model>', 'preset name, model directory, or path to a config.json')
+      .addHelpText('after', '\nExamples:\n  npx wafer model show qwen3-235b-a22b\n  npx wafer model show /tmp/m --json        # a directory from wafer model init'),
     (_opts, g, args) => {
       const spec = args[0];
       const cfg = resolveModelConfig(spec, '<model>');

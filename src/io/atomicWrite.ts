@@ -16,11 +16,20 @@ export function assertWritable(path: string, force: boolean | undefined, option 
   if (!force && existsSync(path)) throw new InputError(`file exists: ${path}`, option, 'pass --force to overwrite it, or choose another path');
 }
 
-function writeError(e: unknown, path: string, option: string): Error {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code && ['ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'ENAMETOOLONG', 'EEXIST'].includes(code)) {
-    return new InputError(`cannot write the file (${code})`, `${option} ${path}`, 'choose a path in a writable directory');
-  }
+/** A filesystem error from writing a user's output path (not a directory, no permission, disk full) as an InputError; others unchanged. */
+export function writeError(e: unknown, path: string, option: string): Error {
+  const code = (e as NodeJS.ErrnoException).code ?? '';
+  const why: Record<string, string> = {
+    ENOTDIR: 'a parent of the path is a file, not a directory',
+    EEXIST: 'a parent of the path is a file, not a directory',
+    EISDIR: 'the path is a directory',
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    EROFS: 'the filesystem is read-only',
+    ENOSPC: 'the disk is full',
+    ENAMETOOLONG: 'the name is too long',
+  };
+  if (why[code]) return new InputError(`cannot write the output: ${why[code]}`, `${option} ${path}`, 'choose a path in a writable directory');
   return e as Error;
 }
 
@@ -54,7 +63,11 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, opts: W
   } catch (e) {
     throw e instanceof InputError ? e : writeError(e, path, option);
   } finally {
-    rmSync(tmp, { force: true });
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // the temporary file could not even be created there
+    }
   }
 }
 
