@@ -601,6 +601,7 @@ export class MeshEngine {
       const k = this.program.tiles.findIndex((t) => t.x === h.x && t.y === h.y);
       this.arenaI32[this.layout.buffers[k].get(h.buf)!.byte >> 2] = token;
     }
+    this.core.resetTransient();
     this.lastActivity = this.now;
     this.lastProgress = this.now;
     for (let g = 0; g < this.nTasks; g++) {

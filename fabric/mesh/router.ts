@@ -313,6 +313,16 @@ export class RouterCore {
     return Infinity;
   }
 
+  /**
+   * Forgets per-cycle bookkeeping (evaluation stamps, last dequeue cycles) of a drained network, so a new run may
+   * start at any cycle — even one already visited — and every router is evaluated when something reaches it.
+   */
+  resetTransient(): void {
+    this.stamp.fill(-1);
+    this.lastDeq.fill(-1);
+    this.curN = 0;
+  }
+
   /** Routers queued for evaluation this cycle. */
   get activeRouters(): number {
     return this.curN;

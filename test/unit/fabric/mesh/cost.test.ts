@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { getFabricPreset } from '../../../../fabric/spec/index.js';
+import { MATVEC_ROW_OVERHEAD_CYCLES, OP_SETUP_CYCLES, SEND_ISSUE_CYCLES, TRANSCENDENTAL_CYCLES, hopCycles, matvecCost, opCost, rampCycles, streamArrivalCycles, taskCycles, tileOpContext } from '../../../../fabric/mesh/cost.js';
+import type { Op } from '../../../../fabric/isa/types.js';
+
+const wse2 = getFabricPreset('wse2');
+const wse3 = getFabricPreset('wse3');
+
+describe('cost functions', () => {
+  it('matvec is the slower of the FMACs and the weight stream, plus row overhead and setup', () => {
+    // f32 weights: 1 FMAC per cycle (simdWidth.f32 = 1) beats 4 B/MAC over a 16 B/cycle read port.
+    expect(matvecCost(wse3, 64, 64, 'f32').cycles).toBe(OP_SETUP_CYCLES + 64 * 64 + 64 * MATVEC_ROW_OVERHEAD_CYCLES);
+    // bf16 on WSE-3: 8 FMACs/cycle and 8 weights (16 B) per cycle: balanced.
+    expect(matvecCost(wse3, 64, 64, 'bf16').cycles).toBe(OP_SETUP_CYCLES + (64 * 64) / 8 + 64);
+    // bf16 on WSE-2: 4 FMACs/cycle; the 16 B/cycle port could feed 8.
+    expect(matvecCost(wse2, 64, 64, 'bf16').cycles).toBe(OP_SETUP_CYCLES + (64 * 64) / 4 + 64);
+    // int8 on WSE-3: 8 MACs/cycle, 1 B per weight plus a 4 B scale per row.
+    expect(matvecCost(wse3, 64, 64, 'int8').cycles).toBe(OP_SETUP_CYCLES + (64 * 64) / 8 + 64);
+    expect(matvecCost(wse3, 64, 64, 'int8').sramReadBytes).toBe(64 * 64 + 64 * 4 + 64 * 4);
+    expect(matvecCost(wse3, 3, 5, 'f32').fmacOps).toBe(15);
+  });
+
+  it('every op has a positive cost; attention grows with the position; sends cost only their issue', () => {
+    const tile = {
+      buffers: [
+        { name: 'a', dtype: 'f32' as const, length: 4096, init: { kind: 'zeros' as const }, role: 'activation' as const },
+        { name: 'i', dtype: 'i32' as const, length: 8, init: { kind: 'zeros' as const }, role: 'activation' as const },
+        { name: 't', dtype: 'bf16' as const, length: 256, init: { kind: 'zeros' as const }, role: 'weights' as const },
+      ],
+    };
+    const s = (length: number, offset = 0) => ({ buf: 'a', offset, length });
+    const ops: Op[] = [
+      { op: 'matvec', w: 't', rows: 16, cols: 16, x: s(16), y: s(16, 16), accumulate: true },
+      { op: 'send', colour: 0, src: s(100) },
+      { op: 'add', a: s(64), b: s(64), out: s(64) },
+      { op: 'copy', src: s(64), out: s(64, 64) },
+      { op: 'axpy', a: s(64), weight: s(2), index: 1, out: s(64) },
+      { op: 'rmsnorm', x: s(64), weight: s(64), out: s(64), eps: 1e-5 },
+      { op: 'rope', x: s(64), numHeads: 2, headDim: 32, theta: 1e4 },
+      { op: 'kvAppend', k: s(32), v: s(32), kCache: 'a', vCache: 'a', rowLength: 32 },
+      { op: 'attention', q: s(64), kCache: 'a', vCache: 'a', out: s(64), numHeads: 2, numKvHeads: 1, headDim: 32 },
+      { op: 'swiglu', gate: s(64), up: s(64), out: s(64) },
+      { op: 'topk', logits: s(8), k: 2, renormalize: true, indices: { buf: 'i', offset: 0, length: 2 }, weights: s(2) },
+      { op: 'dispatch', indices: { buf: 'i', offset: 0, length: 2 }, colours: [1, 2], src: s(64) },
+      { op: 'argmax', x: s(64), indexBase: 0, out: s(2) },
+      { op: 'argmaxMerge', a: s(2), b: s(2), out: s(2) },
+      { op: 'embed', table: 't', rowBase: 0, rows: 16, cols: 16, token: { buf: 'i', offset: 0, length: 1 }, colour: 3 },
+      { op: 'output', name: 'o', src: s(64) },
+    ];
+    for (const op of ops) expect(opCost(wse3, op, tileOpContext(tile, 0)).cycles, op.op).toBeGreaterThan(0);
+    const att = ops[8];
+    const c0 = opCost(wse3, att, tileOpContext(tile, 0)).cycles;
+    const c9 = opCost(wse3, att, tileOpContext(tile, 9)).cycles;
+    expect(c9).toBeGreaterThan(c0);
+    // Ten times the rows: the exps alone add 9 rows × 2 heads × TRANSCENDENTAL_CYCLES.
+    expect(c9 - c0).toBeGreaterThanOrEqual(9 * 2 * TRANSCENDENTAL_CYCLES);
+    expect(opCost(wse3, ops[1], tileOpContext(tile, 0)).cycles).toBe(SEND_ISSUE_CYCLES);
+    expect(taskCycles(wse3, { ops: [ops[1], ops[2]] }, tileOpContext(tile, 0))).toBe(wse3.taskStartCycles + SEND_ISSUE_CYCLES + opCost(wse3, ops[2], tileOpContext(tile, 0)).cycles);
+    expect(() => opCost(wse3, { op: 'matvec', w: 'nope', rows: 1, cols: 1, x: s(1), y: s(1), accumulate: false }, tileOpContext(tile, 0))).toThrow('cost: no buffer "nope" on this tile');
+  });
+
+  it('latency helpers', () => {
+    expect(hopCycles(wse3, 5)).toBe(5 * wse3.hopLatencyCycles);
+    expect(hopCycles(wse3, 5, 3)).toBe(5 * wse3.hopLatencyCycles + 3);
+    expect(rampCycles(wse3)).toBe(wse3.rampLatencyCycles);
+    expect(streamArrivalCycles(wse3, 3, 10)).toBe(2 * wse3.rampLatencyCycles + 3 * wse3.hopLatencyCycles + 9);
+  });
+});
