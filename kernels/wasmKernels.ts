@@ -3,13 +3,19 @@
 // bump allocator whose state lives in the first 64 bytes of the memory (updated with Atomics), so instances in
 // different threads never hand out the same bytes.
 //
-// Accuracy (vs matvecReference, which sums in f64): f32, bf16 and f16 multiply the exactly decoded weight by x and
-// accumulate in f32 (8 partial sums per row, then a horizontal sum), so |y - ref| is a few f32 roundings of
-// sum_c |w_c·x_c|: the tests hold them to 2e-6·cols^0.5 + 1e-6 of that sum. int8 quantises x once per call to int16
-// with one scale (xq = round(x·32767/max|x|)) and sums the integer products exactly in i32 (flushed to f32 every
-// 1024 columns); the extra error is at most max|x|/65534 · sum_c |w_c| (one half-step of x per element), i.e. about
-// 3e-5 of sum |w·x| for x without outliers. Non-finite x (int8) or |x| ≥ 2^70 (f16) take an exact scalar path;
-// infinite/NaN f16 weights are detected in the loop and their rows redone exactly.
+// Accuracy (vs matvecReference, which sums in f64), per output row, as the tests hold it:
+//   f32, bf16, f16: |y - ref| <= 1e-5 · sum_c |w_c·x_c|
+//   int8:           |y - ref| <= 1e-5 · sum_c |w_c·x_c| + max|x| · sum_c |w_c| / 65534
+// f32, bf16 and f16 multiply the exactly decoded weight by x and accumulate in f32 (4 or 8 lanes per row, then a
+// horizontal sum). int8 quantises x once per call to int16 with one scale (xq = round(x·32767/max|x|)) and sums the
+// integer products exactly in i32 (blocks of 1024 columns, then f32): the extra error is at most half a step of x per
+// element, the second term above (about 3e-5 of sum |w·x| for x without outliers). Quantising x to int16 rather than
+// int8 keeps that error 256× smaller at the same speed (the weights are widened to i16 for i32x4.dot_i16x8_s anyway).
+// Non-finite x (int8) or |x| >= 2^70 (f16) take an exact scalar path; infinite/NaN f16 weights are detected in the
+// loop and their rows redone exactly. Rows of a matvec are independent: splitting the rows over threads gives the same
+// bits as one call.
+//
+// reset() frees for every thread sharing the memory: call it only when no other thread is allocating or computing.
 import { wasmBase64 } from './wasm/matvec.wasm.gen.js';
 import type { Matrix } from './matvec.js';
 import type { WeightDtype } from './dtype.js';
