@@ -12,7 +12,7 @@ import type { Op } from '../../fabric/isa/types.js';
 import type { LayerNode, MatrixNode, MlpNode, ModelGraph } from '../graph/graph.js';
 import { partitionMatrix, type BlockGrid, type ProgramDtype, dtypeBytes } from './partition.js';
 import { PlanBuilder, slice, zeros, type LogicalTile, type StreamDecl } from './plan.js';
-import { buildRegion, reduceCostCycles, sliceLen, type ReduceShape, type Region } from './region.js';
+import { REDUCE_SHAPES, buildRegion, reduceCostCycles, sliceLen, type ReduceShape, type Region } from './region.js';
 
 export interface LowerOptions {
   dtype: ProgramDtype;
@@ -62,7 +62,10 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
   const chooseReduce = (grid: BlockGrid, m: number): ReduceShape => {
     const w = m * grid.br;
     const add = Math.ceil(w / simd);
-    return reduceCostCycles('tree', grid.gc, w, spec.hopLatencyCycles, add) < reduceCostCycles('chain', grid.gc, w, spec.hopLatencyCycles, add) ? 'tree' : 'chain';
+    // The cheapest shape; on a tie the simpler one (chain, then tree, then K-tree).
+    let best: ReduceShape = 'chain';
+    for (const shape of REDUCE_SHAPES) if (reduceCostCycles(shape, grid.gc, w, spec.hopLatencyCycles, add) < reduceCostCycles(best, grid.gc, w, spec.hopLatencyCycles, add)) best = shape;
+    return best;
   };
   const region = (name: string, group: string, mats: MatrixNode[], grid: BlockGrid, rowMap?: Parameters<typeof buildRegion>[7], shared?: StreamDecl[]) => {
     const r = buildRegion(p, name, group, mats, grid, dtype, chooseReduce(grid, rowMap ? rowMap(0).length : mats.length), rowMap, shared);

@@ -6,7 +6,8 @@ import type { Op, Task } from '../../fabric/isa/types.js';
 import type { BlockGrid, ProgramDtype } from './partition.js';
 import { PlanBuilder, slice, zeros, type LogicalTile, type StreamDecl } from './plan.js';
 
-export type ReduceShape = 'chain' | 'tree';
+export type ReduceShape = 'chain' | 'tree' | 'ktree';
+export const REDUCE_SHAPES: readonly ReduceShape[] = ['chain', 'tree', 'ktree'];
 
 export interface RegionRoot {
   tile: LogicalTile;
@@ -30,23 +31,43 @@ export interface Region {
 
 export const sliceLen = (total: number, block: number, k: number): number => Math.min(block, total - k * block);
 
-/** Children of tile j (root = 0) in a chain or a binary tree over gc tiles; reduce order is fixed, so sums are deterministic. */
+/** Group size of the two-level K-tree (WaferLLM's MeshGEMV uses K = 2 levels of ~√gc groups). */
+export const kTreeGroup = (gc: number): number => Math.max(2, Math.ceil(Math.sqrt(gc)));
+
+/**
+ * Children of tile j (root = 0) in a chain, a binary tree, or a two-level K-tree (chains inside groups of
+ * kTreeGroup(gc) tiles into each group's first tile, then a chain of group leaders into the root). The reduce order
+ * is fixed, so sums are deterministic.
+ */
 export function reduceChildren(shape: ReduceShape, j: number, gc: number): number[] {
   if (shape === 'chain') return j + 1 < gc ? [j + 1] : [];
+  if (shape === 'ktree') {
+    const k = kTreeGroup(gc);
+    const out: number[] = [];
+    if ((j + 1) % k !== 0 && j + 1 < gc) out.push(j + 1);
+    if (j % k === 0 && j + k < gc) out.push(j + k);
+    return out;
+  }
   const out: number[] = [];
   for (let s = 1; j % (2 * s) === 0 && j + s < gc; s *= 2) out.push(j + s);
   return out;
 }
 
 /**
- * Estimated cycles of the reduction alone (serialising `m·br` wavelets per hop, plus hop and add costs), used to
- * choose the shape. A chain pays every hop in sequence; a tree pays log2(gc) levels of growing distance.
+ * Estimated cycles of the reduction alone (serialising `wavelets` per hop, plus hop and add costs), used to choose the
+ * shape. A chain pays every hop in sequence; a tree pays log2(gc) levels of growing distance; a K-tree pays a chain
+ * inside a group, then a chain of groups k tiles apart.
  */
 export function reduceCostCycles(shape: ReduceShape, gc: number, wavelets: number, hopCycles: number, addCycles: number): number {
   if (gc <= 1) return 0;
-  if (shape === 'chain') return (gc - 1) * (wavelets + hopCycles + addCycles);
+  const stage = (distance: number) => wavelets + distance * hopCycles + addCycles;
+  if (shape === 'chain') return (gc - 1) * stage(1);
+  if (shape === 'ktree') {
+    const k = kTreeGroup(gc);
+    return (Math.min(k, gc) - 1) * stage(1) + (Math.ceil(gc / k) - 1) * stage(k);
+  }
   let cost = 0;
-  for (let s = 1; s < gc; s *= 2) cost += wavelets + s * hopCycles + addCycles;
+  for (let s = 1; s < gc; s *= 2) cost += stage(s);
   return cost;
 }
 

@@ -30,8 +30,8 @@ describe('partition', () => {
 
 describe('reductions', () => {
   it('chain and tree visit every tile once with root 0', () => {
-    for (const shape of ['chain', 'tree'] as const) {
-      for (const gc of [1, 2, 3, 5, 8, 13]) {
+    for (const shape of ['chain', 'tree', 'ktree'] as const) {
+      for (const gc of [1, 2, 3, 5, 8, 9, 13, 30]) {
         const seen = new Set<number>([0]);
         const stack = [0];
         while (stack.length) for (const c of reduceChildren(shape, stack.pop()!, gc)) {
@@ -42,6 +42,11 @@ describe('reductions', () => {
         expect(seen.size).toBe(gc);
       }
     }
+  });
+
+  it('a K-tree beats a chain when hops are expensive relative to the data, and a tree beats it when they are not', () => {
+    expect(reduceCostCycles('ktree', 16, 8, 1, 2)).toBeLessThan(reduceCostCycles('chain', 16, 8, 1, 2));
+    expect(reduceCostCycles('tree', 16, 64, 1, 8)).toBeLessThan(reduceCostCycles('ktree', 16, 64, 1, 8));
   });
 
   it('a tree beats a chain on long reductions and not on two tiles', () => {
