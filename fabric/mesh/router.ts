@@ -85,7 +85,7 @@ export class RouterCore {
   readonly pending: Uint8Array;
   /** Route of the packet at the head (wormhole body flits follow it). */
   readonly curRoute: Uint8Array;
-  readonly lastDeq: Float64Array;
+  readonly lastDeq: Int32Array;
   /** Wormhole: the upstream VC holding this VC, or -1. */
   readonly lockedBy: Int32Array;
   readonly rr: Int32Array;
@@ -113,16 +113,10 @@ export class RouterCore {
   private creditList: Int32Array;
   private creditN = 0;
 
-  // Event wheel: linked lists of in-flight wavelets per arrival cycle.
-  private readonly wheelMask: number;
-  private readonly bucketHead: Int32Array;
-  private readonly bucketTail: Int32Array;
-  private evNext: Int32Array;
-  private evTarget: Int32Array;
-  private evData: Uint32Array;
-  private evFlags: Uint8Array;
-  private evFree = -1;
-  private evUsed = 0;
+  // In flight: one FIFO ring per distinct link latency. A wavelet sent at t over a link of latency L lands at t + L;
+  // within one latency class, landing times never decrease, so a ring in send order is sorted by landing time.
+  private readonly latClass: Int32Array;
+  private readonly rings: FlightRing[] = [];
   /** Wavelets in flight on links. */
   inFlight = 0;
 
@@ -155,7 +149,7 @@ export class RouterCore {
     this.credits = new Int32Array(vcs).fill(c.depth);
     this.pending = new Uint8Array(vcs);
     this.curRoute = new Uint8Array(vcs);
-    this.lastDeq = new Float64Array(vcs).fill(-1);
+    this.lastDeq = new Int32Array(vcs).fill(-1);
     this.lockedBy = new Int32Array(vcs).fill(-1);
     this.rr = new Int32Array(c.tiles * 5).fill(-1);
     this.flits = new Int32Array(c.tiles);
@@ -171,16 +165,15 @@ export class RouterCore {
     this.creditList = new Int32Array(Math.max(1, vcs));
     let maxLat = 1;
     for (let i = 0; i < c.linkLatency.length; i++) maxLat = Math.max(maxLat, c.linkLatency[i]);
-    let size = 2;
-    while (size <= maxLat) size <<= 1;
-    this.wheelMask = size - 1;
-    this.bucketHead = new Int32Array(size).fill(-1);
-    this.bucketTail = new Int32Array(size).fill(-1);
-    const cap = Math.max(1024, vcs * 2);
-    this.evNext = new Int32Array(cap);
-    this.evTarget = new Int32Array(cap);
-    this.evData = new Uint32Array(cap);
-    this.evFlags = new Uint8Array(cap);
+    this.latClass = new Int32Array(maxLat + 2).fill(-1);
+    const classOf = (lat: number) => {
+      if (this.latClass[lat] < 0) {
+        this.latClass[lat] = this.rings.length;
+        this.rings.push(new FlightRing(Math.max(256, vcs)));
+      }
+    };
+    for (let i = 0; i < c.linkLatency.length; i++) classOf(c.linkLatency[i] === 0 && i % 5 === 0 ? 1 : c.linkLatency[i]);
+    classOf(1);
     this.linkWavelets = new Float64Array(c.tiles * 5);
   }
 
@@ -189,39 +182,9 @@ export class RouterCore {
     return -1 - (tile * this.classes + cls);
   }
 
-  private grow(): void {
-    const cap = this.evNext.length * 2;
-    const n = new Int32Array(cap);
-    n.set(this.evNext);
-    this.evNext = n;
-    const t = new Int32Array(cap);
-    t.set(this.evTarget);
-    this.evTarget = t;
-    const d = new Uint32Array(cap);
-    d.set(this.evData);
-    this.evData = d;
-    const f = new Uint8Array(cap);
-    f.set(this.evFlags);
-    this.evFlags = f;
-  }
-
-  /** Puts a wavelet in flight: it lands at `target` (a VC, or a sink code < 0) at cycle `at`. */
-  schedule(at: number, target: number, data: number, flags: number): void {
-    let e = this.evFree;
-    if (e >= 0) this.evFree = this.evNext[e];
-    else {
-      if (this.evUsed === this.evNext.length) this.grow();
-      e = this.evUsed++;
-    }
-    this.evTarget[e] = target;
-    this.evData[e] = data;
-    this.evFlags[e] = flags;
-    this.evNext[e] = -1;
-    const b = at & this.wheelMask;
-    const tail = this.bucketTail[b];
-    if (tail < 0) this.bucketHead[b] = e;
-    else this.evNext[tail] = e;
-    this.bucketTail[b] = e;
+  /** Puts a wavelet in flight for `lat` cycles (≥ 1): it lands at `target` (a VC, or a sink code < 0) at now + lat. */
+  schedule(now: number, lat: number, target: number, data: number, flags: number): void {
+    this.rings[this.latClass[lat]].push(now + lat, target, data, flags);
     this.inFlight++;
   }
 
@@ -253,7 +216,7 @@ export class RouterCore {
     this.credits[v]--;
     const lat = this.linkLatency[this.vcTile[v] * 5];
     if (lat === 0) this.enqueue(v, data, flags, now);
-    else this.schedule(now + lat, v, data, flags);
+    else this.schedule(now, lat, v, data, flags);
   }
 
   /** Phase 1: credits freed by last cycle's dequeues (their upstream routers wake up). Returns how many. */
@@ -281,27 +244,28 @@ export class RouterCore {
    * triples (a caller-owned scratch array, grown as needed); returns the number of sink deliveries.
    */
   land(now: number, sinkOut: { codes: Int32Array; data: Uint32Array; flags: Uint8Array }): number {
-    const b = now & this.wheelMask;
-    let e = this.bucketHead[b];
-    if (e < 0) return 0;
-    this.bucketHead[b] = -1;
-    this.bucketTail[b] = -1;
+    if (this.inFlight === 0) return 0;
     let sinks = 0;
-    while (e >= 0) {
-      const next = this.evNext[e];
-      const t = this.evTarget[e];
-      if (t >= 0) this.enqueue(t, this.evData[e], this.evFlags[e], now);
-      else {
-        if (sinks === sinkOut.codes.length) growSinkOut(sinkOut);
-        sinkOut.codes[sinks] = t;
-        sinkOut.data[sinks] = this.evData[e];
-        sinkOut.flags[sinks] = this.evFlags[e];
-        sinks++;
+    const rings = this.rings;
+    for (let c = 0; c < rings.length; c++) {
+      const ring = rings[c];
+      const mask = ring.mask;
+      while (ring.count > 0) {
+        const h = ring.head;
+        if (ring.time[h] > now) break;
+        const t = ring.target[h];
+        if (t >= 0) this.enqueue(t, ring.data[h], ring.flags[h], now);
+        else {
+          if (sinks === sinkOut.codes.length) growSinkOut(sinkOut);
+          sinkOut.codes[sinks] = t;
+          sinkOut.data[sinks] = ring.data[h];
+          sinkOut.flags[sinks] = ring.flags[h];
+          sinks++;
+        }
+        ring.head = (h + 1) & mask;
+        ring.count--;
+        this.inFlight--;
       }
-      this.evNext[e] = this.evFree;
-      this.evFree = e;
-      this.inFlight--;
-      e = next;
     }
     return sinks;
   }
@@ -309,8 +273,9 @@ export class RouterCore {
   /** The earliest cycle after `now` with a wavelet landing, or Infinity. */
   nextLanding(now: number): number {
     if (this.inFlight === 0) return Infinity;
-    for (let t = now + 1; t <= now + this.wheelMask + 1; t++) if (this.bucketHead[t & this.wheelMask] >= 0) return t;
-    return Infinity;
+    let t = Infinity;
+    for (const ring of this.rings) if (ring.count > 0 && ring.time[ring.head] < t) t = ring.time[ring.head];
+    return Math.max(t, now + 1);
   }
 
   /**
@@ -456,7 +421,7 @@ export class RouterCore {
         this.lockedBy[d] = (f & FLAG_TAIL) !== 0 ? -1 : v;
       }
       this.credits[d]--;
-      this.schedule(now + this.linkLatency[r * 5 + o], d, this.qData[slot], this.wormhole ? this.qFlags[slot] : 0);
+      this.schedule(now, this.linkLatency[r * 5 + o], d, this.qData[slot], this.wormhole ? this.qFlags[slot] : 0);
       this.waveletHops++;
     } else if (d === SINK) {
       const s = r * this.classes + this.vcClass[v];
@@ -464,7 +429,7 @@ export class RouterCore {
       this.sinkRoom[s]--;
       const lat = this.linkLatency[r * 5];
       // A zero-latency ramp still lands in the next cycle's phase 2 at the earliest (the sink is visited there).
-      this.schedule(now + (lat === 0 ? 1 : lat), -1 - s, this.qData[slot], this.wormhole ? this.qFlags[slot] : 0);
+      this.schedule(now, lat === 0 ? 1 : lat, -1 - s, this.qData[slot], this.wormhole ? this.qFlags[slot] : 0);
     } else {
       throw new NoRouteError(r, this.vcPort[v], this.vcClass[v], `no route out of port ${o}`);
     }
@@ -545,4 +510,56 @@ function growSinkOut(s: SinkScratch): void {
   s.codes = c;
   s.data = d;
   s.flags = f;
+}
+
+/** A growable FIFO of in-flight wavelets (landing time, target, payload, flags). */
+class FlightRing {
+  time: Int32Array;
+  target: Int32Array;
+  data: Uint32Array;
+  flags: Uint8Array;
+  head = 0;
+  count = 0;
+  mask: number;
+
+  constructor(cap: number) {
+    let size = 16;
+    while (size < cap) size <<= 1;
+    this.mask = size - 1;
+    this.time = new Int32Array(size);
+    this.target = new Int32Array(size);
+    this.data = new Uint32Array(size);
+    this.flags = new Uint8Array(size);
+  }
+
+  push(time: number, target: number, data: number, flags: number): void {
+    if (this.count > this.mask) this.grow();
+    const i = (this.head + this.count) & this.mask;
+    this.time[i] = time;
+    this.target[i] = target;
+    this.data[i] = data;
+    this.flags[i] = flags;
+    this.count++;
+  }
+
+  private grow(): void {
+    const size = (this.mask + 1) * 2;
+    const time = new Int32Array(size);
+    const target = new Int32Array(size);
+    const data = new Uint32Array(size);
+    const flags = new Uint8Array(size);
+    for (let k = 0; k < this.count; k++) {
+      const i = (this.head + k) & this.mask;
+      time[k] = this.time[i];
+      target[k] = this.target[i];
+      data[k] = this.data[i];
+      flags[k] = this.flags[i];
+    }
+    this.time = time;
+    this.target = target;
+    this.data = data;
+    this.flags = flags;
+    this.head = 0;
+    this.mask = size - 1;
+  }
 }
