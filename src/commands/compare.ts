@@ -1,10 +1,9 @@
 // `wafer compare`: one model on several fabrics (wafers and HBM GPUs) across batch sizes — tokens/s per user and in
 // aggregate, where a token's time goes, and an SVG chart of where the memory wall moves.
-import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { resolveModelConfig } from '../../compiler/model/load.js';
 import { InputError } from '../../fabric/errors.js';
-import { writeFileAtomic } from '../io/atomicWrite.js';
+import { assertWritable, writeFileAtomic } from '../io/atomicWrite.js';
 import { printJson, printText } from '../io/output.js';
 import { parseIntList, parseIntOption } from '../io/parse.js';
 import { COMPARE_DTYPES, compareFabrics, resolveFabricArg, type CompareDtype, type CompareOptions, type CompareResult, type CompareRow } from '../report/compareData.js';
@@ -101,9 +100,9 @@ export function register(program: Command): void {
     .option('--force', 'overwrite --out if it exists', false)
     .addHelpText('after', '\nExamples:\n  npx wafer compare --model toy-moe --fabrics mini-64,h100 --json\n  npx wafer compare --model llama-3.1-70b --fabrics wse3,h100,b200 --batch 1,8,64 --out wall.svg');
   action<Options>(cmd, (o, g) => {
-    if (o.out && existsSync(o.out) && !o.force) throw new InputError(`file exists: ${o.out}`, '--out', 'pass --force to overwrite it, or choose another path');
+    if (o.out) assertWritable(o.out, o.force);
     const c = compareFabrics(parseCompareOptions(o));
-    if (o.out) writeFileAtomic(o.out, memoryWallSvg(c) + '\n');
+    if (o.out) writeFileAtomic(o.out, memoryWallSvg(c) + '\n', { force: o.force === true, option: '--out' });
     if (g.json) printJson(c);
     else printText(formatCompare(c) + (o.out ? `\nchart written to ${o.out}` : ''));
   });

@@ -10,6 +10,7 @@ import { register as run } from './run.js';
 import { register as noc } from './noc.js';
 import { register as bench } from './bench.js';
 import { register as compare } from './compare.js';
+import { register as report } from './report.js';
 
 type Register = (program: Command) => void;
 
@@ -24,6 +25,7 @@ const registrations: Register[] = [
   compare,
   noc,
   bench,
+  report,
   // demo, model, generate, compile, faults, run, gpu, compare, project, noc, bench, report
 ];
 

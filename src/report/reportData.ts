@@ -1,0 +1,195 @@
+// The report's data document: everything the HTML report draws, as JSON (`wafer report … --json` prints it, and
+// `wafer report --from FILE` reads it back). Per tile: position, role, layer, SRAM bytes and busy cycles; the routes;
+// the dead tiles; the run's summary; optionally the compare result (memory wall) and a NoC sweep.
+import { z } from 'zod';
+import { tileSramBytes } from '../../fabric/isa/sram.js';
+import { InputError, inputErrorFromZod } from '../../fabric/errors.js';
+import type { CompileJob } from '../wafer/compileJob.js';
+import type { MeshRunResult } from '../wafer/runJob.js';
+import type { CompareResult } from './compareData.js';
+import type { TileStats } from './meshStats.js';
+
+export const REPORT_DATA_VERSION = 1;
+
+/** Tile roles the wafer map colours, in legend order. */
+export const ROLE_GROUPS = ['hub', 'qkv', 'attention-kv', 'o', 'gate-up', 'down', 'expert', 'embedding', 'lm-head', 'relay', 'other'] as const;
+export type RoleGroup = (typeof ROLE_GROUPS)[number];
+
+/** A tile's role string (e.g. "L3.mlp.down[0,1]", "L0.expert5.gu[1,0]", "lm_head[2,0]") → its map group and layer. */
+export function classifyRole(role: string): { group: RoleGroup; layer: number | null } {
+  const m = /^L(\d+)\./.exec(role);
+  const layer = m ? Number(m[1]) : null;
+  let group: RoleGroup = 'other';
+  if (role === 'relay') group = 'relay';
+  else if (role.startsWith('embedding')) group = 'embedding';
+  else if (role.startsWith('lm_head')) group = 'lm-head';
+  else if (/\.expert\d+\./.test(role)) group = 'expert';
+  else if (/\.hub$/.test(role)) group = 'hub';
+  else if (/\.attn\.qkv/.test(role)) group = 'qkv';
+  else if (/\.attn\.kv/.test(role)) group = 'attention-kv';
+  else if (/\.attn\.o/.test(role)) group = 'o';
+  else if (/\.mlp\.gu/.test(role)) group = 'gate-up';
+  else if (/\.mlp\.down/.test(role)) group = 'down';
+  return { group, layer };
+}
+
+const port = z.enum(['ramp', 'N', 'E', 'S', 'W']);
+const nonNegInt = z.number().int().nonnegative();
+const num = z.number().nullable();
+
+const tileSchema = z.strictObject({
+  x: nonNegInt,
+  y: nonNegInt,
+  role: z.string(),
+  group: z.enum(ROLE_GROUPS),
+  layer: nonNegInt.nullable(),
+  sramBytes: z.number().nonnegative(),
+  /** CE busy cycles over the whole run (null: no run). */
+  busyCycles: z.number().nonnegative().nullable(),
+  /** Router entries: [colour, from, to ports]. */
+  routes: z.array(z.tuple([nonNegInt, port, z.array(port)])),
+});
+
+/** `wafer noc --sweep --json` output: the fields the chart reads (other fields are kept as they are). */
+export const nocSweepSchema = z.looseObject({
+  pattern: z.string(),
+  width: nonNegInt,
+  height: nonNegInt,
+  bisectionBoundRate: num,
+  sweep: z
+    .array(
+      z.looseObject({
+        offeredRate: z.number(),
+        acceptedRate: z.number(),
+        meanLatencyCycles: num,
+        p99LatencyCycles: num,
+        saturated: z.boolean(),
+      }),
+    )
+    .min(1),
+});
+export type NocSweep = z.infer<typeof nocSweepSchema>;
+
+const runSummarySchema = z.strictObject({
+  prompt: z.array(nonNegInt),
+  tokens: z.array(nonNegInt),
+  steps: nonNegInt,
+  prefillCycles: z.number(),
+  decodeCyclesPerToken: z.number(),
+  tokensPerSecond: z.number(),
+  clockHz: z.number(),
+  matchesReference: z.boolean(),
+  maxLogitRelativeError: z.number(),
+  utilisation: z.strictObject({ fmacOfPeak: z.number(), sramBandwidthOfPeak: z.number(), linkUtilisation: z.number(), busyTileFraction: z.number() }),
+  totalCycles: z.number(),
+});
+
+export const reportDataSchema = z.strictObject({
+  kind: z.literal('wafer-report-data'),
+  version: z.literal(REPORT_DATA_VERSION),
+  model: z.string(),
+  fabric: z.string(),
+  dtype: z.string(),
+  repair: z.string(),
+  widthTiles: nonNegInt,
+  heightTiles: nonNegInt,
+  sramBytesPerTile: z.number().positive(),
+  clockHz: z.number().positive(),
+  deadTiles: z.array(z.tuple([nonNegInt, nonNegInt])),
+  /** Defects hidden by the remap repair (not on the logical map). */
+  hiddenDefects: nonNegInt,
+  tiles: z.array(tileSchema),
+  /** Where busyCycles came from. */
+  busySource: z.enum(['mesh run', 'none']),
+  expectedTokensPerSecond: z.number(),
+  run: runSummarySchema.nullable(),
+  compare: z.unknown().nullable(),
+  noc: nocSweepSchema.nullable(),
+});
+export type ReportData = Omit<z.infer<typeof reportDataSchema>, 'compare'> & { compare: CompareResult | null };
+export type ReportTile = ReportData['tiles'][number];
+
+export function buildReportData(a: { job: CompileJob; run: { result: MeshRunResult; stats: TileStats; prompt: number[] } | null; compare: CompareResult | null; noc: NocSweep | null }): ReportData {
+  const { job } = a;
+  const program = job.result.program;
+  const W = program.widthTiles;
+  const busy = a.run?.stats.tileBusyCycles;
+  const tiles = program.tiles.map((t): ReportTile => {
+    const { group, layer } = classifyRole(t.role);
+    return {
+      x: t.x,
+      y: t.y,
+      role: t.role,
+      group,
+      layer,
+      sramBytes: tileSramBytes(t),
+      busyCycles: busy ? busy[t.y * W + t.x] : null,
+      routes: t.routes.map((e) => [e.colour, e.from, [...e.to]] as [number, ReportTile['routes'][number][1], ReportTile['routes'][number][2]]),
+    };
+  });
+  const deadTiles: [number, number][] = [];
+  const f = job.result.engineFaults;
+  if (f) for (let i = 0; i < f.tiles; i++) if (!f.isTileUsable(i)) deadTiles.push([i % W, Math.floor(i / W)]);
+  const r = a.run?.result;
+  return {
+    kind: 'wafer-report-data',
+    version: REPORT_DATA_VERSION,
+    model: job.config.name,
+    fabric: job.spec.name,
+    dtype: job.dtype,
+    repair: job.result.report.repair,
+    widthTiles: W,
+    heightTiles: program.heightTiles,
+    sramBytesPerTile: job.spec.sramBytesPerTile,
+    clockHz: job.spec.clockHz,
+    deadTiles,
+    hiddenDefects: job.result.report.remap?.hiddenDefects ?? 0,
+    tiles,
+    busySource: busy ? 'mesh run' : 'none',
+    expectedTokensPerSecond: job.spec.clockHz / job.estimate.cyclesPerToken,
+    run:
+      r && a.run
+        ? {
+            prompt: a.run.prompt,
+            tokens: r.tokens,
+            steps: r.steps,
+            prefillCycles: r.prefillCycles,
+            decodeCyclesPerToken: r.decodeCyclesPerToken,
+            tokensPerSecond: r.tokensPerSecond,
+            clockHz: r.clockHz,
+            matchesReference: r.matchesReference,
+            maxLogitRelativeError: r.maxLogitRelativeError,
+            utilisation: { ...r.utilisation },
+            totalCycles: a.run.stats.totalCycles,
+          }
+        : null,
+    compare: a.compare,
+    noc: a.noc,
+  };
+}
+
+/** Validates a report data document (from `wafer report --json`); a `wafer run --json` document gets its own message. */
+export function parseReportData(json: unknown, source: string): ReportData {
+  if (json && typeof json === 'object' && !Array.isArray(json)) {
+    const o = json as Record<string, unknown>;
+    if (o.kind === undefined && 'stepCycles' in o && 'tokens' in o) {
+      throw new InputError('this is `wafer run --json` output, which has no per-tile data', source, 'write the report data with `wafer report --model … --fabric … --json > run.json` (same options as run) and pass that file');
+    }
+    if (o.kind === 'wafer-report-data' && o.version !== REPORT_DATA_VERSION) {
+      throw new InputError(`report data version ${String(o.version)} is not supported (this build reads version ${REPORT_DATA_VERSION})`, source, 'regenerate it with this build: wafer report … --json');
+    }
+  }
+  const r = reportDataSchema.safeParse(json);
+  if (!r.success) throw inputErrorFromZod(r.error, source, undefined, json);
+  const d = r.data;
+  for (const t of d.tiles) {
+    if (t.x >= d.widthTiles || t.y >= d.heightTiles) throw new InputError(`tile (${t.x},${t.y}) lies outside the ${d.widthTiles}×${d.heightTiles} mesh`, `${source}: tiles`, 'regenerate the file with wafer report … --json');
+  }
+  return d as ReportData;
+}
+
+export function parseNocSweep(json: unknown, source: string): NocSweep {
+  const r = nocSweepSchema.safeParse(json);
+  if (!r.success) throw inputErrorFromZod(r.error, source, 'give the output of `wafer noc --sweep --json`', json);
+  return r.data;
+}
