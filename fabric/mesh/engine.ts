@@ -18,6 +18,8 @@
 // spec.queueDepthWavelets wavelets are queued (a stall). The queue feeds the router's ramp input, one wavelet per
 // cycle, as credits allow. Receiving needs no CE time: the ramp writes each arriving wavelet into the recv trigger's
 // slice (the SRAM write port, assumed free); when `count` have arrived the task is ready (that same cycle).
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { WasmKernels, createKernelMemory } from '../../kernels/wasmKernels.js';
 import { InputError } from '../errors.js';
@@ -490,7 +492,8 @@ export class MeshEngine {
       this.workers > 0
         ? new Piscina({
             filename: new URL('./worker.ts', import.meta.url).href,
-            execArgv: ['--import', 'tsx'],
+            // tsx by absolute URL: a bare `--import tsx` resolves from the cwd and fails outside the repository.
+            execArgv: ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href],
             minThreads: this.workers,
             maxThreads: this.workers,
             idleTimeout: 60_000,
