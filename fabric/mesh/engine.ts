@@ -8,9 +8,11 @@
 // - Function (functional.ts): the ops' numbers, computed with the kernels on tile SRAM (one arena in a shared WebAssembly.Memory, wasm SIMD matvecs),
 //   inline or batched over a piscina pool. Each task started becomes a job (tile, task, the deliveries into that tile
 //   since its previous job); a task's ops see the tile's SRAM as of the cycle the task starts, and a send captures its
-//   payload then. Jobs are flushed in dependency levels (a level = one message per worker), only when the timing
-//   needs a value (dispatch indices, embed's token test) and at the end of the step. So cycles and bytes are the same
-//   for any number of workers.
+//   payload then. With workers, jobs are sent in batches while the timing simulation runs on (one message per worker
+//   per batch, contiguous runs of jobs); a job waits in its worker (Atomics) for the jobs it depends on — its tile's
+//   previous job and the senders of the payloads it receives. The timing waits for values only where it needs them
+//   (dispatch indices, embed's token test) and at the end of the step. Cycles and bytes are the same for any number
+//   of workers.
 //
 // CE model (per tile): the task picker starts the lowest-id ready task when the CE is idle; a task costs
 // spec.taskStartCycles, then each op its opCycles (cost.ts). A send (also dispatch, embed) puts its wavelets in the
@@ -127,10 +129,10 @@ const K_OUTPUT = 4;
 const PORT_NAMES = ['ramp', 'N', 'E', 'S', 'W'];
 
 /**
- * A dependency level whose estimated work is below this many FMAC ops runs inline: a pool round trip costs ~45 µs
- * (shared/notes/toolchain.md), about what the wasm matvec does in 100k MACs.
+ * With workers, pending jobs go out as a batch once their estimated work reaches this many FMAC ops (a batch costs
+ * about one pool round trip, ~45 µs, shared/notes/toolchain.md: about what the wasm matvec does in 100k MACs).
  */
-const INLINE_BELOW_FMACS = 100_000;
+const BATCH_FMACS = 200_000;
 
 /** Min-heap of (time, id) pairs, ties by id, in a Float64Array (key = time·2^21 + id). */
 class WakeHeap {
@@ -255,7 +257,16 @@ export class MeshEngine {
   private jobCost: number[] = [];
   private stageJobBase: number[] = [];
   private stageJobIdx: number[] = [];
+  /** Jobs [0, executed) are done; [executed, dispatched) are with the workers. */
   private executed = 0;
+  private dispatched = 0;
+  private pendingCost = 0;
+  private inflight: Promise<unknown>[] = [];
+  private readonly tileLastJob: Int32Array;
+  private readonly doneFlags: SharedArrayBuffer;
+  private readonly doneView: Int32Array;
+  private readonly abortAt: number;
+  private depScratch: number[] = [];
   private runs: number[][];
   private stageCursor = 0;
   private staging: SharedArrayBuffer;
@@ -322,7 +333,10 @@ export class MeshEngine {
       }
     });
     this.executor = new FunctionalExecutor(program, this.layout, this.memory);
-    this.staging = new SharedArrayBuffer(4 * 1024);
+    // Staging: every task runs at most once per step, so the step's payloads fit in Σ stage words, known now.
+    let stageMax = 1;
+    for (const words of this.layout.stageWords) for (const w of words) stageMax += w;
+    this.staging = new SharedArrayBuffer(stageMax * 4);
     this.stageI32 = new Int32Array(this.staging);
     this.stageF32 = new Float32Array(this.staging);
     this.executor.setStaging(this.staging);
@@ -467,6 +481,11 @@ export class MeshEngine {
     this.taskStartAt = new Float64Array(nT);
     this.taskJob = new Int32Array(nT).fill(-1);
     this.taskStage = new Int32Array(nT);
+    this.tileLastJob = new Int32Array(nProg).fill(-1);
+    // A step has at most one job per task plus one deliveries-only job per tile; the last flag is the abort flag.
+    this.abortAt = nT + nProg;
+    this.doneFlags = new SharedArrayBuffer((this.abortAt + 1) * 4);
+    this.doneView = new Int32Array(this.doneFlags);
 
     this.ceState = new Uint8Array(nProg);
     this.ceTask = new Int32Array(nProg).fill(-1);
@@ -497,6 +516,9 @@ export class MeshEngine {
             minThreads: this.workers,
             maxThreads: this.workers,
             idleTimeout: 60_000,
+            // Batches are posted at once even to a busy worker (it runs them in order), so the main thread never has
+            // to turn its event loop for the pool to get work.
+            concurrentTasksPerWorker: 1024,
             workerData: { program, layout: this.layout, memory: this.memory },
           })
         : null;
@@ -510,7 +532,7 @@ export class MeshEngine {
     const engine = new MeshEngine(spec, program, weights, opts);
     if (engine.pool) {
       // Start every thread now (tsx makes a cold start ~170 ms), so the first step's timing is not skewed.
-      await Promise.all(Array.from({ length: workers }, () => engine.pool!.run({ jobs: new Int32Array(0), position: 0, staging: engine.staging } satisfies WorkerBatch)));
+      await Promise.all(Array.from({ length: workers }, () => engine.pool!.run({ jobs: new Int32Array(0), position: 0, staging: engine.staging, done: null, epoch: 0, abortAt: 0 } satisfies WorkerBatch)));
     }
     return engine;
   }
@@ -546,7 +568,7 @@ export class MeshEngine {
     await this.run();
     // Deliveries after a tile's last task still belong in its SRAM.
     for (let k = 0; k < this.nProg; k++) if (this.runs[k].length > 0) this.addJob(k, -1, 0);
-    await this.flush();
+    await this.settle();
     const outputs = new Map<string, Float32Array>();
     for (const [name, { at, n }] of this.outputsAt) outputs.set(name, this.stageF32.slice(at, at + n));
     const cycles = this.lastActivity - start;
@@ -574,6 +596,9 @@ export class MeshEngine {
     this.stageJobBase = [];
     this.stageJobIdx = [];
     this.executed = 0;
+    this.dispatched = 0;
+    this.pendingCost = 0;
+    this.tileLastJob.fill(-1);
     this.stageCursor = 0;
     this.outputsAt.clear();
     this.paused = [];
@@ -637,7 +662,7 @@ export class MeshEngine {
         this.ceRun(k, now);
       }
       if (this.paused.length > 0) {
-        await this.flush();
+        await this.settle();
         const list = this.paused;
         this.paused = [];
         for (const k of list) {
@@ -645,6 +670,7 @@ export class MeshEngine {
           this.ceRun(k, now);
         }
       }
+      if (this.pendingCost >= BATCH_FMACS && this.pool) this.dispatch();
       // Send engines: one wavelet per tile per cycle into the router's ramp input.
       let pushed = 0;
       if (this.sendN > 0) {
@@ -806,7 +832,7 @@ export class MeshEngine {
         if (j < kinds.length) {
           const kind = kinds[j];
           if ((kind === K_DISPATCH || kind === K_EMBED) && this.taskJob[g] >= this.executed) {
-            // Its values are not computed yet: pause here, flush, then resume at the same cycle.
+            // Its values are not computed yet: pause here, wait for the jobs, then resume at the same cycle.
             this.ceState[k] = CE_PAUSED;
             this.paused.push(k);
             return;
@@ -930,7 +956,16 @@ export class MeshEngine {
   /** Appends a job (task j of program tile k, or -1 for deliveries only) with the tile's pending deliveries. */
   private addJob(k: number, j: number, stageBase: number): number {
     const runs = this.runs[k];
-    const need = JOB_HEADER + runs.length;
+    const idx = this.jobStart.length;
+    // Dependencies: the tile's previous job, and every job whose staged payloads this one receives.
+    const deps = this.depScratch;
+    deps.length = 0;
+    if (this.tileLastJob[k] >= 0) deps.push(this.tileLastJob[k]);
+    for (let q = 0; q < runs.length; q += 3) {
+      const s = this.senderJob(runs[q]);
+      if (!deps.includes(s)) deps.push(s);
+    }
+    const need = JOB_HEADER + deps.length + runs.length;
     if (this.jobsLen + need > this.jobs.length) {
       const bigger = new Int32Array(Math.max(this.jobs.length * 2, this.jobsLen + need));
       bigger.set(this.jobs.subarray(0, this.jobsLen));
@@ -938,116 +973,80 @@ export class MeshEngine {
     }
     const at = this.jobsLen;
     const jobs = this.jobs;
-    jobs[at] = k;
-    jobs[at + 1] = j;
-    jobs[at + 2] = stageBase;
-    jobs[at + 3] = runs.length / 3;
-    for (let i = 0; i < runs.length; i++) jobs[at + JOB_HEADER + i] = runs[i];
+    jobs[at] = idx;
+    jobs[at + 1] = k;
+    jobs[at + 2] = j;
+    jobs[at + 3] = stageBase;
+    jobs[at + 4] = runs.length / 3;
+    jobs[at + 5] = deps.length;
+    for (let i = 0; i < deps.length; i++) jobs[at + JOB_HEADER + i] = deps[i];
+    const r0 = at + JOB_HEADER + deps.length;
+    for (let i = 0; i < runs.length; i++) jobs[r0 + i] = runs[i];
+    let cost = 1 + runs.length;
     runs.length = 0;
     this.jobsLen = at + need;
-    const idx = this.jobStart.length;
     this.jobStart.push(at);
     this.jobTile.push(k);
-    let cost = 1;
+    this.tileLastJob[k] = idx;
     if (j >= 0) {
       const g = this.taskBase[k] + j;
       for (const c of this.opFmac[g]) cost += c;
-      const words = this.layout.stageWords[k][j];
-      if (words > 0) {
+      if (this.layout.stageWords[k][j] > 0) {
         this.stageJobBase.push(stageBase);
         this.stageJobIdx.push(idx);
       }
     }
     this.jobCost.push(cost);
+    this.pendingCost += cost;
     return idx;
   }
 
-  /** Runs every job logged and not yet run (inline, or level by level over the pool). */
-  private async flush(): Promise<void> {
-    const from = this.executed;
+  /** Sends the jobs not yet sent to the workers, in contiguous runs of about equal estimated work (no waiting). */
+  private dispatch(): void {
+    const from = this.dispatched;
     const to = this.jobStart.length;
-    if (from === to) return;
-    if (this.stageCursor > this.staging.byteLength / 4) {
-      const words = Math.max(this.stageCursor, (this.staging.byteLength / 4) * 2);
-      const next = new SharedArrayBuffer(Math.ceil(words / 1024) * 4096);
-      new Uint8Array(next).set(new Uint8Array(this.staging));
-      this.staging = next;
-      this.stageI32 = new Int32Array(next);
-      this.stageF32 = new Float32Array(next);
-      this.executor.setStaging(next);
+    this.pendingCost = 0;
+    if (from === to || !this.pool) return;
+    this.dispatched = to;
+    let total = 0;
+    for (let i = from; i < to; i++) total += this.jobCost[i];
+    const parts = Math.min(this.workers, to - from);
+    let first = from;
+    let acc = 0;
+    let made = 0;
+    for (let i = from; i < to; i++) {
+      acc += this.jobCost[i];
+      const last = i === to - 1;
+      if (last || (acc >= (total * (made + 1)) / parts && made < parts - 1)) {
+        const a = this.jobStart[first];
+        const b = last ? this.jobsLen : this.jobStart[i + 1];
+        const batch: WorkerBatch = { jobs: this.jobs.slice(a, b), position: this.position, staging: this.staging, done: this.doneFlags, epoch: this.steps + 1, abortAt: this.abortAt };
+        this.inflight.push(
+          this.pool.run(batch).catch((e: unknown) => {
+            // Release the other workers from their waits, then report.
+            Atomics.store(this.doneView, this.abortAt, 1);
+            throw e;
+          }),
+        );
+        made++;
+        first = i + 1;
+      }
     }
-    const startAt = this.jobStart[from];
+  }
+
+  /** Runs or waits for every job logged so far: after this, SRAM and staging hold all their results. */
+  private async settle(): Promise<void> {
+    const to = this.jobStart.length;
     if (!this.pool) {
-      this.executor.runJobs(this.jobs, startAt, this.jobsLen, this.position);
+      if (this.executed < to) this.executor.runJobs(this.jobs, this.jobStart[this.executed], this.jobsLen, this.position);
       this.executed = to;
       return;
     }
-    // Dependency levels: a job follows its tile's previous job and the jobs that wrote the payloads it receives.
-    const n = to - from;
-    const level = new Int32Array(n);
-    const tileLevel = new Map<number, number>();
-    let maxLevel = 0;
-    for (let i = 0; i < n; i++) {
-      const at = this.jobStart[from + i];
-      const k = this.jobs[at];
-      let lv = tileLevel.get(k) ?? 0;
-      const nr = this.jobs[at + 3];
-      for (let q = 0; q < nr; q++) {
-        const src = this.jobs[at + JOB_HEADER + 3 * q];
-        const s = this.senderJob(src);
-        if (s >= from) lv = Math.max(lv, level[s - from]);
-      }
-      level[i] = lv + 1;
-      tileLevel.set(k, lv + 1);
-      if (lv + 1 > maxLevel) maxLevel = lv + 1;
-    }
-    const byLevel: number[][] = Array.from({ length: maxLevel + 1 }, () => []);
-    for (let i = 0; i < n; i++) byLevel[level[i]].push(from + i);
-    for (let lv = 1; lv <= maxLevel; lv++) {
-      const list = byLevel[lv];
-      const parts = Math.min(this.workers, list.length);
-      // Contiguous chunks of about equal estimated work.
-      let total = 0;
-      for (const i of list) total += this.jobCost[i];
-      if (parts <= 1 || total < INLINE_BELOW_FMACS) {
-        // Not worth a round trip (~45 µs): the same kernels inline give the same bytes.
-        for (const i of list) this.executor.runJobs(this.jobs, this.jobStart[i], this.jobStart[i] + this.jobLen(i), this.position);
-        continue;
-      }
-      const chunks: number[][] = [];
-      let cur: number[] = [];
-      let acc = 0;
-      for (const i of list) {
-        cur.push(i);
-        acc += this.jobCost[i];
-        if (acc >= (total * (chunks.length + 1)) / parts && chunks.length < parts - 1) {
-          chunks.push(cur);
-          cur = [];
-        }
-      }
-      if (cur.length > 0) chunks.push(cur);
-      await Promise.all(
-        chunks.map((chunk) => {
-          let len = 0;
-          for (const i of chunk) len += this.jobLen(i);
-          const buf = new Int32Array(len);
-          let o = 0;
-          for (const i of chunk) {
-            const a = this.jobStart[i];
-            const l = this.jobLen(i);
-            buf.set(this.jobs.subarray(a, a + l), o);
-            o += l;
-          }
-          return this.pool!.run({ jobs: buf, position: this.position, staging: this.staging } satisfies WorkerBatch);
-        }),
-      );
-    }
+    this.dispatch();
+    const list = this.inflight;
+    this.inflight = [];
+    await Promise.all(list);
     this.executed = to;
-  }
-
-  private jobLen(i: number): number {
-    const a = this.jobStart[i];
-    return JOB_HEADER + 3 * this.jobs[a + 3];
   }
 
   /** The job whose staging range holds word `src`. */

@@ -2,7 +2,9 @@
 // the timing model decided, inline or in a worker. A job = (tile, task) plus the wavelet deliveries into that tile's
 // SRAM since its previous job, each a run copied from the step's staging area (what the senders' jobs wrote).
 //
-// Job records in an Int32Array: [tile, task (-1: deliveries only), stageBase, nRuns, (srcWord, dstWord, count) × nRuns].
+// Job records in an Int32Array: [index, tile, task (-1: deliveries only), stageBase, nRuns, nDeps, deps × nDeps,
+// (srcWord, dstWord, count) × nRuns]. `deps` are the indices (within the step) of the jobs this one must follow: the
+// tile's previous job and the jobs whose staged payloads it receives.
 import { WasmKernels } from '../../kernels/wasmKernels.js';
 import { bf16BitsToF32, f16BitsToF32 } from '../../kernels/dtype.js';
 import { rmsnorm, ropeInPlace, swiglu, axpyInPlace, argmax } from '../../kernels/vector.js';
@@ -11,7 +13,17 @@ import { topKGating } from '../../kernels/gating.js';
 import type { Op, Program, Slice } from '../isa/types.js';
 import type { ArenaLayout, BufLoc } from './plan.js';
 
-export const JOB_HEADER = 4;
+export const JOB_HEADER = 6;
+
+/** Cross-thread ordering of jobs: done[i] === epoch once job i of this step has run; done[abortAt] !== 0 aborts. */
+export interface JobSync {
+  done: Int32Array;
+  epoch: number;
+  abortAt: number;
+}
+
+/** How long a worker waits on a dependency before rechecking the abort flag (ms). */
+const WAIT_SLICE_MS = 50;
 
 /**
  * Runs jobs on an arena inside a shared WebAssembly.Memory, so the matvecs run the WebAssembly SIMD kernels in place
@@ -54,15 +66,22 @@ export class FunctionalExecutor {
     this.stageI32 = new Int32Array(buf);
   }
 
-  /** Runs the job records in jobs[start, end). */
-  runJobs(jobs: Int32Array, start: number, end: number, position: number): void {
+  /**
+   * Runs the job records in jobs[start, end), in order. With `sync` (worker threads), each job first waits until its
+   * dependencies are done (Atomics), and marks itself done after.
+   */
+  runJobs(jobs: Int32Array, start: number, end: number, position: number, sync: JobSync | null = null): void {
     let i = start;
     while (i < end) {
-      const tile = jobs[i];
-      const task = jobs[i + 1];
-      const stageBase = jobs[i + 2];
-      const runs = jobs[i + 3];
+      const index = jobs[i];
+      const tile = jobs[i + 1];
+      const task = jobs[i + 2];
+      const stageBase = jobs[i + 3];
+      const runs = jobs[i + 4];
+      const deps = jobs[i + 5];
       let p = i + JOB_HEADER;
+      if (sync !== null) for (let d = 0; d < deps; d++) waitDone(sync, jobs[p + d]);
+      p += deps;
       for (let r = 0; r < runs; r++, p += 3) {
         const src = jobs[p];
         const dst = jobs[p + 1];
@@ -70,6 +89,10 @@ export class FunctionalExecutor {
         this.u32.set(this.stage.subarray(src, src + n), dst);
       }
       if (task >= 0) this.runTask(tile, task, stageBase, position);
+      if (sync !== null) {
+        Atomics.store(sync.done, index, sync.epoch);
+        Atomics.notify(sync.done, index);
+      }
       i = p;
     }
   }
@@ -258,5 +281,14 @@ export class FunctionalExecutor {
         return;
       }
     }
+  }
+}
+
+function waitDone(sync: JobSync, job: number): void {
+  for (;;) {
+    const v = Atomics.load(sync.done, job);
+    if (v === sync.epoch) return;
+    if (Atomics.load(sync.done, sync.abortAt) !== 0) throw new Error('functional: batch aborted (another worker failed)');
+    Atomics.wait(sync.done, job, v, WAIT_SLICE_MS);
   }
 }
