@@ -86,10 +86,10 @@ export async function runEngineBench(o: EngineBenchOptions = {}): Promise<Engine
     }
   }
 
-  // Compute-heavy program: 8×8 tiles (4×4 quick), 96×96 f32 blocks (36 KiB of the 48), 24 chained matvecs each.
+  // Compute-heavy program: 8×8 tiles (4×4 quick), 96×96 f32 blocks (36 KiB of the 48), 64 chained matvecs each.
   const side = quick ? 4 : 8;
   const n = quick ? 32 : 96;
-  const repeats = quick ? 2 : 24;
+  const repeats = quick ? 2 : 64;
   const program = gridProgram({ side, n, repeats, extras: false });
   const rows: WorkerBenchRow[] = [];
   let reference: string | null = null;
