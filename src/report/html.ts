@@ -34,7 +34,7 @@ function summary(d: ReportData): string {
   const rows = [
     row('model', `${d.model} (${d.dtype} weights)`),
     row('fabric', `${d.fabric}: ${d.widthTiles}×${d.heightTiles} tiles, ${(d.sramBytesPerTile / 1024).toFixed(0)} KiB SRAM each, ${(d.clockHz / 1e6).toFixed(0)} MHz`),
-    row('placement', `${used} tiles hold the model, ${d.tiles.length - used} relay only; ${d.deadTiles.length} dead tiles on the map${d.hiddenDefects ? `, ${d.hiddenDefects} defects hidden by remap` : ''} (repair: ${d.repair})`),
+    row('placement', `${used} tiles hold the model, ${d.tiles.length - used} relay only; ${d.deadTiles.length} dead tiles and ${d.deadCores.length} dead cores on the map${d.hiddenDefects ? `, ${d.hiddenDefects} defects hidden by remap` : ''} (repair: ${d.repair})`),
     row('schedule estimate', `${d.expectedTokensPerSecond.toFixed(0)} tokens/s (no link contention)`),
   ];
   const r = d.run;

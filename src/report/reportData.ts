@@ -95,7 +95,9 @@ export const reportDataSchema = z.strictObject({
   heightTiles: nonNegInt,
   sramBytesPerTile: z.number().positive(),
   clockHz: z.number().positive(),
+  /** Tiles whose router is dead (nothing passes), and tiles with a dead core but a live router (relays may cross). */
   deadTiles: z.array(z.tuple([nonNegInt, nonNegInt])),
+  deadCores: z.array(z.tuple([nonNegInt, nonNegInt])),
   /** Defects hidden by the remap repair (not on the logical map). */
   hiddenDefects: nonNegInt,
   tiles: z.array(tileSchema),
@@ -128,8 +130,9 @@ export function buildReportData(a: { job: CompileJob; run: { result: MeshRunResu
     };
   });
   const deadTiles: [number, number][] = [];
+  const deadCores: [number, number][] = [];
   const f = job.result.engineFaults;
-  if (f) for (let i = 0; i < f.tiles; i++) if (!f.isTileUsable(i)) deadTiles.push([i % W, Math.floor(i / W)]);
+  if (f) for (let i = 0; i < f.tiles; i++) if (!f.isTileUsable(i)) (f.isRouterAlive(i) ? deadCores : deadTiles).push([i % W, Math.floor(i / W)]);
   const r = a.run?.result;
   return {
     kind: 'wafer-report-data',
@@ -143,6 +146,7 @@ export function buildReportData(a: { job: CompileJob; run: { result: MeshRunResu
     sramBytesPerTile: job.spec.sramBytesPerTile,
     clockHz: job.spec.clockHz,
     deadTiles,
+    deadCores,
     hiddenDefects: job.result.report.remap?.hiddenDefects ?? 0,
     tiles,
     busySource: busy ? 'mesh run' : 'none',

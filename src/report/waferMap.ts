@@ -128,10 +128,15 @@ function cells(d: ReportData, g: Grid, mode: WaferMapOptions['mode']): string[] 
 
 function deadMarks(d: ReportData, g: Grid): string {
   const s = g.cellPx;
+  const cores = d.deadCores.map(([x, y]) => {
+    const X = Math.floor(x / g.k) * s;
+    const Y = Math.floor(y / g.k) * s;
+    return el('g', { class: 'dead-core' }, [el('title', {}, esc(`(${x},${y}) dead core, live router`)), el('rect', { x: X + s * 0.15, y: Y + s * 0.15, width: s * 0.7, height: s * 0.7, fill: 'none', stroke: DEAD_FILL, 'stroke-width': Math.max(1, s / 6) })]);
+  });
   return el(
     'g',
     { class: 'dead-tiles' },
-    d.deadTiles.map(([x, y]) => {
+    [...cores, ...d.deadTiles.map(([x, y]) => {
       const X = Math.floor(x / g.k) * s;
       const Y = Math.floor(y / g.k) * s;
       return el('g', { class: 'dead' }, [
@@ -139,7 +144,7 @@ function deadMarks(d: ReportData, g: Grid): string {
         el('rect', { x: X, y: Y, width: s, height: s, fill: DEAD_FILL }),
         s >= 4 ? el('path', { d: `M${X + 1},${Y + 1}L${X + s - 1},${Y + s - 1}M${X + s - 1},${Y + 1}L${X + 1},${Y + s - 1}`, stroke: '#ff4d4d', 'stroke-width': Math.max(1, s / 6) }) : '',
       ]);
-    }),
+    })],
   );
 }
 
@@ -178,6 +183,8 @@ function legendRoles(d: ReportData, x0: number, routeColour: number | null): str
   extra.push(el('rect', { x: x0, y, width: 12, height: 12, fill: UNUSED_FILL, stroke: '#ccc' }), text(x0 + 30, y + 10, 'unused tile'));
   y += 17;
   extra.push(el('rect', { x: x0, y, width: 12, height: 12, fill: DEAD_FILL }), text(x0 + 30, y + 10, `dead tile (${d.deadTiles.length})`));
+  y += 17;
+  extra.push(el('rect', { x: x0 + 2, y: y + 2, width: 8, height: 8, fill: 'none', stroke: DEAD_FILL, 'stroke-width': 2 }), text(x0 + 30, y + 10, `dead core, live router (${d.deadCores.length})`));
   if (routeColour !== null) {
     y += 22;
     extra.push(text(x0, y + 10, `routes of colour ${routeColour}:`, { 'font-weight': 'bold' }));
