@@ -28,6 +28,18 @@ export interface MeshRunResult {
   experts: { layer: number; expert: number; meshBusyCycles: number; referenceSelections: number }[] | null;
   faultCost: { faultFreeDecodeCyclesPerToken: number; extraCyclesPerToken: number; extraLinkHopsPerToken: number } | null;
   wallSeconds: number;
+  /** Per-tile counters of the engine (y * width + x), when asked for with `tileStats`: for heatmaps. */
+  tileStats?: TileStats;
+}
+
+export interface TileStats {
+  widthTiles: number;
+  heightTiles: number;
+  /** Cycles over every step of the run. */
+  totalCycles: number;
+  /** Per tile: CE cycles running tasks, and waiting on a full send queue. */
+  tileBusyCycles: Float64Array;
+  tileStalledCycles: Float64Array;
 }
 
 /** The repair's bypass latencies [tile*5 + port 1..4] in the engine's layout [tile*4 + (port-1)], saturated at 255. */
@@ -65,7 +77,12 @@ async function meshGenerate(engine: MeshEngine, prompt: number[], newTokens: num
   return { tokens, stepCycles };
 }
 
-export async function runOnMesh(job: CompileJob, prompt: number[], newTokens: number, opts: { workers: number; baseline: boolean; onStep?: (done: number, total: number) => void }): Promise<MeshRunResult> {
+export async function runOnMesh(
+  job: CompileJob,
+  prompt: number[],
+  newTokens: number,
+  opts: { workers: number; baseline: boolean; tileStats?: boolean; onStep?: (done: number, total: number) => void },
+): Promise<MeshRunResult> {
   const t0 = performance.now();
   if (!job.weights) throw new InputError(`model ${job.config.name} has no weights to run`, '--model', 'use a model directory or a runnable preset');
   const steps = prompt.length + newTokens - 1;
@@ -157,6 +174,9 @@ export async function runOnMesh(job: CompileJob, prompt: number[], newTokens: nu
     experts,
     faultCost,
     wallSeconds: (performance.now() - t0) / 1000,
+    ...(opts.tileStats
+      ? { tileStats: { widthTiles: stats.widthTiles, heightTiles: stats.heightTiles, totalCycles: stats.cycles, tileBusyCycles: stats.tileBusyCycles, tileStalledCycles: stats.tileStalledCycles } }
+      : {}),
   };
 }
 
