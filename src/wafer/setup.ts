@@ -35,6 +35,7 @@ export function parseProgramDtype(value: string | undefined, fallback: ProgramDt
  */
 export function resolveFaults(spec: FabricSpec, o: FaultOptions, repair: RepairPolicy): FaultMap | null {
   if (o.faults !== undefined && o.faultDensity !== undefined) throw new InputError('both --faults and --fault-density given', 'faults', 'give one of them');
+  const seed = parseIntOption(o.seed ?? '0', '--seed', 0); // checked even where no map is generated: a typo is never silently ignored
   const width = spec.widthTiles + (repair === 'remap' ? spec.spareColumns : 0);
   const height = spec.heightTiles + (repair === 'remap' ? spec.spareRows : 0);
   if (o.faults !== undefined) {
@@ -48,6 +49,5 @@ export function resolveFaults(spec: FabricSpec, o: FaultOptions, repair: RepairP
   }
   const density = parseNumberOption(o.faultDensity, '--fault-density', 0, 1);
   const clusterAlpha = o.clustered === undefined ? undefined : parseNumberOption(o.clustered, '--clustered', Number.MIN_VALUE);
-  const seed = parseIntOption(o.seed ?? '0', '--seed', 0);
   return generateFaults({ width, height, density, seed, clusterAlpha });
 }

@@ -301,7 +301,7 @@ describe.concurrent('missing files', () => {
   });
 });
 
-describe.concurrent('bad --prompt and --tokens', () => {
+describe.concurrent('bad --prompt, --tokens and --seed', () => {
   it('--prompt 1,x,3', async () => {
     await expectBadInput(() => ['generate', '--model', TINY, '--prompt', '1,x,3'], 'error: not a list of token ids: "1,x,3" (--prompt): give comma-separated non-negative integers, e.g. 1,2,3');
   });
@@ -319,6 +319,9 @@ describe.concurrent('bad --prompt and --tokens', () => {
       () => ['run', '--model', TINY, '--fabric', 'mini-8', '--prompt', '3,99', '--tokens', '2', '--workers', '0'],
       'error: token id 99 is outside the vocabulary of 64 (--prompt): use ids below 64',
     );
+  });
+  it('a --seed that is not a number, even where no fault map is generated', async () => {
+    await expectBadInput((d) => ['compile', '--model', TINY, '--fabric', 'mini-8', '--seed', 'x1', '--out', join(d, 'p.json')], 'error: not an integer: "x1" (--seed): give a whole number ≥ 0');
   });
   it('--tokens 0', async () => {
     await expectBadInput(() => ['run', '--model', TINY, '--fabric', 'mini-8', '--prompt', '1,2', '--tokens', '0', '--workers', '0'], 'error: 0 is too small (--tokens): give a whole number ≥ 1');
