@@ -2,7 +2,7 @@
 // read back, a seeded 1% fault map is injected into a small wafer, the model is compiled around the faults and run
 // cycle by cycle (tokens checked against the reference), the same model runs on the H100 emulator, and one
 // real-size model is projected onto a full WSE-3 and onto H100s — then a side-by-side table.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -13,8 +13,14 @@ import { syntheticWeights } from '../../compiler/model/synthetic.js';
 import { estimateGpu } from '../../compiler/gpu/estimate.js';
 import { runOnGpu } from '../../compiler/gpu/run.js';
 import { getGpuPreset } from '../../fabric/gpu/spec.js';
+import { InputError } from '../../fabric/errors.js';
+import { writeFileAtomic } from '../io/atomicWrite.js';
 import { printJson, printText, type GlobalOptions } from '../io/output.js';
-import { runInWorker } from '../wafer/runInWorker.js';
+import { prepareCompile } from '../wafer/compileJob.js';
+import { runOnMesh } from '../wafer/runJob.js';
+import { compareFabrics, resolveFabricArg } from '../report/compareData.js';
+import { buildReportData } from '../report/reportData.js';
+import { reportHtml } from '../report/html.js';
 import { action } from './action.js';
 
 export const DEMO = Object.freeze({
@@ -41,19 +47,14 @@ export async function runDemo(g: GlobalOptions) {
   const dir = mkdtempSync(join(tmpdir(), 'wafer-demo-'));
   try {
     const cfg = getPreset(DEMO.model);
-    writeFileSync(join(dir, 'config.json'), JSON.stringify(findPreset(DEMO.model)!.hfConfig, null, 2));
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...findPreset(DEMO.model)!.hfConfig, _name_or_path: DEMO.model }, null, 2));
     writeFileSync(join(dir, 'model.safetensors'), weightsToSafetensors(syntheticWeights(cfg, 0)));
     say(g, `1/4 wrote ${DEMO.model} (Hugging Face config.json + model.safetensors) and read it back`);
 
-    // 2–3. Compile around a seeded 1% fault map and run on the mesh, checked against the reference.
+    // 2. Compile around a seeded 1% fault map and run on the mesh, every step checked against the reference.
     say(g, `2/4 compiling onto ${DEMO.fabric} with ${Number(DEMO.faultDensity) * 100}% defective tiles and running ${DEMO.tokens} tokens cycle by cycle…`);
-    const wafer = await runInWorker({
-      options: { model: dir, fabric: DEMO.fabric, faultDensity: DEMO.faultDensity, seed: DEMO.faultSeed, dtype: DEMO.dtype, spread: DEMO.spread, maxSeq: '16' },
-      prompt: DEMO.prompt,
-      tokens: DEMO.tokens,
-      workers: 0,
-      baseline: true,
-    });
+    const job = prepareCompile({ model: dir, fabric: DEMO.fabric, faultDensity: DEMO.faultDensity, seed: DEMO.faultSeed, dtype: DEMO.dtype, spread: DEMO.spread, maxSeq: '16' }, true);
+    const { tileStats, ...wafer } = await runOnMesh(job, DEMO.prompt, DEMO.tokens, { workers: 0, baseline: true, tileStats: true });
 
     // 3. The same model on the H100 emulator: timing from the kernel list, tokens from executing it.
     say(g, `3/4 the same model on the ${DEMO.gpu} emulator…`);
@@ -66,12 +67,16 @@ export async function runDemo(g: GlobalOptions) {
     say(g, `4/4 projecting ${DEMO.realModel}…`);
     const real = getPreset(DEMO.realModel);
     const realGpu = estimateGpu(real, gpuSpec, { gpus: DEMO.realGpus, promptLength: 512, contextLength: 512 });
+    // The report: the wafer map of this run, its busy heatmap, SRAM fill, and the memory wall for this model.
+    const compare = compareFabrics({ model: cfg, fabrics: [resolveFabricArg(DEMO.fabric), resolveFabricArg(DEMO.gpu)], batches: [1], dtype: 'bf16', promptLength: 512, contextLength: 512 });
+    const html = reportHtml(buildReportData({ job, run: { result: wafer, stats: tileStats!, prompt: DEMO.prompt }, compare, noc: null }));
     return {
       seconds: (performance.now() - t0) / 1000,
+      html,
       toy: {
         model: DEMO.model,
         wafer: {
-          fabric: wafer.fabric,
+          fabric: job.spec.name,
           tilesUsed: wafer.tilesUsed,
           deadTiles: wafer.deadTiles,
           tokens: wafer.tokens,
@@ -89,7 +94,14 @@ export async function runDemo(g: GlobalOptions) {
   }
 }
 
-type DemoResult = Awaited<ReturnType<typeof runDemo>>;
+type DemoResult = Omit<Awaited<ReturnType<typeof runDemo>>, 'html'> & { report: string };
+
+/** A report this command may replace: absent, written by `wafer report`/`wafer demo` before (its title says so), or --force. */
+function assertReportWritable(path: string, force: boolean): void {
+  if (force || !existsSync(path)) return;
+  const head = readFileSync(path).subarray(0, 1024).toString('utf8');
+  if (!head.includes('<title>wafer report:')) throw new InputError(`file exists and was not written by wafer: ${path}`, '--out', 'pass --force to overwrite it, or choose another path with --out');
+}
 
 export function formatDemo(r: DemoResult): string {
   const w = r.toy.wafer;
@@ -107,18 +119,23 @@ export function formatDemo(r: DemoResult): string {
   lines.push('');
   lines.push(`${w.tilesUsed} tiles used on ${w.fabric}, ${w.deadTiles} defective; every token matched the reference forward pass${r.toy.gpu.sameTokens ? ', and the GPU emulator produced the same tokens' : ''}.`);
   if (w.faultCost) lines.push(`The faults cost ${w.faultCost.extraCyclesPerToken >= 0 ? '+' : ''}${f(w.faultCost.extraCyclesPerToken)} cycles per token against the fault-free wafer (${f(w.faultCost.faultFreeDecodeCyclesPerToken)}).`);
-  lines.push(`done in ${r.seconds.toFixed(1)} s`);
+  lines.push(`done in ${r.seconds.toFixed(1)} s; report written to ${r.report}`);
   return lines.join('\n');
 }
 
 export function register(program: Command): void {
   const cmd = new Command('demo')
     .description('the whole story in a minute: a toy MoE on a small faulty wafer, run cycle by cycle, against an H100 and at real size')
-    .addHelpText('after', '\nExample:\n  npx wafer demo\n  npx wafer demo --json');
-  action(cmd, async (_opts, g) => {
-    const r = await runDemo(g);
-    if (g.json) printJson(r);
-    else printText(formatDemo(r));
+    .option('--out <file>', 'where to write the HTML report', 'wafer-report.html')
+    .option('--force', 'overwrite --out even if wafer did not write it', false)
+    .addHelpText('after', '\nExample:\n  npx wafer demo\n  npx wafer demo --json --out /tmp/report.html');
+  action<{ out: string; force: boolean }>(cmd, async (opts, g) => {
+    assertReportWritable(opts.out, opts.force);
+    const { html, ...r } = await runDemo(g);
+    writeFileAtomic(opts.out, html, { option: '--out' });
+    const result: DemoResult = { ...r, report: opts.out };
+    if (g.json) printJson(result);
+    else printText(formatDemo(result));
   });
   program.addCommand(cmd);
 }
