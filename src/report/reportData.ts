@@ -179,7 +179,8 @@ export function parseReportData(json: unknown, source: string): ReportData {
     if (o.kind === undefined && 'stepCycles' in o && 'tokens' in o) {
       throw new InputError('this is `wafer run --json` output, which has no per-tile data', source, 'write the report data with `wafer report --model … --fabric … --json > run.json` (same options as run) and pass that file');
     }
-    if (o.kind === 'wafer-report-data' && o.version !== REPORT_DATA_VERSION) {
+    if (o.kind !== 'wafer-report-data') throw new InputError('not a wafer report data file (no "kind": "wafer-report-data")', source, 'write one with `wafer report --model … --fabric … --json > run.json` and pass that file');
+    if (o.version !== REPORT_DATA_VERSION) {
       throw new InputError(`report data version ${String(o.version)} is not supported (this build reads version ${REPORT_DATA_VERSION})`, source, 'regenerate it with this build: wafer report … --json');
     }
   }
@@ -193,7 +194,10 @@ export function parseReportData(json: unknown, source: string): ReportData {
 }
 
 export function parseNocSweep(json: unknown, source: string): NocSweep {
+  if (!json || typeof json !== 'object' || !Array.isArray((json as Record<string, unknown>).sweep)) {
+    throw new InputError('not a NoC sweep (no "sweep" list)', source, 'write one with `wafer noc … --sweep --json > noc.json` and pass that file');
+  }
   const r = nocSweepSchema.safeParse(json);
-  if (!r.success) throw inputErrorFromZod(r.error, source, 'give the output of `wafer noc --sweep --json`', json);
+  if (!r.success) throw inputErrorFromZod(r.error, source, undefined, json);
   return r.data;
 }

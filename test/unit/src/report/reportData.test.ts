@@ -75,6 +75,9 @@ describe('per-tile data from the mesh run', () => {
 
 describe('parseReportData rejects what it cannot draw', () => {
   const json = () => JSON.parse(JSON.stringify(data)) as Record<string, unknown>;
+  it('a JSON file of another kind', () => {
+    expect(() => parseReportData({ pattern: 'uniform' }, 'x.json')).toThrow('not a wafer report data file (no "kind": "wafer-report-data") (x.json): write one with `wafer report --model … --fabric … --json > run.json` and pass that file');
+  });
   it('a `wafer run --json` document', () => {
     expect(() => parseReportData({ tokens: [1], stepCycles: [5] }, 'r.json')).toThrow('this is `wafer run --json` output, which has no per-tile data (r.json): write the report data with `wafer report --model … --fabric … --json > run.json` (same options as run) and pass that file');
   });
@@ -91,7 +94,9 @@ describe('parseReportData rejects what it cannot draw', () => {
     expect(() => parseReportData(k, 'r.json')).toThrow('tile (32,0) lies outside the 32×32 mesh (r.json: tiles): regenerate the file with wafer report … --json');
   });
   it('a NoC file that is not a sweep', () => {
-    expect(() => parseNocSweep({ pattern: 'uniform', width: 8, height: 8, bisectionBoundRate: 0.5 }, 'noc.json')).toThrow('missing required field (noc.json: sweep): add "sweep"');
+    expect(() => parseNocSweep({ pattern: 'uniform', width: 8, height: 8, bisectionBoundRate: 0.5 }, 'noc.json')).toThrow('not a NoC sweep (no "sweep" list) (noc.json): write one with `wafer noc … --sweep --json > noc.json` and pass that file');
+    expect(() => parseNocSweep({ width: 8, height: 8, bisectionBoundRate: 0.5, sweep: [] }, 'noc.json')).toThrow('missing required field (noc.json: pattern): add "pattern"');
+    expect(() => parseNocSweep({ pattern: 'uniform', width: 8, height: 8, bisectionBoundRate: 0.5, sweep: [] }, 'noc.json')).toThrow(/^Too small: expected array to have >=1 items \(noc\.json: sweep\)/);
   });
 });
 
