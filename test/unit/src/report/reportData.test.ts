@@ -46,7 +46,7 @@ describe('classifyRole', () => {
 });
 
 describe('per-tile data from the mesh run', () => {
-  it('re-runs to the same cycles and keeps the engine statistics per tile', () => {
+  it('keeps the engine statistics per tile, over the cycles of every step', () => {
     expect(stats.totalCycles).toBe(run.stepCycles.reduce((s, c) => s + c, 0));
     const busyTiles = data.tiles.filter((t) => (t.busyCycles ?? 0) > 0).length;
     expect(busyTiles / run.tilesUsed).toBeCloseTo(run.utilisation.busyTileFraction, 12);
