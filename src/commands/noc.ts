@@ -36,7 +36,7 @@ const HEADER = `${'offered'.padStart(8)} ${'accepted'.padStart(9)} ${'mean lat'.
 
 export function register(program: Command): void {
   const cmd = new Command('noc')
-    .description('Synthetic traffic on the mesh routers: offered vs accepted rate (wavelets/tile/cycle), latency in cycles')
+    .description('synthetic traffic on the mesh routers: offered vs accepted rate (wavelets/tile/cycle), latency in cycles')
     .option('--mesh <WxH>', 'mesh size', '16x16')
     .option('--fabric <name|file>', 'fabric preset or spec JSON for hop/ramp latency and queue depth (its size is replaced by --mesh)', 'mini-16')
     .option('--pattern <name>', `traffic pattern: ${TRAFFIC_PATTERNS.join(' | ')}`, 'uniform')
