@@ -23,25 +23,50 @@ export function rooflineTokensPerSecond(r: HbmRoofline, params: number): number 
   return g === null ? null : (g * r.hbmBytesPerSecond) / (params * r.bytesPerParam);
 }
 
-function clipY(y: Scale, v: number): boolean {
-  return v >= y.domain[0] && v <= y.domain[1];
+/** The part of the log-log straight segment (x1,y1)–(x2,y2) inside y's domain, or null. */
+export function clipToY(y: Scale, a: [number, number], b: [number, number]): [[number, number], [number, number]] | null {
+  const [lo, hi] = y.domain.map(Math.log10);
+  const la = Math.log10(a[1]);
+  const lb = Math.log10(b[1]);
+  const at = (ly: number): [number, number] => {
+    const t = lb === la ? 0 : (ly - la) / (lb - la);
+    return [Math.pow(10, Math.log10(a[0]) + t * (Math.log10(b[0]) - Math.log10(a[0]))), Math.pow(10, ly)];
+  };
+  const inside = (ly: number) => ly >= lo - 1e-12 && ly <= hi + 1e-12;
+  if ((la > hi && lb > hi) || (la < lo && lb < lo)) return null;
+  const p = inside(la) ? a : at(la > hi ? hi : lo);
+  const q = inside(lb) ? b : at(lb > hi ? hi : lo);
+  return [p, q];
+}
+
+/**
+ * The roofline as straight log-log pieces: for each GPU count g (fixed, or 1, 2, 4, … as the weights grow), from the
+ * size the previous count stops holding to the size g stops holding, y = g × HBM bandwidth ÷ weight bytes.
+ */
+export function rooflinePieces(r: HbmRoofline, xDomain: [number, number]): [[number, number], [number, number]][] {
+  const [lo, hi] = xDomain;
+  const paramsHeldBy = (g: number) => (g * r.usableHbmBytes) / r.bytesPerParam;
+  const y = (g: number, p: number) => (g * r.hbmBytesPerSecond) / (p * r.bytesPerParam);
+  const counts = r.fixedGpus !== null ? [r.fixedGpus] : Array.from({ length: 40 }, (_, i) => 2 ** i);
+  const pieces: [[number, number], [number, number]][] = [];
+  let from = lo;
+  for (const g of counts) {
+    const to = Math.min(hi, paramsHeldBy(g));
+    if (to > from) pieces.push([[from, y(g, from)], [to, y(g, to)]]);
+    from = Math.max(from, to);
+    if (from >= hi) break;
+  }
+  return pieces;
 }
 
 function rooflinePath(r: HbmRoofline, x: Scale, y: Scale, colour: string): string {
-  const [lo, hi] = x.domain;
-  const samples = 240;
-  const segs: [number, number][][] = [[]];
-  for (let i = 0; i <= samples; i++) {
-    const p = lo * Math.pow(hi / lo, i / samples);
-    const t = rooflineTokensPerSecond(r, p);
-    if (t === null || !clipY(y, t)) {
-      if (segs[segs.length - 1].length) segs.push([]);
-      continue;
-    }
-    segs[segs.length - 1].push([x(p), y(t)]);
+  const pts: [number, number][] = [];
+  for (const [a, b] of rooflinePieces(r, x.domain)) {
+    const c = clipToY(y, a, b);
+    if (c) pts.push([x(c[0][0]), y(c[0][1])], [x(c[1][0]), y(c[1][1])]);
   }
-  const label = r.fixedGpus !== null ? `${r.fabric} HBM roofline, ${r.fixedGpus} GPU${r.fixedGpus > 1 ? 's' : ''}` : `${r.fabric} HBM roofline, fewest GPUs holding the weights`;
-  return el('g', { class: 'roofline', 'data-fabric': r.fabric }, [el('title', {}, esc(label)), ...segs.map((s) => polyline(s, { stroke: colour, 'stroke-width': 1.5, 'stroke-dasharray': '6 4' }))]);
+  const label = r.fixedGpus !== null ? `${r.fabric} HBM roofline, ${r.fixedGpus} GPU${r.fixedGpus > 1 ? 's' : ''}` : `${r.fabric} HBM roofline, fewest GPUs (1, 2, 4, …) holding the weights`;
+  return el('g', { class: 'roofline', 'data-fabric': r.fabric }, [el('title', {}, esc(label)), polyline(pts, { stroke: colour, 'stroke-width': 1.5, 'stroke-dasharray': '6 4' })]);
 }
 
 function sizePanel(c: CompareResult, colourOf: (f: string) => string): string {
@@ -118,6 +143,7 @@ export function memoryWallSvg(c: CompareResult): string {
     { label: "SRAM edge: weights fill one wafer's SRAM", colour: '#555', dash: '2 3' },
     { label: 'right: aggregate (solid), per user (dashed)', colour: '#555', dash: '5 3' },
   ];
+  const moeNote = text(PANEL.rightX0, PANEL.bottom + 60 + keys.length * 15 + 4, 'MoE models can sit above a roofline: a token reads only its chosen experts', { fill: '#555', 'font-size': 10 });
   const title = `Where the memory wall moves: ${c.model} (${formatParams(c.totalParams)} parameters, ${formatParams(c.activeParams)} active), ${c.dtype} weights, prompt ${c.promptLength}`;
   return svgRoot(WIDTH_PX, HEIGHT_PX, { id: 'memory-wall', role: 'img', 'aria-label': title }, [
     el('rect', { x: 0, y: 0, width: WIDTH_PX, height: HEIGHT_PX, fill: '#fff' }),
@@ -126,5 +152,6 @@ export function memoryWallSvg(c: CompareResult): string {
     batchPanel(c, colourOf),
     legend(PANEL.leftX0, PANEL.bottom + 60, entries),
     legend(PANEL.rightX0, PANEL.bottom + 60, keys),
+    moeNote,
   ]);
 }
