@@ -10,6 +10,7 @@ import { buildReportData, classifyRole, parseNocSweep, parseReportData, type Rep
 import { defaultRouteColour, lighten, roleFill, waferMapSvg } from '../../../../src/report/waferMap.js';
 import { sramFillBins, sramHistogramSvg } from '../../../../src/report/sramHistogram.js';
 import { nocChartSvg } from '../../../../src/report/nocChart.js';
+import { heatColour } from '../../../../src/report/svg.js';
 import { reportHtml } from '../../../../src/report/html.js';
 import type { MeshRunResult } from '../../../../src/wafer/runJob.js';
 
@@ -66,6 +67,20 @@ describe('per-tile data from the mesh run', () => {
     for (const [x, y] of data.deadCores) expect([undefined, 'relay']).toContain(at.get(`${x},${y}`));
     expect(data.run).toMatchObject({ prompt, tokens: run.tokens, steps: 5, totalCycles: stats.totalCycles, matchesReference: true });
     expect(data.busySource).toBe('mesh run');
+  });
+
+  it('with remap, the defects are hidden (none on the logical map); without a run there is no busy data', () => {
+    const remapped = prepareCompile({ model: 'toy-dense', fabric: 'mini-32', dtype: 'bf16', maxSeq: '16', faultDensity: '0.02', seed: '3', repair: 'remap' }, false);
+    const d = buildReportData({ job: remapped, run: null, compare: null, noc: null });
+    expect(d.deadTiles).toEqual([]);
+    expect(d.deadCores).toEqual([]);
+    expect(d.hiddenDefects).toBe(remapped.result.report.remap!.hiddenDefects);
+    expect(d.hiddenDefects).toBeGreaterThan(0);
+    expect(d.busySource).toBe('none');
+    expect(d.tiles.every((t) => t.busyCycles === null)).toBe(true);
+    const html = reportHtml(d);
+    expect(html).toContain(`${d.hiddenDefects} defects hidden by remap`);
+    expect(html).toContain('none (the model has no weights to run): the heatmap is empty');
   });
 
   it('round-trips through JSON and the strict schema', () => {
@@ -139,6 +154,29 @@ describe('charts', () => {
     expect(svg).toContain(`${((100 * busiest) / data.run!.totalCycles).toFixed(1)}%`);
     expect(lighten('#000000', 0.5)).toBe('#808080');
     expect(roleFill({ group: 'down', layer: 1 })).toBe(lighten(roleFill({ group: 'down', layer: 0 }), 0.4));
+  });
+
+  it('a mesh wider than 320 tiles is drawn in blocks: the commonest role, the mean busy share', () => {
+    const tile = (x: number, y: number, group: 'down' | 'qkv', busyCycles: number) => ({ x, y, role: group === 'down' ? 'L0.mlp.down[0,0]' : 'L0.attn.qkv0[0,0]', group, layer: 0, sramBytes: 1024, busyCycles, routes: [] });
+    const big: ReportData = {
+      ...data,
+      widthTiles: 755,
+      heightTiles: 1170,
+      deadTiles: [[754, 1169]],
+      deadCores: [],
+      tiles: [tile(0, 0, 'down', 10), tile(1, 0, 'down', 30), tile(2, 0, 'qkv', 50), tile(9, 9, 'qkv', 0)],
+      run: { ...data.run!, totalCycles: 100 },
+    };
+    // 1170 rows / 320 → blocks of 4×4 tiles; 293 block rows → 2 px per block.
+    const svg = waferMapSvg(big, { mode: 'roles' });
+    expect(svg).toContain('4×4 tiles per cell');
+    expect(svg.match(/class="tile /g)).toHaveLength(2);
+    expect(svg).toContain('<rect x="0" y="0" width="2" height="2" fill="#e31a1c" class="tile role-down"/>');
+    expect(svg).toContain('<rect x="4" y="4" width="2" height="2" fill="#1f78b4" class="tile role-qkv"/>');
+    expect(svg).toContain('<rect x="376" y="584" width="2" height="2" fill="#222222"/>');
+    const heat = waferMapSvg(big, { mode: 'busy' });
+    // Block (0,0) averages 10%, 30%, 50% = 30% of cycles; the scale runs to the busiest tile (50%).
+    expect(heat).toContain(`fill="${heatColour(0.3 / 0.5)}" class="tile role-down"`);
   });
 
   it('the SRAM histogram counts every placed tile once', () => {
