@@ -8,11 +8,11 @@
 // experts only, each expert having its own hub and regions, and combines what comes back.
 import { InputError } from '../../fabric/errors.js';
 import type { FabricSpec } from '../../fabric/spec/schema.js';
-import type { Op } from '../../fabric/isa/types.js';
+import type { Op, Task } from '../../fabric/isa/types.js';
 import type { LayerNode, MatrixNode, MlpNode, ModelGraph } from '../graph/graph.js';
 import { partitionMatrix, type BlockGrid, type ProgramDtype, dtypeBytes } from './partition.js';
 import { PlanBuilder, slice, zeros, type LogicalTile, type StreamDecl } from './plan.js';
-import { REDUCE_SHAPES, buildRegion, reduceCostCycles, sliceLen, type ReduceShape, type Region } from './region.js';
+import { REDUCE_SHAPES, buildRegion, reduceChildren, reduceCostCycles, sliceLen, type ReduceShape, type Region } from './region.js';
 
 export interface LowerOptions {
   dtype: ProgramDtype;
@@ -23,6 +23,35 @@ export interface LowerOptions {
   spec: FabricSpec;
   /** Most streams one hub tile sends to or receives from one region (each needs its own colour there). */
   maxFan: number;
+  /**
+   * Lower the embedding table (default true). Without it a stub tile `stage.in` sends the first layer's input at step
+   * start: one stage of a model split over wafers, or a single layer evaluated alone (compiler/project).
+   */
+  embedding?: boolean;
+  /** Lower the final norm, LM head and argmax (default true). Without it the last layer's output goes to a stub tile `stage.out`. */
+  lmHead?: boolean;
+  /** Extensions for real-size models (compiler/project); absent, the lowering is the one the mesh engine runs. */
+  projection?: ProjectionLowering;
+}
+
+/**
+ * What the projection adds to the lowering, for models whose pieces do not fit where the toy lowering puts them. The
+ * result is costed by estimateStep, never run: a chunked KV head's combine is charged as two f32 vector adds over the
+ * partial (the rescale-and-add of flash-decoding's combine, without its 2·group exponentials), and a routed expert that
+ * is not lowered is a reserved span of tiles that only takes its place on the mesh.
+ * - A KV head whose cache (with its q/k/v buffers) overflows a tile is split over chunk tiles of as many positions as
+ *   fit; q is multicast to them, each attends over its positions, and the partials combine up a reduction tree to
+ *   chunk 0, which feeds the O region. The new k/v go to the last chunk.
+ * - An MoE router whose weights overflow the hub becomes a matvec region feeding the hub's logits.
+ * - Shared experts (Kimi/DeepSeek) run for every token beside the routed ones; attention biases, sinks, routed scaling
+ *   and sliding windows are not lowered as ops (their cost is a few vector ops per layer; a window is the caller's
+ *   shorter `maxSeq`).
+ */
+export interface ProjectionLowering {
+  /** Routed experts to lower as tiles and tasks; the others become one reserved tile span each (default: all). */
+  lowerExpert?: (layer: number, expert: number) => boolean;
+  /** Bits per stored weight of routed experts (MXFP4: 4.25), held packed (see buildRegion); absent: the dtype's. */
+  expertWeightBits?: number;
 }
 
 export interface Lowered {
@@ -37,6 +66,11 @@ function fail(what: string, fix: string): never {
   throw new InputError(what, 'model', fix);
 }
 
+function nonNull<T>(v: T | null): T {
+  if (v === null) throw new Error('lower: a layer without its attention partitions');
+  return v;
+}
+
 export function checkCompilable(graph: ModelGraph): void {
   const c = graph.config;
   if (c.mla) fail(`${c.name} uses multi-head latent attention, which the mesh compiler does not lower`, 'use `wafer project` for this model');
@@ -46,8 +80,16 @@ export function checkCompilable(graph: ModelGraph): void {
   if (c.family === 'gpt_oss') fail(`${c.name} (gpt_oss) is not lowered to the mesh`, 'use `wafer project`');
 }
 
+/** What even the projection's lowering refuses. */
+export function checkProjectable(graph: ModelGraph): void {
+  const c = graph.config;
+  if (c.mla) fail(`${c.name} uses multi-head latent attention, which the wafer lowering does not lower`, 'compiler/project lowers MLA layers through an equivalent graph (projectionGraph)');
+}
+
 export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
-  checkCompilable(graph);
+  const proj = opts.projection;
+  if (proj) checkProjectable(graph);
+  else checkCompilable(graph);
   const p = new PlanBuilder();
   const regions: Region[] = [];
   const { dtype, spec } = opts;
@@ -67,8 +109,8 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
     for (const shape of REDUCE_SHAPES) if (reduceCostCycles(shape, grid.gc, w, spec.hopLatencyCycles, add) < reduceCostCycles(best, grid.gc, w, spec.hopLatencyCycles, add)) best = shape;
     return best;
   };
-  const region = (name: string, group: string, mats: MatrixNode[], grid: BlockGrid, rowMap?: Parameters<typeof buildRegion>[7], shared?: StreamDecl[]) => {
-    const r = buildRegion(p, name, group, mats, grid, dtype, chooseReduce(grid, rowMap ? rowMap(0).length : mats.length), rowMap, shared);
+  const region = (name: string, group: string, mats: MatrixNode[], grid: BlockGrid, rowMap?: Parameters<typeof buildRegion>[7], shared?: StreamDecl[], packedBits?: number) => {
+    const r = buildRegion(p, name, group, mats, grid, dtype, chooseReduce(grid, rowMap ? rowMap(0).length : mats.length), rowMap, shared, packedBits);
     regions.push(r);
     return r;
   };
@@ -87,20 +129,27 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
     });
   const vector = (t: LogicalTile, name: string, tensor: string, length: number) => p.buffer(t, name, 'f32', length, { kind: 'vector', tensor, range: [0, length] }, 'weights');
 
-  // Partitions shared by every layer.
-  const a0 = graph.layers[0].attention;
-  const group = a0.numHeads / a0.numKvHeads;
-  const hd = a0.headDim;
+  // Partitions shared by every layer (a stage may have none: the embedding and LM head alone).
+  const a0 = graph.layers.length > 0 ? graph.layers[0].attention : null;
+  const group = a0 ? a0.numHeads / a0.numKvHeads : 0;
+  const hd = a0 ? a0.headDim : 0;
   const qkvRows = (group + 2) * hd;
-  const qkvGrid = partition('the q/k/v projection of one KV head', { rows: qkvRows, cols: d, matricesPerTile: 1, forcedBc: 0, rowAlign: hd, maxGr: opts.maxFan * 2, maxGc: opts.maxFan });
-  const oGrid = partition('the attention output projection', { rows: d, cols: a0.numHeads * hd, matricesPerTile: 1, forcedBc: group * hd, rowAlign: 0, maxGr: opts.maxFan, maxGc: Infinity });
+  const qkvGridOrNull = a0 ? partition('the q/k/v projection of one KV head', { rows: qkvRows, cols: d, matricesPerTile: 1, forcedBc: 0, rowAlign: hd, maxGr: opts.maxFan * 2, maxGc: opts.maxFan }) : null;
+  const oGridOrNull = a0 ? partition('the attention output projection', { rows: d, cols: a0.numHeads * hd, matricesPerTile: 1, forcedBc: group * hd, rowAlign: 0, maxGr: opts.maxFan, maxGc: Infinity }) : null;
+  const kvChunk = a0 && proj ? kvChunking(a0.qNorm !== null) : null;
 
   // Embedding: rows of the table spread over tiles; the tile that owns the step's token sends its row.
   const rowBytes = d * dtypeBytes(dtype) + (dtype === 'int8' ? 4 : 0);
   const embRowsPerTile = Math.max(1, Math.floor((opts.budgetBytes - 64) / rowBytes));
-  const embStream = p.stream([], [], d, 'embedding.out');
+  const embStream = p.stream([], [], d, opts.embedding === false ? 'stage.in' : 'embedding.out');
   const tokenTiles: number[] = [];
-  for (let r0 = 0, k = 0; r0 < graph.embedding.rows; r0 += embRowsPerTile, k++) {
+  if (opts.embedding === false) {
+    const t = p.tile('stage.in', 'stage');
+    p.buffer(t, 'x', 'f32', d, zeros, 'activation');
+    p.task(t, { on: 'start' }, [{ op: 'send', colour: embStream.id, src: slice('x', 0, d) }], 'stage.in');
+    embStream.src.push(t.id);
+  }
+  for (let r0 = 0, k = 0; opts.embedding !== false && r0 < graph.embedding.rows; r0 += embRowsPerTile, k++) {
     const rows = Math.min(embRowsPerTile, graph.embedding.rows - r0);
     const t = p.tile(`embedding[${k}]`, 'embedding');
     const range = { tensor: graph.embedding.tensor, rows: [r0, r0 + rows] as [number, number], cols: [0, d] as [number, number] };
@@ -114,6 +163,14 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
 
   let xIn = embStream;
   for (const layer of graph.layers) xIn = lowerLayer(layer, xIn);
+
+  if (opts.lmHead === false) {
+    const t = p.tile('stage.out', 'stage');
+    xIn.dst.push(t.id);
+    p.buffer(t, 'x', 'f32', d, zeros, 'activation');
+    p.recv(t, xIn, slice('x', 0, d), [], 'stage.out');
+    return { plan: p, regions, tokenTiles, logitOutputs: [] };
+  }
 
   // Final norm, LM head, argmax.
   const hubF = p.tile('final.hub', 'lm_head');
@@ -149,9 +206,91 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
   logitOutputs.reverse();
   return { plan: p, regions, tokenTiles, logitOutputs };
 
+  /**
+   * Projection only: positions per chunk tile and chunk count when a KV head's cache overflows its tile (null: it
+   * fits, and the head is lowered as the engine runs it). A chunk tile holds q, its partial (group·hd outputs plus a
+   * max and a sum per head), the new k/v, receive buffers for its combine children, and the K and V rows.
+   */
+  function kvChunking(qkNorm: boolean): { positions: number; chunks: number; reduce: ReduceShape } | null {
+    const qLen = group * hd;
+    const kvHeadBytes = 4 * (qkvRows + qLen) + (qkNorm ? 8 * hd : 0) + 8 * hd * opts.maxSeq;
+    if (kvHeadBytes <= opts.budgetBytes) return null;
+    const partLen = qLen + 2 * group;
+    let chunks = 1;
+    let positions = opts.maxSeq;
+    for (let it = 0; it < 4; it++) {
+      const children = chunks > 1 ? Math.ceil(Math.log2(chunks)) : 0;
+      const fixed = 4 * (qLen + partLen * (1 + children) + 2 * hd) + 64;
+      positions = Math.min(opts.maxSeq, Math.floor((opts.budgetBytes - fixed) / (8 * hd)));
+      if (positions < 1) fail(`one KV position of head dimension ${hd} does not fit a tile of ${spec.sramBytesPerTile} bytes beside its query`, 'use a fabric with more SRAM per tile');
+      chunks = Math.ceil(opts.maxSeq / positions);
+    }
+    const add = 2 * Math.ceil(partLen / spec.simdWidth.f32);
+    let reduce: ReduceShape = 'chain';
+    for (const shape of REDUCE_SHAPES) if (reduceCostCycles(shape, chunks, partLen, spec.hopLatencyCycles, add) < reduceCostCycles(reduce, chunks, partLen, spec.hopLatencyCycles, add)) reduce = shape;
+    return { positions, chunks, reduce };
+  }
+
+  /** Projection only: KV head `g`'s attention over chunk tiles (see ProjectionLowering); returns the ops that feed them. */
+  function chunkedAttention(L: string, g: number, at: LogicalTile, oInput: StreamDecl, chunking: { positions: number; chunks: number; reduce: ReduceShape }): Op[] {
+    const { positions, chunks, reduce } = chunking;
+    const qLen = group * hd;
+    const partLen = qLen + 2 * group;
+    const qStream = p.stream([at.id], [], qLen, `${L}.attn.q${g}`);
+    const kvStream = p.stream([at.id], [], 2 * hd, `${L}.attn.kvnew${g}`);
+    const tiles: LogicalTile[] = [];
+    for (let c = 0; c < chunks; c++) {
+      const t = p.tile(`${L}.attn.kv${g}.chunk${c}`, `${L}.attn`);
+      p.buffer(t, 'q', 'f32', qLen, zeros, 'activation');
+      p.buffer(t, 'kc', 'f32', positions * hd, zeros, 'kv-cache');
+      p.buffer(t, 'vc', 'f32', positions * hd, zeros, 'kv-cache');
+      p.buffer(t, 'part', 'f32', partLen, zeros, 'activation');
+      qStream.dst.push(t.id);
+      tiles.push(t);
+    }
+    const up = new Map<number, StreamDecl>();
+    for (let c = 0; c < chunks; c++) for (const ch of reduceChildren(reduce, c, chunks)) up.set(ch, p.stream([tiles[ch].id], [tiles[c].id], partLen, `${L}.attn.kv${g}.red${ch}>${c}`));
+    const attend: Op = { op: 'attention', q: slice('q', 0, qLen), kCache: 'kc', vCache: 'vc', out: slice('part', 0, qLen), numHeads: group, numKvHeads: 1, headDim: hd };
+    tiles.forEach((t, c) => {
+      let last: Task;
+      if (c === chunks - 1) {
+        kvStream.dst.push(t.id);
+        p.buffer(t, 'kvin', 'f32', 2 * hd, zeros, 'activation');
+        const gotQ = p.recv(t, qStream, slice('q', 0, qLen), [], `${L}.attn.q`);
+        const app = p.recv(t, kvStream, slice('kvin', 0, 2 * hd), [{ op: 'kvAppend', k: slice('kvin', 0, hd), v: slice('kvin', hd, hd), kCache: 'kc', vCache: 'vc', rowLength: hd }], `${L}.attn.append`);
+        last = p.task(t, { on: 'after', tasks: [gotQ.id, app.id] }, [attend], `${L}.attn.chunk`);
+      } else last = p.recv(t, qStream, slice('q', 0, qLen), [attend], `${L}.attn.chunk`);
+      reduceChildren(reduce, c, chunks).forEach((ch, n) => {
+        const r = p.buffer(t, `r${n}`, 'f32', partLen, zeros, 'activation');
+        const got = p.recv(t, up.get(ch)!, slice(r, 0, partLen), [], `${L}.attn.combine.recv`);
+        last = p.task(
+          t,
+          { on: 'after', tasks: [last.id, got.id] },
+          [
+            { op: 'add', a: slice('part', 0, partLen), b: slice(r, 0, partLen), out: slice('part', 0, partLen) },
+            { op: 'add', a: slice('part', 0, qLen), b: slice(r, 0, qLen), out: slice('part', 0, qLen) },
+          ],
+          `${L}.attn.combine`,
+        );
+      });
+      if (c > 0) last.ops.push({ op: 'send', colour: up.get(c)!.id, src: slice('part', 0, partLen) });
+      else {
+        // Chunk 0 divides the combined output by the softmax sum (charged as one vector op) and feeds the O region.
+        oInput.src.push(t.id);
+        last.ops.push({ op: 'add', a: slice('part', 0, qLen), b: slice('part', 0, qLen), out: slice('part', 0, qLen) }, { op: 'send', colour: oInput.id, src: slice('part', 0, qLen) });
+      }
+    });
+    return [
+      { op: 'send', colour: qStream.id, src: slice('qkv', 0, qLen) },
+      { op: 'send', colour: kvStream.id, src: slice('qkv', qLen, 2 * hd) },
+    ];
+  }
+
   function lowerLayer(layer: LayerNode, xIn: StreamDecl): StreamDecl {
     const L = `L${layer.index}`;
     const a = layer.attention;
+    const qkvGrid = nonNull(qkvGridOrNull);
+    const oGrid = nonNull(oGridOrNull);
     // Attention hub.
     const hubA = p.tile(`${L}.attn.hub`, `${L}.attn`);
     xIn.dst.push(hubA.id);
@@ -174,9 +313,11 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
       const qkv = region(`${L}.attn.qkv${g}`, `${L}.attn`, [a.q, a.k, a.v], qkvGrid, rowMap, qkvInputs);
       const at = p.tile(`${L}.attn.kv${g}`, `${L}.attn`);
       p.buffer(at, 'qkv', 'f32', qkvRows, zeros, 'activation');
-      p.buffer(at, 'kc', 'f32', opts.maxSeq * hd, zeros, 'kv-cache');
-      p.buffer(at, 'vc', 'f32', opts.maxSeq * hd, zeros, 'kv-cache');
-      p.buffer(at, 'out', 'f32', group * hd, zeros, 'activation');
+      if (!kvChunk) {
+        p.buffer(at, 'kc', 'f32', opts.maxSeq * hd, zeros, 'kv-cache');
+        p.buffer(at, 'vc', 'f32', opts.maxSeq * hd, zeros, 'kv-cache');
+        p.buffer(at, 'out', 'f32', group * hd, zeros, 'activation');
+      }
       const gots = gatherRoots(qkv, at, 'qkv', `${L}.attn.gather`);
       const ops: Op[] = [];
       if (a.qNorm && a.kNorm) {
@@ -190,11 +331,16 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
       ops.push(
         { op: 'rope', x: slice('qkv', 0, group * hd), numHeads: group, headDim: hd, theta: a.ropeTheta },
         { op: 'rope', x: slice('qkv', group * hd, hd), numHeads: 1, headDim: hd, theta: a.ropeTheta },
-        { op: 'kvAppend', k: slice('qkv', group * hd, hd), v: slice('qkv', (group + 1) * hd, hd), kCache: 'kc', vCache: 'vc', rowLength: hd },
-        { op: 'attention', q: slice('qkv', 0, group * hd), kCache: 'kc', vCache: 'vc', out: slice('out', 0, group * hd), numHeads: group, numKvHeads: 1, headDim: hd },
       );
-      o.inputs[g].src.push(at.id);
-      ops.push({ op: 'send', colour: o.inputs[g].id, src: slice('out', 0, group * hd) });
+      if (kvChunk) ops.push(...chunkedAttention(L, g, at, o.inputs[g], kvChunk));
+      else {
+        ops.push(
+          { op: 'kvAppend', k: slice('qkv', group * hd, hd), v: slice('qkv', (group + 1) * hd, hd), kCache: 'kc', vCache: 'vc', rowLength: hd },
+          { op: 'attention', q: slice('qkv', 0, group * hd), kCache: 'kc', vCache: 'vc', out: slice('out', 0, group * hd), numHeads: group, numKvHeads: 1, headDim: hd },
+        );
+        o.inputs[g].src.push(at.id);
+        ops.push({ op: 'send', colour: o.inputs[g].id, src: slice('out', 0, group * hd) });
+      }
       p.task(at, { on: 'after', tasks: gots.map((t) => t.id) }, ops, `${L}.attn.core`);
     }
     const oGots = gatherRoots(o, hubA, 'o', `${L}.attn.gather`);
@@ -219,53 +365,87 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
     }
     const moe = layer.mlp.moe;
     const E = moe.experts.length;
+    // Projection: a router whose weights overflow the hub becomes a region feeding the hub's logits.
+    const routerRegion = proj !== undefined && E * d * dtypeBytes(dtype) + 16 * d > opts.budgetBytes;
     p.buffer(hubM, 'acc', 'f32', d, zeros, 'activation');
-    p.buffer(hubM, 'router', dtype, E * d, { kind: 'weights', tensor: moe.router.tensor, rows: [0, E], cols: [0, d] }, 'weights');
-    const rscales = dtype === 'int8' ? p.buffer(hubM, 'rscales', 'f32', E, { kind: 'scales', tensor: moe.router.tensor, rows: [0, E], cols: [0, d] }, 'weights') : undefined;
+    let rscales: string | undefined;
+    if (!routerRegion) {
+      p.buffer(hubM, 'router', dtype, E * d, { kind: 'weights', tensor: moe.router.tensor, rows: [0, E], cols: [0, d] }, 'weights');
+      rscales = dtype === 'int8' ? p.buffer(hubM, 'rscales', 'f32', E, { kind: 'scales', tensor: moe.router.tensor, rows: [0, E], cols: [0, d] }, 'weights') : undefined;
+    }
     p.buffer(hubM, 'logits', 'f32', E, zeros, 'activation');
     p.buffer(hubM, 'idx', 'i32', moe.topK, zeros, 'activation');
     p.buffer(hubM, 'wts', 'f32', moe.topK, zeros, 'activation');
     p.buffer(hubM, 'dw', 'f32', E, zeros, 'activation');
-    const dispatch: StreamDecl[] = [];
+    const routerGrid = routerRegion ? partition(`${L} router`, { rows: E, cols: d, matricesPerTile: 1, forcedBc: 0, rowAlign: 0, maxGr: opts.maxFan, maxGc: opts.maxFan }) : null;
+    const rr = routerGrid ? region(`${L}.moe.router`, `${L}.mlp`, [moe.router], routerGrid) : null;
+    const dispatch: number[] = [];
     const returns: number[] = [];
-    moe.experts.forEach((expert, e) => {
-      const EL = `${L}.expert${e}`;
+    /** An expert's hub and regions, fed `x` by `toExpert` from the MoE hub; returns the hub's recv task on the way back. */
+    const lowerExpertMlp = (EL: string, expert: MlpNode, ye: string, combine: Op, packedBits: number | undefined) => {
       const hubE = p.tile(`${EL}.hub`, EL);
       p.buffer(hubE, 'x', 'f32', d, zeros, 'activation');
       p.buffer(hubE, 'y', 'f32', d, zeros, 'activation');
       const toExpert = p.stream([hubM.id], [hubE.id], d, `${EL}.dispatch`);
-      dispatch.push(toExpert);
-      const { inputs, down } = mlpRegions(EL, expert);
+      const { inputs, down } = mlpRegions(EL, expert, packedBits);
       p.recv(hubE, toExpert, slice('x', 0, d), sendSlices('x', inputs, hubE, Math.ceil(d / inputs.length)), `${EL}.fanout`);
       const gots = gatherRoots(down, hubE, 'y', `${EL}.gather`);
       const back = p.stream([hubE.id], [hubM.id], d, `${EL}.return`);
       p.task(hubE, { on: 'after', tasks: gots.map((t) => t.id) }, [{ op: 'send', colour: back.id, src: slice('y', 0, d) }], `${EL}.return`);
-      const ye = p.buffer(hubM, `ye${e}`, 'f32', d, zeros, 'activation');
-      returns.push(p.recv(hubM, back, slice(ye, 0, d), [{ op: 'axpy', a: slice(ye, 0, d), weight: slice('dw', 0, E), index: e, out: slice('acc', 0, d) }], `${L}.moe.combine`).id);
+      p.buffer(hubM, ye, 'f32', d, zeros, 'activation');
+      returns.push(p.recv(hubM, back, slice(ye, 0, d), [combine], `${L}.moe.combine`).id);
+      return toExpert;
+    };
+    moe.experts.forEach((expert, e) => {
+      const EL = `${L}.expert${e}`;
+      if (proj?.lowerExpert && !proj.lowerExpert(layer.index, e)) {
+        // Not lowered: its tiles are reserved where it would sit, and the dispatch has no colour for it.
+        const t = p.tile(`${EL}.reserved`, EL);
+        t.span = mlpTileCount(EL, expert, proj.expertWeightBits);
+        dispatch.push(-1);
+        return;
+      }
+      const ye = `ye${e}`;
+      const toExpert = lowerExpertMlp(EL, expert, ye, { op: 'axpy', a: slice(ye, 0, d), weight: slice('dw', 0, E), index: e, out: slice('acc', 0, d) }, proj?.expertWeightBits);
+      dispatch.push(toExpert.id);
     });
-    p.recv(
-      hubM,
-      toMlp,
-      slice('x', 0, d),
-      [
-        norm,
-        { op: 'matvec', w: 'router', scales: rscales, rows: E, cols: d, x: slice('xn', 0, d), y: slice('logits', 0, E), accumulate: false },
-        { op: 'topk', logits: slice('logits', 0, E), k: moe.topK, renormalize: moe.renormalize, indices: slice('idx', 0, moe.topK), weights: slice('wts', 0, moe.topK), denseWeights: slice('dw', 0, E) },
-        { op: 'copy', src: slice('x', 0, d), out: slice('acc', 0, d) },
-        { op: 'dispatch', indices: slice('idx', 0, moe.topK), colours: dispatch.map((s) => s.id), src: slice('xn', 0, d) },
-      ],
-      `${L}.moe.router`,
-    );
-    p.task(hubM, { on: 'after', tasks: returns, count: moe.topK }, [{ op: 'send', colour: out.id, src: slice('acc', 0, d) }], `${L}.moe.residual`);
+    // Shared experts (projection only: checkCompilable refuses them) run for every token and add into the sum.
+    const toShared = moe.shared ? lowerExpertMlp(`${L}.shared`, moe.shared, 'ysh', { op: 'add', a: slice('acc', 0, d), b: slice('ysh', 0, d), out: slice('acc', 0, d) }, undefined) : null;
+    const route: Op[] = [
+      { op: 'topk', logits: slice('logits', 0, E), k: moe.topK, renormalize: moe.renormalize, indices: slice('idx', 0, moe.topK), weights: slice('wts', 0, moe.topK), denseWeights: slice('dw', 0, E) },
+      { op: 'copy', src: slice('x', 0, d), out: slice('acc', 0, d) },
+      { op: 'dispatch', indices: slice('idx', 0, moe.topK), colours: dispatch, src: slice('xn', 0, d) },
+      ...(toShared ? [{ op: 'send', colour: toShared.id, src: slice('xn', 0, d) } as Op] : []),
+    ];
+    if (rr && routerGrid) {
+      p.recv(hubM, toMlp, slice('x', 0, d), [norm, ...sendSlices('xn', rr.inputs, hubM, routerGrid.bc)], `${L}.mlp.norm`);
+      const gots = gatherRoots(rr, hubM, 'logits', `${L}.moe.gather`);
+      p.task(hubM, { on: 'after', tasks: gots.map((t) => t.id) }, route, `${L}.moe.router`);
+    } else {
+      p.recv(hubM, toMlp, slice('x', 0, d), [norm, { op: 'matvec', w: 'router', scales: rscales, rows: E, cols: d, x: slice('xn', 0, d), y: slice('logits', 0, E), accumulate: false }, ...route], `${L}.moe.router`);
+    }
+    p.task(hubM, { on: 'after', tasks: returns, count: moe.topK + (toShared ? 1 : 0) }, [{ op: 'send', colour: out.id, src: slice('acc', 0, d) }], `${L}.moe.residual`);
     return out;
   }
 
+  /** The gate+up and down partitions of an MLP (weights packed at `packedBits` per weight when given). */
+  function mlpGrids(name: string, m: MlpNode, packedBits: number | undefined): { guGrid: BlockGrid; downGrid: BlockGrid } {
+    const guGrid = partition(`${name} gate/up`, { rows: m.intermediate, cols: d, matricesPerTile: 2, forcedBc: 0, rowAlign: 0, maxGr: Infinity, maxGc: opts.maxFan, weightBits: packedBits });
+    const downGrid = partition(`${name} down`, { rows: d, cols: m.intermediate, matricesPerTile: 1, forcedBc: guGrid.br, rowAlign: 0, maxGr: opts.maxFan, maxGc: Infinity, weightBits: packedBits });
+    return { guGrid, downGrid };
+  }
+
+  /** Tiles an expert takes when lowered: its hub and its two regions. */
+  function mlpTileCount(name: string, m: MlpNode, packedBits: number | undefined): number {
+    const { guGrid, downGrid } = mlpGrids(name, m, packedBits);
+    return 1 + guGrid.gr * guGrid.gc + downGrid.gr * downGrid.gc;
+  }
+
   /** gate+up region whose roots apply SwiGLU and feed the down region's rows; returns gate/up inputs and the down region. */
-  function mlpRegions(name: string, m: MlpNode): { inputs: StreamDecl[]; down: Region } {
-    const guGrid = partition(`${name} gate/up`, { rows: m.intermediate, cols: d, matricesPerTile: 2, forcedBc: 0, rowAlign: 0, maxGr: Infinity, maxGc: opts.maxFan });
-    const gu = region(`${name}.gu`, name, [m.gate, m.up], guGrid);
-    const downGrid = partition(`${name} down`, { rows: d, cols: m.intermediate, matricesPerTile: 1, forcedBc: guGrid.br, rowAlign: 0, maxGr: opts.maxFan, maxGc: Infinity });
-    const down = region(`${name}.down`, name, [m.down], downGrid);
+  function mlpRegions(name: string, m: MlpNode, packedBits?: number): { inputs: StreamDecl[]; down: Region } {
+    const { guGrid, downGrid } = mlpGrids(name, m, packedBits);
+    const gu = region(`${name}.gu`, name, [m.gate, m.up], guGrid, undefined, undefined, packedBits);
+    const down = region(`${name}.down`, name, [m.down], downGrid, undefined, undefined, packedBits);
     gu.roots.forEach((root, i) => {
       down.inputs[i].src.push(root.tile.id);
       root.final.ops.push(

@@ -35,6 +35,8 @@ export interface PartitionRequest {
   /** Upper bounds on gr and gc (colour budget of a single consumer / producer tile), or Infinity. */
   maxGr: number;
   maxGc: number;
+  /** Bits one stored weight takes, scales included, instead of the dtype's (MXFP4 experts: 4.25); absent: the dtype's. */
+  weightBits?: number;
 }
 
 /** Bytes one tile of the grid needs: weights (+ int8 scales), input slice, partial sums and one receive buffer per child. */
@@ -60,7 +62,8 @@ export function partitionMatrix(req: PartitionRequest): BlockGrid | null {
     if (gc > req.maxGc) continue;
     // Largest br whose tile fits beside a receive buffer per reduce child (a tree root has ⌈log2 gc⌉); then align it.
     const children = gc > 1 ? Math.ceil(Math.log2(gc)) : 0;
-    const perRow = req.matricesPerTile * (bc * dtypeBytes(req.dtype) + (req.dtype === 'int8' ? 4 : 0) + 4 * (1 + children));
+    const weightRowBytes = req.weightBits !== undefined ? Math.ceil((bc * req.weightBits) / 8) : bc * dtypeBytes(req.dtype) + (req.dtype === 'int8' ? 4 : 0);
+    const perRow = req.matricesPerTile * (weightRowBytes + 4 * (1 + children));
     let br = Math.floor((req.budgetBytes - 4 * bc - 64) / perRow);
     br = Math.min(br, rows);
     if (req.rowAlign > 0) {

@@ -30,11 +30,19 @@ export function scanOrder(width: number, height: number, bandHeight: number): In
   return order;
 }
 
-export function placeTiles(tiles: LogicalTile[], width: number, height: number, usable: (i: number) => boolean, what: { fabric: string; dead: number }): Placement {
-  const usableCount = Array.from({ length: width * height }, (_, i) => usable(i)).filter(Boolean).length;
-  if (tiles.length > usableCount) {
+export interface PlaceOptions {
+  /** Usable scan positions to leave empty before the first tile (the projection places one layer where it sits in the whole model). */
+  scanOffset?: number;
+}
+
+export function placeTiles(tiles: LogicalTile[], width: number, height: number, usable: (i: number) => boolean, what: { fabric: string; dead: number }, opts: PlaceOptions = {}): Placement {
+  let usableCount = 0;
+  for (let i = 0; i < width * height; i++) if (usable(i)) usableCount++;
+  let needed = opts.scanOffset ?? 0;
+  for (const t of tiles) needed += t.span ?? 1;
+  if (needed > usableCount) {
     throw new InputError(
-      `the model needs ${tiles.length} tiles but ${what.fabric} has ${usableCount} usable (${width}×${height}${what.dead ? ` minus ${what.dead} dead` : ''})`,
+      `the model needs ${needed} tiles but ${what.fabric} has ${usableCount} usable (${width}×${height}${what.dead ? ` minus ${what.dead} dead` : ''})`,
       '--fabric',
       'try a larger fabric (e.g. --fabric mini-128 or wse3), --dtype int8 or bf16, or more wafers (wafer project)',
     );
@@ -44,11 +52,20 @@ export function placeTiles(tiles: LogicalTile[], width: number, height: number, 
   const tileOf = new Int32Array(tiles.length);
   const logicalAt = new Int32Array(width * height).fill(-1);
   let k = 0;
+  for (let skip = opts.scanOffset ?? 0; skip > 0; skip--) {
+    while (!usable(order[k])) k++;
+    k++;
+  }
   for (const t of tiles) {
     while (!usable(order[k])) k++;
     tileOf[t.id] = order[k];
     logicalAt[order[k]] = t.id;
     k++;
+    // The rest of a span: usable tiles it holds, with nothing of their own.
+    for (let rest = (t.span ?? 1) - 1; rest > 0; rest--) {
+      while (!usable(order[k])) k++;
+      k++;
+    }
   }
   return { tileOf, logicalAt, width, height, bandHeight };
 }

@@ -12,6 +12,11 @@ export interface LogicalTile {
   buffers: BufferDecl[];
   /** Ops and triggers carry STREAM ids in their colour fields until emit. */
   tasks: Task[];
+  /**
+   * Mesh tiles it occupies in the placement scan (default 1): the projection reserves the tiles of an expert it does
+   * not lower, or of a tile whose buffers overflow one tile's SRAM, this way.
+   */
+  span?: number;
 }
 
 export interface StreamDecl {

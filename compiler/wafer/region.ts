@@ -2,7 +2,7 @@
 // Input slice x_j is multicast to the gc-th row of tiles; partial sums of block-row i reduce over j — by a chain or a
 // tree, chosen by cost — into the region's root for that block-row, which holds y_i.
 import type { MatrixNode } from '../graph/graph.js';
-import type { Op, Task } from '../../fabric/isa/types.js';
+import type { BufferInit, Op, Task } from '../../fabric/isa/types.js';
 import type { BlockGrid, ProgramDtype } from './partition.js';
 import { PlanBuilder, slice, zeros, type LogicalTile, type StreamDecl } from './plan.js';
 
@@ -84,6 +84,12 @@ export function buildRegion(
     matrices.map((_, m) => ({ tensorIndex: m, row0: i * grid.br, rows: sliceLen(grid.rows, grid.br, i) })),
   /** Input streams shared with other regions fed by the same slices (QKV of every KV head); made here if absent. */
   sharedInputs?: StreamDecl[],
+  /**
+   * Packed weight storage for the projection (MXFP4 experts): each block is held as ⌈rows·cols·bits/8⌉ bytes in an
+   * int8-typed buffer with no scales buffer, so the cost functions charge the MAC rate of int8 (the decode to it is
+   * assumed free). Absent: weights in `dtype`, as the engine runs them.
+   */
+  packedWeightBits?: number,
 ): Region {
   const { gr, gc, bc } = grid;
   const tiles: LogicalTile[][] = [];
@@ -122,9 +128,11 @@ export function buildRegion(
       const ops: Op[] = [];
       parts.forEach((part, k) => {
         const mat = matrices[part.tensorIndex];
-        const w = p.buffer(t, `w${k}`, dtype, part.rows * cols, { kind: 'weights', tensor: mat.tensor, rows: [part.row0, part.row0 + part.rows], cols: [c0, c0 + cols] }, 'weights');
+        const init: BufferInit = { kind: 'weights', tensor: mat.tensor, rows: [part.row0, part.row0 + part.rows], cols: [c0, c0 + cols] };
+        const packed = packedWeightBits !== undefined;
+        const w = packed ? p.buffer(t, `w${k}`, 'int8', Math.ceil((part.rows * cols * packedWeightBits) / 8), init, 'weights') : p.buffer(t, `w${k}`, dtype, part.rows * cols, init, 'weights');
         let scales: string | undefined;
-        if (dtype === 'int8') scales = p.buffer(t, `s${k}`, 'f32', part.rows, { kind: 'scales', tensor: mat.tensor, rows: [part.row0, part.row0 + part.rows], cols: [c0, c0 + cols] }, 'weights');
+        if (dtype === 'int8' && !packed) scales = p.buffer(t, `s${k}`, 'f32', part.rows, { kind: 'scales', tensor: mat.tensor, rows: [part.row0, part.row0 + part.rows], cols: [c0, c0 + cols] }, 'weights');
         ops.push({ op: 'matvec', w, scales, rows: part.rows, cols, x: slice('x', 0, cols), y: slice('p', k * brI, part.rows), accumulate: false });
       });
       p.buffer(t, 'x', 'f32', cols, zeros, 'activation');
