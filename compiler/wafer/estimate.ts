@@ -4,7 +4,8 @@
 // what the mesh run adds. The projection evaluates real-size models with this same function.
 import type { FabricSpec } from '../../fabric/spec/schema.js';
 import type { Op } from '../../fabric/isa/types.js';
-import { opCycles, streamArrivalCycles, tileOpContext, type OpContext } from '../../fabric/mesh/cost.js';
+import { opCost, opCycles, simdFor, sramReadBytesPerCycle, sramWriteBytesPerCycle, streamArrivalCycles, tileOpContext, type OpContext } from '../../fabric/mesh/cost.js';
+import { dtypeBytes } from '../../fabric/isa/sram.js';
 import { OPPOSITE_PORT, neighbour } from '../../fabric/geometry.js';
 import type { Lowered } from './lower.js';
 import type { Placement } from './place.js';
@@ -18,7 +19,22 @@ export interface StepEstimate {
   /** Cycles the ramps spent sending (wavelets leaving tiles) and wavelet-hops on links. */
   waveletsSent: number;
   waveletHops: number;
+  /** With `criticalPath`: the step's cycles along its critical path, by cause (they sum to `cycles`). */
+  criticalPath?: PathSplit;
+  /** With `probeTiles`: when the first stream reached each probed logical tile, and the critical path up to then. */
+  firstArrival?: Map<number, { cycles: number; path: PathSplit }>;
 }
+
+/**
+ * Causes of time along a critical path. CE work: `matvec`, `attention` and `vector` (every other op, embed included)
+ * are the cycles an op would take with unlimited SRAM bandwidth, `sram` what the SRAM stream adds beyond that,
+ * `overhead` task starts and send issues. Fabric: `hops` the ramp and link latencies, `reduction`, `broadcast` and
+ * `transfer` the one-wavelet-per-cycle serialisation (and ramp queueing) of partial-sum streams, of multicast/fan-out
+ * streams and of every other stream. `wait` is time the path cannot attribute (0 in every plan the compiler makes).
+ */
+export const PATH_CAUSES = ['matvec', 'attention', 'vector', 'sram', 'overhead', 'hops', 'reduction', 'broadcast', 'transfer', 'wait'] as const;
+export type PathCause = (typeof PATH_CAUSES)[number];
+export type PathSplit = Record<PathCause, number>;
 
 export interface EstimateOptions {
   position: number;
@@ -26,6 +42,23 @@ export interface EstimateOptions {
   linkExtraLatencyCycles?: Uint16Array | null;
   /** Experts the step's router picks, per MoE dispatch (default: the first k). */
   expertChoice?: (k: number, experts: number) => number[];
+  /** Attribute the step's cycles along its critical path (StepEstimate.criticalPath); costs a little more time. */
+  criticalPath?: boolean;
+  /** Logical tiles whose first arrival to report (StepEstimate.firstArrival); implies criticalPath. */
+  probeTiles?: number[];
+}
+
+const CAUSE = Object.fromEntries(PATH_CAUSES.map((c, i) => [c, i])) as Record<PathCause, number>;
+
+function toSplit(v: Float64Array): PathSplit {
+  return Object.fromEntries(PATH_CAUSES.map((c, i) => [c, v[i]])) as PathSplit;
+}
+
+/** The class of a stream's serialisation, from the labels lower.ts and region.ts give (reduce edges, inputs, dispatches). */
+function streamCause(label: string, destinations: number): number {
+  if (/\.red\d/.test(label) || /argmax\d/.test(label)) return CAUSE.reduction;
+  if (destinations > 1 || /\.in\d+$/.test(label) || /\.q\d+$/.test(label) || label.endsWith('.dispatch')) return CAUSE.broadcast;
+  return CAUSE.transfer;
 }
 
 /** A binary min-heap of (time, seq, payload) — seq keeps equal times in insertion order, so runs are deterministic. */
@@ -78,7 +111,7 @@ class EventQueue<T> {
   }
 }
 
-type Event = { kind: 'arrive'; tile: number; stream: number } | { kind: 'done'; tile: number; task: number };
+type Event = { kind: 'arrive'; tile: number; stream: number; path: Float64Array | null } | { kind: 'done'; tile: number; task: number; path: Float64Array | null };
 
 export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Placement, routes: StreamRoute[], opts: EstimateOptions): StepEstimate {
   const { tiles, streams } = lowered.plan;
@@ -115,12 +148,47 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   let waveletHops = 0;
   let end = 0;
   const choose = opts.expertChoice ?? ((k: number) => Array.from({ length: k }, (_, i) => i));
+  // Critical-path bookkeeping (only with opts.criticalPath / probeTiles): the path vector of the event that made each
+  // task ready, of each tile's last task end, and of the latest event.
+  const probes = opts.probeTiles ? new Set(opts.probeTiles) : null;
+  const tracking = opts.criticalPath === true || probes !== null;
+  const K = PATH_CAUSES.length;
+  const zeroPath = new Float64Array(K);
+  const readyAt = tracking ? tiles.map((t) => new Float64Array(t.tasks.length)) : [];
+  const readyPath: Float64Array[][] = tracking ? tiles.map((t) => t.tasks.map(() => zeroPath)) : [];
+  const tileEndPath: Float64Array[] = tracking ? tiles.map(() => zeroPath) : [];
+  const streamClass = tracking ? streams.map((s) => streamCause(s.label, s.dst.length)) : [];
+  let endPath: Float64Array = zeroPath;
+  const firstArrival = probes ? new Map<number, { cycles: number; path: PathSplit }>() : undefined;
+  const readBw = sramReadBytesPerCycle(spec);
+  const writeBw = sramWriteBytesPerCycle(spec);
+  /** Adds an op's cycles to `path`: its arithmetic to its kind, what SRAM bandwidth adds beyond that to `sram`. */
+  const chargeOp = (path: Float64Array, op: Op, ctx: OpContext, cycles: number) => {
+    if (op.op === 'send' || op.op === 'dispatch') {
+      path[CAUSE.overhead] += cycles;
+      return;
+    }
+    const c = opCost(spec, op, ctx);
+    let arith: number;
+    let memory: number;
+    if (op.op === 'matvec') {
+      const dtype = ctx.dtypeOf(op.w);
+      arith = Math.ceil(c.fmacOps / simdFor(spec, dtype));
+      memory = Math.ceil((op.rows * op.cols * dtypeBytes(dtype) + (dtype === 'int8' ? op.rows * 4 : 0)) / readBw);
+    } else {
+      arith = Math.ceil(c.fmacOps / spec.simdWidth.f32);
+      memory = Math.max(Math.ceil(c.sramReadBytes / readBw), Math.ceil(c.sramWriteBytes / writeBw));
+    }
+    const sram = Math.min(cycles, Math.max(0, memory - arith));
+    path[CAUSE.sram] += sram;
+    path[op.op === 'matvec' ? CAUSE.matvec : op.op === 'attention' ? CAUSE.attention : CAUSE.vector] += cycles - sram;
+  };
 
   // Only one embedding tile sends per step (the one owning the token): take the middle one.
   const embedTiles = tiles.filter((t) => t.tasks.some((k) => k.ops.some((o) => o.op === 'embed')));
   const embedSender = embedTiles[Math.floor(embedTiles.length / 2)]?.id ?? -1;
 
-  const send = (tile: number, stream: number, wavelets: number, issue: number) => {
+  const send = (tile: number, stream: number, wavelets: number, issue: number, issuePath: Float64Array | null) => {
     const start = Math.max(issue, rampFree[tile]);
     rampFree[tile] = start + wavelets;
     const r = routes[stream];
@@ -129,7 +197,16 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     for (const d of streams[stream].dst) {
       const mesh = placement.tileOf[d];
       const hops = r.hopsTo.get(mesh) ?? r.maxHops;
-      q.push(start + streamArrivalCycles(spec, hops, wavelets, extraTo(r, mesh)), { kind: 'arrive', tile: d, stream });
+      const extra = extraTo(r, mesh);
+      const arrive = start + streamArrivalCycles(spec, hops, wavelets, extra);
+      let path: Float64Array | null = null;
+      if (issuePath) {
+        // Queueing behind earlier sends and the wavelets after the first are serialisation; the rest is latency.
+        path = issuePath.slice();
+        path[streamClass[stream]] += start - issue + (wavelets - 1);
+        path[CAUSE.hops] += arrive - start - (wavelets - 1);
+      }
+      q.push(arrive, { kind: 'arrive', tile: d, stream, path });
     }
   };
   const startNext = (tile: number, now: number) => {
@@ -137,22 +214,33 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     ready[tile].sort((a, b) => a - b);
     const id = ready[tile].shift()!;
     const task = tiles[tile].tasks[id];
-    let t = Math.max(now, ceFree[tile]) + spec.taskStartCycles;
-    const t0 = t - spec.taskStartCycles;
+    const t0 = Math.max(now, ceFree[tile]);
+    let t = t0 + spec.taskStartCycles;
+    let path: Float64Array | null = null;
+    if (tracking) {
+      // The later of what made the task ready and the CE's previous task is its predecessor on the path.
+      const r = readyAt[tile][id];
+      path = r >= ceFree[tile] ? readyPath[tile][id].slice() : tileEndPath[tile].slice();
+      path[CAUSE.wait] += t0 - Math.max(r, ceFree[tile]);
+      path[CAUSE.overhead] += spec.taskStartCycles;
+    }
     for (const op of task.ops) {
-      t += opCycles(spec, op, ctxs[tile]);
-      issueSends(tile, op, t);
+      const c = opCycles(spec, op, ctxs[tile]);
+      t += c;
+      if (path) chargeOp(path, op, ctxs[tile], c);
+      issueSends(tile, op, t, path);
     }
     running[tile] = 1;
     ceFree[tile] = t;
+    if (path) tileEndPath[tile] = path;
     const label = task.label ?? 'task';
     busyByLabel.set(label, (busyByLabel.get(label) ?? 0) + (t - t0));
-    q.push(t, { kind: 'done', tile, task: id });
+    q.push(t, { kind: 'done', tile, task: id, path });
   };
-  const issueSends = (tile: number, op: Op, at: number) => {
-    if (op.op === 'send') send(tile, op.colour, op.src.length, at);
-    else if (op.op === 'embed' && tile === embedSender) send(tile, op.colour, op.cols, at);
-    else if (op.op === 'dispatch') for (const e of choose(op.indices.length, op.colours.length)) send(tile, op.colours[e], op.src.length, at);
+  const issueSends = (tile: number, op: Op, at: number, path: Float64Array | null) => {
+    if (op.op === 'send') send(tile, op.colour, op.src.length, at, path);
+    else if (op.op === 'embed' && tile === embedSender) send(tile, op.colour, op.cols, at, path);
+    else if (op.op === 'dispatch') for (const e of choose(op.indices.length, op.colours.length)) send(tile, op.colours[e], op.src.length, at, path);
   };
 
   for (const t of tiles) for (const k of t.tasks) if (k.trigger.on === 'start') ready[t.id].push(k.id);
@@ -160,16 +248,33 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   while (q.size > 0) {
     const { time, item } = q.pop();
     end = Math.max(end, time);
+    if (item.path && time >= end) endPath = item.path;
     if (item.kind === 'arrive') {
       const id = recvTask[item.tile].get(item.stream);
       if (id === undefined) throw new Error(`estimate: stream ${streams[item.stream].label} arrives at ${tiles[item.tile].role} with no task waiting`);
+      if (item.path) {
+        readyAt[item.tile][id] = time;
+        readyPath[item.tile][id] = item.path;
+        if (firstArrival && probes!.has(item.tile) && !firstArrival.has(item.tile)) firstArrival.set(item.tile, { cycles: time, path: toSplit(item.path) });
+      }
       ready[item.tile].push(id);
       startNext(item.tile, time);
     } else if (item.kind === 'done') {
       running[item.tile] = 0;
-      for (const dep of dependents[item.tile][item.task]) if (--remaining[item.tile][dep] === 0) ready[item.tile].push(dep);
+      for (const dep of dependents[item.tile][item.task]) {
+        if (--remaining[item.tile][dep] === 0) {
+          ready[item.tile].push(dep);
+          if (item.path) {
+            readyAt[item.tile][dep] = time;
+            readyPath[item.tile][dep] = item.path;
+          }
+        }
+      }
       startNext(item.tile, time);
     }
   }
-  return { cycles: end, busyByLabel, waveletsSent, waveletHops };
+  const out: StepEstimate = { cycles: end, busyByLabel, waveletsSent, waveletHops };
+  if (tracking) out.criticalPath = toSplit(endPath);
+  if (firstArrival) out.firstArrival = firstArrival;
+  return out;
 }

@@ -1,0 +1,18 @@
+// Projection of real-size models onto full wafers and multi-wafer pipelines (see project.ts).
+export {
+  projectWafer,
+  spreadExperts,
+  PROJECT_DTYPES,
+  PROJECTION_METHOD,
+  MXFP4_BITS_PER_WEIGHT,
+  INTER_WAFER_BYTES_PER_VALUE,
+  DEFAULT_CONTEXT,
+  DEFAULT_PROMPT_LENGTH,
+  type ProjectDtype,
+  type ProjectOptions,
+  type ProjectionReport,
+  type ProjectionBreakdown,
+  type ProjectionDetail,
+  type ProjectionStage,
+} from './project.js';
+export { projectionGraph, type ProjectionGraph } from './graph.js';

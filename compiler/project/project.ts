@@ -1,0 +1,410 @@
+// Projection of a real-size model onto full wafers and multi-wafer pipelines, by the compiler's own passes at tile
+// granularity. A model's layers of one kind are identical, so the projection compiles ONE layer of each kind (dense,
+// MoE, sliding-window, …) and the embedding + LM head as stages (stage.ts: lower, place at the layer's scan offset on
+// its wafer, route, estimateStep with its critical path), then composes a token: the head stage's step plus every
+// layer's hub-to-next-hub cycles plus the inter-wafer transfers. Wafers come from packing the stages' tile footprints
+// in layer order (embedding first, LM head last) into each wafer's usable tiles.
+//
+// Batch B: B users' tokens in flight through a pipeline whose stages are the layers (each holds one token at a time),
+// the head, and the inter-wafer links; a user's token interval is max(token latency, B × slowest stage), aggregate
+// throughput B per interval. Time to first token: the prompt's L tokens go through the same pipeline one step each
+// (the mesh program is a decode step, as `wafer run` prefills), so it is the token latency + (L − 1) × slowest stage,
+// with every step costed at the decode context (an upper bound: early prompt positions attend over less).
+import { InputError } from '../../fabric/errors.js';
+import type { FabricSpec } from '../../fabric/spec/schema.js';
+import { remapRepair, type FaultMap, type RepairPolicy } from '../../fabric/faults/index.js';
+import type { ModelConfig } from '../model/config.js';
+import type { LayerNode } from '../graph/graph.js';
+import { tileBudgetBytes, type ProgramDtype } from '../wafer/partition.js';
+import { PATH_CAUSES, type PathSplit } from '../wafer/estimate.js';
+import { lowerStage, timeStage, type LoweredStage, type StageRequest, type WaferMesh } from './stage.js';
+import { projectionGraph } from './graph.js';
+
+export type ProjectDtype = 'bf16' | 'int8' | 'mxfp4';
+export const PROJECT_DTYPES: readonly ProjectDtype[] = ['bf16', 'int8', 'mxfp4'];
+
+/** MXFP4: 4-bit elements plus an 8-bit scale per 32 (OCP MX spec) = 4.25 bits per weight; routed experts only. */
+export const MXFP4_BITS_PER_WEIGHT = 4.25;
+/** Assumption: activations cross the inter-wafer link as bf16, hidden × 2 bytes per token per wafer boundary. */
+export const INTER_WAFER_BYTES_PER_VALUE = 2;
+/** The next token's id (i32) goes back from the last wafer to the first. */
+export const TOKEN_ID_BYTES = 4;
+/** Default decode context (capped by the model's max positions). */
+export const DEFAULT_CONTEXT = 4096;
+/** Default prompt length for the time to first token. */
+export const DEFAULT_PROMPT_LENGTH = 1024;
+/** Models with at most this many layers get every layer placed and timed at its own offset; others one layer per kind. */
+const EXACT_LAYERS = 8;
+/** Fan-outs the lowering tries, smallest first, until every matrix partitions under them (colours are not checked). */
+const FAN_STEPS = [8, 16, 32, 64, 128, 256, 512, 1024];
+const MIN_SPREAD_BUDGET_BYTES = 4096;
+
+export interface ProjectOptions {
+  /** bf16 (default), int8 (per-row scales), or mxfp4 (routed experts at 4.25 bits, everything else bf16). */
+  dtype?: ProjectDtype;
+  /** Wafers in the pipeline: 'auto' (default) packs into as few as fit; N spreads the layers evenly over N. */
+  wafers?: number | 'auto';
+  /** Restrict each wafer to this sub-grid of the fabric (from its corner). */
+  grid?: { width: number; height: number } | null;
+  /** Users decoding at once (default 1). */
+  batch?: number;
+  /** Prompt length for the time to first token (default 1024, at most context − 1). */
+  promptLength?: number;
+  /** KV positions provisioned per user and the position decode is timed at (default min(4096, max positions), at least the prompt + 1). */
+  context?: number;
+  /** A fault map of each wafer (the same on every wafer): logical grid for route-around, physical for remap. */
+  faults?: FaultMap | null;
+  repair?: RepairPolicy;
+  /** Shrink blocks until the fullest wafer uses this fraction of its usable tiles (0 or absent: pack). */
+  spread?: number;
+  /** Fan-out bound for the lowering (default: the smallest of 8, 16, … that partitions every matrix). */
+  maxFan?: number;
+}
+
+/** Seconds of a user's decode token, by cause. */
+export interface ProjectionBreakdown {
+  /** CE work: matvecs, attention, other vector ops, task starts and send issues. */
+  compute: number;
+  /** What SRAM bandwidth adds beyond the arithmetic. */
+  sram: number;
+  /** On-wafer fabric: hop and ramp latency, and the serialisation of reductions, broadcasts and transfers. */
+  communication: number;
+  interWafer: number;
+  /** Waiting for a pipeline slot when more users are in flight than the slowest stage serves in one token latency. */
+  bubbles: number;
+}
+
+export interface ProjectionDetail extends PathSplit {
+  interWafer: number;
+  bubbles: number;
+}
+
+export interface ProjectionStage {
+  kind: string;
+  /** Layers of this kind (0 for the head). */
+  layers: number;
+  tilesPerLayer: number;
+  /** Cycles of one layer (hub to next hub), or of the head's whole step. */
+  cycles: number;
+  kvPositionsPerTile: number;
+  /** Tiles whose buffers overflow a tile's SRAM (held as spans, costed as one compute engine). */
+  overflowTiles: number;
+}
+
+export interface ProjectionReport {
+  model: string;
+  fabric: string;
+  dtype: ProjectDtype;
+  grid: { width: number; height: number };
+  usableTilesPerWafer: number;
+  batch: number;
+  promptLength: number;
+  context: number;
+  /** Longest context (positions per user, at this batch) the wafers' free tiles could hold. */
+  maxContext: number;
+  /** Per user. */
+  decodeTokensPerSecond: number;
+  aggregateTokensPerSecond: number;
+  timeToFirstTokenSeconds: number;
+  /** One token through every stage, alone. */
+  tokenLatencySeconds: number;
+  wafers: number;
+  /** The fullest wafer's tiles. */
+  tilesUsedPerWafer: number;
+  tilesPerWafer: number[];
+  layersPerWafer: number[];
+  /** Seconds of a user's token by cause (they sum to 1 / decodeTokensPerSecond). */
+  breakdown: ProjectionBreakdown;
+  breakdownDetail: ProjectionDetail;
+  /** The largest cause in breakdownDetail. */
+  boundBy: string;
+  stages: ProjectionStage[];
+  head: { embeddingTiles: number; lmHeadTiles: number; cycles: number };
+  interWafer: { bytesPerToken: number; secondsPerBoundary: number; boundaries: number };
+  maxFan: number;
+  budgetBytesPerTile: number;
+  clockHz: number;
+  approximations: string[];
+  method: string;
+}
+
+export const PROJECTION_METHOD =
+  'one layer per kind and the embedding + LM head compiled at tile granularity (lower, place at the layer’s offset on its wafer, route), timed by estimateStep on the engine’s cost functions; a token = head step + Σ layer hub-to-hub cycles + inter-wafer transfers';
+
+function bad(what: string, where: string, fix: string): never {
+  throw new InputError(what, where, fix);
+}
+
+/** Validates and fills the options. */
+function resolveOptions(cfg: ModelConfig, spec: FabricSpec, o: ProjectOptions) {
+  const dtype = o.dtype ?? 'bf16';
+  if (!PROJECT_DTYPES.includes(dtype)) bad(`unknown dtype "${dtype}"`, '--dtype', `use one of ${PROJECT_DTYPES.join(', ')}`);
+  if (dtype === 'mxfp4' && !cfg.moe) bad(`--dtype mxfp4 quantises routed experts, and ${cfg.name} has none`, '--dtype', 'use bf16 or int8 for a dense model');
+  const batch = o.batch ?? 1;
+  if (!Number.isInteger(batch) || batch < 1) bad(`batch must be a whole number ≥ 1, got ${batch}`, '--batch', 'give 1 or more');
+  const promptLength = o.promptLength ?? Math.min(DEFAULT_PROMPT_LENGTH, (o.context ?? DEFAULT_CONTEXT) - 1);
+  if (!Number.isInteger(promptLength) || promptLength < 1) bad(`prompt length must be a whole number ≥ 1, got ${promptLength}`, '--prompt-len', 'give 1 or more');
+  const context = o.context ?? Math.max(Math.min(DEFAULT_CONTEXT, cfg.maxPositionEmbeddings), promptLength + 1);
+  if (!Number.isInteger(context) || context < 1) bad(`context must be a whole number ≥ 1, got ${context}`, '--context', 'give 1 or more');
+  if (promptLength >= context) bad(`prompt length ${promptLength} leaves no room to decode in a context of ${context}`, '--prompt-len', `give at most ${context - 1}, or raise --context`);
+  const grid = o.grid ?? { width: spec.widthTiles, height: spec.heightTiles };
+  if (!Number.isInteger(grid.width) || !Number.isInteger(grid.height) || grid.width < 1 || grid.height < 1) bad(`grid ${grid.width}x${grid.height} is not a size in tiles`, '--grid', 'give WxH with whole numbers ≥ 1, e.g. 420x420');
+  if (grid.width > spec.widthTiles || grid.height > spec.heightTiles) bad(`grid ${grid.width}x${grid.height} is larger than ${spec.name}'s ${spec.widthTiles}x${spec.heightTiles}`, '--grid', `give at most ${spec.widthTiles}x${spec.heightTiles}`);
+  const wafers = o.wafers ?? 'auto';
+  if (wafers !== 'auto' && (!Number.isInteger(wafers) || wafers < 1)) bad(`wafers must be "auto" or a whole number ≥ 1, got ${wafers}`, '--wafers', 'give auto or 1 or more');
+  const spread = o.spread ?? 0;
+  if (!(spread >= 0 && spread <= 1)) bad(`spread must be in [0, 1], got ${spread}`, '--spread', 'give a fraction such as 0.9');
+  if (o.maxFan !== undefined && (!Number.isInteger(o.maxFan) || o.maxFan < 1)) bad(`maxFan must be a whole number ≥ 1, got ${o.maxFan}`, 'maxFan', 'give 8 or more');
+  return { dtype, batch, promptLength, context, grid, wafers, spread, repair: o.repair ?? 'route-around', faults: o.faults ?? null };
+}
+
+/** The mesh of one wafer: the (sub-)grid spec, and its faults as placement and the estimate see them. */
+function waferMesh(spec: FabricSpec, grid: { width: number; height: number }, faults: FaultMap | null, repair: RepairPolicy): WaferMesh {
+  const sub: FabricSpec = grid.width === spec.widthTiles && grid.height === spec.heightTiles ? spec : { ...spec, widthTiles: grid.width, heightTiles: grid.height };
+  const n = sub.widthTiles * sub.heightTiles;
+  if (!faults) return { spec: sub, faults: null, linkExtraLatencyCycles: null, usable: () => true, usableTiles: n };
+  if (repair === 'remap') {
+    const r = remapRepair(faults, sub, '--repair remap');
+    return { spec: sub, faults: null, linkExtraLatencyCycles: r.extraLatencyCycles, usable: () => true, usableTiles: n };
+  }
+  if (faults.width !== sub.widthTiles || faults.height !== sub.heightTiles) {
+    bad(`the fault map is ${faults.width}x${faults.height} but each wafer is ${sub.widthTiles}x${sub.heightTiles}`, '--faults', 'give a map of the (sub-)grid, or generate one with --fault-density');
+  }
+  let usableTiles = 0;
+  for (let i = 0; i < n; i++) if (faults.isTileUsable(i)) usableTiles++;
+  return { spec: sub, faults, linkExtraLatencyCycles: null, usable: (i) => faults.isTileUsable(i), usableTiles };
+}
+
+/** Layers that lower identically share a kind: the MLP's shape and the attention window. */
+function kindOf(layer: LayerNode): string {
+  const mlp = layer.mlp.kind === 'dense' ? `dense-${layer.mlp.dense.intermediate}` : `moe-${layer.mlp.moe.experts.length}x${layer.mlp.moe.experts[0].intermediate}`;
+  return layer.attention.window !== null ? `${mlp}-window${layer.attention.window}` : mlp;
+}
+
+/** The experts an estimate routes to: spread evenly over the experts, so their distances are typical, not the nearest. */
+export function spreadExperts(k: number, experts: number): number[] {
+  return Array.from({ length: k }, (_, i) => Math.floor(((i + 0.5) * experts) / k));
+}
+
+interface Build {
+  maxFan: number;
+  budgetBytes: number;
+  head: LoweredStage;
+  kinds: Map<string, LoweredStage>;
+}
+
+/** Packs [embedding, layers…, LM head] in order into wafers: as few as fit, or exactly `wafers` evenly. */
+function assignWafers(embTiles: number, layerTiles: number[], lmTiles: number, usable: number, wafers: number | 'auto', where: string) {
+  const items = [embTiles, ...layerTiles, lmTiles];
+  const biggest = Math.max(...items);
+  const names = (i: number) => (i === 0 ? 'the embedding' : i === items.length - 1 ? 'the LM head' : `layer ${i - 1}`);
+  const big = items.findIndex((t) => t > usable);
+  if (big >= 0) bad(`${names(big)} needs ${items[big]} tiles but a wafer has ${usable} usable`, where, 'use a larger --grid, --dtype int8 or mxfp4, or a fabric with more SRAM per tile');
+  const pack = (capacity: number) => {
+    const waferOf: number[] = [];
+    const offset: number[] = [];
+    const tiles: number[] = [0];
+    for (const t of items) {
+      if (tiles[tiles.length - 1] + t > capacity) tiles.push(0);
+      waferOf.push(tiles.length - 1);
+      offset.push(tiles[tiles.length - 1]);
+      tiles[tiles.length - 1] += t;
+    }
+    return { waferOf, offset, tiles };
+  };
+  let packed = pack(usable);
+  if (wafers !== 'auto') {
+    if (wafers < packed.tiles.length) bad(`${wafers} wafer${wafers === 1 ? '' : 's'} cannot hold the model: it needs ${packed.tiles.length}`, '--wafers', `give at least ${packed.tiles.length}, or auto`);
+    // The smallest capacity that still packs into the wafers asked for: the layers spread evenly over them.
+    let lo = Math.max(biggest, Math.ceil(items.reduce((a, b) => a + b, 0) / wafers));
+    let hi = usable;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (pack(mid).tiles.length <= wafers) hi = mid;
+      else lo = mid + 1;
+    }
+    packed = pack(lo);
+  }
+  return packed;
+}
+
+export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions = {}): ProjectionReport {
+  const o = resolveOptions(cfg, spec, opts);
+  const mesh = waferMesh(spec, o.grid, o.faults, o.repair);
+  const { graph, approximations } = projectionGraph(cfg);
+  const programDtype: ProgramDtype = o.dtype === 'int8' ? 'int8' : 'bf16';
+  const expertWeightBits = o.dtype === 'mxfp4' ? MXFP4_BITS_PER_WEIGHT : undefined;
+  if (expertWeightBits) approximations.push(`MXFP4 experts held at ${MXFP4_BITS_PER_WEIGHT} bits per weight and charged the int8 MAC rate (decode assumed free)`);
+
+  // One representative layer per kind (the first of it), and for MoE the experts the estimate routes to.
+  const kindLayers = new Map<string, LayerNode[]>();
+  for (const l of graph.layers) {
+    const k = kindOf(l);
+    kindLayers.set(k, [...(kindLayers.get(k) ?? []), l]);
+  }
+  const chosen = cfg.moe ? new Set(spreadExperts(cfg.moe.topK, cfg.moe.numExperts)) : new Set<number>();
+  const expertChoice = cfg.moe ? (k: number, e: number) => spreadExperts(k, e) : undefined;
+  const request = (layers: LayerNode[], maxFan: number, budgetBytes: number): StageRequest => {
+    const window = layers[0]?.attention.window ?? null;
+    return {
+      graph,
+      layers,
+      mesh,
+      dtype: programDtype,
+      budgetBytes,
+      maxFan,
+      maxSeq: window === null ? o.context : Math.min(o.context, window),
+      projection: { lowerExpert: (_l, e) => chosen.has(e), expertWeightBits },
+      batch: o.batch,
+      expertChoice,
+    };
+  };
+  const build = (budgetBytes: number): Build => {
+    let lastError: unknown = null;
+    for (const maxFan of opts.maxFan !== undefined ? [opts.maxFan] : FAN_STEPS) {
+      try {
+        const head = lowerStage(request([], maxFan, budgetBytes));
+        const kinds = new Map([...kindLayers].map(([k, ls]) => [k, lowerStage(request([ls[0]], maxFan, budgetBytes))] as const));
+        return { maxFan, budgetBytes, head, kinds };
+      } catch (e) {
+        if (!(e instanceof InputError)) throw e;
+        lastError = e;
+      }
+    }
+    throw lastError;
+  };
+  const assign = (b: Build, wafers: number | 'auto') =>
+    assignWafers(b.head.embeddingTiles, graph.layers.map((l) => b.kinds.get(kindOf(l))!.tiles), b.head.tiles - b.head.embeddingTiles, mesh.usableTiles, wafers, opts.grid ? '--grid' : '--fabric');
+
+  let b = build(tileBudgetBytes(mesh.spec));
+  let packing = assign(b, o.wafers);
+  if (o.spread > 0) {
+    // Smaller blocks until the fullest wafer holds spread × its usable tiles (tiles grow about as 1 / budget).
+    const wafers = packing.tiles.length;
+    const target = o.spread * mesh.usableTiles;
+    for (let it = 0; it < 6; it++) {
+      const fullest = Math.max(...packing.tiles);
+      if (fullest > 0.97 * target) break;
+      const budget = Math.max(MIN_SPREAD_BUDGET_BYTES, Math.floor((b.budgetBytes * fullest) / target));
+      if (budget >= b.budgetBytes) break;
+      let next: Build;
+      let nextPacking: ReturnType<typeof assign>;
+      try {
+        next = build(budget);
+        nextPacking = assign(next, wafers);
+      } catch (e) {
+        if (e instanceof InputError) break;
+        throw e;
+      }
+      if (Math.max(...nextPacking.tiles) > mesh.usableTiles) break;
+      b = next;
+      packing = nextPacking;
+    }
+  }
+
+  // Time the stages. The head sits at the start of its wafer; a layer at its offset on its wafer.
+  const L = graph.layers.length;
+  const exact = L <= EXACT_LAYERS;
+  const positionFor = (stage: LoweredStage) => {
+    const window = stage.req.layers[0]?.attention.window ?? null;
+    const filled = window === null ? o.context : Math.min(o.context, window);
+    return Math.max(0, Math.min(stage.kvPositionsPerTile || filled, filled) - 1);
+  };
+  const head = timeStage(b.head, 0, 0);
+  const layerCycles: number[] = new Array(L);
+  const layerPaths: PathSplit[] = new Array(L);
+  const timedKinds = new Map<string, { cycles: number; path: PathSplit }>();
+  graph.layers.forEach((layer, l) => {
+    const k = kindOf(layer);
+    const stage = b.kinds.get(k)!;
+    let t = exact ? undefined : timedKinds.get(k);
+    if (!t) {
+      // The stage's `stage.in` stub takes the usable tile just before the layer's hub.
+      t = timeStage(stage, Math.max(0, packing.offset[l + 1] - 1), positionFor(stage));
+      timedKinds.set(k, t);
+    }
+    layerCycles[l] = t.cycles;
+    layerPaths[l] = t.path;
+  });
+
+  // Compose a token.
+  const clock = mesh.spec.clockHz;
+  const wafers = packing.tiles.length;
+  const boundaries = wafers - 1;
+  const activationBytes = graph.hidden * INTER_WAFER_BYTES_PER_VALUE;
+  const link = spec.interWafer;
+  const boundarySeconds = link.latencySeconds + activationBytes / link.bytesPerSecond;
+  const interWaferSeconds = boundaries > 0 ? boundaries * boundarySeconds + link.latencySeconds + TOKEN_ID_BYTES / link.bytesPerSecond : 0;
+  const onWafer = new Float64Array(PATH_CAUSES.length);
+  PATH_CAUSES.forEach((c, i) => {
+    onWafer[i] = head.path[c];
+    for (let l = 0; l < L; l++) onWafer[i] += layerPaths[l][c];
+  });
+  const onWaferCycles = head.cycles + layerCycles.reduce((a, c) => a + c, 0);
+  const latency = onWaferCycles / clock + interWaferSeconds;
+  const slowest = Math.max(head.cycles / clock, ...layerCycles.map((c) => c / clock), boundaries > 0 ? activationBytes / link.bytesPerSecond : 0);
+  const interval = Math.max(latency, o.batch * slowest);
+  const bubbles = interval - latency;
+  const seconds = (c: number) => c / clock;
+  const detail = Object.fromEntries(PATH_CAUSES.map((c, i) => [c, seconds(onWafer[i])])) as PathSplit;
+  const breakdownDetail: ProjectionDetail = { ...detail, interWafer: interWaferSeconds, bubbles };
+  const breakdown: ProjectionBreakdown = {
+    compute: detail.matvec + detail.attention + detail.vector + detail.overhead,
+    sram: detail.sram,
+    communication: detail.hops + detail.reduction + detail.broadcast + detail.transfer + detail.wait,
+    interWafer: interWaferSeconds,
+    bubbles,
+  };
+  const boundBy = Object.entries(breakdownDetail).reduce((best, e) => (e[1] > best[1] ? e : best))[0];
+
+  // Longest context: the free tiles of each wafer, over the KV tiles one more position needs there (all users).
+  let extra = Infinity;
+  for (let w = 0; w < wafers; w++) {
+    let perPosition = 0;
+    graph.layers.forEach((layer, l) => {
+      if (packing.waferOf[l + 1] !== w || layer.attention.window !== null) return;
+      const s = b.kinds.get(kindOf(layer))!;
+      if (s.kvPositionsPerTile > 0) perPosition += (s.kvTiles * o.batch) / s.kvPositionsPerTile;
+    });
+    if (perPosition > 0) extra = Math.min(extra, (mesh.usableTiles - packing.tiles[w]) / perPosition);
+  }
+  const maxContext = Number.isFinite(extra) ? o.context + Math.floor(extra) : o.context;
+
+  const layersPerWafer = Array.from({ length: wafers }, (_, w) => graph.layers.filter((_, l) => packing.waferOf[l + 1] === w).length);
+  const stages: ProjectionStage[] = [...kindLayers].map(([k, ls]) => {
+    const s = b.kinds.get(k)!;
+    const first = graph.layers.indexOf(ls[0]);
+    return { kind: k, layers: ls.length, tilesPerLayer: s.tiles, cycles: layerCycles[first], kvPositionsPerTile: s.kvPositionsPerTile, overflowTiles: s.overflowTiles };
+  });
+  if (stages.some((s) => s.overflowTiles > 0)) approximations.push('hub tiles whose vectors overflow one tile hold a span of tiles and are costed as one compute engine (as the lowering places them)');
+  return {
+    model: cfg.name,
+    fabric: spec.name,
+    dtype: o.dtype,
+    grid: { width: mesh.spec.widthTiles, height: mesh.spec.heightTiles },
+    usableTilesPerWafer: mesh.usableTiles,
+    batch: o.batch,
+    promptLength: o.promptLength,
+    context: o.context,
+    maxContext,
+    decodeTokensPerSecond: 1 / interval,
+    aggregateTokensPerSecond: o.batch / interval,
+    timeToFirstTokenSeconds: latency + (o.promptLength - 1) * slowest,
+    tokenLatencySeconds: latency,
+    wafers,
+    tilesUsedPerWafer: Math.max(...packing.tiles),
+    tilesPerWafer: packing.tiles,
+    layersPerWafer,
+    breakdown,
+    breakdownDetail,
+    boundBy,
+    stages,
+    head: { embeddingTiles: b.head.embeddingTiles, lmHeadTiles: b.head.tiles - b.head.embeddingTiles, cycles: head.cycles },
+    interWafer: { bytesPerToken: activationBytes, secondsPerBoundary: boundarySeconds, boundaries },
+    maxFan: b.maxFan,
+    budgetBytesPerTile: b.budgetBytes,
+    clockHz: clock,
+    approximations,
+    method: PROJECTION_METHOD + (exact ? ' (every layer placed and timed at its own offset)' : ''),
+  };
+}

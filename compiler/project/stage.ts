@@ -1,0 +1,148 @@
+// One stage of a projection, compiled and estimated by the wafer compiler's own passes: a single layer (with stub
+// tiles standing in for the previous layer's output and the next layer's hub), or the embedding + LM head. The
+// stage is lowered (lower.ts, with the projection extensions where a real-size piece overflows a tile), placed at the
+// scan offset where it sits on its wafer (place.ts), routed (route.ts) and timed by estimateStep (estimate.ts) on the
+// engine's cost functions (fabric/mesh/cost.ts). Nothing here computes a time by itself.
+import type { FabricSpec } from '../../fabric/spec/schema.js';
+import type { FaultMap } from '../../fabric/faults/index.js';
+import { tileSramBytes } from '../../fabric/isa/sram.js';
+import type { ModelGraph, LayerNode } from '../graph/graph.js';
+import { lowerModel, type Lowered, type ProjectionLowering } from '../wafer/lower.js';
+import { placeTiles, type Placement } from '../wafer/place.js';
+import { meshView, routeStreams, type StreamRoute } from '../wafer/route.js';
+import { estimateStep, PATH_CAUSES, type PathSplit } from '../wafer/estimate.js';
+import type { ProgramDtype } from '../wafer/partition.js';
+
+/** The mesh one wafer offers a stage: its spec (possibly a sub-grid), and its faults as the compiler sees them. */
+export interface WaferMesh {
+  spec: FabricSpec;
+  /** Route-around faults on the logical grid, or null (fault-free, or hidden by remap). */
+  faults: FaultMap | null;
+  /** Remap bypass cycles per directed link (tile * 5 + port), or null. */
+  linkExtraLatencyCycles: Uint16Array | null;
+  usable: (tile: number) => boolean;
+  usableTiles: number;
+}
+
+export interface StageRequest {
+  graph: ModelGraph;
+  /** The layers of the stage (one, for a layer stage), or none for the embedding + LM head stage. */
+  layers: LayerNode[];
+  mesh: WaferMesh;
+  dtype: ProgramDtype;
+  budgetBytes: number;
+  maxFan: number;
+  /** KV positions each attention head holds. */
+  maxSeq: number;
+  projection: ProjectionLowering;
+  /** Users in flight: a layer holds a KV cache per user, the others' reserved behind the layer's tiles. */
+  batch: number;
+  /** Experts the router picks in the estimate (must be among those lowered). */
+  expertChoice?: (k: number, experts: number) => number[];
+}
+
+/** A stage lowered once (tile counts known), to be placed and timed at one or more scan offsets. */
+export interface LoweredStage {
+  req: StageRequest;
+  lowered: Lowered;
+  /** Mesh tiles the stage holds (spans included, stubs excluded), and of those the embedding's and LM head's. */
+  tiles: number;
+  embeddingTiles: number;
+  lmHeadTiles: number;
+  /** Tiles holding KV cache (one user). */
+  kvTiles: number;
+  /** KV positions one attention tile holds (maxSeq when the head is not chunked; 0 without attention). */
+  kvPositionsPerTile: number;
+  /** Logical tiles whose buffers overflow one tile's SRAM and so hold a span of tiles (hubs of wide models). */
+  overflowTiles: number;
+}
+
+export interface TimedStage {
+  /**
+   * Layer stage: cycles from the layer's hub receiving its input to the next layer's hub (the `stage.out` stub)
+   * receiving the output — the layer's share of a token. Head stage: the whole step (embedding, LM head, argmax).
+   */
+  cycles: number;
+  /** The same cycles along the critical path, by cause (they sum to `cycles`). */
+  path: PathSplit;
+  placement: Placement;
+  routes: StreamRoute[];
+}
+
+/** Lowers a stage and sizes it on the mesh. Throws the compiler's InputError when a piece cannot be partitioned. */
+export function lowerStage(req: StageRequest): LoweredStage {
+  const layerStage = req.layers.length > 0;
+  const graph: ModelGraph = { ...req.graph, layers: req.layers };
+  const lowered = lowerModel(graph, {
+    dtype: req.dtype,
+    maxSeq: req.maxSeq,
+    budgetBytes: req.budgetBytes,
+    spec: req.mesh.spec,
+    maxFan: req.maxFan,
+    embedding: !layerStage,
+    lmHead: !layerStage,
+    projection: req.projection,
+  });
+  const tiles = lowered.plan.tiles;
+  // A tile whose buffers overflow its SRAM holds as many tiles as its bytes need (costed as one compute engine).
+  let overflowTiles = 0;
+  let kvTiles = 0;
+  let kvPositionsPerTile = 0;
+  const hd = req.layers[0]?.attention.headDim ?? 0;
+  for (const t of tiles) {
+    const bytes = tileSramBytes(t);
+    if (bytes > req.budgetBytes && t.span === undefined) {
+      t.span = Math.ceil(bytes / req.budgetBytes);
+      overflowTiles++;
+    }
+    const kc = t.buffers.find((b) => b.role === 'kv-cache');
+    if (kc) {
+      kvTiles++;
+      kvPositionsPerTile = kc.length / hd;
+    }
+  }
+  if (layerStage && req.batch > 1 && kvTiles > 0) {
+    // The last tile before the `stage.out` stub reserves the other users' KV tiles behind it.
+    const last = tiles[tiles.length - 2];
+    last.span = (last.span ?? 1) + (req.batch - 1) * kvTiles;
+  }
+  let total = 0;
+  let embeddingTiles = 0;
+  let lmHeadTiles = 0;
+  for (const t of tiles) {
+    if (t.group === 'stage') continue;
+    const n = t.span ?? 1;
+    total += n;
+    if (t.group === 'embedding') embeddingTiles += n;
+    else if (t.group === 'lm_head') lmHeadTiles += n;
+  }
+  return { req, lowered, tiles: total, embeddingTiles, lmHeadTiles, kvTiles, kvPositionsPerTile, overflowTiles };
+}
+
+/** Places, routes and estimates a lowered stage at `scanOffset` usable tiles into its wafer, at step `position`. */
+export function timeStage(stage: LoweredStage, scanOffset: number, position: number): TimedStage {
+  const { req, lowered } = stage;
+  const { mesh } = req;
+  const spec = mesh.spec;
+  const tiles = lowered.plan.tiles;
+  const W = spec.widthTiles;
+  const H = spec.heightTiles;
+  const placement = placeTiles(tiles, W, H, mesh.usable, { fabric: `fabric "${spec.name}"`, dead: W * H - mesh.usableTiles }, { scanOffset });
+  const routes = routeStreams(lowered.plan.streams, placement.tileOf, meshView(W, H, mesh.faults), { dimensionOrdered: true });
+  const layerStage = req.layers.length > 0;
+  const hub = layerStage ? tiles.find((t) => t.role === `L${req.layers[0].index}.attn.hub`)! : null;
+  const sink = layerStage ? tiles[tiles.length - 1] : null;
+  const est = estimateStep(spec, lowered, placement, routes, {
+    position,
+    linkExtraLatencyCycles: mesh.linkExtraLatencyCycles,
+    expertChoice: req.expertChoice,
+    criticalPath: true,
+    probeTiles: hub && sink ? [hub.id, sink.id] : undefined,
+  });
+  if (!hub || !sink) return { cycles: est.cycles, path: est.criticalPath!, placement, routes };
+  // Every task of the layer depends on its hub's input, so the path to the sink runs through the hub's arrival.
+  const a = est.firstArrival!.get(hub.id)!;
+  const b = est.firstArrival!.get(sink.id)!;
+  const path = Object.fromEntries(PATH_CAUSES.map((c) => [c, b.path[c] - a.path[c]])) as PathSplit;
+  return { cycles: b.cycles - a.cycles, path, placement, routes };
+}
