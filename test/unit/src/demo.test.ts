@@ -22,6 +22,8 @@ describe('wafer demo', () => {
     expect(r.toy.wafer.deadTiles).toBeGreaterThan(0);
     expect(r.toy.wafer.tokensPerSecond).toBeGreaterThan(0);
     expect(r.real.gpu.tokensPerSecond).toBeGreaterThan(0);
+    expect(r.real.wafer.tokensPerSecond).toBeGreaterThan(0);
+    expect(r.real.wafer.wafers).toBeGreaterThanOrEqual(1);
     const html = readFileSync(out, 'utf8');
     expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
     expect(html).toContain('<title>wafer report: toy-moe on mini-64</title>');
