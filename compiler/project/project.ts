@@ -263,8 +263,9 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
     let lastError: unknown = null;
     for (const maxFan of opts.maxFan !== undefined ? [opts.maxFan] : FAN_STEPS) {
       try {
-        const head = lowerStage(request([], maxFan, budgetBytes));
+        // Layers first: their partitions are the ones a small fan-out refuses (the head's LM head takes any).
         const kinds = new Map([...kindLayers].map(([k, ls]) => [k, lowerStage(request([ls[0]], maxFan, budgetBytes))] as const));
+        const head = lowerStage(request([], maxFan, budgetBytes));
         return { maxFan, budgetBytes, head, kinds };
       } catch (e) {
         if (!(e instanceof InputError)) throw e;

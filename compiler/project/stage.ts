@@ -128,7 +128,7 @@ export function timeStage(stage: LoweredStage, scanOffset: number, position: num
   const W = spec.widthTiles;
   const H = spec.heightTiles;
   const placement = placeTiles(tiles, W, H, mesh.usable, { fabric: `fabric "${spec.name}"`, dead: W * H - mesh.usableTiles }, { scanOffset });
-  const routes = routeStreams(lowered.plan.streams, placement.tileOf, meshView(W, H, mesh.faults), { dimensionOrdered: true });
+  const routes = routeStreams(lowered.plan.streams, placement.tileOf, meshView(W, H, mesh.faults), { dimensionOrdered: true, hopsOnly: mesh.linkExtraLatencyCycles === null });
   const layerStage = req.layers.length > 0;
   const hub = layerStage ? tiles.find((t) => t.role === `L${req.layers[0].index}.attn.hub`)! : null;
   const sink = layerStage ? tiles[tiles.length - 1] : null;

@@ -105,9 +105,15 @@ class EventQueue<T> {
     return this.times[a] < this.times[b] || (this.times[a] === this.times[b] && this.seqs[a] < this.seqs[b]);
   }
   private swap(a: number, b: number): void {
-    [this.times[a], this.times[b]] = [this.times[b], this.times[a]];
-    [this.seqs[a], this.seqs[b]] = [this.seqs[b], this.seqs[a]];
-    [this.items[a], this.items[b]] = [this.items[b], this.items[a]];
+    const t = this.times[a];
+    this.times[a] = this.times[b];
+    this.times[b] = t;
+    const s = this.seqs[a];
+    this.seqs[a] = this.seqs[b];
+    this.seqs[b] = s;
+    const i = this.items[a];
+    this.items[a] = this.items[b];
+    this.items[b] = i;
   }
 }
 
@@ -116,7 +122,9 @@ type Event = { kind: 'arrive'; tile: number; stream: number; path: Float64Array 
 export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Placement, routes: StreamRoute[], opts: EstimateOptions): StepEstimate {
   const { tiles, streams } = lowered.plan;
   const width = placement.width;
-  const ctxs: OpContext[] = tiles.map((t) => tileOpContext(t, opts.position));
+  // Per-tile op contexts, built when a tile first runs a task (a full wafer has ~10^5 tiles).
+  const ctxs: (OpContext | undefined)[] = new Array(tiles.length);
+  const ctxOf = (tile: number): OpContext => (ctxs[tile] ??= tileOpContext(tiles[tile], opts.position));
   const extraTo = (route: StreamRoute, dstMesh: number): number => {
     const extra = opts.linkExtraLatencyCycles;
     if (!extra) return 0;
@@ -130,15 +138,30 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     }
     return sum;
   };
-  // recvTask[tile] : stream -> task id; joins: task -> remaining count; dependents: task -> join tasks.
-  const recvTask = tiles.map((t) => new Map<number, number>(t.tasks.flatMap((k) => (k.trigger.on === 'recv' ? [[k.trigger.colour, k.id] as [number, number]] : []))));
-  const remaining = tiles.map((t) => t.tasks.map((k) => (k.trigger.on === 'after' ? (k.trigger.count ?? k.trigger.tasks.length) : 0)));
-  const dependents = tiles.map((t) => {
-    const d: number[][] = t.tasks.map(() => []);
-    for (const k of t.tasks) if (k.trigger.on === 'after') for (const pre of k.trigger.tasks) d[pre].push(k.id);
-    return d;
-  });
-  const ready = tiles.map(() => [] as number[]);
+  // Tasks flattened: task k of tile t is taskBase[t] + k. recvTask: (stream, tile) -> task; remaining: joins still to
+  // complete; dependents (CSR): the join tasks that wait on each task.
+  const nTiles = tiles.length;
+  const taskBase = new Int32Array(nTiles + 1);
+  for (let t = 0; t < nTiles; t++) taskBase[t + 1] = taskBase[t] + tiles[t].tasks.length;
+  const nTasks = taskBase[nTiles];
+  const recvTask = new Map<number, number>();
+  const remainingFlat = new Int32Array(nTasks);
+  const depCount = new Int32Array(nTasks + 1);
+  for (const t of tiles) {
+    for (const k of t.tasks) {
+      if (k.trigger.on === 'recv') recvTask.set(k.trigger.colour * nTiles + t.id, k.id);
+      else if (k.trigger.on === 'after') {
+        remainingFlat[taskBase[t.id] + k.id] = k.trigger.count ?? k.trigger.tasks.length;
+        for (const pre of k.trigger.tasks) depCount[taskBase[t.id] + pre + 1]++;
+      }
+    }
+  }
+  for (let i = 0; i < nTasks; i++) depCount[i + 1] += depCount[i];
+  const depList = new Int32Array(depCount[nTasks]);
+  const depFill = depCount.slice(0, nTasks);
+  for (const t of tiles) for (const k of t.tasks) if (k.trigger.on === 'after') for (const pre of k.trigger.tasks) depList[depFill[taskBase[t.id] + pre]++] = k.id;
+  const ready: number[][] = new Array(nTiles);
+  for (let t = 0; t < nTiles; t++) ready[t] = [];
   const ceFree = new Float64Array(tiles.length);
   const rampFree = new Float64Array(tiles.length);
   const running = new Uint8Array(tiles.length);
@@ -154,9 +177,9 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   const tracking = opts.criticalPath === true || probes !== null;
   const K = PATH_CAUSES.length;
   const zeroPath = new Float64Array(K);
-  const readyAt = tracking ? tiles.map((t) => new Float64Array(t.tasks.length)) : [];
-  const readyPath: Float64Array[][] = tracking ? tiles.map((t) => t.tasks.map(() => zeroPath)) : [];
-  const tileEndPath: Float64Array[] = tracking ? tiles.map(() => zeroPath) : [];
+  const readyAt = new Float64Array(tracking ? nTasks : 0);
+  const readyPath: Float64Array[] = tracking ? new Array<Float64Array>(nTasks).fill(zeroPath) : [];
+  const tileEndPath: Float64Array[] = tracking ? new Array<Float64Array>(nTiles).fill(zeroPath) : [];
   const streamClass = tracking ? streams.map((s) => streamCause(s.label, s.dst.length)) : [];
   let endPath: Float64Array = zeroPath;
   const firstArrival = probes ? new Map<number, { cycles: number; path: PathSplit }>() : undefined;
@@ -193,7 +216,7 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     rampFree[tile] = start + wavelets;
     const r = routes[stream];
     waveletsSent += wavelets;
-    waveletHops += wavelets * r.links.length;
+    waveletHops += wavelets * (r.linkCount ?? r.links.length);
     for (const d of streams[stream].dst) {
       const mesh = placement.tileOf[d];
       const hops = r.hopsTo.get(mesh) ?? r.maxHops;
@@ -219,15 +242,16 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     let path: Float64Array | null = null;
     if (tracking) {
       // The later of what made the task ready and the CE's previous task is its predecessor on the path.
-      const r = readyAt[tile][id];
-      path = r >= ceFree[tile] ? readyPath[tile][id].slice() : tileEndPath[tile].slice();
+      const r = readyAt[taskBase[tile] + id];
+      path = r >= ceFree[tile] ? readyPath[taskBase[tile] + id].slice() : tileEndPath[tile].slice();
       path[CAUSE.wait] += t0 - Math.max(r, ceFree[tile]);
       path[CAUSE.overhead] += spec.taskStartCycles;
     }
+    const ctx = ctxOf(tile);
     for (const op of task.ops) {
-      const c = opCycles(spec, op, ctxs[tile]);
+      const c = opCycles(spec, op, ctx);
       t += c;
-      if (path) chargeOp(path, op, ctxs[tile], c);
+      if (path) chargeOp(path, op, ctx, c);
       issueSends(tile, op, t, path);
     }
     running[tile] = 1;
@@ -250,23 +274,25 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     end = Math.max(end, time);
     if (item.path && time >= end) endPath = item.path;
     if (item.kind === 'arrive') {
-      const id = recvTask[item.tile].get(item.stream);
+      const id = recvTask.get(item.stream * nTiles + item.tile);
       if (id === undefined) throw new Error(`estimate: stream ${streams[item.stream].label} arrives at ${tiles[item.tile].role} with no task waiting`);
       if (item.path) {
-        readyAt[item.tile][id] = time;
-        readyPath[item.tile][id] = item.path;
+        readyAt[taskBase[item.tile] + id] = time;
+        readyPath[taskBase[item.tile] + id] = item.path;
         if (firstArrival && probes!.has(item.tile) && !firstArrival.has(item.tile)) firstArrival.set(item.tile, { cycles: time, path: toSplit(item.path) });
       }
       ready[item.tile].push(id);
       startNext(item.tile, time);
     } else if (item.kind === 'done') {
       running[item.tile] = 0;
-      for (const dep of dependents[item.tile][item.task]) {
-        if (--remaining[item.tile][dep] === 0) {
+      const base = taskBase[item.tile];
+      for (let i = depCount[base + item.task]; i < depCount[base + item.task + 1]; i++) {
+        const dep = depList[i];
+        if (--remainingFlat[base + dep] === 0) {
           ready[item.tile].push(dep);
           if (item.path) {
-            readyAt[item.tile][dep] = time;
-            readyPath[item.tile][dep] = item.path;
+            readyAt[base + dep] = time;
+            readyPath[base + dep] = item.path;
           }
         }
       }

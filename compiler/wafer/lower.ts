@@ -216,19 +216,27 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
     const kvHeadBytes = 4 * (qkvRows + qLen) + (qkNorm ? 8 * hd : 0) + 8 * hd * opts.maxSeq;
     if (kvHeadBytes <= opts.budgetBytes) return null;
     const partLen = qLen + 2 * group;
-    let chunks = 1;
-    let positions = opts.maxSeq;
-    for (let it = 0; it < 4; it++) {
-      const children = chunks > 1 ? Math.ceil(Math.log2(chunks)) : 0;
-      const fixed = 4 * (qLen + partLen * (1 + children) + 2 * hd) + 64;
-      positions = Math.min(opts.maxSeq, Math.floor((opts.budgetBytes - fixed) / (8 * hd)));
-      if (positions < 1) fail(`one KV position of head dimension ${hd} does not fit a tile of ${spec.sramBytesPerTile} bytes beside its query`, 'use a fabric with more SRAM per tile');
-      chunks = Math.ceil(opts.maxSeq / positions);
-    }
     const add = 2 * Math.ceil(partLen / spec.simdWidth.f32);
-    let reduce: ReduceShape = 'chain';
-    for (const shape of REDUCE_SHAPES) if (reduceCostCycles(shape, chunks, partLen, spec.hopLatencyCycles, add) < reduceCostCycles(reduce, chunks, partLen, spec.hopLatencyCycles, add)) reduce = shape;
-    return { positions, chunks, reduce };
+    // Per combine shape: the most positions a chunk holds beside its receive buffers (their count depends on the
+    // chunk count, so iterate), then the cheaper of attention over a chunk plus the combine (estimated as chooseReduce does).
+    let best: { positions: number; chunks: number; reduce: ReduceShape; cost: number } | null = null;
+    for (const shape of REDUCE_SHAPES) {
+      let chunks = 1;
+      let positions = 0;
+      for (let it = 0; it < 6; it++) {
+        let children = 0;
+        for (let c = 0; c < chunks; c++) children = Math.max(children, reduceChildren(shape, c, chunks).length);
+        const fixed = 4 * (qLen + partLen * (1 + children) + 2 * hd) + 64;
+        positions = Math.min(opts.maxSeq, Math.floor((opts.budgetBytes - fixed) / (8 * hd)));
+        if (positions < 1) break;
+        chunks = Math.ceil(opts.maxSeq / positions);
+      }
+      if (positions < 1) continue;
+      const cost = 2 * qLen * positions + reduceCostCycles(shape, chunks, partLen, spec.hopLatencyCycles, add);
+      if (!best || cost < best.cost) best = { positions, chunks, reduce: shape, cost };
+    }
+    if (!best) fail(`one KV position of head dimension ${hd} does not fit a tile of ${spec.sramBytesPerTile} bytes beside its query`, 'use a fabric with more SRAM per tile');
+    return { positions: best.positions, chunks: best.chunks, reduce: best.reduce };
   }
 
   /** Projection only: KV head `g`'s attention over chunk tiles (see ProjectionLowering); returns the ops that feed them. */

@@ -19,6 +19,8 @@ export interface StreamRoute {
   maxHops: number;
   /** Sum over destinations of their hop distance (for the estimate). */
   hopsTo: Map<number, number>;
+  /** With RouteOptions.hopsOnly: the number of links the stream uses (`entries` and `links` are then left empty). */
+  linkCount?: number;
 }
 
 export interface MeshView {
@@ -39,6 +41,11 @@ export interface RouteOptions {
    * false: BFS everywhere (the programs the golden tests pin).
    */
   dimensionOrdered?: boolean;
+  /**
+   * Only what a timing estimate reads: hop distances and the count of links (RouteStream.linkCount), without the
+   * per-router entries the emitter needs. Much less memory on a full wafer. Default false.
+   */
+  hopsOnly?: boolean;
 }
 
 export function meshView(width: number, height: number, faults: FaultMap | null): MeshView {
@@ -145,6 +152,11 @@ export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: Me
   };
   const n = view.width * view.height;
   const scratch: BfsScratch = { parent: new Int16Array(n), dist: new Int32Array(n), queue: new Int32Array(n), stamp: new Uint32Array(n), gen: 0 };
+  // hopsOnly: tiles already counted on the current stream's tree.
+  const seen = opts.hopsOnly ? new Uint32Array(n) : null;
+  let seenGen = 0;
+  const W = view.width;
+  const H = view.height;
   const routes: StreamRoute[] = [];
   for (const s of streams) {
     if (s.src.length === 0 || s.dst.length === 0) throw new Error(`compiler: stream ${s.label} has no ${s.src.length ? 'destination' : 'source'}`);
@@ -164,6 +176,30 @@ export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: Me
       throw new InputError(`no live path from tile ${tileName(a, view.width)} to ${tileName(b, view.width)} for ${s.label}`, 'fault map', 'the faults cut the mesh apart here: use fewer faults, --repair remap, or another seed');
     };
     let maxHops = 0;
+    if (seen) {
+      // Hop distances and link count only: walk each path back along the search's parents until a counted tile.
+      const gen = ++seenGen;
+      let linkCount = 0;
+      const { parent, dist } = scratch;
+      const root = srcs.length === 1 ? srcs[0] : dsts[0];
+      const ends = srcs.length === 1 ? dsts : srcs;
+      if (srcs.length !== 1 && dsts.length !== 1) throw new Error(`compiler: stream ${s.label} has several sources and several destinations`);
+      search(root, ends, scratch);
+      seen[root] = gen;
+      for (const e of ends) {
+        if (parentOf(scratch, e) === -2) unreachable(root, e);
+        maxHops = Math.max(maxHops, dist[e]);
+        if (srcs.length === 1) hopsTo.set(e, dist[e]);
+        for (let t = e; seen[t] !== gen; ) {
+          seen[t] = gen;
+          linkCount++;
+          t = neighbour(t, parent[t], W, H);
+        }
+      }
+      if (srcs.length !== 1) hopsTo.set(root, maxHops);
+      routes.push({ stream: s.id, entries, links: [], maxHops, hopsTo, linkCount });
+      continue;
+    }
     if (srcs.length === 1) {
       // Multicast tree: BFS from the source, then each destination's path back to it.
       const src = srcs[0];
@@ -201,7 +237,10 @@ export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: Me
             break;
           }
           const out = scratch.parent[t];
+          // A tile an earlier source's path already crossed has the rest of the path toward dst: join it there.
+          const joined = entries.has(t);
           addEntry(t, from, out);
+          if (joined) break;
           linkSet.add(t * 5 + out);
           from = OPPOSITE_PORT[out];
           t = neighbour(t, out, view.width, view.height);
