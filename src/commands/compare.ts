@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { resolveModelConfig } from '../../compiler/model/load.js';
 import { InputError } from '../../fabric/errors.js';
 import { assertWritable, writeFileAtomic } from '../io/atomicWrite.js';
-import { printJson, printText } from '../io/output.js';
+import { printJson, printText, progress } from '../io/output.js';
 import { parseIntList, parseIntOption } from '../io/parse.js';
 import { COMPARE_DTYPES, compareFabrics, resolveFabricArg, type CompareDtype, type CompareOptions, type CompareResult, type CompareRow } from '../report/compareData.js';
 import { memoryWallSvg } from '../report/memoryWallChart.js';
@@ -40,7 +40,8 @@ export function parseCompareOptions(o: Options): CompareOptions {
     dtype: o.dtype as CompareDtype,
     promptLength,
     contextLength: o.context === undefined ? promptLength : parseIntOption(o.context, '--context', 1),
-    sweepModels: o.sweep,
+    // The sweeps feed only the chart: computed when one is drawn (they take a while on full wafers).
+    sweepModels: o.out !== undefined && o.sweep,
   };
 }
 
@@ -81,7 +82,7 @@ export function formatCompare(c: CompareResult): string {
   lines.push('', 'sources:');
   for (const [m, fabrics] of methods) lines.push(`  ${fabrics.join(', ')}: ${m}`);
   if (notes.size || c.notes.length) lines.push('notes:', ...[...notes, ...c.notes].map((n) => `  ${n}`));
-  for (const s of c.modelSweep) if (s.unavailable.length) lines.push(`  size sweep on ${s.fabric}: ${s.points.length} models, ${s.unavailable.length} not available (${s.unavailable.map((u) => u.model).join(', ')}; --json gives the reasons)`);
+  if (c.sweeps) for (const s of c.modelSweep) if (s.unavailable.length) lines.push(`  size sweep on ${s.fabric}: ${s.points.length} models, ${s.unavailable.length} not available (${s.unavailable.map((u) => u.model).join(', ')}; --json gives the reasons)`);
   return lines.join('\n');
 }
 
@@ -95,13 +96,15 @@ export function register(program: Command): void {
     .option('--dtype <dtype>', `weight format on every fabric: ${COMPARE_DTYPES.join(' | ')}`, 'bf16')
     .option('--prompt-len <N>', 'prompt tokens per sequence (time to first token)', '512')
     .option('--context <N>', 'positions attended at the decode step (default: the prompt length; small meshes cap it at 64)')
-    .option('--no-sweep', 'skip the sweep over model presets (the chart\'s size panel)')
-    .option('--out <file.svg>', 'write the memory-wall chart here')
+    .option('--no-sweep', 'with --out: draw only the table\'s points, without the sweeps over model presets and batch sizes (they take minutes with a full wafer)')
+    .option('--out <file.svg>', 'write the memory-wall chart here (tokens/s against model size over the model presets, and against batch)')
     .option('--force', 'overwrite --out if it exists', false)
     .addHelpText('after', '\nExamples:\n  npx wafer compare --model toy-moe --fabrics mini-64,h100 --json\n  npx wafer compare --model llama-3.1-70b --fabrics wse3,h100,b200 --batch 1,8,64 --out wall.svg');
   action<Options>(cmd, (o, g) => {
     if (o.out) assertWritable(o.out, o.force);
-    const c = compareFabrics(parseCompareOptions(o));
+    const bar = progress(g, 'compare');
+    const c = compareFabrics({ ...parseCompareOptions(o), onProgress: (d, t) => bar.update(d, t) });
+    bar.end();
     if (o.out) writeFileAtomic(o.out, memoryWallSvg(c) + '\n', { force: o.force === true, option: '--out' });
     if (g.json) printJson(c);
     else printText(formatCompare(c) + (o.out ? `\nchart written to ${o.out}` : ''));

@@ -13,7 +13,7 @@ import { InputError } from '../../fabric/errors.js';
 import { getGpuPreset, listGpuPresets, parseGpuSpec, type GpuSpec } from '../../fabric/gpu/spec.js';
 import { deriveFabric, getFabricPreset, listFabricPresets, parseFabricSpec, type FabricSpec } from '../../fabric/spec/index.js';
 import { readUserJson } from '../io/atomicWrite.js';
-import { NoProjection, PROJECTION_METHOD, projectOnWafer } from './projection.js';
+import { PROJECTION_METHOD, projectOnWafer, type WaferPoint } from './projection.js';
 import { compileEstimate, MESH_SPLIT_METHOD, toSplit, type TimeSplit } from './waferEstimate.js';
 
 /** Meshes up to this many tiles are compiled and estimated; larger fabrics go through the projection. */
@@ -22,6 +22,8 @@ export const SMALL_MESH_TILES = 256 * 256;
 export const MESH_MAX_CONTEXT = 64;
 /** Batch sizes the tokens/s-against-batch panel sweeps (plus the requested ones). */
 export const BATCH_SWEEP = [1, 2, 4, 8, 16, 32, 64, 128, 256] as const;
+/** The batch sweep on full wafers, where each point is a projection (seconds each): every other power of two. */
+export const PROJECTION_BATCH_SWEEP = [1, 4, 16, 64, 256] as const;
 export const COMPARE_DTYPES = ['bf16', 'int8'] as const;
 export type CompareDtype = (typeof COMPARE_DTYPES)[number];
 
@@ -36,8 +38,14 @@ export interface CompareOptions {
   dtype: CompareDtype;
   promptLength: number;
   contextLength: number;
-  /** Sweep every model preset for the size chart (the slow part); default true. */
+  /**
+   * Compute the chart's sweeps — every model preset at batch 1, and the chosen model over BATCH_SWEEP — (the slow
+   * part: a full-wafer projection takes seconds per point); default true. Without them the chart's series are the
+   * table's own points.
+   */
   sweepModels?: boolean;
+  /** Called after each point is computed (for a progress bar). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface CompareRow {
@@ -108,6 +116,8 @@ export interface CompareResult {
   promptLength: number;
   contextLength: number;
   rows: CompareRow[];
+  /** Whether modelSweep and batchSweep are the sweeps (true) or the table's own points (false). */
+  sweeps: boolean;
   modelSweep: ModelSweep[];
   batchSweep: BatchSweep[];
   hbmRooflines: HbmRoofline[];
@@ -159,6 +169,39 @@ export function fewestGpus(cfg: ModelConfig, gpu: GpuSpec, o: CompareOptions, ba
   return null;
 }
 
+/** A point a source cannot give (the reason is its message). */
+class Unavailable extends Error {}
+
+/** One compareFabrics call: its options, projections already made (a point is asked for by the table and the sweeps), progress. */
+interface Run {
+  o: CompareOptions;
+  projections: Map<string, WaferPoint | Error>;
+  done: number;
+  total: number;
+}
+
+function tick(run: Run): void {
+  run.done++;
+  run.o.onProgress?.(run.done, run.total);
+}
+
+/** projectOnWafer, once per (model, fabric, batch) in a run; its refusals are remembered too. */
+function projected(run: Run, cfg: ModelConfig, f: Extract<FabricArg, { kind: 'wafer' }>, batch: number): WaferPoint {
+  const key = `${cfg.name}|${f.name}|${batch}`;
+  let p = run.projections.get(key);
+  if (p === undefined) {
+    try {
+      p = projectOnWafer(cfg, f.spec, { batch, promptLength: run.o.promptLength, contextLength: run.o.contextLength, dtype: run.o.dtype });
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      p = e;
+    }
+    run.projections.set(key, p);
+  }
+  if (p instanceof Error) throw p;
+  return p;
+}
+
 function isSmallMesh(spec: FabricSpec): boolean {
   return spec.widthTiles * spec.heightTiles <= SMALL_MESH_TILES;
 }
@@ -203,7 +246,8 @@ function gpuRows(o: CompareOptions, f: Extract<FabricArg, { kind: 'gpu' }>): { r
   return { rows, gpus };
 }
 
-function waferRows(o: CompareOptions, f: Extract<FabricArg, { kind: 'wafer' }>): CompareRow[] {
+function waferRows(run: Run, f: Extract<FabricArg, { kind: 'wafer' }>): CompareRow[] {
+  const { o } = run;
   if (isSmallMesh(f.spec)) {
     const ctx = meshContext(o);
     let est;
@@ -234,7 +278,7 @@ function waferRows(o: CompareOptions, f: Extract<FabricArg, { kind: 'wafer' }>):
   }
   return o.batches.map((batch): CompareRow => {
     try {
-      const p = projectOnWafer(o.model, f.spec, { batch, promptLength: o.promptLength, dtype: o.dtype });
+      const p = projected(run, o.model, f, batch);
       return {
         fabric: f.name,
         kind: 'wafer',
@@ -242,7 +286,7 @@ function waferRows(o: CompareOptions, f: Extract<FabricArg, { kind: 'wafer' }>):
         method: p.method,
         gpus: null,
         wafers: p.wafers,
-        tilesUsed: p.tilesUsedPerWafer * p.wafers,
+        tilesUsed: p.tilesUsed,
         decodeTokensPerSecond: p.decodeTokensPerSecond,
         aggregateTokensPerSecond: p.aggregateTokensPerSecond,
         timeToFirstTokenSeconds: p.timeToFirstTokenSeconds,
@@ -251,28 +295,31 @@ function waferRows(o: CompareOptions, f: Extract<FabricArg, { kind: 'wafer' }>):
         note: null,
       };
     } catch (e) {
-      if (e instanceof NoProjection || e instanceof InputError) return emptyRow(f, batch, 'projection', o.contextLength, e.message);
+      if (e instanceof InputError) return emptyRow(f, batch, PROJECTION_METHOD, o.contextLength, e.message);
       throw e;
     }
   });
 }
 
-function waferPoint(cfg: ModelConfig, f: Extract<FabricArg, { kind: 'wafer' }>, o: CompareOptions, batch: number): { perUser: number; aggregate: number; devices: number } {
+function waferPoint(run: Run, cfg: ModelConfig, f: Extract<FabricArg, { kind: 'wafer' }>, batch: number): { perUser: number; aggregate: number; devices: number } {
+  const { o } = run;
   if (isSmallMesh(f.spec)) {
-    if (batch !== 1) throw new NoProjection('the mesh program decodes one sequence per step');
+    if (batch !== 1) throw new Unavailable('the mesh program decodes one sequence per step');
     const weights = countParameters(cfg).total * bytesPerParam(o.dtype);
     const sram = deriveFabric(f.spec).sramBytes;
-    if (weights > sram) throw new NoProjection(`weights ${(weights / 1e9).toFixed(2)} GB exceed the mesh's ${(sram / 1e9).toFixed(2)} GB of SRAM`);
+    if (weights > sram) throw new Unavailable(`weights ${(weights / 1e9).toFixed(2)} GB exceed the mesh's ${(sram / 1e9).toFixed(2)} GB of SRAM`);
     const e = compileEstimate(cfg, f.spec, { dtype: o.dtype, maxSeq: meshContext(o) });
     return { perUser: e.tokensPerSecond, aggregate: e.tokensPerSecond, devices: 1 };
   }
-  const p = projectOnWafer(cfg, f.spec, { batch, promptLength: o.promptLength, dtype: o.dtype });
+  const p = projected(run, cfg, f, batch);
   return { perUser: p.decodeTokensPerSecond, aggregate: p.aggregateTokensPerSecond, devices: p.wafers };
 }
 
-function modelSweep(o: CompareOptions, f: FabricArg): ModelSweep {
+function modelSweep(run: Run, f: FabricArg): ModelSweep {
+  const { o } = run;
   const sweep: ModelSweep = { fabric: f.name, kind: f.kind, points: [], unavailable: [] };
   for (const preset of listPresets()) {
+    tick(run);
     const cfg = getPreset(preset.name);
     const count = countParameters(cfg);
     try {
@@ -284,43 +331,74 @@ function modelSweep(o: CompareOptions, f: FabricArg): ModelSweep {
         }
         sweep.points.push({ model: preset.name, totalParams: count.total, activeParams: count.activePerToken, decodeTokensPerSecond: fit.report.decodeTokensPerSecond, devices: fit.gpus });
       } else {
-        const p = waferPoint(cfg, f, o, 1);
+        const p = waferPoint(run, cfg, f, 1);
         sweep.points.push({ model: preset.name, totalParams: count.total, activeParams: count.activePerToken, decodeTokensPerSecond: p.perUser, devices: p.devices });
       }
     } catch (e) {
-      if (!(e instanceof NoProjection || e instanceof InputError)) throw e;
+      if (!(e instanceof Unavailable || e instanceof InputError)) throw e;
       sweep.unavailable.push({ model: preset.name, reason: e.message });
     }
   }
   return sweep;
 }
 
-function batchSweep(o: CompareOptions, f: FabricArg, gpus: number | null): BatchSweep {
-  const batches = [...new Set([...BATCH_SWEEP, ...o.batches])].sort((a, b) => a - b);
+function sweepBatches(o: CompareOptions, f: FabricArg): number[] {
+  const base = f.kind === 'wafer' && !isSmallMesh(f.spec) ? PROJECTION_BATCH_SWEEP : BATCH_SWEEP;
+  return [...new Set([...base, ...o.batches])].sort((a, b) => a - b);
+}
+
+function batchSweep(run: Run, f: FabricArg, gpus: number | null): BatchSweep {
+  const { o } = run;
   const out: BatchSweep = { fabric: f.name, kind: f.kind, devices: f.kind === 'gpu' ? gpus : null, points: [] };
+  const batches = sweepBatches(o, f);
+  const end = run.done + batches.length;
   for (const batch of batches) {
+    tick(run);
     try {
       if (f.kind === 'gpu') {
         if (gpus === null) break;
         const r = estimateGpu(o.model, f.gpu, gpuOptions(o, batch, gpus));
         out.points.push({ batch, decodeTokensPerSecond: r.decodeTokensPerSecond, aggregateTokensPerSecond: r.aggregateTokensPerSecond });
       } else {
-        const p = waferPoint(o.model, f, o, batch);
+        const p = waferPoint(run, o.model, f, batch);
         out.devices = p.devices;
         out.points.push({ batch, decodeTokensPerSecond: p.perUser, aggregateTokensPerSecond: p.aggregate });
       }
     } catch (e) {
-      if (!(e instanceof NoProjection || e instanceof InputError)) throw e;
+      if (!(e instanceof Unavailable || e instanceof InputError)) throw e;
       // Larger batches stop fitting (KV cache) or are not modelled: the sweep ends there.
       break;
     }
   }
+  if (run.done < end) {
+    run.done = end - 1;
+    tick(run);
+  }
   return out;
+}
+
+/** Without sweeps, the size panel shows the table's batch-1 point of each fabric. */
+function sweepFromRows(o: CompareOptions, f: FabricArg, rows: CompareRow[]): ModelSweep {
+  const count = countParameters(o.model);
+  const r = rows.find((x) => x.fabric === f.name && x.batch === 1);
+  const sweep: ModelSweep = { fabric: f.name, kind: f.kind, points: [], unavailable: [] };
+  if (r && r.decodeTokensPerSecond !== null) sweep.points.push({ model: o.model.name, totalParams: count.total, activeParams: count.activePerToken, decodeTokensPerSecond: r.decodeTokensPerSecond, devices: r.gpus ?? r.wafers ?? 1 });
+  else sweep.unavailable.push({ model: o.model.name, reason: r?.note ?? 'batch 1 not in the table' });
+  return sweep;
+}
+
+/** Without sweeps, the batch panel shows the table's batches. */
+function batchSweepFromRows(f: FabricArg, rows: CompareRow[]): BatchSweep {
+  const mine = rows.filter((r) => r.fabric === f.name && r.decodeTokensPerSecond !== null && r.aggregateTokensPerSecond !== null);
+  return { fabric: f.name, kind: f.kind, devices: mine[0]?.gpus ?? mine[0]?.wafers ?? null, points: mine.map((r) => ({ batch: r.batch, decodeTokensPerSecond: r.decodeTokensPerSecond!, aggregateTokensPerSecond: r.aggregateTokensPerSecond! })) };
 }
 
 export function compareFabrics(o: CompareOptions): CompareResult {
   if (o.fabrics.length === 0) throw new InputError('no fabrics given', '--fabrics', 'give a comma-separated list, e.g. wse3,h100,b200');
   const count = countParameters(o.model);
+  const sweeps = o.sweepModels !== false;
+  const run: Run = { o, projections: new Map(), done: 0, total: o.fabrics.length * o.batches.length };
+  if (sweeps) run.total += o.fabrics.reduce((n, f) => n + listPresets().length + sweepBatches(o, f).length, 0);
   const rows: CompareRow[] = [];
   const gpusOf = new Map<string, number | null>();
   for (const f of o.fabrics) {
@@ -328,11 +406,11 @@ export function compareFabrics(o: CompareOptions): CompareResult {
       const g = gpuRows(o, f);
       rows.push(...g.rows);
       gpusOf.set(f.name, g.gpus);
-    } else rows.push(...waferRows(o, f));
+    } else rows.push(...waferRows(run, f));
+    for (let i = 0; i < o.batches.length; i++) tick(run);
   }
   const bpp = bytesPerParam(o.dtype);
   const notes: string[] = [];
-  if (o.fabrics.some((f) => f.kind === 'wafer' && !isSmallMesh(f.spec))) notes.push(`full-wafer figures: ${PROJECTION_METHOD}`);
   if (o.fabrics.some((f) => f.kind === 'wafer' && isSmallMesh(f.spec))) notes.push(`small-mesh time split: ${MESH_SPLIT_METHOD}`);
   return {
     model: o.model.name,
@@ -342,8 +420,9 @@ export function compareFabrics(o: CompareOptions): CompareResult {
     promptLength: o.promptLength,
     contextLength: o.contextLength,
     rows,
-    modelSweep: o.sweepModels === false ? [] : o.fabrics.map((f) => modelSweep(o, f)),
-    batchSweep: o.fabrics.map((f) => batchSweep(o, f, gpusOf.get(f.name) ?? null)),
+    sweeps,
+    modelSweep: sweeps ? o.fabrics.map((f) => modelSweep(run, f)) : o.fabrics.map((f) => sweepFromRows(o, f, rows)),
+    batchSweep: sweeps ? o.fabrics.map((f) => batchSweep(run, f, gpusOf.get(f.name) ?? null)) : o.fabrics.map((f) => batchSweepFromRows(f, rows)),
     hbmRooflines: o.fabrics.flatMap((f) => (f.kind === 'gpu' ? [{ fabric: f.name, hbmBytesPerSecond: f.gpu.hbmBytesPerSecond, usableHbmBytes: f.gpu.hbmBytes * f.gpu.hbmUsableFraction, bytesPerParam: bpp, fixedGpus: o.gpus ?? null }] : [])),
     sramEdges: o.fabrics.flatMap((f) => (f.kind === 'wafer' ? [{ fabric: f.name, sramBytes: deriveFabric(f.spec).sramBytes, bytesPerParam: bpp, params: deriveFabric(f.spec).sramBytes / bpp }] : [])),
     notes,

@@ -135,8 +135,10 @@ export function memoryWallSvg(c: CompareResult): string {
   const colourOf = (f: string) => paletteColour(fabrics.indexOf(f));
   const kindOf = (f: string) => c.rows.find((r) => r.fabric === f)?.kind ?? c.modelSweep.find((s) => s.fabric === f)?.kind ?? 'wafer';
   const entries = fabrics.map((f) => {
-    const gpus = c.rows.find((r) => r.fabric === f && r.gpus !== null)?.gpus;
-    return { label: kindOf(f) === 'gpu' ? `${f}${gpus ? ` (×${gpus} for ${c.model})` : ''}` : f, colour: colourOf(f), marker: true };
+    const row = c.rows.find((r) => r.fabric === f && (r.gpus ?? r.wafers) !== null);
+    const n = row?.gpus ?? row?.wafers;
+    const unit = kindOf(f) === 'gpu' ? 'GPU' : 'wafer';
+    return { label: n ? `${f} (${n} ${unit}${n > 1 ? 's' : ''} for ${c.model}${row!.batch > 1 ? ` at batch ${row!.batch}` : ''})` : f, colour: colourOf(f), marker: true };
   });
   const keys = [
     { label: 'HBM roofline: HBM bandwidth ÷ weight bytes per token', colour: '#555', dash: '6 4' },

@@ -14,6 +14,7 @@ import { getGpuPreset } from '../../../../fabric/gpu/spec.js';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
 import { compareFabrics, fewestGpus, resolveFabricArg, type CompareOptions } from '../../../../src/report/compareData.js';
 import { toSplit } from '../../../../src/report/waferEstimate.js';
+import { projectWafer, PROJECTION_METHOD } from '../../../../compiler/project/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'wafer-compare-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -98,7 +99,13 @@ describe('compareFabrics', () => {
   });
 
   it('sweeps the model presets: the mesh takes what fits its SRAM, GPUs the fewest that hold each model', () => {
-    const c = compareFabrics(opts('toy-moe', ['mini-64', 'h100'], { sweepModels: true }));
+    const ticks: [number, number][] = [];
+    const c = compareFabrics(opts('toy-moe', ['mini-64', 'h100'], { sweepModels: true, onProgress: (d, t) => ticks.push([d, t]) }));
+    // Progress: the table's 2 points, 13 presets per fabric, the batch sweeps (9 batches each), one tick each.
+    // (the mesh's batch sweep stops at batch 2 and jumps to its end).
+    expect(ticks.map(([d]) => d)).toEqual([...Array.from({ length: 2 + 26 + 2 }, (_, i) => i + 1), 37, ...Array.from({ length: 9 }, (_, i) => 38 + i)]);
+    expect(ticks.every(([, t]) => t === 46)).toBe(true);
+    expect(c.sweeps).toBe(true);
     const [mesh, gpu] = c.modelSweep;
     expect(mesh.points.map((p) => p.model)).toEqual(['toy-dense', 'toy-moe']);
     expect(mesh.unavailable.find((u) => u.model === 'gpt2-small-dense')!.reason).toBe("weights 0.25 GB exceed the mesh's 0.20 GB of SRAM");
@@ -123,13 +130,29 @@ describe('compareFabrics', () => {
     expect(s.unavailable.find((u) => u.model === 'llama-3.1-70b')!.reason).toBe('does not fit 1 × h100');
   });
 
-  it('marks full-wafer points it cannot project and says why', () => {
-    const c = compareFabrics(opts('llama-3.1-70b', ['wse3'], { batches: [1, 8] }));
-    for (const r of c.rows) {
-      if (r.decodeTokensPerSecond === null) expect(r.note).toMatch(/compiler\/project/);
-      else expect(r.wafers).toBeGreaterThanOrEqual(1);
+  it('gives full-wafer rows from the projection, its breakdown as the split', () => {
+    const c = compareFabrics(opts('toy-moe', ['wse3'], { batches: [1, 4] }));
+    for (const row of c.rows) {
+      const p = projectWafer(getPreset('toy-moe'), getFabricPreset('wse3'), { batch: row.batch, promptLength: 512, context: 513, dtype: 'bf16' });
+      expect(row).toMatchObject({ kind: 'wafer', wafers: p.wafers, tilesUsed: p.tilesPerWafer.reduce((a, b) => a + b, 0), decodeTokensPerSecond: p.decodeTokensPerSecond, aggregateTokensPerSecond: p.aggregateTokensPerSecond, timeToFirstTokenSeconds: p.timeToFirstTokenSeconds });
+      const b = p.breakdown;
+      expect(row.tokenTimeSplit).toEqual(toSplit({ compute: b.compute, memory: b.sram, communication: b.communication + b.interWafer, other: b.bubbles }));
+      expect(row.method).toBe(`projection (compiler/project): ${PROJECTION_METHOD}`);
     }
     expect(c.sramEdges[0].params).toBe((755 * 1170 * 49152) / 2);
+    // Without sweeps the chart's series are the table's points.
+    expect(c.sweeps).toBe(false);
+    expect(c.modelSweep).toEqual([{ fabric: 'wse3', kind: 'wafer', points: [{ model: 'toy-moe', totalParams: c.totalParams, activeParams: c.activeParams, decodeTokensPerSecond: c.rows[0].decodeTokensPerSecond, devices: 1 }], unavailable: [] }]);
+    expect(c.batchSweep[0].points.map((p) => [p.batch, p.aggregateTokensPerSecond])).toEqual(c.rows.map((r) => [r.batch, r.aggregateTokensPerSecond]));
+  });
+
+  it('lists a model the projection refuses as unavailable, with its reason', () => {
+    // A full-size mesh (not a small one) of tiles too small for any block of the model.
+    const tiny = { kind: 'wafer' as const, name: 'tiny-tiles', spec: { ...getFabricPreset('wse3'), name: 'tiny-tiles', sramBytesPerTile: 2048 } };
+    const c = compareFabrics({ ...opts('toy-moe', []), fabrics: [tiny] });
+    expect(c.rows[0]).toMatchObject({ fabric: 'tiny-tiles', decodeTokensPerSecond: null, tokenTimeSplit: null });
+    expect(c.rows[0].note).toMatch(/cannot be split into blocks that fit a tile/);
+    expect(c.modelSweep[0].unavailable).toEqual([{ model: 'toy-moe', reason: c.rows[0].note }]);
   });
 
   it('refuses an empty fabric list and a GPU count the model does not fit', () => {
