@@ -4,8 +4,8 @@
 import { buildGraph, type ModelGraph } from '../graph/graph.js';
 import type { ModelConfig } from '../model/config.js';
 
-/** KV heads of the grouped-query stand-in for an MLA layer (K and V of 2 heads of (kvLoraRank + rope)/4 = the latent). */
-const MLA_STANDIN_KV_HEADS = 2;
+/** KV heads of the grouped-query stand-in for an MLA layer (K and V of 4 heads of (kvLoraRank + rope)/8 = the latent). */
+const MLA_STANDIN_KV_HEADS = 4;
 
 export interface ProjectionGraph {
   graph: ModelGraph;

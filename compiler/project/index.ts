@@ -1,6 +1,8 @@
 // Projection of real-size models onto full wafers and multi-wafer pipelines (see project.ts).
 export {
   projectWafer,
+  sweepGrid,
+  sweepGrids,
   spreadExperts,
   PROJECT_DTYPES,
   PROJECTION_METHOD,
@@ -14,5 +16,6 @@ export {
   type ProjectionBreakdown,
   type ProjectionDetail,
   type ProjectionStage,
+  type GridPoint,
 } from './project.js';
 export { projectionGraph, type ProjectionGraph } from './graph.js';

@@ -36,8 +36,10 @@ export const DEFAULT_PROMPT_LENGTH = 1024;
 /** Models with at most this many layers get every layer placed and timed at its own offset; others one layer per kind. */
 const EXACT_LAYERS = 8;
 /** Fan-outs the lowering tries, smallest first, until every matrix partitions under them (colours are not checked). */
-const FAN_STEPS = [8, 16, 32, 64, 128, 256, 512, 1024];
+const FAN_STEPS = [8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192];
 const MIN_SPREAD_BUDGET_BYTES = 4096;
+/** Builds the spread search may try. */
+const SPREAD_STEPS = 6;
 
 export interface ProjectOptions {
   /** bf16 (default), int8 (per-row scales), or mxfp4 (routed experts at 4.25 bits, everything else bf16). */
@@ -280,26 +282,32 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
   let b = build(tileBudgetBytes(mesh.spec));
   let packing = assign(b, o.wafers);
   if (o.spread > 0) {
-    // Smaller blocks until the fullest wafer holds spread × its usable tiles (tiles grow about as 1 / budget).
+    // Smaller blocks until the fullest wafer holds about spread × its usable tiles, the wafer count kept: a search on
+    // the tile budget between a feasible one (hi: fewer tiles than the target) and an infeasible one (lo).
     const wafers = packing.tiles.length;
     const target = o.spread * mesh.usableTiles;
-    for (let it = 0; it < 6; it++) {
-      const fullest = Math.max(...packing.tiles);
-      if (fullest > 0.97 * target) break;
-      const budget = Math.max(MIN_SPREAD_BUDGET_BYTES, Math.floor((b.budgetBytes * fullest) / target));
-      if (budget >= b.budgetBytes) break;
-      let next: Build;
-      let nextPacking: ReturnType<typeof assign>;
+    let hi = b.budgetBytes;
+    let hiTiles = Math.max(...packing.tiles);
+    let lo = MIN_SPREAD_BUDGET_BYTES;
+    for (let it = 0; it < SPREAD_STEPS && hiTiles < 0.95 * target && hi - lo > 256; it++) {
+      // Tiles grow about as 1 / budget: aim there, but stay inside the bracket.
+      let budget = Math.floor((hi * hiTiles) / target);
+      if (budget <= lo || budget >= hi) budget = Math.floor((lo + hi) / 2);
+      let next: Build | null = null;
+      let nextPacking: ReturnType<typeof assign> | null = null;
       try {
         next = build(budget);
         nextPacking = assign(next, wafers);
       } catch (e) {
-        if (e instanceof InputError) break;
-        throw e;
+        if (!(e instanceof InputError)) throw e;
       }
-      if (Math.max(...nextPacking.tiles) > mesh.usableTiles) break;
-      b = next;
-      packing = nextPacking;
+      const fullest = nextPacking ? Math.max(...nextPacking.tiles) : Infinity;
+      if (next && nextPacking && fullest <= target) {
+        hi = budget;
+        hiTiles = fullest;
+        b = next;
+        packing = nextPacking;
+      } else lo = budget;
     }
   }
 
@@ -408,4 +416,51 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
     approximations,
     method: PROJECTION_METHOD + (exact ? ' (every layer placed and timed at its own offset)' : ''),
   };
+}
+
+/** One point of a grid sweep: the projection on that sub-grid, or why the model does not go there. */
+export interface GridPoint {
+  grid: { width: number; height: number };
+  tiles: number;
+  report: ProjectionReport | null;
+  error: string | null;
+}
+
+/** Sub-grid sides a sweep visits (squares within the fabric), then the full grid, plus `extra` when given. */
+export function sweepGrids(spec: FabricSpec, extra?: { width: number; height: number } | null): { width: number; height: number }[] {
+  const side = Math.min(spec.widthTiles, spec.heightTiles);
+  const grids = [60, 90, 120, 180, 240, 300, 360, 420, 480, 540, 600, 660, 720, 900, 1080].filter((s) => s < side).map((s) => ({ width: s, height: s }));
+  grids.push({ width: side, height: side });
+  if (spec.widthTiles !== side || spec.heightTiles !== side) grids.push({ width: spec.widthTiles, height: spec.heightTiles });
+  if (extra && !grids.some((g) => g.width === extra.width && g.height === extra.height)) grids.push(extra);
+  return grids.sort((a, b) => a.width * a.height - b.width * b.height || a.width - b.width);
+}
+
+/**
+ * The model projected on each sub-grid, its blocks spread to fill every wafer (`spread`, default 1), so a larger
+ * grid really spreads the model: where more tiles stop helping (communication grows with the mesh) shows as a
+ * flattening or falling tokens/s. A grid a layer does not fit is a point with its error, not a failure.
+ */
+export function sweepGrid(
+  cfg: ModelConfig,
+  spec: FabricSpec,
+  opts: ProjectOptions,
+  grids: { width: number; height: number }[],
+  hooks: { faultsFor?: (grid: { width: number; height: number }) => FaultMap | null; onPoint?: (done: number, total: number) => void } = {},
+): GridPoint[] {
+  const points: GridPoint[] = [];
+  for (const grid of grids) {
+    let report: ProjectionReport | null = null;
+    let error: string | null = null;
+    try {
+      const faults = hooks.faultsFor ? hooks.faultsFor(grid) : (opts.faults ?? null);
+      report = projectWafer(cfg, spec, { ...opts, faults, grid, spread: opts.spread ?? 1 });
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      error = e.message;
+    }
+    points.push({ grid, tiles: grid.width * grid.height, report, error });
+    hooks.onPoint?.(points.length, grids.length);
+  }
+  return points;
 }

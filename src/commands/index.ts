@@ -10,6 +10,7 @@ import { register as run } from './run.js';
 import { register as noc } from './noc.js';
 import { register as bench } from './bench.js';
 import { register as compare } from './compare.js';
+import { register as project } from './project.js';
 import { register as report } from './report.js';
 
 type Register = (program: Command) => void;
@@ -23,6 +24,7 @@ const registrations: Register[] = [
   run,
   gpu,
   compare,
+  project,
   noc,
   bench,
   report,
