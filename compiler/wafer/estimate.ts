@@ -117,13 +117,12 @@ class EventQueue<T> {
   }
 }
 
-type Event = { kind: 'arrive'; tile: number; stream: number; path: Float64Array | null } | { kind: 'done'; tile: number; task: number; path: Float64Array | null };
-
 export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Placement, routes: StreamRoute[], opts: EstimateOptions): StepEstimate {
   const { tiles, streams } = lowered.plan;
   const width = placement.width;
+  const nTiles = tiles.length;
   // Per-tile op contexts, built when a tile first runs a task (a full wafer has ~10^5 tiles).
-  const ctxs: (OpContext | undefined)[] = new Array(tiles.length);
+  const ctxs: (OpContext | undefined)[] = new Array(nTiles);
   const ctxOf = (tile: number): OpContext => (ctxs[tile] ??= tileOpContext(tiles[tile], opts.position));
   const extraTo = (route: StreamRoute, dstMesh: number): number => {
     const extra = opts.linkExtraLatencyCycles;
@@ -138,55 +137,171 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     }
     return sum;
   };
-  // Tasks flattened: task k of tile t is taskBase[t] + k. recvTask: (stream, tile) -> task; remaining: joins still to
-  // complete; dependents (CSR): the join tasks that wait on each task.
-  const nTiles = tiles.length;
+  // Tasks flattened: task k of tile t is g = taskBase[t] + k. recvTask: (stream, tile) -> task; remaining: joins
+  // still to complete; dependents (CSR): the join tasks that wait on each task.
   const taskBase = new Int32Array(nTiles + 1);
   for (let t = 0; t < nTiles; t++) taskBase[t + 1] = taskBase[t] + tiles[t].tasks.length;
   const nTasks = taskBase[nTiles];
+  const taskTile = new Int32Array(nTasks);
+  for (let t = 0; t < nTiles; t++) taskTile.fill(t, taskBase[t], taskBase[t + 1]);
   const recvTask = new Map<number, number>();
-  const remainingFlat = new Int32Array(nTasks);
-  const depCount = new Int32Array(nTasks + 1);
+  const remaining = new Int32Array(nTasks);
+  const depStart = new Int32Array(nTasks + 1);
   for (const t of tiles) {
     for (const k of t.tasks) {
       if (k.trigger.on === 'recv') recvTask.set(k.trigger.colour * nTiles + t.id, k.id);
       else if (k.trigger.on === 'after') {
-        remainingFlat[taskBase[t.id] + k.id] = k.trigger.count ?? k.trigger.tasks.length;
-        for (const pre of k.trigger.tasks) depCount[taskBase[t.id] + pre + 1]++;
+        remaining[taskBase[t.id] + k.id] = k.trigger.count ?? k.trigger.tasks.length;
+        for (const pre of k.trigger.tasks) depStart[taskBase[t.id] + pre + 1]++;
       }
     }
   }
-  for (let i = 0; i < nTasks; i++) depCount[i + 1] += depCount[i];
-  const depList = new Int32Array(depCount[nTasks]);
-  const depFill = depCount.slice(0, nTasks);
+  for (let i = 0; i < nTasks; i++) depStart[i + 1] += depStart[i];
+  const depList = new Int32Array(depStart[nTasks]);
+  const depFill = depStart.slice(0, nTasks);
   for (const t of tiles) for (const k of t.tasks) if (k.trigger.on === 'after') for (const pre of k.trigger.tasks) depList[depFill[taskBase[t.id] + pre]++] = k.id;
+
   const ready: number[][] = new Array(nTiles);
   for (let t = 0; t < nTiles; t++) ready[t] = [];
-  const ceFree = new Float64Array(tiles.length);
-  const rampFree = new Float64Array(tiles.length);
-  const running = new Uint8Array(tiles.length);
-  const q = new EventQueue<Event>();
+  const ceFree = new Float64Array(nTiles);
+  const rampFree = new Float64Array(nTiles);
+  const running = new Uint8Array(nTiles);
+  // Events carry a number: an arrival a as 2a, the end of task g as 2g + 1 (no object per event).
+  const q = new EventQueue<number>();
+  const arrTile: number[] = [];
+  const arrStream: number[] = [];
   const busyByLabel = new Map<string, number>();
   let waveletsSent = 0;
   let waveletHops = 0;
   let end = 0;
   const choose = opts.expertChoice ?? ((k: number) => Array.from({ length: k }, (_, i) => i));
-  // Critical-path bookkeeping (only with opts.criticalPath / probeTiles): the path vector of the event that made each
-  // task ready, of each tile's last task end, and of the latest event.
+
+  // Critical path (opts.criticalPath / probeTiles): each task run records what it waited for last — the event that
+  // made it ready or the CE's previous task — and each arrival the send behind it; the path is walked back afterwards.
   const probes = opts.probeTiles ? new Set(opts.probeTiles) : null;
   const tracking = opts.criticalPath === true || probes !== null;
-  const K = PATH_CAUSES.length;
-  const zeroPath = new Float64Array(K);
   const readyAt = new Float64Array(tracking ? nTasks : 0);
-  const readyPath: Float64Array[] = tracking ? new Array<Float64Array>(nTasks).fill(zeroPath) : [];
-  const tileEndPath: Float64Array[] = tracking ? new Array<Float64Array>(nTiles).fill(zeroPath) : [];
-  const streamClass = tracking ? streams.map((s) => streamCause(s.label, s.dst.length)) : [];
-  let endPath: Float64Array = zeroPath;
-  const firstArrival = probes ? new Map<number, { cycles: number; path: PathSplit }>() : undefined;
+  const readyRef = new Int32Array(tracking ? nTasks : 0).fill(-1);
+  const startAt = new Float64Array(tracking ? nTasks : 0);
+  const predAt = new Float64Array(tracking ? nTasks : 0);
+  const predRef = new Int32Array(tracking ? nTasks : 0).fill(-1);
+  const lastTask = new Int32Array(tracking ? nTiles : 0).fill(-1);
+  const arrSender: number[] = [];
+  const arrOp: number[] = [];
+  const arrIssue: number[] = [];
+  const arrStart: number[] = [];
+  const arrWavelets: number[] = [];
+  const arrTime: number[] = [];
+  const firstArrivalRef = new Map<number, number>();
+  let endRef = -1;
+
+  // Only one embedding tile sends per step (the one owning the token): take the middle one.
+  const embedTiles = tiles.filter((t) => t.tasks.some((k) => k.ops.some((o) => o.op === 'embed')));
+  const embedSender = embedTiles[Math.floor(embedTiles.length / 2)]?.id ?? -1;
+
+  const send = (tile: number, stream: number, wavelets: number, issue: number, g: number, opIndex: number) => {
+    const start = Math.max(issue, rampFree[tile]);
+    rampFree[tile] = start + wavelets;
+    const r = routes[stream];
+    waveletsSent += wavelets;
+    waveletHops += wavelets * (r.linkCount ?? r.links.length);
+    for (const d of streams[stream].dst) {
+      const mesh = placement.tileOf[d];
+      const hops = r.hopsTo.get(mesh) ?? r.maxHops;
+      const arrive = start + streamArrivalCycles(spec, hops, wavelets, extraTo(r, mesh));
+      const a = arrTile.length;
+      arrTile.push(d);
+      arrStream.push(stream);
+      if (tracking) {
+        arrSender.push(g);
+        arrOp.push(opIndex);
+        arrIssue.push(issue);
+        arrStart.push(start);
+        arrWavelets.push(wavelets);
+        arrTime.push(arrive);
+      }
+      q.push(arrive, 2 * a);
+    }
+  };
+  const issueSends = (tile: number, op: Op, at: number, g: number, opIndex: number) => {
+    if (op.op === 'send') send(tile, op.colour, op.src.length, at, g, opIndex);
+    else if (op.op === 'embed' && tile === embedSender) send(tile, op.colour, op.cols, at, g, opIndex);
+    else if (op.op === 'dispatch') for (const e of choose(op.indices.length, op.colours.length)) send(tile, op.colours[e], op.src.length, at, g, opIndex);
+  };
+  const startNext = (tile: number, now: number) => {
+    if (running[tile] || ready[tile].length === 0) return;
+    ready[tile].sort((a, b) => a - b);
+    const id = ready[tile].shift()!;
+    const g = taskBase[tile] + id;
+    const task = tiles[tile].tasks[id];
+    const t0 = Math.max(now, ceFree[tile]);
+    if (tracking) {
+      // The later of what made the task ready and the CE's previous task is its predecessor on the path.
+      const r = readyAt[g];
+      startAt[g] = t0;
+      predAt[g] = Math.max(r, ceFree[tile]);
+      predRef[g] = r >= ceFree[tile] ? readyRef[g] : lastTask[tile] >= 0 ? 2 * lastTask[tile] + 1 : -1;
+      lastTask[tile] = g;
+    }
+    let t = t0 + spec.taskStartCycles;
+    const ctx = ctxOf(tile);
+    for (let i = 0; i < task.ops.length; i++) {
+      const op = task.ops[i];
+      t += opCycles(spec, op, ctx);
+      issueSends(tile, op, t, g, i);
+    }
+    running[tile] = 1;
+    ceFree[tile] = t;
+    const label = task.label ?? 'task';
+    busyByLabel.set(label, (busyByLabel.get(label) ?? 0) + (t - t0));
+    q.push(t, 2 * g + 1);
+  };
+
+  for (const t of tiles) for (const k of t.tasks) if (k.trigger.on === 'start') ready[t.id].push(k.id);
+  for (const t of tiles) startNext(t.id, 0);
+  while (q.size > 0) {
+    const { time, item } = q.pop();
+    end = Math.max(end, time);
+    if (time >= end) endRef = item;
+    if ((item & 1) === 0) {
+      const a = item / 2;
+      const tile = arrTile[a];
+      const id = recvTask.get(arrStream[a] * nTiles + tile);
+      if (id === undefined) throw new Error(`estimate: stream ${streams[arrStream[a]].label} arrives at ${tiles[tile].role} with no task waiting`);
+      if (tracking) {
+        readyAt[taskBase[tile] + id] = time;
+        readyRef[taskBase[tile] + id] = item;
+        if (probes && probes.has(tile) && !firstArrivalRef.has(tile)) firstArrivalRef.set(tile, a);
+      }
+      ready[tile].push(id);
+      startNext(tile, time);
+    } else {
+      const g = (item - 1) / 2;
+      const tile = taskTile[g];
+      running[tile] = 0;
+      const base = taskBase[tile];
+      for (let i = depStart[g]; i < depStart[g + 1]; i++) {
+        const dep = depList[i];
+        if (--remaining[base + dep] === 0) {
+          ready[tile].push(dep);
+          if (tracking) {
+            readyAt[base + dep] = time;
+            readyRef[base + dep] = item;
+          }
+        }
+      }
+      startNext(tile, time);
+    }
+  }
+  const out: StepEstimate = { cycles: end, busyByLabel, waveletsSent, waveletHops };
+  if (!tracking) return out;
+
   const readBw = sramReadBytesPerCycle(spec);
   const writeBw = sramWriteBytesPerCycle(spec);
+  const streamClass = new Map<number, number>();
   /** Adds an op's cycles to `path`: its arithmetic to its kind, what SRAM bandwidth adds beyond that to `sram`. */
-  const chargeOp = (path: Float64Array, op: Op, ctx: OpContext, cycles: number) => {
+  const chargeOp = (path: Float64Array, op: Op, ctx: OpContext) => {
+    const cycles = opCycles(spec, op, ctx);
     if (op.op === 'send' || op.op === 'dispatch') {
       path[CAUSE.overhead] += cycles;
       return;
@@ -206,101 +321,42 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     path[CAUSE.sram] += sram;
     path[op.op === 'matvec' ? CAUSE.matvec : op.op === 'attention' ? CAUSE.attention : CAUSE.vector] += cycles - sram;
   };
-
-  // Only one embedding tile sends per step (the one owning the token): take the middle one.
-  const embedTiles = tiles.filter((t) => t.tasks.some((k) => k.ops.some((o) => o.op === 'embed')));
-  const embedSender = embedTiles[Math.floor(embedTiles.length / 2)]?.id ?? -1;
-
-  const send = (tile: number, stream: number, wavelets: number, issue: number, issuePath: Float64Array | null) => {
-    const start = Math.max(issue, rampFree[tile]);
-    rampFree[tile] = start + wavelets;
-    const r = routes[stream];
-    waveletsSent += wavelets;
-    waveletHops += wavelets * (r.linkCount ?? r.links.length);
-    for (const d of streams[stream].dst) {
-      const mesh = placement.tileOf[d];
-      const hops = r.hopsTo.get(mesh) ?? r.maxHops;
-      const extra = extraTo(r, mesh);
-      const arrive = start + streamArrivalCycles(spec, hops, wavelets, extra);
-      let path: Float64Array | null = null;
-      if (issuePath) {
-        // Queueing behind earlier sends and the wavelets after the first are serialisation; the rest is latency.
-        path = issuePath.slice();
-        path[streamClass[stream]] += start - issue + (wavelets - 1);
-        path[CAUSE.hops] += arrive - start - (wavelets - 1);
-      }
-      q.push(arrive, { kind: 'arrive', tile: d, stream, path });
-    }
-  };
-  const startNext = (tile: number, now: number) => {
-    if (running[tile] || ready[tile].length === 0) return;
-    ready[tile].sort((a, b) => a - b);
-    const id = ready[tile].shift()!;
-    const task = tiles[tile].tasks[id];
-    const t0 = Math.max(now, ceFree[tile]);
-    let t = t0 + spec.taskStartCycles;
-    let path: Float64Array | null = null;
-    if (tracking) {
-      // The later of what made the task ready and the CE's previous task is its predecessor on the path.
-      const r = readyAt[taskBase[tile] + id];
-      path = r >= ceFree[tile] ? readyPath[taskBase[tile] + id].slice() : tileEndPath[tile].slice();
-      path[CAUSE.wait] += t0 - Math.max(r, ceFree[tile]);
-      path[CAUSE.overhead] += spec.taskStartCycles;
-    }
+  /** Task g's start (its wait and task-start cycles) and ops 0..lastOp. */
+  const chargeTask = (path: Float64Array, g: number, lastOp: number) => {
+    const tile = taskTile[g];
+    const task = tiles[tile].tasks[g - taskBase[tile]];
+    path[CAUSE.wait] += startAt[g] - predAt[g];
+    path[CAUSE.overhead] += spec.taskStartCycles;
     const ctx = ctxOf(tile);
-    for (const op of task.ops) {
-      const c = opCycles(spec, op, ctx);
-      t += c;
-      if (path) chargeOp(path, op, ctx, c);
-      issueSends(tile, op, t, path);
-    }
-    running[tile] = 1;
-    ceFree[tile] = t;
-    if (path) tileEndPath[tile] = path;
-    const label = task.label ?? 'task';
-    busyByLabel.set(label, (busyByLabel.get(label) ?? 0) + (t - t0));
-    q.push(t, { kind: 'done', tile, task: id, path });
+    for (let i = 0; i <= lastOp && i < task.ops.length; i++) chargeOp(path, task.ops[i], ctx);
   };
-  const issueSends = (tile: number, op: Op, at: number, path: Float64Array | null) => {
-    if (op.op === 'send') send(tile, op.colour, op.src.length, at, path);
-    else if (op.op === 'embed' && tile === embedSender) send(tile, op.colour, op.cols, at, path);
-    else if (op.op === 'dispatch') for (const e of choose(op.indices.length, op.colours.length)) send(tile, op.colours[e], op.src.length, at, path);
-  };
-
-  for (const t of tiles) for (const k of t.tasks) if (k.trigger.on === 'start') ready[t.id].push(k.id);
-  for (const t of tiles) startNext(t.id, 0);
-  while (q.size > 0) {
-    const { time, item } = q.pop();
-    end = Math.max(end, time);
-    if (item.path && time >= end) endPath = item.path;
-    if (item.kind === 'arrive') {
-      const id = recvTask.get(item.stream * nTiles + item.tile);
-      if (id === undefined) throw new Error(`estimate: stream ${streams[item.stream].label} arrives at ${tiles[item.tile].role} with no task waiting`);
-      if (item.path) {
-        readyAt[taskBase[item.tile] + id] = time;
-        readyPath[taskBase[item.tile] + id] = item.path;
-        if (firstArrival && probes!.has(item.tile) && !firstArrival.has(item.tile)) firstArrival.set(item.tile, { cycles: time, path: toSplit(item.path) });
+  /** The critical path up to an event (an arrival 2a or a task end 2g + 1), walked back through its predecessors. */
+  const pathTo = (ref: number): Float64Array => {
+    const path = new Float64Array(PATH_CAUSES.length);
+    while (ref >= 0) {
+      let g: number;
+      if ((ref & 1) === 0) {
+        const a = ref / 2;
+        const stream = arrStream[a];
+        let cls = streamClass.get(stream);
+        if (cls === undefined) streamClass.set(stream, (cls = streamCause(streams[stream].label, streams[stream].dst.length)));
+        // Queueing behind earlier sends and the wavelets after the first are serialisation; the rest is latency.
+        path[cls] += arrStart[a] - arrIssue[a] + (arrWavelets[a] - 1);
+        path[CAUSE.hops] += arrTime[a] - arrStart[a] - (arrWavelets[a] - 1);
+        g = arrSender[a];
+        chargeTask(path, g, arrOp[a]);
+      } else {
+        g = (ref - 1) / 2;
+        chargeTask(path, g, Infinity);
       }
-      ready[item.tile].push(id);
-      startNext(item.tile, time);
-    } else if (item.kind === 'done') {
-      running[item.tile] = 0;
-      const base = taskBase[item.tile];
-      for (let i = depCount[base + item.task]; i < depCount[base + item.task + 1]; i++) {
-        const dep = depList[i];
-        if (--remainingFlat[base + dep] === 0) {
-          ready[item.tile].push(dep);
-          if (item.path) {
-            readyAt[base + dep] = time;
-            readyPath[base + dep] = item.path;
-          }
-        }
-      }
-      startNext(item.tile, time);
+      ref = predRef[g];
     }
+    return path;
+  };
+  out.criticalPath = toSplit(pathTo(endRef));
+  if (probes) {
+    out.firstArrival = new Map();
+    for (const [tile, a] of firstArrivalRef) out.firstArrival.set(tile, { cycles: arrTime[a], path: toSplit(pathTo(2 * a)) });
   }
-  const out: StepEstimate = { cycles: end, busyByLabel, waveletsSent, waveletHops };
-  if (tracking) out.criticalPath = toSplit(endPath);
-  if (firstArrival) out.firstArrival = firstArrival;
   return out;
 }
