@@ -50,9 +50,9 @@ export interface ProjectOptions {
   grid?: { width: number; height: number } | null;
   /** Users decoding at once (default 1). */
   batch?: number;
-  /** Prompt length for the time to first token (default 1024, at most context − 1). */
+  /** Prompt length for the time to first token (default 1024, at most the context). */
   promptLength?: number;
-  /** KV positions provisioned per user and the position decode is timed at (default min(4096, max positions), at least the prompt + 1). */
+  /** KV positions provisioned per user; decode is timed at the last (default min(4096, max positions), at least the prompt). */
   context?: number;
   /** A fault map of each wafer (the same on every wafer): logical grid for route-around, physical for remap. */
   faults?: FaultMap | null;
@@ -144,11 +144,11 @@ function resolveOptions(cfg: ModelConfig, spec: FabricSpec, o: ProjectOptions) {
   if (dtype === 'mxfp4' && !cfg.moe) bad(`--dtype mxfp4 quantises routed experts, and ${cfg.name} has none`, '--dtype', 'use bf16 or int8 for a dense model');
   const batch = o.batch ?? 1;
   if (!Number.isInteger(batch) || batch < 1) bad(`batch must be a whole number ≥ 1, got ${batch}`, '--batch', 'give 1 or more');
-  const promptLength = o.promptLength ?? Math.min(DEFAULT_PROMPT_LENGTH, (o.context ?? DEFAULT_CONTEXT) - 1);
+  const promptLength = o.promptLength ?? Math.min(DEFAULT_PROMPT_LENGTH, o.context ?? DEFAULT_CONTEXT);
   if (!Number.isInteger(promptLength) || promptLength < 1) bad(`prompt length must be a whole number ≥ 1, got ${promptLength}`, '--prompt-len', 'give 1 or more');
-  const context = o.context ?? Math.max(Math.min(DEFAULT_CONTEXT, cfg.maxPositionEmbeddings), promptLength + 1);
+  const context = o.context ?? Math.max(Math.min(DEFAULT_CONTEXT, cfg.maxPositionEmbeddings), promptLength);
   if (!Number.isInteger(context) || context < 1) bad(`context must be a whole number ≥ 1, got ${context}`, '--context', 'give 1 or more');
-  if (promptLength >= context) bad(`prompt length ${promptLength} leaves no room to decode in a context of ${context}`, '--prompt-len', `give at most ${context - 1}, or raise --context`);
+  if (promptLength > context) bad(`prompt length ${promptLength} does not fit a context of ${context}`, '--prompt-len', `give at most ${context}, or raise --context`);
   const grid = o.grid ?? { width: spec.widthTiles, height: spec.heightTiles };
   if (!Number.isInteger(grid.width) || !Number.isInteger(grid.height) || grid.width < 1 || grid.height < 1) bad(`grid ${grid.width}x${grid.height} is not a size in tiles`, '--grid', 'give WxH with whole numbers ≥ 1, e.g. 420x420');
   if (grid.width > spec.widthTiles || grid.height > spec.heightTiles) bad(`grid ${grid.width}x${grid.height} is larger than ${spec.name}'s ${spec.widthTiles}x${spec.heightTiles}`, '--grid', `give at most ${spec.widthTiles}x${spec.heightTiles}`);

@@ -1,0 +1,82 @@
+// The acceptance gate of the projection (DESIGN.md "two levels of truth"): where the mesh engine can run a model cycle
+// by cycle, the projection — one layer compiled and timed at a time, composed into a token — must agree with it
+// within 10% on decode cycles per token, dense and MoE, on two mesh sizes, with and without faults (route-around
+// and remap). The projection must also agree with the compiler's own estimate of the whole model (the composition
+// loses nothing), far tighter than the mesh.
+import { describe, expect, it } from 'vitest';
+import { buildGraph } from '../../../../compiler/graph/graph.js';
+import { getPreset } from '../../../../compiler/model/presets.js';
+import { syntheticWeights } from '../../../../compiler/model/synthetic.js';
+import { castWeights } from '../../../../compiler/model/weights.js';
+import { projectWafer, spreadExperts } from '../../../../compiler/project/index.js';
+import { compileModel } from '../../../../compiler/wafer/compile.js';
+import { estimateStep } from '../../../../compiler/wafer/estimate.js';
+import { weightProvider } from '../../../../compiler/wafer/weights.js';
+import { generateFaults } from '../../../../fabric/faults/index.js';
+import type { RepairPolicy } from '../../../../fabric/faults/index.js';
+import { MeshEngine } from '../../../../fabric/mesh/engine.js';
+import { getFabricPreset } from '../../../../fabric/spec/index.js';
+
+const MAX_SEQ = 16;
+
+/** The remap engine layout of the compiler's bypass latencies ([tile*5 + port] -> [tile*4 + port - 1]). */
+function engineLinkExtra(extra: Uint16Array | null): Uint8Array | undefined {
+  if (!extra) return undefined;
+  const out = new Uint8Array((extra.length / 5) * 4);
+  for (let t = 0; t < extra.length / 5; t++) for (let p = 1; p <= 4; p++) out[t * 4 + p - 1] = Math.min(255, extra[t * 5 + p]);
+  return out;
+}
+
+/**
+ * Decode positions the mesh runs (after a one-token prompt at position 0) and the projection is timed at. The toys
+ * have 4 layers, so the projection places and times each at its own offset; gpt2-small-dense has 12, more than
+ * EXACT_LAYERS, so it takes the real-size path: one layer timed, its cycles used for all twelve.
+ */
+const cases: [model: string, fabric: string, density: number, repair: RepairPolicy, positions: number[]][] = [
+  ['toy-dense', 'mini-32', 0, 'route-around', [1, 2, 3]],
+  ['toy-dense', 'mini-64', 0.03, 'route-around', [1, 2, 3]],
+  ['toy-moe', 'mini-64', 0, 'route-around', [1, 2, 3]],
+  ['toy-moe', 'mini-32', 0.02, 'route-around', [1, 2, 3]],
+  ['toy-dense', 'mini-64', 0.01, 'remap', [1, 2, 3]],
+  ['gpt2-small-dense', 'mini-128', 0, 'route-around', [1]],
+];
+
+describe('projection against the mesh engine (decode cycles per token)', () => {
+  it.each(cases)('%s bf16 on %s, fault density %s (%s)', async (model, fabric, density, repair, POSITIONS) => {
+    const spec = getFabricPreset(fabric);
+    const cfg = getPreset(model);
+    const grid = repair === 'remap' ? { width: spec.widthTiles + spec.spareColumns, height: spec.heightTiles + spec.spareRows } : { width: spec.widthTiles, height: spec.heightTiles };
+    const faults = density > 0 ? generateFaults({ ...grid, density, seed: 5 }) : null;
+    const compiled = compileModel(buildGraph(cfg), { spec, faults, repair, dtype: 'bf16', maxSeq: MAX_SEQ });
+    const engine = await MeshEngine.create(spec, compiled.program, weightProvider(castWeights(syntheticWeights(cfg, 0), 'bf16')), {
+      faults: compiled.engineFaults,
+      linkExtraLatencyCycles: engineLinkExtra(compiled.linkExtraLatencyCycles),
+    });
+    const mesh: number[] = [];
+    try {
+      let token = 1;
+      for (let position = 0; position <= POSITIONS[POSITIONS.length - 1]; position++) {
+        const step = await engine.step({ token, position });
+        token = Math.round(step.outputs.get('token')![1]);
+        if (POSITIONS.includes(position)) mesh.push(step.cycles);
+      }
+    } finally {
+      await engine.close();
+    }
+    const projected = POSITIONS.map((p) => {
+      const r = projectWafer(cfg, spec, { context: p + 1, promptLength: 1, faults, repair });
+      expect(r.method.includes('every layer placed and timed at its own offset')).toBe(cfg.numLayers <= 8);
+      expect(r.wafers).toBe(1);
+      expect(r.tilesUsedPerWafer).toBe(compiled.report.tilesUsed);
+      return r.tokenLatencySeconds * spec.clockHz;
+    });
+    const whole = POSITIONS.map(
+      (p) => estimateStep(spec, compiled.lowered, compiled.placement, compiled.routes, { position: p, linkExtraLatencyCycles: compiled.linkExtraLatencyCycles, expertChoice: spreadExperts }).cycles,
+    );
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const vsMesh = mean(projected) / mean(mesh) - 1;
+    const vsWhole = mean(projected) / mean(whole) - 1;
+    expect(Math.abs(vsMesh)).toBeLessThanOrEqual(0.1);
+    expect(Math.abs(vsWhole)).toBeLessThanOrEqual(0.001);
+  });
+});
