@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { formatKernelsBench, runKernelsBench } from '../bench/kernelsBench.js';
 import { formatEngineBench, runEngineBench } from '../bench/engineBench.js';
+import { formatFabricsBench, parseModelList, runFabricsBench, writeFabricsBench } from '../bench/fabricsBench.js';
 import { printJson, printText, progressEnabled } from '../io/output.js';
 import { action } from './action.js';
 
@@ -35,7 +36,22 @@ function engine(bench: Command): void {
   });
 }
 
-const benchmarks: AddBenchmark[] = [kernels, engine];
+function fabrics(bench: Command): void {
+  const cmd = bench
+    .command('fabrics')
+    .description('every real-size model preset on wse2 and wse3 (projection) and on h100 (1 and 8), h200 and b200 GPUs: decode tokens/s per user, wafers or GPUs needed, what bounds it; writes fabrics.json and fabrics.md')
+    .option('--models <list>', 'comma-separated model presets (default: every real-size preset)')
+    .option('--out-dir <dir>', 'where fabrics.json and fabrics.md are written (replaced)', 'bench/results');
+  action<{ models?: string; outDir: string }>(cmd, (opts, g) => {
+    const showProgress = progressEnabled(g) || (g.verbose && !g.json);
+    const report = runFabricsBench({ models: opts.models === undefined ? undefined : parseModelList(opts.models), onProgress: showProgress ? (line) => process.stderr.write(line + '\n') : undefined });
+    writeFabricsBench(report, opts.outDir);
+    if (g.json) printJson(report);
+    else printText(formatFabricsBench(report));
+  });
+}
+
+const benchmarks: AddBenchmark[] = [kernels, engine, fabrics];
 
 export function register(program: Command): void {
   const bench = program
