@@ -110,6 +110,8 @@ export interface ProjectionReport {
   timeToFirstTokenSeconds: number;
   /** One token through every stage, alone. */
   tokenLatencySeconds: number;
+  /** The slowest pipeline stage (a layer, the head, or an inter-wafer link): what bounds aggregate throughput and prefill. */
+  slowestStageSeconds: number;
   wafers: number;
   /** The fullest wafer's tiles. */
   tilesUsedPerWafer: number;
@@ -400,6 +402,7 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
     aggregateTokensPerSecond: o.batch / interval,
     timeToFirstTokenSeconds: latency + (o.promptLength - 1) * slowest,
     tokenLatencySeconds: latency,
+    slowestStageSeconds: slowest,
     wafers,
     tilesUsedPerWafer: Math.max(...packing.tiles),
     tilesPerWafer: packing.tiles,

@@ -226,7 +226,12 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   const issueSends = (tile: number, op: Op, at: number, g: number, opIndex: number) => {
     if (op.op === 'send') send(tile, op.colour, op.src.length, at, g, opIndex);
     else if (op.op === 'embed' && tile === embedSender) send(tile, op.colour, op.cols, at, g, opIndex);
-    else if (op.op === 'dispatch') for (const e of choose(op.indices.length, op.colours.length)) send(tile, op.colours[e], op.src.length, at, g, opIndex);
+    else if (op.op === 'dispatch') {
+      for (const e of choose(op.indices.length, op.colours.length)) {
+        if (!(op.colours[e] >= 0)) throw new Error(`estimate: the router picks expert ${e} of ${tiles[tile].role}, which was not lowered (pass an expertChoice among the lowered experts)`);
+        send(tile, op.colours[e], op.src.length, at, g, opIndex);
+      }
+    }
   };
   const startNext = (tile: number, now: number) => {
     if (running[tile] || ready[tile].length === 0) return;

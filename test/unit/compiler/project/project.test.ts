@@ -1,0 +1,229 @@
+// projectWafer: its options and their errors, the multi-wafer pipeline, batch and time to first token, quantisation,
+// KV chunking at long contexts, the grid sweep, and the lowering extensions it relies on (MLA stand-in, shared
+// experts, router region). Models here are the toys and small configs of real families, so each case takes well
+// under a second; the real-size presets run in the fabrics benchmark.
+import { describe, expect, it } from 'vitest';
+import { parseModelConfig } from '../../../../compiler/model/config.js';
+import { getPreset } from '../../../../compiler/model/presets.js';
+import { INTER_WAFER_BYTES_PER_VALUE, projectWafer, projectionGraph, sweepGrid, sweepGrids } from '../../../../compiler/project/index.js';
+import { PATH_CAUSES } from '../../../../compiler/wafer/estimate.js';
+import { generateFaults } from '../../../../fabric/faults/index.js';
+import { getFabricPreset } from '../../../../fabric/spec/index.js';
+
+const mini64 = getFabricPreset('mini-64');
+const toyDense = getPreset('toy-dense');
+const toyMoe = getPreset('toy-moe');
+
+const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
+
+/** A small Kimi/DeepSeek-style model: MLA, one leading dense layer, 16 routed experts top-2 and a shared expert. */
+const smallMla = parseModelConfig(
+  {
+    model_type: 'deepseek_v3',
+    hidden_size: 256,
+    intermediate_size: 512,
+    moe_intermediate_size: 128,
+    num_hidden_layers: 3,
+    num_attention_heads: 8,
+    num_key_value_heads: 8,
+    n_routed_experts: 16,
+    num_experts_per_tok: 2,
+    n_shared_experts: 1,
+    first_k_dense_replace: 1,
+    q_lora_rank: 128,
+    kv_lora_rank: 64,
+    qk_nope_head_dim: 32,
+    qk_rope_head_dim: 16,
+    v_head_dim: 32,
+    routed_scaling_factor: 2.5,
+    vocab_size: 1024,
+  },
+  'small-mla',
+  'small-mla',
+);
+
+/** A small MoE whose router (64 experts × 512) overflows its hub, so the projection makes it a region. */
+const wideRouter = parseModelConfig(
+  { model_type: 'qwen3_moe', hidden_size: 512, intermediate_size: 1024, moe_intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 8, num_key_value_heads: 4, head_dim: 64, num_experts: 64, num_experts_per_tok: 4, vocab_size: 1024 },
+  'wide-router',
+  'wide-router',
+);
+
+describe('projectWafer options', () => {
+  it.each([
+    ['batch 0', { batch: 0 }, 'batch must be a whole number ≥ 1, got 0 (--batch): give 1 or more'],
+    ['prompt 0', { promptLength: 0, context: 16 }, 'prompt length must be a whole number ≥ 1, got 0 (--prompt-len): give 1 or more'],
+    ['context 0', { context: 0, promptLength: 1 }, 'context must be a whole number ≥ 1, got 0 (--context): give 1 or more'],
+    ['a prompt longer than the context', { context: 16, promptLength: 20 }, 'prompt length 20 does not fit a context of 16 (--prompt-len): give at most 16, or raise --context'],
+    ['a grid larger than the fabric', { grid: { width: 65, height: 10 } }, "grid 65x10 is larger than mini-64's 64x64 (--grid): give at most 64x64"],
+    ['an empty grid', { grid: { width: 0, height: 10 } }, 'grid 0x10 is not a size in tiles (--grid): give WxH with whole numbers ≥ 1, e.g. 420x420'],
+    ['0 wafers', { wafers: 0 }, 'wafers must be "auto" or a whole number ≥ 1, got 0 (--wafers): give auto or 1 or more'],
+    ['spread 2', { spread: 2 }, 'spread must be in [0, 1], got 2 (--spread): give a fraction such as 0.9'],
+    ['fan-out 0', { maxFan: 0 }, 'maxFan must be a whole number ≥ 1, got 0 (maxFan): give 8 or more'],
+    ['dtype fp8', { dtype: 'fp8' as 'bf16' }, 'unknown dtype "fp8" (--dtype): use one of bf16, int8, mxfp4'],
+    ['mxfp4 without experts', { dtype: 'mxfp4' as const }, '--dtype mxfp4 quantises routed experts, and toy-dense has none (--dtype): use bf16 or int8 for a dense model'],
+    ['a grid a layer does not fit', { context: 16, grid: { width: 6, height: 6 } }, 'layer 0 needs 58 tiles but a wafer has 36 usable (--grid): use a larger --grid, --dtype int8 or mxfp4, or a fabric with more SRAM per tile'],
+    ['too few wafers', { context: 16, grid: { width: 12, height: 12 }, wafers: 1 }, '1 wafer cannot hold the model: it needs 2 (--wafers): give at least 2, or auto'],
+    ['a fault map of another size', { faults: generateFaults({ width: 32, height: 32, density: 0.01, seed: 1 }) }, 'the fault map is 32x32 but each wafer is 64x64 (--faults): give a map of the (sub-)grid, or generate one with --fault-density'],
+  ])('refuses %s', (_name, opts, message) => {
+    expect(() => projectWafer(toyDense, mini64, opts)).toThrow(message);
+  });
+});
+
+describe('projectWafer on one wafer', () => {
+  const r = projectWafer(toyDense, mini64, { context: 16, promptLength: 8 });
+
+  it('reports the fields compare and the CLI read, consistently', () => {
+    expect(r.wafers).toBe(1);
+    expect(r.tilesPerWafer).toEqual([r.tilesUsedPerWafer]);
+    expect(r.layersPerWafer).toEqual([4]);
+    expect(r.tilesUsedPerWafer).toBe(r.head.embeddingTiles + r.head.lmHeadTiles + 4 * r.stages[0].tilesPerLayer);
+    expect(r.decodeTokensPerSecond).toBeCloseTo(1 / r.tokenLatencySeconds, 9);
+    expect(r.aggregateTokensPerSecond).toBeCloseTo(r.decodeTokensPerSecond, 9);
+    // Every layer is timed at its own offset; they differ by a few cycles of distance.
+    expect(Math.abs((r.tokenLatencySeconds * r.clockHz) / (r.head.cycles + 4 * r.stages[0].cycles) - 1)).toBeLessThan(1e-3);
+    expect(r.slowestStageSeconds * r.clockHz).toBeGreaterThanOrEqual(Math.max(r.head.cycles, r.stages[0].cycles));
+    // Every second of a token has a cause, and the roll-up is the detail summed.
+    expect(sum({ ...r.breakdown })).toBeCloseTo(1 / r.decodeTokensPerSecond, 12);
+    expect(sum({ ...r.breakdownDetail })).toBeCloseTo(1 / r.decodeTokensPerSecond, 12);
+    expect(r.breakdown.interWafer).toBe(0);
+    expect(r.breakdown.bubbles).toBe(0);
+    expect(r.breakdownDetail.wait).toBe(0);
+    expect([...PATH_CAUSES, 'interWafer', 'bubbles']).toContain(r.boundBy);
+    expect(r.maxContext).toBeGreaterThan(r.context);
+    expect(r.approximations).toEqual([]);
+  });
+
+  it('prefills the prompt through the layer pipeline: latency + (L − 1) × the slowest stage', () => {
+    expect(r.timeToFirstTokenSeconds).toBeCloseTo(r.tokenLatencySeconds + 7 * r.slowestStageSeconds, 12);
+  });
+
+  it('pipelines a batch: aggregate grows with users until the slowest stage is full, then users wait', () => {
+    const b2 = projectWafer(toyDense, mini64, { context: 16, promptLength: 8, batch: 2 });
+    expect(b2.aggregateTokensPerSecond).toBeCloseTo(2 * b2.decodeTokensPerSecond, 9);
+    expect(b2.breakdown.bubbles).toBe(0);
+    const b64 = projectWafer(toyDense, mini64, { context: 16, promptLength: 8, batch: 64 });
+    expect(b64.breakdown.bubbles).toBeGreaterThan(0);
+    expect(b64.aggregateTokensPerSecond).toBeCloseTo(1 / b64.slowestStageSeconds, 6);
+    expect(b64.decodeTokensPerSecond).toBeLessThan(b2.decodeTokensPerSecond);
+    // Each user holds its own KV cache in every layer.
+    expect(b64.tilesUsedPerWafer).toBeGreaterThan(r.tilesUsedPerWafer);
+    expect(b64.maxContext).toBeLessThan(r.maxContext);
+  });
+});
+
+describe('projectWafer over several wafers', () => {
+  it('packs layers in order into wafers of a sub-grid and pays the inter-wafer link per boundary', () => {
+    const r = projectWafer(toyDense, mini64, { context: 16, promptLength: 8, grid: { width: 10, height: 10 } });
+    expect(r.wafers).toBe(4);
+    expect(r.layersPerWafer.reduce((a, b) => a + b, 0)).toBe(4);
+    for (const t of r.tilesPerWafer) expect(t).toBeLessThanOrEqual(100);
+    const link = mini64.interWafer;
+    const bytes = toyDense.hiddenSize * INTER_WAFER_BYTES_PER_VALUE;
+    expect(r.interWafer).toEqual({ bytesPerToken: bytes, secondsPerBoundary: link.latencySeconds + bytes / link.bytesPerSecond, boundaries: 3 });
+    expect(r.breakdown.interWafer).toBeCloseTo(3 * (link.latencySeconds + bytes / link.bytesPerSecond) + link.latencySeconds + 4 / link.bytesPerSecond, 15);
+    expect(r.tokenLatencySeconds).toBeCloseTo(sum({ ...r.breakdown }), 12);
+  });
+
+  it('spreads the layers over more wafers when asked', () => {
+    const r = projectWafer(toyDense, mini64, { context: 16, promptLength: 8, wafers: 4 });
+    expect(r.wafers).toBe(4);
+    expect(r.layersPerWafer).toEqual([1, 1, 1, 1]);
+    expect(() => projectWafer(toyDense, mini64, { context: 16, grid: { width: 10, height: 10 }, wafers: 3 })).toThrow('3 wafers cannot hold the model: it needs 4');
+  });
+});
+
+describe('quantisation, spread and long contexts', () => {
+  it('int8 halves the weight tiles of bf16; mxfp4 packs only the routed experts', () => {
+    const bf16 = projectWafer(toyDense, mini64, { context: 16 });
+    const int8 = projectWafer(toyDense, mini64, { context: 16, dtype: 'int8' });
+    expect(int8.stages[0].tilesPerLayer).toBeLessThan(bf16.stages[0].tilesPerLayer);
+    const moeBf16 = projectWafer(toyMoe, mini64, { context: 16 });
+    const moeFp4 = projectWafer(toyMoe, mini64, { context: 16, dtype: 'mxfp4' });
+    expect(moeFp4.stages[0].tilesPerLayer).toBeLessThan(moeBf16.stages[0].tilesPerLayer);
+    expect(moeFp4.head).toEqual(moeBf16.head);
+    expect(moeFp4.approximations.join()).toContain('MXFP4 experts held at 4.25 bits per weight');
+    expect(moeFp4.decodeTokensPerSecond).not.toBe(moeBf16.decodeTokensPerSecond);
+  });
+
+  it('spreading fills the wafer with smaller blocks and shortens the token', () => {
+    const packed = projectWafer(toyDense, mini64, { context: 16 });
+    const spread = projectWafer(toyDense, mini64, { context: 16, spread: 0.5 });
+    expect(spread.tilesUsedPerWafer).toBeGreaterThan(packed.tilesUsedPerWafer);
+    expect(spread.tilesUsedPerWafer).toBeLessThanOrEqual(0.5 * 4096);
+    expect(spread.budgetBytesPerTile).toBeLessThan(packed.budgetBytesPerTile);
+    expect(spread.decodeTokensPerSecond).toBeGreaterThan(packed.decodeTokensPerSecond);
+  });
+
+  it('splits a KV cache that overflows its tile over chunk tiles, and says how long a context fits', () => {
+    const short = projectWafer(toyDense, mini64, { context: 16 });
+    expect(short.stages[0].kvPositionsPerTile).toBe(16);
+    const long = projectWafer(toyDense, mini64, { context: 2048 });
+    expect(long.stages[0].kvPositionsPerTile).toBeLessThan(2048);
+    expect(long.stages[0].tilesPerLayer).toBeGreaterThan(short.stages[0].tilesPerLayer + 4 * Math.floor(2048 / long.stages[0].kvPositionsPerTile) - 1);
+    expect(long.maxContext).toBeGreaterThanOrEqual(2048);
+    expect(long.decodeTokensPerSecond).toBeLessThan(short.decodeTokensPerSecond);
+  });
+
+  it('route-around faults on every wafer: fewer usable tiles, the same model', () => {
+    const faults = generateFaults({ width: 64, height: 64, density: 0.03, seed: 5 });
+    const r = projectWafer(toyMoe, mini64, { context: 16, faults });
+    expect(r.usableTilesPerWafer).toBeLessThan(4096);
+    expect(r.tilesUsedPerWafer).toBe(projectWafer(toyMoe, mini64, { context: 16 }).tilesUsedPerWafer);
+  });
+});
+
+describe('models the mesh compiler refuses', () => {
+  it('MLA becomes grouped-query attention with the same cached values per token, and says so', () => {
+    const { graph, approximations } = projectionGraph(getPreset('kimi-k2'));
+    const a = graph.layers[5].attention;
+    expect(a.mla).toBeNull();
+    expect(a.numKvHeads).toBe(4);
+    expect(a.kvValuesPerToken).toBe(512 + 64);
+    expect(approximations[0]).toMatch(/^multi-head latent attention lowered as grouped-query attention \(64 query heads, 4 KV heads of 72\): the same 576 cached values per token, attention weights 0\.\d\d× MLA's$/);
+    expect(approximations).toContain('routed-expert scaling not lowered (one vector scale per MoE layer)');
+  });
+
+  it('projects a small MLA + shared-expert MoE with a leading dense layer: two layer kinds', () => {
+    const r = projectWafer(smallMla, mini64, { context: 32 });
+    expect(r.stages.map((s) => [s.kind, s.layers])).toEqual([
+      ['dense-512', 1],
+      ['moe-16x128', 2],
+    ]);
+    expect(r.decodeTokensPerSecond).toBeGreaterThan(0);
+  });
+
+  it('turns a router that overflows its hub into a region, and sizes the experts it does not lower', () => {
+    const r = projectWafer(wideRouter, mini64, { context: 16 });
+    expect(r.stages[0].overflowTiles).toBe(0);
+    expect(r.stages[0].tilesPerLayer).toBeGreaterThan(64 * 3);
+  });
+
+  it('projects gpt-oss-style sliding windows as a layer kind of their own', () => {
+    const { graph, approximations } = projectionGraph(getPreset('gpt-oss-20b'));
+    expect(new Set(graph.layers.map((l) => l.attention.window))).toEqual(new Set([128, null]));
+    expect(approximations).toContain('sliding-window layers hold and attend over at most 128 positions');
+  });
+});
+
+describe('grid sweep', () => {
+  it('visits squares up to the fabric and the grid asked for, in size order', () => {
+    expect(sweepGrids(getFabricPreset('wse2'), { width: 420, height: 420 }).map((g) => `${g.width}x${g.height}`)).toEqual([
+      '60x60', '90x90', '120x120', '180x180', '240x240', '300x300', '360x360', '420x420', '480x480', '540x540', '600x600', '660x660', '720x720', '750x750', '750x994',
+    ]);
+    expect(sweepGrids(mini64, null)).toEqual([
+      { width: 60, height: 60 },
+      { width: 64, height: 64 },
+    ]);
+  });
+
+  it('reports a grid a layer does not fit as a point with its reason, and spreads the model over larger ones', () => {
+    const points = sweepGrid(toyDense, mini64, { context: 16 }, [{ width: 6, height: 6 }, { width: 12, height: 12 }, { width: 64, height: 64 }]);
+    expect(points[0].report).toBeNull();
+    expect(points[0].error).toContain('layer 0 needs');
+    expect(points[1].report!.wafers).toBeGreaterThan(1);
+    expect(points[2].report!.wafers).toBe(1);
+    // Spread to fill the wafer: more tiles than packing needs.
+    expect(points[2].report!.tilesUsedPerWafer).toBeGreaterThan(projectWafer(toyDense, mini64, { context: 16 }).tilesUsedPerWafer);
+  });
+});

@@ -1,0 +1,138 @@
+// The compiler extensions the projection stands on: dimension-ordered and hops-only routing (the same hop counts as
+// BFS), the estimate's critical path (it sums to the step's cycles), stages without embedding / LM head, chunked KV
+// heads, reserved expert spans and placement at a scan offset.
+import { describe, expect, it } from 'vitest';
+import { buildGraph } from '../../../../compiler/graph/graph.js';
+import { getPreset } from '../../../../compiler/model/presets.js';
+import { lowerStage, timeStage, type StageRequest, type WaferMesh } from '../../../../compiler/project/stage.js';
+import { compileModel } from '../../../../compiler/wafer/compile.js';
+import { estimateStep, PATH_CAUSES } from '../../../../compiler/wafer/estimate.js';
+import { tileBudgetBytes } from '../../../../compiler/wafer/partition.js';
+import { placeTiles } from '../../../../compiler/wafer/place.js';
+import { meshView, routeStreams } from '../../../../compiler/wafer/route.js';
+import { generateFaults } from '../../../../fabric/faults/index.js';
+import { getFabricPreset } from '../../../../fabric/spec/index.js';
+
+const spec = getFabricPreset('mini-64');
+const mesh: WaferMesh = { spec, faults: null, linkExtraLatencyCycles: null, usable: () => true, usableTiles: 64 * 64 };
+const dense = buildGraph(getPreset('toy-dense'));
+const moe = buildGraph(getPreset('toy-moe'));
+const request = (graph: typeof dense, layers: typeof dense.layers, over: Partial<StageRequest> = {}): StageRequest => ({
+  graph,
+  layers,
+  mesh,
+  dtype: 'bf16',
+  budgetBytes: tileBudgetBytes(spec),
+  maxFan: 8,
+  maxSeq: 16,
+  projection: {},
+  batch: 1,
+  ...over,
+});
+
+describe('routing for the projection', () => {
+  it('dimension-ordered and hops-only routes have BFS hop counts, with and without faults', () => {
+    for (const faults of [null, generateFaults({ width: 64, height: 64, density: 0.05, seed: 7 })]) {
+      const r = compileModel(moe, { spec, faults, repair: 'route-around', dtype: 'bf16', maxSeq: 16 });
+      const view = meshView(64, 64, faults);
+      const streams = r.lowered.plan.streams;
+      const xy = routeStreams(streams, r.placement.tileOf, view, { dimensionOrdered: true });
+      const lite = routeStreams(streams, r.placement.tileOf, view, { dimensionOrdered: true, hopsOnly: true });
+      r.routes.forEach((bfs, i) => {
+        expect(xy[i].maxHops).toBe(bfs.maxHops);
+        expect([...xy[i].hopsTo]).toEqual([...bfs.hopsTo]);
+        expect(lite[i].maxHops).toBe(bfs.maxHops);
+        expect([...lite[i].hopsTo]).toEqual([...bfs.hopsTo]);
+        expect(lite[i].linkCount).toBe(xy[i].links.length);
+        expect(lite[i].entries.size).toBe(0);
+      });
+      // The same estimate whichever routes it reads.
+      const est = (routes: typeof xy) => estimateStep(spec, r.lowered, r.placement, routes, { position: 5 }).cycles;
+      expect(est(xy)).toBe(est(r.routes));
+      expect(est(lite)).toBe(est(r.routes));
+    }
+  });
+});
+
+describe('critical path of the estimate', () => {
+  it('sums to the step and leaves no time unexplained; probes see the path up to their first arrival', () => {
+    const r = compileModel(moe, { spec, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: 16 });
+    const hub = r.lowered.plan.tiles.find((t) => t.role === 'L1.attn.hub')!;
+    const e = estimateStep(spec, r.lowered, r.placement, r.routes, { position: 7, criticalPath: true, probeTiles: [hub.id] });
+    expect(e.cycles).toBe(estimateStep(spec, r.lowered, r.placement, r.routes, { position: 7 }).cycles);
+    const p = e.criticalPath!;
+    expect(Object.keys(p)).toEqual([...PATH_CAUSES]);
+    expect(PATH_CAUSES.reduce((s, c) => s + p[c], 0)).toBe(e.cycles);
+    expect(p.wait).toBe(0);
+    for (const c of ['matvec', 'attention', 'vector', 'overhead', 'hops', 'reduction', 'broadcast', 'transfer'] as const) expect(p[c]).toBeGreaterThan(0);
+    const a = e.firstArrival!.get(hub.id)!;
+    expect(a.cycles).toBeGreaterThan(0);
+    expect(a.cycles).toBeLessThan(e.cycles);
+    expect(PATH_CAUSES.reduce((s, c) => s + a.path[c], 0)).toBe(a.cycles);
+  });
+});
+
+describe('stages', () => {
+  it('a layer stage has stub tiles in place of the embedding and LM head, and its cycles run hub to hub', () => {
+    const s = lowerStage(request(dense, [dense.layers[2]]));
+    const roles = s.lowered.plan.tiles.map((t) => t.role);
+    expect(roles[0]).toBe('stage.in');
+    expect(roles[1]).toBe('L2.attn.hub');
+    expect(roles[roles.length - 1]).toBe('stage.out');
+    expect(roles.some((r) => r.startsWith('embedding') || r.startsWith('lm_head'))).toBe(false);
+    expect(s.tiles).toBe(roles.length - 2);
+    const t = timeStage(s, 0, 15);
+    expect(t.cycles).toBeGreaterThan(0);
+    expect(PATH_CAUSES.reduce((a, c) => a + t.path[c], 0)).toBeCloseTo(t.cycles, 6);
+  });
+
+  it('the head stage holds the embedding and the LM head only', () => {
+    const s = lowerStage(request(dense, []));
+    expect(s.tiles).toBe(s.embeddingTiles + s.lmHeadTiles);
+    expect(s.kvTiles).toBe(0);
+    expect(timeStage(s, 0, 0).cycles).toBeGreaterThan(0);
+  });
+
+  it('placing at a scan offset moves the stage along the scan and keeps its shape', () => {
+    const s = lowerStage(request(dense, [dense.layers[0]]));
+    const at0 = timeStage(s, 0, 15);
+    const at100 = timeStage(s, 100, 15);
+    const used = (p: typeof at0.placement) => [...p.tileOf].sort((a, b) => a - b);
+    expect(used(at100.placement)[0]).not.toBe(used(at0.placement)[0]);
+    expect(Math.abs(at100.cycles / at0.cycles - 1)).toBeLessThan(0.05);
+  });
+
+  it('splits a KV cache too long for one tile over chunk tiles; the new k/v go to the last chunk', () => {
+    const s = lowerStage(request(dense, [dense.layers[0]], { maxSeq: 1024 }));
+    const a = dense.layers[0].attention;
+    const chunks = Math.ceil(1024 / s.kvPositionsPerTile);
+    expect(s.kvPositionsPerTile).toBeLessThan(1024);
+    expect(s.kvTiles).toBe(a.numKvHeads * chunks);
+    const kvnew = s.lowered.plan.streams.find((x) => x.label === 'L0.attn.kvnew0')!;
+    expect(s.lowered.plan.tiles[kvnew.dst[0]].role).toBe(`L0.attn.kv0.chunk${chunks - 1}`);
+    const q = s.lowered.plan.streams.find((x) => x.label === 'L0.attn.q0')!;
+    expect(q.dst.length).toBe(chunks);
+    // The compiler proper (no projection options) never chunks: the toy program is the one the engine runs.
+    expect(() => compileModel(dense, { spec, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: 1024 })).toThrow();
+  });
+
+  it('experts not routed to are reserved spans of the tiles they would take', () => {
+    const all = lowerStage(request(moe, [moe.layers[0]]));
+    const two = lowerStage(request(moe, [moe.layers[0]], { projection: { lowerExpert: (_l, e) => e === 1 || e === 5 }, expertChoice: () => [1, 5] }));
+    expect(two.tiles).toBe(all.tiles);
+    const reserved = two.lowered.plan.tiles.filter((t) => t.role.endsWith('.reserved'));
+    expect(reserved.map((t) => t.role)).toEqual(['L0.expert0.reserved', 'L0.expert2.reserved', 'L0.expert3.reserved', 'L0.expert4.reserved', 'L0.expert6.reserved', 'L0.expert7.reserved']);
+    const perExpert = all.lowered.plan.tiles.filter((t) => t.group === 'L0.expert0').length;
+    for (const t of reserved) expect(t.span).toBe(perExpert);
+    expect(timeStage(two, 0, 15).cycles).toBeGreaterThan(0);
+    // A router that picks an expert with no tiles is a compiler bug, said so.
+    const wrong = lowerStage(request(moe, [moe.layers[0]], { projection: { lowerExpert: (_l, e) => e === 1 || e === 5 } }));
+    expect(() => timeStage(wrong, 0, 15)).toThrow('estimate: the router picks expert 0 of L0.mlp.hub, which was not lowered (pass an expertChoice among the lowered experts)');
+  });
+
+  it('users beyond the first hold their KV tiles behind the layer', () => {
+    const one = lowerStage(request(dense, [dense.layers[0]], { maxSeq: 1024 }));
+    const four = lowerStage(request(dense, [dense.layers[0]], { maxSeq: 1024, batch: 4 }));
+    expect(four.tiles - one.tiles).toBe(3 * one.kvTiles);
+  });
+});
