@@ -8,7 +8,6 @@ import { lowerStage, timeStage, type StageRequest, type WaferMesh } from '../../
 import { compileModel } from '../../../../compiler/wafer/compile.js';
 import { estimateStep, PATH_CAUSES } from '../../../../compiler/wafer/estimate.js';
 import { tileBudgetBytes } from '../../../../compiler/wafer/partition.js';
-import { placeTiles } from '../../../../compiler/wafer/place.js';
 import { meshView, routeStreams } from '../../../../compiler/wafer/route.js';
 import { generateFaults } from '../../../../fabric/faults/index.js';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
