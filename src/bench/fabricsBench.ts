@@ -2,29 +2,31 @@
 // and on HBM GPUs (h100 ×1 and ×8, h200, b200: estimateGpu) at batch 1 — decode tokens/s per user, the wafers or
 // GPUs it needs, and what bounds it. A model that does not fit the GPUs asked for is shown on the fewest that hold it
 // (tensor parallel), or as not fitting; a model whose layer does not fit a wafer is shown with the reason.
-// Everything at bf16 weights, prompt 1024, context 4096, batch 1, so the columns compare like with like.
+// Everything at bf16 weights (plus one wse3 column with MXFP4 routed experts), prompt 1024, context 4096, batch 1.
 import { estimateGpu } from '../../compiler/gpu/estimate.js';
 import { validTensorParallelSizes } from '../../compiler/gpu/lower.js';
 import { countParameters, type ModelConfig } from '../../compiler/model/config.js';
 import { getPreset, listPresets } from '../../compiler/model/presets.js';
-import { projectWafer, type ProjectionReport } from '../../compiler/project/index.js';
+import { projectWafer, type ProjectDtype, type ProjectionReport } from '../../compiler/project/index.js';
 import { InputError } from '../../fabric/errors.js';
 import { getGpuPreset } from '../../fabric/gpu/spec.js';
 import { getFabricPreset } from '../../fabric/spec/index.js';
 import { writeFileAtomic } from '../io/atomicWrite.js';
 import { join } from 'node:path';
 
-export const FABRICS_BENCH_SETTINGS = Object.freeze({ dtype: 'bf16', batch: 1, promptLength: 1024, context: 4096 } as const);
+export const FABRICS_BENCH_SETTINGS = Object.freeze({ dtype: 'bf16 (wse3 mxfp4: routed experts at 4.25 bits)', batch: 1, promptLength: 1024, context: 4096 } as const);
 
 /** The columns: wafers by projection, GPUs by estimateGpu (count asked for; more when the model needs them). */
-export const FABRIC_COLUMNS = Object.freeze([
-  { name: 'wse2', kind: 'wafer', preset: 'wse2', devices: 0 },
-  { name: 'wse3', kind: 'wafer', preset: 'wse3', devices: 0 },
-  { name: 'h100', kind: 'gpu', preset: 'h100', devices: 1 },
-  { name: 'h100×8', kind: 'gpu', preset: 'h100', devices: 8 },
-  { name: 'h200', kind: 'gpu', preset: 'h200', devices: 1 },
-  { name: 'b200', kind: 'gpu', preset: 'b200', devices: 1 },
-] as const);
+export const FABRIC_COLUMNS: readonly { name: string; kind: 'wafer' | 'gpu'; preset: string; devices: number; dtype: ProjectDtype }[] = Object.freeze([
+  { name: 'wse2', kind: 'wafer', preset: 'wse2', devices: 0, dtype: 'bf16' },
+  { name: 'wse3', kind: 'wafer', preset: 'wse3', devices: 0, dtype: 'bf16' },
+  // The one column off bf16: what 4-bit routed experts do to an MoE model's wafers (dense models have none).
+  { name: 'wse3 mxfp4', kind: 'wafer', preset: 'wse3', devices: 0, dtype: 'mxfp4' },
+  { name: 'h100', kind: 'gpu', preset: 'h100', devices: 1, dtype: 'bf16' },
+  { name: 'h100×8', kind: 'gpu', preset: 'h100', devices: 8, dtype: 'bf16' },
+  { name: 'h200', kind: 'gpu', preset: 'h200', devices: 1, dtype: 'bf16' },
+  { name: 'b200', kind: 'gpu', preset: 'b200', devices: 1, dtype: 'bf16' },
+]);
 
 export interface FabricsBenchRow {
   model: string;
@@ -80,10 +82,11 @@ export function realSizePresets(): string[] {
     .map((p) => p.name);
 }
 
-function waferRow(cfg: ModelConfig, fabric: string): Omit<FabricsBenchRow, 'model' | 'parameters' | 'fabric' | 'kind' | 'wallSeconds'> {
+function waferRow(cfg: ModelConfig, fabric: string, dtype: ProjectDtype): Omit<FabricsBenchRow, 'model' | 'parameters' | 'fabric' | 'kind' | 'wallSeconds'> {
+  if (dtype === 'mxfp4' && !cfg.moe) return { devices: null, decodeTokensPerSecond: null, timeToFirstTokenSeconds: null, boundBy: null, note: 'dense: no routed experts to quantise' };
   let r: ProjectionReport;
   try {
-    r = projectWafer(cfg, getFabricPreset(fabric), { dtype: 'bf16', batch: FABRICS_BENCH_SETTINGS.batch, promptLength: FABRICS_BENCH_SETTINGS.promptLength, context: FABRICS_BENCH_SETTINGS.context });
+    r = projectWafer(cfg, getFabricPreset(fabric), { dtype, batch: FABRICS_BENCH_SETTINGS.batch, promptLength: FABRICS_BENCH_SETTINGS.promptLength, context: FABRICS_BENCH_SETTINGS.context });
   } catch (e) {
     if (!(e instanceof InputError)) throw e;
     return { devices: null, decodeTokensPerSecond: null, timeToFirstTokenSeconds: null, boundBy: null, note: `does not fit: ${e.what}` };
@@ -129,7 +132,7 @@ export function runFabricsBench(opts: FabricsBenchOptions = {}): FabricsBenchRep
     const parameters = countParameters(cfg).total;
     for (const col of FABRIC_COLUMNS) {
       const t0 = performance.now();
-      const row = col.kind === 'wafer' ? waferRow(cfg, col.preset) : gpuRow(cfg, col.preset, col.devices);
+      const row = col.kind === 'wafer' ? waferRow(cfg, col.preset, col.dtype) : gpuRow(cfg, col.preset, col.devices);
       const wallSeconds = (performance.now() - t0) / 1e3;
       rows.push({ model, parameters, fabric: col.name, kind: col.kind, ...row, wallSeconds });
       opts.onProgress?.(`${model} on ${col.name}: ${row.decodeTokensPerSecond === null ? row.note : `${row.decodeTokensPerSecond.toFixed(1)} tokens/s`} (${wallSeconds.toFixed(1)} s)`);
@@ -140,7 +143,7 @@ export function runFabricsBench(opts: FabricsBenchOptions = {}): FabricsBenchRep
 
 function cell(r: FabricsBenchRow | undefined): string {
   if (!r) return '';
-  if (r.decodeTokensPerSecond === null) return 'does not fit';
+  if (r.decodeTokensPerSecond === null) return r.note?.startsWith('dense') ? '–' : 'does not fit';
   const devices = r.kind === 'wafer' ? `${r.devices} wafer${r.devices === 1 ? '' : 's'}` : `${r.devices} GPU${r.devices === 1 ? '' : 's'}`;
   return `${r.decodeTokensPerSecond.toFixed(1)} · ${devices} · ${r.boundBy}`;
 }
@@ -160,7 +163,7 @@ export function formatFabricsBench(r: FabricsBenchReport): string {
     const params = rows[0] ? `${(rows[0].parameters / 1e9).toFixed(1)}B` : '';
     lines.push(`| ${model} | ${params} | ${r.fabrics.map((f) => cell(rows.find((x) => x.fabric === f))).join(' | ')} |`);
   }
-  const notes = [...new Set(r.rows.filter((x) => x.note && x.kind === 'wafer').map((x) => `${x.model}: ${x.note}`))];
+  const notes = [...new Set(r.rows.filter((x) => x.note && x.kind === 'wafer' && !x.note.startsWith('dense')).map((x) => `${x.model}: ${x.note}`))];
   if (notes.length) lines.push('', 'Wafer notes:', ...notes.map((n) => `- ${n}`));
   const wall = r.rows.filter((x) => x.kind === 'wafer' && x.decodeTokensPerSecond !== null);
   if (wall.length) lines.push('', `Projection wall time on this host: ${Math.min(...wall.map((x) => x.wallSeconds)).toFixed(1)}–${Math.max(...wall.map((x) => x.wallSeconds)).toFixed(1)} s per model and wafer.`);
