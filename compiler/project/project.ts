@@ -1,12 +1,12 @@
 // Projection of a real-size model onto full wafers and multi-wafer pipelines, by the compiler's own passes at tile
 // granularity. A model's layers of one kind are identical, so the projection compiles ONE layer of each kind (dense,
-// MoE, sliding-window, …) and the embedding + LM head as stages (stage.ts: lower, place at the layer's scan offset on
-// its wafer, route, estimateStep with its critical path), then composes a token: the head stage's step plus every
-// layer's hub-to-next-hub cycles plus the inter-wafer transfers. Wafers come from packing the stages' tile footprints
+// MoE, sliding-window, …), the embedding and the LM head as stages (stage.ts: lower, place at the stage's scan offset on
+// its wafer, route, estimateStep with its critical path), then composes a token: the embedding's cycles to the first
+// hub, every layer's hub-to-next-hub cycles, the LM head's from its hub to the argmax, and the inter-wafer transfers. Wafers come from packing the stages' tile footprints
 // in layer order (embedding first, LM head last) into each wafer's usable tiles.
 //
 // Batch B: B users' tokens in flight through a pipeline whose stages are the layers (each holds one token at a time),
-// the head, and the inter-wafer links; a user's token interval is max(token latency, B × slowest stage), aggregate
+// the embedding, the LM head, and the inter-wafer links; a user's token interval is max(token latency, B × slowest stage), aggregate
 // throughput B per interval. Time to first token: the prompt's L tokens go through the same pipeline one step each
 // (the mesh program is a decode step, as `wafer run` prefills), so it is the token latency + (L − 1) × slowest stage,
 // with every step costed at the decode context (an upper bound: early prompt positions attend over less).
@@ -83,10 +83,10 @@ export interface ProjectionDetail extends PathSplit {
 
 export interface ProjectionStage {
   kind: string;
-  /** Layers of this kind (0 for the head). */
+  /** Layers of this kind. */
   layers: number;
   tilesPerLayer: number;
-  /** Cycles of one layer (hub to next hub), or of the head's whole step. */
+  /** Cycles of one layer (hub to next hub); with several layers of the kind, the first's. */
   cycles: number;
   kvPositionsPerTile: number;
   /** Tiles whose buffers overflow a tile's SRAM (held as spans, costed as one compute engine). */
@@ -110,7 +110,7 @@ export interface ProjectionReport {
   timeToFirstTokenSeconds: number;
   /** One token through every stage, alone. */
   tokenLatencySeconds: number;
-  /** The slowest pipeline stage (a layer, the head, or an inter-wafer link): what bounds aggregate throughput and prefill. */
+  /** The slowest pipeline stage (a layer, the embedding, the LM head, or an inter-wafer link): what bounds aggregate throughput and prefill. */
   slowestStageSeconds: number;
   wafers: number;
   /** The fullest wafer's tiles. */
@@ -123,7 +123,8 @@ export interface ProjectionReport {
   /** The largest cause in breakdownDetail. */
   boundBy: string;
   stages: ProjectionStage[];
-  head: { embeddingTiles: number; lmHeadTiles: number; cycles: number };
+  /** The embedding (step start to the first layer's hub) and the final norm + LM head + argmax (its hub to the end). */
+  head: { embeddingTiles: number; lmHeadTiles: number; embeddingCycles: number; lmHeadCycles: number; cycles: number };
   interWafer: { bytesPerToken: number; secondsPerBoundary: number; boundaries: number };
   maxFan: number;
   budgetBytesPerTile: number;
@@ -133,7 +134,7 @@ export interface ProjectionReport {
 }
 
 export const PROJECTION_METHOD =
-  'one layer per kind and the embedding + LM head compiled at tile granularity (lower, place at the layer’s offset on its wafer, route), timed by estimateStep on the engine’s cost functions; a token = head step + Σ layer hub-to-hub cycles + inter-wafer transfers';
+  'one layer per kind, the embedding and the LM head compiled at tile granularity (lower, place at their offsets on their wafers, route), timed by estimateStep on the engine’s cost functions; a token = embedding + Σ layer hub-to-hub cycles + LM head + inter-wafer transfers';
 
 function bad(what: string, where: string, fix: string): never {
   throw new InputError(what, where, fix);
@@ -193,7 +194,8 @@ export function spreadExperts(k: number, experts: number): number[] {
 interface Build {
   maxFan: number;
   budgetBytes: number;
-  head: LoweredStage;
+  embedding: LoweredStage;
+  lmHead: LoweredStage;
   kinds: Map<string, LoweredStage>;
 }
 
@@ -248,10 +250,11 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
   }
   const chosen = cfg.moe ? new Set(spreadExperts(cfg.moe.topK, cfg.moe.numExperts)) : new Set<number>();
   const expertChoice = cfg.moe ? (k: number, e: number) => spreadExperts(k, e) : undefined;
-  const request = (layers: LayerNode[], maxFan: number, budgetBytes: number): StageRequest => {
+  const request = (layers: LayerNode[], maxFan: number, budgetBytes: number, part: StageRequest['part'] = 'layer'): StageRequest => {
     const window = layers[0]?.attention.window ?? null;
     return {
       graph,
+      part,
       layers,
       mesh,
       dtype: programDtype,
@@ -267,10 +270,11 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
     let lastError: unknown = null;
     for (const maxFan of opts.maxFan !== undefined ? [opts.maxFan] : FAN_STEPS) {
       try {
-        // Layers first: their partitions are the ones a small fan-out refuses (the head's LM head takes any).
+        // Layers first: their partitions are the ones a small fan-out refuses (the LM head takes any).
         const kinds = new Map([...kindLayers].map(([k, ls]) => [k, lowerStage(request([ls[0]], maxFan, budgetBytes))] as const));
-        const head = lowerStage(request([], maxFan, budgetBytes));
-        return { maxFan, budgetBytes, head, kinds };
+        const embedding = lowerStage(request([], maxFan, budgetBytes, 'embedding'));
+        const lmHead = lowerStage(request([], maxFan, budgetBytes, 'lm_head'));
+        return { maxFan, budgetBytes, embedding, lmHead, kinds };
       } catch (e) {
         if (!(e instanceof InputError)) throw e;
         lastError = e;
@@ -279,7 +283,7 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
     throw lastError;
   };
   const assign = (b: Build, wafers: number | 'auto') =>
-    assignWafers(b.head.embeddingTiles, graph.layers.map((l) => b.kinds.get(kindOf(l))!.tiles), b.head.tiles - b.head.embeddingTiles, mesh.usableTiles, wafers, opts.grid ? '--grid' : '--fabric');
+    assignWafers(b.embedding.tiles, graph.layers.map((l) => b.kinds.get(kindOf(l))!.tiles), b.lmHead.tiles, mesh.usableTiles, wafers, opts.grid ? '--grid' : '--fabric');
 
   let b = build(tileBudgetBytes(mesh.spec));
   let packing = assign(b, o.wafers);
@@ -313,7 +317,8 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
     }
   }
 
-  // Time the stages. The head sits at the start of its wafer; a layer at its offset on its wafer.
+  // Time the stages where they sit: the embedding at the start of the first wafer, a layer or the LM head at its offset
+  // on its wafer (its `stage.in` stub takes the usable tile just before it).
   const L = graph.layers.length;
   const exact = L <= EXACT_LAYERS;
   const positionFor = (stage: LoweredStage) => {
@@ -321,7 +326,9 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
     const filled = window === null ? o.context : Math.min(o.context, window);
     return Math.max(0, Math.min(stage.kvPositionsPerTile || filled, filled) - 1);
   };
-  const head = timeStage(b.head, 0, 0);
+  const embedding = timeStage(b.embedding, 0, 0);
+  const lmHead = timeStage(b.lmHead, Math.max(0, packing.offset[L + 1] - 1), 0);
+  const head = { cycles: embedding.cycles + lmHead.cycles, path: Object.fromEntries(PATH_CAUSES.map((c) => [c, embedding.path[c] + lmHead.path[c]])) as PathSplit };
   const layerCycles: number[] = new Array(L);
   const layerPaths: PathSplit[] = new Array(L);
   const timedKinds = new Map<string, { cycles: number; path: PathSplit }>();
@@ -330,7 +337,6 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
     const stage = b.kinds.get(k)!;
     let t = exact ? undefined : timedKinds.get(k);
     if (!t) {
-      // The stage's `stage.in` stub takes the usable tile just before the layer's hub.
       t = timeStage(stage, Math.max(0, packing.offset[l + 1] - 1), positionFor(stage));
       timedKinds.set(k, t);
     }
@@ -353,7 +359,7 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
   });
   const onWaferCycles = head.cycles + layerCycles.reduce((a, c) => a + c, 0);
   const latency = onWaferCycles / clock + interWaferSeconds;
-  const slowest = Math.max(head.cycles / clock, ...layerCycles.map((c) => c / clock), boundaries > 0 ? activationBytes / link.bytesPerSecond : 0);
+  const slowest = Math.max(embedding.cycles / clock, lmHead.cycles / clock, ...layerCycles.map((c) => c / clock), boundaries > 0 ? activationBytes / link.bytesPerSecond : 0);
   const interval = Math.max(latency, o.batch * slowest);
   const bubbles = interval - latency;
   const seconds = (c: number) => c / clock;
@@ -411,7 +417,7 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
     breakdownDetail,
     boundBy,
     stages,
-    head: { embeddingTiles: b.head.embeddingTiles, lmHeadTiles: b.head.tiles - b.head.embeddingTiles, cycles: head.cycles },
+    head: { embeddingTiles: b.embedding.tiles, lmHeadTiles: b.lmHead.tiles, embeddingCycles: embedding.cycles, lmHeadCycles: lmHead.cycles, cycles: head.cycles },
     interWafer: { bytesPerToken: activationBytes, secondsPerBoundary: boundarySeconds, boundaries },
     maxFan: b.maxFan,
     budgetBytesPerTile: b.budgetBytes,

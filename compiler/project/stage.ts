@@ -26,7 +26,13 @@ export interface WaferMesh {
 
 export interface StageRequest {
   graph: ModelGraph;
-  /** The layers of the stage (one, for a layer stage), or none for the embedding + LM head stage. */
+  /**
+   * What the stage holds: one layer (between stub tiles for the previous layer's output and the next layer's hub),
+   * the embedding (its output to a stub where the first layer's hub would be), or the final norm, LM head and argmax
+   * (fed by a stub). Default: 'layer' when `layers` is not empty.
+   */
+  part?: 'layer' | 'embedding' | 'lm_head';
+  /** The layer of a layer stage; empty otherwise. */
   layers: LayerNode[];
   mesh: WaferMesh;
   dtype: ProgramDtype;
@@ -60,7 +66,8 @@ export interface LoweredStage {
 export interface TimedStage {
   /**
    * Layer stage: cycles from the layer's hub receiving its input to the next layer's hub (the `stage.out` stub)
-   * receiving the output — the layer's share of a token. Head stage: the whole step (embedding, LM head, argmax).
+   * receiving the output — the layer's share of a token. Embedding: step start to the first layer's hub (the stub)
+   * receiving the row. LM head: its hub receiving the last layer's output to the argmax's end.
    */
   cycles: number;
   /** The same cycles along the critical path, by cause (they sum to `cycles`). */
@@ -70,17 +77,22 @@ export interface TimedStage {
 }
 
 /** Lowers a stage and sizes it on the mesh. Throws the compiler's InputError when a piece cannot be partitioned. */
+function partOf(req: StageRequest): 'layer' | 'embedding' | 'lm_head' {
+  return req.part ?? (req.layers.length > 0 ? 'layer' : 'embedding');
+}
+
 export function lowerStage(req: StageRequest): LoweredStage {
-  const layerStage = req.layers.length > 0;
-  const graph: ModelGraph = { ...req.graph, layers: req.layers };
+  const part = partOf(req);
+  const layerStage = part === 'layer';
+  const graph: ModelGraph = { ...req.graph, layers: layerStage ? req.layers : [] };
   const lowered = lowerModel(graph, {
     dtype: req.dtype,
     maxSeq: req.maxSeq,
     budgetBytes: req.budgetBytes,
     spec: req.mesh.spec,
     maxFan: req.maxFan,
-    embedding: !layerStage,
-    lmHead: !layerStage,
+    embedding: part === 'embedding',
+    lmHead: part === 'lm_head',
     projection: req.projection,
   });
   const tiles = lowered.plan.tiles;
@@ -129,20 +141,20 @@ export function timeStage(stage: LoweredStage, scanOffset: number, position: num
   const H = spec.heightTiles;
   const placement = placeTiles(tiles, W, H, mesh.usable, { fabric: `fabric "${spec.name}"`, dead: W * H - mesh.usableTiles }, { scanOffset });
   const routes = routeStreams(lowered.plan.streams, placement.tileOf, meshView(W, H, mesh.faults), { dimensionOrdered: true, hopsOnly: mesh.linkExtraLatencyCycles === null });
-  const layerStage = req.layers.length > 0;
-  const hub = layerStage ? tiles.find((t) => t.role === `L${req.layers[0].index}.attn.hub`)! : null;
-  const sink = layerStage ? tiles[tiles.length - 1] : null;
+  const part = partOf(req);
+  // Probes: where the stage's share of a token starts (a hub's first input) and ends (the next hub's).
+  const from = part === 'layer' ? tiles.find((t) => t.role === `L${req.layers[0].index}.attn.hub`)! : part === 'lm_head' ? tiles.find((t) => t.role === 'final.hub')! : null;
+  const to = part === 'lm_head' ? null : tiles[tiles.length - 1];
   const est = estimateStep(spec, lowered, placement, routes, {
     position,
     linkExtraLatencyCycles: mesh.linkExtraLatencyCycles,
     expertChoice: req.expertChoice,
     criticalPath: true,
-    probeTiles: hub && sink ? [hub.id, sink.id] : undefined,
+    probeTiles: [from, to].filter((t) => t !== null).map((t) => t.id),
   });
-  if (!hub || !sink) return { cycles: est.cycles, path: est.criticalPath!, placement, routes };
-  // Every task of the layer depends on its hub's input, so the path to the sink runs through the hub's arrival.
-  const a = est.firstArrival!.get(hub.id)!;
-  const b = est.firstArrival!.get(sink.id)!;
+  // Every task after `from` depends on its input, so the path to the end runs through that arrival.
+  const a = from ? est.firstArrival!.get(from.id)! : { cycles: 0, path: Object.fromEntries(PATH_CAUSES.map((c) => [c, 0])) as PathSplit };
+  const b = to ? est.firstArrival!.get(to.id)! : { cycles: est.cycles, path: est.criticalPath! };
   const path = Object.fromEntries(PATH_CAUSES.map((c) => [c, b.path[c] - a.path[c]])) as PathSplit;
   return { cycles: b.cycles - a.cycles, path, placement, routes };
 }

@@ -74,7 +74,7 @@ export function formatProjection(r: ProjectionReport, verbose: boolean): string 
     `              SRAM ${pct(b.sram, t)} · on-wafer communication ${pct(b.communication, t)} (hops ${pct(d.hops, t)}, reductions ${pct(d.reduction, t)}, broadcasts ${pct(d.broadcast, t)}, transfers ${pct(d.transfer, t)})`,
     `              inter-wafer ${pct(b.interWafer, t)} · pipeline bubbles ${pct(b.bubbles, t)} · bound by ${r.boundBy}`,
     ...r.stages.map((s) => `layer kind    ${s.kind} ×${s.layers}: ${int(s.tilesPerLayer)} tiles, ${int(s.cycles)} cycles (${fmtSeconds(s.cycles / r.clockHz)}) per layer${s.kvPositionsPerTile ? `, ${s.kvPositionsPerTile} KV positions per attention tile` : ''}`),
-    `head          embedding ${int(r.head.embeddingTiles)} + LM head ${int(r.head.lmHeadTiles)} tiles, ${int(r.head.cycles)} cycles`,
+    `head          embedding ${int(r.head.embeddingTiles)} tiles, ${int(r.head.embeddingCycles)} cycles to the first layer · LM head ${int(r.head.lmHeadTiles)} tiles, ${int(r.head.lmHeadCycles)} cycles to the token`,
   ];
   if (r.wafers > 1) lines.push(`inter-wafer   ${r.interWafer.boundaries} boundaries × ${fmtSeconds(r.interWafer.secondsPerBoundary)} (${int(r.interWafer.bytesPerToken)} bytes of activations each) + the token id back`);
   if (r.approximations.length) lines.push(`approximated  ${r.approximations.join('; ')}`);

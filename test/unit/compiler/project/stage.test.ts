@@ -85,11 +85,19 @@ describe('stages', () => {
     expect(PATH_CAUSES.reduce((a, c) => a + t.path[c], 0)).toBeCloseTo(t.cycles, 6);
   });
 
-  it('the head stage holds the embedding and the LM head only', () => {
-    const s = lowerStage(request(dense, []));
-    expect(s.tiles).toBe(s.embeddingTiles + s.lmHeadTiles);
-    expect(s.kvTiles).toBe(0);
-    expect(timeStage(s, 0, 0).cycles).toBeGreaterThan(0);
+  it('the embedding and LM head stages hold only those, and add up to the step of a model without layers', () => {
+    const emb = lowerStage(request(dense, [], { part: 'embedding' }));
+    const lm = lowerStage(request(dense, [], { part: 'lm_head' }));
+    expect(emb.tiles).toBe(emb.embeddingTiles);
+    expect(lm.tiles).toBe(lm.lmHeadTiles);
+    expect(emb.lowered.plan.tiles.map((t) => t.role).at(-1)).toBe('stage.out');
+    expect(lm.lowered.plan.tiles.map((t) => [t.role, t.group])[0]).toEqual(['stage.in', 'stage']);
+    expect(emb.kvTiles + lm.kvTiles).toBe(0);
+    const e = timeStage(emb, 0, 0);
+    const l = timeStage(lm, 0, 0);
+    expect(e.cycles).toBeGreaterThan(0);
+    expect(l.cycles).toBeGreaterThan(e.cycles);
+    expect(PATH_CAUSES.reduce((a, c) => a + l.path[c], 0)).toBeCloseTo(l.cycles, 6);
   });
 
   it('placing at a scan offset moves the stage along the scan and keeps its shape', () => {
