@@ -14,7 +14,7 @@ import { getFabricPreset } from '../../fabric/spec/index.js';
 import { writeFileAtomic } from '../io/atomicWrite.js';
 import { join } from 'node:path';
 
-export const FABRICS_BENCH_SETTINGS = Object.freeze({ dtype: 'bf16 (wse3 mxfp4: routed experts at 4.25 bits)', batch: 1, promptLength: 1024, context: 4096 } as const);
+export const FABRICS_BENCH_SETTINGS = Object.freeze({ dtype: 'bf16', batch: 1, promptLength: 1024, context: 4096 } as const);
 
 /** The columns: wafers by projection, GPUs by estimateGpu (count asked for; more when the model needs them). */
 export const FABRIC_COLUMNS: readonly { name: string; kind: 'wafer' | 'gpu'; preset: string; devices: number; dtype: ProjectDtype }[] = Object.freeze([
@@ -152,7 +152,7 @@ function cell(r: FabricsBenchRow | undefined): string {
 export function formatFabricsBench(r: FabricsBenchReport): string {
   const s = r.settings;
   const lines = [
-    `Decode tokens/s per user · wafers or GPUs needed · what bounds a token (${s.dtype} weights, batch ${s.batch}, prompt ${s.promptLength}, context ${s.context}).`,
+    `Decode tokens/s per user · wafers or GPUs needed · what bounds a token (${s.dtype} weights — the "wse3 mxfp4" column holds routed experts at 4.25 bits —, batch ${s.batch}, prompt ${s.promptLength}, context ${s.context}).`,
     'Wafers: `wafer project` (the compiler and cost functions, one layer per kind). GPUs: `wafer gpu` (tensor parallel; a model that does not fit the count in the column is shown on the fewest that hold it).',
     '',
     `| model | params | ${r.fabrics.join(' | ')} |`,
@@ -163,8 +163,16 @@ export function formatFabricsBench(r: FabricsBenchReport): string {
     const params = rows[0] ? `${(rows[0].parameters / 1e9).toFixed(1)}B` : '';
     lines.push(`| ${model} | ${params} | ${r.fabrics.map((f) => cell(rows.find((x) => x.fabric === f))).join(' | ')} |`);
   }
-  const notes = [...new Set(r.rows.filter((x) => x.note && x.kind === 'wafer' && !x.note.startsWith('dense')).map((x) => `${x.model}: ${x.note}`))];
-  if (notes.length) lines.push('', 'Wafer notes:', ...notes.map((n) => `- ${n}`));
+  // One line per model: what its wafer projections approximate, and why a column has no figure.
+  const notes = r.models.flatMap((model) => {
+    const parts = new Set(
+      r.rows
+        .filter((x) => x.model === model && x.kind === 'wafer' && x.note && !x.note.startsWith('dense'))
+        .flatMap((x) => (x.decodeTokensPerSecond === null ? [`${x.fabric}: ${x.note}`] : x.note!.split('; '))),
+    );
+    return parts.size ? [`- ${model}: ${[...parts].join('; ')}`] : [];
+  });
+  if (notes.length) lines.push('', 'Wafer notes:', ...notes);
   const wall = r.rows.filter((x) => x.kind === 'wafer' && x.decodeTokensPerSecond !== null);
   if (wall.length) lines.push('', `Projection wall time on this host: ${Math.min(...wall.map((x) => x.wallSeconds)).toFixed(1)}–${Math.max(...wall.map((x) => x.wallSeconds)).toFixed(1)} s per model and wafer.`);
   return lines.join('\n');
