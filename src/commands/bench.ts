@@ -14,7 +14,8 @@ function kernels(bench: Command): void {
   const cmd = bench
     .command('kernels')
     .description('read bandwidth of this machine, then the WebAssembly SIMD matvec (f32, bf16, f16, int8) at 4096² and 8192² on one thread, as GB/s and as a fraction of the read bandwidth')
-    .option('--quick', 'small sizes and short timings (a smoke test: the figures are not meaningful)', false);
+    .option('--quick', 'small sizes and short timings (a smoke test: the figures are not meaningful)', false)
+    .addHelpText('after', '\nExample:\n  npx wafer bench kernels --json > kernels.json');
   action<{ quick: boolean }>(cmd, async (opts, g) => {
     const showProgress = progressEnabled(g) || (g.verbose && !g.json);
     const report = await runKernelsBench({ quick: opts.quick, onProgress: showProgress ? (line) => process.stderr.write(line + '\n') : undefined });
@@ -27,7 +28,8 @@ function engine(bench: Command): void {
   const cmd = bench
     .command('engine')
     .description('mesh engine speed: router-cycles and wavelet-hops per host second for uniform traffic on 16×16 and 64×64 at 0.1 and 0.3 wavelets/tile/cycle, and the 1 -> 2 worker speed-up on a compute-heavy program')
-    .option('--quick', 'small sizes (a smoke test: the figures are not meaningful)', false);
+    .option('--quick', 'small sizes (a smoke test: the figures are not meaningful)', false)
+    .addHelpText('after', '\nExample:\n  npx wafer bench engine --json');
   action<{ quick: boolean }>(cmd, async (opts, g) => {
     const showProgress = progressEnabled(g) || (g.verbose && !g.json);
     const report = await runEngineBench({ quick: opts.quick, hostCpus: availableParallelism(), onProgress: showProgress ? (line) => process.stderr.write(line + '\n') : undefined });
@@ -41,7 +43,8 @@ function fabrics(bench: Command): void {
     .command('fabrics')
     .description('every real-size model preset on wse2 and wse3 (projection) and on h100 (1 and 8), h200 and b200 GPUs: decode tokens/s per user, wafers or GPUs needed, what bounds it; writes fabrics.json and fabrics.md')
     .option('--models <list>', 'comma-separated model presets (default: every real-size preset)')
-    .option('--out-dir <dir>', 'where fabrics.json and fabrics.md are written (replaced)', 'bench/results');
+    .option('--out-dir <dir>', 'where fabrics.json and fabrics.md are written (replaced)', 'bench/results')
+    .addHelpText('after', '\nExample:\n  npx wafer bench fabrics --models llama-3.1-8b,llama-3.1-70b');
   action<{ models?: string; outDir: string }>(cmd, (opts, g) => {
     const showProgress = progressEnabled(g) || (g.verbose && !g.json);
     const report = runFabricsBench({ models: opts.models === undefined ? undefined : parseModelList(opts.models), onProgress: showProgress ? (line) => process.stderr.write(line + '\n') : undefined });
