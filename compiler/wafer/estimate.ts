@@ -9,6 +9,7 @@ import { dtypeBytes } from '../../fabric/isa/sram.js';
 import { OPPOSITE_PORT, neighbour } from '../../fabric/geometry.js';
 import type { Lowered } from './lower.js';
 import type { Placement } from './place.js';
+import type { LogicalTile } from './plan.js';
 import type { StreamRoute } from './route.js';
 
 export interface StepEstimate {
@@ -46,6 +47,21 @@ export interface EstimateOptions {
   criticalPath?: boolean;
   /** Logical tiles whose first arrival to report (StepEstimate.firstArrival); implies criticalPath. */
   probeTiles?: number[];
+}
+
+/**
+ * The OpContext of fabric/mesh/cost.ts's tileOpContext, looking a buffer's dtype up by a scan of the tile's few
+ * buffers instead of building a Map per tile (a full wafer has ~10^5 tiles).
+ */
+function scanContext(tile: Pick<LogicalTile, 'buffers'>, position: number): OpContext {
+  const buffers = tile.buffers;
+  return {
+    position,
+    dtypeOf(buf: string) {
+      for (let i = 0; i < buffers.length; i++) if (buffers[i].name === buf) return buffers[i].dtype;
+      return tileOpContext(tile, position).dtypeOf(buf);
+    },
+  };
 }
 
 const CAUSE = Object.fromEntries(PATH_CAUSES.map((c, i) => [c, i])) as Record<PathCause, number>;
@@ -123,7 +139,7 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   const nTiles = tiles.length;
   // Per-tile op contexts, built when a tile first runs a task (a full wafer has ~10^5 tiles).
   const ctxs: (OpContext | undefined)[] = new Array(nTiles);
-  const ctxOf = (tile: number): OpContext => (ctxs[tile] ??= tileOpContext(tiles[tile], opts.position));
+  const ctxOf = (tile: number): OpContext => (ctxs[tile] ??= scanContext(tiles[tile], opts.position));
   const extraTo = (route: StreamRoute, dstMesh: number): number => {
     const extra = opts.linkExtraLatencyCycles;
     if (!extra) return 0;
@@ -137,20 +153,26 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     }
     return sum;
   };
-  // Tasks flattened: task k of tile t is g = taskBase[t] + k. recvTask: (stream, tile) -> task; remaining: joins
+  // Tasks flattened: task k of tile t is g = taskBase[t] + k. remaining: joins
   // still to complete; dependents (CSR): the join tasks that wait on each task.
   const taskBase = new Int32Array(nTiles + 1);
   for (let t = 0; t < nTiles; t++) taskBase[t + 1] = taskBase[t] + tiles[t].tasks.length;
   const nTasks = taskBase[nTiles];
   const taskTile = new Int32Array(nTasks);
   for (let t = 0; t < nTiles; t++) taskTile.fill(t, taskBase[t], taskBase[t + 1]);
-  const recvTask = new Map<number, number>();
+  // recvAt: the recv task each stream wakes at each of its destinations (parallel to stream.dst), found by colour
+  // (a tile has a few recv tasks; a hub a few hundred).
+  const recvAt: Int32Array[] = streams.map((s) =>
+    Int32Array.from(s.dst, (d) => {
+      for (const k of tiles[d].tasks) if (k.trigger.on === 'recv' && k.trigger.colour === s.id) return k.id;
+      return -1;
+    }),
+  );
   const remaining = new Int32Array(nTasks);
   const depStart = new Int32Array(nTasks + 1);
   for (const t of tiles) {
     for (const k of t.tasks) {
-      if (k.trigger.on === 'recv') recvTask.set(k.trigger.colour * nTiles + t.id, k.id);
-      else if (k.trigger.on === 'after') {
+      if (k.trigger.on === 'after') {
         remaining[taskBase[t.id] + k.id] = k.trigger.count ?? k.trigger.tasks.length;
         for (const pre of k.trigger.tasks) depStart[taskBase[t.id] + pre + 1]++;
       }
@@ -170,6 +192,7 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   const q = new EventQueue<number>();
   const arrTile: number[] = [];
   const arrStream: number[] = [];
+  const arrTask: number[] = [];
   const busyByLabel = new Map<string, number>();
   let waveletsSent = 0;
   let waveletHops = 0;
@@ -196,7 +219,12 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   let endRef = -1;
 
   // Only one embedding tile sends per step (the one owning the token): take the middle one.
-  const embedTiles = tiles.filter((t) => t.tasks.some((k) => k.ops.some((o) => o.op === 'embed')));
+  const embedTiles: LogicalTile[] = [];
+  for (const t of tiles) {
+    let embeds = false;
+    for (const k of t.tasks) for (const o of k.ops) if (o.op === 'embed') embeds = true;
+    if (embeds) embedTiles.push(t);
+  }
   const embedSender = embedTiles[Math.floor(embedTiles.length / 2)]?.id ?? -1;
 
   const send = (tile: number, stream: number, wavelets: number, issue: number, g: number, opIndex: number) => {
@@ -205,13 +233,17 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     const r = routes[stream];
     waveletsSent += wavelets;
     waveletHops += wavelets * (r.linkCount ?? r.links.length);
-    for (const d of streams[stream].dst) {
+    const dst = streams[stream].dst;
+    const tasksAt = recvAt[stream];
+    for (let i = 0; i < dst.length; i++) {
+      const d = dst[i];
       const mesh = placement.tileOf[d];
       const hops = r.hopsTo.get(mesh) ?? r.maxHops;
       const arrive = start + streamArrivalCycles(spec, hops, wavelets, extraTo(r, mesh));
       const a = arrTile.length;
       arrTile.push(d);
       arrStream.push(stream);
+      arrTask.push(tasksAt[i]);
       if (tracking) {
         arrSender.push(g);
         arrOp.push(opIndex);
@@ -271,8 +303,8 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     if ((item & 1) === 0) {
       const a = item / 2;
       const tile = arrTile[a];
-      const id = recvTask.get(arrStream[a] * nTiles + tile);
-      if (id === undefined) throw new Error(`estimate: stream ${streams[arrStream[a]].label} arrives at ${tiles[tile].role} with no task waiting`);
+      const id = arrTask[a];
+      if (id < 0) throw new Error(`estimate: stream ${streams[arrStream[a]].label} arrives at ${tiles[tile].role} with no task waiting`);
       if (tracking) {
         readyAt[taskBase[tile] + id] = time;
         readyRef[taskBase[tile] + id] = item;
