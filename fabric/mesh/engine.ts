@@ -46,8 +46,9 @@ export interface MeshOptions {
   /** Worker threads for the numeric work; 0 = inline on the main thread (default). */
   workers?: number;
   faults?: FaultMap | null;
-  /** Extra cycles per link (remap bypasses): [tile*4 + d], d = 0 N, 1 E, 2 S, 3 W, for the link leaving the tile. */
-  linkExtraLatencyCycles?: Uint8Array;
+  /** Extra cycles per link (remap bypasses), in the repair's layout: [tile*5 + port], ports N, E, S, W = 1..4 (0, the
+   *  ramp, is ignored) — fabric/faults remapRepair's extraLatencyCycles as it comes. */
+  linkExtraLatencyCycles?: Uint16Array;
   /** Record task start/end per tile (costs nothing when off). */
   trace?: boolean;
   /** A step in which wavelets move but no wavelet reaches a CE and no task starts or ends for this long is a livelock. */
@@ -386,12 +387,12 @@ export class MeshEngine {
     }
     const linkLatency = new Uint16Array(tiles * 5);
     const extra = opts.linkExtraLatencyCycles;
-    if (extra && extra.length !== tiles * 4) {
-      throw new InputError(`linkExtraLatencyCycles has ${extra.length} entries, the ${W}x${H} mesh needs ${tiles * 4}`, 'mesh options', 'give 4 entries (N, E, S, W) per tile');
+    if (extra && extra.length !== tiles * 5) {
+      throw new InputError(`linkExtraLatencyCycles has ${extra.length} entries, the ${W}x${H} mesh needs ${tiles * 5}`, 'mesh options', 'give 5 entries (ramp, N, E, S, W) per tile');
     }
     for (let r = 0; r < tiles; r++) {
       linkLatency[r * 5] = spec.rampLatencyCycles;
-      for (let p = 1; p <= 4; p++) linkLatency[r * 5 + p] = spec.hopLatencyCycles + (extra ? extra[r * 4 + p - 1] : 0);
+      for (let p = 1; p <= 4; p++) linkLatency[r * 5 + p] = spec.hopLatencyCycles + (extra ? extra[r * 5 + p] : 0);
     }
     this.core = new RouterCore({
       tiles,

@@ -42,17 +42,8 @@ export interface TileStats {
   tileStalledCycles: Float64Array;
 }
 
-/** The repair's bypass latencies [tile*5 + port 1..4] in the engine's layout [tile*4 + (port-1)], saturated at 255. */
-function engineLinkExtra(r: CompileResult): Uint8Array | undefined {
-  const src = r.linkExtraLatencyCycles;
-  if (!src) return undefined;
-  const out = new Uint8Array((src.length / 5) * 4);
-  for (let t = 0; t < src.length / 5; t++) for (let p = 1; p <= 4; p++) out[t * 4 + p - 1] = Math.min(255, src[t * 5 + p]);
-  return out;
-}
-
 async function createEngine(spec: FabricSpec, r: CompileResult, weights: ModelWeights, workers: number): Promise<MeshEngine> {
-  return MeshEngine.create(spec, r.program, weightProvider(weights), { workers, faults: r.engineFaults, linkExtraLatencyCycles: engineLinkExtra(r) });
+  return MeshEngine.create(spec, r.program, weightProvider(weights), { workers, faults: r.engineFaults, linkExtraLatencyCycles: r.linkExtraLatencyCycles ?? undefined });
 }
 
 /** Runs `prompt` then greedy decoding of `newTokens` tokens; returns per-step cycles and the tokens. */

@@ -19,14 +19,6 @@ import { getFabricPreset } from '../../../../fabric/spec/index.js';
 
 const MAX_SEQ = 16;
 
-/** The remap engine layout of the compiler's bypass latencies ([tile*5 + port] -> [tile*4 + port - 1]). */
-function engineLinkExtra(extra: Uint16Array | null): Uint8Array | undefined {
-  if (!extra) return undefined;
-  const out = new Uint8Array((extra.length / 5) * 4);
-  for (let t = 0; t < extra.length / 5; t++) for (let p = 1; p <= 4; p++) out[t * 4 + p - 1] = Math.min(255, extra[t * 5 + p]);
-  return out;
-}
-
 /**
  * Decode positions the mesh runs (after a one-token prompt at position 0) and the projection is timed at. The toys
  * have 4 layers, so the projection places and times each at its own offset; gpt2-small-dense has 12, more than
@@ -50,7 +42,7 @@ describe('projection against the mesh engine (decode cycles per token)', () => {
     const compiled = compileModel(buildGraph(cfg), { spec, faults, repair, dtype: 'bf16', maxSeq: MAX_SEQ });
     const engine = await MeshEngine.create(spec, compiled.program, weightProvider(castWeights(syntheticWeights(cfg, 0), 'bf16')), {
       faults: compiled.engineFaults,
-      linkExtraLatencyCycles: engineLinkExtra(compiled.linkExtraLatencyCycles),
+      linkExtraLatencyCycles: compiled.linkExtraLatencyCycles ?? undefined,
     });
     const mesh: number[] = [];
     try {

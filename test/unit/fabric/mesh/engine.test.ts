@@ -230,12 +230,12 @@ describe('MeshEngine: remap bypass latency and bad options', () => {
     const { program, tensors } = chainProgram(n);
     const plain = await MeshEngine.create(spec, program, provider(tensors));
     const base = (await plain.step({ token: 0, position: 0 })).cycles;
-    const extra = new Uint8Array(4 * 1 * 4);
-    extra[1 * 4 + 1] = 3; // tile (1,0), the link leaving east
+    const extra = new Uint16Array(4 * 1 * 5);
+    extra[1 * 5 + 2] = 3; // tile (1,0), the link leaving east (port 2)
     const slow = await MeshEngine.create(spec, program, provider(tensors), { linkExtraLatencyCycles: extra });
     expect((await slow.step({ token: 0, position: 0 })).cycles).toBe(base + 3);
-    await expect(MeshEngine.create(spec, program, provider(tensors), { linkExtraLatencyCycles: new Uint8Array(3) })).rejects.toThrow(
-      'linkExtraLatencyCycles has 3 entries, the 4x1 mesh needs 16 (mesh options): give 4 entries (N, E, S, W) per tile',
+    await expect(MeshEngine.create(spec, program, provider(tensors), { linkExtraLatencyCycles: new Uint16Array(3) })).rejects.toThrow(
+      'linkExtraLatencyCycles has 3 entries, the 4x1 mesh needs 20 (mesh options): give 5 entries (ramp, N, E, S, W) per tile',
     );
     await expect(MeshEngine.create(spec, program, provider(tensors), { workers: -1 })).rejects.toThrow('workers must be a whole number ≥ 0, got -1 (mesh options): give 0 (inline) or more');
     await expect(MeshEngine.create(spec, program, () => new Uint8Array(3))).rejects.toThrow('weights for buffer "own" are 3 bytes, the buffer needs 32 (tile (0,0) vector v0): return 8 f32 elements as raw bytes');
