@@ -28,7 +28,6 @@ const registrations: Register[] = [
   noc,
   bench,
   report,
-  // demo, model, generate, compile, faults, run, gpu, compare, project, noc, bench, report
 ];
 
 export function registerAll(program: Command): void {
