@@ -41,6 +41,24 @@ export function matvecReference(w: Matrix, x: Float32Array, y: Float32Array): vo
   }
 }
 
+/**
+ * The per-row tolerance every fast matvec is held to against matvecReference (tests and the kernel benchmark):
+ *   f32, bf16, f16: |y[r] − ref[r]| ≤ 1e-5 · Σ_c |W[r][c]·x[c]|
+ *   int8:           the same + max|x| · Σ_c |W[r][c]| / 65534 (the fast path quantises x to int16)
+ */
+export function matvecRowTolerance(w: Matrix, x: Float32Array, r: number): number {
+  let sumAbs = 0;
+  let sumAbsW = 0;
+  let maxX = 0;
+  for (let c = 0; c < w.cols; c++) {
+    const e = matrixElement(w, r, c);
+    sumAbs += Math.abs(e * x[c]);
+    sumAbsW += Math.abs(e);
+    maxX = Math.max(maxX, Math.abs(x[c]));
+  }
+  return 1e-5 * sumAbs + (w.dtype === 'int8' ? (maxX * sumAbsW) / 65534 : 0) + 1e-30;
+}
+
 /** One element of W as f32, whatever its storage dtype. */
 export function matrixElement(w: Matrix, r: number, c: number): number {
   const i = r * w.cols + c;

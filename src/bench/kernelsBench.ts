@@ -11,7 +11,7 @@
 // every matrix (8192² f32 is 256 MiB), so the process stays near 350 MiB.
 import { Bench } from 'tinybench';
 import type { Matrix, WeightDtype } from '../../kernels/index.js';
-import { WEIGHT_DTYPES, WasmKernels, bytesPerElement, createKernelMemory, matrixElement, matvecReference, sliceMatrix } from '../../kernels/index.js';
+import { WEIGHT_DTYPES, WasmKernels, bytesPerElement, createKernelMemory, matvecReference, matvecRowTolerance, sliceMatrix } from '../../kernels/index.js';
 
 export interface KernelsBenchResult {
   kernel: 'matvec';
@@ -85,19 +85,6 @@ function fillMatrix(w: Matrix, seed: number): void {
   }
 }
 
-/** The same per-row tolerance as the unit tests (kernels/wasmKernels.ts states it). */
-function rowTolerance(w: Matrix, x: Float32Array, r: number): number {
-  let sumAbs = 0;
-  let sumAbsW = 0;
-  let maxX = 0;
-  for (let c = 0; c < w.cols; c++) {
-    const e = matrixElement(w, r, c);
-    sumAbs += Math.abs(e * x[c]);
-    sumAbsW += Math.abs(e);
-    maxX = Math.max(maxX, Math.abs(x[c]));
-  }
-  return 1e-5 * sumAbs + (w.dtype === 'int8' ? (maxX * sumAbsW) / 65534 : 0) + 1e-30;
-}
 
 function runMatvec(k: WasmKernels, w: Matrix, x: Float32Array, y: Float32Array): void {
   const { rows, cols } = w;
@@ -121,7 +108,7 @@ function checkMatvec(k: WasmKernels, w: Matrix, x: Float32Array, y: Float32Array
   const ref = new Float32Array(1);
   for (const r of picks) {
     matvecReference(sliceMatrix(w, r, r + 1, 0, w.cols), x, ref);
-    const tol = rowTolerance(w, x, r);
+    const tol = matvecRowTolerance(w, x, r);
     if (!(Math.abs(y[r] - ref[0]) <= tol))
       throw new Error(`bench kernels: ${w.dtype} ${w.rows}×${w.cols} row ${r} gives ${y[r]}, reference ${ref[0]} (tolerance ${tol}); not timing a wrong kernel`);
   }

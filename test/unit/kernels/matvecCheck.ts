@@ -3,22 +3,10 @@
 //   int8:           |y - ref| <= 1e-5 · sum_c |W[r][c]·x[c]| + max|x| · sum_c |W[r][c]| / 65534   (x quantised to int16)
 import { expect } from 'vitest';
 import type { Matrix } from '../../../kernels/index.js';
-import { matrixElement, matvecReference } from '../../../kernels/index.js';
+import { matvecReference, matvecRowTolerance } from '../../../kernels/index.js';
 
-export const REL = 1e-5;
-
-export function tolerance(w: Matrix, x: Float32Array, r: number): number {
-  let sumAbs = 0;
-  let sumAbsW = 0;
-  let maxX = 0;
-  for (let c = 0; c < w.cols; c++) {
-    const e = matrixElement(w, r, c);
-    sumAbs += Math.abs(e * x[c]);
-    sumAbsW += Math.abs(e);
-    maxX = Math.max(maxX, Math.abs(x[c]));
-  }
-  return REL * sumAbs + (w.dtype === 'int8' ? (maxX * sumAbsW) / 65534 : 0) + 1e-30;
-}
+/** The kernels' stated per-row tolerance (kernels/matvec.ts). */
+export const tolerance = matvecRowTolerance;
 
 export function expectClose(w: Matrix, x: Float32Array, y: Float32Array, label: string): void {
   const ref = new Float32Array(w.rows);

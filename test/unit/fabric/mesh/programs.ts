@@ -1,4 +1,5 @@
 // Small hand-written ISA programs and a weight provider for the engine tests.
+import { seededValues } from '../../../../fabric/mesh/workloads.js';
 import type { BufferDecl, BufferInit, Op, Program, RouteEntry, Task, TileProgram, Trigger } from '../../../../fabric/isa/types.js';
 import type { WeightProvider } from '../../../../fabric/mesh/engine.js';
 
@@ -22,17 +23,8 @@ export function provider(tensors: Tensors): WeightProvider {
   };
 }
 
-export function seededVector(n: number, seed: number): Float32Array {
-  const v = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    v[i] = ((s >>> 0) / 4294967296 - 0.5) * 2;
-  }
-  return v;
-}
+/** Deterministic values in [-1, 1) from a seed: the engine workloads' generator. */
+export const seededVector = seededValues;
 
 export const f32 = (name: string, length: number, init: BufferInit = { kind: 'zeros' }, role: BufferDecl['role'] = 'activation'): BufferDecl => ({ name, dtype: 'f32', length, init, role });
 export const sl = (buf: string, length: number, offset = 0) => ({ buf, offset, length });
