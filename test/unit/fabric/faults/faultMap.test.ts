@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../../../fabric/errors.js';
 import { FaultMap } from '../../../../fabric/faults/index.js';
 import { PORT_E, PORT_N, PORT_S, PORT_W, tileIndex } from '../../../../fabric/geometry.js';
-
-function err(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error('expected an InputError');
-}
+import { catchInputError as err } from '../../inputError.js';
 
 const base = { width: 4, height: 3, deadTiles: [] as unknown[], deadCores: [] as unknown[], deadLinks: [] as unknown[] };
 

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../../../fabric/errors.js';
 import { DEFAULT_FAULT_SPLIT, Mulberry32, generateFaults, stapperYield, streamSeed, type FaultGenOptions } from '../../../../fabric/faults/index.js';
-
-function err(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error('expected an InputError');
-}
+import { catchInputError as err } from '../../inputError.js';
 
 const defects = (o: FaultGenOptions): number => {
   const c = generateFaults(o).counts();

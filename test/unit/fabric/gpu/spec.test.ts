@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../../../fabric/errors.js';
 import { getGpuPreset, gpuSpecSchema, listGpuPresets, parseGpuSpec } from '../../../../fabric/gpu/spec.js';
-
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return e as InputError;
-  }
-  throw new Error('expected an InputError');
-}
+import { catchInputError as inputError } from '../../inputError.js';
 
 describe('GPU presets', () => {
   it('has a100, h100, h200, b200, each valid and frozen', () => {

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../../../fabric/errors.js';
 import { deriveFabric, fabricSpecSchema, getFabricPreset, listFabricPresets, parseFabricSpec, resolveFabric } from '../../../../fabric/spec/index.js';
-
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error('expected an InputError');
-}
+import { catchInputError as inputError } from '../../inputError.js';
 
 const mini16 = (): Record<string, unknown> => JSON.parse(JSON.stringify(getFabricPreset('mini-4'))) as Record<string, unknown>;
 

@@ -4,22 +4,12 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InputError } from '../../../../fabric/errors.js';
 import { assertWritable, readUserFile, readUserJson, writeFileAtomic } from '../../../../src/io/atomicWrite.js';
+import { catchInputError as inputError } from '../../inputError.js';
 
 const root = mkdtempSync(join(tmpdir(), 'wafer-io-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const fresh = () => mkdtempSync(join(root, 'd-'));
-
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error('expected an InputError');
-}
 
 describe('writeFileAtomic', () => {
   it('writes the file and nothing else (no temporary left), creating missing directories', () => {
