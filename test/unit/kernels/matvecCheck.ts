@@ -24,9 +24,13 @@ export const SHAPES: [number, number][] = [
   [7, 33],
   [64, 4096],
   [129, 257],
-  // more awkward tails: every cols mod 16, a single row, an int8 block of columns past 1024
+  // more awkward tails: every cols mod 16, a single row, an int8 block of columns past 1024 and past 2048
   [4, 15],
   [5, 24],
   [6, 2217],
   [1, 1031],
+  [9, 4099],
+  // row bands of unequal fill (the drivers give each of their 4, 6 or 8 streams ceil(rows / streams) rows)
+  [17, 40],
+  [50, 24],
 ];
