@@ -35,6 +35,7 @@ const F16_MAX_SAFE_X = 2 ** 70;
 interface MatvecExports {
   sum_f32(p: number, bytes: number): number;
   sum_f32_1(p: number, bytes: number): number;
+  sum_f32_8(p: number, bytes: number): number;
   matvec_f32(w: number, x: number, y: number, rows: number, cols: number): void;
   prep_x(x: number, xs: number, cols: number, scale: number): number;
   matvec_bf16(w: number, xs: number, x: number, y: number, rows: number, cols: number): void;
@@ -263,13 +264,14 @@ export class WasmKernels {
   }
 
   /**
-   * Read-bandwidth probe: the f32 sum of `bytes` bytes at `offset` (bytes a multiple of 128), read as 4 streams side
-   * by side (the four quarters of the range, as the matvec kernels read several rows at once) or as 1 stream.
+   * Read-bandwidth probe: the f32 sum of `bytes` bytes at `offset` (bytes a multiple of 128), read as 4 or 8 streams
+   * side by side (the quarters or eighths of the range, as the matvec kernels read their row bands) or as 1 stream.
    */
-  sumF32(offset: number, bytes: number, streams: 1 | 4 = 4): number {
+  sumF32(offset: number, bytes: number, streams: 1 | 4 | 8 = 4): number {
     if (bytes % 128 !== 0) throw new RangeError(`WasmKernels.sumF32: bytes must be a multiple of 128, got ${bytes}`);
     this.checkRange('sum', offset, bytes);
-    return streams === 1 ? this.k.sum_f32_1(offset, bytes) : this.k.sum_f32(offset, bytes);
+    if (streams === 1) return this.k.sum_f32_1(offset, bytes);
+    return streams === 8 ? this.k.sum_f32_8(offset, bytes) : this.k.sum_f32(offset, bytes);
   }
 
   // ---- convenience over typed arrays: arrays already in this memory are used in place, others are copied ----

@@ -142,6 +142,26 @@
         (br $l)))
     (call $hsum (f32x4.add (f32x4.add (local.get $a) (local.get $b)) (f32x4.add (local.get $c) (local.get $d)))))
 
+  ;; the same sum read as eight streams (the eight eighths side by side, as the int8 and bf16 kernels' row bands)
+  (func (export "sum_f32_8") (param $p i32) (param $bytes i32) (result f32)
+    (local $e i32) (local $end i32) (local $a v128) (local $b v128) (local $c v128) (local $d v128)
+    (local.set $e (i32.shr_u (local.get $bytes) (i32.const 3)))
+    (local.set $end (i32.add (local.get $p) (local.get $e)))
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $a (f32x4.add (local.get $a) (f32x4.add (v128.load (local.get $p))
+          (v128.load (i32.add (local.get $p) (local.get $e))))))
+        (local.set $b (f32x4.add (local.get $b) (f32x4.add (v128.load (i32.add (local.get $p) (i32.shl (local.get $e) (i32.const 1))))
+          (v128.load (i32.add (local.get $p) (i32.mul (local.get $e) (i32.const 3)))))))
+        (local.set $c (f32x4.add (local.get $c) (f32x4.add (v128.load (i32.add (local.get $p) (i32.shl (local.get $e) (i32.const 2))))
+          (v128.load (i32.add (local.get $p) (i32.mul (local.get $e) (i32.const 5)))))))
+        (local.set $d (f32x4.add (local.get $d) (f32x4.add (v128.load (i32.add (local.get $p) (i32.mul (local.get $e) (i32.const 6))))
+          (v128.load (i32.add (local.get $p) (i32.mul (local.get $e) (i32.const 7)))))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $l)))
+    (call $hsum (f32x4.add (f32x4.add (local.get $a) (local.get $b)) (f32x4.add (local.get $c) (local.get $d)))))
+
   ;; the same sum read as one stream
   (func (export "sum_f32_1") (param $p i32) (param $bytes i32) (result f32)
     (local $end i32) (local $a v128) (local $b v128) (local $c v128) (local $d v128)

@@ -1,9 +1,10 @@
 // `wafer bench kernels`: this machine's read bandwidth, then each WebAssembly SIMD matvec dtype at 4096² and 8192²
 // on one thread, as GB/s of weight bytes read and as a fraction of the read bandwidth.
 //
-// Method. Read bandwidth: the wasm-SIMD f32 sum over 256 MiB, timed as a 4-stream read (four quarters side by side,
-// the matvecs' access pattern) and as a 1-stream read, first and again after every kernel; the fastest of all these
-// is the figure (stricter than the 1-stream sum alone, and robust to neighbours that slow one of the probes). Every matvec is run once and checked against matvecReference on 8 rows before it is
+// Method. Read bandwidth: the wasm-SIMD f32 sum over 256 MiB, timed as an 8-stream and a 4-stream read (eighths or
+// quarters side by side, the matvecs' row-band access pattern) and as a 1-stream read, first and again after every
+// kernel; the fastest of all these is the figure (stricter than any one probe, and robust to neighbours that slow one
+// of them). Every matvec is run once and checked against matvecReference on 8 rows before it is
 // timed. Timing: tinybench; GB/s uses the fastest run of each task (this machine is shared, and slower runs measure
 // the neighbours, not the kernel); the text output also gives the mean. Before every timed run a 64 MiB buffer is
 // read, so no run finds its weights in the last-level cache (32 MiB here; 4096² int8 is only 16 MiB): the figures are
@@ -150,22 +151,23 @@ export async function runKernelsBench(opts: KernelsBenchOptions = {}): Promise<K
 
   // read bandwidth: f32 sum over probeBytes, every value 0.5 (the f32 sum is then exact: checked)
   const probe = new Float32Array(k.buffer, region, probeBytes / 4).fill(0.5);
-  for (const streams of [4, 1] as const) {
+  const STREAMS = [8, 4, 1] as const;
+  for (const streams of STREAMS) {
     const got = k.sumF32(region, probeBytes, streams);
-    if (got !== probe.length * 0.5) throw new Error(`bench kernels: the bandwidth probe summed to ${got}, expected ${probe.length * 0.5}`);
+    if (got !== probe.length * 0.5) throw new Error(`bench kernels: the ${streams}-stream bandwidth probe summed to ${got}, expected ${probe.length * 0.5}`);
   }
   note(`read bandwidth: wasm-SIMD f32 sum over ${probeBytes / MIB} MiB`);
-  let best4 = 0;
-  let best1 = 0;
+  const best = new Map<number, number>(STREAMS.map((n) => [n, 0]));
   // the probe region is overwritten by the matrices: re-probing reads whatever is there (the sum's value is not used)
   const probeBandwidth = async (long: boolean): Promise<void> => {
-    const t4 = await time(() => k.sumF32(region, probeBytes, 4), quick || !long, evictCache);
-    const t1 = await time(() => k.sumF32(region, probeBytes, 1), quick || !long, evictCache);
-    best4 = Math.max(best4, gbps(probeBytes, t4.minMs));
-    best1 = Math.max(best1, gbps(probeBytes, t1.minMs));
+    for (const streams of STREAMS) {
+      const t = await time(() => k.sumF32(region, probeBytes, streams), quick || !long, evictCache);
+      best.set(streams, Math.max(best.get(streams) ?? 0, gbps(probeBytes, t.minMs)));
+    }
   };
+  const probeNote = (): string => STREAMS.map((n) => `${(best.get(n) ?? 0).toFixed(2)} GB/s as ${n} stream${n > 1 ? 's' : ''}`).join(', ');
   await probeBandwidth(true);
-  note(`read bandwidth: ${best4.toFixed(2)} GB/s as 4 streams, ${best1.toFixed(2)} GB/s as 1 stream (fastest runs)`);
+  note(`read bandwidth: ${probeNote()} (fastest runs)`);
 
   const measured: { dtype: WeightDtype; n: number; gbps: number }[] = [];
   for (const n of sizes) {
@@ -188,8 +190,8 @@ export async function runKernelsBench(opts: KernelsBenchOptions = {}): Promise<K
       await probeBandwidth(false);
     }
   }
-  const readBandwidthGBps = Math.max(best4, best1);
-  note(`read bandwidth, fastest over all probes: ${best4.toFixed(2)} GB/s as 4 streams, ${best1.toFixed(2)} GB/s as 1 stream; using ${readBandwidthGBps.toFixed(2)}`);
+  const readBandwidthGBps = Math.max(...best.values());
+  note(`read bandwidth, fastest over all probes: ${probeNote()}; using ${readBandwidthGBps.toFixed(2)}`);
   const results: KernelsBenchResult[] = measured.map((m) => ({
     kernel: 'matvec',
     dtype: m.dtype,
@@ -225,7 +227,7 @@ function matrixAt(k: WasmKernels, offset: number, dtype: WeightDtype, rows: numb
 /** The report as a text table with the targets. */
 export function formatKernelsBench(r: KernelsBenchReport): string {
   const lines = [
-    `read bandwidth (one thread, wasm-SIMD f32 streaming sum, fastest 4-stream or 1-stream read of all probes): ${r.readBandwidthGBps.toFixed(2)} GB/s`,
+    `read bandwidth (one thread, wasm-SIMD f32 streaming sum, fastest 8-, 4- or 1-stream read of all probes): ${r.readBandwidthGBps.toFixed(2)} GB/s`,
     '',
     'kernel  dtype  rows×cols    GB/s  fraction  target',
   ];

@@ -215,6 +215,11 @@ describe('WasmKernels memory and allocator', () => {
     a[1023] = 100;
     expect(k.sumF32(a.byteOffset, 4096)).toBe(1023 * 0.5 + 100);
     expect(k.sumF32(a.byteOffset, 4096, 1)).toBe(1023 * 0.5 + 100);
+    expect(k.sumF32(a.byteOffset, 4096, 8)).toBe(1023 * 0.5 + 100);
     expect(k.sumF32(a.byteOffset, 128, 1)).toBe(16);
+    // eight streams of 16 bytes: every eighth is read once
+    const b = k.allocF32(32);
+    for (let i = 0; i < 32; i++) b[i] = i + 1;
+    expect(k.sumF32(b.byteOffset, 128, 8)).toBe((32 * 33) / 2);
   });
 });
