@@ -221,5 +221,14 @@ describe('WasmKernels memory and allocator', () => {
     const b = k.allocF32(32);
     for (let i = 0; i < 32; i++) b[i] = i + 1;
     expect(k.sumF32(b.byteOffset, 128, 8)).toBe((32 * 33) / 2);
+    // with gaps: streams of 32 bytes (4 streams) or 16 bytes (8 streams), the gaps between them skipped
+    const g = k.allocF32(64).fill(1000);
+    for (let s = 0; s < 4; s++) g.fill(s + 1, s * 16, s * 16 + 8); // 4 streams of 8 floats, 8-float gaps
+    expect(k.sumF32(g.byteOffset, 128, 4, 32)).toBe(8 * (1 + 2 + 3 + 4));
+    g.fill(1000);
+    for (let s = 0; s < 8; s++) g.fill(s + 1, s * 8, s * 8 + 4); // 8 streams of 4 floats, 4-float gaps
+    expect(k.sumF32(g.byteOffset, 128, 8, 16)).toBe(4 * 36);
+    expect(() => k.sumF32(g.byteOffset, 128, 4, 8)).toThrow('WasmKernels.sumF32: gapBytes must be a non-negative multiple of 16, got 8');
+    expect(() => k.sumF32(g.byteOffset, 128, 1, 16)).toThrow('WasmKernels.sumF32: one stream has no gaps');
   });
 });
