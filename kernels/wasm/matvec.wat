@@ -58,19 +58,19 @@
   ;; of R adjacent rows made every stream jump R - 1 rows ahead after each row: int8 at 4096² read 0.65 of the
   ;; bandwidth that way). Stream k starts its band k·$s rows in and wraps around, so that the R addresses read at one
   ;; time are not a power of two apart (equal bands of a 4096² or 8192² matrix are): on this machine streams 16 MiB or
-  ;; 64 MiB apart read ~15% slower than streams 64 KiB further apart (DRAM bank conflicts; see $skew).
+  ;; 64 MiB apart read 10-15% slower than streams a little further apart (DRAM bank conflicts; see $skew).
   ;;   slot k of group g = k·n + (g + k·s) mod n
   (func $slot (param $g i32) (param $k i32) (param $n i32) (param $s i32) (result i32)
     (i32.add (i32.mul (local.get $k) (local.get $n))
       (i32.rem_u (i32.add (local.get $g) (i32.mul (local.get $k) (local.get $s))) (local.get $n))))
 
-  ;; the band offset $s of $slot, in rows of $rb bytes: at least 64 KiB, and an odd number of rows (0 for empty rows).
-  ;; Odd, because streams whose offsets are multiples of 64 KiB collided here: int8 4096² with s = 16 rows (64 KiB) read
-  ;; at half the speed of s = 15 or 17.
+  ;; the band offset $s of $slot, in rows of $rb bytes: at least 128 KiB, and an odd number of rows (0 for empty rows).
+  ;; Measured on this machine (int8 4096², 4 KiB rows): offsets of 16 or 17 rows (64-68 KiB) read at 0.6 of the
+  ;; bandwidth, 9, 33 or 65 rows at 0.75-0.85; f32 gained 10-20% at 8192² from any offset.
   (func $skew (param $rb i32) (result i32)
     (if (result i32) (i32.eqz (local.get $rb))
       (then (i32.const 0))
-      (else (i32.or (i32.div_u (i32.add (i32.const 65535) (local.get $rb)) (local.get $rb)) (i32.const 1)))))
+      (else (i32.or (i32.div_u (i32.add (i32.const 131071) (local.get $rb)) (local.get $rb)) (i32.const 1)))))
 
   ;; scalar tails: sum over n columns of w (at $p, in the given dtype) times x (f32 at $x)
   (func $tail_f32 (param $p i32) (param $x i32) (param $n i32) (result f32)
