@@ -2,7 +2,8 @@
 // on one thread, as GB/s of weight bytes read and as a fraction of the read bandwidth.
 //
 // Method. Read bandwidth: the wasm-SIMD f32 sum over 256 MiB, timed as an 8-stream and a 4-stream read (eighths or
-// quarters side by side, 64 KiB further apart than a power of two, like the matvecs' row bands) and as a 1-stream
+// quarters side by side, 64 KiB further apart than a power of two, like the matvecs' row bands), as the plain
+// 4-stream quarter split (the quarters a power of two apart: 10-15% slower here, DRAM bank conflicts) and as a 1-stream
 // read, first (1.5 s each) and again after every kernel (0.5 s each); the fastest of all these is the figure (stricter
 // than any one probe, and robust to neighbours that slow one of them). Every matvec is run once and checked against
 // matvecReference on 8 rows before it is timed. Timing: tinybench, 1 s per kernel in each of two rounds over all
@@ -10,7 +11,7 @@
 // not the kernel); the text output also gives the mean. Before every timed run a 64 MiB buffer is read, so no run
 // finds its weights in the last-level cache (32 MiB here; 4096² int8 is only 16 MiB): the figures are memory reads,
 // as for a model's weights during decoding. Memory: one 256 MiB region is reused for the probe and for every matrix
-// (8192² f32 is 256 MiB), so the process stays near 350 MiB.
+// (8192² f32 is 256 MiB), so the process stays near 350 MiB. --verbose also prints the fractions of the plain sum.
 import { Bench } from 'tinybench';
 import type { Matrix, WeightDtype } from '../../kernels/index.js';
 import { WEIGHT_DTYPES, WasmKernels, bytesPerElement, createKernelMemory, matvecReference, matvecRowTolerance, sliceMatrix } from '../../kernels/index.js';
@@ -155,21 +156,27 @@ export async function runKernelsBench(opts: KernelsBenchOptions = {}): Promise<K
 
   // read bandwidth: f32 sum over probeBytes, every value 0.5 (the f32 sum is then exact: checked)
   new Float32Array(k.buffer, region, (probeBytes + 7 * gapBytes) / 4).fill(0.5);
-  const STREAMS = [8, 4, 1] as const;
-  for (const streams of STREAMS) {
-    const got = k.sumF32(region, probeBytes, streams, streams === 1 ? 0 : gapBytes);
-    if (got !== (probeBytes / 4) * 0.5) throw new Error(`bench kernels: the ${streams}-stream bandwidth probe summed to ${got}, expected ${(probeBytes / 4) * 0.5}`);
+  // gapped 8- and 4-stream sums, the plain quarter split (no gaps: the streams are a power of two apart) and one stream
+  const PROBES: { label: string; streams: 1 | 4 | 8; gap: number }[] = [
+    { label: '8 gapped streams', streams: 8, gap: gapBytes },
+    { label: '4 gapped streams', streams: 4, gap: gapBytes },
+    { label: '4 plain streams', streams: 4, gap: 0 },
+    { label: '1 stream', streams: 1, gap: 0 },
+  ];
+  for (const p of PROBES) {
+    const got = k.sumF32(region, probeBytes, p.streams, p.gap);
+    if (got !== (probeBytes / 4) * 0.5) throw new Error(`bench kernels: the ${p.label} bandwidth probe summed to ${got}, expected ${(probeBytes / 4) * 0.5}`);
   }
   note(`read bandwidth: wasm-SIMD f32 sum over ${probeBytes / MIB} MiB`);
-  const best = new Map<number, number>(STREAMS.map((n) => [n, 0]));
+  const best = new Map<string, number>(PROBES.map((p) => [p.label, 0]));
   // the probe region is overwritten by the matrices: re-probing reads whatever is there (the sum's value is not used)
   const probeBandwidth = async (long: boolean): Promise<void> => {
-    for (const streams of STREAMS) {
-      const t = await time(() => k.sumF32(region, probeBytes, streams, streams === 1 ? 0 : gapBytes), quick ? 50 : long ? 1500 : 500, evictCache);
-      best.set(streams, Math.max(best.get(streams) ?? 0, gbps(probeBytes, t.minMs)));
+    for (const p of PROBES) {
+      const t = await time(() => k.sumF32(region, probeBytes, p.streams, p.gap), quick ? 50 : long ? 1500 : 500, evictCache);
+      best.set(p.label, Math.max(best.get(p.label) ?? 0, gbps(probeBytes, t.minMs)));
     }
   };
-  const probeNote = (): string => STREAMS.map((n) => `${(best.get(n) ?? 0).toFixed(2)} GB/s as ${n} stream${n > 1 ? 's' : ''}`).join(', ');
+  const probeNote = (): string => PROBES.map((p) => `${(best.get(p.label) ?? 0).toFixed(2)} GB/s as ${p.label}`).join(', ');
   await probeBandwidth(true);
   note(`read bandwidth: ${probeNote()} (fastest runs)`);
 
@@ -203,6 +210,9 @@ export async function runKernelsBench(opts: KernelsBenchOptions = {}): Promise<K
   }
   const readBandwidthGBps = Math.max(...best.values());
   note(`read bandwidth, fastest over all probes: ${probeNote()}; using ${readBandwidthGBps.toFixed(2)}`);
+  // for comparison with figures taken against a plain streaming sum (which loses to DRAM bank conflicts here)
+  const plain = best.get('4 plain streams') ?? 0;
+  note(`fractions of the plain 4-stream sum (${plain.toFixed(2)} GB/s): ${measured.map((m) => `${m.dtype} ${m.n}² ${(m.gbps / plain).toFixed(3)}`).join(', ')}`);
   const results: KernelsBenchResult[] = measured.map((m) => ({
     kernel: 'matvec',
     dtype: m.dtype,
