@@ -1,7 +1,7 @@
 // `wafer compare`: one model on several fabrics (wafers and HBM GPUs) across batch sizes — tokens/s per user and in
 // aggregate, where a token's time goes, and an SVG chart of where the memory wall moves.
 import { Command } from 'commander';
-import { resolveModelConfig } from '../../compiler/model/load.js';
+import { resolveModelConfig } from '../io/loadModel.js';
 import { InputError } from '../../fabric/errors.js';
 import { assertWritable, writeFileAtomic } from '../io/atomicWrite.js';
 import { printJson, printText, progress } from '../io/output.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { getPreset, findPreset } from '../../compiler/model/presets.js';
-import { loadModelDir } from '../../compiler/model/load.js';
+import { loadModelDir } from '../io/loadModel.js';
 import { castWeights, weightsToSafetensors } from '../../compiler/model/weights.js';
 import { syntheticWeights } from '../../compiler/model/synthetic.js';
 import { estimateGpu } from '../../compiler/gpu/estimate.js';

@@ -1,7 +1,7 @@
 // `wafer generate`: greedy decoding with the reference forward pass (the numerics truth), on a model directory or
 // a runnable preset with synthetic weights of --seed.
 import type { Command } from 'commander';
-import { resolveModelWeights } from '../../compiler/model/load.js';
+import { resolveModelWeights } from '../io/loadModel.js';
 import { castWeights } from '../../compiler/model/weights.js';
 import { generate } from '../../compiler/reference/forward.js';
 import type { WeightDtype } from '../../kernels/index.js';

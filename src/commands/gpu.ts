@@ -7,7 +7,7 @@ import { getGpuPreset, listGpuPresets, parseGpuSpec, type GpuSpec } from '../../
 import { estimateGpu, DEFAULT_PROMPT_LENGTH, type GpuKernelRow, type GpuReport } from '../../compiler/gpu/estimate.js';
 import { GPU_WEIGHT_DTYPES, type GpuWeightDtype } from '../../compiler/gpu/lower.js';
 import { runOnGpu } from '../../compiler/gpu/run.js';
-import { resolveModelConfig, resolveModelWeights } from '../../compiler/model/load.js';
+import { resolveModelConfig, resolveModelWeights } from '../io/loadModel.js';
 import { generate } from '../../compiler/reference/forward.js';
 import { readUserJson } from '../io/atomicWrite.js';
 import { printJson, printText } from '../io/output.js';

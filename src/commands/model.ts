@@ -5,7 +5,7 @@ import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, rename
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '../../fabric/errors.js';
 import { countParameters, type ModelConfig, type ParameterCount } from '../../compiler/model/config.js';
-import { assertPresetRunnable, isDirectory, resolveModelConfig } from '../../compiler/model/load.js';
+import { assertPresetRunnable, isDirectory, resolveModelConfig } from '../io/loadModel.js';
 import { findPreset, getPreset, listPresets } from '../../compiler/model/presets.js';
 import { headerLength, parseSafetensorsHeader, type SafetensorsHeader } from '../../compiler/model/safetensors.js';
 import { syntheticWeights } from '../../compiler/model/synthetic.js';

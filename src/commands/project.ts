@@ -2,7 +2,7 @@
 // aggregate, time to first token, wafers and tiles, and where a token's time goes; with --sweep-grid, tokens/s
 // against the size of the (sub-)grid each wafer offers.
 import type { Command } from 'commander';
-import { resolveModelConfig } from '../../compiler/model/load.js';
+import { resolveModelConfig } from '../io/loadModel.js';
 import { PROJECT_DTYPES, projectWafer, sweepGrid, sweepGrids, type GridPoint, type ProjectDtype, type ProjectionReport, type ProjectOptions } from '../../compiler/project/index.js';
 import { InputError } from '../../fabric/errors.js';
 import type { FabricSpec } from '../../fabric/spec/index.js';

@@ -6,7 +6,7 @@ import { compileModel, type CompileResult } from '../../compiler/wafer/compile.j
 import { estimateStep } from '../../compiler/wafer/estimate.js';
 import type { ProgramDtype } from '../../compiler/wafer/partition.js';
 import { findPreset } from '../../compiler/model/presets.js';
-import { isDirectory, resolveModelConfig, resolveModelWeights } from '../../compiler/model/load.js';
+import { isDirectory, resolveModelConfig, resolveModelWeights } from '../io/loadModel.js';
 import type { ModelConfig } from '../../compiler/model/config.js';
 import type { ModelWeights } from '../../compiler/model/weights.js';
 import { InputError } from '../../fabric/errors.js';

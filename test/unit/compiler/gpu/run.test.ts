@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../../../../fabric/errors.js';
 import { getGpuPreset } from '../../../../fabric/gpu/spec.js';
 import { runOnGpu } from '../../../../compiler/gpu/run.js';
-import { loadModelDir } from '../../../../compiler/model/load.js';
+import { loadModelDir } from '../../../../src/io/loadModel.js';
 import { getPreset } from '../../../../compiler/model/presets.js';
 import { syntheticWeights } from '../../../../compiler/model/synthetic.js';
 import { generate } from '../../../../compiler/reference/forward.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { parseModelConfig, type ModelConfig } from '../../../../compiler/model/config.js';
-import { loadModelDir } from '../../../../compiler/model/load.js';
+import { loadModelDir } from '../../../../src/io/loadModel.js';
 import { getPreset } from '../../../../compiler/model/presets.js';
 import { syntheticWeights } from '../../../../compiler/model/synthetic.js';
 import { castWeights, expertNames, routerName, toF32, type ModelWeights } from '../../../../compiler/model/weights.js';

@@ -1,12 +1,12 @@
-// Loading a model directory (config.json + model.safetensors). The one place in compiler/ that reads files: a thin
-// shell over the pure parsers, so callers in src/ and tests need not repeat it. Writing stays in src/.
+// Loading a model directory (config.json + model.safetensors), a config.json file or a preset: a thin shell of file
+// reads over the pure parsers of compiler/model (only src/ touches files, DESIGN.md).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, parseJsonText } from '../../fabric/errors.js';
-import { countParameters, parseModelConfig, type ModelConfig } from './config.js';
-import { findPreset, getPreset, listPresets } from './presets.js';
-import { syntheticWeights } from './synthetic.js';
-import { weightsFromSafetensors, type ModelWeights } from './weights.js';
+import { countParameters, parseModelConfig, type ModelConfig } from '../../compiler/model/config.js';
+import { findPreset, getPreset, listPresets } from '../../compiler/model/presets.js';
+import { syntheticWeights } from '../../compiler/model/synthetic.js';
+import { weightsFromSafetensors, type ModelWeights } from '../../compiler/model/weights.js';
 
 function readFile(path: string, what: string): Buffer {
   if (!existsSync(path)) throw new InputError(`${what} not found`, path, `a model directory holds config.json and model.safetensors (create one with: wafer model init toy-dense --out DIR)`);

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadModelDir, resolveModelConfig, resolveModelWeights } from '../../../../compiler/model/load.js';
+import { loadModelDir, resolveModelConfig, resolveModelWeights } from '../../../../src/io/loadModel.js';
 import { listPresets } from '../../../../compiler/model/presets.js';
 import { syntheticWeights } from '../../../../compiler/model/synthetic.js';
 import { getPreset } from '../../../../compiler/model/presets.js';
