@@ -56,21 +56,21 @@
   ;; row of slot $k in group $g. Each of a driver's R row streams walks its own band of $n = ceil(rows / R) consecutive
   ;; rows, so every stream reads one contiguous run of memory, the pattern the hardware prefetchers follow best (groups
   ;; of R adjacent rows made every stream jump R - 1 rows ahead after each row: int8 at 4096² read 0.65 of the
-  ;; bandwidth that way). Stream k starts its band k·$s rows in and wraps around, so that the R addresses read at one
-  ;; time are not a power of two apart (equal bands of a 4096² or 8192² matrix are): on this machine streams 16 MiB or
-  ;; 64 MiB apart read 10-15% slower than streams a little further apart (DRAM bank conflicts; see $skew).
-  ;;   slot k of group g = k·n + (g + k·s) mod n
-  (func $slot (param $g i32) (param $k i32) (param $n i32) (param $s i32) (result i32)
+  ;; bandwidth that way). Stream k starts at its own phase of its band (a pseudo-random fraction h(k)/1024 of n) and
+  ;; wraps around, so the addresses read at one time are neither a power of two apart (equal bands of a 4096² or 8192²
+  ;; matrix are) nor in arithmetic progression: on this machine both cost 10-25% (DRAM bank conflicts; any common
+  ;; offset hit some dtype and size: e.g. n/32 rows made int8 and bf16 4096² read at 0.6-0.7 of the bandwidth).
+  ;;   slot k of group g = k·n + (g + n·h(k)/1024) mod n,   h(k) = (617k + 211k²) mod 1024
+  (func $slot (param $g i32) (param $k i32) (param $n i32) (result i32)
     (i32.add (i32.mul (local.get $k) (local.get $n))
-      (i32.rem_u (i32.add (local.get $g) (i32.mul (local.get $k) (local.get $s))) (local.get $n))))
-
-  ;; the band offset $s of $slot, in rows of $rb bytes: at least 128 KiB, and an odd number of rows (0 for empty rows).
-  ;; Measured on this machine (int8 4096², 4 KiB rows): offsets of 16 or 17 rows (64-68 KiB) read at 0.6 of the
-  ;; bandwidth, 9, 33 or 65 rows at 0.75-0.85; f32 gained 10-20% at 8192² from any offset.
-  (func $skew (param $rb i32) (result i32)
-    (if (result i32) (i32.eqz (local.get $rb))
-      (then (i32.const 0))
-      (else (i32.or (i32.div_u (i32.add (i32.const 131071) (local.get $rb)) (local.get $rb)) (i32.const 1)))))
+      (i32.rem_u
+        (i32.add (local.get $g)
+          (i32.shr_u
+            (i32.mul (local.get $n)
+              (i32.and (i32.add (i32.mul (local.get $k) (i32.const 617)) (i32.mul (i32.mul (local.get $k) (local.get $k)) (i32.const 211)))
+                (i32.const 1023)))
+            (i32.const 10)))
+        (local.get $n))))
 
   ;; scalar tails: sum over n columns of w (at $p, in the given dtype) times x (f32 at $x)
   (func $tail_f32 (param $p i32) (param $x i32) (param $n i32) (result f32)
@@ -193,7 +193,7 @@
   ;; f32 weights: groups of 4 rows, 8 columns per step, two accumulators per row.
 
   (func (export "matvec_f32") (param $w i32) (param $x i32) (param $y i32) (param $rows i32) (param $cols i32)
-    (local $r i32) (local $n i32) (local $sk i32) (local $r1 i32) (local $r2 i32) (local $r3 i32) (local $rb i32) (local $last i32) (local $nv i32) (local $vb i32)
+    (local $r i32) (local $n i32) (local $r1 i32) (local $r2 i32) (local $r3 i32) (local $rb i32) (local $last i32) (local $nv i32) (local $vb i32)
     (local $q0 i32) (local $q1 i32) (local $q2 i32) (local $q3 i32)
     (local $s0 f32) (local $s1 f32) (local $s2 f32) (local $s3 f32)
     (local.set $rb (i32.shl (local.get $cols) (i32.const 2)))
@@ -201,14 +201,13 @@
     (local.set $nv (i32.and (local.get $cols) (i32.const -8)))
     (local.set $vb (i32.shl (local.get $nv) (i32.const 2)))
     (local.set $n (i32.div_u (i32.add (local.get $rows) (i32.const 3)) (i32.const 4)))
-    (local.set $sk (call $skew (local.get $rb)))
     (block $done
       (loop $group
         (br_if $done (i32.ge_s (local.get $r) (local.get $n)))
         ;; the group's rows (slot 0 is row $r)
-        (local.set $r1 (call $slot (local.get $r) (i32.const 1) (local.get $n) (local.get $sk)))
-        (local.set $r2 (call $slot (local.get $r) (i32.const 2) (local.get $n) (local.get $sk)))
-        (local.set $r3 (call $slot (local.get $r) (i32.const 3) (local.get $n) (local.get $sk)))
+        (local.set $r1 (call $slot (local.get $r) (i32.const 1) (local.get $n)))
+        (local.set $r2 (call $slot (local.get $r) (i32.const 2) (local.get $n)))
+        (local.set $r3 (call $slot (local.get $r) (i32.const 3) (local.get $n)))
         (local.set $q0 (call $row (local.get $w) (local.get $r) (local.get $last) (local.get $rb)))
         (local.set $q1 (call $row (local.get $w) (local.get $r1) (local.get $last) (local.get $rb)))
         (local.set $q2 (call $row (local.get $w) (local.get $r2) (local.get $last) (local.get $rb)))
@@ -277,7 +276,7 @@
   ;; parameter, V8 rebuilt it in every iteration.)
 
   (func (export "matvec_bf16") (param $w i32) (param $xs i32) (param $x i32) (param $y i32) (param $rows i32) (param $cols i32)
-    (local $r i32) (local $n i32) (local $sk i32) (local $r1 i32) (local $r2 i32) (local $r3 i32) (local $r4 i32) (local $r5 i32) (local $r6 i32) (local $r7 i32) (local $k i32) (local $rb i32) (local $last i32) (local $nv i32) (local $vb i32) (local $xt i32) (local $yp i32)
+    (local $r i32) (local $n i32) (local $r1 i32) (local $r2 i32) (local $r3 i32) (local $r4 i32) (local $r5 i32) (local $r6 i32) (local $r7 i32) (local $k i32) (local $rb i32) (local $last i32) (local $nv i32) (local $vb i32) (local $xt i32) (local $yp i32)
     (local $q0 i32) (local $q1 i32) (local $q2 i32) (local $q3 i32) (local $q4 i32) (local $q5 i32) (local $q6 i32) (local $q7 i32)
     (local $s0 f32) (local $s1 f32) (local $s2 f32) (local $s3 f32) (local $s4 f32) (local $s5 f32) (local $s6 f32) (local $s7 f32)
     (local.set $rb (i32.shl (local.get $cols) (i32.const 1)))
@@ -286,18 +285,17 @@
     (local.set $vb (i32.shl (local.get $nv) (i32.const 1)))
     (local.set $xt (i32.add (local.get $x) (i32.shl (local.get $nv) (i32.const 2))))
     (local.set $n (i32.div_u (i32.add (local.get $rows) (i32.const 7)) (i32.const 8)))
-    (local.set $sk (call $skew (local.get $rb)))
     (block $done
       (loop $group
         (br_if $done (i32.ge_s (local.get $r) (local.get $n)))
         ;; the group's rows (slot 0 is row $r)
-        (local.set $r1 (call $slot (local.get $r) (i32.const 1) (local.get $n) (local.get $sk)))
-        (local.set $r2 (call $slot (local.get $r) (i32.const 2) (local.get $n) (local.get $sk)))
-        (local.set $r3 (call $slot (local.get $r) (i32.const 3) (local.get $n) (local.get $sk)))
-        (local.set $r4 (call $slot (local.get $r) (i32.const 4) (local.get $n) (local.get $sk)))
-        (local.set $r5 (call $slot (local.get $r) (i32.const 5) (local.get $n) (local.get $sk)))
-        (local.set $r6 (call $slot (local.get $r) (i32.const 6) (local.get $n) (local.get $sk)))
-        (local.set $r7 (call $slot (local.get $r) (i32.const 7) (local.get $n) (local.get $sk)))
+        (local.set $r1 (call $slot (local.get $r) (i32.const 1) (local.get $n)))
+        (local.set $r2 (call $slot (local.get $r) (i32.const 2) (local.get $n)))
+        (local.set $r3 (call $slot (local.get $r) (i32.const 3) (local.get $n)))
+        (local.set $r4 (call $slot (local.get $r) (i32.const 4) (local.get $n)))
+        (local.set $r5 (call $slot (local.get $r) (i32.const 5) (local.get $n)))
+        (local.set $r6 (call $slot (local.get $r) (i32.const 6) (local.get $n)))
+        (local.set $r7 (call $slot (local.get $r) (i32.const 7) (local.get $n)))
         (local.set $q0 (call $row (local.get $w) (local.get $r) (local.get $last) (local.get $rb)))
         (local.set $q1 (call $row (local.get $w) (local.get $r1) (local.get $last) (local.get $rb)))
         (local.set $q2 (call $row (local.get $w) (local.get $r2) (local.get $last) (local.get $rb)))
@@ -339,10 +337,10 @@
             (local.set $k (i32.const 0))
             (block $tdone
               (loop $tails
-                (br_if $tdone (i32.ge_s (call $slot (local.get $r) (local.get $k) (local.get $n) (local.get $sk)) (local.get $rows)))
-                (local.set $yp (i32.add (local.get $y) (i32.shl (call $slot (local.get $r) (local.get $k) (local.get $n) (local.get $sk)) (i32.const 2))))
+                (br_if $tdone (i32.ge_s (call $slot (local.get $r) (local.get $k) (local.get $n)) (local.get $rows)))
+                (local.set $yp (i32.add (local.get $y) (i32.shl (call $slot (local.get $r) (local.get $k) (local.get $n)) (i32.const 2))))
                 (f32.store (local.get $yp) (f32.add (f32.load (local.get $yp))
-                  (call $tail_bf16 (i32.add (call $row (local.get $w) (call $slot (local.get $r) (local.get $k) (local.get $n) (local.get $sk)) (local.get $last) (local.get $rb)) (local.get $vb))
+                  (call $tail_bf16 (i32.add (call $row (local.get $w) (call $slot (local.get $r) (local.get $k) (local.get $n)) (local.get $last) (local.get $rb)) (local.get $vb))
                     (local.get $xt) (i32.sub (local.get $cols) (local.get $nv)))))
                 (local.set $k (i32.add (local.get $k) (i32.const 1)))
                 (br_if $tails (i32.lt_s (local.get $k) (i32.const 8)))))))
@@ -415,7 +413,7 @@
   ;; parameter, as in $g_bf16.)
 
   (func (export "matvec_f16") (param $w i32) (param $xs i32) (param $x i32) (param $y i32) (param $rows i32) (param $cols i32)
-    (local $r i32) (local $n i32) (local $sk i32) (local $r1 i32) (local $r2 i32) (local $r3 i32) (local $r4 i32) (local $r5 i32) (local $k i32) (local $rb i32) (local $last i32) (local $nv i32) (local $vb i32) (local $xt i32) (local $yp i32)
+    (local $r i32) (local $n i32) (local $r1 i32) (local $r2 i32) (local $r3 i32) (local $r4 i32) (local $r5 i32) (local $k i32) (local $rb i32) (local $last i32) (local $nv i32) (local $vb i32) (local $xt i32) (local $yp i32)
     (local $q0 i32) (local $q1 i32) (local $q2 i32) (local $q3 i32) (local $q4 i32) (local $q5 i32)
     (local $s0 f32) (local $s1 f32) (local $s2 f32) (local $s3 f32) (local $s4 f32) (local $s5 f32) (local $bad i32)
     (local.set $rb (i32.shl (local.get $cols) (i32.const 1)))
@@ -424,16 +422,15 @@
     (local.set $vb (i32.shl (local.get $nv) (i32.const 1)))
     (local.set $xt (i32.add (local.get $x) (i32.shl (local.get $nv) (i32.const 2))))
     (local.set $n (i32.div_u (i32.add (local.get $rows) (i32.const 5)) (i32.const 6)))
-    (local.set $sk (call $skew (local.get $rb)))
     (block $done
       (loop $group
         (br_if $done (i32.ge_s (local.get $r) (local.get $n)))
         ;; the group's rows (slot 0 is row $r)
-        (local.set $r1 (call $slot (local.get $r) (i32.const 1) (local.get $n) (local.get $sk)))
-        (local.set $r2 (call $slot (local.get $r) (i32.const 2) (local.get $n) (local.get $sk)))
-        (local.set $r3 (call $slot (local.get $r) (i32.const 3) (local.get $n) (local.get $sk)))
-        (local.set $r4 (call $slot (local.get $r) (i32.const 4) (local.get $n) (local.get $sk)))
-        (local.set $r5 (call $slot (local.get $r) (i32.const 5) (local.get $n) (local.get $sk)))
+        (local.set $r1 (call $slot (local.get $r) (i32.const 1) (local.get $n)))
+        (local.set $r2 (call $slot (local.get $r) (i32.const 2) (local.get $n)))
+        (local.set $r3 (call $slot (local.get $r) (i32.const 3) (local.get $n)))
+        (local.set $r4 (call $slot (local.get $r) (i32.const 4) (local.get $n)))
+        (local.set $r5 (call $slot (local.get $r) (i32.const 5) (local.get $n)))
         (local.set $q0 (call $row (local.get $w) (local.get $r) (local.get $last) (local.get $rb)))
         (local.set $q1 (call $row (local.get $w) (local.get $r1) (local.get $last) (local.get $rb)))
         (local.set $q2 (call $row (local.get $w) (local.get $r2) (local.get $last) (local.get $rb)))
@@ -467,10 +464,10 @@
             (local.set $k (i32.const 0))
             (block $tdone
               (loop $tails
-                (br_if $tdone (i32.ge_s (call $slot (local.get $r) (local.get $k) (local.get $n) (local.get $sk)) (local.get $rows)))
-                (local.set $yp (i32.add (local.get $y) (i32.shl (call $slot (local.get $r) (local.get $k) (local.get $n) (local.get $sk)) (i32.const 2))))
+                (br_if $tdone (i32.ge_s (call $slot (local.get $r) (local.get $k) (local.get $n)) (local.get $rows)))
+                (local.set $yp (i32.add (local.get $y) (i32.shl (call $slot (local.get $r) (local.get $k) (local.get $n)) (i32.const 2))))
                 (f32.store (local.get $yp) (f32.add (f32.load (local.get $yp))
-                  (call $tail_f16 (i32.add (call $row (local.get $w) (call $slot (local.get $r) (local.get $k) (local.get $n) (local.get $sk)) (local.get $last) (local.get $rb)) (local.get $vb))
+                  (call $tail_f16 (i32.add (call $row (local.get $w) (call $slot (local.get $r) (local.get $k) (local.get $n)) (local.get $last) (local.get $rb)) (local.get $vb))
                     (local.get $xt) (i32.sub (local.get $cols) (local.get $nv)))))
                 (local.set $k (i32.add (local.get $k) (i32.const 1)))
                 (br_if $tails (i32.lt_s (local.get $k) (i32.const 6)))))))
@@ -480,9 +477,9 @@
             (local.set $k (i32.const 0))
             (block $rdone
               (loop $redo
-                (br_if $rdone (i32.ge_s (call $slot (local.get $r) (local.get $k) (local.get $n) (local.get $sk)) (local.get $rows)))
-                (call $f16_rows_exact (local.get $w) (local.get $x) (local.get $y) (call $slot (local.get $r) (local.get $k) (local.get $n) (local.get $sk))
-                  (i32.add (call $slot (local.get $r) (local.get $k) (local.get $n) (local.get $sk)) (i32.const 1)) (local.get $cols))
+                (br_if $rdone (i32.ge_s (call $slot (local.get $r) (local.get $k) (local.get $n)) (local.get $rows)))
+                (call $f16_rows_exact (local.get $w) (local.get $x) (local.get $y) (call $slot (local.get $r) (local.get $k) (local.get $n))
+                  (i32.add (call $slot (local.get $r) (local.get $k) (local.get $n)) (i32.const 1)) (local.get $cols))
                 (local.set $k (i32.add (local.get $k) (i32.const 1)))
                 (br_if $redo (i32.lt_s (local.get $k) (i32.const 6)))))))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
@@ -630,24 +627,23 @@
     (f32.div (local.get $mx) (f32.const 32767)))
 
   (func (export "matvec_i8") (param $w i32) (param $scales i32) (param $xq i32) (param $xscale f32) (param $x i32) (param $y i32) (param $rows i32) (param $cols i32)
-    (local $r i32) (local $n i32) (local $sk i32) (local $r1 i32) (local $r2 i32) (local $r3 i32) (local $r4 i32) (local $r5 i32) (local $r6 i32) (local $r7 i32) (local $last i32) (local $nv i32) (local $c i32) (local $c1 i32) (local $xt i32)
+    (local $r i32) (local $n i32) (local $r1 i32) (local $r2 i32) (local $r3 i32) (local $r4 i32) (local $r5 i32) (local $r6 i32) (local $r7 i32) (local $last i32) (local $nv i32) (local $c i32) (local $c1 i32) (local $xt i32)
     (local $q0 i32) (local $q1 i32) (local $q2 i32) (local $q3 i32) (local $q4 i32) (local $q5 i32) (local $q6 i32) (local $q7 i32) (local $lo v128) (local $hi v128) (local $t v128)
     (local.set $last (i32.sub (local.get $rows) (i32.const 1)))
     (local.set $n (i32.div_u (i32.add (local.get $rows) (i32.const 7)) (i32.const 8)))
-    (local.set $sk (call $skew (local.get $cols)))
     (local.set $nv (i32.and (local.get $cols) (i32.const -16)))
     (local.set $xt (i32.add (local.get $x) (i32.shl (local.get $nv) (i32.const 2))))
     (block $done
       (loop $group
         (br_if $done (i32.ge_s (local.get $r) (local.get $n)))
         ;; the group's rows (slot 0 is row $r)
-        (local.set $r1 (call $slot (local.get $r) (i32.const 1) (local.get $n) (local.get $sk)))
-        (local.set $r2 (call $slot (local.get $r) (i32.const 2) (local.get $n) (local.get $sk)))
-        (local.set $r3 (call $slot (local.get $r) (i32.const 3) (local.get $n) (local.get $sk)))
-        (local.set $r4 (call $slot (local.get $r) (i32.const 4) (local.get $n) (local.get $sk)))
-        (local.set $r5 (call $slot (local.get $r) (i32.const 5) (local.get $n) (local.get $sk)))
-        (local.set $r6 (call $slot (local.get $r) (i32.const 6) (local.get $n) (local.get $sk)))
-        (local.set $r7 (call $slot (local.get $r) (i32.const 7) (local.get $n) (local.get $sk)))
+        (local.set $r1 (call $slot (local.get $r) (i32.const 1) (local.get $n)))
+        (local.set $r2 (call $slot (local.get $r) (i32.const 2) (local.get $n)))
+        (local.set $r3 (call $slot (local.get $r) (i32.const 3) (local.get $n)))
+        (local.set $r4 (call $slot (local.get $r) (i32.const 4) (local.get $n)))
+        (local.set $r5 (call $slot (local.get $r) (i32.const 5) (local.get $n)))
+        (local.set $r6 (call $slot (local.get $r) (i32.const 6) (local.get $n)))
+        (local.set $r7 (call $slot (local.get $r) (i32.const 7) (local.get $n)))
         (local.set $q0 (call $row (local.get $w) (local.get $r) (local.get $last) (local.get $cols)))
         (local.set $q1 (call $row (local.get $w) (local.get $r1) (local.get $last) (local.get $cols)))
         (local.set $q2 (call $row (local.get $w) (local.get $r2) (local.get $last) (local.get $cols)))
