@@ -1,7 +1,8 @@
 // fabric/errors.ts: the messages every validator's zod issues and JSON syntax errors turn into.
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { InputError, inputErrorFromZod, parseJsonText } from '../../../fabric/errors.js';
+import { inputErrorFromZod, parseJsonText } from '../../../fabric/errors.js';
+import { catchInputError } from '../inputError.js';
 
 const schema = z.strictObject({
   width: z.number().int().positive(),
@@ -39,15 +40,7 @@ describe('inputErrorFromZod', () => {
 });
 
 describe('parseJsonText', () => {
-  const message = (text: string) => {
-    try {
-      parseJsonText(text, 'f.json');
-    } catch (e) {
-      expect(e).toBeInstanceOf(InputError);
-      return (e as Error).message;
-    }
-    throw new Error('expected an InputError');
-  };
+  const message = (text: string) => catchInputError(() => parseJsonText(text, 'f.json')).message;
   it.each([
     ['a missing colon', '{\n\n  "a" 1}', "malformed JSON: expected ':' after property name at line 3, column 7 (f.json): fix the JSON syntax"],
     ['an unquoted key', '{"name": "x", width: 1}', 'malformed JSON: expected double-quoted property name at line 1, column 15 (f.json): fix the JSON syntax'],

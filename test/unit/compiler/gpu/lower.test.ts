@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../../../fabric/errors.js';
 import type { GpuProgram } from '../../../../fabric/gpu/program.js';
 import { getGpuPreset } from '../../../../fabric/gpu/spec.js';
 import { countParameters, kvCacheElementsPerToken } from '../../../../compiler/model/config.js';
 import { getPreset } from '../../../../compiler/model/presets.js';
 import { computeDtypeOf, expectedDistinctExperts, lowerForGpu, validTensorParallelSizes, type GpuLowerOptions } from '../../../../compiler/gpu/lower.js';
+import { catchInputError } from '../../inputError.js';
 
 const h100 = getGpuPreset('h100');
 const base: GpuLowerOptions = { gpus: 1, batch: 1, promptLength: 128, contextLength: 128 };
@@ -13,13 +13,7 @@ const weightsRead = (p: GpuProgram): number => sum(p, (c) => c.hbmReadWeightByte
 const kvRead = (p: GpuProgram): number => sum(p, (c) => c.hbmReadKvBytes);
 
 function inputError(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return (e as Error).message;
-  }
-  throw new Error('expected an InputError');
+  return catchInputError(fn).message;
 }
 
 describe('expected distinct experts', () => {

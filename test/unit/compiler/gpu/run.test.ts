@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../../../fabric/errors.js';
 import { getGpuPreset } from '../../../../fabric/gpu/spec.js';
 import { runOnGpu } from '../../../../compiler/gpu/run.js';
 import { loadModelDir } from '../../../../src/io/loadModel.js';
 import { getPreset } from '../../../../compiler/model/presets.js';
 import { syntheticWeights } from '../../../../compiler/model/synthetic.js';
 import { generate } from '../../../../compiler/reference/forward.js';
+import { catchInputError } from '../../inputError.js';
 
 const h100 = getGpuPreset('h100');
 const fixture = (name: string): string => new URL(`../../../fixtures/${name}`, import.meta.url).pathname;
@@ -45,15 +45,7 @@ describe('the GPU kernel list, executed with real numbers', () => {
 
   it('validates its inputs', () => {
     const weights = syntheticWeights(getPreset('toy-dense'), 0);
-    const msg = (fn: () => unknown): string => {
-      try {
-        fn();
-      } catch (e) {
-        expect(e).toBeInstanceOf(InputError);
-        return (e as Error).message;
-      }
-      throw new Error('expected an InputError');
-    };
+    const msg = (fn: () => unknown): string => catchInputError(fn).message;
     expect(msg(() => runOnGpu(weights, h100, [], 4, { gpus: 1 }))).toBe('empty prompt (--prompt): give at least one token id');
     expect(msg(() => runOnGpu(weights, h100, [1], 0, { gpus: 1 }))).toBe('cannot generate 0 tokens (--tokens): give a whole number ≥ 1');
     expect(msg(() => runOnGpu(weights, h100, [512], 2, { gpus: 1 }))).toBe('token id 512 is outside the vocabulary of 512 (--prompt): use ids below 512');

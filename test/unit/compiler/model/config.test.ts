@@ -2,18 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { countParameters, isMoeLayer, kvCacheElementsPerToken, parseModelConfig, SUPPORTED_MODEL_TYPES } from '../../../../compiler/model/config.js';
 import { findPreset, getPreset, listPresets } from '../../../../compiler/model/presets.js';
-import { InputError } from '../../../../fabric/errors.js';
+import { catchInputError } from '../../inputError.js';
 
 const base = { model_type: 'llama', hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 48, vocab_size: 64 };
 
 function message(json: unknown): string {
-  try {
-    parseModelConfig(json, 'c.json');
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return (e as Error).message;
-  }
-  throw new Error('expected an InputError');
+  return catchInputError(() => parseModelConfig(json, 'c.json')).message;
 }
 
 describe('parseModelConfig validation messages', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { MAX_HEADER_BYTES, parseSafetensorsHeader, readSafetensors, writeSafetensors } from '../../../../compiler/model/safetensors.js';
-import { InputError } from '../../../../fabric/errors.js';
+import { catchInputError } from '../../inputError.js';
 
 /** A file with this header JSON (as given) and `dataBytes` bytes of data. */
 function rawFile(header: unknown, dataBytes: number, headerLengthOverride?: bigint): Uint8Array {
@@ -13,13 +13,7 @@ function rawFile(header: unknown, dataBytes: number, headerLengthOverride?: bigi
 }
 
 function errorOf(file: Uint8Array): string {
-  try {
-    readSafetensors(file, 'm.st');
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    return (e as Error).message;
-  }
-  throw new Error('expected an InputError');
+  return catchInputError(() => readSafetensors(file, 'm.st')).message;
 }
 
 describe('safetensors round trip', () => {
