@@ -211,26 +211,25 @@ export class WasmKernels {
       throw new RangeError(`WasmKernels: ${what} [${offset}, ${offset + bytes}) is outside the allocated memory (${this.memory.buffer.byteLength} bytes)`);
   }
 
-  private checkShape(rows: number, cols: number): void {
+  /** A matvec's shape and operands: W (rows·cols of `wBytes` bytes), the int8 scales if any, x and y. */
+  private checkMatvec(rows: number, cols: number, wOff: number, wBytes: number, xOff: number, yOff: number, scalesOff?: number): void {
     checkCount('rows', rows);
     checkCount('cols', cols);
+    this.checkRange('W', wOff, rows * cols * wBytes);
+    if (scalesOff !== undefined) this.checkRange('scales', scalesOff, rows * 4);
+    this.checkRange('x', xOff, cols * 4);
+    this.checkRange('y', yOff, rows * 4);
   }
 
   // ---- raw kernels over byte offsets (W: (rows, cols) row-major; x: cols f32; y: rows f32; scales: rows f32) ----
 
   matvecF32(wOff: number, xOff: number, yOff: number, rows: number, cols: number): void {
-    this.checkShape(rows, cols);
-    this.checkRange('W', wOff, rows * cols * 4);
-    this.checkRange('x', xOff, cols * 4);
-    this.checkRange('y', yOff, rows * 4);
+    this.checkMatvec(rows, cols, wOff, 4, xOff, yOff);
     this.k.matvec_f32(wOff, xOff, yOff, rows, cols);
   }
 
   matvecBf16(wOff: number, xOff: number, yOff: number, rows: number, cols: number): void {
-    this.checkShape(rows, cols);
-    this.checkRange('W', wOff, rows * cols * 2);
-    this.checkRange('x', xOff, cols * 4);
-    this.checkRange('y', yOff, rows * 4);
+    this.checkMatvec(rows, cols, wOff, 2, xOff, yOff);
     if (rows === 0) return;
     const xs = this.scratchOffset('xs', (cols & ~7) * 4);
     this.k.prep_x(xOff, xs, cols, 1);
@@ -238,10 +237,7 @@ export class WasmKernels {
   }
 
   matvecF16(wOff: number, xOff: number, yOff: number, rows: number, cols: number): void {
-    this.checkShape(rows, cols);
-    this.checkRange('W', wOff, rows * cols * 2);
-    this.checkRange('x', xOff, cols * 4);
-    this.checkRange('y', yOff, rows * 4);
+    this.checkMatvec(rows, cols, wOff, 2, xOff, yOff);
     if (rows === 0) return;
     const xs = this.scratchOffset('xs', (cols & ~7) * 4);
     const maxAbsX = this.k.prep_x(xOff, xs, cols, 2 ** 56);
@@ -251,11 +247,7 @@ export class WasmKernels {
   }
 
   matvecInt8(wOff: number, scalesOff: number, xOff: number, yOff: number, rows: number, cols: number): void {
-    this.checkShape(rows, cols);
-    this.checkRange('W', wOff, rows * cols);
-    this.checkRange('scales', scalesOff, rows * 4);
-    this.checkRange('x', xOff, cols * 4);
-    this.checkRange('y', yOff, rows * 4);
+    this.checkMatvec(rows, cols, wOff, 1, xOff, yOff, scalesOff);
     if (rows === 0) return;
     const xq = this.scratchOffset('xq', (cols & ~15) * 2);
     const xscale = this.k.quantize_x_i16(xOff, xq, cols);
