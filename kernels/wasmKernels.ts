@@ -3,6 +3,14 @@
 // bump allocator whose state lives in the first 64 bytes of the memory (updated with Atomics), so instances in
 // different threads never hand out the same bytes.
 //
+// The module comes in two builds of the same .wat (scripts/build-wasm.mjs): 'portable' (SIMD 128: f32x4.mul then
+// f32x4.add) and 'relaxed' (each such pair is one relaxed-SIMD f32x4.relaxed_madd, an FMA instruction on CPUs that have
+// one). The f32, bf16 and f16 kernels are bound by instruction throughput more than by memory here, and FMA saves one
+// instruction per 4 weights (bench/results/kernels.json has the figures). 'relaxed' is the default where the engine
+// runs it: Node 22+ does by default, Node 20 behind a V8 flag that relaxedSimdSupported() switches on. Its results
+// may differ from 'portable' in the last bits (one rounding per multiply-add instead of two); both builds meet the
+// tolerances below, and every thread of a process picks the same build, so results do not depend on thread count.
+//
 // Accuracy (vs matvecReference, which sums in f64), per output row, as the tests hold it:
 //   f32, bf16, f16: |y - ref| <= 1e-5 · sum_c |w_c·x_c|
 //   int8:           |y - ref| <= 1e-5 · sum_c |w_c·x_c| + max|x| · sum_c |w_c| / 65534
@@ -16,7 +24,7 @@
 // bits as one call.
 //
 // reset() frees for every thread sharing the memory: call it only when no other thread is allocating or computing.
-import { wasmBase64 } from './wasm/matvec.wasm.gen.js';
+import { wasmBase64, wasmRelaxedBase64 } from './wasm/matvec.wasm.gen.js';
 import type { Matrix } from './matvec.js';
 import type { WeightDtype } from './dtype.js';
 
@@ -53,12 +61,43 @@ function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-let compiledModule: WebAssembly.Module | undefined;
+/** Which build of the kernel module runs (see the top of this file). */
+export type WasmSimd = 'relaxed' | 'portable';
 
-/** The compiled kernel module (synchronous compile, once per thread). */
-export function matvecWasmModule(): WebAssembly.Module {
-  compiledModule ??= new WebAssembly.Module(decodeBase64(wasmBase64));
-  return compiledModule;
+const compiledModules = new Map<WasmSimd, WebAssembly.Module>();
+let relaxedBytes: Uint8Array<ArrayBuffer> | null | undefined;
+let relaxedSupported: boolean | undefined;
+
+/**
+ * Whether this engine runs the relaxed-SIMD build. On Node 20 relaxed SIMD sits behind V8's
+ * --experimental-wasm-relaxed-simd, which this turns on for the process (it only adds instructions; set before the
+ * first relaxed compile, in every thread that asks) when the build does not validate without it.
+ */
+export function relaxedSimdSupported(): boolean {
+  if (relaxedSupported !== undefined) return relaxedSupported;
+  relaxedBytes ??= wasmRelaxedBase64 === null ? null : decodeBase64(wasmRelaxedBase64);
+  if (relaxedBytes === null) return (relaxedSupported = false);
+  if (!WebAssembly.validate(relaxedBytes)) {
+    const v8 = globalThis.process?.getBuiltinModule?.('node:v8') as typeof import('node:v8') | undefined;
+    v8?.setFlagsFromString('--experimental-wasm-relaxed-simd');
+  }
+  return (relaxedSupported = WebAssembly.validate(relaxedBytes));
+}
+
+/** The build WasmKernels uses when not told: 'relaxed' where supported. */
+export function defaultWasmSimd(): WasmSimd {
+  return relaxedSimdSupported() ? 'relaxed' : 'portable';
+}
+
+/** The compiled kernel module of one build (synchronous compile, once per thread and build). */
+export function matvecWasmModule(simd: WasmSimd = defaultWasmSimd()): WebAssembly.Module {
+  let mod = compiledModules.get(simd);
+  if (!mod) {
+    if (simd === 'relaxed' && !relaxedSimdSupported()) throw new Error('WasmKernels: this JavaScript engine does not run relaxed SIMD; use the \'portable\' build');
+    mod = new WebAssembly.Module(simd === 'relaxed' ? (relaxedBytes as Uint8Array<ArrayBuffer>) : decodeBase64(wasmBase64));
+    compiledModules.set(simd, mod);
+  }
+  return mod;
 }
 
 /** A new shared memory for WasmKernels. Sizes in bytes, rounded up to 64 KiB pages. */
@@ -88,16 +127,22 @@ interface Scratch {
 /** The WebAssembly SIMD matvec kernels bound to one shared memory (one instance per thread). */
 export class WasmKernels {
   readonly memory: WebAssembly.Memory;
+  /** The build of the kernel module these kernels run. */
+  readonly simd: WasmSimd;
   private readonly k: MatvecExports;
   private readonly header: Uint32Array;
   private readonly seenBuffers = new WeakSet<ArrayBufferLike>();
   private readonly scratch = new Map<ScratchSlot, Scratch>();
 
-  /** Binds the kernels to `memory` (a shared WebAssembly.Memory, e.g. one received from another thread) or a new one. */
-  constructor(memory: WebAssembly.Memory = createKernelMemory()) {
+  /**
+   * Binds the kernels to `memory` (a shared WebAssembly.Memory, e.g. one received from another thread) or a new one,
+   * running the `simd` build of the module (default: defaultWasmSimd()).
+   */
+  constructor(memory: WebAssembly.Memory = createKernelMemory(), simd: WasmSimd = defaultWasmSimd()) {
     if (!(memory.buffer instanceof SharedArrayBuffer)) throw new TypeError('WasmKernels: the memory must be shared (new WebAssembly.Memory({ initial, maximum, shared: true }))');
     this.memory = memory;
-    const instance = new WebAssembly.Instance(matvecWasmModule(), { env: { memory } });
+    this.simd = simd;
+    const instance = new WebAssembly.Instance(matvecWasmModule(simd), { env: { memory } });
     this.k = instance.exports as unknown as MatvecExports;
     this.header = new Uint32Array(memory.buffer, 0, WASM_HEAP_START / 4);
     const magic = Atomics.compareExchange(this.header, HDR_MAGIC, 0, MAGIC);

@@ -12,9 +12,10 @@
 // finds its weights in the last-level cache (32 MiB here; 4096² int8 is only 16 MiB): the figures are memory reads,
 // as for a model's weights during decoding. Memory: one 256 MiB region is reused for the probe and for every matrix
 // (8192² f32 is 256 MiB), so the process stays near 350 MiB. --verbose also prints the fractions of the plain sum.
+// The kernels run in the build WasmKernels picks by default (relaxed SIMD where the engine runs it) unless `simd` says.
 import { Bench } from 'tinybench';
-import type { Matrix, WeightDtype } from '../../kernels/index.js';
-import { WEIGHT_DTYPES, WasmKernels, bytesPerElement, createKernelMemory, matvecReference, matvecRowTolerance, sliceMatrix } from '../../kernels/index.js';
+import type { Matrix, WasmSimd, WeightDtype } from '../../kernels/index.js';
+import { WEIGHT_DTYPES, WasmKernels, bytesPerElement, createKernelMemory, defaultWasmSimd, matvecReference, matvecRowTolerance, sliceMatrix } from '../../kernels/index.js';
 
 export interface KernelsBenchResult {
   kernel: 'matvec';
@@ -35,6 +36,8 @@ export interface KernelsBenchOptions {
   quick?: boolean;
   /** Progress and method notes (one line each), e.g. for stderr. */
   onProgress?: (line: string) => void;
+  /** The build of the kernel module to time (default: defaultWasmSimd()). */
+  simd?: WasmSimd;
 }
 
 /** Targets of issue 2 (fraction of the measured read bandwidth). */
@@ -147,7 +150,8 @@ export async function runKernelsBench(opts: KernelsBenchOptions = {}): Promise<K
   const regionBytes = Math.max(probeBytes + 7 * gapBytes, maxN * maxN * 4);
 
   const evictBytes = quick ? 4 * MIB : 64 * MIB;
-  const k = new WasmKernels(createKernelMemory(regionBytes + evictBytes + 4 * MIB));
+  const k = new WasmKernels(createKernelMemory(regionBytes + evictBytes + 4 * MIB), opts.simd ?? defaultWasmSimd());
+  note(`kernel module: the ${k.simd} SIMD build`);
   const region = k.alloc(regionBytes, 64);
   const evict = k.alloc(evictBytes, 64);
   new Float32Array(k.buffer, evict, evictBytes / 4).fill(1);
@@ -245,10 +249,11 @@ function matrixAt(k: WasmKernels, offset: number, dtype: WeightDtype, rows: numb
   }
 }
 
-/** The report as a text table with the targets. */
-export function formatKernelsBench(r: KernelsBenchReport): string {
+/** The report as a text table with the targets; `simd` names the kernel build that was timed. */
+export function formatKernelsBench(r: KernelsBenchReport, simd: WasmSimd): string {
   const lines = [
     `read bandwidth (one thread, wasm-SIMD f32 streaming sum, fastest 8-, 4- or 1-stream read of all probes): ${r.readBandwidthGBps.toFixed(2)} GB/s`,
+    `kernels: the ${simd} SIMD build of kernels/wasm/matvec.wat`,
     '',
     'kernel  dtype  rows×cols    GB/s  fraction  target',
   ];

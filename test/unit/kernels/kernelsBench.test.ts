@@ -6,7 +6,7 @@ import { KERNEL_TARGETS, formatKernelsBench, runKernelsBench } from '../../../sr
 describe('runKernelsBench (quick)', () => {
   it('reports exactly {readBandwidthGBps, results[kernel, dtype, rows, cols, gbps, fractionOfReadBandwidth]}', async () => {
     const notes: string[] = [];
-    const r = await runKernelsBench({ quick: true, onProgress: (l) => notes.push(l) });
+    const r = await runKernelsBench({ quick: true, simd: 'portable', onProgress: (l) => notes.push(l) });
     expect(Object.keys(r)).toEqual(['readBandwidthGBps', 'results']);
     expect(r.readBandwidthGBps).toBeGreaterThan(0);
     expect(r.results.map((x) => `${x.dtype} ${x.rows}×${x.cols}`)).toEqual([
@@ -26,7 +26,9 @@ describe('runKernelsBench (quick)', () => {
       expect(x.fractionOfReadBandwidth).toBeCloseTo(x.gbps / r.readBandwidthGBps, 1);
     }
     expect(notes.filter((l) => l.includes('checked against matvecReference'))).toHaveLength(8);
-    const text = formatKernelsBench(r);
+    expect(notes).toContain('kernel module: the portable SIMD build');
+    const text = formatKernelsBench(r, 'portable');
+    expect(text).toContain('kernels: the portable SIMD build of kernels/wasm/matvec.wat');
     expect(text).toContain(`read bandwidth (one thread, wasm-SIMD f32 streaming sum, fastest 8-, 4- or 1-stream read of all probes): ${r.readBandwidthGBps.toFixed(2)} GB/s`);
     expect(text).toContain(`>= ${KERNEL_TARGETS.f16.toFixed(2)}`);
     expect(text.split('\n').filter((l) => l.startsWith('matvec '))).toHaveLength(8);

@@ -1,14 +1,40 @@
 import { describe, expect, it } from 'vitest';
 import type { Matrix } from '../../../kernels/index.js';
 import { f32ToF16Bits, f32ToBf16Bits, matrixElement, matvecReference } from '../../../kernels/index.js';
-import { WASM_HEAP_START, WasmKernels, createKernelMemory, defaultWasmKernels, matvecFast } from '../../../kernels/wasmKernels.js';
+import type { WasmSimd } from '../../../kernels/wasmKernels.js';
+import { WASM_HEAP_START, WasmKernels, createKernelMemory, defaultWasmKernels, defaultWasmSimd, matvecFast, relaxedSimdSupported } from '../../../kernels/wasmKernels.js';
 import { SHAPES, expectClose, tolerance } from './matvecCheck.js';
 import { randomF32, randomMatrices } from './testRandom.js';
 
 const DTYPES = ['f32', 'bf16', 'f16', 'int8'] as const;
+// both builds of the module where this engine runs relaxed SIMD (Node 20 through the V8 flag, Node 22+ by default)
+const BUILDS: WasmSimd[] = relaxedSimdSupported() ? ['portable', 'relaxed'] : ['portable'];
 
-describe('WasmKernels matvec vs matvecReference (random seeded matrices)', () => {
-  const k = new WasmKernels();
+describe('WasmKernels builds', () => {
+  it('the default is the relaxed build exactly where the engine runs it', () => {
+    expect(defaultWasmSimd()).toBe(relaxedSimdSupported() ? 'relaxed' : 'portable');
+    expect(new WasmKernels().simd).toBe(defaultWasmSimd());
+    expect(new WasmKernels(undefined, 'portable').simd).toBe('portable');
+  });
+
+  it.runIf(relaxedSimdSupported())('the relaxed build gives results within a few f32 roundings of the portable one', () => {
+    const rows = 64;
+    const cols = 300;
+    const portable = new WasmKernels(undefined, 'portable');
+    const relaxed = new WasmKernels(undefined, 'relaxed');
+    for (const dtype of DTYPES) {
+      const w = randomMatrices(rows, cols, 31)[dtype];
+      const x = randomF32(cols, 32);
+      const [a, b] = [new Float32Array(rows), new Float32Array(rows)];
+      portable.matvec(w, x, a);
+      relaxed.matvec(w, x, b);
+      for (let r = 0; r < rows; r++) expect(Math.abs(a[r] - b[r]), `${dtype} row ${r}`).toBeLessThanOrEqual(2 * tolerance(w, x, r));
+    }
+  });
+});
+
+describe.each(BUILDS)('WasmKernels matvec vs matvecReference (random seeded matrices), %s build', (simd) => {
+  const k = new WasmKernels(undefined, simd);
 
   describe.each(DTYPES)('%s', (dtype) => {
     it.each(SHAPES)('%i×%i through typed arrays (copied into wasm memory)', (rows, cols) => {
@@ -69,8 +95,8 @@ describe('WasmKernels matvec vs matvecReference (random seeded matrices)', () =>
   });
 });
 
-describe('WasmKernels special values', () => {
-  const k = new WasmKernels();
+describe.each(BUILDS)('WasmKernels special values, %s build', (simd) => {
+  const k = new WasmKernels(undefined, simd);
 
   it('f16 subnormal, signed-zero and largest weights decode exactly', () => {
     const halves = [0x0001, 0x03ff, 0x8001, 0x0400, 0x7bff, 0xfbff, 0x8000, 0x3c00, 0x3555];

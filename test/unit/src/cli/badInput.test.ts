@@ -359,6 +359,9 @@ describe.concurrent('unknown names', () => {
   it('an unknown traffic pattern', async () => {
     await expectBadInput(() => ['noc', '--rate', '0.1', '--pattern', 'zigzag'], 'error: unknown traffic pattern "zigzag" (--pattern): use one of uniform, transpose, bitcomplement, hotspot, neighbor');
   });
+  it('an unknown kernel build for the kernel benchmark', async () => {
+    await expectBadInput(() => ['bench', 'kernels', '--quick', '--simd', 'avx512'], 'error: unknown kernel build "avx512" (--simd): use relaxed or portable');
+  });
 });
 
 describe.concurrent("the user's files are never overwritten without --force", () => {
