@@ -5,8 +5,8 @@
 //
 // The module comes in two builds of the same .wat (scripts/build-wasm.mjs): 'portable' (SIMD 128: f32x4.mul then
 // f32x4.add) and 'relaxed' (each such pair is one relaxed-SIMD f32x4.relaxed_madd, an FMA instruction on CPUs that have
-// one). The f32, bf16 and f16 kernels are bound by instruction throughput more than by memory here, and FMA saves one
-// instruction per 4 weights (bench/results/kernels.json has the figures). 'relaxed' is the default where the engine
+// one). The bf16 and f16 kernels are bound by instruction throughput more than by memory here, and FMA saves one
+// instruction per 4 weights (bench/results/kernels*.json have the figures of both builds). 'relaxed' is the default where the engine
 // runs it: Node 22+ does by default, Node 20 behind a V8 flag that relaxedSimdSupported() switches on. Its results
 // may differ from 'portable' in the last bits (one rounding per multiply-add instead of two); both builds meet the
 // tolerances below, and every thread of a process picks the same build, so results do not depend on thread count.

@@ -15,7 +15,7 @@
 // The kernels run in the build WasmKernels picks by default (relaxed SIMD where the engine runs it) unless `simd` says.
 import { Bench } from 'tinybench';
 import type { Matrix, WasmSimd, WeightDtype } from '../../kernels/index.js';
-import { WEIGHT_DTYPES, WasmKernels, bytesPerElement, createKernelMemory, defaultWasmSimd, matvecReference, matvecRowTolerance, sliceMatrix } from '../../kernels/index.js';
+import { WEIGHT_DTYPES, WasmKernels, bytesPerElement, createKernelMemory, matvecReference, matvecRowTolerance, sliceMatrix } from '../../kernels/index.js';
 
 export interface KernelsBenchResult {
   kernel: 'matvec';
@@ -150,7 +150,7 @@ export async function runKernelsBench(opts: KernelsBenchOptions = {}): Promise<K
   const regionBytes = Math.max(probeBytes + 7 * gapBytes, maxN * maxN * 4);
 
   const evictBytes = quick ? 4 * MIB : 64 * MIB;
-  const k = new WasmKernels(createKernelMemory(regionBytes + evictBytes + 4 * MIB), opts.simd ?? defaultWasmSimd());
+  const k = new WasmKernels(createKernelMemory(regionBytes + evictBytes + 4 * MIB), opts.simd);
   note(`kernel module: the ${k.simd} SIMD build`);
   const region = k.alloc(regionBytes, 64);
   const evict = k.alloc(evictBytes, 64);
