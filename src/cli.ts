@@ -41,7 +41,11 @@ function applyConventions(cmd: Command): void {
   for (const sub of cmd.commands) applyConventions(sub);
 }
 
-export function buildProgram(): Command {
+/**
+ * The program with every subcommand, or only the one `argv` (the arguments after `wafer`) runs: its first word that
+ * is not an option (the global options take no values) when that names a command.
+ */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command();
   program
     .name('wafer')
@@ -54,7 +58,7 @@ export function buildProgram(): Command {
     'after',
     '\nExit codes: 0 ok, 2 bad input (one line: error: <what> (<where>): <how to fix>), 1 internal error.\n\nExamples:\n  npx wafer demo            # the whole story in a minute\n  npx wafer <command> --help',
   );
-  registerAll(program);
+  await registerAll(program, argv.find((a) => !a.startsWith('-')));
   applyConventions(program);
   return program;
 }
@@ -93,8 +97,8 @@ async function main(): Promise<void> {
     if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw e;
   });
-  const program = buildProgram();
   const argv = process.argv.slice(2);
+  const program = await buildProgram(argv);
   const verbose = argv.includes('--verbose');
   // `wafer help <unknown>` would print the whole help as an error; say which word was not a command instead.
   if (argv[0] === 'help' && argv[1] !== undefined && !argv[1].startsWith('-') && !program.commands.some((c) => c.name() === argv[1] || c.aliases().includes(argv[1]))) {

@@ -17,9 +17,9 @@ const TINY = join(REPO, 'test/fixtures/tiny-llama');
 const fresh = () => mkdtempSync(join(root, 'run-'));
 
 /** Every registered command as [path, command], depth first, without commander's implicit `help`. */
-function allCommands(): [string, Command][] {
+async function allCommands(): Promise<[string, Command][]> {
   const program = new Command('wafer');
-  registerAll(program);
+  await registerAll(program);
   const out: [string, Command][] = [];
   const walk = (c: Command, path: string) => {
     for (const sub of c.commands) {
@@ -31,7 +31,7 @@ function allCommands(): [string, Command][] {
   walk(program, 'wafer');
   return out;
 }
-const COMMANDS = allCommands();
+const COMMANDS = await allCommands();
 const TOP = COMMANDS.filter(([p]) => p.split(' ').length === 2);
 
 function helpText(cmd: Command): string {
