@@ -4,7 +4,7 @@
 // what the mesh run adds. The projection evaluates real-size models with this same function.
 import type { FabricSpec } from '../../fabric/spec/schema.js';
 import type { Op } from '../../fabric/isa/types.js';
-import { opCost, opCycles, simdFor, sramReadBytesPerCycle, sramWriteBytesPerCycle, streamArrivalCycles, tileOpContext, type OpContext } from '../../fabric/mesh/cost.js';
+import { opCost, opCycles, sramReadBytesPerCycle, sramWriteBytesPerCycle, streamArrivalCycles, tileOpContext, type OpContext } from '../../fabric/mesh/cost.js';
 import { dtypeBytes } from '../../fabric/isa/sram.js';
 import { OPPOSITE_PORT, neighbour } from '../../fabric/geometry.js';
 import type { Lowered } from './lower.js';
@@ -344,17 +344,12 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
       return;
     }
     const c = opCost(spec, op, ctx);
-    let arith: number;
-    let memory: number;
-    if (op.op === 'matvec') {
-      const dtype = ctx.dtypeOf(op.w);
-      arith = Math.ceil(c.fmacOps / simdFor(spec, dtype));
-      memory = Math.ceil((op.rows * op.cols * dtypeBytes(dtype) + (dtype === 'int8' ? op.rows * 4 : 0)) / readBw);
-    } else {
-      arith = Math.ceil(c.fmacOps / spec.simdWidth.f32);
-      memory = Math.max(Math.ceil(c.sramReadBytes / readBw), Math.ceil(c.sramWriteBytes / writeBw));
-    }
-    const sram = Math.min(cycles, Math.max(0, memory - arith));
+    // matvec: the weight stream only (x stays in the datapath's cache, see matvecCost)
+    const memory =
+      op.op === 'matvec'
+        ? Math.ceil((op.rows * op.cols * dtypeBytes(ctx.dtypeOf(op.w)) + (ctx.dtypeOf(op.w) === 'int8' ? op.rows * 4 : 0)) / readBw)
+        : Math.max(Math.ceil(c.sramReadBytes / readBw), Math.ceil(c.sramWriteBytes / writeBw));
+    const sram = Math.min(cycles, Math.max(0, memory - c.arithCycles));
     path[CAUSE.sram] += sram;
     path[op.op === 'matvec' ? CAUSE.matvec : op.op === 'attention' ? CAUSE.attention : CAUSE.vector] += cycles - sram;
   };

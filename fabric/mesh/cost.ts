@@ -23,6 +23,8 @@ export const SEND_ISSUE_CYCLES = 1;
 /** What the engine charges for one op, and the work counted in statistics. */
 export interface OpCost {
   cycles: number;
+  /** Its SIMD arithmetic alone, in cycles: the part that overlaps with its SRAM streams (no setup, row overheads or transcendentals). */
+  arithCycles: number;
   /** Multiply-accumulates and other SIMD arithmetic operations on the FMAC datapath. */
   fmacOps: number;
   sramReadBytes: number;
@@ -75,18 +77,25 @@ export function sramWriteBytesPerCycle(spec: FabricSpec): number {
   return spec.sramWritesPerCycle * spec.sramAccessBytes;
 }
 
+/** FP32 adds, scales and moves per cycle: simdWidth.f32Add, or the FMA width where a spec does not give it. */
+export function f32AddWidth(spec: FabricSpec): number {
+  return spec.simdWidth.f32Add ?? spec.simdWidth.f32;
+}
+
 /**
- * A streaming f32 vector op: the slowest of its arithmetic (at simdWidth.f32 — f32 vector builtins are at least this
- * wide, facts §1.3, so this is conservative), its SRAM reads and its SRAM writes, plus transcendentals (serial, each
- * TRANSCENDENTAL_CYCLES) and OP_SETUP_CYCLES.
+ * A streaming f32 vector op: the slowest of its arithmetic, its SRAM reads and its SRAM writes, plus transcendentals
+ * (serial, each TRANSCENDENTAL_CYCLES) and OP_SETUP_CYCLES. The arithmetic is `macOps` multiplies and multiply-adds
+ * at simdWidth.f32 (`@fmacs`; a vector multiply `@fmuls` is not listed either, facts §1.3, so it is charged the same)
+ * plus `addOps` adds, subtractions and scalings by one scalar at f32AddWidth (`@fadds`, `@fscales`).
  */
-function vectorCost(spec: FabricSpec, fmacOps: number, readBytes: number, writeBytes: number, transcendentals = 0): OpCost {
-  const arith = Math.ceil(fmacOps / spec.simdWidth.f32);
+function vectorCost(spec: FabricSpec, macOps: number, addOps: number, readBytes: number, writeBytes: number, transcendentals = 0): OpCost {
+  const arith = Math.ceil(macOps / spec.simdWidth.f32) + Math.ceil(addOps / f32AddWidth(spec));
   const reads = Math.ceil(readBytes / sramReadBytesPerCycle(spec));
   const writes = Math.ceil(writeBytes / sramWriteBytesPerCycle(spec));
   return {
     cycles: OP_SETUP_CYCLES + Math.max(arith, reads, writes) + transcendentals * TRANSCENDENTAL_CYCLES,
-    fmacOps: fmacOps + transcendentals,
+    arithCycles: arith,
+    fmacOps: macOps + addOps + transcendentals,
     sramReadBytes: readBytes,
     sramWriteBytes: writeBytes,
   };
@@ -104,6 +113,7 @@ export function matvecCost(spec: FabricSpec, rows: number, cols: number, dtype: 
   const memory = Math.ceil(weightBytes / sramReadBytesPerCycle(spec));
   return {
     cycles: OP_SETUP_CYCLES + Math.max(compute, memory) + rows * MATVEC_ROW_OVERHEAD_CYCLES,
+    arithCycles: compute,
     fmacOps: macs,
     sramReadBytes: weightBytes + cols * 4,
     sramWriteBytes: rows * 4,
@@ -117,58 +127,59 @@ export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
       return matvecCost(spec, op.rows, op.cols, ctx.dtypeOf(op.w));
     case 'send':
       // The CE only issues; the wavelets drain through the ramp at one per cycle (the engine's timing model).
-      return { cycles: SEND_ISSUE_CYCLES, fmacOps: 0, sramReadBytes: op.src.length * 4, sramWriteBytes: 0 };
+      return { cycles: SEND_ISSUE_CYCLES, arithCycles: 0, fmacOps: 0, sramReadBytes: op.src.length * 4, sramWriteBytes: 0 };
     case 'add':
-      return vectorCost(spec, op.a.length, op.a.length * 8, op.a.length * 4);
+      return vectorCost(spec, 0, op.a.length, op.a.length * 8, op.a.length * 4);
     case 'copy':
-      return vectorCost(spec, 0, op.src.length * 4, op.src.length * 4);
+      return vectorCost(spec, 0, 0, op.src.length * 4, op.src.length * 4);
     case 'axpy':
-      return vectorCost(spec, op.a.length, op.a.length * 8 + 4, op.a.length * 4);
+      return vectorCost(spec, op.a.length, 0, op.a.length * 8 + 4, op.a.length * 4);
     case 'rmsnorm': {
-      // Sum of squares (n FMAs), one rsqrt, then out = w · x · inv (2n multiplies).
+      // Sum of squares (n FMAs), one rsqrt, x · inv (n scalings), then · w (n multiplies).
       const n = op.x.length;
-      return vectorCost(spec, 3 * n, n * 4 + n * 8, n * 4, 1);
+      return vectorCost(spec, 2 * n, n, n * 4 + n * 8, n * 4, 1);
     }
     case 'rope': {
       // headDim/2 angles (a sin and a cos each), then 4 multiply-adds per pair per head.
       const n = op.numHeads * op.headDim;
-      return vectorCost(spec, 2 * n, n * 4, n * 4, op.headDim);
+      return vectorCost(spec, 2 * n, 0, n * 4, n * 4, op.headDim);
     }
     case 'kvAppend':
-      return vectorCost(spec, 0, op.rowLength * 8, op.rowLength * 8);
+      return vectorCost(spec, 0, 0, op.rowLength * 8, op.rowLength * 8);
     case 'attention': {
-      // Per query head over seq = position + 1 rows: q·K (seq·headDim MACs), softmax (seq exps), p·V (seq·headDim).
+      // Per query head over seq = position + 1 rows: q·K (seq·headDim MACs), softmax (seq exps and a sum), p·V (seq·headDim).
       const seq = ctx.position + 1;
       const macs = 2 * op.numHeads * seq * op.headDim;
       const reads = op.numHeads * op.headDim * 4 + 2 * op.numHeads * seq * op.headDim * 4;
-      return vectorCost(spec, macs + op.numHeads * seq, reads, op.numHeads * (seq + op.headDim) * 4, op.numHeads * seq);
+      return vectorCost(spec, macs, op.numHeads * seq, reads, op.numHeads * (seq + op.headDim) * 4, op.numHeads * seq);
     }
     case 'swiglu': {
       // silu(g)·u = g·u / (1 + exp(-g)): one exp and one divide per element.
       const n = op.gate.length;
-      return vectorCost(spec, 2 * n, n * 8, n * 4, 2 * n);
+      return vectorCost(spec, 2 * n, 0, n * 8, n * 4, 2 * n);
     }
     case 'topk': {
-      // softmax over n logits (n exps), then k passes of n compares.
+      // softmax over n logits (n exps and a sum), then k passes of n compares (`@fmaxs`: 1 on WSE-2, facts §1.3 —
+      // charged at the FMA width).
       const n = op.logits.length;
-      return vectorCost(spec, n + op.k * n, n * 4 * (1 + op.k), op.k * 8 + (op.denseWeights ? n * 4 : 0), n);
+      return vectorCost(spec, op.k * n, n, n * 4 * (1 + op.k), op.k * 8 + (op.denseWeights ? n * 4 : 0), n);
     }
     case 'dispatch': {
       const k = op.indices.length;
-      return { cycles: OP_SETUP_CYCLES + k * SEND_ISSUE_CYCLES, fmacOps: 0, sramReadBytes: k * 4 + op.src.length * 4 * k, sramWriteBytes: 0 };
+      return { cycles: OP_SETUP_CYCLES + k * SEND_ISSUE_CYCLES, arithCycles: 0, fmacOps: 0, sramReadBytes: k * 4 + op.src.length * 4 * k, sramWriteBytes: 0 };
     }
     case 'argmax':
-      return vectorCost(spec, op.x.length, op.x.length * 4, 8);
+      return vectorCost(spec, op.x.length, 0, op.x.length * 4, 8);
     case 'argmaxMerge':
-      return vectorCost(spec, 2, 16, 8);
+      return vectorCost(spec, 2, 0, 16, 8);
     case 'embed': {
       // Read the token, decode one row to f32 (SIMD at the table dtype's width), issue the send.
       const dtype = ctx.dtypeOf(op.table);
       const decode = dtype === 'f32' ? 0 : Math.ceil(op.cols / simdFor(spec, dtype));
-      return { cycles: OP_SETUP_CYCLES + decode + SEND_ISSUE_CYCLES, fmacOps: dtype === 'f32' ? 0 : op.cols, sramReadBytes: 4 + op.cols * elemBytes(dtype), sramWriteBytes: 0 };
+      return { cycles: OP_SETUP_CYCLES + decode + SEND_ISSUE_CYCLES, arithCycles: decode, fmacOps: dtype === 'f32' ? 0 : op.cols, sramReadBytes: 4 + op.cols * elemBytes(dtype), sramWriteBytes: 0 };
     }
     case 'output':
-      return vectorCost(spec, 0, op.src.length * 4, 0);
+      return vectorCost(spec, 0, 0, op.src.length * 4, 0);
   }
 }
 

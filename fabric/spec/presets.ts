@@ -25,6 +25,7 @@ const wse3Tile = {
   simdWidth: {
     f16: 8, // `@fmach` 8-wide on WSE-3 (facts §1.3 SIMD table)
     f32: 1, // `@fmacs` not listed, presumably 1 (facts §1.3 "[?]", §8)
+    f32Add: 4, // `@fadds`, `@fscales`, `@fmovs` 4-wide on WSE-3 (facts §1.3 SIMD table)
     int8: 8, // assumption: as f16
   },
   hopLatencyCycles: 1, // one wavelet to a neighbour in a single cycle (facts §1.3)
@@ -49,6 +50,7 @@ const wse2: FabricSpec = {
   simdWidth: {
     f16: 4, // `@fmach` 4-wide on WSE-2 (facts §1.3 SIMD table)
     f32: 1, // `@fmacs` not listed, presumably 1 (facts §1.3 "[?]")
+    f32Add: 2, // `@fadds`, `@fscales`, `@fmovs` 2-wide on WSE-2 (facts §1.3 SIMD table)
     int8: 4, // assumption: as f16
   },
 };

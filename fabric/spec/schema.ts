@@ -10,6 +10,11 @@ export const simdWidthSchema = z.strictObject({
   f16: positiveInt,
   /** FP32 FMACs per cycle (facts §1.3: `@fmacs` not listed, presumably 1 [?]). */
   f32: positiveInt,
+  /**
+   * FP32 adds, scales and moves per cycle (facts §1.3: `@fadds`, `@fscales`, `@fmovs` 2 on WSE-2, 4 on WSE-3).
+   * Optional in spec files: absent, they run at the FMA width `f32` (the conservative reading).
+   */
+  f32Add: positiveInt.optional(),
   /** int8 MACs per cycle (assumption: as f16). */
   int8: positiveInt,
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
-import { MATVEC_ROW_OVERHEAD_CYCLES, OP_SETUP_CYCLES, SEND_ISSUE_CYCLES, TRANSCENDENTAL_CYCLES, hopCycles, matvecCost, opCost, rampCycles, streamArrivalCycles, taskCycles, tileOpContext } from '../../../../fabric/mesh/cost.js';
+import { MATVEC_ROW_OVERHEAD_CYCLES, OP_SETUP_CYCLES, SEND_ISSUE_CYCLES, TRANSCENDENTAL_CYCLES, f32AddWidth, hopCycles, matvecCost, opCost, rampCycles, streamArrivalCycles, taskCycles, tileOpContext } from '../../../../fabric/mesh/cost.js';
 import type { Op } from '../../../../fabric/isa/types.js';
 
 const wse2 = getFabricPreset('wse2');
@@ -18,6 +18,26 @@ describe('cost functions', () => {
     expect(matvecCost(wse3, 64, 64, 'int8').cycles).toBe(OP_SETUP_CYCLES + (64 * 64) / 8 + 64);
     expect(matvecCost(wse3, 64, 64, 'int8').sramReadBytes).toBe(64 * 64 + 64 * 4 + 64 * 4);
     expect(matvecCost(wse3, 3, 5, 'f32').fmacOps).toBe(15);
+  });
+
+  it('f32 adds and scalings run at simdWidth.f32Add, multiplies at the FMA width; a spec without f32Add adds at the FMA width', () => {
+    const tile = { buffers: [{ name: 'a', dtype: 'f32' as const, length: 8192, init: { kind: 'zeros' as const }, role: 'activation' as const }] };
+    const ctx = tileOpContext(tile, 0);
+    const s = (length: number) => ({ buf: 'a', offset: 0, length });
+    const n = 4096;
+    const add: Op = { op: 'add', a: s(n), b: s(n), out: s(n) };
+    const norm: Op = { op: 'rmsnorm', x: s(n), weight: s(n), out: s(n), eps: 1e-5 };
+    expect([f32AddWidth(wse2), f32AddWidth(wse3)]).toEqual([2, 4]);
+    // WSE-3: 4 adds per cycle, but the 4 B results leave through one 8 B write per cycle: write-bound at n/2.
+    expect(opCost(wse3, add, ctx)).toMatchObject({ cycles: OP_SETUP_CYCLES + n / 2, arithCycles: n / 4, fmacOps: n });
+    // WSE-2: 2 adds per cycle, as fast as the writes.
+    expect(opCost(wse2, add, ctx)).toMatchObject({ cycles: OP_SETUP_CYCLES + n / 2, arithCycles: n / 2 });
+    // rmsnorm: n FMAs (sum of squares) and n multiplies (· w) at width 1, n scalings (· 1/rms) at f32Add, one rsqrt.
+    expect(opCost(wse3, norm, ctx)).toMatchObject({ cycles: OP_SETUP_CYCLES + 2 * n + n / 4 + TRANSCENDENTAL_CYCLES, arithCycles: 2 * n + n / 4 });
+    const fmaOnly = { ...wse3, simdWidth: { f16: 8, f32: 1, int8: 8 } };
+    expect(f32AddWidth(fmaOnly)).toBe(1);
+    expect(opCost(fmaOnly, add, ctx).cycles).toBe(OP_SETUP_CYCLES + n);
+    expect(opCost(fmaOnly, norm, ctx).cycles).toBe(OP_SETUP_CYCLES + 3 * n + TRANSCENDENTAL_CYCLES);
   });
 
   it('every op has a positive cost; attention grows with the position; sends cost only their issue', () => {

@@ -20,8 +20,8 @@ describe('fabric presets', () => {
   it('has the published mesh sizes, SIMD widths and tile', () => {
     const wse2 = getFabricPreset('wse2');
     const wse3 = getFabricPreset('wse3');
-    expect([wse2.widthTiles, wse2.heightTiles, wse2.simdWidth.f16]).toEqual([750, 994, 4]);
-    expect([wse3.widthTiles, wse3.heightTiles, wse3.simdWidth.f16]).toEqual([755, 1170, 8]);
+    expect([wse2.widthTiles, wse2.heightTiles, wse2.simdWidth.f16, wse2.simdWidth.f32, wse2.simdWidth.f32Add]).toEqual([750, 994, 4, 1, 2]);
+    expect([wse3.widthTiles, wse3.heightTiles, wse3.simdWidth.f16, wse3.simdWidth.f32, wse3.simdWidth.f32Add]).toEqual([755, 1170, 8, 1, 4]);
     for (const s of [wse2, wse3]) {
       expect(s.sramBytesPerTile).toBe(48 * 1024);
       expect([s.sramBanks, s.colours, s.waveletBits, s.hopLatencyCycles, s.rampLatencyCycles]).toEqual([8, 24, 32, 1, 2]);
@@ -61,10 +61,16 @@ describe('parseFabricSpec', () => {
     ['too many colours', { colours: 33 }, 'Too big: expected number to be <=32', 'f.json: colours', 'make it <=32'],
     ['negative spares', { spareRows: -1 }, 'Too small: expected number to be >=0', 'f.json: spareRows', 'make it >=0'],
     ['nested missing', { simdWidth: { f16: 1, f32: 1 } }, 'missing required field', 'f.json: simdWidth.int8', 'add "int8"'],
+    ['zero add width', { simdWidth: { f16: 1, f32: 1, int8: 1, f32Add: 0 } }, 'Too small: expected number to be >0', 'f.json: simdWidth.f32Add', 'make it >0'],
   ];
   it.each(cases)('rejects %s', (_label, patch, what, where, fix) => {
     const e = inputError(() => parseFabricSpec({ ...mini16(), ...patch }, 'f.json'));
     expect([e.what, e.where, e.fix]).toEqual([what, where, fix]);
+  });
+
+  it('takes a spec without simdWidth.f32Add (it is optional: adds then run at the FMA width)', () => {
+    const spec = parseFabricSpec({ ...mini16(), simdWidth: { f16: 8, f32: 1, int8: 8 } }, 'f.json');
+    expect(spec.simdWidth.f32Add).toBeUndefined();
   });
 
   it('rejects a missing field', () => {
