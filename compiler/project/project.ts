@@ -22,6 +22,8 @@ import { projectionGraph } from './graph.js';
 
 export type ProjectDtype = 'bf16' | 'int8' | 'mxfp4';
 export const PROJECT_DTYPES: readonly ProjectDtype[] = ['bf16', 'int8', 'mxfp4'];
+export type KvDtype = 'bf16' | 'f32';
+export const KV_DTYPES: readonly KvDtype[] = ['bf16', 'f32'];
 
 /** MXFP4: 4-bit elements plus an 8-bit scale per 32 (OCP MX spec) = 4.25 bits per weight; routed experts only. */
 export const MXFP4_BITS_PER_WEIGHT = 4.25;
@@ -44,6 +46,11 @@ const SPREAD_STEPS = 6;
 export interface ProjectOptions {
   /** bf16 (default), int8 (per-row scales), or mxfp4 (routed experts at 4.25 bits, everything else bf16). */
   dtype?: ProjectDtype;
+  /**
+   * The KV cache's dtype: bf16 (default, as bf16 models are served) or f32 (as the mesh engine runs it — what the
+   * projection is checked against).
+   */
+  kvDtype?: KvDtype;
   /** Wafers in the pipeline: 'auto' (default) packs into as few as fit; N spreads the layers evenly over N. */
   wafers?: number | 'auto';
   /** Restrict each wafer to this sub-grid of the fabric (from its corner). */
@@ -97,6 +104,7 @@ export interface ProjectionReport {
   model: string;
   fabric: string;
   dtype: ProjectDtype;
+  kvDtype: KvDtype;
   grid: { width: number; height: number };
   usableTilesPerWafer: number;
   batch: number;
@@ -144,6 +152,8 @@ function bad(what: string, where: string, fix: string): never {
 function resolveOptions(cfg: ModelConfig, spec: FabricSpec, o: ProjectOptions) {
   const dtype = o.dtype ?? 'bf16';
   if (!PROJECT_DTYPES.includes(dtype)) bad(`unknown dtype "${dtype}"`, '--dtype', `use one of ${PROJECT_DTYPES.join(', ')}`);
+  const kvDtype = o.kvDtype ?? 'bf16';
+  if (!KV_DTYPES.includes(kvDtype)) bad(`unknown KV-cache dtype "${kvDtype}"`, '--kv-dtype', `use one of ${KV_DTYPES.join(', ')}`);
   if (dtype === 'mxfp4' && !cfg.moe) bad(`--dtype mxfp4 quantises routed experts, and ${cfg.name} has none`, '--dtype', 'use bf16 or int8 for a dense model');
   const batch = o.batch ?? 1;
   if (!Number.isInteger(batch) || batch < 1) bad(`batch must be a whole number ≥ 1, got ${batch}`, '--batch', 'give 1 or more');
@@ -160,7 +170,7 @@ function resolveOptions(cfg: ModelConfig, spec: FabricSpec, o: ProjectOptions) {
   const spread = o.spread ?? 0;
   if (!(spread >= 0 && spread <= 1)) bad(`spread must be in [0, 1], got ${spread}`, '--spread', 'give a fraction such as 0.9');
   if (o.maxFan !== undefined && (!Number.isInteger(o.maxFan) || o.maxFan < 1)) bad(`maxFan must be a whole number ≥ 1, got ${o.maxFan}`, 'maxFan', 'give 8 or more');
-  return { dtype, batch, promptLength, context, grid, wafers, spread, repair: o.repair ?? 'route-around', faults: o.faults ?? null };
+  return { dtype, kvDtype, batch, promptLength, context, grid, wafers, spread, repair: o.repair ?? 'route-around', faults: o.faults ?? null };
 }
 
 /** The mesh of one wafer: the (sub-)grid spec, and its faults as placement and the estimate see them. */
@@ -261,7 +271,7 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
       budgetBytes,
       maxFan,
       maxSeq: window === null ? o.context : Math.min(o.context, window),
-      projection: { lowerExpert: (_l, e) => chosen.has(e), expertWeightBits },
+      projection: { lowerExpert: (_l, e) => chosen.has(e), expertWeightBits, kvDtype: o.kvDtype },
       batch: o.batch,
       expertChoice,
     };
@@ -393,11 +403,13 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
     const first = graph.layers.indexOf(ls[0]);
     return { kind: k, layers: ls.length, tilesPerLayer: s.tiles, cycles: layerCycles[first], kvPositionsPerTile: s.kvPositionsPerTile, overflowTiles: s.overflowTiles };
   });
+  if (o.kvDtype === 'bf16') approximations.push('KV cache held in bf16, attention multiply-adds at the 16-bit-into-f32 width (`@fmachs`); the mesh engine holds it in f32');
   if (stages.some((s) => s.overflowTiles > 0)) approximations.push('hub tiles whose vectors overflow one tile hold a span of tiles and are costed as one compute engine (as the lowering places them)');
   return {
     model: cfg.name,
     fabric: spec.name,
     dtype: o.dtype,
+    kvDtype: o.kvDtype,
     grid: { width: mesh.spec.widthTiles, height: mesh.spec.heightTiles },
     usableTilesPerWafer: mesh.usableTiles,
     batch: o.batch,

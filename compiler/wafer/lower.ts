@@ -52,6 +52,12 @@ export interface ProjectionLowering {
   lowerExpert?: (layer: number, expert: number) => boolean;
   /** Bits per stored weight of routed experts (MXFP4: 4.25), held packed (see buildRegion); absent: the dtype's. */
   expertWeightBits?: number;
+  /**
+   * Dtype of the KV cache (default f32, as the mesh engine holds it). bf16 halves its bytes and runs attention's
+   * multiply-adds at the `@fmachs` width (fabric/mesh/cost.ts); the engine's program validator refuses it, so a plan
+   * lowered with it is only ever estimated.
+   */
+  kvDtype?: 'f32' | 'bf16';
 }
 
 export interface Lowered {
@@ -136,6 +142,8 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
   const qkvRows = (group + 2) * hd;
   const qkvGridOrNull = a0 ? partition('the q/k/v projection of one KV head', { rows: qkvRows, cols: d, matricesPerTile: 1, forcedBc: 0, rowAlign: hd, maxGr: opts.maxFan * 2, maxGc: opts.maxFan }) : null;
   const oGridOrNull = a0 ? partition('the attention output projection', { rows: d, cols: a0.numHeads * hd, matricesPerTile: 1, forcedBc: group * hd, rowAlign: 0, maxGr: opts.maxFan, maxGc: Infinity }) : null;
+  const kvDtype = proj?.kvDtype ?? 'f32';
+  const kvBytes = dtypeBytes(kvDtype);
   const kvChunk = a0 && proj ? kvChunking(a0.qNorm !== null) : null;
 
   // Embedding: rows of the table spread over tiles; the tile that owns the step's token sends its row.
@@ -213,7 +221,7 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
    */
   function kvChunking(qkNorm: boolean): { positions: number; chunks: number; reduce: ReduceShape } | null {
     const qLen = group * hd;
-    const kvHeadBytes = 4 * (qkvRows + qLen) + (qkNorm ? 8 * hd : 0) + 8 * hd * opts.maxSeq;
+    const kvHeadBytes = 4 * (qkvRows + qLen) + (qkNorm ? 8 * hd : 0) + 2 * kvBytes * hd * opts.maxSeq;
     if (kvHeadBytes <= opts.budgetBytes) return null;
     const partLen = qLen + 2 * group;
     const add = 2 * Math.ceil(partLen / spec.simdWidth.f32);
@@ -227,7 +235,7 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
         let children = 0;
         for (let c = 0; c < chunks; c++) children = Math.max(children, reduceChildren(shape, c, chunks).length);
         const fixed = 4 * (qLen + partLen * (1 + children) + 2 * hd) + 64;
-        positions = Math.min(opts.maxSeq, Math.floor((opts.budgetBytes - fixed) / (8 * hd)));
+        positions = Math.min(opts.maxSeq, Math.floor((opts.budgetBytes - fixed) / (2 * kvBytes * hd)));
         if (positions < 1) break;
         chunks = Math.ceil(opts.maxSeq / positions);
       }
@@ -250,8 +258,8 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
     for (let c = 0; c < chunks; c++) {
       const t = p.tile(`${L}.attn.kv${g}.chunk${c}`, `${L}.attn`);
       p.buffer(t, 'q', 'f32', qLen, zeros, 'activation');
-      p.buffer(t, 'kc', 'f32', positions * hd, zeros, 'kv-cache');
-      p.buffer(t, 'vc', 'f32', positions * hd, zeros, 'kv-cache');
+      p.buffer(t, 'kc', kvDtype, positions * hd, zeros, 'kv-cache');
+      p.buffer(t, 'vc', kvDtype, positions * hd, zeros, 'kv-cache');
       p.buffer(t, 'part', 'f32', partLen, zeros, 'activation');
       qStream.dst.push(t.id);
       tiles.push(t);
@@ -322,8 +330,8 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
       const at = p.tile(`${L}.attn.kv${g}`, `${L}.attn`);
       p.buffer(at, 'qkv', 'f32', qkvRows, zeros, 'activation');
       if (!kvChunk) {
-        p.buffer(at, 'kc', 'f32', opts.maxSeq * hd, zeros, 'kv-cache');
-        p.buffer(at, 'vc', 'f32', opts.maxSeq * hd, zeros, 'kv-cache');
+        p.buffer(at, 'kc', kvDtype, opts.maxSeq * hd, zeros, 'kv-cache');
+        p.buffer(at, 'vc', kvDtype, opts.maxSeq * hd, zeros, 'kv-cache');
         p.buffer(at, 'out', 'f32', group * hd, zeros, 'activation');
       }
       const gots = gatherRoots(qkv, at, 'qkv', `${L}.attn.gather`);

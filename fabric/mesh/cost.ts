@@ -82,20 +82,26 @@ export function f32AddWidth(spec: FabricSpec): number {
   return spec.simdWidth.f32Add ?? spec.simdWidth.f32;
 }
 
+/** FP16×FP16 products accumulated in FP32 per cycle: simdWidth.f16Acc32, or the FMA width where a spec does not give it. */
+export function f16Acc32Width(spec: FabricSpec): number {
+  return spec.simdWidth.f16Acc32 ?? spec.simdWidth.f32;
+}
+
 /**
- * A streaming f32 vector op: the slowest of its arithmetic, its SRAM reads and its SRAM writes, plus transcendentals
- * (serial, each TRANSCENDENTAL_CYCLES) and OP_SETUP_CYCLES. The arithmetic is `macOps` multiplies and multiply-adds
- * at simdWidth.f32 (`@fmacs`; a vector multiply `@fmuls` is not listed either, facts §1.3, so it is charged the same)
- * plus `addOps` adds, subtractions and scalings by one scalar at f32AddWidth (`@fadds`, `@fscales`).
+ * A streaming vector op: the slowest of its arithmetic, its SRAM reads and its SRAM writes, plus transcendentals
+ * (serial, each TRANSCENDENTAL_CYCLES) and OP_SETUP_CYCLES. The arithmetic is `macOps` f32 multiplies and
+ * multiply-adds at simdWidth.f32 (`@fmacs`; a vector multiply `@fmuls` is not listed either, facts §1.3, so it is
+ * charged the same), `addOps` adds, subtractions, scalings by one scalar and conversions at f32AddWidth (`@fadds`,
+ * `@fscales`), and `halfMacOps` 16-bit multiply-adds into f32 at f16Acc32Width (`@fmachs`).
  */
-function vectorCost(spec: FabricSpec, macOps: number, addOps: number, readBytes: number, writeBytes: number, transcendentals = 0): OpCost {
-  const arith = Math.ceil(macOps / spec.simdWidth.f32) + Math.ceil(addOps / f32AddWidth(spec));
+function vectorCost(spec: FabricSpec, macOps: number, addOps: number, readBytes: number, writeBytes: number, transcendentals = 0, halfMacOps = 0): OpCost {
+  const arith = Math.ceil(macOps / spec.simdWidth.f32) + Math.ceil(addOps / f32AddWidth(spec)) + Math.ceil(halfMacOps / f16Acc32Width(spec));
   const reads = Math.ceil(readBytes / sramReadBytesPerCycle(spec));
   const writes = Math.ceil(writeBytes / sramWriteBytesPerCycle(spec));
   return {
     cycles: OP_SETUP_CYCLES + Math.max(arith, reads, writes) + transcendentals * TRANSCENDENTAL_CYCLES,
     arithCycles: arith,
-    fmacOps: macOps + addOps + transcendentals,
+    fmacOps: macOps + addOps + halfMacOps + transcendentals,
     sramReadBytes: readBytes,
     sramWriteBytes: writeBytes,
   };
@@ -144,14 +150,24 @@ export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
       const n = op.numHeads * op.headDim;
       return vectorCost(spec, 2 * n, 0, n * 4, n * 4, op.headDim);
     }
-    case 'kvAppend':
-      return vectorCost(spec, 0, 0, op.rowLength * 8, op.rowLength * 8);
+    case 'kvAppend': {
+      // A 16-bit cache converts the new k and v rows on the way in.
+      const kv = elemBytes(ctx.dtypeOf(op.kCache));
+      return vectorCost(spec, 0, kv === 4 ? 0 : 2 * op.rowLength, op.rowLength * 8, op.rowLength * 2 * kv);
+    }
     case 'attention': {
-      // Per query head over seq = position + 1 rows: q·K (seq·headDim MACs), softmax (seq exps and a sum), p·V (seq·headDim).
+      // Per query head over seq = position + 1 rows: q·K (seq·headDim MACs), softmax (seq exps and a sum), p·V
+      // (seq·headDim). Over a 16-bit cache the MACs are `@fmachs` (16-bit operands, f32 sums), after q and the
+      // probabilities are converted to 16 bits (headDim + seq conversions per head).
       const seq = ctx.position + 1;
+      const kv = elemBytes(ctx.dtypeOf(op.kCache));
       const macs = 2 * op.numHeads * seq * op.headDim;
-      const reads = op.numHeads * op.headDim * 4 + 2 * op.numHeads * seq * op.headDim * 4;
-      return vectorCost(spec, macs, op.numHeads * seq, reads, op.numHeads * (seq + op.headDim) * 4, op.numHeads * seq);
+      const conversions = kv === 4 ? 0 : op.numHeads * (op.headDim + seq);
+      const reads = op.numHeads * op.headDim * 4 + 2 * op.numHeads * seq * op.headDim * kv;
+      const writes = op.numHeads * (seq + op.headDim) * 4;
+      return kv === 4
+        ? vectorCost(spec, macs, op.numHeads * seq, reads, writes, op.numHeads * seq)
+        : vectorCost(spec, 0, op.numHeads * seq + conversions, reads, writes, op.numHeads * seq, macs);
     }
     case 'swiglu': {
       // silu(g)·u = g·u / (1 + exp(-g)): one exp and one divide per element.

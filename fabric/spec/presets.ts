@@ -26,6 +26,7 @@ const wse3Tile = {
     f16: 8, // `@fmach` 8-wide on WSE-3 (facts §1.3 SIMD table)
     f32: 1, // `@fmacs` not listed, presumably 1 (facts §1.3 "[?]", §8)
     f32Add: 4, // `@fadds`, `@fscales`, `@fmovs` 4-wide on WSE-3 (facts §1.3 SIMD table)
+    f16Acc32: 4, // `@fmachs` (FP16×FP16 -> FP32 accumulate) 4-wide on WSE-3 (facts §1.3 SIMD table)
     int8: 8, // assumption: as f16
   },
   hopLatencyCycles: 1, // one wavelet to a neighbour in a single cycle (facts §1.3)
@@ -51,6 +52,7 @@ const wse2: FabricSpec = {
     f16: 4, // `@fmach` 4-wide on WSE-2 (facts §1.3 SIMD table)
     f32: 1, // `@fmacs` not listed, presumably 1 (facts §1.3 "[?]")
     f32Add: 2, // `@fadds`, `@fscales`, `@fmovs` 2-wide on WSE-2 (facts §1.3 SIMD table)
+    f16Acc32: 2, // `@fmachs` (FP16×FP16 -> FP32 accumulate) 2-wide on WSE-2 (facts §1.3 SIMD table)
     int8: 4, // assumption: as f16
   },
 };

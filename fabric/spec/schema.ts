@@ -15,6 +15,11 @@ export const simdWidthSchema = z.strictObject({
    * Optional in spec files: absent, they run at the FMA width `f32` (the conservative reading).
    */
   f32Add: positiveInt.optional(),
+  /**
+   * FP16×FP16 products accumulated in FP32 per cycle (facts §1.3: `@fmachs` 2 on WSE-2, 4 on WSE-3): attention over a
+   * 16-bit KV cache. Optional in spec files: absent, at the FMA width `f32`.
+   */
+  f16Acc32: positiveInt.optional(),
   /** int8 MACs per cycle (assumption: as f16). */
   int8: positiveInt,
 });

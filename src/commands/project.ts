@@ -3,7 +3,7 @@
 // against the size of the (sub-)grid each wafer offers.
 import type { Command } from 'commander';
 import { resolveModelConfig } from '../io/loadModel.js';
-import { PROJECT_DTYPES, projectWafer, sweepGrid, sweepGrids, type GridPoint, type ProjectDtype, type ProjectionReport, type ProjectOptions } from '../../compiler/project/index.js';
+import { KV_DTYPES, PROJECT_DTYPES, projectWafer, sweepGrid, sweepGrids, type GridPoint, type KvDtype, type ProjectDtype, type ProjectionReport, type ProjectOptions } from '../../compiler/project/index.js';
 import { InputError } from '../../fabric/errors.js';
 import type { FabricSpec } from '../../fabric/spec/index.js';
 import { printJson, printText, progress } from '../io/output.js';
@@ -22,6 +22,7 @@ interface Options extends FaultOptions {
   promptLen?: string;
   context?: string;
   dtype: string;
+  kvDtype: string;
   spread?: string;
 }
 
@@ -39,6 +40,11 @@ export function parseGrid(value: string, spec: FabricSpec, option = '--grid'): {
 export function parseProjectDtype(value: string): ProjectDtype {
   if (!(PROJECT_DTYPES as readonly string[]).includes(value)) throw new InputError(`unsupported dtype "${value}"`, '--dtype', `use one of ${PROJECT_DTYPES.join(', ')}`);
   return value as ProjectDtype;
+}
+
+export function parseKvDtype(value: string): KvDtype {
+  if (!(KV_DTYPES as readonly string[]).includes(value)) throw new InputError(`unsupported KV-cache dtype "${value}"`, '--kv-dtype', `use one of ${KV_DTYPES.join(', ')}`);
+  return value as KvDtype;
 }
 
 export function parseWafers(value: string): number | 'auto' {
@@ -65,7 +71,7 @@ export function formatProjection(r: ProjectionReport, verbose: boolean): string 
       ? `1 (${int(r.tilesPerWafer[0])} of ${int(r.usableTilesPerWafer)} usable tiles, ${r.layersPerWafer[0]} layers)`
       : `${r.wafers} in a pipeline (tiles per wafer ${r.tilesPerWafer.map(int).join(' / ')} of ${int(r.usableTilesPerWafer)} usable; layers ${r.layersPerWafer.join('/')})`;
   const lines = [
-    `${r.model} on ${r.fabric} ${r.grid.width}×${r.grid.height} (${r.dtype}, batch ${r.batch}, prompt ${r.promptLength}, context ${r.context})`,
+    `${r.model} on ${r.fabric} ${r.grid.width}×${r.grid.height} (${r.dtype}, KV cache ${r.kvDtype}, batch ${r.batch}, prompt ${r.promptLength}, context ${r.context})`,
     `decode        ${r.decodeTokensPerSecond.toFixed(1)} tokens/s per user, ${r.aggregateTokensPerSecond.toFixed(1)} aggregate (a token alone: ${fmtSeconds(r.tokenLatencySeconds)})`,
     `first token   ${fmtSeconds(r.timeToFirstTokenSeconds)} (the ${r.promptLength}-token prompt pipelined through the layers, one token per step)`,
     `wafers        ${wafersLine}`,
@@ -113,6 +119,7 @@ export function register(program: Command): void {
     .option('--prompt-len <L>', 'prompt tokens, for the time to first token (default 1024, below the context)')
     .option('--context <N>', 'KV positions per user, and the position decode is timed at (default 4096, within the model)')
     .option('--dtype <dtype>', `weights on the wafer: ${PROJECT_DTYPES.join(' | ')} (mxfp4: routed experts at 4.25 bits, the rest bf16)`, 'bf16')
+    .option('--kv-dtype <dtype>', `KV cache: ${KV_DTYPES.join(' | ')} (f32: as the mesh engine holds it)`, 'bf16')
     .option('--spread <F>', 'shrink blocks until the fullest wafer uses this fraction of its tiles (0 packs; --sweep-grid: 1)')
     .option('--faults <file>', 'fault map JSON of one wafer (every wafer gets it)')
     .option('--fault-density <D>', 'generate a seeded fault map per wafer with this fraction of defective tiles')
@@ -130,6 +137,7 @@ export function register(program: Command): void {
     const repair = parseRepair(o.repair);
     const opts: ProjectOptions = {
       dtype: parseProjectDtype(o.dtype),
+      kvDtype: parseKvDtype(o.kvDtype),
       wafers: parseWafers(o.wafers),
       batch: parseIntOption(o.batch, '--batch', 1),
       promptLength: o.promptLen === undefined ? undefined : parseIntOption(o.promptLen, '--prompt-len', 1),

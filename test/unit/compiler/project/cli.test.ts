@@ -21,7 +21,7 @@ describe('wafer project', () => {
   it('prints a report of where a token goes', async () => {
     const r = await wafer(['project', '--model', 'toy-dense', '--fabric', 'mini-64', '--context', '16', '--prompt-len', '8', '--grid', '10x10']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^toy-dense on mini-64 10×10 \(bf16, batch 1, prompt 8, context 16\)\n/);
+    expect(r.stdout).toMatch(/^toy-dense on mini-64 10×10 \(bf16, KV cache bf16, batch 1, prompt 8, context 16\)\n/);
     expect(r.stdout).toContain('wafers        4 in a pipeline');
     expect(r.stdout).toMatch(/a token {7}compute \d+\.\d% \(matvec/);
     expect(r.stdout).toContain('inter-wafer   3 boundaries');

@@ -56,7 +56,7 @@ describe('projection against the mesh engine (decode cycles per token)', () => {
       await engine.close();
     }
     const projected = POSITIONS.map((p) => {
-      const r = projectWafer(cfg, spec, { context: p + 1, promptLength: 1, faults, repair });
+      const r = projectWafer(cfg, spec, { context: p + 1, promptLength: 1, faults, repair, kvDtype: 'f32' });
       expect(r.method.includes('every layer placed and timed at its own offset')).toBe(cfg.numLayers <= 8);
       expect(r.wafers).toBe(1);
       expect(r.tilesUsedPerWafer).toBe(compiled.report.tilesUsed);

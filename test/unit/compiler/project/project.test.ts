@@ -61,6 +61,7 @@ describe('projectWafer options', () => {
     ['spread 2', { spread: 2 }, 'spread must be in [0, 1], got 2 (--spread): give a fraction such as 0.9'],
     ['fan-out 0', { maxFan: 0 }, 'maxFan must be a whole number ≥ 1, got 0 (maxFan): give 8 or more'],
     ['dtype fp8', { dtype: 'fp8' as 'bf16' }, 'unknown dtype "fp8" (--dtype): use one of bf16, int8, mxfp4'],
+    ['KV dtype f16', { kvDtype: 'f16' as 'bf16' }, 'unknown KV-cache dtype "f16" (--kv-dtype): use one of bf16, f32'],
     ['mxfp4 without experts', { dtype: 'mxfp4' as const }, '--dtype mxfp4 quantises routed experts, and toy-dense has none (--dtype): use bf16 or int8 for a dense model'],
     ['a grid a layer does not fit', { context: 16, grid: { width: 6, height: 6 } }, 'layer 0 needs 58 tiles but a wafer has 36 usable (--grid): use a larger --grid, --dtype int8 or mxfp4, or a fabric with more SRAM per tile'],
     ['too few wafers', { context: 16, grid: { width: 12, height: 12 }, wafers: 1 }, '1 wafer cannot hold the model: it needs 2 (--wafers): give at least 2, or auto'],
@@ -91,7 +92,7 @@ describe('projectWafer on one wafer', () => {
     expect(r.breakdownDetail.wait).toBe(0);
     expect([...PATH_CAUSES, 'interWafer', 'bubbles']).toContain(r.boundBy);
     expect(r.maxContext).toBeGreaterThan(r.context);
-    expect(r.approximations).toEqual([]);
+    expect(r.approximations).toEqual(['KV cache held in bf16, attention multiply-adds at the 16-bit-into-f32 width (`@fmachs`); the mesh engine holds it in f32']);
   });
 
   it('prefills the prompt through the layer pipeline: latency + (L − 1) × the slowest stage', () => {
@@ -163,6 +164,19 @@ describe('quantisation, spread and long contexts', () => {
     expect(long.stages[0].tilesPerLayer).toBeGreaterThan(short.stages[0].tilesPerLayer + 4 * Math.floor(2048 / long.stages[0].kvPositionsPerTile) - 1);
     expect(long.maxContext).toBeGreaterThanOrEqual(2048);
     expect(long.decodeTokensPerSecond).toBeLessThan(short.decodeTokensPerSecond);
+  });
+
+  it('a bf16 KV cache (the default) holds twice the positions per tile of an f32 one and attends faster', () => {
+    const bf16 = projectWafer(toyDense, mini64, { context: 2048 });
+    const f32 = projectWafer(toyDense, mini64, { context: 2048, kvDtype: 'f32' });
+    expect([bf16.kvDtype, f32.kvDtype]).toEqual(['bf16', 'f32']);
+    expect(bf16.approximations.some((a) => a.startsWith('KV cache held in bf16'))).toBe(true);
+    expect(f32.approximations.some((a) => a.startsWith('KV cache held in bf16'))).toBe(false);
+    // Chunk tiles also hold q and partials, so the ratio is a little above 2.
+    expect(bf16.stages[0].kvPositionsPerTile).toBeGreaterThanOrEqual(2 * f32.stages[0].kvPositionsPerTile);
+    expect(bf16.stages[0].tilesPerLayer).toBeLessThan(f32.stages[0].tilesPerLayer);
+    expect(bf16.breakdownDetail.attention).toBeLessThan(f32.breakdownDetail.attention);
+    expect(bf16.decodeTokensPerSecond).toBeGreaterThan(f32.decodeTokensPerSecond);
   });
 
   it('route-around faults on every wafer: fewer usable tiles, the same model', () => {

@@ -40,6 +40,30 @@ describe('cost functions', () => {
     expect(opCost(fmaOnly, norm, ctx).cycles).toBe(OP_SETUP_CYCLES + 3 * n + TRANSCENDENTAL_CYCLES);
   });
 
+  it('attention over a bf16 KV cache multiplies at the @fmachs width and reads half the bytes', () => {
+    const tile = (kv: 'f32' | 'bf16') => ({
+      buffers: [
+        { name: 'a', dtype: 'f32' as const, length: 4096, init: { kind: 'zeros' as const }, role: 'activation' as const },
+        { name: 'kc', dtype: kv, length: 4096, init: { kind: 'zeros' as const }, role: 'kv-cache' as const },
+        { name: 'vc', dtype: kv, length: 4096, init: { kind: 'zeros' as const }, role: 'kv-cache' as const },
+      ],
+    });
+    const s = (length: number) => ({ buf: 'a', offset: 0, length });
+    const att: Op = { op: 'attention', q: s(128), kCache: 'kc', vCache: 'vc', out: s(128), numHeads: 2, numKvHeads: 1, headDim: 64 };
+    const app: Op = { op: 'kvAppend', k: s(64), v: s(64), kCache: 'kc', vCache: 'vc', rowLength: 64 };
+    const position = 31;
+    const f32 = opCost(wse3, att, tileOpContext(tile('f32'), position));
+    const bf16 = opCost(wse3, att, tileOpContext(tile('bf16'), position));
+    const macs = 2 * 2 * 32 * 64;
+    expect(f32.arithCycles).toBe(macs / wse3.simdWidth.f32 + (2 * 32) / 4);
+    // 16-bit products at 4 per cycle, plus the softmax sums and the q and p conversions at the add width
+    expect(bf16.arithCycles).toBe(macs / 4 + Math.ceil((2 * 32 + 2 * (64 + 32)) / 4));
+    expect(f32.sramReadBytes - bf16.sramReadBytes).toBe(2 * 2 * 32 * 64 * 2);
+    expect(bf16.cycles).toBeLessThan(f32.cycles / 2);
+    expect(opCost(wse3, app, tileOpContext(tile('bf16'), 0)).sramWriteBytes).toBe(2 * 64 * 2);
+    expect(opCost(wse3, app, tileOpContext(tile('f32'), 0)).sramWriteBytes).toBe(2 * 64 * 4);
+  });
+
   it('every op has a positive cost; attention grows with the position; sends cost only their issue', () => {
     const tile = {
       buffers: [
