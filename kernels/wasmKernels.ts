@@ -61,8 +61,9 @@ function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
   return out;
 }
 
-/** Which build of the kernel module runs (see the top of this file). */
-export type WasmSimd = 'relaxed' | 'portable';
+/** The builds of the kernel module (see the top of this file), the default first where supported. */
+export const WASM_SIMD_BUILDS = ['relaxed', 'portable'] as const;
+export type WasmSimd = (typeof WASM_SIMD_BUILDS)[number];
 
 const compiledModules = new Map<WasmSimd, WebAssembly.Module>();
 let relaxedBytes: Uint8Array<ArrayBuffer> | null | undefined;

@@ -4,8 +4,7 @@
 // what the mesh run adds. The projection evaluates real-size models with this same function.
 import type { FabricSpec } from '../../fabric/spec/schema.js';
 import type { Op } from '../../fabric/isa/types.js';
-import { opCost, opCycles, sramReadBytesPerCycle, sramWriteBytesPerCycle, streamArrivalCycles, tileOpContext, type OpContext } from '../../fabric/mesh/cost.js';
-import { dtypeBytes } from '../../fabric/isa/sram.js';
+import { opCost, opCycles, streamArrivalCycles, tileOpContext, type OpContext } from '../../fabric/mesh/cost.js';
 import { OPPOSITE_PORT, neighbour } from '../../fabric/geometry.js';
 import type { Lowered } from './lower.js';
 import type { Placement } from './place.js';
@@ -333,8 +332,6 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   const out: StepEstimate = { cycles: end, busyByLabel, waveletsSent, waveletHops };
   if (!tracking) return out;
 
-  const readBw = sramReadBytesPerCycle(spec);
-  const writeBw = sramWriteBytesPerCycle(spec);
   const streamClass = new Map<number, number>();
   /** Adds an op's cycles to `path`: its arithmetic to its kind, what SRAM bandwidth adds beyond that to `sram`. */
   const chargeOp = (path: Float64Array, op: Op, ctx: OpContext) => {
@@ -344,12 +341,7 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
       return;
     }
     const c = opCost(spec, op, ctx);
-    // matvec: the weight stream only (x stays in the datapath's cache, see matvecCost)
-    const memory =
-      op.op === 'matvec'
-        ? Math.ceil((op.rows * op.cols * dtypeBytes(ctx.dtypeOf(op.w)) + (ctx.dtypeOf(op.w) === 'int8' ? op.rows * 4 : 0)) / readBw)
-        : Math.max(Math.ceil(c.sramReadBytes / readBw), Math.ceil(c.sramWriteBytes / writeBw));
-    const sram = Math.min(cycles, Math.max(0, memory - c.arithCycles));
+    const sram = Math.min(cycles, Math.max(0, c.sramCycles - c.arithCycles));
     path[CAUSE.sram] += sram;
     path[op.op === 'matvec' ? CAUSE.matvec : op.op === 'attention' ? CAUSE.attention : CAUSE.vector] += cycles - sram;
   };

@@ -25,6 +25,11 @@ export interface OpCost {
   cycles: number;
   /** Its SIMD arithmetic alone, in cycles: the part that overlaps with its SRAM streams (no setup, row overheads or transcendentals). */
   arithCycles: number;
+  /**
+   * Cycles its SRAM streams take at the port widths, the other side of that overlap: the slower of its reads and its
+   * writes (a matvec: its weight stream alone, x stays in the datapath's cache).
+   */
+  sramCycles: number;
   /** Multiply-accumulates and other SIMD arithmetic operations on the FMAC datapath. */
   fmacOps: number;
   sramReadBytes: number;
@@ -77,6 +82,10 @@ export function sramWriteBytesPerCycle(spec: FabricSpec): number {
   return spec.sramWritesPerCycle * spec.sramAccessBytes;
 }
 
+function readCycles(spec: FabricSpec, bytes: number): number {
+  return Math.ceil(bytes / sramReadBytesPerCycle(spec));
+}
+
 /** FP32 adds, scales and moves per cycle: simdWidth.f32Add, or the FMA width where a spec does not give it. */
 export function f32AddWidth(spec: FabricSpec): number {
   return spec.simdWidth.f32Add ?? spec.simdWidth.f32;
@@ -96,11 +105,12 @@ export function f16Acc32Width(spec: FabricSpec): number {
  */
 function vectorCost(spec: FabricSpec, macOps: number, addOps: number, readBytes: number, writeBytes: number, transcendentals = 0, halfMacOps = 0): OpCost {
   const arith = Math.ceil(macOps / spec.simdWidth.f32) + Math.ceil(addOps / f32AddWidth(spec)) + Math.ceil(halfMacOps / f16Acc32Width(spec));
-  const reads = Math.ceil(readBytes / sramReadBytesPerCycle(spec));
+  const reads = readCycles(spec, readBytes);
   const writes = Math.ceil(writeBytes / sramWriteBytesPerCycle(spec));
   return {
     cycles: OP_SETUP_CYCLES + Math.max(arith, reads, writes) + transcendentals * TRANSCENDENTAL_CYCLES,
     arithCycles: arith,
+    sramCycles: Math.max(reads, writes),
     fmacOps: macOps + addOps + halfMacOps + transcendentals,
     sramReadBytes: readBytes,
     sramWriteBytes: writeBytes,
@@ -116,10 +126,11 @@ export function matvecCost(spec: FabricSpec, rows: number, cols: number, dtype: 
   const macs = rows * cols;
   const weightBytes = macs * elemBytes(dtype) + (dtype === 'int8' ? rows * 4 : 0);
   const compute = Math.ceil(macs / simdFor(spec, dtype));
-  const memory = Math.ceil(weightBytes / sramReadBytesPerCycle(spec));
+  const memory = readCycles(spec, weightBytes);
   return {
     cycles: OP_SETUP_CYCLES + Math.max(compute, memory) + rows * MATVEC_ROW_OVERHEAD_CYCLES,
     arithCycles: compute,
+    sramCycles: memory,
     fmacOps: macs,
     sramReadBytes: weightBytes + cols * 4,
     sramWriteBytes: rows * 4,
@@ -133,7 +144,7 @@ export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
       return matvecCost(spec, op.rows, op.cols, ctx.dtypeOf(op.w));
     case 'send':
       // The CE only issues; the wavelets drain through the ramp at one per cycle (the engine's timing model).
-      return { cycles: SEND_ISSUE_CYCLES, arithCycles: 0, fmacOps: 0, sramReadBytes: op.src.length * 4, sramWriteBytes: 0 };
+      return { cycles: SEND_ISSUE_CYCLES, arithCycles: 0, sramCycles: readCycles(spec, op.src.length * 4), fmacOps: 0, sramReadBytes: op.src.length * 4, sramWriteBytes: 0 };
     case 'add':
       return vectorCost(spec, 0, op.a.length, op.a.length * 8, op.a.length * 4);
     case 'copy':
@@ -182,7 +193,8 @@ export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
     }
     case 'dispatch': {
       const k = op.indices.length;
-      return { cycles: OP_SETUP_CYCLES + k * SEND_ISSUE_CYCLES, arithCycles: 0, fmacOps: 0, sramReadBytes: k * 4 + op.src.length * 4 * k, sramWriteBytes: 0 };
+      const reads = k * 4 + op.src.length * 4 * k;
+      return { cycles: OP_SETUP_CYCLES + k * SEND_ISSUE_CYCLES, arithCycles: 0, sramCycles: readCycles(spec, reads), fmacOps: 0, sramReadBytes: reads, sramWriteBytes: 0 };
     }
     case 'argmax':
       return vectorCost(spec, op.x.length, 0, op.x.length * 4, 8);
@@ -192,7 +204,8 @@ export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
       // Read the token, decode one row to f32 (SIMD at the table dtype's width), issue the send.
       const dtype = ctx.dtypeOf(op.table);
       const decode = dtype === 'f32' ? 0 : Math.ceil(op.cols / simdFor(spec, dtype));
-      return { cycles: OP_SETUP_CYCLES + decode + SEND_ISSUE_CYCLES, arithCycles: decode, fmacOps: dtype === 'f32' ? 0 : op.cols, sramReadBytes: 4 + op.cols * elemBytes(dtype), sramWriteBytes: 0 };
+      const reads = 4 + op.cols * elemBytes(dtype);
+      return { cycles: OP_SETUP_CYCLES + decode + SEND_ISSUE_CYCLES, arithCycles: decode, sramCycles: readCycles(spec, reads), fmacOps: dtype === 'f32' ? 0 : op.cols, sramReadBytes: reads, sramWriteBytes: 0 };
     }
     case 'output':
       return vectorCost(spec, 0, 0, op.src.length * 4, 0);

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import type { WasmSimd } from '../../kernels/index.js';
-import { defaultWasmSimd, relaxedSimdSupported } from '../../kernels/index.js';
+import { WASM_SIMD_BUILDS, defaultWasmSimd, relaxedSimdSupported } from '../../kernels/index.js';
 import { InputError } from '../../fabric/errors.js';
 import { formatKernelsBench, runKernelsBench } from '../bench/kernelsBench.js';
 import { formatEngineBench, runEngineBench } from '../bench/engineBench.js';
@@ -13,11 +13,9 @@ import { action } from './action.js';
 
 type AddBenchmark = (bench: Command) => void;
 
-const SIMD_BUILDS: readonly WasmSimd[] = ['relaxed', 'portable'];
-
 /** --simd: a kernel module build this engine runs. */
 export function parseSimdOption(value: string): WasmSimd {
-  if (!(SIMD_BUILDS as readonly string[]).includes(value)) throw new InputError(`unknown kernel build "${value}"`, '--simd', `use ${SIMD_BUILDS.join(' or ')}`);
+  if (!(WASM_SIMD_BUILDS as readonly string[]).includes(value)) throw new InputError(`unknown kernel build "${value}"`, '--simd', `use ${WASM_SIMD_BUILDS.join(' or ')}`);
   if (value === 'relaxed' && !relaxedSimdSupported()) throw new InputError('this Node does not run relaxed SIMD', '--simd', 'use portable, or Node 22+');
   return value as WasmSimd;
 }
@@ -27,7 +25,7 @@ function kernels(bench: Command): void {
     .command('kernels')
     .description('read bandwidth of this machine, then the WebAssembly SIMD matvec (f32, bf16, f16, int8) at 4096² and 8192² on one thread, as GB/s and as a fraction of the read bandwidth')
     .option('--quick', 'small sizes and short timings (a smoke test: the figures are not meaningful)', false)
-    .option('--simd <build>', `kernel module build: ${SIMD_BUILDS.join(' or ')} (default: relaxed where this Node runs relaxed SIMD)`)
+    .option('--simd <build>', `kernel module build: ${WASM_SIMD_BUILDS.join(' or ')} (default: relaxed where this Node runs relaxed SIMD)`)
     .addHelpText('after', '\nExample:\n  npx wafer bench kernels --json > kernels.json');
   action<{ quick: boolean; simd?: string }>(cmd, async (opts, g) => {
     const simd = opts.simd === undefined ? undefined : parseSimdOption(opts.simd);

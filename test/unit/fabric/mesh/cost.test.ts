@@ -18,6 +18,8 @@ describe('cost functions', () => {
     expect(matvecCost(wse3, 64, 64, 'int8').cycles).toBe(OP_SETUP_CYCLES + (64 * 64) / 8 + 64);
     expect(matvecCost(wse3, 64, 64, 'int8').sramReadBytes).toBe(64 * 64 + 64 * 4 + 64 * 4);
     expect(matvecCost(wse3, 3, 5, 'f32').fmacOps).toBe(15);
+    // the SRAM side of the overlap is the weight stream alone (x stays in the datapath's cache)
+    expect(matvecCost(wse3, 64, 64, 'int8').sramCycles).toBe((64 * 64 + 64 * 4) / 16);
   });
 
   it('f32 adds and scalings run at simdWidth.f32Add, multiplies at the FMA width; a spec without f32Add adds at the FMA width', () => {
@@ -29,7 +31,7 @@ describe('cost functions', () => {
     const norm: Op = { op: 'rmsnorm', x: s(n), weight: s(n), out: s(n), eps: 1e-5 };
     expect([f32AddWidth(wse2), f32AddWidth(wse3)]).toEqual([2, 4]);
     // WSE-3: 4 adds per cycle, but the 4 B results leave through one 8 B write per cycle: write-bound at n/2.
-    expect(opCost(wse3, add, ctx)).toMatchObject({ cycles: OP_SETUP_CYCLES + n / 2, arithCycles: n / 4, fmacOps: n });
+    expect(opCost(wse3, add, ctx)).toMatchObject({ cycles: OP_SETUP_CYCLES + n / 2, arithCycles: n / 4, sramCycles: n / 2, fmacOps: n });
     // WSE-2: 2 adds per cycle, as fast as the writes.
     expect(opCost(wse2, add, ctx)).toMatchObject({ cycles: OP_SETUP_CYCLES + n / 2, arithCycles: n / 2 });
     // rmsnorm: n FMAs (sum of squares) and n multiplies (· w) at width 1, n scalings (· 1/rms) at f32Add, one rsqrt.
