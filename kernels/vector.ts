@@ -3,9 +3,22 @@
 
 /** RMSNorm (Llama/Qwen): out = weight * x / sqrt(mean(x²) + eps). out may alias x. */
 export function rmsnorm(x: Float32Array, weight: Float32Array, eps: number, out: Float32Array = new Float32Array(x.length)): Float32Array {
+  return rmsnormGiven(x, weight, sumSquares(x), x.length, eps, out);
+}
+
+/** Σ x² accumulated in a JS double: the first half of RMSNorm, so a vector split over tiles can sum its slices' parts. */
+export function sumSquares(x: Float32Array): number {
   let ss = 0;
   for (let i = 0; i < x.length; i++) ss += x[i] * x[i];
-  const inv = 1 / Math.sqrt(ss / x.length + eps);
+  return ss;
+}
+
+/**
+ * RMSNorm of a slice x of a `count`-long vector whose sum of squares is `sumsq`:
+ * out = weight * x / sqrt(sumsq / count + eps). out may alias x.
+ */
+export function rmsnormGiven(x: Float32Array, weight: Float32Array, sumsq: number, count: number, eps: number, out: Float32Array = new Float32Array(x.length)): Float32Array {
+  const inv = 1 / Math.sqrt(sumsq / count + eps);
   for (let i = 0; i < x.length; i++) out[i] = weight[i] * Math.fround(x[i] * inv);
   return out;
 }

@@ -7,7 +7,7 @@ import type { FabricSpec } from '../../fabric/spec/schema.js';
 import type { FaultMap } from '../../fabric/faults/index.js';
 import { tileSramBytes } from '../../fabric/isa/sram.js';
 import type { ModelGraph, LayerNode } from '../graph/graph.js';
-import { lowerModel, type Lowered, type ProjectionLowering } from '../wafer/lower.js';
+import { hubSliceCols, lowerModel, type Lowered, type ProjectionLowering } from '../wafer/lower.js';
 import { placeTiles, type Placement } from '../wafer/place.js';
 import { meshView, routeStreams, type StreamRoute } from '../wafer/route.js';
 import { estimateStep, PATH_CAUSES, type PathSplit } from '../wafer/estimate.js';
@@ -94,6 +94,8 @@ export function lowerStage(req: StageRequest): LoweredStage {
     embedding: part === 'embedding',
     lmHead: part === 'lm_head',
     projection: req.projection,
+    // The model's hub slices, also in a stage without layers.
+    sliceCols: hubSliceCols(req.graph, req),
   });
   const tiles = lowered.plan.tiles;
   // A tile whose buffers overflow its SRAM holds as many tiles as its bytes need (costed as one compute engine).
@@ -114,8 +116,8 @@ export function lowerStage(req: StageRequest): LoweredStage {
     }
   }
   if (layerStage && req.batch > 1 && kvTiles > 0) {
-    // The last tile before the `stage.out` stub reserves the other users' KV tiles behind it.
-    const last = tiles[tiles.length - 2];
+    // The last tile before the `stage.out` stubs reserves the other users' KV tiles behind it.
+    const last = tiles.findLast((t) => t.group !== 'stage')!;
     last.span = (last.span ?? 1) + (req.batch - 1) * kvTiles;
   }
   let total = 0;
@@ -142,19 +144,21 @@ export function timeStage(stage: LoweredStage, scanOffset: number, position: num
   const placement = placeTiles(tiles, W, H, mesh.usable, { fabric: `fabric "${spec.name}"`, dead: W * H - mesh.usableTiles }, { scanOffset });
   const routes = routeStreams(lowered.plan.streams, placement.tileOf, meshView(W, H, mesh.faults), { dimensionOrdered: true, hopsOnly: mesh.linkExtraLatencyCycles === null });
   const part = partOf(req);
-  // Probes: where the stage's share of a token starts (a hub's first input) and ends (the next hub's).
+  // Probes: where the stage's share of a token starts (the first hub slice's input) and ends (the last of the next
+  // hub's slices to receive its part: the `stage.out` stubs).
   const from = part === 'layer' ? tiles.find((t) => t.role === `L${req.layers[0].index}.attn.hub`)! : part === 'lm_head' ? tiles.find((t) => t.role === 'final.hub')! : null;
-  const to = part === 'lm_head' ? null : tiles[tiles.length - 1];
+  const to = part === 'lm_head' ? [] : tiles.filter((t) => t.group === 'stage' && t.role.startsWith('stage.out'));
   const est = estimateStep(spec, lowered, placement, routes, {
     position,
     linkExtraLatencyCycles: mesh.linkExtraLatencyCycles,
     expertChoice: req.expertChoice,
     criticalPath: true,
-    probeTiles: [from, to].filter((t) => t !== null).map((t) => t.id),
+    probeTiles: [...(from ? [from.id] : []), ...to.map((t) => t.id)],
   });
   // Every task after `from` depends on its input, so the path to the end runs through that arrival.
   const a = from ? est.firstArrival!.get(from.id)! : { cycles: 0, path: Object.fromEntries(PATH_CAUSES.map((c) => [c, 0])) as PathSplit };
-  const b = to ? est.firstArrival!.get(to.id)! : { cycles: est.cycles, path: est.criticalPath! };
+  const arrivals = to.map((t) => est.firstArrival!.get(t.id)!);
+  const b = arrivals.length > 0 ? arrivals.reduce((x, y) => (y.cycles > x.cycles ? y : x)) : { cycles: est.cycles, path: est.criticalPath! };
   const path = Object.fromEntries(PATH_CAUSES.map((c) => [c, b.path[c] - a.path[c]])) as PathSplit;
   return { cycles: b.cycles - a.cycles, path, placement, routes };
 }

@@ -8,9 +8,9 @@ import type { StreamRoute } from './route.js';
 function recolourOp(op: Op, colourOf: Int32Array): Op {
   switch (op.op) {
     case 'send':
-    case 'embed':
       return { ...op, colour: colourOf[op.colour] };
     case 'dispatch':
+    case 'embed':
       return { ...op, colours: op.colours.map((c) => colourOf[c]) };
     default:
       return op;

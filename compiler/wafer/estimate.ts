@@ -72,7 +72,7 @@ function toSplit(v: Float64Array): PathSplit {
 /** The class of a stream's serialisation, from the labels lower.ts and region.ts give (reduce edges, inputs, dispatches). */
 function streamCause(label: string, destinations: number): number {
   if (/\.red\d/.test(label) || /argmax\d/.test(label)) return CAUSE.reduction;
-  if (destinations > 1 || /\.in\d+$/.test(label) || /\.q\d+$/.test(label) || label.endsWith('.dispatch')) return CAUSE.broadcast;
+  if (destinations > 1 || /\.in\d+$/.test(label) || /\.q\d+$/.test(label) || /\.dispatch\d*$/.test(label)) return CAUSE.broadcast;
   return CAUSE.transfer;
 }
 
@@ -256,8 +256,10 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   };
   const issueSends = (tile: number, op: Op, at: number, g: number, opIndex: number) => {
     if (op.op === 'send') send(tile, op.colour, op.src.length, at, g, opIndex);
-    else if (op.op === 'embed' && tile === embedSender) send(tile, op.colour, op.cols, at, g, opIndex);
-    else if (op.op === 'dispatch') {
+    else if (op.op === 'embed') {
+      // Slice j of the row: columns [j·sliceCols, min(cols, (j+1)·sliceCols)) on colours[j].
+      if (tile === embedSender) for (let j = 0; j < op.colours.length; j++) send(tile, op.colours[j], Math.min(op.cols, (j + 1) * op.sliceCols) - j * op.sliceCols, at, g, opIndex);
+    } else if (op.op === 'dispatch') {
       for (const e of choose(op.indices.length, op.colours.length)) {
         if (!(op.colours[e] >= 0)) throw new Error(`estimate: the router picks expert ${e} of ${tiles[tile].role}, which was not lowered (pass an expertChoice among the lowered experts)`);
         send(tile, op.colours[e], op.src.length, at, g, opIndex);

@@ -1,11 +1,13 @@
 // Lowering: the layer graph -> a logical plan of tiles, tasks and streams for one decode step.
 //
-// Per layer: an attention hub tile holds the residual, normalises it and sends its slices to the QKV regions (one
-// per KV head, rows aligned to heads); each KV head's attention tile gathers q/k/v from its region's roots, applies
-// RoPE, appends to its KV cache (in its SRAM) and attends; its output feeds one row of the O region, whose roots
-// return to the hub (residual add). An MLP hub does the same for gate+up (whose roots apply SwiGLU and feed the
-// down region's rows directly) and down; an MoE hub runs the router and top-k itself and dispatches to the chosen
-// experts only, each expert having its own hub and regions, and combines what comes back.
+// Per layer: the attention hub — k slice tiles, slice j holding x[j·s, (j+1)·s) of the residual — normalises x (a
+// sum of squares per slice, added up a tree and multicast back) and each slice feeds block column j of the QKV
+// regions (one per KV head, rows aligned to heads); each KV head's attention tile gathers q/k/v from its region's
+// roots, applies RoPE, appends to its KV cache (in its SRAM) and attends; its output feeds one row of the O region,
+// whose roots return each slice its rows (residual add). The MLP hub's slices do the same for gate+up (whose roots
+// apply SwiGLU and feed the down region's rows directly) and down; an MoE hub's slices feed a router region, run the
+// same top-k on the logits slice 0 multicasts, dispatch their parts to the chosen experts' regions only and combine
+// the rows that come back.
 import { InputError } from '../../fabric/errors.js';
 import type { FabricSpec } from '../../fabric/spec/schema.js';
 import type { Op, Task } from '../../fabric/isa/types.js';
@@ -32,6 +34,11 @@ export interface LowerOptions {
   lmHead?: boolean;
   /** Extensions for real-size models (compiler/project); absent, the lowering is the one the mesh engine runs. */
   projection?: ProjectionLowering;
+  /**
+   * Columns of x per hub slice (default hubSliceCols: the q/k/v partition's block width). A stage lowered without
+   * layers (the embedding or LM head alone) is given its model's, so its slices match the layers'.
+   */
+  sliceCols?: number;
 }
 
 /**
@@ -92,6 +99,18 @@ export function checkProjectable(graph: ModelGraph): void {
   if (c.mla) fail(`${c.name} uses multi-head latent attention, which the wafer lowering does not lower`, 'compiler/project lowers MLA layers through an equivalent graph (projectionGraph)');
 }
 
+/**
+ * Columns of x each hub slice owns: the q/k/v partition's natural input block width, so that every block column of
+ * every region fed from a hub takes its input from exactly one slice. d when the graph has no layers.
+ */
+export function hubSliceCols(graph: ModelGraph, opts: Pick<LowerOptions, 'dtype' | 'budgetBytes' | 'maxFan'>): number {
+  const a0 = graph.layers.length > 0 ? graph.layers[0].attention : null;
+  if (!a0) return graph.hidden;
+  const qkvRows = (a0.numHeads / a0.numKvHeads + 2) * a0.headDim;
+  const grid = partitionMatrix({ rows: qkvRows, cols: graph.hidden, dtype: opts.dtype, budgetBytes: opts.budgetBytes, matricesPerTile: 1, forcedBc: 0, rowAlign: a0.headDim, maxGr: opts.maxFan * 2, maxGc: opts.maxFan });
+  return grid ? grid.bc : graph.hidden;
+}
+
 export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
   const proj = opts.projection;
   if (proj) checkProjectable(graph);
@@ -120,12 +139,6 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
     regions.push(r);
     return r;
   };
-  /** A hub tile holding a full vector `x` (d floats) that it normalises and slices to a region's input rows. */
-  const sendSlices = (src: string, inputs: StreamDecl[], hub: LogicalTile, bc: number): Op[] =>
-    inputs.map((s, j) => {
-      s.src.push(hub.id);
-      return { op: 'send', colour: s.id, src: slice(src, j * bc, sliceLen(d, bc, j)) } as Op;
-    });
   /** Each root i of `r` sends y_i to `hub`, which receives it into `into` at the root's row offset; returns the recv tasks. */
   const gatherRoots = (r: Region, hub: LogicalTile, into: string, label: string) =>
     r.roots.map((root, i) => {
@@ -133,62 +146,150 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
       root.final.ops.push({ op: 'send', colour: s.id, src: slice(root.buf, 0, root.rows) });
       return p.recv(hub, s, slice(into, i * r.grid.br, root.rows), [], label);
     });
-  const vector = (t: LogicalTile, name: string, tensor: string, length: number) => p.buffer(t, name, 'f32', length, { kind: 'vector', tensor, range: [0, length] }, 'weights');
+
+  // Hub slices. The residual stream x (d floats) of each half-layer is held by k hub tiles, slice j owning
+  // x[j·s, (j+1)·s): each slice normalises its part (a sum of squares per slice, added up a tree into slice 0 and
+  // multicast back: one wavelet per edge), feeds block column j of the regions it drives, and receives the rows of
+  // their outputs that fall in it. So no tile sends, receives or normalises more than s values of x per half-layer.
+  const s = opts.sliceCols ?? hubSliceCols(graph, opts);
+  if (!(Number.isInteger(s) && s >= 1 && s <= d)) throw new Error(`lower: hub slice width ${s} is not in [1, ${d}]`);
+  const k = Math.ceil(d / s);
+  const sl = (j: number) => sliceLen(d, s, j);
+  /** The k hub tiles of a half-layer (roles `role`, `role`1, …): x, and with a norm its weight's slice, xn and Σx². */
+  const hubSlices = (role: string, group: string, norm: string | null): LogicalTile[] =>
+    Array.from({ length: k }, (_, j) => {
+      const t = p.tile(j === 0 ? role : `${role}${j}`, group);
+      p.buffer(t, 'x', 'f32', sl(j), zeros, 'activation');
+      if (norm !== null) {
+        p.buffer(t, 'xn', 'f32', sl(j), zeros, 'activation');
+        p.buffer(t, 'nw', 'f32', sl(j), { kind: 'vector', tensor: norm, range: [j * s, j * s + sl(j)] }, 'weights');
+        p.buffer(t, 'ss', 'f32', 1, zeros, 'activation');
+      }
+      return t;
+    });
+  /** Each slice receives its part of x from `xs[j]` (a recv task per slice, running `ops(j)`). */
+  const receiveSlices = (hubs: LogicalTile[], xs: StreamDecl[], ops: (j: number) => Op[], label: string): Task[] =>
+    hubs.map((t, j) => {
+      xs[j].dst.push(t.id);
+      return p.recv(t, xs[j], slice('x', 0, sl(j)), ops(j), label);
+    });
+  /**
+   * Sums `len` floats of `buf` over the slices up a binary tree into slice 0, whose task then multicasts the total
+   * back into every other slice's `buf`. `last[j]` is the task after which slice j's own part is in `buf`; returns,
+   * per slice, the task after which its `buf` holds the total (append ops to it).
+   */
+  const allReduce = (hubs: LogicalTile[], last: Task[], buf: string, len: number, label: string): Task[] => {
+    const n = hubs.length;
+    if (n === 1) return last;
+    const out = [...last];
+    const up = new Map<number, StreamDecl>();
+    for (let c = 0; c < n; c++) for (const ch of reduceChildren('tree', c, n)) up.set(ch, p.stream([hubs[ch].id], [hubs[c].id], len, `${label}.red${ch}>${c}`));
+    for (let c = 0; c < n; c++) {
+      reduceChildren('tree', c, n).forEach((ch, m) => {
+        const r = p.buffer(hubs[c], `${buf}.r${m}`, 'f32', len, zeros, 'activation');
+        const got = p.recv(hubs[c], up.get(ch)!, slice(r, 0, len), [], `${label}.recv`);
+        out[c] = p.task(hubs[c], { on: 'after', tasks: [out[c].id, got.id] }, [{ op: 'add', a: slice(buf, 0, len), b: slice(r, 0, len), out: slice(buf, 0, len) }], `${label}.add`);
+      });
+      if (c > 0) out[c].ops.push({ op: 'send', colour: up.get(c)!.id, src: slice(buf, 0, len) });
+    }
+    const total = p.stream([hubs[0].id], hubs.slice(1).map((h) => h.id), len, `${label}.total`);
+    out[0].ops.push({ op: 'send', colour: total.id, src: slice(buf, 0, len) });
+    for (let c = 1; c < n; c++) out[c] = p.recv(hubs[c], total, slice(buf, 0, len), [], `${label}.total`);
+    return out;
+  };
+  /** RMSNorm of x over the slices into xn (`first[j]` received slice j's x); returns the tasks after which xn is ready. */
+  const normSlices = (hubs: LogicalTile[], first: Task[], label: string): Task[] => {
+    hubs.forEach((_, j) => first[j].ops.push({ op: 'sumsq', x: slice('x', 0, sl(j)), out: slice('ss', 0, 1) }));
+    const done = allReduce(hubs, first, 'ss', 1, label);
+    hubs.forEach((_, j) => done[j].ops.push({ op: 'normScale', x: slice('x', 0, sl(j)), sumsq: slice('ss', 0, 1), count: d, weight: slice('nw', 0, sl(j)), out: slice('xn', 0, sl(j)), eps: graph.eps }));
+    return done;
+  };
+  /** A region's block columns nest in the slices (one hub slice then sends all of them): free with one slice. */
+  const bcDivides = k > 1 ? s : 0;
+  /** Each slice sends `src` to the input columns of a region of block width `bc` that lie in it (bc divides s). */
+  const feedSlices = (hubs: LogicalTile[], tasks: Task[], inputs: StreamDecl[], src: string, bc: number) => {
+    if (k > 1 && s % bc !== 0) throw new Error(`lower: block width ${bc} does not divide the hub slice width ${s}`);
+    inputs.forEach((input, c) => {
+      const j = Math.floor((c * bc) / s);
+      input.src.push(hubs[j].id);
+      tasks[j].ops.push({ op: 'send', colour: input.id, src: slice(src, c * bc - j * s, sliceLen(d, bc, c)) });
+    });
+  };
+  /**
+   * Each root of `r` (rows of a d-long output) sends the part of y_i that falls in each slice to that slice's `into`
+   * at its offset there; returns per slice its recv tasks (each running `ops(j, offset, length)`).
+   */
+  const gatherToSlices = (r: Region, hubs: LogicalTile[], into: string, label: string, ops: (j: number, at: number, len: number) => Op[] = () => []): Task[][] => {
+    const got: Task[][] = hubs.map(() => []);
+    r.roots.forEach((root, i) => {
+      const r0 = i * r.grid.br;
+      for (let j = Math.floor(r0 / s); j < k && j * s < r0 + root.rows; j++) {
+        const a = Math.max(r0, j * s);
+        const b = Math.min(r0 + root.rows, j * s + sl(j));
+        const st = p.stream([root.tile.id], [hubs[j].id], b - a, `${r.name}.out${i}.${j}`);
+        root.final.ops.push({ op: 'send', colour: st.id, src: slice(root.buf, a - r0, b - a) });
+        got[j].push(p.recv(hubs[j], st, slice(into, a - j * s, b - a), ops(j, a - j * s, b - a), label));
+      }
+    });
+    return got;
+  };
 
   // Partitions shared by every layer (a stage may have none: the embedding and LM head alone).
   const a0 = graph.layers.length > 0 ? graph.layers[0].attention : null;
   const group = a0 ? a0.numHeads / a0.numKvHeads : 0;
   const hd = a0 ? a0.headDim : 0;
   const qkvRows = (group + 2) * hd;
-  const qkvGridOrNull = a0 ? partition('the q/k/v projection of one KV head', { rows: qkvRows, cols: d, matricesPerTile: 1, forcedBc: 0, rowAlign: hd, maxGr: opts.maxFan * 2, maxGc: opts.maxFan }) : null;
+  const qkvGridOrNull = a0 ? partition('the q/k/v projection of one KV head', { rows: qkvRows, cols: d, matricesPerTile: 1, forcedBc: s, rowAlign: hd, maxGr: opts.maxFan * 2, maxGc: opts.maxFan }) : null;
   const oGridOrNull = a0 ? partition('the attention output projection', { rows: d, cols: a0.numHeads * hd, matricesPerTile: 1, forcedBc: group * hd, rowAlign: 0, maxGr: opts.maxFan, maxGc: Infinity }) : null;
   const kvDtype = proj?.kvDtype ?? 'f32';
   const kvBytes = dtypeBytes(kvDtype);
   const kvChunk = a0 && proj ? kvChunking(a0.qNorm !== null) : null;
 
-  // Embedding: rows of the table spread over tiles; the tile that owns the step's token sends its row.
+  // Embedding: rows of the table spread over tiles; the tile that owns the step's token sends its row, slice j to
+  // hub slice j of the first layer.
   const rowBytes = d * dtypeBytes(dtype) + (dtype === 'int8' ? 4 : 0);
   const embRowsPerTile = Math.max(1, Math.floor((opts.budgetBytes - 64) / rowBytes));
-  const embStream = p.stream([], [], d, opts.embedding === false ? 'stage.in' : 'embedding.out');
+  const embStreams = Array.from({ length: k }, (_, j) => p.stream([], [], sl(j), opts.embedding === false ? `stage.x${j}` : `embedding.out${j}`));
   const tokenTiles: number[] = [];
   if (opts.embedding === false) {
-    const t = p.tile('stage.in', 'stage');
-    p.buffer(t, 'x', 'f32', d, zeros, 'activation');
-    p.task(t, { on: 'start' }, [{ op: 'send', colour: embStream.id, src: slice('x', 0, d) }], 'stage.in');
-    embStream.src.push(t.id);
+    // One stub per slice, as the previous layer's slices send in parallel.
+    embStreams.forEach((st, j) => {
+      const t = p.tile(j === 0 ? 'stage.in' : `stage.in${j}`, 'stage');
+      p.buffer(t, 'x', 'f32', sl(j), zeros, 'activation');
+      p.task(t, { on: 'start' }, [{ op: 'send', colour: st.id, src: slice('x', 0, sl(j)) }], 'stage.in');
+      st.src.push(t.id);
+    });
   }
-  for (let r0 = 0, k = 0; opts.embedding !== false && r0 < graph.embedding.rows; r0 += embRowsPerTile, k++) {
+  for (let r0 = 0, e = 0; opts.embedding !== false && r0 < graph.embedding.rows; r0 += embRowsPerTile, e++) {
     const rows = Math.min(embRowsPerTile, graph.embedding.rows - r0);
-    const t = p.tile(`embedding[${k}]`, 'embedding');
+    const t = p.tile(`embedding[${e}]`, 'embedding');
     const range = { tensor: graph.embedding.tensor, rows: [r0, r0 + rows] as [number, number], cols: [0, d] as [number, number] };
     p.buffer(t, 'table', dtype, rows * d, { kind: 'weights', ...range }, 'weights');
     const scales = dtype === 'int8' ? p.buffer(t, 'scales', 'f32', rows, { kind: 'scales', ...range }, 'weights') : undefined;
     p.buffer(t, 'tok', 'i32', 1, zeros, 'activation');
-    p.task(t, { on: 'start' }, [{ op: 'embed', table: 'table', scales, rowBase: r0, rows, cols: d, token: slice('tok', 0, 1), colour: embStream.id }], 'embedding');
-    embStream.src.push(t.id);
+    p.task(t, { on: 'start' }, [{ op: 'embed', table: 'table', scales, rowBase: r0, rows, cols: d, token: slice('tok', 0, 1), colours: embStreams.map((st) => st.id), sliceCols: s }], 'embedding');
+    for (const st of embStreams) st.src.push(t.id);
     tokenTiles.push(t.id);
   }
 
-  let xIn = embStream;
+  let xIn = embStreams;
   for (const layer of graph.layers) xIn = lowerLayer(layer, xIn);
 
   if (opts.lmHead === false) {
-    const t = p.tile('stage.out', 'stage');
-    xIn.dst.push(t.id);
-    p.buffer(t, 'x', 'f32', d, zeros, 'activation');
-    p.recv(t, xIn, slice('x', 0, d), [], 'stage.out');
+    xIn.forEach((st, j) => {
+      const t = p.tile(j === 0 ? 'stage.out' : `stage.out${j}`, 'stage');
+      st.dst.push(t.id);
+      p.buffer(t, 'x', 'f32', sl(j), zeros, 'activation');
+      p.recv(t, st, slice('x', 0, sl(j)), [], 'stage.out');
+    });
     return { plan: p, regions, tokenTiles, logitOutputs: [] };
   }
 
-  // Final norm, LM head, argmax.
-  const hubF = p.tile('final.hub', 'lm_head');
-  xIn.dst.push(hubF.id);
-  p.buffer(hubF, 'x', 'f32', d, zeros, 'activation');
-  p.buffer(hubF, 'xn', 'f32', d, zeros, 'activation');
-  vector(hubF, 'nw', graph.finalNorm, d);
-  const lmGrid = partition('the LM head', { rows: graph.lmHead.rows, cols: d, matricesPerTile: 1, forcedBc: 0, rowAlign: 0, maxGr: Infinity, maxGc: opts.maxFan });
+  // Final norm over the slices, LM head (its block columns are the slices), argmax.
+  const hubF = hubSlices('final.hub', 'lm_head', graph.finalNorm);
+  const lmGrid = partition('the LM head', { rows: graph.lmHead.rows, cols: d, matricesPerTile: 1, forcedBc: 0, bcDivides, rowAlign: 0, maxGr: Infinity, maxGc: opts.maxFan });
   const lm = region('lm_head', 'lm_head', [graph.lmHead], lmGrid);
-  p.recv(hubF, xIn, slice('x', 0, d), [{ op: 'rmsnorm', x: slice('x', 0, d), weight: slice('nw', 0, d), out: slice('xn', 0, d), eps: graph.eps }, ...sendSlices('xn', lm.inputs, hubF, lmGrid.bc)], 'final.norm');
+  feedSlices(hubF, normSlices(hubF, receiveSlices(hubF, xIn, () => [], 'final.norm'), 'final.norm'), lm.inputs, 'xn', lmGrid.bc);
   const logitOutputs: { name: string; offset: number }[] = [];
   // Argmax: each root takes its slice's best, then a chain from the last root to root 0 merges the pairs.
   let prevPair: StreamDecl | null = null;
@@ -206,9 +307,9 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
       last = p.task(t, { on: 'after', tasks: [last.id, got.id] }, [{ op: 'argmaxMerge', a: slice('am', 0, 2), b: slice('amr', 0, 2), out: slice('am', 0, 2) }], 'lm_head.argmax');
     }
     if (i > 0) {
-      const s = p.stream([t.id], [lm.roots[i - 1].tile.id], 2, `lm_head.argmax${i}`);
-      last.ops.push({ op: 'send', colour: s.id, src: slice('am', 0, 2) });
-      prevPair = s;
+      const st = p.stream([t.id], [lm.roots[i - 1].tile.id], 2, `lm_head.argmax${i}`);
+      last.ops.push({ op: 'send', colour: st.id, src: slice('am', 0, 2) });
+      prevPair = st;
     } else last.ops.push({ op: 'output', name: 'token', src: slice('am', 0, 2) });
   }
   logitOutputs.reverse();
@@ -302,20 +403,16 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
     ];
   }
 
-  function lowerLayer(layer: LayerNode, xIn: StreamDecl): StreamDecl {
+  function lowerLayer(layer: LayerNode, xIn: StreamDecl[]): StreamDecl[] {
     const L = `L${layer.index}`;
     const a = layer.attention;
     const qkvGrid = nonNull(qkvGridOrNull);
     const oGrid = nonNull(oGridOrNull);
-    // Attention hub.
-    const hubA = p.tile(`${L}.attn.hub`, `${L}.attn`);
-    xIn.dst.push(hubA.id);
-    p.buffer(hubA, 'x', 'f32', d, zeros, 'activation');
-    p.buffer(hubA, 'xn', 'f32', d, zeros, 'activation');
-    p.buffer(hubA, 'o', 'f32', d, zeros, 'activation');
-    vector(hubA, 'nw', layer.inputNorm, d);
+    // Attention hub slices.
+    const hubA = hubSlices(`${L}.attn.hub`, `${L}.attn`, layer.inputNorm);
+    hubA.forEach((t, j) => p.buffer(t, 'o', 'f32', sl(j), zeros, 'activation'));
     const qkvInputs = Array.from({ length: qkvGrid.gc }, (_, j) => p.stream([], [], sliceLen(d, qkvGrid.bc, j), `${L}.qkv.in${j}`));
-    p.recv(hubA, xIn, slice('x', 0, d), [{ op: 'rmsnorm', x: slice('x', 0, d), weight: slice('nw', 0, d), out: slice('xn', 0, d), eps: graph.eps }, ...sendSlices('xn', qkvInputs, hubA, qkvGrid.bc)], `${L}.attn.norm`);
+    feedSlices(hubA, normSlices(hubA, receiveSlices(hubA, xIn, () => [], `${L}.attn.norm`), `${L}.attn.norm`), qkvInputs, 'xn', qkvGrid.bc);
     const o = region(`${L}.attn.o`, `${L}.attn`, [a.o], oGrid);
     for (let g = 0; g < a.numKvHeads; g++) {
       // Rows of this KV head's region: its group's q heads, then its k head, then its v head (one tensor per block-row).
@@ -337,11 +434,11 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
       const gots = gatherRoots(qkv, at, 'qkv', `${L}.attn.gather`);
       const ops: Op[] = [];
       if (a.qNorm && a.kNorm) {
-        vector(at, 'qn', a.qNorm, hd);
-        vector(at, 'kn', a.kNorm, hd);
+        p.buffer(at, 'qn', 'f32', hd, { kind: 'vector', tensor: a.qNorm, range: [0, hd] }, 'weights');
+        p.buffer(at, 'kn', 'f32', hd, { kind: 'vector', tensor: a.kNorm, range: [0, hd] }, 'weights');
         for (let h = 0; h <= group; h++) {
-          const s = slice('qkv', h * hd, hd);
-          ops.push({ op: 'rmsnorm', x: s, weight: slice(h < group ? 'qn' : 'kn', 0, hd), out: s, eps: graph.eps });
+          const x = slice('qkv', h * hd, hd);
+          ops.push({ op: 'rmsnorm', x, weight: slice(h < group ? 'qn' : 'kn', 0, hd), out: x, eps: graph.eps });
         }
       }
       ops.push(
@@ -359,57 +456,79 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
       }
       p.task(at, { on: 'after', tasks: gots.map((t) => t.id) }, ops, `${L}.attn.core`);
     }
-    const oGots = gatherRoots(o, hubA, 'o', `${L}.attn.gather`);
-    const toMlp = p.stream([hubA.id], [], d, `${L}.attn.residual`);
-    p.task(hubA, { on: 'after', tasks: oGots.map((t) => t.id) }, [{ op: 'add', a: slice('x', 0, d), b: slice('o', 0, d), out: slice('x', 0, d) }, { op: 'send', colour: toMlp.id, src: slice('x', 0, d) }], `${L}.attn.residual`);
+    // Residual: each slice adds the rows of O's output that fall in it and passes its part of x on.
+    const oGots = gatherToSlices(o, hubA, 'o', `${L}.attn.gather`);
+    const toMlp = hubA.map((t, j) => p.stream([t.id], [], sl(j), `${L}.attn.residual${j}`));
+    hubA.forEach((t, j) =>
+      p.task(t, { on: 'after', tasks: oGots[j].map((x) => x.id) }, [{ op: 'add', a: slice('x', 0, sl(j)), b: slice('o', 0, sl(j)), out: slice('x', 0, sl(j)) }, { op: 'send', colour: toMlp[j].id, src: slice('x', 0, sl(j)) }], `${L}.attn.residual`),
+    );
 
-    // MLP hub.
-    const hubM = p.tile(`${L}.mlp.hub`, `${L}.mlp`);
-    toMlp.dst.push(hubM.id);
-    p.buffer(hubM, 'x', 'f32', d, zeros, 'activation');
-    p.buffer(hubM, 'xn', 'f32', d, zeros, 'activation');
-    vector(hubM, 'nw', layer.postAttentionNorm, d);
-    const out = p.stream([hubM.id], [], d, `${L}.out`);
-    const norm: Op = { op: 'rmsnorm', x: slice('x', 0, d), weight: slice('nw', 0, d), out: slice('xn', 0, d), eps: graph.eps };
+    // MLP hub slices.
+    const hubM = hubSlices(`${L}.mlp.hub`, `${L}.mlp`, layer.postAttentionNorm);
+    const out = hubM.map((t, j) => p.stream([t.id], [], sl(j), `${L}.out${j}`));
+    const normed = normSlices(hubM, receiveSlices(hubM, toMlp, () => [], `${L}.mlp.norm`), `${L}.mlp.norm`);
     if (layer.mlp.kind === 'dense') {
-      p.buffer(hubM, 'y', 'f32', d, zeros, 'activation');
-      const { inputs, down } = mlpRegions(`${L}.mlp`, layer.mlp.dense);
-      p.recv(hubM, toMlp, slice('x', 0, d), [norm, ...sendSlices('xn', inputs, hubM, inputs.length ? Math.ceil(d / inputs.length) : d)], `${L}.mlp.norm`);
-      const gots = gatherRoots(down, hubM, 'y', `${L}.mlp.gather`);
-      p.task(hubM, { on: 'after', tasks: gots.map((t) => t.id) }, [{ op: 'add', a: slice('x', 0, d), b: slice('y', 0, d), out: slice('x', 0, d) }, { op: 'send', colour: out.id, src: slice('x', 0, d) }], `${L}.mlp.residual`);
+      hubM.forEach((t, j) => p.buffer(t, 'y', 'f32', sl(j), zeros, 'activation'));
+      const { inputs, down, bc } = mlpRegions(`${L}.mlp`, layer.mlp.dense);
+      feedSlices(hubM, normed, inputs, 'xn', bc);
+      const gots = gatherToSlices(down, hubM, 'y', `${L}.mlp.gather`);
+      hubM.forEach((t, j) =>
+        p.task(t, { on: 'after', tasks: gots[j].map((x) => x.id) }, [{ op: 'add', a: slice('x', 0, sl(j)), b: slice('y', 0, sl(j)), out: slice('x', 0, sl(j)) }, { op: 'send', colour: out[j].id, src: slice('x', 0, sl(j)) }], `${L}.mlp.residual`),
+      );
       return out;
     }
+    // MoE: each slice holds the router's columns of its part and computes partial logits, added over the slices as
+    // the sum of squares is (a projection router too large for that is a region whose roots gather into slice 0);
+    // every slice runs the same top-k on the total, dispatches its part of xn to the chosen experts' block column j,
+    // and combines what their hub slices return.
     const moe = layer.mlp.moe;
     const E = moe.experts.length;
-    // Projection: a router whose weights overflow the hub becomes a region feeding the hub's logits.
-    const routerRegion = proj !== undefined && E * d * dtypeBytes(dtype) + 16 * d > opts.budgetBytes;
-    p.buffer(hubM, 'acc', 'f32', d, zeros, 'activation');
-    let rscales: string | undefined;
-    if (!routerRegion) {
-      p.buffer(hubM, 'router', dtype, E * d, { kind: 'weights', tensor: moe.router.tensor, rows: [0, E], cols: [0, d] }, 'weights');
-      rscales = dtype === 'int8' ? p.buffer(hubM, 'rscales', 'f32', E, { kind: 'scales', tensor: moe.router.tensor, rows: [0, E], cols: [0, d] }, 'weights') : undefined;
+    const routerRegion = proj !== undefined && E * s * dtypeBytes(dtype) + 16 * s > opts.budgetBytes;
+    hubM.forEach((t, j) => {
+      p.buffer(t, 'acc', 'f32', sl(j), zeros, 'activation');
+      p.buffer(t, 'logits', 'f32', E, zeros, 'activation');
+      p.buffer(t, 'idx', 'i32', moe.topK, zeros, 'activation');
+      p.buffer(t, 'wts', 'f32', moe.topK, zeros, 'activation');
+      p.buffer(t, 'dw', 'f32', E, zeros, 'activation');
+    });
+    let route: Task[];
+    if (routerRegion) {
+      const routerGrid = partition(`${L} router`, { rows: E, cols: d, matricesPerTile: 1, forcedBc: 0, bcDivides, rowAlign: 0, maxGr: opts.maxFan, maxGc: opts.maxFan });
+      const rr = region(`${L}.moe.router`, `${L}.mlp`, [moe.router], routerGrid);
+      feedSlices(hubM, normed, rr.inputs, 'xn', routerGrid.bc);
+      const routed = p.task(hubM[0], { on: 'after', tasks: gatherRoots(rr, hubM[0], 'logits', `${L}.moe.gather`).map((t) => t.id) }, [], `${L}.moe.router`);
+      const logitsTo = k > 1 ? p.stream([hubM[0].id], hubM.slice(1).map((t) => t.id), E, `${L}.moe.logits`) : null;
+      if (logitsTo) routed.ops.push({ op: 'send', colour: logitsTo.id, src: slice('logits', 0, E) });
+      route = hubM.map((t, j) => (j === 0 || !logitsTo ? routed : p.recv(t, logitsTo, slice('logits', 0, E), [], `${L}.moe.router`)));
+    } else {
+      hubM.forEach((t, j) => {
+        const init = { tensor: moe.router.tensor, rows: [0, E] as [number, number], cols: [j * s, j * s + sl(j)] as [number, number] };
+        p.buffer(t, 'router', dtype, E * sl(j), { kind: 'weights', ...init }, 'weights');
+        const scales = dtype === 'int8' ? p.buffer(t, 'rscales', 'f32', E, { kind: 'scales', ...init }, 'weights') : undefined;
+        normed[j].ops.push({ op: 'matvec', w: 'router', scales, rows: E, cols: sl(j), x: slice('xn', 0, sl(j)), y: slice('logits', 0, E), accumulate: false });
+      });
+      route = allReduce(hubM, normed, 'logits', E, `${L}.moe.router`);
     }
-    p.buffer(hubM, 'logits', 'f32', E, zeros, 'activation');
-    p.buffer(hubM, 'idx', 'i32', moe.topK, zeros, 'activation');
-    p.buffer(hubM, 'wts', 'f32', moe.topK, zeros, 'activation');
-    p.buffer(hubM, 'dw', 'f32', E, zeros, 'activation');
-    const routerGrid = routerRegion ? partition(`${L} router`, { rows: E, cols: d, matricesPerTile: 1, forcedBc: 0, rowAlign: 0, maxGr: opts.maxFan, maxGc: opts.maxFan }) : null;
-    const rr = routerGrid ? region(`${L}.moe.router`, `${L}.mlp`, [moe.router], routerGrid) : null;
-    const dispatch: number[] = [];
-    const returns: number[] = [];
-    /** An expert's hub and regions, fed `x` by `toExpert` from the MoE hub; returns the hub's recv task on the way back. */
-    const lowerExpertMlp = (EL: string, expert: MlpNode, ye: string, combine: Op, packedBits: number | undefined) => {
-      const hubE = p.tile(`${EL}.hub`, EL);
-      p.buffer(hubE, 'x', 'f32', d, zeros, 'activation');
-      p.buffer(hubE, 'y', 'f32', d, zeros, 'activation');
-      const toExpert = p.stream([hubM.id], [hubE.id], d, `${EL}.dispatch`);
-      const { inputs, down } = mlpRegions(EL, expert, packedBits);
-      p.recv(hubE, toExpert, slice('x', 0, d), sendSlices('x', inputs, hubE, Math.ceil(d / inputs.length)), `${EL}.fanout`);
-      const gots = gatherRoots(down, hubE, 'y', `${EL}.gather`);
-      const back = p.stream([hubE.id], [hubM.id], d, `${EL}.return`);
-      p.task(hubE, { on: 'after', tasks: gots.map((t) => t.id) }, [{ op: 'send', colour: back.id, src: slice('y', 0, d) }], `${EL}.return`);
-      p.buffer(hubM, ye, 'f32', d, zeros, 'activation');
-      returns.push(p.recv(hubM, back, slice(ye, 0, d), [combine], `${L}.moe.combine`).id);
+    const dispatch: number[][] = hubM.map(() => []);
+    const returns: number[][] = hubM.map(() => []);
+    /**
+     * An expert's hub slices and regions: hub slice j receives slice j of xn from MoE slice j (the stream returned)
+     * and feeds the expert's gate/up columns in it, then gathers the rows of the expert's output that fall in it and
+     * returns them to MoE slice j (running `combine` there).
+     */
+    const lowerExpertMlp = (EL: string, expert: MlpNode, ye: string, combine: (j: number) => Op, packedBits: number | undefined): StreamDecl[] => {
+      const hubE = hubSlices(`${EL}.hub`, EL, null);
+      const { inputs, down, bc } = mlpRegions(EL, expert, packedBits);
+      const toExpert = hubE.map((t, j) => p.stream([hubM[j].id], [], sl(j), `${EL}.dispatch${j}`));
+      feedSlices(hubE, receiveSlices(hubE, toExpert, () => [], `${EL}.fanout`), inputs, 'x', bc);
+      hubE.forEach((t, j) => p.buffer(t, 'y', 'f32', sl(j), zeros, 'activation'));
+      const gots = gatherToSlices(down, hubE, 'y', `${EL}.gather`);
+      hubE.forEach((t, j) => {
+        const back = p.stream([t.id], [hubM[j].id], sl(j), `${EL}.return${j}`);
+        p.task(t, { on: 'after', tasks: gots[j].map((x) => x.id) }, [{ op: 'send', colour: back.id, src: slice('y', 0, sl(j)) }], `${EL}.return`);
+        p.buffer(hubM[j], ye, 'f32', sl(j), zeros, 'activation');
+        returns[j].push(p.recv(hubM[j], back, slice(ye, 0, sl(j)), [combine(j)], `${L}.moe.combine`).id);
+      });
       return toExpert;
     };
     moe.experts.forEach((expert, e) => {
@@ -418,47 +537,42 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
         // Not lowered: its tiles are reserved where it would sit, and the dispatch has no colour for it.
         const t = p.tile(`${EL}.reserved`, EL);
         t.span = mlpTileCount(EL, expert, proj.expertWeightBits);
-        dispatch.push(-1);
+        for (const cols of dispatch) cols.push(-1);
         return;
       }
       const ye = `ye${e}`;
-      const toExpert = lowerExpertMlp(EL, expert, ye, { op: 'axpy', a: slice(ye, 0, d), weight: slice('dw', 0, E), index: e, out: slice('acc', 0, d) }, proj?.expertWeightBits);
-      dispatch.push(toExpert.id);
+      const toExpert = lowerExpertMlp(EL, expert, ye, (j) => ({ op: 'axpy', a: slice(ye, 0, sl(j)), weight: slice('dw', 0, E), index: e, out: slice('acc', 0, sl(j)) }), proj?.expertWeightBits);
+      toExpert.forEach((st, j) => dispatch[j].push(st.id));
     });
     // Shared experts (projection only: checkCompilable refuses them) run for every token and add into the sum.
-    const toShared = moe.shared ? lowerExpertMlp(`${L}.shared`, moe.shared, 'ysh', { op: 'add', a: slice('acc', 0, d), b: slice('ysh', 0, d), out: slice('acc', 0, d) }, undefined) : null;
-    const route: Op[] = [
-      { op: 'topk', logits: slice('logits', 0, E), k: moe.topK, renormalize: moe.renormalize, indices: slice('idx', 0, moe.topK), weights: slice('wts', 0, moe.topK), denseWeights: slice('dw', 0, E) },
-      { op: 'copy', src: slice('x', 0, d), out: slice('acc', 0, d) },
-      { op: 'dispatch', indices: slice('idx', 0, moe.topK), colours: dispatch, src: slice('xn', 0, d) },
-      ...(toShared ? [{ op: 'send', colour: toShared.id, src: slice('xn', 0, d) } as Op] : []),
-    ];
-    if (rr && routerGrid) {
-      p.recv(hubM, toMlp, slice('x', 0, d), [norm, ...sendSlices('xn', rr.inputs, hubM, routerGrid.bc)], `${L}.mlp.norm`);
-      const gots = gatherRoots(rr, hubM, 'logits', `${L}.moe.gather`);
-      p.task(hubM, { on: 'after', tasks: gots.map((t) => t.id) }, route, `${L}.moe.router`);
-    } else {
-      p.recv(hubM, toMlp, slice('x', 0, d), [norm, { op: 'matvec', w: 'router', scales: rscales, rows: E, cols: d, x: slice('xn', 0, d), y: slice('logits', 0, E), accumulate: false }, ...route], `${L}.moe.router`);
-    }
-    p.task(hubM, { on: 'after', tasks: returns, count: moe.topK + (toShared ? 1 : 0) }, [{ op: 'send', colour: out.id, src: slice('acc', 0, d) }], `${L}.moe.residual`);
+    const shared = moe.shared ? lowerExpertMlp(`${L}.shared`, moe.shared, 'ysh', (j) => ({ op: 'add', a: slice('acc', 0, sl(j)), b: slice('ysh', 0, sl(j)), out: slice('acc', 0, sl(j)) }), undefined) : null;
+    hubM.forEach((t, j) => {
+      route[j].ops.push(
+        { op: 'topk', logits: slice('logits', 0, E), k: moe.topK, renormalize: moe.renormalize, indices: slice('idx', 0, moe.topK), weights: slice('wts', 0, moe.topK), denseWeights: slice('dw', 0, E) },
+        { op: 'copy', src: slice('x', 0, sl(j)), out: slice('acc', 0, sl(j)) },
+        { op: 'dispatch', indices: slice('idx', 0, moe.topK), colours: dispatch[j], src: slice('xn', 0, sl(j)) },
+      );
+      if (shared) route[j].ops.push({ op: 'send', colour: shared[j].id, src: slice('xn', 0, sl(j)) });
+      p.task(t, { on: 'after', tasks: returns[j], count: moe.topK + (shared ? 1 : 0) }, [{ op: 'send', colour: out[j].id, src: slice('acc', 0, sl(j)) }], `${L}.moe.residual`);
+    });
     return out;
   }
 
-  /** The gate+up and down partitions of an MLP (weights packed at `packedBits` per weight when given). */
+  /** The gate+up and down partitions of an MLP (weights packed at `packedBits` per weight when given); gate+up's block columns are the hub slices. */
   function mlpGrids(name: string, m: MlpNode, packedBits: number | undefined): { guGrid: BlockGrid; downGrid: BlockGrid } {
-    const guGrid = partition(`${name} gate/up`, { rows: m.intermediate, cols: d, matricesPerTile: 2, forcedBc: 0, rowAlign: 0, maxGr: Infinity, maxGc: opts.maxFan, weightBits: packedBits });
+    const guGrid = partition(`${name} gate/up`, { rows: m.intermediate, cols: d, matricesPerTile: 2, forcedBc: 0, bcDivides, rowAlign: 0, maxGr: Infinity, maxGc: opts.maxFan, weightBits: packedBits });
     const downGrid = partition(`${name} down`, { rows: d, cols: m.intermediate, matricesPerTile: 1, forcedBc: guGrid.br, rowAlign: 0, maxGr: opts.maxFan, maxGc: Infinity, weightBits: packedBits });
     return { guGrid, downGrid };
   }
 
-  /** Tiles an expert takes when lowered: its hub and its two regions. */
+  /** Tiles an expert takes when lowered: its hub slices and its two regions. */
   function mlpTileCount(name: string, m: MlpNode, packedBits: number | undefined): number {
     const { guGrid, downGrid } = mlpGrids(name, m, packedBits);
-    return 1 + guGrid.gr * guGrid.gc + downGrid.gr * downGrid.gc;
+    return k + guGrid.gr * guGrid.gc + downGrid.gr * downGrid.gc;
   }
 
   /** gate+up region whose roots apply SwiGLU and feed the down region's rows; returns gate/up inputs and the down region. */
-  function mlpRegions(name: string, m: MlpNode, packedBits?: number): { inputs: StreamDecl[]; down: Region } {
+  function mlpRegions(name: string, m: MlpNode, packedBits?: number): { inputs: StreamDecl[]; down: Region; bc: number } {
     const { guGrid, downGrid } = mlpGrids(name, m, packedBits);
     const gu = region(`${name}.gu`, name, [m.gate, m.up], guGrid, undefined, undefined, packedBits);
     const down = region(`${name}.down`, name, [m.down], downGrid, undefined, undefined, packedBits);
@@ -469,6 +583,6 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
         { op: 'send', colour: down.inputs[i].id, src: slice(root.buf, 0, root.rows) },
       );
     });
-    return { inputs: gu.inputs, down };
+    return { inputs: gu.inputs, down, bc: guGrid.bc };
   }
 }

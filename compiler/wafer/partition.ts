@@ -30,6 +30,8 @@ export interface PartitionRequest {
   budgetBytes: number;
   /** Forced input slice width (aligned with the producer's output slices), or 0 for free. */
   forcedBc: number;
+  /** With forcedBc 0: the input slice width must divide this (block columns nest in a producer's slices), or 0 / absent. */
+  bcDivides?: number;
   /** Block rows must not cross multiples of this (a head's rows), or 0. */
   rowAlign: number;
   /** Upper bounds on gr and gc (colour budget of a single consumer / producer tile), or Infinity. */
@@ -56,7 +58,9 @@ export function partitionMatrix(req: PartitionRequest): BlockGrid | null {
   let best: { grid: BlockGrid; tiles: number; skew: number } | null = null;
   const bcCandidates: number[] = [];
   if (req.forcedBc > 0) bcCandidates.push(req.forcedBc);
-  else for (let gc = 1; gc <= Math.min(cols, 256); gc++) bcCandidates.push(Math.ceil(cols / gc));
+  else if (req.bcDivides) {
+    for (let m = 1; m <= Math.min(req.bcDivides, 256); m++) if (req.bcDivides % m === 0) bcCandidates.push(req.bcDivides / m);
+  } else for (let gc = 1; gc <= Math.min(cols, 256); gc++) bcCandidates.push(Math.ceil(cols / gc));
   for (const bc of new Set(bcCandidates)) {
     const gc = Math.ceil(cols / bc);
     if (gc > req.maxGc) continue;

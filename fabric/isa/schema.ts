@@ -47,6 +47,8 @@ export const opSchema = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('copy'), src: sliceSchema, out: sliceSchema }),
   z.strictObject({ op: z.literal('axpy'), a: sliceSchema, weight: sliceSchema, index: nonNegativeInt, out: sliceSchema }),
   z.strictObject({ op: z.literal('rmsnorm'), x: sliceSchema, weight: sliceSchema, out: sliceSchema, eps: z.number().positive() }),
+  z.strictObject({ op: z.literal('sumsq'), x: sliceSchema, out: sliceSchema }),
+  z.strictObject({ op: z.literal('normScale'), x: sliceSchema, sumsq: sliceSchema, count: positiveInt, weight: sliceSchema, out: sliceSchema, eps: z.number().positive() }),
   z.strictObject({ op: z.literal('rope'), x: sliceSchema, numHeads: positiveInt, headDim: positiveInt, theta: z.number().positive() }),
   z.strictObject({ op: z.literal('kvAppend'), k: sliceSchema, v: sliceSchema, kCache: z.string().min(1), vCache: z.string().min(1), rowLength: positiveInt }),
   z.strictObject({ op: z.literal('attention'), q: sliceSchema, kCache: z.string().min(1), vCache: z.string().min(1), out: sliceSchema, numHeads: positiveInt, numKvHeads: positiveInt, headDim: positiveInt }),
@@ -55,7 +57,7 @@ export const opSchema = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('dispatch'), indices: sliceSchema, colours: z.array(colour).min(1), src: sliceSchema }),
   z.strictObject({ op: z.literal('argmax'), x: sliceSchema, indexBase: nonNegativeInt, out: sliceSchema }),
   z.strictObject({ op: z.literal('argmaxMerge'), a: sliceSchema, b: sliceSchema, out: sliceSchema }),
-  z.strictObject({ op: z.literal('embed'), table: z.string().min(1), scales: z.string().min(1).optional(), rowBase: nonNegativeInt, rows: positiveInt, cols: positiveInt, token: sliceSchema, colour }),
+  z.strictObject({ op: z.literal('embed'), table: z.string().min(1), scales: z.string().min(1).optional(), rowBase: nonNegativeInt, rows: positiveInt, cols: positiveInt, token: sliceSchema, colours: z.array(colour).min(1), sliceCols: positiveInt }),
   z.strictObject({ op: z.literal('output'), name: z.string().min(1), src: sliceSchema }),
 ]);
 

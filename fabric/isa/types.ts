@@ -6,7 +6,8 @@
 // forward pass); the engine runs it once per token with `position` set, re-arming every trigger at step start.
 // Buffers (and so the KV cache and weights) persist across steps.
 
-export const ISA_VERSION = 1;
+/** 2: `embed` sends its row as slices on `colours` (was one `colour`); `sumsq` and `normScale` added. */
+export const ISA_VERSION = 2;
 
 /** N = toward y-1, S = toward y+1, E = toward x+1, W = toward x-1; ramp = this tile's compute engine. */
 export type Port = 'ramp' | 'N' | 'E' | 'S' | 'W';
@@ -70,6 +71,11 @@ export type Op =
   /** out += weight[index] * a (MoE combine). */
   | { op: 'axpy'; a: Slice; weight: Slice; index: number; out: Slice }
   | { op: 'rmsnorm'; x: Slice; weight: Slice; out: Slice; eps: number }
+  /** out[0] = Σ x² over the slice (accumulated in double, stored as f32): one part of an RMSNorm split over tiles. */
+  | { op: 'sumsq'; x: Slice; out: Slice }
+  /** out = weight · x / sqrt(sumsq[0] / count + eps): RMSNorm of the slice x of a `count`-long vector whose sum of
+   *  squares (over all its slices, e.g. `sumsq` parts added) is sumsq[0]. out may alias x. */
+  | { op: 'normScale'; x: Slice; sumsq: Slice; count: number; weight: Slice; out: Slice; eps: number }
   /** RoPE in place on numHeads heads of headDim at the step's position (HF rotate_half). */
   | { op: 'rope'; x: Slice; numHeads: number; headDim: number; theta: number }
   /** Write k and v (rowLength floats each) at row `position` of the caches (maxSeq, rowLength). */
@@ -87,8 +93,9 @@ export type Op =
   /** out = the better (value, index) pair of a and b (higher value; lower index on a tie). */
   | { op: 'argmaxMerge'; a: Slice; b: Slice; out: Slice }
   /** If the token in `token` (i32) is in [rowBase, rowBase + rows), send row (token - rowBase) of table (rows, cols)
-   *  as f32 wavelets (decoded from the table's dtype; int8 rows times their `scales` entry). */
-  | { op: 'embed'; table: string; scales?: string; rowBase: number; rows: number; cols: number; token: Slice; colour: number }
+   *  as f32 wavelets (decoded from the table's dtype; int8 rows times their `scales` entry), in slices: columns
+   *  [j·sliceCols, min(cols, (j+1)·sliceCols)) on colours[j], so colours.length = ceil(cols / sliceCols). */
+  | { op: 'embed'; table: string; scales?: string; rowBase: number; rows: number; cols: number; token: Slice; colours: number[]; sliceCols: number }
   /** Hand `src` to the host (the step's output). */
   | { op: 'output'; name: string; src: Slice };
 

@@ -141,8 +141,8 @@ function validateTile(
     }
     t.ops.forEach((op, j) => {
       const at = `${where}: tasks[${k}].ops[${j}]`;
-      if (op.op === 'send' || op.op === 'embed') colourCheck(op.colour, at);
-      if (op.op === 'dispatch') op.colours.forEach((c) => colourCheck(c, at));
+      if (op.op === 'send') colourCheck(op.colour, at);
+      if (op.op === 'dispatch' || op.op === 'embed') op.colours.forEach((c) => colourCheck(c, at));
     });
   });
   // Ids below spec.colours also bound the distinct colours per tile to spec.colours.
@@ -300,6 +300,19 @@ function validateOp(ctx: OpCtx, op: Op, rampIn: Set<number>, outputs: Set<string
       slice(ctx, op.weight, FLOAT32, 'weight', op.x.length);
       slice(ctx, op.out, FLOAT32, 'out', op.x.length);
       return;
+    case 'sumsq':
+      slice(ctx, op.x, FLOAT32, 'x');
+      if (slice(ctx, op.out, FLOAT32, 'out').length < 1) throw new InputError(`out is empty`, ctx.where, 'give out at least one element');
+      return;
+    case 'normScale':
+      slice(ctx, op.x, FLOAT32, 'x');
+      if (slice(ctx, op.sumsq, FLOAT32, 'sumsq').length < 1) throw new InputError(`sumsq is empty`, ctx.where, 'give sumsq at least one element');
+      if (slice(ctx, op.weight, FLOAT32, 'weight').length < op.x.length) throw new InputError(`weight has ${op.weight.length} elements, x has ${op.x.length}`, ctx.where, `make weight at least ${op.x.length} long`);
+      if (slice(ctx, op.out, FLOAT32, 'out').length < op.x.length) throw new InputError(`out has ${op.out.length} elements, x has ${op.x.length}`, ctx.where, `make out at least ${op.x.length} long`);
+      if (!Number.isInteger(op.count) || op.count < Math.max(1, op.x.length)) {
+        throw new InputError(`count ${op.count} is not a positive integer ≥ the ${op.x.length} elements of x`, ctx.where, `give the length of the whole vector x is a slice of (at least ${op.x.length})`);
+      }
+      return;
     case 'rope':
       if (op.headDim % 2 !== 0) throw new InputError(`headDim ${op.headDim} is odd`, ctx.where, 'RoPE needs an even head dimension');
       slice(ctx, op.x, FLOAT32, 'x', op.numHeads * op.headDim);
@@ -354,7 +367,12 @@ function validateOp(ctx: OpCtx, op: Op, rampIn: Set<number>, outputs: Set<string
         throw new InputError(`scales given for ${t.dtype} table "${op.table}"`, ctx.where, 'drop "scales" (only int8 tables have them)');
       }
       slice(ctx, op.token, INT32, 'token', 1);
-      sendable(ctx, op.colour, rampIn);
+      if (!Number.isInteger(op.sliceCols) || op.sliceCols < 1) throw new InputError(`sliceCols ${op.sliceCols} is not a positive integer`, ctx.where, `use 1 ≤ sliceCols ≤ ${op.cols}`);
+      const slices = Math.ceil(op.cols / op.sliceCols);
+      if (op.colours.length !== slices) {
+        throw new InputError(`${op.colours.length} colours for ${slices} slices of ${op.sliceCols} of the ${op.cols} columns`, ctx.where, `give ceil(cols / sliceCols) = ${slices} colours`);
+      }
+      for (const c of op.colours) sendable(ctx, c, rampIn);
       return;
     }
     case 'output':

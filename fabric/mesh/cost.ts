@@ -156,6 +156,16 @@ export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
       const n = op.x.length;
       return vectorCost(spec, 2 * n, n, n * 4 + n * 8, n * 4, 1);
     }
+    case 'sumsq': {
+      // rmsnorm's first half: n FMAs over x, one float out.
+      const n = op.x.length;
+      return vectorCost(spec, n, 0, n * 4, 4);
+    }
+    case 'normScale': {
+      // rmsnorm's second half: one rsqrt, x · inv (n scalings), then · w (n multiplies); reads x, w and the sum.
+      const n = op.x.length;
+      return vectorCost(spec, n, n, n * 8 + 4, n * 4, 1);
+    }
     case 'rope': {
       // headDim/2 angles (a sin and a cos each), then 4 multiply-adds per pair per head.
       const n = op.numHeads * op.headDim;
@@ -201,11 +211,11 @@ export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
     case 'argmaxMerge':
       return vectorCost(spec, 2, 0, 16, 8);
     case 'embed': {
-      // Read the token, decode one row to f32 (SIMD at the table dtype's width), issue the send.
+      // Read the token, decode one row to f32 (SIMD at the table dtype's width), issue one send per slice.
       const dtype = ctx.dtypeOf(op.table);
       const decode = dtype === 'f32' ? 0 : Math.ceil(op.cols / simdFor(spec, dtype));
       const reads = 4 + op.cols * elemBytes(dtype);
-      return { cycles: OP_SETUP_CYCLES + decode + SEND_ISSUE_CYCLES, arithCycles: decode, sramCycles: readCycles(spec, reads), fmacOps: dtype === 'f32' ? 0 : op.cols, sramReadBytes: reads, sramWriteBytes: 0 };
+      return { cycles: OP_SETUP_CYCLES + decode + op.colours.length * SEND_ISSUE_CYCLES, arithCycles: decode, sramCycles: readCycles(spec, reads), fmacOps: dtype === 'f32' ? 0 : op.cols, sramReadBytes: reads, sramWriteBytes: 0 };
     }
     case 'output':
       return vectorCost(spec, 0, 0, op.src.length * 4, 0);

@@ -467,6 +467,7 @@ export class MeshEngine {
           kinds[i] = op.op === 'send' ? K_SEND : op.op === 'dispatch' ? K_DISPATCH : op.op === 'embed' ? K_EMBED : op.op === 'output' ? K_OUTPUT : K_COMPUTE;
           if (op.op === 'dispatch' || op.op === 'embed') this.gNeedsValues[g] = 1;
           if (op.op === 'dispatch') maxFanout = Math.max(maxFanout, op.indices.length);
+          if (op.op === 'embed') maxFanout = Math.max(maxFanout, op.colours.length);
         });
         this.opKind.push(kinds);
       });
@@ -935,7 +936,13 @@ export class MeshEngine {
         this.enqueueSend(k, op.colours[e], at + n, op.src.length);
       }
     } else if (op.op === 'embed') {
-      if (this.stageI32[at] === 1) this.enqueueSend(k, op.colour, at + 1, op.cols);
+      // Staged as a flag then the row; slice j is columns [j·sliceCols, min(cols, (j+1)·sliceCols)).
+      if (this.stageI32[at] === 1) {
+        for (let s = 0; s < op.colours.length; s++) {
+          const c0 = s * op.sliceCols;
+          this.enqueueSend(k, op.colours[s], at + 1 + c0, Math.min(op.cols, c0 + op.sliceCols) - c0);
+        }
+      }
     }
     void kind;
   }

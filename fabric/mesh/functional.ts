@@ -7,7 +7,7 @@
 // tile's previous job and the jobs whose staged payloads it receives.
 import { WasmKernels } from '../../kernels/wasmKernels.js';
 import { bf16BitsToF32, f16BitsToF32 } from '../../kernels/dtype.js';
-import { rmsnorm, ropeInPlace, swiglu, axpyInPlace, argmax } from '../../kernels/vector.js';
+import { rmsnorm, rmsnormGiven, sumSquares, ropeInPlace, swiglu, axpyInPlace, argmax } from '../../kernels/vector.js';
 import { decodeAttention } from '../../kernels/attention.js';
 import { topKGating } from '../../kernels/gating.js';
 import type { Op, Program, Slice } from '../isa/types.js';
@@ -179,6 +179,13 @@ export class FunctionalExecutor {
         return;
       case 'rmsnorm':
         rmsnorm(this.f(tile, op.x), this.f(tile, op.weight), op.eps, this.f(tile, op.out));
+        return;
+      case 'sumsq':
+        // The f32 store rounds the double sum: the part travels as one wavelet.
+        this.f(tile, op.out)[0] = sumSquares(this.f(tile, op.x));
+        return;
+      case 'normScale':
+        rmsnormGiven(this.f(tile, op.x), this.f(tile, op.weight), this.f(tile, op.sumsq)[0], op.count, op.eps, this.f(tile, op.out));
         return;
       case 'rope':
         ropeInPlace(this.f(tile, op.x), op.numHeads, op.headDim, position, op.theta);

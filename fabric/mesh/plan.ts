@@ -27,7 +27,8 @@ export interface ArenaLayout {
   stageOffsets: number[][][];
 }
 
-/** Staging words an op writes: send/output: its payload; dispatch: k indices then the payload; embed: a flag then a row. */
+/** Staging words an op writes: send/output: its payload; dispatch: k indices then the payload; embed: a flag then a row
+ *  (its slices are runs of that row). Compute ops (sumsq, normScale, ...) stage nothing. */
 export function opStageWords(op: Op): number {
   switch (op.op) {
     case 'send':

@@ -1,7 +1,7 @@
 // Synthetic ISA workloads for engine tests and benchmarks: small, deterministic programs that exercise every part of
 // the engine (broadcast trees, matvec, row reductions, the vector kernels, attention with a KV cache, embed from a
 // host token) with seeded weights.
-import type { BufferDecl, BufferInit, Op, Program, RouteEntry, TileProgram } from '../isa/types.js';
+import { ISA_VERSION, type BufferDecl, type BufferInit, type Op, type Program, type RouteEntry, type TileProgram } from '../isa/types.js';
 import type { WeightProvider } from './engine.js';
 
 /** Deterministic values in [-1, 1) from a seed (xorshift32). */
@@ -65,7 +65,7 @@ export function gridProgram(o: GridOptions): Program {
         const to: RouteEntry['to'] = [];
         if (side > 1) to.push('E', 'S');
         if (to.length) routes.push({ colour: 0, from: 'ramp', to });
-        tasks.push({ id: 0, trigger: { on: 'start' }, ops: to.length ? [{ op: 'embed', table: 'table', rowBase: 0, rows: 8, cols: n, token: s('tok', 1), colour: 0 }] : [], label: 'embed' });
+        tasks.push({ id: 0, trigger: { on: 'start' }, ops: to.length ? [{ op: 'embed', table: 'table', rowBase: 0, rows: 8, cols: n, token: s('tok', 1), colours: [0], sliceCols: n }] : [], label: 'embed' });
         tiles.push({ x, y, buffers, routes, tasks, role: 'embed' });
         continue;
       }
@@ -136,7 +136,7 @@ export function gridProgram(o: GridOptions): Program {
   }
   const side0 = side > 1 ? 1 : 0;
   return {
-    isaVersion: 1,
+    isaVersion: ISA_VERSION,
     fabric: 'synthetic',
     widthTiles: side,
     heightTiles: side,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { argmax, rmsnorm, ropeInPlace, softmaxInPlace, swiglu, silu, topKGating, decodeAttention } from '../../../kernels/index.js';
+import { argmax, rmsnorm, rmsnormGiven, sumSquares, ropeInPlace, softmaxInPlace, swiglu, silu, topKGating, decodeAttention } from '../../../kernels/index.js';
+import { randomF32 } from './testRandom.js';
 
 describe('vector kernels', () => {
   it('rmsnorm scales to unit RMS times the weight', () => {
@@ -8,6 +9,27 @@ describe('vector kernels', () => {
     const rms = Math.sqrt((1 + 4 + 9 + 16) / 4);
     expect(out[0]).toBeCloseTo(1 / rms, 6);
     expect(out[3]).toBeCloseTo((2 * 4) / rms, 6);
+  });
+
+  it('rmsnorm is sumSquares then rmsnormGiven, bit for bit', () => {
+    const x = randomF32(37, 3);
+    const w = randomF32(37, 4);
+    expect([...rmsnormGiven(x, w, sumSquares(x), x.length, 1e-6)]).toEqual([...rmsnorm(x, w, 1e-6)]);
+    expect(sumSquares(new Float32Array([1, 2, 3]))).toBe(14);
+  });
+
+  it('rmsnorm of a vector in 3 slices: the slices’ sumSquares added, rmsnormGiven per slice, within 1e-6 relative', () => {
+    const n = 100;
+    const x = randomF32(n, 5).map((v) => v * 7);
+    const w = randomF32(n, 6);
+    const ref = rmsnorm(x, w, 1e-5);
+    const cuts = [0, 33, 67, n];
+    let ss = 0;
+    for (let j = 0; j < 3; j++) ss += sumSquares(x.subarray(cuts[j], cuts[j + 1]));
+    const out = new Float32Array(n);
+    for (let j = 0; j < 3; j++) rmsnormGiven(x.subarray(cuts[j], cuts[j + 1]), w.subarray(cuts[j], cuts[j + 1]), ss, n, 1e-5, out.subarray(cuts[j], cuts[j + 1]));
+    // Only the summation order differs from rmsnorm's single pass (a double sum): far below an f32 ulp.
+    for (let i = 0; i < n; i++) expect(Math.abs(out[i] - ref[i]), `out[${i}]`).toBeLessThanOrEqual(1e-6 * Math.abs(ref[i]));
   });
 
   it('softmax is stable for large logits and sums to one', () => {

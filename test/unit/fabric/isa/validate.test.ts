@@ -56,7 +56,7 @@ describe('loadProgram', () => {
     expect(loadProgram(JSON.parse(JSON.stringify(base())), spec).tiles.length).toBe(4);
   });
   it('refuses another ISA version, unknown keys and bad types with the field path', () => {
-    expectInputError(() => loadProgram({ ...base(), isaVersion: 2 }, spec, null, 'p.json'), 'program is ISA version 2, this engine runs version 1 (p.json: isaVersion): recompile the model with this version of wafer');
+    expectInputError(() => loadProgram({ ...base(), isaVersion: 1 }, spec, null, 'p.json'), 'program is ISA version 1, this engine runs version 2 (p.json: isaVersion): recompile the model with this version of wafer');
     expectInputError(() => loadProgram({ ...base(), extra: 1 }, spec, null, 'p.json'), 'unknown key "extra" (p.json: (root)): remove it or check its spelling');
     const p = base() as unknown as { tiles: { routes: { to: string[] }[] }[] };
     p.tiles[0].routes[0].to = ['X'];
@@ -69,7 +69,7 @@ describe('loadProgram', () => {
 
 describe('validateProgram: mesh, tiles and faults', () => {
   it.each<[string, (p: Program) => void, string]>([
-    ['version', (p) => ((p as { isaVersion: number }).isaVersion = 3), 'program is ISA version 3, this engine runs version 1 (program: isaVersion): recompile the model with this version of wafer'],
+    ['version', (p) => ((p as { isaVersion: number }).isaVersion = 3), 'program is ISA version 3, this engine runs version 2 (program: isaVersion): recompile the model with this version of wafer'],
     ['mesh too big', (p) => (p.widthTiles = 5), 'program mesh 5x1 is larger than fabric "mini-4" (4x4) (program: widthTiles/heightTiles): compile for mini-4 or pick a larger fabric'],
     ['tile outside', (p) => (p.tiles[3].y = 1), 'tile (3,1) is outside the 4x1 mesh (program: tiles[3] (3,1)): use 0 ≤ x < 4 and 0 ≤ y < 1'],
     ['tile twice', (p) => (p.tiles[3].x = 2), 'tile (2,0) has two programs (also tiles[2]) (program: tiles[3] (2,0)): merge them into one tile program'],
@@ -167,8 +167,16 @@ describe('validateProgram: ops', () => {
     ['topk k', { op: 'topk', logits: sl('own', 2), k: 3, renormalize: true, indices: sl('t', 3), weights: sl('in', 3) }, [i32('t', 3)], `top-3 of 2 logits (${OP} (topk)): use k ≤ 2`],
     ['topk indices dtype', { op: 'topk', logits: sl('own', 4), k: 2, renormalize: true, indices: sl('in', 2), weights: sl('acc', 2) }, [], `indices is in "in" of dtype f32, this op needs i32 (${OP} (topk)): use a i32 buffer`],
     ['argmax out', { op: 'argmax', x: sl('own', 4), indexBase: 0, out: sl('acc', 3) }, [], `out has 3 elements, expected 2 (${OP} (argmax)): make it 2 long`],
-    ['embed scales', { op: 'embed', table: 'q', rowBase: 0, rows: 2, cols: 4, token: sl('t', 1), colour: 1 }, [int8('q', 8), i32('t', 1)], `int8 table "q" needs a scales buffer (${OP} (embed)): add "scales" naming an f32 buffer of one scale per row`],
-    ['embed token', { op: 'embed', table: 'own', rowBase: 0, rows: 2, cols: 4, token: sl('in', 1), colour: 1 }, [], `token is in "in" of dtype f32, this op needs i32 (${OP} (embed)): use a i32 buffer`],
+    ['embed scales', { op: 'embed', table: 'q', rowBase: 0, rows: 2, cols: 4, token: sl('t', 1), colours: [1], sliceCols: 4 }, [int8('q', 8), i32('t', 1)], `int8 table "q" needs a scales buffer (${OP} (embed)): add "scales" naming an f32 buffer of one scale per row`],
+    ['embed token', { op: 'embed', table: 'own', rowBase: 0, rows: 2, cols: 4, token: sl('in', 1), colours: [1], sliceCols: 4 }, [], `token is in "in" of dtype f32, this op needs i32 (${OP} (embed)): use a i32 buffer`],
+    ['embed colours count', { op: 'embed', table: 'own', rowBase: 0, rows: 2, cols: 4, token: sl('t', 1), colours: [1], sliceCols: 3 }, [i32('t', 1)], `1 colours for 2 slices of 3 of the 4 columns (${OP} (embed)): give ceil(cols / sliceCols) = 2 colours`],
+    ['embed slice colour', { op: 'embed', table: 'own', rowBase: 0, rows: 2, cols: 4, token: sl('t', 1), colours: [1, 9], sliceCols: 2 }, [i32('t', 1)], `sends on colour 9, but no route takes colour 9 from this tile's ramp (${OP} (embed)): add a route entry with "from": "ramp" for that colour`],
+    ['embed colour range', { op: 'embed', table: 'own', rowBase: 0, rows: 2, cols: 4, token: sl('t', 1), colours: [1, 30], sliceCols: 2 }, [i32('t', 1)], `colour 30 is out of range (${OP}): use colours 0..23 (mini-4 routes 24)`],
+    ['sumsq out', { op: 'sumsq', x: sl('own', 4), out: sl('t', 1) }, [i32('t', 1)], `out is in "t" of dtype i32, this op needs f32 (${OP} (sumsq)): use a f32 buffer`],
+    ['normScale sumsq', { op: 'normScale', x: sl('own', 4), sumsq: sl('in', 0), count: 8, weight: sl('own', 4), out: sl('acc', 4), eps: 1e-5 }, [], `sumsq is empty (${OP} (normScale)): give sumsq at least one element`],
+    ['normScale weight', { op: 'normScale', x: sl('own', 4), sumsq: sl('in', 1), count: 8, weight: sl('own', 3), out: sl('acc', 4), eps: 1e-5 }, [], `weight has 3 elements, x has 4 (${OP} (normScale)): make weight at least 4 long`],
+    ['normScale out', { op: 'normScale', x: sl('own', 4), sumsq: sl('in', 1), count: 8, weight: sl('own', 4), out: sl('acc', 2), eps: 1e-5 }, [], `out has 2 elements, x has 4 (${OP} (normScale)): make out at least 4 long`],
+    ['normScale count', { op: 'normScale', x: sl('own', 4), sumsq: sl('in', 1), count: 3, weight: sl('own', 4), out: sl('acc', 4), eps: 1e-5 }, [], `count 3 is not a positive integer ≥ the 4 elements of x (${OP} (normScale)): give the length of the whole vector x is a slice of (at least 4)`],
     ['dispatch colour', { op: 'dispatch', indices: sl('t', 1), colours: [1, 9], src: sl('own', 2) }, [i32('t', 1)], `sends on colour 9, but no route takes colour 9 from this tile's ramp (${OP} (dispatch)): add a route entry with "from": "ramp" for that colour`],
   ])('%s', (_name, op, extra, message) => {
     expectInputError(() => validateProgram(spec, withOp(op, extra)), message);

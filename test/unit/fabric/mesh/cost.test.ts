@@ -90,8 +90,10 @@ describe('cost functions', () => {
       { op: 'dispatch', indices: { buf: 'i', offset: 0, length: 2 }, colours: [1, 2], src: s(64) },
       { op: 'argmax', x: s(64), indexBase: 0, out: s(2) },
       { op: 'argmaxMerge', a: s(2), b: s(2), out: s(2) },
-      { op: 'embed', table: 't', rowBase: 0, rows: 16, cols: 16, token: { buf: 'i', offset: 0, length: 1 }, colour: 3 },
+      { op: 'embed', table: 't', rowBase: 0, rows: 16, cols: 16, token: { buf: 'i', offset: 0, length: 1 }, colours: [3], sliceCols: 16 },
       { op: 'output', name: 'o', src: s(64) },
+      { op: 'sumsq', x: s(64), out: s(1, 64) },
+      { op: 'normScale', x: s(64), sumsq: s(1, 64), count: 128, weight: s(64), out: s(64), eps: 1e-5 },
     ];
     for (const op of ops) expect(opCost(wse3, op, tileOpContext(tile, 0)).cycles, op.op).toBeGreaterThan(0);
     const att = ops[8];
@@ -103,6 +105,41 @@ describe('cost functions', () => {
     expect(opCost(wse3, ops[1], tileOpContext(tile, 0)).cycles).toBe(SEND_ISSUE_CYCLES);
     expect(taskCycles(wse3, { ops: [ops[1], ops[2]] }, tileOpContext(tile, 0))).toBe(wse3.taskStartCycles + SEND_ISSUE_CYCLES + opCost(wse3, ops[2], tileOpContext(tile, 0)).cycles);
     expect(() => opCost(wse3, { op: 'matvec', w: 'nope', rows: 1, cols: 1, x: s(1), y: s(1), accumulate: false }, tileOpContext(tile, 0))).toThrow('cost: no buffer "nope" on this tile');
+  });
+
+  it('sumsq + normScale charge the arithmetic of rmsnorm, split in two ops', () => {
+    const tile = { buffers: [{ name: 'a', dtype: 'f32' as const, length: 256, init: { kind: 'zeros' as const }, role: 'activation' as const }] };
+    const ctx = tileOpContext(tile, 0);
+    const s = (length: number, offset = 0) => ({ buf: 'a', offset, length });
+    const n = 64;
+    const whole = opCost(wse3, { op: 'rmsnorm', x: s(n), weight: s(n, n), out: s(n, 2 * n), eps: 1e-5 }, ctx);
+    const ss = opCost(wse3, { op: 'sumsq', x: s(n), out: s(1, 3 * n) }, ctx);
+    const ns = opCost(wse3, { op: 'normScale', x: s(n), sumsq: s(1, 3 * n), count: n, weight: s(n, n), out: s(n, 2 * n), eps: 1e-5 }, ctx);
+    // WSE-3: n FMAs at 1/cycle over 4n bytes at 16 B/cycle; then n multiplies (1/cycle) + n scalings (4/cycle), one rsqrt.
+    expect(ss.cycles).toBe(OP_SETUP_CYCLES + n);
+    expect(ns.cycles).toBe(OP_SETUP_CYCLES + n + n / f32AddWidth(wse3) + TRANSCENDENTAL_CYCLES);
+    expect(whole.cycles).toBe(OP_SETUP_CYCLES + 2 * n + n / f32AddWidth(wse3) + TRANSCENDENTAL_CYCLES);
+    // The same arithmetic as rmsnorm; the split costs one more setup and moves the one-float sum through SRAM.
+    expect(ss.fmacOps + ns.fmacOps).toBe(whole.fmacOps);
+    expect(ss.arithCycles + ns.arithCycles).toBe(whole.arithCycles);
+    expect(ss.cycles + ns.cycles).toBe(whole.cycles + OP_SETUP_CYCLES);
+    expect(ss.sramReadBytes + ns.sramReadBytes).toBe(whole.sramReadBytes + 4);
+    expect(ss.sramWriteBytes + ns.sramWriteBytes).toBe(whole.sramWriteBytes + 4);
+  });
+
+  it('an embed issues one send per slice', () => {
+    const tile = {
+      buffers: [
+        { name: 'i', dtype: 'i32' as const, length: 1, init: { kind: 'zeros' as const }, role: 'activation' as const },
+        { name: 't', dtype: 'f32' as const, length: 256, init: { kind: 'zeros' as const }, role: 'weights' as const },
+      ],
+    };
+    const ctx = tileOpContext(tile, 0);
+    const embed = (colours: number[], sliceCols: number): Op => ({ op: 'embed', table: 't', rowBase: 0, rows: 16, cols: 16, token: { buf: 'i', offset: 0, length: 1 }, colours, sliceCols });
+    const one = opCost(wse3, embed([0], 16), ctx);
+    expect(one.cycles).toBe(OP_SETUP_CYCLES + SEND_ISSUE_CYCLES);
+    expect(opCost(wse3, embed([0, 1, 2], 6), ctx).cycles).toBe(one.cycles + 2 * SEND_ISSUE_CYCLES);
+    expect(opCost(wse3, embed([0, 1, 2], 6), ctx).sramReadBytes).toBe(one.sramReadBytes);
   });
 
   it('latency helpers', () => {

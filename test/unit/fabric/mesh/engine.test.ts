@@ -3,7 +3,8 @@ import { getFabricPreset } from '../../../../fabric/spec/index.js';
 import { MeshEngine, MeshRunError } from '../../../../fabric/mesh/engine.js';
 import { opCycles, streamArrivalCycles, taskCycles, tileOpContext } from '../../../../fabric/mesh/cost.js';
 import { matvecReference } from '../../../../kernels/matvec.js';
-import { broadcastProgram, chainProgram, contendedProgram, matvec2x2Program, provider, ringProgram } from './programs.js';
+import { rmsnorm, sumSquares } from '../../../../kernels/vector.js';
+import { broadcastProgram, chainProgram, contendedProgram, matvec2x2Program, provider, ringProgram, seededVector } from './programs.js';
 
 const spec = getFabricPreset('mini-4');
 
@@ -162,7 +163,7 @@ describe('MeshEngine: embed, topk and dispatch (data-dependent sends)', () => {
           { name: 'table', dtype: 'f32', length: 4 * n, init: { kind: 'weights', tensor: 'table', rows: [rowBase, rowBase + 4], cols: [0, n] }, role: 'weights' },
         ],
         routes: [x === 0 ? route(0, 'ramp', 'E') : route(1, 'ramp', 'W')],
-        tasks: [task(0, { on: 'start' }, [{ op: 'embed', table: 'table', rowBase, rows: 4, cols: n, token: sl('tok', 1), colour: x === 0 ? 0 : 1 }])],
+        tasks: [task(0, { on: 'start' }, [{ op: 'embed', table: 'table', rowBase, rows: 4, cols: n, token: sl('tok', 1), colours: [x === 0 ? 0 : 1], sliceCols: n }])],
       });
     // (1,0) receives the row from whichever half holds the token, gates it, and dispatches to experts on row 1.
     const router = tile(1, 0, {
@@ -219,6 +220,81 @@ describe('MeshEngine: embed, topk and dispatch (data-dependent sends)', () => {
       const e1 = Math.exp(2.0);
       const e3 = Math.exp(1.5);
       expect(w[0]).toBeCloseTo(e1 / (e1 + e3), 6);
+    }
+    await engine.close();
+  });
+});
+
+describe('MeshEngine: an embedding row in slices', () => {
+  it('sends each slice of the row on its own colour to its own tile', async () => {
+    const { program: mk, tile, route, task, sl, f32 } = await import('./programs.js');
+    // 5 columns in slices of 3: columns 0..2 go west on colour 0, columns 3..4 east on colour 1.
+    const n = 5;
+    const table = Float32Array.from({ length: 4 * n }, (_, i) => i / 10);
+    const embedder = tile(1, 0, {
+      buffers: [
+        { name: 'tok', dtype: 'i32', length: 1, init: { kind: 'zeros' }, role: 'activation' },
+        { name: 'table', dtype: 'f32', length: 4 * n, init: { kind: 'weights', tensor: 'table', rows: [0, 4], cols: [0, n] }, role: 'weights' },
+      ],
+      routes: [route(0, 'ramp', 'W'), route(1, 'ramp', 'E')],
+      tasks: [task(0, { on: 'start' }, [{ op: 'embed', table: 'table', rowBase: 0, rows: 4, cols: n, token: sl('tok', 1), colours: [0, 1], sliceCols: 3 }])],
+    });
+    const receiver = (x: number, colour: number, length: number) =>
+      tile(x, 0, {
+        buffers: [f32('in', length)],
+        routes: [route(colour, x === 0 ? 'E' : 'W', 'ramp')],
+        tasks: [task(0, { on: 'recv', colour, count: length, into: sl('in', length) }, [{ op: 'output', name: `part${colour}`, src: sl('in', length) }])],
+      });
+    const prog = mk(3, 1, [receiver(0, 0, 3), embedder, receiver(2, 1, 2)], 'part0', { hostInputs: [{ x: 1, y: 0, buf: 'tok', value: 'token' }] });
+    const engine = await MeshEngine.create(spec, prog, provider({ table: { data: table, cols: n } }));
+    for (const token of [1, 3]) {
+      const r = await engine.step({ token, position: 0 });
+      expect([...r.outputs.get('part0')!]).toEqual([...table.subarray(token * n, token * n + 3)]);
+      expect([...r.outputs.get('part1')!]).toEqual([...table.subarray(token * n + 3, token * n + n)]);
+    }
+    expect(engine.stats().waveletsMoved).toBe(2 * n);
+    await engine.close();
+  });
+});
+
+describe('MeshEngine: RMSNorm split into sumsq and normScale', () => {
+  it('sums the slices’ squares, scales each slice, and matches rmsnorm', async () => {
+    const { program: mk, tile, task, sl, f32 } = await import('./programs.js');
+    const n = 12;
+    const h = n / 2;
+    const x = seededVector(n, 21).map((v) => v * 3);
+    const w = seededVector(n, 22);
+    const vec = (name: string, tensor: string) => f32(name, n, { kind: 'vector', tensor, range: [0, n] }, 'weights');
+    const only = tile(0, 0, {
+      buffers: [vec('x', 'x'), vec('w', 'w'), f32('ss', 2), f32('sum', 1), f32('whole', 1), f32('split', n), f32('one', n), f32('ref', n)],
+      tasks: [
+        task(0, { on: 'start' }, [
+          // Two halves, as on two tiles: each its own part, the parts added, each half scaled with count n.
+          { op: 'sumsq', x: sl('x', h), out: sl('ss', 1) },
+          { op: 'sumsq', x: sl('x', h, h), out: sl('ss', 1, 1) },
+          { op: 'add', a: sl('ss', 1), b: sl('ss', 1, 1), out: sl('sum', 1) },
+          { op: 'normScale', x: sl('x', h), sumsq: sl('sum', 1), count: n, weight: sl('w', h), out: sl('split', h), eps: 1e-5 },
+          { op: 'normScale', x: sl('x', h, h), sumsq: sl('sum', 1), count: n, weight: sl('w', h, h), out: sl('split', h, h), eps: 1e-5 },
+          // The whole vector in one slice.
+          { op: 'sumsq', x: sl('x', n), out: sl('whole', 1) },
+          { op: 'normScale', x: sl('x', n), sumsq: sl('whole', 1), count: n, weight: sl('w', n), out: sl('one', n), eps: 1e-5 },
+          { op: 'rmsnorm', x: sl('x', n), weight: sl('w', n), out: sl('ref', n), eps: 1e-5 },
+          { op: 'output', name: 'split', src: sl('split', n) },
+          { op: 'output', name: 'one', src: sl('one', n) },
+          { op: 'output', name: 'ref', src: sl('ref', n) },
+          { op: 'output', name: 'whole', src: sl('whole', 1) },
+        ]),
+      ],
+    });
+    const engine = await MeshEngine.create(spec, mk(1, 1, [only], 'ref'), provider({ x: { data: x, cols: n }, w: { data: w, cols: n } }));
+    const r = await engine.step({ token: 0, position: 0 });
+    const ref = r.outputs.get('ref')!;
+    expect([...ref]).toEqual([...rmsnorm(x, w, 1e-5)]);
+    expect(r.outputs.get('whole')![0]).toBe(Math.fround(sumSquares(x)));
+    // The sums travel as f32 (and the halves' are added in f32): within 1e-6 relative of rmsnorm's double sum.
+    for (const name of ['split', 'one']) {
+      const got = r.outputs.get(name)!;
+      for (let i = 0; i < n; i++) expect(Math.abs(got[i] - ref[i]), `${name}[${i}]`).toBeLessThanOrEqual(1e-6 * Math.abs(ref[i]));
     }
     await engine.close();
   });

@@ -1,6 +1,6 @@
 // Small hand-written ISA programs and a weight provider for the engine tests.
 import { seededValues } from '../../../../fabric/mesh/workloads.js';
-import type { BufferDecl, BufferInit, Op, Program, RouteEntry, Task, TileProgram, Trigger } from '../../../../fabric/isa/types.js';
+import { ISA_VERSION, type BufferDecl, type BufferInit, type Op, type Program, type RouteEntry, type Task, type TileProgram, type Trigger } from '../../../../fabric/isa/types.js';
 import type { WeightProvider } from '../../../../fabric/mesh/engine.js';
 
 /** Tensors as f32 (outDim, inDim) row-major matrices or 1-D vectors. */
@@ -33,7 +33,7 @@ export const task = (id: number, trigger: Trigger, ops: Op[], label?: string): T
 export const tile = (x: number, y: number, parts: Partial<TileProgram>): TileProgram => ({ x, y, buffers: [], routes: [], tasks: [], role: 'test', ...parts });
 
 export function program(w: number, h: number, tiles: TileProgram[], tokenOutput: string, extra: Partial<Program> = {}): Program {
-  return { isaVersion: 1, fabric: 'mini-4', widthTiles: w, heightTiles: h, maxSeq: 8, tiles, hostInputs: [], tokenOutput, logitOutputs: [], ...extra };
+  return { isaVersion: ISA_VERSION, fabric: 'mini-4', widthTiles: w, heightTiles: h, maxSeq: 8, tiles, hostInputs: [], tokenOutput, logitOutputs: [], ...extra };
 }
 
 /**

@@ -249,7 +249,7 @@ describe.concurrent('what does not fit', () => {
   it('a fault map that cuts the mesh in two: compile names the unreachable path', async () => {
     await expectBadInput(
       (d) => ['compile', '--model', TINY, '--fabric', 'mini-8', '--faults', f('faults-cut.json'), '--out', join(d, 'prog.json')],
-      'error: no live path from tile (1,1) to (3,6) for L0.out (fault map): the faults cut the mesh apart here: use fewer faults, --repair remap, or another seed',
+      'error: no live path from tile (1,1) to (3,6) for L0.out0 (fault map): the faults cut the mesh apart here: use fewer faults, --repair remap, or another seed',
     );
   });
 });
