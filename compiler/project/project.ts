@@ -68,6 +68,8 @@ export interface ProjectOptions {
   spread?: number;
   /** Fan-out bound for the lowering (default: the smallest of 8, 16, … that partitions every matrix). */
   maxFan?: number;
+  /** Tiles each half-layer's hub is split over (default: one per q/k/v block column, lower.ts hubSliceCols). */
+  hubSlices?: number;
 }
 
 /** Seconds of a user's decode token, by cause. */
@@ -135,6 +137,8 @@ export interface ProjectionReport {
   head: { embeddingTiles: number; lmHeadTiles: number; embeddingCycles: number; lmHeadCycles: number; cycles: number };
   interWafer: { bytesPerToken: number; secondsPerBoundary: number; boundaries: number };
   maxFan: number;
+  /** Tiles each half-layer's hub (its part of the residual, its norm) is split over. */
+  hubSlices: number;
   budgetBytesPerTile: number;
   clockHz: number;
   approximations: string[];
@@ -170,6 +174,8 @@ function resolveOptions(cfg: ModelConfig, spec: FabricSpec, o: ProjectOptions) {
   const spread = o.spread ?? 0;
   if (!(spread >= 0 && spread <= 1)) bad(`spread must be in [0, 1], got ${spread}`, '--spread', 'give a fraction such as 0.9');
   if (o.maxFan !== undefined && (!Number.isInteger(o.maxFan) || o.maxFan < 1)) bad(`maxFan must be a whole number ≥ 1, got ${o.maxFan}`, 'maxFan', 'give 8 or more');
+  if (o.hubSlices !== undefined && !(Number.isInteger(o.hubSlices) && o.hubSlices >= 1)) bad(`hub slices must be a whole number ≥ 1, got ${o.hubSlices}`, '--hub-slices', 'give auto or a number such as 16');
+  if (o.hubSlices !== undefined && o.hubSlices > cfg.hiddenSize) bad(`--hub-slices ${o.hubSlices} is more than the model's ${cfg.hiddenSize} hidden columns`, '--hub-slices', `give auto or at most ${cfg.hiddenSize}`);
   return { dtype, kvDtype, batch, promptLength, context, grid, wafers, spread, repair: o.repair ?? 'route-around', faults: o.faults ?? null };
 }
 
@@ -274,6 +280,7 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
       projection: { lowerExpert: (_l, e) => chosen.has(e), expertWeightBits, kvDtype: o.kvDtype },
       batch: o.batch,
       expertChoice,
+      sliceCols: opts.hubSlices !== undefined ? Math.ceil(graph.hidden / opts.hubSlices) : undefined,
     };
   };
   const build = (budgetBytes: number): Build => {
@@ -432,6 +439,7 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
     head: { embeddingTiles: b.embedding.tiles, lmHeadTiles: b.lmHead.tiles, embeddingCycles: embedding.cycles, lmHeadCycles: lmHead.cycles, cycles: head.cycles },
     interWafer: { bytesPerToken: activationBytes, secondsPerBoundary: boundarySeconds, boundaries },
     maxFan: b.maxFan,
+    hubSlices: b.embedding.hubSlices,
     budgetBytesPerTile: b.budgetBytes,
     clockHz: clock,
     approximations,

@@ -45,6 +45,8 @@ export interface StageRequest {
   batch: number;
   /** Experts the router picks in the estimate (must be among those lowered). */
   expertChoice?: (k: number, experts: number) => number[];
+  /** Columns of x per hub slice (default: hubSliceCols of the whole model at this fan-out). */
+  sliceCols?: number;
 }
 
 /** A stage lowered once (tile counts known), to be placed and timed at one or more scan offsets. */
@@ -61,6 +63,8 @@ export interface LoweredStage {
   kvPositionsPerTile: number;
   /** Logical tiles whose buffers overflow one tile's SRAM and so hold a span of tiles (hubs of wide models). */
   overflowTiles: number;
+  /** Tiles each hub is split over. */
+  hubSlices: number;
 }
 
 export interface TimedStage {
@@ -85,6 +89,7 @@ export function lowerStage(req: StageRequest): LoweredStage {
   const part = partOf(req);
   const layerStage = part === 'layer';
   const graph: ModelGraph = { ...req.graph, layers: layerStage ? req.layers : [] };
+  const sliceCols = req.sliceCols ?? hubSliceCols(req.graph, req);
   const lowered = lowerModel(graph, {
     dtype: req.dtype,
     maxSeq: req.maxSeq,
@@ -95,7 +100,7 @@ export function lowerStage(req: StageRequest): LoweredStage {
     lmHead: part === 'lm_head',
     projection: req.projection,
     // The model's hub slices, also in a stage without layers.
-    sliceCols: hubSliceCols(req.graph, req),
+    sliceCols,
   });
   const tiles = lowered.plan.tiles;
   // A tile whose buffers overflow its SRAM holds as many tiles as its bytes need (costed as one compute engine).
@@ -130,7 +135,7 @@ export function lowerStage(req: StageRequest): LoweredStage {
     if (t.group === 'embedding') embeddingTiles += n;
     else if (t.group === 'lm_head') lmHeadTiles += n;
   }
-  return { req, lowered, tiles: total, embeddingTiles, lmHeadTiles, kvTiles, kvPositionsPerTile, overflowTiles };
+  return { req, lowered, tiles: total, embeddingTiles, lmHeadTiles, kvTiles, kvPositionsPerTile, overflowTiles, hubSlices: Math.ceil(req.graph.hidden / sliceCols) };
 }
 
 /** Places, routes and estimates a lowered stage at `scanOffset` usable tiles into its wafer, at step `position`. */

@@ -28,6 +28,8 @@ export interface CompileOptions {
    * communication); 0 or absent packs blocks as full as SRAM allows.
    */
   spread?: number;
+  /** Columns of x per hub slice (default: lower.ts's hubSliceCols, the q/k/v block width). */
+  sliceCols?: number;
 }
 
 /** Smallest per-tile buffer budget the spread search tries (blocks below this are all overhead). */
@@ -60,7 +62,7 @@ export function compileModel(graph: ModelGraph, opts: CompileOptions): CompileRe
   const deadTiles = opts.faults ? countDead(opts.faults) : 0;
 
   const usable = (i: number) => !logicalFaults || logicalFaults.isTileUsable(i);
-  const lower = (budgetBytes: number) => lowerModel(graph, { dtype: opts.dtype, maxSeq: opts.maxSeq, budgetBytes, spec, maxFan: opts.maxFan ?? 8 });
+  const lower = (budgetBytes: number) => lowerModel(graph, { dtype: opts.dtype, maxSeq: opts.maxSeq, budgetBytes, spec, maxFan: opts.maxFan ?? 8, sliceCols: opts.sliceCols });
   let lowered = lower(tileBudgetBytes(spec));
   if (opts.spread && opts.spread > 0) {
     // Binary search on the budget for the most tiles within spread × usable (tile count falls as the budget grows).

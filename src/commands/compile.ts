@@ -24,6 +24,7 @@ export function addCompileOptions(cmd: Command): Command {
     .option('--dtype <dtype>', 'weight dtype on the wafer: f32 | bf16 | int8 (default: the weights file\'s; bf16 for config-only presets)')
     .option('--max-seq <N>', 'longest context the KV caches hold', '64')
     .option('--spread <F>', 'spread the model over this fraction of usable tiles (smaller blocks, more parallelism); 0 packs', '0')
+    .option('--hub-slices <auto|N>', 'tiles each half-layer\'s hub (residual, norm) is split over; auto: one per q/k/v block column', 'auto')
     .option('--context <N>', 'context length at which to estimate cycles per token (default: 16, at most --max-seq)')
     .option('--weights-seed <S>', 'seed of synthetic weights for a preset', '0');
 }

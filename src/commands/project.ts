@@ -24,6 +24,7 @@ interface Options extends FaultOptions {
   dtype: string;
   kvDtype: string;
   spread?: string;
+  hubSlices: string;
 }
 
 /** "420x420" -> { width, height } within the fabric. */
@@ -84,7 +85,7 @@ export function formatProjection(r: ProjectionReport, verbose: boolean): string 
   ];
   if (r.wafers > 1) lines.push(`inter-wafer   ${r.interWafer.boundaries} boundaries × ${fmtSeconds(r.interWafer.secondsPerBoundary)} (${int(r.interWafer.bytesPerToken)} bytes of activations each) + the token id back`);
   if (r.approximations.length) lines.push(`approximated  ${r.approximations.join('; ')}`);
-  if (verbose) lines.push(`method        ${r.method}`, `              fan-out ${r.maxFan}, ${int(r.budgetBytesPerTile)} bytes of buffers per tile, clock ${(r.clockHz / 1e9).toFixed(2)} GHz`);
+  if (verbose) lines.push(`method        ${r.method}`, `              fan-out ${r.maxFan}, hubs split over ${r.hubSlices} tiles, ${int(r.budgetBytesPerTile)} bytes of buffers per tile, clock ${(r.clockHz / 1e9).toFixed(2)} GHz`);
   return lines.join('\n');
 }
 
@@ -121,6 +122,7 @@ export function register(program: Command): void {
     .option('--dtype <dtype>', `weights on the wafer: ${PROJECT_DTYPES.join(' | ')} (mxfp4: routed experts at 4.25 bits, the rest bf16)`, 'bf16')
     .option('--kv-dtype <dtype>', `KV cache: ${KV_DTYPES.join(' | ')} (f32: as the mesh engine holds it)`, 'bf16')
     .option('--spread <F>', 'shrink blocks until the fullest wafer uses this fraction of its tiles (0 packs; --sweep-grid: 1)')
+    .option('--hub-slices <auto|N>', 'tiles each half-layer\'s hub (residual, norm) is split over; auto: one per q/k/v block column', 'auto')
     .option('--faults <file>', 'fault map JSON of one wafer (every wafer gets it)')
     .option('--fault-density <D>', 'generate a seeded fault map per wafer with this fraction of defective tiles')
     .option('--clustered <alpha>', 'clustered (negative-binomial) defects, with --fault-density')
@@ -143,6 +145,7 @@ export function register(program: Command): void {
       promptLength: o.promptLen === undefined ? undefined : parseIntOption(o.promptLen, '--prompt-len', 1),
       context: o.context === undefined ? undefined : parseIntOption(o.context, '--context', 1),
       spread: o.spread === undefined ? undefined : parseNumberOption(o.spread, '--spread', 0, 1),
+      hubSlices: o.hubSlices === 'auto' ? undefined : parseIntOption(o.hubSlices, '--hub-slices', 1),
       repair,
     };
     const gridSpec = (size: { width: number; height: number } | null): FabricSpec => (size ? { ...spec, widthTiles: size.width, heightTiles: size.height } : spec);

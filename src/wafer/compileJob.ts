@@ -22,6 +22,7 @@ export interface CompileCliOptions extends FaultOptions {
   dtype?: string;
   maxSeq?: string;
   spread?: string;
+  hubSlices?: string;
   context?: string;
   weightsSeed?: string;
 }
@@ -52,6 +53,14 @@ function defaultDtype(modelArg: string, weights: ModelWeights | null): ProgramDt
   return findPreset(modelArg)?.runnable ? 'f32' : 'bf16';
 }
 
+/** --hub-slices: auto (the compiler's choice) or N tiles per hub, each holding ⌈d / N⌉ columns of x. */
+function parseHubSlices(v: string | undefined, hidden: number): number | undefined {
+  if (v === undefined || v === 'auto') return undefined;
+  const n = parseIntOption(v, '--hub-slices', 1);
+  if (n > hidden) throw new InputError(`--hub-slices ${n} is more than the model's ${hidden} hidden columns`, '--hub-slices', `give auto or at most ${hidden}`);
+  return Math.ceil(hidden / n);
+}
+
 export function prepareCompile(o: CompileCliOptions, needWeights: boolean): CompileJob {
   const config = resolveModelConfig(o.model);
   const preset = findPreset(o.model);
@@ -68,7 +77,8 @@ export function prepareCompile(o: CompileCliOptions, needWeights: boolean): Comp
   const context = o.context === undefined ? Math.min(16, maxSeq) : parseIntOption(o.context, '--context', 1);
   if (context > maxSeq) throw new InputError(`context ${context} is longer than --max-seq ${maxSeq}`, '--context', `give at most ${maxSeq}, or raise --max-seq`);
   const graph = buildGraph(config);
-  const opts = { spec, repair, dtype, maxSeq, spread };
+  const sliceCols = parseHubSlices(o.hubSlices, graph.hidden);
+  const opts = { spec, repair, dtype, maxSeq, spread, sliceCols };
   const result = compileModel(graph, { ...opts, faults });
   const baseline = faults ? compileModel(graph, { ...opts, faults: null }) : null;
   const est = (r: CompileResult) => estimateStep(spec, r.lowered, r.placement, r.routes, { position: context - 1, linkExtraLatencyCycles: r.linkExtraLatencyCycles }).cycles;

@@ -24,22 +24,26 @@ const MAX_SEQ = 16;
  * have 4 layers, so the projection places and times each at its own offset; gpt2-small-dense has 12, more than
  * EXACT_LAYERS, so it takes the real-size path: one layer timed, its cycles used for all twelve.
  */
-const cases: [model: string, fabric: string, density: number, repair: RepairPolicy, positions: number[]][] = [
+const cases: [model: string, fabric: string, density: number, repair: RepairPolicy, positions: number[], hubSlices?: number][] = [
   ['toy-dense', 'mini-32', 0, 'route-around', [1, 2, 3]],
   ['toy-dense', 'mini-64', 0.03, 'route-around', [1, 2, 3]],
   ['toy-moe', 'mini-64', 0, 'route-around', [1, 2, 3]],
   ['toy-moe', 'mini-32', 0.02, 'route-around', [1, 2, 3]],
   ['toy-dense', 'mini-64', 0.01, 'remap', [1, 2, 3]],
   ['gpt2-small-dense', 'mini-128', 0, 'route-around', [1]],
+  // Hubs split over several tiles (sums of squares and router logits added over the slices).
+  ['toy-dense', 'mini-64', 0.03, 'route-around', [1, 2, 3], 4],
+  ['toy-moe', 'mini-64', 0, 'route-around', [1, 2, 3], 2],
 ];
 
 describe('projection against the mesh engine (decode cycles per token)', () => {
-  it.each(cases)('%s bf16 on %s, fault density %s (%s)', async (model, fabric, density, repair, POSITIONS) => {
+  it.each(cases)('%s bf16 on %s, fault density %s (%s, positions %j, hub slices %s)', async (model, fabric, density, repair, POSITIONS, hubSlices) => {
     const spec = getFabricPreset(fabric);
     const cfg = getPreset(model);
     const grid = repair === 'remap' ? { width: spec.widthTiles + spec.spareColumns, height: spec.heightTiles + spec.spareRows } : { width: spec.widthTiles, height: spec.heightTiles };
     const faults = density > 0 ? generateFaults({ ...grid, density, seed: 5 }) : null;
-    const compiled = compileModel(buildGraph(cfg), { spec, faults, repair, dtype: 'bf16', maxSeq: MAX_SEQ });
+    const sliceCols = hubSlices === undefined ? undefined : Math.ceil(cfg.hiddenSize / hubSlices);
+    const compiled = compileModel(buildGraph(cfg), { spec, faults, repair, dtype: 'bf16', maxSeq: MAX_SEQ, sliceCols });
     const engine = await MeshEngine.create(spec, compiled.program, weightProvider(castWeights(syntheticWeights(cfg, 0), 'bf16')), {
       faults: compiled.engineFaults,
       linkExtraLatencyCycles: compiled.linkExtraLatencyCycles ?? undefined,
@@ -56,7 +60,8 @@ describe('projection against the mesh engine (decode cycles per token)', () => {
       await engine.close();
     }
     const projected = POSITIONS.map((p) => {
-      const r = projectWafer(cfg, spec, { context: p + 1, promptLength: 1, faults, repair, kvDtype: 'f32' });
+      const r = projectWafer(cfg, spec, { context: p + 1, promptLength: 1, faults, repair, kvDtype: 'f32', hubSlices });
+      expect(r.hubSlices).toBe(compiled.lowered.plan.tiles.filter((t) => /^L0\.attn\.hub\d*$/.test(t.role)).length);
       expect(r.method.includes('every layer placed and timed at its own offset')).toBe(cfg.numLayers <= 8);
       expect(r.wafers).toBe(1);
       expect(r.tilesUsedPerWafer).toBe(compiled.report.tilesUsed);

@@ -65,6 +65,33 @@ describe('wafer compiler', () => {
     expect(cycles(spread)).toBeLessThan(cycles(packed));
   });
 
+  it.each([
+    ['dense', 4],
+    ['moe', 2],
+  ] as const)('splits each %s hub over %d slices: no hub tile sends, receives or normalises more than its slice of x', (kind, k) => {
+    const graph = kind === 'dense' ? dense : moe;
+    const d = graph.hidden;
+    const s = Math.ceil(d / k);
+    const r = compileModel(graph, { spec, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: 16, sliceCols: s });
+    const { tiles, streams } = r.lowered.plan;
+    const hubs = tiles.filter((t) => /\.hub\d*$/.test(t.role));
+    // Every half-layer (attention, MLP, final norm) has k slices; their norm weights cover [0, d) once.
+    for (const base of ['L0.attn.hub', 'L0.mlp.hub', 'final.hub']) {
+      const slices = hubs.filter((t) => t.role === base || new RegExp(`^${base.replace(/\./g, '\\.')}\\d+$`).test(t.role));
+      expect(slices.length).toBe(k);
+      const ranges = slices.map((t) => t.buffers.find((b) => b.name === 'nw')!.init).map((i) => (i.kind === 'vector' ? i.range : [0, 0]));
+      expect(ranges.map(([a, b]) => b - a).reduce((a, b) => a + b, 0)).toBe(d);
+      expect(ranges.map(([a]) => a).sort((a, b) => a - b)).toEqual(Array.from({ length: k }, (_, j) => j * s));
+    }
+    // A stream to or from a hub slice carries at most its slice (or, between MoE slices, the router's logits).
+    const mlp = graph.layers[0].mlp;
+    const limit = Math.max(s, mlp.kind === 'moe' ? mlp.moe.experts.length : 0);
+    const hubIds = new Set(hubs.map((t) => t.id));
+    for (const st of streams) if (st.src.some((t) => hubIds.has(t)) || st.dst.some((t) => hubIds.has(t))) expect(st.wavelets).toBeLessThanOrEqual(limit);
+    for (const t of hubs) for (const task of t.tasks) for (const op of task.ops) if (op.op === 'normScale' || op.op === 'sumsq') expect(op.x.length).toBeLessThanOrEqual(s);
+    expect(r.report.colours.maxPerTile).toBeLessThanOrEqual(spec.colours);
+  });
+
   it('a model too large for the fabric is one clear error with the tiles it needs', () => {
     const small = getFabricPreset('mini-16');
     expect(() => compileModel(dense, { spec: small, faults: null, repair: 'route-around', dtype: 'f32', maxSeq: 16 })).toThrowError(

@@ -23,6 +23,14 @@ describe('partition', () => {
     expect(partitionMatrix({ ...base, rows: 4096, cols: 4096, dtype: 'f32', budgetBytes: 40_000, maxGr: 2, maxGc: 2 })).toBeNull();
   });
 
+  it('nests block columns in a producer\'s slices (bcDivides)', () => {
+    for (const slice of [256, 96, 64]) {
+      const g = partitionMatrix({ ...base, rows: 688, cols: 768, dtype: 'bf16', budgetBytes: 20_000, bcDivides: slice })!;
+      expect(slice % g.bc).toBe(0);
+      expect(blockTileBytes(g.br, g.bc, 'bf16', 1, g.gc > 1 ? Math.ceil(Math.log2(g.gc)) : 0)).toBeLessThanOrEqual(20_000);
+    }
+  });
+
   it('returns null when not even one row fits', () => {
     expect(partitionMatrix({ ...base, rows: 8, cols: 100_000, dtype: 'f32', budgetBytes: 40_000, forcedBc: 100_000 })).toBeNull();
   });

@@ -359,6 +359,11 @@ describe.concurrent('unknown names', () => {
   it('an unknown traffic pattern', async () => {
     await expectBadInput(() => ['noc', '--rate', '0.1', '--pattern', 'zigzag'], 'error: unknown traffic pattern "zigzag" (--pattern): use one of uniform, transpose, bitcomplement, hotspot, neighbor');
   });
+  it('more hub slices than the model has hidden columns (compile and project)', async () => {
+    await expectBadInput(() => ['compile', '--model', 'toy-dense', '--fabric', 'mini-64', '--hub-slices', '300'], "error: --hub-slices 300 is more than the model's 256 hidden columns (--hub-slices): give auto or at most 256");
+    await expectBadInput(() => ['project', '--model', 'toy-dense', '--fabric', 'mini-64', '--hub-slices', '999'], "error: --hub-slices 999 is more than the model's 256 hidden columns (--hub-slices): give auto or at most 256");
+  });
+
   it('an unknown KV-cache dtype for a projection', async () => {
     await expectBadInput(() => ['project', '--model', 'toy-dense', '--fabric', 'mini-64', '--kv-dtype', 'f16'], 'error: unsupported KV-cache dtype "f16" (--kv-dtype): use one of bf16, f32');
   });

@@ -11,19 +11,26 @@ const prompt = [1, 2, 3];
 const run = (o: CompileCliOptions, tokens: number, workers = 0, baseline = false) => runOnMesh(prepareCompile(o, true), prompt, tokens, { workers, baseline });
 
 describe('mesh run', () => {
-  it.each(['tiny-llama', 'tiny-mixtral'])('%s reproduces the independent implementation (expected.json)', async (name) => {
+  it.each([
+    ['tiny-llama', 'auto'],
+    ['tiny-mixtral', 'auto'],
+    ['tiny-llama', '2'],
+    ['tiny-mixtral', '2'],
+  ])('%s (hub slices: %s) reproduces the independent implementation (expected.json)', async (name, hubSlices) => {
     const dir = `test/fixtures/${name}`;
     const expected = JSON.parse(readFileSync(`${dir}/expected.json`, 'utf8')) as { prompt: number[]; generated: number[] };
-    const r = await runOnMesh(prepareCompile({ model: dir, fabric: 'mini-16', maxSeq: '16' }, true), expected.prompt, expected.generated.length, { workers: 0, baseline: false });
+    const r = await runOnMesh(prepareCompile({ model: dir, fabric: 'mini-16', maxSeq: '16', hubSlices }, true), expected.prompt, expected.generated.length, { workers: 0, baseline: false });
     expect(r.tokens).toEqual(expected.generated);
     expect(r.matchesReference).toBe(true);
   });
 
   it.each([
-    ['toy-dense', 'mini-32'],
-    ['toy-moe', 'mini-64'],
-  ])('%s in f32: tokens equal the reference, logits within 1e-4 relative', async (model, fabric) => {
-    const r = await run({ model, fabric, dtype: 'f32', maxSeq: '16' }, 5);
+    ['toy-dense', 'mini-32', 'auto'],
+    ['toy-moe', 'mini-64', 'auto'],
+    ['toy-dense', 'mini-64', '4'],
+    ['toy-moe', 'mini-64', '4'],
+  ])('%s in f32 on %s (hub slices: %s): tokens equal the reference, logits within 1e-4 relative', async (model, fabric, hubSlices) => {
+    const r = await run({ model, fabric, dtype: 'f32', maxSeq: '16', hubSlices }, 5);
     const ref = generate(prepareCompile({ model, fabric, dtype: 'f32', maxSeq: '16' }, true).weights!, prompt, 5);
     expect(r.tokens).toEqual(ref.tokens);
     expect(r.maxLogitRelativeError).toBeLessThan(1e-4);
@@ -57,8 +64,11 @@ describe('mesh run', () => {
     expect(r.faultCost!.faultFreeDecodeCyclesPerToken).toBeGreaterThan(0);
   });
 
-  it('gives identical tokens and cycles for 0 and 2 workers', async () => {
-    const o = { model: 'toy-moe', fabric: 'mini-32', dtype: 'bf16', maxSeq: '8', faultDensity: '0.02', seed: '9' };
+  it.each([
+    ['toy-moe', 'auto', 'mini-32'],
+    ['toy-dense', '4', 'mini-64'],
+  ])('gives identical tokens and cycles for 0 and 2 workers (%s, hub slices: %s, on %s)', async (model, hubSlices, fabric) => {
+    const o = { model, fabric, dtype: 'bf16', maxSeq: '8', faultDensity: '0.02', seed: '9', hubSlices };
     const a = await run(o, 3, 0);
     const b = await run(o, 3, 2);
     expect(b.tokens).toEqual(a.tokens);
