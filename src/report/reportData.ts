@@ -24,7 +24,7 @@ export function classifyRole(role: string): { group: RoleGroup; layer: number | 
   else if (role.startsWith('embedding')) group = 'embedding';
   else if (role.startsWith('lm_head')) group = 'lm-head';
   else if (/\.expert\d+\./.test(role)) group = 'expert';
-  else if (/\.hub$/.test(role)) group = 'hub';
+  else if (/\.hub\d*$/.test(role)) group = 'hub';
   else if (/\.attn\.qkv/.test(role)) group = 'qkv';
   else if (/\.attn\.kv/.test(role)) group = 'attention-kv';
   else if (/\.attn\.o/.test(role)) group = 'o';
