@@ -61,7 +61,7 @@ export interface FabricsBenchOptions {
 const WAFER_CAUSES: Record<string, string> = {
   matvec: 'matvec compute',
   attention: 'attention compute',
-  vector: 'hub vector ops',
+  vector: 'vector ops (norms, SwiGLU, RoPE, adds)',
   overhead: 'task starts',
   sram: 'SRAM bandwidth',
   hops: 'hop latency',
