@@ -70,6 +70,11 @@ export interface ProjectOptions {
   maxFan?: number;
   /** Tiles each half-layer's hub is split over (default: one per q/k/v block column, lower.ts hubSliceCols). */
   hubSlices?: number;
+  /**
+   * KV positions per chunk tile of a chunked KV head: a number, 'fill' (as many as fit), or absent (the cheapest
+   * attention over a chunk plus combine; as many as fit when the extra chunk tiles would not fit a wafer).
+   */
+  kvChunkPositions?: number | 'fill';
 }
 
 /** Seconds of a user's decode token, by cause. */
@@ -277,7 +282,7 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
       budgetBytes,
       maxFan,
       maxSeq: window === null ? o.context : Math.min(o.context, window),
-      projection: { lowerExpert: (_l, e) => chosen.has(e), expertWeightBits, kvDtype: o.kvDtype },
+      projection: { lowerExpert: (_l, e) => chosen.has(e), expertWeightBits, kvDtype: o.kvDtype, kvChunkPositions },
       batch: o.batch,
       expertChoice,
       sliceCols: opts.hubSlices !== undefined ? Math.ceil(graph.hidden / opts.hubSlices) : undefined,
@@ -302,8 +307,30 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
   const assign = (b: Build, wafers: number | 'auto') =>
     assignWafers(b.embedding.tiles, graph.layers.map((l) => b.kinds.get(kindOf(l))!.tiles), b.lmHead.tiles, mesh.usableTiles, wafers, opts.grid ? '--grid' : '--fabric');
 
-  let b = build(tileBudgetBytes(mesh.spec));
-  let packing = assign(b, o.wafers);
+  // KV chunks of the fastest size (more, smaller chunk tiles) only where they need no more wafers than chunk tiles
+  // as full as they fit: the wafer count comes first.
+  let kvChunkPositions: number | 'fill' | undefined = opts.kvChunkPositions;
+  let b: Build;
+  let packing: ReturnType<typeof assign>;
+  try {
+    b = build(tileBudgetBytes(mesh.spec));
+    packing = assign(b, o.wafers);
+  } catch (e) {
+    if (!(e instanceof InputError) || kvChunkPositions !== undefined) throw e;
+    kvChunkPositions = 'fill';
+    b = build(tileBudgetBytes(mesh.spec));
+    packing = assign(b, o.wafers);
+  }
+  const chunked = [...b.kinds.values()].some((s) => s.kvTiles > 0 && s.kvPositionsPerTile < s.req.maxSeq);
+  if (kvChunkPositions === undefined && chunked) {
+    kvChunkPositions = 'fill';
+    const fill: Build = { ...b, kinds: new Map([...kindLayers].map(([k, ls]) => [k, lowerStage(request([ls[0]], b.maxFan, b.budgetBytes))] as const)) };
+    const fillPacking = assign(fill, o.wafers);
+    if (fillPacking.tiles.length < packing.tiles.length) {
+      b = fill;
+      packing = fillPacking;
+    } else kvChunkPositions = undefined;
+  }
   if (o.spread > 0) {
     // Smaller blocks until the fullest wafer holds about spread × its usable tiles, the wafer count kept: a search on
     // the tile budget between a feasible one (hi: fewer tiles than the target) and an infeasible one (lo).

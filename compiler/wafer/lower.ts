@@ -9,6 +9,7 @@
 // same top-k on the logits slice 0 multicasts, dispatch their parts to the chosen experts' regions only and combine
 // the rows that come back.
 import { InputError } from '../../fabric/errors.js';
+import { f32AddWidth, opCost } from '../../fabric/mesh/cost.js';
 import type { FabricSpec } from '../../fabric/spec/schema.js';
 import type { Op, Task } from '../../fabric/isa/types.js';
 import type { LayerNode, MatrixNode, MlpNode, ModelGraph } from '../graph/graph.js';
@@ -65,6 +66,11 @@ export interface ProjectionLowering {
    * lowered with it is only ever estimated.
    */
   kvDtype?: 'f32' | 'bf16';
+  /**
+   * KV positions per chunk tile when a head's cache is chunked: a number, 'fill' (as many as fit), or absent (the
+   * cheapest attention over a chunk plus combine among halvings of a full tile: more, smaller chunk tiles).
+   */
+  kvChunkPositions?: number | 'fill';
 }
 
 export interface Lowered {
@@ -83,6 +89,9 @@ function nonNull<T>(v: T | null): T {
   if (v === null) throw new Error('lower: a layer without its attention partitions');
   return v;
 }
+
+/** Most chunk tiles one KV head's cache is split over (the projection's search stops there). */
+const MAX_KV_CHUNKS = 4096;
 
 export function checkCompilable(graph: ModelGraph): void {
   const c = graph.config;
@@ -291,9 +300,12 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
   const lm = region('lm_head', 'lm_head', [graph.lmHead], lmGrid);
   feedSlices(hubF, normSlices(hubF, receiveSlices(hubF, xIn, () => [], 'final.norm'), 'final.norm'), lm.inputs, 'xn', lmGrid.bc);
   const logitOutputs: { name: string; offset: number }[] = [];
-  // Argmax: each root takes its slice's best, then a chain from the last root to root 0 merges the pairs.
-  let prevPair: StreamDecl | null = null;
-  for (let i = lm.roots.length - 1; i >= 0; i--) {
+  // Argmax: each root takes its slice's best, then a binary tree over the roots merges the (value, index) pairs into
+  // root 0 (the merge keeps the higher value and, on a tie, the lower index: any order gives the same pair).
+  const R = lm.roots.length;
+  const up = new Map<number, StreamDecl>();
+  for (let i = 0; i < R; i++) for (const c of reduceChildren('tree', i, R)) up.set(c, p.stream([lm.roots[c].tile.id], [lm.roots[i].tile.id], 2, `lm_head.argmax${c}`));
+  for (let i = R - 1; i >= 0; i--) {
     const root = lm.roots[i];
     const t = root.tile;
     p.buffer(t, 'am', 'f32', 2, zeros, 'activation');
@@ -301,16 +313,13 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
     root.final.ops.push({ op: 'output', name: `logits${i}`, src: slice(root.buf, 0, root.rows) });
     logitOutputs.push({ name: `logits${i}`, offset: root.rowOffset });
     let last = root.final;
-    if (prevPair) {
-      p.buffer(t, 'amr', 'f32', 2, zeros, 'activation');
-      const got = p.recv(t, prevPair, slice('amr', 0, 2), [], 'lm_head.argmax.recv');
-      last = p.task(t, { on: 'after', tasks: [last.id, got.id] }, [{ op: 'argmaxMerge', a: slice('am', 0, 2), b: slice('amr', 0, 2), out: slice('am', 0, 2) }], 'lm_head.argmax');
-    }
-    if (i > 0) {
-      const st = p.stream([t.id], [lm.roots[i - 1].tile.id], 2, `lm_head.argmax${i}`);
-      last.ops.push({ op: 'send', colour: st.id, src: slice('am', 0, 2) });
-      prevPair = st;
-    } else last.ops.push({ op: 'output', name: 'token', src: slice('am', 0, 2) });
+    reduceChildren('tree', i, R).forEach((c, n) => {
+      const r = p.buffer(t, `amr${n}`, 'f32', 2, zeros, 'activation');
+      const got = p.recv(t, up.get(c)!, slice(r, 0, 2), [], 'lm_head.argmax.recv');
+      last = p.task(t, { on: 'after', tasks: [last.id, got.id] }, [{ op: 'argmaxMerge', a: slice('am', 0, 2), b: slice(r, 0, 2), out: slice('am', 0, 2) }], 'lm_head.argmax');
+    });
+    if (i > 0) last.ops.push({ op: 'send', colour: up.get(i)!.id, src: slice('am', 0, 2) });
+    else last.ops.push({ op: 'output', name: 'token', src: slice('am', 0, 2) });
   }
   logitOutputs.reverse();
   return { plan: p, regions, tokenTiles, logitOutputs };
@@ -325,9 +334,12 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
     const kvHeadBytes = 4 * (qkvRows + qLen) + (qkNorm ? 8 * hd : 0) + 2 * kvBytes * hd * opts.maxSeq;
     if (kvHeadBytes <= opts.budgetBytes) return null;
     const partLen = qLen + 2 * group;
-    const add = 2 * Math.ceil(partLen / spec.simdWidth.f32);
+    const add = 2 * Math.ceil(partLen / f32AddWidth(spec));
+    // Attention over one chunk of p positions, by the engine's cost function.
+    const attend = (p: number) => opCost(spec, { op: 'attention', q: slice('q', 0, qLen), kCache: 'kc', vCache: 'vc', out: slice('part', 0, qLen), numHeads: group, numKvHeads: 1, headDim: hd }, { position: p - 1, dtypeOf: () => kvDtype }).cycles;
     // Per combine shape: the most positions a chunk holds beside its receive buffers (their count depends on the
-    // chunk count, so iterate), then the cheaper of attention over a chunk plus the combine (estimated as chooseReduce does).
+    // chunk count, so iterate); then that or fewer positions per chunk (more chunk tiles, a deeper combine), whichever
+    // makes attention over a chunk plus the combine (estimated as chooseReduce does) cheapest.
     let best: { positions: number; chunks: number; reduce: ReduceShape; cost: number } | null = null;
     for (const shape of REDUCE_SHAPES) {
       let chunks = 1;
@@ -341,9 +353,16 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
         chunks = Math.ceil(opts.maxSeq / positions);
       }
       if (positions < 1) continue;
-      const cost = 2 * qLen * positions + reduceCostCycles(shape, chunks, partLen, spec.hopLatencyCycles, add);
-      if (!best || cost < best.cost) best = { positions, chunks, reduce: shape, cost };
+      const forced = proj?.kvChunkPositions === 'fill' ? positions : proj?.kvChunkPositions;
+      if (forced !== undefined && forced > positions) continue;
+      for (let p = forced ?? positions; p >= 1; p = forced !== undefined ? 0 : Math.floor(p / 2)) {
+        const n = Math.ceil(opts.maxSeq / p);
+        if (n > MAX_KV_CHUNKS) break;
+        const cost = attend(p) + reduceCostCycles(shape, n, partLen, spec.hopLatencyCycles, add);
+        if (!best || cost < best.cost) best = { positions: p, chunks: n, reduce: shape, cost };
+      }
     }
+    if (!best && typeof proj?.kvChunkPositions === 'number') throw new InputError(`${proj.kvChunkPositions} KV positions of head dimension ${hd} do not fit a chunk tile of ${spec.sramBytesPerTile} bytes beside its query`, '--kv-chunk', 'give fewer positions, fill or auto');
     if (!best) fail(`one KV position of head dimension ${hd} does not fit a tile of ${spec.sramBytesPerTile} bytes beside its query`, 'use a fabric with more SRAM per tile');
     return { positions: best.positions, chunks: best.chunks, reduce: best.reduce };
   }

@@ -25,6 +25,7 @@ interface Options extends FaultOptions {
   kvDtype: string;
   spread?: string;
   hubSlices: string;
+  kvChunk: string;
 }
 
 /** "420x420" -> { width, height } within the fabric. */
@@ -123,6 +124,7 @@ export function register(program: Command): void {
     .option('--kv-dtype <dtype>', `KV cache: ${KV_DTYPES.join(' | ')} (f32: as the mesh engine holds it)`, 'bf16')
     .option('--spread <F>', 'shrink blocks until the fullest wafer uses this fraction of its tiles (0 packs; --sweep-grid: 1)')
     .option('--hub-slices <auto|N>', 'tiles each half-layer\'s hub (residual, norm) is split over; auto: one per q/k/v block column', 'auto')
+    .option('--kv-chunk <auto|fill|N>', 'KV positions per chunk tile of a long cache: auto (fastest, unless it needs more wafers), fill (as many as fit), or N', 'auto')
     .option('--faults <file>', 'fault map JSON of one wafer (every wafer gets it)')
     .option('--fault-density <D>', 'generate a seeded fault map per wafer with this fraction of defective tiles')
     .option('--clustered <alpha>', 'clustered (negative-binomial) defects, with --fault-density')
@@ -146,6 +148,7 @@ export function register(program: Command): void {
       context: o.context === undefined ? undefined : parseIntOption(o.context, '--context', 1),
       spread: o.spread === undefined ? undefined : parseNumberOption(o.spread, '--spread', 0, 1),
       hubSlices: o.hubSlices === 'auto' ? undefined : parseIntOption(o.hubSlices, '--hub-slices', 1),
+      kvChunkPositions: o.kvChunk === 'auto' ? undefined : o.kvChunk === 'fill' ? 'fill' : parseIntOption(o.kvChunk, '--kv-chunk', 1),
       repair,
     };
     const gridSpec = (size: { width: number; height: number } | null): FabricSpec => (size ? { ...spec, widthTiles: size.width, heightTiles: size.height } : spec);

@@ -11,6 +11,7 @@ import { generateFaults } from '../../../../fabric/faults/index.js';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
 
 const mini64 = getFabricPreset('mini-64');
+const mini128 = getFabricPreset('mini-128');
 const toyDense = getPreset('toy-dense');
 const toyMoe = getPreset('toy-moe');
 
@@ -166,9 +167,33 @@ describe('quantisation, spread and long contexts', () => {
     expect(long.decodeTokensPerSecond).toBeLessThan(short.decodeTokensPerSecond);
   });
 
+  it('chooses the positions per KV chunk that the estimate finds fastest among halvings of a full tile', () => {
+    const auto = projectWafer(toyDense, mini64, { context: 2048 });
+    const p = auto.stages[0].kvPositionsPerTile;
+    // A full chunk tile holds more than the choice; forcing it, or a quarter of the choice, is no faster.
+    const full = projectWafer(toyDense, mini64, { context: 2048, kvChunkPositions: 4 * p });
+    expect(full.stages[0].kvPositionsPerTile).toBe(4 * p);
+    expect(full.tokenLatencySeconds).toBeGreaterThanOrEqual(auto.tokenLatencySeconds);
+    if (p >= 4) expect(projectWafer(toyDense, mini128, { context: 2048, kvChunkPositions: Math.floor(p / 4) }).tokenLatencySeconds).toBeGreaterThanOrEqual(projectWafer(toyDense, mini128, { context: 2048 }).tokenLatencySeconds);
+    expect(() => projectWafer(toyDense, mini64, { context: 2048, kvChunkPositions: 2048 })).toThrow(/2048 KV positions of head dimension 32 do not fit a chunk tile/);
+  });
+
+  it('keeps KV chunk tiles full where smaller ones would need more wafers', () => {
+    const fill = projectWafer(toyDense, mini64, { context: 2048, kvChunkPositions: 'fill' });
+    const auto = projectWafer(toyDense, mini64, { context: 2048 });
+    expect(auto.stages[0].tilesPerLayer).toBeGreaterThan(fill.stages[0].tilesPerLayer);
+    // A grid that holds the whole model with full chunk tiles but not one with the smaller ones.
+    const side = Math.ceil(Math.sqrt(fill.tilesUsedPerWafer)) + 1;
+    expect(side * side).toBeLessThan(auto.tilesUsedPerWafer);
+    const r = projectWafer(toyDense, mini64, { context: 2048, grid: { width: side, height: side } });
+    expect(r.wafers).toBe(1);
+    expect(r.stages[0].kvPositionsPerTile).toBe(fill.stages[0].kvPositionsPerTile);
+  });
+
   it('a bf16 KV cache (the default) holds twice the positions per tile of an f32 one and attends faster', () => {
-    const bf16 = projectWafer(toyDense, mini64, { context: 2048 });
-    const f32 = projectWafer(toyDense, mini64, { context: 2048, kvDtype: 'f32' });
+    // Chunk tiles as full as they fit, to compare what a tile holds.
+    const bf16 = projectWafer(toyDense, mini64, { context: 2048, kvChunkPositions: 'fill' });
+    const f32 = projectWafer(toyDense, mini64, { context: 2048, kvDtype: 'f32', kvChunkPositions: 'fill' });
     expect([bf16.kvDtype, f32.kvDtype]).toEqual(['bf16', 'f32']);
     expect(bf16.approximations.some((a) => a.startsWith('KV cache held in bf16'))).toBe(true);
     expect(f32.approximations.some((a) => a.startsWith('KV cache held in bf16'))).toBe(false);
