@@ -322,7 +322,8 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
     packing = assign(b, o.wafers);
   }
   const chunked = [...b.kinds.values()].some((s) => s.kvTiles > 0 && s.kvPositionsPerTile < s.req.maxSeq);
-  if (kvChunkPositions === undefined && chunked) {
+  // (One wafer cannot become fewer.)
+  if (kvChunkPositions === undefined && chunked && packing.tiles.length > 1) {
     kvChunkPositions = 'fill';
     const fill: Build = { ...b, kinds: new Map([...kindLayers].map(([k, ls]) => [k, lowerStage(request([ls[0]], b.maxFan, b.budgetBytes))] as const)) };
     const fillPacking = assign(fill, o.wafers);

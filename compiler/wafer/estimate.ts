@@ -14,8 +14,6 @@ import type { StreamRoute } from './route.js';
 export interface StepEstimate {
   /** Cycles from step start until the last task completes. */
   cycles: number;
-  /** Busy CE cycles summed over tiles, by task label prefix (e.g. "L0.mlp.gu.matvec"). */
-  busyByLabel: Map<string, number>;
   /** Cycles the ramps spent sending (wavelets leaving tiles) and wavelet-hops on links. */
   waveletsSent: number;
   waveletHops: number;
@@ -192,7 +190,6 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   const arrTile: number[] = [];
   const arrStream: number[] = [];
   const arrTask: number[] = [];
-  const busyByLabel = new Map<string, number>();
   let waveletsSent = 0;
   let waveletHops = 0;
   let end = 0;
@@ -290,8 +287,6 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     }
     running[tile] = 1;
     ceFree[tile] = t;
-    const label = task.label ?? 'task';
-    busyByLabel.set(label, (busyByLabel.get(label) ?? 0) + (t - t0));
     q.push(t, 2 * g + 1);
   };
 
@@ -331,7 +326,7 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
       startNext(tile, time);
     }
   }
-  const out: StepEstimate = { cycles: end, busyByLabel, waveletsSent, waveletHops };
+  const out: StepEstimate = { cycles: end, waveletsSent, waveletHops };
   if (!tracking) return out;
 
   const streamClass = new Map<number, number>();

@@ -269,7 +269,16 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
       st.src.push(t.id);
     });
   }
+  // The projection times one step, in which one tile (the estimate takes the middle one) sends a row: the tiles
+  // before and after it are reserved spans, so a real-size table costs three logical tiles, not ~10^4.
+  const embTiles = Math.ceil(graph.embedding.rows / embRowsPerTile);
+  const sender = Math.floor(embTiles / 2);
+  const reserve = (from: number, to: number) => {
+    if (to > from) p.tile(`embedding[${from}..${to - 1}]`, 'embedding').span = to - from;
+  };
+  if (proj && opts.embedding !== false) reserve(0, sender);
   for (let r0 = 0, e = 0; opts.embedding !== false && r0 < graph.embedding.rows; r0 += embRowsPerTile, e++) {
+    if (proj && e !== sender) continue;
     const rows = Math.min(embRowsPerTile, graph.embedding.rows - r0);
     const t = p.tile(`embedding[${e}]`, 'embedding');
     const range = { tensor: graph.embedding.tensor, rows: [r0, r0 + rows] as [number, number], cols: [0, d] as [number, number] };
@@ -280,6 +289,7 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
     for (const st of embStreams) st.src.push(t.id);
     tokenTiles.push(t.id);
   }
+  if (proj && opts.embedding !== false) reserve(sender + 1, embTiles);
 
   let xIn = embStreams;
   for (const layer of graph.layers) xIn = lowerLayer(layer, xIn);
