@@ -1,4 +1,5 @@
 // The wafer compiler driver: graph -> lower -> place -> route -> colour -> emit, with the verifier between passes.
+import { InputError } from '../../fabric/errors.js';
 import type { FabricSpec } from '../../fabric/spec/schema.js';
 import { FaultMap, remapRepair, type RemapResult, type RepairPolicy } from '../../fabric/faults/index.js';
 import type { Program } from '../../fabric/isa/types.js';
@@ -50,6 +51,28 @@ export interface CompileResult {
 }
 
 export function compileModel(graph: ModelGraph, opts: CompileOptions): CompileResult {
+  if (opts.sliceCols !== undefined) return compileWith(graph, opts);
+  try {
+    return compileWith(graph, opts);
+  } catch (e) {
+    // Hubs split over several tiles need more colours around them than one hub tile per half-layer: where the
+    // default split does not fit the fabric's colours, fewer slices (an explicit --hub-slices is not changed).
+    if (!(e instanceof InputError && e.where === 'colour')) throw e;
+    for (const slices of FALLBACK_HUB_SLICES) {
+      try {
+        return compileWith(graph, { ...opts, sliceCols: Math.ceil(graph.hidden / slices) });
+      } catch (again) {
+        if (!(again instanceof InputError && again.where === 'colour') || slices === 1) throw again;
+      }
+    }
+    throw e;
+  }
+}
+
+/** Hub slices tried, in order, when the default split runs out of colours. */
+const FALLBACK_HUB_SLICES = [4, 2, 1];
+
+function compileWith(graph: ModelGraph, opts: CompileOptions): CompileResult {
   const { spec } = opts;
   const W = spec.widthTiles;
   const H = spec.heightTiles;

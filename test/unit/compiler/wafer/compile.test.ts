@@ -92,6 +92,16 @@ describe('wafer compiler', () => {
     expect(r.report.colours.maxPerTile).toBeLessThanOrEqual(spec.colours);
   });
 
+  it('splits hubs less where the default split runs out of colours; an explicit split is an error instead', () => {
+    // toy-moe spread over 90% of mini-64: with its small blocks the default split (and a split in 4) needs more than
+    // 24 colours around the experts' dispatches; 2 slices fit.
+    const o = { spec, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: 16, spread: 0.9 } as const;
+    const r = compileModel(moe, o);
+    expect(r.lowered.plan.tiles.filter((t) => /^L0\.attn\.hub\d*$/.test(t.role)).length).toBe(2);
+    expect(r.report.colours.maxPerTile).toBeLessThanOrEqual(spec.colours);
+    expect(() => compileModel(moe, { ...o, sliceCols: 64 })).toThrowError(/routing needs more than 24 colours/);
+  });
+
   it('a model too large for the fabric is one clear error with the tiles it needs', () => {
     const small = getFabricPreset('mini-16');
     expect(() => compileModel(dense, { spec: small, faults: null, repair: 'route-around', dtype: 'f32', maxSeq: 16 })).toThrowError(
