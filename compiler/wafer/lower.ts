@@ -367,7 +367,7 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
       if (forced !== undefined && forced > positions) continue;
       for (let p = forced ?? positions; p >= 1; p = forced !== undefined ? 0 : Math.floor(p / 2)) {
         const n = Math.ceil(opts.maxSeq / p);
-        if (n > MAX_KV_CHUNKS) break;
+        if (forced === undefined && n > MAX_KV_CHUNKS) break;
         const cost = attend(p) + reduceCostCycles(shape, n, partLen, spec.hopLatencyCycles, add);
         if (!best || cost < best.cost) best = { positions: p, chunks: n, reduce: shape, cost };
       }
