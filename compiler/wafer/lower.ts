@@ -13,9 +13,9 @@ import { f32AddWidth, opCost } from '../../fabric/mesh/cost.js';
 import type { FabricSpec } from '../../fabric/spec/schema.js';
 import type { Op, Task } from '../../fabric/isa/types.js';
 import type { LayerNode, MatrixNode, MlpNode, ModelGraph } from '../graph/graph.js';
-import { partitionMatrix, type BlockGrid, type ProgramDtype, dtypeBytes } from './partition.js';
+import { partitionCandidates, partitionMatrix, type BlockGrid, type ProgramDtype, dtypeBytes } from './partition.js';
 import { PlanBuilder, slice, zeros, type LogicalTile, type StreamDecl } from './plan.js';
-import { REDUCE_SHAPES, buildRegion, reduceChildren, reduceCostCycles, sliceLen, type ReduceShape, type Region } from './region.js';
+import { COMBINE_SHAPES, REDUCE_SHAPES, buildRegion, reduceChildren, reduceCostCycles, sliceLen, type ReduceShape, type Region } from './region.js';
 
 export interface LowerOptions {
   dtype: ProgramDtype;
@@ -90,6 +90,9 @@ function nonNull<T>(v: T | null): T {
   return v;
 }
 
+/** An MLP's gate+up / down shapes may take this fraction more tiles than the fewest for cheaper reductions. */
+const MLP_TILE_SLACK = 0.02;
+
 /** Most chunk tiles one KV head's cache is split over (the projection's search stops there). */
 const MAX_KV_CHUNKS = 4096;
 
@@ -143,6 +146,7 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
     for (const shape of REDUCE_SHAPES) if (reduceCostCycles(shape, grid.gc, w, spec.hopLatencyCycles, add) < reduceCostCycles(best, grid.gc, w, spec.hopLatencyCycles, add)) best = shape;
     return best;
   };
+  const mlpGridCache = new Map<string, { guGrid: BlockGrid; downGrid: BlockGrid }>();
   const region = (name: string, group: string, mats: MatrixNode[], grid: BlockGrid, rowMap?: Parameters<typeof buildRegion>[7], shared?: StreamDecl[], packedBits?: number) => {
     const r = buildRegion(p, name, group, mats, grid, dtype, chooseReduce(grid, rowMap ? rowMap(0).length : mats.length), rowMap, shared, packedBits);
     regions.push(r);
@@ -351,7 +355,7 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
     // chunk count, so iterate); then that or fewer positions per chunk (more chunk tiles, a deeper combine), whichever
     // makes attention over a chunk plus the combine (estimated as chooseReduce does) cheapest.
     let best: { positions: number; chunks: number; reduce: ReduceShape; cost: number } | null = null;
-    for (const shape of REDUCE_SHAPES) {
+    for (const shape of COMBINE_SHAPES) {
       let chunks = 1;
       let positions = 0;
       for (let it = 0; it < 6; it++) {
@@ -589,9 +593,28 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
 
   /** The gate+up and down partitions of an MLP (weights packed at `packedBits` per weight when given); gate+up's block columns are the hub slices. */
   function mlpGrids(name: string, m: MlpNode, packedBits: number | undefined): { guGrid: BlockGrid; downGrid: BlockGrid } {
-    const guGrid = partition(`${name} gate/up`, { rows: m.intermediate, cols: d, matricesPerTile: 2, forcedBc: 0, bcDivides, rowAlign: 0, maxGr: Infinity, maxGc: opts.maxFan, weightBits: packedBits });
-    const downGrid = partition(`${name} down`, { rows: d, cols: m.intermediate, matricesPerTile: 1, forcedBc: guGrid.br, rowAlign: 0, maxGr: opts.maxFan, maxGc: Infinity, weightBits: packedBits });
-    return { guGrid, downGrid };
+    const key = `${m.intermediate}/${packedBits ?? 0}`;
+    const known = mlpGridCache.get(key);
+    if (known) return known;
+    const guReq = { rows: m.intermediate, cols: d, matricesPerTile: 2, forcedBc: 0, bcDivides, rowAlign: 0, maxGr: Infinity, maxGc: opts.maxFan, weightBits: packedBits };
+    const downReq = (bc: number) => ({ rows: d, cols: m.intermediate, matricesPerTile: 1, forcedBc: bc, rowAlign: 0, maxGr: opts.maxFan, maxGc: Infinity, weightBits: packedBits });
+    // gate+up's block height is down's block width: choose the pair by its two reductions (what their shapes change
+    // most), among pairs within MLP_TILE_SLACK of the fewest tiles; the fewest-tiles pair on a tie.
+    const first = partition(`${name} gate/up`, guReq);
+    const pairs: { guGrid: BlockGrid; downGrid: BlockGrid; tiles: number; reduce: number }[] = [];
+    for (const guGrid of [first, ...partitionCandidates({ ...guReq, dtype, budgetBytes: opts.budgetBytes })]) {
+      const downGrid = partitionMatrix({ ...downReq(guGrid.br), dtype, budgetBytes: opts.budgetBytes });
+      if (!downGrid) continue;
+      const reduce = (g: BlockGrid, m: number) => reduceCostCycles(chooseReduce(g, m), g.gc, m * g.br, spec.hopLatencyCycles, Math.ceil((m * g.br) / simd));
+      pairs.push({ guGrid, downGrid, tiles: guGrid.gr * guGrid.gc + downGrid.gr * downGrid.gc, reduce: reduce(guGrid, 2) + reduce(downGrid, 1) });
+    }
+    if (pairs.length === 0) partition(`${name} down`, downReq(first.br));
+    const fewest = Math.min(...pairs.map((x) => x.tiles));
+    let best = pairs[0];
+    for (const x of pairs) if (x.tiles <= fewest * (1 + MLP_TILE_SLACK) && x.reduce < best.reduce) best = x;
+    const grids = { guGrid: best.guGrid, downGrid: best.downGrid };
+    mlpGridCache.set(key, grids);
+    return grids;
   }
 
   /** Tiles an expert takes when lowered: its hub slices and its two regions. */

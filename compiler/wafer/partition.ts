@@ -54,8 +54,19 @@ export function blockTileBytes(br: number, bc: number, dtype: ProgramDtype, matr
  * reductions and broadcasts). Returns null when no block fits (the budget is too small even for one row).
  */
 export function partitionMatrix(req: PartitionRequest): BlockGrid | null {
-  const { rows, cols } = req;
   let best: { grid: BlockGrid; tiles: number; skew: number } | null = null;
+  for (const grid of partitionCandidates(req)) {
+    const tiles = grid.gr * grid.gc;
+    const skew = Math.abs(Math.log(grid.br / grid.bc));
+    if (!best || tiles < best.tiles || (tiles === best.tiles && skew < best.skew)) best = { grid, tiles, skew };
+  }
+  return best?.grid ?? null;
+}
+
+/** Every block shape that fits the request, one per candidate input slice width (see partitionMatrix). */
+export function partitionCandidates(req: PartitionRequest): BlockGrid[] {
+  const { rows, cols } = req;
+  const out: BlockGrid[] = [];
   const bcCandidates: number[] = [];
   if (req.forcedBc > 0) bcCandidates.push(req.forcedBc);
   else if (req.bcDivides) {
@@ -77,11 +88,9 @@ export function partitionMatrix(req: PartitionRequest): BlockGrid | null {
     if (br < 1) continue;
     const gr = Math.ceil(rows / br);
     if (gr > req.maxGr) continue;
-    const tiles = gr * gc;
-    const skew = Math.abs(Math.log(br / bc));
-    if (!best || tiles < best.tiles || (tiles === best.tiles && skew < best.skew)) best = { grid: { rows, cols, br, bc, gr, gc }, tiles, skew };
+    out.push({ rows, cols, br, bc, gr, gc });
   }
-  return best?.grid ?? null;
+  return out;
 }
 
 /** Usable SRAM per tile for program buffers (the rest is kept for router queues and task state: assumption). */

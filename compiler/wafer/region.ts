@@ -6,8 +6,14 @@ import type { BufferInit, Op, Task } from '../../fabric/isa/types.js';
 import type { BlockGrid, ProgramDtype } from './partition.js';
 import { PlanBuilder, slice, zeros, type LogicalTile, type StreamDecl } from './plan.js';
 
-export type ReduceShape = 'chain' | 'tree' | 'ktree';
+export type ReduceShape = 'chain' | 'tree' | 'ktree' | 'bintree';
+/** Shapes a region's reductions choose from. */
 export const REDUCE_SHAPES: readonly ReduceShape[] = ['chain', 'tree', 'ktree'];
+/**
+ * Shapes a chunked KV head's combine chooses from: also the binary heap tree, whose two receive buffers per tile
+ * leave room for more positions where the partials are long (a binomial root holds ⌈log2 chunks⌉ of them).
+ */
+export const COMBINE_SHAPES: readonly ReduceShape[] = [...REDUCE_SHAPES, 'bintree'];
 
 export interface RegionRoot {
   tile: LogicalTile;
@@ -35,12 +41,14 @@ export const sliceLen = (total: number, block: number, k: number): number => Mat
 export const kTreeGroup = (gc: number): number => Math.max(2, Math.ceil(Math.sqrt(gc)));
 
 /**
- * Children of tile j (root = 0) in a chain, a binary tree, or a two-level K-tree (chains inside groups of
- * kTreeGroup(gc) tiles into each group's first tile, then a chain of group leaders into the root). The reduce order
- * is fixed, so sums are deterministic.
+ * Children of tile j (root = 0) in a chain, a binomial tree (the root has ⌈log2 gc⌉ children), a two-level K-tree
+ * (chains inside groups of kTreeGroup(gc) tiles into each group's first tile, then a chain of group leaders into the
+ * root), or a binary heap tree (children 2j + 1 and 2j + 2: as deep as the binomial tree, at most two receive buffers
+ * per tile). The reduce order is fixed, so sums are deterministic.
  */
 export function reduceChildren(shape: ReduceShape, j: number, gc: number): number[] {
   if (shape === 'chain') return j + 1 < gc ? [j + 1] : [];
+  if (shape === 'bintree') return [2 * j + 1, 2 * j + 2].filter((c) => c < gc);
   if (shape === 'ktree') {
     const k = kTreeGroup(gc);
     const out: number[] = [];
@@ -65,6 +73,12 @@ export function reduceCostCycles(shape: ReduceShape, gc: number, wavelets: numbe
   if (shape === 'ktree') {
     const k = kTreeGroup(gc);
     return (Math.min(k, gc) - 1) * stage(1) + (Math.ceil(gc / k) - 1) * stage(k);
+  }
+  if (shape === 'bintree') {
+    // Level l's parents sit about 2^l tiles before their children and add two partials each.
+    let cost = 0;
+    for (let l = 0; 2 ** (l + 1) - 1 < gc; l++) cost += stage(2 ** (l + 1)) + addCycles;
+    return cost;
   }
   let cost = 0;
   for (let s = 1; s < gc; s *= 2) cost += stage(s);

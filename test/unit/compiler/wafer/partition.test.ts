@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { blockTileBytes, partitionMatrix } from '../../../../compiler/wafer/partition.js';
-import { reduceChildren, reduceCostCycles } from '../../../../compiler/wafer/region.js';
+import { COMBINE_SHAPES, reduceChildren, reduceCostCycles } from '../../../../compiler/wafer/region.js';
 
 describe('partition', () => {
   const base = { matricesPerTile: 1, forcedBc: 0, rowAlign: 0, maxGr: Infinity, maxGc: Infinity } as const;
@@ -37,8 +37,8 @@ describe('partition', () => {
 });
 
 describe('reductions', () => {
-  it('chain and tree visit every tile once with root 0', () => {
-    for (const shape of ['chain', 'tree', 'ktree'] as const) {
+  it('every shape visits every tile once with root 0', () => {
+    for (const shape of COMBINE_SHAPES) {
       for (const gc of [1, 2, 3, 5, 8, 9, 13, 30]) {
         const seen = new Set<number>([0]);
         const stack = [0];
@@ -50,6 +50,18 @@ describe('reductions', () => {
         expect(seen.size).toBe(gc);
       }
     }
+  });
+
+  it('a binary heap tree keeps two receive buffers per tile at any size, where a binomial root needs ⌈log2 n⌉', () => {
+    for (const gc of [3, 64, 683]) {
+      let most = 0;
+      for (let j = 0; j < gc; j++) most = Math.max(most, reduceChildren('bintree', j, gc).length);
+      expect(most).toBe(2);
+      expect(reduceChildren('tree', 0, gc).length).toBe(Math.ceil(Math.log2(gc)));
+    }
+    // Its extra add per level makes it a little slower than the binomial tree at equal size.
+    expect(reduceCostCycles('bintree', 683, 520, 1, 260)).toBeGreaterThan(reduceCostCycles('tree', 683, 520, 1, 260));
+    expect(reduceCostCycles('bintree', 683, 520, 1, 260)).toBeLessThan(1.3 * reduceCostCycles('tree', 683, 520, 1, 260));
   });
 
   it('a K-tree beats a chain when hops are expensive relative to the data, and a tree beats it when they are not', () => {
