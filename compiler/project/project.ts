@@ -308,7 +308,7 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
     assignWafers(b.embedding.tiles, graph.layers.map((l) => b.kinds.get(kindOf(l))!.tiles), b.lmHead.tiles, mesh.usableTiles, wafers, opts.grid ? '--grid' : '--fabric');
 
   // KV chunks of the fastest size (more, smaller chunk tiles) only where they need no more wafers than chunk tiles
-  // as full as they fit: the wafer count comes first.
+  // as full as they fit: the wafer count comes first, then the smallest chunks that keep it.
   let kvChunkPositions: number | 'fill' | undefined = opts.kvChunkPositions;
   let b: Build;
   let packing: ReturnType<typeof assign>;
@@ -321,15 +321,38 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
     b = build(tileBudgetBytes(mesh.spec));
     packing = assign(b, o.wafers);
   }
-  const chunked = [...b.kinds.values()].some((s) => s.kvTiles > 0 && s.kvPositionsPerTile < s.req.maxSeq);
+  const chunkedKinds = [...b.kinds.values()].filter((s) => s.kvTiles > 0 && s.kvPositionsPerTile < s.req.maxSeq);
   // (One wafer cannot become fewer.)
-  if (kvChunkPositions === undefined && chunked && packing.tiles.length > 1) {
-    kvChunkPositions = 'fill';
-    const fill: Build = { ...b, kinds: new Map([...kindLayers].map(([k, ls]) => [k, lowerStage(request([ls[0]], b.maxFan, b.budgetBytes))] as const)) };
-    const fillPacking = assign(fill, o.wafers);
-    if (fillPacking.tiles.length < packing.tiles.length) {
-      b = fill;
-      packing = fillPacking;
+  if (kvChunkPositions === undefined && chunkedKinds.length > 0 && packing.tiles.length > 1) {
+    const withChunks = (positions: number | 'fill'): { build: Build; packing: ReturnType<typeof assign> } | null => {
+      kvChunkPositions = positions;
+      try {
+        const kinds = new Map([...kindLayers].map(([k, ls]) => [k, lowerStage(request([ls[0]], b.maxFan, b.budgetBytes))] as const));
+        const built: Build = { ...b, kinds };
+        return { build: built, packing: assign(built, o.wafers) };
+      } catch (e) {
+        if (!(e instanceof InputError)) throw e;
+        return null;
+      }
+    };
+    const fill = withChunks('fill');
+    if (fill && fill.packing.tiles.length < packing.tiles.length) {
+      // Fewer wafers with full chunk tiles: the smallest chunks (doubling from the fastest) that keep that count.
+      let chosen = fill;
+      let chosenPositions: number | 'fill' = 'fill';
+      const fullest = Math.max(...chunkedKinds.map((s) => s.kvPositionsPerTile));
+      const full = Math.max(...[...fill.build.kinds.values()].map((s) => s.kvPositionsPerTile));
+      for (let positions = 2 * fullest; positions < full; positions *= 2) {
+        const tried = withChunks(positions);
+        if (tried && tried.packing.tiles.length === fill.packing.tiles.length) {
+          chosen = tried;
+          chosenPositions = positions;
+          break;
+        }
+      }
+      kvChunkPositions = chosenPositions;
+      b = chosen.build;
+      packing = chosen.packing;
     } else kvChunkPositions = undefined;
   }
   if (o.spread > 0) {

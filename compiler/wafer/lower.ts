@@ -93,6 +93,11 @@ function nonNull<T>(v: T | null): T {
 /** An MLP's gate+up / down shapes may take this fraction more tiles than the fewest for cheaper reductions. */
 const MLP_TILE_SLACK = 0.02;
 
+/** Pieces a chunked KV head's partial goes up its combine tree in: about 128 floats each, at most 8. */
+export function combinePieces(partLen: number): number {
+  return Math.max(1, Math.min(8, Math.floor(partLen / 128)));
+}
+
 /** Most chunk tiles one KV head's cache is split over (the projection's search stops there). */
 const MAX_KV_CHUNKS = 4096;
 
@@ -348,7 +353,11 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
     const kvHeadBytes = 4 * (qkvRows + qLen) + (qkNorm ? 8 * hd : 0) + 2 * kvBytes * hd * opts.maxSeq;
     if (kvHeadBytes <= opts.budgetBytes) return null;
     const partLen = qLen + 2 * group;
-    const add = 2 * Math.ceil(partLen / f32AddWidth(spec));
+    // The combine: a tree of pieces (chunkedAttention), pipelined: the tree at a piece's cost, then the other pieces.
+    const pieces = combinePieces(partLen);
+    const ps = Math.ceil(partLen / pieces);
+    const addPiece = 2 * Math.ceil(ps / f32AddWidth(spec));
+    const combineCycles = (shape: ReduceShape, n: number) => reduceCostCycles(shape, n, ps, spec.hopLatencyCycles, addPiece) + (n > 1 ? (pieces - 1) * (ps + addPiece) : 0);
     // Attention over one chunk of p positions, by the engine's cost function.
     const attend = (p: number) => opCost(spec, { op: 'attention', q: slice('q', 0, qLen), kCache: 'kc', vCache: 'vc', out: slice('part', 0, qLen), numHeads: group, numKvHeads: 1, headDim: hd }, { position: p - 1, dtypeOf: () => kvDtype }).cycles;
     // Per combine shape: the most positions a chunk holds beside its receive buffers (their count depends on the
@@ -372,7 +381,7 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
       for (let p = forced ?? positions; p >= 1; p = forced !== undefined ? 0 : Math.floor(p / 2)) {
         const n = Math.ceil(opts.maxSeq / p);
         if (forced === undefined && n > MAX_KV_CHUNKS) break;
-        const cost = attend(p) + reduceCostCycles(shape, n, partLen, spec.hopLatencyCycles, add);
+        const cost = attend(p) + combineCycles(shape, n);
         if (!best || cost < best.cost) best = { positions: p, chunks: n, reduce: shape, cost };
       }
     }
@@ -398,36 +407,46 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
       qStream.dst.push(t.id);
       tiles.push(t);
     }
-    const up = new Map<number, StreamDecl>();
-    for (let c = 0; c < chunks; c++) for (const ch of reduceChildren(reduce, c, chunks)) up.set(ch, p.stream([tiles[ch].id], [tiles[c].id], partLen, `${L}.attn.kv${g}.red${ch}>${c}`));
+    // The partials go up the combine tree in pieces, each added and passed on as soon as it is in: a level costs a
+    // piece, not the whole partial, once the pipeline is full.
+    const pieces = combinePieces(partLen);
+    const ps = Math.ceil(partLen / pieces);
+    const up = new Map<number, StreamDecl[]>();
+    for (let c = 0; c < chunks; c++) {
+      for (const ch of reduceChildren(reduce, c, chunks)) up.set(ch, Array.from({ length: pieces }, (_, q) => p.stream([tiles[ch].id], [tiles[c].id], sliceLen(partLen, ps, q), `${L}.attn.kv${g}.red${ch}>${c}.${q}`)));
+    }
     const attend: Op = { op: 'attention', q: slice('q', 0, qLen), kCache: 'kc', vCache: 'vc', out: slice('part', 0, qLen), numHeads: group, numKvHeads: 1, headDim: hd };
     tiles.forEach((t, c) => {
-      let last: Task;
+      let own: Task;
       if (c === chunks - 1) {
         kvStream.dst.push(t.id);
         p.buffer(t, 'kvin', 'f32', 2 * hd, zeros, 'activation');
         const gotQ = p.recv(t, qStream, slice('q', 0, qLen), [], `${L}.attn.q`);
         const app = p.recv(t, kvStream, slice('kvin', 0, 2 * hd), [{ op: 'kvAppend', k: slice('kvin', 0, hd), v: slice('kvin', hd, hd), kCache: 'kc', vCache: 'vc', rowLength: hd }], `${L}.attn.append`);
-        last = p.task(t, { on: 'after', tasks: [gotQ.id, app.id] }, [attend], `${L}.attn.chunk`);
-      } else last = p.recv(t, qStream, slice('q', 0, qLen), [attend], `${L}.attn.chunk`);
+        own = p.task(t, { on: 'after', tasks: [gotQ.id, app.id] }, [attend], `${L}.attn.chunk`);
+      } else own = p.recv(t, qStream, slice('q', 0, qLen), [attend], `${L}.attn.chunk`);
+      const last: Task[] = Array.from({ length: pieces }, () => own);
       reduceChildren(reduce, c, chunks).forEach((ch, n) => {
         const r = p.buffer(t, `r${n}`, 'f32', partLen, zeros, 'activation');
-        const got = p.recv(t, up.get(ch)!, slice(r, 0, partLen), [], `${L}.attn.combine.recv`);
-        last = p.task(
-          t,
-          { on: 'after', tasks: [last.id, got.id] },
-          [
-            { op: 'add', a: slice('part', 0, partLen), b: slice(r, 0, partLen), out: slice('part', 0, partLen) },
-            { op: 'add', a: slice('part', 0, qLen), b: slice(r, 0, qLen), out: slice('part', 0, qLen) },
-          ],
-          `${L}.attn.combine`,
-        );
+        up.get(ch)!.forEach((st, q) => {
+          const at = q * ps;
+          const len = st.wavelets;
+          const got = p.recv(t, st, slice(r, at, len), [], `${L}.attn.combine.recv`);
+          // The rescale-and-add of the piece, charged as two adds (the second over the piece's part of the outputs).
+          const ops: Op[] = [{ op: 'add', a: slice('part', at, len), b: slice(r, at, len), out: slice('part', at, len) }];
+          const outs = Math.min(at + len, qLen) - at;
+          if (outs > 0) ops.push({ op: 'add', a: slice('part', at, outs), b: slice(r, at, outs), out: slice('part', at, outs) });
+          last[q] = p.task(t, { on: 'after', tasks: [last[q].id, got.id] }, ops, `${L}.attn.combine`);
+        });
       });
-      if (c > 0) last.ops.push({ op: 'send', colour: up.get(c)!.id, src: slice('part', 0, partLen) });
+      if (c > 0) up.get(c)!.forEach((st, q) => last[q].ops.push({ op: 'send', colour: st.id, src: slice('part', q * ps, st.wavelets) }));
       else {
         // Chunk 0 divides the combined output by the softmax sum (charged as one vector op) and feeds the O region.
         oInput.src.push(t.id);
-        last.ops.push({ op: 'add', a: slice('part', 0, qLen), b: slice('part', 0, qLen), out: slice('part', 0, qLen) }, { op: 'send', colour: oInput.id, src: slice('part', 0, qLen) });
+        const ops: Op[] = [{ op: 'add', a: slice('part', 0, qLen), b: slice('part', 0, qLen), out: slice('part', 0, qLen) }, { op: 'send', colour: oInput.id, src: slice('part', 0, qLen) }];
+        const ids = [...new Set(last.map((x) => x.id))];
+        if (ids.length === 1) last[0].ops.push(...ops);
+        else p.task(t, { on: 'after', tasks: ids }, ops, `${L}.attn.combine`);
       }
     });
     return [
@@ -474,10 +493,8 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
           ops.push({ op: 'rmsnorm', x, weight: slice(h < group ? 'qn' : 'kn', 0, hd), out: x, eps: graph.eps });
         }
       }
-      ops.push(
-        { op: 'rope', x: slice('qkv', 0, group * hd), numHeads: group, headDim: hd, theta: a.ropeTheta },
-        { op: 'rope', x: slice('qkv', group * hd, hd), numHeads: 1, headDim: hd, theta: a.ropeTheta },
-      );
+      // RoPE on the group's q heads and the k head together (they lie side by side): one set of angles per step.
+      ops.push({ op: 'rope', x: slice('qkv', 0, (group + 1) * hd), numHeads: group + 1, headDim: hd, theta: a.ropeTheta });
       if (kvChunk) ops.push(...chunkedAttention(L, g, at, o.inputs[g], kvChunk));
       else {
         ops.push(

@@ -6,6 +6,7 @@ import { buildGraph } from '../../../../compiler/graph/graph.js';
 import { getPreset } from '../../../../compiler/model/presets.js';
 import { lowerStage, timeStage, type StageRequest, type WaferMesh } from '../../../../compiler/project/stage.js';
 import { compileModel } from '../../../../compiler/wafer/compile.js';
+import { combinePieces } from '../../../../compiler/wafer/lower.js';
 import { estimateStep, PATH_CAUSES } from '../../../../compiler/wafer/estimate.js';
 import { tileBudgetBytes } from '../../../../compiler/wafer/partition.js';
 import { meshView, routeStreams } from '../../../../compiler/wafer/route.js';
@@ -119,6 +120,20 @@ describe('stages', () => {
     expect(s.lowered.plan.tiles[kvnew.dst[0]].role).toBe(`L0.attn.kv0.chunk${chunks - 1}`);
     const q = s.lowered.plan.streams.find((x) => x.label === 'L0.attn.q0')!;
     expect(q.dst.length).toBe(chunks);
+    // The partials go up the combine in pieces: every edge into chunk 0 carries the whole partial, piece by piece.
+    const group = a.numHeads / a.numKvHeads;
+    const partLen = group * a.headDim + 2 * group;
+    const pieces = combinePieces(partLen);
+    const edges = new Map<string, number[]>();
+    for (const st of s.lowered.plan.streams) {
+      const m = /^L0\.attn\.kv0\.red(\d+)>(\d+)\.(\d+)$/.exec(st.label);
+      if (m) edges.set(`${m[1]}>${m[2]}`, [...(edges.get(`${m[1]}>${m[2]}`) ?? []), st.wavelets]);
+    }
+    expect(edges.size).toBe(chunks - 1);
+    for (const w of edges.values()) {
+      expect(w.length).toBe(pieces);
+      expect(w.reduce((x, y) => x + y, 0)).toBe(partLen);
+    }
     // The compiler proper (no projection options) never chunks: the toy program is the one the engine runs.
     expect(() => compileModel(dense, { spec, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: 1024 })).toThrow();
   });
