@@ -426,19 +426,22 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
         own = p.task(t, { on: 'after', tasks: [gotQ.id, app.id] }, [attend], `${L}.attn.chunk`);
       } else own = p.recv(t, qStream, slice('q', 0, qLen), [attend], `${L}.attn.chunk`);
       const last: Task[] = Array.from({ length: pieces }, () => own);
-      reduceChildren(reduce, c, chunks).forEach((ch, n) => {
-        const r = p.buffer(t, `r${n}`, 'f32', partLen, zeros, 'activation');
-        up.get(ch)!.forEach((st, q) => {
+      const children = reduceChildren(reduce, c, chunks);
+      const r = children.map((_, n) => p.buffer(t, `r${n}`, 'f32', partLen, zeros, 'activation'));
+      // Piece by piece (the CE starts the lowest-numbered ready task): piece 0 from every child, then piece 1, …
+      for (let q = 0; q < pieces; q++) {
+        children.forEach((ch, n) => {
+          const st = up.get(ch)![q];
           const at = q * ps;
           const len = st.wavelets;
-          const got = p.recv(t, st, slice(r, at, len), [], `${L}.attn.combine.recv`);
+          const got = p.recv(t, st, slice(r[n], at, len), [], `${L}.attn.combine.recv`);
           // The rescale-and-add of the piece, charged as two adds (the second over the piece's part of the outputs).
-          const ops: Op[] = [{ op: 'add', a: slice('part', at, len), b: slice(r, at, len), out: slice('part', at, len) }];
+          const ops: Op[] = [{ op: 'add', a: slice('part', at, len), b: slice(r[n], at, len), out: slice('part', at, len) }];
           const outs = Math.min(at + len, qLen) - at;
-          if (outs > 0) ops.push({ op: 'add', a: slice('part', at, outs), b: slice(r, at, outs), out: slice('part', at, outs) });
+          if (outs > 0) ops.push({ op: 'add', a: slice('part', at, outs), b: slice(r[n], at, outs), out: slice('part', at, outs) });
           last[q] = p.task(t, { on: 'after', tasks: [last[q].id, got.id] }, ops, `${L}.attn.combine`);
         });
-      });
+      }
       if (c > 0) up.get(c)!.forEach((st, q) => last[q].ops.push({ op: 'send', colour: st.id, src: slice('part', q * ps, st.wavelets) }));
       else {
         // Chunk 0 divides the combined output by the softmax sum (charged as one vector op) and feeds the O region.
