@@ -47,9 +47,10 @@ export interface LowerOptions {
  * result is costed by estimateStep, never run: a chunked KV head's combine is charged as two f32 vector adds over the
  * partial (the rescale-and-add of flash-decoding's combine, without its 2·group exponentials), and a routed expert that
  * is not lowered is a reserved span of tiles that only takes its place on the mesh.
- * - A KV head whose cache (with its q/k/v buffers) overflows a tile is split over chunk tiles of as many positions as
- *   fit; q is multicast to them, each attends over its positions, and the partials combine up a reduction tree to
- *   chunk 0, which feeds the O region. The new k/v go to the last chunk.
+ * - A KV head whose cache (with its q/k/v buffers) overflows a tile, or that chunks attend over faster, is split over
+ *   chunk tiles (kvChunking picks their size); q is multicast to them, each attends over its positions, and the
+ *   partials combine up a reduction tree to chunk 0 in pieces, which feeds the O region. The new k/v go to the last
+ *   chunk.
  * - An MoE router whose weights overflow the hub becomes a matvec region feeding the hub's logits.
  * - Shared experts (Kimi/DeepSeek) run for every token beside the routed ones; attention biases, sinks, routed scaling
  *   and sliding windows are not lowered as ops (their cost is a few vector ops per layer; a window is the caller's
@@ -97,6 +98,13 @@ const MLP_TILE_SLACK = 0.02;
 export function combinePieces(partLen: number): number {
   return Math.max(1, Math.min(8, Math.floor(partLen / 128)));
 }
+
+/**
+ * A KV cache that fits its tile is split over chunk tiles for speed only where one tile's attention over it takes at
+ * least this long: below it the attention is short next to a layer (and the toys, whose projection is checked against
+ * the mesh engine, which never splits, stay as the engine runs them).
+ */
+const MIN_SPLIT_ATTENTION_CYCLES = 4096;
 
 /** Most chunk tiles one KV head's cache is split over (the projection's search stops there). */
 const MAX_KV_CHUNKS = 4096;
@@ -344,22 +352,27 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
   return { plan: p, regions, tokenTiles, logitOutputs };
 
   /**
-   * Projection only: positions per chunk tile and chunk count when a KV head's cache overflows its tile (null: it
-   * fits, and the head is lowered as the engine runs it). A chunk tile holds q, its partial (group·hd outputs plus a
-   * max and a sum per head), the new k/v, receive buffers for its combine children, and the K and V rows.
+   * Projection only: positions per chunk tile and chunk count when a KV head's cache overflows its tile, or when
+   * chunks attend faster than one tile (null: one tile, as the engine runs it). A chunk tile holds q, its partial
+   * (group·hd outputs plus a max and a sum per head), the new k/v, receive buffers for its combine children, and the
+   * K and V rows.
    */
   function kvChunking(qkNorm: boolean): { positions: number; chunks: number; reduce: ReduceShape } | null {
     const qLen = group * hd;
     const kvHeadBytes = 4 * (qkvRows + qLen) + (qkNorm ? 8 * hd : 0) + 2 * kvBytes * hd * opts.maxSeq;
-    if (kvHeadBytes <= opts.budgetBytes) return null;
+    // A cache that fits its tile is split only by the automatic search, only where one tile's attention is long
+    // (MIN_SPLIT_ATTENTION_CYCLES), and only where chunks are faster.
+    const fits = kvHeadBytes <= opts.budgetBytes;
+    if (fits && proj?.kvChunkPositions !== undefined) return null;
     const partLen = qLen + 2 * group;
+    // Attention over p positions, by the engine's cost function.
+    const attend = (p: number) => opCost(spec, { op: 'attention', q: slice('q', 0, qLen), kCache: 'kc', vCache: 'vc', out: slice('part', 0, qLen), numHeads: group, numKvHeads: 1, headDim: hd }, { position: p - 1, dtypeOf: () => kvDtype }).cycles;
+    if (fits && attend(opts.maxSeq) < MIN_SPLIT_ATTENTION_CYCLES) return null;
     // The combine: a tree of pieces (chunkedAttention), pipelined: the tree at a piece's cost, then the other pieces.
     const pieces = combinePieces(partLen);
     const ps = Math.ceil(partLen / pieces);
     const addPiece = 2 * Math.ceil(ps / f32AddWidth(spec));
     const combineCycles = (shape: ReduceShape, n: number) => reduceCostCycles(shape, n, ps, spec.hopLatencyCycles, addPiece) + (n > 1 ? (pieces - 1) * (ps + addPiece) : 0);
-    // Attention over one chunk of p positions, by the engine's cost function.
-    const attend = (p: number) => opCost(spec, { op: 'attention', q: slice('q', 0, qLen), kCache: 'kc', vCache: 'vc', out: slice('part', 0, qLen), numHeads: group, numKvHeads: 1, headDim: hd }, { position: p - 1, dtypeOf: () => kvDtype }).cycles;
     // Per combine shape: the most positions a chunk holds beside its receive buffers (their count depends on the
     // chunk count, so iterate); then that or fewer positions per chunk (more chunk tiles, a deeper combine), whichever
     // makes attention over a chunk plus the combine (estimated as chooseReduce does) cheapest.
@@ -386,6 +399,8 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
       }
     }
     if (!best && typeof proj?.kvChunkPositions === 'number') throw new InputError(`${proj.kvChunkPositions} KV positions of head dimension ${hd} do not fit a chunk tile of ${spec.sramBytesPerTile} bytes beside its query`, '--kv-chunk', 'give fewer positions, fill or auto');
+    // Against one tile attending over the whole cache, chunks also pay q's multicast to them.
+    if (fits && (!best || best.chunks < 2 || best.cost + qLen >= attend(opts.maxSeq))) return null;
     if (!best) fail(`one KV position of head dimension ${hd} does not fit a tile of ${spec.sramBytesPerTile} bytes beside its query`, 'use a fabric with more SRAM per tile');
     return { positions: best.positions, chunks: best.chunks, reduce: best.reduce };
   }

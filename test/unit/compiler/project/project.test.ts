@@ -178,6 +178,19 @@ describe('quantisation, spread and long contexts', () => {
     expect(() => projectWafer(toyDense, mini64, { context: 2048, kvChunkPositions: 2048 })).toThrow(/2048 KV positions of head dimension 32 do not fit a chunk tile/);
   });
 
+  it('splits a KV cache that fits its tile where one tile would attend long (gpt-oss-20b\'s 128-position windows)', () => {
+    const wse3 = getFabricPreset('wse3');
+    const gpt = getPreset('gpt-oss-20b');
+    const auto = projectWafer(gpt, wse3, { context: 4096 });
+    const window = auto.stages.find((x) => x.kind.includes('window'))!;
+    expect(window.kvPositionsPerTile).toBeLessThan(128);
+    // Forced to full tiles, the window layers hold their 128 positions on one tile per head and take longer.
+    const fill = projectWafer(gpt, wse3, { context: 4096, kvChunkPositions: 'fill' });
+    const windowFill = fill.stages.find((x) => x.kind.includes('window'))!;
+    expect(windowFill.kvPositionsPerTile).toBe(128);
+    expect(windowFill.cycles).toBeGreaterThan(window.cycles);
+  });
+
   it('keeps KV chunk tiles full where smaller ones would need more wafers', () => {
     const fill = projectWafer(toyDense, mini64, { context: 2048, kvChunkPositions: 'fill' });
     const auto = projectWafer(toyDense, mini64, { context: 2048 });
