@@ -75,6 +75,8 @@ export interface ProjectOptions {
    * attention over a chunk plus combine; as many as fit when the extra chunk tiles would not fit a wafer).
    */
   kvChunkPositions?: number | 'fill';
+  /** With automatic KV chunks: prefer fewer wafers over faster (smaller) chunks (default true; a grid sweep: false). */
+  fewestWafers?: boolean;
 }
 
 /** Seconds of a user's decode token, by cause. */
@@ -323,7 +325,7 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
   }
   const chunkedKinds = [...b.kinds.values()].filter((s) => s.kvTiles > 0 && s.kvPositionsPerTile < s.req.maxSeq);
   // (One wafer cannot become fewer.)
-  if (kvChunkPositions === undefined && chunkedKinds.length > 0 && packing.tiles.length > 1) {
+  if (kvChunkPositions === undefined && opts.fewestWafers !== false && chunkedKinds.length > 0 && packing.tiles.length > 1) {
     const withChunks = (positions: number | 'fill'): { build: Build; packing: ReturnType<typeof assign> } | null => {
       kvChunkPositions = positions;
       try {
@@ -534,7 +536,7 @@ export function sweepGrid(
     let error: string | null = null;
     try {
       const faults = hooks.faultsFor ? hooks.faultsFor(grid) : (opts.faults ?? null);
-      report = projectWafer(cfg, spec, { ...opts, faults, grid, spread: opts.spread ?? 1 });
+      report = projectWafer(cfg, spec, { ...opts, faults, grid, spread: opts.spread ?? 1, fewestWafers: opts.fewestWafers ?? false });
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
       error = e.message;

@@ -116,7 +116,7 @@ export function register(program: Command): void {
     .option('--fabric <name|file>', 'fabric preset (wse2, wse3, …) or spec JSON file', 'wse3')
     .option('--wafers <auto|N>', 'wafers in the pipeline: auto packs into as few as fit; N spreads the layers over N', 'auto')
     .option('--grid <WxH>', 'restrict each wafer to this sub-grid of the fabric, in tiles')
-    .option('--sweep-grid', 'project on square sub-grids from 60x60 up to the full fabric (and --grid), blocks spread to fill each wafer')
+    .option('--sweep-grid', 'project on square sub-grids from 60x60 up to the full fabric (and --grid), blocks spread to fill each wafer, KV chunks sized for speed (more wafers where they need them)')
     .option('--batch <B>', 'users decoding at once (a pipeline over the layers)', '1')
     .option('--prompt-len <L>', 'prompt tokens, for the time to first token (default 1024, below the context)')
     .option('--context <N>', 'KV positions per user, and the position decode is timed at (default 4096, within the model)')

@@ -191,16 +191,23 @@ describe('quantisation, spread and long contexts', () => {
     expect(windowFill.cycles).toBeGreaterThan(window.cycles);
   });
 
-  it('keeps KV chunk tiles full where smaller ones would need more wafers', () => {
+  it('keeps KV chunk tiles as large as it takes to stay on fewer wafers, unless asked for speed first', () => {
     const fill = projectWafer(toyDense, mini64, { context: 2048, kvChunkPositions: 'fill' });
     const auto = projectWafer(toyDense, mini64, { context: 2048 });
     expect(auto.stages[0].tilesPerLayer).toBeGreaterThan(fill.stages[0].tilesPerLayer);
-    // A grid that holds the whole model with full chunk tiles but not one with the smaller ones.
-    const side = Math.ceil(Math.sqrt(fill.tilesUsedPerWafer)) + 1;
+    // A grid that holds the whole model with full chunk tiles, and a layer with the smaller ones but not all four.
+    const side = Math.ceil(Math.sqrt(Math.max(fill.tilesUsedPerWafer, auto.stages[0].tilesPerLayer + 64))) + 1;
     expect(side * side).toBeLessThan(auto.tilesUsedPerWafer);
     const r = projectWafer(toyDense, mini64, { context: 2048, grid: { width: side, height: side } });
+    // One wafer, with the smallest chunks that keep it to one (larger than the fastest, at most full).
     expect(r.wafers).toBe(1);
-    expect(r.stages[0].kvPositionsPerTile).toBe(fill.stages[0].kvPositionsPerTile);
+    expect(r.stages[0].kvPositionsPerTile).toBeGreaterThan(auto.stages[0].kvPositionsPerTile);
+    expect(r.stages[0].kvPositionsPerTile).toBeLessThanOrEqual(fill.stages[0].kvPositionsPerTile);
+    expect(projectWafer(toyDense, mini64, { context: 2048, grid: { width: side, height: side }, kvChunkPositions: 2 * r.stages[0].kvPositionsPerTile }).tokenLatencySeconds).toBeGreaterThan(r.tokenLatencySeconds);
+    // Asked for speed first (as a grid sweep does), the same grid takes more wafers and the fastest chunks.
+    const fast = projectWafer(toyDense, mini64, { context: 2048, grid: { width: side, height: side }, fewestWafers: false });
+    expect(fast.wafers).toBeGreaterThan(1);
+    expect(fast.stages[0].kvPositionsPerTile).toBe(auto.stages[0].kvPositionsPerTile);
   });
 
   it('a bf16 KV cache (the default) holds twice the positions per tile of an f32 one and attends faster', () => {
