@@ -119,7 +119,7 @@ export interface ProjectionReport {
   batch: number;
   promptLength: number;
   context: number;
-  /** Longest context (positions per user, at this batch) the wafers' free tiles could hold. */
+  /** Longest context (positions per user, at this batch) the wafers could hold, every KV chunk tile full. */
   maxContext: number;
   /** Per user. */
   decodeTokensPerSecond: number;
@@ -444,18 +444,22 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
   };
   const boundBy = Object.entries(breakdownDetail).reduce((best, e) => (e[1] > best[1] ? e : best))[0];
 
-  // Longest context: the free tiles of each wafer, over the KV tiles one more position needs there (all users).
-  let extra = Infinity;
+  // Longest context: with every KV chunk tile full, what each wafer's tiles outside the KV caches leave room for
+  // (all users; sliding-window layers hold their window whatever the context).
+  let longest = Infinity;
   for (let w = 0; w < wafers; w++) {
-    let perPosition = 0;
+    let kvNow = 0;
+    let tilesPerPosition = 0;
     graph.layers.forEach((layer, l) => {
       if (packing.waferOf[l + 1] !== w || layer.attention.window !== null) return;
       const s = b.kinds.get(kindOf(layer))!;
-      if (s.kvPositionsPerTile > 0) perPosition += (s.kvTiles * o.batch) / s.kvPositionsPerTile;
+      if (s.kvTiles === 0 || s.kvFillPositions === 0) return;
+      kvNow += s.kvTiles * o.batch;
+      tilesPerPosition += (layer.attention.numKvHeads * o.batch) / s.kvFillPositions;
     });
-    if (perPosition > 0) extra = Math.min(extra, (mesh.usableTiles - packing.tiles[w]) / perPosition);
+    if (tilesPerPosition > 0) longest = Math.min(longest, (mesh.usableTiles - packing.tiles[w] + kvNow) / tilesPerPosition);
   }
-  const maxContext = Number.isFinite(extra) ? o.context + Math.floor(extra) : o.context;
+  const maxContext = Number.isFinite(longest) ? Math.max(o.context, Math.floor(longest)) : o.context;
 
   const layersPerWafer = Array.from({ length: wafers }, (_, w) => graph.layers.filter((_, l) => packing.waferOf[l + 1] === w).length);
   const stages: ProjectionStage[] = [...kindLayers].map(([k, ls]) => {

@@ -65,6 +65,8 @@ export interface LoweredStage {
   overflowTiles: number;
   /** Tiles each hub is split over. */
   hubSlices: number;
+  /** KV positions a chunk tile holds when full (0 without attention). */
+  kvFillPositions: number;
 }
 
 export interface TimedStage {
@@ -135,7 +137,7 @@ export function lowerStage(req: StageRequest): LoweredStage {
     if (t.group === 'embedding') embeddingTiles += n;
     else if (t.group === 'lm_head') lmHeadTiles += n;
   }
-  return { req, lowered, tiles: total, embeddingTiles, lmHeadTiles, kvTiles, kvPositionsPerTile, overflowTiles, hubSlices: Math.ceil(req.graph.hidden / sliceCols) };
+  return { req, lowered, tiles: total, embeddingTiles, lmHeadTiles, kvTiles, kvPositionsPerTile, overflowTiles, hubSlices: Math.ceil(req.graph.hidden / sliceCols), kvFillPositions: lowered.kvFillPositions ?? 0 };
 }
 
 /** Places, routes and estimates a lowered stage at `scanOffset` usable tiles into its wafer, at step `position`. */

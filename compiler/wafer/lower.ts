@@ -80,6 +80,8 @@ export interface Lowered {
   /** Tiles the host writes the step's token into (buffer "tok"). */
   tokenTiles: number[];
   logitOutputs: { name: string; offset: number }[];
+  /** Projection: KV positions a chunk tile holds when full, for a cache far longer than one tile's. */
+  kvFillPositions?: number;
 }
 
 function fail(what: string, fix: string): never {
@@ -105,6 +107,9 @@ export function combinePieces(partLen: number): number {
  * the mesh engine, which never splits, stay as the engine runs them).
  */
 const MIN_SPLIT_ATTENTION_CYCLES = 4096;
+
+/** A context long enough to size chunk tiles for "the longest context the tiles could hold" (2^20 positions). */
+const LONG_CONTEXT = 1 << 20;
 
 /** Most chunk tiles one KV head's cache is split over (the projection's search stops there). */
 const MAX_KV_CHUNKS = 4096;
@@ -270,6 +275,8 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
   const kvDtype = proj?.kvDtype ?? 'f32';
   const kvBytes = dtypeBytes(kvDtype);
   const kvChunk = a0 && proj ? kvChunking(a0.qNorm !== null) : null;
+  // Projection: positions a full chunk tile holds in a very long cache (what the longest context is sized by).
+  const kvFillPositions = a0 && proj ? longFillPositions() : undefined;
 
   // Embedding: rows of the table spread over tiles; the tile that owns the step's token sends its row, slice j to
   // hub slice j of the first layer.
@@ -318,7 +325,7 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
       p.buffer(t, 'x', 'f32', sl(j), zeros, 'activation');
       p.recv(t, st, slice('x', 0, sl(j)), [], 'stage.out');
     });
-    return { plan: p, regions, tokenTiles, logitOutputs: [] };
+    return { plan: p, regions, tokenTiles, logitOutputs: [], kvFillPositions };
   }
 
   // Final norm over the slices, LM head (its block columns are the slices), argmax.
@@ -349,7 +356,7 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
     else last.ops.push({ op: 'output', name: 'token', src: slice('am', 0, 2) });
   }
   logitOutputs.reverse();
-  return { plan: p, regions, tokenTiles, logitOutputs };
+  return { plan: p, regions, tokenTiles, logitOutputs, kvFillPositions };
 
   /**
    * Projection only: positions per chunk tile and chunk count when a KV head's cache overflows its tile, or when
@@ -357,6 +364,52 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
    * (group·hd outputs plus a max and a sum per head), the new k/v, receive buffers for its combine children, and the
    * K and V rows.
    */
+  /**
+   * Positions a chunk tile holds for a `context`-long cache combined in `shape`: what fits beside q, the partial, the
+   * new k/v and the receive buffers of its combine children (their count depends on the chunk count, so iterate).
+   */
+  function chunkCapacity(shape: ReduceShape, context: number): number {
+    const qLen = group * hd;
+    const partLen = qLen + 2 * group;
+    let chunks = 1;
+    let positions = 0;
+    for (let it = 0; it < 6; it++) {
+      let children = 0;
+      for (let c = 0; c < chunks; c++) children = Math.max(children, reduceChildren(shape, c, chunks).length);
+      const fixed = 4 * (qLen + partLen * (1 + children) + 2 * hd) + 64;
+      positions = Math.min(context, Math.floor((opts.budgetBytes - fixed) / (2 * kvBytes * hd)));
+      if (positions < 1) break;
+      chunks = Math.ceil(context / positions);
+    }
+    return positions;
+  }
+
+  /** What a chunked KV head costs, by the engine's cost functions: attention over p positions, and the combine. */
+  function chunkCosts() {
+    const qLen = group * hd;
+    const partLen = qLen + 2 * group;
+    const attend = (p: number) => opCost(spec, { op: 'attention', q: slice('q', 0, qLen), kCache: 'kc', vCache: 'vc', out: slice('part', 0, qLen), numHeads: group, numKvHeads: 1, headDim: hd }, { position: p - 1, dtypeOf: () => kvDtype }).cycles;
+    // The combine: a tree of pieces (chunkedAttention), pipelined: the tree at a piece's cost, then the other pieces.
+    const pieces = combinePieces(partLen);
+    const ps = Math.ceil(partLen / pieces);
+    const addPiece = 2 * Math.ceil(ps / f32AddWidth(spec));
+    const combineCycles = (shape: ReduceShape, n: number) => reduceCostCycles(shape, n, ps, spec.hopLatencyCycles, addPiece) + (n > 1 ? (pieces - 1) * (ps + addPiece) : 0);
+    return { attend, combineCycles };
+  }
+
+  /** Positions per full chunk tile of a very long cache, in the combine shape that is cheapest full (the 'fill' choice). */
+  function longFillPositions(): number {
+    const { attend, combineCycles } = chunkCosts();
+    let best: { positions: number; cost: number } | null = null;
+    for (const shape of COMBINE_SHAPES) {
+      const positions = chunkCapacity(shape, LONG_CONTEXT);
+      if (positions < 1) continue;
+      const cost = attend(positions) + combineCycles(shape, Math.ceil(LONG_CONTEXT / positions));
+      if (!best || cost < best.cost) best = { positions, cost };
+    }
+    return best?.positions ?? 0;
+  }
+
   function kvChunking(qkNorm: boolean): { positions: number; chunks: number; reduce: ReduceShape } | null {
     const qLen = group * hd;
     const kvHeadBytes = 4 * (qkvRows + qLen) + (qkNorm ? 8 * hd : 0) + 2 * kvBytes * hd * opts.maxSeq;
@@ -364,30 +417,14 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
     // (MIN_SPLIT_ATTENTION_CYCLES), and only where chunks are faster.
     const fits = kvHeadBytes <= opts.budgetBytes;
     if (fits && proj?.kvChunkPositions !== undefined) return null;
-    const partLen = qLen + 2 * group;
-    // Attention over p positions, by the engine's cost function.
-    const attend = (p: number) => opCost(spec, { op: 'attention', q: slice('q', 0, qLen), kCache: 'kc', vCache: 'vc', out: slice('part', 0, qLen), numHeads: group, numKvHeads: 1, headDim: hd }, { position: p - 1, dtypeOf: () => kvDtype }).cycles;
+    const { attend, combineCycles } = chunkCosts();
     if (fits && attend(opts.maxSeq) < MIN_SPLIT_ATTENTION_CYCLES) return null;
-    // The combine: a tree of pieces (chunkedAttention), pipelined: the tree at a piece's cost, then the other pieces.
-    const pieces = combinePieces(partLen);
-    const ps = Math.ceil(partLen / pieces);
-    const addPiece = 2 * Math.ceil(ps / f32AddWidth(spec));
-    const combineCycles = (shape: ReduceShape, n: number) => reduceCostCycles(shape, n, ps, spec.hopLatencyCycles, addPiece) + (n > 1 ? (pieces - 1) * (ps + addPiece) : 0);
     // Per combine shape: the most positions a chunk holds beside its receive buffers (their count depends on the
     // chunk count, so iterate); then that or fewer positions per chunk (more chunk tiles, a deeper combine), whichever
     // makes attention over a chunk plus the combine (estimated as chooseReduce does) cheapest.
     let best: { positions: number; chunks: number; reduce: ReduceShape; cost: number } | null = null;
     for (const shape of COMBINE_SHAPES) {
-      let chunks = 1;
-      let positions = 0;
-      for (let it = 0; it < 6; it++) {
-        let children = 0;
-        for (let c = 0; c < chunks; c++) children = Math.max(children, reduceChildren(shape, c, chunks).length);
-        const fixed = 4 * (qLen + partLen * (1 + children) + 2 * hd) + 64;
-        positions = Math.min(opts.maxSeq, Math.floor((opts.budgetBytes - fixed) / (2 * kvBytes * hd)));
-        if (positions < 1) break;
-        chunks = Math.ceil(opts.maxSeq / positions);
-      }
+      const positions = chunkCapacity(shape, opts.maxSeq);
       if (positions < 1) continue;
       const forced = proj?.kvChunkPositions === 'fill' ? positions : proj?.kvChunkPositions;
       if (forced !== undefined && forced > positions) continue;

@@ -167,6 +167,14 @@ describe('quantisation, spread and long contexts', () => {
     expect(long.decodeTokensPerSecond).toBeLessThan(short.decodeTokensPerSecond);
   });
 
+  it('the longest context it reports fits the same wafers with full chunk tiles, and a tenth more does not', () => {
+    const long = { ...toyDense, maxPositionEmbeddings: 1 << 20 };
+    const r = projectWafer(long, mini64, { context: 2048 });
+    expect(r.maxContext).toBeGreaterThan(10 * 2048);
+    expect(projectWafer(long, mini64, { context: r.maxContext, kvChunkPositions: 'fill' }).wafers).toBe(r.wafers);
+    expect(projectWafer(long, mini64, { context: Math.floor(1.1 * r.maxContext), kvChunkPositions: 'fill' }).wafers).toBeGreaterThan(r.wafers);
+  });
+
   it('chooses the positions per KV chunk that the estimate finds fastest among halvings of a full tile', () => {
     const auto = projectWafer(toyDense, mini64, { context: 2048 });
     const p = auto.stages[0].kvPositionsPerTile;
