@@ -77,7 +77,7 @@ export function formatProjection(r: ProjectionReport, verbose: boolean): string 
     `decode        ${r.decodeTokensPerSecond.toFixed(1)} tokens/s per user, ${r.aggregateTokensPerSecond.toFixed(1)} aggregate (a token alone: ${fmtSeconds(r.tokenLatencySeconds)})`,
     `first token   ${fmtSeconds(r.timeToFirstTokenSeconds)} (the ${r.promptLength}-token prompt pipelined through the layers, one token per step)`,
     `wafers        ${wafersLine}`,
-    `context       ${r.context} positions provisioned per user; the free tiles hold up to ${int(r.maxContext)}`,
+    `context       ${r.context} positions provisioned per user; the wafers hold up to ${int(r.maxContext)} (KV chunk tiles full)`,
     `a token       compute ${pct(b.compute, t)} (matvec ${pct(d.matvec, t)}, attention ${pct(d.attention, t)}, other vector ops ${pct(d.vector, t)}, task starts ${pct(d.overhead, t)})`,
     `              SRAM ${pct(b.sram, t)} · on-wafer communication ${pct(b.communication, t)} (hops ${pct(d.hops, t)}, reductions ${pct(d.reduction, t)}, broadcasts ${pct(d.broadcast, t)}, transfers ${pct(d.transfer, t)})`,
     `              inter-wafer ${pct(b.interWafer, t)} · pipeline bubbles ${pct(b.bubbles, t)} · bound by ${r.boundBy}`,
