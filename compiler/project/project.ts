@@ -290,12 +290,14 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
       sliceCols: opts.hubSlices !== undefined ? Math.ceil(graph.hidden / opts.hubSlices) : undefined,
     };
   };
+  /** One layer of each kind, lowered. */
+  const lowerKinds = (maxFan: number, budgetBytes: number) => new Map([...kindLayers].map(([k, ls]) => [k, lowerStage(request([ls[0]], maxFan, budgetBytes))] as const));
   const build = (budgetBytes: number): Build => {
     let lastError: unknown = null;
     for (const maxFan of opts.maxFan !== undefined ? [opts.maxFan] : FAN_STEPS) {
       try {
         // Layers first: their partitions are the ones a small fan-out refuses (the LM head takes any).
-        const kinds = new Map([...kindLayers].map(([k, ls]) => [k, lowerStage(request([ls[0]], maxFan, budgetBytes))] as const));
+        const kinds = lowerKinds(maxFan, budgetBytes);
         const embedding = lowerStage(request([], maxFan, budgetBytes, 'embedding'));
         const lmHead = lowerStage(request([], maxFan, budgetBytes, 'lm_head'));
         return { maxFan, budgetBytes, embedding, lmHead, kinds };
@@ -329,8 +331,7 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
     const withChunks = (positions: number | 'fill'): { build: Build; packing: ReturnType<typeof assign> } | null => {
       kvChunkPositions = positions;
       try {
-        const kinds = new Map([...kindLayers].map(([k, ls]) => [k, lowerStage(request([ls[0]], b.maxFan, b.budgetBytes))] as const));
-        const built: Build = { ...b, kinds };
+        const built: Build = { ...b, kinds: lowerKinds(b.maxFan, b.budgetBytes) };
         return { build: built, packing: assign(built, o.wafers) };
       } catch (e) {
         if (!(e instanceof InputError)) throw e;

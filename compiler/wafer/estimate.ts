@@ -3,7 +3,7 @@
 // for every transfer. It is the mesh engine without wavelets: no link contention and no queue back-pressure, which is
 // what the mesh run adds. The projection evaluates real-size models with this same function.
 import type { FabricSpec } from '../../fabric/spec/schema.js';
-import type { Op } from '../../fabric/isa/types.js';
+import { embedSlice, type Op } from '../../fabric/isa/types.js';
 import { opCost, opCycles, streamArrivalCycles, tileOpContext, type OpContext } from '../../fabric/mesh/cost.js';
 import { OPPOSITE_PORT, neighbour } from '../../fabric/geometry.js';
 import type { Lowered } from './lower.js';
@@ -254,8 +254,7 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   const issueSends = (tile: number, op: Op, at: number, g: number, opIndex: number) => {
     if (op.op === 'send') send(tile, op.colour, op.src.length, at, g, opIndex);
     else if (op.op === 'embed') {
-      // Slice j of the row: columns [j·sliceCols, min(cols, (j+1)·sliceCols)) on colours[j].
-      if (tile === embedSender) for (let j = 0; j < op.colours.length; j++) send(tile, op.colours[j], Math.min(op.cols, (j + 1) * op.sliceCols) - j * op.sliceCols, at, g, opIndex);
+      if (tile === embedSender) for (let j = 0; j < op.colours.length; j++) send(tile, op.colours[j], embedSlice(op, j).length, at, g, opIndex);
     } else if (op.op === 'dispatch') {
       for (const e of choose(op.indices.length, op.colours.length)) {
         if (!(op.colours[e] >= 0)) throw new Error(`estimate: the router picks expert ${e} of ${tiles[tile].role}, which was not lowered (pass an expertChoice among the lowered experts)`);

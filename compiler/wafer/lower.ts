@@ -136,9 +136,13 @@ export function checkProjectable(graph: ModelGraph): void {
 export function hubSliceCols(graph: ModelGraph, opts: Pick<LowerOptions, 'dtype' | 'budgetBytes' | 'maxFan'>): number {
   const a0 = graph.layers.length > 0 ? graph.layers[0].attention : null;
   if (!a0) return graph.hidden;
-  const qkvRows = (a0.numHeads / a0.numKvHeads + 2) * a0.headDim;
-  const grid = partitionMatrix({ rows: qkvRows, cols: graph.hidden, dtype: opts.dtype, budgetBytes: opts.budgetBytes, matricesPerTile: 1, forcedBc: 0, rowAlign: a0.headDim, maxGr: opts.maxFan * 2, maxGc: opts.maxFan });
+  const grid = partitionMatrix({ ...qkvPartition(a0, graph.hidden, opts.maxFan, 0), dtype: opts.dtype, budgetBytes: opts.budgetBytes });
   return grid ? grid.bc : graph.hidden;
+}
+
+/** The q/k/v partition of one KV head (its group's q heads, its k and v heads; block rows aligned to heads). */
+function qkvPartition(a: LayerNode['attention'], hidden: number, maxFan: number, forcedBc: number) {
+  return { rows: (a.numHeads / a.numKvHeads + 2) * a.headDim, cols: hidden, matricesPerTile: 1, forcedBc, rowAlign: a.headDim, maxGr: maxFan * 2, maxGc: maxFan };
 }
 
 export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
@@ -198,11 +202,11 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
       }
       return t;
     });
-  /** Each slice receives its part of x from `xs[j]` (a recv task per slice, running `ops(j)`). */
-  const receiveSlices = (hubs: LogicalTile[], xs: StreamDecl[], ops: (j: number) => Op[], label: string): Task[] =>
+  /** Each slice receives its part of x from `xs[j]` (a recv task per slice, to append ops to). */
+  const receiveSlices = (hubs: LogicalTile[], xs: StreamDecl[], label: string): Task[] =>
     hubs.map((t, j) => {
       xs[j].dst.push(t.id);
-      return p.recv(t, xs[j], slice('x', 0, sl(j)), ops(j), label);
+      return p.recv(t, xs[j], slice('x', 0, sl(j)), [], label);
     });
   /**
    * Sums `len` floats of `buf` over the slices up a binary tree into slice 0, whose task then multicasts the total
@@ -248,9 +252,9 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
   };
   /**
    * Each root of `r` (rows of a d-long output) sends the part of y_i that falls in each slice to that slice's `into`
-   * at its offset there; returns per slice its recv tasks (each running `ops(j, offset, length)`).
+   * at its offset there; returns per slice its recv tasks.
    */
-  const gatherToSlices = (r: Region, hubs: LogicalTile[], into: string, label: string, ops: (j: number, at: number, len: number) => Op[] = () => []): Task[][] => {
+  const gatherToSlices = (r: Region, hubs: LogicalTile[], into: string, label: string): Task[][] => {
     const got: Task[][] = hubs.map(() => []);
     r.roots.forEach((root, i) => {
       const r0 = i * r.grid.br;
@@ -259,7 +263,7 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
         const b = Math.min(r0 + root.rows, j * s + sl(j));
         const st = p.stream([root.tile.id], [hubs[j].id], b - a, `${r.name}.out${i}.${j}`);
         root.final.ops.push({ op: 'send', colour: st.id, src: slice(root.buf, a - r0, b - a) });
-        got[j].push(p.recv(hubs[j], st, slice(into, a - j * s, b - a), ops(j, a - j * s, b - a), label));
+        got[j].push(p.recv(hubs[j], st, slice(into, a - j * s, b - a), [], label));
       }
     });
     return got;
@@ -270,7 +274,7 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
   const group = a0 ? a0.numHeads / a0.numKvHeads : 0;
   const hd = a0 ? a0.headDim : 0;
   const qkvRows = (group + 2) * hd;
-  const qkvGridOrNull = a0 ? partition('the q/k/v projection of one KV head', { rows: qkvRows, cols: d, matricesPerTile: 1, forcedBc: s, rowAlign: hd, maxGr: opts.maxFan * 2, maxGc: opts.maxFan }) : null;
+  const qkvGridOrNull = a0 ? partition('the q/k/v projection of one KV head', qkvPartition(a0, d, opts.maxFan, s)) : null;
   const oGridOrNull = a0 ? partition('the attention output projection', { rows: d, cols: a0.numHeads * hd, matricesPerTile: 1, forcedBc: group * hd, rowAlign: 0, maxGr: opts.maxFan, maxGc: Infinity }) : null;
   const kvDtype = proj?.kvDtype ?? 'f32';
   const kvBytes = dtypeBytes(kvDtype);
@@ -332,7 +336,7 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
   const hubF = hubSlices('final.hub', 'lm_head', graph.finalNorm);
   const lmGrid = partition('the LM head', { rows: graph.lmHead.rows, cols: d, matricesPerTile: 1, forcedBc: 0, bcDivides, rowAlign: 0, maxGr: Infinity, maxGc: opts.maxFan });
   const lm = region('lm_head', 'lm_head', [graph.lmHead], lmGrid);
-  feedSlices(hubF, normSlices(hubF, receiveSlices(hubF, xIn, () => [], 'final.norm'), 'final.norm'), lm.inputs, 'xn', lmGrid.bc);
+  feedSlices(hubF, normSlices(hubF, receiveSlices(hubF, xIn, 'final.norm'), 'final.norm'), lm.inputs, 'xn', lmGrid.bc);
   const logitOutputs: { name: string; offset: number }[] = [];
   // Argmax: each root takes its slice's best, then a binary tree over the roots merges the (value, index) pairs into
   // root 0 (the merge keeps the higher value and, on a tie, the lower index: any order gives the same pair).
@@ -374,8 +378,8 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
     let chunks = 1;
     let positions = 0;
     for (let it = 0; it < 6; it++) {
-      let children = 0;
-      for (let c = 0; c < chunks; c++) children = Math.max(children, reduceChildren(shape, c, chunks).length);
+      // The root has the most children in every shape (chunk 0 of the combine).
+      const children = reduceChildren(shape, 0, chunks).length;
       const fixed = 4 * (qLen + partLen * (1 + children) + 2 * hd) + 64;
       positions = Math.min(context, Math.floor((opts.budgetBytes - fixed) / (2 * kvBytes * hd)));
       if (positions < 1) break;
@@ -519,7 +523,7 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
     const hubA = hubSlices(`${L}.attn.hub`, `${L}.attn`, layer.inputNorm);
     hubA.forEach((t, j) => p.buffer(t, 'o', 'f32', sl(j), zeros, 'activation'));
     const qkvInputs = Array.from({ length: qkvGrid.gc }, (_, j) => p.stream([], [], sliceLen(d, qkvGrid.bc, j), `${L}.qkv.in${j}`));
-    feedSlices(hubA, normSlices(hubA, receiveSlices(hubA, xIn, () => [], `${L}.attn.norm`), `${L}.attn.norm`), qkvInputs, 'xn', qkvGrid.bc);
+    feedSlices(hubA, normSlices(hubA, receiveSlices(hubA, xIn, `${L}.attn.norm`), `${L}.attn.norm`), qkvInputs, 'xn', qkvGrid.bc);
     const o = region(`${L}.attn.o`, `${L}.attn`, [a.o], oGrid);
     for (let g = 0; g < a.numKvHeads; g++) {
       // Rows of this KV head's region: its group's q heads, then its k head, then its v head (one tensor per block-row).
@@ -571,7 +575,7 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
     // MLP hub slices.
     const hubM = hubSlices(`${L}.mlp.hub`, `${L}.mlp`, layer.postAttentionNorm);
     const out = hubM.map((t, j) => p.stream([t.id], [], sl(j), `${L}.out${j}`));
-    const normed = normSlices(hubM, receiveSlices(hubM, toMlp, () => [], `${L}.mlp.norm`), `${L}.mlp.norm`);
+    const normed = normSlices(hubM, receiveSlices(hubM, toMlp, `${L}.mlp.norm`), `${L}.mlp.norm`);
     if (layer.mlp.kind === 'dense') {
       hubM.forEach((t, j) => p.buffer(t, 'y', 'f32', sl(j), zeros, 'activation'));
       const { inputs, down, bc } = mlpRegions(`${L}.mlp`, layer.mlp.dense);
@@ -625,7 +629,7 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
       const hubE = hubSlices(`${EL}.hub`, EL, null);
       const { inputs, down, bc } = mlpRegions(EL, expert, packedBits);
       const toExpert = hubE.map((t, j) => p.stream([hubM[j].id], [], sl(j), `${EL}.dispatch${j}`));
-      feedSlices(hubE, receiveSlices(hubE, toExpert, () => [], `${EL}.fanout`), inputs, 'x', bc);
+      feedSlices(hubE, receiveSlices(hubE, toExpert, `${EL}.fanout`), inputs, 'x', bc);
       hubE.forEach((t, j) => p.buffer(t, 'y', 'f32', sl(j), zeros, 'activation'));
       const gots = gatherToSlices(down, hubE, 'y', `${EL}.gather`);
       hubE.forEach((t, j) => {

@@ -99,6 +99,12 @@ export type Op =
   /** Hand `src` to the host (the step's output). */
   | { op: 'output'; name: string; src: Slice };
 
+/** Slice j of an `embed` row: its first column and its length (the last slice may be shorter). */
+export function embedSlice(op: { cols: number; sliceCols: number }, j: number): { col: number; length: number } {
+  const col = j * op.sliceCols;
+  return { col, length: Math.min(op.cols, col + op.sliceCols) - col };
+}
+
 /**
  * A task is activated by its trigger and runs its ops to completion; the task picker starts the lowest-id ready task.
  * - start: at step start.

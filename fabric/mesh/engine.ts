@@ -30,7 +30,7 @@ import type { FaultMap } from '../faults/faultMap.js';
 import { OPPOSITE_PORT, neighbour, portIndex } from '../geometry.js';
 import { validateProgram } from '../isa/validate.js';
 import { dtypeBytes } from '../isa/sram.js';
-import type { BufferDecl, BufferInit, Program } from '../isa/types.js';
+import { embedSlice, type BufferDecl, type BufferInit, type Program } from '../isa/types.js';
 import { opCost, tileOpContext } from './cost.js';
 import { FunctionalExecutor, JOB_HEADER } from './functional.js';
 import { layoutArena, type ArenaLayout } from './plan.js';
@@ -936,11 +936,11 @@ export class MeshEngine {
         this.enqueueSend(k, op.colours[e], at + n, op.src.length);
       }
     } else if (op.op === 'embed') {
-      // Staged as a flag then the row; slice j is columns [j·sliceCols, min(cols, (j+1)·sliceCols)).
+      // Staged as a flag then the row.
       if (this.stageI32[at] === 1) {
         for (let s = 0; s < op.colours.length; s++) {
-          const c0 = s * op.sliceCols;
-          this.enqueueSend(k, op.colours[s], at + 1 + c0, Math.min(op.cols, c0 + op.sliceCols) - c0);
+          const { col, length } = embedSlice(op, s);
+          this.enqueueSend(k, op.colours[s], at + 1 + col, length);
         }
       }
     }
