@@ -74,59 +74,75 @@ function streamCause(label: string, destinations: number): number {
   return CAUSE.transfer;
 }
 
-/** A binary min-heap of (time, seq, payload) — seq keeps equal times in insertion order, so runs are deterministic. */
-class EventQueue<T> {
-  private readonly times: number[] = [];
-  private readonly seqs: number[] = [];
-  private readonly items: T[] = [];
+/**
+ * A binary min-heap of (time, seq, item) in typed arrays — seq keeps equal times in insertion order, so runs are
+ * deterministic. Items are int32 (the estimate's event codes).
+ */
+class EventQueue {
+  private times = new Float64Array(1024);
+  private seqs = new Int32Array(1024);
+  private items = new Int32Array(1024);
+  private n = 0;
   private seq = 0;
+  /** The item and time of the last pop. */
+  time = 0;
   get size(): number {
-    return this.items.length;
+    return this.n;
   }
-  push(time: number, item: T): void {
-    let i = this.items.length;
-    this.times.push(time);
-    this.seqs.push(this.seq++);
-    this.items.push(item);
+  push(time: number, item: number): void {
+    if (this.n === this.times.length) {
+      const grow = <A extends Float64Array | Int32Array>(old: A, next: A): A => (next.set(old), next);
+      this.times = grow(this.times, new Float64Array(2 * this.n));
+      this.seqs = grow(this.seqs, new Int32Array(2 * this.n));
+      this.items = grow(this.items, new Int32Array(2 * this.n));
+    }
+    const times = this.times;
+    const seqs = this.seqs;
+    const items = this.items;
+    const seq = this.seq++;
+    let i = this.n++;
+    // sift up: move parents down until the slot fits
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (this.less(p, i)) break;
-      this.swap(i, p);
+      if (times[p] < time || (times[p] === time && seqs[p] < seq)) break;
+      times[i] = times[p];
+      seqs[i] = seqs[p];
+      items[i] = items[p];
       i = p;
     }
+    times[i] = time;
+    seqs[i] = seq;
+    items[i] = item;
   }
-  pop(): { time: number; item: T } {
-    const top = { time: this.times[0], item: this.items[0] };
-    const last = this.items.length - 1;
-    this.swap(0, last);
-    this.times.pop();
-    this.seqs.pop();
-    this.items.pop();
-    for (let i = 0; ; ) {
+  /** Removes the earliest event; returns its item (its time is in `time`). */
+  pop(): number {
+    const times = this.times;
+    const seqs = this.seqs;
+    const items = this.items;
+    const top = items[0];
+    this.time = times[0];
+    const n = --this.n;
+    const t = times[n];
+    const s = seqs[n];
+    const it = items[n];
+    // sift the last element down from the root
+    let i = 0;
+    for (;;) {
       const l = 2 * i + 1;
+      if (l >= n) break;
       const r = l + 1;
-      let m = i;
-      if (l < this.items.length && this.less(l, m)) m = l;
-      if (r < this.items.length && this.less(r, m)) m = r;
-      if (m === i) break;
-      this.swap(i, m);
+      let m = l;
+      if (r < n && (times[r] < times[l] || (times[r] === times[l] && seqs[r] < seqs[l]))) m = r;
+      if (t < times[m] || (t === times[m] && s < seqs[m])) break;
+      times[i] = times[m];
+      seqs[i] = seqs[m];
+      items[i] = items[m];
       i = m;
     }
+    times[i] = t;
+    seqs[i] = s;
+    items[i] = it;
     return top;
-  }
-  private less(a: number, b: number): boolean {
-    return this.times[a] < this.times[b] || (this.times[a] === this.times[b] && this.seqs[a] < this.seqs[b]);
-  }
-  private swap(a: number, b: number): void {
-    const t = this.times[a];
-    this.times[a] = this.times[b];
-    this.times[b] = t;
-    const s = this.seqs[a];
-    this.seqs[a] = this.seqs[b];
-    this.seqs[b] = s;
-    const i = this.items[a];
-    this.items[a] = this.items[b];
-    this.items[b] = i;
   }
 }
 
@@ -150,43 +166,99 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     }
     return sum;
   };
-  // Tasks flattened: task k of tile t is g = taskBase[t] + k. remaining: joins
-  // still to complete; dependents (CSR): the join tasks that wait on each task.
+  // The plan flattened into typed arrays in one pass (a full wafer's stage has ~10^5 tasks: walking its objects once
+  // instead of at every event is most of this function's speed). Task k of tile t is g = taskBase[t] + k; its ops are
+  // opBase[g] .. opBase[g + 1] - 1 of opRef. remaining: joins still to complete; dependents (CSR): the join tasks that
+  // wait on each task; recvColour: the stream a recv task waits for (-1 for other triggers).
   const taskBase = new Int32Array(nTiles + 1);
   for (let t = 0; t < nTiles; t++) taskBase[t + 1] = taskBase[t] + tiles[t].tasks.length;
   const nTasks = taskBase[nTiles];
   const taskTile = new Int32Array(nTasks);
-  for (let t = 0; t < nTiles; t++) taskTile.fill(t, taskBase[t], taskBase[t + 1]);
-  // recvAt: the recv task each stream wakes at each of its destinations (parallel to stream.dst), found by colour
-  // (a tile has a few recv tasks; a hub a few hundred).
-  const recvAt: Int32Array[] = streams.map((s) =>
-    Int32Array.from(s.dst, (d) => {
-      for (const k of tiles[d].tasks) if (k.trigger.on === 'recv' && k.trigger.colour === s.id) return k.id;
-      return -1;
-    }),
-  );
+  const opBase = new Int32Array(nTasks + 1);
+  const recvColour = new Int32Array(nTasks).fill(-1);
   const remaining = new Int32Array(nTasks);
   const depStart = new Int32Array(nTasks + 1);
-  for (const t of tiles) {
-    for (const k of t.tasks) {
-      if (k.trigger.on === 'after') {
-        remaining[taskBase[t.id] + k.id] = k.trigger.count ?? k.trigger.tasks.length;
-        for (const pre of k.trigger.tasks) depStart[taskBase[t.id] + pre + 1]++;
+  const opRef: Op[] = [];
+  const starts: number[] = [];
+  // (prerequisite task, dependent's local id) pairs, in plan order
+  const depPre: number[] = [];
+  const depOf: number[] = [];
+  // Only one embedding tile sends per step (the one owning the token): take the middle one.
+  const embedTiles: number[] = [];
+  for (let t = 0, g = 0; t < nTiles; t++) {
+    let embeds = false;
+    for (const k of tiles[t].tasks) {
+      taskTile[g] = t;
+      const trigger = k.trigger;
+      if (trigger.on === 'after') {
+        remaining[g] = trigger.count ?? trigger.tasks.length;
+        for (const pre of trigger.tasks) {
+          depStart[taskBase[t] + pre + 1]++;
+          depPre.push(taskBase[t] + pre);
+          depOf.push(k.id);
+        }
+      } else if (trigger.on === 'recv') recvColour[g] = trigger.colour;
+      else starts.push(g);
+      for (const o of k.ops) {
+        opRef.push(o);
+        if (o.op === 'embed') embeds = true;
       }
+      opBase[++g] = opRef.length;
     }
+    if (embeds) embedTiles.push(t);
   }
+  const embedSender = embedTiles[Math.floor(embedTiles.length / 2)] ?? -1;
   for (let i = 0; i < nTasks; i++) depStart[i + 1] += depStart[i];
   const depList = new Int32Array(depStart[nTasks]);
   const depFill = depStart.slice(0, nTasks);
-  for (const t of tiles) for (const k of t.tasks) if (k.trigger.on === 'after') for (const pre of k.trigger.tasks) depList[depFill[taskBase[t.id] + pre]++] = k.id;
+  for (let i = 0; i < depPre.length; i++) depList[depFill[depPre[i]]++] = depOf[i];
+  // Op cycles, computed the first time the op runs (NaN until then); sends' colours and wavelets (-1: not a plain send).
+  const nOps = opRef.length;
+  const opCyc = new Float64Array(nOps).fill(NaN);
+  const sendColour = new Int32Array(nOps);
+  const sendWavelets = new Int32Array(nOps);
+  for (let i = 0; i < nOps; i++) {
+    const o = opRef[i];
+    sendColour[i] = o.op === 'send' ? o.colour : o.op === 'embed' || o.op === 'dispatch' ? -2 : -1;
+    if (o.op === 'send') sendWavelets[i] = o.src.length;
+  }
+  // Streams' destinations flattened: entry e = dstStart[s] + i is destination i of stream s, recvAt[e] the recv task
+  // (local id) the stream wakes there, the first on that tile waiting for it, as the engine's router delivers.
+  const dstStart = new Int32Array(streams.length + 1);
+  for (let s = 0; s < streams.length; s++) dstStart[s + 1] = dstStart[s] + streams[s].dst.length;
+  const dstTile = new Int32Array(dstStart[streams.length]);
+  const recvAt = new Int32Array(dstStart[streams.length]).fill(-1);
+  for (let s = 0; s < streams.length; s++) {
+    const dst = streams[s].dst;
+    for (let i = 0; i < dst.length; i++) {
+      const d = dst[i];
+      const e = dstStart[s] + i;
+      dstTile[e] = d;
+      for (let g = taskBase[d]; g < taskBase[d + 1]; g++) {
+        if (recvColour[g] === s) {
+          recvAt[e] = g - taskBase[d];
+          break;
+        }
+      }
+    }
+  }
 
-  const ready: number[][] = new Array(nTiles);
-  for (let t = 0; t < nTiles; t++) ready[t] = [];
+  // Ready tasks of a tile: readyCount per task (an arrival may make a task ready more than once); the CE starts the
+  // lowest ready id, found by a scan from lowReady (no ready task of the tile has a lower id).
+  const readyCount = new Int32Array(nTasks);
+  const readyTotal = new Int32Array(nTiles);
+  const lowReady = new Int32Array(nTiles);
+  for (let t = 0; t < nTiles; t++) lowReady[t] = taskBase[t + 1];
+  const makeReady = (tile: number, g: number) => {
+    readyCount[g]++;
+    readyTotal[tile]++;
+    if (g < lowReady[tile]) lowReady[tile] = g;
+  };
   const ceFree = new Float64Array(nTiles);
   const rampFree = new Float64Array(nTiles);
   const running = new Uint8Array(nTiles);
   // Events carry a number: an arrival a as 2a, the end of task g as 2g + 1 (no object per event).
-  const q = new EventQueue<number>();
+  const q = new EventQueue();
   const arrTile: number[] = [];
   const arrStream: number[] = [];
   const arrTask: number[] = [];
@@ -214,32 +286,21 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   const firstArrivalRef = new Map<number, number>();
   let endRef = -1;
 
-  // Only one embedding tile sends per step (the one owning the token): take the middle one.
-  const embedTiles: LogicalTile[] = [];
-  for (const t of tiles) {
-    let embeds = false;
-    for (const k of t.tasks) for (const o of k.ops) if (o.op === 'embed') embeds = true;
-    if (embeds) embedTiles.push(t);
-  }
-  const embedSender = embedTiles[Math.floor(embedTiles.length / 2)]?.id ?? -1;
-
   const send = (tile: number, stream: number, wavelets: number, issue: number, g: number, opIndex: number) => {
     const start = Math.max(issue, rampFree[tile]);
     rampFree[tile] = start + wavelets;
     const r = routes[stream];
     waveletsSent += wavelets;
     waveletHops += wavelets * (r.linkCount ?? r.links.length);
-    const dst = streams[stream].dst;
-    const tasksAt = recvAt[stream];
-    for (let i = 0; i < dst.length; i++) {
-      const d = dst[i];
+    for (let e = dstStart[stream]; e < dstStart[stream + 1]; e++) {
+      const d = dstTile[e];
       const mesh = placement.tileOf[d];
       const hops = r.hopsTo.get(mesh) ?? r.maxHops;
       const arrive = start + streamArrivalCycles(spec, hops, wavelets, extraTo(r, mesh));
       const a = arrTile.length;
       arrTile.push(d);
       arrStream.push(stream);
-      arrTask.push(tasksAt[i]);
+      arrTask.push(recvAt[e]);
       if (tracking) {
         arrSender.push(g);
         arrOp.push(opIndex);
@@ -251,9 +312,9 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
       q.push(arrive, 2 * a);
     }
   };
-  const issueSends = (tile: number, op: Op, at: number, g: number, opIndex: number) => {
-    if (op.op === 'send') send(tile, op.colour, op.src.length, at, g, opIndex);
-    else if (op.op === 'embed') {
+  /** The sends of an embed (only on the sending tile) or a dispatch (to the experts the router picks). */
+  const issueOtherSends = (tile: number, op: Op, at: number, g: number, opIndex: number) => {
+    if (op.op === 'embed') {
       if (tile === embedSender) for (let j = 0; j < op.colours.length; j++) send(tile, op.colours[j], embedSlice(op, j).length, at, g, opIndex);
     } else if (op.op === 'dispatch') {
       for (const e of choose(op.indices.length, op.colours.length)) {
@@ -263,11 +324,12 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     }
   };
   const startNext = (tile: number, now: number) => {
-    if (running[tile] || ready[tile].length === 0) return;
-    ready[tile].sort((a, b) => a - b);
-    const id = ready[tile].shift()!;
-    const g = taskBase[tile] + id;
-    const task = tiles[tile].tasks[id];
+    if (running[tile] || readyTotal[tile] === 0) return;
+    let g = lowReady[tile];
+    while (readyCount[g] === 0) g++;
+    readyCount[g]--;
+    readyTotal[tile]--;
+    lowReady[tile] = g;
     const t0 = Math.max(now, ceFree[tile]);
     if (tracking) {
       // The later of what made the task ready and the CE's previous task is its predecessor on the path.
@@ -278,21 +340,24 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
       lastTask[tile] = g;
     }
     let t = t0 + spec.taskStartCycles;
-    const ctx = ctxOf(tile);
-    for (let i = 0; i < task.ops.length; i++) {
-      const op = task.ops[i];
-      t += opCycles(spec, op, ctx);
-      issueSends(tile, op, t, g, i);
+    for (let o = opBase[g]; o < opBase[g + 1]; o++) {
+      let c = opCyc[o];
+      if (c !== c) c = opCyc[o] = opCycles(spec, opRef[o], ctxOf(tile));
+      t += c;
+      const colour = sendColour[o];
+      if (colour >= 0) send(tile, colour, sendWavelets[o], t, g, o - opBase[g]);
+      else if (colour === -2) issueOtherSends(tile, opRef[o], t, g, o - opBase[g]);
     }
     running[tile] = 1;
     ceFree[tile] = t;
     q.push(t, 2 * g + 1);
   };
 
-  for (const t of tiles) for (const k of t.tasks) if (k.trigger.on === 'start') ready[t.id].push(k.id);
-  for (const t of tiles) startNext(t.id, 0);
+  for (const g of starts) makeReady(taskTile[g], g);
+  for (let t = 0; t < nTiles; t++) startNext(t, 0);
   while (q.size > 0) {
-    const { time, item } = q.pop();
+    const item = q.pop();
+    const time = q.time;
     end = Math.max(end, time);
     if (time >= end) endRef = item;
     if ((item & 1) === 0) {
@@ -300,12 +365,13 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
       const tile = arrTile[a];
       const id = arrTask[a];
       if (id < 0) throw new Error(`estimate: stream ${streams[arrStream[a]].label} arrives at ${tiles[tile].role} with no task waiting`);
+      const g = taskBase[tile] + id;
       if (tracking) {
-        readyAt[taskBase[tile] + id] = time;
-        readyRef[taskBase[tile] + id] = item;
+        readyAt[g] = time;
+        readyRef[g] = item;
         if (probes && probes.has(tile) && !firstArrivalRef.has(tile)) firstArrivalRef.set(tile, a);
       }
-      ready[tile].push(id);
+      makeReady(tile, g);
       startNext(tile, time);
     } else {
       const g = (item - 1) / 2;
@@ -313,12 +379,12 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
       running[tile] = 0;
       const base = taskBase[tile];
       for (let i = depStart[g]; i < depStart[g + 1]; i++) {
-        const dep = depList[i];
-        if (--remaining[base + dep] === 0) {
-          ready[tile].push(dep);
+        const dep = base + depList[i];
+        if (--remaining[dep] === 0) {
+          makeReady(tile, dep);
           if (tracking) {
-            readyAt[base + dep] = time;
-            readyRef[base + dep] = item;
+            readyAt[dep] = time;
+            readyRef[dep] = item;
           }
         }
       }

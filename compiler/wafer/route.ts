@@ -146,6 +146,15 @@ function dimensionOrderedTree(view: MeshView, root: number, targets: number[], s
   return true;
 }
 
+/** The distinct mesh tiles of a stream's logical tiles, in first-seen order. */
+function meshTiles(logical: number[], tileOf: Int32Array): number[] {
+  if (logical.length === 1) return [tileOf[logical[0]]];
+  return [...new Set(logical.map((t) => tileOf[t]))];
+}
+
+/** The `entries` of every hopsOnly route (left empty; shared, never written). */
+const NO_ENTRIES: StreamRoute['entries'] = new Map();
+
 export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: MeshView, opts: RouteOptions = {}): StreamRoute[] {
   const search = (root: number, targets: number[], scratch: BfsScratch) => {
     if (!opts.dimensionOrdered || !dimensionOrderedTree(view, root, targets, scratch)) bfs(view, root, new Set(targets), scratch);
@@ -160,18 +169,9 @@ export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: Me
   const routes: StreamRoute[] = [];
   for (const s of streams) {
     if (s.src.length === 0 || s.dst.length === 0) throw new Error(`compiler: stream ${s.label} has no ${s.src.length ? 'destination' : 'source'}`);
-    const srcs = [...new Set(s.src.map((t) => tileOf[t]))];
-    const dsts = [...new Set(s.dst.map((t) => tileOf[t]))];
-    const entries = new Map<number, { from: number; toMask: number }[]>();
-    const linkSet = new Set<number>();
+    const srcs = meshTiles(s.src, tileOf);
+    const dsts = meshTiles(s.dst, tileOf);
     const hopsTo = new Map<number, number>();
-    const addEntry = (tile: number, from: number, to: number) => {
-      let list = entries.get(tile);
-      if (!list) entries.set(tile, (list = []));
-      const e = list.find((x) => x.from === from);
-      if (e) e.toMask |= 1 << to;
-      else list.push({ from, toMask: 1 << to });
-    };
     const unreachable = (a: number, b: number): never => {
       throw new InputError(`no live path from tile ${tileName(a, view.width)} to ${tileName(b, view.width)} for ${s.label}`, 'fault map', 'the faults cut the mesh apart here: use fewer faults, --repair remap, or another seed');
     };
@@ -197,9 +197,18 @@ export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: Me
         }
       }
       if (srcs.length !== 1) hopsTo.set(root, maxHops);
-      routes.push({ stream: s.id, entries, links: [], maxHops, hopsTo, linkCount });
+      routes.push({ stream: s.id, entries: NO_ENTRIES, links: [], maxHops, hopsTo, linkCount });
       continue;
     }
+    const entries = new Map<number, { from: number; toMask: number }[]>();
+    const linkSet = new Set<number>();
+    const addEntry = (tile: number, from: number, to: number) => {
+      let list = entries.get(tile);
+      if (!list) entries.set(tile, (list = []));
+      const e = list.find((x) => x.from === from);
+      if (e) e.toMask |= 1 << to;
+      else list.push({ from, toMask: 1 << to });
+    };
     if (srcs.length === 1) {
       // Multicast tree: BFS from the source, then each destination's path back to it.
       const src = srcs[0];
