@@ -153,7 +153,8 @@ export function timeStage(stage: LoweredStage, scanOffset: number, position: num
   const part = partOf(req);
   // Probes: where the stage's share of a token starts (the first hub slice's input) and ends (the last of the next
   // hub's slices to receive its part: the `stage.out` stubs).
-  const from = part === 'layer' ? tiles.find((t) => t.role === `L${req.layers[0].index}.attn.hub`)! : part === 'lm_head' ? tiles.find((t) => t.role === 'final.hub')! : null;
+  const fromRole = part === 'layer' ? `L${req.layers[0].index}.attn.hub` : part === 'lm_head' ? 'final.hub' : null;
+  const from = fromRole === null ? null : tiles.find((t) => t.role === fromRole)!;
   const to = part === 'lm_head' ? [] : tiles.filter((t) => t.group === 'stage' && t.role.startsWith('stage.out'));
   const est = estimateStep(spec, lowered, placement, routes, {
     position,
