@@ -6,6 +6,7 @@ import type { WasmSimd } from '../../kernels/index.js';
 import { WASM_SIMD_BUILDS, defaultWasmSimd, relaxedSimdSupported } from '../../kernels/index.js';
 import { InputError } from '../../fabric/errors.js';
 import { formatKernelsBench, runKernelsBench } from '../bench/kernelsBench.js';
+import { formatProjectBench, runProjectBench } from '../bench/projectBench.js';
 import { formatEngineBench, runEngineBench } from '../bench/engineBench.js';
 import { formatFabricsBench, parseModelList, runFabricsBench, writeFabricsBench } from '../bench/fabricsBench.js';
 import { printJson, printText, progressEnabled } from '../io/output.js';
@@ -66,7 +67,21 @@ function fabrics(bench: Command): void {
   });
 }
 
-const benchmarks: AddBenchmark[] = [kernels, engine, fabrics];
+function project(bench: Command): void {
+  const cmd = bench
+    .command('project')
+    .description('how long a real-size projection takes here (llama-3.1-8b on one wse3, llama-3.1-70b on five): the first call in a fresh thread and later calls, against the target of one full wafer in ≤ 1 s')
+    .option('--quick', 'toy-dense on mini-64 with short timings (a smoke test: the figures are not meaningful)', false)
+    .addHelpText('after', '\nExample:\n  npx wafer bench project --json');
+  action<{ quick: boolean }>(cmd, async (opts, g) => {
+    const showProgress = progressEnabled(g) || (g.verbose && !g.json);
+    const report = await runProjectBench({ quick: opts.quick, onProgress: showProgress ? (line) => process.stderr.write(line + '\n') : undefined });
+    if (g.json) printJson(report);
+    else printText(formatProjectBench(report));
+  });
+}
+
+const benchmarks: AddBenchmark[] = [kernels, engine, fabrics, project];
 
 export function register(program: Command): void {
   const bench = program

@@ -105,6 +105,7 @@ const CASES: Record<string, (dir: string) => string[]> = {
   'wafer bench kernels': () => ['bench', 'kernels', '--quick'],
   'wafer bench engine': () => ['bench', 'engine', '--quick'],
   'wafer bench fabrics': (d) => ['bench', 'fabrics', '--models', 'toy-dense', '--out-dir', join(d, 'bench')],
+  'wafer bench project': () => ['bench', 'project', '--quick'],
   'wafer project': () => ['project', '--model', 'toy-dense', '--fabric', 'mini-64'],
   'wafer report': (d) => ['report', '--model', TINY, '--fabric', 'mini-8', '--prompt', '1,2', '--tokens', '2', '--workers', '0', '--out', join(d, 'r.html')],
 };
