@@ -17,7 +17,10 @@ export interface StreamRoute {
   links: number[];
   /** Longest source-to-destination path in hops. */
   maxHops: number;
-  /** Sum over destinations of their hop distance (for the estimate). */
+  /**
+   * Hop distance of each destination mesh tile (for the estimate). With RouteOptions.hopsOnly, only a multicast to
+   * several tiles lists them: a stream into one tile is maxHops away from it (read `hopsTo.get(t) ?? maxHops`).
+   */
   hopsTo: Map<number, number>;
   /** With RouteOptions.hopsOnly: the number of links the stream uses (`entries` and `links` are then left empty). */
   linkCount?: number;
@@ -152,8 +155,9 @@ function meshTiles(logical: number[], tileOf: Int32Array): number[] {
   return [...new Set(logical.map((t) => tileOf[t]))];
 }
 
-/** The `entries` of every hopsOnly route (left empty; shared, never written). */
+/** The `entries` of every hopsOnly route, and the `hopsTo` of one with a single destination (empty; shared, never written). */
 const NO_ENTRIES: StreamRoute['entries'] = new Map();
+const NO_HOPS: StreamRoute['hopsTo'] = new Map();
 
 export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: MeshView, opts: RouteOptions = {}): StreamRoute[] {
   const search = (root: number, targets: number[], scratch: BfsScratch) => {
@@ -171,7 +175,6 @@ export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: Me
     if (s.src.length === 0 || s.dst.length === 0) throw new Error(`compiler: stream ${s.label} has no ${s.src.length ? 'destination' : 'source'}`);
     const srcs = meshTiles(s.src, tileOf);
     const dsts = meshTiles(s.dst, tileOf);
-    const hopsTo = new Map<number, number>();
     const unreachable = (a: number, b: number): never => {
       throw new InputError(`no live path from tile ${tileName(a, view.width)} to ${tileName(b, view.width)} for ${s.label}`, 'fault map', 'the faults cut the mesh apart here: use fewer faults, --repair remap, or another seed');
     };
@@ -186,20 +189,23 @@ export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: Me
       if (srcs.length !== 1 && dsts.length !== 1) throw new Error(`compiler: stream ${s.label} has several sources and several destinations`);
       search(root, ends, scratch);
       seen[root] = gen;
+      // Only a multicast to several tiles lists them (a full wafer routes ~10^5 streams into one tile: a Map each was
+      // most of the routes' memory).
+      const hopsTo = srcs.length === 1 && ends.length > 1 ? new Map<number, number>() : NO_HOPS;
       for (const e of ends) {
         if (parentOf(scratch, e) === -2) unreachable(root, e);
         maxHops = Math.max(maxHops, dist[e]);
-        if (srcs.length === 1) hopsTo.set(e, dist[e]);
+        if (hopsTo !== NO_HOPS) hopsTo.set(e, dist[e]);
         for (let t = e; seen[t] !== gen; ) {
           seen[t] = gen;
           linkCount++;
           t = neighbour(t, parent[t], W, H);
         }
       }
-      if (srcs.length !== 1) hopsTo.set(root, maxHops);
       routes.push({ stream: s.id, entries: NO_ENTRIES, links: [], maxHops, hopsTo, linkCount });
       continue;
     }
+    const hopsTo = new Map<number, number>();
     const entries = new Map<number, { from: number; toMask: number }[]>();
     const linkSet = new Set<number>();
     const addEntry = (tile: number, from: number, to: number) => {
