@@ -84,7 +84,7 @@ class EventQueue {
   private items = new Int32Array(1024);
   private n = 0;
   private seq = 0;
-  /** The item and time of the last pop. */
+  /** The time of the event the last pop returned. */
   time = 0;
   get size(): number {
     return this.n;
