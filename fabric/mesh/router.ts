@@ -298,6 +298,10 @@ export class RouterCore {
     const list = this.cur;
     const n = this.curN;
     const next = this.nxt;
+    // In tile order: each router's state lies in a few arrays at its own index range, so visiting routers in index
+    // order reads them nearly sequentially (the list is filled in arrival order; a cycle's routers do not interact,
+    // so the order changes no result).
+    if (n > 64) list.subarray(0, n).sort();
     let nn = 0;
     let moved = 0;
     for (let i = 0; i < n; i++) {
