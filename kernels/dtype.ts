@@ -68,7 +68,12 @@ export function f16BitsToF32(h: number): number {
 }
 
 export function encodeBf16(values: Float32Array, out = new Uint16Array(values.length)): Uint16Array {
-  for (let i = 0; i < values.length; i++) out[i] = f32ToBf16Bits(values[i]);
+  // f32ToBf16Bits on the values' own bits (a Float32Array is 4-byte aligned): no scratch round trip per element
+  const u = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  for (let i = 0; i < u.length; i++) {
+    const bits = u[i];
+    out[i] = (bits & 0x7f800000) === 0x7f800000 && (bits & 0x007fffff) !== 0 ? ((bits >>> 16) | 0x40) & 0xffff : ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
+  }
   return out;
 }
 

@@ -55,6 +55,22 @@ describe('bf16 conversion (round to nearest even)', () => {
     const values = new Float32Array([1, -0.5, 3.140625, 65280]);
     expect(Array.from(decodeBf16(encodeBf16(values)))).toEqual([1, -0.5, 3.140625, 65280]);
   });
+
+  it('encodeBf16 (which reads the bits in place) gives f32ToBf16Bits of every element, specials and a sub-array too', () => {
+    const bits = new Uint32Array(1 << 16);
+    let s = 12345;
+    for (let i = 0; i < bits.length; i++) {
+      s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+      bits[i] = Math.imul(s, 2654435761) >>> 0;
+    }
+    // ties, carries into the exponent, ±0, ±inf, NaNs with low and high payloads, the largest finite
+    bits.set([0x3f808000, 0x3f818000, 0x3f7fffff, 0x7f7fffff, 0xff7fffff, 0, 0x80000000, 0x7f800000, 0xff800000, 0x7f800001, 0xffc00000, 0x7fbfffff]);
+    const values = new Float32Array(bits.buffer);
+    const got = encodeBf16(values);
+    for (let i = 0; i < values.length; i++) if (got[i] !== f32ToBf16Bits(values[i])) expect.fail(`0x${bits[i].toString(16)}: 0x${got[i].toString(16)} vs 0x${f32ToBf16Bits(values[i]).toString(16)}`);
+    const sub = values.subarray(3, 11);
+    expect(Array.from(encodeBf16(sub))).toEqual(Array.from(sub, (v) => f32ToBf16Bits(v)));
+  });
 });
 
 describe('f16 conversion', () => {
