@@ -6,6 +6,7 @@ import { writeFileAtomic } from '../io/atomicWrite.js';
 import { printJson, printText } from '../io/output.js';
 import { prepareCompile, type CompileCliOptions, type CompileJob } from '../wafer/compileJob.js';
 import { action } from './action.js';
+import { addFaultOptions } from './faultOptions.js';
 
 interface Options extends CompileCliOptions {
   out?: string;
@@ -13,14 +14,10 @@ interface Options extends CompileCliOptions {
 }
 
 export function addCompileOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .requiredOption('--model <dir|preset>', 'model directory (config.json + model.safetensors) or preset (toy-dense, toy-moe, llama-3.1-8b, …)')
-    .requiredOption('--fabric <name|file>', 'fabric preset (mini-64, wse3, …) or spec JSON file')
-    .option('--faults <file>', 'fault map JSON')
-    .option('--fault-density <D>', 'generate a seeded fault map with this fraction of defective tiles')
-    .option('--clustered <alpha>', 'clustered (negative-binomial) defects, with --fault-density')
-    .option('--seed <S>', 'seed of the fault map', '0')
-    .option('--repair <policy>', 'remap (spares hide defects) | route-around (place and route around holes)', 'route-around')
+    .requiredOption('--fabric <name|file>', 'fabric preset (mini-64, wse3, …) or spec JSON file');
+  return addFaultOptions(cmd)
     .option('--dtype <dtype>', 'weight dtype on the wafer: f32 | bf16 | int8 (default: the weights file\'s; bf16 for config-only presets)')
     .option('--max-seq <N>', 'longest context the KV caches hold', '64')
     .option('--spread <F>', 'spread the model over this fraction of usable tiles (smaller blocks, more parallelism); 0 packs', '0')

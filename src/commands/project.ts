@@ -10,6 +10,7 @@ import { printJson, printText, progress } from '../io/output.js';
 import { parseIntOption, parseNumberOption } from '../io/parse.js';
 import { parseRepair, resolveFaults, type FaultOptions } from '../wafer/setup.js';
 import { loadFabric } from './faults.js';
+import { addFaultOptions } from './faultOptions.js';
 import { action } from './action.js';
 
 interface Options extends FaultOptions {
@@ -124,13 +125,8 @@ export function register(program: Command): void {
     .option('--kv-dtype <dtype>', `KV cache: ${KV_DTYPES.join(' | ')} (f32: as the mesh engine holds it)`, 'bf16')
     .option('--spread <F>', 'shrink blocks until the fullest wafer uses this fraction of its tiles (0 packs; --sweep-grid: 1)')
     .option('--hub-slices <auto|N>', 'tiles each half-layer\'s hub (residual, norm) is split over; auto: one per q/k/v block column', 'auto')
-    .option('--kv-chunk <auto|fill|N>', 'KV positions per chunk tile of a long cache: auto (fastest, unless it needs more wafers), fill (as many as fit), or N', 'auto')
-    .option('--faults <file>', 'fault map JSON of one wafer (every wafer gets it)')
-    .option('--fault-density <D>', 'generate a seeded fault map per wafer with this fraction of defective tiles')
-    .option('--clustered <alpha>', 'clustered (negative-binomial) defects, with --fault-density')
-    .option('--seed <S>', 'seed of the fault map', '0')
-    .option('--repair <policy>', 'remap (spares hide defects) | route-around (place and route around holes)', 'route-around')
-    .addHelpText(
+    .option('--kv-chunk <auto|fill|N>', 'KV positions per chunk tile of a long cache: auto (fastest, unless it needs more wafers), fill (as many as fit), or N', 'auto');
+  addFaultOptions(cmd, true).addHelpText(
       'after',
       '\nExamples:\n  npx wafer project --model llama-3.1-70b --fabric wse3 --json\n  npx wafer project --model gpt-oss-120b --dtype mxfp4\n  npx wafer project --model llama-3.1-8b --fabric wse2 --grid 420x420 --sweep-grid\n  npx wafer project --model qwen3-32b --batch 16 --prompt-len 2048',
     );
