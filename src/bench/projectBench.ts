@@ -2,7 +2,8 @@
 // (~883k tiles on wse3) projects in ≤ 1 s. Each case runs in its own worker thread, a fresh V8 isolate: the first
 // call there ("cold": nothing compiled yet, an empty heap) is what one `wafer project` pays after start-up; later
 // calls in the same thread ("warm", tinybench: best and mean) are what a sweep or a bench pays per point.
-// llama-3.1-8b fills one wse3; llama-3.1-70b needs five wafers (one layer per kind, so not five times the time).
+// llama-3.1-8b takes one wse3 (568,624 of its 883,350 tiles); llama-3.1-70b five wafers (one layer per kind is
+// compiled, so not five times the time).
 import { Worker } from 'node:worker_threads';
 import type { ProjectBenchJob, ProjectBenchTiming } from '../workers/projectBenchWorker.js';
 
