@@ -11,7 +11,8 @@
 // not the kernel); the text output also gives the mean. Before every timed run a 64 MiB buffer is read, so no run
 // finds its weights in the last-level cache (32 MiB here; 4096² int8 is only 16 MiB): the figures are memory reads,
 // as for a model's weights during decoding. Memory: one 256 MiB region is reused for the probe and for every matrix
-// (8192² f32 is 256 MiB), so the process stays near 350 MiB. --verbose also prints the fractions of the plain sum.
+// (8192² f32 is 256 MiB), so the process stays near 350 MiB. --verbose also prints the fractions of the plain sum,
+// and of the probe read right after each round (like with like on a busy host).
 // Last, each kernel runs on 192 KiB of weights that stay in L2 (`cacheResident`, the fastest of three shapes): the
 // ceiling its instructions set. Where that ceiling is near the read bandwidth, the kernel is instruction-bound.
 // The kernels run in the build WasmKernels picks by default (relaxed SIMD where the engine runs it) unless `simd` says.
@@ -203,11 +204,16 @@ export async function runKernelsBench(opts: KernelsBenchOptions = {}): Promise<K
   note(`read bandwidth: wasm-SIMD f32 sum over ${probeBytes / MIB} MiB`);
   const best = new Map<string, number>(PROBES.map((p) => [p.label, 0]));
   // the probe region is overwritten by the matrices: re-probing reads whatever is there (the sum's value is not used)
-  const probeBandwidth = async (long: boolean): Promise<void> => {
+  /** Times every probe (updating `best`); returns the fastest of this round. */
+  const probeBandwidth = async (long: boolean): Promise<number> => {
+    let fastest = 0;
     for (const p of PROBES) {
       const t = await time(() => k.sumF32(region, probeBytes, p.streams, p.gap), quick ? 50 : long ? 1500 : 500, evictCache);
-      best.set(p.label, Math.max(best.get(p.label) ?? 0, gbps(probeBytes, t.minMs)));
+      const g = gbps(probeBytes, t.minMs);
+      best.set(p.label, Math.max(best.get(p.label) ?? 0, g));
+      fastest = Math.max(fastest, g);
     }
+    return fastest;
   };
   const probeNote = (): string => PROBES.map((p) => `${(best.get(p.label) ?? 0).toFixed(2)} GB/s as ${p.label}`).join(', ');
   await probeBandwidth(true);
@@ -217,6 +223,7 @@ export async function runKernelsBench(opts: KernelsBenchOptions = {}): Promise<K
   // a while slows one round of a kernel, not all of them (the figure is the fastest run over all rounds)
   const rounds = quick ? 1 : 2;
   const measured: { dtype: WeightDtype; n: number; gbps: number }[] = [];
+  const paired: string[] = [];
   for (let round = 1; round <= rounds; round++) {
     for (const n of sizes) {
       for (const dtype of WEIGHT_DTYPES) {
@@ -229,7 +236,9 @@ export async function runKernelsBench(opts: KernelsBenchOptions = {}): Promise<K
         if (seen) seen.gbps = Math.max(seen.gbps, g);
         else measured.push({ dtype, n, gbps: g });
         note(`matvec ${dtype} ${n}×${n}, round ${round}/${rounds}: ${g.toFixed(2)} GB/s fastest, ${gbps(bytes, t.meanMs).toFixed(2)} GB/s mean over ${t.samples} runs`);
-        await probeBandwidth(false);
+        // the probe right after this run, for a fraction that compares like with like on a busy host
+        const after = await probeBandwidth(false);
+        paired.push(`${dtype} ${n}² r${round} ${(g / after).toFixed(3)}`);
       }
     }
   }
@@ -237,6 +246,9 @@ export async function runKernelsBench(opts: KernelsBenchOptions = {}): Promise<K
   note(`read bandwidth, fastest over all probes: ${probeNote()}; using ${readBandwidthGBps.toFixed(2)}`);
   // for comparison with figures taken against a plain streaming sum (which loses to DRAM bank conflicts here)
   const plain = best.get('4 plain streams') ?? 0;
+  // The figure above divides by the fastest of every probe run (~17 rounds) and a kernel gets two: on a busy host that
+  // is biased against the kernel. Each round against the probe taken right after it, for comparison:
+  note(`fractions of the probe read right after each round: ${paired.join(', ')}`);
   note(`fractions of the plain 4-stream sum (${plain.toFixed(2)} GB/s): ${measured.map((m) => `${m.dtype} ${m.n}² ${(m.gbps / plain).toFixed(3)}`).join(', ')}`);
   // Compute ceilings: the same kernels on weights resident in L2, called back to back with no eviction in between.
   // A call's x preparation weighs more with few rows, a row's epilogue with few columns: the fastest of three shapes

@@ -34,6 +34,10 @@ describe('runKernelsBench (quick)', () => {
     }
     expect(notes.filter((l) => l.includes('resident in cache: checked'))).toHaveLength(4);
     expect(notes.filter((l) => l.includes('checked against matvecReference'))).toHaveLength(8);
+    // each kernel's round against the probe read right after it (one round in quick mode)
+    const paired = notes.find((l) => l.startsWith('fractions of the probe read right after each round: '));
+    expect(paired?.split(': ')[1].split(', ')).toHaveLength(8);
+    expect(paired).toMatch(/^[^:]+: f32 512² r1 \d+\.\d{3}, /);
     expect(notes).toContain('kernel module: the portable SIMD build');
     const text = formatKernelsBench(r, 'portable');
     expect(text).toContain('kernels: the portable SIMD build of kernels/wasm/matvec.wat');
