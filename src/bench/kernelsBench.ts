@@ -244,11 +244,11 @@ export async function runKernelsBench(opts: KernelsBenchOptions = {}): Promise<K
   }
   const readBandwidthGBps = Math.max(...best.values());
   note(`read bandwidth, fastest over all probes: ${probeNote()}; using ${readBandwidthGBps.toFixed(2)}`);
+  // The figure divides by the fastest of every probe run (~17 rounds) and a kernel gets two: on a busy host that is
+  // biased against the kernel. Each round against the probe taken right after it, for comparison:
+  note(`fractions of the probe read right after each round: ${paired.join(', ')}`);
   // for comparison with figures taken against a plain streaming sum (which loses to DRAM bank conflicts here)
   const plain = best.get('4 plain streams') ?? 0;
-  // The figure above divides by the fastest of every probe run (~17 rounds) and a kernel gets two: on a busy host that
-  // is biased against the kernel. Each round against the probe taken right after it, for comparison:
-  note(`fractions of the probe read right after each round: ${paired.join(', ')}`);
   note(`fractions of the plain 4-stream sum (${plain.toFixed(2)} GB/s): ${measured.map((m) => `${m.dtype} ${m.n}² ${(m.gbps / plain).toFixed(3)}`).join(', ')}`);
   // Compute ceilings: the same kernels on weights resident in L2, called back to back with no eviction in between.
   // A call's x preparation weighs more with few rows, a row's epilogue with few columns: the fastest of three shapes
