@@ -15,7 +15,7 @@ import type { Op, Task } from '../../fabric/isa/types.js';
 import type { LayerNode, MatrixNode, MlpNode, ModelGraph } from '../graph/graph.js';
 import { partitionCandidates, partitionMatrix, type BlockGrid, type ProgramDtype, dtypeBytes } from './partition.js';
 import { PlanBuilder, slice, zeros, type LogicalTile, type StreamDecl } from './plan.js';
-import { COMBINE_SHAPES, REDUCE_SHAPES, buildRegion, reduceChildren, reduceCostCycles, sliceLen, type ReduceShape, type Region } from './region.js';
+import { COMBINE_SHAPES, REDUCE_SHAPES, buildRegion, reduceChildren, reduceCostCycles, reduceUp, sliceLen, type ReduceShape, type Region } from './region.js';
 
 export interface LowerOptions {
   dtype: ProgramDtype;
@@ -216,17 +216,16 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
   const allReduce = (hubs: LogicalTile[], last: Task[], buf: string, len: number, label: string): Task[] => {
     const n = hubs.length;
     if (n === 1) return last;
-    const out = [...last];
-    const up = new Map<number, StreamDecl>();
-    for (let c = 0; c < n; c++) for (const ch of reduceChildren('tree', c, n)) up.set(ch, p.stream([hubs[ch].id], [hubs[c].id], len, `${label}.red${ch}>${c}`));
-    for (let c = 0; c < n; c++) {
-      reduceChildren('tree', c, n).forEach((ch, m) => {
-        const r = p.buffer(hubs[c], `${buf}.r${m}`, 'f32', len, zeros, 'activation');
-        const got = p.recv(hubs[c], up.get(ch)!, slice(r, 0, len), [], `${label}.recv`);
-        out[c] = p.task(hubs[c], { on: 'after', tasks: [out[c].id, got.id] }, [{ op: 'add', a: slice(buf, 0, len), b: slice(r, 0, len), out: slice(buf, 0, len) }], `${label}.add`);
-      });
-      if (c > 0) out[c].ops.push({ op: 'send', colour: up.get(c)!.id, src: slice(buf, 0, len) });
-    }
+    const value = slice(buf, 0, len);
+    const out = reduceUp(p, 'tree', hubs, last, {
+      len,
+      src: value,
+      recvBuffer: (m) => `${buf}.r${m}`,
+      merge: (r) => [{ op: 'add', a: value, b: slice(r, 0, len), out: value }],
+      streamLabel: (ch, c) => `${label}.red${ch}>${c}`,
+      recvLabel: `${label}.recv`,
+      mergeLabel: `${label}.add`,
+    });
     const total = p.stream([hubs[0].id], hubs.slice(1).map((h) => h.id), len, `${label}.total`);
     out[0].ops.push({ op: 'send', colour: total.id, src: slice(buf, 0, len) });
     for (let c = 1; c < n; c++) out[c] = p.recv(hubs[c], total, slice(buf, 0, len), [], `${label}.total`);
@@ -340,26 +339,29 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
   const logitOutputs: { name: string; offset: number }[] = [];
   // Argmax: each root takes its slice's best, then a binary tree over the roots merges the (value, index) pairs into
   // root 0 (the merge keeps the higher value and, on a tie, the lower index: any order gives the same pair).
-  const R = lm.roots.length;
-  const up = new Map<number, StreamDecl>();
-  for (let i = 0; i < R; i++) for (const c of reduceChildren('tree', i, R)) up.set(c, p.stream([lm.roots[c].tile.id], [lm.roots[i].tile.id], 2, `lm_head.argmax${c}`));
-  for (let i = R - 1; i >= 0; i--) {
-    const root = lm.roots[i];
-    const t = root.tile;
-    p.buffer(t, 'am', 'f32', 2, zeros, 'activation');
+  lm.roots.forEach((root, i) => {
+    p.buffer(root.tile, 'am', 'f32', 2, zeros, 'activation');
     root.final.ops.push({ op: 'argmax', x: slice(root.buf, 0, root.rows), indexBase: root.rowOffset, out: slice('am', 0, 2) });
     root.final.ops.push({ op: 'output', name: `logits${i}`, src: slice(root.buf, 0, root.rows) });
     logitOutputs.push({ name: `logits${i}`, offset: root.rowOffset });
-    let last = root.final;
-    reduceChildren('tree', i, R).forEach((c, n) => {
-      const r = p.buffer(t, `amr${n}`, 'f32', 2, zeros, 'activation');
-      const got = p.recv(t, up.get(c)!, slice(r, 0, 2), [], 'lm_head.argmax.recv');
-      last = p.task(t, { on: 'after', tasks: [last.id, got.id] }, [{ op: 'argmaxMerge', a: slice('am', 0, 2), b: slice(r, 0, 2), out: slice('am', 0, 2) }], 'lm_head.argmax');
-    });
-    if (i > 0) last.ops.push({ op: 'send', colour: up.get(i)!.id, src: slice('am', 0, 2) });
-    else last.ops.push({ op: 'output', name: 'token', src: slice('am', 0, 2) });
-  }
-  logitOutputs.reverse();
+  });
+  const best = slice('am', 0, 2);
+  const [merged] = reduceUp(
+    p,
+    'tree',
+    lm.roots.map((root) => root.tile),
+    lm.roots.map((root) => root.final),
+    {
+      len: 2,
+      src: best,
+      recvBuffer: (n) => `amr${n}`,
+      merge: (r) => [{ op: 'argmaxMerge', a: best, b: slice(r, 0, 2), out: best }],
+      streamLabel: (c) => `lm_head.argmax${c}`,
+      recvLabel: 'lm_head.argmax.recv',
+      mergeLabel: 'lm_head.argmax',
+    },
+  );
+  merged.ops.push({ op: 'output', name: 'token', src: best });
   return { plan: p, regions, tokenTiles, logitOutputs, kvFillPositions };
 
   /**

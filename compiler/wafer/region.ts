@@ -2,7 +2,7 @@
 // Input slice x_j is multicast to the gc-th row of tiles; partial sums of block-row i reduce over j — by a chain or a
 // tree, chosen by cost — into the region's root for that block-row, which holds y_i.
 import type { MatrixNode } from '../graph/graph.js';
-import type { BufferInit, Op, Task } from '../../fabric/isa/types.js';
+import type { BufferInit, Op, Slice, Task } from '../../fabric/isa/types.js';
 import type { BlockGrid, ProgramDtype } from './partition.js';
 import { PlanBuilder, slice, zeros, type LogicalTile, type StreamDecl } from './plan.js';
 
@@ -85,6 +85,45 @@ export function reduceCostCycles(shape: ReduceShape, gc: number, wavelets: numbe
   return cost;
 }
 
+/** How reduceUp names and merges: see there. */
+export interface ReduceUp {
+  /** Values each tile holds and sends up. */
+  len: number;
+  /** Where a tile's value lies (merged into, and sent from). */
+  src: Slice;
+  /** The receive buffer for a tile's n-th child. */
+  recvBuffer: (n: number) => string;
+  /** Ops merging a child's values (in receive buffer `r`) into the tile's. */
+  merge: (r: string) => Op[];
+  streamLabel: (child: number, parent: number) => string;
+  recvLabel: string;
+  mergeLabel: string;
+}
+
+/**
+ * A reduction of one value per tile up `shape` (tiles[0] the root): one stream per edge, made first, in tile order;
+ * then each tile receives each child's values into a buffer of its own and merges them once they and its own value
+ * (`last[c]`, the task after which it is ready) are in, and every tile but the root sends its merged value to its
+ * parent. Returns per tile the task after which its value covers its subtree (the root's: all of them) — append ops
+ * to it. Regions' partial sums, the hub slices' sums and the LM head's argmax all reduce this way.
+ */
+export function reduceUp(p: PlanBuilder, shape: ReduceShape, tiles: LogicalTile[], last: Task[], o: ReduceUp): Task[] {
+  const n = tiles.length;
+  const up = new Map<number, StreamDecl>();
+  for (let c = 0; c < n; c++) for (const ch of reduceChildren(shape, c, n)) up.set(ch, p.stream([tiles[ch].id], [tiles[c].id], o.len, o.streamLabel(ch, c)));
+  const out = [...last];
+  for (let c = 0; c < n; c++) {
+    const t = tiles[c];
+    reduceChildren(shape, c, n).forEach((ch, m) => {
+      const r = p.buffer(t, o.recvBuffer(m), 'f32', o.len, zeros, 'activation');
+      const got = p.recv(t, up.get(ch)!, slice(r, 0, o.len), [], o.recvLabel);
+      out[c] = p.task(t, { on: 'after', tasks: [out[c].id, got.id] }, o.merge(r), o.mergeLabel);
+    });
+    if (c > 0) out[c].ops.push({ op: 'send', colour: up.get(c)!.id, src: o.src });
+  }
+  return out;
+}
+
 export function buildRegion(
   p: PlanBuilder,
   name: string,
@@ -130,11 +169,7 @@ export function buildRegion(
     const brI = parts[0].rows;
     const m = parts.length;
     const partialLen = m * brI;
-    // Reduction streams, child -> parent, one per edge.
-    const upStream = new Map<number, StreamDecl>();
-    for (let j = 0; j < gc; j++) {
-      for (const c of reduceChildren(reduce, j, gc)) upStream.set(c, p.stream([tiles[i][c].id], [tiles[i][j].id], partialLen, `${name}.red${i}.${c}>${j}`));
-    }
+    const matvecs: Task[] = [];
     for (let j = 0; j < gc; j++) {
       const t = tiles[i][j];
       const c0 = j * bc;
@@ -151,15 +186,20 @@ export function buildRegion(
       });
       p.buffer(t, 'x', 'f32', cols, zeros, 'activation');
       p.buffer(t, 'p', 'f32', partialLen, zeros, 'activation');
-      let last = p.recv(t, inputs[j], slice('x', 0, cols), ops, `${name}.matvec`);
-      reduceChildren(reduce, j, gc).forEach((c, n) => {
-        const r = p.buffer(t, `r${n}`, 'f32', partialLen, zeros, 'activation');
-        const got = p.recv(t, upStream.get(c)!, slice(r, 0, partialLen), [], `${name}.recv`);
-        last = p.task(t, { on: 'after', tasks: [last.id, got.id] }, [{ op: 'add', a: slice('p', 0, partialLen), b: slice(r, 0, partialLen), out: slice('p', 0, partialLen) }], `${name}.add`);
-      });
-      if (j > 0) last.ops.push({ op: 'send', colour: upStream.get(j)!.id, src: slice('p', 0, partialLen) });
-      else roots.push({ tile: t, final: last, buf: 'p', rowOffset: parts[0].row0, rows: brI });
+      matvecs.push(p.recv(t, inputs[j], slice('x', 0, cols), ops, `${name}.matvec`));
     }
+    // Block-row i's partial sums, child -> parent, one stream per edge.
+    const partial = slice('p', 0, partialLen);
+    const [final] = reduceUp(p, reduce, tiles[i], matvecs, {
+      len: partialLen,
+      src: partial,
+      recvBuffer: (n) => `r${n}`,
+      merge: (r) => [{ op: 'add', a: partial, b: slice(r, 0, partialLen), out: partial }],
+      streamLabel: (c, j) => `${name}.red${i}.${c}>${j}`,
+      recvLabel: `${name}.recv`,
+      mergeLabel: `${name}.add`,
+    });
+    roots.push({ tile: tiles[i][0], final, buf: 'p', rowOffset: parts[0].row0, rows: brI });
   }
   return { name, grid, reduce, inputs, roots, tiles: all };
 }
