@@ -365,12 +365,6 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
   return { plan: p, regions, tokenTiles, logitOutputs, kvFillPositions };
 
   /**
-   * Projection only: positions per chunk tile and chunk count when a KV head's cache overflows its tile, or when
-   * chunks attend faster than one tile (null: one tile, as the engine runs it). A chunk tile holds q, its partial
-   * (group·hd outputs plus a max and a sum per head), the new k/v, receive buffers for its combine children, and the
-   * K and V rows.
-   */
-  /**
    * Positions a chunk tile holds for a `context`-long cache combined in `shape`: what fits beside q, the partial, the
    * new k/v and the receive buffers of its combine children (their count depends on the chunk count, so iterate).
    */
@@ -416,6 +410,12 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
     return best?.positions ?? 0;
   }
 
+  /**
+   * Projection only: positions per chunk tile and chunk count when a KV head's cache overflows its tile, or when
+   * chunks attend faster than one tile (null: one tile, as the engine runs it). A chunk tile holds q, its partial
+   * (group·hd outputs plus a max and a sum per head), the new k/v, receive buffers for its combine children, and the
+   * K and V rows.
+   */
   function kvChunking(qkNorm: boolean): { positions: number; chunks: number; reduce: ReduceShape } | null {
     const qLen = group * hd;
     const kvHeadBytes = 4 * (qkvRows + qLen) + (qkNorm ? 8 * hd : 0) + 2 * kvBytes * hd * opts.maxSeq;
