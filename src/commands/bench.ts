@@ -9,10 +9,21 @@ import { formatKernelsBench, runKernelsBench } from '../bench/kernelsBench.js';
 import { formatProjectBench, runProjectBench } from '../bench/projectBench.js';
 import { formatEngineBench, runEngineBench } from '../bench/engineBench.js';
 import { formatFabricsBench, parseModelList, runFabricsBench, writeFabricsBench } from '../bench/fabricsBench.js';
-import { printJson, printText, progressEnabled } from '../io/output.js';
+import { printJson, printText, progressEnabled, type GlobalOptions } from '../io/output.js';
 import { action } from './action.js';
 
 type AddBenchmark = (bench: Command) => void;
+
+/**
+ * Runs a benchmark with progress lines on stderr where they are wanted (a terminal, or --verbose without --json) and
+ * prints its report: the JSON document with --json, else `format`'s table.
+ */
+async function runAndPrint<R>(g: GlobalOptions, run: (onProgress: ((line: string) => void) | undefined) => R | Promise<R>, format: (report: R) => string): Promise<void> {
+  const showProgress = progressEnabled(g) || (g.verbose && !g.json);
+  const report = await run(showProgress ? (line) => process.stderr.write(line + '\n') : undefined);
+  if (g.json) printJson(report);
+  else printText(format(report));
+}
 
 /** --simd: a kernel module build this engine runs. */
 export function parseSimdOption(value: string): WasmSimd {
@@ -30,10 +41,7 @@ function kernels(bench: Command): void {
     .addHelpText('after', '\nExample:\n  npx wafer bench kernels --json > kernels.json');
   action<{ quick: boolean; simd?: string }>(cmd, async (opts, g) => {
     const simd = opts.simd === undefined ? undefined : parseSimdOption(opts.simd);
-    const showProgress = progressEnabled(g) || (g.verbose && !g.json);
-    const report = await runKernelsBench({ quick: opts.quick, simd, onProgress: showProgress ? (line) => process.stderr.write(line + '\n') : undefined });
-    if (g.json) printJson(report);
-    else printText(formatKernelsBench(report, simd ?? defaultWasmSimd()));
+    await runAndPrint(g, (onProgress) => runKernelsBench({ quick: opts.quick, simd, onProgress }), (report) => formatKernelsBench(report, simd ?? defaultWasmSimd()));
   });
 }
 
@@ -44,10 +52,7 @@ function engine(bench: Command): void {
     .option('--quick', 'small sizes (a smoke test: the figures are not meaningful)', false)
     .addHelpText('after', '\nExample:\n  npx wafer bench engine --json');
   action<{ quick: boolean }>(cmd, async (opts, g) => {
-    const showProgress = progressEnabled(g) || (g.verbose && !g.json);
-    const report = await runEngineBench({ quick: opts.quick, hostCpus: availableParallelism(), onProgress: showProgress ? (line) => process.stderr.write(line + '\n') : undefined });
-    if (g.json) printJson(report);
-    else printText(formatEngineBench(report));
+    await runAndPrint(g, (onProgress) => runEngineBench({ quick: opts.quick, hostCpus: availableParallelism(), onProgress }), formatEngineBench);
   });
 }
 
@@ -58,12 +63,17 @@ function fabrics(bench: Command): void {
     .option('--models <list>', 'comma-separated model presets (default: every real-size preset)')
     .option('--out-dir <dir>', 'where fabrics.json and fabrics.md are written (replaced)', 'bench/results')
     .addHelpText('after', '\nExample:\n  npx wafer bench fabrics --models llama-3.1-8b,llama-3.1-70b');
-  action<{ models?: string; outDir: string }>(cmd, (opts, g) => {
-    const showProgress = progressEnabled(g) || (g.verbose && !g.json);
-    const report = runFabricsBench({ models: opts.models === undefined ? undefined : parseModelList(opts.models), onProgress: showProgress ? (line) => process.stderr.write(line + '\n') : undefined });
-    writeFabricsBench(report, opts.outDir);
-    if (g.json) printJson(report);
-    else printText(formatFabricsBench(report));
+  action<{ models?: string; outDir: string }>(cmd, async (opts, g) => {
+    const models = opts.models === undefined ? undefined : parseModelList(opts.models);
+    await runAndPrint(
+      g,
+      (onProgress) => {
+        const report = runFabricsBench({ models, onProgress });
+        writeFabricsBench(report, opts.outDir);
+        return report;
+      },
+      formatFabricsBench,
+    );
   });
 }
 
@@ -74,10 +84,7 @@ function project(bench: Command): void {
     .option('--quick', 'toy-dense on mini-64 with short timings (a smoke test: the figures are not meaningful)', false)
     .addHelpText('after', '\nExample:\n  npx wafer bench project --json');
   action<{ quick: boolean }>(cmd, async (opts, g) => {
-    const showProgress = progressEnabled(g) || (g.verbose && !g.json);
-    const report = await runProjectBench({ quick: opts.quick, onProgress: showProgress ? (line) => process.stderr.write(line + '\n') : undefined });
-    if (g.json) printJson(report);
-    else printText(formatProjectBench(report));
+    await runAndPrint(g, (onProgress) => runProjectBench({ quick: opts.quick, onProgress }), formatProjectBench);
   });
 }
 
