@@ -57,16 +57,21 @@ export function compileModel(graph: ModelGraph, opts: CompileOptions): CompileRe
   } catch (e) {
     // Hubs split over several tiles need more colours around them than one hub tile per half-layer: where the
     // default split does not fit the fabric's colours, fewer slices (an explicit --hub-slices is not changed).
-    if (!(e instanceof InputError && e.where === 'colour')) throw e;
+    if (!outOfColours(e)) throw e;
     for (const slices of FALLBACK_HUB_SLICES) {
       try {
         return compileWith(graph, { ...opts, sliceCols: Math.ceil(graph.hidden / slices) });
       } catch (again) {
-        if (!(again instanceof InputError && again.where === 'colour') || slices === 1) throw again;
+        if (!outOfColours(again) || slices === 1) throw again;
       }
     }
     throw e;
   }
+}
+
+/** The colouring pass's refusal: more streams meet at a tile than it has colours. */
+function outOfColours(e: unknown): boolean {
+  return e instanceof InputError && e.where === 'colour';
 }
 
 /** Hub slices tried, in order, when the default split runs out of colours. */
