@@ -680,10 +680,10 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
     // most), among pairs within MLP_TILE_SLACK of the fewest tiles; the fewest-tiles pair on a tie.
     const first = partition(`${name} gate/up`, guReq);
     const pairs: { guGrid: BlockGrid; downGrid: BlockGrid; tiles: number; reduce: number }[] = [];
+    const reduce = (g: BlockGrid, m: number) => reduceCostCycles(chooseReduce(g, m), g.gc, m * g.br, spec.hopLatencyCycles, Math.ceil((m * g.br) / simd));
     for (const guGrid of [first, ...partitionCandidates({ ...guReq, dtype, budgetBytes: opts.budgetBytes })]) {
       const downGrid = partitionMatrix({ ...downReq(guGrid.br), dtype, budgetBytes: opts.budgetBytes });
       if (!downGrid) continue;
-      const reduce = (g: BlockGrid, m: number) => reduceCostCycles(chooseReduce(g, m), g.gc, m * g.br, spec.hopLatencyCycles, Math.ceil((m * g.br) / simd));
       pairs.push({ guGrid, downGrid, tiles: guGrid.gr * guGrid.gc + downGrid.gr * downGrid.gc, reduce: reduce(guGrid, 2) + reduce(downGrid, 1) });
     }
     if (pairs.length === 0) partition(`${name} down`, downReq(first.br));
