@@ -11,7 +11,7 @@ import { headerLength, parseSafetensorsHeader, type SafetensorsHeader } from '..
 import { syntheticWeights } from '../../compiler/model/synthetic.js';
 import { castWeights, weightsToSafetensors } from '../../compiler/model/weights.js';
 import type { WeightDtype } from '../../kernels/index.js';
-import { writeError, writeFileAtomic } from '../io/atomicWrite.js';
+import { assertParentFolder, writeError, writeFileAtomic } from '../io/atomicWrite.js';
 import { printJson, printText } from '../io/output.js';
 import { parseIntOption } from '../io/parse.js';
 import { action } from './action.js';
@@ -110,9 +110,9 @@ function writeModelDir(out: string, force: boolean, files: Record<string, string
     for (const [name, data] of Object.entries(files)) writeFileAtomic(join(target, name), data);
     return;
   }
+  assertParentFolder(out, '--out');
   const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${Date.now()}`);
   try {
-    mkdirSync(dirname(target), { recursive: true });
     mkdirSync(tmp);
     for (const [name, data] of Object.entries(files)) writeFileSync(join(tmp, name), data);
     renameSync(tmp, target);

@@ -9,7 +9,7 @@ import type { FabricSpec } from '../../fabric/spec/index.js';
 import { printJson, printText, progress } from '../io/output.js';
 import { parseIntOption, parseNumberOption } from '../io/parse.js';
 import { parseRepair, resolveFaults, type FaultOptions } from '../wafer/setup.js';
-import { loadFabric } from './faults.js';
+import { loadFabric } from '../io/fabric.js';
 import { addFaultOptions } from './faultOptions.js';
 import { action } from './action.js';
 

@@ -12,7 +12,7 @@ import type { ModelWeights } from '../../compiler/model/weights.js';
 import { InputError } from '../../fabric/errors.js';
 import type { FabricSpec } from '../../fabric/spec/index.js';
 import type { FaultMap, RepairPolicy } from '../../fabric/faults/index.js';
-import { loadFabric } from '../commands/faults.js';
+import { loadFabric } from '../io/fabric.js';
 import { parseIntOption, parseNumberOption } from '../io/parse.js';
 import { parseProgramDtype, parseRepair, resolveFaults, type FaultOptions } from './setup.js';
 
