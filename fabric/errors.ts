@@ -98,6 +98,11 @@ export function quoteInput(value: unknown): string {
 /** Deepest nesting of arrays and objects a JSON input may have: every format here needs 4 levels; 64 is generous. */
 export const MAX_JSON_DEPTH = 64;
 
+/** A character for a message: '}' as written, control characters escaped ('\\n'). */
+function charName(ch: string): string {
+  return `'${JSON.stringify(ch).slice(1, -1).replace(/'/g, "\\'")}'`;
+}
+
 /** The line and column (1-based) of character `offset` of `text`. */
 function lineColumn(text: string, offset: number): string {
   const before = text.slice(0, offset);
@@ -196,9 +201,9 @@ export function parseJsonText(text: string, where: string): unknown {
     const offset = position ? Number(position[1]) : jsonErrorOffset(text);
     let reason = message
       .replace(/\s*(in JSON )?at position \d+.*$/s, '')
-      .replace(/^Unexpected token .*is not valid JSON$/s, () => `unexpected character ${JSON.stringify(text.charAt(offset))}`)
+      .replace(/^Unexpected token .*is not valid JSON$/s, () => `unexpected character ${charName(text.charAt(offset))}`)
       .replace(/[\r\n].*$/s, '');
-    if (offset >= text.length) reason = 'unexpected end of the document';
+    if (!position && offset >= text.length) reason = 'unexpected end of the document';
     if (reason.length > 80) reason = reason.slice(0, 80) + '…';
     reason = reason.charAt(0).toLowerCase() + reason.slice(1);
     throw new InputError(`malformed JSON: ${reason} at ${lineColumn(text, Math.min(offset, text.length))}`, where, 'fix the JSON syntax');

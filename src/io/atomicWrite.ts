@@ -1,6 +1,6 @@
 // Outputs are written to a temporary name beside the target and renamed, so a failure leaves no partial file; a
-// user's existing file is replaced only when the caller says so (--force). A missing parent folder is refused, not
-// created: a typo in a path must not scatter new folders (docs/robustness.md). Every filesystem error is an
+// user's existing file is replaced only when the caller says so (--force). A missing parent directory is refused, not
+// created: a typo in a path must not scatter new directories (docs/robustness.md). Every filesystem error is an
 // InputError naming the path and the reason in words (errnoReason), never an internal error.
 import { writeFileSync, renameSync, rmSync, existsSync, lstatSync, readFileSync, linkSync, statSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -11,7 +11,7 @@ export interface WriteOptions {
   force?: boolean;
   /** The option the path came from, for messages (default "output"). */
   option?: string;
-  /** Create missing parent folders (bench result folders); default false: a missing parent is refused. */
+  /** Create missing parent directories (bench result directories); default false: a missing parent is refused. */
   createParents?: boolean;
 }
 
@@ -20,9 +20,9 @@ export const MAX_JSON_FILE_BYTES = 256 << 20;
 
 /** Every errno a file operation can give, in words; anything else is named by its code. */
 const ERRNO_REASONS: Readonly<Record<string, string>> = {
-  ENOENT: 'no such file or folder',
-  ENOTDIR: 'a parent of the path is a file, not a folder',
-  EISDIR: 'the path is a folder',
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'a parent of the path is a file, not a directory',
+  EISDIR: 'the path is a directory',
   EACCES: 'permission denied',
   EPERM: 'operation not permitted',
   EROFS: 'the filesystem is read-only',
@@ -42,7 +42,7 @@ const ERRNO_REASONS: Readonly<Record<string, string>> = {
   ETXTBSY: 'the file is busy (a running program)',
   EAGAIN: 'the resource is temporarily unavailable',
   EEXIST: 'something already exists at the path',
-  ENOTEMPTY: 'the folder is not empty',
+  ENOTEMPTY: 'the directory is not empty',
   ENOMEM: 'out of memory',
   ESPIPE: 'the path is a pipe, not a file',
 };
@@ -71,7 +71,7 @@ export function assertWritable(path: string, force: boolean | undefined, option 
   throw new InputError(`file exists: ${path}`, option, 'pass --force to overwrite it, or choose another path');
 }
 
-/** Refuses a missing parent folder of `path` (or one that is not a folder) before any work. */
+/** Refuses a missing parent directory of `path` (or one that is not a directory) before any work. */
 export function assertParentFolder(path: string, option = '--out'): void {
   const dir = dirname(resolve(path));
   let st;
@@ -79,10 +79,10 @@ export function assertParentFolder(path: string, option = '--out'): void {
     st = statSync(dir);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new InputError(`the folder ${dir} does not exist`, `${option} ${path}`, 'create it first (wafer does not create folders), or choose another path');
+    if (code === 'ENOENT') throw new InputError(`the directory ${dir} does not exist`, `${option} ${path}`, 'create it first (wafer does not create directories), or choose another path');
     throw writeError(e, path, option);
   }
-  if (!st.isDirectory()) throw new InputError('a parent of the path is a file, not a folder', `${option} ${path}`, 'choose a path in a writable folder');
+  if (!st.isDirectory()) throw new InputError('cannot write the output: a parent of the path is a file, not a directory', `${option} ${path}`, 'choose a path in a writable directory');
 }
 
 /** A filesystem error from writing a user's output path as an InputError naming the path and the reason. */
@@ -90,8 +90,9 @@ export function writeError(e: unknown, path: string, option: string): Error {
   if (e instanceof InputError) return e;
   if (typeof (e as NodeJS.ErrnoException | null)?.code !== 'string') return e as Error;
   const code = (e as NodeJS.ErrnoException).code;
-  const reason = code === 'EEXIST' ? 'a parent of the path is a file, not a folder' : errnoReason(e);
-  return new InputError(`cannot write the output: ${reason}`, `${option} ${path}`, 'choose a path in a writable folder');
+  // Writing happens after the parent directory was seen to exist: ENOENT then means it takes no new files (/proc).
+  const reason = code === 'EEXIST' ? 'a parent of the path is a file, not a directory' : code === 'ENOENT' ? 'the directory does not accept new files' : errnoReason(e);
+  return new InputError(`cannot write the output: ${reason}`, `${option} ${path}`, 'choose a path in a writable directory');
 }
 
 /**
@@ -155,7 +156,7 @@ export function readUserFile(path: string, option: string, maxBytes = MAX_JSON_F
     }
     throw new InputError(`cannot read the file: ${errnoReason(e)}`, where, 'check the path and its permissions');
   }
-  if (st.isDirectory()) throw new InputError('the path is a folder, not a file', where, 'give the path of a file');
+  if (st.isDirectory()) throw new InputError('the path is a directory, not a file', where, 'give the path of a file');
   if (!st.isFile()) throw new InputError('the path is not a regular file', where, 'give the path of a file (not a device, pipe or socket)');
   if (st.size > maxBytes) throw new InputError(`the file has ${st.size} bytes, more than the ${maxBytes} wafer reads`, where, 'give a smaller file');
   try {
