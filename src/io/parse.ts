@@ -10,6 +10,15 @@ export { quoteInput };
 export const MAX_INT_OPTION = Number.MAX_SAFE_INTEGER;
 /** Seeds, everywhere (weights, fault maps, traffic): integers in [0, 2^53 − 1], what fabric/faults/random.ts mixes. */
 export const MAX_SEED = Number.MAX_SAFE_INTEGER;
+/** Tokens a real-numbers run generates (generate, run, gpu --run, report): 4096, each a full forward pass. */
+export const MAX_RUN_TOKENS = 4096;
+/** Positions (prompt, context) any command accepts: 2^24, the bound of max_position_embeddings (compiler/model/config.ts). */
+export const MAX_POSITIONS = 1 << 24;
+/** Tensor-parallel GPUs: 4096, far above any NVLink domain (72 in a GB200 NVL72). */
+export const MAX_GPUS = 4096;
+/** Sequences decoded together: 2^16. */
+export const MAX_BATCH = 65536;
+
 const INT_TEXT = /^[+-]?\d+$/;
 const DECIMAL_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 

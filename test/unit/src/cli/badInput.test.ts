@@ -365,7 +365,7 @@ describe.concurrent('unknown names', () => {
   });
 
   it('an unknown KV-cache dtype for a projection', async () => {
-    await expectBadInput(() => ['project', '--model', 'toy-dense', '--fabric', 'mini-64', '--kv-dtype', 'f16'], 'error: unsupported KV-cache dtype "f16" (--kv-dtype): use one of bf16, f32');
+    await expectBadInput(() => ['project', '--model', 'toy-dense', '--fabric', 'mini-64', '--kv-dtype', 'f16'], 'error: unsupported dtype "f16" (--kv-dtype): use one of bf16, f32');
   });
   it('an unknown kernel build for the kernel benchmark', async () => {
     await expectBadInput(() => ['bench', 'kernels', '--quick', '--simd', 'avx512'], 'error: unknown kernel build "avx512" (--simd): use relaxed or portable');
