@@ -12,6 +12,7 @@ import { validateProgram } from '../../../../fabric/isa/validate.js';
 import { staticCheck } from '../../../../fabric/isa/staticCheck.js';
 import type { Op, Program, Task } from '../../../../fabric/isa/types.js';
 import { catchInputError } from '../../inputError.js';
+import { f32, program as mkProgram, route, sl, task, tile } from '../mesh/programs.js';
 
 const spec = getFabricPreset('mini-64');
 const emitted = (model: 'toy-dense' | 'toy-moe', density: number): Program => {
@@ -73,11 +74,15 @@ describe('hand-edited programs are refused at load', () => {
     expect(catchInputError(() => validateProgram(spec, p, null)).message).toMatch(new RegExp(`waits for \\d+ wavelets on colour ${colour}, but no send reaches this tile on it: it never runs|never add up`));
   });
 
-  it('a task whose sends feed a trigger made to wait for itself: the tasks wait on each other in a cycle', () => {
-    const p = copy();
-    const tile = p.tiles.find((t) => t.tasks.some((t2) => t2.ops.some((o) => o.op === 'send')))!;
-    const victim = tile.tasks.find((t2) => t2.ops.some((o) => o.op === 'send'))!;
-    victim.trigger = { on: 'after', tasks: [victim.id] };
-    expect(catchInputError(() => validateProgram(spec, p, null)).message).toMatch(new RegExp(`^tile \\(${tile.x},${tile.y}\\) task ${victim.id} waits, through its trigger, on its own output: the tasks wait on each other in a cycle \\(a deadlock\\)`));
+  it('two tiles each waiting for the other to send first: the tasks wait on each other in a cycle', () => {
+    // (0,0) sends on colour 0 when it has received colour 1; (1,0) sends colour 1 when it has received colour 0.
+    const side = (x: number, inC: number, outC: number) =>
+      tile(x, 0, {
+        buffers: [f32('in', 4)],
+        routes: [route(inC, x === 0 ? 'E' : 'W', 'ramp'), route(outC, 'ramp', x === 0 ? 'E' : 'W')],
+        tasks: [task(0, { on: 'recv', colour: inC, count: 4, into: sl('in', 4) }, [{ op: 'send', colour: outC, src: sl('in', 4) }, { op: 'output', name: `o${x}`, src: sl('in', 4) }])],
+      });
+    const p = mkProgram(2, 1, [side(0, 1, 0), side(1, 0, 1)], 'o0');
+    expect(catchInputError(() => validateProgram(getFabricPreset('mini-4'), p, null)).message).toMatch(/^tile \(\d,0\) task 0 waits, through its trigger, on its own output: the tasks wait on each other in a cycle \(a deadlock\)/);
   });
 });
