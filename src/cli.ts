@@ -55,7 +55,7 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .option('--verbose', 'more detail; stack traces on internal errors', false)
     .option('-q, --quiet', 'no progress output', false)
     .option('--max-memory-mb <MB>', 'refuse work estimated to need more memory than this (default 4096)')
-    .option('--max-work <N>', 'refuse simulations estimated to take more elementary steps than this (default 5e8; router-cycles for noc)')
+    .option('--max-work <N>', 'refuse simulations estimated to take more elementary steps than this (default 1e8; router-cycles for noc)')
     .option('--max-seconds <S>', 'stop long runs cleanly after this many seconds (default: no limit)');
   program.addHelpText(
     'after',

@@ -1,6 +1,5 @@
 // `wafer faults`: generate (seeded) or load a fault map for a fabric, and report what it leaves: dead tiles, cores
 // and links, whether the live mesh is connected, the largest fault-free rectangle, and the remap repair outcome.
-import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { InputError } from '../../fabric/errors.js';
 import type { FabricSpec } from '../../fabric/spec/index.js';
@@ -14,7 +13,7 @@ import {
   remapRepair,
   type RepairPolicy,
 } from '../../fabric/faults/index.js';
-import { readUserJson, writeFileAtomic } from '../io/atomicWrite.js';
+import { assertParentFolder, assertWritable, readUserJson, writeFileAtomic } from '../io/atomicWrite.js';
 import { loadFabric } from '../io/fabric.js';
 import { printJson, printText } from '../io/output.js';
 import { parseNumberOption, parsePositiveNumberOption, parseSeedOption } from '../io/parse.js';
@@ -151,7 +150,10 @@ export function register(program: Command): void {
       throw new InputError(opts.map ? 'both --density and --map given' : 'no fault source given', 'faults', 'give either --density D (with --seed) or --map FILE');
     }
     if (opts.clustered !== undefined && opts.map !== undefined) throw new InputError('--clustered applies to generated maps only', '--clustered', 'drop it, or use --density instead of --map');
-    if (opts.out && existsSync(opts.out) && !opts.force) throw new InputError(`file exists: ${opts.out}`, '--out', 'pass --force to overwrite it, or choose another path');
+    if (opts.out) {
+      assertWritable(opts.out, opts.force);
+      assertParentFolder(opts.out);
+    }
     const spec = loadFabric(opts.fabric);
     const width = spec.widthTiles + (repair === 'remap' ? spec.spareColumns : 0);
     const height = spec.heightTiles + (repair === 'remap' ? spec.spareRows : 0);

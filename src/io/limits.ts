@@ -15,11 +15,11 @@ export interface ResourceLimits {
 }
 
 /**
- * Defaults: 4096 MB — under the 7 GB of a CI runner and the default V8 heap headroom of a laptop; 5·10^8 work units —
- * a few minutes of simulation at the ~2–5·10^6 router-cycles per second measured (bench/results/fuzz.md), far above
- * what the documented examples commit to (a 16x16 noc run: ~1.5·10^7).
+ * Defaults: 4096 MB — under the 7 GB of a CI runner; 10^8 work units — at most a few minutes of simulation at the
+ * 0.3–3 µs per router-cycle measured (saturated traffic is the slow end), and several times what the documented
+ * examples commit to (a 16x16 noc run: 1.5·10^7 router-cycles as an upper bound; 32x32: 6·10^7).
  */
-export const DEFAULT_LIMITS: ResourceLimits = Object.freeze({ memoryBytes: 4096 * 2 ** 20, work: 5e8, seconds: Infinity });
+export const DEFAULT_LIMITS: ResourceLimits = Object.freeze({ memoryBytes: 4096 * 2 ** 20, work: 1e8, seconds: Infinity });
 
 /** The global limit options as commander gives them (strings, or undefined for the defaults). */
 export interface LimitOptions {
