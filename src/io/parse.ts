@@ -25,11 +25,11 @@ const DECIMAL_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 /** A whole number in [min, max] written in plain decimal ("12", "+3"; not "0x1", "1e3", "1.0"). */
 export function parseIntOption(value: string, option: string, min = 0, max = MAX_INT_OPTION): number {
   const text = value.trim();
-  const range = `in [${min}, ${max === MAX_INT_OPTION ? '2^53 − 1' : max}]`;
-  if (!INT_TEXT.test(text)) throw new InputError(`not an integer: ${quoteInput(value)}`, option, `give a whole number ${range} in decimal`);
+  const range = max === MAX_INT_OPTION ? `≥ ${min}` : `in [${min}, ${max}]`;
+  if (!INT_TEXT.test(text)) throw new InputError(`not an integer: ${quoteInput(value)}`, option, `give a whole number ${range}`);
   const n = Number(text);
   if (n < min) throw new InputError(`${text.length > 20 ? quoteInput(text) : n} is too small`, option, `give a whole number ${range}`);
-  if (n > max || !Number.isSafeInteger(n)) throw new InputError(`${quoteInput(text)} is too large`, option, `give a whole number ${range}`);
+  if (n > max || !Number.isSafeInteger(n)) throw new InputError(`${quoteInput(text)} is too large`, option, `give a whole number in [${min}, ${max === MAX_INT_OPTION ? '2^53 − 1' : max}]`);
   return n === 0 ? 0 : n; // no -0
 }
 
