@@ -4,12 +4,14 @@ import { loadProgram } from '../../fabric/isa/validate.js';
 import type { Program } from '../../fabric/isa/types.js';
 import { InputError } from '../../fabric/errors.js';
 import type { ModelWeights } from '../../compiler/model/weights.js';
-import { readUserJson } from '../io/atomicWrite.js';
-import { prepareCompile, type CompileCliOptions } from './compileJob.js';
+import { compileJob, type CompileOptions } from './compileJob.js';
 import { runOnMesh, type MeshRunResult } from './runJob.js';
 
 export interface RunRequest {
-  options: CompileCliOptions & { program?: string };
+  /** Typed at the edge (parseCompileOptions): no option string is parsed in the worker. */
+  options: CompileOptions;
+  /** A program artifact to run instead of the compiled one: its path (for messages) and its parsed JSON. */
+  program: { path: string; json: unknown } | null;
   prompt: number[];
   tokens: number;
   workers: number;
@@ -19,11 +21,11 @@ export interface RunRequest {
 export type RunOutcome = MeshRunResult & { model: string; fabric: string; dtype: string; repair: string };
 
 export async function executeRun(req: RunRequest, onStep?: (done: number, total: number) => void): Promise<RunOutcome> {
-  const job = prepareCompile(req.options, true);
-  if (req.options.program) {
+  const job = compileJob(req.options, true);
+  if (req.program) {
     // The artifact replaces the compiled program; it is validated against the fabric and its faults first.
-    const program = loadProgram(readUserJson(req.options.program, '--program'), job.spec, job.result.engineFaults, req.options.program);
-    if (job.weights) assertProgramFitsModel(program, job.weights, job.dtype, req.prompt.length + req.tokens - 1, `--program ${req.options.program}`);
+    const program = loadProgram(req.program.json, job.spec, job.result.engineFaults, req.program.path);
+    if (job.weights) assertProgramFitsModel(program, job.weights, job.dtype, req.prompt.length + req.tokens - 1, `--program ${req.program.path}`);
     job.result = { ...job.result, program };
   }
   const r = await runOnMesh(job, req.prompt, req.tokens, { workers: req.workers, baseline: req.baseline, onStep });

@@ -28,24 +28,45 @@ export function parseProgramDtype(value: string | undefined, fallback: ProgramDt
 }
 
 /**
- * The fault map the options describe, on the grid the repair policy works on (the logical mesh for route-around,
- * the physical grid with its spares for remap), or null for a perfect wafer.
+ * Where a fault map comes from, as typed data parsed once at the edge (plain, so it can cross to a worker thread):
+ * none, a file's parsed JSON, or a seeded generation.
  */
-export function resolveFaults(spec: FabricSpec, o: FaultOptions, repair: RepairPolicy): FaultMap | null {
+export type FaultSource =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'file'; readonly path: string; readonly json: unknown }
+  | { readonly kind: 'generated'; readonly density: number; readonly clusterAlpha: number | null; readonly seed: number };
+
+/** --faults, --fault-density, --clustered and --seed as a FaultSource (the file read and parsed as JSON here). */
+export function parseFaultSource(o: FaultOptions): FaultSource {
   if (o.faults !== undefined && o.faultDensity !== undefined) throw new InputError('both --faults and --fault-density given', 'faults', 'give one of them');
   const seed = parseSeedOption(o.seed ?? '0'); // checked even where no map is generated: a typo is never silently ignored
-  const width = spec.widthTiles + (repair === 'remap' ? spec.spareColumns : 0);
-  const height = spec.heightTiles + (repair === 'remap' ? spec.spareRows : 0);
-  if (o.faults !== undefined) {
-    const map = FaultMap.fromJson(readUserJson(o.faults, '--faults'), o.faults);
-    assertFaultMapSize(map, width, height, `--faults ${o.faults}`, repair === 'remap' ? `${spec.name}'s physical grid (with spares, for --repair remap)` : `${spec.name}'s mesh`);
-    return map;
-  }
+  if (o.faults !== undefined) return Object.freeze({ kind: 'file', path: o.faults, json: readUserJson(o.faults, '--faults') });
   if (o.faultDensity === undefined) {
     if (o.clustered !== undefined) throw new InputError('--clustered needs --fault-density', '--clustered', 'add --fault-density D');
-    return null;
+    return Object.freeze({ kind: 'none' });
   }
   const density = parseNumberOption(o.faultDensity, '--fault-density', 0, 1);
-  const clusterAlpha = o.clustered === undefined ? undefined : parsePositiveNumberOption(o.clustered, '--clustered', 1e6);
-  return generateFaults({ width, height, density, seed, clusterAlpha });
+  const clusterAlpha = o.clustered === undefined ? null : parsePositiveNumberOption(o.clustered, '--clustered', 1e6);
+  return Object.freeze({ kind: 'generated', density, clusterAlpha, seed });
+}
+
+/**
+ * The fault map a source describes, on the grid the repair policy works on (the logical mesh for route-around,
+ * the physical grid with its spares for remap), or null for a perfect wafer.
+ */
+export function faultsFrom(spec: FabricSpec, source: FaultSource, repair: RepairPolicy): FaultMap | null {
+  const width = spec.widthTiles + (repair === 'remap' ? spec.spareColumns : 0);
+  const height = spec.heightTiles + (repair === 'remap' ? spec.spareRows : 0);
+  if (source.kind === 'none') return null;
+  if (source.kind === 'file') {
+    const map = FaultMap.fromJson(source.json, source.path);
+    assertFaultMapSize(map, width, height, `--faults ${source.path}`, repair === 'remap' ? `${spec.name}'s physical grid (with spares, for --repair remap)` : `${spec.name}'s mesh`);
+    return map;
+  }
+  return generateFaults({ width, height, density: source.density, seed: source.seed, clusterAlpha: source.clusterAlpha ?? undefined });
+}
+
+/** The fault map the command-line options describe (parseFaultSource, then faultsFrom). */
+export function resolveFaults(spec: FabricSpec, o: FaultOptions, repair: RepairPolicy): FaultMap | null {
+  return faultsFrom(spec, parseFaultSource(o), repair);
 }
