@@ -16,7 +16,7 @@ import {
 import { assertParentFolder, assertWritable, readUserJson, writeFileAtomic } from '../io/atomicWrite.js';
 import { loadFabric } from '../io/fabric.js';
 import { printJson, printText } from '../io/output.js';
-import { parseNumberOption, parsePositiveNumberOption, parseSeedOption } from '../io/parse.js';
+import { parseNumberOption, parseSeedOption } from '../io/parse.js';
 import { action } from './action.js';
 
 interface FaultsOptions {
@@ -165,7 +165,7 @@ export function register(program: Command): void {
       source = { kind: 'file', path: opts.map };
     } else {
       const density = parseNumberOption(opts.density!, '--density', 0, 1);
-      const clusterAlpha = opts.clustered === undefined ? undefined : parsePositiveNumberOption(opts.clustered, '--clustered', 1e6);
+      const clusterAlpha = opts.clustered === undefined ? undefined : parseNumberOption(opts.clustered, '--clustered', -Infinity, 1e6);
       const seed = parseSeedOption(opts.seed ?? '0');
       faults = generateFaults({ width, height, density, seed, clusterAlpha });
       source = { kind: 'generated', model: clusterAlpha === undefined ? 'uniform' : 'clustered', density, clusterAlpha: clusterAlpha ?? null, seed };

@@ -7,7 +7,7 @@ import { KV_DTYPES, PROJECT_DTYPES, projectWafer, sweepGrid, sweepGrids, type Gr
 import { InputError } from '../../fabric/errors.js';
 import type { FabricSpec } from '../../fabric/spec/index.js';
 import { printJson, printText, progress } from '../io/output.js';
-import { parseDtypeOption, parseIntOption, parseNumberOption, quoteInput } from '../io/parse.js';
+import { MAX_POSITIONS, parseDtypeOption, parseIntOption, parseNumberOption, quoteInput } from '../io/parse.js';
 import { parseRepair, resolveFaults, type FaultOptions } from '../wafer/setup.js';
 import { loadFabric } from '../io/fabric.js';
 import { addFaultOptions } from './faultOptions.js';
@@ -147,7 +147,7 @@ export function register(program: Command): void {
       promptLength: o.promptLen === undefined ? undefined : parseIntOption(o.promptLen, '--prompt-len', 1, cfg.maxPositionEmbeddings),
       context: o.context === undefined ? undefined : parseIntOption(o.context, '--context', 1, cfg.maxPositionEmbeddings),
       spread: o.spread === undefined ? undefined : parseNumberOption(o.spread, '--spread', 0, 1),
-      hubSlices: o.hubSlices === 'auto' ? undefined : parseIntOption(o.hubSlices, '--hub-slices', 1, cfg.hiddenSize),
+      hubSlices: o.hubSlices === 'auto' ? undefined : parseIntOption(o.hubSlices, '--hub-slices', 1, MAX_POSITIONS),
       kvChunkPositions: o.kvChunk === 'auto' ? undefined : o.kvChunk === 'fill' ? 'fill' : parseIntOption(o.kvChunk, '--kv-chunk', 1, cfg.maxPositionEmbeddings),
       repair,
     };

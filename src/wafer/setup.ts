@@ -5,7 +5,7 @@ import { FaultMap, REPAIR_POLICIES, assertFaultMapSize, generateFaults, type Rep
 import type { FabricSpec } from '../../fabric/spec/index.js';
 import type { ProgramDtype } from '../../compiler/wafer/partition.js';
 import { readUserJson } from '../io/atomicWrite.js';
-import { parseDtypeOption, parseNumberOption, parsePositiveNumberOption, parseSeedOption } from '../io/parse.js';
+import { parseDtypeOption, parseNumberOption, parseSeedOption } from '../io/parse.js';
 
 export interface FaultOptions {
   faults?: string;
@@ -46,7 +46,7 @@ export function parseFaultSource(o: FaultOptions): FaultSource {
     return Object.freeze({ kind: 'none' });
   }
   const density = parseNumberOption(o.faultDensity, '--fault-density', 0, 1);
-  const clusterAlpha = o.clustered === undefined ? null : parsePositiveNumberOption(o.clustered, '--clustered', 1e6);
+  const clusterAlpha = o.clustered === undefined ? null : parseNumberOption(o.clustered, '--clustered', Number.MIN_VALUE, 1e6);
   return Object.freeze({ kind: 'generated', density, clusterAlpha, seed });
 }
 
