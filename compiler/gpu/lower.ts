@@ -19,7 +19,7 @@
 // - MLA (Kimi/DeepSeek) decode runs "absorbed": the compressed latent (kvLoraRank + rope dims per token) is the KV
 //   cache, replicated on every GPU; prefill decompresses K/V with kv_b and runs ordinary attention.
 import { InputError } from '../../fabric/errors.js';
-import type { GpuExec, GpuKernel, GpuKernelKind, GpuMatPart, GpuMemoryPlan, GpuPhase, GpuProgram } from '../../fabric/gpu/program.js';
+import type { GpuExec, GpuKernel, GpuKernelKind, GpuMatPart, GpuMemoryPlan, GpuPhase, GpuProgram, GpuWeightFormat } from '../../fabric/gpu/program.js';
 import { shardSize } from '../../fabric/gpu/program.js';
 import type { GpuFlopsDtype, GpuSpec } from '../../fabric/gpu/spec.js';
 import type { ModelConfig } from '../model/config.js';
@@ -27,7 +27,7 @@ import { describeModel, type AttentionDesc, type DenseMlpDesc, type LayerDesc, t
 
 export const GPU_WEIGHT_DTYPES = Object.freeze(['bf16', 'fp8', 'int8', 'mxfp4'] as const);
 export type GpuWeightDtype = (typeof GPU_WEIGHT_DTYPES)[number];
-export type StorageFormat = GpuWeightDtype | 'int4';
+export type StorageFormat = GpuWeightFormat;
 
 /** Bits per stored weight. int8 adds a per-row f32 scale on top; int4 (Kimi K2.5 QAT experts) assumes group-32 bf16 scales. */
 export const BITS_PER_WEIGHT: Readonly<Record<StorageFormat, number>> = Object.freeze({ bf16: 16, fp8: 8, int8: 8, mxfp4: 4.25, int4: 4.5 });
@@ -158,6 +158,8 @@ class Builder {
       cost: {
         flops: c.flops ?? 0,
         flopsDtype: c.flopsDtype ?? 'bf16',
+        rows: c.rows ?? 0,
+        weightFormat: c.weightFormat ?? 'bf16',
         hbmReadWeightBytes: c.hbmReadWeightBytes ?? 0,
         hbmReadKvBytes: c.hbmReadKvBytes ?? 0,
         hbmReadActivationBytes: c.hbmReadActivationBytes ?? 0,
@@ -185,6 +187,7 @@ class Builder {
   matmul(name: string, layer: number | null, kind: GpuKernelKind, input: string, parts: PartSpec[], opts: { exec?: GpuExec; rows?: number; outBytes?: number } = {}): void {
     const rows = opts.rows ?? this.M;
     let weightRead = 0;
+    let weightElemsRead = 0;
     let macs = 0;
     let inLocal = 0;
     let outElems = 0;
@@ -194,6 +197,7 @@ class Builder {
       const bytes = (r * c * BITS_PER_WEIGHT[p.format]) / 8 + (p.format === 'int8' ? r * 4 : 0) + (p.bias ? r * ACTIVATION_BYTES : 0);
       this.storedWeightBytes += bytes * p.stored;
       weightRead += bytes * p.read;
+      weightElemsRead += r * c * p.read;
       macs += r * c * p.tokens;
       inLocal = Math.max(inLocal, c);
       outElems += r * p.tokens;
@@ -210,6 +214,9 @@ class Builder {
     this.push(name, name, layer, kind, exec, {
       flops: 2 * macs,
       flopsDtype,
+      // Rows each weight is multiplied by (tokens per routed expert for an MoE): what fills the tensor tiles.
+      rows: weightElemsRead > 0 ? macs / weightElemsRead : 0,
+      weightFormat: parts[0].format,
       hbmReadWeightBytes: weightRead * passes,
       hbmReadActivationBytes: i.hbm,
       hbmWriteBytes: o.hbm,
@@ -469,6 +476,28 @@ function lowerUnchecked(cfg: ModelConfig, gpu: GpuSpec, opts: GpuLowerOptions): 
   const p = build(desc, gpu, 'prefill', opts);
   const memory = memoryPlan(d, p, gpu);
   return { decode: program(d, cfg, 'decode', opts, memory), prefill: program(p, cfg, 'prefill', opts, memory), memory };
+}
+
+/**
+ * One phase's kernel list for a described model, without the capacity check (the calibration lowers many batch and
+ * context shapes of one configuration it has checked with kvCapacitySequences).
+ */
+export function lowerPhase(desc: ModelDesc, gpu: GpuSpec, phase: GpuPhase, opts: GpuLowerOptions): GpuKernel[] {
+  checkOptions(desc.cfg, opts);
+  return build(desc, gpu, phase, opts).kernels;
+}
+
+/**
+ * How many sequences of `contextLength` positions a serving engine can keep in flight: the KV cache that fits in the
+ * usable HBM beside the weights and the (batch-1) workspace, as an engine that reserves each request's whole
+ * context up front does (TensorRT-LLM's guaranteed-no-evict scheduling). 0 when not even one fits.
+ */
+export function kvCapacitySequences(cfg: ModelConfig, gpu: GpuSpec, opts: Omit<GpuLowerOptions, 'batch'>): number {
+  const one = { ...opts, batch: 1 };
+  checkOptions(cfg, one);
+  const m = lowerUnchecked(cfg, gpu, one).memory;
+  const free = m.usableBytesPerGpu - m.weightBytesPerGpu - m.workspaceBytesPerGpu;
+  return Math.max(0, Math.floor(free / m.kvCacheBytesPerGpu));
 }
 
 const GB = 1e9;

@@ -13,7 +13,7 @@ function kernel(name: string, kind: GpuKernel['kind'], cost: Partial<GpuKernelCo
     layer: null,
     kind,
     exec: { op: 'none', why: 'test' },
-    cost: { flops: 0, flopsDtype: 'bf16', hbmReadWeightBytes: 0, hbmReadKvBytes: 0, hbmReadActivationBytes: 0, hbmWriteBytes: 0, l2Bytes: 0, collectiveBytes: 0, ...cost },
+    cost: { flops: 0, flopsDtype: 'bf16', rows: 0, weightFormat: 'bf16', hbmReadWeightBytes: 0, hbmReadKvBytes: 0, hbmReadActivationBytes: 0, hbmWriteBytes: 0, l2Bytes: 0, collectiveBytes: 0, ...cost },
   };
 }
 
