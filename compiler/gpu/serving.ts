@@ -9,8 +9,8 @@
 //   out of step d     = (b − 1) / (lockstepBatch + b − 1)
 //                       (requests that start together, with the same lengths, stay together: their prompts are
 //                       prefilled as one burst; past a few dozen they drift apart and arrive one by one)
-//   ITL               = τ + prefillInterference · d · (b − 1) · P / (output − 1)
-//                       (the prefills of requests out of step land between a request's tokens, spread over them)
+//   ITL               = τ + prefillInterference · (b − 1) · P / (output − 1)
+//                       (a share of the other requests' prefills lands between a request's tokens, spread over them)
 //   TTFT (service)    = requestOverhead + P · (1 + prefillQueueing · (1 − d) · (b − 1))
 //                       (its own prefill, behind a share of the burst of the requests still in step)
 //   TTFT              = service + (concurrency − b) / b · (service + (output − 1) · ITL) when requests wait for a slot
@@ -96,7 +96,7 @@ export function predictServing(s: ServingShape, gpu: GpuSpec): ServingPrediction
   const prefillSeconds = stepSeconds(s.prefill, s.gpus, gpu, { cudaGraphs: false });
   const gaps = Math.max(1, s.outputTokens - 1);
   const apart = (b - 1) / (cal.lockstepBatch + b - 1);
-  const itlSeconds = decodeStepSeconds + (cal.prefillInterference * apart * (b - 1) * prefillSeconds) / gaps;
+  const itlSeconds = decodeStepSeconds + (cal.prefillInterference * (b - 1) * prefillSeconds) / gaps;
   const service = cal.requestOverheadSeconds + prefillSeconds * (1 + cal.prefillQueueing * (1 - apart) * (b - 1));
   const waiting = s.concurrency > b ? ((s.concurrency - b) / b) * (service + gaps * itlSeconds) : 0;
   const ttftSeconds = service + waiting;

@@ -4,4 +4,53 @@ import type { GpuFitValues } from './fitParams.js';
 export const GPU_FIT_COMMAND = 'npx wafer calibrate gpu --preset-module fabric/gpu/fitted.ts';
 export const GPU_FIT_DATA = 'data/gpu-measured/nim-llama3.csv';
 
-export const FITTED_GPUS: Readonly<Record<string, { rows: number; values: GpuFitValues }>> = {};
+export const FITTED_GPUS: Readonly<Record<string, { rows: number; values: GpuFitValues }>> = {
+  a100: {
+    rows: 264,
+    values: {
+      hbmFraction: 0.8243,
+      hbmHalfBytes: 12650000,
+      kvHbmFraction: 0.4575,
+      overlapLoss: 0.02471,
+      minKernelSeconds: 0.000001395,
+      graphKernelLaunchSeconds: 1.772e-7,
+      flopsFraction: 0.7092,
+      gemmHalfRows: 114,
+      attentionFlopsFraction: 0.9586,
+      fp8HbmFraction: 0.6973,
+      fp8FlopsFraction: 0.5126,
+      nvlinkFraction: 0.7176,
+      allReduceLatencySeconds: 0.000003967,
+      allReduceStepLatencySeconds: 0.000003562,
+      stepOverheadSeconds: 0.001054,
+      requestOverheadSeconds: 0.004594,
+      prefillInterference: 0.55,
+      prefillQueueing: 0.5436,
+      lockstepBatch: 217.2,
+    },
+  },
+  h100: {
+    rows: 523,
+    values: {
+      hbmFraction: 0.8567,
+      hbmHalfBytes: 5675000,
+      kvHbmFraction: 0.6766,
+      overlapLoss: 0.01568,
+      minKernelSeconds: 0.000003004,
+      graphKernelLaunchSeconds: 0.000004464,
+      flopsFraction: 0.484,
+      gemmHalfRows: 130,
+      attentionFlopsFraction: 0.9671,
+      fp8HbmFraction: 0.6973,
+      fp8FlopsFraction: 0.5126,
+      nvlinkFraction: 0.4955,
+      allReduceLatencySeconds: 0.000009933,
+      allReduceStepLatencySeconds: 0.000001343,
+      stepOverheadSeconds: 0.0001271,
+      requestOverheadSeconds: 0.003619,
+      prefillInterference: 0.5139,
+      prefillQueueing: 0.3907,
+      lockstepBatch: 182.4,
+    },
+  },
+};

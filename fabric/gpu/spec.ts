@@ -42,6 +42,8 @@ export const gpuCalibrationSchema = z.strictObject({
   hbmHalfBytes: nonNegative,
   /** What decode attention's KV-cache read reaches of the HBM peak (paged blocks, one query per sequence). */
   kvHbmFraction: fraction,
+  /** Share of the shorter of a kernel's compute and memory time that is not hidden under the longer. */
+  overlapLoss: share,
   /** No kernel finishes faster than this, however little it does. */
   minKernelSeconds: latencySeconds,
   /** GEMM rows (tokens) at which the tensor rate is half the achievable figure: skinny GEMMs waste tensor tiles. */
@@ -129,6 +131,7 @@ export function withFitValues(spec: GpuSpec, v: GpuFitValues, provenance: GpuCal
     calibration: {
       hbmHalfBytes: v.hbmHalfBytes,
       kvHbmFraction: v.kvHbmFraction,
+      overlapLoss: v.overlapLoss,
       minKernelSeconds: v.minKernelSeconds,
       gemmHalfRows: v.gemmHalfRows,
       attentionFlopsFraction: v.attentionFlopsFraction,
@@ -151,6 +154,7 @@ export function fitValuesOf(spec: GpuSpec): GpuFitValues {
     hbmFraction: spec.achievable.hbmFraction,
     hbmHalfBytes: c.hbmHalfBytes,
     kvHbmFraction: c.kvHbmFraction,
+    overlapLoss: c.overlapLoss,
     minKernelSeconds: c.minKernelSeconds,
     graphKernelLaunchSeconds: spec.graphKernelLaunchSeconds,
     flopsFraction: spec.achievable.flopsFraction,

@@ -125,7 +125,8 @@ export function timeKernel(k: GpuKernel, gpu: GpuSpec, gpus: number, opts: GpuTi
   let communicationSeconds = 0;
   if (k.kind === 'allreduce') communicationSeconds = allReduceSeconds(c.collectiveBytes, gpus, gpu);
   else if (k.kind === 'allgather') communicationSeconds = allGatherSeconds(c.collectiveBytes, gpus, gpu);
-  const busy = Math.max(computeSeconds, memorySeconds);
+  // Compute and memory overlap imperfectly: a share of the shorter one shows.
+  const busy = Math.max(computeSeconds, memorySeconds) + gpu.calibration.overlapLoss * Math.min(computeSeconds, memorySeconds);
   // A kernel shorter than the minimum kernel time is held to it; the difference is launch-like time.
   const floor = communicationSeconds > 0 ? 0 : Math.max(0, gpu.calibration.minKernelSeconds - busy);
   const launchSeconds = (opts.cudaGraphs ? gpu.graphKernelLaunchSeconds : gpu.kernelLaunchSeconds) + floor;
