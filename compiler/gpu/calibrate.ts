@@ -1,8 +1,10 @@
 // The GPU timing model fitted to measured serving runs (docs/gpu-calibration.md#the-fit). Per GPU, the parameters of
 // fitParams.ts minimise
 //
-//   Σ_rows [log(ITL_model / ITL_measured)² + log(TTFT_model / TTFT_measured)²] + λ² Σ_params (θ − θ_assumed)²
+//   Σ_rows [h(log(ITL_model / ITL_measured)) + h(log(TTFT_model / TTFT_measured))] + λ² Σ_params (θ − θ_assumed)²
 //
+// with h the Huber loss (square up to a log error of HUBER_DELTA, linear beyond), so the few rows whose queueing the
+// steady-state serving model gets grossly wrong cannot pull every parameter toward them,
 // by Levenberg–Marquardt with forward-difference derivatives, where θ is each parameter in an unbounded transform of
 // its physical range (logit for fractions and shares, log for positive values), so no step can leave the range; the
 // small ridge term λ keeps parameters the data hardly informs near their assumed values. Starting point, step rules
@@ -22,7 +24,9 @@ import { predictServing, servingShape, type ServingPrediction, type ServingShape
 export const MIN_ROWS_PER_PARAM = 8;
 /** Weight of the pull toward the assumed values, per unit of the transformed parameter. */
 export const RIDGE = 0.05;
-const MAX_ITERATIONS = 60;
+/** Log error past which a row's loss grows linearly instead of quadratically (about ±35%). */
+export const HUBER_DELTA = 0.3;
+const MAX_ITERATIONS = 150;
 const STEP = 1e-5;
 
 export interface CalibrationRow {
@@ -114,12 +118,18 @@ export interface GpuFit {
 
 const FIT_PROVENANCE = { source: 'fitted', command: 'fit in progress', rows: 0, note: '' } as const;
 
-/** Log errors of ITL and TTFT of every row under `spec`. */
-function residuals(rows: readonly CalibrationRow[], spec: GpuSpec, out: Float64Array): void {
+/** A residual whose square is the Huber loss of `r` (times 2): r itself near 0, growing as √|r| far out. */
+function huber(r: number): number {
+  const a = Math.abs(r);
+  return a <= HUBER_DELTA ? r : Math.sign(r) * Math.sqrt(HUBER_DELTA * (2 * a - HUBER_DELTA));
+}
+
+/** Log errors of ITL and TTFT of every row under `spec` (through `h`, the identity by default). */
+function residuals(rows: readonly CalibrationRow[], spec: GpuSpec, out: Float64Array, h: (r: number) => number = (r) => r): void {
   rows.forEach((r, i) => {
     const p = predictServing(r.shape, spec);
-    out[2 * i] = Math.log(p.itlSeconds / r.run.itlSeconds);
-    out[2 * i + 1] = Math.log(p.ttftSeconds / r.run.ttftSeconds);
+    out[2 * i] = h(Math.log(p.itlSeconds / r.run.itlSeconds));
+    out[2 * i + 1] = h(Math.log(p.ttftSeconds / r.run.ttftSeconds));
   });
 }
 
@@ -162,7 +172,7 @@ export function fitGpu(rows: readonly CalibrationRow[], base: GpuSpec, fixed: Pa
   const nR = 2 * rows.length;
   const n = free.length;
   const evalAt = (theta: readonly number[], out: Float64Array): number => {
-    residuals(rows, specAt(theta), out);
+    residuals(rows, specAt(theta), out, huber);
     for (let i = 0; i < n; i++) out[nR + i] = RIDGE * (theta[i] - prior[i]);
     let c = 0;
     for (const v of out) c += v * v;
@@ -173,8 +183,9 @@ export function fitGpu(rows: readonly CalibrationRow[], base: GpuSpec, fixed: Pa
   let cost = evalAt(theta, r);
   let mu = 1e-2;
   let iterations = 0;
+  let converged = false;
   const rt = new Float64Array(nR + n);
-  for (; iterations < MAX_ITERATIONS && n > 0; iterations++) {
+  while (iterations < MAX_ITERATIONS && n > 0) {
     // Jacobian by forward differences, column by column.
     const J: Float64Array[] = theta.map((_, j) => {
       const t = [...theta];
@@ -185,6 +196,7 @@ export function fitGpu(rows: readonly CalibrationRow[], base: GpuSpec, fixed: Pa
     const JtJ = J.map((a) => J.map((b) => a.reduce((s, v, i) => s + v * b[i], 0)));
     const Jtr = J.map((a) => a.reduce((s, v, i) => s + v * r[i], 0));
     let accepted = false;
+    iterations++;
     for (let tries = 0; tries < 12 && !accepted; tries++) {
       const A = JtJ.map((row, i) => row.map((v, j) => (i === j ? v * (1 + mu) + 1e-12 : v)));
       const delta = solve(A, Jtr.map((v) => -v));
@@ -198,13 +210,15 @@ export function fitGpu(rows: readonly CalibrationRow[], base: GpuSpec, fixed: Pa
         r.set(trial);
         mu = Math.max(mu / 3, 1e-9);
         accepted = true;
-        if (gain < 1e-9) iterations = MAX_ITERATIONS;
+        converged = gain < 1e-9;
       } else mu *= 4;
     }
-    if (!accepted) break;
+    if (!accepted || converged) break;
   }
+  const raw = new Float64Array(nR);
+  residuals(rows, specAt(theta), raw);
   let sq = 0;
-  for (let i = 0; i < nR; i++) sq += r[i] * r[i];
+  for (const v of raw) sq += v * v;
   return { gpu: base.name, rows: rows.length, values: Object.freeze(valuesAt(theta)), fitted: free.map((p) => p.name), iterations, rmsLogError: Math.sqrt(sq / Math.max(1, nR)) };
 }
 

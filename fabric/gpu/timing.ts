@@ -88,8 +88,11 @@ function flopsPerSecond(k: GpuKernel, gpu: GpuSpec): number {
   else if (c.flopsDtype === 'fp8') fraction = cal.narrow.fp8.flopsFraction;
   else if (c.flopsDtype === 'int8') fraction = cal.narrow.int8.flopsFraction;
   else if (c.flopsDtype === 'fp4') fraction = cal.narrow.mxfp4.flopsFraction;
-  const fill = GEMM_KINDS.has(k.kind) && c.rows > 0 ? c.rows / (c.rows + cal.gemmHalfRows) : 1;
-  return peak * fraction * fill;
+  if (!GEMM_KINDS.has(k.kind) || c.rows <= 0) return peak * fraction;
+  // A skinny GEMM fills few tensor tiles; below some rows an engine runs it as a GEMV on the vector units instead,
+  // so its rate never falls under the fp32 vector rate.
+  const tensor = peak * fraction * (c.rows / (c.rows + cal.gemmHalfRows));
+  return Math.max(tensor, gpu.flopsPerSecond.fp32 * gpu.achievable.flopsFraction);
 }
 
 /** Achievable HBM fraction of a kernel: attention's KV-cache read, or a stream of weights of this format. */
