@@ -91,9 +91,9 @@ export const gpuSpecSchema = z.strictObject({
     flopsFraction: fraction,
     nvlinkFraction: fraction,
   }),
-  /** Per-kernel launch cost issued from the host stream, without CUDA graphs. */
+  /** Extra per-kernel cost of a launch from the host stream, without CUDA graphs (on top of the gap between kernels). */
   kernelLaunchSeconds: nonNegative,
-  /** Per-kernel cost inside a captured CUDA graph (the decode path of vLLM / TensorRT-LLM). */
+  /** Gap every kernel pays between kernels, as inside a captured CUDA graph (the decode path of TensorRT-LLM / vLLM). */
   graphKernelLaunchSeconds: nonNegative,
   /** Fixed latency of one NVLink all-reduce (synchronisation, protocol), whatever the GPU count. */
   allReduceLatencySeconds: nonNegative,

@@ -132,7 +132,8 @@ export function timeKernel(k: GpuKernel, gpu: GpuSpec, gpus: number, opts: GpuTi
   const busy = Math.max(computeSeconds, memorySeconds) + gpu.calibration.overlapLoss * Math.min(computeSeconds, memorySeconds);
   // A kernel shorter than the minimum kernel time is held to it; the difference is launch-like time.
   const floor = communicationSeconds > 0 ? 0 : Math.max(0, gpu.calibration.minKernelSeconds - busy);
-  const launchSeconds = (opts.cudaGraphs ? gpu.graphKernelLaunchSeconds : gpu.kernelLaunchSeconds) + floor;
+  // Every kernel pays the gap between kernels; launched from a host stream it pays the host's launch on top.
+  const launchSeconds = gpu.graphKernelLaunchSeconds + (opts.cudaGraphs ? 0 : gpu.kernelLaunchSeconds) + floor;
   const bound: GpuBound = communicationSeconds > 0 ? 'communication' : computeSeconds > memorySeconds ? 'compute' : 'memory';
   return {
     name: k.name,
@@ -170,8 +171,10 @@ export function timeProgram(p: GpuProgram, gpu: GpuSpec, opts: GpuTimingOptions)
     seconds += t.seconds;
     secondsBy.launch += t.launchSeconds;
     secondsBy.communication += t.communicationSeconds;
-    if (t.computeSeconds > t.memorySeconds) secondsBy.compute += t.computeSeconds;
-    else secondsBy.memory += t.memorySeconds;
+    // The busy time (the longer of compute and memory, plus what of the shorter is not hidden) goes to the longer.
+    const busy = t.seconds - t.communicationSeconds - t.launchSeconds;
+    if (t.computeSeconds > t.memorySeconds) secondsBy.compute += busy;
+    else secondsBy.memory += busy;
   }
   const boundBy: GpuBoundBy = {
     memory: secondsBy.memory / seconds,
