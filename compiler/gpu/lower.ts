@@ -33,7 +33,9 @@ export type StorageFormat = GpuWeightFormat;
 export const BITS_PER_WEIGHT: Readonly<Record<StorageFormat, number>> = Object.freeze({ bf16: 16, fp8: 8, int8: 8, mxfp4: 4.25, int4: 4.5 });
 
 export const ACTIVATION_BYTES = 2;
+/** Bytes per KV-cache element: bf16 by default; serving engines' fp8 profiles keep an fp8 cache (kvDtype). */
 export const KV_BYTES = 2;
+export const KV_BYTES_BY_DTYPE: Readonly<Record<'bf16' | 'fp8', number>> = Object.freeze({ bf16: 2, fp8: 1 });
 export const LOGIT_BYTES = 4;
 
 export interface GpuLowerOptions {
@@ -47,6 +49,8 @@ export interface GpuLowerOptions {
   promptLength: number;
   /** Positions each sequence attends over at the decode step (its KV cache length). */
   contextLength: number;
+  /** KV-cache element format (default bf16). */
+  kvDtype?: 'bf16' | 'fp8';
 }
 
 export interface WeightFormats {
@@ -128,6 +132,7 @@ class Builder {
   /** Activation rows in most kernels: batch × tokens per sequence. */
   readonly M: number;
   readonly l2Half: number;
+  readonly kvBytes: number;
 
   constructor(
     readonly desc: ModelDesc,
@@ -140,6 +145,7 @@ class Builder {
     this.B = opts.batch;
     this.M = opts.batch * (phase === 'decode' ? 1 : opts.promptLength);
     this.l2Half = gpu.l2Bytes / 2;
+    this.kvBytes = KV_BYTES_BY_DTYPE[opts.kvDtype ?? 'bf16'];
   }
 
   /** Split an activation stream between L2 (fits half of it) and HBM. */
@@ -279,7 +285,7 @@ class Builder {
         });
       }
       this.vector('rope', L, 'rope', { op: 'rope', bufs: ['q', 'k'], headDim: hd, theta: cfg.ropeTheta }, { elems: this.M * (qL + kvL) * hd, outElems: this.M * (qL + kvL) * hd, flopsPerElem: 3 });
-      this.attentionCore(L, qL, kvL * hd * 2 * KV_BYTES, hd, hd, a.window, { op: 'attention', layer: L, q: 'q', k: 'k', v: 'v', out: 'attn', headDim: hd, window: a.window });
+      this.attentionCore(L, qL, kvL * hd * 2 * this.kvBytes, hd, hd, a.window, { op: 'attention', layer: L, q: 'q', k: 'k', v: 'v', out: 'attn', headDim: hd, window: a.window });
       this.matmul('o', L, 'matmul', 'attn', [this.part(a.o, 'cols', hd, 'attn_out', f)]);
     } else {
       const none = (what: string): GpuExec => ({ op: 'none', why: `MLA ${what} is costed, not executed` });
@@ -301,11 +307,11 @@ class Builder {
         const wuv = { ...kvB, tensor: `${a.kvB.tensor}[v]`, rows: cfg.numHeads * a.vHeadDim, unit: a.vHeadDim };
         // kv_b is stored once: q_absorb and v_absorb each count their half of it.
         this.matmul('q_absorb', L, 'matmul', 'q', [wuk], { exec: none('q absorb') });
-        this.attentionCore(L, qL, latent * KV_BYTES, latent, a.kvLoraRank, null, none('latent attention'));
+        this.attentionCore(L, qL, latent * this.kvBytes, latent, a.kvLoraRank, null, none('latent attention'));
         this.matmul('v_absorb', L, 'matmul', 'attn_latent', [wuv], { exec: none('v absorb') });
       } else {
         this.matmul('kv_b', L, 'matmul', 'kv_latent', [this.part(a.kvB, 'rows', a.qkNopeHeadDim + a.vHeadDim, 'kv', f)], { exec: none('kv_b') });
-        this.attentionCore(L, qL, latent * KV_BYTES, qHead, a.vHeadDim, null, none('attention'));
+        this.attentionCore(L, qL, latent * this.kvBytes, qHead, a.vHeadDim, null, none('attention'));
       }
       this.matmul('o', L, 'matmul', 'attn', [this.part(a.o, 'cols', a.vHeadDim, 'attn_out', f)], { exec: none('o') });
     }

@@ -75,7 +75,9 @@ export function countKernels(kernels: readonly GpuKernel[]): GpuKernelCount[] {
 
 /** Lowers a serving case on `gpu` (a described model may be passed in when many cases share it). */
 export function servingShape(c: ServingCase, gpu: GpuSpec, desc: ModelDesc = describeModel(c.cfg)): ServingShape {
-  const base = { gpus: c.gpus, dtype: c.dtype, promptLength: c.inputTokens };
+  // An fp8 serving profile keeps its KV cache in fp8 too (assumption, docs/gpu-calibration.md: the measured fp8 runs
+  // hold about twice the sequences of the bf16 ones before requests queue).
+  const base = { gpus: c.gpus, dtype: c.dtype, promptLength: c.inputTokens, kvDtype: c.dtype === 'fp8' ? ('fp8' as const) : ('bf16' as const) };
   const capacity = kvCapacitySequences(c.cfg, gpu, { ...base, contextLength: c.inputTokens + c.outputTokens });
   if (capacity < 1) {
     throw new InputError(`${c.cfg.name} with a ${c.inputTokens} + ${c.outputTokens}-token request does not fit ${c.gpus} × ${gpu.name}`, '--gpus', 'use more GPUs or shorter requests');

@@ -114,6 +114,8 @@ export function formatGpuAccuracyBench(r: GpuAccuracyReport): string {
 
 /** Writes gpu-accuracy.json and gpu-accuracy.md into `dir` (each replaced atomically). */
 export function writeGpuAccuracyBench(r: GpuAccuracyReport, dir: string): void {
-  writeFileAtomic(join(dir, 'gpu-accuracy.json'), JSON.stringify(r, null, 2) + '\n');
+  // Five significant digits are more than the measurements carry, and keep the file small.
+  const rounded = (_k: string, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(5)) : v);
+  writeFileAtomic(join(dir, 'gpu-accuracy.json'), JSON.stringify(r, rounded) + '\n');
   writeFileAtomic(join(dir, 'gpu-accuracy.md'), formatGpuAccuracyBench(r));
 }
