@@ -16,6 +16,7 @@ interface Options extends DecodeCliOptions {
   tokens: string;
   draftDtype: string;
   maxSeq: string;
+  draftWeightsSeed: string;
 }
 
 export function register(program: Command): void {
@@ -24,6 +25,7 @@ export function register(program: Command): void {
     .option('--prompt <ids>', 'with --mesh: prompt token ids', '1,2,3')
     .option('--tokens <N>', 'with --mesh: tokens to generate', '16')
     .option('--draft-dtype <dtype>', 'with --mesh: the draft\'s weights (the target\'s own, quantised): int8 | bf16', 'int8')
+    .option('--draft-weights-seed <N>', 'with --mesh: the draft\'s synthetic weights seed (another seed than the target\'s 0 gives a draft that disagrees)', '0')
     .option('--max-seq <N>', 'with --mesh: KV positions each program holds', '64')
     .addHelpText(
       'after',
@@ -31,7 +33,7 @@ export function register(program: Command): void {
     );
   action<Options>(cmd, async (o, g) => {
     if (o.mesh) {
-      const r = await speculateOnMesh({ model: o.model, fabric: o.fabrics, prompt: parseTokenList(o.prompt), tokens: parseIntOption(o.tokens, '--tokens', 1), k: parseIntOption(o.k ?? '4', '--k', 1), draftDtype: o.draftDtype, maxSeq: parseIntOption(o.maxSeq, '--max-seq', 1) });
+      const r = await speculateOnMesh({ model: o.model, fabric: o.fabrics, prompt: parseTokenList(o.prompt), tokens: parseIntOption(o.tokens, '--tokens', 1), k: parseIntOption(o.k ?? '4', '--k', 1), draftDtype: o.draftDtype, maxSeq: parseIntOption(o.maxSeq, '--max-seq', 1), draftWeightsSeed: parseIntOption(o.draftWeightsSeed, '--draft-weights-seed', 0) });
       if (g.json) printJson(r);
       else printText(formatMeshSpeculation(r));
       return;

@@ -23,6 +23,8 @@ export interface MeshSpeculateRequest {
   k: number;
   draftDtype: string;
   maxSeq: number;
+  /** The draft's weights seed for a runnable preset (default: the target's, 0): another seed is a draft that disagrees. */
+  draftWeightsSeed?: number;
   /** Skip the plain greedy run (its tokens and cycles are then null). Default false. */
   skipPlain?: boolean;
 }
@@ -32,6 +34,7 @@ export interface MeshSpeculation {
   fabric: string;
   targetDtype: string;
   draftDtype: string;
+  draftWeightsSeed: number;
   k: number;
   prompt: number[];
   tokens: number[];
@@ -109,7 +112,7 @@ export async function speculateOnMesh(req: MeshSpeculateRequest): Promise<MeshSp
   const draftDtype = req.draftDtype;
   const base = { model: req.model, fabric: req.fabric, maxSeq: String(req.maxSeq) };
   const target = prepareCompile(base, true);
-  const draft = prepareCompile({ ...base, dtype: draftDtype }, true);
+  const draft = prepareCompile({ ...base, dtype: draftDtype, weightsSeed: String(req.draftWeightsSeed ?? 0) }, true);
   const bad = req.prompt.find((t) => t >= target.config.vocabSize);
   if (bad !== undefined) throw new InputError(`token id ${bad} is outside the vocabulary of ${target.config.vocabSize}`, '--prompt', `use ids below ${target.config.vocabSize}`);
   const proj = projectWafer(target.config, target.spec, { batch: 1, promptLength: 1, context: req.maxSeq });
@@ -174,6 +177,7 @@ export async function speculateOnMesh(req: MeshSpeculateRequest): Promise<MeshSp
       fabric: target.spec.name,
       targetDtype: target.dtype,
       draftDtype: draft.dtype,
+      draftWeightsSeed: req.draftWeightsSeed ?? 0,
       k: req.k,
       prompt: req.prompt,
       tokens,
@@ -205,7 +209,7 @@ export async function speculateOnMesh(req: MeshSpeculateRequest): Promise<MeshSp
 export function formatMeshSpeculation(r: MeshSpeculation): string {
   const perToken = (c: number) => `${Math.round(c)} cycles = ${((r.clockHz / c) | 0).toString()} tokens/s`;
   const lines = [
-    `${r.model} on ${r.fabric}, mesh engine with real numbers: target ${r.targetDtype} (${r.targetTiles} tiles), draft = the target in ${r.draftDtype} (${r.draftTiles} tiles), k ${r.k}`,
+    `${r.model} on ${r.fabric}, mesh engine with real numbers: target ${r.targetDtype} (${r.targetTiles} tiles), draft = the target in ${r.draftDtype}${r.draftWeightsSeed !== 0 ? ` with the weights of seed ${r.draftWeightsSeed}` : ''} (${r.draftTiles} tiles), k ${r.k}`,
     `  tokens            ${r.tokens.join(',')}`,
     r.matchesPlain === null ? '  plain greedy      not run' : `  plain greedy      ${r.matchesPlain ? 'the same tokens, token for token' : `DIFFERENT: ${r.plainTokens!.join(',')}`}`,
     `  acceptance        ${r.accepted} of ${r.drafted} drafted tokens accepted (${r.acceptance === null ? '-' : (100 * r.acceptance).toFixed(1)}%), ${r.tokensPerRound.toFixed(2)} tokens per verify over ${r.rounds} rounds`,
