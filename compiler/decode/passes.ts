@@ -11,7 +11,7 @@
 // GPU: the decode step's kernels lowered for q columns (the batch path with batch = q): the weight bytes are read once
 // for all q columns, the FLOPs grow q-fold, MoE layers read the experts q tokens route to. Attention is the exception:
 // the batch path reads one KV cache per column, but the q positions of one sequence share one cache, so each
-// attention kernel's KV read is divided back by q (its FLOPs stay q-fold: every position attends over the context).
+// attention kernel reads the step's KV once and does q times its FLOPs (every position attends over the context).
 import { InputError } from '../../fabric/errors.js';
 import type { FabricSpec } from '../../fabric/spec/schema.js';
 import type { GpuSpec } from '../../fabric/gpu/spec.js';
@@ -84,10 +84,23 @@ export function waferPasses(cfg: ModelConfig, spec: FabricSpec, o: WaferPassOpti
 export const GPU_PASS_METHOD =
   'GPU emulator (compiler/gpu lowering, fabric/gpu timing): a q-position pass = the decode step lowered for q columns (weights read once), each attention kernel reading its sequence\'s KV cache once; prefill = the prefill program';
 
-/** The decode program of a q-column lowering with the KV read shared by the q positions of one sequence. */
-function sharedKvProgram(p: GpuProgram, q: number): GpuProgram {
-  if (q === 1) return p;
-  return { ...p, kernels: p.kernels.map((k) => (k.kind === 'attention' ? { ...k, cost: { ...k.cost, hbmReadKvBytes: k.cost.hbmReadKvBytes / q } } : k)) };
+/**
+ * The q-position pass's kernels: the decode step lowered for q columns at a context of 1 (weights, MLP, MoE routing,
+ * LM head and the q new KV rows, all independent of the context), with each attention kernel's FLOPs and KV read taken
+ * from the step at the real context — its FLOPs q-fold (every position attends over the context), its KV read once
+ * (the q positions of one sequence share its cache). Lowering q columns at the real context instead would also hold
+ * q KV caches, and refuse long contexts that one sequence fits.
+ */
+function qPositionProgram(atContext: GpuProgram, columns: GpuProgram, q: number): GpuProgram {
+  return {
+    ...columns,
+    contextLength: atContext.contextLength,
+    kernels: columns.kernels.map((k, i) => {
+      const c = atContext.kernels[i];
+      if (c.name !== k.name) throw new Error(`passes: the ${q}-column lowering's kernel ${i} is ${k.name}, the step's ${c.name}`);
+      return k.kind === 'attention' ? { ...k, cost: { ...k.cost, flops: q * c.cost.flops, hbmReadKvBytes: c.cost.hbmReadKvBytes } } : k;
+    }),
+  };
 }
 
 export interface GpuPassOptions {
@@ -113,12 +126,14 @@ export function fewestGpusFor(cfg: ModelConfig, gpu: GpuSpec, context: number, d
 export function gpuPasses(cfg: ModelConfig, gpu: GpuSpec, o: GpuPassOptions): PassModel {
   const gpus = o.gpus ?? fewestGpusFor(cfg, gpu, o.context, o.dtype);
   const passes = new Map<number, number>();
+  let step: GpuProgram | undefined;
   const pass = (q: number): number => {
     checkQ(q);
     let s = passes.get(q);
     if (s === undefined) {
-      const lowered = lowerForGpu(cfg, gpu, { gpus, batch: q, promptLength: 1, contextLength: o.context, dtype: o.dtype });
-      s = timeProgram(sharedKvProgram(lowered.decode, q), gpu, { cudaGraphs: true }).seconds;
+      const lower = (batch: number, contextLength: number) => lowerForGpu(cfg, gpu, { gpus, batch, promptLength: 1, contextLength, dtype: o.dtype }).decode;
+      const atContext = (step ??= lower(1, o.context));
+      s = timeProgram(q === 1 ? atContext : qPositionProgram(atContext, lower(q, 1), q), gpu, { cudaGraphs: true }).seconds;
       passes.set(q, s);
     }
     return s;

@@ -4,6 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { gpuPasses, waferPasses } from '../../../../compiler/decode/passes.js';
 import { estimateGpu } from '../../../../compiler/gpu/estimate.js';
+import { lowerForGpu } from '../../../../compiler/gpu/lower.js';
+import { timeProgram } from '../../../../fabric/gpu/timing.js';
 import { getPreset } from '../../../../compiler/model/presets.js';
 import { projectWafer } from '../../../../compiler/project/index.js';
 import { getGpuPreset } from '../../../../fabric/gpu/spec.js';
@@ -56,6 +58,18 @@ describe('GPU passes', () => {
   it('the q positions of one sequence read its KV cache once: cheaper than q separate sequences', () => {
     const batch = estimateGpu(cfg, h100, { gpus: 1, batch: 8, contextLength: 4096, promptLength: 512 }).decodeStepSeconds;
     expect(g.pass(8)).toBeLessThan(batch);
+  });
+  it('equals the batch path over q sequences at the context with each attention\'s KV read shared by the q columns', () => {
+    for (const q of [2, 5]) {
+      const p = lowerForGpu(cfg, h100, { gpus: 1, batch: q, promptLength: 1, contextLength: 4096 }).decode;
+      const shared = { ...p, kernels: p.kernels.map((k) => (k.kind === 'attention' ? { ...k, cost: { ...k.cost, hbmReadKvBytes: k.cost.hbmReadKvBytes / q } } : k)) };
+      expect(g.pass(q)).toBeCloseTo(timeProgram(shared, h100, { cudaGraphs: true }).seconds, 12);
+    }
+  });
+  it('a long context one sequence fits is not refused for holding q caches', () => {
+    const big = gpuPasses(getPreset('llama-3.1-70b'), h100, { context: 17500 });
+    expect(() => lowerForGpu(getPreset('llama-3.1-70b'), h100, { gpus: big.devices, batch: 33, promptLength: 1, contextLength: 17500 })).toThrow(InputError);
+    expect(big.pass(33)).toBeGreaterThan(big.pass(1));
   });
   it('a cached prefill costs less than prefilling the whole prompt again, and at least a step', () => {
     expect(g.prefill(500, 3000, true)).toBeLessThan(g.prefill(500, 3000, false));
