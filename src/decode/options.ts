@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../fabric/errors.js';
 import { getGpuPreset, listGpuPresets } from '../../fabric/gpu/spec.js';
 import { getFabricPreset, listFabricPresets } from '../../fabric/spec/index.js';
-import { MAX_TOOL_SECONDS, type AgentTask, type ToolLatency } from '../../compiler/decode/agent.js';
+import { checkToolLatency, MAX_TOOL_SECONDS, type AgentTask, type ToolLatency } from '../../compiler/decode/agent.js';
 import { checkAcceptance, checkK, type Acceptance } from '../../compiler/decode/strategies.js';
 import { checkDraft, type DecodeFabric, type DecodeOptions, type DraftChoice } from '../../compiler/decode/study.js';
 import type { ModelConfig } from '../../compiler/model/config.js';
@@ -111,7 +111,7 @@ export function parseToolLatency(value: string, option = '--tool-latency'): Tool
     const [m, s] = nums(2);
     t = { kind: 'lognormal', medianSeconds: m, sigma: s };
   } else throw new InputError(`unknown tool-latency distribution "${kind}"`, option, fix);
-  if (t.kind === 'fixed' && !(t.seconds >= 0 && t.seconds <= MAX_TOOL_SECONDS)) throw new InputError(`tool latency ${t.seconds} s is not a duration`, option, `give seconds in [0, ${MAX_TOOL_SECONDS}]`);
+  checkToolLatency(t);
   return t;
 }
 

@@ -48,7 +48,7 @@ describe('help', () => {
   it('the commands of issue 7 that exist are registered, and no others', () => {
     const names = TOP.map(([p]) => p.split(' ')[1]);
     expect(names).toEqual(expect.arrayContaining(['model', 'generate', 'compile', 'faults', 'run', 'gpu']));
-    for (const n of names) expect(['demo', 'model', 'generate', 'compile', 'faults', 'run', 'gpu', 'compare', 'project', 'noc', 'bench', 'report']).toContain(n);
+    for (const n of names) expect(['demo', 'model', 'generate', 'compile', 'faults', 'run', 'gpu', 'compare', 'project', 'speculate', 'diffuse', 'decode', 'agent', 'noc', 'bench', 'report']).toContain(n);
   });
 
   it.each(COMMANDS)('%s: a one-line description and an example', (path, cmd) => {
