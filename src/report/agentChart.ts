@@ -3,7 +3,7 @@
 // floor no decode speed goes under: the tool latency plus the per-call overhead. Drawing only: the data is
 // compiler/decode/study.ts's AgentStudy.
 import type { AgentStudy } from '../../compiler/decode/study.js';
-import { axes, el, formatSi, legend, logDomain, logScale, logTicks, paletteColour, polyline, svgRoot, text } from './svg.js';
+import { axes, el, formatSi, legend, logDomain, logScale, logTicks, paletteColour, polyline, px, svgRoot, text } from './svg.js';
 
 const WIDTH_PX = 760;
 const HEIGHT_PX = 480;
@@ -11,7 +11,7 @@ const PLOT = { x0: 80, x1: 560, top: 50, bottom: 400 };
 const MARKERS: Record<string, (x: number, y: number, colour: string) => string> = {
   plain: (x, y, c) => el('circle', { cx: x, cy: y, r: 4, fill: c }),
   speculative: (x, y, c) => el('rect', { x: x - 4, y: y - 4, width: 8, height: 8, fill: c }),
-  diffusion: (x, y, c) => el('polygon', { points: `${x},${y - 5} ${x + 5},${y + 4} ${x - 5},${y + 4}`, fill: c }),
+  diffusion: (x, y, c) => el('polygon', { points: `${px(x)},${px(y - 5)} ${px(x + 5)},${px(y + 4)} ${px(x - 5)},${px(y + 4)}`, fill: c }),
 };
 
 export function agentChartSvg(a: AgentStudy): string {
