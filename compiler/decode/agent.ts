@@ -12,9 +12,9 @@ export type ToolLatency =
   | { kind: 'exponential'; meanSeconds: number }
   | { kind: 'lognormal'; medianSeconds: number; sigma: number };
 
-/** Longest a single tool call may take (a day), and the most calls a task may have. */
+/** Longest a single tool call may take (a day), and the most calls a task may have (each call may lower a GPU prefill: bounded work). */
 export const MAX_TOOL_SECONDS = 86400;
-export const MAX_CALLS = 10000;
+export const MAX_CALLS = 200;
 export const MAX_TASK_TOKENS = 1 << 24;
 
 export interface AgentTask {
