@@ -18,16 +18,19 @@ export function agentChartSvg(a: AgentStudy): string {
   const rates = a.fabrics.flatMap((f) => [...f.curve.map((p) => p.decodeTokensPerSecond), ...f.levers.map((l) => l.decodeTokensPerSecond)]);
   const walls = a.fabrics.flatMap((f) => [...f.curve.map((p) => p.wallSeconds), ...f.levers.map((l) => (a.task.prefixCache ? l.withPrefixCache : l.withoutPrefixCache).total)]);
   const floor = a.toolSecondsTotal + a.task.calls * a.task.overheadSecondsPerCall;
-  const x = logScale(logDomain(rates), [PLOT.x0, PLOT.x1]);
-  const y = logScale(logDomain([...walls, ...(floor > 0 ? [floor] : [])]), [PLOT.bottom, PLOT.top]);
+  // The sweep's own range (50 … 20,000 tokens/s, wider if a lever lands outside it), not whole decades: the bend is the point.
+  const x = logScale([Math.min(...rates) / 1.1, Math.max(...rates) * 1.1], [PLOT.x0, PLOT.x1]);
+  const yValues = [...walls, ...(floor > 0 ? [floor] : [])];
+  const y = logScale([Math.min(...yValues) / 1.25, Math.max(...yValues) * 1.25], [PLOT.bottom, PLOT.top]);
+  const ticks = (lo: number, hi: number) => logTicks(...logDomain([lo, hi])).flatMap((d) => [d, 2 * d, 5 * d]).filter((t) => t >= lo && t <= hi);
   const parts: string[] = [
     text(PLOT.x0, 22, `${a.model}: an agent task of ${a.task.calls} calls — wall time against decode speed`, { 'font-size': 14, 'font-weight': 'bold' }),
     text(PLOT.x0, 38, `prefix cache ${a.task.prefixCache ? 'on' : 'off'}; ${a.toolSecondsTotal.toFixed(1)} s of tool calls; markers: each fabric under each lever`, { fill: '#555' }),
-    axes({ x, y, xLabel: 'decode tokens/s per user', yLabel: 'task wall time (s)', xTicks: logTicks(...x.domain), yTicks: logTicks(...y.domain), xFormat: formatSi, yFormat: formatSi }),
+    axes({ x, y, xLabel: 'decode tokens/s per user', yLabel: 'task wall time (s)', xTicks: ticks(...x.domain), yTicks: ticks(...y.domain), xFormat: formatSi, yFormat: formatSi }),
   ];
   if (floor > 0) {
     parts.push(el('line', { x1: PLOT.x0, y1: y(floor), x2: PLOT.x1, y2: y(floor), stroke: '#222', 'stroke-dasharray': '2 3' }));
-    parts.push(text(PLOT.x1 - 4, y(floor) - 4, 'tools + overhead', { 'text-anchor': 'end', fill: '#222' }));
+    parts.push(text(PLOT.x0 + 4, y(floor) + 13, 'floor: tools + overhead', { fill: '#222' }));
   }
   const entries: { label: string; colour: string; dash?: string; marker?: boolean }[] = [];
   a.fabrics.forEach((f, i) => {

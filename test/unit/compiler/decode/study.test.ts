@@ -32,6 +32,15 @@ describe('decodeStudy', () => {
     expect(wafer.draft.tiles).toBeGreaterThan(0);
     expect(s.fabrics[1].draft.stepSeconds).toBe(gpuPasses(getPreset('toy-dense'), getGpuPreset('h100'), { context: 64, gpus: s.fabrics[1].devices }).pass(1));
   });
+  it('with acceptance 0, speculation and a diffusion draft never beat plain decoding on any fabric, at any k', () => {
+    for (const k of [1, 2, 4, 8]) {
+      const zero = decodeStudy(cfg, FABRICS, { context: 64, k, acceptance: 0, diffusion: { block: k, steps: 1, overheadPasses: 0 }, draft: { kind: 'fraction', fraction: 1e-9 } });
+      for (const f of zero.fabrics) {
+        expect(f.speculative.speedup).toBeLessThanOrEqual(1);
+        expect(f.both.speedup).toBeLessThanOrEqual(1);
+      }
+    }
+  });
   it('refuses a draft from another vocabulary', () => {
     expect(() => decodeStudy(getPreset('llama-3.1-70b'), FABRICS, { draft: { kind: 'model', cfg: getPreset('qwen3-4b') } })).toThrow(InputError);
   });
