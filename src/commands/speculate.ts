@@ -2,6 +2,7 @@
 // (tokens/s per user, speedup, best k), or with --mesh on the cycle-level mesh with real numbers (measured acceptance,
 // the output checked token for token against plain greedy decoding).
 import { Command } from 'commander';
+import { InputError } from '../../fabric/errors.js';
 import { decodeStudy } from '../../compiler/decode/study.js';
 import { printJson, printText, progress } from '../io/output.js';
 import { parseIntOption, parseTokenList } from '../io/parse.js';
@@ -33,6 +34,8 @@ export function register(program: Command): void {
     );
   action<Options>(cmd, async (o, g) => {
     if (o.mesh) {
+      const priced = (['acceptance', 'draft', 'draftFraction', 'block', 'steps', 'overheadPasses', 'gpus', 'context'] as const).find((k) => o[k] !== undefined);
+      if (priced) throw new InputError(`--${priced.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} does not apply with --mesh`, '--mesh', 'the mesh run measures acceptance with the target quantised as its draft: leave the option out, or drop --mesh');
       const r = await speculateOnMesh({ model: o.model, fabric: o.fabrics, prompt: parseTokenList(o.prompt), tokens: parseIntOption(o.tokens, '--tokens', 1), k: parseIntOption(o.k ?? '4', '--k', 1), draftDtype: o.draftDtype, maxSeq: parseIntOption(o.maxSeq, '--max-seq', 1), draftWeightsSeed: parseIntOption(o.draftWeightsSeed, '--draft-weights-seed', 0) });
       if (g.json) printJson(r);
       else printText(formatMeshSpeculation(r));
