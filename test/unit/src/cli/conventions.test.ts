@@ -107,6 +107,10 @@ const CASES: Record<string, (dir: string) => string[]> = {
   'wafer bench fabrics': (d) => ['bench', 'fabrics', '--models', 'toy-dense', '--out-dir', join(d, 'bench')],
   'wafer bench project': () => ['bench', 'project', '--quick'],
   'wafer project': () => ['project', '--model', 'toy-dense', '--fabric', 'mini-64'],
+  'wafer speculate': () => ['speculate', '--model', 'toy-moe', '--fabrics', 'mini-64,h100', '--context', '64'],
+  'wafer diffuse': () => ['diffuse', '--model', 'toy-dense', '--fabrics', 'mini-64,h100', '--context', '64', '--block', '8', '--steps', '2'],
+  'wafer decode': () => ['decode', '--model', 'toy-dense', '--fabrics', 'mini-64,h100', '--context', '64', '--stacked'],
+  'wafer agent': (d) => ['agent', '--model', 'toy-dense', '--fabrics', 'mini-64,h100', '--calls', '3', '--prompt-tokens', '20', '--output-tokens', '5', '--tool-tokens', '5', '--out', join(d, 'agent.svg')],
   'wafer report': (d) => ['report', '--model', TINY, '--fabric', 'mini-8', '--prompt', '1,2', '--tokens', '2', '--workers', '0', '--out', join(d, 'r.html')],
 };
 // The slowest (4–6 CPU-seconds each) run only once, in the --json pass.
