@@ -13,7 +13,7 @@ describe('GPU presets', () => {
     }
   });
 
-  it('carries the facts §5 figures, dense not sparse', () => {
+  it('carries the docs/hardware.md#gpus figures, dense not sparse', () => {
     const h100 = getGpuPreset('h100');
     expect(h100.hbmBytesPerSecond).toBe(3.35e12);
     expect(h100.hbmBytes).toBe(80e9);
@@ -39,7 +39,7 @@ describe('GPU presets', () => {
 
   it('uses the documented assumed defaults', () => {
     const h100 = getGpuPreset('h100');
-    expect(h100.achievable.hbmFraction).toBe(0.92); // facts §1.4, Azure on GB200
+    expect(h100.achievable.hbmFraction).toBe(0.92); // docs/hardware.md#achievable-hbm-bandwidth, Azure on GB200
     expect(h100.kernelLaunchSeconds).toBeGreaterThanOrEqual(4e-6);
     expect(h100.kernelLaunchSeconds).toBeLessThanOrEqual(5e-6);
     expect(h100.graphKernelLaunchSeconds).toBeLessThan(h100.kernelLaunchSeconds);
