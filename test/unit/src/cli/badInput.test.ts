@@ -1,4 +1,4 @@
-// Bad input, everywhere (issue 7 item 4): every case through the real CLI gives exactly one line
+// Bad input, everywhere: every case through the real CLI gives exactly one line
 // `error: <what> (<field or path>): <how to fix>` on stderr, exit code 2, nothing on stdout, and leaves no file
 // behind — each case runs in an empty directory of its own (its cwd, and where --out points), which must stay empty
 // (or hold only the user's own file, byte for byte).

@@ -1,4 +1,4 @@
-// The CLI's conventions (issue 7 item 1), held for every command: help with a one-line description and an example,
+// The CLI's conventions, held for every command: help with a one-line description and an example,
 // --json putting only JSON on stdout, --quiet and --verbose accepted everywhere, exit codes 0 / 2 / 1, and progress
 // output only where it belongs. Help texts are read in-process from the registered commands (all of them, cheaply);
 // everything else runs the real CLI in an empty directory of its own.
