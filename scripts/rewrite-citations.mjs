@@ -5,6 +5,7 @@
 //   "shared/facts/hardware.md"         -> "docs/hardware.md"
 //   "shared/notes/toolchain.md pitfall 3" -> "docs/toolchain.md#workers-in-typescript"
 //   "DESIGN.md layers" and the like    -> "docs/design.md#layers"
+//   "shared/data/…", "shared/testdata/…" -> "data/…", "test/fixtures/…"
 // Idempotent: its output contains none of the forms it rewrites, so running it again changes nothing. Re-run it after
 // merging branches that still carry the old forms; test/unit/docs/citations.test.ts fails while any remain.
 //
@@ -113,7 +114,11 @@ export function rewriteLine(line) {
   };
   for (const [re, to] of PHRASES) sub(re, to);
 
-  sub(/(?:\.\.\/)?shared\/facts\/hardware\.md/g, () => HW);
+  sub(/(?:\.\.\/)*shared\/facts\/hardware\.md/g, () => HW);
+  // Data and test data travel with the repository under the same names: data/… and test/fixtures/….
+  sub(/(?:\.\.\/)*shared\/data\//g, () => 'data/');
+  sub(/(?:\.\.\/)*shared\/testdata\//g, () => 'test/fixtures/');
+  sub(/(?:\.\.\/)*shared\/DESIGN\.md/g, () => 'docs/design.md');
   sub(/(?:\.\.\/)?shared\/notes\/toolchain\.md pitfall (\d)/g, (_l, m) => `docs/toolchain.md#${TOOLCHAIN_PITFALLS[m[1]] ?? 'pitfalls'}`);
   sub(/(?:\.\.\/)?shared\/notes\/toolchain\.md/g, (l) => (/µs|cost/.test(l) ? 'docs/toolchain.md#what-things-cost-here' : 'docs/toolchain.md'));
   sub(/DESIGN\.md "two levels of truth"/g, () => 'docs/design.md#two-levels-of-truth');

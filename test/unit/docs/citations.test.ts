@@ -115,6 +115,18 @@ describe('citations', () => {
     expect(count).toBeGreaterThan(100);
   });
 
+  it('every data/… file a comment or a doc cites exists', () => {
+    const broken: string[] = [];
+    for (const [f, s] of text) {
+      // Only prose: code may build paths such as 'data/x.json' inside a temporary directory.
+      const prose = extname(f) === '.md' ? s.split('\n') : s.split('\n').filter((l) => /^\s*(\/\/|\*|\/\*)/.test(l));
+      for (const line of prose) {
+        for (const m of line.matchAll(/(?<![\w./-])data\/[\w.-]+(?:\/[\w.-]+)*\.(?:csv|json|md)\b/g)) if (!existsSync(join(REPO, m[0]))) broken.push(`${f}: ${m[0]}`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+
   it('every relative link in the markdown files resolves', () => {
     const broken: string[] = [];
     for (const [f, s] of text) {
@@ -177,6 +189,14 @@ describe('scripts/rewrite-citations.mjs', () => {
     expect(cited.length).toBeGreaterThan(0);
     expect(cited.map(unresolved).filter((x) => x !== null)).toEqual([]);
     expect(rewriteLine(out)).toEqual([out, 0]);
+  });
+
+  it('maps the shared data folders onto their copies in the repository', () => {
+    expect(rewriteLine('// fitted to ../shared/data/gpu-measured/nim-llama3.csv (NIM runs)')).toEqual(['// fitted to data/gpu-measured/nim-llama3.csv (NIM runs)', 1]);
+    const [out, n] = rewriteLine("copied from the team's `shared/testdata/tiny-llama`");
+    expect([out, n]).toEqual(["copied from the team's `test/fixtures/tiny-llama`", 1]);
+    expect(existsSync(join(REPO, 'test/fixtures/tiny-llama'))).toBe(true);
+    expect(rewriteLine('see ../shared/DESIGN.md')).toEqual(['see docs/design.md', 1]);
   });
 
   it("leaves a paper's own section numbers alone", () => {
