@@ -127,6 +127,20 @@ describe('citations', () => {
     expect(broken).toEqual([]);
   });
 
+  it('every repository path the docs name in backticks exists', () => {
+    // Code moves between files; a page that still names the old file misleads a newcomer.
+    const broken: string[] = [];
+    for (const [f, s] of text) {
+      if (extname(f) !== '.md' || !(f === 'README.md' || f.startsWith('docs/'))) continue;
+      for (const m of s.matchAll(/`((?:compiler|fabric|kernels|src|bench|scripts|test|types|bin|docs)\/[^`\s]*)`/g)) {
+        const path = m[1].split('#')[0];
+        if (/[*<…]/.test(path)) continue; // a pattern or a placeholder, not a path
+        if (!existsSync(join(REPO, path))) broken.push(`${f}: ${m[1]}`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+
   it('every relative link in the markdown files resolves', () => {
     const broken: string[] = [];
     for (const [f, s] of text) {
