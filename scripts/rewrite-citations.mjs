@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 
 const self = fileURLToPath(import.meta.url);
 const root = join(dirname(self), '..');
-const ROOTS = ['compiler', 'fabric', 'kernels', 'src', 'bench', 'scripts', 'test', 'types', 'docs', 'bin'];
+const ROOTS = ['compiler', 'fabric', 'kernels', 'src', 'bench', 'scripts', 'test', 'types', 'docs', 'bin', 'lab', 'examples', 'data'];
 const ROOT_FILES = ['README.md', 'eslint.config.js', 'vitest.config.ts'];
 const EXTENSIONS = new Set(['.ts', '.mts', '.mjs', '.js', '.md']);
 const SKIP = new Set([relative(root, self), join('test', 'unit', 'docs', 'citations.test.ts')]);
@@ -100,6 +100,7 @@ const PHRASES = [
   [/\(not in the facts file\)/g, () => `(not in ${HW})`],
   [/not in the facts file/g, () => `not in ${HW}`],
   [/the facts' own check/g, () => 'the derived check'],
+  [/: copied from the team's `shared\/testdata\/` \(/g, () => ': ('],
 ];
 
 /** Rewrites one line; returns [line, citations rewritten]. */
@@ -124,7 +125,11 @@ export function rewriteLine(line) {
   sub(/DESIGN\.md "two levels of truth"/g, () => 'docs/design.md#two-levels-of-truth');
   sub(/DESIGN\.md layers/g, () => 'docs/design.md#layers');
   sub(/DESIGN\.md(?=: never two formulas)/g, () => 'docs/design.md#two-levels-of-truth');
-  sub(/(?<![\w/.-])DESIGN\.md/g, (l) => (/layer|touches files/i.test(l) ? 'docs/design.md#layers' : 'docs/design.md'));
+  sub(/(?<![\w/.-])DESIGN\.md/g, (l) => {
+    if (/browser|rules? of the house|rules? learned/i.test(l)) return 'docs/design.md#rules-of-the-house';
+    if (/layer|touches files/i.test(l)) return 'docs/design.md#layers';
+    return 'docs/design.md';
+  });
 
   // "facts §1.3", "facts §1.1, §1.3", "facts §1.3 and §9": every section of the list becomes a link.
   let cited = false;

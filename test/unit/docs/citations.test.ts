@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { rewriteLine } from '../../../scripts/rewrite-citations.mjs';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const SCANNED_DIRS = ['compiler', 'fabric', 'kernels', 'src', 'bench', 'scripts', 'docs', 'test', 'types', 'bin'];
+const SCANNED_DIRS = ['compiler', 'fabric', 'kernels', 'src', 'bench', 'scripts', 'docs', 'test', 'types', 'bin', 'lab', 'examples', 'data'];
 const SCANNED_FILES = ['README.md', 'eslint.config.js', 'vitest.config.ts'];
 const EXTENSIONS = new Set(['.ts', '.mts', '.mjs', '.js', '.md']);
 // These two name the old forms in order to find them.
@@ -193,6 +193,7 @@ describe('scripts/rewrite-citations.mjs', () => {
     "...layer('src', ['bench', 'test'], 'nothing imports bench/ or test/ (DESIGN.md layers).'),",
     '// exactly the same numbers (DESIGN.md: never two formulas that can drift).',
     '// reads over the pure parsers of compiler/model (only src/ touches files, DESIGN.md).',
+    '// The core (kernels, fabric, compiler) loads in a browser (DESIGN.md): no Node built-in',
   ];
 
   it.each(OLD)('rewrites %s into citations that resolve, and leaves its own output alone', (line) => {
