@@ -13,6 +13,7 @@ const COMMANDS: readonly (readonly [string, () => Promise<{ register: Register }
   ['faults', () => import('./faults.js')],
   ['run', () => import('./run.js')],
   ['gpu', () => import('./gpu.js')],
+  ['calibrate', () => import('./calibrate.js')],
   ['compare', () => import('./compare.js')],
   ['project', () => import('./project.js')],
   ['noc', () => import('./noc.js')],
