@@ -49,7 +49,7 @@ describe('help', () => {
   it('the commands of issue 7 that exist are registered, and no others', () => {
     const names = TOP.map(([p]) => p.split(' ')[1]);
     expect(names).toEqual(expect.arrayContaining(['model', 'generate', 'compile', 'faults', 'run', 'gpu']));
-    for (const n of names) expect(['demo', 'model', 'generate', 'compile', 'faults', 'run', 'gpu', 'calibrate', 'compare', 'project', 'noc', 'bench', 'report']).toContain(n);
+    for (const n of names) expect(['demo', 'model', 'generate', 'compile', 'faults', 'run', 'gpu', 'calibrate', 'compare', 'project', 'speculate', 'diffuse', 'decode', 'agent', 'noc', 'bench', 'report']).toContain(n);
   });
 
   it.each(COMMANDS)('%s: a one-line description and an example', (path, cmd) => {
@@ -110,6 +110,10 @@ const CASES: Record<string, (dir: string) => string[]> = {
   'wafer bench project': () => ['bench', 'project', '--quick'],
   'wafer bench gpu-accuracy': (d) => ['bench', 'gpu-accuracy', '--data', GPU_RUNS, '--out-dir', join(d, 'bench')],
   'wafer project': () => ['project', '--model', 'toy-dense', '--fabric', 'mini-64'],
+  'wafer speculate': () => ['speculate', '--model', 'toy-moe', '--fabrics', 'mini-64,h100', '--context', '64'],
+  'wafer diffuse': () => ['diffuse', '--model', 'toy-dense', '--fabrics', 'mini-64,h100', '--context', '64', '--block', '8', '--steps', '2'],
+  'wafer decode': () => ['decode', '--model', 'toy-dense', '--fabrics', 'mini-64,h100', '--context', '64', '--stacked'],
+  'wafer agent': (d) => ['agent', '--model', 'toy-dense', '--fabrics', 'mini-64,h100', '--calls', '3', '--prompt-tokens', '20', '--output-tokens', '5', '--tool-tokens', '5', '--out', join(d, 'agent.svg')],
   'wafer report': (d) => ['report', '--model', TINY, '--fabric', 'mini-8', '--prompt', '1,2', '--tokens', '2', '--workers', '0', '--out', join(d, 'r.html')],
 };
 // The slowest (4–6 CPU-seconds each) run only once, in the --json pass.
