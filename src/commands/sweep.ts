@@ -13,11 +13,11 @@ import { pointSeconds } from '../sweep/cost.js';
 import { runEmbedded, type RunSummary } from '../sweep/embedded.js';
 import { loadSweep, type SweepPlan } from '../sweep/plan.js';
 import { formatDuration, sweepProgress } from '../sweep/progress.js';
-import { DEFAULT_QUEUE_NAME, parseQueueUrl, runQueued, runSweepWorker } from '../sweep/queue.js';
+import { DEFAULT_QUEUE_NAME, parseQueueUrl, probe, runQueued, runSweepWorker } from '../sweep/queue.js';
 import { sweepReportData } from '../sweep/reportData.js';
 import { readRecords, ResultStore, SWEEP_FILE, type SweepMeta } from '../sweep/store.js';
 import { codeVersion } from '../sweep/version.js';
-import { action } from './action.js';
+import { action, errorExit } from './action.js';
 import { readUserJson } from '../io/atomicWrite.js';
 
 const MAX_THREADS = 256;
@@ -115,6 +115,7 @@ function runCommand(sweep: Command): void {
     const plan = loadSweep(args[0], parseMaxPoints(o.maxPoints));
     const threads = parseThreads(o.threads, availableParallelism());
     const address = o.queue === undefined ? null : parseQueueUrl(o.queue, o.queueName);
+    if (address) await probe(address); // before the results directory is made: a Redis that is not there leaves nothing behind
     const store = ResultStore.open(o.out, plan);
     const bar = sweepProgress(g);
     const stop = interruptible();
@@ -122,6 +123,13 @@ function runCommand(sweep: Command): void {
     try {
       const hooks = { onProgress: (d: number, t: number, f: number) => bar.update(d, t, f), signal: stop.signal };
       s = address ? await runQueued(plan, store, address, hooks) : await runEmbedded(plan, store, threads, hooks);
+    } catch (e) {
+      if (!address) throw e;
+      // Redis clients still trying to reconnect would keep the process alive (and talking): end it here.
+      bar.end();
+      store.close();
+      errorExit(e, g.verbose);
+      process.exit();
     } finally {
       stop.dispose();
       bar.end();
@@ -171,6 +179,10 @@ function workerCommand(sweep: Command): void {
       const r = await runSweepWorker(address, { threads, lockMs, name: o.name, log, signal: stop.signal });
       if (g.json) printJson(r);
       else printText(`processed ${r.points} points`);
+    } catch (e) {
+      // Redis clients still trying to reconnect would keep the process alive (and talking): end it here.
+      errorExit(e, g.verbose);
+      process.exit();
     } finally {
       stop.dispose();
     }

@@ -78,7 +78,7 @@ function lost(a: QueueAddress, e: unknown): InputError {
 }
 
 /** Connects once without retrying: a Redis that is not there is an error at once, not a wait. */
-async function probe(a: QueueAddress): Promise<void> {
+export async function probe(a: QueueAddress): Promise<void> {
   const q = new Queue(a.name, { connection: connection(a, false, false) });
   q.on('error', () => {}); // the rejected promise below carries it
   try {
@@ -126,6 +126,7 @@ export async function runQueued(plan: SweepPlan, store: ResultStore, a: QueueAdd
   let connectionError: unknown = null;
   queue.on('error', (e) => (connectionError ??= e));
   const remaining = new Set(todo.map((p) => p.key));
+  let failed = false;
   try {
     await claimVersion(queue as Queue, a);
     // A point that failed in an earlier run gets its tries again.
@@ -141,10 +142,12 @@ export async function runQueued(plan: SweepPlan, store: ResultStore, a: QueueAdd
       else await sleep(100);
     }
   } catch (e) {
+    failed = true;
     if (e instanceof InputError) throw e;
     throw lost(a, connectionError ?? e);
   } finally {
-    await queue.close().catch(() => {});
+    // Without a connection there is nothing to close cleanly (BullMQ's close would wait on clients reconnecting).
+    if (!failed) await queue.close().catch(() => {});
   }
   summary.interrupted = remaining.size > 0;
   summary.wallSeconds = (performance.now() - t0) / 1000;
@@ -229,8 +232,9 @@ export async function runSweepWorker(a: QueueAddress, o: WorkerOptions): Promise
     await finished;
   } finally {
     closing = true;
-    // On an error the points in hand are abandoned (their locks lapse and other workers take them).
-    await worker.close(fatal !== null).catch(() => {});
+    // After an error the points in hand are abandoned (their locks lapse and other workers take them); without a
+    // connection there is nothing to close cleanly, and BullMQ's close would wait on clients still reconnecting.
+    if (fatal === null) await worker.close().catch(() => {});
     await pool.close();
   }
   if (fatal) throw fatal;
