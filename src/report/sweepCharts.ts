@@ -25,6 +25,11 @@ function band(s: YieldSeries, metric: YieldMetric): { x: number; mid: number; lo
   });
 }
 
+/** Tick labels in full ("13,250"): a yield curve often spans less than 1 % of its value, where "13k" says nothing. */
+function fullNumber(v: number): string {
+  return Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : Number(v.toPrecision(4)).toString();
+}
+
 /** One metric of every series against defect density (%), with the seeds' 10th–90th percentile band. */
 export function yieldChartSvg(series: readonly YieldSeries[], metric: YieldMetric, title: string): string {
   const all = series.flatMap((s) => band(s, metric));
@@ -39,7 +44,7 @@ export function yieldChartSvg(series: readonly YieldSeries[], metric: YieldMetri
   const y = linearScale(yDomain, [H - M.bottom, M.top]);
   const parts = [
     text(M.left, 16, title, { 'font-size': 13, 'font-weight': 'bold' }),
-    axes({ x, y, xLabel: 'defective tiles (%)', yLabel: METRIC_LABEL[metric], xTicks: linearTicks(x.domain[0], x.domain[1]), yTicks: linearTicks(yDomain[0], yDomain[1]), xFormat: (v) => `${v}`, yFormat: metric === 'fits' ? (v) => `${Math.round(v * 100)}%` : formatSi }),
+    axes({ x, y, xLabel: 'defective tiles (%)', yLabel: METRIC_LABEL[metric], xTicks: linearTicks(x.domain[0], x.domain[1]), yTicks: linearTicks(yDomain[0], yDomain[1]), xFormat: (v) => `${v}`, yFormat: metric === 'fits' ? (v) => `${Math.round(v * 100)}%` : fullNumber }),
   ];
   series.forEach((s, i) => {
     const colour = paletteColour(i);

@@ -95,7 +95,7 @@ export function yieldSeries(records: readonly SweepRecord[]): YieldSeries[] {
     const id = JSON.stringify([r.kind, rest]);
     groups.set(id, [...(groups.get(id) ?? []), r]);
   }
-  const vary = varyingParams(records).filter((k) => !['faultDensity', 'seed', 'model', 'fabric', 'repair', 'sramBytesPerTile', 'clockHz', 'grid', 'simdWidth'].includes(k));
+  const vary = varyingParams([...groups.values()].flat()).filter((k) => !['faultDensity', 'seed', 'model', 'fabric', 'repair', 'sramBytesPerTile', 'clockHz', 'grid', 'simdWidth'].includes(k));
   const series: YieldSeries[] = [];
   for (const rs of groups.values()) {
     const densities = [...new Set(rs.map((r) => r.params.faultDensity as number))].sort((a, b) => a - b);
