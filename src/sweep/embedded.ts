@@ -1,7 +1,7 @@
 // An embedded sweep: the points not yet recorded, computed on a local thread pool, each record appended the moment
 // its point finishes. Stopping (Ctrl-C: the signal) abandons the points in flight and keeps every finished one.
 import type { KeyedPoint, SweepPlan } from './plan.js';
-import { createPointPool } from './pool.js';
+import { createPointPool, type PointPool } from './pool.js';
 import type { ResultStore } from './store.js';
 
 export interface RunSummary {
@@ -26,14 +26,15 @@ export function pending(plan: SweepPlan, store: ResultStore): KeyedPoint[] {
   return plan.points.filter((p) => !store.has(p.key));
 }
 
-export async function runEmbedded(plan: SweepPlan, store: ResultStore, threads: number, hooks: RunHooks = {}): Promise<RunSummary> {
+/** `pool`: a started pool to use (and leave open), e.g. a benchmark's warmed one; by default one of `threads` threads. */
+export async function runEmbedded(plan: SweepPlan, store: ResultStore, threads: number, hooks: RunHooks = {}, pool?: PointPool): Promise<RunSummary> {
   const t0 = performance.now();
   const todo = pending(plan, store);
   const already = plan.points.length - todo.length;
   const summary: RunSummary = { total: plan.points.length, already, computed: 0, failed: [], interrupted: false, wallSeconds: 0 };
   hooks.onProgress?.(already, summary.total, 0);
   if (todo.length === 0) return summary;
-  const pool = createPointPool(Math.min(threads, todo.length));
+  const own = pool ?? createPointPool(Math.min(threads, todo.length));
   const abort = new AbortController();
   const stop = () => abort.abort();
   hooks.signal?.addEventListener('abort', stop);
@@ -43,7 +44,7 @@ export async function runEmbedded(plan: SweepPlan, store: ResultStore, threads: 
     while (next < todo.length && !abort.signal.aborted) {
       const point = todo[next++];
       try {
-        const record = await pool.run(point, abort.signal);
+        const record = await own.run(point, abort.signal);
         if (store.add(record)) summary.computed++;
       } catch (e) {
         if (abort.signal.aborted) return;
@@ -56,7 +57,7 @@ export async function runEmbedded(plan: SweepPlan, store: ResultStore, threads: 
     await Promise.all(Array.from({ length: Math.min(threads, todo.length) }, lane));
   } finally {
     hooks.signal?.removeEventListener('abort', stop);
-    await pool.close();
+    if (!pool) await own.close();
   }
   summary.interrupted = abort.signal.aborted;
   summary.wallSeconds = (performance.now() - t0) / 1000;

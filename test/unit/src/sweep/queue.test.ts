@@ -14,7 +14,7 @@ import { parseQueueUrl, runQueued } from '../../../../src/sweep/queue.js';
 import { RECORDS_FILE, ResultStore } from '../../../../src/sweep/store.js';
 import type { SweepRecord } from '../../../../src/sweep/runPoint.js';
 import { REPO, wafer } from '../cli/spawnWafer.js';
-import { freePort, redisServerInstalled, startRedis, type RedisServer } from './redisServer.js';
+import { freePort, redisServerInstalled, startRedis, type RedisServer } from '../../../../src/sweep/localRedis.js';
 
 const root = mkdtempSync(join(tmpdir(), 'wafer-sweep-queue-'));
 let redis: RedisServer | null = null;

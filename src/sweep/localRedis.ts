@@ -1,5 +1,5 @@
-// A real redis-server for the tests that need one: started on a free local port (127.0.0.1 only, nothing saved to
-// disk) and stopped after. Where redis-server is not installed, `startRedis` returns null and the caller skips.
+// A local redis-server for the tests and `wafer bench sweep`: started on a free port (127.0.0.1 only, nothing saved
+// to disk) and stopped after. Where redis-server is not installed, `startRedis` returns null and the caller skips.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
 
