@@ -121,7 +121,12 @@ function runCommand(sweep: Command): void {
     const stop = interruptible();
     let s: RunSummary;
     try {
-      const hooks = { onProgress: (d: number, t: number, f: number) => bar.update(d, t, f), signal: stop.signal };
+      const note = (line: string) => {
+        if (g.quiet || g.json) return;
+        bar.end();
+        process.stderr.write(`note: ${line}\n`);
+      };
+      const hooks = { onProgress: (d: number, t: number, f: number) => bar.update(d, t, f), signal: stop.signal, onNote: note };
       s = address ? await runQueued(plan, store, address, hooks) : await runEmbedded(plan, store, threads, hooks);
     } catch (e) {
       if (!address) throw e;

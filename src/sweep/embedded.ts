@@ -19,6 +19,8 @@ export interface RunSummary {
 export interface RunHooks {
   onProgress?: (done: number, total: number, fresh: number) => void;
   signal?: AbortSignal;
+  /** A note for the person waiting (on a queue: no worker is connected). */
+  onNote?: (line: string) => void;
 }
 
 /** The plan's points that `store` does not hold yet, in plan order. */

@@ -17,6 +17,8 @@ import { codeVersion } from './version.js';
 export const DEFAULT_QUEUE_NAME = 'wafer-sweep';
 /** Tries a point gets (the first and after failures or stalls) before it is reported as failed. */
 const ATTEMPTS = 3;
+/** How long a coordinator waits with no progress before it checks for workers and says none is there. */
+const NO_WORKER_NOTE_MS = 5000;
 /** Jobs gathered per round trip. */
 const GATHER_BATCH = 1000;
 
@@ -136,10 +138,19 @@ export async function runQueued(plan: SweepPlan, store: ResultStore, a: QueueAdd
       const chunk = todo.slice(i, i + GATHER_BATCH);
       await queue.addBulk(chunk.map((point) => ({ name: point.kind, data: { version, point }, opts: { jobId: point.key, attempts: ATTEMPTS, removeOnComplete: false, removeOnFail: false } })));
     }
+    let idleSince = performance.now();
+    let noted = false;
     while (remaining.size > 0 && !hooks.signal?.aborted) {
       const progressed = (await gather(queue as Queue, store, remaining, summary)) > 0;
-      if (progressed) hooks.onProgress?.(summary.already + summary.computed, summary.total, summary.computed);
-      else await sleep(100);
+      if (progressed) {
+        hooks.onProgress?.(summary.already + summary.computed, summary.total, summary.computed);
+        idleSince = performance.now();
+      } else await sleep(100);
+      // Nothing for a while and nobody to do it: say what is missing rather than wait in silence.
+      if (!noted && performance.now() - idleSince > NO_WORKER_NOTE_MS && (await queue.getWorkersCount()) === 0) {
+        hooks.onNote?.(`no worker is connected to queue ${a.name}: start one with \`wafer sweep worker --queue ${a.url}${a.name === DEFAULT_QUEUE_NAME ? '' : ` --queue-name ${a.name}`}\``);
+        noted = true;
+      }
     }
   } catch (e) {
     failed = true;
