@@ -31,7 +31,7 @@ afterAll(async () => {
 const SWEEP = {
   name: 'queue-test',
   studies: [
-    { run: 'mesh', axes: { model: ['toy-dense'], fabric: ['mini-32'], tokens: [2, 3] } },
+    { run: 'mesh', axes: { model: ['toy-dense'], fabric: ['mini-32'], grid: ['20x20'], tokens: [2, 3] } },
     { run: 'gpu', axes: { model: ['toy-moe'], gpu: ['h100'], gpus: [1, 2], batch: [1, 2, 4] } },
     { run: 'noc', axes: { fabric: ['mini-16'], grid: ['6x6'], rate: [0.05, 0.1], cycles: [500], warmup: [100] } },
   ],
@@ -62,7 +62,8 @@ function startWafer(args: string[]): Proc {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 60_000): Promise<T> {
+/** Polls `f` until it gives a value; the limit only catches a hang (a loaded machine starts processes slowly). */
+async function until<T>(what: string, f: () => Promise<T | null | undefined | false>, ms = 150_000): Promise<T> {
   const t0 = Date.now();
   for (;;) {
     const v = await f();
@@ -74,7 +75,8 @@ async function until<T>(what: string, f: () => Promise<T | null | undefined | fa
 
 const byKey = (rs: SweepRecord[]) => new Map(rs.map((r) => [r.key, r]));
 
-describe.runIf(redisServerInstalled()).concurrent('a sweep through BullMQ on a real Redis', () => {
+// One test at a time: each starts processes, and side by side on two cores they only slow each other down.
+describe.runIf(redisServerInstalled())('a sweep through BullMQ on a real Redis', () => {
   it('two workers, one SIGKILLed mid-point: every point recorded exactly once, the same records as the embedded run', async () => {
     const file = sweepFile('kill');
     const plan = loadSweep(file);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { catchInputError } from '../../inputError.js';
 import { runEmbedded } from '../../../../src/sweep/embedded.js';
+import { createPointPool } from '../../../../src/sweep/pool.js';
 import { planSweep } from '../../../../src/sweep/plan.js';
 import { runPoint, type SweepRecord } from '../../../../src/sweep/runPoint.js';
 import { parseSweepText } from '../../../../src/sweep/schema.js';
@@ -62,16 +63,19 @@ describe('runEmbedded', () => {
   it('stopped after two points and run again: every point once, none redone, the records the main thread computes', async () => {
     const dir = join(root, 'run');
     const stop = new AbortController();
+    // One pool for both runs (a pool's start is most of this test's time); each run stops using it when it ends.
+    const pool = createPointPool(1);
     const first = ResultStore.open(dir, plan);
-    const s1 = await runEmbedded(plan, first, 1, { signal: stop.signal, onProgress: (done) => done >= 2 && stop.abort() });
+    const s1 = await runEmbedded(plan, first, 1, { signal: stop.signal, onProgress: (done) => done >= 2 && stop.abort() }, pool);
     first.close();
     expect(s1.interrupted).toBe(true);
     expect(s1.computed).toBeGreaterThanOrEqual(2);
     expect(s1.computed).toBeLessThan(plan.points.length);
 
     const second = ResultStore.open(dir, plan);
-    const s2 = await runEmbedded(plan, second, 1);
+    const s2 = await runEmbedded(plan, second, 1, {}, pool);
     second.close();
+    await pool.close();
     expect([s2.already, s2.computed, s2.failed, s2.interrupted]).toEqual([s1.computed, plan.points.length - s1.computed, [], false]);
     const records = readRecords(dir);
     expect(records.map((r) => r.key).sort()).toEqual(plan.points.map((p) => p.key).sort());
