@@ -8,6 +8,9 @@ import { formatSweepBench, runSweepBench, writeSweepBench } from '../src/bench/s
 const quick = process.argv.includes('--quick');
 const report = await runSweepBench({ quick, onProgress: (line) => process.stderr.write(line + '\n') });
 process.stdout.write(formatSweepBench(report) + '\n');
-const dir = join(dirname(fileURLToPath(import.meta.url)), 'results', quick ? 'quick' : '');
-writeSweepBench(report, dir);
-process.stderr.write(`wrote ${join(dir, 'sweep.json')} and sweep.md\n`);
+// --quick is a smoke test: its figures are not kept.
+if (!quick) {
+  const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
+  writeSweepBench(report, dir);
+  process.stderr.write(`wrote ${join(dir, 'sweep.json')} and sweep.md\n`);
+}

@@ -40,7 +40,7 @@ export interface SweepBenchReport {
 }
 
 export interface SweepBenchOptions {
-  /** Fewer points (a smoke test: the figures are not meaningful). */
+  /** A few points, one thread and one worker (a smoke test: the figures are not meaningful). */
   quick?: boolean;
   /** A Redis to use (default: a redis-server started here on a free port, when installed). */
   queue?: string;
@@ -51,10 +51,10 @@ const REPO = fileURLToPath(new URL('../..', import.meta.url));
 
 function workloads(quick: boolean, tag: string): { name: string; plan: SweepPlan }[] {
   const make = (name: string, study: unknown) => planSweep(parseSweepText(JSON.stringify({ name: `bench-${name}-${tag}`, studies: [study] }), `bench ${name}`), `bench ${name}`);
-  const batches = quick ? [1, 2, 4, 8] : [1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 24, 32];
+  const batches = quick ? [1, 8] : [1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 24, 32];
   return [
     { name: 'GPU estimates', plan: make('gpu', { run: 'gpu', axes: { model: ['toy-moe', 'toy-dense'], gpu: ['h100', 'h200'], gpus: [1, 2], batch: batches } }) },
-    { name: 'projections', plan: make('project', { run: 'project', axes: { model: ['toy-moe'], fabric: ['mini-64'], repair: ['route-around'], faultDensity: [0.02], seed: { from: 0, count: quick ? 2 : 12 } } }) },
+    { name: 'projections', plan: make('project', { run: 'project', axes: { model: ['toy-moe'], fabric: ['mini-64'], repair: ['route-around'], faultDensity: [0.02], seed: { from: 0, count: quick ? 1 : 12 } } }) },
   ];
 }
 
@@ -139,7 +139,7 @@ export async function runSweepBench(opts: SweepBenchOptions = {}): Promise<Sweep
   let redis: RedisServer | null = null;
   let queueSkipped: string | null = null;
   try {
-    const widths = [...new Set([1, Math.min(2, availableParallelism())])];
+    const widths = opts.quick ? [1] : [...new Set([1, Math.min(2, availableParallelism())])];
     for (const threads of widths) {
       for (const w of list) {
         say(`embedded, ${threads} thread${threads > 1 ? 's' : ''}: ${w.name} (${w.plan.points.length} points)`);

@@ -118,7 +118,10 @@ const CASES: Record<string, (dir: string) => string[]> = {
 // The slowest (4–6 CPU-seconds each) run only once, in the --json pass.
 const JSON_ONLY = new Set(['wafer demo', 'wafer bench engine']);
 // Commands that print no JSON (with the reason), or that are too slow for a test that runs every command.
-const NOT_HERE: Record<string, string> = { 'wafer sweep worker': 'runs until stopped; test/unit/src/sweep/queue.test.ts runs it against a real Redis' };
+const NOT_HERE: Record<string, string> = {
+  'wafer sweep worker': 'runs until stopped; test/unit/src/sweep/queue.test.ts runs it against a real Redis',
+  'wafer bench sweep': 'starts a redis-server and worker processes; test/unit/src/sweep/sweepBench.test.ts runs it (--quick)',
+};
 
 const LEAVES = COMMANDS.filter(([, c]) => c.commands.length === 0).map(([p]) => p);
 const CASE_LIST = LEAVES.filter((p) => CASES[p]);
