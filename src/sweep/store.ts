@@ -67,13 +67,19 @@ export class ResultStore {
     mkdirSync(dir, { recursive: true });
     const metaPath = join(dir, SWEEP_FILE);
     if (existsSync(metaPath)) {
-      const old = JSON.parse(readFileSync(metaPath, 'utf8')) as Partial<SweepMeta>;
+      let old: Partial<SweepMeta> | null = null;
+      try {
+        old = JSON.parse(readFileSync(metaPath, 'utf8')) as Partial<SweepMeta>;
+      } catch {
+        // not ours: refused below
+      }
+      if (typeof old?.name !== 'string' || typeof old.points !== 'number') throw new InputError(`${metaPath} is not the record of a wafer sweep`, option, 'give a directory of its own for the results (nothing there is overwritten)');
       if (old.name !== plan.file.name) throw new InputError(`${dir} holds the results of sweep "${old.name}", not "${plan.file.name}"`, option, 'give another directory (results of one sweep per directory)');
     }
-    const meta: SweepMeta & { file: unknown } = { name: plan.file.name, source: plan.source, points: plan.points.length, file: plan.file };
-    writeFileAtomic(metaPath, JSON.stringify(meta, null, 2) + '\n', { option });
     const path = join(dir, RECORDS_FILE);
     const { records, cut } = existsSync(path) ? parseRecords(readFileSync(path, 'utf8'), path) : { records: [], cut: 0 };
+    const meta: SweepMeta & { file: unknown } = { name: plan.file.name, source: plan.source, points: plan.points.length, file: plan.file };
+    writeFileAtomic(metaPath, JSON.stringify(meta, null, 2) + '\n', { option });
     if (existsSync(path) && statSync(path).size > cut) truncateSync(path, cut); // the partial line of a killed run
     return new ResultStore(dir, records, openSync(path, 'a'));
   }

@@ -1,7 +1,7 @@
 // The results directory and the embedded run: records appended as points finish, a partial last line (a process
 // killed mid-write) cut off on the next open, a run stopped half-way resumed without redoing or losing a point, and
 // the pool's records the same as the points computed here on the main thread.
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -53,6 +53,11 @@ describe('ResultStore', () => {
     expect(catchInputError(() => ResultStore.open(dir, other)).message).toBe(`${dir} holds the results of sweep "store-test", not "other" (--out): give another directory (results of one sweep per directory)`);
     writeFileSync(join(dir, RECORDS_FILE), `${JSON.stringify(record(0))}\n{oops\n${JSON.stringify(record(1))}\n`);
     expect(catchInputError(() => ResultStore.open(dir, plan)).message).toMatch(/^line 2 is not a record \(.*records\.jsonl\): /);
+    const foreign = join(root, 'foreign');
+    mkdirSync(foreign);
+    writeFileSync(join(foreign, 'sweep.json'), '{"mine": true}');
+    expect(catchInputError(() => ResultStore.open(foreign, plan)).message).toMatch(/sweep\.json is not the record of a wafer sweep \(--out\): give a directory of its own/);
+    expect(readFileSync(join(foreign, 'sweep.json'), 'utf8')).toBe('{"mine": true}');
     const file = join(root, 'afile');
     writeFileSync(file, 'x');
     expect(catchInputError(() => ResultStore.open(file, plan)).message).toBe(`${file} is a file (--out): give a directory for the results`);
