@@ -115,6 +115,11 @@ async function jobsIn(queue: Queue, state: 'completed' | 'failed', keys: Set<str
   return jobs.filter((j) => j && j.id !== undefined && keys.has(j.id));
 }
 
+/** An error of the Redis client (ioredis's wording) rather than of this program. */
+function isConnectionError(e: unknown): boolean {
+  return /ECONN|EPIPE|ETIMEDOUT|Connection is closed|connect|Stream isn't writeable|MaxRetriesPerRequest/i.test((e as Error)?.message ?? '');
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Enqueues the points `store` lacks and gathers their records until every one is in, or `hooks.signal` stops it. */
@@ -155,7 +160,8 @@ export async function runQueued(plan: SweepPlan, store: ResultStore, a: QueueAdd
   } catch (e) {
     failed = true;
     if (e instanceof InputError) throw e;
-    throw lost(a, connectionError ?? e);
+    if (connectionError !== null || isConnectionError(e)) throw lost(a, connectionError ?? e);
+    throw e;
   } finally {
     // Without a connection there is nothing to close cleanly (BullMQ's close would wait on clients reconnecting).
     if (!failed) await queue.close().catch(() => {});
