@@ -13,6 +13,7 @@ const COMMANDS: readonly (readonly [string, () => Promise<{ register: Register }
   ['faults', () => import('./faults.js')],
   ['run', () => import('./run.js')],
   ['gpu', () => import('./gpu.js')],
+  ['calibrate', () => import('./calibrate.js')],
   ['compare', () => import('./compare.js')],
   ['project', () => import('./project.js')],
   ['speculate', () => import('./speculate.js')],
@@ -22,6 +23,7 @@ const COMMANDS: readonly (readonly [string, () => Promise<{ register: Register }
   ['noc', () => import('./noc.js')],
   ['bench', () => import('./bench.js')],
   ['report', () => import('./report.js')],
+  ['sweep', () => import('./sweep.js')],
 ];
 
 /** The names of every subcommand, in help order. */
