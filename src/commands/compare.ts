@@ -6,7 +6,7 @@ import { InputError } from '../../fabric/errors.js';
 import { assertWritable, writeFileAtomic } from '../io/atomicWrite.js';
 import { printJson, printText, progress } from '../io/output.js';
 import { parseIntList, parseIntOption } from '../io/parse.js';
-import { COMPARE_DTYPES, compareFabrics, resolveFabricArg, type CompareDtype, type CompareOptions, type CompareResult, type CompareRow } from '../report/compareData.js';
+import { COMPARE_DTYPES, compareFabrics, resolveFabricArg, type CompareDtype, type CompareOptions, type CompareResult, type CompareRow } from '../study/compare.js';
 import { memoryWallSvg } from '../report/memoryWallChart.js';
 import { formatParams } from '../report/svg.js';
 import { action } from './action.js';

@@ -20,8 +20,8 @@ import { writeFileAtomic } from '../io/atomicWrite.js';
 import { printJson, printText, type GlobalOptions } from '../io/output.js';
 import { prepareCompile } from '../wafer/compileJob.js';
 import { runOnMesh } from '../wafer/runJob.js';
-import { compareFabrics, resolveFabricArg } from '../report/compareData.js';
-import { buildReportData } from '../report/reportData.js';
+import { compareFabrics, resolveFabricArg } from '../study/compare.js';
+import { buildReportData } from '../study/reportData.js';
 import { reportHtml } from '../report/html.js';
 import { action } from './action.js';
 

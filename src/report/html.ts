@@ -1,7 +1,7 @@
 // The report as ONE self-contained HTML file: inline CSS and inline SVG, no scripts, no fonts, no network.
 import { memoryWallSvg } from './memoryWallChart.js';
 import { nocChartSvg } from './nocChart.js';
-import type { ReportData } from './reportData.js';
+import type { ReportData } from '../study/reportData.js';
 import { sramHistogramSvg } from './sramHistogram.js';
 import { esc } from './svg.js';
 import { defaultRouteColour, waferMapSvg } from './waferMap.js';

@@ -3,7 +3,7 @@
 // HBM roofline (HBM bandwidth ÷ weight bytes per token) as a dashed line; each wafer's SRAM capacity edge (the model
 // size whose weights fill one wafer) as a dotted vertical line. Right: tokens/s against batch for the chosen model,
 // aggregate solid and per user dashed.
-import type { CompareResult, HbmRoofline } from './compareData.js';
+import type { CompareResult, HbmRoofline } from '../study/compare.js';
 import { axes, el, esc, formatParams, formatSi, legend, logDomain, logScale, logTicks, paletteColour, polyline, svgRoot, text, type Scale } from './svg.js';
 
 const WIDTH_PX = 1060;

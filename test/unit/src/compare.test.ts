@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CompareResult } from '../../../src/report/compareData.js';
+import type { CompareResult } from '../../../src/study/compare.js';
 
 const root = mkdtempSync(join(tmpdir(), 'wafer-compare-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

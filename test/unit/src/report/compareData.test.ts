@@ -12,8 +12,8 @@ import { estimateStep } from '../../../../compiler/wafer/estimate.js';
 import { InputError } from '../../../../fabric/errors.js';
 import { getGpuPreset } from '../../../../fabric/gpu/spec.js';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
-import { compareFabrics, fewestGpus, resolveFabricArg, type CompareOptions } from '../../../../src/report/compareData.js';
-import { toSplit } from '../../../../src/report/waferEstimate.js';
+import { compareFabrics, fewestGpus, resolveFabricArg, type CompareOptions } from '../../../../src/study/compare.js';
+import { toSplit } from '../../../../src/study/waferEstimate.js';
 import { projectWafer, PROJECTION_METHOD } from '../../../../compiler/project/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'wafer-compare-'));

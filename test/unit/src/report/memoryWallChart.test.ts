@@ -1,7 +1,7 @@
 // The memory-wall chart: the HBM roofline arithmetic and what the SVG contains for a real compare result.
 import { describe, expect, it } from 'vitest';
 import { getPreset } from '../../../../compiler/model/presets.js';
-import { compareFabrics, resolveFabricArg, type HbmRoofline } from '../../../../src/report/compareData.js';
+import { compareFabrics, resolveFabricArg, type HbmRoofline } from '../../../../src/study/compare.js';
 import { clipToY, memoryWallSvg, rooflineGpus, rooflinePieces, rooflineTokensPerSecond } from '../../../../src/report/memoryWallChart.js';
 import { logScale } from '../../../../src/report/svg.js';
 

@@ -6,7 +6,7 @@ import { tileSramBytes } from '../../fabric/isa/sram.js';
 import { InputError, inputErrorFromZod } from '../../fabric/errors.js';
 import type { CompileJob } from '../wafer/compileJob.js';
 import type { MeshRunResult } from '../wafer/runJob.js';
-import type { CompareResult } from './compareData.js';
+import type { CompareResult } from './compare.js';
 import type { TileStats } from './meshStats.js';
 
 export const REPORT_DATA_VERSION = 1;
