@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { InputError } from '../../fabric/errors.js';
 import { writeFileAtomic } from '../io/atomicWrite.js';
-import { printJson, printText, progress, type GlobalOptions } from '../io/output.js';
+import { printJson, printText, progress } from '../io/output.js';
 import { parseIntOption } from '../io/parse.js';
 import { reportHtml } from '../report/html.js';
 import type { CompareRow } from '../study/compare.js';
