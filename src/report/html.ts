@@ -4,7 +4,7 @@
 import type { Headline } from '../study/headline.js';
 import type { ReportData } from '../study/reportData.js';
 import { describeFaults, describeSetting } from '../study/setting.js';
-import { memoryWallSvg, sizeTakeaway } from './memoryWallChart.js';
+import { batchTakeaway, memoryWallSvg, sizeTakeaway } from './memoryWallChart.js';
 import { nocChartSvg } from './nocChart.js';
 import { sramFillBins, sramHistogramSvg } from './sramHistogram.js';
 import { esc, formatParams } from './svg.js';
@@ -122,8 +122,9 @@ function sramTakeaway(d: ReportData): string {
   return `Placed tiles hold ${pct(mean)} of their SRAM on average and the fullest ${pct(fullest)}${why}.`;
 }
 
-function section(id: string, title: string, note: string, svg: string, takeaway: string, tag = ''): string {
-  return `<section id="${id}"><h2>${esc(title)}${tag}</h2><p class="note">${esc(note)}</p><figure>${svg}</figure><p class="takeaway">${esc(takeaway)}</p></section>`;
+function section(id: string, title: string, note: string, svg: string, takeaway: string | string[], tag = ''): string {
+  const lines = (Array.isArray(takeaway) ? takeaway : [takeaway]).map((t) => `<p class="takeaway">${esc(t)}</p>`).join('');
+  return `<section id="${id}"><h2>${esc(title)}${tag}</h2><p class="note">${esc(note)}</p><figure>${svg}</figure>${lines}</section>`;
 }
 
 export function reportHtml(d: ReportData, o: ReportHtmlOptions = {}): string {
@@ -132,7 +133,7 @@ export function reportHtml(d: ReportData, o: ReportHtmlOptions = {}): string {
   const tag = toy ? '<span class="toy-tag">toy run</span>' : '';
   const on = `${d.model} on ${d.fabric}`;
   const sections: { id: string; title: string; html: string }[] = [
-    { id: 'map', title: `Wafer map: ${on}`, html: section('map', `Wafer map: ${on}`, `Each cell is a tile; colour = role, alternate layers lighter; black cells are defective. ${routeColour !== null ? `Arrows: the routes of colour ${routeColour}${o.routeColour === undefined ? ' (the least-used colour carrying at least 2% of the link hops; --route-colour picks another)' : ''}.` : ''} Hover a tile for its role and SRAM.`, waferMapSvg(d, { mode: 'roles', routeColour }), mapTakeaway(d), tag) },
+    { id: 'map', title: `Wafer map: ${on}`, html: section('map', `Wafer map: ${on}`, `Each cell is a tile; colour = role, alternate layers lighter; crossed cells are defective. ${routeColour !== null ? `Arrows: the routes of colour ${routeColour}${o.routeColour === undefined ? ' (the least-used colour carrying at least 2% of the link hops; --route-colour picks another)' : ''}.` : ''} Hover a tile for its role and SRAM.`, waferMapSvg(d, { mode: 'roles', routeColour }), mapTakeaway(d), tag) },
     { id: 'heatmap', title: 'Tile busy heatmap', html: section('heatmap', `Tile busy heatmap: ${on}`, d.run ? `CE busy cycles per tile over the whole run (${d.run.totalCycles} cycles, prefill and decode), from the mesh engine's statistics; the scale runs to the busiest tile.` : 'No run: nothing to show.', waferMapSvg(d, { mode: 'busy' }), heatTakeaway(d), tag) },
     { id: 'sram', title: 'SRAM fill', html: section('sram', `SRAM fill: ${on}`, "Bytes of buffers (weights, KV cache, activations) per placed tile, as a share of the tile's SRAM.", sramHistogramSvg(d), sramTakeaway(d), tag) },
   ];
@@ -141,7 +142,7 @@ export function reportHtml(d: ReportData, o: ReportHtmlOptions = {}): string {
     const fabrics = [...new Set(c.modelSweep.map((s) => s.fabric))].join(', ');
     const settings = d.headline ? ` Wafer points: ${describeSetting(d.headline.wafer.point.setting)}. GPU points: ${describeSetting(d.headline.gpu.point.setting)}.` : '';
     const note = `${toy ? 'Real size: ' : ''}every model preset on ${fabrics}; hover a point for the setting behind it.${settings} ${c.notes.join(' ')}`;
-    sections.push({ id: 'memory-wall-section', title: 'The memory wall', html: section('memory-wall-section', `The memory wall${toy ? ': real size' : ''}`, note, memoryWallSvg({ ...c, marks: d.marks }), sizeTakeaway({ ...c, marks: d.marks })) });
+    sections.push({ id: 'memory-wall-section', title: 'The memory wall', html: section('memory-wall-section', `The memory wall${toy ? ': real size' : ''}`, note, memoryWallSvg({ ...c, marks: d.marks }, { takeaways: false }), [`Left: ${sizeTakeaway(c)}`, `Right: ${batchTakeaway(c.batchSweep)}`]) });
   }
   if (d.noc) sections.push({ id: 'noc', title: 'NoC latency–throughput', html: section('noc', 'NoC latency–throughput', `wafer noc --sweep: ${d.noc.sweep.length} loads on a ${d.noc.width}×${d.noc.height} mesh.`, nocChartSvg(d.noc), nocTakeaway(d)) });
   const title = `wafer report: ${d.model} on ${d.fabric}`;

@@ -169,12 +169,16 @@ function rooflinePath(r: HbmRoofline, c: Ctx, row: number): string {
   const pts: [number, number][] = q.map(([a, b]) => [c.x(a), c.y(b)]);
   const gpus = r.fixedGpus ?? 1;
   const title = `${r.fabric} HBM roofline, ${plural(gpus, 'GPU')}: tokens/s per user ≤ ${gpus} × ${formatSi(r.hbmBytesPerSecond)}B/s ÷ weight bytes, up to the ${formatParams((gpus * r.usableHbmBytes) / r.bytesPerParam)} parameters its HBM holds`;
-  const end = pts[1];
+  const [start, end] = pts;
+  // The label runs along the line, near where it enters the plot (the line's end sits among the GPU's own points).
+  const at: [number, number] = [start[0] + 0.06 * (end[0] - start[0]), start[1] + 0.06 * (end[1] - start[1])];
+  const angle = (Math.atan2(end[1] - start[1], end[0] - start[0]) * 180) / Math.PI;
+  const label = `${gpus === 1 ? 'one' : gpus} ${r.fabric}${gpus === 1 ? "'s" : 's’'} HBM roofline, to ${formatParams((gpus * r.usableHbmBytes) / r.bytesPerParam)}`;
   return el('g', { class: 'roofline', 'data-fabric': r.fabric, 'data-gpus': String(gpus) }, [
     el('title', {}, esc(title)),
     polyline(pts, { stroke: c.colourOf(r.fabric), 'stroke-width': 1.2, 'stroke-dasharray': '6 4' }),
     el('line', { x1: end[0], y1: end[1] - 5, x2: end[0], y2: end[1] + 5, stroke: c.colourOf(r.fabric), 'stroke-width': 1.5 }),
-    text(end[0] + 3, end[1] - 4 - 11 * row, `${gpus === 1 ? 'one' : gpus} ${r.fabric}'s HBM: ${formatParams((gpus * r.usableHbmBytes) / r.bytesPerParam)}`, { 'font-size': 10, fill: c.colourOf(r.fabric) }),
+    text(at[0], at[1] - 4 - 2 * row, label, { 'font-size': 10, fill: c.colourOf(r.fabric), transform: `rotate(${px(angle)} ${px(at[0])} ${px(at[1] - 4 - 2 * row)})` }),
   ]);
 }
 
@@ -258,8 +262,9 @@ function sizePanel(d: MemoryWallData, colourOf: (f: string) => string): string {
     parts.push(svg);
     if (end) ends.push({ fabric: s.fabric, at: end });
   }
+  // Names at the panel's right edge, level with where each series ends (the end of the plot is crowded with labels).
   const labelYs = spreadLabels(ends.map((e) => e.at[1] + 4), LABEL_GAP_PX);
-  ends.forEach((e, i) => parts.push(text(e.at[0] + 8, labelYs[i], e.fabric, { class: 'series-label', fill: colourOf(e.fabric), 'font-weight': 'bold' })));
+  ends.forEach((e, i) => parts.push(el('line', { x1: e.at[0] + 5, y1: e.at[1], x2: SIZE.x1 + 4, y2: labelYs[i] - 4, stroke: colourOf(e.fabric), 'stroke-width': 0.8, opacity: 0.6 }), text(SIZE.x1 + 6, labelYs[i], e.fabric, { class: 'series-label', fill: colourOf(e.fabric), 'font-weight': 'bold' })));
   for (const m of marks) {
     const X = x(m.point.totalParams);
     const Y = y(m.point.decodeTokensPerSecond);
@@ -310,7 +315,9 @@ function legendRows(d: MemoryWallData, fabrics: { name: string; kind: 'gpu' | 'w
   const sourceOf = (f: string) => d.modelSweep.find((s) => s.fabric === f)?.points[0]?.setting.source ?? d.marks?.find((m) => m.fabric === f)?.point.setting.source ?? '';
   fabrics.forEach((f, i) => {
     const Y = LEGEND_Y + i * 16;
-    rows.push(el('line', { x1: SIZE.x0, y1: Y, x2: SIZE.x0 + 22, y2: Y, stroke: colourOf(f.name), 'stroke-width': 2 }), marker(f.kind, SIZE.x0 + 11, Y, 3.5, colourOf(f.name)), text(SIZE.x0 + 28, Y + 4, `${f.name}: ${f.kind === 'gpu' ? 'GPUs' : 'wafers'}${sourceOf(f.name) ? ` (${sourceOf(f.name)})` : ''}`));
+    const swept = d.modelSweep.some((s) => s.fabric === f.name && s.points.length);
+    const what = swept ? `${f.kind === 'gpu' ? 'GPUs' : 'wafers'} (${sourceOf(f.name)})` : `only the toy run (${sourceOf(f.name)})`;
+    rows.push(el('line', { x1: SIZE.x0, y1: Y, x2: SIZE.x0 + 22, y2: Y, stroke: colourOf(f.name), 'stroke-width': 2 }), marker(f.kind, SIZE.x0 + 11, Y, 3.5, colourOf(f.name)), text(SIZE.x0 + 28, Y + 4, `${f.name}: ${what}`));
   });
   const keys: [string, string][] = [
     ['6 4', 'HBM roofline of one GPU (HBM bandwidth ÷ weight bytes), ending where its HBM is full'],
@@ -369,17 +376,24 @@ export function batchTakeaway(sweeps: BatchSweep[]): string {
   return parts.length ? `${parts.join('; ')}.` : 'Batch sweep: one batch size only.';
 }
 
-export function memoryWallSvg(d: MemoryWallData): string {
+export interface MemoryWallOptions {
+  /** Write the takeaways under the chart (default true; a page that writes them as text beside it says false). */
+  takeaways?: boolean;
+}
+
+export function memoryWallSvg(d: MemoryWallData, o: MemoryWallOptions = {}): string {
+  const withTakeaways = o.takeaways !== false;
   const fabrics: { name: string; kind: 'gpu' | 'wafer' }[] = [];
   for (const s of [...d.modelSweep, ...d.batchSweep, ...(d.marks ?? [])]) if (!fabrics.some((f) => f.name === s.fabric)) fabrics.push({ name: s.fabric, kind: s.kind });
   const colourOf = (f: string) => paletteColour(Math.max(0, fabrics.findIndex((x) => x.name === f)));
   const title = `Where the memory wall moves: ${d.dtype} weights, prompt ${d.promptLength}, context ${d.contextLength}; each fabric at the fewest wafers or GPUs that hold the model`;
-  return svgRoot(WIDTH_PX, HEIGHT_PX, { id: 'memory-wall', role: 'img', 'aria-label': title }, [
-    el('rect', { x: 0, y: 0, width: WIDTH_PX, height: HEIGHT_PX, fill: '#fff' }),
+  const height = withTakeaways ? HEIGHT_PX : TAKEAWAY_Y - 20;
+  return svgRoot(WIDTH_PX, height, { id: 'memory-wall', role: 'img', 'aria-label': title }, [
+    el('rect', { x: 0, y: 0, width: WIDTH_PX, height, fill: '#fff' }),
     text(WIDTH_PX / 2, 22, title, { 'text-anchor': 'middle', 'font-size': 13, 'font-weight': 'bold' }),
     sizePanel(d, colourOf),
     batchPanel(d, colourOf),
     legendRows(d, fabrics, colourOf),
-    el('g', { class: 'takeaway' }, [...wrap(`Left: ${sizeTakeaway(d)}`, TAKEAWAY_CHARS).map((l, i) => text(20, TAKEAWAY_Y + 16 * i, l, { 'font-size': 12, class: 'takeaway-size' })), ...wrap(`Right: ${batchTakeaway(d.batchSweep)}`, TAKEAWAY_CHARS).map((l, i) => text(20, TAKEAWAY_Y + 36 + 16 * i, l, { 'font-size': 12, class: 'takeaway-batch' }))]),
+    !withTakeaways ? '' : el('g', { class: 'takeaway' }, [...wrap(`Left: ${sizeTakeaway(d)}`, TAKEAWAY_CHARS).map((l, i) => text(20, TAKEAWAY_Y + 16 * i, l, { 'font-size': 12, class: 'takeaway-size' })), ...wrap(`Right: ${batchTakeaway(d.batchSweep)}`, TAKEAWAY_CHARS).map((l, i) => text(20, TAKEAWAY_Y + 36 + 16 * i, l, { 'font-size': 12, class: 'takeaway-batch' }))]),
   ]);
 }
