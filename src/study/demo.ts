@@ -54,12 +54,14 @@ export interface DemoData {
 
 export interface DemoHooks {
   workers: number;
+  /** Only the table's real-size model, no sweep over the presets (seconds instead of a minute of CPU). */
+  quick?: boolean;
   say: (line: string) => void;
   onProjection?: (done: number, total: number) => void;
 }
 
-export function realSizeOptions(): CompareOptions {
-  return { model: getPreset(DEMO.realModel), fabrics: DEMO.realFabrics.map((f) => resolveFabricArg(f)), batches: [1], dtype: 'bf16', promptLength: DEMO.realPrompt, contextLength: DEMO.realContext, sweepModels: true };
+export function realSizeOptions(quick = false): CompareOptions {
+  return { model: getPreset(DEMO.realModel), fabrics: DEMO.realFabrics.map((f) => resolveFabricArg(f)), batches: [1], dtype: 'bf16', promptLength: DEMO.realPrompt, contextLength: DEMO.realContext, sweepModels: !quick };
 }
 
 /** The toy run on the faulty mesh and on the GPU emulator (the model written to `dir` and read back). */
@@ -106,7 +108,7 @@ export function toyMarks(toy: DemoToy): WallMark[] {
 /** The whole demo: the records and the report data drawn from them. */
 export async function runDemo(hooks: DemoHooks): Promise<{ data: DemoData; report: ReportData }> {
   const t0 = performance.now();
-  const realOptions = realSizeOptions();
+  const realOptions = realSizeOptions(hooks.quick);
   // The real-size projections start first, in worker threads, while this thread runs the toy model.
   const projections = hooks.workers > 0 ? runProjections(projectionJobs(realOptions), { workers: hooks.workers, onDone: hooks.onProjection }) : null;
   projections?.catch(() => undefined); // awaited below; a failure while the toy runs must not surface as unhandled
@@ -117,7 +119,7 @@ export async function runDemo(hooks: DemoHooks): Promise<{ data: DemoData; repor
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  hooks.say(`4/4 the real-size memory wall: every model preset on ${DEMO.realFabrics.join(', ')} (${DEMO.realModel} in the table)…`);
+  hooks.say(hooks.quick ? `4/4 ${DEMO.realModel} at real size on ${DEMO.realFabrics.join(', ')} (--quick: no sweep over the model presets)…` : `4/4 the real-size memory wall: every model preset on ${DEMO.realFabrics.join(', ')} (${DEMO.realModel} in the table)…`);
   const made = projections ? await projections : await runProjections(projectionJobs(realOptions), { workers: 0, onDone: hooks.onProjection });
   const real = compareFabrics({ ...realOptions, projections: made });
   const report = buildReportData({ job: toyPart.job, run: toyPart.run, faults: toyPart.faults, compare: real, marks: toyMarks(toyPart.toy), headlineModel: DEMO.realModel, noc: null });
