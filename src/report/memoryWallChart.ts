@@ -113,6 +113,9 @@ const unitOf = (kind: 'gpu' | 'wafer') => (kind === 'gpu' ? 'GPU' : 'wafer');
 /** "one wse3", "26 wse3 wafers", "16 h100 GPUs". */
 const devicesOf = (n: number, fabric: string, kind: 'gpu' | 'wafer') => (n === 1 ? `one ${fabric}` : `${n} ${fabric} ${unitOf(kind)}s`);
 const tps = (v: number) => (v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toPrecision(3));
+/** A ratio people read: 5.6, 0.60, 120 (never 1.2e+2). */
+export const ratio = (v: number) => (v >= 10 ? Math.round(v).toLocaleString('en-US') : v.toPrecision(2));
+const capitalise = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 /** A point's marker: a circle for a wafer, a square for a GPU, a hollow diamond for a point drawn apart. */
 function marker(kind: 'gpu' | 'wafer' | 'mark', X: number, Y: number, r: number, colour: string, extra: Record<string, string | number> = {}): string {
@@ -262,9 +265,12 @@ function sizePanel(d: MemoryWallData, colourOf: (f: string) => string): string {
     parts.push(svg);
     if (end) ends.push({ fabric: s.fabric, at: end });
   }
-  // Names at the panel's right edge, level with where each series ends (the end of the plot is crowded with labels).
-  const labelYs = spreadLabels(ends.map((e) => e.at[1] + 4), LABEL_GAP_PX);
-  ends.forEach((e, i) => parts.push(el('line', { x1: e.at[0] + 5, y1: e.at[1], x2: SIZE.x1 + 4, y2: labelYs[i] - 4, stroke: colourOf(e.fabric), 'stroke-width': 0.8, opacity: 0.6 }), text(SIZE.x1 + 6, labelYs[i], e.fabric, { class: 'series-label', fill: colourOf(e.fabric), 'font-weight': 'bold' })));
+  // Series ending near the right edge are named just past it, level with their end (that corner is crowded); a
+  // series that ends further left is named beside its last point.
+  const atEdge = ends.filter((e) => e.at[0] > SIZE.x1 - 160);
+  const labelYs = spreadLabels(atEdge.map((e) => e.at[1] + 4), LABEL_GAP_PX);
+  atEdge.forEach((e, i) => parts.push(el('line', { x1: e.at[0] + 5, y1: e.at[1], x2: SIZE.x1 + 4, y2: labelYs[i] - 4, stroke: colourOf(e.fabric), 'stroke-width': 0.8, opacity: 0.6 }), text(SIZE.x1 + 6, labelYs[i], e.fabric, { class: 'series-label', fill: colourOf(e.fabric), 'font-weight': 'bold' })));
+  for (const e of ends.filter((x) => !atEdge.includes(x))) parts.push(text(e.at[0] + 8, e.at[1] + 4, e.fabric, { class: 'series-label', fill: colourOf(e.fabric), 'font-weight': 'bold' }));
   for (const m of marks) {
     const X = x(m.point.totalParams);
     const Y = y(m.point.decodeTokensPerSecond);
@@ -348,7 +354,7 @@ export function sizeTakeaway(d: MemoryWallData): string {
   const pair = (model: string) => {
     const w = at(wafer, model);
     const g = at(gpu, model);
-    return w && g ? `${devicesOf(w.devices, wafer.fabric, 'wafer')} ${w.devices === 1 ? 'decodes' : 'decode'} ${(w.decodeTokensPerSecond / g.decodeTokensPerSecond).toPrecision(2)}× ${devicesOf(g.devices, gpu.fabric, 'gpu')} (${tps(w.decodeTokensPerSecond)} vs ${tps(g.decodeTokensPerSecond)} tokens/s per user)` : null;
+    return w && g ? `${devicesOf(w.devices, wafer.fabric, 'wafer')} ${w.devices === 1 ? 'decodes' : 'decode'} ${ratio(w.decodeTokensPerSecond / g.decodeTokensPerSecond)}× ${devicesOf(g.devices, gpu.fabric, 'gpu')} (${tps(w.decodeTokensPerSecond)} vs ${tps(g.decodeTokensPerSecond)} tokens/s per user)` : null;
   };
   const parts: string[] = [];
   const first = pair(d.model);
@@ -359,7 +365,7 @@ export function sizeTakeaway(d: MemoryWallData): string {
   const largest = [...sorted].reverse().find((p) => at(gpu, p.model));
   const last = largest && largest.model !== d.model ? pair(largest.model) : null;
   if (last) parts.push(`at ${formatParams(largest!.totalParams)} (${largest!.model}) ${last}`);
-  return parts.length ? `${parts.join('; ')}.` : `No model has a point on both ${wafer.fabric} and ${gpu.fabric}.`;
+  return parts.length ? `${capitalise(parts.join('; '))}.` : `No model has a point on both ${wafer.fabric} and ${gpu.fabric}.`;
 }
 
 /** "wse3, batch 1 → 256: total ×40, per user ÷6; h100: total ×120, per user ÷2." */
@@ -371,7 +377,7 @@ export function batchTakeaway(sweeps: BatchSweep[]): string {
       const b = s.points[s.points.length - 1];
       const fall = a.decodeTokensPerSecond / b.decodeTokensPerSecond;
       const why = s.kind === 'wafer' ? 'users take turns in the layer pipeline' : 'the weights are read once per step for every user';
-      return `${s.fabric}, batch ${a.batch} → ${b.batch}: total ×${(b.aggregateTokensPerSecond / a.aggregateTokensPerSecond).toPrecision(2)}, per user ${fall >= 1 ? `÷${fall.toPrecision(2)}` : `×${(1 / fall).toPrecision(2)}`} (${why})`;
+      return `${s.fabric}, batch ${a.batch} → ${b.batch}: total ×${ratio(b.aggregateTokensPerSecond / a.aggregateTokensPerSecond)}, per user ${fall >= 1 ? `÷${ratio(fall)}` : `×${ratio(1 / fall)}`} (${why})`;
     });
   return parts.length ? `${parts.join('; ')}.` : 'Batch sweep: one batch size only.';
 }

@@ -18,18 +18,19 @@ function startWorker(): Worker {
 
 /**
  * Runs the jobs on `workers` threads (0: here, one after another), the largest models first so the longest job does
- * not start last. Results by job key: a point, or the projection's refusal as its message.
+ * not start last. Results by job key, in the jobs' order: a point, or the projection's refusal as its message.
  */
 export async function runProjections(jobs: readonly ProjectionJob[], opts: { workers: number; onDone?: (done: number, total: number) => void }): Promise<Map<string, WaferPoint | string>> {
   const out = new Map<string, WaferPoint | string>();
   const order = [...jobs].sort((a, b) => countParameters(b.model).total * (b.options.batch ?? 1) - countParameters(a.model).total * (a.options.batch ?? 1) || (a.key < b.key ? -1 : 1));
   const tick = () => opts.onDone?.(out.size, jobs.length);
+  const inJobOrder = () => new Map(jobs.map((j) => [j.key, out.get(j.key)!]));
   if (opts.workers === 0 || order.length === 0) {
     for (const j of order) {
       out.set(j.key, runProjectionJob(j));
       tick();
     }
-    return out;
+    return inJobOrder();
   }
   const pool = Array.from({ length: Math.min(opts.workers, order.length) }, startWorker);
   let next = 0;
@@ -58,5 +59,5 @@ export async function runProjections(jobs: readonly ProjectionJob[], opts: { wor
   } finally {
     await Promise.all(pool.map((w) => w.terminate()));
   }
-  return new Map(jobs.map((j) => [j.key, out.get(j.key)!]));
+  return inJobOrder();
 }

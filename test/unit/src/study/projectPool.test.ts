@@ -10,8 +10,8 @@ describe('runProjections', () => {
     const o: CompareOptions = { model: getPreset('toy-moe'), fabrics: [resolveFabricArg('wse3')], batches: [1, 4], dtype: 'bf16', promptLength: 8, contextLength: 16, sweepModels: false };
     const jobs = projectionJobs(o);
     expect(jobs.map((j) => j.key)).toEqual(['toy-moe|wse3|1', 'toy-moe|wse3|4']);
-    // A job the projection refuses (a context past the model's positions) travels as its message.
-    const refused = { ...jobs[0], key: 'refused', options: { ...jobs[0].options, contextLength: 1e9 } };
+    // A job the projection refuses (tiles too small for any block of the model) travels as its message.
+    const refused = { ...jobs[0], key: 'refused', spec: { ...jobs[0].spec, sramBytesPerTile: 2048 } };
     const here = await runProjections([...jobs, refused], { workers: 0 });
     const there = await runProjections([...jobs, refused], { workers: 2 });
     expect([...there.keys()]).toEqual([...here.keys()]);
