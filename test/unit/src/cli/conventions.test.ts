@@ -92,7 +92,7 @@ describe('help', () => {
  * exists must appear here (a new command fails the coverage test until it is added).
  */
 const CASES: Record<string, (dir: string) => string[]> = {
-  'wafer demo': () => ['demo'],
+  'wafer demo': () => ['demo', '--quick'],
   'wafer model list': () => ['model', 'list'],
   'wafer model show': () => ['model', 'show', 'toy-moe'],
   'wafer model init': (d) => ['model', 'init', 'toy-dense', '--out', join(d, 'm')],
