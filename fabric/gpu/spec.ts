@@ -1,6 +1,6 @@
 // The HBM-GPU spec: what one GPU of a tensor-parallel group is. Validated strictly (unknown keys rejected, every size
-// and rate positive); presets are frozen, and every number is cited to shared/facts/hardware.md ("facts §5") or marked
-// as an assumption. NVIDIA datasheets quote tensor FLOP/s "with sparsity"; every figure here is DENSE (facts §5 note).
+// and rate positive); presets are frozen, and every number is cited to docs/hardware.md#gpus or marked
+// as an assumption. NVIDIA datasheets quote tensor FLOP/s "with sparsity"; every figure here is DENSE (docs/hardware.md#dense-and-sparse-figures note).
 // What a datasheet cannot give (achieved bandwidth and tensor rate, per-kernel, per-step and all-reduce costs, the
 // serving terms) is fitted to measured runs (docs/gpu-calibration.md): a100 and h100 hold their fits (fitted.ts),
 // h200 and b200 inherit h100's, and every spec says which in calibration.provenance.
@@ -109,7 +109,7 @@ export const gpuSpecSchema = z.strictObject({
 export type GpuSpec = z.infer<typeof gpuSpecSchema>;
 export type GpuFlopsDtype = keyof GpuSpec['flopsPerSecond'];
 
-// Assumed defaults shared by every preset (not in the facts file; documented here, overridable per spec file). The
+// Assumed defaults shared by every preset (not in docs/hardware.md; documented here, overridable per spec file). The
 // terms the measured runs determine (HBM and tensor efficiency, per-kernel and per-step costs, all-reduce cost) are
 // not here: they come from the fit (fitted.ts, fitParams.ts for their assumed starting values).
 const ASSUMED = Object.freeze({
@@ -234,82 +234,82 @@ function deepFreeze<T>(o: T): T {
 
 const A100: Datasheet = {
     name: 'a100',
-    description: 'NVIDIA A100 80GB SXM4 (facts §5)',
-    hbmBytes: 80 * GB, // facts §5: 80 GB HBM2e
-    hbmBytesPerSecond: 2039 * GB, // facts §5: 2,039 GB/s
-    smCount: 108, // facts §5
-    l2Bytes: 40 * MB, // facts §5: 40 MB
-    l2BytesPerSecond: 5 * TB, // assumption: ~2.5× HBM bandwidth (not in the facts file)
-    clockHz: 1410e6, // facts §5: 1410 MHz boost
+    description: 'NVIDIA A100 80GB SXM4 (docs/hardware.md#gpus)',
+    hbmBytes: 80 * GB, // docs/hardware.md#gpus: 80 GB HBM2e
+    hbmBytesPerSecond: 2039 * GB, // docs/hardware.md#gpus: 2,039 GB/s
+    smCount: 108, // docs/hardware.md#gpus
+    l2Bytes: 40 * MB, // docs/hardware.md#gpus: 40 MB
+    l2BytesPerSecond: 5 * TB, // assumption: ~2.5× HBM bandwidth (not in docs/hardware.md)
+    clockHz: 1410e6, // docs/hardware.md#gpus: 1410 MHz boost
     flopsPerSecond: {
-      bf16: 312 * TFLOPS, // facts §5: FP16/BF16 dense
-      fp8: null, // facts §5: no FP8 on Ampere
-      fp4: null, // facts §5: no FP4
-      int8: 624 * TFLOPS, // assumption: 2× BF16 dense (INT8 tensor cores; not in the facts file)
-      tf32: 156 * TFLOPS, // facts §5: TF32 dense
-      fp32: 19.5 * TFLOPS, // facts §5: FP32 vector
+      bf16: 312 * TFLOPS, // docs/hardware.md#gpus: FP16/BF16 dense
+      fp8: null, // docs/hardware.md#gpus: no FP8 on Ampere
+      fp4: null, // docs/hardware.md#gpus: no FP4
+      int8: 624 * TFLOPS, // assumption: 2× BF16 dense (INT8 tensor cores; not in docs/hardware.md)
+      tf32: 156 * TFLOPS, // docs/hardware.md#gpus: TF32 dense
+      fp32: 19.5 * TFLOPS, // docs/hardware.md#gpus: FP32 vector
     },
-    nvlinkBytesPerSecond: 600 * GB, // facts §5: NVLink 600 GB/s
+    nvlinkBytesPerSecond: 600 * GB, // docs/hardware.md#gpus: NVLink 600 GB/s
 };
 
 const H100: Datasheet = {
     name: 'h100',
-    description: 'NVIDIA H100 SXM5 80GB (facts §5)',
-    hbmBytes: 80 * GB, // facts §5: 80 GB HBM3
-    hbmBytesPerSecond: 3.35 * TB, // facts §5: 3.35 TB/s
-    smCount: 132, // facts §5: 132 of 144
-    l2Bytes: 50 * MB, // facts §5: 50 MB
-    l2BytesPerSecond: 8 * TB, // assumption: ~2.5× HBM bandwidth (not in the facts file)
-    clockHz: 1830e6, // facts §5: datasheet-derived boost 1830 MHz [D]
+    description: 'NVIDIA H100 SXM5 80GB (docs/hardware.md#gpus)',
+    hbmBytes: 80 * GB, // docs/hardware.md#gpus: 80 GB HBM3
+    hbmBytesPerSecond: 3.35 * TB, // docs/hardware.md#gpus: 3.35 TB/s
+    smCount: 132, // docs/hardware.md#gpus: 132 of 144
+    l2Bytes: 50 * MB, // docs/hardware.md#gpus: 50 MB
+    l2BytesPerSecond: 8 * TB, // assumption: ~2.5× HBM bandwidth (not in docs/hardware.md)
+    clockHz: 1830e6, // docs/hardware.md#gpus: datasheet-derived boost 1830 MHz [D]
     flopsPerSecond: {
-      bf16: 989.4 * TFLOPS, // facts §5: 989.4 dense (1978.9 sparse)
-      fp8: 1978.9 * TFLOPS, // facts §5: FP8 dense
-      fp4: null, // facts §5: no FP4 on Hopper
-      int8: 1978.9 * TFLOPS, // assumption: as FP8 dense (not in the facts file)
-      tf32: 494.7 * TFLOPS, // facts §5: TF32 dense
-      fp32: 66.9 * TFLOPS, // facts §5: FP32 vector
+      bf16: 989.4 * TFLOPS, // docs/hardware.md#gpus: 989.4 dense (1978.9 sparse)
+      fp8: 1978.9 * TFLOPS, // docs/hardware.md#gpus: FP8 dense
+      fp4: null, // docs/hardware.md#gpus: no FP4 on Hopper
+      int8: 1978.9 * TFLOPS, // assumption: as FP8 dense (not in docs/hardware.md)
+      tf32: 494.7 * TFLOPS, // docs/hardware.md#gpus: TF32 dense
+      fp32: 66.9 * TFLOPS, // docs/hardware.md#gpus: FP32 vector
     },
-    nvlinkBytesPerSecond: 900 * GB, // facts §5: NVLink 900 GB/s
+    nvlinkBytesPerSecond: 900 * GB, // docs/hardware.md#gpus: NVLink 900 GB/s
 };
 
 const H200: Datasheet = {
     name: 'h200',
-    description: 'NVIDIA H200 SXM 141GB (facts §5)',
-    hbmBytes: 141 * GB, // facts §5: 141 GB HBM3e
-    hbmBytesPerSecond: 4.8 * TB, // facts §5: 4.8 TB/s
-    smCount: 132, // facts §5
-    l2Bytes: 50 * MB, // facts §5: 50 MB (same die as H100)
+    description: 'NVIDIA H200 SXM 141GB (docs/hardware.md#gpus)',
+    hbmBytes: 141 * GB, // docs/hardware.md#gpus: 141 GB HBM3e
+    hbmBytesPerSecond: 4.8 * TB, // docs/hardware.md#gpus: 4.8 TB/s
+    smCount: 132, // docs/hardware.md#gpus
+    l2Bytes: 50 * MB, // docs/hardware.md#gpus: 50 MB (same die as H100)
     l2BytesPerSecond: 8 * TB, // assumption: same die as H100, so H100's assumed L2 bandwidth
-    clockHz: 1830e6, // facts §5: "~same" as H100
+    clockHz: 1830e6, // docs/hardware.md#gpus: "~same" as H100
     flopsPerSecond: {
-      bf16: 989 * TFLOPS, // facts §5
-      fp8: 1979 * TFLOPS, // facts §5
-      fp4: null, // facts §5: none
-      int8: 1979 * TFLOPS, // assumption: as FP8 dense (not in the facts file)
-      tf32: 494.7 * TFLOPS, // assumption: H100's (facts §5 gives "–"; same die, "same compute")
-      fp32: 67 * TFLOPS, // facts §5
+      bf16: 989 * TFLOPS, // docs/hardware.md#gpus
+      fp8: 1979 * TFLOPS, // docs/hardware.md#gpus
+      fp4: null, // docs/hardware.md#gpus: none
+      int8: 1979 * TFLOPS, // assumption: as FP8 dense (not in docs/hardware.md)
+      tf32: 494.7 * TFLOPS, // assumption: H100's (docs/hardware.md#gpus gives "–"; same die, "same compute")
+      fp32: 67 * TFLOPS, // docs/hardware.md#gpus
     },
-    nvlinkBytesPerSecond: 900 * GB, // facts §5
+    nvlinkBytesPerSecond: 900 * GB, // docs/hardware.md#gpus
 };
 
 const B200: Datasheet = {
     name: 'b200',
-    description: 'NVIDIA B200 in a DGX/HGX B200, 180 GB (facts §5)',
-    hbmBytes: 180 * GB, // facts §5: 180 GB per GPU in DGX B200 (192 GB raw)
-    hbmBytesPerSecond: 8 * TB, // facts §5: 8 TB/s
-    smCount: 148, // facts §5: 148 [S][?]
-    l2Bytes: 65.5 * MB, // facts §5: 65.5 MB [S][?]
-    l2BytesPerSecond: 16 * TB, // assumption: ~2× HBM bandwidth (not in the facts file)
-    clockHz: 1860e6, // facts §5: tensor clock 1.86 GHz [S][?]
+    description: 'NVIDIA B200 in a DGX/HGX B200, 180 GB (docs/hardware.md#gpus)',
+    hbmBytes: 180 * GB, // docs/hardware.md#gpus: 180 GB per GPU in DGX B200 (192 GB raw)
+    hbmBytesPerSecond: 8 * TB, // docs/hardware.md#gpus: 8 TB/s
+    smCount: 148, // docs/hardware.md#gpus: 148 [S][?]
+    l2Bytes: 65.5 * MB, // docs/hardware.md#gpus: 65.5 MB [S][?]
+    l2BytesPerSecond: 16 * TB, // assumption: ~2× HBM bandwidth (not in docs/hardware.md)
+    clockHz: 1860e6, // docs/hardware.md#gpus: tensor clock 1.86 GHz [S][?]
     flopsPerSecond: {
-      bf16: 2250 * TFLOPS, // facts §5: 2,250 dense (HGX, 1000 W)
-      fp8: 4500 * TFLOPS, // facts §5
-      fp4: 9000 * TFLOPS, // facts §5
-      int8: 4500 * TFLOPS, // assumption: as FP8 dense (not in the facts file)
-      tf32: 1100 * TFLOPS, // facts §5
-      fp32: 80 * TFLOPS, // facts §5
+      bf16: 2250 * TFLOPS, // docs/hardware.md#gpus: 2,250 dense (HGX, 1000 W)
+      fp8: 4500 * TFLOPS, // docs/hardware.md#gpus
+      fp4: 9000 * TFLOPS, // docs/hardware.md#gpus
+      int8: 4500 * TFLOPS, // assumption: as FP8 dense (not in docs/hardware.md)
+      tf32: 1100 * TFLOPS, // docs/hardware.md#gpus
+      fp32: 80 * TFLOPS, // docs/hardware.md#gpus
     },
-    nvlinkBytesPerSecond: 1.8 * TB, // facts §5: NVLink 1.8 TB/s
+    nvlinkBytesPerSecond: 1.8 * TB, // docs/hardware.md#gpus: NVLink 1.8 TB/s
 };
 
 const H100_FITTED = fittedPreset(H100);

@@ -30,7 +30,7 @@ describe('the memory wall', () => {
     expect(r.aggregateTokensPerSecond).toBe(r.decodeTokensPerSecond);
   });
 
-  it('llama-3.1-8b bf16 batch 1 on h100 lands below the facts §5 roofline (209 tokens/s), near the measured 135 tokens/s', () => {
+  it('llama-3.1-8b bf16 batch 1 on h100 lands below the docs/hardware.md#roofline-decode-bound roofline (209 tokens/s), near the measured 135 tokens/s', () => {
     const r = estimateGpu(getPreset('llama-3.1-8b'), h100, {});
     expect(r.decodeTokensPerSecond).toBeLessThan(209);
     // data/gpu-measured/nim-llama3.csv line 530: NIM on one H100, fp16, concurrency 1, ITL 7.386 ms (in the fit's data).

@@ -13,7 +13,7 @@ describe('GPU presets', () => {
     }
   });
 
-  it('carries the facts §5 figures, dense not sparse', () => {
+  it('carries the docs/hardware.md#gpus figures, dense not sparse', () => {
     const h100 = getGpuPreset('h100');
     expect(h100.hbmBytesPerSecond).toBe(3.35e12);
     expect(h100.hbmBytes).toBe(80e9);
@@ -66,7 +66,7 @@ describe('GPU presets', () => {
   it('the assumed (unfitted) spec is the fit\'s starting point', () => {
     const a = assumedGpuSpec('h100');
     expect(a.calibration.provenance.source).toBe('assumed');
-    expect(a.achievable.hbmFraction).toBe(0.92); // facts §1.4, Azure on GB200: the assumption before the fit
+    expect(a.achievable.hbmFraction).toBe(0.92); // docs/hardware.md#achievable-hbm-bandwidth, Azure on GB200: the assumption before the fit
     expect(a.hbmBytesPerSecond).toBe(getGpuPreset('h100').hbmBytesPerSecond);
   });
 
