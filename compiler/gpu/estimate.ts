@@ -2,7 +2,7 @@
 // per user and in aggregate, time to first token, where the time goes (memory / compute / communication / launch) and
 // a per-kernel table. The library entry point `wafer gpu`, `wafer compare` and the demo call.
 import type { GpuBound, GpuKernelKind, GpuMemoryPlan, GpuProgram } from '../../fabric/gpu/program.js';
-import type { GpuSpec } from '../../fabric/gpu/spec.js';
+import type { GpuCalibration, GpuSpec } from '../../fabric/gpu/spec.js';
 import { timeProgram, type GpuBoundBy, type GpuProgramTiming } from '../../fabric/gpu/timing.js';
 import type { ModelConfig } from '../model/config.js';
 import { lowerForGpu, type GpuLowerOptions, type GpuLowering, type GpuWeightDtype } from './lower.js';
@@ -38,6 +38,8 @@ export interface GpuKernelRow {
 
 export interface GpuPhaseReport {
   seconds: number;
+  /** The step's fixed host cost (sampling, scheduling), part of `seconds` and of boundBy.launch. */
+  stepOverheadSeconds: number;
   boundBy: GpuBoundBy;
   kernelCount: number;
   flopsPerGpu: number;
@@ -59,6 +61,8 @@ export interface GpuReport {
   promptLength: number;
   contextLength: number;
   cudaGraphs: boolean;
+  /** Where the GPU's timing terms come from (fitted to measured runs, inherited, or assumed). */
+  calibration: GpuCalibration['provenance'];
   /** Tokens/s one user sees while decoding (1 / step time). */
   decodeTokensPerSecond: number;
   /** Tokens/s of the whole batch (batch / step time). */
@@ -122,6 +126,7 @@ function phaseReport(p: GpuProgram, t: GpuProgramTiming): { phase: GpuPhaseRepor
   }));
   const phase: GpuPhaseReport = {
     seconds: t.seconds,
+    stepOverheadSeconds: t.stepOverheadSeconds,
     boundBy: t.boundBy,
     kernelCount: p.kernels.length,
     flopsPerGpu: t.flops,
@@ -151,6 +156,7 @@ export function reportFromLowering(cfg: ModelConfig, gpu: GpuSpec, lowered: GpuL
     promptLength: opts.promptLength,
     contextLength: opts.contextLength,
     cudaGraphs: opts.cudaGraphs,
+    calibration: gpu.calibration.provenance,
     decodeTokensPerSecond: 1 / dt.seconds,
     aggregateTokensPerSecond: opts.batch / dt.seconds,
     timeToFirstTokenSeconds: pt.seconds,
@@ -192,4 +198,42 @@ export function gpuBatchSweep(cfg: ModelConfig, gpu: GpuSpec, options: GpuEstima
   });
   const knee = points.find((p) => p.boundBy.compute > p.boundBy.memory);
   return { points, computeKneeBatch: knee ? knee.batch : null };
+}
+
+export interface GpuStepOptions {
+  /** Sequences in the step. */
+  batch: number;
+  /** Positions each sequence advances (default 1: a decode step; more: a multi-position pass). */
+  positions?: number;
+  /** Positions each sequence attends over (its KV cache). */
+  context: number;
+  dtype?: GpuWeightDtype;
+  /** Tensor-parallel GPUs. */
+  gpus: number;
+}
+
+export interface GpuStepTime {
+  /** One step's time on the GPU (kernels, launches, the step's host cost; CUDA graphs as in decode). */
+  seconds: number;
+  boundBy: GpuBoundBy;
+  /** HBM bytes one GPU moves in the step, and of those the weights and the KV cache. */
+  hbmBytesPerGpu: number;
+  weightBytesReadPerGpu: number;
+  kvBytesReadPerGpu: number;
+  flopsPerGpu: number;
+}
+
+/**
+ * The time of one engine step that advances `batch` sequences by `positions` tokens each, every sequence attending over
+ * `context` positions: the entry point for callers that cost passes of their own (a multi-position pass reads the
+ * weights once for batch × positions rows). Bad options and a model that does not fit are InputErrors.
+ */
+export function gpuStepTime(cfg: ModelConfig, gpu: GpuSpec, o: GpuStepOptions): GpuStepTime {
+  const positions = o.positions ?? 1;
+  const opts: GpuLowerOptions = { gpus: o.gpus, batch: o.batch, positions, promptLength: o.context, contextLength: o.context };
+  if (o.dtype !== undefined) opts.dtype = o.dtype;
+  const program = lowerForGpu(cfg, gpu, opts).decode;
+  const t = timeProgram(program, gpu, { cudaGraphs: true });
+  const { phase } = phaseReport(program, t);
+  return { seconds: t.seconds, boundBy: t.boundBy, hbmBytesPerGpu: t.hbmBytes, weightBytesReadPerGpu: phase.weightBytesReadPerGpu, kvBytesReadPerGpu: phase.kvBytesReadPerGpu, flopsPerGpu: t.flops };
 }

@@ -19,7 +19,7 @@
 // - MLA (Kimi/DeepSeek) decode runs "absorbed": the compressed latent (kvLoraRank + rope dims per token) is the KV
 //   cache, replicated on every GPU; prefill decompresses K/V with kv_b and runs ordinary attention.
 import { InputError } from '../../fabric/errors.js';
-import type { GpuExec, GpuKernel, GpuKernelKind, GpuMatPart, GpuMemoryPlan, GpuPhase, GpuProgram } from '../../fabric/gpu/program.js';
+import type { GpuExec, GpuKernel, GpuKernelKind, GpuMatPart, GpuMemoryPlan, GpuPhase, GpuProgram, GpuWeightFormat } from '../../fabric/gpu/program.js';
 import { shardSize } from '../../fabric/gpu/program.js';
 import type { GpuFlopsDtype, GpuSpec } from '../../fabric/gpu/spec.js';
 import type { ModelConfig } from '../model/config.js';
@@ -27,13 +27,15 @@ import { describeModel, type AttentionDesc, type DenseMlpDesc, type LayerDesc, t
 
 export const GPU_WEIGHT_DTYPES = Object.freeze(['bf16', 'fp8', 'int8', 'mxfp4'] as const);
 export type GpuWeightDtype = (typeof GPU_WEIGHT_DTYPES)[number];
-export type StorageFormat = GpuWeightDtype | 'int4';
+export type StorageFormat = GpuWeightFormat;
 
 /** Bits per stored weight. int8 adds a per-row f32 scale on top; int4 (Kimi K2.5 QAT experts) assumes group-32 bf16 scales. */
 export const BITS_PER_WEIGHT: Readonly<Record<StorageFormat, number>> = Object.freeze({ bf16: 16, fp8: 8, int8: 8, mxfp4: 4.25, int4: 4.5 });
 
 export const ACTIVATION_BYTES = 2;
+/** Bytes per KV-cache element: bf16 by default; serving engines' fp8 profiles keep an fp8 cache (kvDtype). */
 export const KV_BYTES = 2;
+export const KV_BYTES_BY_DTYPE: Readonly<Record<'bf16' | 'fp8', number>> = Object.freeze({ bf16: 2, fp8: 1 });
 export const LOGIT_BYTES = 4;
 
 export interface GpuLowerOptions {
@@ -47,6 +49,14 @@ export interface GpuLowerOptions {
   promptLength: number;
   /** Positions each sequence attends over at the decode step (its KV cache length). */
   contextLength: number;
+  /** KV-cache element format (default bf16). */
+  kvDtype?: 'bf16' | 'fp8';
+  /**
+   * Decode: positions each sequence advances in one step (default 1). More than one is a multi-position pass (drafted
+   * tokens verified at once): the weights are read once for batch × positions rows, the KV cache once per sequence,
+   * and every position gets its logits.
+   */
+  positions?: number;
 }
 
 export interface WeightFormats {
@@ -98,6 +108,7 @@ export function checkOptions(cfg: ModelConfig, o: GpuLowerOptions): void {
   int(o.batch, 'batch', 1);
   int(o.promptLength, 'prompt-len', 1);
   int(o.contextLength, 'context', 1);
+  if (o.positions !== undefined) int(o.positions, 'positions', 1);
   if (o.contextLength < o.promptLength) {
     throw new InputError(`context ${o.contextLength} is shorter than the prompt (${o.promptLength})`, '--context', `give --context ≥ ${o.promptLength}, or leave it out (it defaults to the prompt length)`);
   }
@@ -128,6 +139,7 @@ class Builder {
   /** Activation rows in most kernels: batch × tokens per sequence. */
   readonly M: number;
   readonly l2Half: number;
+  readonly kvBytes: number;
 
   constructor(
     readonly desc: ModelDesc,
@@ -138,8 +150,9 @@ class Builder {
   ) {
     this.N = opts.gpus;
     this.B = opts.batch;
-    this.M = opts.batch * (phase === 'decode' ? 1 : opts.promptLength);
+    this.M = opts.batch * (phase === 'decode' ? (opts.positions ?? 1) : opts.promptLength);
     this.l2Half = gpu.l2Bytes / 2;
+    this.kvBytes = KV_BYTES_BY_DTYPE[opts.kvDtype ?? 'bf16'];
   }
 
   /** Split an activation stream between L2 (fits half of it) and HBM. */
@@ -158,6 +171,8 @@ class Builder {
       cost: {
         flops: c.flops ?? 0,
         flopsDtype: c.flopsDtype ?? 'bf16',
+        rows: c.rows ?? 0,
+        weightFormat: c.weightFormat ?? 'bf16',
         hbmReadWeightBytes: c.hbmReadWeightBytes ?? 0,
         hbmReadKvBytes: c.hbmReadKvBytes ?? 0,
         hbmReadActivationBytes: c.hbmReadActivationBytes ?? 0,
@@ -185,6 +200,7 @@ class Builder {
   matmul(name: string, layer: number | null, kind: GpuKernelKind, input: string, parts: PartSpec[], opts: { exec?: GpuExec; rows?: number; outBytes?: number } = {}): void {
     const rows = opts.rows ?? this.M;
     let weightRead = 0;
+    let weightElemsRead = 0;
     let macs = 0;
     let inLocal = 0;
     let outElems = 0;
@@ -194,6 +210,7 @@ class Builder {
       const bytes = (r * c * BITS_PER_WEIGHT[p.format]) / 8 + (p.format === 'int8' ? r * 4 : 0) + (p.bias ? r * ACTIVATION_BYTES : 0);
       this.storedWeightBytes += bytes * p.stored;
       weightRead += bytes * p.read;
+      weightElemsRead += r * c * p.read;
       macs += r * c * p.tokens;
       inLocal = Math.max(inLocal, c);
       outElems += r * p.tokens;
@@ -210,6 +227,9 @@ class Builder {
     this.push(name, name, layer, kind, exec, {
       flops: 2 * macs,
       flopsDtype,
+      // Rows each weight is multiplied by (tokens per routed expert for an MoE): what fills the tensor tiles.
+      rows: weightElemsRead > 0 ? macs / weightElemsRead : 0,
+      weightFormat: parts[0].format,
       hbmReadWeightBytes: weightRead * passes,
       hbmReadActivationBytes: i.hbm,
       hbmWriteBytes: o.hbm,
@@ -272,7 +292,7 @@ class Builder {
         });
       }
       this.vector('rope', L, 'rope', { op: 'rope', bufs: ['q', 'k'], headDim: hd, theta: cfg.ropeTheta }, { elems: this.M * (qL + kvL) * hd, outElems: this.M * (qL + kvL) * hd, flopsPerElem: 3 });
-      this.attentionCore(L, qL, kvL * hd * 2 * KV_BYTES, hd, hd, a.window, { op: 'attention', layer: L, q: 'q', k: 'k', v: 'v', out: 'attn', headDim: hd, window: a.window });
+      this.attentionCore(L, qL, kvL * hd * 2 * this.kvBytes, hd, hd, a.window, { op: 'attention', layer: L, q: 'q', k: 'k', v: 'v', out: 'attn', headDim: hd, window: a.window });
       this.matmul('o', L, 'matmul', 'attn', [this.part(a.o, 'cols', hd, 'attn_out', f)]);
     } else {
       const none = (what: string): GpuExec => ({ op: 'none', why: `MLA ${what} is costed, not executed` });
@@ -294,11 +314,11 @@ class Builder {
         const wuv = { ...kvB, tensor: `${a.kvB.tensor}[v]`, rows: cfg.numHeads * a.vHeadDim, unit: a.vHeadDim };
         // kv_b is stored once: q_absorb and v_absorb each count their half of it.
         this.matmul('q_absorb', L, 'matmul', 'q', [wuk], { exec: none('q absorb') });
-        this.attentionCore(L, qL, latent * KV_BYTES, latent, a.kvLoraRank, null, none('latent attention'));
+        this.attentionCore(L, qL, latent * this.kvBytes, latent, a.kvLoraRank, null, none('latent attention'));
         this.matmul('v_absorb', L, 'matmul', 'attn_latent', [wuv], { exec: none('v absorb') });
       } else {
         this.matmul('kv_b', L, 'matmul', 'kv_latent', [this.part(a.kvB, 'rows', a.qkNopeHeadDim + a.vHeadDim, 'kv', f)], { exec: none('kv_b') });
-        this.attentionCore(L, qL, latent * KV_BYTES, qHead, a.vHeadDim, null, none('attention'));
+        this.attentionCore(L, qL, latent * this.kvBytes, qHead, a.vHeadDim, null, none('attention'));
       }
       this.matmul('o', L, 'matmul', 'attn', [this.part(a.o, 'cols', a.vHeadDim, 'attn_out', f)], { exec: none('o') });
     }
@@ -319,8 +339,8 @@ class Builder {
     let newPositions: number;
     if (this.phase === 'decode') {
       positions = Math.min(this.opts.contextLength, W);
-      pairs = positions;
-      newPositions = 1;
+      newPositions = this.opts.positions ?? 1;
+      pairs = positions * newPositions;
     } else {
       const Lp = this.opts.promptLength;
       positions = Lp;
@@ -386,14 +406,15 @@ class Builder {
   head(): void {
     const cfg = this.desc.cfg;
     const V = cfg.vocabSize;
-    // Only the last position of each sequence needs logits (prefill too).
-    const B = this.B;
     this.vector('final_norm', null, 'rmsnorm', { op: 'rmsnorm', x: 'x', residual: 'mlp_out', weight: this.desc.finalNorm, eps: cfg.rmsNormEps, out: 'h' }, {
       elems: 2 * this.M * cfg.hiddenSize,
       outElems: 2 * this.M * cfg.hiddenSize,
       flopsPerElem: 4,
       weightBytes: cfg.hiddenSize * ACTIVATION_BYTES,
     });
+    // Only the last position of a prompt needs logits; a decode step needs every position it advances (one, or the
+    // positions of a multi-position pass).
+    const B = this.phase === 'decode' ? this.M : this.B;
     const lmPart = { ...this.part(this.desc.lmHead, 'rows', 1, this.N > 1 ? 'logits_local' : 'logits', 'bf16'), tokens: B };
     const tiedBefore = this.storedWeightBytes;
     this.matmul('lm_head', null, 'lm_head', 'h', [lmPart], { rows: B, outBytes: LOGIT_BYTES });
@@ -454,7 +475,7 @@ function program(b: Builder, cfg: ModelConfig, phase: GpuPhase, opts: GpuLowerOp
     phase,
     gpus: opts.gpus,
     batch: opts.batch,
-    tokensPerSequence: phase === 'decode' ? 1 : opts.promptLength,
+    tokensPerSequence: phase === 'decode' ? (opts.positions ?? 1) : opts.promptLength,
     contextLength: phase === 'decode' ? opts.contextLength : opts.promptLength,
     weightDtype: b.formats.linear,
     expertDtype: b.formats.expert,
@@ -469,6 +490,28 @@ function lowerUnchecked(cfg: ModelConfig, gpu: GpuSpec, opts: GpuLowerOptions): 
   const p = build(desc, gpu, 'prefill', opts);
   const memory = memoryPlan(d, p, gpu);
   return { decode: program(d, cfg, 'decode', opts, memory), prefill: program(p, cfg, 'prefill', opts, memory), memory };
+}
+
+/**
+ * One phase's kernel list for a described model, without the capacity check (the calibration lowers many batch and
+ * context shapes of one configuration it has checked with kvCapacitySequences).
+ */
+export function lowerPhase(desc: ModelDesc, gpu: GpuSpec, phase: GpuPhase, opts: GpuLowerOptions): GpuKernel[] {
+  checkOptions(desc.cfg, opts);
+  return build(desc, gpu, phase, opts).kernels;
+}
+
+/**
+ * How many sequences of `contextLength` positions a serving engine can keep in flight: the KV cache that fits in the
+ * usable HBM beside the weights and the (batch-1) workspace, as an engine that reserves each request's whole
+ * context up front does (TensorRT-LLM's guaranteed-no-evict scheduling). 0 when not even one fits.
+ */
+export function kvCapacitySequences(cfg: ModelConfig, gpu: GpuSpec, opts: Omit<GpuLowerOptions, 'batch'>): number {
+  const one = { ...opts, batch: 1 };
+  checkOptions(cfg, one);
+  const m = lowerUnchecked(cfg, gpu, one).memory;
+  const free = m.usableBytesPerGpu - m.weightBytesPerGpu - m.workspaceBytesPerGpu;
+  return Math.max(0, Math.floor(free / m.kvCacheBytesPerGpu));
 }
 
 const GB = 1e9;
