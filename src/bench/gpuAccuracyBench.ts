@@ -116,6 +116,6 @@ export function formatGpuAccuracyBench(r: GpuAccuracyReport): string {
 export function writeGpuAccuracyBench(r: GpuAccuracyReport, dir: string): void {
   // Five significant digits are more than the measurements carry, and keep the file small.
   const rounded = (_k: string, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(5)) : v);
-  writeFileAtomic(join(dir, 'gpu-accuracy.json'), JSON.stringify(r, rounded) + '\n');
-  writeFileAtomic(join(dir, 'gpu-accuracy.md'), formatGpuAccuracyBench(r));
+  writeFileAtomic(join(dir, 'gpu-accuracy.json'), JSON.stringify(r, rounded) + '\n', { option: '--out-dir', createParents: true });
+  writeFileAtomic(join(dir, 'gpu-accuracy.md'), formatGpuAccuracyBench(r), { option: '--out-dir', createParents: true });
 }

@@ -188,6 +188,6 @@ export function formatSweepBench(r: SweepBenchReport): string {
 
 /** sweep.json (the --json document) and sweep.md (the table) in `dir`. */
 export function writeSweepBench(r: SweepBenchReport, dir: string): void {
-  writeFileAtomic(join(dir, 'sweep.json'), JSON.stringify(r, null, 2) + '\n', { option: '--out-dir' });
-  writeFileAtomic(join(dir, 'sweep.md'), `# wafer bench sweep\n\n${formatSweepBench(r)}\n`, { option: '--out-dir' });
+  writeFileAtomic(join(dir, 'sweep.json'), JSON.stringify(r, null, 2) + '\n', { option: '--out-dir', createParents: true });
+  writeFileAtomic(join(dir, 'sweep.md'), `# wafer bench sweep\n\n${formatSweepBench(r)}\n`, { option: '--out-dir', createParents: true });
 }

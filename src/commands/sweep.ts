@@ -213,7 +213,7 @@ function reportCommand(sweep: Command): void {
     const written: string[] = [];
     const write = (file: string, content: string | null) => {
       if (content === null) return;
-      writeFileAtomic(join(outDir, file), content, { option: '--out-dir' });
+      writeFileAtomic(join(outDir, file), content, { option: '--out-dir', createParents: true });
       written.push(join(outDir, file));
     };
     write(REPORT_FILES.html, sweepReportHtml(meta.name, meta.file?.description, data, charts));
