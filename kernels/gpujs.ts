@@ -24,7 +24,7 @@ interface GpuJsInstance {
   createKernel(fn: (this: GpuJsKernelThis, ...args: never[]) => number, settings: Record<string, unknown>): GpuJsKernel;
   destroy(): void;
 }
-interface GpuJsModule {
+export interface GpuJsModule {
   GPU: new (settings?: { mode?: string }) => GpuJsInstance;
 }
 
@@ -70,9 +70,12 @@ function matvecScaledKernel(this: GpuJsKernelThis, w: number[], x: number[], sca
   return s * scales[this.thread.x];
 }
 
-/** A gpu.js matvec in the given mode (default 'cpu'). Throws if gpu.js cannot be loaded or the mode is unsupported. */
-export async function createGpuJsMatvec(mode: GpuJsMode = 'cpu'): Promise<GpuJsMatvec> {
-  const gpujs = await loadGpuJs();
+/**
+ * A gpu.js matvec in the given mode (default 'cpu'). Throws if gpu.js cannot be loaded or the mode is unsupported.
+ * `gpujs`: the module itself, for a page that bundles gpu.js' browser build (a bare import() does not resolve there).
+ */
+export async function createGpuJsMatvec(mode: GpuJsMode = 'cpu', gpujs: GpuJsModule | null = null): Promise<GpuJsMatvec> {
+  gpujs ??= await loadGpuJs();
   if (!gpujs) throw new Error('gpu.js is not available (it is an optional dependency: npm install gpu.js)');
   const gpu = new gpujs.GPU({ mode });
   const kernels = new Map<string, GpuJsKernel>();
