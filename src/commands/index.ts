@@ -18,6 +18,7 @@ const COMMANDS: readonly (readonly [string, () => Promise<{ register: Register }
   ['noc', () => import('./noc.js')],
   ['bench', () => import('./bench.js')],
   ['report', () => import('./report.js')],
+  ['lab', () => import('./lab.js')],
 ];
 
 /** The names of every subcommand, in help order. */
