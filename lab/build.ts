@@ -74,9 +74,9 @@ export function assertLabOutput(dir: string, option = '--out'): void {
   }
 }
 
-async function nodeRuns(onRun?: (command: string) => void): Promise<NodeRun[]> {
+async function nodeRuns(states: readonly LabState[], onRun?: (command: string) => void): Promise<NodeRun[]> {
   const runs: NodeRun[] = [];
-  for (const s of NODE_RUN_STATES) {
+  for (const s of states) {
     const command = runCommandLine(s);
     onRun?.(command);
     const options = { model: s.runModel, fabric: s.mesh, dtype: s.runDtype, faultDensity: String(s.density), seed: String(s.seed), repair: s.repair, maxSeq: String(runMaxSeq(s)), ...(s.clusterAlpha > 0 ? { clustered: String(s.clusterAlpha) } : {}) };
@@ -88,9 +88,10 @@ async function nodeRuns(onRun?: (command: string) => void): Promise<NodeRun[]> {
 
 /**
  * Builds the site into `dir` (absent, empty, or a previous build — assertLabOutput): everything is written into a
- * temporary folder beside it first, which then replaces `dir`, so a failed build leaves `dir` as it was.
+ * temporary folder beside it first, which then replaces `dir`, so a failed build leaves `dir` as it was. `runs`: the
+ * configurations whose `wafer run` results node-runs.json records (default NODE_RUN_STATES).
  */
-export async function buildLab(dir: string, opts: { onStep?: (what: string) => void } = {}): Promise<{ dir: string; files: string[]; bytes: number }> {
+export async function buildLab(dir: string, opts: { onStep?: (what: string) => void; runs?: readonly LabState[] } = {}): Promise<{ dir: string; files: string[]; bytes: number }> {
   assertLabOutput(dir);
   const target = resolve(dir);
   const tmp = `${target}.tmp-${process.pid}-${Date.now()}`;
@@ -102,7 +103,7 @@ export async function buildLab(dir: string, opts: { onStep?: (what: string) => v
     });
     if (r.errors.length) throw new Error(`the lab bundle failed: ${r.errors.map((m) => m.text).join('; ')}`);
     for (const f of ['index.html', 'lab.css']) cpSync(join(LAB_SOURCE, f), join(tmp, f));
-    writeFileSync(join(tmp, 'node-runs.json'), JSON.stringify(await nodeRuns((c) => opts.onStep?.(`recording ${c}`)), null, 1) + '\n');
+    writeFileSync(join(tmp, 'node-runs.json'), JSON.stringify(await nodeRuns(opts.runs ?? NODE_RUN_STATES, (c) => opts.onStep?.(`recording ${c}`)), null, 1) + '\n');
     writeFileSync(join(tmp, LAB_MARKER), 'built by `wafer lab`; this folder may be replaced by the next build\n');
     if (existsSync(target)) rmSync(target, { recursive: true });
     mkdirSync(dirname(target), { recursive: true });
