@@ -47,4 +47,13 @@ export default tseslint.config(
   ...layer('fabric', ['compiler', 'src', 'bench', 'test'], 'fabric/ may import kernels/ only (DESIGN.md layers).'),
   ...layer('compiler', ['src', 'bench', 'test'], 'compiler/ may import fabric/ and kernels/ only (DESIGN.md layers).'),
   ...layer('src', ['bench', 'test'], 'nothing imports bench/ or test/ (DESIGN.md layers).'),
+  // The lab page and its workers run in a browser; only its site build (lab/build.ts) runs in Node.
+  {
+    files: ['lab/**/*.ts'],
+    ignores: ['lab/build.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: NODE_ONLY, message: 'lab/ runs in a browser (only lab/build.ts runs in Node)' }, { group: ['../bench', '../bench/**', '../test', '../test/**'], message: 'nothing imports bench/ or test/ (DESIGN.md layers).' }] }],
+      'no-restricted-globals': ['error', ...['process', 'Buffer', 'require', '__dirname', '__filename', 'global'].map((name) => ({ name, message: 'lab/ runs in a browser' }))],
+    },
+  },
 );
