@@ -70,7 +70,7 @@ const lanes = {
   sweep: new Lane($('sweep-status')),
   map: new Lane($('map-status')),
   run: new Lane($('run-status')),
-  drop: new Lane($('study-status')),
+  drop: new Lane($('drop-progress')),
 };
 
 async function updateStudy(): Promise<void> {
