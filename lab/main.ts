@@ -134,7 +134,9 @@ function onKnob(key: LabKey): void {
 }
 
 function internalError(e: unknown): void {
-  showError('study-error', `internal error: ${e instanceof Error ? e.message : String(e)}`);
+  // Browsers start no Web Worker for a page opened from a file: say how to open it instead.
+  if (location.protocol === 'file:') showError('study-error', 'error: the page is opened from a file (address): serve its folder over http — npx wafer lab, or any static server');
+  else showError('study-error', `internal error: ${e instanceof Error ? e.message : String(e)}`);
 }
 
 async function takeFiles(files: FileList | File[]): Promise<void> {
