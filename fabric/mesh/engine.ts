@@ -6,7 +6,7 @@
 //   landing wavelet or CE wake-up when nothing moves). Wavelets in the network carry a 32-bit reference to their
 //   payload word in the step's staging area.
 // - Function (functional.ts): the ops' numbers, computed with the kernels on tile SRAM (one arena in a shared WebAssembly.Memory, wasm SIMD matvecs),
-//   inline or batched over a piscina pool. Each task started becomes a job (tile, task, the deliveries into that tile
+//   inline or batched over a worker pool (pool.ts). Each task started becomes a job (tile, task, the deliveries into that tile
 //   since its previous job); a task's ops see the tile's SRAM as of the cycle the task starts, and a send captures its
 //   payload then. With workers, jobs are sent in batches while the timing simulation runs on (one message per worker
 //   per batch, contiguous runs of jobs); a job waits in its worker (Atomics) for the jobs it depends on — its tile's
@@ -20,9 +20,6 @@
 // spec.queueDepthWavelets wavelets are queued (a stall). The queue feeds the router's ramp input, one wavelet per
 // cycle, as credits allow. Receiving needs no CE time: the ramp writes each arriving wavelet into the recv trigger's
 // slice (the SRAM write port, assumed free); when `count` have arrived the task is ready (that same cycle).
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Piscina } from 'piscina';
 import { WasmKernels, createKernelMemory } from '../../kernels/wasmKernels.js';
 import { InputError } from '../errors.js';
 import type { FabricSpec } from '../spec/schema.js';
@@ -35,7 +32,7 @@ import { opCost, tileOpContext } from './cost.js';
 import { FunctionalExecutor, JOB_HEADER } from './functional.js';
 import { layoutArena, type ArenaLayout } from './plan.js';
 import { NO_ROUTE, NoRouteError, RouterCore, SINK, newSinkScratch, type SinkScratch } from './router.js';
-import type { WorkerBatch } from './worker.js';
+import { canShareMemory, stepBuffer, type JobPool, type JobPoolFactory, type WorkerBatch } from './pool.js';
 
 /** Raw bytes of a buffer's initial contents, in decl.dtype (length × dtype size bytes). */
 export interface WeightProvider {
@@ -45,6 +42,8 @@ export interface WeightProvider {
 export interface MeshOptions {
   /** Worker threads for the numeric work; 0 = inline on the main thread (default). */
   workers?: number;
+  /** Makes the worker pool when workers > 0 (Node: src/workers/meshPool.ts piscinaJobPool). */
+  pool?: JobPoolFactory;
   faults?: FaultMap | null;
   /** Extra cycles per link (remap bypasses), in the repair's layout: [tile*5 + port], ports N, E, S, W = 1..4 (0, the
    *  ramp, is ignored) — fabric/faults remapRepair's extraLatencyCycles as it comes. */
@@ -192,7 +191,7 @@ export class MeshEngine {
   private readonly memory: WebAssembly.Memory;
   private readonly arenaI32: Int32Array;
   private readonly executor: FunctionalExecutor;
-  private readonly pool: Piscina | null;
+  private readonly pool: JobPool | null;
   private readonly workers: number;
   private readonly trace: boolean;
   private readonly livelockCycles: number;
@@ -337,7 +336,7 @@ export class MeshEngine {
     // Staging: every task runs at most once per step, so the step's payloads fit in Σ stage words, known now.
     let stageMax = 1;
     for (const words of this.layout.stageWords) for (const w of words) stageMax += w;
-    this.staging = new SharedArrayBuffer(stageMax * 4);
+    this.staging = stepBuffer(stageMax * 4);
     this.stageI32 = new Int32Array(this.staging);
     this.stageF32 = new Float32Array(this.staging);
     this.executor.setStaging(this.staging);
@@ -486,7 +485,7 @@ export class MeshEngine {
     this.tileLastJob = new Int32Array(nProg).fill(-1);
     // A step has at most one job per task plus one deliveries-only job per tile; the last flag is the abort flag.
     this.abortAt = nT + nProg;
-    this.doneFlags = new SharedArrayBuffer((this.abortAt + 1) * 4);
+    this.doneFlags = stepBuffer((this.abortAt + 1) * 4);
     this.doneView = new Int32Array(this.doneFlags);
 
     this.ceState = new Uint8Array(nProg);
@@ -509,27 +508,15 @@ export class MeshEngine {
     this.busy = new Float64Array(tiles);
     this.stalled = new Float64Array(tiles);
 
-    this.pool =
-      this.workers > 0
-        ? new Piscina({
-            filename: new URL('./worker.ts', import.meta.url).href,
-            // tsx by absolute URL: a bare `--import tsx` resolves from the cwd and fails outside the repository.
-            execArgv: ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href],
-            minThreads: this.workers,
-            maxThreads: this.workers,
-            idleTimeout: 60_000,
-            // Batches are posted at once even to a busy worker (it runs them in order), so the main thread never has
-            // to turn its event loop for the pool to get work.
-            concurrentTasksPerWorker: 1024,
-            workerData: { program, layout: this.layout, memory: this.memory },
-          })
-        : null;
+    this.pool = this.workers > 0 && opts.pool ? opts.pool({ program, layout: this.layout, memory: this.memory }, this.workers) : null;
   }
 
   /** Validates the program against the spec (and faults), lays out SRAM, loads the weights, starts the pool. */
   static async create(spec: FabricSpec, program: Program, weights: WeightProvider, opts: MeshOptions = {}): Promise<MeshEngine> {
     const workers = opts.workers ?? 0;
     if (!Number.isInteger(workers) || workers < 0) throw new InputError(`workers must be a whole number ≥ 0, got ${workers}`, 'mesh options', 'give 0 (inline) or more');
+    if (workers > 0 && !opts.pool) throw new InputError(`${workers} workers but no pool to run them`, 'mesh options', 'pass pool (in Node: piscinaJobPool from src/workers/meshPool.ts), or workers: 0');
+    if (workers > 0 && !canShareMemory()) throw new InputError('workers need memory shared between threads, which this page does not have', 'mesh options', 'serve the page cross-origin isolated, or run with workers: 0');
     validateProgram(spec, program, opts.faults ?? null);
     const engine = new MeshEngine(spec, program, weights, opts);
     if (engine.pool) {

@@ -1,20 +1,17 @@
-// Compiling a model given on the command line: resolve the model (weights when it has them), fabric and faults,
-// compile, estimate, and compare with the same model on the fault-free wafer so the faults' cost is visible.
+// Compiling a model given on the command line: resolve the model (weights when it has them), fabric and faults, then
+// compile (compileCore.ts: with the fault-free baseline beside it, so the faults' cost is visible).
 import { existsSync } from 'node:fs';
-import { buildGraph } from '../../compiler/graph/graph.js';
-import { compileModel, type CompileResult } from '../../compiler/wafer/compile.js';
-import { estimateStep } from '../../compiler/wafer/estimate.js';
 import type { ProgramDtype } from '../../compiler/wafer/partition.js';
 import { findPreset } from '../../compiler/model/presets.js';
 import { isDirectory, resolveModelConfig, resolveModelWeights } from '../io/loadModel.js';
-import type { ModelConfig } from '../../compiler/model/config.js';
 import type { ModelWeights } from '../../compiler/model/weights.js';
 import { InputError } from '../../fabric/errors.js';
-import type { FabricSpec } from '../../fabric/spec/index.js';
-import type { FaultMap, RepairPolicy } from '../../fabric/faults/index.js';
 import { loadFabric } from '../commands/faults.js';
 import { parseIntOption, parseNumberOption } from '../io/parse.js';
 import { parseProgramDtype, parseRepair, resolveFaults, type FaultOptions } from './setup.js';
+import { buildCompileJob, type CompileJob } from './compileCore.js';
+
+export type { CompileJob };
 
 export interface CompileCliOptions extends FaultOptions {
   model: string;
@@ -27,21 +24,6 @@ export interface CompileCliOptions extends FaultOptions {
   weightsSeed?: string;
 }
 
-export interface CompileJob {
-  config: ModelConfig;
-  /** Weights in the program's dtype, when the model has weights (a directory or a runnable preset). */
-  weights: ModelWeights | null;
-  spec: FabricSpec;
-  faults: FaultMap | null;
-  repair: RepairPolicy;
-  dtype: ProgramDtype;
-  maxSeq: number;
-  spread: number;
-  result: CompileResult;
-  /** The same model compiled on the fault-free wafer (when there are faults), for the cost of the faults. */
-  baseline: CompileResult | null;
-  estimate: { context: number; cyclesPerToken: number; baselineCyclesPerToken: number | null };
-}
 
 /** The default weight dtype: that of the weights file for a directory, f32 for runnable presets, bf16 for config-only ones. */
 function defaultDtype(modelArg: string, weights: ModelWeights | null): ProgramDtype {
@@ -76,23 +58,6 @@ export function prepareCompile(o: CompileCliOptions, needWeights: boolean): Comp
   const spread = o.spread === undefined ? 0 : parseNumberOption(o.spread, '--spread', 0, 1);
   const context = o.context === undefined ? Math.min(16, maxSeq) : parseIntOption(o.context, '--context', 1);
   if (context > maxSeq) throw new InputError(`context ${context} is longer than --max-seq ${maxSeq}`, '--context', `give at most ${maxSeq}, or raise --max-seq`);
-  const graph = buildGraph(config);
-  const sliceCols = parseHubSlices(o.hubSlices, graph.hidden);
-  const opts = { spec, repair, dtype, maxSeq, spread, sliceCols };
-  const result = compileModel(graph, { ...opts, faults });
-  const baseline = faults ? compileModel(graph, { ...opts, faults: null }) : null;
-  const est = (r: CompileResult) => estimateStep(spec, r.lowered, r.placement, r.routes, { position: context - 1, linkExtraLatencyCycles: r.linkExtraLatencyCycles }).cycles;
-  return {
-    config,
-    weights: rawWeights,
-    spec,
-    faults,
-    repair,
-    dtype,
-    maxSeq,
-    spread,
-    result,
-    baseline,
-    estimate: { context, cyclesPerToken: est(result), baselineCyclesPerToken: baseline ? est(baseline) : null },
-  };
+  const sliceCols = parseHubSlices(o.hubSlices, config.hiddenSize);
+  return buildCompileJob({ config, weights: rawWeights, spec, faults, repair, dtype, maxSeq, spread, context, sliceCols });
 }

@@ -7,6 +7,7 @@ import type { ModelWeights } from '../../compiler/model/weights.js';
 import { readUserJson } from '../io/atomicWrite.js';
 import { prepareCompile, type CompileCliOptions } from './compileJob.js';
 import { runOnMesh, type MeshRunResult } from './runJob.js';
+import { piscinaJobPool } from '../workers/meshPool.js';
 
 export interface RunRequest {
   options: CompileCliOptions & { program?: string };
@@ -26,7 +27,7 @@ export async function executeRun(req: RunRequest, onStep?: (done: number, total:
     if (job.weights) assertProgramFitsModel(program, job.weights, job.dtype, req.prompt.length + req.tokens - 1, `--program ${req.options.program}`);
     job.result = { ...job.result, program };
   }
-  const r = await runOnMesh(job, req.prompt, req.tokens, { workers: req.workers, baseline: req.baseline, onStep });
+  const r = await runOnMesh(job, req.prompt, req.tokens, { workers: req.workers, pool: piscinaJobPool, baseline: req.baseline, onStep });
   return { model: job.config.name, fabric: job.spec.name, dtype: job.dtype, repair: job.repair, ...r };
 }
 

@@ -1,11 +1,12 @@
 // Shared command-line plumbing for the commands that compile and run models: model, fabric and fault options
 // resolved once into the objects the compiler and engines take.
 import { InputError } from '../../fabric/errors.js';
-import { FaultMap, REPAIR_POLICIES, assertFaultMapSize, generateFaults, type RepairPolicy } from '../../fabric/faults/index.js';
+import { FaultMap, REPAIR_POLICIES, assertFaultMapSize, type RepairPolicy } from '../../fabric/faults/index.js';
 import type { FabricSpec } from '../../fabric/spec/index.js';
 import type { ProgramDtype } from '../../compiler/wafer/partition.js';
 import { readUserJson } from '../io/atomicWrite.js';
 import { parseIntOption, parseNumberOption } from '../io/parse.js';
+import { faultGrid, generatedFaults } from './compileCore.js';
 
 export interface FaultOptions {
   faults?: string;
@@ -36,8 +37,7 @@ export function parseProgramDtype(value: string | undefined, fallback: ProgramDt
 export function resolveFaults(spec: FabricSpec, o: FaultOptions, repair: RepairPolicy): FaultMap | null {
   if (o.faults !== undefined && o.faultDensity !== undefined) throw new InputError('both --faults and --fault-density given', 'faults', 'give one of them');
   const seed = parseIntOption(o.seed ?? '0', '--seed', 0); // checked even where no map is generated: a typo is never silently ignored
-  const width = spec.widthTiles + (repair === 'remap' ? spec.spareColumns : 0);
-  const height = spec.heightTiles + (repair === 'remap' ? spec.spareRows : 0);
+  const { width, height } = faultGrid(spec, repair);
   if (o.faults !== undefined) {
     const map = FaultMap.fromJson(readUserJson(o.faults, '--faults'), o.faults);
     assertFaultMapSize(map, width, height, `--faults ${o.faults}`, repair === 'remap' ? `${spec.name}'s physical grid (with spares, for --repair remap)` : `${spec.name}'s mesh`);
@@ -49,5 +49,5 @@ export function resolveFaults(spec: FabricSpec, o: FaultOptions, repair: RepairP
   }
   const density = parseNumberOption(o.faultDensity, '--fault-density', 0, 1);
   const clusterAlpha = o.clustered === undefined ? undefined : parseNumberOption(o.clustered, '--clustered', Number.MIN_VALUE);
-  return generateFaults({ width, height, density, seed, clusterAlpha });
+  return generatedFaults(spec, repair, { density, seed, clusterAlpha });
 }
