@@ -39,7 +39,7 @@ export function bundleOptions(outdir: string): esbuild.BuildOptions {
     logLevel: 'silent',
     plugins: [
       {
-        // src/io/atomicWrite reads files by path (compareData's spec files): the page's stand-in refuses kindly.
+        // src/io/atomicWrite reads files by path (src/study/compare.ts reads spec files): the page's stand-in refuses kindly.
         name: 'wafer-lab-shims',
         setup(b) {
           b.onResolve({ filter: /\/io\/atomicWrite\.js$/ }, () => ({ path: join(LAB_SOURCE, 'shims', 'atomicWrite.ts') }));

@@ -13,9 +13,9 @@ import { ReferenceModel } from '../compiler/reference/forward.js';
 import type { Matrix } from '../kernels/matvec.js';
 import type { RepairPolicy } from '../fabric/faults/index.js';
 import type { ProgramDtype } from '../compiler/wafer/partition.js';
-import { compareFabrics, type CompareResult } from '../src/report/compareData.js';
+import { compareFabrics, type CompareResult } from '../src/study/compare.js';
 import { memoryWallSvg } from '../src/report/memoryWallChart.js';
-import { buildReportData } from '../src/report/reportData.js';
+import { buildReportData } from '../src/study/reportData.js';
 import { defaultRouteColour, waferMapSvg } from '../src/report/waferMap.js';
 import { buildCompileJob, generatedFaults, type CompileJob } from '../src/wafer/compileCore.js';
 import { runOnMesh, type MeshRunResult } from '../src/wafer/runJob.js';
@@ -177,7 +177,7 @@ export interface MeshMap {
 /** The wafer map of the small faulty mesh (roles, dead tiles, the routes of one colour) and its schedule estimate. */
 export function meshMap(s: LabState, dropped: DroppedModel | null): MeshMap {
   const job = meshJob(s, dropped);
-  const d = buildReportData({ job, run: null, compare: null, noc: null });
+  const d = buildReportData({ job, run: null, faults: null, compare: null, marks: [], noc: null });
   return {
     svg: waferMapSvg(d, { mode: 'roles', routeColour: defaultRouteColour(d) }),
     tilesUsed: job.result.report.tilesUsed,

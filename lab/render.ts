@@ -1,5 +1,5 @@
 // The lab's HTML fragments from the workers' plain results (computing apart from drawing). Pure string functions.
-import type { CompareRow } from '../src/report/compareData.js';
+import type { CompareRow } from '../src/study/compare.js';
 import { esc, formatParams } from '../src/report/svg.js';
 import type { MeshMap, RunHere, StudyResult } from './compute.js';
 

@@ -1,5 +1,5 @@
 // The engine's numeric work in other threads, behind an interface: the engine takes a JobPoolFactory and never names
-// a threading library, so the core loads in a browser (DESIGN.md, "the core runs in a browser"). Node's factory
+// a threading library, so the core loads in a browser (docs/design.md#rules-of-the-house, "the core runs in a browser"). Node's factory
 // (piscina over worker_threads) lives in src/workers/meshPool.ts; a page runs the whole engine inside one Web Worker
 // with no pool (workers: 0). batchRunner is what any worker of a pool runs for each batch.
 import { FunctionalExecutor, type JobSync } from './functional.js';

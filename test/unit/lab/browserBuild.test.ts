@@ -1,4 +1,4 @@
-// The core runs in a browser (DESIGN.md): every module of kernels/, fabric/ and compiler/, and the lab page with its
+// The core runs in a browser (docs/design.md#rules-of-the-house): every module of kernels/, fabric/ and compiler/, and the lab page with its
 // worker, bundle for the browser platform with esbuild — where any Node built-in they reach fails the build, as the
 // last case shows. (eslint's no-restricted-imports catches static imports in the core; this catches the rest.)
 import { readdirSync } from 'node:fs';
