@@ -25,10 +25,12 @@ const TYPES: Readonly<Record<string, string>> = {
 };
 
 /**
- * A static server for `dir` on 127.0.0.1 (GET and HEAD only, nothing outside `dir`). Cross-origin isolated (COOP +
- * COEP), so the page has SharedArrayBuffer as Node does; the page works without it too (lab/README in docs/lab.md).
+ * A static server for `dir` on 127.0.0.1 (GET and HEAD only, nothing outside `dir`). With `isolate` (the default),
+ * cross-origin isolated (COOP + COEP), so the page has SharedArrayBuffer as Node does; without, it is any static host
+ * (the page works there too: docs/lab.md, "Shared memory").
  */
-export function serveStatic(dir: string, port: number): Promise<{ server: Server; url: string }> {
+export function serveStatic(dir: string, port: number, opts: { isolate?: boolean } = {}): Promise<{ server: Server; url: string }> {
+  const isolation = opts.isolate === false ? {} : { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
   const root = resolve(dir);
   const server = createServer((req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -44,8 +46,7 @@ export function serveStatic(dir: string, port: number): Promise<{ server: Server
     res.writeHead(200, {
       'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
       'cache-control': 'no-cache',
-      'cross-origin-opener-policy': 'same-origin',
-      'cross-origin-embedder-policy': 'require-corp',
+      ...isolation,
     });
     res.end(req.method === 'HEAD' ? undefined : readFileSync(file));
   });

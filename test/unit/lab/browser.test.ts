@@ -1,5 +1,5 @@
 // The lab page in a real headless Chromium (Debian's /usr/bin/chromium through playwright-core): the site as
-// `wafer lab --out` builds it, served on 127.0.0.1. The page loads with no console errors and no request outside its
+// `wafer lab --out` builds it, served on 127.0.0.1 as a plain static host would (not cross-origin isolated). The page loads with no console errors and no request outside its
 // origin; moving the SRAM slider redraws the chart and lands in the URL; "Run it here" gives the tokens and cycles of
 // `wafer run` (recorded by the build through executeRun, the function the command calls) for the same seed, with the
 // gpu.js backend named; malformed model files get the CLI's one-line message beside the drop zone.
@@ -59,7 +59,8 @@ describe.skipIf(!hasChromium)('the lab page in headless Chromium', () => {
   beforeAll(async () => {
     await buildLab(site, { runs: [DEFAULT_STATE] });
     nodeRuns = JSON.parse(readFileSync(join(site, 'node-runs.json'), 'utf8')) as NodeRun[];
-    const { server, url } = await serveStatic(site, 0);
+    // As any static host serves it: no cross-origin isolation headers (the harder case; `wafer lab` sends them).
+    const { server, url } = await serveStatic(site, 0, { isolate: false });
     stop = () => server.close();
     origin = url;
     const profile = join(root, 'profile');
@@ -94,6 +95,7 @@ describe.skipIf(!hasChromium)('the lab page in headless Chromium', () => {
     expect(await page.$$eval('#map svg rect.tile', (r) => r.length)).toBeGreaterThan(0);
     expect(problems).toEqual([]);
     expect(outside).toEqual([]);
+    expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
   });
 
   it('redraws the chart when the SRAM slider moves, and keeps the value in the URL', async () => {

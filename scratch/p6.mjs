@@ -1,0 +1,14 @@
+import { chromium } from 'playwright-core';
+import { mkdtempSync } from 'node:fs';
+const url = 'http://127.0.0.1:8765/';
+const ctx = await chromium.launchPersistentContext(mkdtempSync('/tmp/i19probe/ud-'), { executablePath: '/usr/bin/chromium', headless: true, args: ['--headless','--no-sandbox','--disable-gpu','--disable-quic','--no-first-run','--disable-background-networking','--disable-component-update','--disable-sync'] });
+const page = await ctx.newPage();
+page.on('console', (m) => console.log('console', m.type(), m.text()));
+page.on('pageerror', (e) => console.log('pageerror', e.message));
+await page.goto(url);
+await page.waitForFunction(() => window.labTimings.charts > 0 && window.labTimings.maps > 0, null, { timeout: 60000 });
+console.log('coi', await page.evaluate(() => crossOriginIsolated), JSON.stringify(await page.evaluate(() => window.labTimings)));
+await page.click('#run');
+await page.waitForFunction(() => window.labTimings.runs > 0 || !document.getElementById('run-error').hidden, null, { timeout: 120000 });
+console.log(await page.$eval('#node-check', (e) => e.textContent), await page.$eval('#run-error', (e) => e.textContent));
+await ctx.close();
