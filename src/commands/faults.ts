@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { InputError } from '../../fabric/errors.js';
-import { getFabricPreset, parseFabricSpec, type FabricSpec } from '../../fabric/spec/index.js';
+import type { FabricSpec } from '../../fabric/spec/index.js';
 import {
   FaultMap,
   REPAIR_POLICIES,
@@ -17,6 +17,7 @@ import {
 import { readUserJson, writeFileAtomic } from '../io/atomicWrite.js';
 import { printJson, printText } from '../io/output.js';
 import { parseIntOption, parseNumberOption } from '../io/parse.js';
+import { loadFabric } from '../wafer/setup.js';
 import { action } from './action.js';
 
 interface FaultsOptions {
@@ -30,11 +31,6 @@ interface FaultsOptions {
   force?: boolean;
 }
 
-/** A preset name, or a path to a spec JSON file (anything ending in .json or naming an existing file). */
-export function loadFabric(value: string, option = '--fabric'): FabricSpec {
-  if (value.endsWith('.json') || existsSync(value)) return parseFabricSpec(readUserJson(value, option), value);
-  return getFabricPreset(value);
-}
 
 export interface FaultsReport {
   fabric: string;

@@ -9,7 +9,7 @@ import { readUserJson } from '../io/atomicWrite.js';
 import { printJson, printText } from '../io/output.js';
 import { parseIntOption, parseNumberOption } from '../io/parse.js';
 import { action } from './action.js';
-import { loadFabric } from './faults.js';
+import { loadFabric } from '../wafer/setup.js';
 
 interface NocCliOptions {
   mesh: string;

@@ -12,9 +12,8 @@ import type { ModelWeights } from '../../compiler/model/weights.js';
 import { InputError } from '../../fabric/errors.js';
 import type { FabricSpec } from '../../fabric/spec/index.js';
 import type { FaultMap, RepairPolicy } from '../../fabric/faults/index.js';
-import { loadFabric } from '../commands/faults.js';
 import { parseIntOption, parseNumberOption } from '../io/parse.js';
-import { parseProgramDtype, parseRepair, resolveFaults, type FaultOptions } from './setup.js';
+import { OPTION_FLAGS, loadFabric, parseProgramDtype, parseRepair, resolveFaults, withFlags, type FaultOptions } from './setup.js';
 
 export interface CompileCliOptions extends FaultOptions {
   model: string;
@@ -57,7 +56,7 @@ function defaultDtype(modelArg: string, weights: ModelWeights | null): ProgramDt
 function parseHubSlices(v: string | undefined, hidden: number): number | undefined {
   if (v === undefined || v === 'auto') return undefined;
   const n = parseIntOption(v, '--hub-slices', 1);
-  if (n > hidden) throw new InputError(`--hub-slices ${n} is more than the model's ${hidden} hidden columns`, '--hub-slices', `give auto or at most ${hidden}`);
+  if (n > hidden) throw new InputError(`${n} hub slices are more than the model's ${hidden} hidden columns`, '--hub-slices', `give auto or at most ${hidden}`);
   return Math.ceil(hidden / n);
 }
 
@@ -79,8 +78,8 @@ export function prepareCompile(o: CompileCliOptions, needWeights: boolean): Comp
   const graph = buildGraph(config);
   const sliceCols = parseHubSlices(o.hubSlices, graph.hidden);
   const opts = { spec, repair, dtype, maxSeq, spread, sliceCols };
-  const result = compileModel(graph, { ...opts, faults });
-  const baseline = faults ? compileModel(graph, { ...opts, faults: null }) : null;
+  const result = withFlags(OPTION_FLAGS, () => compileModel(graph, { ...opts, faults }));
+  const baseline = faults ? withFlags(OPTION_FLAGS, () => compileModel(graph, { ...opts, faults: null })) : null;
   const est = (r: CompileResult) => estimateStep(spec, r.lowered, r.placement, r.routes, { position: context - 1, linkExtraLatencyCycles: r.linkExtraLatencyCycles }).cycles;
   return {
     config,

@@ -231,7 +231,7 @@ describe.concurrent('what does not fit', () => {
   it('a model too large for the fabric', async () => {
     await expectBadInput(
       (d) => ['compile', '--model', 'toy-dense', '--fabric', 'mini-8', '--out', join(d, 'prog.json')],
-      'error: the model needs 337 tiles but fabric "mini-8" has 64 usable (8×8) (--fabric): try a larger fabric (e.g. --fabric mini-128 or wse3), --dtype int8 or bf16, or more wafers (wafer project)',
+      'error: the model needs 337 tiles but fabric "mini-8" has 64 usable (8×8) (--fabric): try a larger fabric (e.g. mini-128 or wse3), the int8 or bf16 dtype, or more wafers (wafer project)',
     );
   });
   it('a fault map naming a tile outside the grid', async () => {
@@ -360,8 +360,8 @@ describe.concurrent('unknown names', () => {
     await expectBadInput(() => ['noc', '--rate', '0.1', '--pattern', 'zigzag'], 'error: unknown traffic pattern "zigzag" (--pattern): use one of uniform, transpose, bitcomplement, hotspot, neighbor');
   });
   it('more hub slices than the model has hidden columns (compile and project)', async () => {
-    await expectBadInput(() => ['compile', '--model', 'toy-dense', '--fabric', 'mini-64', '--hub-slices', '300'], "error: --hub-slices 300 is more than the model's 256 hidden columns (--hub-slices): give auto or at most 256");
-    await expectBadInput(() => ['project', '--model', 'toy-dense', '--fabric', 'mini-64', '--hub-slices', '999'], "error: --hub-slices 999 is more than the model's 256 hidden columns (--hub-slices): give auto or at most 256");
+    await expectBadInput(() => ['compile', '--model', 'toy-dense', '--fabric', 'mini-64', '--hub-slices', '300'], "error: 300 hub slices are more than the model's 256 hidden columns (--hub-slices): give auto or at most 256");
+    await expectBadInput(() => ['project', '--model', 'toy-dense', '--fabric', 'mini-64', '--hub-slices', '999'], "error: 999 hub slices are more than the model's 256 hidden columns (--hub-slices): give auto or at most 256");
   });
 
   it('an unknown KV-cache dtype for a projection', async () => {
