@@ -258,6 +258,8 @@ function assignWafers(embTiles: number, layerTiles: number[], lmTiles: number, u
   return packed;
 }
 
+// Longer than ~150 lines: the projection's phases (build the stages, pick KV chunks, spread, time the stages where
+// they sit, add up the token) share the build and the packing they refine; splitting them is left for later.
 export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions = {}): ProjectionReport {
   const o = resolveOptions(cfg, spec, opts);
   const mesh = waferMesh(spec, o.grid, o.faults, o.repair);

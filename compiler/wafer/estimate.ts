@@ -146,6 +146,9 @@ class EventQueue {
   }
 }
 
+// Longer than ~150 lines on purpose: the event loop and the critical-path walk share some thirty typed arrays and
+// closures over them; a full wafer's stage has ~10^5 tasks, and passing them through objects or helper calls costs
+// the projection its speed (`wafer bench project`).
 export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Placement, routes: StreamRoute[], opts: EstimateOptions): StepEstimate {
   const { tiles, streams } = lowered.plan;
   const width = placement.width;

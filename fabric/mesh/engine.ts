@@ -291,6 +291,8 @@ export class MeshEngine {
   private readonly sinkScratch: SinkScratch = newSinkScratch();
   private closed = false;
 
+  // Longer than ~150 lines on purpose: it fills the engine's readonly typed tables (routers, tasks, ops, staging),
+  // which TypeScript lets only the constructor assign; the task graph itself comes from taskGraph.ts.
   private constructor(
     private readonly spec: FabricSpec,
     private readonly program: Program,
