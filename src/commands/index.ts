@@ -13,11 +13,17 @@ const COMMANDS: readonly (readonly [string, () => Promise<{ register: Register }
   ['faults', () => import('./faults.js')],
   ['run', () => import('./run.js')],
   ['gpu', () => import('./gpu.js')],
+  ['calibrate', () => import('./calibrate.js')],
   ['compare', () => import('./compare.js')],
   ['project', () => import('./project.js')],
+  ['speculate', () => import('./speculate.js')],
+  ['diffuse', () => import('./diffuse.js')],
+  ['decode', () => import('./decode.js')],
+  ['agent', () => import('./agent.js')],
   ['noc', () => import('./noc.js')],
   ['bench', () => import('./bench.js')],
   ['report', () => import('./report.js')],
+  ['sweep', () => import('./sweep.js')],
 ];
 
 /** The names of every subcommand, in help order. */

@@ -1,12 +1,11 @@
 // Shared command-line plumbing for the commands that compile and run models: model, fabric and fault options
 // resolved once into the objects the compiler and engines take.
-import { existsSync } from 'node:fs';
 import { InputError, OptionError } from '../../fabric/errors.js';
 import { FaultMap, REPAIR_POLICIES, assertFaultMapSize, generateFaults, type RepairPolicy } from '../../fabric/faults/index.js';
-import { getFabricPreset, parseFabricSpec, type FabricSpec } from '../../fabric/spec/index.js';
+import type { FabricSpec } from '../../fabric/spec/index.js';
 import type { ProgramDtype } from '../../compiler/wafer/partition.js';
 import { readUserJson } from '../io/atomicWrite.js';
-import { parseIntOption, parseNumberOption } from '../io/parse.js';
+import { parseDtypeOption, parseNumberOption, parsePositiveNumberOption, parseSeedOption } from '../io/parse.js';
 
 export interface FaultOptions {
   faults?: string;
@@ -45,12 +44,6 @@ export const OPTION_FLAGS: Readonly<Record<string, string>> = {
   faults: '--faults',
 };
 
-/** A preset name, or a path to a spec JSON file (anything ending in .json or naming an existing file). */
-export function loadFabric(value: string, option = '--fabric'): FabricSpec {
-  if (value.endsWith('.json') || existsSync(value)) return parseFabricSpec(readUserJson(value, option), value);
-  return getFabricPreset(value);
-}
-
 export const PROGRAM_DTYPES: readonly ProgramDtype[] = ['f32', 'bf16', 'int8'];
 
 export function parseRepair(value: string | undefined): RepairPolicy {
@@ -60,9 +53,7 @@ export function parseRepair(value: string | undefined): RepairPolicy {
 }
 
 export function parseProgramDtype(value: string | undefined, fallback: ProgramDtype): ProgramDtype {
-  if (value === undefined) return fallback;
-  if (!(PROGRAM_DTYPES as readonly string[]).includes(value)) throw new InputError(`unsupported dtype "${value}"`, '--dtype', `use one of ${PROGRAM_DTYPES.join(', ')}`);
-  return value as ProgramDtype;
+  return value === undefined ? fallback : parseDtypeOption(value, '--dtype', PROGRAM_DTYPES);
 }
 
 /**
@@ -71,7 +62,7 @@ export function parseProgramDtype(value: string | undefined, fallback: ProgramDt
  */
 export function resolveFaults(spec: FabricSpec, o: FaultOptions, repair: RepairPolicy): FaultMap | null {
   if (o.faults !== undefined && o.faultDensity !== undefined) throw new InputError('both --faults and --fault-density given', 'faults', 'give one of them');
-  const seed = parseIntOption(o.seed ?? '0', '--seed', 0); // checked even where no map is generated: a typo is never silently ignored
+  const seed = parseSeedOption(o.seed ?? '0'); // checked even where no map is generated: a typo is never silently ignored
   const width = spec.widthTiles + (repair === 'remap' ? spec.spareColumns : 0);
   const height = spec.heightTiles + (repair === 'remap' ? spec.spareRows : 0);
   if (o.faults !== undefined) {
@@ -84,6 +75,6 @@ export function resolveFaults(spec: FabricSpec, o: FaultOptions, repair: RepairP
     return null;
   }
   const density = parseNumberOption(o.faultDensity, '--fault-density', 0, 1);
-  const clusterAlpha = o.clustered === undefined ? undefined : parseNumberOption(o.clustered, '--clustered', Number.MIN_VALUE);
+  const clusterAlpha = o.clustered === undefined ? undefined : parsePositiveNumberOption(o.clustered, '--clustered', 1e6);
   return generateFaults({ width, height, density, seed, clusterAlpha });
 }
