@@ -1,4 +1,4 @@
-// Lint: typescript-eslint's recommended rules, plus the layer rule of DESIGN.md — kernels <- fabric <- compiler <- src;
+// Lint: typescript-eslint's recommended rules, plus the layer rule of docs/design.md#layers — kernels <- fabric <- compiler <- src;
 // bench/ and test/ may import anything, nothing imports them — as core ESLint's no-restricted-imports per folder.
 // (eslint-plugin-import-x needs unrs-resolver, whose platform bindings this registry does not all carry, so `npm ci`
 // could not install it from a lockfile.)
@@ -22,8 +22,16 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
-  ...layer('kernels', ['fabric', 'compiler', 'src', 'bench', 'test'], 'kernels/ imports nothing else of the project (DESIGN.md layers).'),
-  ...layer('fabric', ['compiler', 'src', 'bench', 'test'], 'fabric/ may import kernels/ only (DESIGN.md layers).'),
-  ...layer('compiler', ['src', 'bench', 'test'], 'compiler/ may import fabric/ and kernels/ only (DESIGN.md layers).'),
-  ...layer('src', ['bench', 'test'], 'nothing imports bench/ or test/ (DESIGN.md layers).'),
+  ...layer('kernels', ['fabric', 'compiler', 'src', 'bench', 'test'], 'kernels/ imports nothing else of the project (docs/design.md#layers).'),
+  ...layer('fabric', ['compiler', 'src', 'bench', 'test'], 'fabric/ may import kernels/ only (docs/design.md#layers).'),
+  ...layer('compiler', ['src', 'bench', 'test'], 'compiler/ may import fabric/ and kernels/ only (docs/design.md#layers).'),
+  ...layer('src', ['bench', 'test'], 'nothing imports bench/ or test/ (docs/design.md#layers).'),
+  // Compute apart from drawing: the studies make plain records, src/report/ draws them; no arrow from a study back to
+  // the drawing or the CLI. (One block with the src rule's patterns too: a later block's rule replaces an earlier one.)
+  {
+    files: ['src/study/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../../bench', '../../bench/**', '../../test', '../../test/**', '../report', '../report/**', '../commands', '../commands/**'], message: 'src/study/ computes plain records: it imports neither the drawing (src/report/) nor the CLI (src/commands/), nor bench/ or test/.' }] }],
+    },
+  },
 );

@@ -1,4 +1,4 @@
-// kernels/: numeric kernels on typed arrays. Imports nothing else of the project (DESIGN.md layers).
+// kernels/: numeric kernels on typed arrays. Imports nothing else of the project (docs/design.md#layers).
 export * from './dtype.js';
 export * from './matvec.js';
 export * from './vector.js';

@@ -2,7 +2,7 @@
 // per user and in aggregate, time to first token, where the time goes (memory / compute / communication / launch) and
 // a per-kernel table. The library entry point `wafer gpu`, `wafer compare` and the demo call.
 import type { GpuBound, GpuKernelKind, GpuMemoryPlan, GpuProgram } from '../../fabric/gpu/program.js';
-import type { GpuSpec } from '../../fabric/gpu/spec.js';
+import type { GpuCalibration, GpuSpec } from '../../fabric/gpu/spec.js';
 import { timeProgram, type GpuBoundBy, type GpuProgramTiming } from '../../fabric/gpu/timing.js';
 import type { ModelConfig } from '../model/config.js';
 import { lowerForGpu, type GpuLowerOptions, type GpuLowering, type GpuWeightDtype } from './lower.js';
@@ -38,6 +38,8 @@ export interface GpuKernelRow {
 
 export interface GpuPhaseReport {
   seconds: number;
+  /** The step's fixed host cost (sampling, scheduling), part of `seconds` and of boundBy.launch. */
+  stepOverheadSeconds: number;
   boundBy: GpuBoundBy;
   kernelCount: number;
   flopsPerGpu: number;
@@ -59,6 +61,8 @@ export interface GpuReport {
   promptLength: number;
   contextLength: number;
   cudaGraphs: boolean;
+  /** Where the GPU's timing terms come from (fitted to measured runs, inherited, or assumed). */
+  calibration: GpuCalibration['provenance'];
   /** Tokens/s one user sees while decoding (1 / step time). */
   decodeTokensPerSecond: number;
   /** Tokens/s of the whole batch (batch / step time). */
@@ -122,6 +126,7 @@ function phaseReport(p: GpuProgram, t: GpuProgramTiming): { phase: GpuPhaseRepor
   }));
   const phase: GpuPhaseReport = {
     seconds: t.seconds,
+    stepOverheadSeconds: t.stepOverheadSeconds,
     boundBy: t.boundBy,
     kernelCount: p.kernels.length,
     flopsPerGpu: t.flops,
@@ -151,6 +156,7 @@ export function reportFromLowering(cfg: ModelConfig, gpu: GpuSpec, lowered: GpuL
     promptLength: opts.promptLength,
     contextLength: opts.contextLength,
     cudaGraphs: opts.cudaGraphs,
+    calibration: gpu.calibration.provenance,
     decodeTokensPerSecond: 1 / dt.seconds,
     aggregateTokensPerSecond: opts.batch / dt.seconds,
     timeToFirstTokenSeconds: pt.seconds,

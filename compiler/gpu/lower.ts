@@ -19,7 +19,7 @@
 // - MLA (Kimi/DeepSeek) decode runs "absorbed": the compressed latent (kvLoraRank + rope dims per token) is the KV
 //   cache, replicated on every GPU; prefill decompresses K/V with kv_b and runs ordinary attention.
 import { InputError } from '../../fabric/errors.js';
-import type { GpuExec, GpuKernel, GpuKernelKind, GpuMatPart, GpuMemoryPlan, GpuPhase, GpuProgram } from '../../fabric/gpu/program.js';
+import type { GpuExec, GpuKernel, GpuKernelKind, GpuMatPart, GpuMemoryPlan, GpuPhase, GpuProgram, GpuWeightFormat } from '../../fabric/gpu/program.js';
 import { shardSize } from '../../fabric/gpu/program.js';
 import type { GpuFlopsDtype, GpuSpec } from '../../fabric/gpu/spec.js';
 import type { ModelConfig } from '../model/config.js';
@@ -27,13 +27,15 @@ import { describeModel, type AttentionDesc, type DenseMlpDesc, type LayerDesc, t
 
 export const GPU_WEIGHT_DTYPES = Object.freeze(['bf16', 'fp8', 'int8', 'mxfp4'] as const);
 export type GpuWeightDtype = (typeof GPU_WEIGHT_DTYPES)[number];
-export type StorageFormat = GpuWeightDtype | 'int4';
+export type StorageFormat = GpuWeightFormat;
 
 /** Bits per stored weight. int8 adds a per-row f32 scale on top; int4 (Kimi K2.5 QAT experts) assumes group-32 bf16 scales. */
 export const BITS_PER_WEIGHT: Readonly<Record<StorageFormat, number>> = Object.freeze({ bf16: 16, fp8: 8, int8: 8, mxfp4: 4.25, int4: 4.5 });
 
 export const ACTIVATION_BYTES = 2;
+/** Bytes per KV-cache element: bf16 by default; serving engines' fp8 profiles keep an fp8 cache (kvDtype). */
 export const KV_BYTES = 2;
+export const KV_BYTES_BY_DTYPE: Readonly<Record<'bf16' | 'fp8', number>> = Object.freeze({ bf16: 2, fp8: 1 });
 export const LOGIT_BYTES = 4;
 
 export interface GpuLowerOptions {
@@ -47,6 +49,8 @@ export interface GpuLowerOptions {
   promptLength: number;
   /** Positions each sequence attends over at the decode step (its KV cache length). */
   contextLength: number;
+  /** KV-cache element format (default bf16). */
+  kvDtype?: 'bf16' | 'fp8';
 }
 
 export interface WeightFormats {
@@ -128,6 +132,7 @@ class Builder {
   /** Activation rows in most kernels: batch × tokens per sequence. */
   readonly M: number;
   readonly l2Half: number;
+  readonly kvBytes: number;
 
   constructor(
     readonly desc: ModelDesc,
@@ -140,6 +145,7 @@ class Builder {
     this.B = opts.batch;
     this.M = opts.batch * (phase === 'decode' ? 1 : opts.promptLength);
     this.l2Half = gpu.l2Bytes / 2;
+    this.kvBytes = KV_BYTES_BY_DTYPE[opts.kvDtype ?? 'bf16'];
   }
 
   /** Split an activation stream between L2 (fits half of it) and HBM. */
@@ -158,6 +164,8 @@ class Builder {
       cost: {
         flops: c.flops ?? 0,
         flopsDtype: c.flopsDtype ?? 'bf16',
+        rows: c.rows ?? 0,
+        weightFormat: c.weightFormat ?? 'bf16',
         hbmReadWeightBytes: c.hbmReadWeightBytes ?? 0,
         hbmReadKvBytes: c.hbmReadKvBytes ?? 0,
         hbmReadActivationBytes: c.hbmReadActivationBytes ?? 0,
@@ -185,6 +193,7 @@ class Builder {
   matmul(name: string, layer: number | null, kind: GpuKernelKind, input: string, parts: PartSpec[], opts: { exec?: GpuExec; rows?: number; outBytes?: number } = {}): void {
     const rows = opts.rows ?? this.M;
     let weightRead = 0;
+    let weightElemsRead = 0;
     let macs = 0;
     let inLocal = 0;
     let outElems = 0;
@@ -194,6 +203,7 @@ class Builder {
       const bytes = (r * c * BITS_PER_WEIGHT[p.format]) / 8 + (p.format === 'int8' ? r * 4 : 0) + (p.bias ? r * ACTIVATION_BYTES : 0);
       this.storedWeightBytes += bytes * p.stored;
       weightRead += bytes * p.read;
+      weightElemsRead += r * c * p.read;
       macs += r * c * p.tokens;
       inLocal = Math.max(inLocal, c);
       outElems += r * p.tokens;
@@ -210,6 +220,9 @@ class Builder {
     this.push(name, name, layer, kind, exec, {
       flops: 2 * macs,
       flopsDtype,
+      // Rows each weight is multiplied by (tokens per routed expert for an MoE): what fills the tensor tiles.
+      rows: weightElemsRead > 0 ? macs / weightElemsRead : 0,
+      weightFormat: parts[0].format,
       hbmReadWeightBytes: weightRead * passes,
       hbmReadActivationBytes: i.hbm,
       hbmWriteBytes: o.hbm,
@@ -272,7 +285,7 @@ class Builder {
         });
       }
       this.vector('rope', L, 'rope', { op: 'rope', bufs: ['q', 'k'], headDim: hd, theta: cfg.ropeTheta }, { elems: this.M * (qL + kvL) * hd, outElems: this.M * (qL + kvL) * hd, flopsPerElem: 3 });
-      this.attentionCore(L, qL, kvL * hd * 2 * KV_BYTES, hd, hd, a.window, { op: 'attention', layer: L, q: 'q', k: 'k', v: 'v', out: 'attn', headDim: hd, window: a.window });
+      this.attentionCore(L, qL, kvL * hd * 2 * this.kvBytes, hd, hd, a.window, { op: 'attention', layer: L, q: 'q', k: 'k', v: 'v', out: 'attn', headDim: hd, window: a.window });
       this.matmul('o', L, 'matmul', 'attn', [this.part(a.o, 'cols', hd, 'attn_out', f)]);
     } else {
       const none = (what: string): GpuExec => ({ op: 'none', why: `MLA ${what} is costed, not executed` });
@@ -294,11 +307,11 @@ class Builder {
         const wuv = { ...kvB, tensor: `${a.kvB.tensor}[v]`, rows: cfg.numHeads * a.vHeadDim, unit: a.vHeadDim };
         // kv_b is stored once: q_absorb and v_absorb each count their half of it.
         this.matmul('q_absorb', L, 'matmul', 'q', [wuk], { exec: none('q absorb') });
-        this.attentionCore(L, qL, latent * KV_BYTES, latent, a.kvLoraRank, null, none('latent attention'));
+        this.attentionCore(L, qL, latent * this.kvBytes, latent, a.kvLoraRank, null, none('latent attention'));
         this.matmul('v_absorb', L, 'matmul', 'attn_latent', [wuv], { exec: none('v absorb') });
       } else {
         this.matmul('kv_b', L, 'matmul', 'kv_latent', [this.part(a.kvB, 'rows', a.qkNopeHeadDim + a.vHeadDim, 'kv', f)], { exec: none('kv_b') });
-        this.attentionCore(L, qL, latent * KV_BYTES, qHead, a.vHeadDim, null, none('attention'));
+        this.attentionCore(L, qL, latent * this.kvBytes, qHead, a.vHeadDim, null, none('attention'));
       }
       this.matmul('o', L, 'matmul', 'attn', [this.part(a.o, 'cols', a.vHeadDim, 'attn_out', f)], { exec: none('o') });
     }
@@ -469,6 +482,28 @@ function lowerUnchecked(cfg: ModelConfig, gpu: GpuSpec, opts: GpuLowerOptions): 
   const p = build(desc, gpu, 'prefill', opts);
   const memory = memoryPlan(d, p, gpu);
   return { decode: program(d, cfg, 'decode', opts, memory), prefill: program(p, cfg, 'prefill', opts, memory), memory };
+}
+
+/**
+ * One phase's kernel list for a described model, without the capacity check (the calibration lowers many batch and
+ * context shapes of one configuration it has checked with kvCapacitySequences).
+ */
+export function lowerPhase(desc: ModelDesc, gpu: GpuSpec, phase: GpuPhase, opts: GpuLowerOptions): GpuKernel[] {
+  checkOptions(desc.cfg, opts);
+  return build(desc, gpu, phase, opts).kernels;
+}
+
+/**
+ * How many sequences of `contextLength` positions a serving engine can keep in flight: the KV cache that fits in the
+ * usable HBM beside the weights and the (batch-1) workspace, as an engine that reserves each request's whole
+ * context up front does (TensorRT-LLM's guaranteed-no-evict scheduling). 0 when not even one fits.
+ */
+export function kvCapacitySequences(cfg: ModelConfig, gpu: GpuSpec, opts: Omit<GpuLowerOptions, 'batch'>): number {
+  const one = { ...opts, batch: 1 };
+  checkOptions(cfg, one);
+  const m = lowerUnchecked(cfg, gpu, one).memory;
+  const free = m.usableBytesPerGpu - m.weightBytesPerGpu - m.workspaceBytesPerGpu;
+  return Math.max(0, Math.floor(free / m.kvCacheBytesPerGpu));
 }
 
 const GB = 1e9;

@@ -1,6 +1,6 @@
 // Model presets, stored as the Hugging Face config.json they stand for (so `wafer model init` can write it out) and
 // normalised through parseModelConfig like any user file. Real-size presets are config-only (no weights): each cites
-// shared/facts/hardware.md §6 ("facts §6") or the public config.json it was copied from; values the facts table does
+// docs/models.md or the public config.json it was copied from; values the cited sources do
 // not give are marked "public config" (transformers/HF hub defaults of that model) and are assumptions here.
 import { InputError } from '../../fabric/errors.js';
 import { parseModelConfig, type ModelConfig } from './config.js';
@@ -149,42 +149,42 @@ const PRESETS: readonly ModelPreset[] = Object.freeze([
   {
     name: 'llama-3.1-8b',
     description: 'Llama 3.1 8B (dense, 32 layers, 4096, GQA 32/8)',
-    source: 'facts §6 (Llama-3.1-8B row: HF config / arXiv 2407.21783 Table 3); rope_scaling from the public config.json',
+    source: 'docs/models.md#llama-31 (Llama-3.1-8B row: HF config / arXiv 2407.21783 Table 3); rope_scaling from the public config.json',
     runnable: false,
     hfConfig: llama31(4096, 14336, 32, 32),
   },
   {
     name: 'llama-3.1-70b',
     description: 'Llama 3.1 70B (dense, 80 layers, 8192, GQA 64/8)',
-    source: 'facts §6 (Llama-3.1-70B row); rope_scaling from the public config.json',
+    source: 'docs/models.md#llama-31 (Llama-3.1-70B row); rope_scaling from the public config.json',
     runnable: false,
     hfConfig: llama31(8192, 28672, 80, 64),
   },
   {
     name: 'llama-3.1-405b',
     description: 'Llama 3.1 405B (dense, 126 layers, 16384, GQA 128/8)',
-    source: 'facts §6 (Llama-3.1-405B row); rope_scaling from the public config.json',
+    source: 'docs/models.md#llama-31 (Llama-3.1-405B row); rope_scaling from the public config.json',
     runnable: false,
     hfConfig: llama31(16384, 53248, 126, 128),
   },
   {
     name: 'qwen3-4b',
     description: 'Qwen3 4B (dense, 36 layers, 2560, GQA 32/8, q/k norms, tied embeddings)',
-    source: 'facts §6 (Qwen3-4B row: Qwen3-4B-Base README); rope_theta 1e6 and eps 1e-6 from the public config.json',
+    source: 'docs/models.md#qwen3 (Qwen3-4B row: Qwen3-4B-Base README); rope_theta 1e6 and eps 1e-6 from the public config.json',
     runnable: false,
     hfConfig: qwen3Dense(2560, 9728, 36, 32, true),
   },
   {
     name: 'qwen3-32b',
     description: 'Qwen3 32B (dense, 64 layers, 5120, GQA 64/8, q/k norms)',
-    source: 'facts §6 (Qwen3-32B row: config copies); rope_theta 1e6 and eps 1e-6 from the public config.json',
+    source: 'docs/models.md#qwen3 (Qwen3-32B row: config copies); rope_theta 1e6 and eps 1e-6 from the public config.json',
     runnable: false,
     hfConfig: qwen3Dense(5120, 25600, 64, 64, false),
   },
   {
     name: 'qwen3-235b-a22b',
     description: 'Qwen3 235B-A22B (MoE, 94 layers, 4096, GQA 64/4, 128 experts top-8 of 1536)',
-    source: 'facts §6 (Qwen3-235B-A22B row: Qwen3 tech report, MindSpeed config); intermediate_size 12288 and norm_topk_prob from the public config.json',
+    source: 'docs/models.md#qwen3 (Qwen3-235B-A22B row: Qwen3 tech report, MindSpeed config); intermediate_size 12288 and norm_topk_prob from the public config.json',
     runnable: false,
     hfConfig: {
       architectures: ['Qwen3MoeForCausalLM'],
@@ -213,21 +213,21 @@ const PRESETS: readonly ModelPreset[] = Object.freeze([
   {
     name: 'gpt-oss-20b',
     description: 'gpt-oss-20b (MoE, 24 layers, 2880, GQA 64/8, 32 experts top-4, MXFP4 experts, alternating sliding-128 attention)',
-    source: 'facts §6 (gpt-oss-20b row: OpenAI model card; HF config diff)',
+    source: 'docs/models.md#gpt-oss (gpt-oss-20b row: OpenAI model card; HF config diff)',
     runnable: false,
     hfConfig: gptOss(24, 32),
   },
   {
     name: 'gpt-oss-120b',
     description: 'gpt-oss-120b (MoE, 36 layers, 2880, GQA 64/8, 128 experts top-4, MXFP4 experts, alternating sliding-128 attention)',
-    source: 'facts §6 (gpt-oss-120b row: OpenAI model card; HF config copies)',
+    source: 'docs/models.md#gpt-oss (gpt-oss-120b row: OpenAI model card; HF config copies)',
     runnable: false,
     hfConfig: gptOss(36, 128),
   },
   {
     name: 'mixtral-8x7b',
     description: 'Mixtral 8x7B (MoE, 32 layers, 4096, GQA 32/8, 8 experts top-2 of 14336, vocab 32000)',
-    source: 'public config.json of mistralai/Mixtral-8x7B-v0.1 (not in facts §6; values as given in the team brief)',
+    source: 'public config.json of mistralai/Mixtral-8x7B-v0.1 (docs/models.md#mixtral-8x7b)',
     runnable: false,
     hfConfig: {
       architectures: ['MixtralForCausalLM'],
@@ -252,7 +252,7 @@ const PRESETS: readonly ModelPreset[] = Object.freeze([
   {
     name: 'kimi-k2',
     description: 'Kimi K2 (MLA + MoE, 61 layers = 1 dense + 60 MoE, 7168, 64 heads, 384 experts top-8 of 2048 + 1 shared)',
-    source: 'facts §6 (Kimi K2 row: model card table; config copies); rope_theta, eps and routed_scaling_factor from the public config.json',
+    source: 'docs/models.md#kimi-k2 (Kimi K2 row: model card table; config copies); rope_theta, eps and routed_scaling_factor from the public config.json',
     runnable: false,
     hfConfig: {
       architectures: ['DeepseekV3ForCausalLM'],

@@ -4,7 +4,7 @@
 // core (router still forwards) or a dead link (one of that tile's links, chosen uniformly).
 //
 // Split (assumption): 80% dead tiles, 15% dead cores, 5% dead links. Reasoning: a tile is ~half SRAM, half logic
-// (facts §1.1, HC34 core ~38,000 µm²); the unit of redundancy is the whole tile (facts §2: a defective core is
+// (docs/hardware.md#wafer-chip, HC34 core ~38,000 µm²); the unit of redundancy is the whole tile (docs/hardware.md#defects-and-redundancy: a defective core is
 // bypassed), so most defects retire a tile; a defect confined to the compute engine or its SRAM leaves the router
 // usable (dead core); the links and router wiring are a small share of the area (dead link). Configurable.
 //

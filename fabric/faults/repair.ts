@@ -1,12 +1,12 @@
 // Repair policies.
 //
-// remap — as the real wafer (facts §2): the physical grid is (width + spareColumns) × (height + spareRows). In each
+// remap — as the real wafer (docs/hardware.md#defects-and-redundancy): the physical grid is (width + spareColumns) × (height + spareRows). In each
 //   physical row the defective tiles are skipped and logical column x sits on the x-th good tile of the row, so the
 //   tiles of a row shift toward the spare columns and software sees a perfect logical rectangle. A row with more
 //   defects than spare columns is bypassed whole, using a spare row, while spare rows last; after that the policy
 //   fails with an InputError naming the row, its defect count and the spares. A defect is a dead tile, a dead core,
 //   or — an assumption — the tile at the east/south end of a dead link (the bypass retires that tile; the bypass
-//   wiring itself is assumed healthy, facts §2 "redundant fabric links").
+//   wiring itself is assumed healthy, docs/hardware.md#defects-and-redundancy "redundant fabric links").
 //   Each logical link then spans some physical distance d ≥ 1 (skipped tiles in the row, skipped rows, and the
 //   column offset between two rows shifted differently); it costs (d − 1) × bypassLatencyCycles extra cycles.
 // route-around — the logical grid is the physical one and keeps its holes: nothing is placed on an unusable tile and

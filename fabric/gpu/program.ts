@@ -4,6 +4,8 @@
 import type { GpuFlopsDtype } from './spec.js';
 
 export type GpuPhase = 'decode' | 'prefill';
+/** How a kernel's weights are stored (the HBM efficiency of narrow formats differs from bf16's). */
+export type GpuWeightFormat = 'bf16' | 'fp8' | 'int8' | 'mxfp4' | 'int4';
 export type GpuBound = 'memory' | 'compute' | 'communication';
 
 export type GpuKernelKind =
@@ -26,6 +28,10 @@ export interface GpuKernelCost {
   flops: number;
   /** Which peak the math runs at (weights narrower than the GPU's math are dequantised to bf16). */
   flopsDtype: GpuFlopsDtype;
+  /** Activation rows (tokens) a GEMM multiplies its weights by; 0 for a kernel that is not a GEMM. */
+  rows: number;
+  /** Storage format of the weights the kernel streams (bf16 where it reads none). */
+  weightFormat: GpuWeightFormat;
   /** HBM reads: weights (only the experts routed to), KV cache, activations that do not stay in L2. */
   hbmReadWeightBytes: number;
   hbmReadKvBytes: number;

@@ -1,13 +1,18 @@
 // The HBM-GPU spec: what one GPU of a tensor-parallel group is. Validated strictly (unknown keys rejected, every size
-// and rate positive); presets are frozen, and every number is cited to shared/facts/hardware.md ("facts §5") or marked
-// as an assumption. NVIDIA datasheets quote tensor FLOP/s "with sparsity"; every figure here is DENSE (facts §5 note).
+// and rate positive); presets are frozen, and every number is cited to docs/hardware.md#gpus or marked
+// as an assumption. NVIDIA datasheets quote tensor FLOP/s "with sparsity"; every figure here is DENSE (docs/hardware.md#dense-and-sparse-figures note).
 import { z } from 'zod';
 import { InputError, inputErrorFromZod } from '../errors.js';
+import { assumedFitValues, type GpuFitValues } from './fitParams.js';
+import { FITTED_GPUS, GPU_FIT_COMMAND, GPU_FIT_DATA } from './fitted.js';
 
 const positive = z.number().positive();
 const positiveInt = z.number().int().positive();
 const fraction = z.number().positive().max(1);
 const nonNegative = z.number().nonnegative();
+/** A latency in seconds: never negative, and a second per kernel or step is already far outside physics. */
+const latencySeconds = z.number().nonnegative().max(1);
+const share = z.number().min(0).max(1);
 
 /** Dense tensor-core (or vector, for fp32) peak per dtype; null where the part has no such path. */
 export const gpuFlopsSchema = z.strictObject({
@@ -18,6 +23,48 @@ export const gpuFlopsSchema = z.strictObject({
   tf32: positive,
   fp32: positive,
 });
+
+/** HBM and tensor efficiency of kernels whose weights are stored narrower than bf16 (they differ from bf16's). */
+const narrowEfficiencySchema = z.strictObject({ hbmFraction: fraction, flopsFraction: fraction });
+
+/** Where a spec's calibrated terms come from: fitted to measured runs, inherited from a fitted part, or assumed. */
+export const gpuProvenanceSchema = z.strictObject({
+  source: z.enum(['fitted', 'inherited', 'assumed']),
+  /** The command that produced the values (fitted), or what they were scaled from (inherited). */
+  command: z.string(),
+  /** Measured rows the fit used (0 when not fitted). */
+  rows: z.number().int().nonnegative(),
+  note: z.string(),
+});
+
+export const gpuCalibrationSchema = z.strictObject({
+  /** Bytes per kernel at which achieved HBM bandwidth is half the achievable figure: small kernels do not reach peak. */
+  hbmHalfBytes: nonNegative,
+  /** What decode attention's KV-cache read reaches of the HBM peak (paged blocks, one query per sequence). */
+  kvHbmFraction: fraction,
+  /** Share of the shorter of a kernel's compute and memory time that is not hidden under the longer. */
+  overlapLoss: share,
+  /** No kernel finishes faster than this, however little it does. */
+  minKernelSeconds: latencySeconds,
+  /** GEMM rows (tokens) at which the tensor rate is half the achievable figure: skinny GEMMs waste tensor tiles. */
+  gemmHalfRows: nonNegative,
+  /** What attention (flash attention over a prompt) reaches of the bf16 tensor peak. */
+  attentionFlopsFraction: fraction,
+  narrow: z.strictObject({ fp8: narrowEfficiencySchema, int8: narrowEfficiencySchema, mxfp4: narrowEfficiencySchema }),
+  /** Fixed cost of every engine iteration (decode step or prefill): sampling, scheduling, host work. */
+  stepOverheadSeconds: latencySeconds,
+  /** Fixed cost a request's first token pays once (HTTP, tokenisation, streaming) — the serving model only. */
+  requestOverheadSeconds: latencySeconds,
+  /** Serving: share of the other running requests' prefills that lands inside a request's decode phase. */
+  prefillInterference: share,
+  /** Serving: share of the other running requests' prefills a new prompt waits behind while requests run in step. */
+  prefillQueueing: share,
+  /** Serving: the running batch at which half the requests have fallen out of step (arrive apart, not together). */
+  lockstepBatch: positive,
+  provenance: gpuProvenanceSchema,
+});
+
+export type GpuCalibration = z.infer<typeof gpuCalibrationSchema>;
 
 export const gpuSpecSchema = z.strictObject({
   name: z.string().min(1),
@@ -44,64 +91,134 @@ export const gpuSpecSchema = z.strictObject({
     flopsFraction: fraction,
     nvlinkFraction: fraction,
   }),
-  /** Per-kernel launch cost issued from the host stream, without CUDA graphs. */
+  /** Extra per-kernel cost of a launch from the host stream, without CUDA graphs (on top of the gap between kernels). */
   kernelLaunchSeconds: nonNegative,
-  /** Per-kernel cost inside a captured CUDA graph (the decode path of vLLM / TensorRT-LLM). */
+  /** Gap every kernel pays between kernels, as inside a captured CUDA graph (the decode path of TensorRT-LLM / vLLM). */
   graphKernelLaunchSeconds: nonNegative,
   /** Fixed latency of one NVLink all-reduce (synchronisation, protocol), whatever the GPU count. */
   allReduceLatencySeconds: nonNegative,
   /** Extra latency per ring step; a ring all-reduce over N GPUs takes 2(N−1) steps. */
   allReduceStepLatencySeconds: nonNegative,
+  /** The terms measured GPUs show beyond the datasheet (docs/gpu-calibration.md), fitted or inherited. */
+  calibration: gpuCalibrationSchema,
 });
 
 export type GpuSpec = z.infer<typeof gpuSpecSchema>;
 export type GpuFlopsDtype = keyof GpuSpec['flopsPerSecond'];
 
-// Assumed defaults shared by every preset (not in the facts file; documented here, overridable per spec file).
+// Assumed defaults shared by every preset (not in docs/hardware.md; documented here, overridable per spec file). The
+// terms the measured runs determine (HBM and tensor efficiency, per-kernel and per-step costs, all-reduce cost) are
+// not here: they come from the fit (fitted.ts, fitParams.ts for their assumed starting values).
 const ASSUMED = Object.freeze({
-  /** facts §1.4: Azure measured 7.35 TB/s of HBM on GB200 = 92% of peak — used as the achievable HBM fraction of
-   *  every part (assumption: a streaming GEMV reaches what a bandwidth benchmark reaches). */
-  hbmFraction: 0.92,
   /** Assumption: L2-resident streams reach 80% of the L2 bandwidth figure. */
   l2Fraction: 0.8,
-  /** Assumption: a large dense GEMM reaches ~75% of the dense tensor peak (cuBLAS-class). */
-  flopsFraction: 0.75,
-  /** Assumption: NCCL-class ring bus bandwidth reaches ~80% of the NVLink per-direction figure. */
-  nvlinkFraction: 0.8,
   /** Assumption: vLLM's default gpu_memory_utilization is 0.9; the rest is CUDA context and allocator slack. */
   hbmUsableFraction: 0.9,
   /** Assumption: cudaLaunchKernel from a host stream costs ~4–5 µs per kernel, which a decode step cannot hide
    *  because its kernels are shorter than that. */
   kernelLaunchSeconds: 4.5e-6,
-  /** Assumption: inside a CUDA graph the per-kernel gap (launch + tail) falls to ~1–2 µs. */
-  graphKernelLaunchSeconds: 1.5e-6,
-  /** Assumption: a small-message NVLink all-reduce has a ~2 µs fixed cost plus ~0.5 µs per ring step. */
-  allReduceLatencySeconds: 2e-6,
-  allReduceStepLatencySeconds: 0.5e-6,
 });
+
+/** Writes fitted (or assumed) values into a spec's fields. */
+export function withFitValues(spec: GpuSpec, v: GpuFitValues, provenance: GpuCalibration['provenance']): GpuSpec {
+  const narrow = { hbmFraction: v.fp8HbmFraction, flopsFraction: v.fp8FlopsFraction };
+  return {
+    ...spec,
+    achievable: { ...spec.achievable, hbmFraction: v.hbmFraction, flopsFraction: v.flopsFraction, nvlinkFraction: v.nvlinkFraction },
+    graphKernelLaunchSeconds: v.graphKernelLaunchSeconds,
+    allReduceLatencySeconds: v.allReduceLatencySeconds,
+    allReduceStepLatencySeconds: v.allReduceStepLatencySeconds,
+    calibration: {
+      hbmHalfBytes: v.hbmHalfBytes,
+      kvHbmFraction: v.kvHbmFraction,
+      overlapLoss: v.overlapLoss,
+      minKernelSeconds: v.minKernelSeconds,
+      gemmHalfRows: v.gemmHalfRows,
+      attentionFlopsFraction: v.attentionFlopsFraction,
+      // int8 and MXFP4 are not in the measured runs: they take fp8's efficiencies (an assumption the note repeats).
+      narrow: { fp8: { ...narrow }, int8: { ...narrow }, mxfp4: { ...narrow } },
+      stepOverheadSeconds: v.stepOverheadSeconds,
+      requestOverheadSeconds: v.requestOverheadSeconds,
+      prefillInterference: v.prefillInterference,
+      prefillQueueing: v.prefillQueueing,
+      lockstepBatch: v.lockstepBatch,
+      provenance,
+    },
+  };
+}
+
+/** The fitted values a spec holds (the inverse of withFitValues; int8 / MXFP4 follow fp8). */
+export function fitValuesOf(spec: GpuSpec): GpuFitValues {
+  const c = spec.calibration;
+  return {
+    hbmFraction: spec.achievable.hbmFraction,
+    hbmHalfBytes: c.hbmHalfBytes,
+    kvHbmFraction: c.kvHbmFraction,
+    overlapLoss: c.overlapLoss,
+    minKernelSeconds: c.minKernelSeconds,
+    graphKernelLaunchSeconds: spec.graphKernelLaunchSeconds,
+    flopsFraction: spec.achievable.flopsFraction,
+    gemmHalfRows: c.gemmHalfRows,
+    attentionFlopsFraction: c.attentionFlopsFraction,
+    fp8HbmFraction: c.narrow.fp8.hbmFraction,
+    fp8FlopsFraction: c.narrow.fp8.flopsFraction,
+    nvlinkFraction: spec.achievable.nvlinkFraction,
+    allReduceLatencySeconds: spec.allReduceLatencySeconds,
+    allReduceStepLatencySeconds: spec.allReduceStepLatencySeconds,
+    stepOverheadSeconds: c.stepOverheadSeconds,
+    requestOverheadSeconds: c.requestOverheadSeconds,
+    prefillInterference: c.prefillInterference,
+    prefillQueueing: c.prefillQueueing,
+    lockstepBatch: c.lockstepBatch,
+  };
+}
+
+const ASSUMED_PROVENANCE = Object.freeze({ source: 'assumed', command: '', rows: 0, note: 'assumed values (fitParams.ts), not fitted' } as const);
 
 const GB = 1e9;
 const TB = 1e12;
 const TFLOPS = 1e12;
 const MB = 1e6;
 
-function preset(p: Omit<GpuSpec, 'kind' | 'achievable' | 'hbmUsableFraction' | 'kernelLaunchSeconds' | 'graphKernelLaunchSeconds' | 'allReduceLatencySeconds' | 'allReduceStepLatencySeconds'>): GpuSpec {
-  const spec: GpuSpec = {
+type Datasheet = Omit<GpuSpec, 'kind' | 'achievable' | 'hbmUsableFraction' | 'kernelLaunchSeconds' | 'graphKernelLaunchSeconds' | 'allReduceLatencySeconds' | 'allReduceStepLatencySeconds' | 'calibration'>;
+
+/** A datasheet with the assumed (unfitted) values of every calibrated term. */
+export function assumedSpec(p: Datasheet): GpuSpec {
+  const v = assumedFitValues();
+  const spec = {
     ...p,
     kind: 'gpu',
     hbmUsableFraction: ASSUMED.hbmUsableFraction,
-    achievable: {
-      hbmFraction: ASSUMED.hbmFraction,
-      l2Fraction: ASSUMED.l2Fraction,
-      flopsFraction: ASSUMED.flopsFraction,
-      nvlinkFraction: ASSUMED.nvlinkFraction,
-    },
+    achievable: { hbmFraction: v.hbmFraction, l2Fraction: ASSUMED.l2Fraction, flopsFraction: v.flopsFraction, nvlinkFraction: v.nvlinkFraction },
     kernelLaunchSeconds: ASSUMED.kernelLaunchSeconds,
-    graphKernelLaunchSeconds: ASSUMED.graphKernelLaunchSeconds,
-    allReduceLatencySeconds: ASSUMED.allReduceLatencySeconds,
-    allReduceStepLatencySeconds: ASSUMED.allReduceStepLatencySeconds,
+  } as Omit<GpuSpec, 'graphKernelLaunchSeconds' | 'allReduceLatencySeconds' | 'allReduceStepLatencySeconds' | 'calibration'>;
+  return withFitValues(spec as GpuSpec, v, { ...ASSUMED_PROVENANCE });
+}
+
+/** A measured part: the datasheet with the fit's values (fitted.ts) where the fit covered it. */
+function fittedPreset(p: Datasheet): GpuSpec {
+  const fit = FITTED_GPUS[p.name];
+  const base = assumedSpec(p);
+  if (!fit) return deepFreeze(gpuSpecSchema.parse(base));
+  const note = `fitted to ${fit.rows} measured runs of ${GPU_FIT_DATA}; int8 and MXFP4 kernels take the fp8 efficiencies (not measured)`;
+  return deepFreeze(gpuSpecSchema.parse(withFitValues(base, fit.values, { source: 'fitted', command: GPU_FIT_COMMAND, rows: fit.rows, note })));
+}
+
+/**
+ * A part the measured runs do not cover: the fitted part's efficiencies and host-side latencies, with the HBM
+ * half-bandwidth size scaled by the HBM bandwidth ratio (the same start-up time per kernel at the faster stream).
+ */
+export function inheritedPreset(p: Datasheet, from: GpuSpec): GpuSpec {
+  const v = fitValuesOf(from);
+  const scale = p.hbmBytesPerSecond / from.hbmBytesPerSecond;
+  const values: GpuFitValues = { ...v, hbmHalfBytes: v.hbmHalfBytes * scale };
+  const provenance = {
+    source: from.calibration.provenance.source === 'fitted' ? ('inherited' as const) : ('assumed' as const),
+    command: from.calibration.provenance.command,
+    rows: 0,
+    note: `not measured: ${from.name}'s fitted efficiencies and latencies, hbmHalfBytes scaled by the HBM bandwidth ratio ${scale.toFixed(3)} (datasheet figures)`,
   };
-  return deepFreeze(gpuSpecSchema.parse(spec));
+  return deepFreeze(gpuSpecSchema.parse(withFitValues(assumedSpec(p), values, provenance)));
 }
 
 function deepFreeze<T>(o: T): T {
@@ -112,84 +229,103 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
-const PRESETS: Readonly<Record<string, GpuSpec>> = Object.freeze({
-  a100: preset({
+const A100: Datasheet = {
     name: 'a100',
-    description: 'NVIDIA A100 80GB SXM4 (facts §5)',
-    hbmBytes: 80 * GB, // facts §5: 80 GB HBM2e
-    hbmBytesPerSecond: 2039 * GB, // facts §5: 2,039 GB/s
-    smCount: 108, // facts §5
-    l2Bytes: 40 * MB, // facts §5: 40 MB
-    l2BytesPerSecond: 5 * TB, // assumption: ~2.5× HBM bandwidth (not in the facts file)
-    clockHz: 1410e6, // facts §5: 1410 MHz boost
+    description: 'NVIDIA A100 80GB SXM4 (docs/hardware.md#gpus)',
+    hbmBytes: 80 * GB, // docs/hardware.md#gpus: 80 GB HBM2e
+    hbmBytesPerSecond: 2039 * GB, // docs/hardware.md#gpus: 2,039 GB/s
+    smCount: 108, // docs/hardware.md#gpus
+    l2Bytes: 40 * MB, // docs/hardware.md#gpus: 40 MB
+    l2BytesPerSecond: 5 * TB, // assumption: ~2.5× HBM bandwidth (not in docs/hardware.md)
+    clockHz: 1410e6, // docs/hardware.md#gpus: 1410 MHz boost
     flopsPerSecond: {
-      bf16: 312 * TFLOPS, // facts §5: FP16/BF16 dense
-      fp8: null, // facts §5: no FP8 on Ampere
-      fp4: null, // facts §5: no FP4
-      int8: 624 * TFLOPS, // assumption: 2× BF16 dense (INT8 tensor cores; not in the facts file)
-      tf32: 156 * TFLOPS, // facts §5: TF32 dense
-      fp32: 19.5 * TFLOPS, // facts §5: FP32 vector
+      bf16: 312 * TFLOPS, // docs/hardware.md#gpus: FP16/BF16 dense
+      fp8: null, // docs/hardware.md#gpus: no FP8 on Ampere
+      fp4: null, // docs/hardware.md#gpus: no FP4
+      int8: 624 * TFLOPS, // assumption: 2× BF16 dense (INT8 tensor cores; not in docs/hardware.md)
+      tf32: 156 * TFLOPS, // docs/hardware.md#gpus: TF32 dense
+      fp32: 19.5 * TFLOPS, // docs/hardware.md#gpus: FP32 vector
     },
-    nvlinkBytesPerSecond: 600 * GB, // facts §5: NVLink 600 GB/s
-  }),
-  h100: preset({
+    nvlinkBytesPerSecond: 600 * GB, // docs/hardware.md#gpus: NVLink 600 GB/s
+};
+
+const H100: Datasheet = {
     name: 'h100',
-    description: 'NVIDIA H100 SXM5 80GB (facts §5)',
-    hbmBytes: 80 * GB, // facts §5: 80 GB HBM3
-    hbmBytesPerSecond: 3.35 * TB, // facts §5: 3.35 TB/s
-    smCount: 132, // facts §5: 132 of 144
-    l2Bytes: 50 * MB, // facts §5: 50 MB
-    l2BytesPerSecond: 8 * TB, // assumption: ~2.5× HBM bandwidth (not in the facts file)
-    clockHz: 1830e6, // facts §5: datasheet-derived boost 1830 MHz [D]
+    description: 'NVIDIA H100 SXM5 80GB (docs/hardware.md#gpus)',
+    hbmBytes: 80 * GB, // docs/hardware.md#gpus: 80 GB HBM3
+    hbmBytesPerSecond: 3.35 * TB, // docs/hardware.md#gpus: 3.35 TB/s
+    smCount: 132, // docs/hardware.md#gpus: 132 of 144
+    l2Bytes: 50 * MB, // docs/hardware.md#gpus: 50 MB
+    l2BytesPerSecond: 8 * TB, // assumption: ~2.5× HBM bandwidth (not in docs/hardware.md)
+    clockHz: 1830e6, // docs/hardware.md#gpus: datasheet-derived boost 1830 MHz [D]
     flopsPerSecond: {
-      bf16: 989.4 * TFLOPS, // facts §5: 989.4 dense (1978.9 sparse)
-      fp8: 1978.9 * TFLOPS, // facts §5: FP8 dense
-      fp4: null, // facts §5: no FP4 on Hopper
-      int8: 1978.9 * TFLOPS, // assumption: as FP8 dense (not in the facts file)
-      tf32: 494.7 * TFLOPS, // facts §5: TF32 dense
-      fp32: 66.9 * TFLOPS, // facts §5: FP32 vector
+      bf16: 989.4 * TFLOPS, // docs/hardware.md#gpus: 989.4 dense (1978.9 sparse)
+      fp8: 1978.9 * TFLOPS, // docs/hardware.md#gpus: FP8 dense
+      fp4: null, // docs/hardware.md#gpus: no FP4 on Hopper
+      int8: 1978.9 * TFLOPS, // assumption: as FP8 dense (not in docs/hardware.md)
+      tf32: 494.7 * TFLOPS, // docs/hardware.md#gpus: TF32 dense
+      fp32: 66.9 * TFLOPS, // docs/hardware.md#gpus: FP32 vector
     },
-    nvlinkBytesPerSecond: 900 * GB, // facts §5: NVLink 900 GB/s
-  }),
-  h200: preset({
+    nvlinkBytesPerSecond: 900 * GB, // docs/hardware.md#gpus: NVLink 900 GB/s
+};
+
+const H200: Datasheet = {
     name: 'h200',
-    description: 'NVIDIA H200 SXM 141GB (facts §5)',
-    hbmBytes: 141 * GB, // facts §5: 141 GB HBM3e
-    hbmBytesPerSecond: 4.8 * TB, // facts §5: 4.8 TB/s
-    smCount: 132, // facts §5
-    l2Bytes: 50 * MB, // facts §5: 50 MB (same die as H100)
+    description: 'NVIDIA H200 SXM 141GB (docs/hardware.md#gpus)',
+    hbmBytes: 141 * GB, // docs/hardware.md#gpus: 141 GB HBM3e
+    hbmBytesPerSecond: 4.8 * TB, // docs/hardware.md#gpus: 4.8 TB/s
+    smCount: 132, // docs/hardware.md#gpus
+    l2Bytes: 50 * MB, // docs/hardware.md#gpus: 50 MB (same die as H100)
     l2BytesPerSecond: 8 * TB, // assumption: same die as H100, so H100's assumed L2 bandwidth
-    clockHz: 1830e6, // facts §5: "~same" as H100
+    clockHz: 1830e6, // docs/hardware.md#gpus: "~same" as H100
     flopsPerSecond: {
-      bf16: 989 * TFLOPS, // facts §5
-      fp8: 1979 * TFLOPS, // facts §5
-      fp4: null, // facts §5: none
-      int8: 1979 * TFLOPS, // assumption: as FP8 dense (not in the facts file)
-      tf32: 494.7 * TFLOPS, // assumption: H100's (facts §5 gives "–"; same die, "same compute")
-      fp32: 67 * TFLOPS, // facts §5
+      bf16: 989 * TFLOPS, // docs/hardware.md#gpus
+      fp8: 1979 * TFLOPS, // docs/hardware.md#gpus
+      fp4: null, // docs/hardware.md#gpus: none
+      int8: 1979 * TFLOPS, // assumption: as FP8 dense (not in docs/hardware.md)
+      tf32: 494.7 * TFLOPS, // assumption: H100's (docs/hardware.md#gpus gives "–"; same die, "same compute")
+      fp32: 67 * TFLOPS, // docs/hardware.md#gpus
     },
-    nvlinkBytesPerSecond: 900 * GB, // facts §5
-  }),
-  b200: preset({
+    nvlinkBytesPerSecond: 900 * GB, // docs/hardware.md#gpus
+};
+
+const B200: Datasheet = {
     name: 'b200',
-    description: 'NVIDIA B200 in a DGX/HGX B200, 180 GB (facts §5)',
-    hbmBytes: 180 * GB, // facts §5: 180 GB per GPU in DGX B200 (192 GB raw)
-    hbmBytesPerSecond: 8 * TB, // facts §5: 8 TB/s
-    smCount: 148, // facts §5: 148 [S][?]
-    l2Bytes: 65.5 * MB, // facts §5: 65.5 MB [S][?]
-    l2BytesPerSecond: 16 * TB, // assumption: ~2× HBM bandwidth (not in the facts file)
-    clockHz: 1860e6, // facts §5: tensor clock 1.86 GHz [S][?]
+    description: 'NVIDIA B200 in a DGX/HGX B200, 180 GB (docs/hardware.md#gpus)',
+    hbmBytes: 180 * GB, // docs/hardware.md#gpus: 180 GB per GPU in DGX B200 (192 GB raw)
+    hbmBytesPerSecond: 8 * TB, // docs/hardware.md#gpus: 8 TB/s
+    smCount: 148, // docs/hardware.md#gpus: 148 [S][?]
+    l2Bytes: 65.5 * MB, // docs/hardware.md#gpus: 65.5 MB [S][?]
+    l2BytesPerSecond: 16 * TB, // assumption: ~2× HBM bandwidth (not in docs/hardware.md)
+    clockHz: 1860e6, // docs/hardware.md#gpus: tensor clock 1.86 GHz [S][?]
     flopsPerSecond: {
-      bf16: 2250 * TFLOPS, // facts §5: 2,250 dense (HGX, 1000 W)
-      fp8: 4500 * TFLOPS, // facts §5
-      fp4: 9000 * TFLOPS, // facts §5
-      int8: 4500 * TFLOPS, // assumption: as FP8 dense (not in the facts file)
-      tf32: 1100 * TFLOPS, // facts §5
-      fp32: 80 * TFLOPS, // facts §5
+      bf16: 2250 * TFLOPS, // docs/hardware.md#gpus: 2,250 dense (HGX, 1000 W)
+      fp8: 4500 * TFLOPS, // docs/hardware.md#gpus
+      fp4: 9000 * TFLOPS, // docs/hardware.md#gpus
+      int8: 4500 * TFLOPS, // assumption: as FP8 dense (not in docs/hardware.md)
+      tf32: 1100 * TFLOPS, // docs/hardware.md#gpus
+      fp32: 80 * TFLOPS, // docs/hardware.md#gpus
     },
-    nvlinkBytesPerSecond: 1.8 * TB, // facts §5: NVLink 1.8 TB/s
-  }),
+    nvlinkBytesPerSecond: 1.8 * TB, // docs/hardware.md#gpus: NVLink 1.8 TB/s
+};
+
+const H100_FITTED = fittedPreset(H100);
+
+const PRESETS: Readonly<Record<string, GpuSpec>> = Object.freeze({
+  a100: fittedPreset(A100),
+  h100: H100_FITTED,
+  h200: inheritedPreset(H200, H100_FITTED),
+  b200: inheritedPreset(B200, H100_FITTED),
 });
+
+const DATASHEETS: Readonly<Record<string, Datasheet>> = Object.freeze({ a100: A100, h100: H100, h200: H200, b200: B200 });
+
+/** A preset's datasheet with the assumed (unfitted) calibration: the calibration's starting point. */
+export function assumedGpuSpec(name: string): GpuSpec {
+  const d = DATASHEETS[name.toLowerCase()];
+  if (!d) throw new InputError(`unknown GPU preset "${name}"`, 'gpu', `use one of ${Object.keys(DATASHEETS).join(', ')}`);
+  return deepFreeze(gpuSpecSchema.parse(assumedSpec(d)));
+}
 
 export function listGpuPresets(): readonly GpuSpec[] {
   return Object.values(PRESETS);

@@ -1,7 +1,11 @@
-// Timing of a GPU kernel list (a roofline per kernel): each kernel takes max(compute time, memory time) under the
-// spec's achievable fractions, collectives take the ring cost over NVLink, and every kernel pays a launch overhead.
-// The kernels of one step run back to back on each GPU (tensor parallel is SPMD), so a step's time is their sum.
-import type { GpuBound, GpuKernel, GpuKernelKind, GpuProgram } from './program.js';
+// Timing of a GPU kernel list (a roofline per kernel, with the terms measured GPUs show; docs/gpu-calibration.md):
+// each kernel takes max(compute time, memory time, the minimum kernel time); memory time is the HBM bytes over a
+// bandwidth that small kernels do not reach ((bytes + hbmHalfBytes) at the achievable rate), compute time the FLOPs
+// at a tensor rate skinny GEMMs do not reach (rows / (rows + gemmHalfRows) of the achievable rate), with narrow
+// formats and attention at their own efficiencies; collectives take the ring cost over NVLink, every kernel pays a
+// launch gap, and every step (one engine iteration) a fixed host cost. The kernels of one step run back to back on
+// each GPU (tensor parallel is SPMD), so a step's time is their sum.
+import type { GpuBound, GpuKernel, GpuKernelCost, GpuKernelKind, GpuProgram } from './program.js';
 import type { GpuSpec } from './spec.js';
 
 export interface GpuTimingOptions {
@@ -23,7 +27,10 @@ export interface GpuKernelTiming {
   bound: GpuBound;
 }
 
-/** Fractions of a step's time; they sum to 1. `launch` is the kernel-launch overhead, which no resource explains. */
+/**
+ * Fractions of a step's time; they sum to 1. `launch` is what no resource explains: kernel-launch gaps, kernels held
+ * to the minimum kernel time, and the step's fixed host cost.
+ */
 export interface GpuBoundBy {
   memory: number;
   compute: number;
@@ -32,7 +39,10 @@ export interface GpuBoundBy {
 }
 
 export interface GpuProgramTiming {
+  /** The kernels' time plus the step's fixed host cost. */
   seconds: number;
+  /** The step's fixed cost (sampling, scheduling, host), counted in secondsBy.launch. */
+  stepOverheadSeconds: number;
   kernels: GpuKernelTiming[];
   /** Seconds of the step attributed to each resource (each kernel's bounding time to its bound). */
   secondsBy: GpuBoundBy;
@@ -65,17 +75,65 @@ export function allGatherSeconds(bytes: number, gpus: number, gpu: GpuSpec): num
   return ((steps / gpus) * bytes) / ringBytesPerSecond(gpu) + gpu.allReduceLatencySeconds + steps * gpu.allReduceStepLatencySeconds;
 }
 
-export function timeKernel(k: GpuKernel, gpu: GpuSpec, gpus: number, opts: GpuTimingOptions): GpuKernelTiming {
+const GEMM_KINDS: ReadonlySet<GpuKernelKind> = new Set(['matmul', 'lm_head', 'experts', 'router']);
+
+/** Achieved tensor rate of a kernel: the dtype's peak × its efficiency × (for a GEMM) the fill of its rows. */
+function flopsPerSecond(k: GpuKernel, gpu: GpuSpec): number {
   const c = k.cost;
   const peak = gpu.flopsPerSecond[c.flopsDtype];
   if (peak === null) throw new Error(`GPU ${gpu.name} has no ${c.flopsDtype} rate but kernel ${k.name} asks for it (lowering bug)`);
-  const computeSeconds = c.flops / (peak * gpu.achievable.flopsFraction);
-  const hbmBytes = c.hbmReadWeightBytes + c.hbmReadKvBytes + c.hbmReadActivationBytes + c.hbmWriteBytes;
-  const memorySeconds = hbmBytes / (gpu.hbmBytesPerSecond * gpu.achievable.hbmFraction) + c.l2Bytes / (gpu.l2BytesPerSecond * gpu.achievable.l2Fraction);
+  const cal = gpu.calibration;
+  let fraction = gpu.achievable.flopsFraction;
+  if (k.kind === 'attention') fraction = cal.attentionFlopsFraction;
+  else if (c.flopsDtype === 'fp8') fraction = cal.narrow.fp8.flopsFraction;
+  else if (c.flopsDtype === 'int8') fraction = cal.narrow.int8.flopsFraction;
+  else if (c.flopsDtype === 'fp4') fraction = cal.narrow.mxfp4.flopsFraction;
+  if (!GEMM_KINDS.has(k.kind) || c.rows <= 0) return peak * fraction;
+  // A skinny GEMM fills few tensor tiles; below some rows an engine runs it as a GEMV on the vector units instead,
+  // so its rate never falls under the fp32 vector rate.
+  const tensor = peak * fraction * (c.rows / (c.rows + cal.gemmHalfRows));
+  return Math.max(tensor, gpu.flopsPerSecond.fp32 * gpu.achievable.flopsFraction);
+}
+
+/** Achievable HBM fraction of a kernel: attention's KV-cache read, or a stream of weights of this format. */
+function hbmFraction(k: GpuKernel, gpu: GpuSpec): number {
+  if (k.kind === 'attention') return gpu.calibration.kvHbmFraction;
+  const c = k.cost;
+  const n = gpu.calibration.narrow;
+  switch (c.weightFormat) {
+    case 'fp8':
+      return n.fp8.hbmFraction;
+    case 'int8':
+      return n.int8.hbmFraction;
+    case 'mxfp4':
+    case 'int4':
+      return n.mxfp4.hbmFraction;
+    default:
+      return gpu.achievable.hbmFraction;
+  }
+}
+
+/** HBM bytes a kernel reads and writes. */
+export function kernelHbmBytes(c: GpuKernelCost): number {
+  return c.hbmReadWeightBytes + c.hbmReadKvBytes + c.hbmReadActivationBytes + c.hbmWriteBytes;
+}
+
+export function timeKernel(k: GpuKernel, gpu: GpuSpec, gpus: number, opts: GpuTimingOptions): GpuKernelTiming {
+  const c = k.cost;
+  const computeSeconds = c.flops > 0 ? c.flops / flopsPerSecond(k, gpu) : 0;
+  const hbmBytes = kernelHbmBytes(c);
+  // Achieved bandwidth bytes / (bytes + half) of the achievable: the same as a start-up time of half / rate per kernel.
+  const hbmSeconds = hbmBytes > 0 ? (hbmBytes + gpu.calibration.hbmHalfBytes) / (gpu.hbmBytesPerSecond * hbmFraction(k, gpu)) : 0;
+  const memorySeconds = hbmSeconds + c.l2Bytes / (gpu.l2BytesPerSecond * gpu.achievable.l2Fraction);
   let communicationSeconds = 0;
   if (k.kind === 'allreduce') communicationSeconds = allReduceSeconds(c.collectiveBytes, gpus, gpu);
   else if (k.kind === 'allgather') communicationSeconds = allGatherSeconds(c.collectiveBytes, gpus, gpu);
-  const launchSeconds = opts.cudaGraphs ? gpu.graphKernelLaunchSeconds : gpu.kernelLaunchSeconds;
+  // Compute and memory overlap imperfectly: a share of the shorter one shows.
+  const busy = Math.max(computeSeconds, memorySeconds) + gpu.calibration.overlapLoss * Math.min(computeSeconds, memorySeconds);
+  // A kernel shorter than the minimum kernel time is held to it; the difference is launch-like time.
+  const floor = communicationSeconds > 0 ? 0 : Math.max(0, gpu.calibration.minKernelSeconds - busy);
+  // Every kernel pays the gap between kernels; launched from a host stream it pays the host's launch on top.
+  const launchSeconds = gpu.graphKernelLaunchSeconds + (opts.cudaGraphs ? 0 : gpu.kernelLaunchSeconds) + floor;
   const bound: GpuBound = communicationSeconds > 0 ? 'communication' : computeSeconds > memorySeconds ? 'compute' : 'memory';
   return {
     name: k.name,
@@ -86,21 +144,37 @@ export function timeKernel(k: GpuKernel, gpu: GpuSpec, gpus: number, opts: GpuTi
     memorySeconds,
     communicationSeconds,
     launchSeconds,
-    seconds: Math.max(computeSeconds, memorySeconds) + communicationSeconds + launchSeconds,
+    seconds: busy + communicationSeconds + launchSeconds,
     bound,
   };
 }
 
+/** A kernel and how many times a step runs it (identical layers collapsed), for callers that time many steps. */
+export interface GpuKernelCount {
+  kernel: GpuKernel;
+  count: number;
+}
+
+/** Seconds of a step given as counted kernels: the same sum timeProgram makes, without the per-kernel records. */
+export function stepSeconds(kernels: readonly GpuKernelCount[], gpus: number, gpu: GpuSpec, opts: GpuTimingOptions): number {
+  let s = gpu.calibration.stepOverheadSeconds;
+  for (const { kernel, count } of kernels) s += count * timeKernel(kernel, gpu, gpus, opts).seconds;
+  return s;
+}
+
 export function timeProgram(p: GpuProgram, gpu: GpuSpec, opts: GpuTimingOptions): GpuProgramTiming {
   const kernels = p.kernels.map((k) => timeKernel(k, gpu, p.gpus, opts));
-  const secondsBy: GpuBoundBy = { memory: 0, compute: 0, communication: 0, launch: 0 };
-  let seconds = 0;
+  const stepOverheadSeconds = gpu.calibration.stepOverheadSeconds;
+  const secondsBy: GpuBoundBy = { memory: 0, compute: 0, communication: 0, launch: stepOverheadSeconds };
+  let seconds = stepOverheadSeconds;
   for (const t of kernels) {
     seconds += t.seconds;
     secondsBy.launch += t.launchSeconds;
     secondsBy.communication += t.communicationSeconds;
-    if (t.computeSeconds > t.memorySeconds) secondsBy.compute += t.computeSeconds;
-    else secondsBy.memory += t.memorySeconds;
+    // The busy time (the longer of compute and memory, plus what of the shorter is not hidden) goes to the longer.
+    const busy = t.seconds - t.communicationSeconds - t.launchSeconds;
+    if (t.computeSeconds > t.memorySeconds) secondsBy.compute += busy;
+    else secondsBy.memory += busy;
   }
   const boundBy: GpuBoundBy = {
     memory: secondsBy.memory / seconds,
@@ -114,9 +188,9 @@ export function timeProgram(p: GpuProgram, gpu: GpuSpec, opts: GpuTimingOptions)
   let collectiveBytes = 0;
   for (const k of p.kernels) {
     flops += k.cost.flops;
-    hbmBytes += k.cost.hbmReadWeightBytes + k.cost.hbmReadKvBytes + k.cost.hbmReadActivationBytes + k.cost.hbmWriteBytes;
+    hbmBytes += kernelHbmBytes(k.cost);
     l2Bytes += k.cost.l2Bytes;
     collectiveBytes += k.cost.collectiveBytes;
   }
-  return { seconds, kernels, secondsBy, boundBy, flops, hbmBytes, l2Bytes, collectiveBytes };
+  return { seconds, stepOverheadSeconds, kernels, secondsBy, boundBy, flops, hbmBytes, l2Bytes, collectiveBytes };
 }

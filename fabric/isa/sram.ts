@@ -1,5 +1,5 @@
 // SRAM accounting for ISA programs: the byte sizes the load-time check uses, exported so the compiler budgets with
-// exactly the same numbers (DESIGN.md: never two formulas that can drift).
+// exactly the same numbers (docs/design.md#two-levels-of-truth: never two formulas that can drift).
 import type { BufferDecl, BufferDtype, TileProgram } from './types.js';
 
 /** Bytes per element of a buffer dtype. */
@@ -23,7 +23,7 @@ export function bufferBytes(decl: Pick<BufferDecl, 'dtype' | 'length'>): number 
 
 /**
  * A tile's SRAM use in bytes: the sum of its buffers' footprints. Router input queues are router hardware, not SRAM,
- * in this model (an assumption: the SDK's queues are "small" hardware FIFOs, facts §1.3), so nothing else is counted.
+ * in this model (an assumption: the SDK's queues are "small" hardware FIFOs, docs/hardware.md#tasks-and-queues), so nothing else is counted.
  */
 export function tileSramBytes(tile: Pick<TileProgram, 'buffers'>): number {
   let sum = 0;

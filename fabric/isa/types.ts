@@ -6,7 +6,8 @@
 // forward pass); the engine runs it once per token with `position` set, re-arming every trigger at step start.
 // Buffers (and so the KV cache and weights) persist across steps.
 
-/** 2: `embed` sends its row as slices on `colours` (was one `colour`); `sumsq` and `normScale` added. */
+/** The program format's version; the engine refuses a program of another version. In version 2 `embed` sends its row
+ * as slices on `colours`, one per hub slice, and `sumsq` and `normScale` let a slice normalise its part of a vector. */
 export const ISA_VERSION = 2;
 
 /** N = toward y-1, S = toward y+1, E = toward x+1, W = toward x-1; ramp = this tile's compute engine. */
@@ -142,7 +143,7 @@ export interface HostInput {
   x: number;
   y: number;
   buf: string;
-  /** What the host writes each step: the current token id (i32), or nothing else for now. */
+  /** What the host writes each step: the current token id (i32), or nothing else. */
   value: 'token';
 }
 

@@ -1,20 +1,20 @@
 // Cost functions: PURE functions of (fabric spec, op shape) giving the cycles the compute engine spends on an op.
 // The mesh engine charges exactly these, and the analytical projection calls the same functions, so the two can
-// never drift (DESIGN.md "two levels of truth"). Every constant is either a spec field (cited in presets.ts to
-// shared/facts/hardware.md) or an assumption documented here.
+// never drift (docs/design.md#two-levels-of-truth). Every constant is either a spec field (cited in presets.ts to
+// docs/hardware.md) or an assumption documented here.
 import type { FabricSpec } from '../spec/schema.js';
 import type { BufferDtype, Op, Task, TileProgram } from '../isa/types.js';
 
 /**
  * Assumption: fixed cycles to set up one op (a DSD descriptor and its loop) before data flows. The SDK's builtins run
- * as asynchronous DSD ops (facts §1.3); their setup cost is not published.
+ * as asynchronous DSD ops (docs/hardware.md#tasks-and-queues); their setup cost is not published.
  */
 export const OP_SETUP_CYCLES = 1;
 /** Assumption: per output row of a matvec, cycles to reduce the SIMD accumulator lanes and write y[r]. */
 export const MATVEC_ROW_OVERHEAD_CYCLES = 1;
 /**
  * Assumption: cycles per element for a transcendental (exp, rsqrt, sin/cos, a divide) — no hardware transcendental
- * unit is documented (facts §1.3 lists only FMA/add/mul/max/convert builtins), so it is a short polynomial, ~8 FMAs.
+ * unit is documented (docs/hardware.md#simd-widths lists only FMA/add/mul/max/convert builtins), so it is a short polynomial, ~8 FMAs.
  */
 export const TRANSCENDENTAL_CYCLES = 8;
 /** Assumption: CE cycles to issue a send (hand a fabric-output DSD to the ramp); the wavelets then flow by themselves. */
@@ -55,7 +55,7 @@ export function tileOpContext(tile: Pick<TileProgram, 'buffers'>, position: numb
   };
 }
 
-/** FMACs per cycle for a weight dtype (spec.simdWidth; bf16 runs at the f16 width, facts §1.3). */
+/** FMACs per cycle for a weight dtype (spec.simdWidth; bf16 runs at the f16 width, docs/hardware.md#simd-widths). */
 export function simdFor(spec: FabricSpec, dtype: BufferDtype): number {
   switch (dtype) {
     case 'f32':
@@ -73,7 +73,7 @@ function elemBytes(dtype: BufferDtype): number {
   return dtype === 'f32' || dtype === 'i32' ? 4 : dtype === 'int8' ? 1 : 2;
 }
 
-/** SRAM bytes the CE can read per cycle: sramReadsPerCycle × sramAccessBytes (facts §1.3). */
+/** SRAM bytes the CE can read per cycle: sramReadsPerCycle × sramAccessBytes (docs/hardware.md#sram-banks). */
 export function sramReadBytesPerCycle(spec: FabricSpec): number {
   return spec.sramReadsPerCycle * spec.sramAccessBytes;
 }
@@ -99,7 +99,7 @@ export function f16Acc32Width(spec: FabricSpec): number {
 /**
  * A streaming vector op: the slowest of its arithmetic, its SRAM reads and its SRAM writes, plus transcendentals
  * (serial, each TRANSCENDENTAL_CYCLES) and OP_SETUP_CYCLES. The arithmetic is `macOps` f32 multiplies and
- * multiply-adds at simdWidth.f32 (`@fmacs`; a vector multiply `@fmuls` is not listed either, facts §1.3, so it is
+ * multiply-adds at simdWidth.f32 (`@fmacs`; a vector multiply `@fmuls` is not listed either, docs/hardware.md#simd-widths, so it is
  * charged the same), `addOps` adds, subtractions, scalings by one scalar and conversions at f32AddWidth (`@fadds`,
  * `@fscales`), and `halfMacOps` 16-bit multiply-adds into f32 at f16Acc32Width (`@fmachs`).
  */
@@ -120,7 +120,7 @@ function vectorCost(spec: FabricSpec, macOps: number, addOps: number, readBytes:
 /**
  * Matvec y (+)= W·x of (rows, cols) weights in `dtype`: the slower of the FMACs (rows·cols / SIMD width of the
  * dtype) and the weight stream from SRAM (bytes / read bandwidth; x is reread per row but stays in the datapath's
- * small cache, facts §1.3 "256-byte software-managed cache"), plus MATVEC_ROW_OVERHEAD_CYCLES per row and setup.
+ * small cache, docs/hardware.md#sram-banks "256-byte software-managed cache"), plus MATVEC_ROW_OVERHEAD_CYCLES per row and setup.
  */
 export function matvecCost(spec: FabricSpec, rows: number, cols: number, dtype: BufferDtype): OpCost {
   const macs = rows * cols;
@@ -196,7 +196,7 @@ export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
       return vectorCost(spec, 2 * n, 0, n * 8, n * 4, 2 * n);
     }
     case 'topk': {
-      // softmax over n logits (n exps and a sum), then k passes of n compares (`@fmaxs`: 1 on WSE-2, facts §1.3 —
+      // softmax over n logits (n exps and a sum), then k passes of n compares (`@fmaxs`: 1 on WSE-2, docs/hardware.md#simd-widths —
       // charged at the FMA width).
       const n = op.logits.length;
       return vectorCost(spec, op.k * n, n, n * 4 * (1 + op.k), op.k * 8 + (op.denseWeights ? n * 4 : 0), n);

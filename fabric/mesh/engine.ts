@@ -131,7 +131,7 @@ const PORT_NAMES = ['ramp', 'N', 'E', 'S', 'W'];
 
 /**
  * With workers, pending jobs go out as a batch once their estimated work reaches this many FMAC ops (a batch costs
- * about one pool round trip, ~45 µs, shared/notes/toolchain.md: about what the wasm matvec does in 100k MACs).
+ * about one pool round trip, ~45 µs, docs/toolchain.md#what-things-cost-here: about what the wasm matvec does in 100k MACs).
  */
 const BATCH_FMACS = 200_000;
 

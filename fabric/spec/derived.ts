@@ -24,7 +24,7 @@ export interface FabricDerived {
   /** Every distinct mesh link, both directions. */
   meshLinkBitsPerSecond: number;
   /**
-   * The vendor's way of counting fabric bandwidth (facts §1.1 derived check): every tile's 4 mesh ports, in and out,
+   * The vendor's way of counting fabric bandwidth (docs/hardware.md#consistency-checks derived check): every tile's 4 mesh ports, in and out,
    * = tiles × 4 × 2 × link bits/s. It counts each physical link twice (once at each end), so it is ≈ 2× meshLinkBitsPerSecond.
    */
   fabricBitsPerSecond: number;

@@ -1,22 +1,22 @@
 // The wafer fabric spec: what a mesh of tiles is. Validated strictly (unknown keys rejected); presets live in
-// presets.ts with every number cited to shared/facts/hardware.md or marked as an assumption.
+// presets.ts with every number cited to docs/hardware.md or marked as an assumption.
 import { z } from 'zod';
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
 
 export const simdWidthSchema = z.strictObject({
-  /** FP16/BF16 FMACs per cycle (WSE-2: 4, WSE-3: 8 — facts §1.3 `@fmach`). */
+  /** FP16/BF16 FMACs per cycle (WSE-2: 4, WSE-3: 8 — docs/hardware.md#simd-widths `@fmach`). */
   f16: positiveInt,
-  /** FP32 FMACs per cycle (facts §1.3: `@fmacs` not listed, presumably 1 [?]). */
+  /** FP32 FMACs per cycle (docs/hardware.md#simd-widths: `@fmacs` not listed, presumably 1 [?]). */
   f32: positiveInt,
   /**
-   * FP32 adds, scales and moves per cycle (facts §1.3: `@fadds`, `@fscales`, `@fmovs` 2 on WSE-2, 4 on WSE-3).
+   * FP32 adds, scales and moves per cycle (docs/hardware.md#simd-widths: `@fadds`, `@fscales`, `@fmovs` 2 on WSE-2, 4 on WSE-3).
    * Optional in spec files: absent, they run at the FMA width `f32` (the conservative reading).
    */
   f32Add: positiveInt.optional(),
   /**
-   * FP16×FP16 products accumulated in FP32 per cycle (facts §1.3: `@fmachs` 2 on WSE-2, 4 on WSE-3): attention over a
+   * FP16×FP16 products accumulated in FP32 per cycle (docs/hardware.md#simd-widths: `@fmachs` 2 on WSE-2, 4 on WSE-3): attention over a
    * 16-bit KV cache. Optional in spec files: absent, at the FMA width `f32`.
    */
   f16Acc32: positiveInt.optional(),

@@ -3,7 +3,7 @@
 //    and 0.3 wavelets/tile/cycle: simulated router-cycles (tiles × cycles) and wavelet-hops per host second. Each
 //    case runs a fixed warm-up + window, then drains the network; the figure is the faster of two runs (this machine
 //    is shared: slower runs measure the neighbours); router-cycles per CPU-second of the process are given beside
-//    the wall-clock figure. Target (issue 3): ≥ 1M router-cycles/s at 64×64.
+//    the wall-clock figure. Target: ≥ 1M router-cycles/s at 64×64.
 // 2. The speed-up from 1 to 2 worker threads on a compute-heavy ISA program (gridProgram: every tile runs a chain of
 //    f32 matvecs on a broadcast vector, rows reduce westward), after checking that 0, 1 and 2 workers give identical
 //    cycles and outputs. Figure: wall time per step, best of the timed steps.

@@ -54,7 +54,7 @@ export interface KernelsBenchOptions {
   simd?: WasmSimd;
 }
 
-/** Targets of issue 2 (fraction of the measured read bandwidth). */
+/** Targets (fraction of the measured read bandwidth). */
 export const KERNEL_TARGETS: Readonly<Record<WeightDtype, number>> = Object.freeze({ f32: 0.85, int8: 0.85, bf16: 0.8, f16: 0.55 });
 
 const MIB = 1024 * 1024;

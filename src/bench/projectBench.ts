@@ -1,4 +1,4 @@
-// `wafer bench project`: how long a real-size projection takes on this host, against issue 6's target — a full wafer
+// `wafer bench project`: how long a real-size projection takes on this host, against its target — a full wafer
 // (~883k tiles on wse3) projects in ≤ 1 s. Each case runs in its own worker thread, a fresh V8 isolate: the first
 // call there ("cold": nothing compiled yet, an empty heap) is what one `wafer project` pays after start-up; later
 // calls in the same thread ("warm", tinybench: best and mean) are what a sweep or a bench pays per point.

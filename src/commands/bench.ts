@@ -9,6 +9,8 @@ import { formatKernelsBench, runKernelsBench } from '../bench/kernelsBench.js';
 import { formatProjectBench, runProjectBench } from '../bench/projectBench.js';
 import { formatEngineBench, runEngineBench } from '../bench/engineBench.js';
 import { formatFabricsBench, parseModelList, runFabricsBench, writeFabricsBench } from '../bench/fabricsBench.js';
+import { formatGpuAccuracySummary, runGpuAccuracyBench, writeGpuAccuracyBench } from '../bench/gpuAccuracyBench.js';
+import { DEFAULT_GPU_DATA } from './calibrate.js';
 import { formatSweepBench, runSweepBench, writeSweepBench } from '../bench/sweepBench.js';
 import { printJson, printText, progressEnabled, type GlobalOptions } from '../io/output.js';
 import { action } from './action.js';
@@ -89,6 +91,26 @@ function project(bench: Command): void {
   });
 }
 
+function gpuAccuracy(bench: Command): void {
+  const cmd = bench
+    .command('gpu-accuracy')
+    .description('the GPU emulator against measured serving runs: median and worst ITL and TTFT error per row and by model, GPU, precision, TP degree and concurrency, in sample and cross-validated (each configuration, then each model, held out of the fit); writes gpu-accuracy.json and gpu-accuracy.md')
+    .option('--data <file>', 'measured runs CSV', DEFAULT_GPU_DATA)
+    .option('--out-dir <dir>', 'where gpu-accuracy.json and gpu-accuracy.md are written (replaced)', 'bench/results')
+    .addHelpText('after', '\nExample:\n  npx wafer bench gpu-accuracy');
+  action<{ data: string; outDir: string }>(cmd, async (opts, g) => {
+    await runAndPrint(
+      g,
+      (onProgress) => {
+        const report = runGpuAccuracyBench({ data: opts.data, dataName: opts.data === DEFAULT_GPU_DATA ? 'data/gpu-measured/nim-llama3.csv' : opts.data, onProgress });
+        writeGpuAccuracyBench(report, opts.outDir);
+        return report;
+      },
+      formatGpuAccuracySummary,
+    );
+  });
+}
+
 function sweep(bench: Command): void {
   const cmd = bench
     .command('sweep')
@@ -110,7 +132,7 @@ function sweep(bench: Command): void {
   });
 }
 
-const benchmarks: AddBenchmark[] = [kernels, engine, fabrics, project, sweep];
+const benchmarks: AddBenchmark[] = [kernels, engine, fabrics, project, gpuAccuracy, sweep];
 
 export function register(program: Command): void {
   const bench = program

@@ -69,6 +69,7 @@ export function formatGpuReport(r: GpuReport, verbose: boolean): string {
       ? `HBM wall     none: weights and KV cache stay in L2`
       : `HBM wall     ${r.hbmRooflineTokensPerSecond.toFixed(1)} tokens/s per user (HBM bandwidth ÷ ${gb(r.decode.hbmBytesPerGpu)} moved per step per GPU)`,
     `per GPU      weights ${gb(r.memory.weightBytesPerGpu)} + KV cache ${gb(r.memory.kvCacheBytesPerGpu)} + workspace ${gb(r.memory.workspaceBytesPerGpu)} of ${gb(r.memory.usableBytesPerGpu)} usable`,
+    `timing       ${r.calibration.source === 'fitted' ? `fitted to ${r.calibration.rows} measured runs (${r.calibration.command})` : r.calibration.source === 'inherited' ? r.calibration.note : 'assumed, not fitted to measurements'}`,
     '',
     kernelTable(r.kernels),
   ];

@@ -1,5 +1,5 @@
 // Loading a model directory (config.json + model.safetensors), a config.json file or a preset: a thin shell of file
-// reads over the pure parsers of compiler/model (only src/ touches files, DESIGN.md).
+// reads over the pure parsers of compiler/model (only src/ touches files, docs/design.md#layers).
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, parseJsonText } from '../../fabric/errors.js';

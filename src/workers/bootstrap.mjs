@@ -1,5 +1,5 @@
 // Starts a worker_threads Worker on a TypeScript entry: registers tsx in this thread, then imports the entry (a plain
-// Worker on a .ts file fails on Node 20; shared/notes/toolchain.md pitfall 3). workerData.entry: the entry's file URL.
+// Worker on a .ts file fails on Node 20; docs/toolchain.md#workers-in-typescript). workerData.entry: the entry's file URL.
 import { workerData } from 'node:worker_threads';
 import { register } from 'tsx/esm/api';
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { getGpuPreset, parseGpuSpec } from '../../../../fabric/gpu/spec.js';
 import { estimateGpu, gpuBatchSweep } from '../../../../compiler/gpu/estimate.js';
 import { getPreset } from '../../../../compiler/model/presets.js';
+import { countParameters } from '../../../../compiler/model/config.js';
 
 const h100 = getGpuPreset('h100');
 
@@ -29,11 +30,12 @@ describe('the memory wall', () => {
     expect(r.aggregateTokensPerSecond).toBe(r.decodeTokensPerSecond);
   });
 
-  it('llama-3.1-8b bf16 batch 1 on h100 lands below the facts §5 roofline (209 tokens/s) and within a plausible fraction of it', () => {
+  it('llama-3.1-8b bf16 batch 1 on h100 lands below the docs/hardware.md#roofline-decode-bound roofline (209 tokens/s), near the measured 135 tokens/s', () => {
     const r = estimateGpu(getPreset('llama-3.1-8b'), h100, {});
     expect(r.decodeTokensPerSecond).toBeLessThan(209);
-    expect(r.decodeTokensPerSecond).toBeGreaterThan(0.7 * 209);
-    expect(r.boundBy.memory).toBeGreaterThan(0.8);
+    // data/gpu-measured/nim-llama3.csv line 530: NIM on one H100, fp16, concurrency 1, ITL 7.386 ms (in the fit's data).
+    expect(Math.abs(r.decodeTokensPerSecond / (1000 / 7.386) - 1)).toBeLessThan(0.1);
+    expect(r.boundBy.memory).toBeGreaterThan(0.6);
     expect(r.boundBy.communication).toBe(0);
   });
 
@@ -62,14 +64,17 @@ describe('batching', () => {
     const { points, computeKneeBatch } = gpuBatchSweep(cfg, h100, { promptLength: 16 }, batches);
     expect(computeKneeBatch).not.toBeNull();
     const knee = computeKneeBatch!;
-    // The H100 bf16 ridge: 989 TFLOP/s ÷ 3.35 TB/s ≈ 295 FLOP/byte, i.e. ~150–300 tokens per weight read.
-    expect(knee).toBeGreaterThanOrEqual(128);
-    expect(knee).toBeLessThanOrEqual(512);
+    // The achieved bf16 ridge: peak × flopsFraction ÷ (HBM × hbmFraction) FLOP/byte, i.e. tokens per weight read (2
+    // FLOPs per 2-byte weight); skinny GEMMs reach less than the peak, so the knee comes at or before the ridge.
+    const ridge = (h100.flopsPerSecond.bf16 * h100.achievable.flopsFraction) / (h100.hbmBytesPerSecond * h100.achievable.hbmFraction);
+    expect(knee).toBeLessThanOrEqual(2 * ridge);
+    expect(knee).toBeGreaterThanOrEqual(ridge / 8);
     for (let i = 1; i < points.length; i++) {
       const gain = points[i].aggregateTokensPerSecond / points[i - 1].aggregateTokensPerSecond;
       expect(gain).toBeGreaterThan(1);
       if (points[i].batch < knee / 2) expect(gain).toBeGreaterThan(1.8); // memory-bound: doubling the batch is nearly free
-      if (points[i - 1].batch >= knee) expect(gain).toBeLessThan(1.3); // compute-bound: little left to gain
+      // Compute-bound: what is left to gain is the GEMMs filling their tensor tiles, far from doubling.
+      if (points[i - 1].batch >= knee) expect(gain).toBeLessThan(1.5);
       // Per-user speed never rises with the batch.
       expect(points[i].decodeTokensPerSecond).toBeLessThanOrEqual(points[i - 1].decodeTokensPerSecond);
     }
@@ -92,9 +97,11 @@ describe('batching', () => {
     expect(r.prefill.boundBy.compute).toBeGreaterThan(0.8);
     const shorter = estimateGpu(cfg, h100, { promptLength: 1024 });
     expect(r.timeToFirstTokenSeconds / shorter.timeToFirstTokenSeconds).toBeGreaterThan(1.8);
-    // ~2 FLOPs per parameter per prompt token at 75% of 989 TFLOP/s: about 45 ms.
-    expect(r.timeToFirstTokenSeconds).toBeGreaterThan(0.035);
-    expect(r.timeToFirstTokenSeconds).toBeLessThan(0.06);
+    // ~2 FLOPs per parameter per prompt token: never faster than the achievable tensor rate, and not far from it.
+    const k = countParameters(cfg).byKind;
+    const atPeak = (2 * (k.attention + k.mlp) * 2048) / (h100.flopsPerSecond.bf16 * h100.achievable.flopsFraction);
+    expect(r.timeToFirstTokenSeconds).toBeGreaterThan(atPeak);
+    expect(r.timeToFirstTokenSeconds).toBeLessThan(1.6 * atPeak);
   });
 });
 
@@ -130,7 +137,8 @@ describe('report', () => {
     }
     expect(r.boundBy.memory + r.boundBy.compute + r.boundBy.communication + r.boundBy.launch).toBeCloseTo(1, 9);
     expect(r.kernels.map((k) => k.group)).toContain('allreduce.attn');
-    expect(r.kernels.reduce((s, k) => s + k.fraction, 0)).toBeCloseTo(1, 9);
+    // The kernels and the step's fixed host cost make up the step.
+    expect(r.kernels.reduce((s, k) => s + k.fraction, 0) + r.decode.stepOverheadSeconds / r.decodeStepSeconds).toBeCloseTo(1, 9);
     expect(r.kernels.find((k) => k.group === 'gate_up')!.count).toBe(32);
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
   });

@@ -109,7 +109,7 @@ describe('GPU lowering: MoE', () => {
     expect(decode.expertDtype).toBe('mxfp4');
     // All 128 experts are stored.
     expect(memory.weightBytesPerGpu).toBeGreaterThan(cfg.numLayers * m.numExperts * perExpert);
-    expect(memory.weightBytesPerGpu).toBeLessThan(72e9); // fits one 80 GB GPU, as facts §6 says
+    expect(memory.weightBytesPerGpu).toBeLessThan(72e9); // fits one 80 GB GPU, as docs/models.md#gpt-oss says
   });
 
   it('reads the expected distinct experts for a batch', () => {

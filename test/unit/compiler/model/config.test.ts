@@ -123,7 +123,7 @@ describe('countParameters', () => {
     expect(mix.activePerToken).toBe(12_879_925_248);
   });
 
-  it('is close to the facts §6 totals of the large models', () => {
+  it('is close to the docs/models.md#model-table totals of the large models', () => {
     const within = (name: string, total: number, active: number, tol: number): void => {
       const n = countParameters(getPreset(name));
       expect(Math.abs(n.total / total - 1)).toBeLessThan(tol);

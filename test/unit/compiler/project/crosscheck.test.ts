@@ -1,4 +1,4 @@
-// The acceptance gate of the projection (DESIGN.md "two levels of truth"): where the mesh engine can run a model cycle
+// The acceptance gate of the projection (docs/design.md#two-levels-of-truth): where the mesh engine can run a model cycle
 // by cycle, the projection — one layer compiled and timed at a time, composed into a token — must agree with it
 // within 10% on decode cycles per token, dense and MoE, on two mesh sizes, with and without faults (route-around
 // and remap). The projection must also agree with the compiler's own estimate of the whole model (the composition

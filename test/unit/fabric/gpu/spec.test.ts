@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { getGpuPreset, gpuSpecSchema, listGpuPresets, parseGpuSpec } from '../../../../fabric/gpu/spec.js';
+import { assumedGpuSpec, getGpuPreset, gpuSpecSchema, listGpuPresets, parseGpuSpec } from '../../../../fabric/gpu/spec.js';
 import { catchInputError as inputError } from '../../inputError.js';
 
 describe('GPU presets', () => {
@@ -13,7 +13,7 @@ describe('GPU presets', () => {
     }
   });
 
-  it('carries the facts §5 figures, dense not sparse', () => {
+  it('carries the docs/hardware.md#gpus figures, dense not sparse', () => {
     const h100 = getGpuPreset('h100');
     expect(h100.hbmBytesPerSecond).toBe(3.35e12);
     expect(h100.hbmBytes).toBe(80e9);
@@ -37,12 +37,37 @@ describe('GPU presets', () => {
     expect(b200.nvlinkBytesPerSecond).toBe(1.8e12);
   });
 
-  it('uses the documented assumed defaults', () => {
+  it('a100 and h100 hold values fitted to measured runs; h200 and b200 inherit h100\'s, scaled by datasheet figures', () => {
+    for (const name of ['a100', 'h100']) {
+      const p = getGpuPreset(name).calibration.provenance;
+      expect(p.source).toBe('fitted');
+      expect(p.command).toMatch(/^npx wafer calibrate gpu/);
+      expect(p.rows).toBeGreaterThan(200);
+    }
     const h100 = getGpuPreset('h100');
-    expect(h100.achievable.hbmFraction).toBe(0.92); // facts §1.4, Azure on GB200
-    expect(h100.kernelLaunchSeconds).toBeGreaterThanOrEqual(4e-6);
-    expect(h100.kernelLaunchSeconds).toBeLessThanOrEqual(5e-6);
-    expect(h100.graphKernelLaunchSeconds).toBeLessThan(h100.kernelLaunchSeconds);
+    for (const name of ['h200', 'b200']) {
+      const g = getGpuPreset(name);
+      expect(g.calibration.provenance).toMatchObject({ source: 'inherited', rows: 0 });
+      expect(g.calibration.provenance.note).toMatch(/h100's fitted efficiencies/);
+      expect(g.achievable).toEqual(h100.achievable);
+      expect(g.calibration.stepOverheadSeconds).toBe(h100.calibration.stepOverheadSeconds);
+      // The same start-up time per kernel: half-bandwidth size ÷ bandwidth is H100's.
+      expect(g.calibration.hbmHalfBytes / g.hbmBytesPerSecond).toBeCloseTo(h100.calibration.hbmHalfBytes / h100.hbmBytesPerSecond, 15);
+    }
+    // Every calibrated efficiency is physical, every latency non-negative (the schema holds them to it).
+    for (const g of listGpuPresets()) {
+      for (const v of [g.achievable.hbmFraction, g.achievable.flopsFraction, g.calibration.kvHbmFraction, g.calibration.narrow.fp8.hbmFraction]) {
+        expect(v).toBeGreaterThan(0);
+        expect(v).toBeLessThanOrEqual(1);
+      }
+    }
+  });
+
+  it('the assumed (unfitted) spec is the fit\'s starting point', () => {
+    const a = assumedGpuSpec('h100');
+    expect(a.calibration.provenance.source).toBe('assumed');
+    expect(a.achievable.hbmFraction).toBe(0.92); // docs/hardware.md#achievable-hbm-bandwidth, Azure on GB200: the assumption before the fit
+    expect(a.hbmBytesPerSecond).toBe(getGpuPreset('h100').hbmBytesPerSecond);
   });
 
   it('looks names up case-insensitively and rejects unknown ones', () => {
@@ -96,6 +121,23 @@ describe('parseGpuSpec', () => {
     expect(inputError(() => parseGpuSpec({ extends: 'h100', kernelLaunchSeconds: -1e-6 }, 'g.json')).message).toBe(
       'Too small: expected number to be >=0 (g.json: kernelLaunchSeconds): make it >=0',
     );
+    // Fitted terms outside physics: an efficiency above 1, a negative or absurd latency, a share above 1.
+    expect(inputError(() => parseGpuSpec({ extends: 'h100', calibration: { kvHbmFraction: 1.05 } }, 'g.json')).message).toBe(
+      'Too big: expected number to be <=1 (g.json: calibration.kvHbmFraction): make it <=1',
+    );
+    expect(inputError(() => parseGpuSpec({ extends: 'h100', calibration: { narrow: { fp8: { flopsFraction: 0 } } } }, 'g.json')).message).toBe(
+      'Too small: expected number to be >0 (g.json: calibration.narrow.fp8.flopsFraction): make it >0',
+    );
+    expect(inputError(() => parseGpuSpec({ extends: 'h100', calibration: { stepOverheadSeconds: -1e-4 } }, 'g.json')).message).toBe(
+      'Too small: expected number to be >=0 (g.json: calibration.stepOverheadSeconds): make it >=0',
+    );
+    expect(inputError(() => parseGpuSpec({ extends: 'h100', calibration: { minKernelSeconds: 5 } }, 'g.json')).message).toBe(
+      'Too big: expected number to be <=1 (g.json: calibration.minKernelSeconds): make it <=1',
+    );
+    expect(inputError(() => parseGpuSpec({ extends: 'h100', calibration: { prefillQueueing: 1.5 } }, 'g.json')).message).toBe(
+      'Too big: expected number to be <=1 (g.json: calibration.prefillQueueing): make it <=1',
+    );
+    expect(inputError(() => parseGpuSpec({ extends: 'h100', calibration: { provenance: { source: 'guessed' } } }, 'g.json')).message).toMatch(/^unsupported value \(g\.json: calibration\.provenance\.source\)/);
   });
 
   it('names missing fields and wrong types', () => {

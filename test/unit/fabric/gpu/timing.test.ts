@@ -13,7 +13,7 @@ function kernel(name: string, kind: GpuKernel['kind'], cost: Partial<GpuKernelCo
     layer: null,
     kind,
     exec: { op: 'none', why: 'test' },
-    cost: { flops: 0, flopsDtype: 'bf16', hbmReadWeightBytes: 0, hbmReadKvBytes: 0, hbmReadActivationBytes: 0, hbmWriteBytes: 0, l2Bytes: 0, collectiveBytes: 0, ...cost },
+    cost: { flops: 0, flopsDtype: 'bf16', rows: 0, weightFormat: 'bf16', hbmReadWeightBytes: 0, hbmReadKvBytes: 0, hbmReadActivationBytes: 0, hbmWriteBytes: 0, l2Bytes: 0, collectiveBytes: 0, ...cost },
   };
 }
 
@@ -45,20 +45,54 @@ describe('collectives', () => {
 });
 
 describe('timeKernel', () => {
-  it('a weight stream is memory-bound: bytes over the achievable HBM bandwidth, plus launch', () => {
-    const t = timeKernel(kernel('w', 'matmul', { flops: 2e9, hbmReadWeightBytes: 2e9 }), h100, 1, graphs);
-    expect(t.bound).toBe('memory');
-    expect(t.memorySeconds).toBeCloseTo(2e9 / (3.35e12 * 0.92), 12);
-    expect(t.seconds).toBeCloseTo(t.memorySeconds + h100.graphKernelLaunchSeconds, 12);
+  it('a weight stream is memory-bound and never beats the HBM peak; small kernels reach less of it than large ones', () => {
+    const achieved = [1e5, 1e6, 1e7, 1e8, 2e9].map((bytes) => {
+      const t = timeKernel(kernel('w', 'matmul', { flops: bytes, hbmReadWeightBytes: bytes, rows: 1 }), h100, 1, graphs);
+      expect(t.bound).toBe('memory');
+      expect(t.seconds).toBeGreaterThanOrEqual(t.memorySeconds + h100.graphKernelLaunchSeconds);
+      return bytes / t.memorySeconds;
+    });
+    for (let i = 1; i < achieved.length; i++) expect(achieved[i]).toBeGreaterThan(achieved[i - 1]);
+    expect(achieved.at(-1)!).toBeLessThan(h100.hbmBytesPerSecond * h100.achievable.hbmFraction);
+    expect(achieved.at(-1)!).toBeGreaterThan(0.9 * h100.hbmBytesPerSecond * h100.achievable.hbmFraction);
+    // hbmHalfBytes is the size at which a kernel reaches half the achievable bandwidth.
+    const half = timeKernel(kernel('h', 'rmsnorm', { hbmReadActivationBytes: h100.calibration.hbmHalfBytes }), h100, 1, graphs);
+    expect(h100.calibration.hbmHalfBytes / half.memorySeconds).toBeCloseTo((h100.hbmBytesPerSecond * h100.achievable.hbmFraction) / 2, 0);
   });
 
-  it('a large GEMM is compute-bound at the dtype peak × achievable fraction', () => {
-    const k = kernel('g', 'matmul', { flops: 1e15, hbmReadWeightBytes: 1e9, flopsDtype: 'fp8' });
+  it('the KV-cache read of attention and fp8 weight streams run at their own HBM fractions', () => {
+    const bytes = 1e9;
+    const frac = (k: GpuKernel) => bytes / timeKernel(k, h100, 1, graphs).memorySeconds / h100.hbmBytesPerSecond;
+    const big = (f: number) => (f * bytes) / (bytes + h100.calibration.hbmHalfBytes);
+    expect(frac(kernel('a', 'attention', { hbmReadKvBytes: bytes }))).toBeCloseTo(big(h100.calibration.kvHbmFraction), 9);
+    expect(frac(kernel('w', 'matmul', { hbmReadWeightBytes: bytes, weightFormat: 'fp8' }))).toBeCloseTo(big(h100.calibration.narrow.fp8.hbmFraction), 9);
+    expect(frac(kernel('w', 'matmul', { hbmReadWeightBytes: bytes }))).toBeCloseTo(big(h100.achievable.hbmFraction), 9);
+  });
+
+  it('a large GEMM is compute-bound at the dtype peak × its efficiency, below the peak', () => {
+    const k = kernel('g', 'matmul', { flops: 1e15, hbmReadWeightBytes: 1e9, flopsDtype: 'fp8', weightFormat: 'fp8', rows: 8192 });
     const t = timeKernel(k, h100, 1, graphs);
     expect(t.bound).toBe('compute');
-    expect(t.computeSeconds).toBeCloseTo(1e15 / (1978.9e12 * h100.achievable.flopsFraction), 9);
-    const bf16 = timeKernel({ ...k, cost: { ...k.cost, flopsDtype: 'bf16' } }, h100, 1, graphs);
-    expect(bf16.computeSeconds / t.computeSeconds).toBeCloseTo(2, 3);
+    expect(1e15 / t.computeSeconds).toBeLessThan(1978.9e12 * h100.calibration.narrow.fp8.flopsFraction);
+    expect(1e15 / t.computeSeconds).toBeGreaterThan(0.95 * 1978.9e12 * h100.calibration.narrow.fp8.flopsFraction);
+    const bf16 = timeKernel({ ...k, cost: { ...k.cost, flopsDtype: 'bf16', weightFormat: 'bf16' } }, h100, 1, graphs);
+    expect(bf16.computeSeconds / t.computeSeconds).toBeCloseTo((2 * h100.calibration.narrow.fp8.flopsFraction) / h100.achievable.flopsFraction, 3);
+  });
+
+  it('a GEMM fills its tensor tiles as its rows grow, but never runs slower than the vector units', () => {
+    const rate = (rows: number) => {
+      const t = timeKernel(kernel('g', 'matmul', { flops: 2e12 * rows, rows }), h100, 1, graphs);
+      return (2e12 * rows) / t.computeSeconds;
+    };
+    const rates = [1, 8, 64, 256, 1024, 8192].map(rate);
+    for (let i = 1; i < rates.length; i++) expect(rates[i]).toBeGreaterThanOrEqual(rates[i - 1]);
+    expect(rates[0]).toBeGreaterThanOrEqual(h100.flopsPerSecond.fp32 * h100.achievable.flopsFraction);
+    expect(rates.at(-1)!).toBeLessThan(h100.flopsPerSecond.bf16 * h100.achievable.flopsFraction);
+  });
+
+  it('no kernel finishes under the minimum kernel time', () => {
+    const t = timeKernel(kernel('tiny', 'rmsnorm', { l2Bytes: 64 }), h100, 1, graphs);
+    expect(t.seconds).toBeGreaterThanOrEqual(h100.calibration.minKernelSeconds + h100.graphKernelLaunchSeconds - 1e-15);
   });
 
   it('refuses a dtype the part does not have (a lowering bug)', () => {
@@ -74,8 +108,10 @@ describe('timeKernel', () => {
     const ar = timeKernel(kernel('ar', 'allreduce', { collectiveBytes: 16384 }), h100, 4, { cudaGraphs: false });
     expect(ar.bound).toBe('communication');
     expect(ar.communicationSeconds).toBeCloseTo(allReduceSeconds(16384, 4, h100), 15);
-    expect(ar.launchSeconds).toBe(h100.kernelLaunchSeconds);
-    expect(ar.seconds).toBeCloseTo(ar.communicationSeconds + h100.kernelLaunchSeconds, 15);
+    expect(ar.launchSeconds).toBe(h100.kernelLaunchSeconds + h100.graphKernelLaunchSeconds);
+    expect(ar.seconds).toBeCloseTo(ar.communicationSeconds + ar.launchSeconds, 15);
+    const graphed = timeKernel(kernel('ar', 'allreduce', { collectiveBytes: 16384 }), h100, 4, { cudaGraphs: true });
+    expect(graphed.seconds).toBeLessThan(ar.seconds);
   });
 });
 
@@ -90,13 +126,15 @@ describe('timeProgram', () => {
       2,
     );
     const t = timeProgram(p, h100, graphs);
-    expect(t.seconds).toBeCloseTo(t.kernels.reduce((s, k) => s + k.seconds, 0), 15);
+    expect(t.seconds).toBeCloseTo(t.kernels.reduce((s, k) => s + k.seconds, 0) + h100.calibration.stepOverheadSeconds, 15);
+    expect(t.stepOverheadSeconds).toBe(h100.calibration.stepOverheadSeconds);
     const b = t.boundBy;
     expect(b.memory + b.compute + b.communication + b.launch).toBeCloseTo(1, 12);
     expect(b.memory).toBeGreaterThan(0);
     expect(b.compute).toBeGreaterThan(0);
     expect(b.communication).toBeGreaterThan(0);
-    expect(t.secondsBy.launch).toBeCloseTo(3 * h100.graphKernelLaunchSeconds, 15);
+    expect(t.secondsBy.launch).toBeCloseTo(t.kernels.reduce((s, k) => s + k.launchSeconds, 0) + h100.calibration.stepOverheadSeconds, 15);
+    expect(t.secondsBy.launch).toBeGreaterThanOrEqual(3 * h100.graphKernelLaunchSeconds + h100.calibration.stepOverheadSeconds - 1e-15);
     expect(t.hbmBytes).toBe(2e9);
     expect(t.flops).toBe(2e9 + 2e14);
   });

@@ -82,7 +82,7 @@ describe('parseFabricSpec', () => {
 });
 
 describe('derived figures', () => {
-  it('wse2 comes out near the published aggregates (facts §1.1)', () => {
+  it('wse2 comes out near the published aggregates (docs/hardware.md#wafer-chip)', () => {
     const d = deriveFabric(getFabricPreset('wse2'));
     expect(d.tiles).toBe(745_500);
     // 745,500 × 48 KiB = 36.6 GB: the "40 GB" published counts the 850,000 marketed cores (850k × 48 KB ≈ 40 GB).
@@ -101,7 +101,7 @@ describe('derived figures', () => {
     // Distinct links both directions: about half of that.
     expect(d.meshLinks).toBe(749 * 994 + 750 * 993);
     expect(d.meshLinkBitsPerSecond / d.fabricBitsPerSecond).toBeCloseTo(0.5, 2);
-    // Dense FP16: 745,500 × 4 FMAC × 2 × 1.1 GHz = 6.56 PFLOP/s (facts §1.1 derived: 7.5 PF for 850k cores).
+    // Dense FP16: 745,500 × 4 FMAC × 2 × 1.1 GHz = 6.56 PFLOP/s (docs/hardware.md#consistency-checks derived: 7.5 PF for 850k cores).
     expect(d.peakFlopsPerSecond.f16).toBeCloseTo(745_500 * 4 * 2 * 1.1e9, -6);
     expect(d.peakFlopsPerSecond.f32).toBe(d.peakFlopsPerSecond.f16 / 4);
     expect(d.linkBitsPerSecond).toBe(32 * 1.1e9);

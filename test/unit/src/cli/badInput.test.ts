@@ -1,4 +1,4 @@
-// Bad input, everywhere (issue 7 item 4): every case through the real CLI gives exactly one line
+// Bad input, everywhere: every case through the real CLI gives exactly one line
 // `error: <what> (<field or path>): <how to fix>` on stderr, exit code 2, nothing on stdout, and leaves no file
 // behind — each case runs in an empty directory of its own (its cwd, and where --out points), which must stay empty
 // (or hold only the user's own file, byte for byte).
@@ -34,6 +34,7 @@ async function expectBadInput(args: (dir: string) => string[], message: string |
   expect(readdirSync(dir)).toEqual([]);
 }
 
+let itlNanoseconds = 0;
 let stInfo: { first: string; last: string; lastBegin: number; lastEnd: number; dataBytes: number; second: string; secondBegin: number; secondEnd: number; firstEnd: number };
 
 beforeAll(() => {
@@ -56,6 +57,13 @@ beforeAll(() => {
   json('faults-cut.json', map({ deadTiles: Array.from({ length: 8 }, (_, y) => [2, y]) }));
   json('gpu-unknown-key.json', { extends: 'h100', hbmBandwith: 1 });
   json('report-malformed.json', '{"kind": "wafer-report-data",\n');
+  // Measured GPU runs: the small fixture with ITL in nanoseconds on one row, and with an unknown GPU.
+  const runs = readFileSync(join(REPO, 'test/fixtures/gpu-measured-small.csv'), 'utf8').split('\n');
+  const row = runs[2].split(',');
+  itlNanoseconds = Math.round(Number(row[8]) * 1e6);
+  row[8] = String(itlNanoseconds);
+  json('runs-ns.csv', [runs[0], runs[1], row.join(','), ...runs.slice(3)].join('\n'));
+  json('runs-gpu.csv', [runs[0], runs[1].replace('H100_80GB_HBM3', 'H200'), ...runs.slice(2)].join('\n'));
 
   // Model directories: the tiny Llama fixture's config.json, altered; weights rewritten with writeSafetensors.
   const config = JSON.parse(readFileSync(join(TINY, 'config.json'), 'utf8')) as Record<string, unknown>;
@@ -151,6 +159,21 @@ describe.concurrent('unknown keys', () => {
     await expectBadInput(
       () => ['gpu', '--model', TINY, '--gpu', f('gpu-unknown-key.json')],
       `error: unknown key "hbmBandwith" (${f('gpu-unknown-key.json')}: (root)): remove it or check its spelling`,
+    );
+  });
+});
+
+describe.concurrent('measured GPU runs', () => {
+  it('a unit mismatch names the row and column, and writes no spec', async () => {
+    await expectBadInput(
+      (d) => ['calibrate', 'gpu', '--data', f('runs-ns.csv'), '--out', join(d, 'spec.json')],
+      () => `error: unit mismatch: above 10000 ms, not a plausible time in milliseconds (nanoseconds?): ${itlNanoseconds} (${f('runs-ns.csv')}: line 3, column itl_ms): give the time in milliseconds`,
+    );
+  });
+  it('an unknown GPU name', async () => {
+    await expectBadInput(
+      (d) => ['calibrate', 'gpu', '--data', f('runs-gpu.csv'), '--preset-module', join(d, 'fitted.ts')],
+      `error: unknown value "H200" (${f('runs-gpu.csv')}: line 2, column gpu): use one of A100-SXM4-80GB, H100_80GB_HBM3`,
     );
   });
 });

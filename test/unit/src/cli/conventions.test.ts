@@ -1,4 +1,4 @@
-// The CLI's conventions (issue 7 item 1), held for every command: help with a one-line description and an example,
+// The CLI's conventions, held for every command: help with a one-line description and an example,
 // --json putting only JSON on stdout, --quiet and --verbose accepted everywhere, exit codes 0 / 2 / 1, and progress
 // output only where it belongs. Help texts are read in-process from the registered commands (all of them, cheaply);
 // everything else runs the real CLI in an empty directory of its own.
@@ -14,6 +14,7 @@ import { REPO, wafer } from './spawnWafer.js';
 const root = mkdtempSync(join(tmpdir(), 'wafer-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const TINY = join(REPO, 'test/fixtures/tiny-llama');
+const GPU_RUNS = join(REPO, 'test/fixtures/gpu-measured-small.csv');
 const fresh = () => mkdtempSync(join(root, 'run-'));
 
 /** Every registered command as [path, command], depth first, without commander's implicit `help`. */
@@ -48,7 +49,7 @@ describe('help', () => {
   it('the commands of issue 7 that exist are registered, and no others', () => {
     const names = TOP.map(([p]) => p.split(' ')[1]);
     expect(names).toEqual(expect.arrayContaining(['model', 'generate', 'compile', 'faults', 'run', 'gpu']));
-    for (const n of names) expect(['demo', 'model', 'generate', 'compile', 'faults', 'run', 'gpu', 'compare', 'project', 'noc', 'bench', 'report', 'sweep']).toContain(n);
+    for (const n of names) expect(['demo', 'model', 'generate', 'compile', 'faults', 'run', 'gpu', 'calibrate', 'compare', 'project', 'speculate', 'diffuse', 'decode', 'agent', 'sweep', 'lab', 'noc', 'bench', 'report']).toContain(n);
   });
 
   it.each(COMMANDS)('%s: a one-line description and an example', (path, cmd) => {
@@ -91,7 +92,7 @@ describe('help', () => {
  * exists must appear here (a new command fails the coverage test until it is added).
  */
 const CASES: Record<string, (dir: string) => string[]> = {
-  'wafer demo': () => ['demo'],
+  'wafer demo': () => ['demo', '--quick'],
   'wafer model list': () => ['model', 'list'],
   'wafer model show': () => ['model', 'show', 'toy-moe'],
   'wafer model init': (d) => ['model', 'init', 'toy-dense', '--out', join(d, 'm')],
@@ -100,13 +101,19 @@ const CASES: Record<string, (dir: string) => string[]> = {
   'wafer faults': (d) => ['faults', '--fabric', 'mini-8', '--density', '0.05', '--seed', '3', '--out', join(d, 'f.json')],
   'wafer run': () => ['run', '--model', TINY, '--fabric', 'mini-8', '--prompt', '1,2', '--tokens', '2', '--workers', '0'],
   'wafer gpu': () => ['gpu', '--model', TINY],
+  'wafer calibrate gpu': (d) => ['calibrate', 'gpu', '--data', GPU_RUNS, '--out', join(d, 'fit.json')],
   'wafer compare': (d) => ['compare', '--model', 'toy-moe', '--fabrics', 'mini-64,h100', '--out', join(d, 'wall.svg')],
   'wafer noc': () => ['noc', '--mesh', '4x4', '--rate', '0.1', '--cycles', '200', '--warmup', '50'],
   'wafer bench kernels': () => ['bench', 'kernels', '--quick'],
   'wafer bench engine': () => ['bench', 'engine', '--quick'],
   'wafer bench fabrics': (d) => ['bench', 'fabrics', '--models', 'toy-dense', '--out-dir', join(d, 'bench')],
   'wafer bench project': () => ['bench', 'project', '--quick'],
+  'wafer bench gpu-accuracy': (d) => ['bench', 'gpu-accuracy', '--data', GPU_RUNS, '--out-dir', join(d, 'bench')],
   'wafer project': () => ['project', '--model', 'toy-dense', '--fabric', 'mini-64'],
+  'wafer speculate': () => ['speculate', '--model', 'toy-moe', '--fabrics', 'mini-64,h100', '--context', '64'],
+  'wafer diffuse': () => ['diffuse', '--model', 'toy-dense', '--fabrics', 'mini-64,h100', '--context', '64', '--block', '8', '--steps', '2'],
+  'wafer decode': () => ['decode', '--model', 'toy-dense', '--fabrics', 'mini-64,h100', '--context', '64', '--stacked'],
+  'wafer agent': (d) => ['agent', '--model', 'toy-dense', '--fabrics', 'mini-64,h100', '--calls', '3', '--prompt-tokens', '20', '--output-tokens', '5', '--tool-tokens', '5', '--out', join(d, 'agent.svg')],
   'wafer report': (d) => ['report', '--model', TINY, '--fabric', 'mini-8', '--prompt', '1,2', '--tokens', '2', '--workers', '0', '--out', join(d, 'r.html')],
   'wafer sweep plan': () => ['sweep', 'plan', join(REPO, 'examples/yield-toy-moe.yaml')],
   'wafer sweep run': (d) => {
@@ -116,7 +123,7 @@ const CASES: Record<string, (dir: string) => string[]> = {
   'wafer sweep report': (d) => ['sweep', 'report', join(REPO, 'test/fixtures/sweep-results'), '--out-dir', d],
 };
 // The slowest (4–6 CPU-seconds each) run only once, in the --json pass.
-const JSON_ONLY = new Set(['wafer demo', 'wafer bench engine']);
+const JSON_ONLY = new Set(['wafer demo', 'wafer bench engine', 'wafer bench gpu-accuracy']);
 // Commands that print no JSON (with the reason), or that are too slow for a test that runs every command.
 const NOT_HERE: Record<string, string> = {
   'wafer sweep worker': 'runs until stopped; test/unit/src/sweep/queue.test.ts runs it against a real Redis',

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reportHtml } from '../../../../src/report/html.js';
-import { parseReportData, type ReportData } from '../../../../src/report/reportData.js';
+import { parseReportData, type ReportData } from '../../../../src/study/reportData.js';
 
 const root = mkdtempSync(join(tmpdir(), 'wafer-report-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -1,0 +1,23 @@
+import { readFileSync } from 'node:fs';
+import { parseMeasuredCsv } from './compiler/gpu/measured.js';
+import { prepareRows, fitAll, predictRow, specOfFit, checkCoverage } from './compiler/gpu/calibrate.js';
+import { getPreset } from './compiler/model/presets.js';
+import { assumedGpuSpec } from './fabric/gpu/spec.js';
+const runs = parseMeasuredCsv(readFileSync('data/gpu-measured/nim-llama3.csv','utf8'), 'nim');
+checkCoverage(runs, 'nim');
+let t = performance.now();
+const rows = prepareRows(runs, getPreset, assumedGpuSpec);
+console.log('prepare', performance.now()-t); t = performance.now();
+const fits = fitAll(rows, assumedGpuSpec);
+console.log('fit', performance.now()-t);
+for (const f of fits) console.log(f.gpu, f.iterations, f.rmsLogError, f.values);
+const med = (a:number[]) => { const s=[...a].sort((x,y)=>x-y); return s[Math.floor(s.length/2)]; };
+const preds = rows.map(r => predictRow(r, specOfFit(assumedGpuSpec(r.run.gpu), fits.find(f=>f.gpu===r.run.gpu)!, '', '')));
+console.log('median itl', med(preds.map(p=>Math.abs(p.itlError))), 'ttft', med(preds.map(p=>Math.abs(p.ttftError))));
+const groups = new Map<string, typeof preds>();
+for (const p of preds) { const k = `${p.run.modelName} ${p.run.gpu} ${p.run.gpus} ${p.run.precisionName}`; groups.set(k, [...(groups.get(k)??[]), p]); }
+for (const [k, ps] of groups) console.log(k, med(ps.map(p=>Math.abs(p.itlError))).toFixed(3), med(ps.map(p=>Math.abs(p.ttftError))).toFixed(3));
+const byC = new Map<number, typeof preds>();
+for (const p of preds) byC.set(p.run.concurrency, [...(byC.get(p.run.concurrency)??[]), p]);
+for (const [k, ps] of byC) console.log('c', k, med(ps.map(p=>p.itlError)).toFixed(3), med(ps.map(p=>p.ttftError)).toFixed(3));
+for (const p of preds) if (p.run.model==='llama-3.1-8b' && p.run.gpu==='h100' && p.run.gpus===1 && p.run.dtype==='bf16') console.log(p.run.inputTokens, p.run.outputTokens, p.run.concurrency, 'b', p.predicted.batch, 'itl', (p.run.itlSeconds*1e3).toFixed(2), (p.predicted.itlSeconds*1e3).toFixed(2), 'step', (p.predicted.decodeStepSeconds*1e3).toFixed(2), 'P', (p.predicted.prefillSeconds*1e3).toFixed(1), 'ttft', (p.run.ttftSeconds*1e3).toFixed(1), (p.predicted.ttftSeconds*1e3).toFixed(1));
