@@ -5,7 +5,7 @@ import { resolveModelConfig } from '../io/loadModel.js';
 import { InputError } from '../../fabric/errors.js';
 import { assertWritable, writeFileAtomic } from '../io/atomicWrite.js';
 import { printJson, printText, progress } from '../io/output.js';
-import { parseIntList, parseIntOption } from '../io/parse.js';
+import { MAX_GPUS, MAX_POSITIONS, parseIntList, parseIntOption } from '../io/parse.js';
 import { COMPARE_DTYPES, compareFabrics, projectionJobs, resolveFabricArg, type CompareDtype, type CompareOptions, type CompareResult, type CompareRow } from '../study/compare.js';
 import { defaultProjectionWorkers, runProjections } from '../study/projectPool.js';
 import { describeSetting } from '../study/setting.js';
@@ -34,15 +34,15 @@ export function parseCompareOptions(o: Options): CompareOptions {
   if (fabricNames.some((f) => f === '')) throw new InputError(`empty fabric name in "${o.fabrics}"`, '--fabrics', 'give a comma-separated list, e.g. wse3,h100,b200');
   const dup = fabricNames.find((f, i) => fabricNames.indexOf(f) !== i);
   if (dup) throw new InputError(`fabric "${dup}" given twice`, '--fabrics', 'list each fabric once');
-  const promptLength = parseIntOption(o.promptLen, '--prompt-len', 1);
+  const promptLength = parseIntOption(o.promptLen, '--prompt-len', 1, MAX_POSITIONS);
   return {
     model: resolveModelConfig(o.model, '--model'),
     fabrics: fabricNames.map((f) => resolveFabricArg(f)),
     batches: [...new Set(parseIntList(o.batch, '--batch', 1))],
-    gpus: o.gpus === undefined ? undefined : parseIntOption(o.gpus, '--gpus', 1),
+    gpus: o.gpus === undefined ? undefined : parseIntOption(o.gpus, '--gpus', 1, MAX_GPUS),
     dtype: o.dtype as CompareDtype,
     promptLength,
-    contextLength: o.context === undefined ? promptLength : parseIntOption(o.context, '--context', 1),
+    contextLength: o.context === undefined ? promptLength : parseIntOption(o.context, '--context', 1, MAX_POSITIONS),
     // The sweeps feed only the chart: computed when one is drawn (they take a while on full wafers).
     sweepModels: o.out !== undefined && o.sweep,
   };

@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { InputError } from '../../fabric/errors.js';
 import { assertWritable, readUserJson, writeFileAtomic } from '../io/atomicWrite.js';
 import { printJson, printText, progress } from '../io/output.js';
-import { parseIntOption, parseTokenList } from '../io/parse.js';
+import { MAX_RUN_TOKENS, parseIntOption, parseTokenList } from '../io/parse.js';
 import { compareFabrics, projectionJobs, resolveFabricArg, type CompareOptions, type FabricArg, type WallMark } from '../study/compare.js';
 import { reportHtml } from '../report/html.js';
 import { runWithTileStats } from '../study/meshStats.js';
@@ -40,8 +40,8 @@ export async function reportDataFromRun(o: Options & CompileCliOptions, onStep?:
   const faults = faultSettingOf(o, job.result.report.deadTiles);
   if (job.weights) {
     const prompt = parseTokenList(o.prompt, '--prompt', job.config.vocabSize);
-    const tokens = parseIntOption(o.tokens, '--tokens', 1);
-    const workers = parseIntOption(o.workers, '--workers', 0);
+    const tokens = parseIntOption(o.tokens, '--tokens', 1, MAX_RUN_TOKENS);
+    const workers = parseIntOption(o.workers, '--workers', 0, 64);
     if (workers > 64) throw new InputError(`${workers} workers`, '--workers', 'give at most 64');
     const r = await runWithTileStats(job, prompt, tokens, { workers, onStep });
     run = { result: r.run, stats: r.stats, prompt };
@@ -82,7 +82,7 @@ export function register(program: Command): void {
   action<Options>(cmd, async (o, g) => {
     const out = o.out ?? DEFAULT_REPORT_PATH;
     assertWritable(out, o.force);
-    const routeColour = o.routeColour === undefined ? undefined : parseIntOption(o.routeColour, '--route-colour', 0);
+    const routeColour = o.routeColour === undefined ? undefined : parseIntOption(o.routeColour, '--route-colour', 0, 31);
     const noc = o.noc ? parseNocSweep(readUserJson(o.noc, '--noc'), o.noc) : null;
     let data: ReportData;
     if (o.from) {

@@ -81,7 +81,7 @@ describe('wafer compare', () => {
     [['--fabrics', 'h100,h100'], 'error: fabric "h100" given twice (--fabrics): list each fabric once\n'],
     [['--fabrics', 'h100,'], 'error: empty fabric name in "h100," (--fabrics): give a comma-separated list, e.g. wse3,h100,b200\n'],
     [['--batch', '0'], 'error: 0 is too small (--batch): give a whole number ≥ 1\n'],
-    [['--gpus', 'two'], 'error: not an integer: "two" (--gpus): give a whole number ≥ 1\n'],
+    [['--gpus', 'two'], 'error: not an integer: "two" (--gpus): give a whole number in [1, 4096]\n'],
   ])('rejects %j', async (args, message) => {
     const out = join(root, 'never.svg');
     const r = await wafer('compare', '--model', 'toy-moe', '--fabrics', 'h100', ...args, '--out', out);
