@@ -31,6 +31,7 @@ import { embedSlice, type BufferDecl, type BufferInit, type Program } from '../i
 import { opCost, tileOpContext } from './cost.js';
 import { FunctionalExecutor, JOB_HEADER } from './functional.js';
 import { layoutArena, type ArenaLayout } from './plan.js';
+import { TRIG_START, flattenTasks } from './taskGraph.js';
 import { NO_ROUTE, NoRouteError, RouterCore, SINK, newSinkScratch, type SinkScratch } from './router.js';
 import { canShareMemory, stepBuffer, type JobPool, type JobPoolFactory, type WorkerBatch } from './pool.js';
 
@@ -115,9 +116,6 @@ const T_WAITING = 0;
 const T_READY = 1;
 const T_STARTED = 2;
 
-const TRIG_START = 0;
-const TRIG_RECV = 1;
-const TRIG_AFTER = 2;
 
 /** What a send-like op does in the timing model. */
 const K_COMPUTE = 0;
@@ -292,6 +290,8 @@ export class MeshEngine {
   private readonly sinkScratch: SinkScratch = newSinkScratch();
   private closed = false;
 
+  // Longer than ~150 lines on purpose: it fills the engine's readonly typed tables (routers, tasks, ops, staging),
+  // which TypeScript lets only the constructor assign; the task graph itself comes from taskGraph.ts.
   private constructor(
     private readonly spec: FabricSpec,
     private readonly program: Program,
@@ -409,13 +409,15 @@ export class MeshEngine {
     });
 
     // Tasks.
-    this.taskBase = new Int32Array(nProg + 1);
-    progs.forEach((t, k) => (this.taskBase[k + 1] = this.taskBase[k] + t.tasks.length));
+    const graph = flattenTasks(progs);
+    this.taskBase = graph.taskBase;
     const nT = (this.nTasks = this.taskBase[nProg]);
-    this.gTile = new Int32Array(nT);
-    this.gLocal = new Int32Array(nT);
-    this.gTrig = new Uint8Array(nT);
-    this.gAfterNeed = new Int32Array(nT);
+    this.gTile = graph.taskTile;
+    this.gLocal = graph.taskLocal;
+    this.gTrig = graph.trigger;
+    this.gAfterNeed = graph.afterNeed;
+    this.gDepStart = graph.depStart;
+    this.gDeps = graph.deps;
     this.gLabel = new Int32Array(nT);
     this.gNeedsValues = new Uint8Array(nT);
     this.opKind = [];
@@ -426,7 +428,6 @@ export class MeshEngine {
     this.recvGot = new Int32Array(nProg * C);
     const labelIds = new Map<string, number>();
     this.labels = [];
-    const deps: number[][] = Array.from({ length: nT }, () => []);
     this.taskOrder = [];
     let maxFanout = 1;
     progs.forEach((tile, k) => {
@@ -435,12 +436,8 @@ export class MeshEngine {
         const v = vcKey.get((r * 5 + 0) * C + c);
         if (v !== undefined) this.rampVc[k * C + c] = v;
       }
-      const idToG = new Map<number, number>();
-      tile.tasks.forEach((t, j) => idToG.set(t.id, this.taskBase[k] + j));
       tile.tasks.forEach((t, j) => {
         const g = this.taskBase[k] + j;
-        this.gTile[g] = k;
-        this.gLocal[g] = j;
         const label = t.label ?? '';
         let lid = labelIds.get(label);
         if (lid === undefined) {
@@ -450,16 +447,10 @@ export class MeshEngine {
         }
         this.gLabel[g] = lid;
         const tr = t.trigger;
-        if (tr.on === 'start') this.gTrig[g] = TRIG_START;
-        else if (tr.on === 'recv') {
-          this.gTrig[g] = TRIG_RECV;
+        if (tr.on === 'recv') {
           this.recvTask[k * C + tr.colour] = g;
           this.recvCount[k * C + tr.colour] = tr.count;
           this.recvIntoWord[k * C + tr.colour] = (this.layout.buffers[k].get(tr.into.buf)!.byte >> 2) + tr.into.offset;
-        } else {
-          this.gTrig[g] = TRIG_AFTER;
-          this.gAfterNeed[g] = tr.count ?? tr.tasks.length;
-          for (const id of tr.tasks) deps[idToG.get(id)!].push(g);
         }
         const kinds = new Uint8Array(t.ops.length);
         t.ops.forEach((op, i) => {
@@ -473,9 +464,6 @@ export class MeshEngine {
       const order = tile.tasks.map((t, j) => ({ id: t.id, g: this.taskBase[k] + j })).sort((a, b) => a.id - b.id);
       this.taskOrder.push(Int32Array.from(order.map((o) => o.g)));
     });
-    this.gDepStart = new Int32Array(nT + 1);
-    for (let g = 0; g < nT; g++) this.gDepStart[g + 1] = this.gDepStart[g] + deps[g].length;
-    this.gDeps = Int32Array.from(deps.flat());
     this.labelBusy = new Float64Array(this.labels.length);
     this.tState = new Uint8Array(nT);
     this.afterGot = new Int32Array(nT);

@@ -8,7 +8,7 @@ import { InputError } from '../../fabric/errors.js';
 import type { FabricSpec } from '../../fabric/spec/index.js';
 import { printJson, printText, progress } from '../io/output.js';
 import { parseDtypeOption, parseIntOption, parseNumberOption, quoteInput } from '../io/parse.js';
-import { parseRepair, resolveFaults, type FaultOptions } from '../wafer/setup.js';
+import { OPTION_FLAGS, parseRepair, resolveFaults, withFlags, type FaultOptions } from '../wafer/setup.js';
 import { loadFabric } from '../io/fabric.js';
 import { addFaultOptions } from './faultOptions.js';
 import { action } from './action.js';
@@ -156,13 +156,13 @@ export function register(program: Command): void {
       if (o.faults !== undefined) throw new InputError('a fault map file fits one grid, and --sweep-grid visits many', '--faults', 'use --fault-density (a map is generated per grid) or drop --sweep-grid');
       const grids = sweepGrids(spec, grid);
       const bar = progress(g, 'grid sweep');
-      const points = sweepGrid(cfg, spec, opts, grids, { faultsFor: (size) => resolveFaults(gridSpec(size), o, repair), onPoint: (done, total) => bar.update(done, total) });
+      const points = withFlags(OPTION_FLAGS, () => sweepGrid(cfg, spec, opts, grids, { faultsFor: (size) => resolveFaults(gridSpec(size), o, repair), onPoint: (done, total) => bar.update(done, total) }));
       bar.end();
       if (g.json) printJson({ model: cfg.name, fabric: spec.name, marked: grid, points });
       else printText(formatSweep(cfg.name, spec.name, points, grid));
       return;
     }
-    const report = projectWafer(cfg, spec, { ...opts, grid, faults: resolveFaults(gridSpec(grid), o, repair) });
+    const report = withFlags(OPTION_FLAGS, () => projectWafer(cfg, spec, { ...opts, grid, faults: resolveFaults(gridSpec(grid), o, repair) }));
     if (g.json) printJson(report);
     else printText(formatProjection(report, g.verbose));
   });

@@ -10,7 +10,7 @@ import { InputError } from '../../fabric/errors.js';
 import type { FabricSpec } from '../../fabric/spec/index.js';
 import { loadFabric } from '../io/fabric.js';
 import { parseIntOption, parseNumberOption, parseSeedOption } from '../io/parse.js';
-import { parseProgramDtype, parseRepair, resolveFaults, type FaultOptions } from './setup.js';
+import { OPTION_FLAGS, parseProgramDtype, parseRepair, resolveFaults, withFlags, type FaultOptions } from './setup.js';
 import { buildCompileJob, type CompileJob } from './compileCore.js';
 
 export type { CompileJob };
@@ -40,7 +40,7 @@ function defaultDtype(modelArg: string, weights: ModelWeights | null): ProgramDt
 function parseHubSlices(v: string | undefined, hidden: number): number | undefined {
   if (v === undefined || v === 'auto') return undefined;
   const n = parseIntOption(v, '--hub-slices', 1);
-  if (n > hidden) throw new InputError(`--hub-slices ${n} is more than the model's ${hidden} hidden columns`, '--hub-slices', `give auto or at most ${hidden}`);
+  if (n > hidden) throw new InputError(`${n} hub slices are more than the model's ${hidden} hidden columns`, '--hub-slices', `give auto or at most ${hidden}`);
   return Math.ceil(hidden / n);
 }
 
@@ -78,5 +78,5 @@ export function prepareCompile(o: CompileCliOptions, needWeights: boolean): Comp
   const context = o.context === undefined ? Math.min(16, maxSeq) : parseIntOption(o.context, '--context', 1, config.maxPositionEmbeddings);
   if (context > maxSeq) throw new InputError(`context ${context} is longer than --max-seq ${maxSeq}`, '--context', `give at most ${maxSeq}, or raise --max-seq`);
   const sliceCols = parseHubSlices(o.hubSlices, config.hiddenSize);
-  return buildCompileJob({ config, weights: rawWeights, spec, faults, repair, dtype, maxSeq, spread, context, sliceCols });
+  return withFlags(OPTION_FLAGS, () => buildCompileJob({ config, weights: rawWeights, spec, faults, repair, dtype, maxSeq, spread, context, sliceCols }));
 }

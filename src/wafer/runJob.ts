@@ -132,14 +132,15 @@ export async function runOnMesh(
   for (let i = 0; i < stats.tileBusyCycles.length; i++) if (stats.tileBusyCycles[i] > 0) busyTiles++;
   // Every (layer, expert) pair of the model: CE cycles its tiles spent on the mesh, and how often the reference chose it.
   const moe = job.config.moe;
-  const experts = moe
+  const expertBusy = expertBusyCycles(result, stats);
+  const experts = moe && expertBusy
     ? Array.from({ length: job.config.numLayers }, (_, layer) => layer)
         .filter((layer) => layer >= moe.firstDenseLayers)
         .flatMap((layer) =>
           Array.from({ length: moe.numExperts }, (_, expert) => ({
             layer,
             expert,
-            meshBusyCycles: [...stats.taskLabelBusyCycles].filter(([l]) => l.startsWith(`L${layer}.expert${expert}.`)).reduce((s, [, c]) => s + c, 0),
+            meshBusyCycles: expertBusy.get(`${layer}.${expert}`) ?? 0,
             referenceSelections: selections.get(`${layer}.${expert}`) ?? 0,
           })),
         )
@@ -170,6 +171,19 @@ export async function runOnMesh(
       ? { tileStats: { widthTiles: stats.widthTiles, heightTiles: stats.heightTiles, totalCycles: stats.cycles, tileBusyCycles: stats.tileBusyCycles, tileStalledCycles: stats.tileStalledCycles } }
       : {}),
   };
+}
+
+/** CE cycles of each routed expert's tiles, keyed "layer.expert" (null: the program's tiles carry no tags). */
+function expertBusyCycles(result: CompileResult, stats: MeshStats): Map<string, number> | null {
+  if (!result.tileTags) return null;
+  const busy = new Map<string, number>();
+  result.program.tiles.forEach((t, k) => {
+    const tag = result.tileTags![k];
+    if (typeof tag.expert !== 'number') return;
+    const key = `${tag.layer}.${tag.expert}`;
+    busy.set(key, (busy.get(key) ?? 0) + stats.tileBusyCycles[t.y * stats.widthTiles + t.x]);
+  });
+  return busy;
 }
 
 function mean(xs: number[]): number {

@@ -1,6 +1,6 @@
 // Shared command-line plumbing for the commands that compile and run models: model, fabric and fault options
 // resolved once into the objects the compiler and engines take.
-import { InputError } from '../../fabric/errors.js';
+import { InputError, OptionError } from '../../fabric/errors.js';
 import { FaultMap, REPAIR_POLICIES, assertFaultMapSize, type RepairPolicy } from '../../fabric/faults/index.js';
 import type { FabricSpec } from '../../fabric/spec/index.js';
 import type { ProgramDtype } from '../../compiler/wafer/partition.js';
@@ -15,6 +15,35 @@ export interface FaultOptions {
   seed?: string;
   repair?: string;
 }
+
+/**
+ * Runs core code (compiler/, fabric/) whose bad-input errors name API options (OptionError: `hubSlices`, `grid`, …)
+ * and reports them by the command-line flags given here, the edge where those options came from.
+ */
+export function withFlags<T>(flags: Readonly<Record<string, string>>, run: () => T): T {
+  try {
+    return run();
+  } catch (e) {
+    if (e instanceof OptionError && Object.hasOwn(flags, e.option)) throw new InputError(e.what, flags[e.option], e.fix);
+    throw e;
+  }
+}
+
+/** The flag of each compiler option that `wafer compile`, `run` and `project` take from the command line. */
+export const OPTION_FLAGS: Readonly<Record<string, string>> = {
+  fabric: '--fabric',
+  dtype: '--dtype',
+  kvDtype: '--kv-dtype',
+  batch: '--batch',
+  promptLength: '--prompt-len',
+  context: '--context',
+  grid: '--grid',
+  wafers: '--wafers',
+  spread: '--spread',
+  hubSlices: '--hub-slices',
+  kvChunkPositions: '--kv-chunk',
+  faults: '--faults',
+};
 
 export const PROGRAM_DTYPES: readonly ProgramDtype[] = ['f32', 'bf16', 'int8'];
 
