@@ -26,4 +26,12 @@ export default tseslint.config(
   ...layer('fabric', ['compiler', 'src', 'bench', 'test'], 'fabric/ may import kernels/ only (docs/design.md#layers).'),
   ...layer('compiler', ['src', 'bench', 'test'], 'compiler/ may import fabric/ and kernels/ only (docs/design.md#layers).'),
   ...layer('src', ['bench', 'test'], 'nothing imports bench/ or test/ (docs/design.md#layers).'),
+  // Compute apart from drawing: the studies make plain records, src/report/ draws them; no arrow from a study back to
+  // the drawing or the CLI. (One block with the src rule's patterns too: a later block's rule replaces an earlier one.)
+  {
+    files: ['src/study/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../../bench', '../../bench/**', '../../test', '../../test/**', '../report', '../report/**', '../commands', '../commands/**'], message: 'src/study/ computes plain records: it imports neither the drawing (src/report/) nor the CLI (src/commands/), nor bench/ or test/.' }] }],
+    },
+  },
 );

@@ -53,7 +53,10 @@ export async function buildProgram(argv: readonly string[] = []): Promise<Comman
     .version(VERSION, '-V, --version', 'print the version')
     .option('--json', 'machine-readable JSON on stdout, nothing else on stdout', false)
     .option('--verbose', 'more detail; stack traces on internal errors', false)
-    .option('-q, --quiet', 'no progress output', false);
+    .option('-q, --quiet', 'no progress output', false)
+    .option('--max-memory-mb <MB>', 'refuse work estimated to need more memory than this (default 4096)')
+    .option('--max-work <N>', 'refuse simulations estimated to take more elementary steps than this (default 1e8; router-cycles for noc)')
+    .option('--max-seconds <S>', 'stop long runs cleanly after this many seconds (default: no limit)');
   program.addHelpText(
     'after',
     '\nExit codes: 0 ok, 2 bad input (one line: error: <what> (<where>): <how to fix>), 1 internal error.\n\nExamples:\n  npx wafer demo            # the whole story in a minute\n  npx wafer <command> --help',

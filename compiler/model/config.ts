@@ -2,7 +2,7 @@
 // Extra keys Hugging Face writes are accepted (z.looseObject); the fields we read are checked for presence and type.
 // Defaults follow the transformers library's config classes (LlamaConfig, Qwen3Config, MixtralConfig, ...).
 import { z } from 'zod';
-import { InputError, inputErrorFromZod } from '../../fabric/errors.js';
+import { InputError, inputErrorFromZod, quoteInput } from '../../fabric/errors.js';
 
 export type ModelFamily = 'llama' | 'mistral' | 'qwen2' | 'qwen3' | 'mixtral' | 'qwen3_moe' | 'gpt_oss' | 'kimi_k2';
 
@@ -80,68 +80,97 @@ export type HfModelType = (typeof SUPPORTED_MODEL_TYPES)[number];
 const posInt = z.number().int().positive();
 const nonNegInt = z.number().int().nonnegative();
 const posNum = z.number().positive();
-const optPosInt = posInt.nullish();
+
+// Upper bounds. Every dimension and count a config.json may give has one, so no file makes wafer allocate or loop
+// without bound (layer tables, expert lists and per-layer graphs are sized by them). Each is several times the largest
+// released model of the families here (docs/robustness.md lists them): Llama 3.1 405B has hidden 16384, 126 layers,
+// 128 heads, intermediate 53248; Kimi K2 has 384 experts (8 per token), 61 layers; vocabularies reach ~262k;
+// contexts reach ~10M positions.
+export const MODEL_LIMITS = Object.freeze({
+  hiddenSize: 65536,
+  layers: 1024,
+  heads: 1024,
+  headDim: 1024,
+  intermediateSize: 262144,
+  /** 2^21: token ids stay far inside the i32 the mesh and the GPU emulator carry them in. */
+  vocabSize: 1 << 21,
+  /** 2^24 positions. */
+  positions: 1 << 24,
+  experts: 4096,
+  /** Routed experts over all layers (Kimi K2: 61 × 384 = 23,424): the graph holds a node for each. */
+  layerExperts: 1 << 17,
+  loraRank: 65536,
+  /** Parameters in all: 10^14, 100× the largest released model (Kimi K2, ~1T). */
+  parameters: 1e14,
+  /** RoPE bases reach 5·10^5 (Llama 3) to 5·10^7; 10^12 is far above. */
+  ropeTheta: 1e12,
+  nameChars: 256,
+});
+const dim = (max: number) => posInt.max(max);
+const optPosInt = dim(MODEL_LIMITS.positions).nullish();
 
 /** Keys every decoder-only family here shares. */
 const baseShape = {
   model_type: z.string(),
-  hidden_size: posInt,
-  num_hidden_layers: posInt,
-  num_attention_heads: posInt,
-  num_key_value_heads: optPosInt,
-  head_dim: optPosInt,
-  intermediate_size: posInt,
-  vocab_size: posInt,
-  rms_norm_eps: posNum.optional(),
-  rope_theta: posNum.optional(),
+  hidden_size: dim(MODEL_LIMITS.hiddenSize),
+  num_hidden_layers: dim(MODEL_LIMITS.layers),
+  num_attention_heads: dim(MODEL_LIMITS.heads),
+  num_key_value_heads: dim(MODEL_LIMITS.heads).nullish(),
+  head_dim: dim(MODEL_LIMITS.headDim).nullish(),
+  intermediate_size: dim(MODEL_LIMITS.intermediateSize),
+  vocab_size: dim(MODEL_LIMITS.vocabSize),
+  rms_norm_eps: posNum.max(1).optional(),
+  rope_theta: posNum.max(MODEL_LIMITS.ropeTheta).optional(),
   tie_word_embeddings: z.boolean().optional(),
-  max_position_embeddings: posInt.optional(),
+  max_position_embeddings: dim(MODEL_LIMITS.positions).optional(),
   hidden_act: z.string().optional(),
-  name_or_path: z.string().optional(),
-  _name_or_path: z.string().optional(),
+  name_or_path: z.string().max(MODEL_LIMITS.nameChars).optional(),
+  _name_or_path: z.string().max(MODEL_LIMITS.nameChars).optional(),
 };
+const experts = dim(MODEL_LIMITS.experts);
+const moeInter = dim(MODEL_LIMITS.intermediateSize);
 
 const llamaSchema = z.looseObject({ ...baseShape, attention_bias: z.boolean().optional(), mlp_bias: z.boolean().optional() });
 const mistralSchema = z.looseObject({ ...baseShape, sliding_window: optPosInt });
-const qwen2Schema = z.looseObject({ ...baseShape, use_sliding_window: z.boolean().optional(), sliding_window: optPosInt, max_window_layers: nonNegInt.optional() });
-const qwen3Schema = z.looseObject({ ...baseShape, attention_bias: z.boolean().optional(), use_sliding_window: z.boolean().optional(), sliding_window: optPosInt, max_window_layers: nonNegInt.optional() });
-const mixtralSchema = z.looseObject({ ...baseShape, num_local_experts: posInt.optional(), num_experts_per_tok: posInt.optional(), sliding_window: optPosInt });
+const qwen2Schema = z.looseObject({ ...baseShape, use_sliding_window: z.boolean().optional(), sliding_window: optPosInt, max_window_layers: nonNegInt.max(MODEL_LIMITS.layers).optional() });
+const qwen3Schema = z.looseObject({ ...baseShape, attention_bias: z.boolean().optional(), use_sliding_window: z.boolean().optional(), sliding_window: optPosInt, max_window_layers: nonNegInt.max(MODEL_LIMITS.layers).optional() });
+const mixtralSchema = z.looseObject({ ...baseShape, num_local_experts: experts.optional(), num_experts_per_tok: experts.optional(), sliding_window: optPosInt });
 const qwen3MoeSchema = z.looseObject({
   ...baseShape,
   attention_bias: z.boolean().optional(),
-  num_experts: posInt.optional(),
-  num_experts_per_tok: posInt.optional(),
-  moe_intermediate_size: posInt.optional(),
+  num_experts: experts.optional(),
+  num_experts_per_tok: experts.optional(),
+  moe_intermediate_size: moeInter.optional(),
   norm_topk_prob: z.boolean().optional(),
-  decoder_sparse_step: posInt.optional(),
-  mlp_only_layers: z.array(nonNegInt).optional(),
+  decoder_sparse_step: dim(MODEL_LIMITS.layers).optional(),
+  mlp_only_layers: z.array(nonNegInt.max(MODEL_LIMITS.layers)).max(MODEL_LIMITS.layers).optional(),
   use_sliding_window: z.boolean().optional(),
   sliding_window: optPosInt,
 });
 const gptOssSchema = z.looseObject({
   ...baseShape,
-  num_local_experts: posInt.optional(),
-  num_experts_per_tok: posInt.optional(),
+  num_local_experts: experts.optional(),
+  num_experts_per_tok: experts.optional(),
   sliding_window: optPosInt,
-  layer_types: z.array(z.enum(['sliding_attention', 'full_attention'])).optional(),
+  layer_types: z.array(z.enum(['sliding_attention', 'full_attention'])).max(MODEL_LIMITS.layers).optional(),
   attention_bias: z.boolean().optional(),
   quantization_config: z.looseObject({ quant_method: z.string().optional() }).nullish(),
 });
 const kimiSchema = z.looseObject({
   ...baseShape,
-  moe_intermediate_size: posInt,
-  n_routed_experts: posInt,
-  num_experts_per_tok: posInt,
-  n_shared_experts: nonNegInt.nullish(),
-  first_k_dense_replace: nonNegInt.optional(),
-  moe_layer_freq: posInt.optional(),
-  q_lora_rank: posInt.nullish(),
-  kv_lora_rank: posInt,
-  qk_nope_head_dim: posInt,
-  qk_rope_head_dim: posInt,
-  v_head_dim: posInt,
+  moe_intermediate_size: moeInter,
+  n_routed_experts: experts,
+  num_experts_per_tok: experts,
+  n_shared_experts: nonNegInt.max(MODEL_LIMITS.experts).nullish(),
+  first_k_dense_replace: nonNegInt.max(MODEL_LIMITS.layers).optional(),
+  moe_layer_freq: dim(MODEL_LIMITS.layers).optional(),
+  q_lora_rank: dim(MODEL_LIMITS.loraRank).nullish(),
+  kv_lora_rank: dim(MODEL_LIMITS.loraRank),
+  qk_nope_head_dim: dim(MODEL_LIMITS.headDim),
+  qk_rope_head_dim: dim(MODEL_LIMITS.headDim),
+  v_head_dim: dim(MODEL_LIMITS.headDim),
   norm_topk_prob: z.boolean().optional(),
-  routed_scaling_factor: posNum.optional(),
+  routed_scaling_factor: posNum.max(1e6).optional(),
   attention_bias: z.boolean().optional(),
   quantization_config: z.looseObject({ quant_method: z.string().optional() }).nullish(),
 });
@@ -176,7 +205,7 @@ export function parseModelConfig(json: unknown, source: string, name?: string): 
   if (mt === undefined) throw new InputError('missing required field', `${source}: model_type`, 'add "model_type"');
   if (typeof mt !== 'string' || !(SUPPORTED_MODEL_TYPES as readonly string[]).includes(mt)) {
     throw new InputError(
-      `unsupported model_type ${JSON.stringify(mt)}`,
+      `unsupported model_type ${quoteInput(mt)}`,
       `${source}: model_type`,
       `use one of ${SUPPORTED_MODEL_TYPES.map((t) => JSON.stringify(t)).join(', ')}`,
     );
@@ -193,7 +222,7 @@ export function parseModelConfig(json: unknown, source: string, name?: string): 
     return base.hidden_size / numHeads;
   };
   if (base.hidden_act !== undefined && base.hidden_act !== 'silu') {
-    throw new InputError(`unsupported hidden_act ${JSON.stringify(base.hidden_act)}`, `${source}: hidden_act`, 'use "silu" (SwiGLU MLP)');
+    throw new InputError(`unsupported hidden_act ${quoteInput(base.hidden_act)}`, `${source}: hidden_act`, 'use "silu" (SwiGLU MLP)');
   }
   const modelName = name ?? base._name_or_path ?? base.name_or_path ?? source;
   const common = {
@@ -409,7 +438,23 @@ export function parseModelConfig(json: unknown, source: string, name?: string): 
       break;
     }
   }
+  checkTotals(cfg, source);
   return deepFreeze(cfg);
+}
+
+/** Cross-field bounds no single field shows: routed experts over all layers, and parameters in all. */
+function checkTotals(cfg: ModelConfig, source: string): void {
+  if (cfg.moe && cfg.numLayers * cfg.moe.numExperts > MODEL_LIMITS.layerExperts) {
+    throw new InputError(
+      `${cfg.numLayers} layers × ${cfg.moe.numExperts} experts is more than ${MODEL_LIMITS.layerExperts} routed experts in all`,
+      `${source}: num_hidden_layers`,
+      'give fewer layers or experts (the largest released model has ~23,000)',
+    );
+  }
+  const total = countParameters(cfg).total;
+  if (total > MODEL_LIMITS.parameters) {
+    throw new InputError(`${total.toExponential(2)} parameters is more than ${MODEL_LIMITS.parameters.toExponential(0)}`, `${source}: hidden_size`, 'give smaller dimensions (the largest released model has ~10^12)');
+  }
 }
 
 function checkTopK(topK: number, numExperts: number, source: string, expertsField: string): void {

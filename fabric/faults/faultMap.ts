@@ -8,15 +8,25 @@
 import { z } from 'zod';
 import { InputError, inputErrorFromZod } from '../errors.js';
 import { OPPOSITE_PORT, PORT_E, PORT_S, neighbour, tileName } from '../geometry.js';
+import { MAX_MESH_SIDE, MAX_MESH_TILES } from '../spec/schema.js';
 
-const coord = z.tuple([z.number().int(), z.number().int()]);
-export const faultMapSchema = z.strictObject({
-  width: z.number().int().positive(),
-  height: z.number().int().positive(),
-  deadTiles: z.array(coord),
-  deadCores: z.array(coord),
-  deadLinks: z.array(z.tuple([z.number().int(), z.number().int(), z.enum(['E', 'S'])])),
-});
+/** A fault map covers a fabric's physical grid: its rectangle and spares, so up to 2 × MAX_MESH_SIDE a side. */
+export const MAX_FAULT_MAP_SIDE = 2 * MAX_MESH_SIDE;
+const side = z.number().int().positive().max(MAX_FAULT_MAP_SIDE);
+const coordinate = z.number().int().min(-MAX_FAULT_MAP_SIDE).max(MAX_FAULT_MAP_SIDE);
+const coord = z.tuple([coordinate, coordinate]);
+export const faultMapSchema = z
+  .strictObject({
+    width: side,
+    height: side,
+    // At most one entry per tile (two links per tile): longer lists repeat entries, and are refused before reading.
+    deadTiles: z.array(coord).max(MAX_MESH_TILES),
+    deadCores: z.array(coord).max(MAX_MESH_TILES),
+    deadLinks: z.array(z.tuple([coordinate, coordinate, z.enum(['E', 'S'])])).max(2 * MAX_MESH_TILES),
+  })
+  .superRefine((m, ctx) => {
+    if (m.width * m.height > MAX_MESH_TILES) ctx.addIssue({ code: 'custom', path: ['height'], message: `a ${m.width}x${m.height} map has more than the ${MAX_MESH_TILES} tiles of the largest fabric` });
+  });
 
 export type FaultMapJson = z.infer<typeof faultMapSchema>;
 
@@ -36,6 +46,7 @@ export class FaultMap {
     if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
       throw new InputError(`fault map size must be positive integers, got ${width}x${height}`, 'fault map', 'give at least 1 tile');
     }
+    if (width * height > MAX_MESH_TILES) throw new InputError(`a ${width}x${height} fault map is larger than ${MAX_MESH_TILES} tiles`, 'fault map', `give at most ${MAX_MESH_TILES} tiles`);
     this.tiles = width * height;
     this.tileDead = new Uint8Array(this.tiles);
     this.coreDead = new Uint8Array(this.tiles);

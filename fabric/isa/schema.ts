@@ -4,9 +4,13 @@
 import { z } from 'zod';
 import type { Program } from './types.js';
 
-const nonNegativeInt = z.number().int().nonnegative();
-const positiveInt = z.number().int().positive();
-const colour = nonNegativeInt;
+// Bounds (docs/robustness.md): every integer of a program is an index, length or count the engine keeps in 32-bit
+// tables, and the largest fabric (fabric/spec/schema.ts) has 64 MiB of SRAM per tile, so 2^26 bounds every element
+// offset and length; colours are below 32 (a router's limit), ports 5 per route.
+const MAX_PROGRAM_INT = 1 << 26;
+const nonNegativeInt = z.number().int().nonnegative().max(MAX_PROGRAM_INT);
+const positiveInt = z.number().int().positive().max(MAX_PROGRAM_INT);
+const colour = z.number().int().nonnegative().max(31);
 const range = z.tuple([nonNegativeInt, nonNegativeInt]);
 
 export const portSchema = z.enum(['ramp', 'N', 'E', 'S', 'W']);
@@ -14,7 +18,7 @@ export const portSchema = z.enum(['ramp', 'N', 'E', 'S', 'W']);
 export const routeEntrySchema = z.strictObject({
   colour,
   from: portSchema,
-  to: z.array(portSchema).min(1),
+  to: z.array(portSchema).min(1).max(5),
 });
 
 export const bufferDtypeSchema = z.enum(['f32', 'bf16', 'f16', 'int8', 'i32']);

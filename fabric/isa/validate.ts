@@ -5,6 +5,7 @@ import type { FabricSpec } from '../spec/schema.js';
 import type { FaultMap } from '../faults/faultMap.js';
 import { OPPOSITE_PORT, PORT_DX, PORT_DY, portIndex } from '../geometry.js';
 import { programSchema } from './schema.js';
+import { staticCheck } from './staticCheck.js';
 import { bufferBytes, tileSramBytes } from './sram.js';
 import { ISA_VERSION, type BufferDecl, type BufferDtype, type Op, type Program, type Slice, type TileProgram } from './types.js';
 
@@ -39,7 +40,9 @@ const WORD: readonly BufferDtype[] = ['f32', 'i32'];
  *   on that colour waits;
  * - tasks: unique ids; one recv trigger per colour; `after` names tasks of the tile; every slice and buffer
  *   reference in range with the dtype and shape its op needs; every colour a task sends on leaves the ramp by a route;
- * - host inputs name an i32 buffer; tokenOutput and logitOutputs name `output` ops.
+ * - host inputs name an i32 buffer; tokenOutput and logitOutputs name `output` ops;
+ * - then the static check of streams and triggers (staticCheck.ts): every receive gets exactly the wavelets it counts,
+ *   every trigger can fire, routes and task dependencies have no cycle — so a program that passes runs to completion.
  */
 export function validateProgram(spec: FabricSpec, program: Program, faults: FaultMap | null = null, source = 'program'): void {
   if (program.isaVersion !== ISA_VERSION) {
@@ -94,6 +97,8 @@ export function validateProgram(spec: FabricSpec, program: Program, faults: Faul
   program.logitOutputs.forEach((l, k) => {
     if (!outputs.has(l.name)) throw new InputError(`logit output "${l.name}" is not the name of any output op`, `${source}: logitOutputs[${k}]`, 'name an output op of the program');
   });
+  // Streams and triggers as a whole: every receive matched, every trigger able to fire, no cycle (staticCheck.ts).
+  staticCheck(program, source);
 }
 
 function validateTile(

@@ -41,6 +41,37 @@ export interface NocOptions {
   routing?: RoutingAlgorithm | { nextPort: Uint8Array; name: string };
   /** hotspot: the fraction of packets sent to the hotspot tile (the centre). */
   hotspotFraction?: number;
+  /** Called every 1024 simulated cycles; throws to stop the run (a wall-clock budget). */
+  checkStop?: () => void;
+}
+
+/** What a run will commit to, before it allocates: an upper bound of memory and of router-cycles simulated. */
+export interface NocEstimate {
+  /** Bytes of the router, VC and per-tile tables (and the tiles² routing table where one is built). */
+  memoryBytes: number;
+  /** tiles × (warm-up + window + drain limit): the simulation visits every tile each cycle it does not skip. */
+  routerCycles: number;
+}
+
+/**
+ * Upper bounds of a run's memory and work, from the sizes alone (nothing allocated). Bytes per VC and per tile
+ * count the typed arrays runNoc and RouterCore (router.ts) allocate: 38 + 5·depth per VC for the router's queues,
+ * credits and locks, 27 per VC for the VC tables here, ~200 per tile plus 4 per class; a routing table is tiles²
+ * bytes; packets and latencies grow with what is created, bounded by tiles × cycles × rate.
+ */
+export function estimateNoc(o: Pick<NocOptions, 'spec' | 'width' | 'height' | 'rate' | 'packetWavelets' | 'cycles' | 'warmupCycles' | 'drainCycles' | 'vcs' | 'faults' | 'routing'>): NocEstimate {
+  const tiles = o.width * o.height;
+  const M = o.cycles ?? 10_000;
+  const WU = o.warmupCycles ?? Math.min(2000, M);
+  const drain = o.drainCycles ?? 4 * (WU + M);
+  const V = o.vcs ?? 2;
+  const vcs = tiles * 5 * V;
+  const table = (o.routing && typeof o.routing === 'object') || (o.routing !== undefined && o.routing !== 'xy') || (o.faults && !o.faults.isPerfect()) ? tiles * tiles : 0;
+  const packets = Math.min(tiles * (WU + M) * o.rate / (o.packetWavelets ?? 1), 1e12);
+  return {
+    memoryBytes: vcs * (65 + 5 * o.spec.queueDepthWavelets) + tiles * (200 + 4 * V) + table + packets * 30,
+    routerCycles: tiles * (WU + M + drain),
+  };
 }
 
 export interface NocResult {
@@ -112,6 +143,9 @@ export function runNoc(o: NocOptions): NocResult {
   if (!Number.isInteger(P) || P < 1 || P > 1024) throw new InputError(`packet of ${P} wavelets`, '--packet-wavelets', 'give a whole number in 1..1024');
   if (!Number.isInteger(V) || V < 1 || V > spec.colours) throw new InputError(`${V} VCs`, '--vcs', `give 1..${spec.colours} (the router's colours)`);
   if (!TRAFFIC_PATTERNS.includes(pattern)) throw new InputError(`unknown traffic pattern "${String(pattern)}"`, '--pattern', `use one of ${TRAFFIC_PATTERNS.join(', ')}`);
+  if (!Number.isSafeInteger(M) || M < 1 || !Number.isSafeInteger(WU) || WU < 0 || !Number.isSafeInteger(drainMax) || drainMax < 0) {
+    throw new InputError(`cycles ${M}, warm-up ${WU}, drain ${drainMax}`, 'noc options', 'give whole numbers of cycles (at least 1 measured)');
+  }
   if (pattern === 'transpose' && W !== H) throw new InputError(`transpose needs a square mesh, got ${W}x${H}`, '--pattern', 'use a square --mesh or another pattern');
   if (faults) {
     if (faults.width !== W || faults.height !== H) throw new InputError(`fault map is ${faults.width}x${faults.height} but the mesh is ${W}x${H}`, '--faults', `give a ${W}x${H} fault map`);
@@ -141,6 +175,7 @@ export function runNoc(o: NocOptions): NocResult {
     }
   }
   const nUsable = usableList.length;
+  if (nUsable === 0) throw new InputError(`no usable tile in the ${W}x${H} mesh: every tile or core is dead`, 'faults', 'give a fault map that leaves tiles alive');
   const hotspot = Math.floor(H / 2) * W + Math.floor(W / 2);
   const fixedDest = new Int32Array(tiles).fill(-1);
   for (let i = 0; i < tiles; i++) {
@@ -231,8 +266,14 @@ export function runNoc(o: NocOptions): NocResult {
     destRng[i] = streamSeed(seed, `noc/destinations/${i}`);
   }
   const pPacket = o.rate / P;
-  const logQ = Math.log(1 - pPacket);
-  const gap = (state: Uint32Array, t: number): number => (pPacket >= 1 ? 1 : Math.floor(Math.log(1 - mulberry(state, t)) / logQ) + 1);
+  // Below 1e-6, log1p keeps a tiny rate from rounding to log(1) = 0 (which made every gap −∞); a gap past any
+  // horizon is ∞. (Above, log(1 − p) as always, so results at ordinary rates keep every bit.)
+  const logQ = pPacket < 1e-6 ? Math.log1p(-pPacket) : Math.log(1 - pPacket);
+  const gap = (state: Uint32Array, t: number): number => {
+    if (pPacket >= 1) return 1;
+    const g = Math.floor(Math.log(1 - mulberry(state, t)) / logQ) + 1;
+    return g > 0 && g < 2 ** 52 ? g : Infinity;
+  };
   const nextGen = new Float64Array(tiles).fill(Infinity);
   const nextArrival = new Float64Array(tiles).fill(Infinity);
   for (const t of usableList) {
@@ -281,7 +322,12 @@ export function runNoc(o: NocOptions): NocResult {
   let creating = true;
   const stopAt = winEnd + drainMax;
   let lastMove = 0;
+  let nextCheck = 1024;
   for (;;) {
+    if (o.checkStop && now >= nextCheck) {
+      o.checkStop();
+      nextCheck = now + 1024;
+    }
     core.applyCredits(now);
     const landed = core.land(now, scratch);
     for (let i = 0; i < landed; i++) {

@@ -5,60 +5,84 @@ import { z } from 'zod';
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
 
+// Upper bounds: what a spec file may describe before wafer refuses it, so no file makes it allocate or work without
+// bound (every per-tile table is sized by the mesh). Each is far above any wafer built or announced (docs/robustness.md).
+/** Tiles a side: 4096, over 4× the 994 rows of WSE-2/WSE-3's program rectangle (presets.ts). */
+export const MAX_MESH_SIDE = 4096;
+/** Tiles in the program rectangle with its spares: 2^22 ≈ 4.2 million, ~5× WSE-3's 900,000 cores. */
+export const MAX_MESH_TILES = 1 << 22;
+/** Spare columns/rows beside the rectangle: at most a side's worth. */
+const MAX_SPARES = 1024;
+/** Smallest SRAM a tile may have: 1 KiB (a tile must hold a few activation vectors and its queues; real tiles have 48 KiB). */
+export const MIN_SRAM_BYTES_PER_TILE = 1024;
+/** Largest SRAM per tile: 64 MiB, 1,365× the 48 KiB of a WSE tile; an f32 buffer length still fits 2^24 elements. */
+export const MAX_SRAM_BYTES_PER_TILE = 64 << 20;
+/** Clocks up to 100 GHz: any faster is a unit mistake (Hz, not MHz). */
+const MAX_CLOCK_HZ = 100e9;
+/** Lanes, banks, queue depths, latencies, access widths: small integers in hardware; 4096 is far above any. */
+const small = positiveInt.max(4096);
+const smallOrZero = nonNegativeInt.max(4096);
+
 export const simdWidthSchema = z.strictObject({
   /** FP16/BF16 FMACs per cycle (WSE-2: 4, WSE-3: 8 — docs/hardware.md#simd-widths `@fmach`). */
-  f16: positiveInt,
+  f16: small,
   /** FP32 FMACs per cycle (docs/hardware.md#simd-widths: `@fmacs` not listed, presumably 1 [?]). */
-  f32: positiveInt,
+  f32: small,
   /**
    * FP32 adds, scales and moves per cycle (docs/hardware.md#simd-widths: `@fadds`, `@fscales`, `@fmovs` 2 on WSE-2, 4 on WSE-3).
    * Optional in spec files: absent, they run at the FMA width `f32` (the conservative reading).
    */
-  f32Add: positiveInt.optional(),
+  f32Add: small.optional(),
   /**
    * FP16×FP16 products accumulated in FP32 per cycle (docs/hardware.md#simd-widths: `@fmachs` 2 on WSE-2, 4 on WSE-3): attention over a
    * 16-bit KV cache. Optional in spec files: absent, at the FMA width `f32`.
    */
-  f16Acc32: positiveInt.optional(),
+  f16Acc32: small.optional(),
   /** int8 MACs per cycle (assumption: as f16). */
-  int8: positiveInt,
+  int8: small,
 });
 
 export const fabricSpecSchema = z.strictObject({
-  name: z.string().min(1),
+  name: z.string().min(1).max(100),
   kind: z.literal('wafer'),
   /** Logical program rectangle that software sees, in tiles. */
-  widthTiles: positiveInt,
-  heightTiles: positiveInt,
+  widthTiles: positiveInt.max(MAX_MESH_SIDE),
+  heightTiles: positiveInt.max(MAX_MESH_SIDE),
   /** Physical spares beside the rectangle, used by the `remap` repair policy. */
-  spareColumns: nonNegativeInt,
-  spareRows: nonNegativeInt,
-  clockHz: z.number().positive(),
-  sramBytesPerTile: positiveInt,
-  sramBanks: positiveInt,
+  spareColumns: nonNegativeInt.max(MAX_SPARES),
+  spareRows: nonNegativeInt.max(MAX_SPARES),
+  clockHz: z.number().positive().max(MAX_CLOCK_HZ),
+  sramBytesPerTile: positiveInt.min(MIN_SRAM_BYTES_PER_TILE).max(MAX_SRAM_BYTES_PER_TILE),
+  sramBanks: small,
   /** SRAM reads and writes the compute engine can do per cycle, and their width. */
-  sramReadsPerCycle: positiveInt,
-  sramWritesPerCycle: positiveInt,
-  sramAccessBytes: positiveInt,
+  sramReadsPerCycle: small,
+  sramWritesPerCycle: small,
+  sramAccessBytes: small,
   simdWidth: simdWidthSchema,
   /** Cycles for a wavelet to cross one link, router to router. */
-  hopLatencyCycles: positiveInt,
+  hopLatencyCycles: small,
   /** Cycles between a compute engine and its own router (each way). */
-  rampLatencyCycles: nonNegativeInt,
+  rampLatencyCycles: smallOrZero,
   /** Extra cycles a `remap` bypass around a repaired tile costs. */
-  bypassLatencyCycles: nonNegativeInt,
+  bypassLatencyCycles: smallOrZero,
   /** Routable colours (virtual channels) a router knows. */
   colours: positiveInt.max(32),
-  waveletBits: positiveInt,
+  waveletBits: small,
   /** Depth of each per-colour input queue of a router, in wavelets. */
-  queueDepthWavelets: positiveInt,
+  queueDepthWavelets: small,
   /** Fixed cycles to start a task (task picker + setup). */
-  taskStartCycles: nonNegativeInt,
+  taskStartCycles: smallOrZero,
   /** Inter-wafer link for multi-wafer pipelines. */
   interWafer: z.strictObject({
-    bytesPerSecond: z.number().positive(),
-    latencySeconds: z.number().nonnegative(),
+    /** Up to 1 PB/s and 1 s: beyond, a unit mistake. */
+    bytesPerSecond: z.number().positive().max(1e15),
+    latencySeconds: z.number().nonnegative().max(1),
   }),
+}).superRefine((s, ctx) => {
+  const tiles = (s.widthTiles + s.spareColumns) * (s.heightTiles + s.spareRows);
+  if (tiles > MAX_MESH_TILES) {
+    ctx.addIssue({ code: 'custom', path: ['widthTiles'], message: `the grid with spares has ${tiles} tiles, more than the ${MAX_MESH_TILES} wafer can hold in memory` });
+  }
 });
 
 export type FabricSpec = z.infer<typeof fabricSpecSchema>;

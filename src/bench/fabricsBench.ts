@@ -191,6 +191,6 @@ export function parseModelList(value: string): string[] {
 
 /** Writes the report as `dir`/fabrics.json and the table as `dir`/fabrics.md (each replaced atomically). */
 export function writeFabricsBench(r: FabricsBenchReport, dir: string): void {
-  writeFileAtomic(join(dir, 'fabrics.json'), JSON.stringify(r, null, 2) + '\n', { option: '--out-dir' });
-  writeFileAtomic(join(dir, 'fabrics.md'), formatFabricsBench(r) + '\n', { option: '--out-dir' });
+  writeFileAtomic(join(dir, 'fabrics.json'), JSON.stringify(r, null, 2) + '\n', { option: '--out-dir', createParents: true });
+  writeFileAtomic(join(dir, 'fabrics.md'), formatFabricsBench(r) + '\n', { option: '--out-dir', createParents: true });
 }

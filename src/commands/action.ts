@@ -3,10 +3,12 @@
 import type { Command } from 'commander';
 import { InputError } from '../../fabric/errors.js';
 import type { GlobalOptions } from '../io/output.js';
+import { parseLimits, type LimitOptions } from '../io/limits.js';
 
+/** The global options, parsed once: flags as booleans, the resource limits typed (a bad limit is an InputError). */
 export function globalOptions(cmd: Command): GlobalOptions {
-  const all = cmd.optsWithGlobals() as Partial<GlobalOptions>;
-  return { json: all.json === true, verbose: all.verbose === true, quiet: all.quiet === true };
+  const all = cmd.optsWithGlobals() as Partial<Record<'json' | 'verbose' | 'quiet', boolean>> & LimitOptions;
+  return { json: all.json === true, verbose: all.verbose === true, quiet: all.quiet === true, limits: parseLimits(all) };
 }
 
 export function errorExit(e: unknown, verbose: boolean): void {
@@ -26,11 +28,11 @@ export function errorExit(e: unknown, verbose: boolean): void {
 export function action<O>(cmd: Command, fn: (opts: O, g: GlobalOptions, args: string[]) => Promise<void> | void): Command {
   return cmd.action(async (...argv: unknown[]) => {
     const self = argv[argv.length - 1] as Command;
-    const g = globalOptions(self);
+    const verbose = (self.optsWithGlobals() as { verbose?: boolean }).verbose === true;
     try {
-      await fn(self.opts() as O, g, self.args);
+      await fn(self.opts() as O, globalOptions(self), self.args);
     } catch (e) {
-      errorExit(e, g.verbose);
+      errorExit(e, verbose);
     }
   });
 }

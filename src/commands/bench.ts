@@ -11,6 +11,7 @@ import { formatEngineBench, runEngineBench } from '../bench/engineBench.js';
 import { formatFabricsBench, parseModelList, runFabricsBench, writeFabricsBench } from '../bench/fabricsBench.js';
 import { formatGpuAccuracySummary, runGpuAccuracyBench, writeGpuAccuracyBench } from '../bench/gpuAccuracyBench.js';
 import { DEFAULT_GPU_DATA } from './calibrate.js';
+import { formatSweepBench, runSweepBench, writeSweepBench } from '../bench/sweepBench.js';
 import { printJson, printText, progressEnabled, type GlobalOptions } from '../io/output.js';
 import { action } from './action.js';
 
@@ -110,7 +111,28 @@ function gpuAccuracy(bench: Command): void {
   });
 }
 
-const benchmarks: AddBenchmark[] = [kernels, engine, fabrics, project, gpuAccuracy];
+function sweep(bench: Command): void {
+  const cmd = bench
+    .command('sweep')
+    .description('sweep throughput here: points per second on the embedded pool (1 and 2 threads) and through a BullMQ queue on a local redis-server (1 and 2 workers), for GPU estimates and projections, and the queue\'s overhead per point; writes sweep.json and sweep.md')
+    .option('--quick', 'a few points per workload (a smoke test: the figures are not meaningful)', false)
+    .option('--queue <url>', 'use this Redis (default: start redis-server here on a free local port; no queue rows without one)')
+    .option('--out-dir <dir>', 'where sweep.json and sweep.md are written (replaced)', 'bench/results')
+    .addHelpText('after', '\nExample:\n  npx wafer bench sweep --out-dir /tmp/bench');
+  action<{ quick: boolean; queue?: string; outDir: string }>(cmd, async (opts, g) => {
+    await runAndPrint(
+      g,
+      async (onProgress) => {
+        const report = await runSweepBench({ quick: opts.quick, queue: opts.queue, onProgress });
+        writeSweepBench(report, opts.outDir);
+        return report;
+      },
+      formatSweepBench,
+    );
+  });
+}
+
+const benchmarks: AddBenchmark[] = [kernels, engine, fabrics, project, gpuAccuracy, sweep];
 
 export function register(program: Command): void {
   const bench = program

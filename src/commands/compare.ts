@@ -5,8 +5,10 @@ import { resolveModelConfig } from '../io/loadModel.js';
 import { InputError } from '../../fabric/errors.js';
 import { assertWritable, writeFileAtomic } from '../io/atomicWrite.js';
 import { printJson, printText, progress } from '../io/output.js';
-import { parseIntList, parseIntOption } from '../io/parse.js';
-import { COMPARE_DTYPES, compareFabrics, resolveFabricArg, type CompareDtype, type CompareOptions, type CompareResult, type CompareRow } from '../report/compareData.js';
+import { MAX_GPUS, MAX_POSITIONS, parseIntList, parseIntOption } from '../io/parse.js';
+import { COMPARE_DTYPES, compareFabrics, projectionJobs, resolveFabricArg, type CompareDtype, type CompareOptions, type CompareResult, type CompareRow } from '../study/compare.js';
+import { defaultProjectionWorkers, runProjections } from '../study/projectPool.js';
+import { describeSetting } from '../study/setting.js';
 import { memoryWallSvg } from '../report/memoryWallChart.js';
 import { formatParams } from '../report/svg.js';
 import { action } from './action.js';
@@ -20,6 +22,7 @@ interface Options {
   promptLen: string;
   context?: string;
   sweep: boolean;
+  workers: string;
   out?: string;
   force?: boolean;
 }
@@ -31,15 +34,15 @@ export function parseCompareOptions(o: Options): CompareOptions {
   if (fabricNames.some((f) => f === '')) throw new InputError(`empty fabric name in "${o.fabrics}"`, '--fabrics', 'give a comma-separated list, e.g. wse3,h100,b200');
   const dup = fabricNames.find((f, i) => fabricNames.indexOf(f) !== i);
   if (dup) throw new InputError(`fabric "${dup}" given twice`, '--fabrics', 'list each fabric once');
-  const promptLength = parseIntOption(o.promptLen, '--prompt-len', 1);
+  const promptLength = parseIntOption(o.promptLen, '--prompt-len', 1, MAX_POSITIONS);
   return {
     model: resolveModelConfig(o.model, '--model'),
     fabrics: fabricNames.map((f) => resolveFabricArg(f)),
     batches: [...new Set(parseIntList(o.batch, '--batch', 1))],
-    gpus: o.gpus === undefined ? undefined : parseIntOption(o.gpus, '--gpus', 1),
+    gpus: o.gpus === undefined ? undefined : parseIntOption(o.gpus, '--gpus', 1, MAX_GPUS),
     dtype: o.dtype as CompareDtype,
     promptLength,
-    contextLength: o.context === undefined ? promptLength : parseIntOption(o.context, '--context', 1),
+    contextLength: o.context === undefined ? promptLength : parseIntOption(o.context, '--context', 1, MAX_POSITIONS),
     // The sweeps feed only the chart: computed when one is drawn (they take a while on full wafers).
     sweepModels: o.out !== undefined && o.sweep,
   };
@@ -81,6 +84,8 @@ export function formatCompare(c: CompareResult): string {
   for (const r of c.rows) methods.set(r.method, [...new Set([...(methods.get(r.method) ?? []), r.fabric])]);
   lines.push('', 'sources:');
   for (const [m, fabrics] of methods) lines.push(`  ${fabrics.join(', ')}: ${m}`);
+  lines.push('settings:');
+  for (const r of c.rows) if (r.setting) lines.push(`  ${r.fabric}, batch ${r.batch}: ${describeSetting(r.setting)}`);
   if (notes.size || c.notes.length) lines.push('notes:', ...[...notes, ...c.notes].map((n) => `  ${n}`));
   if (c.sweeps) for (const s of c.modelSweep) if (s.unavailable.length) lines.push(`  size sweep on ${s.fabric}: ${s.points.length} models, ${s.unavailable.length} not available (${s.unavailable.map((u) => u.model).join(', ')}; --json gives the reasons)`);
   return lines.join('\n');
@@ -97,13 +102,22 @@ export function register(program: Command): void {
     .option('--prompt-len <N>', 'prompt tokens per sequence (time to first token)', '512')
     .option('--context <N>', 'positions attended at the decode step (default: the prompt length; small meshes cap it at 64)')
     .option('--no-sweep', 'with --out: draw only the table\'s points, without the sweeps over model presets and batch sizes (they take minutes with a full wafer)')
+    .option('--workers <W>', 'worker threads for the full-wafer projections of the sweeps (0 = one after another on the main thread)', String(defaultProjectionWorkers()))
     .option('--out <file.svg>', 'write the memory-wall chart here (tokens/s against model size over the model presets, and against batch)')
     .option('--force', 'overwrite --out if it exists', false)
     .addHelpText('after', '\nExamples:\n  npx wafer compare --model toy-moe --fabrics mini-64,h100 --json\n  npx wafer compare --model llama-3.1-70b --fabrics wse3,h100,b200 --batch 1,8,64 --out wall.svg');
-  action<Options>(cmd, (o, g) => {
+  action<Options>(cmd, async (o, g) => {
     if (o.out) assertWritable(o.out, o.force);
+    const workers = parseIntOption(o.workers, '--workers', 0);
+    if (workers > 64) throw new InputError(`${workers} workers`, '--workers', 'give at most 64');
+    const co = parseCompareOptions(o);
+    // Full-wafer projections (seconds each) run side by side first; the rest is quick.
+    const jobs = projectionJobs(co);
+    const pbar = progress(g, 'projections');
+    const projections = jobs.length ? await runProjections(jobs, { workers, onDone: (d, t) => pbar.update(d, t) }) : undefined;
+    pbar.end();
     const bar = progress(g, 'compare');
-    const c = compareFabrics({ ...parseCompareOptions(o), onProgress: (d, t) => bar.update(d, t) });
+    const c = compareFabrics({ ...co, projections, onProgress: (d, t) => bar.update(d, t) });
     bar.end();
     if (o.out) writeFileAtomic(o.out, memoryWallSvg(c) + '\n', { force: o.force === true, option: '--out' });
     if (g.json) printJson(c);

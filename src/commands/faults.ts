@@ -1,9 +1,8 @@
 // `wafer faults`: generate (seeded) or load a fault map for a fabric, and report what it leaves: dead tiles, cores
 // and links, whether the live mesh is connected, the largest fault-free rectangle, and the remap repair outcome.
-import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { InputError } from '../../fabric/errors.js';
-import { getFabricPreset, parseFabricSpec, type FabricSpec } from '../../fabric/spec/index.js';
+import type { FabricSpec } from '../../fabric/spec/index.js';
 import {
   FaultMap,
   REPAIR_POLICIES,
@@ -14,9 +13,10 @@ import {
   remapRepair,
   type RepairPolicy,
 } from '../../fabric/faults/index.js';
-import { readUserJson, writeFileAtomic } from '../io/atomicWrite.js';
+import { assertParentFolder, assertWritable, readUserJson, writeFileAtomic } from '../io/atomicWrite.js';
+import { loadFabric } from '../io/fabric.js';
 import { printJson, printText } from '../io/output.js';
-import { parseIntOption, parseNumberOption } from '../io/parse.js';
+import { parseNumberOption, parsePositiveNumberOption, parseSeedOption } from '../io/parse.js';
 import { action } from './action.js';
 
 interface FaultsOptions {
@@ -30,11 +30,7 @@ interface FaultsOptions {
   force?: boolean;
 }
 
-/** A preset name, or a path to a spec JSON file (anything ending in .json or naming an existing file). */
-export function loadFabric(value: string, option = '--fabric'): FabricSpec {
-  if (value.endsWith('.json') || existsSync(value)) return parseFabricSpec(readUserJson(value, option), value);
-  return getFabricPreset(value);
-}
+export { loadFabric };
 
 export interface FaultsReport {
   fabric: string;
@@ -154,7 +150,10 @@ export function register(program: Command): void {
       throw new InputError(opts.map ? 'both --density and --map given' : 'no fault source given', 'faults', 'give either --density D (with --seed) or --map FILE');
     }
     if (opts.clustered !== undefined && opts.map !== undefined) throw new InputError('--clustered applies to generated maps only', '--clustered', 'drop it, or use --density instead of --map');
-    if (opts.out && existsSync(opts.out) && !opts.force) throw new InputError(`file exists: ${opts.out}`, '--out', 'pass --force to overwrite it, or choose another path');
+    if (opts.out) {
+      assertWritable(opts.out, opts.force);
+      assertParentFolder(opts.out);
+    }
     const spec = loadFabric(opts.fabric);
     const width = spec.widthTiles + (repair === 'remap' ? spec.spareColumns : 0);
     const height = spec.heightTiles + (repair === 'remap' ? spec.spareRows : 0);
@@ -166,8 +165,8 @@ export function register(program: Command): void {
       source = { kind: 'file', path: opts.map };
     } else {
       const density = parseNumberOption(opts.density!, '--density', 0, 1);
-      const clusterAlpha = opts.clustered === undefined ? undefined : parseNumberOption(opts.clustered, '--clustered');
-      const seed = parseIntOption(opts.seed ?? '0', '--seed', 0);
+      const clusterAlpha = opts.clustered === undefined ? undefined : parsePositiveNumberOption(opts.clustered, '--clustered', 1e6);
+      const seed = parseSeedOption(opts.seed ?? '0');
       faults = generateFaults({ width, height, density, seed, clusterAlpha });
       source = { kind: 'generated', model: clusterAlpha === undefined ? 'uniform' : 'clustered', density, clusterAlpha: clusterAlpha ?? null, seed };
     }

@@ -6,7 +6,7 @@ import { castWeights } from '../../compiler/model/weights.js';
 import { generate } from '../../compiler/reference/forward.js';
 import type { WeightDtype } from '../../kernels/index.js';
 import { printJson, printText } from '../io/output.js';
-import { parseIntOption, parseTokenList } from '../io/parse.js';
+import { MAX_RUN_TOKENS, parseIntOption, parseSeedOption, parseTokenList } from '../io/parse.js';
 import { action } from './action.js';
 import { parseDtypeOption } from './model.js';
 
@@ -34,8 +34,8 @@ export function register(program: Command): void {
       .option('--logits', 'also print the logits of the last step')
       .addHelpText('after', '\nExample:\n  npx wafer generate --model toy-moe --prompt 1,2,3 --tokens 16 --json'),
     (opts, g) => {
-      const seed = parseIntOption(opts.seed, '--seed', 0);
-      const tokens = parseIntOption(opts.tokens, '--tokens', 1);
+      const seed = parseSeedOption(opts.seed);
+      const tokens = parseIntOption(opts.tokens, '--tokens', 1, MAX_RUN_TOKENS);
       const dtype = opts.dtype === undefined ? undefined : parseDtypeOption(opts.dtype, RUN_DTYPES);
       const loaded = resolveModelWeights(opts.model, { seed, option: '--model' });
       const prompt = parseTokenList(opts.prompt, '--prompt', loaded.weights.config.vocabSize);

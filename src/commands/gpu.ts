@@ -11,7 +11,7 @@ import { resolveModelConfig, resolveModelWeights } from '../io/loadModel.js';
 import { generate } from '../../compiler/reference/forward.js';
 import { readUserJson } from '../io/atomicWrite.js';
 import { printJson, printText } from '../io/output.js';
-import { parseIntOption, parseTokenList } from '../io/parse.js';
+import { MAX_BATCH, MAX_GPUS, MAX_POSITIONS, MAX_RUN_TOKENS, parseIntOption, parseSeedOption, parseTokenList } from '../io/parse.js';
 import { action } from './action.js';
 
 interface GpuOptions {
@@ -97,17 +97,17 @@ export function register(program: Command): void {
       .addHelpText('after', '\nExamples:\n  npx wafer gpu --model llama-3.1-8b --gpu h100 --json\n  npx wafer gpu --model llama-3.1-70b --gpu h100 --gpus 8 --batch 16\n  npx wafer gpu --model toy-moe --gpus 2 --run --prompt 1,2,3 --tokens 8'),
     (opts, g) => {
       const gpu = loadGpuSpec(opts.gpu);
-      const gpus = parseIntOption(opts.gpus, '--gpus', 1);
-      const batch = parseIntOption(opts.batch, '--batch', 1);
-      const promptLength = parseIntOption(opts.promptLen, '--prompt-len', 1);
-      const contextLength = opts.context === undefined ? undefined : parseIntOption(opts.context, '--context', 1);
+      const gpus = parseIntOption(opts.gpus, '--gpus', 1, MAX_GPUS);
+      const batch = parseIntOption(opts.batch, '--batch', 1, MAX_BATCH);
+      const promptLength = parseIntOption(opts.promptLen, '--prompt-len', 1, MAX_POSITIONS);
+      const contextLength = opts.context === undefined ? undefined : parseIntOption(opts.context, '--context', 1, MAX_POSITIONS);
       const dtype = opts.dtype === undefined ? undefined : parseGpuDtype(opts.dtype);
       const cfg = resolveModelConfig(opts.model, '--model');
       const report = estimateGpu(cfg, gpu, { gpus, batch, promptLength, contextLength, cudaGraphs: opts.cudaGraphs, ...(dtype ? { dtype } : {}) });
       let run: { prompt: number[]; tokens: number[]; referenceTokens: number[]; matchesReference: boolean } | undefined;
       if (opts.run) {
-        const seed = parseIntOption(opts.seed, '--seed', 0);
-        const tokens = parseIntOption(opts.tokens, '--tokens', 1);
+        const seed = parseSeedOption(opts.seed);
+        const tokens = parseIntOption(opts.tokens, '--tokens', 1, MAX_RUN_TOKENS);
         const { weights } = resolveModelWeights(opts.model, { seed, option: '--model' });
         const prompt = parseTokenList(opts.prompt ?? '1,2,3', '--prompt', weights.config.vocabSize);
         const out = runOnGpu(weights, gpu, prompt, tokens, { gpus, matvec: 'fast', ...(dtype ? { dtype } : {}) });

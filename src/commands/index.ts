@@ -23,6 +23,7 @@ const COMMANDS: readonly (readonly [string, () => Promise<{ register: Register }
   ['noc', () => import('./noc.js')],
   ['bench', () => import('./bench.js')],
   ['report', () => import('./report.js')],
+  ['sweep', () => import('./sweep.js')],
 ];
 
 /** The names of every subcommand, in help order. */

@@ -11,9 +11,9 @@ import { headerLength, parseSafetensorsHeader, type SafetensorsHeader } from '..
 import { syntheticWeights } from '../../compiler/model/synthetic.js';
 import { castWeights, weightsToSafetensors } from '../../compiler/model/weights.js';
 import type { WeightDtype } from '../../kernels/index.js';
-import { writeError, writeFileAtomic } from '../io/atomicWrite.js';
+import { assertParentFolder, writeError, writeFileAtomic } from '../io/atomicWrite.js';
 import { printJson, printText } from '../io/output.js';
-import { parseIntOption } from '../io/parse.js';
+import { parseSeedOption } from '../io/parse.js';
 import { action } from './action.js';
 
 const FILE_DTYPES = ['f32', 'bf16', 'f16'] as const;
@@ -110,9 +110,9 @@ function writeModelDir(out: string, force: boolean, files: Record<string, string
     for (const [name, data] of Object.entries(files)) writeFileAtomic(join(target, name), data);
     return;
   }
+  assertParentFolder(out, '--out');
   const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}-${Date.now()}`);
   try {
-    mkdirSync(dirname(target), { recursive: true });
     mkdirSync(tmp);
     for (const [name, data] of Object.entries(files)) writeFileSync(join(tmp, name), data);
     renameSync(tmp, target);
@@ -187,7 +187,7 @@ export function register(program: Command): void {
       const name = args[0];
       const cfg = getPreset(name, '<preset>');
       assertPresetRunnable(name, '<preset>');
-      const seed = parseIntOption(opts.seed, '--seed', 0);
+      const seed = parseSeedOption(opts.seed);
       const dtype = parseDtypeOption(opts.dtype, FILE_DTYPES);
       const target = resolve(opts.out);
       if (existsSync(target) && !opts.force) throw new InputError('output directory already exists', `--out ${opts.out}`, 'choose a new directory or pass --force to overwrite');

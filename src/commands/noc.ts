@@ -2,14 +2,15 @@
 import { Command } from 'commander';
 import { InputError } from '../../fabric/errors.js';
 import { FaultMap } from '../../fabric/faults/index.js';
-import { parseMeshSize } from '../../fabric/geometry.js';
-import { ROUTING_ALGORITHMS, type RoutingAlgorithm } from '../../fabric/routing/table.js';
-import { runNoc, uniformMeanHops, TRAFFIC_PATTERNS, type NocResult, type TrafficPattern } from '../../fabric/mesh/noc.js';
+import { MAX_MESH_SIDE } from '../../fabric/spec/schema.js';
+import { ROUTING_ALGORITHMS } from '../../fabric/routing/table.js';
+import { estimateNoc, runNoc, uniformMeanHops, TRAFFIC_PATTERNS, type NocResult } from '../../fabric/mesh/noc.js';
 import { readUserJson } from '../io/atomicWrite.js';
 import { printJson, printText } from '../io/output.js';
-import { parseIntOption, parseNumberOption } from '../io/parse.js';
+import { deadline, guardMemory, guardWork } from '../io/limits.js';
+import { parseChoiceOption, parseGridOption, parseIntOption, parsePositiveNumberOption, parseSeedOption } from '../io/parse.js';
 import { action } from './action.js';
-import { loadFabric } from './faults.js';
+import { loadFabric } from '../io/fabric.js';
 
 interface NocCliOptions {
   mesh: string;
@@ -32,6 +33,9 @@ function row(r: NocResult): string {
   return [f(r.offeredRate, 4).padStart(8), f(r.acceptedRate, 4).padStart(9), f(r.meanLatencyCycles, 1).padStart(10), f(r.p99LatencyCycles, 0).padStart(7), f(r.meanHops, 2).padStart(6), (r.saturated ? 'saturated' : '').padStart(10)].join(' ');
 }
 
+/** Cycle counts a flag may give: 10^9 (the work guard refuses far less on any mesh; this only keeps numbers exact). */
+const MAX_CYCLES = 1e9;
+
 const HEADER = `${'offered'.padStart(8)} ${'accepted'.padStart(9)} ${'mean lat'.padStart(10)} ${'p99'.padStart(7)} ${'hops'.padStart(6)}`;
 
 export function register(program: Command): void {
@@ -52,29 +56,48 @@ export function register(program: Command): void {
     .option('--sweep', 'print the latency–throughput curve from low load to the rate');
   cmd.addHelpText('after', '\nExamples:\n  npx wafer noc --mesh 16x16 --pattern uniform --rate 0.02 --json\n  npx wafer noc --mesh 8x8 --pattern transpose --sweep');
   action<NocCliOptions>(cmd, (o, g) => {
-    const { width, height } = parseMeshSize(o.mesh, '--mesh');
+    const { width, height } = parseGridOption(o.mesh, '--mesh', MAX_MESH_SIDE);
     const spec = loadFabric(o.fabric);
-    if (!TRAFFIC_PATTERNS.includes(o.pattern as TrafficPattern)) throw new InputError(`unknown traffic pattern "${o.pattern}"`, '--pattern', `use one of ${TRAFFIC_PATTERNS.join(', ')}`);
-    if (o.routing !== undefined && !ROUTING_ALGORITHMS.includes(o.routing as RoutingAlgorithm)) throw new InputError(`unknown routing "${o.routing}"`, '--routing', `use one of ${ROUTING_ALGORITHMS.join(', ')}`);
+    const pattern = parseChoiceOption(o.pattern, '--pattern', TRAFFIC_PATTERNS, 'traffic pattern');
+    const routing = o.routing === undefined ? undefined : parseChoiceOption(o.routing, '--routing', ROUTING_ALGORITHMS, 'routing');
     const faults = o.faults ? FaultMap.fromJson(readUserJson(o.faults, '--faults'), o.faults) : null;
     const common = {
       spec,
       width,
       height,
-      pattern: o.pattern as TrafficPattern,
-      packetWavelets: parseIntOption(o.packetWavelets, '--packet-wavelets', 1),
-      cycles: parseIntOption(o.cycles, '--cycles', 1),
-      warmupCycles: parseIntOption(o.warmup, '--warmup', 0),
-      drainCycles: o.drain === undefined ? undefined : parseIntOption(o.drain, '--drain', 0),
-      vcs: parseIntOption(o.vcs, '--vcs', 1),
-      seed: parseIntOption(o.seed, '--seed', 0),
+      pattern,
+      packetWavelets: parseIntOption(o.packetWavelets, '--packet-wavelets', 1, 1024),
+      cycles: parseIntOption(o.cycles, '--cycles', 1, MAX_CYCLES),
+      warmupCycles: parseIntOption(o.warmup, '--warmup', 0, MAX_CYCLES),
+      drainCycles: o.drain === undefined ? undefined : parseIntOption(o.drain, '--drain', 0, MAX_CYCLES),
+      vcs: parseIntOption(o.vcs, '--vcs', 1, spec.colours),
+      seed: parseSeedOption(o.seed),
       faults,
-      routing: o.routing as RoutingAlgorithm | undefined,
+      routing,
+      checkStop: deadline(g.limits),
+    };
+    /**
+     * Refuses the runs at `rates` before any allocates: the largest one's memory, all of them's router-cycles — and a
+     * rate so low that not one packet is expected in the window (its figures would all be empty).
+     */
+    const guard = (rates: number[]) => {
+      const expected = width * height * common.cycles * Math.min(...rates) / common.packetWavelets;
+      if (expected < 1) {
+        throw new InputError(`at rate ${Math.min(...rates)} fewer than one packet is expected in the ${common.cycles}-cycle window (${expected.toPrecision(2)})`, '--rate', 'raise --rate or --cycles');
+      }
+      const est = rates.map((rate) => estimateNoc({ ...common, rate }));
+      const what = `noc ${width}x${height}${rates.length > 1 ? ` sweep of ${rates.length} rates` : ''}`;
+      const shrink = 'use a smaller --mesh or fewer --cycles/--warmup/--drain';
+      guardMemory(g.limits, Math.max(...est.map((e) => e.memoryBytes)), what, shrink);
+      guardWork(g.limits, est.reduce((a, e) => a + e.routerCycles, 0), 'router-cycles', what, shrink);
     };
     const bound = 4 / Math.max(width, height);
     if (!o.sweep) {
       if (o.rate === undefined) throw new InputError('no --rate given', '--rate', 'give the offered load in wavelets per tile per cycle, e.g. --rate 0.1 (or use --sweep)');
-      const r = runNoc({ ...common, rate: parseNumberOption(o.rate, '--rate', 0, 1) });
+      const rate = parsePositiveNumberOption(o.rate, '--rate', 1);
+      guard([rate]);
+      const r = runNoc({ ...common, rate });
+      if (r.measuredPackets === 0) throw new InputError(`no packet was created in the ${common.cycles}-cycle window`, '--rate', 'raise --rate or --cycles');
       if (g.json) return printJson(r);
       const lines = [
         `noc ${width}x${height} ${r.pattern}, ${r.routing} routing, packets of ${r.packetWavelets}, ${r.vcs} VCs (${spec.name}: hop ${spec.hopLatencyCycles}, ramp ${spec.rampLatencyCycles}, queues ${spec.queueDepthWavelets})`,
@@ -87,17 +110,18 @@ export function register(program: Command): void {
       ];
       return printText(lines.join('\n'));
     }
-    const top = o.rate === undefined ? Math.min(1, 1.6 * bound) : parseNumberOption(o.rate, '--rate', 0, 1);
+    const top = o.rate === undefined ? Math.min(1, 1.6 * bound) : parsePositiveNumberOption(o.rate, '--rate', 1);
     const steps = 12;
     const rates = Array.from({ length: steps }, (_, i) => Number(((top * (i + 1)) / steps).toPrecision(3)));
+    guard(rates);
     const results: NocResult[] = [];
-    if (!g.json) printText(`noc ${width}x${height} ${o.pattern} sweep (${spec.name}); bound 4/k = ${bound.toFixed(4)}\n${HEADER}`);
+    if (!g.json) printText(`noc ${width}x${height} ${pattern} sweep (${spec.name}); bound 4/k = ${bound.toFixed(4)}\n${HEADER}`);
     for (const rate of rates) {
       const r = runNoc({ ...common, rate });
       results.push(r);
       if (!g.json) printText(row(r));
     }
-    if (g.json) printJson({ pattern: o.pattern, width, height, bisectionBoundRate: bound, sweep: results });
+    if (g.json) printJson({ pattern, width, height, bisectionBoundRate: bound, sweep: results });
   });
   program.addCommand(cmd);
 }

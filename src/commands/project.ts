@@ -7,9 +7,9 @@ import { KV_DTYPES, PROJECT_DTYPES, projectWafer, sweepGrid, sweepGrids, type Gr
 import { InputError } from '../../fabric/errors.js';
 import type { FabricSpec } from '../../fabric/spec/index.js';
 import { printJson, printText, progress } from '../io/output.js';
-import { parseIntOption, parseNumberOption } from '../io/parse.js';
+import { parseDtypeOption, parseIntOption, parseNumberOption, quoteInput } from '../io/parse.js';
 import { parseRepair, resolveFaults, type FaultOptions } from '../wafer/setup.js';
-import { loadFabric } from './faults.js';
+import { loadFabric } from '../io/fabric.js';
 import { addFaultOptions } from './faultOptions.js';
 import { action } from './action.js';
 
@@ -32,7 +32,7 @@ interface Options extends FaultOptions {
 /** "420x420" -> { width, height } within the fabric. */
 export function parseGrid(value: string, spec: FabricSpec, option = '--grid'): { width: number; height: number } {
   const m = /^\s*(\d+)\s*[xX×]\s*(\d+)\s*$/.exec(value);
-  if (!m) throw new InputError(`not a grid size: "${value}"`, option, 'give WxH in tiles, e.g. 420x420');
+  if (!m) throw new InputError(`not a grid size: ${quoteInput(value)}`, option, 'give WxH in tiles, e.g. 420x420');
   const width = Number(m[1]);
   const height = Number(m[2]);
   if (width < 1 || height < 1) throw new InputError(`grid ${width}x${height} has no tiles`, option, 'give at least 1x1');
@@ -41,19 +41,22 @@ export function parseGrid(value: string, spec: FabricSpec, option = '--grid'): {
 }
 
 export function parseProjectDtype(value: string): ProjectDtype {
-  if (!(PROJECT_DTYPES as readonly string[]).includes(value)) throw new InputError(`unsupported dtype "${value}"`, '--dtype', `use one of ${PROJECT_DTYPES.join(', ')}`);
-  return value as ProjectDtype;
+  return parseDtypeOption(value, '--dtype', PROJECT_DTYPES);
 }
 
 export function parseKvDtype(value: string): KvDtype {
-  if (!(KV_DTYPES as readonly string[]).includes(value)) throw new InputError(`unsupported KV-cache dtype "${value}"`, '--kv-dtype', `use one of ${KV_DTYPES.join(', ')}`);
-  return value as KvDtype;
+  return parseDtypeOption(value, '--kv-dtype', KV_DTYPES);
 }
+
+/** Users decoding at once: 2^16, far above any serving batch (the pipeline's per-user tables are sized by it). */
+const MAX_BATCH = 65536;
+/** Wafers in a pipeline: one per layer at most, and layers are at most 1024 (compiler/model/config.ts). */
+const MAX_WAFERS = 1024;
 
 export function parseWafers(value: string): number | 'auto' {
   if (value === 'auto') return 'auto';
-  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) throw new InputError(`not a wafer count: "${value}"`, '--wafers', 'give auto or a whole number ≥ 1');
-  return Number(value);
+  if (!/^\s*\d+\s*$/.test(value)) throw new InputError(`not a wafer count: ${quoteInput(value)}`, '--wafers', `give auto or a whole number in [1, ${MAX_WAFERS}]`);
+  return parseIntOption(value, '--wafers', 1, MAX_WAFERS);
 }
 
 const pct = (part: number, whole: number): string => `${whole > 0 ? ((100 * part) / whole).toFixed(1) : '0.0'}%`;
@@ -139,12 +142,13 @@ export function register(program: Command): void {
       dtype: parseProjectDtype(o.dtype),
       kvDtype: parseKvDtype(o.kvDtype),
       wafers: parseWafers(o.wafers),
-      batch: parseIntOption(o.batch, '--batch', 1),
-      promptLength: o.promptLen === undefined ? undefined : parseIntOption(o.promptLen, '--prompt-len', 1),
-      context: o.context === undefined ? undefined : parseIntOption(o.context, '--context', 1),
+      batch: parseIntOption(o.batch, '--batch', 1, MAX_BATCH),
+      // Positions are bounded by what the model attends to (its max_position_embeddings, itself at most 2^24).
+      promptLength: o.promptLen === undefined ? undefined : parseIntOption(o.promptLen, '--prompt-len', 1, cfg.maxPositionEmbeddings),
+      context: o.context === undefined ? undefined : parseIntOption(o.context, '--context', 1, cfg.maxPositionEmbeddings),
       spread: o.spread === undefined ? undefined : parseNumberOption(o.spread, '--spread', 0, 1),
-      hubSlices: o.hubSlices === 'auto' ? undefined : parseIntOption(o.hubSlices, '--hub-slices', 1),
-      kvChunkPositions: o.kvChunk === 'auto' ? undefined : o.kvChunk === 'fill' ? 'fill' : parseIntOption(o.kvChunk, '--kv-chunk', 1),
+      hubSlices: o.hubSlices === 'auto' ? undefined : parseIntOption(o.hubSlices, '--hub-slices', 1, cfg.hiddenSize),
+      kvChunkPositions: o.kvChunk === 'auto' ? undefined : o.kvChunk === 'fill' ? 'fill' : parseIntOption(o.kvChunk, '--kv-chunk', 1, cfg.maxPositionEmbeddings),
       repair,
     };
     const gridSpec = (size: { width: number; height: number } | null): FabricSpec => (size ? { ...spec, widthTiles: size.width, heightTiles: size.height } : spec);

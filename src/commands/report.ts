@@ -6,11 +6,13 @@ import { Command } from 'commander';
 import { InputError } from '../../fabric/errors.js';
 import { assertWritable, readUserJson, writeFileAtomic } from '../io/atomicWrite.js';
 import { printJson, printText, progress } from '../io/output.js';
-import { parseIntOption, parseTokenList } from '../io/parse.js';
-import { compareFabrics, resolveFabricArg, type FabricArg } from '../report/compareData.js';
+import { MAX_RUN_TOKENS, parseIntOption, parseTokenList } from '../io/parse.js';
+import { compareFabrics, projectionJobs, resolveFabricArg, type CompareOptions, type FabricArg, type WallMark } from '../study/compare.js';
 import { reportHtml } from '../report/html.js';
-import { runWithTileStats } from '../report/meshStats.js';
-import { buildReportData, parseNocSweep, parseReportData, type ReportData } from '../report/reportData.js';
+import { runWithTileStats } from '../study/meshStats.js';
+import { defaultProjectionWorkers, runProjections } from '../study/projectPool.js';
+import { buildReportData, meshRunPoint, parseNocSweep, parseReportData, type ReportData } from '../study/reportData.js';
+import { faultSettingOf } from '../study/setting.js';
 import { prepareCompile, type CompileCliOptions } from '../wafer/compileJob.js';
 import { action } from './action.js';
 import { addCompileOptions } from './compile.js';
@@ -34,13 +36,16 @@ interface Options extends Partial<CompileCliOptions> {
 export async function reportDataFromRun(o: Options & CompileCliOptions, onStep?: (done: number, total: number) => void): Promise<ReportData> {
   const job = prepareCompile(o, false);
   let run = null;
+  const marks: WallMark[] = [];
+  const faults = faultSettingOf(o, job.result.report.deadTiles);
   if (job.weights) {
     const prompt = parseTokenList(o.prompt, '--prompt', job.config.vocabSize);
-    const tokens = parseIntOption(o.tokens, '--tokens', 1);
-    const workers = parseIntOption(o.workers, '--workers', 0);
+    const tokens = parseIntOption(o.tokens, '--tokens', 1, MAX_RUN_TOKENS);
+    const workers = parseIntOption(o.workers, '--workers', 0, 64);
     if (workers > 64) throw new InputError(`${workers} workers`, '--workers', 'give at most 64');
     const r = await runWithTileStats(job, prompt, tokens, { workers, onStep });
     run = { result: r.run, stats: r.stats, prompt };
+    marks.push({ label: `this run: ${job.config.name} on ${job.spec.name}`, fabric: job.spec.name, kind: 'wafer', point: meshRunPoint(job, r.run, prompt, faults) });
   }
   let compare = null;
   if (o.compare) {
@@ -50,9 +55,13 @@ export async function reportDataFromRun(o: Options & CompileCliOptions, onStep?:
       .map((s) => s.trim())
       .filter((s) => s !== '' && s !== job.spec.name)
       .map((s) => resolveFabricArg(s, '--compare-fabrics'));
-    compare = compareFabrics({ model: job.config, fabrics: [own, ...others], batches: [1], dtype: job.dtype === 'int8' ? 'int8' : 'bf16', promptLength: 512, contextLength: 512 });
+    const co: CompareOptions = { model: job.config, fabrics: [own, ...others], batches: [1], dtype: job.dtype === 'int8' ? 'int8' : 'bf16', promptLength: 512, contextLength: 512 };
+    // Full-wafer fabrics project every model preset: side by side in worker threads (small meshes need none).
+    const jobs = projectionJobs(co);
+    const projections = jobs.length ? await runProjections(jobs, { workers: defaultProjectionWorkers() }) : undefined;
+    compare = compareFabrics({ ...co, projections });
   }
-  return buildReportData({ job, run, compare, noc: null });
+  return buildReportData({ job, run, faults, compare, marks, noc: null });
 }
 
 export function register(program: Command): void {
@@ -73,7 +82,7 @@ export function register(program: Command): void {
   action<Options>(cmd, async (o, g) => {
     const out = o.out ?? DEFAULT_REPORT_PATH;
     assertWritable(out, o.force);
-    const routeColour = o.routeColour === undefined ? undefined : parseIntOption(o.routeColour, '--route-colour', 0);
+    const routeColour = o.routeColour === undefined ? undefined : parseIntOption(o.routeColour, '--route-colour', 0, 31);
     const noc = o.noc ? parseNocSweep(readUserJson(o.noc, '--noc'), o.noc) : null;
     let data: ReportData;
     if (o.from) {

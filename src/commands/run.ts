@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { InputError } from '../../fabric/errors.js';
 import { printJson, printText, progress } from '../io/output.js';
-import { parseIntOption, parseTokenList } from '../io/parse.js';
+import { MAX_RUN_TOKENS, parseIntOption, parseTokenList } from '../io/parse.js';
 import type { CompileCliOptions } from '../wafer/compileJob.js';
 import type { MeshRunResult } from '../wafer/runJob.js';
 import { runInWorker } from '../wafer/runInWorker.js';
@@ -51,7 +51,7 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  npx wafer run --model toy-moe --fabric mini-64 --fault-density 0.03 --seed 5 --prompt 1,2,3 --tokens 8\n  npx wafer run --model /tmp/m --fabric mini-64 --repair remap --fault-density 0.01 --prompt 1,2,3 --tokens 8 --json');
   action<Options>(cmd, async (opts, g) => {
     const prompt = parseTokenList(opts.prompt);
-    const tokens = parseIntOption(opts.tokens, '--tokens', 1);
+    const tokens = parseIntOption(opts.tokens, '--tokens', 1, MAX_RUN_TOKENS);
     const workers = parseIntOption(opts.workers ?? '0', '--workers', 0);
     if (workers > 64) throw new InputError(`${workers} workers`, '--workers', 'give at most 64');
     const bar = progress(g, 'mesh');

@@ -1,6 +1,8 @@
 // Outputs are written to a temporary name beside the target and renamed, so a failure leaves no partial file; a
-// user's existing file is replaced only when the caller says so (--force).
-import { writeFileSync, renameSync, rmSync, existsSync, mkdirSync, readFileSync, linkSync } from 'node:fs';
+// user's existing file is replaced only when the caller says so (--force). A missing parent directory is refused, not
+// created: a typo in a path must not scatter new directories (docs/robustness.md). Every filesystem error is an
+// InputError naming the path and the reason in words (errnoReason), never an internal error.
+import { writeFileSync, renameSync, rmSync, existsSync, lstatSync, readFileSync, linkSync, statSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError, parseJsonText } from '../../fabric/errors.js';
 
@@ -9,28 +11,88 @@ export interface WriteOptions {
   force?: boolean;
   /** The option the path came from, for messages (default "output"). */
   option?: string;
+  /** Create missing parent directories (bench result directories); default false: a missing parent is refused. */
+  createParents?: boolean;
+}
+
+/** The largest JSON file wafer reads: 256 MiB (a compiled wse3 program of a real model is well below). */
+export const MAX_JSON_FILE_BYTES = 256 << 20;
+
+/** Every errno a file operation can give, in words; anything else is named by its code. */
+const ERRNO_REASONS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'a parent of the path is a file, not a directory',
+  EISDIR: 'the path is a directory',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'the filesystem is read-only',
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is exhausted',
+  ENAMETOOLONG: 'the name is too long',
+  ELOOP: 'too many symbolic links (a link loop)',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in the system',
+  EBUSY: 'the file is busy',
+  EIO: 'an input/output error from the device',
+  ENXIO: 'no such device',
+  ENODEV: 'no such device',
+  EINVAL: 'the filesystem does not accept this name or operation',
+  EXDEV: 'the path is on another filesystem',
+  EFBIG: 'the file is too large for the filesystem',
+  ETXTBSY: 'the file is busy (a running program)',
+  EAGAIN: 'the resource is temporarily unavailable',
+  EEXIST: 'something already exists at the path',
+  ENOTEMPTY: 'the directory is not empty',
+  ENOMEM: 'out of memory',
+  ESPIPE: 'the path is a pipe, not a file',
+};
+
+/** The reason an errno-coded error gives, in words ("permission denied"), or its message for other errors. */
+export function errnoReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  if (typeof code === 'string') return ERRNO_REASONS[code] ?? `system error ${code}`;
+  return e instanceof Error ? e.message.split('\n')[0] : String(e);
+}
+
+/** True when `path` names anything, a dangling symbolic link included (existsSync follows links and says no). */
+function pathTaken(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Refuses an existing `path` unless `force`: the check to run before any long work, so the user learns early. */
 export function assertWritable(path: string, force: boolean | undefined, option = '--out'): void {
-  if (!force && existsSync(path)) throw new InputError(`file exists: ${path}`, option, 'pass --force to overwrite it, or choose another path');
+  if (force || !pathTaken(path)) return;
+  if (!existsSync(path)) throw new InputError('the path is a symbolic link to a missing file', `${option} ${path}`, 'pass --force to replace the link, or choose another path');
+  throw new InputError(`file exists: ${path}`, option, 'pass --force to overwrite it, or choose another path');
 }
 
-/** A filesystem error from writing a user's output path (not a directory, no permission, disk full) as an InputError; others unchanged. */
+/** Refuses a missing parent directory of `path` (or one that is not a directory) before any work. */
+export function assertParentFolder(path: string, option = '--out'): void {
+  const dir = dirname(resolve(path));
+  let st;
+  try {
+    st = statSync(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new InputError(`the directory ${dir} does not exist`, `${option} ${path}`, 'create it first (wafer does not create directories), or choose another path');
+    throw writeError(e, path, option);
+  }
+  if (!st.isDirectory()) throw new InputError('cannot write the output: a parent of the path is a file, not a directory', `${option} ${path}`, 'choose a path in a writable directory');
+}
+
+/** A filesystem error from writing a user's output path as an InputError naming the path and the reason. */
 export function writeError(e: unknown, path: string, option: string): Error {
-  const code = (e as NodeJS.ErrnoException).code ?? '';
-  const why: Record<string, string> = {
-    ENOTDIR: 'a parent of the path is a file, not a directory',
-    EEXIST: 'a parent of the path is a file, not a directory',
-    EISDIR: 'the path is a directory',
-    EACCES: 'permission denied',
-    EPERM: 'permission denied',
-    EROFS: 'the filesystem is read-only',
-    ENOSPC: 'the disk is full',
-    ENAMETOOLONG: 'the name is too long',
-  };
-  if (why[code]) return new InputError(`cannot write the output: ${why[code]}`, `${option} ${path}`, 'choose a path in a writable directory');
-  return e as Error;
+  if (e instanceof InputError) return e;
+  if (typeof (e as NodeJS.ErrnoException | null)?.code !== 'string') return e as Error;
+  const code = (e as NodeJS.ErrnoException).code;
+  // Writing happens after the parent directory was seen to exist: ENOENT then means it takes no new files (/proc).
+  const reason = code === 'EEXIST' ? 'a parent of the path is a file, not a directory' : code === 'ENOENT' ? 'the directory does not accept new files' : errnoReason(e);
+  return new InputError(`cannot write the output: ${reason}`, `${option} ${path}`, 'choose a path in a writable directory');
 }
 
 /**
@@ -44,9 +106,16 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, opts: W
   if (!force) assertWritable(path, false, option);
   const target = resolve(path);
   const dir = dirname(target);
+  if (opts.createParents && !existsSync(dir)) {
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      throw writeError(e, path, option);
+    }
+  }
+  assertParentFolder(path, option);
   const tmp = join(dir, `.${basename(target)}.tmp-${process.pid}-${Date.now()}`);
   try {
-    if (!existsSync(dir)) mkdirSync(dir, { recursive: true });
     writeFileSync(tmp, data);
     if (force) renameSync(tmp, target);
     else {
@@ -71,13 +140,29 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, opts: W
   }
 }
 
-/** Reads a user's file; a missing or unreadable one is an InputError naming the option it came from. */
-export function readUserFile(path: string, option: string): Buffer {
-  if (!existsSync(path)) throw new InputError('file not found', `${option} ${path}`, 'check the path');
+/**
+ * Reads a user's file of at most `maxBytes`; a missing, unreadable, special or too large one is an InputError
+ * naming the option it came from and the reason.
+ */
+export function readUserFile(path: string, option: string, maxBytes = MAX_JSON_FILE_BYTES): Buffer {
+  const where = `${option} ${path}`;
+  let st;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      if (pathTaken(path)) throw new InputError('the path is a symbolic link to a missing file', where, 'check the path');
+      throw new InputError('file not found', where, 'check the path');
+    }
+    throw new InputError(`cannot read the file: ${errnoReason(e)}`, where, 'check the path and its permissions');
+  }
+  if (st.isDirectory()) throw new InputError('the path is a directory, not a file', where, 'give the path of a file');
+  if (!st.isFile()) throw new InputError('the path is not a regular file', where, 'give the path of a file (not a device, pipe or socket)');
+  if (st.size > maxBytes) throw new InputError(`the file has ${st.size} bytes, more than the ${maxBytes} wafer reads`, where, 'give a smaller file');
   try {
     return readFileSync(path);
   } catch (e) {
-    throw new InputError(`cannot read file: ${(e as Error).message}`, `${option} ${path}`, 'check the path and its permissions');
+    throw new InputError(`cannot read the file: ${errnoReason(e)}`, where, 'check the path and its permissions');
   }
 }
 

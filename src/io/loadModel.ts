@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, parseJsonText } from '../../fabric/errors.js';
+import { errnoReason, readUserFile } from './atomicWrite.js';
 import { countParameters, parseModelConfig, type ModelConfig } from '../../compiler/model/config.js';
 import { findPreset, getPreset, listPresets } from '../../compiler/model/presets.js';
 import { syntheticWeights } from '../../compiler/model/synthetic.js';
@@ -13,7 +14,7 @@ function readFile(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
   } catch (e) {
-    throw new InputError(`cannot read ${what}: ${(e as Error).message}`, path, 'check the path and its permissions');
+    throw new InputError(`cannot read ${what}: ${errnoReason(e)}`, path, 'check the path and its permissions');
   }
 }
 
@@ -52,7 +53,7 @@ export type ModelOrigin = { kind: 'dir'; dir: string } | { kind: 'preset'; prese
 export function resolveModelConfig(spec: string, option = '--model'): ModelConfig {
   if (isDirectory(spec)) return loadModelConfig(spec);
   if (spec.endsWith('.json') && existsSync(spec)) {
-    return parseModelConfig(parseJsonText(readFileSync(spec, 'utf8'), `${option} ${spec}`), spec);
+    return parseModelConfig(parseJsonText(readUserFile(spec, option).toString('utf8'), `${option} ${spec}`), spec);
   }
   return getPreset(spec, option);
 }

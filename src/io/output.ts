@@ -1,11 +1,18 @@
 // Console output rules: with --json, stdout carries only the JSON document; human text goes to stdout otherwise,
 // progress to stderr (hidden with --quiet, --json, or when stderr is not a terminal).
 
+import type { ResourceLimits } from './limits.js';
+
 export interface GlobalOptions {
   json: boolean;
   verbose: boolean;
   quiet: boolean;
+  /** --max-memory-mb, --max-work, --max-seconds (src/io/limits.ts). */
+  limits: ResourceLimits;
 }
+
+/** The options that decide whether progress is drawn. */
+type OutputMode = Pick<GlobalOptions, 'json' | 'quiet'>;
 
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
@@ -15,7 +22,7 @@ export function printText(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : text + '\n');
 }
 
-export function progressEnabled(g: GlobalOptions): boolean {
+export function progressEnabled(g: OutputMode): boolean {
   return !g.json && !g.quiet && process.stderr.isTTY === true;
 }
 
@@ -37,7 +44,7 @@ export interface Progress {
  * A one-line progress bar on stderr that redraws itself. It is a no-op with --json or --quiet or when stderr is not
  * a terminal, and it stays hidden until the work has taken `afterMs` (2 s), so quick commands print no bar at all.
  */
-export function progress(g: GlobalOptions, label: string, opts: ProgressOptions = {}): Progress {
+export function progress(g: OutputMode, label: string, opts: ProgressOptions = {}): Progress {
   const stream = opts.stream ?? process.stderr;
   if (g.json || g.quiet || stream.isTTY !== true) return { update() {}, end() {} };
   const now = opts.now ?? (() => performance.now());

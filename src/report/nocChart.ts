@@ -1,6 +1,6 @@
 // The NoC latency–throughput curve from `wafer noc --sweep --json`: mean and p99 latency (cycles, log) against the
 // offered load (wavelets per tile per cycle); saturated points hollow; the bisection bound as a dotted line.
-import type { NocSweep } from './reportData.js';
+import type { NocSweep } from '../study/reportData.js';
 import { axes, el, esc, legend, linearScale, linearTicks, logDomain, logScale, logTicks, polyline, svgRoot, text } from './svg.js';
 
 const WIDTH_PX = 560;

@@ -1,5 +1,5 @@
 // The SRAM-fill histogram: how many placed tiles (relays left out) hold what share of their SRAM, in 5% bins.
-import type { ReportData } from './reportData.js';
+import type { ReportData } from '../study/reportData.js';
 import { axes, el, esc, linearScale, linearTicks, svgRoot, text } from './svg.js';
 
 export const SRAM_BINS = 20;

@@ -4,7 +4,7 @@
 // one). Mode "busy" is a heatmap of each tile's CE busy cycles as a share of the run's cycles.
 // Meshes wider than MAX_CELLS_PER_SIDE are drawn in blocks of k×k tiles (the block's commonest role, mean busy).
 import type { Port } from '../../fabric/isa/types.js';
-import { ROLE_GROUPS, type ReportData, type ReportTile, type RoleGroup } from './reportData.js';
+import { ROLE_GROUPS, type ReportData, type ReportTile, type RoleGroup } from '../study/reportData.js';
 import { el, esc, heatColour, svgRoot, text } from './svg.js';
 
 export const ROLE_COLOURS: Readonly<Record<RoleGroup, string>> = {

@@ -7,13 +7,13 @@ import { estimateStep } from '../../compiler/wafer/estimate.js';
 import type { ProgramDtype } from '../../compiler/wafer/partition.js';
 import { findPreset } from '../../compiler/model/presets.js';
 import { isDirectory, resolveModelConfig, resolveModelWeights } from '../io/loadModel.js';
-import type { ModelConfig } from '../../compiler/model/config.js';
+import { countParameters, type ModelConfig } from '../../compiler/model/config.js';
 import type { ModelWeights } from '../../compiler/model/weights.js';
 import { InputError } from '../../fabric/errors.js';
 import type { FabricSpec } from '../../fabric/spec/index.js';
 import type { FaultMap, RepairPolicy } from '../../fabric/faults/index.js';
-import { loadFabric } from '../commands/faults.js';
-import { parseIntOption, parseNumberOption } from '../io/parse.js';
+import { loadFabric } from '../io/fabric.js';
+import { parseIntOption, parseNumberOption, parseSeedOption } from '../io/parse.js';
 import { parseProgramDtype, parseRepair, resolveFaults, type FaultOptions } from './setup.js';
 
 export interface CompileCliOptions extends FaultOptions {
@@ -61,20 +61,38 @@ function parseHubSlices(v: string | undefined, hidden: number): number | undefin
   return Math.ceil(hidden / n);
 }
 
+/**
+ * Refuses, before any placement search, a model whose weights alone exceed the SRAM of every tile of the wafer put
+ * together: no partition can fit it, and the search for one (smaller and smaller blocks) would only take long to say so.
+ */
+function assertModelCanFit(config: ModelConfig, spec: FabricSpec, dtype: ProgramDtype): void {
+  const bytesPerWeight = dtype === 'f32' ? 4 : dtype === 'bf16' ? 2 : 1;
+  const need = countParameters(config).total * bytesPerWeight;
+  const have = spec.widthTiles * spec.heightTiles * spec.sramBytesPerTile;
+  if (need > have) {
+    throw new InputError(
+      `${config.name} cannot fit: its ${dtype} weights need ${need.toExponential(2)} bytes, ${spec.name}'s ${spec.widthTiles}x${spec.heightTiles} tiles of ${spec.sramBytesPerTile} B hold ${have.toExponential(2)}`,
+      '--fabric',
+      'pick a larger fabric, a narrower --dtype, or `wafer project` (which spreads a model over several wafers)',
+    );
+  }
+}
+
 export function prepareCompile(o: CompileCliOptions, needWeights: boolean): CompileJob {
   const config = resolveModelConfig(o.model);
   const preset = findPreset(o.model);
   const hasWeights = isDirectory(o.model) || (preset?.runnable ?? false);
   if (needWeights && !hasWeights) throw new InputError(`model ${o.model} has no weights to run`, '--model', 'use a model directory or a runnable preset (toy-dense, toy-moe, …), or `wafer compile` / `wafer project` for config-only models');
   if (!isDirectory(o.model) && !preset && existsSync(o.model)) throw new InputError(`${o.model} is not a model directory`, '--model', 'give a directory holding config.json and model.safetensors');
-  const rawWeights = hasWeights ? resolveModelWeights(o.model, { seed: parseIntOption(o.weightsSeed ?? '0', '--weights-seed', 0) }).weights : null;
+  const rawWeights = hasWeights ? resolveModelWeights(o.model, { seed: parseSeedOption(o.weightsSeed ?? '0', '--weights-seed') }).weights : null;
   const dtype = parseProgramDtype(o.dtype, defaultDtype(o.model, rawWeights));
   const spec = loadFabric(o.fabric);
+  assertModelCanFit(config, spec, dtype);
   const repair = parseRepair(o.repair);
   const faults = resolveFaults(spec, o, repair);
-  const maxSeq = parseIntOption(o.maxSeq ?? '64', '--max-seq', 1);
+  const maxSeq = parseIntOption(o.maxSeq ?? '64', '--max-seq', 1, config.maxPositionEmbeddings);
   const spread = o.spread === undefined ? 0 : parseNumberOption(o.spread, '--spread', 0, 1);
-  const context = o.context === undefined ? Math.min(16, maxSeq) : parseIntOption(o.context, '--context', 1);
+  const context = o.context === undefined ? Math.min(16, maxSeq) : parseIntOption(o.context, '--context', 1, config.maxPositionEmbeddings);
   if (context > maxSeq) throw new InputError(`context ${context} is longer than --max-seq ${maxSeq}`, '--context', `give at most ${maxSeq}, or raise --max-seq`);
   const graph = buildGraph(config);
   const sliceCols = parseHubSlices(o.hubSlices, graph.hidden);

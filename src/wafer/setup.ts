@@ -5,7 +5,7 @@ import { FaultMap, REPAIR_POLICIES, assertFaultMapSize, generateFaults, type Rep
 import type { FabricSpec } from '../../fabric/spec/index.js';
 import type { ProgramDtype } from '../../compiler/wafer/partition.js';
 import { readUserJson } from '../io/atomicWrite.js';
-import { parseIntOption, parseNumberOption } from '../io/parse.js';
+import { parseDtypeOption, parseNumberOption, parsePositiveNumberOption, parseSeedOption } from '../io/parse.js';
 
 export interface FaultOptions {
   faults?: string;
@@ -24,9 +24,7 @@ export function parseRepair(value: string | undefined): RepairPolicy {
 }
 
 export function parseProgramDtype(value: string | undefined, fallback: ProgramDtype): ProgramDtype {
-  if (value === undefined) return fallback;
-  if (!(PROGRAM_DTYPES as readonly string[]).includes(value)) throw new InputError(`unsupported dtype "${value}"`, '--dtype', `use one of ${PROGRAM_DTYPES.join(', ')}`);
-  return value as ProgramDtype;
+  return value === undefined ? fallback : parseDtypeOption(value, '--dtype', PROGRAM_DTYPES);
 }
 
 /**
@@ -35,7 +33,7 @@ export function parseProgramDtype(value: string | undefined, fallback: ProgramDt
  */
 export function resolveFaults(spec: FabricSpec, o: FaultOptions, repair: RepairPolicy): FaultMap | null {
   if (o.faults !== undefined && o.faultDensity !== undefined) throw new InputError('both --faults and --fault-density given', 'faults', 'give one of them');
-  const seed = parseIntOption(o.seed ?? '0', '--seed', 0); // checked even where no map is generated: a typo is never silently ignored
+  const seed = parseSeedOption(o.seed ?? '0'); // checked even where no map is generated: a typo is never silently ignored
   const width = spec.widthTiles + (repair === 'remap' ? spec.spareColumns : 0);
   const height = spec.heightTiles + (repair === 'remap' ? spec.spareRows : 0);
   if (o.faults !== undefined) {
@@ -48,6 +46,6 @@ export function resolveFaults(spec: FabricSpec, o: FaultOptions, repair: RepairP
     return null;
   }
   const density = parseNumberOption(o.faultDensity, '--fault-density', 0, 1);
-  const clusterAlpha = o.clustered === undefined ? undefined : parseNumberOption(o.clustered, '--clustered', Number.MIN_VALUE);
+  const clusterAlpha = o.clustered === undefined ? undefined : parsePositiveNumberOption(o.clustered, '--clustered', 1e6);
   return generateFaults({ width, height, density, seed, clusterAlpha });
 }

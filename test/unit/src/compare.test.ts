@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CompareResult } from '../../../src/report/compareData.js';
+import type { CompareResult } from '../../../src/study/compare.js';
 
 const root = mkdtempSync(join(tmpdir(), 'wafer-compare-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -51,7 +51,7 @@ describe('wafer compare', () => {
     const svg = readFileSync(out, 'utf8');
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg.match(/class="roofline"/g)).toHaveLength(2);
-    expect(svg.match(/<g class="point">/g)).toHaveLength(26);
+    expect(svg.match(/<g class="point" /g)).toHaveLength(26);
     const before = statSync(out).mtimeMs;
     const again = await wafer('compare', '--model', 'llama-3.1-70b', '--fabrics', 'h100', '--out', out);
     expect(again.code).toBe(2);
@@ -73,7 +73,7 @@ describe('wafer compare', () => {
     for (const row of wse3) expect(row.method).toMatch(/^projection \(compiler\/project\): /);
     const svg = readFileSync(out, 'utf8');
     expect(svg).toContain('class="sram-edge" data-fabric="wse3"');
-    expect(svg.match(/<g class="point">/g)).toHaveLength(2);
+    expect(svg.match(/<g class="point" /g)).toHaveLength(2);
   });
 
   it.concurrent.each([
@@ -81,7 +81,7 @@ describe('wafer compare', () => {
     [['--fabrics', 'h100,h100'], 'error: fabric "h100" given twice (--fabrics): list each fabric once\n'],
     [['--fabrics', 'h100,'], 'error: empty fabric name in "h100," (--fabrics): give a comma-separated list, e.g. wse3,h100,b200\n'],
     [['--batch', '0'], 'error: 0 is too small (--batch): give a whole number ≥ 1\n'],
-    [['--gpus', 'two'], 'error: not an integer: "two" (--gpus): give a whole number ≥ 1\n'],
+    [['--gpus', 'two'], 'error: not an integer: "two" (--gpus): give a whole number in [1, 4096]\n'],
   ])('rejects %j', async (args, message) => {
     const out = join(root, 'never.svg');
     const r = await wafer('compare', '--model', 'toy-moe', '--fabrics', 'h100', ...args, '--out', out);

@@ -49,7 +49,7 @@ describe('help', () => {
   it('the commands of issue 7 that exist are registered, and no others', () => {
     const names = TOP.map(([p]) => p.split(' ')[1]);
     expect(names).toEqual(expect.arrayContaining(['model', 'generate', 'compile', 'faults', 'run', 'gpu']));
-    for (const n of names) expect(['demo', 'model', 'generate', 'compile', 'faults', 'run', 'gpu', 'calibrate', 'compare', 'project', 'speculate', 'diffuse', 'decode', 'agent', 'noc', 'bench', 'report']).toContain(n);
+    for (const n of names) expect(['demo', 'model', 'generate', 'compile', 'faults', 'run', 'gpu', 'calibrate', 'compare', 'project', 'speculate', 'diffuse', 'decode', 'agent', 'sweep', 'lab', 'noc', 'bench', 'report']).toContain(n);
   });
 
   it.each(COMMANDS)('%s: a one-line description and an example', (path, cmd) => {
@@ -92,7 +92,7 @@ describe('help', () => {
  * exists must appear here (a new command fails the coverage test until it is added).
  */
 const CASES: Record<string, (dir: string) => string[]> = {
-  'wafer demo': () => ['demo'],
+  'wafer demo': () => ['demo', '--quick'],
   'wafer model list': () => ['model', 'list'],
   'wafer model show': () => ['model', 'show', 'toy-moe'],
   'wafer model init': (d) => ['model', 'init', 'toy-dense', '--out', join(d, 'm')],
@@ -115,11 +115,20 @@ const CASES: Record<string, (dir: string) => string[]> = {
   'wafer decode': () => ['decode', '--model', 'toy-dense', '--fabrics', 'mini-64,h100', '--context', '64', '--stacked'],
   'wafer agent': (d) => ['agent', '--model', 'toy-dense', '--fabrics', 'mini-64,h100', '--calls', '3', '--prompt-tokens', '20', '--output-tokens', '5', '--tool-tokens', '5', '--out', join(d, 'agent.svg')],
   'wafer report': (d) => ['report', '--model', TINY, '--fabric', 'mini-8', '--prompt', '1,2', '--tokens', '2', '--workers', '0', '--out', join(d, 'r.html')],
+  'wafer sweep plan': () => ['sweep', 'plan', join(REPO, 'examples/yield-toy-moe.yaml')],
+  'wafer sweep run': (d) => {
+    writeFileSync(join(d, 's.json'), JSON.stringify({ name: 'cli', studies: [{ run: 'gpu', axes: { model: ['toy-moe'], gpu: ['h100'] } }] }));
+    return ['sweep', 'run', join(d, 's.json'), '--out', join(d, 'results'), '--threads', '1'];
+  },
+  'wafer sweep report': (d) => ['sweep', 'report', join(REPO, 'test/fixtures/sweep-results'), '--out-dir', d],
 };
 // The slowest (4–6 CPU-seconds each) run only once, in the --json pass.
 const JSON_ONLY = new Set(['wafer demo', 'wafer bench engine', 'wafer bench gpu-accuracy']);
 // Commands that print no JSON (with the reason), or that are too slow for a test that runs every command.
-const NOT_HERE: Record<string, string> = {};
+const NOT_HERE: Record<string, string> = {
+  'wafer sweep worker': 'runs until stopped; test/unit/src/sweep/queue.test.ts runs it against a real Redis',
+  'wafer bench sweep': 'starts a redis-server and worker processes; test/unit/src/sweep/sweepBench.test.ts runs it (--quick)',
+};
 
 const LEAVES = COMMANDS.filter(([, c]) => c.commands.length === 0).map(([p]) => p);
 const CASE_LIST = LEAVES.filter((p) => CASES[p]);
@@ -158,7 +167,7 @@ describe('exit codes', () => {
   it('2 for bad input, with one line on stderr and nothing on stdout, with --json too', async () => {
     const args = ['generate', '--model', TINY, '--prompt', '1,2', '--tokens', 'many'];
     const [r, j] = await Promise.all([wafer(args, { cwd: fresh() }), wafer(['--json', ...args], { cwd: fresh() })]);
-    for (const x of [r, j]) expect([x.code, x.stdout, x.stderr]).toEqual([2, '', 'error: not an integer: "many" (--tokens): give a whole number ≥ 1\n']);
+    for (const x of [r, j]) expect([x.code, x.stdout, x.stderr]).toEqual([2, '', 'error: not an integer: "many" (--tokens): give a whole number in [1, 4096]\n']);
   });
 
   it('1 for an internal error: one line without --verbose, the stack trace with it', async () => {

@@ -1,6 +1,6 @@
 // src/io/atomicWrite.ts: outputs appear whole or not at all, a user's file is replaced only with force, a path that
 // cannot be written is bad input; user files are read with messages naming the option, the line and the column.
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,11 +12,33 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const fresh = () => mkdtempSync(join(root, 'd-'));
 
 describe('writeFileAtomic', () => {
-  it('writes the file and nothing else (no temporary left), creating missing directories', () => {
+  it('writes the file and nothing else (no temporary left); missing directories only with createParents', () => {
     const d = fresh();
-    writeFileAtomic(join(d, 'a', 'b', 'out.json'), '{"x":1}\n');
-    expect(readFileSync(join(d, 'a', 'b', 'out.json'), 'utf8')).toBe('{"x":1}\n');
+    const p = join(d, 'a', 'b', 'out.json');
+    expect(inputError(() => writeFileAtomic(p, '{"x":1}\n', { option: '--out' })).message).toBe(
+      `the directory ${join(d, 'a', 'b')} does not exist (--out ${p}): create it first (wafer does not create directories), or choose another path`,
+    );
+    expect(readdirSync(d)).toEqual([]);
+    writeFileAtomic(p, '{"x":1}\n', { createParents: true });
+    expect(readFileSync(p, 'utf8')).toBe('{"x":1}\n');
     expect(readdirSync(join(d, 'a', 'b'))).toEqual(['out.json']);
+  });
+
+  it('a dangling symbolic link is named as such, and replaced (the link, not its target) only with force', () => {
+    const d = fresh();
+    const p = join(d, 'link.json');
+    symlinkSync(join(d, 'nowhere', 'x.json'), p);
+    expect(inputError(() => writeFileAtomic(p, '{}', { force: false, option: '--out' })).message).toBe(
+      `the path is a symbolic link to a missing file (--out ${p}): pass --force to replace the link, or choose another path`,
+    );
+    expect(inputError(() => readUserFile(p, '--faults')).message).toBe(`the path is a symbolic link to a missing file (--faults ${p}): check the path`);
+    writeFileAtomic(p, '{}', { force: true });
+    expect(readFileSync(p, 'utf8')).toBe('{}');
+  });
+
+  it.skipIf(process.platform !== 'linux')('a path in /proc (no file can be created there) is an InputError naming the reason', () => {
+    const e = inputError(() => writeFileAtomic('/proc/x', '{}', { option: '--out' }));
+    expect(e.message).toMatch(/^cannot write the output: (the directory does not accept new files|permission denied|operation not permitted) \(--out \/proc\/x\): /);
   });
 
   it('with force: false refuses an existing file and leaves its bytes alone', () => {
@@ -89,7 +111,7 @@ describe('readUserFile / readUserJson', () => {
     writeFileSync(p, '  \n');
     expect(inputError(() => readUserJson(p, '--map')).message).toBe(`malformed JSON: the file is empty (--map ${p}): write a JSON document into it`);
     writeFileSync(p, '{"a": [1, 2,]}');
-    expect(inputError(() => readUserJson(p, '--map')).message).toBe(`malformed JSON: unexpected character ']' (--map ${p}): fix the JSON syntax`);
+    expect(inputError(() => readUserJson(p, '--map')).message).toBe(`malformed JSON: unexpected character ']' at line 1, column 13 (--map ${p}): fix the JSON syntax`);
   });
 
   it('well-formed JSON is returned as parsed', () => {

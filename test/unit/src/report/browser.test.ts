@@ -1,6 +1,8 @@
 // The report opened in a real headless Chromium (Debian's `chromium`), driven over the DevTools protocol through
 // --remote-debugging-pipe: no console errors or exceptions, no request leaves the file, the SVG charts exist and have
-// a size, and a full-page screenshot lands in test/out/report.png. Skips when /usr/bin/chromium is absent.
+// a size, every wafer and GPU point of the memory wall is the figure `--json` printed for the same run (read back from
+// the points' data-* attributes), and a full-page screenshot lands in test/out/report.png. Skips when /usr/bin/chromium
+// is absent.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Browser, CHROMIUM, type CdpEvent } from './cdp.js';
+import type { ReportData } from '../../../../src/study/reportData.js';
+import { describeSetting } from '../../../../src/study/setting.js';
 
 const hasChromium = existsSync(CHROMIUM);
 const SCREENSHOT = resolve('test/out/report.png');
@@ -25,6 +29,9 @@ interface PageFacts {
   wallPoints: number;
   nocPoints: number;
   title: string;
+  points: Record<string, string>[];
+  marks: Record<string, string>[];
+  summary: string;
 }
 
 const FACTS = `(() => {
@@ -42,6 +49,9 @@ const FACTS = `(() => {
     wallPoints: n('#memory-wall g.point'),
     nocPoints: n('#noc-curve g.points circle'),
     title: document.title,
+    points: [...document.querySelectorAll('#memory-wall g.point')].map((e) => ({ ...e.dataset })),
+    marks: [...document.querySelectorAll('#memory-wall g.mark')].map((e) => ({ ...e.dataset })),
+    summary: document.getElementById('summary')?.textContent ?? '',
   });
 })()`;
 
@@ -52,18 +62,20 @@ describe.skipIf(!hasChromium)('wafer report in headless Chromium', () => {
   let facts: PageFacts;
   let problems: string[];
   let requests: string[];
+  let json: ReportData;
 
   beforeAll(async () => {
-    const r = await new Promise<{ code: number; stderr: string }>((done, fail) =>
+    const r = await new Promise<{ code: number; stdout: string; stderr: string }>((done, fail) =>
       execFile(
         process.execPath,
-        ['bin/wafer.mjs', 'report', '--model', 'toy-moe', '--fabric', 'mini-64', '--fault-density', '0.02', '--seed', '3', '--max-seq', '16', '--tokens', '4', '--workers', '0', '--compare-fabrics', 'h100', '--noc', NOC, '--out', html],
+        ['bin/wafer.mjs', 'report', '--model', 'toy-moe', '--fabric', 'mini-64', '--fault-density', '0.02', '--seed', '3', '--max-seq', '16', '--tokens', '4', '--workers', '0', '--compare-fabrics', 'h100', '--noc', NOC, '--out', html, '--json'],
         { timeout: 120_000, maxBuffer: 1 << 26 },
-        (error, _stdout, stderr) => (error && typeof error.code !== 'number' ? fail(error) : done({ code: error ? (error.code as number) : 0, stderr })),
+        (error, stdout, stderr) => (error && typeof error.code !== 'number' ? fail(error) : done({ code: error ? (error.code as number) : 0, stdout, stderr })),
       ),
     );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
+    json = JSON.parse(r.stdout) as ReportData;
 
     browser = Browser.launch();
     const { targetId } = (await browser.send('Target.createTarget', { url: 'about:blank' })) as { targetId: string };
@@ -118,6 +130,31 @@ describe.skipIf(!hasChromium)('wafer report in headless Chromium', () => {
     expect(facts.wallSeries).toBe(4);
     expect(facts.wallPoints).toBeGreaterThan(10);
     expect(facts.nocPoints).toBe(12);
+  });
+
+  it('draws every wafer and GPU point of the memory wall with the figure and setting --json gives for the same run', () => {
+    const records = json.compare!.modelSweep.flatMap((s) => s.points.map((p) => ({ fabric: s.fabric, kind: s.kind, p })));
+    expect(records.some((x) => x.kind === 'wafer') && records.some((x) => x.kind === 'gpu')).toBe(true);
+    expect(facts.points).toHaveLength(records.length);
+    for (const { fabric, kind, p } of records) {
+      const drawn = facts.points.filter((d) => d.fabric === fabric && d.model === p.model);
+      expect(drawn, `${p.model} on ${fabric}`).toHaveLength(1);
+      expect(drawn[0]).toMatchObject({ kind, devices: String(p.devices), setting: describeSetting(p.setting) });
+      expect(Number(drawn[0].tokensPerSecond)).toBe(p.decodeTokensPerSecond);
+    }
+    // The run itself sits on the chart as a mark: the mesh run's own tokens/s, with the faults it ran with.
+    expect(facts.marks).toHaveLength(1);
+    expect(Number(facts.marks[0].tokensPerSecond)).toBe(json.run!.tokensPerSecond);
+    expect(facts.marks[0].setting).toBe(describeSetting(json.marks[0].point.setting));
+    expect(facts.marks[0].setting).toContain('2% defective tiles (seed 3)');
+  });
+
+  it('opens with a summary: what ran, with which faults, the headline ratio of the chart\'s own points', () => {
+    const h = json.headline!;
+    expect(h.ratio).toBe(h.wafer.point.decodeTokensPerSecond / h.gpu.point.decodeTokensPerSecond);
+    expect(facts.summary).toContain('toy-moe');
+    expect(facts.summary).toContain('2% defective tiles (seed 3)');
+    expect(facts.summary).toContain(`${Math.round(h.wafer.point.decodeTokensPerSecond).toLocaleString('en-US')} against ${Math.round(h.gpu.point.decodeTokensPerSecond).toLocaleString('en-US')}`);
   });
 
   it('saves a full-page screenshot', () => {

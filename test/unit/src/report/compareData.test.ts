@@ -12,8 +12,8 @@ import { estimateStep } from '../../../../compiler/wafer/estimate.js';
 import { InputError } from '../../../../fabric/errors.js';
 import { getGpuPreset } from '../../../../fabric/gpu/spec.js';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
-import { compareFabrics, fewestGpus, resolveFabricArg, type CompareOptions } from '../../../../src/report/compareData.js';
-import { toSplit } from '../../../../src/report/waferEstimate.js';
+import { compareFabrics, fewestGpus, resolveFabricArg, type CompareOptions } from '../../../../src/study/compare.js';
+import { toSplit } from '../../../../src/study/waferEstimate.js';
 import { projectWafer, PROJECTION_METHOD } from '../../../../compiler/project/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'wafer-compare-'));
@@ -142,7 +142,10 @@ describe('compareFabrics', () => {
     expect(c.sramEdges[0].params).toBe((755 * 1170 * 49152) / 2);
     // Without sweeps the chart's series are the table's points.
     expect(c.sweeps).toBe(false);
-    expect(c.modelSweep).toEqual([{ fabric: 'wse3', kind: 'wafer', points: [{ model: 'toy-moe', totalParams: c.totalParams, activeParams: c.activeParams, decodeTokensPerSecond: c.rows[0].decodeTokensPerSecond, devices: 1 }], unavailable: [] }]);
+    expect(c.modelSweep).toEqual([{ fabric: 'wse3', kind: 'wafer', points: [{ model: 'toy-moe', totalParams: c.totalParams, activeParams: c.activeParams, decodeTokensPerSecond: c.rows[0].decodeTokensPerSecond, devices: 1, setting: c.rows[0].setting }], unavailable: [] }]);
+    // Each row says what produced it: the projection at the context it was timed at (the prompt plus one).
+    const p1 = projectWafer(getPreset('toy-moe'), getFabricPreset('wse3'), { batch: 1, promptLength: 512, context: 513, dtype: 'bf16' });
+    expect(c.rows[0].setting).toEqual({ source: 'projection', batch: 1, promptLength: 512, contextLength: p1.context, dtype: 'bf16', spread: 0, hubSlices: p1.hubSlices, faults: null });
     expect(c.batchSweep[0].points.map((p) => [p.batch, p.aggregateTokensPerSecond])).toEqual(c.rows.map((r) => [r.batch, r.aggregateTokensPerSecond]));
   });
 

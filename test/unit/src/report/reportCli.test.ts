@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reportHtml } from '../../../../src/report/html.js';
-import { parseReportData, type ReportData } from '../../../../src/report/reportData.js';
+import { parseReportData, type ReportData } from '../../../../src/study/reportData.js';
 
 const root = mkdtempSync(join(tmpdir(), 'wafer-report-cli-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -60,7 +60,7 @@ describe('wafer report', () => {
     [['--fabric', 'mini-32'], 'error: no model given (--model): give --model and --fabric (as for wafer run), or --from FILE\n'],
     [['--model', 'toy-dense'], 'error: no fabric given (--fabric): give a fabric preset (mini-64, …) or spec file, or --from FILE\n'],
     [['--from', dataFile, '--route-colour', '23'], /^error: no route uses colour 23 \(--route-colour\): use one of 0, 1, .*\n$/],
-    [['--from', dataFile, '--route-colour', 'red'], 'error: not an integer: "red" (--route-colour): give a whole number ≥ 0\n'],
+    [['--from', dataFile, '--route-colour', 'red'], 'error: not an integer: "red" (--route-colour): give a whole number in [0, 31]\n'],
     [['--from', 'test/unit/src/report/fixtures/noc-sweep.json'], 'error: not a wafer report data file (no "kind": "wafer-report-data") (test/unit/src/report/fixtures/noc-sweep.json): write one with `wafer report --model … --fabric … --json > run.json` and pass that file\n'],
     [['--from', dataFile, '--noc', dataFile], `error: not a NoC sweep (no "sweep" list) (${dataFile}): write one with \`wafer noc … --sweep --json > noc.json\` and pass that file\n`],
   ])('rejects %j', async (args, message) => {

@@ -5,8 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { tileSramBytes } from '../../../../fabric/isa/sram.js';
 import { prepareCompile, type CompileJob } from '../../../../src/wafer/compileJob.js';
-import { runWithTileStats, type TileStats } from '../../../../src/report/meshStats.js';
-import { buildReportData, classifyRole, parseNocSweep, parseReportData, type ReportData } from '../../../../src/report/reportData.js';
+import { runWithTileStats, type TileStats } from '../../../../src/study/meshStats.js';
+import { buildReportData, classifyRole, parseNocSweep, parseReportData, type ReportData } from '../../../../src/study/reportData.js';
 import { defaultRouteColour, lighten, roleFill, waferMapSvg } from '../../../../src/report/waferMap.js';
 import { sramFillBins, sramHistogramSvg } from '../../../../src/report/sramHistogram.js';
 import { nocChartSvg } from '../../../../src/report/nocChart.js';
@@ -23,7 +23,7 @@ const prompt = [1, 2, 3];
 beforeAll(async () => {
   job = prepareCompile({ model: 'toy-dense', fabric: 'mini-32', dtype: 'bf16', maxSeq: '16', faultDensity: '0.02', seed: '3' }, false);
   ({ run, stats } = await runWithTileStats(job, prompt, 3, { workers: 0 }));
-  data = buildReportData({ job, run: { result: run, stats, prompt }, compare: null, noc: null });
+  data = buildReportData({ job, run: { result: run, stats, prompt }, faults: null, compare: null, marks: [], noc: null });
 });
 
 describe('classifyRole', () => {
@@ -74,7 +74,7 @@ describe('per-tile data from the mesh run', () => {
 
   it('with remap, the defects are hidden (none on the logical map); without a run there is no busy data', () => {
     const remapped = prepareCompile({ model: 'toy-dense', fabric: 'mini-32', dtype: 'bf16', maxSeq: '16', faultDensity: '0.02', seed: '3', repair: 'remap' }, false);
-    const d = buildReportData({ job: remapped, run: null, compare: null, noc: null });
+    const d = buildReportData({ job: remapped, run: null, faults: null, compare: null, marks: [], noc: null });
     expect(d.deadTiles).toEqual([]);
     expect(d.deadCores).toEqual([]);
     expect(d.hiddenDefects).toBe(remapped.result.report.remap!.hiddenDefects);
@@ -100,7 +100,7 @@ describe('parseReportData rejects what it cannot draw', () => {
     expect(() => parseReportData({ tokens: [1], stepCycles: [5] }, 'r.json')).toThrow('this is `wafer run --json` output, which has no per-tile data (r.json): write the report data with `wafer report --model … --fabric … --json > run.json` (same options as run) and pass that file');
   });
   it('another version', () => {
-    expect(() => parseReportData({ ...json(), version: 2 }, 'r.json')).toThrow('report data version 2 is not supported (this build reads version 1) (r.json): regenerate it with this build: wafer report … --json');
+    expect(() => parseReportData({ ...json(), version: 1 }, 'r.json')).toThrow('report data version 1 is not supported (this build reads version 2) (r.json): regenerate it with this build: wafer report … --json');
   });
   it('unknown keys, wrong types, tiles off the mesh', () => {
     expect(() => parseReportData({ ...json(), extra: 1 }, 'r.json')).toThrow('unknown key "extra" (r.json: (root)): remove it or check its spelling');

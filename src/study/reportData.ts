@@ -1,15 +1,19 @@
 // The report's data document: everything the HTML report draws, as JSON (`wafer report … --json` prints it, and
 // `wafer report --from FILE` reads it back). Per tile: position, role, layer, SRAM bytes and busy cycles; the routes;
-// the dead tiles; the run's summary; optionally the compare result (memory wall) and a NoC sweep.
+// the dead tiles; the run's summary and the faults it ran with; optionally the compare result (memory wall), points
+// drawn apart on it (the run itself), the headline ratio, and a NoC sweep.
 import { z } from 'zod';
 import { tileSramBytes } from '../../fabric/isa/sram.js';
 import { InputError, inputErrorFromZod } from '../../fabric/errors.js';
 import type { CompileJob } from '../wafer/compileJob.js';
 import type { MeshRunResult } from '../wafer/runJob.js';
-import type { CompareResult } from './compareData.js';
+import { countParameters } from '../../compiler/model/config.js';
+import type { CompareResult, SweepPoint, WallMark } from './compare.js';
+import { headlineOf, type Headline } from './headline.js';
+import type { FaultSetting } from './setting.js';
 import type { TileStats } from './meshStats.js';
 
-export const REPORT_DATA_VERSION = 1;
+export const REPORT_DATA_VERSION = 2;
 
 /** Tile roles the wafer map colours, in legend order. */
 export const ROLE_GROUPS = ['hub', 'qkv', 'attention-kv', 'o', 'gate-up', 'down', 'expert', 'embedding', 'lm-head', 'relay', 'other'] as const;
@@ -105,13 +109,29 @@ export const reportDataSchema = z.strictObject({
   busySource: z.enum(['mesh run', 'none']),
   expectedTokensPerSecond: z.number(),
   run: runSummarySchema.nullable(),
+  /** The faults the compile drew or read (null: fault-free). */
+  faults: z.strictObject({ density: z.number().nullable(), seed: z.number().nullable(), file: z.string().nullable(), deadTiles: nonNegInt }).nullable(),
   compare: z.unknown().nullable(),
+  marks: z.array(z.unknown()),
+  headline: z.unknown().nullable(),
   noc: nocSweepSchema.nullable(),
 });
-export type ReportData = Omit<z.infer<typeof reportDataSchema>, 'compare'> & { compare: CompareResult | null };
+export type ReportData = Omit<z.infer<typeof reportDataSchema>, 'compare' | 'marks' | 'headline' | 'faults'> & { compare: CompareResult | null; marks: WallMark[]; headline: Headline | null; faults: FaultSetting | null };
 export type ReportTile = ReportData['tiles'][number];
 
-export function buildReportData(a: { job: CompileJob; run: { result: MeshRunResult; stats: TileStats; prompt: number[] } | null; compare: CompareResult | null; noc: NocSweep | null }): ReportData {
+export interface ReportInputs {
+  job: CompileJob;
+  run: { result: MeshRunResult; stats: TileStats; prompt: number[] } | null;
+  faults: FaultSetting | null;
+  compare: CompareResult | null;
+  /** Points drawn apart on the memory wall (the run itself). */
+  marks: WallMark[];
+  /** The model the headline compares (default: the compare's own). */
+  headlineModel?: string;
+  noc: NocSweep | null;
+}
+
+export function buildReportData(a: ReportInputs): ReportData {
   const { job } = a;
   const program = job.result.program;
   const W = program.widthTiles;
@@ -167,7 +187,10 @@ export function buildReportData(a: { job: CompileJob; run: { result: MeshRunResu
             totalCycles: a.run.stats.totalCycles,
           }
         : null,
+    faults: a.faults,
     compare: a.compare,
+    marks: a.marks,
+    headline: a.compare ? headlineOf(a.compare, a.headlineModel) : null,
     noc: a.noc,
   };
 }
@@ -200,4 +223,17 @@ export function parseNocSweep(json: unknown, source: string): NocSweep {
   const r = nocSweepSchema.safeParse(json);
   if (!r.success) throw inputErrorFromZod(r.error, source, undefined, json);
   return r.data;
+}
+
+/** A mesh run as a memory-wall point: the figure `wafer run` prints, with the setting it ran at. */
+export function meshRunPoint(job: CompileJob, run: MeshRunResult, prompt: number[], faults: FaultSetting | null): SweepPoint {
+  const count = countParameters(job.config);
+  return {
+    model: job.config.name,
+    totalParams: count.total,
+    activeParams: count.activePerToken,
+    decodeTokensPerSecond: run.tokensPerSecond,
+    devices: 1,
+    setting: { source: 'mesh run', batch: 1, promptLength: prompt.length, contextLength: prompt.length + run.tokens.length - 1, dtype: job.dtype, spread: job.spread, hubSlices: null, faults },
+  };
 }

@@ -4,7 +4,10 @@
 //
 // Sources: GPUs through the GPU emulator (compiler/gpu estimateGpu); small meshes (≤ SMALL_MESH_TILES tiles, the
 // mini-* presets) through the compiler's schedule estimate (waferEstimate.ts); full wafers through the projection
-// adapter (projection.ts). A point a source cannot give is listed with its reason, never guessed.
+// adapter (projection.ts). A point a source cannot give is listed with its reason, never guessed. Every figure carries
+// the setting that produced it (setting.ts), and the table, the chart and --json read the same records.
+// Full-wafer projections take seconds each: projectionJobs lists the ones a call will ask for, so a caller can run them
+// in worker threads first (projectPool.ts) and pass them in as `projections`.
 import { estimateGpu, type GpuReport } from '../../compiler/gpu/estimate.js';
 import { BITS_PER_WEIGHT, validTensorParallelSizes } from '../../compiler/gpu/lower.js';
 import { countParameters, type ModelConfig } from '../../compiler/model/config.js';
@@ -13,7 +16,8 @@ import { InputError } from '../../fabric/errors.js';
 import { getGpuPreset, listGpuPresets, parseGpuSpec, type GpuSpec } from '../../fabric/gpu/spec.js';
 import { deriveFabric, getFabricPreset, listFabricPresets, parseFabricSpec, type FabricSpec } from '../../fabric/spec/index.js';
 import { readUserJson } from '../io/atomicWrite.js';
-import { PROJECTION_METHOD, projectOnWafer, type WaferPoint } from './projection.js';
+import { PROJECTION_METHOD, projectOnWafer, type ProjectionOptions, type WaferPoint } from './projection.js';
+import type { Setting } from './setting.js';
 import { compileEstimate, MESH_SPLIT_METHOD, toSplit, type TimeSplit } from './waferEstimate.js';
 
 /** Meshes up to this many tiles are compiled and estimated; larger fabrics go through the projection. */
@@ -46,6 +50,8 @@ export interface CompareOptions {
   sweepModels?: boolean;
   /** Called after each point is computed (for a progress bar). */
   onProgress?: (done: number, total: number) => void;
+  /** Projections already made (projectionJobs, run elsewhere): by projectionKey, a point or the refusal's message. */
+  projections?: ReadonlyMap<string, WaferPoint | string>;
 }
 
 export interface CompareRow {
@@ -65,6 +71,8 @@ export interface CompareRow {
   tokenTimeSplit: TimeSplit | null;
   contextLength: number;
   note: string | null;
+  /** What produced the figures (null where the source gave none). */
+  setting: Setting | null;
 }
 
 export interface SweepPoint {
@@ -74,6 +82,15 @@ export interface SweepPoint {
   decodeTokensPerSecond: number;
   /** GPUs or wafers used. */
   devices: number;
+  setting: Setting;
+}
+
+/** A point drawn apart from the sweeps, with its own marker and label: a toy run beside the real-size memory wall. */
+export interface WallMark {
+  label: string;
+  fabric: string;
+  kind: 'gpu' | 'wafer';
+  point: SweepPoint;
 }
 
 export interface ModelSweep {
@@ -87,7 +104,7 @@ export interface BatchSweep {
   fabric: string;
   kind: 'gpu' | 'wafer';
   devices: number | null;
-  points: { batch: number; decodeTokensPerSecond: number; aggregateTokensPerSecond: number }[];
+  points: { batch: number; decodeTokensPerSecond: number; aggregateTokensPerSecond: number; setting: Setting }[];
 }
 
 /** A GPU's HBM roofline: tokens/s per user ≤ gpus × hbmBytesPerSecond ÷ (params × bytesPerParam). */
@@ -153,6 +170,18 @@ function gpuOptions(o: CompareOptions, batch: number, gpus: number) {
   return { gpus, batch, dtype: o.dtype, promptLength: o.promptLength, contextLength: o.contextLength };
 }
 
+function gpuSetting(o: CompareOptions, r: GpuReport): Setting {
+  return { source: 'GPU emulator', batch: r.batch, promptLength: r.promptLength, contextLength: r.contextLength, dtype: o.dtype, spread: null, hubSlices: null, faults: null };
+}
+
+function projectionSetting(o: CompareOptions, p: WaferPoint, batch: number): Setting {
+  return { source: 'projection', batch, promptLength: p.promptLength, contextLength: p.contextLength, dtype: o.dtype, spread: 0, hubSlices: p.hubSlices, faults: null };
+}
+
+function meshSetting(o: CompareOptions, context: number): Setting {
+  return { source: 'mesh schedule estimate', batch: 1, promptLength: null, contextLength: context, dtype: o.dtype, spread: 0, hubSlices: null, faults: null };
+}
+
 /** The fewest tensor-parallel GPUs (≥ min) that hold `cfg` at `batch`, with the estimate there; null if none does. */
 export function fewestGpus(cfg: ModelConfig, gpu: GpuSpec, o: CompareOptions, batch: number, min = 1): { gpus: number; report: GpuReport } | null {
   // Counts whose usable HBM cannot even hold the weights are skipped without lowering (lowering them is the slow part).
@@ -172,10 +201,50 @@ export function fewestGpus(cfg: ModelConfig, gpu: GpuSpec, o: CompareOptions, ba
 /** A point a source cannot give (the reason is its message). */
 class Unavailable extends Error {}
 
+/** A full-wafer projection a compare call will ask for: what projectOnWafer is given, and where its result goes. */
+export interface ProjectionJob {
+  key: string;
+  model: ModelConfig;
+  spec: FabricSpec;
+  options: ProjectionOptions;
+}
+
+export function projectionKey(model: string, fabric: string, batch: number): string {
+  return `${model}|${fabric}|${batch}`;
+}
+
+function projectionJob(o: CompareOptions, cfg: ModelConfig, f: Extract<FabricArg, { kind: 'wafer' }>, batch: number): ProjectionJob {
+  return { key: projectionKey(cfg.name, f.name, batch), model: cfg, spec: f.spec, options: { batch, promptLength: o.promptLength, contextLength: o.contextLength, dtype: o.dtype } };
+}
+
+/** Every full-wafer projection compareFabrics(o) asks for (the table's, the size sweep's and the batch sweep's), once each. */
+export function projectionJobs(o: CompareOptions): ProjectionJob[] {
+  const jobs = new Map<string, ProjectionJob>();
+  const add = (j: ProjectionJob) => jobs.set(j.key, j);
+  for (const f of o.fabrics) {
+    if (f.kind !== 'wafer' || isSmallMesh(f.spec)) continue;
+    for (const b of o.batches) add(projectionJob(o, o.model, f, b));
+    if (o.sweepModels === false) continue;
+    for (const preset of listPresets()) add(projectionJob(o, getPreset(preset.name), f, 1));
+    for (const b of sweepBatches(o, f)) add(projectionJob(o, o.model, f, b));
+  }
+  return [...jobs.values()];
+}
+
+/** One projection job, its refusal (an InputError) as its message. */
+export function runProjectionJob(j: ProjectionJob): WaferPoint | string {
+  try {
+    return projectOnWafer(j.model, j.spec, j.options);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    return e.message;
+  }
+}
+
 /** One compareFabrics call: its options, projections already made (a point is asked for by the table and the sweeps), progress. */
 interface Run {
   o: CompareOptions;
-  projections: Map<string, WaferPoint | Error>;
+  projections: Map<string, WaferPoint | string>;
   done: number;
   total: number;
 }
@@ -185,20 +254,15 @@ function tick(run: Run): void {
   run.o.onProgress?.(run.done, run.total);
 }
 
-/** projectOnWafer, once per (model, fabric, batch) in a run; its refusals are remembered too. */
+/** projectOnWafer, once per (model, fabric, batch) in a run; a refusal is an Unavailable with its message. */
 function projected(run: Run, cfg: ModelConfig, f: Extract<FabricArg, { kind: 'wafer' }>, batch: number): WaferPoint {
-  const key = `${cfg.name}|${f.name}|${batch}`;
-  let p = run.projections.get(key);
+  const job = projectionJob(run.o, cfg, f, batch);
+  let p = run.projections.get(job.key);
   if (p === undefined) {
-    try {
-      p = projectOnWafer(cfg, f.spec, { batch, promptLength: run.o.promptLength, contextLength: run.o.contextLength, dtype: run.o.dtype });
-    } catch (e) {
-      if (!(e instanceof InputError)) throw e;
-      p = e;
-    }
-    run.projections.set(key, p);
+    p = runProjectionJob(job);
+    run.projections.set(job.key, p);
   }
-  if (p instanceof Error) throw p;
+  if (typeof p === 'string') throw new Unavailable(p);
   return p;
 }
 
@@ -211,7 +275,7 @@ function meshContext(o: CompareOptions): number {
 }
 
 function emptyRow(f: FabricArg, batch: number, method: string, contextLength: number, note: string): CompareRow {
-  return { fabric: f.name, kind: f.kind, batch, method, gpus: null, wafers: null, tilesUsed: null, decodeTokensPerSecond: null, aggregateTokensPerSecond: null, timeToFirstTokenSeconds: null, tokenTimeSplit: null, contextLength, note };
+  return { fabric: f.name, kind: f.kind, batch, method, gpus: null, wafers: null, tilesUsed: null, decodeTokensPerSecond: null, aggregateTokensPerSecond: null, timeToFirstTokenSeconds: null, tokenTimeSplit: null, contextLength, note, setting: null };
 }
 
 const GPU_METHOD = 'GPU emulator (compiler/gpu estimateGpu)';
@@ -241,41 +305,45 @@ function gpuRows(o: CompareOptions, f: Extract<FabricArg, { kind: 'gpu' }>): { r
       tokenTimeSplit: gpuSplit(r),
       contextLength: r.contextLength,
       note: null,
+      setting: gpuSetting(o, r),
     };
   });
   return { rows, gpus };
 }
 
+function meshRows(o: CompareOptions, f: Extract<FabricArg, { kind: 'wafer' }>): CompareRow[] {
+  const ctx = meshContext(o);
+  let est;
+  try {
+    est = compileEstimate(o.model, f.spec, { dtype: o.dtype, maxSeq: ctx });
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    return o.batches.map((b) => emptyRow(f, b, MESH_METHOD, ctx, `does not compile: ${e.message}`));
+  }
+  return o.batches.map((batch): CompareRow => {
+    if (batch !== 1) return emptyRow(f, batch, MESH_METHOD, ctx, 'the mesh program decodes one sequence per step: batch 1 only');
+    return {
+      fabric: f.name,
+      kind: 'wafer',
+      batch,
+      method: MESH_METHOD,
+      gpus: null,
+      wafers: 1,
+      tilesUsed: est.tilesUsed,
+      decodeTokensPerSecond: est.tokensPerSecond,
+      aggregateTokensPerSecond: est.tokensPerSecond,
+      timeToFirstTokenSeconds: null,
+      tokenTimeSplit: est.split,
+      contextLength: ctx,
+      note: `mesh prefill is one token per step (wafer run measures it); context ${ctx}`,
+      setting: meshSetting(o, ctx),
+    };
+  });
+}
+
 function waferRows(run: Run, f: Extract<FabricArg, { kind: 'wafer' }>): CompareRow[] {
   const { o } = run;
-  if (isSmallMesh(f.spec)) {
-    const ctx = meshContext(o);
-    let est;
-    try {
-      est = compileEstimate(o.model, f.spec, { dtype: o.dtype, maxSeq: ctx });
-    } catch (e) {
-      if (!(e instanceof InputError)) throw e;
-      return o.batches.map((b) => emptyRow(f, b, MESH_METHOD, ctx, `does not compile: ${e.message}`));
-    }
-    return o.batches.map((batch): CompareRow => {
-      if (batch !== 1) return emptyRow(f, batch, MESH_METHOD, ctx, 'the mesh program decodes one sequence per step: batch 1 only');
-      return {
-        fabric: f.name,
-        kind: 'wafer',
-        batch,
-        method: MESH_METHOD,
-        gpus: null,
-        wafers: 1,
-        tilesUsed: est.tilesUsed,
-        decodeTokensPerSecond: est.tokensPerSecond,
-        aggregateTokensPerSecond: est.tokensPerSecond,
-        timeToFirstTokenSeconds: null,
-        tokenTimeSplit: est.split,
-        contextLength: ctx,
-        note: `mesh prefill is one token per step (wafer run measures it); context ${ctx}`,
-      };
-    });
-  }
+  if (isSmallMesh(f.spec)) return meshRows(o, f);
   return o.batches.map((batch): CompareRow => {
     try {
       const p = projected(run, o.model, f, batch);
@@ -291,17 +359,18 @@ function waferRows(run: Run, f: Extract<FabricArg, { kind: 'wafer' }>): CompareR
         aggregateTokensPerSecond: p.aggregateTokensPerSecond,
         timeToFirstTokenSeconds: p.timeToFirstTokenSeconds,
         tokenTimeSplit: p.split,
-        contextLength: o.contextLength,
+        contextLength: p.contextLength,
         note: null,
+        setting: projectionSetting(o, p, batch),
       };
     } catch (e) {
-      if (e instanceof InputError) return emptyRow(f, batch, PROJECTION_METHOD, o.contextLength, e.message);
+      if (e instanceof Unavailable) return emptyRow(f, batch, PROJECTION_METHOD, o.contextLength, e.message);
       throw e;
     }
   });
 }
 
-function waferPoint(run: Run, cfg: ModelConfig, f: Extract<FabricArg, { kind: 'wafer' }>, batch: number): { perUser: number; aggregate: number; devices: number } {
+function waferPoint(run: Run, cfg: ModelConfig, f: Extract<FabricArg, { kind: 'wafer' }>, batch: number): { perUser: number; aggregate: number; devices: number; setting: Setting } {
   const { o } = run;
   if (isSmallMesh(f.spec)) {
     if (batch !== 1) throw new Unavailable('the mesh program decodes one sequence per step');
@@ -309,10 +378,10 @@ function waferPoint(run: Run, cfg: ModelConfig, f: Extract<FabricArg, { kind: 'w
     const sram = deriveFabric(f.spec).sramBytes;
     if (weights > sram) throw new Unavailable(`weights ${(weights / 1e9).toFixed(2)} GB exceed the mesh's ${(sram / 1e9).toFixed(2)} GB of SRAM`);
     const e = compileEstimate(cfg, f.spec, { dtype: o.dtype, maxSeq: meshContext(o) });
-    return { perUser: e.tokensPerSecond, aggregate: e.tokensPerSecond, devices: 1 };
+    return { perUser: e.tokensPerSecond, aggregate: e.tokensPerSecond, devices: 1, setting: meshSetting(o, meshContext(o)) };
   }
   const p = projected(run, cfg, f, batch);
-  return { perUser: p.decodeTokensPerSecond, aggregate: p.aggregateTokensPerSecond, devices: p.wafers };
+  return { perUser: p.decodeTokensPerSecond, aggregate: p.aggregateTokensPerSecond, devices: p.wafers, setting: projectionSetting(o, p, batch) };
 }
 
 function modelSweep(run: Run, f: FabricArg): ModelSweep {
@@ -329,10 +398,10 @@ function modelSweep(run: Run, f: FabricArg): ModelSweep {
           sweep.unavailable.push({ model: preset.name, reason: o.gpus !== undefined ? `does not fit ${o.gpus} × ${f.name}` : `does not fit any tensor-parallel group of ${f.name}` });
           continue;
         }
-        sweep.points.push({ model: preset.name, totalParams: count.total, activeParams: count.activePerToken, decodeTokensPerSecond: fit.report.decodeTokensPerSecond, devices: fit.gpus });
+        sweep.points.push({ model: preset.name, totalParams: count.total, activeParams: count.activePerToken, decodeTokensPerSecond: fit.report.decodeTokensPerSecond, devices: fit.gpus, setting: gpuSetting(o, fit.report) });
       } else {
         const p = waferPoint(run, cfg, f, 1);
-        sweep.points.push({ model: preset.name, totalParams: count.total, activeParams: count.activePerToken, decodeTokensPerSecond: p.perUser, devices: p.devices });
+        sweep.points.push({ model: preset.name, totalParams: count.total, activeParams: count.activePerToken, decodeTokensPerSecond: p.perUser, devices: p.devices, setting: p.setting });
       }
     } catch (e) {
       if (!(e instanceof Unavailable || e instanceof InputError)) throw e;
@@ -358,11 +427,11 @@ function batchSweep(run: Run, f: FabricArg, gpus: number | null): BatchSweep {
       if (f.kind === 'gpu') {
         if (gpus === null) break;
         const r = estimateGpu(o.model, f.gpu, gpuOptions(o, batch, gpus));
-        out.points.push({ batch, decodeTokensPerSecond: r.decodeTokensPerSecond, aggregateTokensPerSecond: r.aggregateTokensPerSecond });
+        out.points.push({ batch, decodeTokensPerSecond: r.decodeTokensPerSecond, aggregateTokensPerSecond: r.aggregateTokensPerSecond, setting: gpuSetting(o, r) });
       } else {
         const p = waferPoint(run, o.model, f, batch);
         out.devices = p.devices;
-        out.points.push({ batch, decodeTokensPerSecond: p.perUser, aggregateTokensPerSecond: p.aggregate });
+        out.points.push({ batch, decodeTokensPerSecond: p.perUser, aggregateTokensPerSecond: p.aggregate, setting: p.setting });
       }
     } catch (e) {
       if (!(e instanceof Unavailable || e instanceof InputError)) throw e;
@@ -382,22 +451,22 @@ function sweepFromRows(o: CompareOptions, f: FabricArg, rows: CompareRow[]): Mod
   const count = countParameters(o.model);
   const r = rows.find((x) => x.fabric === f.name && x.batch === 1);
   const sweep: ModelSweep = { fabric: f.name, kind: f.kind, points: [], unavailable: [] };
-  if (r && r.decodeTokensPerSecond !== null) sweep.points.push({ model: o.model.name, totalParams: count.total, activeParams: count.activePerToken, decodeTokensPerSecond: r.decodeTokensPerSecond, devices: r.gpus ?? r.wafers ?? 1 });
+  if (r && r.decodeTokensPerSecond !== null && r.setting) sweep.points.push({ model: o.model.name, totalParams: count.total, activeParams: count.activePerToken, decodeTokensPerSecond: r.decodeTokensPerSecond, devices: r.gpus ?? r.wafers ?? 1, setting: r.setting });
   else sweep.unavailable.push({ model: o.model.name, reason: r?.note ?? 'batch 1 not in the table' });
   return sweep;
 }
 
 /** Without sweeps, the batch panel shows the table's batches. */
 function batchSweepFromRows(f: FabricArg, rows: CompareRow[]): BatchSweep {
-  const mine = rows.filter((r) => r.fabric === f.name && r.decodeTokensPerSecond !== null && r.aggregateTokensPerSecond !== null);
-  return { fabric: f.name, kind: f.kind, devices: mine[0]?.gpus ?? mine[0]?.wafers ?? null, points: mine.map((r) => ({ batch: r.batch, decodeTokensPerSecond: r.decodeTokensPerSecond!, aggregateTokensPerSecond: r.aggregateTokensPerSecond! })) };
+  const mine = rows.filter((r) => r.fabric === f.name && r.decodeTokensPerSecond !== null && r.aggregateTokensPerSecond !== null && r.setting !== null);
+  return { fabric: f.name, kind: f.kind, devices: mine[0]?.gpus ?? mine[0]?.wafers ?? null, points: mine.map((r) => ({ batch: r.batch, decodeTokensPerSecond: r.decodeTokensPerSecond!, aggregateTokensPerSecond: r.aggregateTokensPerSecond!, setting: r.setting! })) };
 }
 
 export function compareFabrics(o: CompareOptions): CompareResult {
   if (o.fabrics.length === 0) throw new InputError('no fabrics given', '--fabrics', 'give a comma-separated list, e.g. wse3,h100,b200');
   const count = countParameters(o.model);
   const sweeps = o.sweepModels !== false;
-  const run: Run = { o, projections: new Map(), done: 0, total: o.fabrics.length * o.batches.length };
+  const run: Run = { o, projections: new Map(o.projections ?? []), done: 0, total: o.fabrics.length * o.batches.length };
   if (sweeps) run.total += o.fabrics.reduce((n, f) => n + listPresets().length + sweepBatches(o, f).length, 0);
   const rows: CompareRow[] = [];
   const gpusOf = new Map<string, number | null>();

@@ -1,4 +1,4 @@
-// The one place compare and report ask for a wafer projection (compiler/project projectWafer): its figures, and its
+// The one place the studies ask for a wafer projection (compiler/project projectWafer): its figures, and its
 // breakdown as the time split compare shows (SRAM → memory; on-wafer and inter-wafer → communication; bubbles → other).
 import type { ModelConfig } from '../../compiler/model/config.js';
 import { projectWafer, PROJECTION_METHOD as PROJECT_METHOD } from '../../compiler/project/index.js';
@@ -23,6 +23,10 @@ export interface WaferPoint {
   tilesUsed: number;
   split: TimeSplit;
   method: string;
+  /** Tiles each hub was split over, and the context the decode step was timed at (the settings the figures hold for). */
+  hubSlices: number;
+  contextLength: number;
+  promptLength: number;
 }
 
 export const PROJECTION_METHOD = `projection (compiler/project): ${PROJECT_METHOD}`;
@@ -39,5 +43,8 @@ export function projectOnWafer(cfg: ModelConfig, spec: FabricSpec, opts: Project
     tilesUsed: r.tilesPerWafer.reduce((a, t) => a + t, 0),
     split: toSplit({ compute: b.compute, memory: b.sram, communication: b.communication + b.interWafer, other: b.bubbles }),
     method: PROJECTION_METHOD,
+    hubSlices: r.hubSlices,
+    contextLength: r.context,
+    promptLength: r.promptLength,
   };
 }

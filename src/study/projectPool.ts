@@ -1,0 +1,63 @@
+// Full-wafer projections take seconds each, and a memory wall over the model presets asks for a dozen: they run side by
+// side in worker threads (each a pure function of its job, so the results are the same for any number of workers).
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { countParameters } from '../../compiler/model/config.js';
+import type { ProjectionReply } from '../workers/projectWorker.js';
+import { runProjectionJob, type ProjectionJob } from './compare.js';
+import type { WaferPoint } from './projection.js';
+
+/** Workers a study uses by default: every core, at most 8 (each holds a projection's working set). */
+export function defaultProjectionWorkers(): number {
+  return Math.max(1, Math.min(8, availableParallelism()));
+}
+
+function startWorker(): Worker {
+  return new Worker(new URL('../workers/bootstrap.mjs', import.meta.url), { workerData: { entry: new URL('../workers/projectWorker.ts', import.meta.url).href } });
+}
+
+/**
+ * Runs the jobs on `workers` threads (0: here, one after another), the largest models first so the longest job does
+ * not start last. Results by job key, in the jobs' order: a point, or the projection's refusal as its message.
+ */
+export async function runProjections(jobs: readonly ProjectionJob[], opts: { workers: number; onDone?: (done: number, total: number) => void }): Promise<Map<string, WaferPoint | string>> {
+  const out = new Map<string, WaferPoint | string>();
+  const order = [...jobs].sort((a, b) => countParameters(b.model).total * (b.options.batch ?? 1) - countParameters(a.model).total * (a.options.batch ?? 1) || (a.key < b.key ? -1 : 1));
+  const tick = () => opts.onDone?.(out.size, jobs.length);
+  const inJobOrder = () => new Map(jobs.map((j) => [j.key, out.get(j.key)!]));
+  if (opts.workers === 0 || order.length === 0) {
+    for (const j of order) {
+      out.set(j.key, runProjectionJob(j));
+      tick();
+    }
+    return inJobOrder();
+  }
+  const pool = Array.from({ length: Math.min(opts.workers, order.length) }, startWorker);
+  let next = 0;
+  try {
+    await Promise.all(
+      pool.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            const give = () => {
+              if (next >= order.length) return resolve();
+              const id = next++;
+              w.postMessage({ id, job: order[id] });
+            };
+            w.on('message', (r: ProjectionReply) => {
+              if (!r.ok) return reject(new Error(`projection of ${order[r.id].key} failed in a worker thread:\n${r.error}`));
+              out.set(order[r.id].key, r.result);
+              tick();
+              give();
+            });
+            w.once('error', reject);
+            w.once('exit', (code) => (next < order.length || code !== 0 ? reject(new Error(`a projection worker exited with code ${code}`)) : undefined));
+            give();
+          }),
+      ),
+    );
+  } finally {
+    await Promise.all(pool.map((w) => w.terminate()));
+  }
+  return inJobOrder();
+}

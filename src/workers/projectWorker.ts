@@ -1,0 +1,16 @@
+// A worker thread that runs full-wafer projections for the studies (src/study/projectPool.ts): one job per message,
+// its result (a point, or the refusal's message) back with the job's id.
+import { parentPort } from 'node:worker_threads';
+import { runProjectionJob, type ProjectionJob } from '../study/compare.js';
+
+export type ProjectionReply = { id: number; ok: true; result: ReturnType<typeof runProjectionJob> } | { id: number; ok: false; error: string };
+
+parentPort!.on('message', (m: { id: number; job: ProjectionJob }) => {
+  let reply: ProjectionReply;
+  try {
+    reply = { id: m.id, ok: true, result: runProjectionJob(m.job) };
+  } catch (e) {
+    reply = { id: m.id, ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) };
+  }
+  parentPort!.postMessage(reply);
+});
