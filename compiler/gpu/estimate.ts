@@ -199,3 +199,41 @@ export function gpuBatchSweep(cfg: ModelConfig, gpu: GpuSpec, options: GpuEstima
   const knee = points.find((p) => p.boundBy.compute > p.boundBy.memory);
   return { points, computeKneeBatch: knee ? knee.batch : null };
 }
+
+export interface GpuStepOptions {
+  /** Sequences in the step. */
+  batch: number;
+  /** Positions each sequence advances (default 1: a decode step; more: a multi-position pass). */
+  positions?: number;
+  /** Positions each sequence attends over (its KV cache). */
+  context: number;
+  dtype?: GpuWeightDtype;
+  /** Tensor-parallel GPUs. */
+  gpus: number;
+}
+
+export interface GpuStepTime {
+  /** One step's time on the GPU (kernels, launches, the step's host cost; CUDA graphs as in decode). */
+  seconds: number;
+  boundBy: GpuBoundBy;
+  /** HBM bytes one GPU moves in the step, and of those the weights and the KV cache. */
+  hbmBytesPerGpu: number;
+  weightBytesReadPerGpu: number;
+  kvBytesReadPerGpu: number;
+  flopsPerGpu: number;
+}
+
+/**
+ * The time of one engine step that advances `batch` sequences by `positions` tokens each, every sequence attending over
+ * `context` positions: the entry point for callers that cost passes of their own (a multi-position pass reads the
+ * weights once for batch × positions rows). Bad options and a model that does not fit are InputErrors.
+ */
+export function gpuStepTime(cfg: ModelConfig, gpu: GpuSpec, o: GpuStepOptions): GpuStepTime {
+  const positions = o.positions ?? 1;
+  const opts: GpuLowerOptions = { gpus: o.gpus, batch: o.batch, positions, promptLength: o.context, contextLength: o.context };
+  if (o.dtype !== undefined) opts.dtype = o.dtype;
+  const program = lowerForGpu(cfg, gpu, opts).decode;
+  const t = timeProgram(program, gpu, { cudaGraphs: true });
+  const { phase } = phaseReport(program, t);
+  return { seconds: t.seconds, boundBy: t.boundBy, hbmBytesPerGpu: t.hbmBytes, weightBytesReadPerGpu: phase.weightBytesReadPerGpu, kvBytesReadPerGpu: phase.kvBytesReadPerGpu, flopsPerGpu: t.flops };
+}

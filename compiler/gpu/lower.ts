@@ -51,6 +51,12 @@ export interface GpuLowerOptions {
   contextLength: number;
   /** KV-cache element format (default bf16). */
   kvDtype?: 'bf16' | 'fp8';
+  /**
+   * Decode: positions each sequence advances in one step (default 1). More than one is a multi-position pass (drafted
+   * tokens verified at once): the weights are read once for batch × positions rows, the KV cache once per sequence,
+   * and every position gets its logits.
+   */
+  positions?: number;
 }
 
 export interface WeightFormats {
@@ -102,6 +108,7 @@ export function checkOptions(cfg: ModelConfig, o: GpuLowerOptions): void {
   int(o.batch, 'batch', 1);
   int(o.promptLength, 'prompt-len', 1);
   int(o.contextLength, 'context', 1);
+  if (o.positions !== undefined) int(o.positions, 'positions', 1);
   if (o.contextLength < o.promptLength) {
     throw new InputError(`context ${o.contextLength} is shorter than the prompt (${o.promptLength})`, '--context', `give --context ≥ ${o.promptLength}, or leave it out (it defaults to the prompt length)`);
   }
@@ -143,7 +150,7 @@ class Builder {
   ) {
     this.N = opts.gpus;
     this.B = opts.batch;
-    this.M = opts.batch * (phase === 'decode' ? 1 : opts.promptLength);
+    this.M = opts.batch * (phase === 'decode' ? (opts.positions ?? 1) : opts.promptLength);
     this.l2Half = gpu.l2Bytes / 2;
     this.kvBytes = KV_BYTES_BY_DTYPE[opts.kvDtype ?? 'bf16'];
   }
@@ -332,8 +339,8 @@ class Builder {
     let newPositions: number;
     if (this.phase === 'decode') {
       positions = Math.min(this.opts.contextLength, W);
-      pairs = positions;
-      newPositions = 1;
+      newPositions = this.opts.positions ?? 1;
+      pairs = positions * newPositions;
     } else {
       const Lp = this.opts.promptLength;
       positions = Lp;
@@ -399,14 +406,15 @@ class Builder {
   head(): void {
     const cfg = this.desc.cfg;
     const V = cfg.vocabSize;
-    // Only the last position of each sequence needs logits (prefill too).
-    const B = this.B;
     this.vector('final_norm', null, 'rmsnorm', { op: 'rmsnorm', x: 'x', residual: 'mlp_out', weight: this.desc.finalNorm, eps: cfg.rmsNormEps, out: 'h' }, {
       elems: 2 * this.M * cfg.hiddenSize,
       outElems: 2 * this.M * cfg.hiddenSize,
       flopsPerElem: 4,
       weightBytes: cfg.hiddenSize * ACTIVATION_BYTES,
     });
+    // Only the last position of a prompt needs logits; a decode step needs every position it advances (one, or the
+    // positions of a multi-position pass).
+    const B = this.phase === 'decode' ? this.M : this.B;
     const lmPart = { ...this.part(this.desc.lmHead, 'rows', 1, this.N > 1 ? 'logits_local' : 'logits', 'bf16'), tokens: B };
     const tiedBefore = this.storedWeightBytes;
     this.matmul('lm_head', null, 'lm_head', 'h', [lmPart], { rows: B, outBytes: LOGIT_BYTES });
@@ -467,7 +475,7 @@ function program(b: Builder, cfg: ModelConfig, phase: GpuPhase, opts: GpuLowerOp
     phase,
     gpus: opts.gpus,
     batch: opts.batch,
-    tokensPerSequence: phase === 'decode' ? 1 : opts.promptLength,
+    tokensPerSequence: phase === 'decode' ? (opts.positions ?? 1) : opts.promptLength,
     contextLength: phase === 'decode' ? opts.contextLength : opts.promptLength,
     weightDtype: b.formats.linear,
     expertDtype: b.formats.expert,

@@ -1,6 +1,9 @@
 // The HBM-GPU spec: what one GPU of a tensor-parallel group is. Validated strictly (unknown keys rejected, every size
 // and rate positive); presets are frozen, and every number is cited to docs/hardware.md#gpus or marked
 // as an assumption. NVIDIA datasheets quote tensor FLOP/s "with sparsity"; every figure here is DENSE (docs/hardware.md#dense-and-sparse-figures note).
+// What a datasheet cannot give (achieved bandwidth and tensor rate, per-kernel, per-step and all-reduce costs, the
+// serving terms) is fitted to measured runs (docs/gpu-calibration.md): a100 and h100 hold their fits (fitted.ts),
+// h200 and b200 inherit h100's, and every spec says which in calibration.provenance.
 import { z } from 'zod';
 import { InputError, inputErrorFromZod } from '../errors.js';
 import { assumedFitValues, type GpuFitValues } from './fitParams.js';

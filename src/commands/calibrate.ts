@@ -12,6 +12,7 @@ import { GPU_FIT_COMMAND } from '../../fabric/gpu/fitted.js';
 import { assumedGpuSpec, type GpuSpec } from '../../fabric/gpu/spec.js';
 import { assertWritable, readUserFile, writeFileAtomic } from '../io/atomicWrite.js';
 import { printJson, printText } from '../io/output.js';
+import { InputError } from '../../fabric/errors.js';
 import { action } from './action.js';
 
 /** The measured runs shipped with the project. */
@@ -63,6 +64,7 @@ export function formatCalibration(c: GpuCalibration): string {
 
 interface CalibrateGpuOptions {
   data?: string;
+  gpu?: string;
   out?: string;
   presetModule?: string;
   force?: boolean;
@@ -78,10 +80,11 @@ export function register(program: Command): void {
       .command('gpu')
       .description('fit the GPU timing model (HBM and tensor efficiency, kernel, step and all-reduce costs, serving terms) to measured runs; prints the values and each row’s error')
       .option('--data <file>', 'measured runs CSV (columns as data/gpu-measured/README.md)', DEFAULT_GPU_DATA)
-      .option('--out <file>', 'write the fitted GPU specs (JSON: one spec per GPU, each loadable with --gpu once saved alone)')
+      .option('--out <file>', 'write the fitted GPU specs (JSON: the fits and one spec per GPU)')
+      .option('--gpu <name>', 'with --out: write only this GPU\'s fitted spec, a file `wafer gpu --gpu FILE` loads')
       .option('--preset-module <file>', 'write the presets module (fabric/gpu/fitted.ts) holding the fitted values')
       .option('--force', 'overwrite existing output files', false)
-      .addHelpText('after', '\nExamples:\n  npx wafer calibrate gpu\n  npx wafer calibrate gpu --data my-runs.csv --out my-gpus.json\n  npx wafer calibrate gpu --preset-module fabric/gpu/fitted.ts --force'),
+      .addHelpText('after', '\nExamples:\n  npx wafer calibrate gpu\n  npx wafer calibrate gpu --data my-runs.csv --out my-gpus.json\n  npx wafer calibrate gpu --gpu h100 --out h100-fitted.json && npx wafer gpu --model llama-3.1-8b --gpu h100-fitted.json\n  npx wafer calibrate gpu --preset-module fabric/gpu/fitted.ts --force'),
     (opts, g) => {
       for (const [path, option] of [
         [opts.out, '--out'],
@@ -91,8 +94,13 @@ export function register(program: Command): void {
       }
       const data = opts.data ?? DEFAULT_GPU_DATA;
       const runs = loadMeasuredRuns(data);
+      const gpus = [...new Set(runs.map((r) => r.gpu))];
+      if (opts.gpu !== undefined && !gpus.includes(opts.gpu)) throw new InputError(`no measured runs of "${opts.gpu}" in ${data}`, '--gpu', `use one of ${gpus.join(', ')}`);
       const c = calibrateGpus(runs, data === DEFAULT_GPU_DATA ? 'data/gpu-measured/nim-llama3.csv' : data);
-      if (opts.out !== undefined) writeFileAtomic(opts.out, JSON.stringify({ command: c.command, data: c.data, fits: c.fits, specs: c.specs }, null, 2) + '\n', { force: opts.force, option: '--out' });
+      if (opts.out !== undefined) {
+        const doc = opts.gpu !== undefined ? c.specs[opts.gpu] : { command: c.command, data: c.data, fits: c.fits, specs: c.specs };
+        writeFileAtomic(opts.out, JSON.stringify(doc, null, 2) + '\n', { force: opts.force, option: '--out' });
+      }
       if (opts.presetModule !== undefined) writeFileAtomic(opts.presetModule, fittedModuleSource(c.fits, (f) => f.values), { force: opts.force, option: '--preset-module' });
       if (g.json) printJson(c);
       else printText(formatCalibration(c));

@@ -14,7 +14,6 @@ import { defaultProjectionWorkers } from '../study/projectPool.js';
 import { describeSetting } from '../study/setting.js';
 import { action } from './action.js';
 
-export { DEMO };
 
 type DemoResult = DemoData & { report: string };
 

@@ -218,8 +218,9 @@ function sizeSeries(s: ModelSweep, c: Ctx, highlight: string): { svg: string; en
     const style: Record<string, string | number> = chosen ? { stroke: '#000', 'stroke-width': 1.5 } : isMoe(p) ? { fill: '#fff', stroke: colour, 'stroke-width': 1.5 } : {};
     parts.push(el('g', { class: 'point', 'data-moe': String(isMoe(p)), ...pointData(s.fabric, s.kind, p) }, [el('title', {}, esc(pointTitle(s.fabric, s.kind, p))), marker(s.kind, X, Y, chosen ? 5 : 3.5, colour, style)]));
   }
-  const last = runs.length ? runs[runs.length - 1] : null;
-  return { svg: el('g', { class: 'series', 'data-fabric': s.fabric, 'data-kind': s.kind }, parts), end: last ? xy(last[last.length - 1]) : null };
+  // The name goes by the largest model drawn (dense or not): the series' right end.
+  const largest = s.points.length ? s.points.reduce((a, b) => (b.totalParams > a.totalParams ? b : a)) : null;
+  return { svg: el('g', { class: 'series', 'data-fabric': s.fabric, 'data-kind': s.kind }, parts), end: largest ? xy(largest) : null };
 }
 
 /** The strip under the size panel: wafers or GPUs needed, a step per fabric, each count written where it starts. */
@@ -270,7 +271,7 @@ function sizePanel(d: MemoryWallData, colourOf: (f: string) => string): string {
   const atEdge = ends.filter((e) => e.at[0] > SIZE.x1 - 160);
   const labelYs = spreadLabels(atEdge.map((e) => e.at[1] + 4), LABEL_GAP_PX);
   atEdge.forEach((e, i) => parts.push(el('line', { x1: e.at[0] + 5, y1: e.at[1], x2: SIZE.x1 + 4, y2: labelYs[i] - 4, stroke: colourOf(e.fabric), 'stroke-width': 0.8, opacity: 0.6 }), text(SIZE.x1 + 6, labelYs[i], e.fabric, { class: 'series-label', fill: colourOf(e.fabric), 'font-weight': 'bold' })));
-  for (const e of ends.filter((x) => !atEdge.includes(x))) parts.push(text(e.at[0] + 8, e.at[1] + 4, e.fabric, { class: 'series-label', fill: colourOf(e.fabric), 'font-weight': 'bold' }));
+  for (const e of ends.filter((x) => !atEdge.includes(x))) parts.push(text(e.at[0] + 9, e.at[1] - 7, e.fabric, { class: 'series-label', fill: colourOf(e.fabric), 'font-weight': 'bold' }));
   for (const m of marks) {
     const X = x(m.point.totalParams);
     const Y = y(m.point.decodeTokensPerSecond);
@@ -294,7 +295,8 @@ function batchPanel(d: MemoryWallData, colourOf: (f: string) => string): string 
     const agg = s.points.map((p): [number, number] => [x(p.batch), y(p.aggregateTokensPerSecond)]);
     const user = s.points.map((p): [number, number] => [x(p.batch), y(p.decodeTokensPerSecond)]);
     const devices = s.devices !== null ? ` (${plural(s.devices, unitOf(s.kind))})` : '';
-    ends.push({ label: `${s.fabric} total${devices}`, colour, at: agg[agg.length - 1] }, { label: `${s.fabric} per user`, colour, at: user[user.length - 1] });
+    if (s.points.length === 1) ends.push({ label: `${s.fabric}${devices}: batch ${s.points[0].batch} only`, colour, at: agg[0] });
+    else ends.push({ label: `${s.fabric} total${devices}`, colour, at: agg[agg.length - 1] }, { label: `${s.fabric} per user`, colour, at: user[user.length - 1] });
     parts.push(
       el('g', { class: 'series', 'data-fabric': s.fabric, 'data-kind': s.kind }, [
         polyline(agg, { stroke: colour, 'stroke-width': 2 }),

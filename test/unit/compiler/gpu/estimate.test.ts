@@ -1,7 +1,7 @@
 // The GPU emulator held to physics: the memory wall, the batch knee, bandwidth scaling, tensor-parallel cost.
 import { describe, expect, it } from 'vitest';
 import { getGpuPreset, parseGpuSpec } from '../../../../fabric/gpu/spec.js';
-import { estimateGpu, gpuBatchSweep } from '../../../../compiler/gpu/estimate.js';
+import { estimateGpu, gpuBatchSweep, gpuStepTime } from '../../../../compiler/gpu/estimate.js';
 import { getPreset } from '../../../../compiler/model/presets.js';
 import { countParameters } from '../../../../compiler/model/config.js';
 
@@ -146,5 +146,27 @@ describe('report', () => {
   it('launching from a host stream instead of a CUDA graph costs tokens/s', () => {
     const cfg = getPreset('llama-3.1-8b');
     expect(estimateGpu(cfg, h100, { cudaGraphs: false }).decodeTokensPerSecond).toBeLessThan(estimateGpu(cfg, h100, {}).decodeTokensPerSecond);
+  });
+});
+
+describe('gpuStepTime (one step of any shape)', () => {
+  const cfg = getPreset('llama-3.1-8b');
+
+  it('one position is the decode step estimateGpu reports', () => {
+    const r = estimateGpu(cfg, h100, { batch: 4, promptLength: 1024, contextLength: 1024 });
+    expect(gpuStepTime(cfg, h100, { batch: 4, context: 1024, gpus: 1 }).seconds).toBe(r.decodeStepSeconds);
+  });
+
+  it('a multi-position pass reads the weights and the KV cache once, so q positions cost far less than q steps', () => {
+    const one = gpuStepTime(cfg, h100, { batch: 1, context: 2048, gpus: 1 });
+    const eight = gpuStepTime(cfg, h100, { batch: 1, positions: 8, context: 2048, gpus: 1 });
+    expect(eight.weightBytesReadPerGpu / one.weightBytesReadPerGpu).toBeCloseTo(1, 4); // (8 embedding rows instead of 1)
+    expect(eight.kvBytesReadPerGpu).toBe(one.kvBytesReadPerGpu);
+    expect(eight.flopsPerGpu / one.flopsPerGpu).toBeGreaterThan(7.5);
+    expect(eight.seconds).toBeGreaterThan(one.seconds);
+    expect(eight.seconds).toBeLessThan(2 * one.seconds);
+    // ... and q positions of one sequence cost about what q sequences of one position do (the same GEMM rows).
+    const batch8 = gpuStepTime(cfg, h100, { batch: 8, context: 2048, gpus: 1 });
+    expect(eight.seconds).toBeLessThan(batch8.seconds);
   });
 });

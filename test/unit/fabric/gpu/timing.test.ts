@@ -85,8 +85,8 @@ describe('timeKernel', () => {
       return (2e12 * rows) / t.computeSeconds;
     };
     const rates = [1, 8, 64, 256, 1024, 8192].map(rate);
-    for (let i = 1; i < rates.length; i++) expect(rates[i]).toBeGreaterThanOrEqual(rates[i - 1]);
-    expect(rates[0]).toBeGreaterThanOrEqual(h100.flopsPerSecond.fp32 * h100.achievable.flopsFraction);
+    for (let i = 1; i < rates.length; i++) expect(rates[i]).toBeGreaterThanOrEqual(rates[i - 1] * (1 - 1e-12));
+    expect(rates[0] / (h100.flopsPerSecond.fp32 * h100.achievable.flopsFraction)).toBeGreaterThan(1 - 1e-12);
     expect(rates.at(-1)!).toBeLessThan(h100.flopsPerSecond.bf16 * h100.achievable.flopsFraction);
   });
 
