@@ -13,6 +13,21 @@ export class InputError extends Error {
   }
 }
 
+/**
+ * Bad input in one option of a core API, named by its field (`hubSlices`, `kvChunkPositions`, …): the core never
+ * names a command-line flag; an edge that took the value from a flag reports the flag instead (src/wafer/setup.ts
+ * withFlags).
+ */
+export class OptionError extends InputError {
+  constructor(
+    readonly option: string,
+    what: string,
+    fix: string,
+  ) {
+    super(what, option, fix);
+  }
+}
+
 /** zod's type names as a person says them: "an integer", "a number", "an array". */
 const TYPE_NAMES: Readonly<Record<string, string>> = {
   int: 'an integer',

@@ -1,8 +1,11 @@
-// Mesh coordinates. Tile index = y * width + x. Port numbers follow PORTS in fabric/isa/types.ts:
+// Mesh coordinates. Tile index = y * width + x. Port numbers follow PORTS (below; the program format, fabric/isa, names ports by them):
 // 0 = ramp, 1 = N (toward y-1), 2 = E (x+1), 3 = S (y+1), 4 = W (x-1). Everything here is plain integer arithmetic
 // on numbers and typed arrays, so the engine's hot loops can use it (or its precomputed tables) directly.
 import { InputError } from './errors.js';
-import { PORTS, type Port } from './isa/types.js';
+
+/** N = toward y-1, S = toward y+1, E = toward x+1, W = toward x-1; ramp = this tile's compute engine. */
+export type Port = 'ramp' | 'N' | 'E' | 'S' | 'W';
+export const PORTS: readonly Port[] = ['ramp', 'N', 'E', 'S', 'W'];
 
 export const PORT_RAMP = 0;
 export const PORT_N = 1;

@@ -20,11 +20,11 @@ interface GpuJsKernel {
 }
 interface GpuJsInstance {
   readonly mode: string;
-  readonly Kernel?: { mode?: string };
+  readonly Kernel?: { name?: string; mode?: string };
   createKernel(fn: (this: GpuJsKernelThis, ...args: never[]) => number, settings: Record<string, unknown>): GpuJsKernel;
   destroy(): void;
 }
-interface GpuJsModule {
+export interface GpuJsModule {
   GPU: new (settings?: { mode?: string }) => GpuJsInstance;
 }
 
@@ -70,9 +70,18 @@ function matvecScaledKernel(this: GpuJsKernelThis, w: number[], x: number[], sca
   return s * scales[this.thread.x];
 }
 
-/** A gpu.js matvec in the given mode (default 'cpu'). Throws if gpu.js cannot be loaded or the mode is unsupported. */
-export async function createGpuJsMatvec(mode: GpuJsMode = 'cpu'): Promise<GpuJsMatvec> {
-  const gpujs = await loadGpuJs();
+/** The backend gpu.js picked, from its kernel class (WebGL2Kernel → 'webgl2', CPUKernel → 'cpu'); else the mode. */
+function backendName(gpu: GpuJsInstance): string {
+  const name = /^(\w+)Kernel$/.exec(gpu.Kernel?.name ?? '')?.[1];
+  return name ? name.toLowerCase() : (gpu.Kernel?.mode ?? gpu.mode);
+}
+
+/**
+ * A gpu.js matvec in the given mode (default 'cpu'). Throws if gpu.js cannot be loaded or the mode is unsupported.
+ * `gpujs`: the module itself, for a page that bundles gpu.js' browser build (a bare import() does not resolve there).
+ */
+export async function createGpuJsMatvec(mode: GpuJsMode = 'cpu', gpujs: GpuJsModule | null = null): Promise<GpuJsMatvec> {
+  gpujs ??= await loadGpuJs();
   if (!gpujs) throw new Error('gpu.js is not available (it is an optional dependency: npm install gpu.js)');
   const gpu = new gpujs.GPU({ mode });
   const kernels = new Map<string, GpuJsKernel>();
@@ -93,7 +102,7 @@ export async function createGpuJsMatvec(mode: GpuJsMode = 'cpu'): Promise<GpuJsM
   };
   return {
     mode,
-    backend: gpu.Kernel?.mode ?? gpu.mode,
+    backend: backendName(gpu),
     matvec(w, x, y) {
       const { rows, cols } = w;
       if (x.length < cols || y.length < rows) throw new RangeError(`matvec: x has ${x.length} (needs ${cols}), y has ${y.length} (needs ${rows})`);

@@ -108,6 +108,14 @@ export function createKernelMemory(initialBytes = 1 << 20, maximumBytes = WASM_M
   return new WebAssembly.Memory({ initial, maximum, shared: true });
 }
 
+/**
+ * By its tag, not instanceof: a page that is not cross-origin isolated has shared wasm memories but no
+ * SharedArrayBuffer global to compare with.
+ */
+function isSharedBuffer(b: ArrayBufferLike): boolean {
+  return Object.prototype.toString.call(b) === '[object SharedArrayBuffer]';
+}
+
 function checkCount(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 0) throw new RangeError(`WasmKernels: ${name} must be a non-negative integer, got ${v}`);
 }
@@ -140,7 +148,7 @@ export class WasmKernels {
    * running the `simd` build of the module (default: defaultWasmSimd()).
    */
   constructor(memory: WebAssembly.Memory = createKernelMemory(), simd: WasmSimd = defaultWasmSimd()) {
-    if (!(memory.buffer instanceof SharedArrayBuffer)) throw new TypeError('WasmKernels: the memory must be shared (new WebAssembly.Memory({ initial, maximum, shared: true }))');
+    if (!isSharedBuffer(memory.buffer)) throw new TypeError('WasmKernels: the memory must be shared (new WebAssembly.Memory({ initial, maximum, shared: true }))');
     this.memory = memory;
     this.simd = simd;
     const instance = new WebAssembly.Instance(matvecWasmModule(simd), { env: { memory } });

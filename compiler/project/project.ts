@@ -10,13 +10,14 @@
 // throughput B per interval. Time to first token: the prompt's L tokens go through the same pipeline one step each
 // (the mesh program is a decode step, as `wafer run` prefills), so it is the token latency + (L − 1) × slowest stage,
 // with every step costed at the decode context (an upper bound: early prompt positions attend over less).
-import { InputError } from '../../fabric/errors.js';
+import { InputError, OptionError } from '../../fabric/errors.js';
 import type { FabricSpec } from '../../fabric/spec/schema.js';
 import { remapRepair, type FaultMap, type RepairPolicy } from '../../fabric/faults/index.js';
 import type { ModelConfig } from '../model/config.js';
 import type { LayerNode } from '../graph/graph.js';
 import { tileBudgetBytes, type ProgramDtype } from '../wafer/partition.js';
 import { PATH_CAUSES, type PathSplit } from '../wafer/estimate.js';
+import { searchSpread } from '../wafer/spread.js';
 import { lowerStage, timeStage, type LoweredStage, type StageRequest, type WaferMesh } from './stage.js';
 import { projectionGraph } from './graph.js';
 
@@ -39,7 +40,6 @@ export const DEFAULT_PROMPT_LENGTH = 1024;
 const EXACT_LAYERS = 8;
 /** Fan-outs the lowering tries, smallest first, until every matrix partitions under them (colours are not checked). */
 const FAN_STEPS = [8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192];
-const MIN_SPREAD_BUDGET_BYTES = 4096;
 /** Builds the spread search may try. */
 const SPREAD_STEPS = 6;
 
@@ -155,34 +155,35 @@ export interface ProjectionReport {
 export const PROJECTION_METHOD =
   'one layer per kind, the embedding and the LM head compiled at tile granularity (lower, place at their offsets on their wafers, route), timed by estimateStep on the engine’s cost functions; a token = embedding + Σ layer hub-to-hub cycles + LM head + inter-wafer transfers';
 
-function bad(what: string, where: string, fix: string): never {
-  throw new InputError(what, where, fix);
+/** Bad input in `option` (a ProjectOptions field, or the fabric). */
+function bad(what: string, option: keyof ProjectOptions | 'fabric', fix: string): never {
+  throw new OptionError(option, what, fix);
 }
 
 /** Validates and fills the options. */
 function resolveOptions(cfg: ModelConfig, spec: FabricSpec, o: ProjectOptions) {
   const dtype = o.dtype ?? 'bf16';
-  if (!PROJECT_DTYPES.includes(dtype)) bad(`unknown dtype "${dtype}"`, '--dtype', `use one of ${PROJECT_DTYPES.join(', ')}`);
+  if (!PROJECT_DTYPES.includes(dtype)) bad(`unknown dtype "${dtype}"`, 'dtype', `use one of ${PROJECT_DTYPES.join(', ')}`);
   const kvDtype = o.kvDtype ?? 'bf16';
-  if (!KV_DTYPES.includes(kvDtype)) bad(`unknown KV-cache dtype "${kvDtype}"`, '--kv-dtype', `use one of ${KV_DTYPES.join(', ')}`);
-  if (dtype === 'mxfp4' && !cfg.moe) bad(`--dtype mxfp4 quantises routed experts, and ${cfg.name} has none`, '--dtype', 'use bf16 or int8 for a dense model');
+  if (!KV_DTYPES.includes(kvDtype)) bad(`unknown KV-cache dtype "${kvDtype}"`, 'kvDtype', `use one of ${KV_DTYPES.join(', ')}`);
+  if (dtype === 'mxfp4' && !cfg.moe) bad(`mxfp4 quantises routed experts, and ${cfg.name} has none`, 'dtype', 'use bf16 or int8 for a dense model');
   const batch = o.batch ?? 1;
-  if (!Number.isInteger(batch) || batch < 1) bad(`batch must be a whole number ≥ 1, got ${batch}`, '--batch', 'give 1 or more');
+  if (!Number.isInteger(batch) || batch < 1) bad(`batch must be a whole number ≥ 1, got ${batch}`, 'batch', 'give 1 or more');
   const promptLength = o.promptLength ?? Math.min(DEFAULT_PROMPT_LENGTH, o.context ?? DEFAULT_CONTEXT);
-  if (!Number.isInteger(promptLength) || promptLength < 1) bad(`prompt length must be a whole number ≥ 1, got ${promptLength}`, '--prompt-len', 'give 1 or more');
+  if (!Number.isInteger(promptLength) || promptLength < 1) bad(`prompt length must be a whole number ≥ 1, got ${promptLength}`, 'promptLength', 'give 1 or more');
   const context = o.context ?? Math.max(Math.min(DEFAULT_CONTEXT, cfg.maxPositionEmbeddings), promptLength);
-  if (!Number.isInteger(context) || context < 1) bad(`context must be a whole number ≥ 1, got ${context}`, '--context', 'give 1 or more');
-  if (promptLength > context) bad(`prompt length ${promptLength} does not fit a context of ${context}`, '--prompt-len', `give at most ${context}, or raise --context`);
+  if (!Number.isInteger(context) || context < 1) bad(`context must be a whole number ≥ 1, got ${context}`, 'context', 'give 1 or more');
+  if (promptLength > context) bad(`prompt length ${promptLength} does not fit a context of ${context}`, 'promptLength', `give at most ${context}, or a longer context`);
   const grid = o.grid ?? { width: spec.widthTiles, height: spec.heightTiles };
-  if (!Number.isInteger(grid.width) || !Number.isInteger(grid.height) || grid.width < 1 || grid.height < 1) bad(`grid ${grid.width}x${grid.height} is not a size in tiles`, '--grid', 'give WxH with whole numbers ≥ 1, e.g. 420x420');
-  if (grid.width > spec.widthTiles || grid.height > spec.heightTiles) bad(`grid ${grid.width}x${grid.height} is larger than ${spec.name}'s ${spec.widthTiles}x${spec.heightTiles}`, '--grid', `give at most ${spec.widthTiles}x${spec.heightTiles}`);
+  if (!Number.isInteger(grid.width) || !Number.isInteger(grid.height) || grid.width < 1 || grid.height < 1) bad(`grid ${grid.width}x${grid.height} is not a size in tiles`, 'grid', 'give WxH with whole numbers ≥ 1, e.g. 420x420');
+  if (grid.width > spec.widthTiles || grid.height > spec.heightTiles) bad(`grid ${grid.width}x${grid.height} is larger than ${spec.name}'s ${spec.widthTiles}x${spec.heightTiles}`, 'grid', `give at most ${spec.widthTiles}x${spec.heightTiles}`);
   const wafers = o.wafers ?? 'auto';
-  if (wafers !== 'auto' && (!Number.isInteger(wafers) || wafers < 1)) bad(`wafers must be "auto" or a whole number ≥ 1, got ${wafers}`, '--wafers', 'give auto or 1 or more');
+  if (wafers !== 'auto' && (!Number.isInteger(wafers) || wafers < 1)) bad(`wafers must be "auto" or a whole number ≥ 1, got ${wafers}`, 'wafers', 'give auto or 1 or more');
   const spread = o.spread ?? 0;
-  if (!(spread >= 0 && spread <= 1)) bad(`spread must be in [0, 1], got ${spread}`, '--spread', 'give a fraction such as 0.9');
+  if (!(spread >= 0 && spread <= 1)) bad(`spread must be in [0, 1], got ${spread}`, 'spread', 'give a fraction such as 0.9');
   if (o.maxFan !== undefined && (!Number.isInteger(o.maxFan) || o.maxFan < 1)) bad(`maxFan must be a whole number ≥ 1, got ${o.maxFan}`, 'maxFan', 'give 8 or more');
-  if (o.hubSlices !== undefined && !(Number.isInteger(o.hubSlices) && o.hubSlices >= 1)) bad(`hub slices must be a whole number ≥ 1, got ${o.hubSlices}`, '--hub-slices', 'give auto or a number such as 16');
-  if (o.hubSlices !== undefined && o.hubSlices > cfg.hiddenSize) bad(`--hub-slices ${o.hubSlices} is more than the model's ${cfg.hiddenSize} hidden columns`, '--hub-slices', `give auto or at most ${cfg.hiddenSize}`);
+  if (o.hubSlices !== undefined && !(Number.isInteger(o.hubSlices) && o.hubSlices >= 1)) bad(`hub slices must be a whole number ≥ 1, got ${o.hubSlices}`, 'hubSlices', 'give auto or a number such as 16');
+  if (o.hubSlices !== undefined && o.hubSlices > cfg.hiddenSize) bad(`${o.hubSlices} hub slices are more than the model's ${cfg.hiddenSize} hidden columns`, 'hubSlices', `give auto or at most ${cfg.hiddenSize}`);
   return { dtype, kvDtype, batch, promptLength, context, grid, wafers, spread, repair: o.repair ?? 'route-around', faults: o.faults ?? null };
 }
 
@@ -192,11 +193,11 @@ function waferMesh(spec: FabricSpec, grid: { width: number; height: number }, fa
   const n = sub.widthTiles * sub.heightTiles;
   if (!faults) return { spec: sub, faults: null, linkExtraLatencyCycles: null, usable: () => true, usableTiles: n };
   if (repair === 'remap') {
-    const r = remapRepair(faults, sub, '--repair remap');
+    const r = remapRepair(faults, sub);
     return { spec: sub, faults: null, linkExtraLatencyCycles: r.extraLatencyCycles, usable: () => true, usableTiles: n };
   }
   if (faults.width !== sub.widthTiles || faults.height !== sub.heightTiles) {
-    bad(`the fault map is ${faults.width}x${faults.height} but each wafer is ${sub.widthTiles}x${sub.heightTiles}`, '--faults', 'give a map of the (sub-)grid, or generate one with --fault-density');
+    bad(`the fault map is ${faults.width}x${faults.height} but each wafer is ${sub.widthTiles}x${sub.heightTiles}`, 'faults', 'give a map of the (sub-)grid, or a fault density (a map is generated per wafer)');
   }
   let usableTiles = 0;
   for (let i = 0; i < n; i++) if (faults.isTileUsable(i)) usableTiles++;
@@ -223,12 +224,12 @@ interface Build {
 }
 
 /** Packs [embedding, layers…, LM head] in order into wafers: as few as fit, or exactly `wafers` evenly. */
-function assignWafers(embTiles: number, layerTiles: number[], lmTiles: number, usable: number, wafers: number | 'auto', where: string) {
+function assignWafers(embTiles: number, layerTiles: number[], lmTiles: number, usable: number, wafers: number | 'auto', where: 'grid' | 'fabric') {
   const items = [embTiles, ...layerTiles, lmTiles];
   const biggest = Math.max(...items);
   const names = (i: number) => (i === 0 ? 'the embedding' : i === items.length - 1 ? 'the LM head' : `layer ${i - 1}`);
   const big = items.findIndex((t) => t > usable);
-  if (big >= 0) bad(`${names(big)} needs ${items[big]} tiles but a wafer has ${usable} usable`, where, 'use a larger --grid, --dtype int8 or mxfp4, or a fabric with more SRAM per tile');
+  if (big >= 0) bad(`${names(big)} needs ${items[big]} tiles but a wafer has ${usable} usable`, where, 'use a larger grid, the int8 or mxfp4 dtype, or a fabric with more SRAM per tile');
   const pack = (capacity: number) => {
     const waferOf: number[] = [];
     const offset: number[] = [];
@@ -243,7 +244,7 @@ function assignWafers(embTiles: number, layerTiles: number[], lmTiles: number, u
   };
   let packed = pack(usable);
   if (wafers !== 'auto') {
-    if (wafers < packed.tiles.length) bad(`${wafers} wafer${wafers === 1 ? '' : 's'} cannot hold the model: it needs ${packed.tiles.length}`, '--wafers', `give at least ${packed.tiles.length}, or auto`);
+    if (wafers < packed.tiles.length) bad(`${wafers} wafer${wafers === 1 ? '' : 's'} cannot hold the model: it needs ${packed.tiles.length}`, 'wafers', `give at least ${packed.tiles.length}, or auto`);
     // The smallest capacity that still packs into the wafers asked for: the layers spread evenly over them.
     let lo = Math.max(biggest, Math.ceil(items.reduce((a, b) => a + b, 0) / wafers));
     let hi = usable;
@@ -257,6 +258,8 @@ function assignWafers(embTiles: number, layerTiles: number[], lmTiles: number, u
   return packed;
 }
 
+// Longer than ~150 lines: the projection's phases (build the stages, pick KV chunks, spread, time the stages where
+// they sit, add up the token) share the build and the packing they refine; splitting them is left for later.
 export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions = {}): ProjectionReport {
   const o = resolveOptions(cfg, spec, opts);
   const mesh = waferMesh(spec, o.grid, o.faults, o.repair);
@@ -309,7 +312,7 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
     throw lastError;
   };
   const assign = (b: Build, wafers: number | 'auto') =>
-    assignWafers(b.embedding.tiles, graph.layers.map((l) => b.kinds.get(kindOf(l))!.tiles), b.lmHead.tiles, mesh.usableTiles, wafers, opts.grid ? '--grid' : '--fabric');
+    assignWafers(b.embedding.tiles, graph.layers.map((l) => b.kinds.get(kindOf(l))!.tiles), b.lmHead.tiles, mesh.usableTiles, wafers, opts.grid ? 'grid' : 'fabric');
 
   // KV chunks of the fastest size (more, smaller chunk tiles) only where they need no more wafers than chunk tiles
   // as full as they fit: the wafer count comes first, then the smallest chunks that keep it.
@@ -363,29 +366,19 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
     // the tile budget between a feasible one (hi: fewer tiles than the target) and an infeasible one (lo).
     const wafers = packing.tiles.length;
     const target = o.spread * mesh.usableTiles;
-    let hi = b.budgetBytes;
-    let hiTiles = Math.max(...packing.tiles);
-    let lo = MIN_SPREAD_BUDGET_BYTES;
-    for (let it = 0; it < SPREAD_STEPS && hiTiles < 0.95 * target && hi - lo > 256; it++) {
-      // Tiles grow about as 1 / budget: aim there, but stay inside the bracket.
-      let budget = Math.floor((hi * hiTiles) / target);
-      if (budget <= lo || budget >= hi) budget = Math.floor((lo + hi) / 2);
-      let next: Build | null = null;
-      let nextPacking: ReturnType<typeof assign> | null = null;
+    const tryBudget = (budget: number) => {
       try {
-        next = build(budget);
-        nextPacking = assign(next, wafers);
+        const next = build(budget);
+        const nextPacking = assign(next, wafers);
+        return { built: { b: next, packing: nextPacking }, tiles: Math.max(...nextPacking.tiles) };
       } catch (e) {
         if (!(e instanceof InputError)) throw e;
+        return null;
       }
-      const fullest = nextPacking ? Math.max(...nextPacking.tiles) : Infinity;
-      if (next && nextPacking && fullest <= target) {
-        hi = budget;
-        hiTiles = fullest;
-        b = next;
-        packing = nextPacking;
-      } else lo = budget;
-    }
+    };
+    const found = searchSpread({ hi: b.budgetBytes, hiTiles: Math.max(...packing.tiles), built: { b, packing }, target, steps: SPREAD_STEPS, more: (hiTiles) => hiTiles < 0.95 * target, aim: true, build: tryBudget }).built;
+    b = found.b;
+    packing = found.packing;
   }
 
   // Time the stages where they sit: the embedding at the start of the first wafer, a layer or the LM head at its offset

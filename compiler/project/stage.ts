@@ -12,6 +12,8 @@ import { placeTiles, type Placement } from '../wafer/place.js';
 import { meshView, routeStreams, type StreamRoute } from '../wafer/route.js';
 import { estimateStep, PATH_CAUSES, type PathSplit } from '../wafer/estimate.js';
 import type { ProgramDtype } from '../wafer/partition.js';
+import type { TileTag, TileUnit } from '../wafer/plan.js';
+import { kvChunker } from './kvChunks.js';
 
 /** The mesh one wafer offers a stage: its spec (possibly a sub-grid), and its faults as the compiler sees them. */
 export interface WaferMesh {
@@ -100,7 +102,8 @@ export function lowerStage(req: StageRequest): LoweredStage {
     maxFan: req.maxFan,
     embedding: part === 'embedding',
     lmHead: part === 'lm_head',
-    projection: req.projection,
+    // The projection's own paths plug in here: chunked KV heads (kvChunks.ts).
+    projection: { ...req.projection, kvChunks: kvChunker },
     // The model's hub slices, also in a stage without layers.
     sliceCols,
   });
@@ -124,21 +127,24 @@ export function lowerStage(req: StageRequest): LoweredStage {
   }
   if (layerStage && req.batch > 1 && kvTiles > 0) {
     // The last tile before the `stage.out` stubs reserves the other users' KV tiles behind it.
-    const last = tiles.findLast((t) => t.group !== 'stage')!;
+    const last = tiles.findLast((t) => !isStub(t.tag))!;
     last.span = (last.span ?? 1) + (req.batch - 1) * kvTiles;
   }
   let total = 0;
   let embeddingTiles = 0;
   let lmHeadTiles = 0;
   for (const t of tiles) {
-    if (t.group === 'stage') continue;
+    if (isStub(t.tag)) continue;
     const n = t.span ?? 1;
     total += n;
-    if (t.group === 'embedding') embeddingTiles += n;
-    else if (t.group === 'lm_head') lmHeadTiles += n;
+    if (t.tag.unit === 'embedding') embeddingTiles += n;
+    else if (t.tag.unit === 'final-hub' || t.tag.unit === 'lm-head') lmHeadTiles += n;
   }
   return { req, lowered, tiles: total, embeddingTiles, lmHeadTiles, kvTiles, kvPositionsPerTile, overflowTiles, hubSlices: Math.ceil(req.graph.hidden / sliceCols), kvFillPositions: lowered.kvFillPositions ?? 0 };
 }
+
+/** A stage's stub tiles: where its input comes from and its output goes (other wafers), not tiles of its own. */
+const isStub = (tag: TileTag): boolean => tag.unit === 'stage-in' || tag.unit === 'stage-out';
 
 /** Places, routes and estimates a lowered stage at `scanOffset` usable tiles into its wafer, at step `position`. */
 export function timeStage(stage: LoweredStage, scanOffset: number, position: number): TimedStage {
@@ -153,9 +159,9 @@ export function timeStage(stage: LoweredStage, scanOffset: number, position: num
   const part = partOf(req);
   // Probes: where the stage's share of a token starts (the first hub slice's input) and ends (the last of the next
   // hub's slices to receive its part: the `stage.out` stubs).
-  const fromRole = part === 'layer' ? `L${req.layers[0].index}.attn.hub` : part === 'lm_head' ? 'final.hub' : null;
-  const from = fromRole === null ? null : tiles.find((t) => t.role === fromRole)!;
-  const to = part === 'lm_head' ? [] : tiles.filter((t) => t.group === 'stage' && t.role.startsWith('stage.out'));
+  const firstSlice = (unit: TileUnit, layer: number | null) => tiles.find((t) => t.tag.unit === unit && t.tag.layer === layer && t.tag.expert === null && t.tag.index[0] === 0)!;
+  const from = part === 'layer' ? firstSlice('attn-hub', req.layers[0].index) : part === 'lm_head' ? firstSlice('final-hub', null) : null;
+  const to = part === 'lm_head' ? [] : tiles.filter((t) => t.tag.unit === 'stage-out');
   const est = estimateStep(spec, lowered, placement, routes, {
     position,
     linkExtraLatencyCycles: mesh.linkExtraLatencyCycles,

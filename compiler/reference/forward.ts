@@ -57,6 +57,8 @@ interface LayerWeights {
 export interface ReferenceOptions {
   /** KV-cache capacity in positions (default min(maxPositionEmbeddings, 1024)). */
   maxSeq?: number;
+  /** The matvec every projection runs (default matvecReference; the lab page passes gpu.js' to run them on WebGL). */
+  matvec?: (w: Matrix, x: Float32Array, y: Float32Array) => void;
 }
 
 /** What a MoE layer chose for the last token: the router's top-k per MoE layer (null for dense layers). */
@@ -88,8 +90,10 @@ export class ReferenceModel {
   private readonly headScratch: Float32Array;
   /** The routing decisions of the last step, per layer. */
   readonly lastRouting: RoutingTrace;
+  private readonly matvec: (w: Matrix, x: Float32Array, y: Float32Array) => void;
 
   constructor(weights: ModelWeights, opts: ReferenceOptions = {}) {
+    this.matvec = opts.matvec ?? matvecReference;
     const cfg = weights.config;
     assertRunnableFamily(cfg, `model ${cfg.name}`);
     this.config = cfg;
@@ -177,9 +181,9 @@ export class ReferenceModel {
     for (let l = 0; l < this.layers.length; l++) {
       const L = this.layers[l];
       rmsnorm(x, L.inputNorm, cfg.rmsNormEps, h);
-      matvecReference(L.q, h, q);
-      matvecReference(L.k, h, k);
-      matvecReference(L.v, h, v);
+      this.matvec(L.q, h, q);
+      this.matvec(L.k, h, k);
+      this.matvec(L.v, h, v);
       if (L.qBias) addInPlace(q, L.qBias);
       if (L.kBias) addInPlace(k, L.kBias);
       if (L.vBias) addInPlace(v, L.vBias);
@@ -202,7 +206,7 @@ export class ReferenceModel {
         out: attn,
         scratch: this.scores,
       });
-      matvecReference(L.o, attn, proj);
+      this.matvec(L.o, attn, proj);
       if (L.oBias) addInPlace(proj, L.oBias);
       addInPlace(x, proj);
       rmsnorm(x, L.postNorm, cfg.rmsNormEps, h);
@@ -216,7 +220,7 @@ export class ReferenceModel {
     }
     rmsnorm(x, this.finalNorm, cfg.rmsNormEps, h);
     const logits = new Float32Array(cfg.vocabSize);
-    matvecReference(this.lmHead, h, logits);
+    this.matvec(this.lmHead, h, logits);
     this.position++;
     return logits;
   }
@@ -236,16 +240,16 @@ export class ReferenceModel {
     const inter = m.gate.rows;
     const g = this.gate.subarray(0, inter);
     const u = this.up.subarray(0, inter);
-    matvecReference(m.gate, h, g);
-    matvecReference(m.up, h, u);
+    this.matvec(m.gate, h, g);
+    this.matvec(m.up, h, u);
     swiglu(g, u, g);
-    matvecReference(m.down, g, out);
+    this.matvec(m.down, g, out);
   }
 
   /** moeOut = sum over the top-k experts of weight_e * expert_e(h). */
   private moe(L: LayerWeights, h: Float32Array): TopK {
     const m = this.config.moe!;
-    matvecReference(L.router!, h, this.routerLogits);
+    this.matvec(L.router!, h, this.routerLogits);
     const choice = topKGating(this.routerLogits, m.topK, m.normTopkProb);
     this.moeOut.fill(0);
     for (let j = 0; j < m.topK; j++) {

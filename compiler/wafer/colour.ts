@@ -12,7 +12,10 @@ function popcount(x: number): number {
   return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }
 
-export function assignColours(streams: StreamDecl[], routes: StreamRoute[], tileOf: Int32Array, tiles: number, maxColours: number, width: number): Int32Array {
+/** The colouring's outcome: a colour per stream, or where more streams meet than a tile has colours (an expected outcome the caller may answer with fewer hub slices). */
+export type Colouring = { ok: true; colourOf: Int32Array } | { ok: false; error: InputError };
+
+export function assignColours(streams: StreamDecl[], routes: StreamRoute[], tileOf: Int32Array, tiles: number, maxColours: number, width: number): Colouring {
   if (maxColours > 32) throw new Error('colour: at most 32 colours are supported');
   const linkMask = new Uint32Array(tiles * 5);
   const srcMask = new Uint32Array(tiles);
@@ -46,7 +49,7 @@ export function assignColours(streams: StreamDecl[], routes: StreamRoute[], tile
     }
     if (chosen < 0) {
       const where = fullTile >= 0 ? `tile ${tileName(fullTile, width)}` : `stream ${s.label}`;
-      throw new InputError(`routing needs more than ${maxColours} colours at ${where}`, 'colour', 'use a larger fabric so regions spread out, or a fabric spec with more colours');
+      return { ok: false, error: new InputError(`routing needs more than ${maxColours} colours at ${where}`, 'colour', 'use a larger fabric so regions spread out, or a fabric spec with more colours') };
     }
     const bit = 1 << chosen;
     colourOf[id] = chosen;
@@ -55,5 +58,5 @@ export function assignColours(streams: StreamDecl[], routes: StreamRoute[], tile
     for (const t of dstTiles) dstMask[t] |= bit;
     for (const t of r.entries.keys()) allMask[t] |= bit;
   }
-  return colourOf;
+  return { ok: true, colourOf };
 }

@@ -8,10 +8,12 @@ import { tileSramBytes } from '../../fabric/isa/sram.js';
 import type { ModelGraph } from '../graph/graph.js';
 import { tileBudgetBytes, type ProgramDtype } from './partition.js';
 import { lowerModel, type Lowered } from './lower.js';
+import { modelTag, type TileTag } from './plan.js';
 import { placeTiles, type Placement } from './place.js';
 import { meshView, routeStreams, type StreamRoute } from './route.js';
 import { assignColours } from './colour.js';
 import { emitProgram } from './emit.js';
+import { searchSpread } from './spread.js';
 import { verifyCoverage, verifyRoutes } from './verify.js';
 import { buildReport, type CompileReport } from './report.js';
 
@@ -33,9 +35,6 @@ export interface CompileOptions {
   sliceCols?: number;
 }
 
-/** Smallest per-tile buffer budget the spread search tries (blocks below this are all overhead). */
-const MIN_SPREAD_BUDGET_BYTES = 4096;
-
 export interface CompileResult {
   program: Program;
   report: CompileReport;
@@ -44,6 +43,12 @@ export interface CompileResult {
   /** Extra cycles per logical link that a remap bypass costs (tiles × 5), or null. */
   linkExtraLatencyCycles: Uint16Array | null;
   remap: RemapResult | null;
+  /**
+   * Per program tile (program.tiles order): what it is, as data. Kept here, not in the program: the emitted program's
+   * bytes stay those of its format, whose roles are display strings. Null for a program loaded from a file whose tiles
+   * are not the compiled ones.
+   */
+  tileTags: readonly TileTag[] | null;
   /** Intermediate results, for the estimate and the projection. */
   lowered: Lowered;
   placement: Placement;
@@ -51,40 +56,31 @@ export interface CompileResult {
 }
 
 export function compileModel(graph: ModelGraph, opts: CompileOptions): CompileResult {
-  if (opts.sliceCols !== undefined) return compileWith(graph, opts);
-  try {
-    return compileWith(graph, opts);
-  } catch (e) {
-    // Hubs split over several tiles need more colours around them than one hub tile per half-layer: where the
-    // default split does not fit the fabric's colours, fewer slices (an explicit --hub-slices is not changed).
-    if (!outOfColours(e)) throw e;
-    for (const slices of FALLBACK_HUB_SLICES) {
-      try {
-        return compileWith(graph, { ...opts, sliceCols: Math.ceil(graph.hidden / slices) });
-      } catch (again) {
-        if (!outOfColours(again) || slices === 1) throw again;
-      }
-    }
-    throw e;
+  const first = compileWith(graph, opts);
+  if (first.ok) return first.result;
+  // Hubs split over several tiles need more colours around them than one hub tile per half-layer: where the
+  // default split does not fit the fabric's colours, fewer slices (an explicit --hub-slices is not changed).
+  if (opts.sliceCols !== undefined) throw first.error;
+  for (const slices of FALLBACK_HUB_SLICES) {
+    const again = compileWith(graph, { ...opts, sliceCols: Math.ceil(graph.hidden / slices) });
+    if (again.ok) return again.result;
+    if (slices === 1) throw again.error;
   }
-}
-
-/** The colouring pass's refusal: more streams meet at a tile than it has colours. */
-function outOfColours(e: unknown): boolean {
-  return e instanceof InputError && e.where === 'colour';
+  throw first.error;
 }
 
 /** Hub slices tried, in order, when the default split runs out of colours. */
 const FALLBACK_HUB_SLICES = [4, 2, 1];
 
-function compileWith(graph: ModelGraph, opts: CompileOptions): CompileResult {
+/** A compiled model, or the colouring's refusal (more streams meet at a tile than it has colours). */
+function compileWith(graph: ModelGraph, opts: CompileOptions): { ok: true; result: CompileResult } | { ok: false; error: InputError } {
   const { spec } = opts;
   const W = spec.widthTiles;
   const H = spec.heightTiles;
   let logicalFaults: FaultMap | null = null;
   let remap: RemapResult | null = null;
   if (opts.faults) {
-    if (opts.repair === 'remap') remap = remapRepair(opts.faults, spec, '--repair remap');
+    if (opts.repair === 'remap') remap = remapRepair(opts.faults, spec);
     else logicalFaults = opts.faults;
   }
   const deadTiles = opts.faults ? countDead(opts.faults) : 0;
@@ -97,34 +93,36 @@ function compileWith(graph: ModelGraph, opts: CompileOptions): CompileResult {
     let usableCount = 0;
     for (let i = 0; i < W * H; i++) if (usable(i)) usableCount++;
     const target = Math.floor(opts.spread * usableCount);
-    let lo = MIN_SPREAD_BUDGET_BYTES;
-    let hi = tileBudgetBytes(spec);
     if (lowered.plan.tiles.length < target) {
-      for (let it = 0; it < 12 && hi - lo > 256; it++) {
-        const mid = Math.floor((lo + hi) / 2);
-        let n = Infinity;
+      const build = (budget: number) => {
         try {
-          n = lower(mid).plan.tiles.length;
+          const built = lower(budget);
+          return { built, tiles: built.plan.tiles.length };
         } catch {
           // A budget too small for some matrix: go larger.
+          return null;
         }
-        if (n <= target) hi = mid;
-        else lo = mid;
-      }
-      lowered = lower(hi);
+      };
+      lowered = searchSpread({ hi: tileBudgetBytes(spec), hiTiles: lowered.plan.tiles.length, built: lowered, target, steps: 12, more: () => true, aim: false, build }).built;
     }
   }
   verifyCoverage(graph, lowered);
   const placement = placeTiles(lowered.plan.tiles, W, H, usable, { fabric: `fabric "${spec.name}"`, dead: logicalFaults ? countDead(logicalFaults) : 0 });
   const view = meshView(W, H, logicalFaults);
   const routes = routeStreams(lowered.plan.streams, placement.tileOf, view);
-  const colourOf = assignColours(lowered.plan.streams, routes, placement.tileOf, W * H, spec.colours, W);
+  const colouring = assignColours(lowered.plan.streams, routes, placement.tileOf, W * H, spec.colours, W);
+  if (!colouring.ok) return colouring;
+  const { colourOf } = colouring;
   verifyRoutes(routes, colourOf, view);
   const program = emitProgram(spec.name, lowered, placement, routes, colourOf, opts.maxSeq);
   validateProgram(spec, program, logicalFaults, 'compiled program');
   const report = buildReport({ graph, spec, opts, program, lowered, placement, routes, colourOf, deadTiles, remap, sramOf: tileSramBytes });
-  return { program, report, engineFaults: logicalFaults, linkExtraLatencyCycles: remap?.extraLatencyCycles ?? null, remap, lowered, placement, routes };
+  const tileTags = program.tiles.map((_, k) => (k < lowered.plan.tiles.length ? lowered.plan.tiles[k].tag : RELAY_TAG));
+  return { ok: true, result: { program, report, engineFaults: logicalFaults, linkExtraLatencyCycles: remap?.extraLatencyCycles ?? null, remap, tileTags, lowered, placement, routes } };
 }
+
+/** emitProgram lists the plan's tiles first, in plan order, then the routers that only forward. */
+const RELAY_TAG = modelTag('relay');
 
 function countDead(f: FaultMap): number {
   let n = 0;

@@ -6,9 +6,10 @@ import type { FabricSpec } from '../../fabric/spec/schema.js';
 import { embedSlice, type Op } from '../../fabric/isa/types.js';
 import { opCost, opCycles, streamArrivalCycles, tileOpContext, type OpContext } from '../../fabric/mesh/cost.js';
 import { OPPOSITE_PORT, neighbour } from '../../fabric/geometry.js';
+import { flattenTasks } from '../../fabric/mesh/taskGraph.js';
 import type { Lowered } from './lower.js';
 import type { Placement } from './place.js';
-import type { LogicalTile } from './plan.js';
+import type { LogicalTile, StreamKind } from './plan.js';
 import type { StreamRoute } from './route.js';
 
 export interface StepEstimate {
@@ -67,13 +68,12 @@ function toSplit(v: Float64Array): PathSplit {
   return Object.fromEntries(PATH_CAUSES.map((c, i) => [c, v[i]])) as PathSplit;
 }
 
-/** The class of a stream's serialisation, from the labels lower.ts and region.ts give (reduce edges, inputs, dispatches). */
-function streamCause(label: string, destinations: number): number {
-  if (/\.red\d/.test(label) || /argmax\d/.test(label)) return CAUSE.reduction;
-  if (destinations > 1 || /\.in\d+$/.test(label) || /\.q\d+$/.test(label) || /\.dispatch\d*$/.test(label)) return CAUSE.broadcast;
+/** The class of a stream's serialisation: partial sums, fan-outs (a multicast of any kind counts as one), the rest. */
+function streamCause(kind: StreamKind, destinations: number): number {
+  if (kind === 'reduce') return CAUSE.reduction;
+  if (destinations > 1 || kind === 'broadcast' || kind === 'dispatch') return CAUSE.broadcast;
   return CAUSE.transfer;
 }
-
 /**
  * A binary min-heap of (time, seq, item) in typed arrays — seq keeps equal times in insertion order, so runs are
  * deterministic. Items are int32 (the estimate's event codes).
@@ -146,6 +146,9 @@ class EventQueue {
   }
 }
 
+// Longer than ~150 lines on purpose: the event loop and the critical-path walk share some thirty typed arrays and
+// closures over them; a full wafer's stage has ~10^5 tasks, and passing them through objects or helper calls costs
+// the projection its speed (`wafer bench project`).
 export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Placement, routes: StreamRoute[], opts: EstimateOptions): StepEstimate {
   const { tiles, streams } = lowered.plan;
   const width = placement.width;
@@ -167,38 +170,26 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     return sum;
   };
   // The plan flattened into typed arrays in one pass (a full wafer's stage has ~10^5 tasks: walking its objects once
-  // instead of at every event is most of this function's speed). Task k of tile t is g = taskBase[t] + k; its ops are
-  // opBase[g] .. opBase[g + 1] - 1 of opRef. remaining: joins still to complete; dependents (CSR): the join tasks that
-  // wait on each task; recvColour: the stream a recv task waits for (-1 for other triggers).
-  const taskBase = new Int32Array(nTiles + 1);
-  for (let t = 0; t < nTiles; t++) taskBase[t + 1] = taskBase[t] + tiles[t].tasks.length;
+  // instead of at every event is most of this function's speed). Task k of tile t is g = taskBase[t] + k (the task
+  // graph, fabric/mesh/taskGraph.ts); its ops are opBase[g] .. opBase[g + 1] - 1 of opRef. remaining: joins still to
+  // complete; dependents (CSR): the join tasks that wait on each task; recvColour: the stream a recv task waits for
+  // (-1 for other triggers).
+  const graph = flattenTasks(tiles);
+  const { taskBase, taskTile, depStart, deps: depList } = graph;
   const nTasks = taskBase[nTiles];
-  const taskTile = new Int32Array(nTasks);
   const opBase = new Int32Array(nTasks + 1);
   const recvColour = new Int32Array(nTasks).fill(-1);
-  const remaining = new Int32Array(nTasks);
-  const depStart = new Int32Array(nTasks + 1);
+  const remaining = graph.afterNeed.slice();
   const opRef: Op[] = [];
   const starts: number[] = [];
-  // (prerequisite task, dependent's local id) pairs, in plan order
-  const depPre: number[] = [];
-  const depOf: number[] = [];
   // Only one embedding tile sends per step (the one owning the token): take the middle one.
   const embedTiles: number[] = [];
   for (let t = 0, g = 0; t < nTiles; t++) {
     let embeds = false;
     for (const k of tiles[t].tasks) {
-      taskTile[g] = t;
       const trigger = k.trigger;
-      if (trigger.on === 'after') {
-        remaining[g] = trigger.count ?? trigger.tasks.length;
-        for (const pre of trigger.tasks) {
-          depStart[taskBase[t] + pre + 1]++;
-          depPre.push(taskBase[t] + pre);
-          depOf.push(k.id);
-        }
-      } else if (trigger.on === 'recv') recvColour[g] = trigger.colour;
-      else starts.push(g);
+      if (trigger.on === 'recv') recvColour[g] = trigger.colour;
+      else if (trigger.on === 'start') starts.push(g);
       for (const o of k.ops) {
         opRef.push(o);
         if (o.op === 'embed') embeds = true;
@@ -208,10 +199,6 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     if (embeds) embedTiles.push(t);
   }
   const embedSender = embedTiles[Math.floor(embedTiles.length / 2)] ?? -1;
-  for (let i = 0; i < nTasks; i++) depStart[i + 1] += depStart[i];
-  const depList = new Int32Array(depStart[nTasks]);
-  const depFill = depStart.slice(0, nTasks);
-  for (let i = 0; i < depPre.length; i++) depList[depFill[depPre[i]]++] = depOf[i];
   // Op cycles, computed the first time the op runs (NaN until then); sends' colours and wavelets (-1: not a plain send).
   const nOps = opRef.length;
   const opCyc = new Float64Array(nOps).fill(NaN);
@@ -377,9 +364,8 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
       const g = (item - 1) / 2;
       const tile = taskTile[g];
       running[tile] = 0;
-      const base = taskBase[tile];
       for (let i = depStart[g]; i < depStart[g + 1]; i++) {
-        const dep = base + depList[i];
+        const dep = depList[i];
         if (--remaining[dep] === 0) {
           makeReady(tile, dep);
           if (tracking) {
@@ -425,7 +411,7 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
         const a = ref / 2;
         const stream = arrStream[a];
         let cls = streamClass.get(stream);
-        if (cls === undefined) streamClass.set(stream, (cls = streamCause(streams[stream].label, streams[stream].dst.length)));
+        if (cls === undefined) streamClass.set(stream, (cls = streamCause(streams[stream].kind, streams[stream].dst.length)));
         // Queueing behind earlier sends and the wavelets after the first are serialisation; the rest is latency.
         path[cls] += arrStart[a] - arrIssue[a] + (arrWavelets[a] - 1);
         path[CAUSE.hops] += arrTime[a] - arrStart[a] - (arrWavelets[a] - 1);

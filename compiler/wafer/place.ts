@@ -2,7 +2,7 @@
 // horizontal bands (down and up the columns of a band, left to right, then the next band right to left), so a
 // region's reduction chains run down a column, its rows sit side by side, and each hub lands beside its regions.
 // Dead tiles are skipped by the scan, so nothing is placed on one.
-import { InputError } from '../../fabric/errors.js';
+import { OptionError } from '../../fabric/errors.js';
 import type { LogicalTile } from './plan.js';
 
 export interface Placement {
@@ -41,10 +41,10 @@ export function placeTiles(tiles: LogicalTile[], width: number, height: number, 
   let needed = opts.scanOffset ?? 0;
   for (const t of tiles) needed += t.span ?? 1;
   if (needed > usableCount) {
-    throw new InputError(
+    throw new OptionError(
+      'fabric',
       `the model needs ${needed} tiles but ${what.fabric} has ${usableCount} usable (${width}×${height}${what.dead ? ` minus ${what.dead} dead` : ''})`,
-      '--fabric',
-      'try a larger fabric (e.g. --fabric mini-128 or wse3), --dtype int8 or bf16, or more wafers (wafer project)',
+      'try a larger fabric (e.g. mini-128 or wse3), the int8 or bf16 dtype, or more wafers (wafer project)',
     );
   }
   const bandHeight = Math.min(height, 16);

@@ -3,10 +3,43 @@
 // stream gets: `place`, `route` and `colour` decide that, and `emit` substitutes colours for stream ids.
 import type { BufferDecl, BufferDtype, BufferInit, Op, Slice, Task, Trigger } from '../../fabric/isa/types.js';
 
+/**
+ * What a logical tile does: the hub slices of a half-layer (attention, MLP, an expert's own, the final norm's), a
+ * block of a matvec region (q/k/v, O, router, gate+up, down, LM head), a KV head's attention tile or one of its chunk
+ * tiles, a block of embedding rows, a pipeline stage's stub, or the reserved span of an expert that is not lowered; in
+ * a program, also a router that only forwards (emit adds it, the plan never has one).
+ */
+export type TileUnit = 'embedding' | 'stage-in' | 'stage-out' | 'attn-hub' | 'mlp-hub' | 'expert-hub' | 'final-hub' | 'qkv' | 'kv' | 'kv-chunk' | 'o' | 'router' | 'gate-up' | 'down' | 'lm-head' | 'reserved-expert' | 'relay';
+
+/** A logical tile's place in the model, as data: code reads this, never the role string (which is for people). */
+export interface TileTag {
+  unit: TileUnit;
+  /** Decoder layer; null for the embedding, the final norm and LM head, and stage stubs. */
+  layer: number | null;
+  /** Routed expert of an MoE layer, 'shared' for a shared expert; null elsewhere. */
+  expert: number | 'shared' | null;
+  /**
+   * Position within the unit: [block row, block column] of a region block; [slice] of a hub or stage stub; [KV head]
+   * of an attention tile; [KV head, chunk] of a chunk tile; [first, last] rows-block of embedding tiles.
+   */
+  index: readonly number[];
+}
+
+/** The tag of a tile outside any layer. */
+export const modelTag = (unit: TileUnit, index: readonly number[] = []): TileTag => ({ unit, layer: null, expert: null, index });
+
+/**
+ * How a stream moves data, for the estimate's attribution of serialisation: partial sums up a reduction tree, x fanned
+ * out to a region's block column or q to a head's chunk tiles, a hub slice's part of x to a chosen expert, or any
+ * other transfer (gathers, residuals, totals multicast back, stage and embedding rows).
+ */
+export type StreamKind = 'reduce' | 'broadcast' | 'dispatch' | 'transfer';
+
 export interface LogicalTile {
   id: number;
-  /** e.g. "L2.mlp.gu[3,1]" — layer, unit, block. */
+  /** e.g. "L2.mlp.gu[3,1]" — for people only: code reads `tag`. */
   role: string;
+  tag: TileTag;
   /** Placement group: tiles of one group are laid out together, groups in dataflow order. */
   group: string;
   buffers: BufferDecl[];
@@ -27,6 +60,8 @@ export interface StreamDecl {
   dst: number[];
   /** Wavelets per step when it carries data (for the cost estimate). */
   wavelets: number;
+  kind: StreamKind;
+  /** For people only (errors, traces): code reads `kind`. */
   label: string;
 }
 
@@ -34,8 +69,8 @@ export class PlanBuilder {
   readonly tiles: LogicalTile[] = [];
   readonly streams: StreamDecl[] = [];
 
-  tile(role: string, group: string): LogicalTile {
-    const t: LogicalTile = { id: this.tiles.length, role, group, buffers: [], tasks: [] };
+  tile(role: string, group: string, tag: TileTag): LogicalTile {
+    const t: LogicalTile = { id: this.tiles.length, role, tag, group, buffers: [], tasks: [] };
     this.tiles.push(t);
     return t;
   }
@@ -46,8 +81,8 @@ export class PlanBuilder {
     return name;
   }
 
-  stream(src: number[], dst: number[], wavelets: number, label: string): StreamDecl {
-    const s: StreamDecl = { id: this.streams.length, src, dst, wavelets, label };
+  stream(src: number[], dst: number[], wavelets: number, kind: StreamKind, label: string): StreamDecl {
+    const s: StreamDecl = { id: this.streams.length, src, dst, wavelets, kind, label };
     this.streams.push(s);
     return s;
   }

@@ -4,7 +4,7 @@
 import type { MatrixNode } from '../graph/graph.js';
 import type { BufferInit, Op, Slice, Task } from '../../fabric/isa/types.js';
 import type { BlockGrid, ProgramDtype } from './partition.js';
-import { PlanBuilder, slice, zeros, type LogicalTile, type StreamDecl } from './plan.js';
+import { PlanBuilder, slice, zeros, type LogicalTile, type StreamDecl, type TileTag } from './plan.js';
 
 export type ReduceShape = 'chain' | 'tree' | 'ktree' | 'bintree';
 /** Shapes a region's reductions choose from. */
@@ -110,7 +110,7 @@ export interface ReduceUp {
 export function reduceUp(p: PlanBuilder, shape: ReduceShape, tiles: LogicalTile[], last: Task[], o: ReduceUp): Task[] {
   const n = tiles.length;
   const up = new Map<number, StreamDecl>();
-  for (let c = 0; c < n; c++) for (const ch of reduceChildren(shape, c, n)) up.set(ch, p.stream([tiles[ch].id], [tiles[c].id], o.len, o.streamLabel(ch, c)));
+  for (let c = 0; c < n; c++) for (const ch of reduceChildren(shape, c, n)) up.set(ch, p.stream([tiles[ch].id], [tiles[c].id], o.len, 'reduce', o.streamLabel(ch, c)));
   const out = [...last];
   for (let c = 0; c < n; c++) {
     const t = tiles[c];
@@ -128,6 +128,8 @@ export function buildRegion(
   p: PlanBuilder,
   name: string,
   group: string,
+  /** Its tiles' tag (each adds its [block row, block column]). */
+  tag: Omit<TileTag, 'index'>,
   matrices: MatrixNode[],
   grid: BlockGrid,
   dtype: ProgramDtype,
@@ -150,7 +152,7 @@ export function buildRegion(
   for (let i = 0; i < gr; i++) {
     tiles.push([]);
     for (let j = 0; j < gc; j++) {
-      const t = p.tile(`${name}[${i},${j}]`, group);
+      const t = p.tile(`${name}[${i},${j}]`, group, { ...tag, index: [i, j] });
       tiles[i].push(t);
       all.push(t);
     }
@@ -161,7 +163,7 @@ export function buildRegion(
     if (sharedInputs) {
       sharedInputs[j].dst.push(...row);
       inputs.push(sharedInputs[j]);
-    } else inputs.push(p.stream([], row, sliceLen(grid.cols, bc, j), `${name}.in${j}`));
+    } else inputs.push(p.stream([], row, sliceLen(grid.cols, bc, j), 'broadcast', `${name}.in${j}`));
   }
   const roots: RegionRoot[] = [];
   for (let i = 0; i < gr; i++) {

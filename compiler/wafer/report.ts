@@ -44,7 +44,8 @@ export function buildReport(a: {
 }): CompileReport {
   const { spec, program, lowered, placement } = a;
   const W = placement.width;
-  const placed = program.tiles.filter((t) => t.role !== 'relay');
+  // emitProgram lists the plan's tiles first, then the routers that only forward.
+  const placed = program.tiles.slice(0, lowered.plan.tiles.length);
   const sram = placed.map(a.sramOf);
   const total = sram.reduce((s, b) => s + b, 0);
   const byRole = (role: 'weights' | 'kv-cache') => placed.reduce((sum, t) => sum + tileSramBytesByRole(t)[role], 0);

@@ -10,9 +10,8 @@
  * as slices on `colours`, one per hub slice, and `sumsq` and `normScale` let a slice normalise its part of a vector. */
 export const ISA_VERSION = 2;
 
-/** N = toward y-1, S = toward y+1, E = toward x+1, W = toward x-1; ramp = this tile's compute engine. */
-export type Port = 'ramp' | 'N' | 'E' | 'S' | 'W';
-export const PORTS: readonly Port[] = ['ramp', 'N', 'E', 'S', 'W'];
+import type { Port } from '../geometry.js';
+export { PORTS, type Port } from '../geometry.js';
 
 /** For one colour at one router: a wavelet arriving from `from` is forwarded to every port in `to` (multicast). */
 export interface RouteEntry {

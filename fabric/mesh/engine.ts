@@ -6,7 +6,7 @@
 //   landing wavelet or CE wake-up when nothing moves). Wavelets in the network carry a 32-bit reference to their
 //   payload word in the step's staging area.
 // - Function (functional.ts): the ops' numbers, computed with the kernels on tile SRAM (one arena in a shared WebAssembly.Memory, wasm SIMD matvecs),
-//   inline or batched over a piscina pool. Each task started becomes a job (tile, task, the deliveries into that tile
+//   inline or batched over a worker pool (pool.ts). Each task started becomes a job (tile, task, the deliveries into that tile
 //   since its previous job); a task's ops see the tile's SRAM as of the cycle the task starts, and a send captures its
 //   payload then. With workers, jobs are sent in batches while the timing simulation runs on (one message per worker
 //   per batch, contiguous runs of jobs); a job waits in its worker (Atomics) for the jobs it depends on — its tile's
@@ -20,9 +20,6 @@
 // spec.queueDepthWavelets wavelets are queued (a stall). The queue feeds the router's ramp input, one wavelet per
 // cycle, as credits allow. Receiving needs no CE time: the ramp writes each arriving wavelet into the recv trigger's
 // slice (the SRAM write port, assumed free); when `count` have arrived the task is ready (that same cycle).
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Piscina } from 'piscina';
 import { WasmKernels, createKernelMemory } from '../../kernels/wasmKernels.js';
 import { InputError } from '../errors.js';
 import type { FabricSpec } from '../spec/schema.js';
@@ -34,8 +31,9 @@ import { embedSlice, type BufferDecl, type BufferInit, type Program } from '../i
 import { opCost, tileOpContext } from './cost.js';
 import { FunctionalExecutor, JOB_HEADER } from './functional.js';
 import { layoutArena, type ArenaLayout } from './plan.js';
+import { TRIG_START, flattenTasks } from './taskGraph.js';
 import { NO_ROUTE, NoRouteError, RouterCore, SINK, newSinkScratch, type SinkScratch } from './router.js';
-import type { WorkerBatch } from './worker.js';
+import { canShareMemory, stepBuffer, type JobPool, type JobPoolFactory, type WorkerBatch } from './pool.js';
 
 /** Raw bytes of a buffer's initial contents, in decl.dtype (length × dtype size bytes). */
 export interface WeightProvider {
@@ -45,6 +43,8 @@ export interface WeightProvider {
 export interface MeshOptions {
   /** Worker threads for the numeric work; 0 = inline on the main thread (default). */
   workers?: number;
+  /** Makes the worker pool when workers > 0 (Node: src/workers/meshPool.ts piscinaJobPool). */
+  pool?: JobPoolFactory;
   faults?: FaultMap | null;
   /** Extra cycles per link (remap bypasses), in the repair's layout: [tile*5 + port], ports N, E, S, W = 1..4 (0, the
    *  ramp, is ignored) — fabric/faults remapRepair's extraLatencyCycles as it comes. */
@@ -116,9 +116,6 @@ const T_WAITING = 0;
 const T_READY = 1;
 const T_STARTED = 2;
 
-const TRIG_START = 0;
-const TRIG_RECV = 1;
-const TRIG_AFTER = 2;
 
 /** What a send-like op does in the timing model. */
 const K_COMPUTE = 0;
@@ -192,7 +189,7 @@ export class MeshEngine {
   private readonly memory: WebAssembly.Memory;
   private readonly arenaI32: Int32Array;
   private readonly executor: FunctionalExecutor;
-  private readonly pool: Piscina | null;
+  private readonly pool: JobPool | null;
   private readonly workers: number;
   private readonly trace: boolean;
   private readonly livelockCycles: number;
@@ -293,6 +290,8 @@ export class MeshEngine {
   private readonly sinkScratch: SinkScratch = newSinkScratch();
   private closed = false;
 
+  // Longer than ~150 lines on purpose: it fills the engine's readonly typed tables (routers, tasks, ops, staging),
+  // which TypeScript lets only the constructor assign; the task graph itself comes from taskGraph.ts.
   private constructor(
     private readonly spec: FabricSpec,
     private readonly program: Program,
@@ -337,7 +336,7 @@ export class MeshEngine {
     // Staging: every task runs at most once per step, so the step's payloads fit in Σ stage words, known now.
     let stageMax = 1;
     for (const words of this.layout.stageWords) for (const w of words) stageMax += w;
-    this.staging = new SharedArrayBuffer(stageMax * 4);
+    this.staging = stepBuffer(stageMax * 4);
     this.stageI32 = new Int32Array(this.staging);
     this.stageF32 = new Float32Array(this.staging);
     this.executor.setStaging(this.staging);
@@ -410,13 +409,15 @@ export class MeshEngine {
     });
 
     // Tasks.
-    this.taskBase = new Int32Array(nProg + 1);
-    progs.forEach((t, k) => (this.taskBase[k + 1] = this.taskBase[k] + t.tasks.length));
+    const graph = flattenTasks(progs);
+    this.taskBase = graph.taskBase;
     const nT = (this.nTasks = this.taskBase[nProg]);
-    this.gTile = new Int32Array(nT);
-    this.gLocal = new Int32Array(nT);
-    this.gTrig = new Uint8Array(nT);
-    this.gAfterNeed = new Int32Array(nT);
+    this.gTile = graph.taskTile;
+    this.gLocal = graph.taskLocal;
+    this.gTrig = graph.trigger;
+    this.gAfterNeed = graph.afterNeed;
+    this.gDepStart = graph.depStart;
+    this.gDeps = graph.deps;
     this.gLabel = new Int32Array(nT);
     this.gNeedsValues = new Uint8Array(nT);
     this.opKind = [];
@@ -427,7 +428,6 @@ export class MeshEngine {
     this.recvGot = new Int32Array(nProg * C);
     const labelIds = new Map<string, number>();
     this.labels = [];
-    const deps: number[][] = Array.from({ length: nT }, () => []);
     this.taskOrder = [];
     let maxFanout = 1;
     progs.forEach((tile, k) => {
@@ -436,12 +436,8 @@ export class MeshEngine {
         const v = vcKey.get((r * 5 + 0) * C + c);
         if (v !== undefined) this.rampVc[k * C + c] = v;
       }
-      const idToG = new Map<number, number>();
-      tile.tasks.forEach((t, j) => idToG.set(t.id, this.taskBase[k] + j));
       tile.tasks.forEach((t, j) => {
         const g = this.taskBase[k] + j;
-        this.gTile[g] = k;
-        this.gLocal[g] = j;
         const label = t.label ?? '';
         let lid = labelIds.get(label);
         if (lid === undefined) {
@@ -451,16 +447,10 @@ export class MeshEngine {
         }
         this.gLabel[g] = lid;
         const tr = t.trigger;
-        if (tr.on === 'start') this.gTrig[g] = TRIG_START;
-        else if (tr.on === 'recv') {
-          this.gTrig[g] = TRIG_RECV;
+        if (tr.on === 'recv') {
           this.recvTask[k * C + tr.colour] = g;
           this.recvCount[k * C + tr.colour] = tr.count;
           this.recvIntoWord[k * C + tr.colour] = (this.layout.buffers[k].get(tr.into.buf)!.byte >> 2) + tr.into.offset;
-        } else {
-          this.gTrig[g] = TRIG_AFTER;
-          this.gAfterNeed[g] = tr.count ?? tr.tasks.length;
-          for (const id of tr.tasks) deps[idToG.get(id)!].push(g);
         }
         const kinds = new Uint8Array(t.ops.length);
         t.ops.forEach((op, i) => {
@@ -474,9 +464,6 @@ export class MeshEngine {
       const order = tile.tasks.map((t, j) => ({ id: t.id, g: this.taskBase[k] + j })).sort((a, b) => a.id - b.id);
       this.taskOrder.push(Int32Array.from(order.map((o) => o.g)));
     });
-    this.gDepStart = new Int32Array(nT + 1);
-    for (let g = 0; g < nT; g++) this.gDepStart[g + 1] = this.gDepStart[g] + deps[g].length;
-    this.gDeps = Int32Array.from(deps.flat());
     this.labelBusy = new Float64Array(this.labels.length);
     this.tState = new Uint8Array(nT);
     this.afterGot = new Int32Array(nT);
@@ -486,7 +473,7 @@ export class MeshEngine {
     this.tileLastJob = new Int32Array(nProg).fill(-1);
     // A step has at most one job per task plus one deliveries-only job per tile; the last flag is the abort flag.
     this.abortAt = nT + nProg;
-    this.doneFlags = new SharedArrayBuffer((this.abortAt + 1) * 4);
+    this.doneFlags = stepBuffer((this.abortAt + 1) * 4);
     this.doneView = new Int32Array(this.doneFlags);
 
     this.ceState = new Uint8Array(nProg);
@@ -509,27 +496,15 @@ export class MeshEngine {
     this.busy = new Float64Array(tiles);
     this.stalled = new Float64Array(tiles);
 
-    this.pool =
-      this.workers > 0
-        ? new Piscina({
-            filename: new URL('./worker.ts', import.meta.url).href,
-            // tsx by absolute URL: a bare `--import tsx` resolves from the cwd and fails outside the repository.
-            execArgv: ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href],
-            minThreads: this.workers,
-            maxThreads: this.workers,
-            idleTimeout: 60_000,
-            // Batches are posted at once even to a busy worker (it runs them in order), so the main thread never has
-            // to turn its event loop for the pool to get work.
-            concurrentTasksPerWorker: 1024,
-            workerData: { program, layout: this.layout, memory: this.memory },
-          })
-        : null;
+    this.pool = this.workers > 0 && opts.pool ? opts.pool({ program, layout: this.layout, memory: this.memory }, this.workers) : null;
   }
 
   /** Validates the program against the spec (and faults), lays out SRAM, loads the weights, starts the pool. */
   static async create(spec: FabricSpec, program: Program, weights: WeightProvider, opts: MeshOptions = {}): Promise<MeshEngine> {
     const workers = opts.workers ?? 0;
     if (!Number.isInteger(workers) || workers < 0) throw new InputError(`workers must be a whole number ≥ 0, got ${workers}`, 'mesh options', 'give 0 (inline) or more');
+    if (workers > 0 && !opts.pool) throw new InputError(`${workers} workers but no pool to run them`, 'mesh options', 'pass pool (in Node: piscinaJobPool from src/workers/meshPool.ts), or workers: 0');
+    if (workers > 0 && !canShareMemory()) throw new InputError('workers need memory shared between threads, which this page does not have', 'mesh options', 'serve the page cross-origin isolated, or run with workers: 0');
     validateProgram(spec, program, opts.faults ?? null);
     const engine = new MeshEngine(spec, program, weights, opts);
     if (engine.pool) {

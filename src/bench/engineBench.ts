@@ -11,6 +11,7 @@ import { getFabricPreset } from '../../fabric/spec/index.js';
 import { runNoc } from '../../fabric/mesh/noc.js';
 import { MeshEngine } from '../../fabric/mesh/engine.js';
 import { gridProgram, syntheticWeights } from '../../fabric/mesh/workloads.js';
+import { piscinaJobPool } from '../workers/meshPool.js';
 
 export interface NocBenchRow {
   mesh: string;
@@ -95,7 +96,7 @@ export async function runEngineBench(o: EngineBenchOptions = {}): Promise<Engine
   let reference: string | null = null;
   let identical = true;
   for (const workers of [0, 1, 2]) {
-    const engine = await MeshEngine.create(spec, program, syntheticWeights(), { workers });
+    const engine = await MeshEngine.create(spec, program, syntheticWeights(), { workers, pool: piscinaJobPool });
     const steps = quick ? 2 : 6;
     let best = Infinity;
     let cycles = 0;

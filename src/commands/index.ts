@@ -24,6 +24,7 @@ const COMMANDS: readonly (readonly [string, () => Promise<{ register: Register }
   ['bench', () => import('./bench.js')],
   ['report', () => import('./report.js')],
   ['sweep', () => import('./sweep.js')],
+  ['lab', () => import('./lab.js')],
 ];
 
 /** The names of every subcommand, in help order. */

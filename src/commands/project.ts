@@ -7,8 +7,8 @@ import { KV_DTYPES, PROJECT_DTYPES, projectWafer, sweepGrid, sweepGrids, type Gr
 import { InputError } from '../../fabric/errors.js';
 import type { FabricSpec } from '../../fabric/spec/index.js';
 import { printJson, printText, progress } from '../io/output.js';
-import { MAX_POSITIONS, parseDtypeOption, parseIntOption, parseNumberOption, quoteInput } from '../io/parse.js';
-import { parseRepair, resolveFaults, type FaultOptions } from '../wafer/setup.js';
+import { parseDtypeOption, parseIntOption, parseNumberOption, quoteInput } from '../io/parse.js';
+import { OPTION_FLAGS, parseRepair, resolveFaults, withFlags, type FaultOptions } from '../wafer/setup.js';
 import { loadFabric } from '../io/fabric.js';
 import { addFaultOptions } from './faultOptions.js';
 import { action } from './action.js';
@@ -147,7 +147,7 @@ export function register(program: Command): void {
       promptLength: o.promptLen === undefined ? undefined : parseIntOption(o.promptLen, '--prompt-len', 1, cfg.maxPositionEmbeddings),
       context: o.context === undefined ? undefined : parseIntOption(o.context, '--context', 1, cfg.maxPositionEmbeddings),
       spread: o.spread === undefined ? undefined : parseNumberOption(o.spread, '--spread', 0, 1),
-      hubSlices: o.hubSlices === 'auto' ? undefined : parseIntOption(o.hubSlices, '--hub-slices', 1, MAX_POSITIONS),
+      hubSlices: o.hubSlices === 'auto' ? undefined : parseIntOption(o.hubSlices, '--hub-slices', 1, cfg.hiddenSize),
       kvChunkPositions: o.kvChunk === 'auto' ? undefined : o.kvChunk === 'fill' ? 'fill' : parseIntOption(o.kvChunk, '--kv-chunk', 1, cfg.maxPositionEmbeddings),
       repair,
     };
@@ -156,13 +156,13 @@ export function register(program: Command): void {
       if (o.faults !== undefined) throw new InputError('a fault map file fits one grid, and --sweep-grid visits many', '--faults', 'use --fault-density (a map is generated per grid) or drop --sweep-grid');
       const grids = sweepGrids(spec, grid);
       const bar = progress(g, 'grid sweep');
-      const points = sweepGrid(cfg, spec, opts, grids, { faultsFor: (size) => resolveFaults(gridSpec(size), o, repair), onPoint: (done, total) => bar.update(done, total) });
+      const points = withFlags(OPTION_FLAGS, () => sweepGrid(cfg, spec, opts, grids, { faultsFor: (size) => resolveFaults(gridSpec(size), o, repair), onPoint: (done, total) => bar.update(done, total) }));
       bar.end();
       if (g.json) printJson({ model: cfg.name, fabric: spec.name, marked: grid, points });
       else printText(formatSweep(cfg.name, spec.name, points, grid));
       return;
     }
-    const report = projectWafer(cfg, spec, { ...opts, grid, faults: resolveFaults(gridSpec(grid), o, repair) });
+    const report = withFlags(OPTION_FLAGS, () => projectWafer(cfg, spec, { ...opts, grid, faults: resolveFaults(gridSpec(grid), o, repair) }));
     if (g.json) printJson(report);
     else printText(formatProjection(report, g.verbose));
   });

@@ -4,8 +4,7 @@ import { Command } from 'commander';
 import { InputError } from '../../fabric/errors.js';
 import { printJson, printText, progress } from '../io/output.js';
 import { MAX_RUN_TOKENS, parseIntOption, parseTokenList } from '../io/parse.js';
-import { parseCompileOptions, type CompileCliOptions } from '../wafer/compileJob.js';
-import { readUserJson } from '../io/atomicWrite.js';
+import type { CompileCliOptions } from '../wafer/compileJob.js';
 import type { MeshRunResult } from '../wafer/runJob.js';
 import { runInWorker } from '../wafer/runInWorker.js';
 import { action } from './action.js';
@@ -56,11 +55,8 @@ export function register(program: Command): void {
     const workers = parseIntOption(opts.workers ?? '0', '--workers', 0);
     if (workers > 64) throw new InputError(`${workers} workers`, '--workers', 'give at most 64');
     const bar = progress(g, 'mesh');
-    const { prompt: _p, tokens: _t, workers: _w, baseline, program: path, ...cli } = opts;
-    // Every option parsed here, at the edge: the worker gets typed options and the program's parsed JSON.
-    const options = parseCompileOptions(cli);
-    const program = path === undefined ? null : { path, json: readUserJson(path, '--program') };
-    const r = await runInWorker({ options, program, prompt, tokens, workers, baseline }, (d, t) => bar.update(d, t));
+    const { prompt: _p, tokens: _t, workers: _w, baseline, ...options } = opts;
+    const r = await runInWorker({ options, prompt, tokens, workers, baseline }, (d, t) => bar.update(d, t));
     bar.end();
     if (g.json) printJson(r);
     else printText(formatRun(r, r.model, r.fabric));

@@ -1,11 +1,12 @@
 // `wafer sweep`: design-space sweeps and yield studies from a sweep file — plan (how many points, how long), run
 // (embedded on a local thread pool, or on a BullMQ queue in Redis), worker (processes a queue's points), report
 // (yield curves, a Pareto chart and a sortable table as HTML and SVG).
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { InputError } from '../../fabric/errors.js';
-import { writeFileAtomic } from '../io/atomicWrite.js';
+import { assertParentFolder, writeFileAtomic } from '../io/atomicWrite.js';
 import { printJson, printText, type GlobalOptions } from '../io/output.js';
 import { parseIntOption } from '../io/parse.js';
 import { sweepCharts, sweepReportHtml } from '../report/sweepHtml.js';
@@ -110,7 +111,7 @@ function runCommand(sweep: Command): void {
     .option('--queue <url>', 'enqueue the points on Redis at redis://HOST:PORT and gather what `wafer sweep worker`s compute')
     .option('--queue-name <name>', 'the BullMQ queue (the workers must name the same)', DEFAULT_QUEUE_NAME)
     .option('--max-points <n>', 'refuse a sweep with more points than this (default 100,000)')
-    .addHelpText('after', '\nExamples:\n  npx wafer sweep run examples/yield-toy-moe.yaml --out results/yield-toy-moe\n  npx wafer sweep run examples/yield-toy-moe.yaml --out results/yield-toy-moe --queue redis://127.0.0.1:6379');
+    .addHelpText('after', '\nExamples:\n  npx wafer sweep run examples/yield-toy-moe.yaml --out yield-toy-moe\n  npx wafer sweep run examples/yield-toy-moe.yaml --out yield-toy-moe --queue redis://127.0.0.1:6379');
   action<RunOptions>(cmd, async (o, g, args) => {
     const plan = loadSweep(args[0], parseMaxPoints(o.maxPoints));
     const threads = parseThreads(o.threads, availableParallelism());
@@ -202,7 +203,7 @@ function reportCommand(sweep: Command): void {
     .description('yield curves, a Pareto chart and a sortable table of a results directory, as HTML and SVG files (--json: the raw records on stdout)')
     .argument('<dir>', 'a results directory of `wafer sweep run`')
     .option('--out-dir <dir>', 'where the HTML and SVG files go (default: the results directory)')
-    .addHelpText('after', '\nExamples:\n  npx wafer sweep report results/yield-toy-moe\n  npx wafer sweep report results/yield-toy-moe --json > records.json');
+    .addHelpText('after', '\nExamples:\n  npx wafer sweep report yield-toy-moe\n  npx wafer sweep report yield-toy-moe --json > records.json');
   action<{ outDir?: string }>(cmd, (o, g, args) => {
     const dir = args[0];
     const records = readRecords(dir, 'results directory');
@@ -210,6 +211,9 @@ function reportCommand(sweep: Command): void {
     const data = sweepReportData(records);
     const charts = sweepCharts(data);
     const outDir = o.outDir ?? dir;
+    // Like the results directory of `sweep run`: made if missing, its parent must exist.
+    if (!existsSync(outDir)) assertParentFolder(outDir, '--out-dir');
+    if (!existsSync(outDir)) mkdirSync(outDir);
     const written: string[] = [];
     const write = (file: string, content: string | null) => {
       if (content === null) return;
@@ -230,6 +234,6 @@ export function register(program: Command): void {
   const sweep = program
     .command('sweep')
     .description('design-space sweeps and yield studies from a sweep file: plan, run (embedded or on a Redis queue), worker, report')
-    .addHelpText('after', '\nExample:\n  npx wafer sweep run examples/yield-toy-moe.yaml --out results/yield-toy-moe');
+    .addHelpText('after', '\nExample:\n  npx wafer sweep run examples/yield-toy-moe.yaml --out yield-toy-moe');
   for (const add of [planCommand, runCommand, workerCommand, reportCommand]) add(sweep);
 }

@@ -3,9 +3,11 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { countParameters } from '../../compiler/model/config.js';
-import type { ProjectionReply } from '../workers/projectWorker.js';
 import { runProjectionJob, type ProjectionJob } from './compare.js';
 import type { WaferPoint } from './projection.js';
+
+/** What the projection worker (src/workers/projectWorker.ts) answers for one job. */
+export type ProjectionReply = { id: number; ok: true; result: ReturnType<typeof runProjectionJob> } | { id: number; ok: false; error: string };
 
 /** Workers a study uses by default: every core, at most 8 (each holds a projection's working set). */
 export function defaultProjectionWorkers(): number {

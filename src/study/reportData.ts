@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { tileSramBytes } from '../../fabric/isa/sram.js';
 import { InputError, inputErrorFromZod } from '../../fabric/errors.js';
 import type { CompileJob } from '../wafer/compileJob.js';
+import type { TileTag, TileUnit } from '../../compiler/wafer/plan.js';
 import type { MeshRunResult } from '../wafer/runJob.js';
 import { countParameters } from '../../compiler/model/config.js';
 import type { CompareResult, SweepPoint, WallMark } from './compare.js';
@@ -19,22 +20,31 @@ export const REPORT_DATA_VERSION = 2;
 export const ROLE_GROUPS = ['hub', 'qkv', 'attention-kv', 'o', 'gate-up', 'down', 'expert', 'embedding', 'lm-head', 'relay', 'other'] as const;
 export type RoleGroup = (typeof ROLE_GROUPS)[number];
 
-/** A tile's role string (e.g. "L3.mlp.down[0,1]", "L0.expert5.gu[1,0]", "lm_head[2,0]") → its map group and layer. */
-export function classifyRole(role: string): { group: RoleGroup; layer: number | null } {
-  const m = /^L(\d+)\./.exec(role);
-  const layer = m ? Number(m[1]) : null;
-  let group: RoleGroup = 'other';
-  if (role === 'relay') group = 'relay';
-  else if (role.startsWith('embedding')) group = 'embedding';
-  else if (role.startsWith('lm_head')) group = 'lm-head';
-  else if (/\.expert\d+\./.test(role)) group = 'expert';
-  else if (/\.hub\d*$/.test(role)) group = 'hub';
-  else if (/\.attn\.qkv/.test(role)) group = 'qkv';
-  else if (/\.attn\.kv/.test(role)) group = 'attention-kv';
-  else if (/\.attn\.o/.test(role)) group = 'o';
-  else if (/\.mlp\.gu/.test(role)) group = 'gate-up';
-  else if (/\.mlp\.down/.test(role)) group = 'down';
-  return { group, layer };
+/** Map group of each tile unit (an expert's tiles, whatever their unit, are 'expert'). */
+const UNIT_GROUP: Record<TileUnit, RoleGroup> = {
+  'attn-hub': 'hub',
+  'mlp-hub': 'hub',
+  'final-hub': 'hub',
+  'expert-hub': 'hub',
+  qkv: 'qkv',
+  kv: 'attention-kv',
+  'kv-chunk': 'attention-kv',
+  o: 'o',
+  'gate-up': 'gate-up',
+  down: 'down',
+  'reserved-expert': 'expert',
+  embedding: 'embedding',
+  'lm-head': 'lm-head',
+  relay: 'relay',
+  router: 'other',
+  'stage-in': 'other',
+  'stage-out': 'other',
+};
+
+/** A tile's tag (compiler/wafer/plan.ts) → its map group and layer; no tag (a program from a file): 'other'. */
+export function classifyRole(tag: TileTag | null): { group: RoleGroup; layer: number | null } {
+  if (!tag) return { group: 'other', layer: null };
+  return { group: tag.expert !== null ? 'expert' : UNIT_GROUP[tag.unit], layer: tag.layer };
 }
 
 const port = z.enum(['ramp', 'N', 'E', 'S', 'W']);
@@ -136,8 +146,8 @@ export function buildReportData(a: ReportInputs): ReportData {
   const program = job.result.program;
   const W = program.widthTiles;
   const busy = a.run?.stats.tileBusyCycles;
-  const tiles = program.tiles.map((t): ReportTile => {
-    const { group, layer } = classifyRole(t.role);
+  const tiles = program.tiles.map((t, k): ReportTile => {
+    const { group, layer } = classifyRole(job.result.tileTags?.[k] ?? null);
     return {
       x: t.x,
       y: t.y,

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { findPreset } from '../../compiler/model/presets.js';
 import { InputError } from '../../fabric/errors.js';
 import { listGpuPresets } from '../../fabric/gpu/spec.js';
+import { parseFabricSpec } from '../../fabric/spec/index.js';
 import { findFabricPreset, listFabricPresets } from '../../fabric/spec/presets.js';
 import { readUserFile } from '../io/atomicWrite.js';
 import { canonicalJson, expandPoints, pointCount, type SweepPoint } from './points.js';
@@ -31,6 +32,19 @@ function checkList(values: string[] | undefined, known: (v: string) => boolean, 
   values?.forEach((v, i) => {
     if (!known(v)) throw new InputError(`unknown ${what} "${v}"`, `${where}.${i}`, fix);
   });
+}
+
+/** Each fabric override through the fabric spec's own checks and bounds, on every preset it applies to. */
+function checkOverrides(a: Record<string, unknown>, where: string): void {
+  for (const field of ['sramBytesPerTile', 'clockHz', 'simdWidth'] as const) {
+    (a[field] as unknown[] | undefined)?.forEach((value, i) => {
+      for (const f of (a.fabric as string[] | undefined) ?? []) {
+        const base = findFabricPreset(f)!;
+        const merged = field === 'simdWidth' ? { ...base, simdWidth: { ...base.simdWidth, ...(value as object) } } : { ...base, [field]: value };
+        parseFabricSpec(merged, `${where}.axes.${field}.${i} (on ${f})`);
+      }
+    });
+  }
 }
 
 /** What the schema cannot know: presets that exist, outputs the kind has, grids within their fabrics. */
@@ -62,6 +76,7 @@ function checkStudy(study: Study, where: string): void {
       if (width < 1 || height < 1 || width * height > 4096 * 4096) throw new InputError(`grid ${g} has no tiles or too many`, `${where}.axes.grid.${i}`, 'give between 1x1 and 4096x4096 tiles');
     });
   }
+  checkOverrides(a, where);
   const catalogue = Object.keys(OUTPUTS[study.run]);
   checkList(study.outputs, (v) => catalogue.includes(v), `${where}.outputs`, `a ${study.run} point keeps ${catalogue.join(', ')}`, 'output');
 }

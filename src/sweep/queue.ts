@@ -79,13 +79,16 @@ function lost(a: QueueAddress, e: unknown): InputError {
   return new InputError(`lost the connection to Redis: ${(e as Error).message}`, `--queue ${a.url}`, 'bring Redis back and run the same command again (finished points are kept)');
 }
 
-/** Connects once without retrying: a Redis that is not there is an error at once, not a wait. */
-export async function probe(a: QueueAddress): Promise<void> {
+/**
+ * Connects once without retrying — a Redis that is not there is an error at once, not a wait — and reads the code
+ * version the queue's sweep was made with (null when no sweep has claimed the queue).
+ */
+export async function probe(a: QueueAddress): Promise<string | null> {
   const q = new Queue(a.name, { connection: connection(a, false, false) });
   q.on('error', () => {}); // the rejected promise below carries it
   try {
     const client = await q.client;
-    await client.get(versionKey(a));
+    return await client.get(versionKey(a));
   } catch (e) {
     throw unreachable(a, e);
   } finally {
@@ -208,8 +211,10 @@ export interface WorkerOptions {
  * or until Redis goes away or a job of another code version arrives (an InputError; that job is put back first).
  */
 export async function runSweepWorker(a: QueueAddress, o: WorkerOptions): Promise<{ points: number }> {
-  await probe(a);
+  const theirs = await probe(a);
   const mine = codeVersion();
+  // Checked before the worker connects: it takes no job, and there is no BullMQ worker to close.
+  if (theirs !== null && theirs !== mine) throw mismatch(a, theirs, mine, 'worker');
   const pool = createPointPool(o.threads);
   let fatal = null as InputError | null;
   let done: () => void = () => {};
@@ -243,8 +248,6 @@ export async function runSweepWorker(a: QueueAddress, o: WorkerOptions): Promise
   try {
     const client = await worker.client;
     client.once('end', () => fail(lost(a, new Error('the server closed the connection'))));
-    const theirs = await client.get(versionKey(a));
-    if (theirs !== null && theirs !== mine) throw mismatch(a, theirs, mine, 'worker');
     void worker.run().catch((e: unknown) => fail(lost(a, e)));
     await finished;
   } finally {

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { InputError, inputErrorFromZod, parseJsonText } from '../../fabric/errors.js';
 import { simdWidthSchema } from '../../fabric/spec/index.js';
+import { MAX_BATCH, MAX_GPUS, MAX_POSITIONS, MAX_SEED } from '../io/parse.js';
 
 /** Points a sweep may hold unless the command raises the limit (--max-points): the plan is built in memory. */
 export const DEFAULT_MAX_POINTS = 100_000;
@@ -16,8 +17,11 @@ export type SweepKind = (typeof SWEEP_KINDS)[number];
 
 const int = (min: number) => z.number().int().min(min);
 const list = <T extends z.ZodType>(t: T) => z.array(t).min(1).max(MAX_AXIS_VALUES);
+const seed = int(0).max(MAX_SEED);
 /** Seeds as a list, or a range `{ from, count }` (count seeds from `from`). */
-const seeds = z.union([list(int(0)), z.strictObject({ from: int(0).default(0), count: int(1).max(MAX_AXIS_VALUES) })]);
+const seeds = z.union([list(seed), z.strictObject({ from: int(0).max(MAX_SEED - MAX_AXIS_VALUES).default(0), count: int(1).max(MAX_AXIS_VALUES) })]);
+const batch = int(1).max(MAX_BATCH);
+const positions = int(1).max(MAX_POSITIONS);
 const gridText = z.string().regex(/^\d+x\d+$/, 'expected WxH in tiles, e.g. "32x32"');
 
 /** The fabric a point runs on: presets, each with optional overrides of its spec (every combination is a point). */
@@ -44,10 +48,10 @@ const projectAxes = z.strictObject({
   ...faultAxes,
   dtype: list(z.enum(['bf16', 'int8', 'mxfp4'])).optional(),
   kvDtype: list(z.enum(['bf16', 'f32'])).optional(),
-  batch: list(int(1)).optional(),
-  context: list(int(1)).optional(),
-  promptLength: list(int(1)).optional(),
-  wafers: list(z.union([int(1), z.literal('auto')])).optional(),
+  batch: list(batch).optional(),
+  context: list(positions).optional(),
+  promptLength: list(positions).optional(),
+  wafers: list(z.union([int(1).max(4096), z.literal('auto')])).optional(),
 });
 
 const meshAxes = z.strictObject({
@@ -57,17 +61,17 @@ const meshAxes = z.strictObject({
   dtype: list(z.enum(['f32', 'bf16', 'int8'])).optional(),
   prompt: list(z.array(int(0)).min(1).max(256)).optional(),
   tokens: list(int(1).max(256)).optional(),
-  weightsSeed: list(int(0)).optional(),
+  weightsSeed: list(seed).optional(),
 });
 
 const gpuAxes = z.strictObject({
   model: list(z.string().min(1)),
   gpu: list(z.string().min(1)),
-  gpus: list(int(1).max(1024)).optional(),
+  gpus: list(int(1).max(MAX_GPUS)).optional(),
   dtype: list(z.enum(['bf16', 'fp8', 'int8', 'mxfp4'])).optional(),
-  batch: list(int(1)).optional(),
-  context: list(int(1)).optional(),
-  promptLength: list(int(1)).optional(),
+  batch: list(batch).optional(),
+  context: list(positions).optional(),
+  promptLength: list(positions).optional(),
 });
 
 const nocAxes = z.strictObject({

@@ -5,7 +5,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, truncateSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../../fabric/errors.js';
-import { writeFileAtomic } from '../io/atomicWrite.js';
+import { assertParentFolder, writeFileAtomic } from '../io/atomicWrite.js';
 import type { SweepRecord } from './runPoint.js';
 import type { SweepPlan } from './plan.js';
 
@@ -64,7 +64,11 @@ export class ResultStore {
    */
   static open(dir: string, plan: SweepPlan, option = '--out'): ResultStore {
     if (existsSync(dir) && !statSync(dir).isDirectory()) throw new InputError(`${dir} is a file`, option, 'give a directory for the results');
-    mkdirSync(dir, { recursive: true });
+    // The results directory itself is made here; its parent must exist (wafer does not create directories above it).
+    if (!existsSync(dir)) {
+      assertParentFolder(dir, option);
+      mkdirSync(dir);
+    }
     const metaPath = join(dir, SWEEP_FILE);
     if (existsSync(metaPath)) {
       let old: Partial<SweepMeta> | null = null;

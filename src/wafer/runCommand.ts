@@ -4,14 +4,13 @@ import { loadProgram } from '../../fabric/isa/validate.js';
 import type { Program } from '../../fabric/isa/types.js';
 import { InputError } from '../../fabric/errors.js';
 import type { ModelWeights } from '../../compiler/model/weights.js';
-import { compileJob, type CompileOptions } from './compileJob.js';
+import { readUserJson } from '../io/atomicWrite.js';
+import { prepareCompile, type CompileCliOptions } from './compileJob.js';
 import { runOnMesh, type MeshRunResult } from './runJob.js';
+import { piscinaJobPool } from '../workers/meshPool.js';
 
 export interface RunRequest {
-  /** Typed at the edge (parseCompileOptions): no option string is parsed in the worker. */
-  options: CompileOptions;
-  /** A program artifact to run instead of the compiled one: its path (for messages) and its parsed JSON. */
-  program: { path: string; json: unknown } | null;
+  options: CompileCliOptions & { program?: string };
   prompt: number[];
   tokens: number;
   workers: number;
@@ -20,15 +19,25 @@ export interface RunRequest {
 
 export type RunOutcome = MeshRunResult & { model: string; fabric: string; dtype: string; repair: string };
 
+/** What the run worker (src/workers/runWorker.ts) answers: bad input comes back as data (comlink would flatten an InputError into a plain Error and lose its exit code). */
+export type RunReply = { ok: true; result: RunOutcome } | { ok: false; what: string; where: string; fix: string };
+
+/** The run worker's interface, as src/wafer/runInWorker.ts calls it through comlink. */
+export interface RunWorkerApi {
+  run(req: RunRequest, onStep?: (done: number, total: number) => void): Promise<RunReply>;
+}
+
 export async function executeRun(req: RunRequest, onStep?: (done: number, total: number) => void): Promise<RunOutcome> {
-  const job = compileJob(req.options, true);
-  if (req.program) {
+  const job = prepareCompile(req.options, true);
+  if (req.options.program) {
     // The artifact replaces the compiled program; it is validated against the fabric and its faults first.
-    const program = loadProgram(req.program.json, job.spec, job.result.engineFaults, req.program.path);
-    if (job.weights) assertProgramFitsModel(program, job.weights, job.dtype, req.prompt.length + req.tokens - 1, `--program ${req.program.path}`);
-    job.result = { ...job.result, program };
+    const program = loadProgram(readUserJson(req.options.program, '--program'), job.spec, job.result.engineFaults, req.options.program);
+    if (job.weights) assertProgramFitsModel(program, job.weights, job.dtype, req.prompt.length + req.tokens - 1, `--program ${req.options.program}`);
+    // The compiled tiles' tags describe the loaded program only if it has the same tiles.
+    const same = program.tiles.length === job.result.program.tiles.length && program.tiles.every((t, k) => { const c = job.result.program.tiles[k]; return t.x === c.x && t.y === c.y && t.role === c.role; });
+    job.result = { ...job.result, program, tileTags: same ? job.result.tileTags : null };
   }
-  const r = await runOnMesh(job, req.prompt, req.tokens, { workers: req.workers, baseline: req.baseline, onStep });
+  const r = await runOnMesh(job, req.prompt, req.tokens, { workers: req.workers, pool: piscinaJobPool, baseline: req.baseline, onStep });
   return { model: job.config.name, fabric: job.spec.name, dtype: job.dtype, repair: job.repair, ...r };
 }
 

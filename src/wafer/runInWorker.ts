@@ -3,8 +3,7 @@ import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { InputError } from '../../fabric/errors.js';
-import type { RunWorkerApi } from '../workers/runWorker.js';
-import type { RunOutcome, RunRequest } from './runCommand.js';
+import type { RunOutcome, RunRequest, RunWorkerApi } from './runCommand.js';
 
 export async function runInWorker(req: RunRequest, onStep?: (done: number, total: number) => void): Promise<RunOutcome> {
   const worker = new Worker(new URL('../workers/bootstrap.mjs', import.meta.url), { workerData: { entry: new URL('../workers/runWorker.ts', import.meta.url).href } });

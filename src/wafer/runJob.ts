@@ -9,6 +9,7 @@ import type { FabricSpec } from '../../fabric/spec/index.js';
 import type { Program } from '../../fabric/isa/types.js';
 import { InputError } from '../../fabric/errors.js';
 import type { CompileJob } from './compileJob.js';
+import type { JobPoolFactory } from '../../fabric/mesh/pool.js';
 
 export interface MeshRunResult {
   tokens: number[];
@@ -42,8 +43,8 @@ export interface TileStats {
   tileStalledCycles: Float64Array;
 }
 
-async function createEngine(spec: FabricSpec, r: CompileResult, weights: ModelWeights, workers: number): Promise<MeshEngine> {
-  return MeshEngine.create(spec, r.program, weightProvider(weights), { workers, faults: r.engineFaults, linkExtraLatencyCycles: r.linkExtraLatencyCycles ?? undefined });
+async function createEngine(spec: FabricSpec, r: CompileResult, weights: ModelWeights, workers: number, pool: JobPoolFactory | undefined): Promise<MeshEngine> {
+  return MeshEngine.create(spec, r.program, weightProvider(weights), { workers, pool, faults: r.engineFaults, linkExtraLatencyCycles: r.linkExtraLatencyCycles ?? undefined });
 }
 
 /** Runs `prompt` then greedy decoding of `newTokens` tokens; returns per-step cycles and the tokens. */
@@ -72,7 +73,7 @@ export async function runOnMesh(
   job: CompileJob,
   prompt: number[],
   newTokens: number,
-  opts: { workers: number; baseline: boolean; tileStats?: boolean; onStep?: (done: number, total: number) => void },
+  opts: { workers: number; pool?: JobPoolFactory; baseline: boolean; tileStats?: boolean; onStep?: (done: number, total: number) => void },
 ): Promise<MeshRunResult> {
   const t0 = performance.now();
   if (!job.weights) throw new InputError(`model ${job.config.name} has no weights to run`, '--model', 'use a model directory or a runnable preset');
@@ -83,7 +84,7 @@ export async function runOnMesh(
   const weights = castWeights(job.weights, job.dtype);
   const reference = new ReferenceModel(weights, { maxSeq: job.maxSeq });
   const { spec, result } = job;
-  const engine = await createEngine(spec, result, weights, opts.workers);
+  const engine = await createEngine(spec, result, weights, opts.workers, opts.pool);
   let stats: MeshStats;
   let maxRel = 0;
   const selections = new Map<string, number>();
@@ -114,7 +115,7 @@ export async function runOnMesh(
   const decodeOf = (cycles: number[]) => (cycles.length > prompt.length ? mean(cycles.slice(prompt.length)) : cycles[cycles.length - 1]);
   const decodeCyclesPerToken = decodeOf(gen.stepCycles);
   if (opts.baseline && job.baseline) {
-    const base = await createEngine(spec, job.baseline, weights, opts.workers);
+    const base = await createEngine(spec, job.baseline, weights, opts.workers, opts.pool);
     try {
       const b = await meshGenerate(base, prompt, newTokens);
       const bs = base.stats();
@@ -131,14 +132,15 @@ export async function runOnMesh(
   for (let i = 0; i < stats.tileBusyCycles.length; i++) if (stats.tileBusyCycles[i] > 0) busyTiles++;
   // Every (layer, expert) pair of the model: CE cycles its tiles spent on the mesh, and how often the reference chose it.
   const moe = job.config.moe;
-  const experts = moe
+  const expertBusy = expertBusyCycles(result, stats);
+  const experts = moe && expertBusy
     ? Array.from({ length: job.config.numLayers }, (_, layer) => layer)
         .filter((layer) => layer >= moe.firstDenseLayers)
         .flatMap((layer) =>
           Array.from({ length: moe.numExperts }, (_, expert) => ({
             layer,
             expert,
-            meshBusyCycles: [...stats.taskLabelBusyCycles].filter(([l]) => l.startsWith(`L${layer}.expert${expert}.`)).reduce((s, [, c]) => s + c, 0),
+            meshBusyCycles: expertBusy.get(`${layer}.${expert}`) ?? 0,
             referenceSelections: selections.get(`${layer}.${expert}`) ?? 0,
           })),
         )
@@ -169,6 +171,19 @@ export async function runOnMesh(
       ? { tileStats: { widthTiles: stats.widthTiles, heightTiles: stats.heightTiles, totalCycles: stats.cycles, tileBusyCycles: stats.tileBusyCycles, tileStalledCycles: stats.tileStalledCycles } }
       : {}),
   };
+}
+
+/** CE cycles of each routed expert's tiles, keyed "layer.expert" (null: the program's tiles carry no tags). */
+function expertBusyCycles(result: CompileResult, stats: MeshStats): Map<string, number> | null {
+  if (!result.tileTags) return null;
+  const busy = new Map<string, number>();
+  result.program.tiles.forEach((t, k) => {
+    const tag = result.tileTags![k];
+    if (typeof tag.expert !== 'number') return;
+    const key = `${tag.layer}.${tag.expert}`;
+    busy.set(key, (busy.get(key) ?? 0) + stats.tileBusyCycles[t.y * stats.widthTiles + t.x]);
+  });
+  return busy;
 }
 
 function mean(xs: number[]): number {

@@ -2,8 +2,7 @@
 // its result (a point, or the refusal's message) back with the job's id.
 import { parentPort } from 'node:worker_threads';
 import { runProjectionJob, type ProjectionJob } from '../study/compare.js';
-
-export type ProjectionReply = { id: number; ok: true; result: ReturnType<typeof runProjectionJob> } | { id: number; ok: false; error: string };
+import type { ProjectionReply } from '../study/projectPool.js';
 
 parentPort!.on('message', (m: { id: number; job: ProjectionJob }) => {
   let reply: ProjectionReply;

@@ -5,11 +5,9 @@ import { parentPort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { InputError } from '../../fabric/errors.js';
-import { executeRun, type RunOutcome, type RunRequest } from '../wafer/runCommand.js';
+import { executeRun, type RunReply, type RunRequest, type RunWorkerApi } from '../wafer/runCommand.js';
 
-export type RunReply = { ok: true; result: RunOutcome } | { ok: false; what: string; where: string; fix: string };
-
-const api = {
+const api: RunWorkerApi = {
   async run(req: RunRequest, onStep?: (done: number, total: number) => void): Promise<RunReply> {
     try {
       return { ok: true, result: await executeRun(req, onStep) };
@@ -19,7 +17,5 @@ const api = {
     }
   },
 };
-
-export type RunWorkerApi = typeof api;
 
 Comlink.expose(api, nodeEndpoint(parentPort!));

@@ -40,7 +40,7 @@ describe('wafer project', () => {
     [['--grid', 'big'], 'error: not a grid size: "big" (--grid): give WxH in tiles, e.g. 420x420\n'],
     [['--dtype', 'fp4'], 'error: unsupported dtype "fp4" (--dtype): use one of bf16, int8, mxfp4\n'],
     [['--wafers', 'many'], 'error: not a wafer count: "many" (--wafers): give auto or a whole number in [1, 1024]\n'],
-    [['--dtype', 'mxfp4'], 'error: --dtype mxfp4 quantises routed experts, and toy-dense has none (--dtype): use bf16 or int8 for a dense model\n'],
+    [['--dtype', 'mxfp4'], 'error: mxfp4 quantises routed experts, and toy-dense has none (--dtype): use bf16 or int8 for a dense model\n'],
     [['--sweep-grid', '--faults', 'x.json'], 'error: a fault map file fits one grid, and --sweep-grid visits many (--faults): use --fault-density (a map is generated per grid) or drop --sweep-grid\n'],
   ])('refuses %j with one line and exit 2', async (args, message) => {
     const r = await wafer(['project', '--model', 'toy-dense', '--fabric', 'mini-64', ...args]);

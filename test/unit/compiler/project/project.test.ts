@@ -52,21 +52,21 @@ const wideRouter = parseModelConfig(
 
 describe('projectWafer options', () => {
   it.each([
-    ['batch 0', { batch: 0 }, 'batch must be a whole number ≥ 1, got 0 (--batch): give 1 or more'],
-    ['prompt 0', { promptLength: 0, context: 16 }, 'prompt length must be a whole number ≥ 1, got 0 (--prompt-len): give 1 or more'],
-    ['context 0', { context: 0, promptLength: 1 }, 'context must be a whole number ≥ 1, got 0 (--context): give 1 or more'],
-    ['a prompt longer than the context', { context: 16, promptLength: 20 }, 'prompt length 20 does not fit a context of 16 (--prompt-len): give at most 16, or raise --context'],
-    ['a grid larger than the fabric', { grid: { width: 65, height: 10 } }, "grid 65x10 is larger than mini-64's 64x64 (--grid): give at most 64x64"],
-    ['an empty grid', { grid: { width: 0, height: 10 } }, 'grid 0x10 is not a size in tiles (--grid): give WxH with whole numbers ≥ 1, e.g. 420x420'],
-    ['0 wafers', { wafers: 0 }, 'wafers must be "auto" or a whole number ≥ 1, got 0 (--wafers): give auto or 1 or more'],
-    ['spread 2', { spread: 2 }, 'spread must be in [0, 1], got 2 (--spread): give a fraction such as 0.9'],
+    ['batch 0', { batch: 0 }, 'batch must be a whole number ≥ 1, got 0 (batch): give 1 or more'],
+    ['prompt 0', { promptLength: 0, context: 16 }, 'prompt length must be a whole number ≥ 1, got 0 (promptLength): give 1 or more'],
+    ['context 0', { context: 0, promptLength: 1 }, 'context must be a whole number ≥ 1, got 0 (context): give 1 or more'],
+    ['a prompt longer than the context', { context: 16, promptLength: 20 }, 'prompt length 20 does not fit a context of 16 (promptLength): give at most 16, or a longer context'],
+    ['a grid larger than the fabric', { grid: { width: 65, height: 10 } }, "grid 65x10 is larger than mini-64's 64x64 (grid): give at most 64x64"],
+    ['an empty grid', { grid: { width: 0, height: 10 } }, 'grid 0x10 is not a size in tiles (grid): give WxH with whole numbers ≥ 1, e.g. 420x420'],
+    ['0 wafers', { wafers: 0 }, 'wafers must be "auto" or a whole number ≥ 1, got 0 (wafers): give auto or 1 or more'],
+    ['spread 2', { spread: 2 }, 'spread must be in [0, 1], got 2 (spread): give a fraction such as 0.9'],
     ['fan-out 0', { maxFan: 0 }, 'maxFan must be a whole number ≥ 1, got 0 (maxFan): give 8 or more'],
-    ['dtype fp8', { dtype: 'fp8' as 'bf16' }, 'unknown dtype "fp8" (--dtype): use one of bf16, int8, mxfp4'],
-    ['KV dtype f16', { kvDtype: 'f16' as 'bf16' }, 'unknown KV-cache dtype "f16" (--kv-dtype): use one of bf16, f32'],
-    ['mxfp4 without experts', { dtype: 'mxfp4' as const }, '--dtype mxfp4 quantises routed experts, and toy-dense has none (--dtype): use bf16 or int8 for a dense model'],
-    ['a grid a layer does not fit', { context: 16, grid: { width: 6, height: 6 } }, 'layer 0 needs 58 tiles but a wafer has 36 usable (--grid): use a larger --grid, --dtype int8 or mxfp4, or a fabric with more SRAM per tile'],
-    ['too few wafers', { context: 16, grid: { width: 12, height: 12 }, wafers: 1 }, '1 wafer cannot hold the model: it needs 2 (--wafers): give at least 2, or auto'],
-    ['a fault map of another size', { faults: generateFaults({ width: 32, height: 32, density: 0.01, seed: 1 }) }, 'the fault map is 32x32 but each wafer is 64x64 (--faults): give a map of the (sub-)grid, or generate one with --fault-density'],
+    ['dtype fp8', { dtype: 'fp8' as 'bf16' }, 'unknown dtype "fp8" (dtype): use one of bf16, int8, mxfp4'],
+    ['KV dtype f16', { kvDtype: 'f16' as 'bf16' }, 'unknown KV-cache dtype "f16" (kvDtype): use one of bf16, f32'],
+    ['mxfp4 without experts', { dtype: 'mxfp4' as const }, 'mxfp4 quantises routed experts, and toy-dense has none (dtype): use bf16 or int8 for a dense model'],
+    ['a grid a layer does not fit', { context: 16, grid: { width: 6, height: 6 } }, 'layer 0 needs 58 tiles but a wafer has 36 usable (grid): use a larger grid, the int8 or mxfp4 dtype, or a fabric with more SRAM per tile'],
+    ['too few wafers', { context: 16, grid: { width: 12, height: 12 }, wafers: 1 }, '1 wafer cannot hold the model: it needs 2 (wafers): give at least 2, or auto'],
+    ['a fault map of another size', { faults: generateFaults({ width: 32, height: 32, density: 0.01, seed: 1 }) }, 'the fault map is 32x32 but each wafer is 64x64 (faults): give a map of the (sub-)grid, or a fault density (a map is generated per wafer)'],
   ])('refuses %s', (_name, opts, message) => {
     expect(() => projectWafer(toyDense, mini64, opts)).toThrow(message);
   });

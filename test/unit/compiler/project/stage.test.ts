@@ -6,7 +6,7 @@ import { buildGraph } from '../../../../compiler/graph/graph.js';
 import { getPreset } from '../../../../compiler/model/presets.js';
 import { lowerStage, timeStage, type StageRequest, type WaferMesh } from '../../../../compiler/project/stage.js';
 import { compileModel } from '../../../../compiler/wafer/compile.js';
-import { combinePieces } from '../../../../compiler/wafer/lower.js';
+import { combinePieces } from '../../../../compiler/project/kvChunks.js';
 import { estimateStep, PATH_CAUSES } from '../../../../compiler/wafer/estimate.js';
 import { tileBudgetBytes } from '../../../../compiler/wafer/partition.js';
 import { meshView, routeStreams } from '../../../../compiler/wafer/route.js';

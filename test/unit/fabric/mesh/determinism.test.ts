@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
 import { MeshEngine, type MeshStats } from '../../../../fabric/mesh/engine.js';
 import { gridProgram, syntheticWeights } from '../../../../fabric/mesh/workloads.js';
+import { piscinaJobPool } from '../../../../src/workers/meshPool.js';
 
 const spec = getFabricPreset('mini-4');
 
@@ -14,7 +15,7 @@ interface Run {
 
 async function runWith(workers: number): Promise<Run> {
   const program = gridProgram({ side: 4, n: 16, repeats: 3, extras: true });
-  const engine = await MeshEngine.create(spec, program, syntheticWeights(), { workers });
+  const engine = await MeshEngine.create(spec, program, syntheticWeights(), { workers, pool: piscinaJobPool });
   const run: Run = { cycles: [], outputs: [], sram: [], stats: engine.stats() };
   for (let pos = 0; pos < 3; pos++) {
     const r = await engine.step({ token: (pos * 3 + 1) % 8, position: pos });

@@ -254,8 +254,7 @@ describe.concurrent('what does not fit', () => {
   it('a model too large for the fabric', async () => {
     await expectBadInput(
       (d) => ['compile', '--model', 'toy-dense', '--fabric', 'mini-8', '--out', join(d, 'prog.json')],
-      // Weights beyond all the SRAM of the fabric are refused before the placement search (src/wafer/compileJob.ts).
-      'error: toy-dense cannot fit: its f32 weights need 1.27e+7 bytes, mini-8\'s 8x8 tiles of 49152 B hold 3.15e+6 (--fabric): pick a larger fabric, a narrower --dtype, or `wafer project` (which spreads a model over several wafers)',
+      "error: toy-dense cannot fit: its f32 weights need 1.27e+7 bytes, mini-8's 8x8 tiles of 49152 B hold 3.15e+6 (--fabric): pick a larger fabric, a narrower --dtype, or `wafer project` (which spreads a model over several wafers)",
     );
   });
   it('a fault map naming a tile outside the grid', async () => {
@@ -384,8 +383,8 @@ describe.concurrent('unknown names', () => {
     await expectBadInput(() => ['noc', '--rate', '0.1', '--pattern', 'zigzag'], 'error: unknown traffic pattern "zigzag" (--pattern): use one of uniform, transpose, bitcomplement, hotspot, neighbor');
   });
   it('more hub slices than the model has hidden columns (compile and project)', async () => {
-    await expectBadInput(() => ['compile', '--model', 'toy-dense', '--fabric', 'mini-64', '--hub-slices', '300'], "error: --hub-slices 300 is more than the model's 256 hidden columns (--hub-slices): give auto or at most 256");
-    await expectBadInput(() => ['project', '--model', 'toy-dense', '--fabric', 'mini-64', '--hub-slices', '999'], "error: --hub-slices 999 is more than the model's 256 hidden columns (--hub-slices): give auto or at most 256");
+    await expectBadInput(() => ['compile', '--model', 'toy-dense', '--fabric', 'mini-64', '--hub-slices', '300'], "error: 300 hub slices are more than the model's 256 hidden columns (--hub-slices): give auto or at most 256");
+    await expectBadInput(() => ['project', '--model', 'toy-dense', '--fabric', 'mini-64', '--hub-slices', '999'], 'error: "999" is too large (--hub-slices): give a whole number in [1, 256]');
   });
 
   it('an unknown KV-cache dtype for a projection', async () => {

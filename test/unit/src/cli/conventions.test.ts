@@ -128,6 +128,7 @@ const JSON_ONLY = new Set(['wafer demo', 'wafer bench engine', 'wafer bench gpu-
 const NOT_HERE: Record<string, string> = {
   'wafer sweep worker': 'runs until stopped; test/unit/src/sweep/queue.test.ts runs it against a real Redis',
   'wafer bench sweep': 'starts a redis-server and worker processes; test/unit/src/sweep/sweepBench.test.ts runs it (--quick)',
+  'wafer lab': 'serves until stopped, and --out bundles the site and records two mesh runs (~15 s); test/unit/lab/labCli.test.ts and the lab browser test cover it',
 };
 
 const LEAVES = COMMANDS.filter(([, c]) => c.commands.length === 0).map(([p]) => p);

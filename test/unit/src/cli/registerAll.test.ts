@@ -15,6 +15,6 @@ describe('registerAll', () => {
       await registerAll(all, only);
       expect(names(all)).toEqual(COMMAND_NAMES);
     }
-    expect(COMMAND_NAMES).toEqual(['demo', 'model', 'generate', 'compile', 'faults', 'run', 'gpu', 'calibrate', 'compare', 'project', 'speculate', 'diffuse', 'decode', 'agent', 'noc', 'bench', 'report', 'sweep']);
+    expect(COMMAND_NAMES).toEqual(['demo', 'model', 'generate', 'compile', 'faults', 'run', 'gpu', 'calibrate', 'compare', 'project', 'speculate', 'diffuse', 'decode', 'agent', 'noc', 'bench', 'report', 'sweep', 'lab']);
   });
 });

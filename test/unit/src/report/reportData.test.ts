@@ -13,6 +13,7 @@ import { nocChartSvg } from '../../../../src/report/nocChart.js';
 import { heatColour } from '../../../../src/report/svg.js';
 import { reportHtml } from '../../../../src/report/html.js';
 import type { MeshRunResult } from '../../../../src/wafer/runJob.js';
+import type { TileTag, TileUnit } from '../../../../compiler/wafer/plan.js';
 
 let job: CompileJob;
 let run: MeshRunResult;
@@ -27,25 +28,35 @@ beforeAll(async () => {
 });
 
 describe('classifyRole', () => {
+  const tag = (unit: TileUnit, layer: number | null, expert: number | 'shared' | null = null): TileTag => ({ unit, layer, expert, index: [0] });
   it.each([
-    ['L3.mlp.down[0,1]', 'down', 3],
-    ['L0.mlp.gu[2,0]', 'gate-up', 0],
-    ['L12.attn.qkv1[0,0]', 'qkv', 12],
-    ['L1.attn.kv2', 'attention-kv', 1],
-    ['L1.attn.o[1,0]', 'o', 1],
-    ['L2.attn.hub', 'hub', 2],
-    ['final.hub', 'hub', null],
-    ['L2.mlp.hub3', 'hub', 2],
-    ['final.hub1', 'hub', null],
-    ['L0.expert5.hub2', 'expert', 0],
-    ['L0.expert5.gu[1,0]', 'expert', 0],
-    ['L0.expert5.hub', 'expert', 0],
-    ['embedding[3]', 'embedding', null],
-    ['lm_head[2,0]', 'lm-head', null],
-    ['relay', 'relay', null],
-    ['something', 'other', null],
-  ])('%s -> %s, layer %s', (role, group, layer) => {
-    expect(classifyRole(role)).toEqual({ group, layer });
+    [tag('down', 3), 'down', 3],
+    [tag('gate-up', 0), 'gate-up', 0],
+    [tag('qkv', 12), 'qkv', 12],
+    [tag('kv', 1), 'attention-kv', 1],
+    [tag('kv-chunk', 1), 'attention-kv', 1],
+    [tag('o', 1), 'o', 1],
+    [tag('attn-hub', 2), 'hub', 2],
+    [tag('mlp-hub', 2), 'hub', 2],
+    [tag('final-hub', null), 'hub', null],
+    [tag('expert-hub', 0, 5), 'expert', 0],
+    [tag('gate-up', 0, 5), 'expert', 0],
+    [tag('reserved-expert', 4, 1), 'expert', 4],
+    [tag('embedding', null), 'embedding', null],
+    [tag('lm-head', null), 'lm-head', null],
+    [tag('relay', null), 'relay', null],
+    [tag('stage-out', null), 'other', null],
+    [null, 'other', null],
+  ])('%o -> %s, layer %s', (t, group, layer) => {
+    expect(classifyRole(t)).toEqual({ group, layer });
+  });
+
+  it('gives every tile of the compiled program the group of its tag, relays included', () => {
+    const tags = job.result.tileTags!;
+    expect(tags).toHaveLength(job.result.program.tiles.length);
+    const relays = job.result.program.tiles.filter((t) => t.tasks.length === 0 && t.buffers.length === 0).length;
+    expect(data.tiles.filter((t) => t.group === 'relay')).toHaveLength(relays);
+    expect(data.tiles.filter((t) => t.group === 'other')).toHaveLength(0);
   });
 });
 

@@ -47,6 +47,7 @@ describe('planSweep', () => {
     ['s.json: studies.0.axes.fabric.0', [{ run: 'project', axes: { model: ['toy-moe'], fabric: ['wse9'] } }], /unknown fabric preset/],
     ['s.json: studies.0.axes.grid.1', [{ run: 'project', axes: { model: ['toy-moe'], fabric: ['mini-64'], grid: ['32x32', '65x10'] } }], /not within mini-64's 64x64/],
     ['s.json: studies.0.outputs.1', [{ run: 'gpu', axes: { model: ['toy-moe'], gpu: ['h100'] }, outputs: ['decodeTokensPerSecond', 'tilesUsed'] }], /unknown output "tilesUsed"/],
+    ['s.json: studies.0.axes.sramBytesPerTile.1 (on mini-64): sramBytesPerTile', [{ run: 'project', axes: { model: ['toy-moe'], fabric: ['mini-64'], sramBytesPerTile: [65536, 1e12] } }], /too big/i],
   ])('refuses what names nothing real, at %s', (where, studies, what) => {
     const e = catchInputError(() => plan(studies));
     expect(e.where).toBe(where);

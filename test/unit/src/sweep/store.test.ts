@@ -58,6 +58,7 @@ describe('ResultStore', () => {
     writeFileSync(join(foreign, 'sweep.json'), '{"mine": true}');
     expect(catchInputError(() => ResultStore.open(foreign, plan)).message).toMatch(/sweep\.json is not the record of a wafer sweep \(--out\): give a directory of its own/);
     expect(readFileSync(join(foreign, 'sweep.json'), 'utf8')).toBe('{"mine": true}');
+    expect(catchInputError(() => ResultStore.open(join(root, 'no', 'such'), plan)).message).toMatch(/^the directory .*no does not exist \(--out .*such\): create it first/);
     const file = join(root, 'afile');
     writeFileSync(file, 'x');
     expect(catchInputError(() => ResultStore.open(file, plan)).message).toBe(`${file} is a file (--out): give a directory for the results`);

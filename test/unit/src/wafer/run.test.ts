@@ -4,11 +4,12 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { prepareCompile, type CompileCliOptions } from '../../../../src/wafer/compileJob.js';
 import { runOnMesh } from '../../../../src/wafer/runJob.js';
+import { piscinaJobPool } from '../../../../src/workers/meshPool.js';
 import { generate } from '../../../../compiler/reference/forward.js';
 import { castWeights } from '../../../../compiler/model/weights.js';
 
 const prompt = [1, 2, 3];
-const run = (o: CompileCliOptions, tokens: number, workers = 0, baseline = false) => runOnMesh(prepareCompile(o, true), prompt, tokens, { workers, baseline });
+const run = (o: CompileCliOptions, tokens: number, workers = 0, baseline = false) => runOnMesh(prepareCompile(o, true), prompt, tokens, { workers, pool: piscinaJobPool, baseline });
 
 describe('mesh run', () => {
   it.each([

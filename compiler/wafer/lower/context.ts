@@ -1,0 +1,192 @@
+// What every part of the lowering shares: the plan being built, the options, the hub slice geometry and the
+// partitions every layer uses. The parts (hub.ts, attention.ts, mlp.ts, moe.ts, ends.ts) take it as their first
+// argument instead of closing over the driver's locals.
+import { InputError } from '../../../fabric/errors.js';
+import type { FabricSpec } from '../../../fabric/spec/schema.js';
+import type { LayerNode, MatrixNode, ModelGraph } from '../../graph/graph.js';
+import { partitionMatrix, type BlockGrid, type ProgramDtype, dtypeBytes } from '../partition.js';
+import type { LogicalTile, PlanBuilder, StreamDecl, TileTag } from '../plan.js';
+import { REDUCE_SHAPES, buildRegion, reduceCostCycles, sliceLen, type ReduceShape, type Region } from '../region.js';
+import type { Op } from '../../../fabric/isa/types.js';
+
+export interface LowerOptions {
+  dtype: ProgramDtype;
+  /** Longest context the KV caches hold. */
+  maxSeq: number;
+  /** Bytes a tile may spend on buffers. */
+  budgetBytes: number;
+  spec: FabricSpec;
+  /** Most streams one hub tile sends to or receives from one region (each needs its own colour there). */
+  maxFan: number;
+  /**
+   * Lower the embedding table (default true). Without it a stub tile `stage.in` sends the first layer's input at step
+   * start: one stage of a model split over wafers, or a single layer evaluated alone (compiler/project).
+   */
+  embedding?: boolean;
+  /** Lower the final norm, LM head and argmax (default true). Without it the last layer's output goes to a stub tile `stage.out`. */
+  lmHead?: boolean;
+  /** Extensions for real-size models (compiler/project); absent, the lowering is the one the mesh engine runs. */
+  projection?: ProjectionLowering;
+  /**
+   * Columns of x per hub slice (default hubSliceCols: the q/k/v partition's block width). A stage lowered without
+   * layers (the embedding or LM head alone) is given its model's, so its slices match the layers'.
+   */
+  sliceCols?: number;
+}
+
+/**
+ * What the projection adds to the lowering, for models whose pieces do not fit where the toy lowering puts them. The
+ * result is costed by estimateStep, never run: a chunked KV head's combine is charged as two f32 vector adds over the
+ * partial (the rescale-and-add of flash-decoding's combine, without its 2·group exponentials), and a routed expert that
+ * is not lowered is a reserved span of tiles that only takes its place on the mesh.
+ * - A KV head whose cache (with its q/k/v buffers) overflows a tile, or that chunks attend over faster, is split over
+ *   chunk tiles (kvChunking picks their size); q is multicast to them, each attends over its positions, and the
+ *   partials combine up a reduction tree to chunk 0 in pieces, which feeds the O region. The new k/v go to the last
+ *   chunk.
+ * - An MoE router whose weights overflow the hub becomes a matvec region feeding the hub's logits.
+ * - Shared experts (Kimi/DeepSeek) run for every token beside the routed ones; attention biases, sinks, routed scaling
+ *   and sliding windows are not lowered as ops (their cost is a few vector ops per layer; a window is the caller's
+ *   shorter `maxSeq`).
+ */
+export interface ProjectionLowering {
+  /** Routed experts to lower as tiles and tasks; the others become one reserved tile span each (default: all). */
+  lowerExpert?: (layer: number, expert: number) => boolean;
+  /** Bits per stored weight of routed experts (MXFP4: 4.25), held packed (see buildRegion); absent: the dtype's. */
+  expertWeightBits?: number;
+  /**
+   * Dtype of the KV cache (default f32, as the mesh engine holds it). bf16 halves its bytes and runs attention's
+   * multiply-adds at the `@fmachs` width (fabric/mesh/cost.ts); the engine's program validator refuses it, so a plan
+   * lowered with it is only ever estimated.
+   */
+  kvDtype?: 'f32' | 'bf16';
+  /**
+   * KV positions per chunk tile when a head's cache is chunked: a number, 'fill' (as many as fit), or absent (the
+   * cheapest attention over a chunk plus combine among halvings of a full tile: more, smaller chunk tiles).
+   */
+  kvChunkPositions?: number | 'fill';
+  /** Splits KV heads over chunk tiles (compiler/project/kvChunks.ts); absent, every KV head is one tile. */
+  kvChunks?: KvChunker;
+}
+
+/** How a chunked KV head is split: positions per chunk tile, chunk tiles, and the shape their partials combine in. */
+export interface KvChunking {
+  positions: number;
+  chunks: number;
+  reduce: ReduceShape;
+}
+
+/** The projection's chunked attention, plugged into the lowering (what the mesh engine runs never has it). */
+export interface KvChunker {
+  /** The split of this model's KV heads (null: one tile each), and the positions a full chunk tile holds in a very long cache. */
+  plan(c: LowerContext, qkNorm: boolean): { chunking: KvChunking | null; fillPositions: number };
+  /** KV head `g`'s attention over chunk tiles; returns the ops on its attention tile `at` that feed them. */
+  lowerHead(c: LowerContext, layer: number, g: number, at: LogicalTile, oInput: StreamDecl, chunking: KvChunking): Op[];
+}
+
+export interface LowerContext {
+  readonly p: PlanBuilder;
+  readonly regions: Region[];
+  readonly graph: ModelGraph;
+  readonly opts: LowerOptions;
+  readonly proj: ProjectionLowering | undefined;
+  readonly dtype: ProgramDtype;
+  readonly spec: FabricSpec;
+  /** Hidden size. */
+  readonly d: number;
+  /** SIMD lanes of the weights' dtype (reduction costs). */
+  readonly simd: number;
+  /** Columns of x per hub slice, and hub slices per half-layer. */
+  readonly s: number;
+  readonly k: number;
+  /** A region's block columns nest in the slices (one hub slice then sends all of them): free with one slice. */
+  readonly bcDivides: number;
+  /** Per layer (0 without layers): q heads per KV head, head dimension, rows of one KV head's q/k/v region. */
+  readonly group: number;
+  readonly hd: number;
+  readonly qkvRows: number;
+  readonly qkvGrid: BlockGrid | null;
+  readonly oGrid: BlockGrid | null;
+  readonly kvDtype: 'f32' | 'bf16';
+  readonly kvBytes: number;
+  /** MLP partitions by intermediate size and packing (every layer and expert of a size shares them). */
+  readonly mlpGridCache: Map<string, { guGrid: BlockGrid; downGrid: BlockGrid }>;
+}
+
+export function fail(what: string, fix: string): never {
+  throw new InputError(what, 'model', fix);
+}
+
+export function nonNull<T>(v: T | null): T {
+  if (v === null) throw new Error('lower: a layer without its attention partitions');
+  return v;
+}
+
+/** The q/k/v partition of one KV head (its group's q heads, its k and v heads; block rows aligned to heads). */
+export function qkvPartition(a: LayerNode['attention'], hidden: number, maxFan: number, forcedBc: number) {
+  return { rows: (a.numHeads / a.numKvHeads + 2) * a.headDim, cols: hidden, matricesPerTile: 1, forcedBc, rowAlign: a.headDim, maxGr: maxFan * 2, maxGc: maxFan };
+}
+
+export type PartitionReq = Omit<Parameters<typeof partitionMatrix>[0], 'dtype' | 'budgetBytes'>;
+
+export function partition(c: Pick<LowerContext, 'dtype' | 'opts' | 'spec'>, what: string, req: PartitionReq): BlockGrid {
+  const grid = partitionMatrix({ ...req, dtype: c.dtype, budgetBytes: c.opts.budgetBytes });
+  if (!grid) fail(`${what} (${req.rows}×${req.cols}) cannot be split into blocks that fit a tile of ${c.spec.sramBytesPerTile} bytes`, 'use a narrower dtype (bf16 or int8) or a fabric with more SRAM per tile');
+  return grid;
+}
+
+export function chooseReduce(c: LowerContext, grid: BlockGrid, m: number): ReduceShape {
+  const w = m * grid.br;
+  const add = Math.ceil(w / c.simd);
+  // The cheapest shape; on a tie the simpler one (chain, then tree, then K-tree).
+  let best: ReduceShape = 'chain';
+  for (const shape of REDUCE_SHAPES) if (reduceCostCycles(shape, grid.gc, w, c.spec.hopLatencyCycles, add) < reduceCostCycles(best, grid.gc, w, c.spec.hopLatencyCycles, add)) best = shape;
+  return best;
+}
+
+export function region(c: LowerContext, name: string, group: string, tag: Omit<TileTag, 'index'>, mats: MatrixNode[], grid: BlockGrid, rowMap?: Parameters<typeof buildRegion>[8], shared?: StreamDecl[], packedBits?: number): Region {
+  const r = buildRegion(c.p, name, group, tag, mats, grid, c.dtype, chooseReduce(c, grid, rowMap ? rowMap(0).length : mats.length), rowMap, shared, packedBits);
+  c.regions.push(r);
+  return r;
+}
+
+/** Length of hub slice j. */
+export const sl = (c: LowerContext, j: number): number => sliceLen(c.d, c.s, j);
+
+/** The shared state of a lowering of `graph` into `p` with hub slices `s` columns wide. */
+export function lowerContext(p: PlanBuilder, graph: ModelGraph, opts: LowerOptions, s: number): LowerContext {
+  const { dtype, spec } = opts;
+  const d = graph.hidden;
+  const simd = dtype === 'f32' ? spec.simdWidth.f32 : dtype === 'int8' ? spec.simdWidth.int8 : spec.simdWidth.f16;
+  const k = Math.ceil(d / s);
+  const proj = opts.projection;
+  // Partitions shared by every layer (a stage may have none: the embedding and LM head alone).
+  const a0 = graph.layers.length > 0 ? graph.layers[0].attention : null;
+  const group = a0 ? a0.numHeads / a0.numKvHeads : 0;
+  const hd = a0 ? a0.headDim : 0;
+  const base = { dtype, opts, spec };
+  const qkvGrid = a0 ? partition(base, 'the q/k/v projection of one KV head', qkvPartition(a0, d, opts.maxFan, s)) : null;
+  const oGrid = a0 ? partition(base, 'the attention output projection', { rows: d, cols: a0.numHeads * hd, matricesPerTile: 1, forcedBc: group * hd, rowAlign: 0, maxGr: opts.maxFan, maxGc: Infinity }) : null;
+  const kvDtype = proj?.kvDtype ?? 'f32';
+  return {
+    p,
+    regions: [],
+    graph,
+    opts,
+    proj,
+    dtype,
+    spec,
+    d,
+    simd,
+    s,
+    k,
+    bcDivides: k > 1 ? s : 0,
+    group,
+    hd,
+    qkvRows: (group + 2) * hd,
+    qkvGrid,
+    oGrid,
+    kvDtype,
+    kvBytes: dtypeBytes(kvDtype),
+    mlpGridCache: new Map(),
+  };
+}

@@ -1,0 +1,66 @@
+// The tasks of a program (or of a logical plan) flattened into typed arrays: one global id per task, its tile and
+// local index, its trigger, and the dependents of each task in CSR form. The mesh engine (engine.ts) and the
+// compiler's step estimate (compiler/wafer/estimate.ts) both run the same data-triggered schedule over these tables.
+import type { Task } from '../isa/types.js';
+
+export const TRIG_START = 0;
+export const TRIG_RECV = 1;
+export const TRIG_AFTER = 2;
+
+export interface TaskGraph {
+  /** Task j of tile t is global task taskBase[t] + j; taskBase[tiles] is the task count. */
+  taskBase: Int32Array;
+  taskTile: Int32Array;
+  taskLocal: Int32Array;
+  /** TRIG_START, TRIG_RECV or TRIG_AFTER. */
+  trigger: Uint8Array;
+  /** For `after` tasks: how many of the tasks it waits on must end first (0 for the other triggers). */
+  afterNeed: Int32Array;
+  /** The `after` tasks waiting on task g are deps[depStart[g] .. depStart[g + 1] - 1] (global ids, in plan order). */
+  depStart: Int32Array;
+  deps: Int32Array;
+}
+
+/** Flattens the tasks of `tiles` (task ids name tasks within their tile). */
+export function flattenTasks(tiles: readonly { tasks: readonly Task[] }[]): TaskGraph {
+  const n = tiles.length;
+  const taskBase = new Int32Array(n + 1);
+  for (let t = 0; t < n; t++) taskBase[t + 1] = taskBase[t] + tiles[t].tasks.length;
+  const nTasks = taskBase[n];
+  const taskTile = new Int32Array(nTasks);
+  const taskLocal = new Int32Array(nTasks);
+  const trigger = new Uint8Array(nTasks);
+  const afterNeed = new Int32Array(nTasks);
+  // (prerequisite, dependent) pairs in plan order, then counted into CSR
+  const pre: number[] = [];
+  const dep: number[] = [];
+  const depStart = new Int32Array(nTasks + 1);
+  for (let t = 0; t < n; t++) {
+    const tasks = tiles[t].tasks;
+    let idToLocal: Map<number, number> | null = null;
+    for (let j = 0; j < tasks.length; j++) {
+      const g = taskBase[t] + j;
+      taskTile[g] = t;
+      taskLocal[g] = j;
+      const tr = tasks[j].trigger;
+      if (tr.on === 'start') trigger[g] = TRIG_START;
+      else if (tr.on === 'recv') trigger[g] = TRIG_RECV;
+      else {
+        trigger[g] = TRIG_AFTER;
+        afterNeed[g] = tr.count ?? tr.tasks.length;
+        if (!idToLocal) idToLocal = new Map(tasks.map((x, i) => [x.id, i]));
+        for (const id of tr.tasks) {
+          const p = taskBase[t] + idToLocal.get(id)!;
+          pre.push(p);
+          dep.push(g);
+          depStart[p + 1]++;
+        }
+      }
+    }
+  }
+  for (let g = 0; g < nTasks; g++) depStart[g + 1] += depStart[g];
+  const deps = new Int32Array(pre.length);
+  const fill = depStart.slice(0, nTasks);
+  for (let i = 0; i < pre.length; i++) deps[fill[pre[i]]++] = dep[i];
+  return { taskBase, taskTile, taskLocal, trigger, afterNeed, depStart, deps };
+}
