@@ -5,6 +5,7 @@ import type { Program } from '../../fabric/isa/types.js';
 import { InputError } from '../../fabric/errors.js';
 import type { ModelWeights } from '../../compiler/model/weights.js';
 import { readUserJson } from '../io/atomicWrite.js';
+import { loadFabric } from '../io/fabric.js';
 import { prepareCompile, type CompileCliOptions } from './compileJob.js';
 import { runOnMesh, type MeshRunResult } from './runJob.js';
 import { piscinaJobPool } from '../workers/meshPool.js';
@@ -28,10 +29,14 @@ export interface RunWorkerApi {
 }
 
 export async function executeRun(req: RunRequest, onStep?: (done: number, total: number) => void): Promise<RunOutcome> {
+  // A broken artifact is refused before the compile it would otherwise wait for: its streams and triggers are checked
+  // against the bare fabric here, and against the compiled faults below.
+  const artifact = req.options.program ? readUserJson(req.options.program, '--program') : null;
+  if (req.options.program) loadProgram(artifact, loadFabric(req.options.fabric), null, req.options.program);
   const job = prepareCompile(req.options, true);
   if (req.options.program) {
     // The artifact replaces the compiled program; it is validated against the fabric and its faults first.
-    const program = loadProgram(readUserJson(req.options.program, '--program'), job.spec, job.result.engineFaults, req.options.program);
+    const program = loadProgram(artifact, job.spec, job.result.engineFaults, req.options.program);
     if (job.weights) assertProgramFitsModel(program, job.weights, job.dtype, req.prompt.length + req.tokens - 1, `--program ${req.options.program}`);
     // The compiled tiles' tags describe the loaded program only if it has the same tiles.
     const same = program.tiles.length === job.result.program.tiles.length && program.tiles.every((t, k) => { const c = job.result.program.tiles[k]; return t.x === c.x && t.y === c.y && t.role === c.role; });
