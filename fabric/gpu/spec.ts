@@ -16,15 +16,28 @@ const nonNegative = z.number().nonnegative();
 /** A latency in seconds: never negative, and a second per kernel or step is already far outside physics. */
 const latencySeconds = z.number().nonnegative().max(1);
 const share = z.number().min(0).max(1);
+/**
+ * Upper bounds a GPU spec file may not pass (docs/robustness.md#bounds-in-every-schema): each is about a thousand times today's largest
+ * part, so no plausible future GPU is refused, while a typo of many zeros is named instead of carried into every figure.
+ */
+const MAX_BYTES = 2 ** 50; // 1 PiB of HBM or L2 on one GPU
+const MAX_BYTES_PER_SECOND = 1e16; // 10 PB/s (B200's HBM: 8 TB/s)
+const MAX_FLOPS = 1e19; // 10 EFLOP/s (B200's dense FP4: ~9 PFLOP/s)
+const MAX_CLOCK_HZ = 1e11;
+const MAX_SMS = 100_000;
+const MAX_ROWS = 1e9; // tokens in one GEMM or one running batch
+const bytes = z.number().positive().max(MAX_BYTES);
+const bytesPerSecond = z.number().positive().max(MAX_BYTES_PER_SECOND);
+const flops = z.number().positive().max(MAX_FLOPS);
 
 /** Dense tensor-core (or vector, for fp32) peak per dtype; null where the part has no such path. */
 export const gpuFlopsSchema = z.strictObject({
-  bf16: positive,
-  fp8: positive.nullable(),
-  fp4: positive.nullable(),
-  int8: positive.nullable(),
-  tf32: positive,
-  fp32: positive,
+  bf16: flops,
+  fp8: flops.nullable(),
+  fp4: flops.nullable(),
+  int8: flops.nullable(),
+  tf32: flops,
+  fp32: flops,
 });
 
 /** HBM and tensor efficiency of kernels whose weights are stored narrower than bf16 (they differ from bf16's). */
@@ -42,7 +55,7 @@ export const gpuProvenanceSchema = z.strictObject({
 
 export const gpuCalibrationSchema = z.strictObject({
   /** Bytes per kernel at which achieved HBM bandwidth is half the achievable figure: small kernels do not reach peak. */
-  hbmHalfBytes: nonNegative,
+  hbmHalfBytes: nonNegative.max(MAX_BYTES),
   /** What decode attention's KV-cache read reaches of the HBM peak (paged blocks, one query per sequence). */
   kvHbmFraction: fraction,
   /** Share of the shorter of a kernel's compute and memory time that is not hidden under the longer. */
@@ -50,7 +63,7 @@ export const gpuCalibrationSchema = z.strictObject({
   /** No kernel finishes faster than this, however little it does. */
   minKernelSeconds: latencySeconds,
   /** GEMM rows (tokens) at which the tensor rate is half the achievable figure: skinny GEMMs waste tensor tiles. */
-  gemmHalfRows: nonNegative,
+  gemmHalfRows: nonNegative.max(MAX_ROWS),
   /** What attention (flash attention over a prompt) reaches of the bf16 tensor peak. */
   attentionFlopsFraction: fraction,
   narrow: z.strictObject({ fp8: narrowEfficiencySchema, int8: narrowEfficiencySchema, mxfp4: narrowEfficiencySchema }),
@@ -63,7 +76,7 @@ export const gpuCalibrationSchema = z.strictObject({
   /** Serving: share of the other running requests' prefills a new prompt waits behind while requests run in step. */
   prefillQueueing: share,
   /** Serving: the running batch at which half the requests have fallen out of step (arrive apart, not together). */
-  lockstepBatch: positive,
+  lockstepBatch: positive.max(MAX_ROWS),
   provenance: gpuProvenanceSchema,
 });
 
@@ -74,19 +87,19 @@ export const gpuSpecSchema = z.strictObject({
   kind: z.literal('gpu'),
   description: z.string(),
   /** HBM capacity of one GPU. */
-  hbmBytes: positive,
+  hbmBytes: bytes,
   /** Fraction of hbmBytes a serving engine may fill with weights and KV cache (CUDA context, allocator slack). */
   hbmUsableFraction: fraction,
-  hbmBytesPerSecond: positive,
-  smCount: positiveInt,
-  l2Bytes: positive,
+  hbmBytesPerSecond: bytesPerSecond,
+  smCount: positiveInt.max(MAX_SMS),
+  l2Bytes: bytes,
   /** L2 read bandwidth, for working sets that stay L2-resident. */
-  l2BytesPerSecond: positive,
-  clockHz: positive,
+  l2BytesPerSecond: bytesPerSecond,
+  clockHz: positive.max(MAX_CLOCK_HZ),
   /** Dense peak FLOP/s (int8: OP/s) per dtype. */
   flopsPerSecond: gpuFlopsSchema,
   /** NVLink bandwidth per GPU, both directions together (as NVIDIA quotes it); a ring uses half each way. */
-  nvlinkBytesPerSecond: positive,
+  nvlinkBytesPerSecond: bytesPerSecond,
   /** What a well-tuned kernel reaches of each peak. */
   achievable: z.strictObject({
     hbmFraction: fraction,
@@ -95,13 +108,13 @@ export const gpuSpecSchema = z.strictObject({
     nvlinkFraction: fraction,
   }),
   /** Extra per-kernel cost of a launch from the host stream, without CUDA graphs (on top of the gap between kernels). */
-  kernelLaunchSeconds: nonNegative,
+  kernelLaunchSeconds: latencySeconds,
   /** Gap every kernel pays between kernels, as inside a captured CUDA graph (the decode path of TensorRT-LLM / vLLM). */
-  graphKernelLaunchSeconds: nonNegative,
+  graphKernelLaunchSeconds: latencySeconds,
   /** Fixed latency of one NVLink all-reduce (synchronisation, protocol), whatever the GPU count. */
-  allReduceLatencySeconds: nonNegative,
+  allReduceLatencySeconds: latencySeconds,
   /** Extra latency per ring step; a ring all-reduce over N GPUs takes 2(N−1) steps. */
-  allReduceStepLatencySeconds: nonNegative,
+  allReduceStepLatencySeconds: latencySeconds,
   /** The terms measured GPUs show beyond the datasheet (docs/gpu-calibration.md), fitted or inherited. */
   calibration: gpuCalibrationSchema,
 });

@@ -114,6 +114,15 @@ describe('parseGpuSpec', () => {
     );
   });
 
+  it('bounds every size, rate and count of a spec file from above', () => {
+    expect(inputError(() => parseGpuSpec({ extends: 'h100', hbmBytes: 1e30 }, 'g.json')).message).toMatch(/^Too big: expected number to be <=\S+ \(g\.json: hbmBytes\)/);
+    expect(inputError(() => parseGpuSpec({ extends: 'h100', flopsPerSecond: { bf16: 1e25 } }, 'g.json')).message).toMatch(/\(g\.json: flopsPerSecond\.bf16\)/);
+    expect(inputError(() => parseGpuSpec({ extends: 'h100', smCount: 1e7 }, 'g.json')).message).toMatch(/\(g\.json: smCount\)/);
+    expect(inputError(() => parseGpuSpec({ extends: 'h100', kernelLaunchSeconds: 3600 }, 'g.json')).message).toBe('Too big: expected number to be <=1 (g.json: kernelLaunchSeconds): make it <=1');
+    // Every preset sits inside the bounds (they are far above any real part).
+    for (const g of listGpuPresets()) expect(parseGpuSpec({ extends: g.name }, 'g.json').hbmBytes).toBe(g.hbmBytes);
+  });
+
   it('rejects fractions outside (0, 1] and negative latencies', () => {
     expect(inputError(() => parseGpuSpec({ extends: 'h100', achievable: { hbmFraction: 1.2 } }, 'g.json')).message).toBe(
       'Too big: expected number to be <=1 (g.json: achievable.hbmFraction): make it <=1',
