@@ -4,7 +4,7 @@
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatGpuAccuracySummary, runGpuAccuracyBench, writeGpuAccuracyBench } from '../src/bench/gpuAccuracyBench.js';
-import { DEFAULT_GPU_DATA } from '../src/commands/calibrate.js';
+import { DEFAULT_GPU_DATA } from '../src/io/measuredRuns.js';
 
 const report = runGpuAccuracyBench({ data: DEFAULT_GPU_DATA, dataName: 'data/gpu-measured/nim-llama3.csv', onProgress: (line) => process.stderr.write(line + '\n') });
 process.stdout.write(formatGpuAccuracySummary(report) + '\n');

@@ -8,7 +8,7 @@ import { accuracyRow, summarise, summariseBy, SUMMARY_KEYS, type AccuracyRow, ty
 import { getPreset } from '../../compiler/model/presets.js';
 import { GPU_FIT_COMMAND } from '../../fabric/gpu/fitted.js';
 import { assumedGpuSpec } from '../../fabric/gpu/spec.js';
-import { loadMeasuredRuns } from '../commands/calibrate.js';
+import { loadMeasuredRuns } from '../io/measuredRuns.js';
 import { writeFileAtomic } from '../io/atomicWrite.js';
 
 /** What the issue asks of the cross-validated error (README quotes the cross-validated figures). */

@@ -10,7 +10,7 @@ import { formatProjectBench, runProjectBench } from '../bench/projectBench.js';
 import { formatEngineBench, runEngineBench } from '../bench/engineBench.js';
 import { formatFabricsBench, parseModelList, runFabricsBench, writeFabricsBench } from '../bench/fabricsBench.js';
 import { formatGpuAccuracySummary, runGpuAccuracyBench, writeGpuAccuracyBench } from '../bench/gpuAccuracyBench.js';
-import { DEFAULT_GPU_DATA } from './calibrate.js';
+import { DEFAULT_GPU_DATA } from '../io/measuredRuns.js';
 import { formatSweepBench, runSweepBench, writeSweepBench } from '../bench/sweepBench.js';
 import { printJson, printText, progressEnabled, type GlobalOptions } from '../io/output.js';
 import { action } from './action.js';

@@ -2,29 +2,18 @@
 // the project's data/gpu-measured/nim-llama3.csv) and prints each GPU's fitted values and every row's error. With
 // --preset-module it writes the fitted presets' module (fabric/gpu/fitted.ts); with --out, the fitted GPU specs.
 import type { Command } from 'commander';
-import { fileURLToPath } from 'node:url';
-import { checkCoverage, fitAll, predictRow, prepareRows, roundFitValues, specOfFit, type GpuFit } from '../../compiler/gpu/calibrate.js';
+import { fitAll, predictRow, prepareRows, roundFitValues, specOfFit, type GpuFit } from '../../compiler/gpu/calibrate.js';
 import { accuracyRow, fittedModuleSource, summarise, type AccuracyRow } from '../../compiler/gpu/accuracy.js';
-import { parseMeasuredCsv, type MeasuredRun } from '../../compiler/gpu/measured.js';
+import type { MeasuredRun } from '../../compiler/gpu/measured.js';
 import { getPreset } from '../../compiler/model/presets.js';
 import { GPU_FIT_PARAM_NAMES } from '../../fabric/gpu/fitParams.js';
 import { GPU_FIT_COMMAND } from '../../fabric/gpu/fitted.js';
 import { assumedGpuSpec, type GpuSpec } from '../../fabric/gpu/spec.js';
-import { assertWritable, readUserFile, writeFileAtomic } from '../io/atomicWrite.js';
+import { assertWritable, writeFileAtomic } from '../io/atomicWrite.js';
+import { DEFAULT_GPU_DATA, loadMeasuredRuns } from '../io/measuredRuns.js';
 import { printJson, printText } from '../io/output.js';
 import { InputError } from '../../fabric/errors.js';
 import { action } from './action.js';
-
-/** The measured runs shipped with the project. */
-export const DEFAULT_GPU_DATA = fileURLToPath(new URL('../../data/gpu-measured/nim-llama3.csv', import.meta.url));
-
-/** Reads and validates a measured-runs file (and that it can fit every parameter it touches). */
-export function loadMeasuredRuns(path: string, option = '--data'): MeasuredRun[] {
-  const text = readUserFile(path, option).toString('utf8');
-  const runs = parseMeasuredCsv(text, path);
-  checkCoverage(runs, path);
-  return runs;
-}
 
 export interface GpuCalibration {
   data: string;
