@@ -1,23 +1,10 @@
 // The lab's HTML fragments from the workers' plain results (computing apart from drawing). Pure string functions.
 import type { CompareRow } from '../src/study/compare.js';
 import { esc, formatParams } from '../src/report/svg.js';
+import { rowFormat } from '../src/report/rowFormat.js';
 import type { MeshMap, RunHere, StudyResult } from './compute.js';
 
-const num = (v: number | null) => (v === null ? '–' : v >= 100 ? v.toFixed(0) : v.toPrecision(3));
-const pct = (f: number) => `${Math.round(100 * f)}%`;
-
-function seconds(s: number | null): string {
-  if (s === null) return '–';
-  if (s >= 1) return `${s.toFixed(2)} s`;
-  if (s >= 1e-3) return `${(s * 1e3).toFixed(1)} ms`;
-  return `${(s * 1e6).toFixed(0)} µs`;
-}
-
-function devices(r: CompareRow): string {
-  if (r.gpus !== null) return `${r.gpus} GPU${r.gpus > 1 ? 's' : ''}`;
-  if (r.wafers !== null) return `${r.wafers} wafer${r.wafers > 1 ? 's' : ''}`;
-  return '–';
-}
+const { num, pct, seconds, devices } = rowFormat('–');
 
 export const SPLIT_PARTS = [
   ['compute', '#0072B2'],

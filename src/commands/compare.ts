@@ -6,11 +6,12 @@ import { InputError } from '../../fabric/errors.js';
 import { assertWritable, writeFileAtomic } from '../io/atomicWrite.js';
 import { printJson, printText, progress } from '../io/output.js';
 import { MAX_GPUS, MAX_POSITIONS, parseIntList, parseIntOption } from '../io/parse.js';
-import { COMPARE_DTYPES, compareFabrics, projectionJobs, resolveFabricArg, type CompareDtype, type CompareOptions, type CompareResult, type CompareRow } from '../study/compare.js';
+import { COMPARE_DTYPES, compareFabrics, projectionJobs, resolveFabricArg, type CompareDtype, type CompareOptions, type CompareResult } from '../study/compare.js';
 import { defaultProjectionWorkers, runProjections } from '../study/projectPool.js';
 import { describeSetting } from '../study/setting.js';
 import { memoryWallSvg } from '../report/memoryWallChart.js';
 import { formatParams } from '../report/svg.js';
+import { rowFormat } from '../report/rowFormat.js';
 import { action } from './action.js';
 
 interface Options {
@@ -48,21 +49,7 @@ export function parseCompareOptions(o: Options): CompareOptions {
   };
 }
 
-const pct = (f: number) => `${Math.round(100 * f)}%`;
-const num = (v: number | null) => (v === null ? '-' : v >= 100 ? v.toFixed(0) : v.toPrecision(3));
-
-function seconds(s: number | null): string {
-  if (s === null) return '-';
-  if (s >= 1) return `${s.toFixed(2)} s`;
-  if (s >= 1e-3) return `${(s * 1e3).toFixed(1)} ms`;
-  return `${(s * 1e6).toFixed(0)} µs`;
-}
-
-function devices(r: CompareRow): string {
-  if (r.gpus !== null) return `${r.gpus} GPU${r.gpus > 1 ? 's' : ''}`;
-  if (r.wafers !== null) return `${r.wafers} wafer${r.wafers > 1 ? 's' : ''}`;
-  return '-';
-}
+const { num, pct, seconds, devices } = rowFormat('-');
 
 export function formatCompare(c: CompareResult): string {
   const head = ['fabric', 'batch', 'devices', 'tok/s/user', 'tok/s total', 'first token', 'compute', 'memory', 'comm', 'other'];
