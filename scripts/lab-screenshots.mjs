@@ -2,14 +2,12 @@
 // Screenshots of the lab page for README and docs/lab.md: `npm run lab:screenshots`. Serves the site with
 // `wafer lab` (which builds it if its sources changed), opens it in headless Chromium (/usr/bin/chromium through
 // playwright-core), waits for the chart's sweeps, the wafer map and a run in the page, and writes docs/img/lab-*.png.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS as ARGS, startLab } from './headlessLab.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const OUT = 'docs/img';
 
 if (!existsSync(CHROMIUM)) {
@@ -17,19 +15,7 @@ if (!existsSync(CHROMIUM)) {
   process.exit(2);
 }
 
-const server = spawn(process.execPath, ['bin/wafer.mjs', 'lab', '--port', '0', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
-const url = await new Promise((done, fail) => {
-  let text = '';
-  server.stdout.on('data', (d) => {
-    text += d;
-    try {
-      done(JSON.parse(text).url);
-    } catch {
-      // not the whole document yet
-    }
-  });
-  server.on('exit', (code) => fail(new Error(`wafer lab exited with ${code}`)));
-});
+const { server, url } = await startLab();
 
 const profile = mkdtempSync(join(tmpdir(), 'wafer-lab-shots-'));
 const ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1360, height: 900 } });

@@ -2,28 +2,13 @@
 // Load and update times of the lab page in headless Chromium (docs/lab.md "Measured"): serves the site with
 // `wafer lab`, loads the page three times, moves the SRAM slider to five values, and prints what each took.
 // Figures, not a test: they depend on the machine and its load.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS as ARGS, startLab } from './headlessLab.mjs';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
-const server = spawn(process.execPath, ['bin/wafer.mjs', 'lab', '--port', '0', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
-const url = await new Promise((done, fail) => {
-  let text = '';
-  server.stdout.on('data', (d) => {
-    text += d;
-    try {
-      done(JSON.parse(text).url);
-    } catch {
-      // not the whole document yet
-    }
-  });
-  server.on('exit', (code) => fail(new Error(`wafer lab exited with ${code}`)));
-});
+const { server, url } = await startLab();
 const profile = mkdtempSync(join(tmpdir(), 'wafer-lab-timings-'));
 const ctx = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
 try {
