@@ -1,10 +1,9 @@
 // The thread pool that computes sweep points, the same in an embedded run and in a queue worker, so both produce
 // the same records.
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import type { KeyedPoint } from './plan.js';
 import type { SweepRecord } from './runPoint.js';
+import { TSX_EXEC_ARGV } from '../workers/tsxExecArgv.js';
 
 export interface PointPool {
   run(point: KeyedPoint, signal?: AbortSignal): Promise<SweepRecord>;
@@ -14,8 +13,7 @@ export interface PointPool {
 export function createPointPool(threads: number): PointPool {
   const pool = new Piscina({
     filename: new URL('./pointWorker.ts', import.meta.url).href,
-    // tsx by absolute URL: a bare `--import tsx` resolves from the cwd and fails outside the repository.
-    execArgv: ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href],
+    execArgv: [...TSX_EXEC_ARGV],
     minThreads: threads,
     maxThreads: threads,
     idleTimeout: 60_000,

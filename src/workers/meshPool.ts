@@ -1,15 +1,13 @@
 // The mesh engine's worker pool in Node: piscina over worker_threads (the engine itself names no threading library,
 // fabric/mesh/pool.ts, so that it loads in a browser).
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import type { JobPool, JobPoolFactory, WorkerBatch } from '../../fabric/mesh/pool.js';
+import { TSX_EXEC_ARGV } from './tsxExecArgv.js';
 
 export const piscinaJobPool: JobPoolFactory = (init, threads): JobPool => {
   const pool = new Piscina({
     filename: new URL('./meshWorker.ts', import.meta.url).href,
-    // tsx by absolute URL: a bare `--import tsx` resolves from the cwd and fails outside the repository.
-    execArgv: ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href],
+    execArgv: [...TSX_EXEC_ARGV],
     minThreads: threads,
     maxThreads: threads,
     idleTimeout: 60_000,
