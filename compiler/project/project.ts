@@ -18,6 +18,7 @@ import type { LayerNode } from '../graph/graph.js';
 import { tileBudgetBytes, type ProgramDtype } from '../wafer/partition.js';
 import { PATH_CAUSES, type PathSplit } from '../wafer/estimate.js';
 import { searchSpread } from '../wafer/spread.js';
+import { MXFP4_DECODE_OPS_PER_WEIGHT } from '../../fabric/mesh/cost.js';
 import { lowerStage, timeStage, type LoweredStage, type StageRequest, type WaferMesh } from './stage.js';
 import { projectionGraph } from './graph.js';
 
@@ -266,7 +267,7 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
   const { graph, approximations } = projectionGraph(cfg);
   const programDtype: ProgramDtype = o.dtype === 'int8' ? 'int8' : 'bf16';
   const expertWeightBits = o.dtype === 'mxfp4' ? MXFP4_BITS_PER_WEIGHT : undefined;
-  if (expertWeightBits) approximations.push(`MXFP4 experts held at ${MXFP4_BITS_PER_WEIGHT} bits per weight and charged the int8 MAC rate (decode assumed free)`);
+  if (expertWeightBits) approximations.push(`MXFP4 experts held at ${MXFP4_BITS_PER_WEIGHT} bits per weight, each weight decoded to bf16 (assumption: ${MXFP4_DECODE_OPS_PER_WEIGHT} 16-bit operations) and multiplied as bf16 into f32 sums`);
 
   // One representative layer per kind (the first of it), and for MoE the experts the estimate routes to.
   const kindLayers = new Map<string, LayerNode[]>();

@@ -57,8 +57,9 @@ export interface Slice {
  * receive into a buffer that a running task still reads.
  */
 export type Op =
-  /** y (+)= W·x; W a buffer of (rows, cols) in f32/bf16/f16/int8 (int8 with `scales`). */
-  | { op: 'matvec'; w: string; scales?: string; rows: number; cols: number; x: Slice; y: Slice; accumulate: boolean }
+  /** y (+)= W·x; W a buffer of (rows, cols) in f32/bf16/f16/int8 (int8 with `scales`). With `format: 'mxfp4'` (the
+   *  projection's packed experts only: the program validator refuses it), W's int8 buffer holds MXFP4 blocks. */
+  | { op: 'matvec'; w: string; scales?: string; rows: number; cols: number; x: Slice; y: Slice; accumulate: boolean; format?: 'mxfp4' }
   /** Push `src` (f32 or i32) onto colour `colour` through the ramp, one wavelet (32 bits) per element. Asynchronous:
    *  the wavelets join the tile's outbound queue, which drains one per cycle into the router; after the issue cycle
    *  the CE continues, stalling only while more than spec.queueDepthWavelets wavelets are queued. The tile needs a

@@ -270,6 +270,7 @@ function sendable(ctx: OpCtx, colour: number, rampIn: Set<number>): void {
 function validateOp(ctx: OpCtx, op: Op, rampIn: Set<number>, outputs: Set<string>): void {
   switch (op.op) {
     case 'matvec': {
+      if (op.format !== undefined) throw new InputError(`matvec weights in ${op.format} are projection-only`, ctx.where, 'store the weights as f32, bf16, f16 or int8');
       const w = needBuffer(ctx, op.w, 'w', ['f32', 'bf16', 'f16', 'int8'], op.rows * op.cols);
       if (w.dtype === 'int8') {
         if (op.scales === undefined) throw new InputError(`int8 weights "${op.w}" need a scales buffer`, ctx.where, 'add "scales" naming an f32 buffer of one scale per row');

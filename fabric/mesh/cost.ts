@@ -21,6 +21,15 @@ export const TRANSCENDENTAL_CYCLES = 8;
 /** Assumption: CE cycles to issue a send (hand a fabric-output DSD to the ramp); the wavelets then flow by themselves. */
 export const SEND_ISSUE_CYCLES = 1;
 
+/**
+ * Assumption: 16-bit operations to decode one MXFP4 weight (OCP MX: a 4-bit E2M1 element and an 8-bit power-of-two
+ * scale per 32) to bf16 — a table lookup of the element and an add of the block's exponent — each at the 16-bit
+ * width `@mov16`/`@faddh` (simdWidth.f16, docs/hardware.md#simd-widths). No MX decode is documented for the wafer.
+ */
+export const MXFP4_DECODE_OPS_PER_WEIGHT = 2;
+/** MXFP4 storage: 4 bits per element, one 8-bit scale per 32 elements (4.25 bits per weight). */
+export const MXFP4_BLOCK = 32;
+
 /** What the engine charges for one op, and the work counted in statistics. */
 export interface OpCost {
   cycles: number;
@@ -132,7 +141,8 @@ function vectorCost(spec: FabricSpec, macOps: number, addOps: number, readBytes:
  * read back; the writes are y (and x's converted copy). The op takes the slower of the arithmetic and the SRAM
  * streams, plus MATVEC_ROW_OVERHEAD_CYCLES per row and setup.
  */
-export function matvecCost(spec: FabricSpec, rows: number, cols: number, dtype: BufferDtype, accumulate = false): OpCost {
+export function matvecCost(spec: FabricSpec, rows: number, cols: number, dtype: BufferDtype, accumulate = false, format?: 'mxfp4'): OpCost {
+  if (format === 'mxfp4') return mxfp4MatvecCost(spec, rows, cols, accumulate);
   const macs = rows * cols;
   const operand = matvecOperandBytes(dtype);
   const sixteen = dtype === 'bf16' || dtype === 'f16';
@@ -142,14 +152,32 @@ export function matvecCost(spec: FabricSpec, rows: number, cols: number, dtype: 
   const conversions = dtype === 'f32' ? 0 : cols;
   const scalings = dtype === 'int8' ? rows : 0;
   const compute = Math.ceil(macs / macWidth) + Math.ceil((conversions + scalings) / f32AddWidth(spec));
-  const readBytes = weightBytes + macs * operand + (conversions > 0 ? cols * 4 : 0) + (accumulate ? rows * 4 : 0);
+  return streamedMatvec(spec, rows, compute, weightBytes, macs * operand, conversions, operand, accumulate, macs + conversions + scalings);
+}
+
+/**
+ * An MXFP4 matvec (projection only): every weight decoded to bf16 (MXFP4_DECODE_OPS_PER_WEIGHT 16-bit operations at
+ * simdWidth.f16, an assumption), then as a bf16 matvec — 16-bit products into f32 at f16Acc32Width with x converted
+ * to bf16 once — over 4.25 bits of weight per MAC read from SRAM.
+ */
+function mxfp4MatvecCost(spec: FabricSpec, rows: number, cols: number, accumulate: boolean): OpCost {
+  const macs = rows * cols;
+  const decode = Math.ceil((macs * MXFP4_DECODE_OPS_PER_WEIGHT) / spec.simdWidth.f16);
+  const compute = decode + Math.ceil(macs / f16Acc32Width(spec)) + Math.ceil(cols / f32AddWidth(spec));
+  const weightBytes = Math.ceil(macs / 2) + Math.ceil(macs / MXFP4_BLOCK);
+  return streamedMatvec(spec, rows, compute, weightBytes, macs * 2, cols, 2, accumulate, macs * (1 + MXFP4_DECODE_OPS_PER_WEIGHT) + cols);
+}
+
+/** A matvec's cost from its arithmetic cycles and its SRAM streams: weights, x per row, x converted once, partial sums. */
+function streamedMatvec(spec: FabricSpec, rows: number, compute: number, weightBytes: number, xBytes: number, conversions: number, operand: number, accumulate: boolean, fmacOps: number): OpCost {
+  const readBytes = weightBytes + xBytes + conversions * 4 + (accumulate ? rows * 4 : 0);
   const writeBytes = rows * 4 + conversions * operand;
   const memory = Math.max(readCycles(spec, readBytes), Math.ceil(writeBytes / sramWriteBytesPerCycle(spec)));
   return {
     cycles: OP_SETUP_CYCLES + Math.max(compute, memory) + rows * MATVEC_ROW_OVERHEAD_CYCLES,
     arithCycles: compute,
     sramCycles: memory,
-    fmacOps: macs + conversions + scalings,
+    fmacOps,
     sramReadBytes: readBytes,
     sramWriteBytes: writeBytes,
   };
@@ -174,7 +202,7 @@ const OPERAND_BYTES = { f32: 4, bf16: 2, f16: 2, int16: 2 } as const;
 export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
   switch (op.op) {
     case 'matvec':
-      return matvecCost(spec, op.rows, op.cols, ctx.dtypeOf(op.w), op.accumulate);
+      return matvecCost(spec, op.rows, op.cols, ctx.dtypeOf(op.w), op.accumulate, op.format);
     case 'send':
       // The CE only issues; the wavelets drain through the ramp at one per cycle (the engine's timing model).
       return { cycles: SEND_ISSUE_CYCLES, arithCycles: 0, sramCycles: readCycles(spec, op.src.length * 4), fmacOps: 0, sramReadBytes: op.src.length * 4, sramWriteBytes: 0 };

@@ -139,6 +139,7 @@ export class FunctionalExecutor {
   private runOp(tile: number, op: Op, stage: number, position: number): void {
     switch (op.op) {
       case 'matvec': {
+        if (op.format !== undefined) throw new Error(`functional: ${op.format} weights are projection-only (the validator refuses them)`);
         const w = this.loc(tile, op.w);
         const x = this.operand(w.dtype, this.f(tile, op.x));
         let y = this.w(tile, op.y) * 4;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
-import { MATVEC_ROW_OVERHEAD_CYCLES, OP_SETUP_CYCLES, SEND_ISSUE_CYCLES, TRANSCENDENTAL_CYCLES, f32AddWidth, hopCycles, matvecCost, opCost, rampCycles, streamArrivalCycles, taskCycles, tileOpContext } from '../../../../fabric/mesh/cost.js';
+import { MATVEC_ROW_OVERHEAD_CYCLES, MXFP4_DECODE_OPS_PER_WEIGHT, OP_SETUP_CYCLES, SEND_ISSUE_CYCLES, TRANSCENDENTAL_CYCLES, f32AddWidth, hopCycles, matvecCost, opCost, rampCycles, streamArrivalCycles, taskCycles, tileOpContext } from '../../../../fabric/mesh/cost.js';
 import type { Op } from '../../../../fabric/isa/types.js';
 import { MATVEC_OPERAND } from '../../../../kernels/matvec.js';
 
@@ -34,6 +34,17 @@ describe('cost functions', () => {
     // accumulating into y reads the partial sums back
     expect(matvecCost(wse3, rows, cols, 'bf16', true).sramReadBytes - bf16.sramReadBytes).toBe(rows * 4);
     expect(matvecCost(wse3, 3, 5, 'f32').fmacOps).toBe(15);
+  });
+
+  it('an MXFP4 matvec reads 4.25 bits per weight and pays its decode to bf16 before the bf16 products', () => {
+    const rows = 64;
+    const cols = 256;
+    const macs = rows * cols;
+    const mx = matvecCost(wse3, rows, cols, 'int8', false, 'mxfp4');
+    const bf16 = matvecCost(wse3, rows, cols, 'bf16');
+    expect(mx.sramReadBytes - bf16.sramReadBytes).toBe((macs * 4.25) / 8 - macs * 2);
+    expect(mx.arithCycles - bf16.arithCycles).toBe((macs * MXFP4_DECODE_OPS_PER_WEIGHT) / wse3.simdWidth.f16);
+    expect(mx.cycles).toBeGreaterThan(bf16.cycles);
   });
 
   it('the matvec width charged is that of the operands the kernels multiply (kernels/matvec.ts MATVEC_OPERAND)', () => {
