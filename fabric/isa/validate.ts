@@ -336,8 +336,25 @@ function validateOp(ctx: OpCtx, op: Op, rampIn: Set<number>, outputs: Set<string
       const row = op.numKvHeads * op.headDim;
       needBuffer(ctx, op.kCache, 'kCache', FLOAT32, ctx.maxSeq * row);
       needBuffer(ctx, op.vCache, 'vCache', FLOAT32, ctx.maxSeq * row);
+      if (op.stats) throw new InputError('attention partials (stats) over a chunk of the cache are projection-only', ctx.where, 'drop "stats": the engine attends over the whole cache');
       return;
     }
+    case 'attnMerge':
+      slice(ctx, op.stats, FLOAT32, 'stats', 2 * op.numHeads);
+      slice(ctx, op.other, FLOAT32, 'other', 2 * op.numHeads);
+      slice(ctx, op.factors, FLOAT32, 'factors', 2 * op.numHeads);
+      return;
+    case 'attnMergeRows':
+      if (op.first + op.out.length > op.numHeads * op.headDim) throw new InputError(`rows [${op.first}, ${op.first + op.out.length}) run past ${op.numHeads} heads of ${op.headDim}`, ctx.where, 'keep first + the slice length within numHeads × headDim');
+      slice(ctx, op.out, FLOAT32, 'out');
+      slice(ctx, op.other, FLOAT32, 'other', op.out.length);
+      slice(ctx, op.factors, FLOAT32, 'factors', 2 * op.numHeads);
+      return;
+    case 'attnFinish':
+      slice(ctx, op.stats, FLOAT32, 'stats', 2 * op.numHeads);
+      slice(ctx, op.rows, FLOAT32, 'rows', op.numHeads * op.headDim);
+      slice(ctx, op.out, FLOAT32, 'out', op.numHeads * op.headDim);
+      return;
     case 'swiglu':
       slice(ctx, op.gate, FLOAT32, 'gate');
       slice(ctx, op.up, FLOAT32, 'up', op.gate.length);

@@ -251,6 +251,21 @@ export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
         ? vectorCost(spec, macs, op.numHeads * seq, reads, writes, op.numHeads * seq)
         : vectorCost(spec, 0, op.numHeads * seq + conversions, reads, writes, op.numHeads * seq, macs);
     }
+    case 'attnMerge': {
+      // Per head: the larger max (a compare), two exponentials (the factors), the merged sum (two multiply-adds).
+      const h = op.numHeads;
+      return vectorCost(spec, 2 * h, h, 16 * h, 16 * h, 2 * h);
+    }
+    case 'attnMergeRows': {
+      // out·a + other·b: two scalings by one scalar (`@fscales`) and an add (`@fadds`) per element.
+      const n = op.out.length;
+      return vectorCost(spec, 0, 3 * n, n * 8 + 8 * op.numHeads, n * 4);
+    }
+    case 'attnFinish': {
+      // A reciprocal of each head's sum (a divide), then one scaling per output.
+      const n = op.numHeads * op.headDim;
+      return vectorCost(spec, 0, n, n * 4 + 8 * op.numHeads, n * 4, op.numHeads);
+    }
     case 'swiglu': {
       // silu(g)·u = g·u / (1 + exp(-g)): one exp and one divide per element.
       const n = op.gate.length;

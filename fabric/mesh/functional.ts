@@ -9,7 +9,7 @@ import { WasmKernels } from '../../kernels/wasmKernels.js';
 import { bf16BitsToF32, f16BitsToF32 } from '../../kernels/dtype.js';
 import { matvecOperand } from '../../kernels/matvec.js';
 import { rmsnorm, rmsnormGiven, sumSquares, ropeInPlace, swiglu, axpyInPlace, argmax } from '../../kernels/vector.js';
-import { decodeAttention } from '../../kernels/attention.js';
+import { decodeAttention, finishAttention, mergeAttentionRows, mergeAttentionStats } from '../../kernels/attention.js';
 import { topKGating } from '../../kernels/gating.js';
 import type { Op, Program, Slice } from '../isa/types.js';
 import type { ArenaLayout, BufLoc } from './plan.js';
@@ -215,6 +215,7 @@ export class FunctionalExecutor {
         const v = this.loc(tile, op.vCache);
         const seqLen = position + 1;
         if (this.attnScratch.length < seqLen) this.attnScratch = new Float32Array(Math.max(seqLen, this.attnScratch.length * 2));
+        if (op.stats) throw new Error('functional: attention partials over a chunk of the cache are projection-only (compiler/project/kvChunks.ts)');
         decodeAttention({
           q: this.f(tile, op.q),
           kCache: this.f32.subarray(k.byte >> 2, (k.byte >> 2) + k.length),
@@ -228,6 +229,15 @@ export class FunctionalExecutor {
         });
         return;
       }
+      case 'attnMerge':
+        mergeAttentionStats(this.f(tile, op.stats), this.f(tile, op.other), this.f(tile, op.factors), op.numHeads);
+        return;
+      case 'attnMergeRows':
+        mergeAttentionRows(this.f(tile, op.out), this.f(tile, op.other), this.f(tile, op.factors), op.numHeads, op.headDim, op.first);
+        return;
+      case 'attnFinish':
+        finishAttention(this.f(tile, op.stats), this.f(tile, op.rows), this.f(tile, op.out), op.numHeads, op.headDim);
+        return;
       case 'swiglu':
         swiglu(this.f(tile, op.gate), this.f(tile, op.up), this.f(tile, op.out));
         return;

@@ -125,7 +125,7 @@ describe('stages', () => {
     // The partials go up the combine in pieces: every edge into chunk 0 carries the whole partial, piece by piece.
     const group = a.numHeads / a.numKvHeads;
     const partLen = group * a.headDim + 2 * group;
-    const pieces = combinePieces(partLen);
+    const pieces = combinePieces(partLen, group);
     const edges = new Map<string, number[]>();
     for (const st of s.lowered.plan.streams) {
       const m = /^L0\.attn\.kv0\.red(\d+)>(\d+)\.(\d+)$/.exec(st.label);
