@@ -89,8 +89,13 @@ export function stripOwners(width: number, height: number, strips: number): Uint
 const WAVELET_WORDS = 4;
 /** Per strip, per round parity, in the reduction area: next event cycle, last progress cycle, active, abort. */
 const RED_FIELDS = 4;
-/** How often a thread checks the barrier before sleeping on it (spinning is cheaper when the others are near). */
-const SPIN_CHECKS = 4000;
+/**
+ * How often a thread checks the barrier before sleeping on it: spinning costs ~0.1 µs a round when every thread has
+ * a core, sleeping ~10 µs (a futex wake); on a host with fewer free cores than strips, spinning only delays the
+ * thread it waits for. So the budget adapts: it doubles when a spin succeeded, halves when the thread had to sleep.
+ */
+const SPIN_MIN = 32;
+const SPIN_MAX = 16384;
 
 /**
  * The shared memory of a parallel step: a barrier, the per-round reduction, and one mailbox per ordered pair of
@@ -130,6 +135,7 @@ export class StripExchange {
   private readonly layout: StripExchangeLayout;
   /** Round parity: this round's mail goes to half `parity`; last round's is read from the other. */
   private parity = 0;
+  private spin = SPIN_MAX;
   private readonly wN: Int32Array;
   private readonly cN: Int32Array;
   /** After a barrier: the agreed next cycle, the latest progress of any strip, whether any strip was active or aborted. */
@@ -265,7 +271,13 @@ export class StripExchange {
       if (Atomics.load(m, 2) > 0) Atomics.notify(m, 1);
       return;
     }
-    for (let i = 0; i < SPIN_CHECKS; i++) if (Atomics.load(m, 1) !== gen) return;
+    for (let i = 0; i < this.spin; i++) {
+      if (Atomics.load(m, 1) !== gen) {
+        if (this.spin < SPIN_MAX) this.spin *= 2;
+        return;
+      }
+    }
+    if (this.spin > SPIN_MIN) this.spin >>= 1;
     Atomics.add(m, 2, 1);
     while (Atomics.load(m, 1) === gen) Atomics.wait(m, 1, gen);
     Atomics.sub(m, 2, 1);
