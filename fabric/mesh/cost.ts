@@ -6,29 +6,10 @@ import type { FabricSpec } from '../spec/schema.js';
 import type { BufferDtype, Op, Task, TileProgram } from '../isa/types.js';
 import { MATVEC_OPERAND } from '../../kernels/matvec.js';
 
-/**
- * Assumption: fixed cycles to set up one op (a DSD descriptor and its loop) before data flows. The SDK's builtins run
- * as asynchronous DSD ops (docs/hardware.md#tasks-and-queues); their setup cost is not published.
- */
-export const OP_SETUP_CYCLES = 1;
-/** Assumption: per output row of a matvec, cycles to reduce the SIMD accumulator lanes and write y[r]. */
-export const MATVEC_ROW_OVERHEAD_CYCLES = 1;
-/**
- * Assumption: cycles per element for a transcendental (exp, rsqrt, sin/cos, a divide) — no hardware transcendental
- * unit is documented (docs/hardware.md#simd-widths lists only FMA/add/mul/max/convert builtins), so it is a short polynomial, ~8 FMAs.
- */
-export const TRANSCENDENTAL_CYCLES = 8;
-/** Assumption: CE cycles to issue a send (hand a fabric-output DSD to the ramp); the wavelets then flow by themselves. */
-export const SEND_ISSUE_CYCLES = 1;
+// The assumed constants (op setup, matvec row overhead, transcendental cycles, send issue) are spec.costs: one override
+// (`wafer project --assume`, a spec file's "costs") changes what the engine and the projection both charge. Each is
+// named, with its range and why, in fabric/spec/assumptions.ts and docs/assumptions.md.
 
-/**
- * Assumption: 16-bit operations to decode one MXFP4 weight (OCP MX: a 4-bit E2M1 element and an 8-bit power-of-two
- * scale per 32) to bf16 — a table lookup of the element and an add of the block's exponent — each at the 16-bit
- * width `@mov16`/`@faddh` (simdWidth.f16, docs/hardware.md#simd-widths). No MX decode is documented for the wafer.
- */
-export const MXFP4_DECODE_OPS_PER_WEIGHT = 2;
-/** MXFP4 storage: 4 bits per element, one 8-bit scale per 32 elements (4.25 bits per weight). */
-export const MXFP4_BLOCK = 32;
 
 /** What the engine charges for one op, and the work counted in statistics. */
 export interface OpCost {
@@ -108,7 +89,7 @@ export function f16Acc32Width(spec: FabricSpec): number {
 
 /**
  * A streaming vector op: the slowest of its arithmetic, its SRAM reads and its SRAM writes, plus transcendentals
- * (serial, each TRANSCENDENTAL_CYCLES) and OP_SETUP_CYCLES. The arithmetic is `macOps` f32 multiplies and
+ * (serial, each spec.costs.transcendentalCycles) and spec.costs.opSetupCycles. The arithmetic is `macOps` f32 multiplies and
  * multiply-adds at simdWidth.f32 (`@fmacs`; a vector multiply `@fmuls` is not listed either, docs/hardware.md#simd-widths, so it is
  * charged the same), `addOps` adds, subtractions, scalings by one scalar and conversions at f32AddWidth (`@fadds`,
  * `@fscales`), and `halfMacOps` 16-bit multiply-adds into f32 at f16Acc32Width (`@fmachs`).
@@ -118,7 +99,7 @@ function vectorCost(spec: FabricSpec, macOps: number, addOps: number, readBytes:
   const reads = readCycles(spec, readBytes);
   const writes = Math.ceil(writeBytes / sramWriteBytesPerCycle(spec));
   return {
-    cycles: OP_SETUP_CYCLES + Math.max(arith, reads, writes) + transcendentals * TRANSCENDENTAL_CYCLES,
+    cycles: spec.costs.opSetupCycles + Math.max(arith, reads, writes) + transcendentals * spec.costs.transcendentalCycles,
     arithCycles: arith,
     sramCycles: Math.max(reads, writes),
     fmacOps: macOps + addOps + halfMacOps + transcendentals,
@@ -139,7 +120,7 @@ function vectorCost(spec: FabricSpec, macOps: number, addOps: number, readBytes:
  * The SRAM side (docs/hardware.md#sram-banks, two reads and one write per cycle): the weight stream, x reread for every
  * row in its operand width (x of 0.5–2 kB does not stay in the 256-byte cache), and with `accumulate` the partial sums
  * read back; the writes are y (and x's converted copy). The op takes the slower of the arithmetic and the SRAM
- * streams, plus MATVEC_ROW_OVERHEAD_CYCLES per row and setup.
+ * streams, plus spec.costs.matvecRowOverheadCycles per row and setup.
  */
 export function matvecCost(spec: FabricSpec, rows: number, cols: number, dtype: BufferDtype, accumulate = false, format?: 'mxfp4'): OpCost {
   if (format === 'mxfp4') return mxfp4MatvecCost(spec, rows, cols, accumulate);
@@ -156,16 +137,18 @@ export function matvecCost(spec: FabricSpec, rows: number, cols: number, dtype: 
 }
 
 /**
- * An MXFP4 matvec (projection only): every weight decoded to bf16 (MXFP4_DECODE_OPS_PER_WEIGHT 16-bit operations at
- * simdWidth.f16, an assumption), then as a bf16 matvec — 16-bit products into f32 at f16Acc32Width with x converted
- * to bf16 once — over 4.25 bits of weight per MAC read from SRAM.
+ * An MXFP4 matvec (projection only): every weight decoded to bf16 (spec.costs.mxfp4DecodeOpsPerWeight 16-bit
+ * operations at simdWidth.f16, the `@mov16`/`@faddh` width of docs/hardware.md#simd-widths; the count is an
+ * assumption, no MX decode is documented for the wafer), then as a bf16 matvec — 16-bit products into f32 at
+ * f16Acc32Width with x converted to bf16 once — over spec.costs.mxfp4BitsPerWeight bits of weight per MAC.
  */
 function mxfp4MatvecCost(spec: FabricSpec, rows: number, cols: number, accumulate: boolean): OpCost {
   const macs = rows * cols;
-  const decode = Math.ceil((macs * MXFP4_DECODE_OPS_PER_WEIGHT) / spec.simdWidth.f16);
+  const decodeOps = macs * spec.costs.mxfp4DecodeOpsPerWeight;
+  const decode = Math.ceil(decodeOps / spec.simdWidth.f16);
   const compute = decode + Math.ceil(macs / f16Acc32Width(spec)) + Math.ceil(cols / f32AddWidth(spec));
-  const weightBytes = Math.ceil(macs / 2) + Math.ceil(macs / MXFP4_BLOCK);
-  return streamedMatvec(spec, rows, compute, weightBytes, macs * 2, cols, 2, accumulate, macs * (1 + MXFP4_DECODE_OPS_PER_WEIGHT) + cols);
+  const weightBytes = Math.ceil((macs * spec.costs.mxfp4BitsPerWeight) / 8);
+  return streamedMatvec(spec, rows, compute, weightBytes, macs * 2, cols, 2, accumulate, macs + decodeOps + cols);
 }
 
 /** A matvec's cost from its arithmetic cycles and its SRAM streams: weights, x per row, x converted once, partial sums. */
@@ -174,7 +157,7 @@ function streamedMatvec(spec: FabricSpec, rows: number, compute: number, weightB
   const writeBytes = rows * 4 + conversions * operand;
   const memory = Math.max(readCycles(spec, readBytes), Math.ceil(writeBytes / sramWriteBytesPerCycle(spec)));
   return {
-    cycles: OP_SETUP_CYCLES + Math.max(compute, memory) + rows * MATVEC_ROW_OVERHEAD_CYCLES,
+    cycles: spec.costs.opSetupCycles + Math.max(compute, memory) + rows * spec.costs.matvecRowOverheadCycles,
     arithCycles: compute,
     sramCycles: memory,
     fmacOps,
@@ -205,7 +188,7 @@ export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
       return matvecCost(spec, op.rows, op.cols, ctx.dtypeOf(op.w), op.accumulate, op.format);
     case 'send':
       // The CE only issues; the wavelets drain through the ramp at one per cycle (the engine's timing model).
-      return { cycles: SEND_ISSUE_CYCLES, arithCycles: 0, sramCycles: readCycles(spec, op.src.length * 4), fmacOps: 0, sramReadBytes: op.src.length * 4, sramWriteBytes: 0 };
+      return { cycles: spec.costs.sendIssueCycles, arithCycles: 0, sramCycles: readCycles(spec, op.src.length * 4), fmacOps: 0, sramReadBytes: op.src.length * 4, sramWriteBytes: 0 };
     case 'add':
       return vectorCost(spec, 0, op.a.length, op.a.length * 8, op.a.length * 4);
     case 'copy':
@@ -280,7 +263,7 @@ export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
     case 'dispatch': {
       const k = op.indices.length;
       const reads = k * 4 + op.src.length * 4 * k;
-      return { cycles: OP_SETUP_CYCLES + k * SEND_ISSUE_CYCLES, arithCycles: 0, sramCycles: readCycles(spec, reads), fmacOps: 0, sramReadBytes: reads, sramWriteBytes: 0 };
+      return { cycles: spec.costs.opSetupCycles + k * spec.costs.sendIssueCycles, arithCycles: 0, sramCycles: readCycles(spec, reads), fmacOps: 0, sramReadBytes: reads, sramWriteBytes: 0 };
     }
     case 'argmax':
       return vectorCost(spec, op.x.length, 0, op.x.length * 4, 8);
@@ -291,7 +274,7 @@ export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
       const dtype = ctx.dtypeOf(op.table);
       const decode = dtype === 'f32' ? 0 : Math.ceil(op.cols / simdFor(spec, dtype));
       const reads = 4 + op.cols * elemBytes(dtype);
-      return { cycles: OP_SETUP_CYCLES + decode + op.colours.length * SEND_ISSUE_CYCLES, arithCycles: decode, sramCycles: readCycles(spec, reads), fmacOps: dtype === 'f32' ? 0 : op.cols, sramReadBytes: reads, sramWriteBytes: 0 };
+      return { cycles: spec.costs.opSetupCycles + decode + op.colours.length * spec.costs.sendIssueCycles, arithCycles: decode, sramCycles: readCycles(spec, reads), fmacOps: dtype === 'f32' ? 0 : op.cols, sramReadBytes: reads, sramWriteBytes: 0 };
     }
     case 'output':
       return vectorCost(spec, 0, 0, op.src.length * 4, 0);

@@ -39,7 +39,7 @@ describe('flash-decoding partials', () => {
   ])('split at %j, rows merged in pieces of %i: equals attention over the whole cache', (cuts, piece) => {
     const parts = cuts.slice(1).map((to, i) => partial(q, k, v, cuts[i], to));
     // A tree: merge pairs until one remains (empty chunks included).
-    let level = parts;
+    let level: Float32Array[] = parts;
     while (level.length > 1) {
       const next: Float32Array[] = [];
       for (let i = 0; i < level.length; i += 2) {

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
-import { MATVEC_ROW_OVERHEAD_CYCLES, MXFP4_DECODE_OPS_PER_WEIGHT, OP_SETUP_CYCLES, SEND_ISSUE_CYCLES, TRANSCENDENTAL_CYCLES, f32AddWidth, hopCycles, matvecCost, opCost, rampCycles, streamArrivalCycles, taskCycles, tileOpContext } from '../../../../fabric/mesh/cost.js';
+import { f32AddWidth, hopCycles, matvecCost, opCost, rampCycles, streamArrivalCycles, taskCycles, tileOpContext } from '../../../../fabric/mesh/cost.js';
 import type { Op } from '../../../../fabric/isa/types.js';
 import { MATVEC_OPERAND } from '../../../../kernels/matvec.js';
 
 const wse2 = getFabricPreset('wse2');
 const wse3 = getFabricPreset('wse3');
+// The assumed constants the presets share (spec.costs), as the formulas below name them.
+const { opSetupCycles: OP_SETUP_CYCLES, matvecRowOverheadCycles: MATVEC_ROW_OVERHEAD_CYCLES, transcendentalCycles: TRANSCENDENTAL_CYCLES, sendIssueCycles: SEND_ISSUE_CYCLES } = wse3.costs;
 
 describe('cost functions', () => {
   it('matvec is the slower of its arithmetic and its SRAM streams (weights, x reread per row), plus row overhead and setup', () => {
@@ -43,7 +45,7 @@ describe('cost functions', () => {
     const mx = matvecCost(wse3, rows, cols, 'int8', false, 'mxfp4');
     const bf16 = matvecCost(wse3, rows, cols, 'bf16');
     expect(mx.sramReadBytes - bf16.sramReadBytes).toBe((macs * 4.25) / 8 - macs * 2);
-    expect(mx.arithCycles - bf16.arithCycles).toBe((macs * MXFP4_DECODE_OPS_PER_WEIGHT) / wse3.simdWidth.f16);
+    expect(mx.arithCycles - bf16.arithCycles).toBe((macs * wse3.costs.mxfp4DecodeOpsPerWeight) / wse3.simdWidth.f16);
     expect(mx.cycles).toBeGreaterThan(bf16.cycles);
   });
 
@@ -204,5 +206,18 @@ describe('cost functions', () => {
     expect(hopCycles(wse3, 5, 3)).toBe(5 * wse3.hopLatencyCycles + 3);
     expect(rampCycles(wse3)).toBe(wse3.rampLatencyCycles);
     expect(streamArrivalCycles(wse3, 3, 10)).toBe(2 * wse3.rampLatencyCycles + 3 * wse3.hopLatencyCycles + 9);
+  });
+});
+
+describe('cost constants from the spec', () => {
+  it('an override of spec.costs changes what an op is charged, by the overridden amount', () => {
+    const slow = { ...wse3, costs: { ...wse3.costs, opSetupCycles: wse3.costs.opSetupCycles + 5, transcendentalCycles: wse3.costs.transcendentalCycles * 2 } };
+    expect(matvecCost(slow, 64, 64, 'bf16').cycles - matvecCost(wse3, 64, 64, 'bf16').cycles).toBe(5);
+    const n = 64;
+    const tile = { buffers: [{ name: 'a', dtype: 'f32' as const, length: 4 * n, init: { kind: 'zeros' as const }, role: 'activation' as const }] };
+    const s = (offset: number) => ({ buf: 'a', offset, length: n });
+    const norm: Op = { op: 'rmsnorm', x: s(0), weight: s(n), out: s(2 * n), eps: 1e-5 };
+    // One rsqrt: the transcendental's doubled cycles plus the setup's 5.
+    expect(opCost(slow, norm, tileOpContext(tile, 0)).cycles - opCost(wse3, norm, tileOpContext(tile, 0)).cycles).toBe(5 + wse3.costs.transcendentalCycles);
   });
 });
