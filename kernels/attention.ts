@@ -1,4 +1,5 @@
 // Decode attention of one new token over a KV cache, with grouped-query heads.
+import { bf16BitsToF32, f32ToBf16Bits, roundToBf16 } from './dtype.js';
 
 export interface DecodeAttentionArgs {
   /** (numHeads, headDim), RoPE already applied. */
@@ -128,4 +129,44 @@ export function finishAttention(stats: Float32Array, rows: Float32Array, out: Fl
     const inv = 1 / stats[numHeads + h];
     for (let d = 0; d < headDim; d++) out[h * headDim + d] = rows[h * headDim + d] * inv;
   }
+}
+
+/**
+ * decodeAttention over a bf16 KV cache (bit patterns, same layout), in the numerics the wafer charges for it
+ * (`@fmachs`: 16-bit products into f32 sums): q is rounded to bf16 before q·K, the probabilities exp(s − max) are
+ * summed in f32 and rounded to bf16 before p·V. `scratch` holds seqLen floats.
+ */
+export function decodeAttentionBf16(a: Omit<DecodeAttentionArgs, 'kCache' | 'vCache'> & { kCache: Uint16Array; vCache: Uint16Array }): Float32Array {
+  const { q, kCache, vCache, seqLen, numHeads, numKvHeads, headDim, out } = a;
+  if (numHeads % numKvHeads !== 0) throw new RangeError(`attention: ${numHeads} heads do not divide into ${numKvHeads} KV heads`);
+  const scale = a.scale ?? 1 / Math.sqrt(headDim);
+  const group = numHeads / numKvHeads;
+  const rowStride = numKvHeads * headDim;
+  const scores = a.scratch && a.scratch.length >= seqLen ? a.scratch : new Float32Array(seqLen);
+  const qh = new Float32Array(headDim);
+  for (let h = 0; h < numHeads; h++) {
+    const kvOff = Math.floor(h / group) * headDim;
+    roundToBf16(q.subarray(h * headDim, (h + 1) * headDim), qh);
+    let max = -Infinity;
+    for (let t = 0; t < seqLen; t++) {
+      let dot = 0;
+      const kOff = t * rowStride + kvOff;
+      for (let d = 0; d < headDim; d++) dot += qh[d] * bf16BitsToF32(kCache[kOff + d]);
+      const s = dot * scale;
+      scores[t] = s;
+      if (s > max) max = s;
+    }
+    let sum = 0;
+    for (let t = 0; t < seqLen; t++) {
+      const e = Math.exp(scores[t] - max);
+      sum += e;
+      scores[t] = bf16BitsToF32(f32ToBf16Bits(e));
+    }
+    for (let d = 0; d < headDim; d++) {
+      let acc = 0;
+      for (let t = 0; t < seqLen; t++) acc += scores[t] * bf16BitsToF32(vCache[t * rowStride + kvOff + d]);
+      out[h * headDim + d] = acc / sum;
+    }
+  }
+  return out;
 }
