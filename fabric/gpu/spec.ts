@@ -143,7 +143,7 @@ const ASSUMED = Object.freeze({
 /** Writes fitted (or assumed) values into a spec's fields. */
 export function withFitValues(spec: GpuSpec, v: GpuFitValues, provenance: GpuCalibration['provenance']): GpuSpec {
   // A weight stream reaches the same share of the HBM bandwidth whatever the format of its bytes (the measured fp8 runs
-  // save their weight bytes at bf16's rate, docs/gpu-calibration.md#fp8): only the tensor rate of narrow math differs.
+  // save their weight bytes at bf16's rate, docs/gpu-calibration.md#the-models-terms): only the tensor rate of narrow math differs.
   const narrow = { hbmFraction: v.hbmFraction, flopsFraction: v.fp8FlopsFraction };
   return {
     ...spec,
