@@ -4,6 +4,7 @@
 // docs/hardware.md) or an assumption documented here.
 import type { FabricSpec } from '../spec/schema.js';
 import type { BufferDtype, Op, Task, TileProgram } from '../isa/types.js';
+import { MATVEC_OPERAND } from '../../kernels/matvec.js';
 
 // The assumed constants (op setup, matvec row overhead, transcendental cycles, send issue) are spec.costs: one override
 // (`wafer project --assume`, a spec file's "costs") changes what the engine and the projection both charge. Each is
@@ -16,7 +17,7 @@ export interface OpCost {
   arithCycles: number;
   /**
    * Cycles its SRAM streams take at the port widths, the other side of that overlap: the slower of its reads and its
-   * writes (a matvec: its weight stream alone, x stays in the datapath's cache).
+   * writes (a matvec: its weights, x reread per row, and any partial sums it reads back).
    */
   sramCycles: number;
   /** Multiply-accumulates and other SIMD arithmetic operations on the FMAC datapath. */
@@ -107,30 +108,62 @@ function vectorCost(spec: FabricSpec, macOps: number, addOps: number, readBytes:
 }
 
 /**
- * Matvec y (+)= W·x of (rows, cols) weights in `dtype`: the slower of the FMACs (rows·cols / SIMD width of the
- * dtype) and the weight stream from SRAM (bytes / read bandwidth; x is reread per row but stays in the datapath's
- * small cache, docs/hardware.md#sram-banks "256-byte software-managed cache"), plus spec.costs.matvecRowOverheadCycles per row and setup.
+ * Matvec y (+)= W·x of (rows, cols) weights in `dtype`, charged for the numerics the engine computes
+ * (kernels/matvec.ts MATVEC_OPERAND, docs/hardware.md#simd-widths):
+ * - bf16 and f16 weights multiply x rounded to the same 16-bit format and sum the products in f32: `@fmachs`
+ *   (FP16 × FP16 accumulated in FP32) at f16Acc32Width, after x is converted to 16 bits once per op (cols
+ *   conversions at the f32 add width: the f32-to-16-bit conversion is not in the SDK's table, an assumption);
+ * - f32 weights: `@fmacs` at simdWidth.f32;
+ * - int8 weights multiply x quantised once to int16 and sum exactly (simdWidth.int8, an assumption: no integer MAC is
+ *   listed), then scale each row's sum (rows scalings at the f32 add width) — the decode of int8 is that scaling.
+ * The SRAM side (docs/hardware.md#sram-banks, two reads and one write per cycle): the weight stream, x reread for every
+ * row in its operand width (x of 0.5–2 kB does not stay in the 256-byte cache), and with `accumulate` the partial sums
+ * read back; the writes are y (and x's converted copy). The op takes the slower of the arithmetic and the SRAM
+ * streams, plus spec.costs.matvecRowOverheadCycles per row and setup.
  */
-export function matvecCost(spec: FabricSpec, rows: number, cols: number, dtype: BufferDtype): OpCost {
+export function matvecCost(spec: FabricSpec, rows: number, cols: number, dtype: BufferDtype, accumulate = false): OpCost {
   const macs = rows * cols;
+  const operand = matvecOperandBytes(dtype);
+  const sixteen = dtype === 'bf16' || dtype === 'f16';
   const weightBytes = macs * elemBytes(dtype) + (dtype === 'int8' ? rows * 4 : 0);
-  const compute = Math.ceil(macs / simdFor(spec, dtype));
-  const memory = readCycles(spec, weightBytes);
+  const macWidth = sixteen ? f16Acc32Width(spec) : simdFor(spec, dtype);
+  // x converted once (16-bit weights: to the weights' format; int8: quantised to int16) and int8 rows scaled.
+  const conversions = dtype === 'f32' ? 0 : cols;
+  const scalings = dtype === 'int8' ? rows : 0;
+  const compute = Math.ceil(macs / macWidth) + Math.ceil((conversions + scalings) / f32AddWidth(spec));
+  const readBytes = weightBytes + macs * operand + (conversions > 0 ? cols * 4 : 0) + (accumulate ? rows * 4 : 0);
+  const writeBytes = rows * 4 + conversions * operand;
+  const memory = Math.max(readCycles(spec, readBytes), Math.ceil(writeBytes / sramWriteBytesPerCycle(spec)));
   return {
     cycles: spec.costs.opSetupCycles + Math.max(compute, memory) + rows * spec.costs.matvecRowOverheadCycles,
     arithCycles: compute,
     sramCycles: memory,
-    fmacOps: macs,
-    sramReadBytes: weightBytes + cols * 4,
-    sramWriteBytes: rows * 4,
+    fmacOps: macs + conversions + scalings,
+    sramReadBytes: readBytes,
+    sramWriteBytes: writeBytes,
   };
 }
+
+/** Bytes of x per multiply-accumulate: the operand the engine's kernels multiply W by (kernels/matvec.ts MATVEC_OPERAND). */
+function matvecOperandBytes(dtype: BufferDtype): number {
+  switch (dtype) {
+    case 'f32':
+    case 'i32':
+      return 4;
+    case 'bf16':
+    case 'f16':
+    case 'int8':
+      return OPERAND_BYTES[MATVEC_OPERAND[dtype]];
+  }
+}
+
+const OPERAND_BYTES = { f32: 4, bf16: 2, f16: 2, int16: 2 } as const;
 
 /** Cost of one op. `ctx.position` matters for attention (it reads position + 1 cache rows). */
 export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
   switch (op.op) {
     case 'matvec':
-      return matvecCost(spec, op.rows, op.cols, ctx.dtypeOf(op.w));
+      return matvecCost(spec, op.rows, op.cols, ctx.dtypeOf(op.w), op.accumulate);
     case 'send':
       // The CE only issues; the wavelets drain through the ramp at one per cycle (the engine's timing model).
       return { cycles: spec.costs.sendIssueCycles, arithCycles: 0, sramCycles: readCycles(spec, op.src.length * 4), fmacOps: 0, sramReadBytes: op.src.length * 4, sramWriteBytes: 0 };

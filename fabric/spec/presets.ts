@@ -94,7 +94,7 @@ function deepFreeze<T>(value: T): T {
 }
 
 const PRESETS: ReadonlyMap<string, FabricSpec> = new Map(
-  [wse2, wse3, ...[4, 8, 16, 32, 64, 128, 256].map(mini)].map(
+  [wse2, wse3, ...[4, 8, 16, 32, 64, 128, 256, 320].map(mini)].map(
     (s) => [s.name, deepFreeze(s)] as const,
   ),
 );

@@ -319,7 +319,7 @@ describe.concurrent('missing files', () => {
   it('a model directory that does not exist', async () => {
     await expectBadInput(
       () => ['generate', '--model', f('no-such-model'), '--prompt', '1,2'],
-      `error: "${f('no-such-model')}" is neither a model directory nor a preset (--model): give a directory with config.json and model.safetensors, or one of toy-dense, toy-moe, gpt2-small-dense, llama-3.1-8b, llama-3.1-70b, llama-3.1-405b, qwen3-4b, qwen3-32b, qwen3-235b-a22b, gpt-oss-20b, gpt-oss-120b, mixtral-8x7b, kimi-k2`,
+      `error: "${f('no-such-model')}" is neither a model directory nor a preset (--model): give a directory with config.json and model.safetensors, or one of toy-dense, toy-moe, gpt2-small-dense, tinyllama-1b-dense, llama-3.1-8b, llama-3.1-70b, llama-3.1-405b, qwen3-4b, qwen3-32b, qwen3-235b-a22b, gpt-oss-20b, gpt-oss-120b, mixtral-8x7b, kimi-k2`,
     );
   });
   it('a model directory without model.safetensors', async () => {
@@ -361,13 +361,13 @@ describe.concurrent('unknown names', () => {
   it('an unknown model preset', async () => {
     await expectBadInput(
       () => ['gpu', '--model', 'llama-9'],
-      'error: unknown model preset "llama-9" (--model): use one of toy-dense, toy-moe, gpt2-small-dense, llama-3.1-8b, llama-3.1-70b, llama-3.1-405b, qwen3-4b, qwen3-32b, qwen3-235b-a22b, gpt-oss-20b, gpt-oss-120b, mixtral-8x7b, kimi-k2, or a model directory',
+      'error: unknown model preset "llama-9" (--model): use one of toy-dense, toy-moe, gpt2-small-dense, tinyllama-1b-dense, llama-3.1-8b, llama-3.1-70b, llama-3.1-405b, qwen3-4b, qwen3-32b, qwen3-235b-a22b, gpt-oss-20b, gpt-oss-120b, mixtral-8x7b, kimi-k2, or a model directory',
     );
   });
   it('an unknown fabric preset', async () => {
     await expectBadInput(
       (d) => ['compile', '--model', TINY, '--fabric', 'wse9', '--out', join(d, 'prog.json')],
-      'error: unknown fabric preset "wse9" (--fabric): use one of wse2, wse3, mini-4, mini-8, mini-16, mini-32, mini-64, mini-128, mini-256, or a spec JSON file',
+      'error: unknown fabric preset "wse9" (--fabric): use one of wse2, wse3, mini-4, mini-8, mini-16, mini-32, mini-64, mini-128, mini-256, mini-320, or a spec JSON file',
     );
   });
   it('an unknown dtype for compile', async () => {
@@ -382,7 +382,7 @@ describe.concurrent('unknown names', () => {
   it('an unknown fabric in a comparison', async () => {
     await expectBadInput(
       (d) => ['compare', '--model', 'toy-moe', '--fabrics', 'mini-64,h900', '--out', join(d, 'wall.svg')],
-      'error: unknown fabric "h900" (--fabrics): use GPU presets (a100, h100, h200, b200), wafer presets (wse2, wse3, mini-4, mini-8, mini-16, mini-32, mini-64, mini-128, mini-256) or spec .json files, comma-separated',
+      'error: unknown fabric "h900" (--fabrics): use GPU presets (a100, h100, h200, b200), wafer presets (wse2, wse3, mini-4, mini-8, mini-16, mini-32, mini-64, mini-128, mini-256, mini-320) or spec .json files, comma-separated',
     );
   });
   it('an unknown traffic pattern', async () => {
