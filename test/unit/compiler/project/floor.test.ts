@@ -26,19 +26,22 @@ describe('the floor by hand', () => {
     expect(spreadStreamCycles(wse3, 100, 1)).toBe(0);
   });
 
-  it('a 64 × 64 bf16 matvec on 4 tiles: four row blocks beat one tile, and a 2 × 2 matrix stays on one', () => {
-    // One tile: 1 setup + max(4096 MACs / 8, 8192 bytes / 16) + 64 rows + task start 4 + send issue 1.
-    const one = 1 + 512 + 64 + 4 + 1;
-    expect(matvecFloor(wse3, 64, 64, 'bf16', 1).cycles).toBe(one);
-    // Four blocks of 16 rows: x's 64 values to the farthest of 4 tiles (2·2 ramps + 1 hop + 63), a 16 × 64 block
-    // (1 + max(128, 128) + 16) with its task start and send, no partials to add (one block column).
-    const rows4 = 2 * 2 + 1 + 63 + (4 + 1 + 128 + 16 + 1);
-    const f = matvecFloor(wse3, 64, 64, 'bf16', 4);
-    expect(f.cycles).toBe(rows4);
-    expect(f.tiles).toBe(4);
-    expect(rows4).toBeLessThan(one);
-    // 2 × 2: 1 + max(1, 1) + 2 rows on one tile, with its task start and send; any split costs a stream of ≥ 5 cycles.
-    expect(matvecFloor(wse3, 2, 2, 'bf16', 4)).toMatchObject({ tiles: 1, cycles: 1 + 1 + 2 + 4 + 1 });
+  it('a 64 × 64 f32 matvec on 4 tiles: four row blocks beat one tile, and a 2 × 2 matrix stays on one', () => {
+    // One tile: 1 setup + max(4096 FMACs at width 1, (16 KiB of weights + 16 KiB of x reread per row) / 16 B per
+    // cycle) + 64 rows of overhead; then its task start 4 and a send issue 1.
+    const one = 1 + Math.max(4096, 32768 / 16) + 64 + 4 + 1;
+    expect(matvecFloor(wse3, 64, 64, 'f32', 1).cycles).toBe(one);
+    // Four blocks of 16 rows: x's 64 values to the farthest of 4 tiles (2·2 ramps + 1 hop + 63 more), a 16 × 64 block
+    // (1 + max(1024, 8192 / 16) + 16, task start, send issue), no partials to add (one block column).
+    const rows4 = 2 * 2 + 1 + 63 + (1 + 1024 + 16 + 4 + 1);
+    // The other shapes on 4 tiles: 2 × 2 blocks of 32 × 32 (x's 32 values out, 32 partials back, one hop each) and
+    // 4 block columns of 64 × 16 (64 partials back).
+    const square = 2 * (2 * 2 + 1 + 31) + (1 + 1024 + 32 + 4 + 1);
+    const columns = 1 + 1024 + 64 + 4 + 1 + (2 * 2 + 1 + 63);
+    expect(rows4).toBeLessThan(Math.min(one, square, columns));
+    expect(matvecFloor(wse3, 64, 64, 'f32', 4)).toMatchObject({ tiles: 4, cycles: rows4 });
+    // 2 × 2: 1 + max(4 FMACs, 32 bytes / 16) + 2 rows, task start and send issue; any split adds a stream of ≥ 5.
+    expect(matvecFloor(wse3, 2, 2, 'f32', 4)).toMatchObject({ tiles: 1, cycles: 1 + 4 + 2 + 4 + 1 });
   });
 });
 
