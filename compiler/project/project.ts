@@ -21,6 +21,7 @@ import { PATH_CAUSES, type PathSplit } from '../wafer/estimate.js';
 import { searchSpread } from '../wafer/spread.js';
 import { lowerStage, timeStage, type LoweredStage, type StageRequest, type WaferMesh } from './stage.js';
 import { projectionGraph } from './graph.js';
+import { projectFloor, type FloorReport } from './floor.js';
 
 export type ProjectDtype = 'bf16' | 'int8' | 'mxfp4';
 export const PROJECT_DTYPES: readonly ProjectDtype[] = ['bf16', 'int8', 'mxfp4'];
@@ -148,6 +149,11 @@ export interface ProjectionReport {
   budgetBytesPerTile: number;
   clockHz: number;
   approximations: string[];
+  /** The floor (floor.ts, docs/floor.md): the fewest cycles per token the fabric allows under the same cost functions. */
+  floorTokensPerSecond: number;
+  /** decodeTokensPerSecond ÷ floorTokensPerSecond: 1 at the floor. */
+  efficiency: number;
+  floor: FloorReport;
   /** Every assumption of the cost model (fabric/spec/assumptions.ts) with the value this projection charged. */
   assumptions: AssumptionInUse[];
   method: string;
@@ -462,6 +468,7 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
     const first = graph.layers.indexOf(ls[0]);
     return { kind: k, layers: ls.length, tilesPerLayer: s.tiles, cycles: layerCycles[first], kvPositionsPerTile: s.kvPositionsPerTile, overflowTiles: s.overflowTiles };
   });
+  const floor = projectFloor(graph, mesh.spec, { usableTiles: mesh.usableTiles, budgetBytes: tileBudgetBytes(mesh.spec), dtype: programDtype, expertWeightBits, kvDtype: o.kvDtype, context: o.context, batch: o.batch });
   if (o.kvDtype === 'bf16') approximations.push('KV cache held in bf16, attention multiply-adds at the 16-bit-into-f32 width (`@fmachs`); the mesh engine holds it in f32');
   if (stages.some((s) => s.overflowTiles > 0)) approximations.push('hub tiles whose vectors overflow one tile hold a span of tiles and are costed as one compute engine (as the lowering places them)');
   return {
@@ -495,6 +502,9 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
     budgetBytesPerTile: b.budgetBytes,
     clockHz: clock,
     approximations,
+    floorTokensPerSecond: floor.tokensPerSecond,
+    efficiency: 1 / interval / floor.tokensPerSecond,
+    floor,
     assumptions: assumptionsOf(spec),
     method: PROJECTION_METHOD + (exact ? ' (every layer placed and timed at its own offset)' : ''),
   };

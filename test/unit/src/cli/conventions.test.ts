@@ -108,6 +108,7 @@ const CASES: Record<string, (dir: string) => string[]> = {
   'wafer bench engine': () => ['bench', 'engine', '--quick'],
   'wafer bench fabrics': (d) => ['bench', 'fabrics', '--models', 'toy-dense', '--out-dir', join(d, 'bench')],
   'wafer bench project': () => ['bench', 'project', '--quick'],
+  'wafer bench sensitivity': () => ['bench', 'sensitivity', '--quick'],
   'wafer bench gpu-accuracy': (d) => ['bench', 'gpu-accuracy', '--data', GPU_RUNS, '--out-dir', join(d, 'bench')],
   'wafer project': () => ['project', '--model', 'toy-dense', '--fabric', 'mini-64'],
   'wafer speculate': () => ['speculate', '--model', 'toy-moe', '--fabrics', 'mini-64,h100', '--context', '64'],
