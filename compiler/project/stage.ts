@@ -170,7 +170,7 @@ export function timeStage(stage: LoweredStage, scanOffset: number, position: num
   const H = spec.heightTiles;
   const placement = placeTiles(tiles, W, H, mesh.usable, { fabric: `fabric "${spec.name}"`, dead: W * H - mesh.usableTiles }, { scanOffset });
   const routes = routeStreams(lowered.plan.streams, placement.tileOf, meshView(W, H, mesh.faults), { dimensionOrdered: true, hopsOnly: mesh.linkExtraLatencyCycles === null });
-  const colours = colourStage(stage, placement);
+  const { colours, alternativeRoutes } = colourStage(stage, placement);
   const part = partOf(req);
   // Probes: where the stage's share of a token starts (the first hub slice's input) and ends (the last of the next
   // hub's slices to receive its part: the `stage.out` stubs).
@@ -189,7 +189,7 @@ export function timeStage(stage: LoweredStage, scanOffset: number, position: num
   const arrivals = to.map((t) => est.firstArrival!.get(t.id)!);
   const b = arrivals.length > 0 ? arrivals.reduce((x, y) => (y.cycles > x.cycles ? y : x)) : { cycles: est.cycles, path: est.criticalPath! };
   const path = Object.fromEntries(PATH_CAUSES.map((c) => [c, b.path[c] - a.path[c]])) as PathSplit;
-  return { cycles: b.cycles - a.cycles, path, placement, routes, colours };
+  return { cycles: b.cycles - a.cycles, path, placement, routes, colours: { colours, alternativeRoutes } };
 }
 
 /** Where a stage's routes need more colours than its fabric has (the projection answers with a lowering that needs fewer). */
@@ -210,7 +210,7 @@ export class ColourError extends InputError {
  * row first and column first (both shortest: the hops the estimate reads are the same), and coloured by assignColours,
  * each stream taking whichever of its two routes needs the lower colour. Throws ColourError where no colouring fits.
  */
-export function colourStage(stage: LoweredStage, placement: Placement): StageColours {
+export function colourStage(stage: LoweredStage, placement: Placement): StageColours & { routes: StreamRoute[]; colourOf: Int32Array } {
   const { mesh } = stage.req;
   const spec = mesh.spec;
   const W = spec.widthTiles;
@@ -229,5 +229,5 @@ export function colourStage(stage: LoweredStage, placement: Placement): StageCol
   c.routes.forEach((r, i) => {
     if (r !== rowFirst[i]) alternativeRoutes++;
   });
-  return { colours: c.coloursUsed, alternativeRoutes };
+  return { colours: c.coloursUsed, alternativeRoutes, routes: c.routes, colourOf: c.colourOf };
 }
