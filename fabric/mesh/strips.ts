@@ -75,13 +75,23 @@ export interface StripReport {
 /** Rows per block dealt to a strip: small enough that each thread holds a share of any band of ~10 rows. */
 export const STRIP_BLOCK_ROWS = 2;
 
-/** The strip that owns each mesh tile (y * width + x). */
-export function stripOwners(width: number, height: number, strips: number): Uint8Array {
+/** A cut of the mesh: blocks of `rows` × `cols` tiles, dealt round-robin to the strips in row-major block order. */
+export interface StripCut {
+  rows: number;
+  cols: number;
+}
+
+/** The strip that owns each mesh tile (y * width + x). Default cut: whole rows, STRIP_BLOCK_ROWS at a time. */
+export function stripOwners(width: number, height: number, strips: number, cut?: StripCut): Uint8Array {
   const owner = new Uint8Array(width * height);
   if (strips <= 1) return owner;
   // (Thinner blocks on a mesh too short to give every strip one.)
-  const rows = Math.max(1, Math.min(STRIP_BLOCK_ROWS, Math.floor(height / strips)));
-  for (let y = 0; y < height; y++) owner.fill(Math.floor(y / rows) % strips, y * width, (y + 1) * width);
+  const rows = cut ? cut.rows : Math.max(1, Math.min(STRIP_BLOCK_ROWS, Math.floor(height / strips)));
+  const cols = cut ? cut.cols : width;
+  const across = Math.ceil(width / cols);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) owner[y * width + x] = (Math.floor(y / rows) * across + Math.floor(x / cols)) % strips;
+  }
   return owner;
 }
 
