@@ -16,7 +16,7 @@
 //
 // CE model (per tile): the task picker starts the lowest-id ready task when the CE is idle; a task costs
 // spec.taskStartCycles, then each op its opCycles (cost.ts). A send (also dispatch, embed) puts its wavelets in the
-// tile's outbound queue when the op starts, costs SEND_ISSUE_CYCLES, and the CE then waits while more than
+// tile's outbound queue when the op starts, costs spec.costs.sendIssueCycles, and the CE then waits while more than
 // spec.queueDepthWavelets wavelets are queued (a stall). The queue feeds the router's ramp input, one wavelet per
 // cycle, as credits allow. Receiving needs no CE time: the ramp writes each arriving wavelet into the recv trigger's
 // slice (the SRAM write port, assumed free); when `count` have arrived the task is ready (that same cycle).

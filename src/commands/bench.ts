@@ -12,6 +12,7 @@ import { formatFabricsBench, parseModelList, runFabricsBench, writeFabricsBench 
 import { formatGpuAccuracySummary, runGpuAccuracyBench, writeGpuAccuracyBench } from '../bench/gpuAccuracyBench.js';
 import { DEFAULT_GPU_DATA } from '../io/measuredRuns.js';
 import { formatSweepBench, runSweepBench, writeSweepBench } from '../bench/sweepBench.js';
+import { formatScaleBench, runScaleBench, writeScaleBench } from '../bench/scaleBench.js';
 import { printJson, printText, progressEnabled, type GlobalOptions } from '../io/output.js';
 import { action } from './action.js';
 
@@ -132,7 +133,27 @@ function sweep(bench: Command): void {
   });
 }
 
-const benchmarks: AddBenchmark[] = [kernels, engine, fabrics, project, gpuAccuracy, sweep];
+function scale(bench: Command): void {
+  const cmd = bench
+    .command('scale')
+    .description('the mesh at 10^5 tiles: tinyllama-1b-dense (~1B parameters, int8) compiled onto mini-320 (102,400 tiles) runs a prefill and a decode step, tokens checked against the reference, then compiles onto a full wse3; wall times, peak memory and host load; writes scale.json and scale.md')
+    .option('--quick', 'the same path for toy-dense on mini-64, no full-wafer compile and nothing written (a smoke test)', false)
+    .option('--out-dir <dir>', 'where scale.json and scale.md are written (replaced)', 'bench/results')
+    .addHelpText('after', '\nExample:\n  npx wafer bench scale --out-dir /tmp/bench');
+  action<{ quick: boolean; outDir: string }>(cmd, async (opts, g) => {
+    await runAndPrint(
+      g,
+      async (onProgress) => {
+        const report = await runScaleBench({ quick: opts.quick, onProgress });
+        if (!opts.quick) writeScaleBench(report, opts.outDir);
+        return report;
+      },
+      formatScaleBench,
+    );
+  });
+}
+
+const benchmarks: AddBenchmark[] = [kernels, engine, fabrics, project, gpuAccuracy, sweep, scale];
 
 export function register(program: Command): void {
   const bench = program
