@@ -13,6 +13,8 @@
 //   previous job and the senders of the payloads it receives. The timing waits for values only where it needs them
 //   (dispatch indices, embed's token test) and at the end of the step. Cycles and bytes are the same for any number
 //   of workers.
+// - The parallel mesh (MeshOptions.stripPool): the mesh cut into strips, each thread running the timing and the
+//   numbers of its own strip, a barrier every simulated cycle (strips.ts; docs/parallel-mesh.md). Same results again.
 //
 // CE model (per tile): the task picker starts the lowest-id ready task when the CE is idle; a task costs
 // spec.taskStartCycles, then each op its opCycles (cost.ts). A send (also dispatch, embed) puts its wavelets in the
