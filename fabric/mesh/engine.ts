@@ -754,15 +754,23 @@ export class MeshEngine {
     const traceFrom = this.traceEvents.length;
     let failure: StripFailure | null = null;
     let quiescence: Quiescence | null = null;
+    const ex = this.exchange!;
+    ex.resetRounds();
+    // Where a failure happened: before the cycle loop, this strip must still meet the others once so that they stop
+    // too; in it, runStrip already did; after it, every strip has left the loop.
+    let phase: 'before' | 'loop' | 'after' = 'before';
     try {
       this.beginStep(req.token);
-      this.exchange!.resetRounds();
+      phase = 'loop';
       this.runStrip();
+      phase = 'after';
       // Deliveries after a tile's last task still belong in its SRAM.
       for (const k of this.ownProg) if (this.runs[k].length > 0) this.addJob(k, -1, 0);
       quiescence = this.quiescence();
     } catch (e) {
       failure = toFailure(e);
+      if (phase === 'before') ex.endRound(Infinity, this.lastProgress, false, true);
+      ex.clearIncoming();
     }
     const trace: StripTraceEvent[] = this.traceEvents.slice(traceFrom).map((ev) => ({ k: this.progOfMesh(ev.y * this.W + ev.x), ...ev }));
     if (this.stripIndex > 0) this.traceEvents.length = 0;
