@@ -12,6 +12,7 @@
 // with every step costed at the decode context (an upper bound: early prompt positions attend over less).
 import { InputError, OptionError } from '../../fabric/errors.js';
 import type { FabricSpec } from '../../fabric/spec/schema.js';
+import { assumptionsOf, type AssumptionInUse } from '../../fabric/spec/assumptions.js';
 import { remapRepair, type FaultMap, type RepairPolicy } from '../../fabric/faults/index.js';
 import type { ModelConfig } from '../model/config.js';
 import type { LayerNode } from '../graph/graph.js';
@@ -26,10 +27,8 @@ export const PROJECT_DTYPES: readonly ProjectDtype[] = ['bf16', 'int8', 'mxfp4']
 export type KvDtype = 'bf16' | 'f32';
 export const KV_DTYPES: readonly KvDtype[] = ['bf16', 'f32'];
 
-/** MXFP4: 4-bit elements plus an 8-bit scale per 32 (OCP MX spec) = 4.25 bits per weight; routed experts only. */
-export const MXFP4_BITS_PER_WEIGHT = 4.25;
-/** Assumption: activations cross the inter-wafer link as bf16, hidden × 2 bytes per token per wafer boundary. */
-export const INTER_WAFER_BYTES_PER_VALUE = 2;
+// MXFP4's bits per weight (routed experts only) and the bytes per activation value on an inter-wafer link are
+// spec.costs (fabric/spec/assumptions.ts), so one override changes every stage that reads them.
 /** The next token's id (i32) goes back from the last wafer to the first. */
 export const TOKEN_ID_BYTES = 4;
 /** Default decode context (capped by the model's max positions). */
@@ -149,6 +148,8 @@ export interface ProjectionReport {
   budgetBytesPerTile: number;
   clockHz: number;
   approximations: string[];
+  /** Every assumption of the cost model (fabric/spec/assumptions.ts) with the value this projection charged. */
+  assumptions: AssumptionInUse[];
   method: string;
 }
 
@@ -265,8 +266,8 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
   const mesh = waferMesh(spec, o.grid, o.faults, o.repair);
   const { graph, approximations } = projectionGraph(cfg);
   const programDtype: ProgramDtype = o.dtype === 'int8' ? 'int8' : 'bf16';
-  const expertWeightBits = o.dtype === 'mxfp4' ? MXFP4_BITS_PER_WEIGHT : undefined;
-  if (expertWeightBits) approximations.push(`MXFP4 experts held at ${MXFP4_BITS_PER_WEIGHT} bits per weight and charged the int8 MAC rate (decode assumed free)`);
+  const expertWeightBits = o.dtype === 'mxfp4' ? spec.costs.mxfp4BitsPerWeight : undefined;
+  if (expertWeightBits) approximations.push(`MXFP4 experts held at ${expertWeightBits} bits per weight and charged the int8 MAC rate (decode assumed free)`);
 
   // One representative layer per kind (the first of it), and for MoE the experts the estimate routes to.
   const kindLayers = new Map<string, LayerNode[]>();
@@ -412,7 +413,7 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
   const clock = mesh.spec.clockHz;
   const wafers = packing.tiles.length;
   const boundaries = wafers - 1;
-  const activationBytes = graph.hidden * INTER_WAFER_BYTES_PER_VALUE;
+  const activationBytes = graph.hidden * spec.costs.interWaferBytesPerValue;
   const link = spec.interWafer;
   const boundarySeconds = link.latencySeconds + activationBytes / link.bytesPerSecond;
   const interWaferSeconds = boundaries > 0 ? boundaries * boundarySeconds + link.latencySeconds + TOKEN_ID_BYTES / link.bytesPerSecond : 0;
@@ -494,6 +495,7 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
     budgetBytesPerTile: b.budgetBytes,
     clockHz: clock,
     approximations,
+    assumptions: assumptionsOf(spec),
     method: PROJECTION_METHOD + (exact ? ' (every layer placed and timed at its own offset)' : ''),
   };
 }

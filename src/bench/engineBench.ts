@@ -7,11 +7,23 @@
 // 2. The speed-up from 1 to 2 worker threads on a compute-heavy ISA program (gridProgram: every tile runs a chain of
 //    f32 matvecs on a broadcast vector, rows reduce westward), after checking that 0, 1 and 2 workers give identical
 //    cycles and outputs. Figure: wall time per step, best of the timed steps.
+// 3. The parallel mesh (MeshOptions.stripPool: routers and compute engines stepped in strips, one thread each): wall
+//    time per step on 1 and 2 threads for the synthetic compute program and for a compiled model, after checking that
+//    both give identical cycles and outputs, with the host's 1-minute load average before and after each run (on a
+//    host with fewer free cores than threads the barrier every simulated cycle waits on the scheduler).
 import { getFabricPreset } from '../../fabric/spec/index.js';
 import { runNoc } from '../../fabric/mesh/noc.js';
 import { MeshEngine } from '../../fabric/mesh/engine.js';
 import { gridProgram, syntheticWeights } from '../../fabric/mesh/workloads.js';
 import { piscinaJobPool } from '../workers/meshPool.js';
+import { nodeStripPool } from '../workers/stripPool.js';
+import { prepareCompile } from '../wafer/compileJob.js';
+import { castWeights } from '../../compiler/model/weights.js';
+import { weightProvider } from '../../compiler/wafer/weights.js';
+import type { FabricSpec } from '../../fabric/spec/schema.js';
+import type { Program } from '../../fabric/isa/types.js';
+import type { WeightProvider } from '../../fabric/mesh/engine.js';
+import { loadavg } from 'node:os';
 
 export interface NocBenchRow {
   mesh: string;
@@ -32,6 +44,25 @@ export interface WorkerBenchRow {
   simulatedCyclesPerStep: number;
 }
 
+export interface ParallelMeshRow {
+  threads: number;
+  msPerStep: number;
+  /** Every timed step's wall time. */
+  stepMs: number[];
+  simulatedCyclesPerStep: number;
+  /** The host's 1-minute load average just before and just after the timed steps. */
+  loadBefore: number;
+  loadAfter: number;
+}
+
+export interface ParallelMeshCase {
+  name: string;
+  tiles: number;
+  rows: ParallelMeshRow[];
+  speedup1to2: number;
+  identical: boolean;
+}
+
 export interface EngineBenchReport {
   noc: NocBenchRow[];
   targetRouterCyclesPerSecond: number;
@@ -44,6 +75,8 @@ export interface EngineBenchReport {
     speedup1to2: number;
     identicalAcrossWorkers: boolean;
   };
+  /** The parallel mesh, 1 -> 2 threads (absent when skipped). */
+  parallelMesh?: ParallelMeshCase[];
   hostCpus: number;
 }
 
@@ -51,6 +84,9 @@ export interface EngineBenchOptions {
   quick?: boolean;
   onProgress?: (line: string) => void;
   hostCpus?: number;
+  /** The compiled model of the parallel-mesh figure (default gpt2-small-dense on mini-128; quick: toy-dense on mini-64). */
+  meshModel?: string;
+  meshFabric?: string;
 }
 
 export async function runEngineBench(o: EngineBenchOptions = {}): Promise<EngineBenchReport> {
@@ -131,8 +167,69 @@ export async function runEngineBench(o: EngineBenchOptions = {}): Promise<Engine
       speedup1to2: t1 / t2,
       identicalAcrossWorkers: identical,
     },
+    parallelMesh: await runParallelMeshBench(o),
     hostCpus: o.hostCpus ?? 0,
   };
+}
+
+/** Wall time per step of `program` on the parallel mesh with `threads` strips; the fingerprint of every step. */
+async function timeStrips(spec: FabricSpec, program: Program, weights: WeightProvider, threads: number, steps: number): Promise<{ row: ParallelMeshRow; fingerprint: string }> {
+  const engine = await MeshEngine.create(spec, program, weights, { workers: threads, stripPool: nodeStripPool });
+  const stepMs: number[] = [];
+  const seen: string[] = [];
+  let cycles = 0;
+  let loadBefore = 0;
+  try {
+    for (let i = 0; i < steps + 1; i++) {
+      if (i === 1) loadBefore = loadavg()[0];
+      const t0 = performance.now();
+      const r = await engine.step({ token: 1 + (i % 8), position: i });
+      if (i > 0) stepMs.push(performance.now() - t0); // the first step warms the JIT
+      cycles = r.cycles;
+      seen.push(`${r.cycles}:${[...r.outputs.entries()].sort().map(([k, v]) => `${k}=${[...v].join(',')}`).join(';')}`);
+    }
+  } finally {
+    await engine.close();
+  }
+  const row: ParallelMeshRow = { threads, msPerStep: Math.min(...stepMs), stepMs, simulatedCyclesPerStep: cycles, loadBefore, loadAfter: loadavg()[0] };
+  return { row, fingerprint: seen.join('|') };
+}
+
+/** The parallel mesh at 1 and 2 threads on the synthetic compute program and on a compiled model. */
+export async function runParallelMeshBench(o: EngineBenchOptions = {}): Promise<ParallelMeshCase[]> {
+  const quick = o.quick === true;
+  const say = o.onProgress ?? (() => {});
+  const side = quick ? 4 : 8;
+  const n = quick ? 32 : 96;
+  const repeats = quick ? 2 : 64;
+  const model = o.meshModel ?? (quick ? 'toy-dense' : 'gpt2-small-dense');
+  const fabric = o.meshFabric ?? (quick ? 'mini-64' : 'mini-128');
+  const job = prepareCompile({ model, fabric }, true);
+  const cases: { name: string; spec: FabricSpec; program: Program; weights: WeightProvider; steps: number }[] = [
+    { name: `synthetic grid ${side}x${side}, ${repeats} matvecs of ${n}x${n} per tile`, spec: getFabricPreset('mini-64'), program: gridProgram({ side, n, repeats, extras: false }), weights: syntheticWeights(), steps: quick ? 1 : 5 },
+    { name: `${model} on ${fabric}`, spec: job.spec, program: job.result.program, weights: weightProvider(castWeights(job.weights!, job.dtype)), steps: quick ? 1 : 2 },
+  ];
+  const out: ParallelMeshCase[] = [];
+  for (const c of cases) {
+    const one = await timeStrips(c.spec, c.program, c.weights, 1, c.steps);
+    say(`parallel mesh, ${c.name}, 1 thread: ${one.row.msPerStep.toFixed(0)} ms/step (load ${one.row.loadBefore.toFixed(1)})`);
+    const two = await timeStrips(c.spec, c.program, c.weights, 2, c.steps);
+    say(`parallel mesh, ${c.name}, 2 threads: ${two.row.msPerStep.toFixed(0)} ms/step (load ${two.row.loadBefore.toFixed(1)})`);
+    out.push({ name: c.name, tiles: c.program.tiles.length, rows: [one.row, two.row], speedup1to2: one.row.msPerStep / two.row.msPerStep, identical: one.fingerprint === two.fingerprint });
+  }
+  return out;
+}
+
+function formatParallelMesh(cases: ParallelMeshCase[]): string[] {
+  const lines = ['', 'Parallel mesh (routers and compute engines in strips of rows, one thread each, a barrier every simulated cycle):'];
+  for (const c of cases) {
+    lines.push(`  ${c.name} (${c.tiles} tiles):`);
+    for (const r of c.rows) {
+      lines.push(`    ${r.threads} thread${r.threads === 1 ? ' ' : 's'}: ${r.msPerStep.toFixed(1).padStart(9)} ms/step (${r.simulatedCyclesPerStep} simulated cycles; host load ${r.loadBefore.toFixed(1)} -> ${r.loadAfter.toFixed(1)})`);
+    }
+    lines.push(`    speed-up 1 -> 2 threads: ${c.speedup1to2.toFixed(2)}×; identical cycles and outputs: ${c.identical ? 'yes' : 'NO'}`);
+  }
+  return lines;
 }
 
 export function formatEngineBench(r: EngineBenchReport): string {
@@ -146,5 +243,6 @@ export function formatEngineBench(r: EngineBenchReport): string {
   lines.push('', `Compute-heavy program (${r.compute.program}, ${(r.compute.macsPerStep / 1e6).toFixed(1)}M MACs/step):`);
   for (const w of r.compute.rows) lines.push(`  ${w.workers} worker${w.workers === 1 ? ' ' : 's'}: ${w.msPerStep.toFixed(2).padStart(8)} ms/step (${w.simulatedCyclesPerStep} simulated cycles)`);
   lines.push(`  speed-up 1 -> 2 workers: ${r.compute.speedup1to2.toFixed(2)}×; identical cycles and outputs across 0/1/2 workers: ${r.compute.identicalAcrossWorkers ? 'yes' : 'NO'}${r.hostCpus ? ` (host: ${r.hostCpus} CPUs)` : ''}`);
+  if (r.parallelMesh) lines.push(...formatParallelMesh(r.parallelMesh));
   return lines.join('\n');
 }

@@ -3,6 +3,7 @@ import { getFabricPreset } from '../../../../fabric/spec/index.js';
 import { MeshEngine, type MeshStats } from '../../../../fabric/mesh/engine.js';
 import { gridProgram, syntheticWeights } from '../../../../fabric/mesh/workloads.js';
 import { piscinaJobPool } from '../../../../src/workers/meshPool.js';
+import { nodeStripPool } from '../../../../src/workers/stripPool.js';
 
 const spec = getFabricPreset('mini-4');
 
@@ -13,9 +14,9 @@ interface Run {
   stats: MeshStats;
 }
 
-async function runWith(workers: number): Promise<Run> {
+async function runWith(workers: number, parallelMesh = false): Promise<Run> {
   const program = gridProgram({ side: 4, n: 16, repeats: 3, extras: true });
-  const engine = await MeshEngine.create(spec, program, syntheticWeights(), { workers, pool: piscinaJobPool });
+  const engine = await MeshEngine.create(spec, program, syntheticWeights(), parallelMesh ? { workers, stripPool: nodeStripPool } : { workers, pool: piscinaJobPool });
   const run: Run = { cycles: [], outputs: [], sram: [], stats: engine.stats() };
   for (let pos = 0; pos < 3; pos++) {
     const r = await engine.step({ token: (pos * 3 + 1) % 8, position: pos });
@@ -36,6 +37,17 @@ describe('MeshEngine determinism across worker counts', () => {
     expect(base.cycles[2]).toBeGreaterThan(base.cycles[0]);
     for (const workers of [1, 2, 4]) {
       const r = await runWith(workers);
+      expect(r.cycles).toEqual(base.cycles);
+      expect(r.outputs).toEqual(base.outputs);
+      expect(r.sram).toEqual(base.sram);
+      expect(r.stats).toEqual(base.stats);
+    }
+  }, 120_000);
+
+  it('gives the same for the parallel mesh on 1, 2 and 4 threads (strips of rows, a barrier every cycle)', async () => {
+    const base = await runWith(0);
+    for (const workers of [1, 2, 4]) {
+      const r = await runWith(workers, true);
       expect(r.cycles).toEqual(base.cycles);
       expect(r.outputs).toEqual(base.outputs);
       expect(r.sram).toEqual(base.sram);

@@ -23,12 +23,18 @@ function caseDir(): string {
 }
 
 /** Runs `args` in an empty directory and checks the one-line error, exit 2, empty stdout, and no file left. */
-async function expectBadInput(args: (dir: string) => string[], message: string | ((dir: string) => string)): Promise<void> {
+async function expectBadInput(args: (dir: string) => string[], message: string | RegExp | ((dir: string) => string)): Promise<void> {
   const dir = caseDir();
   const r = await wafer(args(dir), { cwd: dir });
-  const expected = typeof message === 'string' ? message : message(dir);
-  expect(expected).toMatch(FORMAT);
-  expect(r.stderr).toBe(`${expected}\n`);
+  if (message instanceof RegExp) {
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trimEnd()).toMatch(FORMAT);
+    expect(r.stderr.trimEnd().includes('\n')).toBe(false);
+  } else {
+    const expected = typeof message === 'string' ? message : message(dir);
+    expect(expected).toMatch(FORMAT);
+    expect(r.stderr).toBe(`${expected}\n`);
+  }
   expect(r.stdout).toBe('');
   expect(r.code).toBe(2);
   expect(readdirSync(dir)).toEqual([]);
@@ -389,6 +395,15 @@ describe.concurrent('unknown names', () => {
 
   it('an unknown KV-cache dtype for a projection', async () => {
     await expectBadInput(() => ['project', '--model', 'toy-dense', '--fabric', 'mini-64', '--kv-dtype', 'f16'], 'error: unsupported dtype "f16" (--kv-dtype): use one of bf16, f32');
+  });
+  it('--assume: an unknown name, a non-number, a value outside the spec schema', async () => {
+    const run = (a: string) => () => ['project', '--model', 'toy-dense', '--fabric', 'mini-16', '--assume', a];
+    await Promise.all([
+      expectBadInput(run('clock-ghz=1'), /^error: unknown assumption "clock-ghz" \(--assume\): use one of clock-hz, /),
+      expectBadInput(run('clock-hz=fast'), 'error: not a number: "fast" for "clock-hz" (--assume): give a finite number, e.g. clock-hz=850e6 or inter-wafer-latency-seconds=5e-6'),
+      expectBadInput(run('op-setup-cycles=-1'), /^error: .* \(--assume op-setup-cycles on mini-16: costs\.opSetupCycles\): /),
+      expectBadInput(run('sram-access-bytes=4.5'), 'error: expected an integer, got 4.5 (--assume sram-access-bytes on mini-16: sramAccessBytes): give a whole number'),
+    ]);
   });
   it('an unknown kernel build for the kernel benchmark', async () => {
     await expectBadInput(() => ['bench', 'kernels', '--quick', '--simd', 'avx512'], 'error: unknown kernel build "avx512" (--simd): use relaxed or portable');
