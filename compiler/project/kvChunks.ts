@@ -14,11 +14,16 @@ import { COMBINE_SHAPES, reduceChildren, reduceCostCycles, sliceLen, type Reduce
 import { fail, type KvChunker, type KvChunking, type LowerContext } from '../wafer/lower/context.js';
 
 /**
- * Pieces a chunked KV head's partial goes up its combine tree in: about 128 floats each, at most 8, and the first
- * piece holds the 2·group statistics whole.
+ * Pieces a chunked KV head's partial goes up its combine tree in: about 128 floats each, at most 8, and few enough
+ * that a tile's streams fit its colours. Each piece is a stream of its own (the ISA has one receive trigger per colour
+ * on a tile), so a tile with `children` children on the combine tree receives children × pieces streams and sends
+ * pieces more, beside its query (and the new k/v or the O region's input): (children + 1) × pieces + 2 colours. Fewer
+ * pieces pipeline the combine less; the estimate charges what is chosen. The first piece holds the partial's
+ * `group` heads' statistics (2·group floats) whole.
  */
-export function combinePieces(partLen: number, group: number): number {
-  let pieces = Math.max(1, Math.min(8, Math.floor(partLen / 128)));
+export function combinePieces(partLen: number, children: number, colours: number, group: number, most = MAX_COMBINE_PIECES): number {
+  const byColours = Math.floor((colours - COMBINE_OTHER_STREAMS) / (children + 1));
+  let pieces = Math.max(1, Math.min(most, Math.floor(partLen / 128), byColours));
   while (pieces > 1 && Math.ceil(partLen / pieces) < 2 * group) pieces--;
   return pieces;
 }
@@ -31,6 +36,15 @@ function mergeOps(group: number, hd: number) {
     stats: { op: 'attnMerge', stats: slice('part', 0, 2 * group), other: slice('r0', 0, 2 * group), factors, numHeads: group } as Op,
   };
 }
+
+/** Most pieces a partial is split into (a projection may ask for fewer: ProjectionLowering.kvCombinePieces). */
+export const MAX_COMBINE_PIECES = 8;
+
+/** Streams of a chunk tile besides its combine: q in, and the new k/v in or the O region's input out. */
+const COMBINE_OTHER_STREAMS = 2;
+
+/** Most children any tile of a combine tree of `chunks` tiles has (the root's, in every shape). */
+const combineChildren = (shape: ReduceShape, chunks: number): number => reduceChildren(shape, 0, chunks).length;
 
 /**
  * A KV cache that fits its tile is split over chunk tiles for speed only where one tile's attention over it takes at
@@ -75,13 +89,15 @@ function chunkCosts(c: LowerContext) {
   const attend = (p: number) => opCost(spec, { op: 'attention', q: slice('q', 0, qLen), kCache: 'kc', vCache: 'vc', out: slice('part', 2 * group, qLen), numHeads: group, numKvHeads: 1, headDim: hd, stats: slice('part', 0, 2 * group) }, { position: p - 1, dtypeOf: () => kvDtype }).cycles;
   // The combine: a tree of pieces (chunkedAttention), pipelined: the tree at the first piece's cost (its rows and the
   // statistics), then the other pieces.
-  const pieces = combinePieces(partLen, group);
-  const ps = Math.ceil(partLen / pieces);
   const merge = mergeOps(group, hd);
   const f32 = { position: 0, dtypeOf: () => 'f32' as const };
-  const rowsPiece = opCost(spec, merge.rows(ps), f32).cycles;
-  const firstPiece = opCost(spec, merge.stats, f32).cycles + opCost(spec, merge.rows(ps - 2 * group), f32).cycles;
-  const combineCycles = (shape: ReduceShape, n: number) => reduceCostCycles(shape, n, ps, spec.hopLatencyCycles, firstPiece) + (n > 1 ? (pieces - 1) * (ps + rowsPiece) : 0);
+  const combineCycles = (shape: ReduceShape, n: number) => {
+    const pieces = combinePieces(partLen, combineChildren(shape, n), spec.colours, group, c.proj?.kvCombinePieces);
+    const ps = Math.ceil(partLen / pieces);
+    const rowsPiece = opCost(spec, merge.rows(ps), f32).cycles;
+    const firstPiece = opCost(spec, merge.stats, f32).cycles + (ps > 2 * group ? opCost(spec, merge.rows(ps - 2 * group), f32).cycles : 0);
+    return reduceCostCycles(shape, n, ps, spec.hopLatencyCycles, firstPiece) + (n > 1 ? (pieces - 1) * (ps + rowsPiece) : 0);
+  };
   return { attend, combineCycles };
 }
 
@@ -135,14 +151,15 @@ function kvChunking(c: LowerContext, qkNorm: boolean): KvChunking | null {
   // Against one tile attending over the whole cache, chunks also pay q's multicast to them.
   if (fits && (!best || best.chunks < 2 || best.cost + qLen >= attend(opts.maxSeq))) return null;
   if (!best) fail(`one KV position of head dimension ${hd} does not fit a tile of ${spec.sramBytesPerTile} bytes beside its query`, 'use a fabric with more SRAM per tile');
-  return { positions: best.positions, chunks: best.chunks, reduce: best.reduce };
+  const pieces = combinePieces(group * hd + 2 * group, combineChildren(best.reduce, best.chunks), spec.colours, group, proj?.kvCombinePieces);
+  return { positions: best.positions, chunks: best.chunks, reduce: best.reduce, pieces };
 }
 
 /** Projection only: KV head `g`'s attention over chunk tiles (see ProjectionLowering); returns the ops that feed them. */
 function chunkedAttention(ctx: LowerContext, layerIndex: number, g: number, at: LogicalTile, oInput: StreamDecl, chunking: KvChunking): Op[] {
   const { p, group, hd, kvDtype } = ctx;
   const L = `L${layerIndex}`;
-  const { positions, chunks, reduce } = chunking;
+  const { positions, chunks, reduce, pieces } = chunking;
   const qLen = group * hd;
   const partLen = qLen + 2 * group;
   const qStream = p.stream([at.id], [], qLen, 'broadcast', `${L}.attn.q${g}`);
@@ -160,7 +177,6 @@ function chunkedAttention(ctx: LowerContext, layerIndex: number, g: number, at: 
   }
   // The partials go up the combine tree in pieces, each added and passed on as soon as it is in: a level costs a
   // piece, not the whole partial, once the pipeline is full.
-  const pieces = combinePieces(partLen, group);
   const ps = Math.ceil(partLen / pieces);
   const up = new Map<number, StreamDecl[]>();
   for (let c = 0; c < chunks; c++) {
