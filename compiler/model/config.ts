@@ -127,6 +127,7 @@ const baseShape = {
   name_or_path: z.string().max(MODEL_LIMITS.nameChars).optional(),
   _name_or_path: z.string().max(MODEL_LIMITS.nameChars).optional(),
 };
+const baseSchema = z.looseObject(baseShape);
 const experts = dim(MODEL_LIMITS.experts);
 const moeInter = dim(MODEL_LIMITS.intermediateSize);
 
@@ -193,6 +194,19 @@ function requireDivisible(a: number, b: number, source: string, field: string, w
   if (a % b !== 0) throw new InputError(`${what}`, `${source}: ${field}`, 'make it divide evenly');
 }
 
+/** What every family's parser starts from: the config, the keys all families share, and the defaults they derive. */
+interface FamilyInput {
+  json: unknown;
+  source: string;
+  modelType: HfModelType;
+  base: z.infer<typeof baseSchema>;
+  common: Pick<ModelConfig, 'name' | 'hiddenSize' | 'numLayers' | 'numHeads' | 'numKvHeads' | 'intermediateSize' | 'vocabSize' | 'tieWordEmbeddings'>;
+  /** hidden_size / num_attention_heads, checked to divide (only where a family derives head_dim). */
+  defaultHeadDim: () => number;
+  allFull: () => ('full' | 'sliding')[];
+  allSliding: () => ('full' | 'sliding')[];
+}
+
 /**
  * Validates a Hugging Face config.json object and normalises it. `source` names where it came from (a file path or a
  * preset name); it prefixes the field path in every error and becomes the model's name unless the config names one.
@@ -211,7 +225,7 @@ export function parseModelConfig(json: unknown, source: string, name?: string): 
     );
   }
   const modelType = mt as HfModelType;
-  const base = parseWith(z.looseObject(baseShape), json, source);
+  const base = parseWith(baseSchema, json, source);
   const numHeads = base.num_attention_heads;
   const numKvHeads = base.num_key_value_heads ?? numHeads;
   if (numHeads % numKvHeads !== 0) {
@@ -237,210 +251,227 @@ export function parseModelConfig(json: unknown, source: string, name?: string): 
   };
   const allFull = (): ('full' | 'sliding')[] => Array.from({ length: base.num_hidden_layers }, () => 'full' as const);
   const allSliding = (): ('full' | 'sliding')[] => Array.from({ length: base.num_hidden_layers }, () => 'sliding' as const);
-  let cfg: ModelConfig;
-  switch (modelType) {
-    case 'llama': {
-      const c = parseWith(llamaSchema, json, source);
-      if (c.mlp_bias === true) throw new InputError('mlp_bias true is not supported', `${source}: mlp_bias`, 'remove it or set it to false');
-      cfg = {
-        ...common,
-        family: 'llama',
-        headDim: c.head_dim ?? defaultHeadDim(),
-        rmsNormEps: c.rms_norm_eps ?? 1e-6,
-        ropeTheta: c.rope_theta ?? 10000,
-        qkNorm: false,
-        attentionBias: c.attention_bias ?? false,
-        attentionOutputBias: c.attention_bias ?? false,
-        maxPositionEmbeddings: c.max_position_embeddings ?? 2048,
-        moe: null,
-        mla: null,
-        slidingWindow: null,
-        layerTypes: allFull(),
-        expertDtype: null,
-      };
-      break;
-    }
-    case 'mistral': {
-      const c = parseWith(mistralSchema, json, source);
-      const sw = c.sliding_window === undefined ? 4096 : c.sliding_window;
-      cfg = {
-        ...common,
-        family: 'mistral',
-        headDim: c.head_dim ?? defaultHeadDim(),
-        rmsNormEps: c.rms_norm_eps ?? 1e-6,
-        ropeTheta: c.rope_theta ?? 10000,
-        qkNorm: false,
-        attentionBias: false,
-        attentionOutputBias: false,
-        maxPositionEmbeddings: c.max_position_embeddings ?? 4096 * 32,
-        moe: null,
-        mla: null,
-        slidingWindow: sw ?? null,
-        layerTypes: sw ? allSliding() : allFull(),
-        expertDtype: null,
-      };
-      break;
-    }
-    case 'qwen2':
-    case 'qwen3': {
-      const c = parseWith(modelType === 'qwen2' ? qwen2Schema : qwen3Schema, json, source);
-      const useSw = c.use_sliding_window === true && c.sliding_window != null;
-      const maxWindowLayers = c.max_window_layers ?? base.num_hidden_layers;
-      cfg = {
-        ...common,
-        family: modelType,
-        // Qwen3Config defaults head_dim to 128; Qwen2 derives it.
-        headDim: c.head_dim ?? (modelType === 'qwen3' ? 128 : defaultHeadDim()),
-        rmsNormEps: c.rms_norm_eps ?? 1e-6,
-        ropeTheta: c.rope_theta ?? 10000,
-        qkNorm: modelType === 'qwen3',
-        attentionBias: modelType === 'qwen2' ? true : (((c as { attention_bias?: boolean }).attention_bias) ?? false),
-        attentionOutputBias: false,
-        maxPositionEmbeddings: c.max_position_embeddings ?? 32768,
-        moe: null,
-        mla: null,
-        slidingWindow: useSw ? c.sliding_window! : null,
-        // transformers: layers with index >= max_window_layers use the sliding window when use_sliding_window.
-        layerTypes: Array.from({ length: base.num_hidden_layers }, (_, l) => (useSw && l >= maxWindowLayers ? 'sliding' : 'full')),
-        expertDtype: null,
-      };
-      if (useSw && !cfg.layerTypes.includes('sliding')) cfg = { ...cfg, slidingWindow: null };
-      if (modelType === 'qwen3' && cfg.attentionBias) cfg = { ...cfg, attentionOutputBias: true };
-      break;
-    }
-    case 'mixtral': {
-      const c = parseWith(mixtralSchema, json, source);
-      const numExperts = c.num_local_experts ?? 8;
-      const topK = c.num_experts_per_tok ?? 2;
-      checkTopK(topK, numExperts, source, 'num_local_experts');
-      cfg = {
-        ...common,
-        family: 'mixtral',
-        headDim: c.head_dim ?? defaultHeadDim(),
-        rmsNormEps: c.rms_norm_eps ?? 1e-5,
-        ropeTheta: c.rope_theta ?? 1e6,
-        qkNorm: false,
-        attentionBias: false,
-        attentionOutputBias: false,
-        maxPositionEmbeddings: c.max_position_embeddings ?? 4096 * 32,
-        moe: moeOf({ numExperts, topK, expertIntermediateSize: c.intermediate_size, normTopkProb: true }, c.intermediate_size),
-        mla: null,
-        slidingWindow: c.sliding_window ?? null,
-        layerTypes: c.sliding_window ? allSliding() : allFull(),
-        expertDtype: null,
-      };
-      break;
-    }
-    case 'qwen3_moe': {
-      const c = parseWith(qwen3MoeSchema, json, source);
-      const numExperts = c.num_experts ?? 128;
-      const topK = c.num_experts_per_tok ?? 8;
-      checkTopK(topK, numExperts, source, 'num_experts');
-      if ((c.decoder_sparse_step ?? 1) !== 1) {
-        throw new InputError('decoder_sparse_step other than 1 is not supported', `${source}: decoder_sparse_step`, 'set it to 1');
-      }
-      if ((c.mlp_only_layers ?? []).length > 0) {
-        throw new InputError('mlp_only_layers is not supported', `${source}: mlp_only_layers`, 'remove it or make it []');
-      }
-      const useSw = c.use_sliding_window === true && c.sliding_window != null;
-      cfg = {
-        ...common,
-        family: 'qwen3_moe',
-        headDim: c.head_dim ?? defaultHeadDim(),
-        rmsNormEps: c.rms_norm_eps ?? 1e-6,
-        ropeTheta: c.rope_theta ?? 10000,
-        qkNorm: true,
-        attentionBias: c.attention_bias ?? false,
-        attentionOutputBias: c.attention_bias ?? false,
-        maxPositionEmbeddings: c.max_position_embeddings ?? 32768,
-        moe: moeOf({ numExperts, topK, expertIntermediateSize: c.moe_intermediate_size ?? 768, normTopkProb: c.norm_topk_prob ?? false }, c.intermediate_size),
-        mla: null,
-        slidingWindow: useSw ? c.sliding_window! : null,
-        layerTypes: useSw ? allSliding() : allFull(),
-        expertDtype: null,
-      };
-      break;
-    }
-    case 'gpt_oss': {
-      const c = parseWith(gptOssSchema, json, source);
-      const numExperts = c.num_local_experts ?? 128;
-      const topK = c.num_experts_per_tok ?? 4;
-      checkTopK(topK, numExperts, source, 'num_local_experts');
-      const layerTypes: ('full' | 'sliding')[] = c.layer_types
-        ? c.layer_types.map((t) => (t === 'sliding_attention' ? 'sliding' : 'full'))
-        : Array.from({ length: base.num_hidden_layers }, (_, l) => (l % 2 === 0 ? 'sliding' : 'full'));
-      if (layerTypes.length !== base.num_hidden_layers) {
-        throw new InputError(`layer_types has ${layerTypes.length} entries for ${base.num_hidden_layers} layers`, `${source}: layer_types`, 'give one entry per layer');
-      }
-      cfg = {
-        ...common,
-        family: 'gpt_oss',
-        headDim: c.head_dim ?? 64,
-        rmsNormEps: c.rms_norm_eps ?? 1e-5,
-        ropeTheta: c.rope_theta ?? 150000,
-        qkNorm: false,
-        attentionBias: c.attention_bias ?? true,
-        attentionOutputBias: c.attention_bias ?? true,
-        maxPositionEmbeddings: c.max_position_embeddings ?? 131072,
-        moe: moeOf({ numExperts, topK, expertIntermediateSize: c.intermediate_size, normTopkProb: true }, c.intermediate_size),
-        mla: null,
-        slidingWindow: c.sliding_window === undefined ? 128 : c.sliding_window,
-        layerTypes,
-        expertDtype: c.quantization_config?.quant_method === 'mxfp4' ? 'mxfp4' : null,
-      };
-      if (cfg.slidingWindow === null) cfg = { ...cfg, layerTypes: allFull() };
-      break;
-    }
-    case 'kimi_k2':
-    case 'deepseek_v3': {
-      const c = parseWith(kimiSchema, json, source);
-      checkTopK(c.num_experts_per_tok, c.n_routed_experts, source, 'n_routed_experts');
-      if ((c.moe_layer_freq ?? 1) !== 1) throw new InputError('moe_layer_freq other than 1 is not supported', `${source}: moe_layer_freq`, 'set it to 1');
-      const firstDense = c.first_k_dense_replace ?? 0;
-      if (firstDense > base.num_hidden_layers) {
-        throw new InputError(`first_k_dense_replace ${firstDense} exceeds num_hidden_layers ${base.num_hidden_layers}`, `${source}: first_k_dense_replace`, 'give at most num_hidden_layers');
-      }
-      const numShared = c.n_shared_experts ?? 0;
-      const qm = c.quantization_config as { quant_method?: string; config_groups?: Record<string, { weights?: { num_bits?: number } }> } | null | undefined;
-      const int4 = qm?.quant_method === 'compressed-tensors' && Object.values(qm.config_groups ?? {}).some((g) => g.weights?.num_bits === 4);
-      cfg = {
-        ...common,
-        family: 'kimi_k2',
-        headDim: c.qk_nope_head_dim + c.qk_rope_head_dim,
-        rmsNormEps: c.rms_norm_eps ?? 1e-6,
-        ropeTheta: c.rope_theta ?? 10000,
-        qkNorm: false,
-        attentionBias: c.attention_bias ?? false,
-        attentionOutputBias: false,
-        maxPositionEmbeddings: c.max_position_embeddings ?? 4096,
-        moe: {
-          numExperts: c.n_routed_experts,
-          topK: c.num_experts_per_tok,
-          expertIntermediateSize: c.moe_intermediate_size,
-          normTopkProb: c.norm_topk_prob ?? false,
-          numSharedExperts: numShared,
-          sharedIntermediateSize: numShared * c.moe_intermediate_size,
-          firstDenseLayers: firstDense,
-          denseIntermediateSize: c.intermediate_size,
-          routedScalingFactor: c.routed_scaling_factor ?? 1,
-        },
-        mla: {
-          qLoraRank: c.q_lora_rank ?? 0,
-          kvLoraRank: c.kv_lora_rank,
-          qkNopeHeadDim: c.qk_nope_head_dim,
-          qkRopeHeadDim: c.qk_rope_head_dim,
-          vHeadDim: c.v_head_dim,
-        },
-        slidingWindow: null,
-        layerTypes: allFull(),
-        expertDtype: int4 ? 'int4' : null,
-      };
-      break;
-    }
-  }
+  const cfg = FAMILY_PARSERS[modelType]({ json, source, modelType, base, common, defaultHeadDim, allFull, allSliding });
   checkTotals(cfg, source);
   return deepFreeze(cfg);
 }
+
+function parseLlama(f: FamilyInput): ModelConfig {
+  const { json, source, common, defaultHeadDim, allFull } = f;
+  const c = parseWith(llamaSchema, json, source);
+  if (c.mlp_bias === true) throw new InputError('mlp_bias true is not supported', `${source}: mlp_bias`, 'remove it or set it to false');
+  return {
+    ...common,
+    family: 'llama',
+    headDim: c.head_dim ?? defaultHeadDim(),
+    rmsNormEps: c.rms_norm_eps ?? 1e-6,
+    ropeTheta: c.rope_theta ?? 10000,
+    qkNorm: false,
+    attentionBias: c.attention_bias ?? false,
+    attentionOutputBias: c.attention_bias ?? false,
+    maxPositionEmbeddings: c.max_position_embeddings ?? 2048,
+    moe: null,
+    mla: null,
+    slidingWindow: null,
+    layerTypes: allFull(),
+    expertDtype: null,
+  };
+}
+
+function parseMistral(f: FamilyInput): ModelConfig {
+  const { json, source, common, defaultHeadDim, allFull, allSliding } = f;
+  const c = parseWith(mistralSchema, json, source);
+  const sw = c.sliding_window === undefined ? 4096 : c.sliding_window;
+  return {
+    ...common,
+    family: 'mistral',
+    headDim: c.head_dim ?? defaultHeadDim(),
+    rmsNormEps: c.rms_norm_eps ?? 1e-6,
+    ropeTheta: c.rope_theta ?? 10000,
+    qkNorm: false,
+    attentionBias: false,
+    attentionOutputBias: false,
+    maxPositionEmbeddings: c.max_position_embeddings ?? 4096 * 32,
+    moe: null,
+    mla: null,
+    slidingWindow: sw ?? null,
+    layerTypes: sw ? allSliding() : allFull(),
+    expertDtype: null,
+  };
+}
+
+function parseQwen(f: FamilyInput): ModelConfig {
+  const { json, source, modelType, base, common, defaultHeadDim } = f;
+  const c = parseWith(modelType === 'qwen2' ? qwen2Schema : qwen3Schema, json, source);
+  const useSw = c.use_sliding_window === true && c.sliding_window != null;
+  const maxWindowLayers = c.max_window_layers ?? base.num_hidden_layers;
+  let cfg: ModelConfig = {
+    ...common,
+    family: modelType === 'qwen2' ? 'qwen2' : 'qwen3',
+    // Qwen3Config defaults head_dim to 128; Qwen2 derives it.
+    headDim: c.head_dim ?? (modelType === 'qwen3' ? 128 : defaultHeadDim()),
+    rmsNormEps: c.rms_norm_eps ?? 1e-6,
+    ropeTheta: c.rope_theta ?? 10000,
+    qkNorm: modelType === 'qwen3',
+    attentionBias: modelType === 'qwen2' ? true : (((c as { attention_bias?: boolean }).attention_bias) ?? false),
+    attentionOutputBias: false,
+    maxPositionEmbeddings: c.max_position_embeddings ?? 32768,
+    moe: null,
+    mla: null,
+    slidingWindow: useSw ? c.sliding_window! : null,
+    // transformers: layers with index >= max_window_layers use the sliding window when use_sliding_window.
+    layerTypes: Array.from({ length: base.num_hidden_layers }, (_, l) => (useSw && l >= maxWindowLayers ? 'sliding' : 'full')),
+    expertDtype: null,
+  };
+  if (useSw && !cfg.layerTypes.includes('sliding')) cfg = { ...cfg, slidingWindow: null };
+  if (modelType === 'qwen3' && cfg.attentionBias) cfg = { ...cfg, attentionOutputBias: true };
+  return cfg;
+}
+
+function parseMixtral(f: FamilyInput): ModelConfig {
+  const { json, source, common, defaultHeadDim, allFull, allSliding } = f;
+  const c = parseWith(mixtralSchema, json, source);
+  const numExperts = c.num_local_experts ?? 8;
+  const topK = c.num_experts_per_tok ?? 2;
+  checkTopK(topK, numExperts, source, 'num_local_experts');
+  return {
+    ...common,
+    family: 'mixtral',
+    headDim: c.head_dim ?? defaultHeadDim(),
+    rmsNormEps: c.rms_norm_eps ?? 1e-5,
+    ropeTheta: c.rope_theta ?? 1e6,
+    qkNorm: false,
+    attentionBias: false,
+    attentionOutputBias: false,
+    maxPositionEmbeddings: c.max_position_embeddings ?? 4096 * 32,
+    moe: moeOf({ numExperts, topK, expertIntermediateSize: c.intermediate_size, normTopkProb: true }, c.intermediate_size),
+    mla: null,
+    slidingWindow: c.sliding_window ?? null,
+    layerTypes: c.sliding_window ? allSliding() : allFull(),
+    expertDtype: null,
+  };
+}
+
+function parseQwen3Moe(f: FamilyInput): ModelConfig {
+  const { json, source, common, defaultHeadDim, allFull, allSliding } = f;
+  const c = parseWith(qwen3MoeSchema, json, source);
+  const numExperts = c.num_experts ?? 128;
+  const topK = c.num_experts_per_tok ?? 8;
+  checkTopK(topK, numExperts, source, 'num_experts');
+  if ((c.decoder_sparse_step ?? 1) !== 1) {
+    throw new InputError('decoder_sparse_step other than 1 is not supported', `${source}: decoder_sparse_step`, 'set it to 1');
+  }
+  if ((c.mlp_only_layers ?? []).length > 0) {
+    throw new InputError('mlp_only_layers is not supported', `${source}: mlp_only_layers`, 'remove it or make it []');
+  }
+  const useSw = c.use_sliding_window === true && c.sliding_window != null;
+  return {
+    ...common,
+    family: 'qwen3_moe',
+    headDim: c.head_dim ?? defaultHeadDim(),
+    rmsNormEps: c.rms_norm_eps ?? 1e-6,
+    ropeTheta: c.rope_theta ?? 10000,
+    qkNorm: true,
+    attentionBias: c.attention_bias ?? false,
+    attentionOutputBias: c.attention_bias ?? false,
+    maxPositionEmbeddings: c.max_position_embeddings ?? 32768,
+    moe: moeOf({ numExperts, topK, expertIntermediateSize: c.moe_intermediate_size ?? 768, normTopkProb: c.norm_topk_prob ?? false }, c.intermediate_size),
+    mla: null,
+    slidingWindow: useSw ? c.sliding_window! : null,
+    layerTypes: useSw ? allSliding() : allFull(),
+    expertDtype: null,
+  };
+}
+
+function parseGptOss(f: FamilyInput): ModelConfig {
+  const { json, source, base, common, allFull } = f;
+  const c = parseWith(gptOssSchema, json, source);
+  const numExperts = c.num_local_experts ?? 128;
+  const topK = c.num_experts_per_tok ?? 4;
+  checkTopK(topK, numExperts, source, 'num_local_experts');
+  const layerTypes: ('full' | 'sliding')[] = c.layer_types
+    ? c.layer_types.map((t) => (t === 'sliding_attention' ? 'sliding' : 'full'))
+    : Array.from({ length: base.num_hidden_layers }, (_, l) => (l % 2 === 0 ? 'sliding' : 'full'));
+  if (layerTypes.length !== base.num_hidden_layers) {
+    throw new InputError(`layer_types has ${layerTypes.length} entries for ${base.num_hidden_layers} layers`, `${source}: layer_types`, 'give one entry per layer');
+  }
+  let cfg: ModelConfig = {
+    ...common,
+    family: 'gpt_oss',
+    headDim: c.head_dim ?? 64,
+    rmsNormEps: c.rms_norm_eps ?? 1e-5,
+    ropeTheta: c.rope_theta ?? 150000,
+    qkNorm: false,
+    attentionBias: c.attention_bias ?? true,
+    attentionOutputBias: c.attention_bias ?? true,
+    maxPositionEmbeddings: c.max_position_embeddings ?? 131072,
+    moe: moeOf({ numExperts, topK, expertIntermediateSize: c.intermediate_size, normTopkProb: true }, c.intermediate_size),
+    mla: null,
+    slidingWindow: c.sliding_window === undefined ? 128 : c.sliding_window,
+    layerTypes,
+    expertDtype: c.quantization_config?.quant_method === 'mxfp4' ? 'mxfp4' : null,
+  };
+  if (cfg.slidingWindow === null) cfg = { ...cfg, layerTypes: allFull() };
+  return cfg;
+}
+
+function parseKimi(f: FamilyInput): ModelConfig {
+  const { json, source, base, common, allFull } = f;
+  const c = parseWith(kimiSchema, json, source);
+  checkTopK(c.num_experts_per_tok, c.n_routed_experts, source, 'n_routed_experts');
+  if ((c.moe_layer_freq ?? 1) !== 1) throw new InputError('moe_layer_freq other than 1 is not supported', `${source}: moe_layer_freq`, 'set it to 1');
+  const firstDense = c.first_k_dense_replace ?? 0;
+  if (firstDense > base.num_hidden_layers) {
+    throw new InputError(`first_k_dense_replace ${firstDense} exceeds num_hidden_layers ${base.num_hidden_layers}`, `${source}: first_k_dense_replace`, 'give at most num_hidden_layers');
+  }
+  const numShared = c.n_shared_experts ?? 0;
+  const qm = c.quantization_config as { quant_method?: string; config_groups?: Record<string, { weights?: { num_bits?: number } }> } | null | undefined;
+  const int4 = qm?.quant_method === 'compressed-tensors' && Object.values(qm.config_groups ?? {}).some((g) => g.weights?.num_bits === 4);
+  return {
+    ...common,
+    family: 'kimi_k2',
+    headDim: c.qk_nope_head_dim + c.qk_rope_head_dim,
+    rmsNormEps: c.rms_norm_eps ?? 1e-6,
+    ropeTheta: c.rope_theta ?? 10000,
+    qkNorm: false,
+    attentionBias: c.attention_bias ?? false,
+    attentionOutputBias: false,
+    maxPositionEmbeddings: c.max_position_embeddings ?? 4096,
+    moe: {
+      numExperts: c.n_routed_experts,
+      topK: c.num_experts_per_tok,
+      expertIntermediateSize: c.moe_intermediate_size,
+      normTopkProb: c.norm_topk_prob ?? false,
+      numSharedExperts: numShared,
+      sharedIntermediateSize: numShared * c.moe_intermediate_size,
+      firstDenseLayers: firstDense,
+      denseIntermediateSize: c.intermediate_size,
+      routedScalingFactor: c.routed_scaling_factor ?? 1,
+    },
+    mla: {
+      qLoraRank: c.q_lora_rank ?? 0,
+      kvLoraRank: c.kv_lora_rank,
+      qkNopeHeadDim: c.qk_nope_head_dim,
+      qkRopeHeadDim: c.qk_rope_head_dim,
+      vHeadDim: c.v_head_dim,
+    },
+    slidingWindow: null,
+    layerTypes: allFull(),
+    expertDtype: int4 ? 'int4' : null,
+  };
+}
+
+const FAMILY_PARSERS: Readonly<Record<HfModelType, (f: FamilyInput) => ModelConfig>> = {
+  llama: parseLlama,
+  mistral: parseMistral,
+  qwen2: parseQwen,
+  qwen3: parseQwen,
+  mixtral: parseMixtral,
+  qwen3_moe: parseQwen3Moe,
+  gpt_oss: parseGptOss,
+  kimi_k2: parseKimi,
+  deepseek_v3: parseKimi,
+};
 
 /** Cross-field bounds no single field shows: routed experts over all layers, and parameters in all. */
 function checkTotals(cfg: ModelConfig, source: string): void {

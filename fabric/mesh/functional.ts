@@ -7,6 +7,7 @@
 // tile's previous job and the jobs whose staged payloads it receives.
 import { WasmKernels } from '../../kernels/wasmKernels.js';
 import { bf16BitsToF32, f16BitsToF32 } from '../../kernels/dtype.js';
+import { matvecOperand } from '../../kernels/matvec.js';
 import { rmsnorm, rmsnormGiven, sumSquares, ropeAngles, ropeInPlace, ropeWithAngles, swiglu, axpyInPlace, argmax } from '../../kernels/vector.js';
 import { decodeAttention } from '../../kernels/attention.js';
 import { topKGating } from '../../kernels/gating.js';
@@ -43,11 +44,12 @@ export class FunctionalExecutor {
 
   private accOff = -1;
   private accRows = 0;
+  private xScratch = new Float32Array(0);
 
   constructor(
     private readonly program: Program,
     private readonly layout: ArenaLayout,
-    memory: WebAssembly.Memory,
+    private readonly memory: WebAssembly.Memory,
   ) {
     this.kernels = new WasmKernels(memory);
     const arena = memory.buffer;
@@ -118,6 +120,16 @@ export class FunctionalExecutor {
     return this.u32.subarray(at, at + s.length);
   }
 
+  /**
+   * Byte offset of the x a matvec over `dtype` weights multiplies (kernels/matvec.ts MATVEC_OPERAND, what the cost
+   * functions charge): x in place, or x rounded to the weights' 16-bit format in a scratch of the kernel memory.
+   */
+  private operand(dtype: BufLoc['dtype'], x: Float32Array): number {
+    if (dtype !== 'bf16' && dtype !== 'f16') return x.byteOffset;
+    if (this.xScratch.length < x.length) this.xScratch = new Float32Array(this.memory.buffer, this.kernels.alloc(x.length * 4, 16), x.length);
+    return matvecOperand(dtype, x, this.xScratch).byteOffset;
+  }
+
   private runTask(tile: number, task: number, stageBase: number, position: number): void {
     const t = this.program.tiles[tile].tasks[task];
     const offs = this.layout.stageOffsets[tile][task];
@@ -126,40 +138,9 @@ export class FunctionalExecutor {
 
   private runOp(tile: number, op: Op, stage: number, position: number): void {
     switch (op.op) {
-      case 'matvec': {
-        const w = this.loc(tile, op.w);
-        const x = this.w(tile, op.x) * 4;
-        let y = this.w(tile, op.y) * 4;
-        if (op.accumulate) {
-          if (this.accRows < op.rows) {
-            this.accOff = this.kernels.alloc(op.rows * 4, 16);
-            this.accRows = op.rows;
-          }
-          y = this.accOff;
-        }
-        switch (w.dtype) {
-          case 'f32':
-            this.kernels.matvecF32(w.byte, x, y, op.rows, op.cols);
-            break;
-          case 'bf16':
-            this.kernels.matvecBf16(w.byte, x, y, op.rows, op.cols);
-            break;
-          case 'f16':
-            this.kernels.matvecF16(w.byte, x, y, op.rows, op.cols);
-            break;
-          case 'int8':
-            this.kernels.matvecInt8(w.byte, this.loc(tile, op.scales!).byte, x, y, op.rows, op.cols);
-            break;
-          case 'i32':
-            throw new Error('functional: i32 weights');
-        }
-        if (op.accumulate) {
-          const out = this.f(tile, op.y);
-          const acc = this.f32.subarray(this.accOff >> 2, (this.accOff >> 2) + op.rows);
-          for (let r = 0; r < op.rows; r++) out[r] += acc[r];
-        }
+      case 'matvec':
+        this.matvec(tile, op);
         return;
-      }
       case 'send':
       case 'output':
         this.stage.set(this.words(tile, op.src), stage);
@@ -201,38 +182,15 @@ export class FunctionalExecutor {
         this.f32.set(this.f(tile, op.v), (v.byte >> 2) + position * op.rowLength);
         return;
       }
-      case 'attention': {
-        const k = this.loc(tile, op.kCache);
-        const v = this.loc(tile, op.vCache);
-        const seqLen = position + 1;
-        if (this.attnScratch.length < seqLen) this.attnScratch = new Float32Array(Math.max(seqLen, this.attnScratch.length * 2));
-        decodeAttention({
-          q: this.f(tile, op.q),
-          kCache: this.f32.subarray(k.byte >> 2, (k.byte >> 2) + k.length),
-          vCache: this.f32.subarray(v.byte >> 2, (v.byte >> 2) + v.length),
-          seqLen,
-          numHeads: op.numHeads,
-          numKvHeads: op.numKvHeads,
-          headDim: op.headDim,
-          out: this.f(tile, op.out),
-          scratch: this.attnScratch,
-        });
+      case 'attention':
+        this.attention(tile, op, position);
         return;
-      }
       case 'swiglu':
         swiglu(this.f(tile, op.gate), this.f(tile, op.up), this.f(tile, op.out));
         return;
-      case 'topk': {
-        const g = topKGating(this.f(tile, op.logits), op.k, op.renormalize);
-        this.i32.set(g.indices, this.w(tile, op.indices));
-        this.f32.set(g.weights, this.w(tile, op.weights));
-        if (op.denseWeights) {
-          const d = this.f(tile, op.denseWeights);
-          d.fill(0);
-          for (let j = 0; j < op.k; j++) d[g.indices[j]] = g.weights[j];
-        }
+      case 'topk':
+        this.topk(tile, op);
         return;
-      }
       case 'dispatch': {
         const k = op.indices.length;
         const at = this.w(tile, op.indices);
@@ -259,38 +217,104 @@ export class FunctionalExecutor {
         out[1] = ia;
         return;
       }
-      case 'embed': {
-        const token = this.i32[this.w(tile, op.token)];
-        const row = token - op.rowBase;
-        if (row < 0 || row >= op.rows) {
-          this.stageI32[stage] = 0;
-          return;
-        }
-        this.stageI32[stage] = 1;
-        const t = this.loc(tile, op.table);
-        const base = row * op.cols;
-        const out = this.stageF32;
-        const o = stage + 1;
-        switch (t.dtype) {
-          case 'f32':
-            for (let c = 0; c < op.cols; c++) out[o + c] = this.f32[(t.byte >> 2) + base + c];
-            break;
-          case 'bf16':
-            for (let c = 0; c < op.cols; c++) out[o + c] = bf16BitsToF32(this.u16[(t.byte >> 1) + base + c]);
-            break;
-          case 'f16':
-            for (let c = 0; c < op.cols; c++) out[o + c] = f16BitsToF32(this.u16[(t.byte >> 1) + base + c]);
-            break;
-          case 'int8': {
-            const s = this.f32[(this.loc(tile, op.scales!).byte >> 2) + row];
-            for (let c = 0; c < op.cols; c++) out[o + c] = this.i8[t.byte + base + c] * s;
-            break;
-          }
-          case 'i32':
-            throw new Error('functional: i32 embedding table');
-        }
+      case 'embed':
+        this.embed(tile, op, stage);
         return;
+    }
+  }
+
+  private matvec(tile: number, op: Extract<Op, { op: 'matvec' }>): void {
+    const w = this.loc(tile, op.w);
+    const x = this.operand(w.dtype, this.f(tile, op.x));
+    let y = this.w(tile, op.y) * 4;
+    if (op.accumulate) {
+      if (this.accRows < op.rows) {
+        this.accOff = this.kernels.alloc(op.rows * 4, 16);
+        this.accRows = op.rows;
       }
+      y = this.accOff;
+    }
+    switch (w.dtype) {
+      case 'f32':
+        this.kernels.matvecF32(w.byte, x, y, op.rows, op.cols);
+        break;
+      case 'bf16':
+        this.kernels.matvecBf16(w.byte, x, y, op.rows, op.cols);
+        break;
+      case 'f16':
+        this.kernels.matvecF16(w.byte, x, y, op.rows, op.cols);
+        break;
+      case 'int8':
+        this.kernels.matvecInt8(w.byte, this.loc(tile, op.scales!).byte, x, y, op.rows, op.cols);
+        break;
+      case 'i32':
+        throw new Error('functional: i32 weights');
+    }
+    if (op.accumulate) {
+      const out = this.f(tile, op.y);
+      const acc = this.f32.subarray(this.accOff >> 2, (this.accOff >> 2) + op.rows);
+      for (let r = 0; r < op.rows; r++) out[r] += acc[r];
+    }
+  }
+
+  private attention(tile: number, op: Extract<Op, { op: 'attention' }>, position: number): void {
+    const k = this.loc(tile, op.kCache);
+    const v = this.loc(tile, op.vCache);
+    const seqLen = position + 1;
+    if (this.attnScratch.length < seqLen) this.attnScratch = new Float32Array(Math.max(seqLen, this.attnScratch.length * 2));
+    decodeAttention({
+      q: this.f(tile, op.q),
+      kCache: this.f32.subarray(k.byte >> 2, (k.byte >> 2) + k.length),
+      vCache: this.f32.subarray(v.byte >> 2, (v.byte >> 2) + v.length),
+      seqLen,
+      numHeads: op.numHeads,
+      numKvHeads: op.numKvHeads,
+      headDim: op.headDim,
+      out: this.f(tile, op.out),
+      scratch: this.attnScratch,
+    });
+  }
+
+  private topk(tile: number, op: Extract<Op, { op: 'topk' }>): void {
+    const g = topKGating(this.f(tile, op.logits), op.k, op.renormalize);
+    this.i32.set(g.indices, this.w(tile, op.indices));
+    this.f32.set(g.weights, this.w(tile, op.weights));
+    if (op.denseWeights) {
+      const d = this.f(tile, op.denseWeights);
+      d.fill(0);
+      for (let j = 0; j < op.k; j++) d[g.indices[j]] = g.weights[j];
+    }
+  }
+
+  private embed(tile: number, op: Extract<Op, { op: 'embed' }>, stage: number): void {
+    const token = this.i32[this.w(tile, op.token)];
+    const row = token - op.rowBase;
+    if (row < 0 || row >= op.rows) {
+      this.stageI32[stage] = 0;
+      return;
+    }
+    this.stageI32[stage] = 1;
+    const t = this.loc(tile, op.table);
+    const base = row * op.cols;
+    const out = this.stageF32;
+    const o = stage + 1;
+    switch (t.dtype) {
+      case 'f32':
+        for (let c = 0; c < op.cols; c++) out[o + c] = this.f32[(t.byte >> 2) + base + c];
+        break;
+      case 'bf16':
+        for (let c = 0; c < op.cols; c++) out[o + c] = bf16BitsToF32(this.u16[(t.byte >> 1) + base + c]);
+        break;
+      case 'f16':
+        for (let c = 0; c < op.cols; c++) out[o + c] = f16BitsToF32(this.u16[(t.byte >> 1) + base + c]);
+        break;
+      case 'int8': {
+        const s = this.f32[(this.loc(tile, op.scales!).byte >> 2) + row];
+        for (let c = 0; c < op.cols; c++) out[o + c] = this.i8[t.byte + base + c] * s;
+        break;
+      }
+      case 'i32':
+        throw new Error('functional: i32 embedding table');
     }
   }
 }
