@@ -77,8 +77,12 @@ export type Op =
   /** out = weight · x / sqrt(sumsq[0] / count + eps): RMSNorm of the slice x of a `count`-long vector whose sum of
    *  squares (over all its slices, e.g. `sumsq` parts added) is sumsq[0]. out may alias x. */
   | { op: 'normScale'; x: Slice; sumsq: Slice; count: number; weight: Slice; out: Slice; eps: number }
-  /** RoPE in place on numHeads heads of headDim at the step's position (HF rotate_half). */
-  | { op: 'rope'; x: Slice; numHeads: number; headDim: number; theta: number }
+  /** RoPE in place on numHeads heads of headDim at the step's position (HF rotate_half); with `angles`, the step's
+   *  cos and sin written there by ropeAngles instead of computed here. */
+  | { op: 'rope'; x: Slice; numHeads: number; headDim: number; theta: number; angles?: Slice }
+  /** RoPE's cos (out[0, headDim/2)) and sin (out[headDim/2, headDim)) at the step's position: they depend on nothing
+   *  else, so a task at step start can have them ready before q and k arrive. */
+  | { op: 'ropeAngles'; out: Slice; headDim: number; theta: number }
   /** Write k and v (rowLength floats each) at row `position` of the caches (maxSeq, rowLength). */
   | { op: 'kvAppend'; k: Slice; v: Slice; kCache: string; vCache: string; rowLength: number }
   /** Decode attention over positions [0, position] of the caches: numHeads query heads sharing numKvHeads. With

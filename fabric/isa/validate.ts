@@ -346,6 +346,11 @@ function validateOp(ctx: OpCtx, op: Op, rampIn: Set<number>, outputs: Set<string
     case 'rope':
       if (op.headDim % 2 !== 0) throw new InputError(`headDim ${op.headDim} is odd`, ctx.where, 'RoPE needs an even head dimension');
       slice(ctx, op.x, FLOAT32, 'x', op.numHeads * op.headDim);
+      if (op.angles) slice(ctx, op.angles, FLOAT32, 'angles', op.headDim);
+      return;
+    case 'ropeAngles':
+      if (op.headDim % 2 !== 0) throw new InputError(`headDim ${op.headDim} is odd`, ctx.where, 'RoPE needs an even head dimension');
+      slice(ctx, op.out, FLOAT32, 'out', op.headDim);
       return;
     case 'kvAppend':
       slice(ctx, op.k, FLOAT32, 'k', op.rowLength);

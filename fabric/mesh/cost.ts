@@ -211,10 +211,14 @@ export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
       return vectorCost(spec, n, n, n * 8 + 4, n * 4, 1);
     }
     case 'rope': {
-      // headDim/2 angles (a sin and a cos each), then 4 multiply-adds per pair per head.
+      // headDim/2 angles (a sin and a cos each) unless ropeAngles wrote them (then read), then 4 multiply-adds per
+      // pair per head.
       const n = op.numHeads * op.headDim;
-      return vectorCost(spec, 2 * n, 0, n * 4, n * 4, op.headDim);
+      return op.angles ? vectorCost(spec, 2 * n, 0, n * 4 + op.headDim * 4, n * 4) : vectorCost(spec, 2 * n, 0, n * 4, n * 4, op.headDim);
     }
+    case 'ropeAngles':
+      // headDim/2 angles (a multiply by the position each), a sin and a cos of each, written out.
+      return vectorCost(spec, op.headDim / 2, 0, 0, op.headDim * 4, op.headDim);
     case 'kvAppend': {
       // A 16-bit cache converts the new k and v rows on the way in.
       const kv = elemBytes(ctx.dtypeOf(op.kCache));

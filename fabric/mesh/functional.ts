@@ -8,7 +8,7 @@
 import { WasmKernels } from '../../kernels/wasmKernels.js';
 import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits } from '../../kernels/dtype.js';
 import { matvecOperand } from '../../kernels/matvec.js';
-import { rmsnorm, rmsnormGiven, sumSquares, ropeInPlace, swiglu, axpyInPlace, argmax } from '../../kernels/vector.js';
+import { rmsnorm, rmsnormGiven, sumSquares, ropeAngles, ropeInPlace, ropeWithAngles, swiglu, axpyInPlace, argmax } from '../../kernels/vector.js';
 import { decodeAttention, decodeAttentionBf16, finishAttention, mergeAttentionRows, mergeAttentionStats } from '../../kernels/attention.js';
 import { topKGating } from '../../kernels/gating.js';
 import type { Op, Program, Slice } from '../isa/types.js';
@@ -169,7 +169,11 @@ export class FunctionalExecutor {
         rmsnormGiven(this.f(tile, op.x), this.f(tile, op.weight), this.f(tile, op.sumsq)[0], op.count, op.eps, this.f(tile, op.out));
         return;
       case 'rope':
-        ropeInPlace(this.f(tile, op.x), op.numHeads, op.headDim, position, op.theta);
+        if (op.angles) ropeWithAngles(this.f(tile, op.x), op.numHeads, op.headDim, this.f(tile, op.angles));
+        else ropeInPlace(this.f(tile, op.x), op.numHeads, op.headDim, position, op.theta);
+        return;
+      case 'ropeAngles':
+        ropeAngles(this.f(tile, op.out), op.headDim, position, op.theta);
         return;
       case 'kvAppend': {
         const k = this.loc(tile, op.kCache);

@@ -153,8 +153,14 @@ describe('cost functions', () => {
       { op: 'output', name: 'o', src: s(64) },
       { op: 'sumsq', x: s(64), out: s(1, 64) },
       { op: 'normScale', x: s(64), sumsq: s(1, 64), count: 128, weight: s(64), out: s(64), eps: 1e-5 },
+      { op: 'ropeAngles', out: s(32), headDim: 32, theta: 1e4 },
+      { op: 'rope', x: s(64), numHeads: 2, headDim: 32, theta: 1e4, angles: s(32, 64) },
     ];
     for (const op of ops) expect(opCost(wse3, op, tileOpContext(tile, 0)).cycles, op.op).toBeGreaterThan(0);
+    // RoPE on angles written ahead: the rotation alone (its 32 sin/cos gone to ropeAngles, which pays them).
+    const cyc = (op: Op) => opCost(wse3, op, tileOpContext(tile, 0)).cycles;
+    expect(cyc(ops[6]) - cyc(ops[ops.length - 1])).toBe(32 * TRANSCENDENTAL_CYCLES);
+    expect(cyc(ops[ops.length - 2])).toBeGreaterThan(32 * TRANSCENDENTAL_CYCLES);
     const att = ops[8];
     const c0 = opCost(wse3, att, tileOpContext(tile, 0)).cycles;
     const c9 = opCost(wse3, att, tileOpContext(tile, 9)).cycles;
