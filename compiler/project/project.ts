@@ -421,9 +421,6 @@ function projectWith(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions, k
     const filled = window === null ? o.context : Math.min(o.context, window);
     return Math.max(0, Math.min(stage.kvPositionsPerTile || filled, filled) - 1);
   };
-  const embedding = timeStage(b.embedding, 0, 0);
-  const lmHead = timeStage(b.lmHead, Math.max(0, packing.offset[L + 1] - 1), 0);
-  const head = { cycles: embedding.cycles + lmHead.cycles, path: Object.fromEntries(PATH_CAUSES.map((c) => [c, embedding.path[c] + lmHead.path[c]])) as PathSplit };
   const layerCycles: number[] = new Array(L);
   const layerPaths: PathSplit[] = new Array(L);
   const timedKinds = new Map<string, { cycles: number; path: PathSplit; colours: StageColours }>();
@@ -440,6 +437,10 @@ function projectWith(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions, k
     layerPaths[l] = t.path;
     kindColours.set(k, Math.max(kindColours.get(k) ?? 0, t.colours.colours));
   });
+  // After the layers: a layout whose colours do not fit fails there first, before the LM head (the largest stage) is timed.
+  const embedding = timeStage(b.embedding, 0, 0);
+  const lmHead = timeStage(b.lmHead, Math.max(0, packing.offset[L + 1] - 1), 0);
+  const head = { cycles: embedding.cycles + lmHead.cycles, path: Object.fromEntries(PATH_CAUSES.map((c) => [c, embedding.path[c] + lmHead.path[c]])) as PathSplit };
 
   // Compose a token.
   const clock = mesh.spec.clockHz;
