@@ -7,7 +7,7 @@ import { WASM_SIMD_BUILDS, defaultWasmSimd, relaxedSimdSupported } from '../../k
 import { InputError } from '../../fabric/errors.js';
 import { formatKernelsBench, runKernelsBench } from '../bench/kernelsBench.js';
 import { formatProjectBench, runProjectBench } from '../bench/projectBench.js';
-import { formatEngineBench, runEngineBench } from '../bench/engineBench.js';
+import { formatEngineBench, runEngineBench, writeEngineBench } from '../bench/engineBench.js';
 import { formatFabricsBench, parseModelList, runFabricsBench, writeFabricsBench } from '../bench/fabricsBench.js';
 import { formatGpuAccuracySummary, runGpuAccuracyBench, writeGpuAccuracyBench } from '../bench/gpuAccuracyBench.js';
 import { DEFAULT_GPU_DATA } from '../io/measuredRuns.js';
@@ -55,11 +55,20 @@ function kernels(bench: Command): void {
 function engine(bench: Command): void {
   const cmd = bench
     .command('engine')
-    .description('mesh engine speed: router-cycles and wavelet-hops per host second for uniform traffic on 16×16 and 64×64 at 0.1 and 0.3 wavelets/tile/cycle, and the 1 -> 2 worker speed-up on a compute-heavy program')
-    .option('--quick', 'small sizes (a smoke test: the figures are not meaningful)', false)
-    .addHelpText('after', '\nExample:\n  npx wafer bench engine --json');
-  action<{ quick: boolean }>(cmd, async (opts, g) => {
-    await runAndPrint(g, (onProgress) => runEngineBench({ quick: opts.quick, hostCpus: availableParallelism(), onProgress }), formatEngineBench);
+    .description('mesh engine speed: router-cycles and wavelet-hops per host second for uniform traffic on 16×16 and 64×64 in steady state (1/4, 1/2, 3/4 of the bound 4/k, settled warm-up, full drain) and one saturated case, the 1 -> 2 worker speed-up on a compute-heavy program and the parallel mesh; writes engine.json and engine.md')
+    .option('--quick', 'small sizes (a smoke test: the figures are not meaningful, nothing is written)', false)
+    .option('--out-dir <dir>', 'where engine.json and engine.md are written (replaced)', 'bench/results')
+    .addHelpText('after', '\nExample:\n  npx wafer bench engine --out-dir /tmp/bench');
+  action<{ quick: boolean; outDir: string }>(cmd, async (opts, g) => {
+    await runAndPrint(
+      g,
+      async (onProgress) => {
+        const report = await runEngineBench({ quick: opts.quick, hostCpus: availableParallelism(), onProgress });
+        if (!opts.quick) writeEngineBench(report, opts.outDir);
+        return report;
+      },
+      formatEngineBench,
+    );
   });
 }
 
