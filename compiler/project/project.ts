@@ -275,8 +275,6 @@ function assignWafers(embTiles: number, layerTiles: number[], lmTiles: number, u
   return packed;
 }
 
-// Longer than ~150 lines: the projection's phases (build the stages, pick KV chunks, spread, time the stages where
-// they sit, add up the token) share the build and the packing they refine; splitting them is left for later.
 export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions = {}): ProjectionReport {
   // Where a stage's routes need more colours than the fabric has, the KV combine goes up in fewer pieces (fewer
   // streams on its links); the estimate charges the slower combine. Other stages have no cheaper layout here.
@@ -297,6 +295,8 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
 /** The KV combine's most pieces, tried in order until every stage's colours fit (undefined: as many as help). */
 const COMBINE_PIECES_STEPS: readonly (number | undefined)[] = [undefined, 4, 2, 1];
 
+// Longer than ~150 lines: the projection's phases (build the stages, pick KV chunks, spread, time the stages where
+// they sit, add up the token) share the build and the packing they refine; splitting them is left for later.
 function projectWith(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions, kvCombinePieces: number | undefined): ProjectionReport {
   const o = resolveOptions(cfg, spec, opts);
   const mesh = waferMesh(spec, o.grid, o.faults, o.repair);

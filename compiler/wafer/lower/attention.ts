@@ -4,7 +4,7 @@
 // its SRAM) and attends; its output feeds one row of the O region, whose roots return each slice its
 // rows (residual add).
 import type { Op, Slice, Task } from '../../../fabric/isa/types.js';
-import { opCycles, streamArrivalCycles, SEND_ISSUE_CYCLES } from '../../../fabric/mesh/cost.js';
+import { opCycles, streamArrivalCycles } from '../../../fabric/mesh/cost.js';
 import type { LayerNode } from '../../graph/graph.js';
 import { slice, zeros, type LogicalTile, type StreamDecl, type TileTag } from '../plan.js';
 import { sliceLen, type Region } from '../region.js';
@@ -27,7 +27,7 @@ export function perHeadTiles(c: LowerContext, qkNorm: boolean, br: number): bool
   const norm = opCycles(spec, { op: 'rmsnorm', x: slice('x', 0, hd), weight: slice('w', 0, hd), out: slice('x', 0, hd), eps: 1e-6 }, ctx);
   const rope = (heads: number) => opCycles(spec, { op: 'rope', x: slice('x', 0, heads * hd), numHeads: heads, headDim: hd, theta: 1e4 }, ctx);
   const together = (group + 1) * norm + rope(group + 1);
-  const apart = norm + rope(1) + spec.taskStartCycles + SEND_ISSUE_CYCLES + streamArrivalCycles(spec, 1, hd);
+  const apart = norm + rope(1) + spec.taskStartCycles + spec.costs.sendIssueCycles + streamArrivalCycles(spec, 1, hd);
   return apart < together;
 }
 
