@@ -303,7 +303,7 @@ function projectWith(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions, k
   const { graph, approximations } = projectionGraph(cfg);
   const programDtype: ProgramDtype = o.dtype === 'int8' ? 'int8' : 'bf16';
   const expertWeightBits = o.dtype === 'mxfp4' ? spec.costs.mxfp4BitsPerWeight : undefined;
-  if (expertWeightBits) approximations.push(`MXFP4 experts held at ${expertWeightBits} bits per weight and charged the int8 MAC rate (decode assumed free)`);
+  if (expertWeightBits) approximations.push(`MXFP4 experts held at ${expertWeightBits} bits per weight, each weight decoded to bf16 (assumption: ${spec.costs.mxfp4DecodeOpsPerWeight} 16-bit operations) and multiplied as bf16 into f32 sums`);
 
   // One representative layer per kind (the first of it), and for MoE the experts the estimate routes to.
   const kindLayers = new Map<string, LayerNode[]>();
@@ -501,7 +501,7 @@ function projectWith(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions, k
     return { kind: k, layers: ls.length, tilesPerLayer: s.tiles, cycles: layerCycles[first], kvPositionsPerTile: s.kvPositionsPerTile, overflowTiles: s.overflowTiles, colours: kindColours.get(k)! };
   });
   const floor = projectFloor(graph, mesh.spec, { usableTiles: mesh.usableTiles, budgetBytes: tileBudgetBytes(mesh.spec), dtype: programDtype, expertWeightBits, kvDtype: o.kvDtype, context: o.context, batch: o.batch });
-  if (o.kvDtype === 'bf16') approximations.push('KV cache held in bf16, attention multiply-adds at the 16-bit-into-f32 width (`@fmachs`); the mesh engine holds it in f32');
+  if (o.kvDtype === 'bf16') approximations.push('KV cache held in bf16, attention multiply-adds at the 16-bit-into-f32 width (`@fmachs`), as the mesh engine runs it with compileModel kvDtype bf16');
   if (stages.some((s) => s.overflowTiles > 0)) approximations.push('hub tiles whose vectors overflow one tile hold a span of tiles and are costed as one compute engine (as the lowering places them)');
   return {
     model: cfg.name,
