@@ -83,6 +83,23 @@ export function decodeBf16(bits: Uint16Array, out = new Float32Array(bits.length
   return out;
 }
 
+/** out[i] = values[i] rounded to bf16 (nearest even) and back to f32; out may alias values. */
+export function roundToBf16(values: Float32Array, out: Float32Array): Float32Array {
+  const u = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const o = new Uint32Array(out.buffer, out.byteOffset, values.length);
+  for (let i = 0; i < u.length; i++) {
+    const bits = u[i];
+    o[i] = (bits & 0x7f800000) === 0x7f800000 && (bits & 0x007fffff) !== 0 ? (bits | 0x00400000) & 0xffff0000 : (bits + 0x7fff + ((bits >>> 16) & 1)) & 0xffff0000;
+  }
+  return out;
+}
+
+/** out[i] = values[i] rounded to IEEE half (nearest even, overflow to infinity) and back to f32; out may alias values. */
+export function roundToF16(values: Float32Array, out: Float32Array): Float32Array {
+  for (let i = 0; i < values.length; i++) out[i] = f16BitsToF32(f32ToF16Bits(values[i]));
+  return out;
+}
+
 export function encodeF16(values: Float32Array, out = new Uint16Array(values.length)): Uint16Array {
   for (let i = 0; i < values.length; i++) out[i] = f32ToF16Bits(values[i]);
   return out;

@@ -1,7 +1,7 @@
 // y = W·x with W row-major (outDim = rows, inDim = cols). The plain reference that every fast matvec is held to.
 
 import type { WeightDtype } from './dtype.js';
-import { bf16BitsToF32, f16BitsToF32 } from './dtype.js';
+import { bf16BitsToF32, f16BitsToF32, roundToBf16, roundToF16 } from './dtype.js';
 
 /** A weight matrix in its storage dtype. data: (rows, cols) row-major. int8 carries one f32 scale per row. */
 export type Matrix =
@@ -11,6 +11,25 @@ export type Matrix =
   | { dtype: 'int8'; rows: number; cols: number; data: Int8Array; scales: Float32Array };
 
 export type MatrixOf<D extends WeightDtype> = Extract<Matrix, { dtype: D }>;
+
+/**
+ * What x is multiplied by, per weight dtype. A 16-bit model computes with 16-bit activations: x is rounded to the
+ * weights' own format, the products of two 16-bit values are exact in f32 and summed in f32 (the wafer's `@fmachs`,
+ * FP16 × FP16 accumulated in FP32; a GPU's bf16 GEMM takes bf16 inputs with f32 accumulation). f32 weights multiply x
+ * as it is. int8 weights multiply x quantised to int16 (inside the int8 kernels, see wasmKernels.ts). The cost functions
+ * (fabric/mesh/cost.ts) charge these operand widths; matvecOperand applies the rounding before a kernel runs.
+ */
+export const MATVEC_OPERAND = Object.freeze({ f32: 'f32', bf16: 'bf16', f16: 'f16', int8: 'int16' } as const) satisfies Record<WeightDtype, string>;
+
+/**
+ * The x a matvec over `dtype` weights multiplies (MATVEC_OPERAND): x itself, or x rounded to bf16 or f16 in `scratch`
+ * (at least x.length long; its first x.length values are overwritten and returned).
+ */
+export function matvecOperand(dtype: WeightDtype, x: Float32Array, scratch: Float32Array): Float32Array {
+  if (dtype === 'bf16') return roundToBf16(x, scratch.subarray(0, x.length));
+  if (dtype === 'f16') return roundToF16(x, scratch.subarray(0, x.length));
+  return x;
+}
 
 /**
  * Reference matvec: y[r] = sum_c W[r][c] * x[c]. Products and the running sum are kept in f64 and rounded to f32

@@ -15,10 +15,8 @@
 import { InputError, OptionError } from '../../fabric/errors.js';
 import type { FabricSpec } from '../../fabric/spec/schema.js';
 import type { GpuSpec } from '../../fabric/gpu/spec.js';
-import { timeProgram } from '../../fabric/gpu/timing.js';
-import type { GpuProgram } from '../../fabric/gpu/program.js';
-import { estimateGpu } from '../gpu/estimate.js';
-import { lowerForGpu, validTensorParallelSizes, type GpuWeightDtype } from '../gpu/lower.js';
+import { estimateGpu, gpuStepTime } from '../gpu/estimate.js';
+import { validTensorParallelSizes, type GpuWeightDtype } from '../gpu/lower.js';
 import type { ModelConfig } from '../model/config.js';
 import { projectWafer, type ProjectionReport } from '../project/index.js';
 
@@ -82,26 +80,7 @@ export function waferPasses(cfg: ModelConfig, spec: FabricSpec, o: WaferPassOpti
 }
 
 export const GPU_PASS_METHOD =
-  'GPU emulator (compiler/gpu lowering, fabric/gpu timing): a q-position pass = the decode step lowered for q columns (weights read once), each attention kernel reading its sequence\'s KV cache once; prefill = the prefill program';
-
-/**
- * The q-position pass's kernels: the decode step lowered for q columns at a context of 1 (weights, MLP, MoE routing,
- * LM head and the q new KV rows, all independent of the context), with each attention kernel's FLOPs and KV read taken
- * from the step at the real context — its FLOPs q-fold (every position attends over the context), its KV read once
- * (the q positions of one sequence share its cache). Lowering q columns at the real context instead would also hold
- * q KV caches, and refuse long contexts that one sequence fits.
- */
-function qPositionProgram(atContext: GpuProgram, columns: GpuProgram, q: number): GpuProgram {
-  return {
-    ...columns,
-    contextLength: atContext.contextLength,
-    kernels: columns.kernels.map((k, i) => {
-      const c = atContext.kernels[i];
-      if (c.name !== k.name) throw new Error(`passes: the ${q}-column lowering's kernel ${i} is ${k.name}, the step's ${c.name}`);
-      return k.kind === 'attention' ? { ...k, cost: { ...k.cost, flops: q * c.cost.flops, hbmReadKvBytes: c.cost.hbmReadKvBytes } } : k;
-    }),
-  };
-}
+  'GPU emulator (compiler/gpu gpuStepTime): a q-position pass = one step advancing one sequence by q positions (the weights read once for q rows, its KV cache once); prefill = the prefill program';
 
 export interface GpuPassOptions {
   context: number;
@@ -126,14 +105,12 @@ export function fewestGpusFor(cfg: ModelConfig, gpu: GpuSpec, context: number, d
 export function gpuPasses(cfg: ModelConfig, gpu: GpuSpec, o: GpuPassOptions): PassModel {
   const gpus = o.gpus ?? fewestGpusFor(cfg, gpu, o.context, o.dtype);
   const passes = new Map<number, number>();
-  let step: GpuProgram | undefined;
   const pass = (q: number): number => {
     checkQ(q);
     let s = passes.get(q);
     if (s === undefined) {
-      const lower = (batch: number, contextLength: number) => lowerForGpu(cfg, gpu, { gpus, batch, promptLength: 1, contextLength, dtype: o.dtype }).decode;
-      const atContext = (step ??= lower(1, o.context));
-      s = timeProgram(q === 1 ? atContext : qPositionProgram(atContext, lower(q, 1), q), gpu, { cudaGraphs: true }).seconds;
+      // One sequence advanced by q positions in one step: the weights read once for q rows, its KV cache once.
+      s = gpuStepTime(cfg, gpu, { batch: 1, positions: q, context: o.context, gpus, dtype: o.dtype }).seconds;
       passes.set(q, s);
     }
     return s;

@@ -22,8 +22,16 @@ import { predictServing, servingShape, type ServingPrediction, type ServingShape
 
 /** Fewest rows that must inform a parameter before it is fitted (fewer, but some, is an error in the data). */
 export const MIN_ROWS_PER_PARAM = 8;
-/** Weight of the pull toward the assumed values, per unit of the transformed parameter. */
-export const RIDGE = 0.05;
+/**
+ * Weight of the pull toward the assumed values, per unit of the transformed parameter: a prior that puts each parameter
+ * within a factor of PRIOR_FACTOR of its assumed value (one standard deviation of its log), weighed against rows whose
+ * log error scatters by ROW_LOG_ERROR (the fit's rms log error), as a Gaussian prior would be (λ = σ_row / σ_prior).
+ */
+export const PRIOR_FACTOR = 3;
+export const ROW_LOG_ERROR = 0.2;
+/** λ for rows whose log errors scatter by `rowLogError`. */
+export const ridgeFor = (rowLogError: number): number => rowLogError / Math.log(PRIOR_FACTOR);
+export const RIDGE = ridgeFor(ROW_LOG_ERROR);
 /** Log error past which a row's loss grows linearly instead of quadratically (about ±35%). */
 export const HUBER_DELTA = 0.3;
 const MAX_ITERATIONS = 150;
@@ -157,9 +165,10 @@ function solve(A: number[][], b: number[]): number[] {
 
 /**
  * Fits one GPU's parameters to `rows` (all of that GPU). `base` supplies the datasheet and the values of parameters
- * not fitted; `fixed` overrides those (values inherited from another GPU's fit).
+ * not fitted; `fixed` overrides those (values inherited from another GPU's fit); `ridge` is λ (RIDGE: rows of the
+ * measured data's scatter).
  */
-export function fitGpu(rows: readonly CalibrationRow[], base: GpuSpec, fixed: Partial<GpuFitValues> = {}): GpuFit {
+export function fitGpu(rows: readonly CalibrationRow[], base: GpuSpec, fixed: Partial<GpuFitValues> = {}, ridge = RIDGE): GpuFit {
   const start: Record<GpuFitParam, number> = { ...fitValuesOf(base), ...fixed };
   const free = GPU_FIT_PARAMS.filter((p) => !(p.name in fixed) && rows.filter((r) => informs(p, r.run)).length >= MIN_ROWS_PER_PARAM);
   const prior = free.map((p) => toTheta(p, p.assumed));
@@ -173,7 +182,7 @@ export function fitGpu(rows: readonly CalibrationRow[], base: GpuSpec, fixed: Pa
   const n = free.length;
   const evalAt = (theta: readonly number[], out: Float64Array): number => {
     residuals(rows, specAt(theta), out, huber);
-    for (let i = 0; i < n; i++) out[nR + i] = RIDGE * (theta[i] - prior[i]);
+    for (let i = 0; i < n; i++) out[nR + i] = ridge * (theta[i] - prior[i]);
     let c = 0;
     for (const v of out) c += v * v;
     return c;

@@ -230,7 +230,9 @@ export interface GpuStepTime {
  */
 export function gpuStepTime(cfg: ModelConfig, gpu: GpuSpec, o: GpuStepOptions): GpuStepTime {
   const positions = o.positions ?? 1;
-  const opts: GpuLowerOptions = { gpus: o.gpus, batch: o.batch, positions, promptLength: o.context, contextLength: o.context };
+  // A step holds the weights and the batch's KV caches at `context`; no prompt is in flight, so the memory check
+  // leaves out a prefill's activations (the decode program does not depend on the prompt length).
+  const opts: GpuLowerOptions = { gpus: o.gpus, batch: o.batch, positions, promptLength: 1, contextLength: o.context };
   if (o.dtype !== undefined) opts.dtype = o.dtype;
   const program = lowerForGpu(cfg, gpu, opts).decode;
   const t = timeProgram(program, gpu, { cudaGraphs: true });

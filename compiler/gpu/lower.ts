@@ -173,6 +173,7 @@ class Builder {
         flopsDtype: c.flopsDtype ?? 'bf16',
         rows: c.rows ?? 0,
         weightFormat: c.weightFormat ?? 'bf16',
+        kvFormat: c.kvFormat ?? 'bf16',
         hbmReadWeightBytes: c.hbmReadWeightBytes ?? 0,
         hbmReadKvBytes: c.hbmReadKvBytes ?? 0,
         hbmReadActivationBytes: c.hbmReadActivationBytes ?? 0,
@@ -356,6 +357,7 @@ class Builder {
     const out = this.actSplit(this.M * qHeads * vDim * ACTIVATION_BYTES);
     this.push('attention', 'attention', layer, 'attention', exec, {
       flops,
+      kvFormat: this.opts.kvDtype ?? 'bf16',
       hbmReadKvBytes: kvRead,
       hbmReadActivationBytes: qIn.hbm,
       hbmWriteBytes: kvWrite + out.hbm,

@@ -3,8 +3,9 @@
 // weights are bit-identical everywhere). Scales keep every activation finite through all layers: projections are
 // 1/sqrt(fan-in) so each block adds O(1) to a residual stream led by the token's unit-RMS embedding; the lm_head is
 // scaled for logits of std LOGIT_STD so they are well separated and greedy decoding does not hinge on near-ties.
-import { RUNNABLE_FAMILIES, tensorNames, type ModelWeights, type Tensor, type TensorSpec, assertRunnableFamily } from './weights.js';
+import { RUNNABLE_FAMILIES, castTensor, tensorNames, type ModelWeights, type Tensor, type TensorSpec, assertRunnableFamily } from './weights.js';
 import type { ModelConfig } from './config.js';
+import type { WeightDtype } from '../../kernels/index.js';
 import { streamFor } from './random.js';
 
 /** Standard deviation of the logits the lm_head produces from a unit-RMS hidden state (assumption, see margins in tests). */
@@ -33,8 +34,12 @@ function stdFor(cfg: ModelConfig, spec: TensorSpec): number {
   }
 }
 
-/** Deterministic f32 weights for `cfg` (families in RUNNABLE_FAMILIES). */
-export function syntheticWeights(cfg: ModelConfig, seed: number): ModelWeights {
+/**
+ * Deterministic f32 weights for `cfg` (families in RUNNABLE_FAMILIES). With `dtype`, each matrix is cast to it as soon
+ * as it is drawn — the very tensors castWeights(syntheticWeights(cfg, seed), dtype) gives, without the whole model
+ * ever held in f32 (4.4 GB for a 1.1B model).
+ */
+export function syntheticWeights(cfg: ModelConfig, seed: number, dtype: WeightDtype = 'f32'): ModelWeights {
   assertRunnableFamily(cfg, `model ${cfg.name}`);
   const tensors = new Map<string, Tensor>();
   for (const spec of tensorNames(cfg)) {
@@ -53,7 +58,8 @@ export function syntheticWeights(cfg: ModelConfig, seed: number): ModelWeights {
       // Uniform on [-a, a) has std a / sqrt(3).
       rng.fillSigned(data, stdFor(cfg, spec) * Math.sqrt(3));
     }
-    tensors.set(spec.name, { dtype: 'f32', shape: [...spec.shape], data });
+    const t: Tensor = { dtype: 'f32', shape: [...spec.shape], data };
+    tensors.set(spec.name, spec.shape.length === 2 ? castTensor(t, dtype) : t);
   }
   return { config: cfg, tensors };
 }

@@ -8,7 +8,8 @@
 //   mlp = down(silu(gate h) * up h), or MoE: softmax(router h) -> top-k -> (renormalise) -> sum w_e expert_e(h)
 //   logits = lm_head(rmsnorm(x))   (lm_head = embed when tied)
 // Matvecs run kernels' matvecReference on the weights in their stored dtype, so bf16/int8 weights give the reference
-// in that dtype; activations and the KV cache are f32.
+// in that dtype; a 16-bit matrix multiplies its input rounded to its own format (kernels/matvec.ts MATVEC_OPERAND, as a
+// bf16 model's activations are bf16); activations between matvecs and the KV cache are f32.
 import { OptionError } from '../../fabric/errors.js';
 import {
   addInPlace,
@@ -16,6 +17,7 @@ import {
   axpyInPlace,
   decodeAttention,
   matrixElement,
+  matvecOperand,
   matvecReference,
   rmsnorm,
   ropeInPlace,
@@ -93,7 +95,7 @@ export class ReferenceModel {
   private readonly matvec: (w: Matrix, x: Float32Array, y: Float32Array) => void;
 
   constructor(weights: ModelWeights, opts: ReferenceOptions = {}) {
-    this.matvec = opts.matvec ?? matvecReference;
+    const base = opts.matvec ?? matvecReference;
     const cfg = weights.config;
     assertRunnableFamily(cfg, `model ${cfg.name}`);
     this.config = cfg;
@@ -155,6 +157,8 @@ export class ReferenceModel {
     this.routerLogits = new Float32Array(cfg.moe?.numExperts ?? 0);
     this.scores = new Float32Array(this.maxSeq);
     this.headScratch = new Float32Array(cfg.headDim);
+    const operand = new Float32Array(Math.max(h, qDim, inter));
+    this.matvec = (w, x, y) => base(w, matvecOperand(w.dtype, x.subarray(0, w.cols), operand), y);
     this.lastRouting = this.layers.map(() => null);
   }
 

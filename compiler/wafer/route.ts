@@ -45,6 +45,12 @@ export interface RouteOptions {
    */
   dimensionOrdered?: boolean;
   /**
+   * With dimensionOrdered: the other order (a multicast tree: the source's column, then each destination's row; an
+   * in-tree: each source's row, then the destination's column). Also shortest, so the same hop counts: the colouring
+   * may take it for a stream whose first route finds no free colour.
+   */
+  columnFirst?: boolean;
+  /**
    * Only what a timing estimate reads: hop distances and the count of links (RouteStream.linkCount), without the
    * per-router entries the emitter needs. Much less memory on a full wafer. Default false.
    */
@@ -84,6 +90,10 @@ function parentOf(s: BfsScratch, t: number): number {
 
 /** BFS from `root` over live links; parentPort[t] = port of t leading back toward root (-1 at root, -2 unreached). */
 function bfs(view: MeshView, root: number, targets: Set<number>, scratch: BfsScratch): void {
+  if (view.faultFree) {
+    boxedBfs(view.width, root, targets, scratch);
+    return;
+  }
   const { parent, dist, queue, stamp } = scratch;
   const gen = ++scratch.gen;
   stamp[root] = gen;
@@ -109,11 +119,71 @@ function bfs(view: MeshView, root: number, targets: Set<number>, scratch: BfsScr
 }
 
 /**
+ * bfs on a fault-free mesh, exploring only the bounding box of the root and its targets: the same parents and
+ * distances on every tile it reaches, in a fraction of the area (a row-long stream on a full wafer explores its row,
+ * not a diamond of ~10^5 tiles). Exact because a box holds every shortest path between its tiles: a tile's
+ * neighbours one hop nearer the root lie in the box, so each in-box tile is found by the same neighbour, in the same
+ * queue order, as by the unbounded search (which reaches the targets at the same point of that order and stops).
+ */
+function boxedBfs(W: number, root: number, targets: Set<number>, scratch: BfsScratch): void {
+  const { parent, dist, queue, stamp } = scratch;
+  let x0 = root % W;
+  let x1 = x0;
+  let y0 = (root - x0) / W;
+  let y1 = y0;
+  for (const t of targets) {
+    const x = t % W;
+    const y = (t - x) / W;
+    if (x < x0) x0 = x;
+    if (x > x1) x1 = x;
+    if (y < y0) y0 = y;
+    if (y > y1) y1 = y;
+  }
+  const gen = ++scratch.gen;
+  stamp[root] = gen;
+  parent[root] = -1;
+  dist[root] = 0;
+  let head = 0;
+  let tail = 0;
+  queue[tail++] = root;
+  let remaining = targets.size - (targets.has(root) ? 1 : 0);
+  while (head < tail && remaining > 0) {
+    const a = queue[head++];
+    const ax = a % W;
+    const ay = (a - ax) / W;
+    const da = dist[a] + 1;
+    // MESH_PORTS order (N, E, S, W), as bfs visits them.
+    for (let p = 1; p <= 4; p++) {
+      let b: number;
+      if (p === 1) {
+        if (ay <= y0) continue;
+        b = a - W;
+      } else if (p === 2) {
+        if (ax >= x1) continue;
+        b = a + 1;
+      } else if (p === 3) {
+        if (ay >= y1) continue;
+        b = a + W;
+      } else {
+        if (ax <= x0) continue;
+        b = a - 1;
+      }
+      if (stamp[b] === gen) continue;
+      stamp[b] = gen;
+      parent[b] = OPPOSITE_PORT[p];
+      dist[b] = da;
+      queue[tail++] = b;
+      if (targets.has(b)) remaining--;
+    }
+  }
+}
+
+/**
  * Fills the scratch as a BFS from `root` would for `targets`, but along dimension-ordered paths: root's row to the
  * target's column, then the column. Walks back from each target and stops at a tile already on the tree (the paths
  * share prefixes, so the union is a tree). Returns false when a link on a path is dead (the caller then runs BFS).
  */
-function dimensionOrderedTree(view: MeshView, root: number, targets: number[], scratch: BfsScratch): boolean {
+function dimensionOrderedTree(view: MeshView, root: number, targets: number[], scratch: BfsScratch, columnFirst: boolean): boolean {
   const { parent, dist, stamp } = scratch;
   const W = view.width;
   const gen = ++scratch.gen;
@@ -127,15 +197,19 @@ function dimensionOrderedTree(view: MeshView, root: number, targets: number[], s
     const dx = d % W;
     let x = dx;
     let y = (d - dx) / W;
-    const base = Math.abs(dx - rx);
+    const base = columnFirst ? Math.abs(y - ry) : Math.abs(dx - rx);
     for (let t = d; stamp[t] !== gen; ) {
-      // Port of t back toward the root: along the column first (toward ry), then along the row (toward rx).
+      // Port of t back toward the root: the leg nearer the target first (row first: along the column toward ry, then
+      // along the row toward rx; column first: the other way round).
       let back: number;
-      if (y !== ry) back = y > ry ? 1 : 3;
+      if (columnFirst) {
+        if (x !== rx) back = x > rx ? 4 : 2;
+        else back = y > ry ? 1 : 3;
+      } else if (y !== ry) back = y > ry ? 1 : 3;
       else back = x > rx ? 4 : 2;
       stamp[t] = gen;
       parent[t] = back;
-      dist[t] = y !== ry ? base + Math.abs(y - ry) : Math.abs(x - rx);
+      dist[t] = columnFirst ? (x !== rx ? base + Math.abs(x - rx) : Math.abs(y - ry)) : y !== ry ? base + Math.abs(y - ry) : Math.abs(x - rx);
       if (back === 1) y--;
       else if (back === 3) y++;
       else if (back === 4) x--;
@@ -161,7 +235,7 @@ const NO_HOPS: StreamRoute['hopsTo'] = new Map();
 
 export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: MeshView, opts: RouteOptions = {}): StreamRoute[] {
   const search = (root: number, targets: number[], scratch: BfsScratch) => {
-    if (!opts.dimensionOrdered || !dimensionOrderedTree(view, root, targets, scratch)) bfs(view, root, new Set(targets), scratch);
+    if (!opts.dimensionOrdered || !dimensionOrderedTree(view, root, targets, scratch, opts.columnFirst === true)) bfs(view, root, new Set(targets), scratch);
   };
   const n = view.width * view.height;
   const scratch: BfsScratch = { parent: new Int16Array(n), dist: new Int32Array(n), queue: new Int32Array(n), stamp: new Uint32Array(n), gen: 0 };

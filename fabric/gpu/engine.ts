@@ -10,6 +10,7 @@ import {
   decodeAttention,
   matrixElement,
   matvecFast,
+  matvecOperand,
   matvecReference,
   rmsnorm,
   ropeInPlace,
@@ -75,7 +76,13 @@ export class GpuEngine {
       if (k.exec.op === 'none') throw new InputError(`kernel ${k.name} cannot run with real numbers: ${k.exec.why}`, `model ${program.model}`, (name) => `run it without ${name('run')} (estimates only)`);
     }
     this.gpus = program.gpus;
-    this.mv = opts.matvec === 'fast' ? matvecFast : matvecReference;
+    // A 16-bit matrix multiplies its input rounded to its own format, as the reference forward pass does.
+    const base = opts.matvec === 'fast' ? matvecFast : matvecReference;
+    let operand = new Float32Array(0);
+    this.mv = (w, x, y) => {
+      if (operand.length < w.cols) operand = new Float32Array(w.cols);
+      base(w, matvecOperand(w.dtype, x.subarray(0, w.cols), operand), y);
+    };
     this.prepared = program.kernels.map((k) => this.prepare(k.exec));
     this.ranks = Array.from({ length: this.gpus }, () => ({ bufs: new Map(), kCache: new Map(), vCache: new Map(), route: null }));
   }

@@ -6,6 +6,8 @@ import type { GpuFlopsDtype } from './spec.js';
 export type GpuPhase = 'decode' | 'prefill';
 /** How a kernel's weights are stored (the HBM efficiency of narrow formats differs from bf16's). */
 export type GpuWeightFormat = 'bf16' | 'fp8' | 'int8' | 'mxfp4' | 'int4';
+/** How the KV cache is stored (an fp8 cache's attention kernel has its own efficiency). */
+export type GpuKvFormat = 'bf16' | 'fp8';
 export type GpuBound = 'memory' | 'compute' | 'communication';
 
 export type GpuKernelKind =
@@ -32,6 +34,8 @@ export interface GpuKernelCost {
   rows: number;
   /** Storage format of the weights the kernel streams (bf16 where it reads none). */
   weightFormat: GpuWeightFormat;
+  /** Storage format of the KV cache an attention kernel reads (bf16 for every other kernel). */
+  kvFormat: GpuKvFormat;
   /** HBM reads: weights (only the experts routed to), KV cache, activations that do not stay in L2. */
   hbmReadWeightBytes: number;
   hbmReadKvBytes: number;

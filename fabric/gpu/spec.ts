@@ -58,6 +58,11 @@ export const gpuCalibrationSchema = z.strictObject({
   hbmHalfBytes: nonNegative.max(MAX_BYTES),
   /** What decode attention's KV-cache read reaches of the HBM peak (paged blocks, one query per sequence). */
   kvHbmFraction: fraction,
+  /**
+   * The same for an fp8 KV cache, against its fp8 bytes: the kernel converts every element back to 16 bits, so it
+   * need not run twice as fast as the bf16 cache's.
+   */
+  kvFp8HbmFraction: fraction,
   /** Share of the shorter of a kernel's compute and memory time that is not hidden under the longer. */
   overlapLoss: share,
   /** No kernel finishes faster than this, however little it does. */
@@ -137,7 +142,9 @@ const ASSUMED = Object.freeze({
 
 /** Writes fitted (or assumed) values into a spec's fields. */
 export function withFitValues(spec: GpuSpec, v: GpuFitValues, provenance: GpuCalibration['provenance']): GpuSpec {
-  const narrow = { hbmFraction: v.fp8HbmFraction, flopsFraction: v.fp8FlopsFraction };
+  // A weight stream reaches the same share of the HBM bandwidth whatever the format of its bytes (the measured fp8 runs
+  // save their weight bytes at bf16's rate, docs/gpu-calibration.md#the-models-terms): only the tensor rate of narrow math differs.
+  const narrow = { hbmFraction: v.hbmFraction, flopsFraction: v.fp8FlopsFraction };
   return {
     ...spec,
     achievable: { ...spec.achievable, hbmFraction: v.hbmFraction, flopsFraction: v.flopsFraction, nvlinkFraction: v.nvlinkFraction },
@@ -147,6 +154,7 @@ export function withFitValues(spec: GpuSpec, v: GpuFitValues, provenance: GpuCal
     calibration: {
       hbmHalfBytes: v.hbmHalfBytes,
       kvHbmFraction: v.kvHbmFraction,
+      kvFp8HbmFraction: v.kvFp8HbmFraction,
       overlapLoss: v.overlapLoss,
       minKernelSeconds: v.minKernelSeconds,
       gemmHalfRows: v.gemmHalfRows,
@@ -170,13 +178,13 @@ export function fitValuesOf(spec: GpuSpec): GpuFitValues {
     hbmFraction: spec.achievable.hbmFraction,
     hbmHalfBytes: c.hbmHalfBytes,
     kvHbmFraction: c.kvHbmFraction,
+    kvFp8HbmFraction: c.kvFp8HbmFraction,
     overlapLoss: c.overlapLoss,
     minKernelSeconds: c.minKernelSeconds,
     graphKernelLaunchSeconds: spec.graphKernelLaunchSeconds,
     flopsFraction: spec.achievable.flopsFraction,
     gemmHalfRows: c.gemmHalfRows,
     attentionFlopsFraction: c.attentionFlopsFraction,
-    fp8HbmFraction: c.narrow.fp8.hbmFraction,
     fp8FlopsFraction: c.narrow.fp8.flopsFraction,
     nvlinkFraction: spec.achievable.nvlinkFraction,
     allReduceLatencySeconds: spec.allReduceLatencySeconds,

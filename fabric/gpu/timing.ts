@@ -97,7 +97,7 @@ function flopsPerSecond(k: GpuKernel, gpu: GpuSpec): number {
 
 /** Achievable HBM fraction of a kernel: attention's KV-cache read, or a stream of weights of this format. */
 function hbmFraction(k: GpuKernel, gpu: GpuSpec): number {
-  if (k.kind === 'attention') return gpu.calibration.kvHbmFraction;
+  if (k.kind === 'attention') return k.cost.kvFormat === 'fp8' ? gpu.calibration.kvFp8HbmFraction : gpu.calibration.kvHbmFraction;
   const c = k.cost;
   const n = gpu.calibration.narrow;
   switch (c.weightFormat) {

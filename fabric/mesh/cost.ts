@@ -4,21 +4,11 @@
 // docs/hardware.md) or an assumption documented here.
 import type { FabricSpec } from '../spec/schema.js';
 import type { BufferDtype, Op, Task, TileProgram } from '../isa/types.js';
+import { MATVEC_OPERAND } from '../../kernels/matvec.js';
 
-/**
- * Assumption: fixed cycles to set up one op (a DSD descriptor and its loop) before data flows. The SDK's builtins run
- * as asynchronous DSD ops (docs/hardware.md#tasks-and-queues); their setup cost is not published.
- */
-export const OP_SETUP_CYCLES = 1;
-/** Assumption: per output row of a matvec, cycles to reduce the SIMD accumulator lanes and write y[r]. */
-export const MATVEC_ROW_OVERHEAD_CYCLES = 1;
-/**
- * Assumption: cycles per element for a transcendental (exp, rsqrt, sin/cos, a divide) — no hardware transcendental
- * unit is documented (docs/hardware.md#simd-widths lists only FMA/add/mul/max/convert builtins), so it is a short polynomial, ~8 FMAs.
- */
-export const TRANSCENDENTAL_CYCLES = 8;
-/** Assumption: CE cycles to issue a send (hand a fabric-output DSD to the ramp); the wavelets then flow by themselves. */
-export const SEND_ISSUE_CYCLES = 1;
+// The assumed constants (op setup, matvec row overhead, transcendental cycles, send issue) are spec.costs: one override
+// (`wafer project --assume`, a spec file's "costs") changes what the engine and the projection both charge. Each is
+// named, with its range and why, in fabric/spec/assumptions.ts and docs/assumptions.md.
 
 /** What the engine charges for one op, and the work counted in statistics. */
 export interface OpCost {
@@ -27,7 +17,7 @@ export interface OpCost {
   arithCycles: number;
   /**
    * Cycles its SRAM streams take at the port widths, the other side of that overlap: the slower of its reads and its
-   * writes (a matvec: its weight stream alone, x stays in the datapath's cache).
+   * writes (a matvec: its weights, x reread per row, and any partial sums it reads back).
    */
   sramCycles: number;
   /** Multiply-accumulates and other SIMD arithmetic operations on the FMAC datapath. */
@@ -98,7 +88,7 @@ export function f16Acc32Width(spec: FabricSpec): number {
 
 /**
  * A streaming vector op: the slowest of its arithmetic, its SRAM reads and its SRAM writes, plus transcendentals
- * (serial, each TRANSCENDENTAL_CYCLES) and OP_SETUP_CYCLES. The arithmetic is `macOps` f32 multiplies and
+ * (serial, each spec.costs.transcendentalCycles) and spec.costs.opSetupCycles. The arithmetic is `macOps` f32 multiplies and
  * multiply-adds at simdWidth.f32 (`@fmacs`; a vector multiply `@fmuls` is not listed either, docs/hardware.md#simd-widths, so it is
  * charged the same), `addOps` adds, subtractions, scalings by one scalar and conversions at f32AddWidth (`@fadds`,
  * `@fscales`), and `halfMacOps` 16-bit multiply-adds into f32 at f16Acc32Width (`@fmachs`).
@@ -108,7 +98,7 @@ function vectorCost(spec: FabricSpec, macOps: number, addOps: number, readBytes:
   const reads = readCycles(spec, readBytes);
   const writes = Math.ceil(writeBytes / sramWriteBytesPerCycle(spec));
   return {
-    cycles: OP_SETUP_CYCLES + Math.max(arith, reads, writes) + transcendentals * TRANSCENDENTAL_CYCLES,
+    cycles: spec.costs.opSetupCycles + Math.max(arith, reads, writes) + transcendentals * spec.costs.transcendentalCycles,
     arithCycles: arith,
     sramCycles: Math.max(reads, writes),
     fmacOps: macOps + addOps + halfMacOps + transcendentals,
@@ -118,33 +108,65 @@ function vectorCost(spec: FabricSpec, macOps: number, addOps: number, readBytes:
 }
 
 /**
- * Matvec y (+)= W·x of (rows, cols) weights in `dtype`: the slower of the FMACs (rows·cols / SIMD width of the
- * dtype) and the weight stream from SRAM (bytes / read bandwidth; x is reread per row but stays in the datapath's
- * small cache, docs/hardware.md#sram-banks "256-byte software-managed cache"), plus MATVEC_ROW_OVERHEAD_CYCLES per row and setup.
+ * Matvec y (+)= W·x of (rows, cols) weights in `dtype`, charged for the numerics the engine computes
+ * (kernels/matvec.ts MATVEC_OPERAND, docs/hardware.md#simd-widths):
+ * - bf16 and f16 weights multiply x rounded to the same 16-bit format and sum the products in f32: `@fmachs`
+ *   (FP16 × FP16 accumulated in FP32) at f16Acc32Width, after x is converted to 16 bits once per op (cols
+ *   conversions at the f32 add width: the f32-to-16-bit conversion is not in the SDK's table, an assumption);
+ * - f32 weights: `@fmacs` at simdWidth.f32;
+ * - int8 weights multiply x quantised once to int16 and sum exactly (simdWidth.int8, an assumption: no integer MAC is
+ *   listed), then scale each row's sum (rows scalings at the f32 add width) — the decode of int8 is that scaling.
+ * The SRAM side (docs/hardware.md#sram-banks, two reads and one write per cycle): the weight stream, x reread for every
+ * row in its operand width (x of 0.5–2 kB does not stay in the 256-byte cache), and with `accumulate` the partial sums
+ * read back; the writes are y (and x's converted copy). The op takes the slower of the arithmetic and the SRAM
+ * streams, plus spec.costs.matvecRowOverheadCycles per row and setup.
  */
-export function matvecCost(spec: FabricSpec, rows: number, cols: number, dtype: BufferDtype): OpCost {
+export function matvecCost(spec: FabricSpec, rows: number, cols: number, dtype: BufferDtype, accumulate = false): OpCost {
   const macs = rows * cols;
+  const operand = matvecOperandBytes(dtype);
+  const sixteen = dtype === 'bf16' || dtype === 'f16';
   const weightBytes = macs * elemBytes(dtype) + (dtype === 'int8' ? rows * 4 : 0);
-  const compute = Math.ceil(macs / simdFor(spec, dtype));
-  const memory = readCycles(spec, weightBytes);
+  const macWidth = sixteen ? f16Acc32Width(spec) : simdFor(spec, dtype);
+  // x converted once (16-bit weights: to the weights' format; int8: quantised to int16) and int8 rows scaled.
+  const conversions = dtype === 'f32' ? 0 : cols;
+  const scalings = dtype === 'int8' ? rows : 0;
+  const compute = Math.ceil(macs / macWidth) + Math.ceil((conversions + scalings) / f32AddWidth(spec));
+  const readBytes = weightBytes + macs * operand + (conversions > 0 ? cols * 4 : 0) + (accumulate ? rows * 4 : 0);
+  const writeBytes = rows * 4 + conversions * operand;
+  const memory = Math.max(readCycles(spec, readBytes), Math.ceil(writeBytes / sramWriteBytesPerCycle(spec)));
   return {
-    cycles: OP_SETUP_CYCLES + Math.max(compute, memory) + rows * MATVEC_ROW_OVERHEAD_CYCLES,
+    cycles: spec.costs.opSetupCycles + Math.max(compute, memory) + rows * spec.costs.matvecRowOverheadCycles,
     arithCycles: compute,
     sramCycles: memory,
-    fmacOps: macs,
-    sramReadBytes: weightBytes + cols * 4,
-    sramWriteBytes: rows * 4,
+    fmacOps: macs + conversions + scalings,
+    sramReadBytes: readBytes,
+    sramWriteBytes: writeBytes,
   };
 }
+
+/** Bytes of x per multiply-accumulate: the operand the engine's kernels multiply W by (kernels/matvec.ts MATVEC_OPERAND). */
+function matvecOperandBytes(dtype: BufferDtype): number {
+  switch (dtype) {
+    case 'f32':
+    case 'i32':
+      return 4;
+    case 'bf16':
+    case 'f16':
+    case 'int8':
+      return OPERAND_BYTES[MATVEC_OPERAND[dtype]];
+  }
+}
+
+const OPERAND_BYTES = { f32: 4, bf16: 2, f16: 2, int16: 2 } as const;
 
 /** Cost of one op. `ctx.position` matters for attention (it reads position + 1 cache rows). */
 export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
   switch (op.op) {
     case 'matvec':
-      return matvecCost(spec, op.rows, op.cols, ctx.dtypeOf(op.w));
+      return matvecCost(spec, op.rows, op.cols, ctx.dtypeOf(op.w), op.accumulate);
     case 'send':
       // The CE only issues; the wavelets drain through the ramp at one per cycle (the engine's timing model).
-      return { cycles: SEND_ISSUE_CYCLES, arithCycles: 0, sramCycles: readCycles(spec, op.src.length * 4), fmacOps: 0, sramReadBytes: op.src.length * 4, sramWriteBytes: 0 };
+      return { cycles: spec.costs.sendIssueCycles, arithCycles: 0, sramCycles: readCycles(spec, op.src.length * 4), fmacOps: 0, sramReadBytes: op.src.length * 4, sramWriteBytes: 0 };
     case 'add':
       return vectorCost(spec, 0, op.a.length, op.a.length * 8, op.a.length * 4);
     case 'copy':
@@ -204,7 +226,7 @@ export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
     case 'dispatch': {
       const k = op.indices.length;
       const reads = k * 4 + op.src.length * 4 * k;
-      return { cycles: OP_SETUP_CYCLES + k * SEND_ISSUE_CYCLES, arithCycles: 0, sramCycles: readCycles(spec, reads), fmacOps: 0, sramReadBytes: reads, sramWriteBytes: 0 };
+      return { cycles: spec.costs.opSetupCycles + k * spec.costs.sendIssueCycles, arithCycles: 0, sramCycles: readCycles(spec, reads), fmacOps: 0, sramReadBytes: reads, sramWriteBytes: 0 };
     }
     case 'argmax':
       return vectorCost(spec, op.x.length, 0, op.x.length * 4, 8);
@@ -215,7 +237,7 @@ export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
       const dtype = ctx.dtypeOf(op.table);
       const decode = dtype === 'f32' ? 0 : Math.ceil(op.cols / simdFor(spec, dtype));
       const reads = 4 + op.cols * elemBytes(dtype);
-      return { cycles: OP_SETUP_CYCLES + decode + op.colours.length * SEND_ISSUE_CYCLES, arithCycles: decode, sramCycles: readCycles(spec, reads), fmacOps: dtype === 'f32' ? 0 : op.cols, sramReadBytes: reads, sramWriteBytes: 0 };
+      return { cycles: spec.costs.opSetupCycles + decode + op.colours.length * spec.costs.sendIssueCycles, arithCycles: decode, sramCycles: readCycles(spec, reads), fmacOps: dtype === 'f32' ? 0 : op.cols, sramReadBytes: reads, sramWriteBytes: 0 };
     }
     case 'output':
       return vectorCost(spec, 0, 0, op.src.length * 4, 0);

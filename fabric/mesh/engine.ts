@@ -13,10 +13,12 @@
 //   previous job and the senders of the payloads it receives. The timing waits for values only where it needs them
 //   (dispatch indices, embed's token test) and at the end of the step. Cycles and bytes are the same for any number
 //   of workers.
+// - The parallel mesh (MeshOptions.stripPool): the mesh cut into strips, each thread running the timing and the
+//   numbers of its own strip, a barrier every simulated cycle (strips.ts; docs/parallel-mesh.md). Same results again.
 //
 // CE model (per tile): the task picker starts the lowest-id ready task when the CE is idle; a task costs
 // spec.taskStartCycles, then each op its opCycles (cost.ts). A send (also dispatch, embed) puts its wavelets in the
-// tile's outbound queue when the op starts, costs SEND_ISSUE_CYCLES, and the CE then waits while more than
+// tile's outbound queue when the op starts, costs spec.costs.sendIssueCycles, and the CE then waits while more than
 // spec.queueDepthWavelets wavelets are queued (a stall). The queue feeds the router's ramp input, one wavelet per
 // cycle, as credits allow. Receiving needs no CE time: the ramp writes each arriving wavelet into the recv trigger's
 // slice (the SRAM write port, assumed free); when `count` have arrived the task is ready (that same cycle).
@@ -32,8 +34,9 @@ import { opCost, tileOpContext } from './cost.js';
 import { FunctionalExecutor, JOB_HEADER } from './functional.js';
 import { layoutArena, type ArenaLayout } from './plan.js';
 import { TRIG_START, flattenTasks } from './taskGraph.js';
-import { NO_ROUTE, NoRouteError, RouterCore, SINK, newSinkScratch, type SinkScratch } from './router.js';
-import { canShareMemory, stepBuffer, type JobPool, type JobPoolFactory, type WorkerBatch } from './pool.js';
+import { NO_ROUTE, NoRouteError, RouterCore, SINK, newSinkScratch, type SinkScratch, type StuckVc } from './router.js';
+import { canShareMemory, stepBuffer, type JobPool, type JobPoolFactory, type StripInit, type StripPool, type StripPoolFactory, type StripStepRequest, type WorkerBatch } from './pool.js';
+import { StripExchange, exchangeLayout, stripOwners, type Quiescence, type StripCut, type StripFailure, type StripReport, type StripTraceEvent } from './strips.js';
 
 /** Raw bytes of a buffer's initial contents, in decl.dtype (length × dtype size bytes). */
 export interface WeightProvider {
@@ -45,6 +48,14 @@ export interface MeshOptions {
   workers?: number;
   /** Makes the worker pool when workers > 0 (Node: src/workers/meshPool.ts piscinaJobPool). */
   pool?: JobPoolFactory;
+  /**
+   * The parallel mesh: with this, `workers` ≥ 1 threads each step a strip of the mesh — its routers, compute engines
+   * and numbers — one on the calling thread and workers − 1 from this factory (Node: src/workers/stripPool.ts
+   * nodeStripPool), meeting at a barrier every simulated cycle (fabric/mesh/strips.ts). `pool` is then not used.
+   */
+  stripPool?: StripPoolFactory;
+  /** The parallel mesh's cut (default: blocks of whole rows; results do not depend on it). */
+  stripCut?: StripCut;
   faults?: FaultMap | null;
   /** Extra cycles per link (remap bypasses), in the repair's layout: [tile*5 + port], ports N, E, S, W = 1..4 (0, the
    *  ramp, is ignored) — fabric/faults remapRepair's extraLatencyCycles as it comes. */
@@ -106,6 +117,24 @@ export class MeshRunError extends Error {
     this.name = 'MeshRunError';
   }
 }
+
+/** Stops a strip's cycle loop with what it reports (another strip failed; a livelock every strip saw). */
+class StripStop extends Error {
+  constructor(readonly failure: StripFailure) {
+    super(failure.message);
+  }
+}
+
+/** A strip's failure as plain data (it crosses threads). */
+function toFailure(e: unknown): StripFailure {
+  if (e instanceof StripStop) return e.failure;
+  if (e instanceof MeshRunError) return { kind: 'error', name: e.name, message: e.message, x: e.x, y: e.y, colour: e.colour, cycle: e.cycle, stuck: null };
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { kind: 'error', name: err.name, message: err.message, x: -1, y: -1, colour: -1, cycle: -1, stuck: null };
+}
+
+/** Strips of a parallel mesh (a strip number fits the router's Int8Array tables). */
+const MAX_STRIPS = 64;
 
 const CE_IDLE = 0;
 const CE_BUSY = 1;
@@ -253,8 +282,6 @@ export class MeshEngine {
   private jobStart: number[] = [];
   private jobTile: number[] = [];
   private jobCost: number[] = [];
-  private stageJobBase: number[] = [];
-  private stageJobIdx: number[] = [];
   /** Jobs [0, executed) are done; [executed, dispatched) are with the workers. */
   private executed = 0;
   private dispatched = 0;
@@ -266,7 +293,10 @@ export class MeshEngine {
   private readonly abortAt: number;
   private depScratch: number[] = [];
   private runs: number[][];
-  private stageCursor = 0;
+  /** Each task's place in the staging area, fixed (a task runs at most once a step): the same for any thread count. */
+  private readonly stageOf: Int32Array;
+  /** The tasks that stage words, in staging order (to find the sender of a payload word). */
+  private readonly stagers: Int32Array;
   private staging: SharedArrayBuffer;
   private stageI32: Int32Array;
   private stageF32: Float32Array;
@@ -290,13 +320,29 @@ export class MeshEngine {
   private readonly sinkScratch: SinkScratch = newSinkScratch();
   private closed = false;
 
+  // The parallel mesh (strips > 0): this engine runs strip `stripIndex`: the program tiles in ownProg and their routers.
+  private readonly strips: number;
+  private readonly stripIndex: number;
+  private readonly ownProg: Int32Array;
+  /** 1 for the program tiles in ownProg. */
+  private readonly mine: Uint8Array;
+  private readonly exchange: StripExchange | null = null;
+  private readonly stripShared: { mail: SharedArrayBuffer; reduction: SharedArrayBuffer; counters: SharedArrayBuffer } | null = null;
+  private stripPool: StripPool | null = null;
+  /** The other strips' last reports (their counters are totals). */
+  private others: StripReport[] = [];
+  private readonly onWavelet = (land: number, lat: number, target: number, data: number, flags: number): void => this.core.acceptWavelet(land, lat, target, data, flags);
+  private readonly onCredit = (v: number): void => this.core.acceptCredit(v, this.now);
+
   // Longer than ~150 lines on purpose: it fills the engine's readonly typed tables (routers, tasks, ops, staging),
   // which TypeScript lets only the constructor assign; the task graph itself comes from taskGraph.ts.
   private constructor(
     private readonly spec: FabricSpec,
     private readonly program: Program,
-    weights: WeightProvider,
+    weights: WeightProvider | null,
     opts: MeshOptions,
+    strips: number,
+    strip: StripInit | null,
   ) {
     const W = (this.W = program.widthTiles);
     const H = (this.H = program.heightTiles);
@@ -308,40 +354,38 @@ export class MeshEngine {
     this.livelockCycles = opts.livelockCycles ?? 1_000_000;
     const progs = program.tiles;
     const nProg = (this.nProg = progs.length);
+    this.strips = strips;
+    this.stripIndex = strip ? strip.strip : 0;
 
     // Arena and weights.
     // Tile SRAM: one arena in a shared WebAssembly.Memory (the wasm kernels compute on it in place, in any thread).
-    const size = layoutArena(program).bytes;
-    this.memory = createKernelMemory(size + (1 << 20));
-    const base = new WasmKernels(this.memory).alloc(size, 64);
-    this.layout = layoutArena(program, base);
+    if (strip) {
+      this.memory = strip.memory;
+      this.layout = strip.layout;
+    } else {
+      const size = layoutArena(program).bytes;
+      this.memory = createKernelMemory(size + (1 << 20));
+      const base = new WasmKernels(this.memory).alloc(size, 64);
+      this.layout = layoutArena(program, base);
+      this.loadWeights(weights!);
+    }
     this.arenaI32 = new Int32Array(this.memory.buffer);
-    const bytes = new Uint8Array(this.memory.buffer);
-    progs.forEach((tile, k) => {
-      for (const b of tile.buffers) {
-        if (b.init.kind === 'zeros') continue;
-        const data = weights(b.init, b);
-        const want = b.length * dtypeBytes(b.dtype);
-        if (!(data instanceof Uint8Array) || data.byteLength !== want) {
-          throw new InputError(
-            `weights for buffer "${b.name}" are ${data instanceof Uint8Array ? data.byteLength : 'not'} bytes, the buffer needs ${want}`,
-            `tile (${tile.x},${tile.y}) ${b.init.kind} ${'tensor' in b.init ? b.init.tensor : ''}`.trim(),
-            `return ${b.length} ${b.dtype} elements as raw bytes`,
-          );
-        }
-        bytes.set(data, this.layout.buffers[k].get(b.name)!.byte);
-      }
-    });
     this.executor = new FunctionalExecutor(program, this.layout, this.memory);
     // Staging: every task runs at most once per step, so the step's payloads fit in Σ stage words, known now.
     let stageMax = 1;
     for (const words of this.layout.stageWords) for (const w of words) stageMax += w;
-    this.staging = stepBuffer(stageMax * 4);
+    this.staging = strip ? strip.staging : stepBuffer(stageMax * 4);
     this.stageI32 = new Int32Array(this.staging);
     this.stageF32 = new Float32Array(this.staging);
     this.executor.setStaging(this.staging);
+    // Per-tile counters: shared by the strips of a parallel mesh (each writes its own tiles').
+    const counters = strip ? strip.counters : strips > 0 ? new SharedArrayBuffer(tiles * 7 * 8) : null;
+    this.busy = counters ? new Float64Array(counters, 0, tiles) : new Float64Array(tiles);
+    this.stalled = counters ? new Float64Array(counters, tiles * 8, tiles) : new Float64Array(tiles);
+    const linkWavelets = counters ? new Float64Array(counters, tiles * 16, tiles * 5) : undefined;
 
     // Router VCs: one per route entry (input port, colour), in mesh-tile order.
+
     this.progMesh = new Int32Array(nProg);
     const progOf = new Int32Array(tiles).fill(-1);
     progs.forEach((t, k) => {
@@ -406,6 +450,7 @@ export class MeshEngine {
       linkLatency,
       wormhole: false,
       nextPort: null,
+      linkWavelets,
     });
 
     // Tasks.
@@ -470,6 +515,15 @@ export class MeshEngine {
     this.taskStartAt = new Float64Array(nT);
     this.taskJob = new Int32Array(nT).fill(-1);
     this.taskStage = new Int32Array(nT);
+    this.stageOf = new Int32Array(nT);
+    const stagers: number[] = [];
+    for (let g = 0, at = 0; g < nT; g++) {
+      const words = this.layout.stageWords[this.gTile[g]][this.gLocal[g]];
+      this.stageOf[g] = at;
+      if (words > 0) stagers.push(g);
+      at += words;
+    }
+    this.stagers = Int32Array.from(stagers);
     this.tileLastJob = new Int32Array(nProg).fill(-1);
     // A step has at most one job per task plus one deliveries-only job per tile; the last flag is the abort flag.
     this.abortAt = nT + nProg;
@@ -493,25 +547,111 @@ export class MeshEngine {
     this.sendList = new Int32Array(nProg);
     this.inSend = new Uint8Array(nProg);
     this.runs = Array.from({ length: nProg }, () => []);
-    this.busy = new Float64Array(tiles);
-    this.stalled = new Float64Array(tiles);
 
-    this.pool = this.workers > 0 && opts.pool ? opts.pool({ program, layout: this.layout, memory: this.memory }, this.workers) : null;
+    // The parallel mesh: this engine's strip, and the exchange with the others.
+    const owner = stripOwners(W, H, Math.max(1, strips), opts.stripCut);
+    this.ownProg = Int32Array.from(progs.map((_, k) => k).filter((k) => owner[this.progMesh[k]] === this.stripIndex));
+    this.mine = new Uint8Array(nProg);
+    for (const k of this.ownProg) this.mine[k] = 1;
+    if (strips > 0) {
+      const cross = this.crossings(owner, strips);
+      const ex = exchangeLayout(strips, cross.links, cross.vcs);
+      const bytes = StripExchange.sharedBytes(ex);
+      this.stripShared = strip ?? { mail: new SharedArrayBuffer(bytes.mail), reduction: new SharedArrayBuffer(bytes.reduction), counters: counters! };
+      this.exchange = new StripExchange(this.stripIndex, ex, this.stripShared.mail, this.stripShared.reduction);
+      if (strips > 1) this.core.partition(owner, this.stripIndex, this.exchange);
+    }
+
+    this.pool = strips === 0 && this.workers > 0 && opts.pool ? opts.pool({ program, layout: this.layout, memory: this.memory }, this.workers) : null;
+  }
+
+  /** Copies every buffer's initial contents into the arena. */
+  private loadWeights(weights: WeightProvider): void {
+    const bytes = new Uint8Array(this.memory.buffer);
+    this.program.tiles.forEach((tile, k) => {
+      for (const b of tile.buffers) {
+        if (b.init.kind === 'zeros') continue;
+        const data = weights(b.init, b);
+        const want = b.length * dtypeBytes(b.dtype);
+        if (!(data instanceof Uint8Array) || data.byteLength !== want) {
+          throw new InputError(
+            `weights for buffer "${b.name}" are ${data instanceof Uint8Array ? data.byteLength : 'not'} bytes, the buffer needs ${want}`,
+            `tile (${tile.x},${tile.y}) ${b.init.kind} ${'tensor' in b.init ? b.init.tensor : ''}`.trim(),
+            `return ${b.length} ${b.dtype} elements as raw bytes`,
+          );
+        }
+        bytes.set(data, this.layout.buffers[k].get(b.name)!.byte);
+      }
+    });
+  }
+
+  /**
+   * Per ordered pair of strips (from * strips + to): router outputs whose link leads into the other strip (at most one
+   * wavelet each per cycle), and VCs of `from` whose upstream router is in `to` (at most one credit each per cycle).
+   */
+  private crossings(owner: Uint8Array, strips: number): { links: Int32Array; vcs: Int32Array } {
+    const links = new Int32Array(strips * strips);
+    const vcs = new Int32Array(strips * strips);
+    const W = this.W;
+    const H = this.H;
+    for (let r = 0; r < W * H; r++) {
+      for (let o = 1; o <= 4; o++) {
+        const n = neighbour(r, o, W, H);
+        if (n >= 0 && owner[n] !== owner[r]) links[owner[r] * strips + owner[n]]++;
+      }
+    }
+    const up = this.core.upRouter;
+    for (let v = 0; v < up.length; v++) {
+      const a = owner[this.core.vcTile[v]];
+      if (up[v] >= 0 && owner[up[v]] !== a) vcs[a * strips + owner[up[v]]]++;
+    }
+    return { links, vcs };
   }
 
   /** Validates the program against the spec (and faults), lays out SRAM, loads the weights, starts the pool. */
   static async create(spec: FabricSpec, program: Program, weights: WeightProvider, opts: MeshOptions = {}): Promise<MeshEngine> {
     const workers = opts.workers ?? 0;
     if (!Number.isInteger(workers) || workers < 0) throw new InputError(`workers must be a whole number ≥ 0, got ${workers}`, 'mesh options', 'give 0 (inline) or more');
-    if (workers > 0 && !opts.pool) throw new InputError(`${workers} workers but no pool to run them`, 'mesh options', 'pass pool (in Node: piscinaJobPool from src/workers/meshPool.ts), or workers: 0');
+    if (workers > 0 && !opts.pool && !opts.stripPool) throw new InputError(`${workers} workers but no pool to run them`, 'mesh options', 'pass pool (in Node: piscinaJobPool from src/workers/meshPool.ts), or workers: 0');
+    const cut = opts.stripCut;
+    if (cut && !(Number.isInteger(cut.rows) && Number.isInteger(cut.cols) && cut.rows >= 1 && cut.cols >= 1)) {
+      throw new InputError(`stripCut ${cut.rows}x${cut.cols} is not a block of whole tiles`, 'mesh options', 'give rows and cols as whole numbers ≥ 1');
+    }
+    if (opts.stripPool && workers > MAX_STRIPS) throw new InputError(`${workers} threads for the parallel mesh`, 'mesh options', `give at most ${MAX_STRIPS}`);
     if (workers > 0 && !canShareMemory()) throw new InputError('workers need memory shared between threads, which this page does not have', 'mesh options', 'serve the page cross-origin isolated, or run with workers: 0');
     validateProgram(spec, program, opts.faults ?? null);
-    const engine = new MeshEngine(spec, program, weights, opts);
+    const strips = workers > 0 && opts.stripPool ? workers : 0;
+    const engine = new MeshEngine(spec, program, weights, opts, strips, null);
+    if (strips > 1) {
+      const shared = engine.stripShared!;
+      const inits = Array.from({ length: strips - 1 }, (_, i): StripInit => ({
+        spec,
+        program,
+        layout: engine.layout,
+        memory: engine.memory,
+        staging: engine.staging,
+        ...shared,
+        strips,
+        strip: i + 1,
+        cut: opts.stripCut ?? null,
+        linkExtraLatencyCycles: opts.linkExtraLatencyCycles ?? null,
+        trace: engine.trace,
+        livelockCycles: engine.livelockCycles,
+      }));
+      engine.stripPool = await opts.stripPool!(inits);
+    }
     if (engine.pool) {
       // Start every thread now (tsx makes a cold start ~170 ms), so the first step's timing is not skewed.
       await Promise.all(Array.from({ length: workers }, () => engine.pool!.run({ jobs: new Int32Array(0), position: 0, staging: engine.staging, done: null, epoch: 0, abortAt: 0 } satisfies WorkerBatch)));
     }
     return engine;
+  }
+
+  /** What a strip thread runs for each step (fabric/mesh/pool.ts StripPool): the engine of strip init.strip, made now. */
+  static stripRunner(init: StripInit): (req: StripStepRequest) => StripReport {
+    const opts: MeshOptions = { trace: init.trace, livelockCycles: init.livelockCycles, linkExtraLatencyCycles: init.linkExtraLatencyCycles ?? undefined, stripCut: init.cut ?? undefined };
+    const engine = new MeshEngine(init.spec, init.program, null, opts, init.strips, init);
+    return (req) => engine.stripStep(req);
   }
 
   get widthTiles(): number {
@@ -540,6 +680,7 @@ export class MeshEngine {
     }
     if (!Number.isInteger(token) || token < 0 || token > 0x7fffffff) throw new InputError(`token ${token} is not a token id`, 'step', 'give a non-negative integer');
     this.position = position;
+    if (this.strips > 0) return this.stepStrips({ token, position, now: this.now });
     this.beginStep(token);
     const start = this.now;
     await this.run();
@@ -553,6 +694,100 @@ export class MeshEngine {
     this.totalCycles += cycles;
     this.steps++;
     return { cycles, outputs };
+  }
+
+  /** A step of the parallel mesh: strip 0 here, the others on their threads; then their reports merged. */
+  private async stepStrips(req: StripStepRequest): Promise<StepResult> {
+    const pending = this.stripPool ? this.stripPool.step(req) : Promise.resolve([]);
+    const traceFrom = this.traceEvents.length;
+    const own = this.stripStep(req);
+    const others = await pending;
+    this.others = others;
+    const reports = [own, ...others];
+    this.throwFailure(reports);
+    const q = reports.map((r) => r.quiescence!);
+    const stuck = q.flatMap((x) => x.stuck).sort((a, b) => a.vc - b.vc).slice(0, 4);
+    const firstOf = (tile: (x: Quiescence) => number) => q.filter((x) => tile(x) >= 0).sort((a, b) => tile(a) - tile(b))[0];
+    const blocked = firstOf((x) => x.blockedTile);
+    const incomplete = firstOf((x) => x.incompleteTile * this.C + x.incompleteColour);
+    this.now = Math.max(...reports.map((r) => r.lastActivity));
+    const e = this.quiescenceError({
+      queued: q.reduce((a, x) => a + x.queued, 0),
+      outbound: q.reduce((a, x) => a + x.outbound, 0),
+      stuck,
+      blockedTile: blocked?.blockedTile ?? -1,
+      blockedColour: blocked?.blockedColour ?? -1,
+      incompleteTile: incomplete?.incompleteTile ?? -1,
+      incompleteColour: incomplete?.incompleteColour ?? -1,
+      incompleteGot: incomplete?.incompleteGot ?? 0,
+    });
+    if (e) throw e;
+    if (this.trace) {
+      const events: StripTraceEvent[] = reports.flatMap((r) => r.trace);
+      events.sort((a, b) => a.endCycle - b.endCycle || a.k - b.k);
+      this.traceEvents.length = traceFrom;
+      for (const { k: _k, ...ev } of events) this.traceEvents.push(ev);
+    }
+    const outputs = new Map<string, Float32Array>();
+    for (const r of reports) for (const [name, at, n] of r.outputs) outputs.set(name, this.stageF32.slice(at, at + n));
+    const cycles = this.now - req.now;
+    this.totalCycles += cycles;
+    this.steps++;
+    return { cycles, outputs };
+  }
+
+  /** Throws the failure of the lowest strip that failed (an error before a livelock; livelock names the first stuck VC). */
+  private throwFailure(reports: StripReport[]): void {
+    const f = reports.map((r) => r.failure).filter((x): x is StripFailure => x !== null && x.kind !== 'aborted');
+    const err = f.find((x) => x.kind === 'error');
+    if (err) throw err.name === 'MeshRunError' ? new MeshRunError(err.message, err.x, err.y, err.colour, err.cycle) : new Error(err.message);
+    if (f.length > 0) {
+      const stuck = f.map((x) => x.stuck).filter((x): x is StuckVc => x !== null).sort((a, b) => a.vc - b.vc)[0];
+      throw this.livelockError(f[0].cycle, stuck);
+    }
+  }
+
+  /** This strip's part of a step (on whichever thread runs it): run until every strip is idle, report. */
+  private stripStep(req: StripStepRequest): StripReport {
+    this.now = req.now;
+    this.position = req.position;
+    const traceFrom = this.traceEvents.length;
+    let failure: StripFailure | null = null;
+    let quiescence: Quiescence | null = null;
+    const ex = this.exchange!;
+    ex.resetRounds();
+    // Where a failure happened: before the cycle loop, this strip must still meet the others once so that they stop
+    // too; in it, runStrip already did; after it, every strip has left the loop.
+    let phase: 'before' | 'loop' | 'after' = 'before';
+    try {
+      this.beginStep(req.token);
+      phase = 'loop';
+      this.runStrip();
+      phase = 'after';
+      // Deliveries after a tile's last task still belong in its SRAM.
+      for (const k of this.ownProg) if (this.runs[k].length > 0) this.addJob(k, -1, 0);
+      quiescence = this.quiescence();
+    } catch (e) {
+      failure = toFailure(e);
+      if (phase === 'before') ex.endRound(Infinity, this.lastProgress, false, true);
+      ex.clearIncoming();
+    }
+    const trace: StripTraceEvent[] = this.traceEvents.slice(traceFrom).map((ev) => ({ k: this.progOfMesh(ev.y * this.W + ev.x), ...ev }));
+    if (this.stripIndex > 0) this.traceEvents.length = 0;
+    return {
+      strip: this.stripIndex,
+      lastActivity: this.lastActivity,
+      failure,
+      quiescence,
+      outputs: [...this.outputsAt].map(([name, { at, n }]) => [name, at, n]),
+      trace,
+      waveletsMoved: this.waveletsMoved,
+      waveletHops: this.core.waveletHops,
+      fmacOps: this.fmacOps,
+      sramReadBytes: this.sramReadBytes,
+      tasksRun: this.tasksRun,
+      labelBusy: this.labelBusy,
+    };
   }
 
   private beginStep(token: number): void {
@@ -570,20 +805,18 @@ export class MeshEngine {
     this.jobStart = [];
     this.jobTile = [];
     this.jobCost = [];
-    this.stageJobBase = [];
-    this.stageJobIdx = [];
     this.executed = 0;
     this.dispatched = 0;
     this.pendingCost = 0;
     this.tileLastJob.fill(-1);
-    this.stageCursor = 0;
     this.outputsAt.clear();
     this.paused = [];
     // Per-step op costs (attention depends on the position).
-    this.opCycles = [];
-    this.opFmac = [];
-    this.opRead = [];
-    this.program.tiles.forEach((tile, k) => {
+    this.opCycles = new Array<Int32Array>(this.nTasks);
+    this.opFmac = new Array<Float64Array>(this.nTasks);
+    this.opRead = new Array<Float64Array>(this.nTasks);
+    for (const k of this.ownProg) {
+      const tile = this.program.tiles[k];
       const ctx = tileOpContext(tile, this.position);
       tile.tasks.forEach((t, j) => {
         const g = this.taskBase[k] + j;
@@ -600,17 +833,17 @@ export class MeshEngine {
         this.opFmac[g] = fm;
         this.opRead[g] = rd;
       });
-    });
+    }
     // Host inputs.
     for (const h of this.program.hostInputs) {
       const k = this.program.tiles.findIndex((t) => t.x === h.x && t.y === h.y);
-      this.arenaI32[this.layout.buffers[k].get(h.buf)!.byte >> 2] = token;
+      if (this.mine[k] === 1) this.arenaI32[this.layout.buffers[k].get(h.buf)!.byte >> 2] = token;
     }
     this.core.resetTransient();
     this.lastActivity = this.now;
     this.lastProgress = this.now;
     for (let g = 0; g < this.nTasks; g++) {
-      if (this.gTrig[g] === TRIG_START) {
+      if (this.gTrig[g] === TRIG_START && this.mine[this.gTile[g]] === 1) {
         this.tState[g] = T_READY;
         this.requestWake(this.gTile[g], this.now);
       }
@@ -627,7 +860,6 @@ export class MeshEngine {
     const core = this.core;
     const heap = this.heap;
     const scratch = this.sinkScratch;
-    const C = this.C;
     for (;;) {
       const now = this.now;
       core.applyCredits(now);
@@ -648,51 +880,11 @@ export class MeshEngine {
         }
       }
       if (this.pendingCost >= BATCH_FMACS && this.pool) this.dispatch();
-      // Send engines: one wavelet per tile per cycle into the router's ramp input.
-      let pushed = 0;
-      if (this.sendN > 0) {
-        let keep = 0;
-        const list = this.sendList;
-        for (let i = 0; i < this.sendN; i++) {
-          const k = list[i];
-          const slot = k * this.obRing + this.obHead[k];
-          const v = this.rampVc[k * C + this.obColour[slot]];
-          if (core.credits[v] > 0) {
-            core.inject(now, v, this.obStage[slot], 0);
-            pushed++;
-            this.obStage[slot]++;
-            this.obOcc[k]--;
-            if (--this.obLeft[slot] === 0) {
-              this.obHead[k] = (this.obHead[k] + 1) % this.obRing;
-              this.obN[k]--;
-            }
-            if (this.ceState[k] === CE_STALLED && this.obOcc[k] <= this.Q) {
-              this.stalled[this.progMesh[k]] += now + 1 - this.stallStart[k];
-              this.ceState[k] = CE_BUSY;
-              this.ceWake[k] = now + 1;
-              heap.push(now + 1, k);
-            }
-          }
-          if (this.obOcc[k] > 0) list[keep++] = k;
-          else this.inSend[k] = 0;
-        }
-        this.sendN = keep;
-        this.waveletsMoved += pushed;
-      }
-      let moved: number;
-      try {
-        moved = core.evaluate(now);
-      } catch (e) {
-        if (e instanceof NoRouteError) {
-          const x = e.tile % this.W;
-          const y = Math.floor(e.tile / this.W);
-          throw new MeshRunError(`wavelet of colour ${e.cls} at tile (${x},${y}) arriving from ${PORT_NAMES[e.port]} has no route (${e.message}) at cycle ${now}`, x, y, e.cls, now);
-        }
-        throw e;
-      }
+      const pushed = this.feedRamps(now);
+      const moved = this.evaluateRouters(now);
       if (landed > 0) this.lastProgress = now;
       if (moved > 0 || pushed > 0 || core.creditsPending > 0 || landed > 0) {
-        if (now - this.lastProgress > this.livelockCycles) this.livelock(now);
+        if (now - this.lastProgress > this.livelockCycles) throw this.livelockError(now, this.core.stuckVcs(1)[0]);
         this.now = now + 1;
         continue;
       }
@@ -700,14 +892,109 @@ export class MeshEngine {
       if (next === Infinity) break;
       this.now = next;
     }
-    this.checkQuiescent();
+    const e = this.quiescenceError(this.quiescence());
+    if (e) throw e;
   }
 
-  private livelock(now: number): never {
-    const s = this.core.stuckVcs(1)[0];
+  /**
+   * The cycle loop of one strip of the parallel mesh: the same phases as run() over this strip's routers and tiles,
+   * then a barrier with the other strips (fabric/mesh/strips.ts), after which all agree on the next cycle. Jobs run
+   * as their tasks start (addJob), so values are never waited for. A failure in any strip stops every strip after the
+   * same round.
+   */
+  private runStrip(): void {
+    const core = this.core;
+    const heap = this.heap;
+    const scratch = this.sinkScratch;
+    const ex = this.exchange!;
+    for (;;) {
+      const now = this.now;
+      let next = Infinity;
+      let active = false;
+      let error: unknown = null;
+      try {
+        ex.receive(this.onWavelet, this.onCredit);
+        core.applyCredits(now);
+        const landed = core.land(now, scratch);
+        for (let i = 0; i < landed; i++) this.deliver(scratch.codes[i], scratch.data[i], now);
+        while (heap.size > 0 && heap.topTime() <= now) {
+          const k = heap.pop();
+          this.ceWake[k] = -1;
+          this.ceRun(k, now);
+        }
+        const pushed = this.feedRamps(now);
+        const moved = this.evaluateRouters(now);
+        if (landed > 0) this.lastProgress = now;
+        active = moved > 0 || pushed > 0 || core.creditsPending > 0 || landed > 0 || ex.posted > 0;
+        next = active ? now + 1 : Math.min(core.nextLanding(now), heap.topTime());
+      } catch (e) {
+        error = e;
+      }
+      ex.endRound(next, this.lastProgress, active, error !== null);
+      if (error !== null) throw error;
+      if (ex.anyAbort) throw new StripStop({ kind: 'aborted', name: 'Error', message: 'another strip failed', x: -1, y: -1, colour: -1, cycle: now, stuck: null });
+      if (ex.anyActive && now - ex.lastProgress > this.livelockCycles) {
+        throw new StripStop({ kind: 'livelock', name: 'MeshRunError', message: '', x: -1, y: -1, colour: -1, cycle: now, stuck: core.stuckVcs(1)[0] ?? null });
+      }
+      if (ex.next === Infinity) break;
+      this.now = ex.next;
+    }
+  }
+
+  /** Send engines: one wavelet per tile per cycle into the router's ramp input, as credits allow. Returns how many. */
+  private feedRamps(now: number): number {
+    if (this.sendN === 0) return 0;
+    const core = this.core;
+    const C = this.C;
+    let pushed = 0;
+    let keep = 0;
+    const list = this.sendList;
+    for (let i = 0; i < this.sendN; i++) {
+      const k = list[i];
+      const slot = k * this.obRing + this.obHead[k];
+      const v = this.rampVc[k * C + this.obColour[slot]];
+      if (core.credits[v] > 0) {
+        core.inject(now, v, this.obStage[slot], 0);
+        pushed++;
+        this.obStage[slot]++;
+        this.obOcc[k]--;
+        if (--this.obLeft[slot] === 0) {
+          this.obHead[k] = (this.obHead[k] + 1) % this.obRing;
+          this.obN[k]--;
+        }
+        if (this.ceState[k] === CE_STALLED && this.obOcc[k] <= this.Q) {
+          this.stalled[this.progMesh[k]] += now + 1 - this.stallStart[k];
+          this.ceState[k] = CE_BUSY;
+          this.ceWake[k] = now + 1;
+          this.heap.push(now + 1, k);
+        }
+      }
+      if (this.obOcc[k] > 0) list[keep++] = k;
+      else this.inSend[k] = 0;
+    }
+    this.sendN = keep;
+    this.waveletsMoved += pushed;
+    return pushed;
+  }
+
+  /** The routers arbitrate and forward; a wavelet with no route becomes a MeshRunError naming its tile. */
+  private evaluateRouters(now: number): number {
+    try {
+      return this.core.evaluate(now);
+    } catch (e) {
+      if (e instanceof NoRouteError) {
+        const x = e.tile % this.W;
+        const y = Math.floor(e.tile / this.W);
+        throw new MeshRunError(`wavelet of colour ${e.cls} at tile (${x},${y}) arriving from ${PORT_NAMES[e.port]} has no route (${e.message}) at cycle ${now}`, x, y, e.cls, now);
+      }
+      throw e;
+    }
+  }
+
+  private livelockError(now: number, s: StuckVc | undefined): MeshRunError {
     const x = s ? s.tile % this.W : -1;
     const y = s ? Math.floor(s.tile / this.W) : -1;
-    throw new MeshRunError(
+    return new MeshRunError(
       `livelock: wavelets kept moving for ${this.livelockCycles} cycles without reaching a CE or a task starting (e.g. colour ${s?.cls} at tile (${x},${y})) at cycle ${now}; a colour route probably loops`,
       x,
       y,
@@ -716,27 +1003,44 @@ export class MeshEngine {
     );
   }
 
-  private checkQuiescent(): void {
-    const queued = this.core.queuedWavelets();
-    let outbound = 0;
-    for (let k = 0; k < this.nProg; k++) outbound += this.obOcc[k];
-    if (queued > 0 || outbound > 0) {
-      const stuck = this.core.stuckVcs(4);
-      const where = stuck.map((s) => `tile (${s.tile % this.W},${Math.floor(s.tile / this.W)}) colour ${s.cls} from ${PORT_NAMES[s.port]} (${s.count} queued)`).join('; ');
-      const s0 = stuck[0];
+  /** What is left in this engine's tiles and routers at the end of a step. */
+  private quiescence(): Quiescence {
+    const q: Quiescence = { queued: this.core.queuedWavelets(), outbound: 0, stuck: this.core.stuckVcs(4), blockedTile: -1, blockedColour: -1, incompleteTile: -1, incompleteColour: -1, incompleteGot: 0 };
+    for (const k of this.ownProg) {
+      q.outbound += this.obOcc[k];
+      if (this.obOcc[k] > 0 && q.blockedTile < 0) {
+        q.blockedTile = k;
+        q.blockedColour = this.obColour[k * this.obRing + this.obHead[k]];
+      }
+      for (let c = 0; c < this.C && q.incompleteTile < 0; c++) {
+        const got = this.recvGot[k * this.C + c];
+        if (got > 0 && got < this.recvCount[k * this.C + c]) {
+          q.incompleteTile = k;
+          q.incompleteColour = c;
+          q.incompleteGot = got;
+        }
+      }
+    }
+    return q;
+  }
+
+  /** A deadlock (wavelets left) or an incomplete receive, from the whole mesh's quiescence; null when clean. */
+  private quiescenceError(q: Quiescence): MeshRunError | null {
+    if (q.queued > 0 || q.outbound > 0) {
+      const where = q.stuck.map((s) => `tile (${s.tile % this.W},${Math.floor(s.tile / this.W)}) colour ${s.cls} from ${PORT_NAMES[s.port]} (${s.count} queued)`).join('; ');
+      const s0 = q.stuck[0];
       let x = s0 ? s0.tile % this.W : -1;
       let y = s0 ? Math.floor(s0.tile / this.W) : -1;
       let colour = s0 ? s0.cls : -1;
       let extra = '';
       if (!s0) {
-        const k = this.obOcc.findIndex((n) => n > 0);
-        x = this.program.tiles[k].x;
-        y = this.program.tiles[k].y;
-        colour = this.obColour[k * this.obRing + this.obHead[k]];
+        x = this.program.tiles[q.blockedTile].x;
+        y = this.program.tiles[q.blockedTile].y;
+        colour = q.blockedColour;
         extra = `tile (${x},${y}) cannot send colour ${colour}`;
       }
-      throw new MeshRunError(
-        `deadlock at cycle ${this.now}: ${queued} wavelets stuck in routers and ${outbound} in send queues — ${where || extra}. ` +
+      return new MeshRunError(
+        `deadlock at cycle ${this.now}: ${q.queued} wavelets stuck in routers and ${q.outbound} in send queues — ${where || extra}. ` +
           'A colour route may form a cycle, or more wavelets arrive than a recv trigger counts.',
         x,
         y,
@@ -744,16 +1048,13 @@ export class MeshEngine {
         this.now,
       );
     }
-    for (let k = 0; k < this.nProg; k++) {
-      for (let c = 0; c < this.C; c++) {
-        const got = this.recvGot[k * this.C + c];
-        const want = this.recvCount[k * this.C + c];
-        if (got > 0 && got < want) {
-          const t = this.program.tiles[k];
-          throw new MeshRunError(`tile (${t.x},${t.y}) received ${got} of ${want} wavelets on colour ${c} by the end of the step (cycle ${this.now})`, t.x, t.y, c, this.now);
-        }
-      }
+    if (q.incompleteTile >= 0) {
+      const t = this.program.tiles[q.incompleteTile];
+      const c = q.incompleteColour;
+      const want = this.recvCount[q.incompleteTile * this.C + c];
+      return new MeshRunError(`tile (${t.x},${t.y}) received ${q.incompleteGot} of ${want} wavelets on colour ${c} by the end of the step (cycle ${this.now})`, t.x, t.y, c, this.now);
     }
+    return null;
   }
 
   /** A wavelet reaches a CE through the ramp: it is written into the recv slice (arrival order). */
@@ -869,9 +1170,8 @@ export class MeshEngine {
     this.lastActivity = now;
     this.tasksRun++;
     const j = this.gLocal[g];
-    this.taskStage[g] = this.stageCursor;
-    this.taskJob[g] = this.addJob(k, j, this.stageCursor);
-    this.stageCursor += this.layout.stageWords[k][j];
+    this.taskStage[g] = this.stageOf[g];
+    this.taskJob[g] = this.addJob(k, j, this.stageOf[g]);
     const t = this.program.tiles[k].tasks[j];
     const offs = this.layout.stageOffsets[k][j];
     t.ops.forEach((op, i) => {
@@ -941,12 +1241,15 @@ export class MeshEngine {
     const runs = this.runs[k];
     const idx = this.jobStart.length;
     // Dependencies: the tile's previous job, and every job whose staged payloads this one receives.
+    // (None in strip mode: jobs run there as they are logged, after everything they read.)
     const deps = this.depScratch;
     deps.length = 0;
-    if (this.tileLastJob[k] >= 0) deps.push(this.tileLastJob[k]);
-    for (let q = 0; q < runs.length; q += 3) {
-      const s = this.senderJob(runs[q]);
-      if (!deps.includes(s)) deps.push(s);
+    if (this.strips === 0) {
+      if (this.tileLastJob[k] >= 0) deps.push(this.tileLastJob[k]);
+      for (let q = 0; q < runs.length; q += 3) {
+        const s = this.senderJob(runs[q]);
+        if (!deps.includes(s)) deps.push(s);
+      }
     }
     const need = JOB_HEADER + deps.length + runs.length;
     if (this.jobsLen + need > this.jobs.length) {
@@ -974,12 +1277,15 @@ export class MeshEngine {
     if (j >= 0) {
       const g = this.taskBase[k] + j;
       for (const c of this.opFmac[g]) cost += c;
-      if (this.layout.stageWords[k][j] > 0) {
-        this.stageJobBase.push(stageBase);
-        this.stageJobIdx.push(idx);
-      }
     }
     this.jobCost.push(cost);
+    if (this.strips > 0) {
+      // A task's ops see its tile's SRAM as of its start, and its sends capture their payloads then: run it now. What
+      // it reads was written by jobs of earlier cycles (a wavelet takes ≥ 1 cycle), in this thread or before a barrier.
+      this.executor.runJobs(this.jobs, at, this.jobsLen, this.position);
+      this.executed = idx + 1;
+      return idx;
+    }
     this.pendingCost += cost;
     return idx;
   }
@@ -1034,15 +1340,15 @@ export class MeshEngine {
 
   /** The job whose staging range holds word `src`. */
   private senderJob(src: number): number {
-    const b = this.stageJobBase;
+    const b = this.stagers;
     let lo = 0;
     let hi = b.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (b[mid] <= src) lo = mid;
+      if (this.stageOf[b[mid]] <= src) lo = mid;
       else hi = mid - 1;
     }
-    return this.stageJobIdx[lo];
+    return this.taskJob[b[lo]];
   }
 
   /** A copy of buffer `buf` of tile (x, y), typed by its dtype. */
@@ -1076,8 +1382,10 @@ export class MeshEngine {
       sram[r] = s;
     });
     for (let r = 0; r < tiles; r++) if (this.progOfMesh(r) < 0) idle[r] = this.totalCycles;
+    // The other strips' counters (the per-tile ones are shared, so already complete).
+    const sum = (f: (r: StripReport) => number) => this.others.reduce((a, r) => a + f(r), 0);
     const labels = new Map<string, number>();
-    this.labels.forEach((l, i) => labels.set(l, this.labelBusy[i]));
+    this.labels.forEach((l, i) => labels.set(l, this.labelBusy[i] + sum((r) => r.labelBusy[i])));
     return {
       cycles: this.totalCycles,
       steps: this.steps,
@@ -1088,11 +1396,11 @@ export class MeshEngine {
       tileIdleCycles: idle,
       tileSramBytes: sram,
       linkWavelets: this.core.linkWavelets.slice(),
-      waveletsMoved: this.waveletsMoved,
-      waveletHops: this.core.waveletHops,
-      fmacOps: this.fmacOps,
-      sramReadBytes: this.sramReadBytes,
-      tasksRun: this.tasksRun,
+      waveletsMoved: this.waveletsMoved + sum((r) => r.waveletsMoved),
+      waveletHops: this.core.waveletHops + sum((r) => r.waveletHops),
+      fmacOps: this.fmacOps + sum((r) => r.fmacOps),
+      sramReadBytes: this.sramReadBytes + sum((r) => r.sramReadBytes),
+      tasksRun: this.tasksRun + sum((r) => r.tasksRun),
       taskLabelBusyCycles: labels,
     };
   }
@@ -1106,5 +1414,6 @@ export class MeshEngine {
     if (this.closed) return;
     this.closed = true;
     if (this.pool) await this.pool.destroy();
+    if (this.stripPool) await this.stripPool.destroy();
   }
 }

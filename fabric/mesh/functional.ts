@@ -7,6 +7,7 @@
 // tile's previous job and the jobs whose staged payloads it receives.
 import { WasmKernels } from '../../kernels/wasmKernels.js';
 import { bf16BitsToF32, f16BitsToF32 } from '../../kernels/dtype.js';
+import { matvecOperand } from '../../kernels/matvec.js';
 import { rmsnorm, rmsnormGiven, sumSquares, ropeInPlace, swiglu, axpyInPlace, argmax } from '../../kernels/vector.js';
 import { decodeAttention } from '../../kernels/attention.js';
 import { topKGating } from '../../kernels/gating.js';
@@ -43,11 +44,12 @@ export class FunctionalExecutor {
 
   private accOff = -1;
   private accRows = 0;
+  private xScratch = new Float32Array(0);
 
   constructor(
     private readonly program: Program,
     private readonly layout: ArenaLayout,
-    memory: WebAssembly.Memory,
+    private readonly memory: WebAssembly.Memory,
   ) {
     this.kernels = new WasmKernels(memory);
     const arena = memory.buffer;
@@ -116,6 +118,16 @@ export class FunctionalExecutor {
   private words(tile: number, s: Slice): Uint32Array {
     const at = this.w(tile, s);
     return this.u32.subarray(at, at + s.length);
+  }
+
+  /**
+   * Byte offset of the x a matvec over `dtype` weights multiplies (kernels/matvec.ts MATVEC_OPERAND, what the cost
+   * functions charge): x in place, or x rounded to the weights' 16-bit format in a scratch of the kernel memory.
+   */
+  private operand(dtype: BufLoc['dtype'], x: Float32Array): number {
+    if (dtype !== 'bf16' && dtype !== 'f16') return x.byteOffset;
+    if (this.xScratch.length < x.length) this.xScratch = new Float32Array(this.memory.buffer, this.kernels.alloc(x.length * 4, 16), x.length);
+    return matvecOperand(dtype, x, this.xScratch).byteOffset;
   }
 
   private runTask(tile: number, task: number, stageBase: number, position: number): void {
@@ -209,7 +221,7 @@ export class FunctionalExecutor {
 
   private matvec(tile: number, op: Extract<Op, { op: 'matvec' }>): void {
     const w = this.loc(tile, op.w);
-    const x = this.w(tile, op.x) * 4;
+    const x = this.operand(w.dtype, this.f(tile, op.x));
     let y = this.w(tile, op.y) * 4;
     if (op.accumulate) {
       if (this.accRows < op.rows) {

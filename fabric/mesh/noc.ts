@@ -43,6 +43,16 @@ export interface NocOptions {
   hotspotFraction?: number;
   /** Called every 1024 simulated cycles; throws to stop the run (a wall-clock budget). */
   checkStop?: () => void;
+  /**
+   * End the warm-up as soon as the network has settled: the accepted rate of two consecutive periods of
+   * `periodCycles` differs by at most `tolerance` (relative). warmupCycles is then the longest warm-up allowed.
+   */
+  settle?: NocSettle;
+}
+
+export interface NocSettle {
+  periodCycles: number;
+  tolerance: number;
 }
 
 /** What a run will commit to, before it allocates: an upper bound of memory and of router-cycles simulated. */
@@ -85,8 +95,15 @@ export interface NocResult {
   offeredRate: number;
   /** Wavelets delivered per usable tile per cycle in the measurement window. */
   acceptedRate: number;
+  /** Over the measured packets delivered: a lower bound of the true mean when some were not (latencyIsLowerBound). */
   meanLatencyCycles: number;
   p99LatencyCycles: number;
+  /** True when measured packets were still undelivered at the drain limit: the latencies then are lower bounds. */
+  latencyIsLowerBound: boolean;
+  /** Cycles of warm-up before the measurement window (shorter than warmupCycles when the run settled first). */
+  warmupCyclesUsed: number;
+  /** Whether the accepted rate settled within the warm-up (null when no settling was asked for). */
+  warmupSettled: boolean | null;
   meanHops: number;
   /** Theory at zero load for the measured packets: 2·ramp + meanHops·hop + (P − 1). */
   zeroLoadLatencyCycles: number;
@@ -151,6 +168,10 @@ function nocSettings(o: NocOptions): NocSettings {
   if (!(o.rate > 0 && o.rate <= 1)) throw new OptionError('rate', `rate ${o.rate} is out of range`, 'give wavelets per tile per cycle in (0, 1]');
   if (!Number.isInteger(P) || P < 1 || P > 1024) throw new OptionError('packetWavelets', `packet of ${P} wavelets`, 'give a whole number in 1..1024');
   if (!Number.isInteger(V) || V < 1 || V > spec.colours) throw new OptionError('vcs', `${V} VCs`, `give 1..${spec.colours} (the router's colours)`);
+  const st = o.settle;
+  if (st && !(Number.isSafeInteger(st.periodCycles) && st.periodCycles >= 1 && st.tolerance > 0 && st.tolerance < 1)) {
+    throw new InputError(`settling period ${st.periodCycles}, tolerance ${st.tolerance}`, 'noc options: settle', 'give a whole number of cycles ≥ 1 and a tolerance in (0, 1)');
+  }
   if (!TRAFFIC_PATTERNS.includes(pattern)) throw new OptionError('pattern', `unknown traffic pattern "${String(pattern)}"`, `use one of ${TRAFFIC_PATTERNS.join(', ')}`);
   if (!Number.isSafeInteger(M) || M < 1 || !Number.isSafeInteger(WU) || WU < 0 || !Number.isSafeInteger(drainMax) || drainMax < 0) {
     throw new InputError(`cycles ${M}, warm-up ${WU}, drain ${drainMax}`, 'noc options', 'give whole numbers of cycles (at least 1 measured)');
@@ -360,9 +381,14 @@ class NocSources {
 /** One run: the cycle loop over the routers, the sources and the statistics it keeps. */
 class NocRun {
   private readonly tiles: number;
-  private readonly winStart: number;
-  private readonly winEnd: number;
-  private readonly stopAt: number;
+  winStart: number;
+  private winEnd: number;
+  private stopAt: number;
+  /** Settling: the accepted wavelets and cycle at the start of the current period, and the previous period's rate. */
+  settled = false;
+  private periodStart = 0;
+  private periodDelivered = 0;
+  private lastPeriodRate = -1;
   private readonly minimal: boolean;
   private readonly scratch = newSinkScratch();
   private readonly curPkt: Int32Array;
@@ -418,6 +444,7 @@ class NocRun {
       }
       core.applyCredits(now);
       const landed = this.deliver(now);
+      if (this.o.settle && !this.settled && now < this.winStart && now - this.periodStart >= this.o.settle.periodCycles) this.checkSettled(now);
       if (this.creating && (now >= this.stopAt || (now >= this.winEnd && this.measuredDone === this.measured))) this.creating = false;
       if (this.creating) this.countOffered(now);
       this.injectWavelets(now);
@@ -437,6 +464,25 @@ class NocRun {
       }
       this.now = now + 1;
     }
+  }
+
+  /**
+   * At the end of a warm-up period: when its accepted rate is within the tolerance of the previous period's, the
+   * measurement window starts now (packets created from now on are measured; the drain limit moves with it).
+   */
+  private checkSettled(now: number): void {
+    const rate = (this.delivered - this.periodDelivered) / (now - this.periodStart);
+    const prev = this.lastPeriodRate;
+    if (prev >= 0 && Math.abs(rate - prev) <= this.o.settle!.tolerance * Math.max(rate, prev)) {
+      this.settled = true;
+      this.winStart = now;
+      this.winEnd = now + this.s.M;
+      this.stopAt = this.winEnd + this.s.drainMax;
+      return;
+    }
+    this.lastPeriodRate = rate;
+    this.periodStart = now;
+    this.periodDelivered = this.delivered;
   }
 
   /** Wavelets reaching their destination CE this cycle; a tail completes its packet. */
@@ -592,6 +638,9 @@ function nocResult(o: NocOptions, s: NocSettings, routingName: string, nUsable: 
     measuredPackets: r.measured,
     unfinishedPackets: r.measured - done,
     saturated: r.measured - done > 0,
+    latencyIsLowerBound: r.measured - done > 0,
+    warmupCyclesUsed: r.winStart,
+    warmupSettled: o.settle ? r.settled : null,
     injectedWavelets: r.injected,
     deliveredWavelets: r.delivered,
     sourceQueuedWavelets: (r.createdTotal - r.picked) * P,

@@ -5,6 +5,8 @@
 import { FunctionalExecutor, type JobSync } from './functional.js';
 import type { ArenaLayout } from './plan.js';
 import type { Program } from '../isa/types.js';
+import type { FabricSpec } from '../spec/schema.js';
+import type { StripCut, StripReport } from './strips.js';
 
 /** What every worker of a pool is started with: the program, its SRAM layout and the shared tile memory. */
 export interface PoolInit {
@@ -55,3 +57,42 @@ export function canShareMemory(): boolean {
 export function stepBuffer(bytes: number): SharedArrayBuffer {
   return canShareMemory() ? new SharedArrayBuffer(bytes) : (new ArrayBuffer(bytes) as unknown as SharedArrayBuffer);
 }
+
+/**
+ * The parallel mesh: strip s of `strips` (fabric/mesh/strips.ts) on its own thread, with its own copy of the engine's
+ * tables, over the same tile memory, staging area, exchange and per-tile counters. Strip 0 runs on the calling thread;
+ * a StripPool runs strips 1.. (Node: src/workers/stripPool.ts; a page would start Web Workers, cross-origin isolated).
+ */
+export interface StripInit {
+  spec: FabricSpec;
+  program: Program;
+  layout: ArenaLayout;
+  memory: WebAssembly.Memory;
+  staging: SharedArrayBuffer;
+  mail: SharedArrayBuffer;
+  reduction: SharedArrayBuffer;
+  /** Per-tile busy and stalled cycles, then per-router-output wavelets: f64, written by the tile's own strip. */
+  counters: SharedArrayBuffer;
+  strips: number;
+  strip: number;
+  cut: StripCut | null;
+  linkExtraLatencyCycles: Uint16Array | null;
+  trace: boolean;
+  livelockCycles: number;
+}
+
+export interface StripStepRequest {
+  token: number;
+  position: number;
+  /** The cycle the step starts at. */
+  now: number;
+}
+
+/** Threads running strips 1.. of a mesh: step() runs one step on each and resolves with their reports, in strip order. */
+export interface StripPool {
+  step(req: StripStepRequest): Promise<StripReport[]>;
+  destroy(): Promise<void>;
+}
+
+/** Starts one thread per init (strips 1..) and resolves once each has built its strip. */
+export type StripPoolFactory = (inits: StripInit[]) => Promise<StripPool>;

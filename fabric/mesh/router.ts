@@ -19,6 +19,12 @@ export const NO_ROUTE = -1;
 export const FLAG_HEAD = 1;
 export const FLAG_TAIL = 2;
 
+/** Where a strip of a partitioned mesh posts what crosses to another strip (fabric/mesh/strips.ts StripExchange). */
+export interface StripMail {
+  postWavelet(to: number, land: number, lat: number, target: number, data: number, flags: number): void;
+  postCredit(to: number, v: number): void;
+}
+
 export interface RouterConfig {
   tiles: number;
   depth: number;
@@ -43,6 +49,8 @@ export interface RouterConfig {
    * instead of read from nextPort (a tiles² table stops fitting in cache beyond ~32×32). 0 otherwise.
    */
   xyWidth?: number;
+  /** Where to count wavelets per router output (a shared array when strips of one mesh count into it); made when absent. */
+  linkWavelets?: Float64Array;
 }
 
 /** Thrown when a wavelet has nowhere to go. */
@@ -126,6 +134,12 @@ export class RouterCore {
   waveletHops = 0;
   moves = 0;
 
+  // Partitioned mesh (the parallel engine): this core runs only its strip's routers. Per VC, the strip that must be
+  // told when a wavelet enters it (its router is elsewhere) or when it frees a slot (its upstream is elsewhere); -1: here.
+  private downStrip: Int8Array | null = null;
+  private upStrip: Int8Array | null = null;
+  private mail: StripMail | null = null;
+
   constructor(c: RouterConfig) {
     this.tiles = c.tiles;
     this.depth = c.depth;
@@ -174,7 +188,37 @@ export class RouterCore {
     };
     for (let i = 0; i < c.linkLatency.length; i++) classOf(c.linkLatency[i] === 0 && i % 5 === 0 ? 1 : c.linkLatency[i]);
     classOf(1);
-    this.linkWavelets = new Float64Array(c.tiles * 5);
+    this.linkWavelets = c.linkWavelets ?? new Float64Array(c.tiles * 5);
+  }
+
+  /**
+   * Makes this core one strip of a partitioned mesh: it runs only the routers `owner` gives to strip `self` (the driver
+   * marks nothing else), and what crosses to another strip goes through `mail` instead of its own links and credits.
+   */
+  partition(owner: Uint8Array, self: number, mail: StripMail): void {
+    const down = new Int8Array(this.vcs).fill(-1);
+    const up = new Int8Array(this.vcs).fill(-1);
+    for (let v = 0; v < this.vcs; v++) {
+      const s = owner[this.vcTile[v]];
+      if (s !== self) down[v] = s;
+      const u = this.upRouter[v];
+      if (u >= 0 && owner[u] !== self) up[v] = owner[u];
+    }
+    this.downStrip = down;
+    this.upStrip = up;
+    this.mail = mail;
+  }
+
+  /** A wavelet another strip sent into this strip's VC `target` (read at the start of the cycle after it was sent). */
+  acceptWavelet(land: number, lat: number, target: number, data: number, flags: number): void {
+    this.rings[this.latClass[lat]].push(land, target, data, flags);
+    this.inFlight++;
+  }
+
+  /** A credit another strip returned for VC v, whose upstream router is in this strip. */
+  acceptCredit(v: number, now: number): void {
+    this.credits[v]++;
+    this.mark(this.upRouter[v], now);
   }
 
   /** Sink target code of (tile, class) for events. */
@@ -425,7 +469,10 @@ export class RouterCore {
         this.lockedBy[d] = (f & FLAG_TAIL) !== 0 ? -1 : v;
       }
       this.credits[d]--;
-      this.schedule(now, this.linkLatency[r * 5 + o], d, this.qData[slot], this.wormhole ? this.qFlags[slot] : 0);
+      const lat = this.linkLatency[r * 5 + o];
+      const ds = this.downStrip === null ? -1 : this.downStrip[d];
+      if (ds < 0) this.schedule(now, lat, d, this.qData[slot], this.wormhole ? this.qFlags[slot] : 0);
+      else this.mail!.postWavelet(ds, now + lat, lat, d, this.qData[slot], this.wormhole ? this.qFlags[slot] : 0);
       this.waveletHops++;
     } else if (d === SINK) {
       const s = r * this.classes + this.vcClass[v];
@@ -448,7 +495,9 @@ export class RouterCore {
       this.flits[r]--;
       this.queued--;
       this.lastDeq[v] = now;
-      this.creditList[this.creditN++] = v;
+      const us = this.upStrip === null ? -1 : this.upStrip[v];
+      if (us < 0) this.creditList[this.creditN++] = v;
+      else this.mail!.postCredit(us, v);
     }
     return true;
   }
@@ -478,10 +527,10 @@ export class RouterCore {
   }
 
   /** Routers holding wavelets, with their occupied VCs, for deadlock reports (at most `limit` VCs). */
-  stuckVcs(limit = 8): { tile: number; port: number; cls: number; count: number }[] {
-    const out: { tile: number; port: number; cls: number; count: number }[] = [];
+  stuckVcs(limit = 8): StuckVc[] {
+    const out: StuckVc[] = [];
     for (let v = 0; v < this.vcs && out.length < limit; v++) {
-      if (this.qCount[v] > 0) out.push({ tile: this.vcTile[v], port: this.vcPort[v], cls: this.vcClass[v], count: this.qCount[v] });
+      if (this.qCount[v] > 0) out.push({ vc: v, tile: this.vcTile[v], port: this.vcPort[v], cls: this.vcClass[v], count: this.qCount[v] });
     }
     return out;
   }
@@ -491,6 +540,15 @@ export class RouterCore {
     for (let r = 0; r < this.tiles; r++) s += this.flits[r];
     return s;
   }
+}
+
+/** A VC holding wavelets, for deadlock reports. */
+export interface StuckVc {
+  vc: number;
+  tile: number;
+  port: number;
+  cls: number;
+  count: number;
 }
 
 export interface SinkScratch {

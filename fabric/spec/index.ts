@@ -3,7 +3,7 @@ import { InputError, OptionError, inputErrorFromZod } from '../errors.js';
 import { fabricSpecSchema, type FabricSpec } from './schema.js';
 import { findFabricPreset, listFabricPresets } from './presets.js';
 
-export { fabricSpecSchema, simdWidthSchema, type FabricSpec } from './schema.js';
+export { fabricSpecSchema, simdWidthSchema, costsSchema, DEFAULT_COSTS, type FabricSpec, type FabricCosts } from './schema.js';
 export { listFabricPresets } from './presets.js';
 export { deriveFabric, type FabricDerived } from './derived.js';
 
@@ -31,7 +31,7 @@ export function parseFabricSpec(json: unknown, source: string): FabricSpec {
   }
   const result = fabricSpecSchema.safeParse(json);
   if (!result.success) throw inputErrorFromZod(result.error, source, undefined, json);
-  return Object.freeze({ ...result.data, simdWidth: Object.freeze(result.data.simdWidth), interWafer: Object.freeze(result.data.interWafer) });
+  return Object.freeze({ ...result.data, simdWidth: Object.freeze(result.data.simdWidth), interWafer: Object.freeze(result.data.interWafer), costs: Object.freeze(result.data.costs) });
 }
 
 /** A preset name, or an already-parsed spec JSON value (validated). `source` names the JSON's origin. */

@@ -7,7 +7,7 @@
 // 24 B × 1.1 GHz × 850k marketed cores = 22.4 PB/s. So every preset here runs at 1.1 GHz, consistently; a spec file
 // with `"clockHz": 850e6` reproduces the SDK's time convention. The published aggregates count the marketed 850,000
 // cores, the program rectangle has 745,500; see fabric/spec/derived.ts and its test.
-import type { FabricSpec } from './schema.js';
+import { DEFAULT_COSTS, type FabricSpec } from './schema.js';
 
 /** 12 × 100 GbE system I/O = 1.2 Tb/s = 150 GB/s per wafer (docs/hardware.md#wafer-chip "System I/O"). */
 const INTERWAFER_BYTES_PER_SECOND = (12 * 100e9) / 8;
@@ -37,6 +37,7 @@ const wse3Tile = {
   queueDepthWavelets: 8, // assumption: hardware queues are "small" (docs/hardware.md#tasks-and-queues); 8 input queues on WSE-3 is a count, not a depth
   taskStartCycles: 4, // assumption: task picker + setup; not published
   interWafer: { bytesPerSecond: INTERWAFER_BYTES_PER_SECOND, latencySeconds: INTERWAFER_LATENCY_SECONDS },
+  costs: { ...DEFAULT_COSTS }, // assumptions, each named in fabric/spec/assumptions.ts
 } as const;
 
 const wse2: FabricSpec = {
@@ -93,7 +94,7 @@ function deepFreeze<T>(value: T): T {
 }
 
 const PRESETS: ReadonlyMap<string, FabricSpec> = new Map(
-  [wse2, wse3, ...[4, 8, 16, 32, 64, 128, 256].map(mini)].map(
+  [wse2, wse3, ...[4, 8, 16, 32, 64, 128, 256, 320].map(mini)].map(
     (s) => [s.name, deepFreeze(s)] as const,
   ),
 );

@@ -42,6 +42,41 @@ export const simdWidthSchema = z.strictObject({
   int8: small,
 });
 
+/**
+ * The cost constants the engine (fabric/mesh/cost.ts) and the projection (compiler/project) both read that are no
+ * property of the hardware's published figures: each is an assumption named in fabric/spec/assumptions.ts (with its
+ * plausible range and why) and in docs/assumptions.md. Optional in spec files; each field absent takes its default.
+ */
+export const DEFAULT_COSTS = Object.freeze({
+  /** Cycles to set up one op (a DSD descriptor and its loop) before data flows. */
+  opSetupCycles: 1,
+  /** Cycles per output row of a matvec to reduce the SIMD accumulator lanes and write y[r]. */
+  matvecRowOverheadCycles: 1,
+  /** Cycles per element of a transcendental (exp, rsqrt, sin/cos, a divide): a short polynomial, ~8 FMAs. */
+  transcendentalCycles: 8,
+  /** CE cycles to issue a send (hand a fabric-output DSD to the ramp). */
+  sendIssueCycles: 1,
+  /** Bytes per activation value crossing an inter-wafer link (bf16). */
+  interWaferBytesPerValue: 2,
+  /** Bits per routed-expert weight held as MXFP4: 4-bit elements plus an 8-bit scale per 32 (OCP MX). */
+  mxfp4BitsPerWeight: 4.25,
+});
+
+export const costsSchema = z
+  .strictObject({
+    opSetupCycles: smallOrZero.default(DEFAULT_COSTS.opSetupCycles),
+    matvecRowOverheadCycles: smallOrZero.default(DEFAULT_COSTS.matvecRowOverheadCycles),
+    transcendentalCycles: smallOrZero.default(DEFAULT_COSTS.transcendentalCycles),
+    sendIssueCycles: smallOrZero.default(DEFAULT_COSTS.sendIssueCycles),
+    /** 1 (8-bit) to 4 (f32). */
+    interWaferBytesPerValue: z.number().int().min(1).max(4).default(DEFAULT_COSTS.interWaferBytesPerValue),
+    /** At least the 4 bits of an element, at most 16. */
+    mxfp4BitsPerWeight: z.number().min(4).max(16).default(DEFAULT_COSTS.mxfp4BitsPerWeight),
+  })
+  .prefault({});
+
+export type FabricCosts = z.infer<typeof costsSchema>;
+
 export const fabricSpecSchema = z.strictObject({
   name: z.string().min(1).max(100),
   kind: z.literal('wafer'),
@@ -78,6 +113,8 @@ export const fabricSpecSchema = z.strictObject({
     bytesPerSecond: z.number().positive().max(1e15),
     latencySeconds: z.number().nonnegative().max(1),
   }),
+  /** Cost constants that are assumptions (fabric/spec/assumptions.ts); absent, the defaults. */
+  costs: costsSchema,
 }).superRefine((s, ctx) => {
   const tiles = (s.widthTiles + s.spareColumns) * (s.heightTiles + s.spareRows);
   if (tiles > MAX_MESH_TILES) {

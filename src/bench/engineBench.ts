@@ -1,35 +1,86 @@
 // `wafer bench engine`: how fast the mesh engine simulates.
-// 1. Synthetic uniform traffic (fabric/mesh/noc.ts — the engine's router/link core) on 16×16 and 64×64 meshes at 0.1
-//    and 0.3 wavelets/tile/cycle: simulated router-cycles (tiles × cycles) and wavelet-hops per host second. Each
-//    case runs a fixed warm-up + window, then drains the network; the figure is the faster of two runs (this machine
-//    is shared: slower runs measure the neighbours); router-cycles per CPU-second of the process are given beside
-//    the wall-clock figure. Target: ≥ 1M router-cycles/s at 64×64.
+// 1. Synthetic uniform traffic (fabric/mesh/noc.ts — the engine's router/link core) on 16×16 and 64×64 meshes in
+//    steady state: offered rates at 1/4, 1/2 and 3/4 of the uniform-traffic bound 4/k of each size, a warm-up that
+//    ends once two periods accept the same rate (within 5%), the window, then a full drain; beside them one case at
+//    1.5× the bound, marked saturated (its accepted rate is the saturation throughput, its latency grows with the
+//    window). Simulated router-cycles (tiles × cycles, warm-up and drain included) and wavelet-hops per host second,
+//    the faster of two runs (this machine is shared: slower runs measure the neighbours), with router-cycles per
+//    CPU-second of the process and the host's 1-minute load average. Target: ≥ 1M router-cycles/s at 64×64.
 // 2. The speed-up from 1 to 2 worker threads on a compute-heavy ISA program (gridProgram: every tile runs a chain of
 //    f32 matvecs on a broadcast vector, rows reduce westward), after checking that 0, 1 and 2 workers give identical
 //    cycles and outputs. Figure: wall time per step, best of the timed steps.
+// 3. The parallel mesh (MeshOptions.stripPool: routers and compute engines stepped in strips, one thread each): wall
+//    time per step on 1 and 2 threads for the synthetic compute program and for a compiled model, after checking that
+//    both give identical cycles and outputs, with the host's 1-minute load average before and after each run (on a
+//    host with fewer free cores than threads the barrier every simulated cycle waits on the scheduler).
 import { getFabricPreset } from '../../fabric/spec/index.js';
 import { runNoc } from '../../fabric/mesh/noc.js';
 import { MeshEngine } from '../../fabric/mesh/engine.js';
 import { gridProgram, syntheticWeights } from '../../fabric/mesh/workloads.js';
 import { piscinaJobPool } from '../workers/meshPool.js';
+import { nodeStripPool } from '../workers/stripPool.js';
+import { prepareCompile } from '../wafer/compileJob.js';
+import { castWeights } from '../../compiler/model/weights.js';
+import { weightProvider } from '../../compiler/wafer/weights.js';
+import type { FabricSpec } from '../../fabric/spec/schema.js';
+import type { Program } from '../../fabric/isa/types.js';
+import type { WeightProvider } from '../../fabric/mesh/engine.js';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../io/atomicWrite.js';
 
 export interface NocBenchRow {
   mesh: string;
   tiles: number;
+  /** Offered rate as a fraction of the uniform bound 4/k. */
+  fractionOfBound: number;
   rate: number;
+  /** Offered past the bound: the network saturates, the latency is that of a growing queue. */
+  saturatedCase: boolean;
   acceptedRate: number;
+  meanLatencyCycles: number;
+  zeroLoadLatencyCycles: number;
+  warmupCyclesUsed: number;
+  warmupSettled: boolean;
+  windowCycles: number;
+  /** Cycles after the window until the last measured packet arrived (the full drain). */
+  drainCycles: number;
+  /** Measured packets not delivered (0: the drain was full). */
+  unfinishedPackets: number;
   cyclesSimulated: number;
   wallSeconds: number;
   routerCyclesPerSecond: number;
   waveletHopsPerSecond: number;
   /** Router-cycles per second of this process's CPU time (robust to a machine shared with other work). */
   routerCyclesPerCpuSecond: number;
+  /** The host's 1-minute load average before and after the faster run. */
+  loadBefore: number;
+  loadAfter: number;
 }
 
 export interface WorkerBenchRow {
   workers: number;
   msPerStep: number;
   simulatedCyclesPerStep: number;
+}
+
+export interface ParallelMeshRow {
+  threads: number;
+  msPerStep: number;
+  /** Every timed step's wall time. */
+  stepMs: number[];
+  simulatedCyclesPerStep: number;
+  /** The host's 1-minute load average just before and just after the timed steps. */
+  loadBefore: number;
+  loadAfter: number;
+}
+
+export interface ParallelMeshCase {
+  name: string;
+  tiles: number;
+  rows: ParallelMeshRow[];
+  speedup1to2: number;
+  identical: boolean;
 }
 
 export interface EngineBenchReport {
@@ -44,6 +95,8 @@ export interface EngineBenchReport {
     speedup1to2: number;
     identicalAcrossWorkers: boolean;
   };
+  /** The parallel mesh, 1 -> 2 threads (absent when skipped). */
+  parallelMesh?: ParallelMeshCase[];
   hostCpus: number;
 }
 
@@ -51,41 +104,16 @@ export interface EngineBenchOptions {
   quick?: boolean;
   onProgress?: (line: string) => void;
   hostCpus?: number;
+  /** The compiled model of the parallel-mesh figure (default gpt2-small-dense on mini-128; quick: toy-dense on mini-64). */
+  meshModel?: string;
+  meshFabric?: string;
 }
 
 export async function runEngineBench(o: EngineBenchOptions = {}): Promise<EngineBenchReport> {
   const quick = o.quick === true;
   const say = o.onProgress ?? (() => {});
   const spec = getFabricPreset('mini-64');
-  const noc: NocBenchRow[] = [];
-  for (const k of [16, 64]) {
-    for (const rate of [0.1, 0.3]) {
-      const cycles = quick ? 100 : k === 64 ? 1500 : 6000;
-      const warmupCycles = quick ? 20 : 300;
-      let best: NocBenchRow | null = null;
-      for (let rep = 0; rep < (quick ? 1 : 2); rep++) {
-        const t0 = performance.now();
-        const c0 = process.cpuUsage();
-        const r = runNoc({ spec, width: k, height: k, pattern: 'uniform', rate, cycles, warmupCycles, drainCycles: 0, seed: 1 });
-        const s = (performance.now() - t0) / 1000;
-        const cpu = process.cpuUsage(c0).user / 1e6;
-        const row: NocBenchRow = {
-          mesh: `${k}x${k}`,
-          tiles: k * k,
-          rate,
-          acceptedRate: r.acceptedRate,
-          cyclesSimulated: r.cyclesSimulated,
-          wallSeconds: s,
-          routerCyclesPerSecond: r.routerCycles / s,
-          waveletHopsPerSecond: r.waveletHops / s,
-          routerCyclesPerCpuSecond: r.routerCycles / cpu,
-        };
-        if (!best || row.wallSeconds < best.wallSeconds) best = row;
-      }
-      say(`noc ${k}x${k} @ ${rate}: ${(best!.routerCyclesPerSecond / 1e6).toFixed(2)}M router-cycles/s`);
-      noc.push(best!);
-    }
-  }
+  const noc = runNocBench(spec, quick, say);
 
   // Compute-heavy program: 8×8 tiles (4×4 quick), 96×96 f32 blocks (36 KiB of the 48), 64 chained matvecs each.
   const side = quick ? 4 : 8;
@@ -122,7 +150,7 @@ export async function runEngineBench(o: EngineBenchOptions = {}): Promise<Engine
   return {
     noc,
     targetRouterCyclesPerSecond: 1e6,
-    meetsTargetAt64: at64.every((r) => r.routerCyclesPerSecond >= 1e6),
+    meetsTargetAt64: at64.length > 0 && at64.every((r) => r.routerCyclesPerSecond >= 1e6),
     compute: {
       program: `grid ${side}x${side}, ${n}x${n} f32 blocks, ${repeats} matvecs per tile`,
       tiles: side * side,
@@ -131,20 +159,173 @@ export async function runEngineBench(o: EngineBenchOptions = {}): Promise<Engine
       speedup1to2: t1 / t2,
       identicalAcrossWorkers: identical,
     },
+    parallelMesh: await runParallelMeshBench(o),
     hostCpus: o.hostCpus ?? 0,
   };
 }
 
-export function formatEngineBench(r: EngineBenchReport): string {
-  const lines = ['Synthetic uniform traffic (XY, 2 VCs, 1-wavelet packets):', `${'mesh'.padEnd(7)} ${'rate'.padStart(5)} ${'accepted'.padStart(9)} ${'cycles'.padStart(7)} ${'wall s'.padStart(7)} ${'router-cycles/s'.padStart(16)} ${'wavelet-hops/s'.padStart(15)} ${'per CPU-s'.padStart(10)}`];
-  for (const x of r.noc) {
-    lines.push(
-      `${x.mesh.padEnd(7)} ${x.rate.toFixed(2).padStart(5)} ${x.acceptedRate.toFixed(4).padStart(9)} ${String(x.cyclesSimulated).padStart(7)} ${x.wallSeconds.toFixed(2).padStart(7)} ${(x.routerCyclesPerSecond / 1e6).toFixed(2).padStart(15)}M ${(x.waveletHopsPerSecond / 1e6).toFixed(2).padStart(14)}M ${(x.routerCyclesPerCpuSecond / 1e6).toFixed(2).padStart(9)}M`,
-    );
+/** Offered rates of the steady-state table, as fractions of the uniform bound 4/k, and the saturated case. */
+export const NOC_BENCH_FRACTIONS = Object.freeze([0.25, 0.5, 0.75]);
+export const NOC_BENCH_SATURATED_FRACTION = 1.5;
+/** Warm-up periods settle when their accepted rates agree within this (relative). */
+const SETTLE_TOLERANCE = 0.05;
+
+/**
+ * One steady-state case: a settling period long enough for ~1600 delivered wavelets (Poisson scatter ≈ 2.5%, half the
+ * tolerance) and at least 4k cycles; at most 20 periods of warm-up; a window of at least ~20,000 wavelets; a full
+ * drain (the drain limit is far beyond what any case here needs: unfinishedPackets says if it was not).
+ */
+function nocCase(spec: FabricSpec, k: number, fraction: number, quick: boolean): NocBenchRow {
+  const tiles = k * k;
+  const rate = (fraction * 4) / k;
+  const period = quick ? 20 : Math.max(4 * k, Math.ceil(1600 / (tiles * rate)));
+  const cycles = quick ? 100 : Math.max(500, Math.ceil(20_000 / (tiles * rate)));
+  const warmupCycles = 20 * period;
+  const loadBefore = loadavg()[0];
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const r = runNoc({ spec, width: k, height: k, pattern: 'uniform', rate, cycles, warmupCycles, drainCycles: 100 * (warmupCycles + cycles), seed: 1, settle: { periodCycles: period, tolerance: SETTLE_TOLERANCE } });
+  const s = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0).user / 1e6;
+  return {
+    mesh: `${k}x${k}`,
+    tiles,
+    fractionOfBound: fraction,
+    rate,
+    saturatedCase: fraction > 1,
+    acceptedRate: r.acceptedRate,
+    meanLatencyCycles: r.meanLatencyCycles,
+    zeroLoadLatencyCycles: r.zeroLoadLatencyCycles,
+    warmupCyclesUsed: r.warmupCyclesUsed,
+    warmupSettled: r.warmupSettled === true,
+    windowCycles: cycles,
+    drainCycles: r.cyclesSimulated - r.warmupCyclesUsed - cycles,
+    unfinishedPackets: r.unfinishedPackets,
+    cyclesSimulated: r.cyclesSimulated,
+    wallSeconds: s,
+    routerCyclesPerSecond: r.routerCycles / s,
+    waveletHopsPerSecond: r.waveletHops / s,
+    routerCyclesPerCpuSecond: r.routerCycles / cpu,
+    loadBefore,
+    loadAfter: loadavg()[0],
+  };
+}
+
+/** The steady-state table on 16×16 and 64×64 (8×8 quick), each case the faster of two runs (one quick). */
+function runNocBench(spec: FabricSpec, quick: boolean, say: (line: string) => void): NocBenchRow[] {
+  const rows: NocBenchRow[] = [];
+  for (const k of quick ? [8] : [16, 64]) {
+    for (const fraction of [...NOC_BENCH_FRACTIONS, NOC_BENCH_SATURATED_FRACTION]) {
+      let best: NocBenchRow | null = null;
+      for (let rep = 0; rep < (quick ? 1 : 2); rep++) {
+        const row = nocCase(spec, k, fraction, quick);
+        if (!best || row.wallSeconds < best.wallSeconds) best = row;
+      }
+      say(`noc ${k}x${k} @ ${fraction}× 4/k: ${(best!.routerCyclesPerSecond / 1e6).toFixed(2)}M router-cycles/s (load ${best!.loadBefore.toFixed(1)})`);
+      rows.push(best!);
+    }
   }
+  return rows;
+}
+
+/** Wall time per step of `program` on the parallel mesh with `threads` strips; the fingerprint of every step. */
+async function timeStrips(spec: FabricSpec, program: Program, weights: WeightProvider, threads: number, steps: number): Promise<{ row: ParallelMeshRow; fingerprint: string }> {
+  const engine = await MeshEngine.create(spec, program, weights, { workers: threads, stripPool: nodeStripPool });
+  const stepMs: number[] = [];
+  const seen: string[] = [];
+  let cycles = 0;
+  let loadBefore = 0;
+  try {
+    for (let i = 0; i < steps + 1; i++) {
+      if (i === 1) loadBefore = loadavg()[0];
+      const t0 = performance.now();
+      const r = await engine.step({ token: 1 + (i % 8), position: i });
+      if (i > 0) stepMs.push(performance.now() - t0); // the first step warms the JIT
+      cycles = r.cycles;
+      seen.push(`${r.cycles}:${[...r.outputs.entries()].sort().map(([k, v]) => `${k}=${[...v].join(',')}`).join(';')}`);
+    }
+  } finally {
+    await engine.close();
+  }
+  const row: ParallelMeshRow = { threads, msPerStep: Math.min(...stepMs), stepMs, simulatedCyclesPerStep: cycles, loadBefore, loadAfter: loadavg()[0] };
+  return { row, fingerprint: seen.join('|') };
+}
+
+/** The parallel mesh at 1 and 2 threads on the synthetic compute program and on a compiled model. */
+export async function runParallelMeshBench(o: EngineBenchOptions = {}): Promise<ParallelMeshCase[]> {
+  const quick = o.quick === true;
+  const say = o.onProgress ?? (() => {});
+  const side = quick ? 4 : 8;
+  const n = quick ? 32 : 96;
+  const repeats = quick ? 2 : 64;
+  const model = o.meshModel ?? (quick ? 'toy-dense' : 'gpt2-small-dense');
+  const fabric = o.meshFabric ?? (quick ? 'mini-64' : 'mini-128');
+  const job = prepareCompile({ model, fabric }, true);
+  const cases: { name: string; spec: FabricSpec; program: Program; weights: WeightProvider; steps: number }[] = [
+    { name: `synthetic grid ${side}x${side}, ${repeats} matvecs of ${n}x${n} per tile`, spec: getFabricPreset('mini-64'), program: gridProgram({ side, n, repeats, extras: false }), weights: syntheticWeights(), steps: quick ? 1 : 5 },
+    { name: `${model} on ${fabric}`, spec: job.spec, program: job.result.program, weights: weightProvider(castWeights(job.weights!, job.dtype)), steps: quick ? 1 : 2 },
+  ];
+  const out: ParallelMeshCase[] = [];
+  for (const c of cases) {
+    const one = await timeStrips(c.spec, c.program, c.weights, 1, c.steps);
+    say(`parallel mesh, ${c.name}, 1 thread: ${one.row.msPerStep.toFixed(0)} ms/step (load ${one.row.loadBefore.toFixed(1)})`);
+    const two = await timeStrips(c.spec, c.program, c.weights, 2, c.steps);
+    say(`parallel mesh, ${c.name}, 2 threads: ${two.row.msPerStep.toFixed(0)} ms/step (load ${two.row.loadBefore.toFixed(1)})`);
+    out.push({ name: c.name, tiles: c.program.tiles.length, rows: [one.row, two.row], speedup1to2: one.row.msPerStep / two.row.msPerStep, identical: one.fingerprint === two.fingerprint });
+  }
+  return out;
+}
+
+function formatParallelMesh(cases: ParallelMeshCase[]): string[] {
+  const lines = ['', 'Parallel mesh (routers and compute engines in strips of rows, one thread each, a barrier every simulated cycle):'];
+  for (const c of cases) {
+    lines.push(`  ${c.name} (${c.tiles} tiles):`);
+    for (const r of c.rows) {
+      lines.push(`    ${r.threads} thread${r.threads === 1 ? ' ' : 's'}: ${r.msPerStep.toFixed(1).padStart(9)} ms/step (${r.simulatedCyclesPerStep} simulated cycles; host load ${r.loadBefore.toFixed(1)} -> ${r.loadAfter.toFixed(1)})`);
+    }
+    lines.push(`    speed-up 1 -> 2 threads: ${c.speedup1to2.toFixed(2)}×; identical cycles and outputs: ${c.identical ? 'yes' : 'NO'}`);
+  }
+  return lines;
+}
+
+function formatNocRow(x: NocBenchRow): string {
+  const cols = [
+    x.mesh.padEnd(7),
+    `${x.fractionOfBound.toFixed(2)}×`.padStart(6),
+    x.rate.toFixed(4).padStart(7),
+    x.acceptedRate.toFixed(4).padStart(9),
+    x.meanLatencyCycles.toFixed(1).padStart(8),
+    x.zeroLoadLatencyCycles.toFixed(1).padStart(6),
+    `${x.warmupCyclesUsed}${x.warmupSettled ? '' : '*'}`.padStart(7),
+    String(x.windowCycles).padStart(6),
+    String(x.drainCycles).padStart(6),
+    String(x.unfinishedPackets).padStart(6),
+    x.wallSeconds.toFixed(2).padStart(7),
+    `${(x.routerCyclesPerSecond / 1e6).toFixed(2)}M`.padStart(9),
+    `${(x.waveletHopsPerSecond / 1e6).toFixed(2)}M`.padStart(9),
+    `${(x.routerCyclesPerCpuSecond / 1e6).toFixed(2)}M`.padStart(9),
+    `${x.loadBefore.toFixed(1)}-${x.loadAfter.toFixed(1)}`.padStart(9),
+  ];
+  return `${cols.join(' ')}${x.saturatedCase ? '  SATURATED (past 4/k: latency of a growing queue)' : ''}`;
+}
+
+export function formatEngineBench(r: EngineBenchReport): string {
+  const head = ['mesh'.padEnd(7), '4/k'.padStart(6), 'offered'.padStart(7), 'accepted'.padStart(9), 'latency'.padStart(8), 'zero'.padStart(6), 'warm-up'.padStart(7), 'window'.padStart(6), 'drain'.padStart(6), 'unfin'.padStart(6), 'wall s'.padStart(7), 'rcycles/s'.padStart(9), 'hops/s'.padStart(9), 'per CPU-s'.padStart(9), 'load'.padStart(9)];
+  const lines = [
+    'Synthetic uniform traffic (XY, 2 VCs, 1-wavelet packets) in steady state: offered as a fraction of the bound 4/k, warm-up until two periods accept the same rate (* = not settled), full drain; latency and zero-load latency in cycles; load = host 1-minute load average before-after:',
+    head.join(' '),
+    ...r.noc.map(formatNocRow),
+  ];
   lines.push(`target ≥ ${(r.targetRouterCyclesPerSecond / 1e6).toFixed(0)}M router-cycles/s at 64x64: ${r.meetsTargetAt64 ? 'met' : 'NOT met'}`);
   lines.push('', `Compute-heavy program (${r.compute.program}, ${(r.compute.macsPerStep / 1e6).toFixed(1)}M MACs/step):`);
   for (const w of r.compute.rows) lines.push(`  ${w.workers} worker${w.workers === 1 ? ' ' : 's'}: ${w.msPerStep.toFixed(2).padStart(8)} ms/step (${w.simulatedCyclesPerStep} simulated cycles)`);
   lines.push(`  speed-up 1 -> 2 workers: ${r.compute.speedup1to2.toFixed(2)}×; identical cycles and outputs across 0/1/2 workers: ${r.compute.identicalAcrossWorkers ? 'yes' : 'NO'}${r.hostCpus ? ` (host: ${r.hostCpus} CPUs)` : ''}`);
+  if (r.parallelMesh) lines.push(...formatParallelMesh(r.parallelMesh));
   return lines.join('\n');
+}
+
+/** engine.json (the report) and engine.md (the table the terminal shows) in `dir`. */
+export function writeEngineBench(r: EngineBenchReport, dir: string): void {
+  writeFileAtomic(join(dir, 'engine.json'), JSON.stringify(r, null, 2) + '\n', { option: '--out-dir', createParents: true });
+  writeFileAtomic(join(dir, 'engine.md'), `# wafer bench engine\n\nGenerated by \`npx wafer bench engine\` (host: ${r.hostCpus} CPUs).\n\n\`\`\`\n${formatEngineBench(r)}\n\`\`\`\n`, { option: '--out-dir', createParents: true });
 }

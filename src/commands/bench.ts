@@ -7,11 +7,15 @@ import { WASM_SIMD_BUILDS, defaultWasmSimd, relaxedSimdSupported } from '../../k
 import { InputError } from '../../fabric/errors.js';
 import { formatKernelsBench, runKernelsBench } from '../bench/kernelsBench.js';
 import { formatProjectBench, runProjectBench } from '../bench/projectBench.js';
-import { formatEngineBench, runEngineBench } from '../bench/engineBench.js';
+import { formatEngineBench, runEngineBench, writeEngineBench } from '../bench/engineBench.js';
 import { formatFabricsBench, parseModelList, runFabricsBench, writeFabricsBench } from '../bench/fabricsBench.js';
 import { formatGpuAccuracySummary, runGpuAccuracyBench, writeGpuAccuracyBench } from '../bench/gpuAccuracyBench.js';
 import { DEFAULT_GPU_DATA } from '../io/measuredRuns.js';
 import { formatSweepBench, runSweepBench, writeSweepBench } from '../bench/sweepBench.js';
+import { formatScaleBench, runScaleBench, writeScaleBench } from '../bench/scaleBench.js';
+import { formatSensitivityBench, runSensitivityBench, writeSensitivityBench } from '../bench/sensitivityBench.js';
+import { defaultProjectionWorkers } from '../study/projectPool.js';
+import { parseIntOption } from '../io/parse.js';
 import { printJson, printText, progressEnabled, type GlobalOptions } from '../io/output.js';
 import { action } from './action.js';
 
@@ -51,11 +55,20 @@ function kernels(bench: Command): void {
 function engine(bench: Command): void {
   const cmd = bench
     .command('engine')
-    .description('mesh engine speed: router-cycles and wavelet-hops per host second for uniform traffic on 16×16 and 64×64 at 0.1 and 0.3 wavelets/tile/cycle, and the 1 -> 2 worker speed-up on a compute-heavy program')
-    .option('--quick', 'small sizes (a smoke test: the figures are not meaningful)', false)
-    .addHelpText('after', '\nExample:\n  npx wafer bench engine --json');
-  action<{ quick: boolean }>(cmd, async (opts, g) => {
-    await runAndPrint(g, (onProgress) => runEngineBench({ quick: opts.quick, hostCpus: availableParallelism(), onProgress }), formatEngineBench);
+    .description('mesh engine speed: router-cycles and wavelet-hops per host second for uniform traffic on 16×16 and 64×64 in steady state (1/4, 1/2, 3/4 of the bound 4/k, settled warm-up, full drain) and one saturated case, the 1 -> 2 worker speed-up on a compute-heavy program and the parallel mesh; writes engine.json and engine.md')
+    .option('--quick', 'small sizes (a smoke test: the figures are not meaningful, nothing is written)', false)
+    .option('--out-dir <dir>', 'where engine.json and engine.md are written (replaced)', 'bench/results')
+    .addHelpText('after', '\nExample:\n  npx wafer bench engine --out-dir /tmp/bench');
+  action<{ quick: boolean; outDir: string }>(cmd, async (opts, g) => {
+    await runAndPrint(
+      g,
+      async (onProgress) => {
+        const report = await runEngineBench({ quick: opts.quick, hostCpus: availableParallelism(), onProgress });
+        if (!opts.quick) writeEngineBench(report, opts.outDir);
+        return report;
+      },
+      formatEngineBench,
+    );
   });
 }
 
@@ -132,7 +145,49 @@ function sweep(bench: Command): void {
   });
 }
 
-const benchmarks: AddBenchmark[] = [kernels, engine, fabrics, project, gpuAccuracy, sweep];
+function scale(bench: Command): void {
+  const cmd = bench
+    .command('scale')
+    .description('the mesh at 10^5 tiles: tinyllama-1b-dense (~1B parameters, int8) compiled onto mini-320 (102,400 tiles) runs a prefill and a decode step, tokens checked against the reference, then compiles onto a full wse3; wall times, peak memory and host load; writes scale.json and scale.md')
+    .option('--quick', 'the same path for toy-dense on mini-64, no full-wafer compile and nothing written (a smoke test)', false)
+    .option('--out-dir <dir>', 'where scale.json and scale.md are written (replaced)', 'bench/results')
+    .addHelpText('after', '\nExample:\n  npx wafer bench scale --out-dir /tmp/bench');
+  action<{ quick: boolean; outDir: string }>(cmd, async (opts, g) => {
+    await runAndPrint(
+      g,
+      async (onProgress) => {
+        const report = await runScaleBench({ quick: opts.quick, onProgress });
+        if (!opts.quick) writeScaleBench(report, opts.outDir);
+        return report;
+      },
+      formatScaleBench,
+    );
+  });
+}
+
+function sensitivity(bench: Command): void {
+  const cmd = bench
+    .command('sensitivity')
+    .description('each cost assumption (docs/assumptions.md) at its low and high plausible value: tokens/s and efficiency of llama-3.1-8b, llama-3.1-70b and qwen3-235b-a22b on wse3, sorted by effect; writes sensitivity.json and sensitivity.md')
+    .option('--quick', 'toy-dense on mini-32, in this thread, nothing written (a smoke test: the figures are not meaningful)', false)
+    .option('--workers <W>', 'worker threads for the projections (0 = this thread)', String(defaultProjectionWorkers()))
+    .option('--out-dir <dir>', 'where sensitivity.json and sensitivity.md are written (replaced)', 'bench/results')
+    .addHelpText('after', '\nExample:\n  npx wafer bench sensitivity --workers 4');
+  action<{ quick: boolean; workers: string; outDir: string }>(cmd, async (opts, g) => {
+    const workers = opts.quick ? 0 : parseIntOption(opts.workers, '--workers', 0, 64);
+    await runAndPrint(
+      g,
+      async (onProgress) => {
+        const report = await runSensitivityBench({ quick: opts.quick, workers, onProgress });
+        if (!opts.quick) writeSensitivityBench(report, opts.outDir);
+        return report;
+      },
+      formatSensitivityBench,
+    );
+  });
+}
+
+const benchmarks: AddBenchmark[] = [kernels, engine, fabrics, project, gpuAccuracy, sweep, scale, sensitivity];
 
 export function register(program: Command): void {
   const bench = program

@@ -30,7 +30,9 @@ interface NocCliOptions {
 
 function row(r: NocResult): string {
   const f = (v: number, d = 3) => (Number.isFinite(v) ? v.toFixed(d) : '-');
-  return [f(r.offeredRate, 4).padStart(8), f(r.acceptedRate, 4).padStart(9), f(r.meanLatencyCycles, 1).padStart(10), f(r.p99LatencyCycles, 0).padStart(7), f(r.meanHops, 2).padStart(6), (r.saturated ? 'saturated' : '').padStart(10)].join(' ');
+  // Past saturation the latencies cover only the packets delivered: lower bounds, marked ≥.
+  const lb = (v: string) => (r.latencyIsLowerBound ? `≥${v}` : v);
+  return [f(r.offeredRate, 4).padStart(8), f(r.acceptedRate, 4).padStart(9), lb(f(r.meanLatencyCycles, 1)).padStart(10), lb(f(r.p99LatencyCycles, 0)).padStart(7), f(r.meanHops, 2).padStart(6), (r.saturated ? `saturated, ${r.unfinishedPackets} undelivered` : '').padStart(10)].join(' ');
 }
 
 /** Cycle counts a flag may give: 10^9 (the work guard refuses far less on any mesh; this only keeps numbers exact). */
@@ -103,7 +105,7 @@ export function register(program: Command): void {
         `noc ${width}x${height} ${r.pattern}, ${r.routing} routing, packets of ${r.packetWavelets}, ${r.vcs} VCs (${spec.name}: hop ${spec.hopLatencyCycles}, ramp ${spec.rampLatencyCycles}, queues ${spec.queueDepthWavelets})`,
         `  offered  ${r.offeredRate.toFixed(4)} wavelets/tile/cycle`,
         `  accepted ${r.acceptedRate.toFixed(4)}${r.bisectionBoundRate !== null ? ` (bisection bound 4/k = ${r.bisectionBoundRate.toFixed(4)})` : ''}`,
-        `  latency  mean ${r.meanLatencyCycles.toFixed(2)} cycles, p99 ${r.p99LatencyCycles} (zero-load theory ${r.zeroLoadLatencyCycles.toFixed(2)} = 2·${spec.rampLatencyCycles} + ${r.meanHops.toFixed(3)} hops·${spec.hopLatencyCycles} + ${r.packetWavelets - 1})`,
+        `  latency  mean ${r.latencyIsLowerBound ? '≥ ' : ''}${r.meanLatencyCycles.toFixed(2)} cycles, p99 ${r.latencyIsLowerBound ? '≥ ' : ''}${r.p99LatencyCycles}${r.latencyIsLowerBound ? ' (lower bounds: undelivered packets left out)' : ''} (zero-load theory ${r.zeroLoadLatencyCycles.toFixed(2)} = 2·${spec.rampLatencyCycles} + ${r.meanHops.toFixed(3)} hops·${spec.hopLatencyCycles} + ${r.packetWavelets - 1})`,
         `  hops     mean ${r.meanHops.toFixed(3)}${r.pattern === 'uniform' && width === height ? ` (2(k²−1)/(3k) = ${uniformMeanHops(width).toFixed(3)})` : ''}`,
         `  wavelets ${r.injectedWavelets} injected, ${r.deliveredWavelets} delivered${r.sourceQueuedWavelets > 0 ? `, ${r.sourceQueuedWavelets} never left their source queue` : ''}`,
         r.saturated ? `  saturated: ${r.unfinishedPackets} of ${r.measuredPackets} measured packets undelivered after the drain limit (latency is a lower bound)` : `  ${r.measuredPackets} packets measured, all delivered`,

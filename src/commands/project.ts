@@ -6,6 +6,7 @@ import { resolveModelConfig } from '../io/loadModel.js';
 import { KV_DTYPES, PROJECT_DTYPES, projectWafer, sweepGrid, sweepGrids, type GridPoint, type KvDtype, type ProjectDtype, type ProjectionReport, type ProjectOptions } from '../../compiler/project/index.js';
 import { InputError } from '../../fabric/errors.js';
 import type { FabricSpec } from '../../fabric/spec/index.js';
+import { ASSUMPTIONS, applyAssumptions, type AssumptionOverride } from '../../fabric/spec/assumptions.js';
 import { printJson, printText, progress } from '../io/output.js';
 import { parseDtypeOption, parseIntOption, parseNumberOption, quoteInput } from '../io/parse.js';
 import { OPTION_FLAGS, parseRepair, resolveFaults, withFlags, type FaultOptions } from '../wafer/setup.js';
@@ -27,7 +28,29 @@ interface Options extends FaultOptions {
   spread?: string;
   hubSlices: string;
   kvChunk: string;
+  assume: string[];
 }
+
+/** At most this many --assume flags (there are far fewer assumptions; later ones of a name win). */
+const MAX_ASSUME = 256;
+
+/** `--assume NAME=VALUE` values -> overrides; the names and ranges are checked by applyAssumptions. */
+export function parseAssumeOptions(values: readonly string[]): AssumptionOverride[] {
+  if (values.length > MAX_ASSUME) throw new InputError(`${values.length} --assume flags`, '--assume', `give at most ${MAX_ASSUME}`);
+  return values.map((v) => {
+    const eq = v.indexOf('=');
+    if (eq < 0) throw new InputError(`not NAME=VALUE: ${quoteInput(v)}`, '--assume', `give e.g. clock-hz=850e6; names: ${ASSUMPTIONS.map((a) => a.name).join(', ')}`);
+    const name = v.slice(0, eq).trim();
+    try {
+      return { name, value: parseNumberOption(v.slice(eq + 1), '--assume') };
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      throw new InputError(`${e.what} for ${quoteInput(name)}`, '--assume', 'give a finite number, e.g. clock-hz=850e6 or inter-wafer-latency-seconds=5e-6');
+    }
+  });
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /** "420x420" -> { width, height } within the fabric. */
 export function parseGrid(value: string, spec: FabricSpec, option = '--grid'): { width: number; height: number } {
@@ -79,17 +102,26 @@ export function formatProjection(r: ProjectionReport, verbose: boolean): string 
   const lines = [
     `${r.model} on ${r.fabric} ${r.grid.width}×${r.grid.height} (${r.dtype}, KV cache ${r.kvDtype}, batch ${r.batch}, prompt ${r.promptLength}, context ${r.context})`,
     `decode        ${r.decodeTokensPerSecond.toFixed(1)} tokens/s per user, ${r.aggregateTokensPerSecond.toFixed(1)} aggregate (a token alone: ${fmtSeconds(r.tokenLatencySeconds)})`,
+    `floor         ${r.floorTokensPerSecond.toFixed(1)} tokens/s per user (${int(r.floor.cyclesPerToken)} cycles a token on ${r.floor.wafers} wafer${r.floor.wafers === 1 ? '' : 's'}: every step at its bound, docs/floor.md) · efficiency ${r.efficiency.toFixed(3)} (projected ÷ floor)`,
     `first token   ${fmtSeconds(r.timeToFirstTokenSeconds)} (the ${r.promptLength}-token prompt pipelined through the layers, one token per step)`,
     `wafers        ${wafersLine}`,
     `context       ${r.context} positions provisioned per user; the wafers hold up to ${int(r.maxContext)} (KV chunk tiles full)`,
     `a token       compute ${pct(b.compute, t)} (matvec ${pct(d.matvec, t)}, attention ${pct(d.attention, t)}, other vector ops ${pct(d.vector, t)}, task starts ${pct(d.overhead, t)})`,
     `              SRAM ${pct(b.sram, t)} · on-wafer communication ${pct(b.communication, t)} (hops ${pct(d.hops, t)}, reductions ${pct(d.reduction, t)}, broadcasts ${pct(d.broadcast, t)}, transfers ${pct(d.transfer, t)})`,
     `              inter-wafer ${pct(b.interWafer, t)} · pipeline bubbles ${pct(b.bubbles, t)} · bound by ${r.boundBy}`,
-    ...r.stages.map((s) => `layer kind    ${s.kind} ×${s.layers}: ${int(s.tilesPerLayer)} tiles, ${int(s.cycles)} cycles (${fmtSeconds(s.cycles / r.clockHz)}) per layer${s.kvPositionsPerTile ? `, ${s.kvPositionsPerTile} KV positions per attention tile` : ''}`),
-    `head          embedding ${int(r.head.embeddingTiles)} tiles, ${int(r.head.embeddingCycles)} cycles to the first layer · LM head ${int(r.head.lmHeadTiles)} tiles, ${int(r.head.lmHeadCycles)} cycles to the token`,
+    ...r.stages.map((s) => `layer kind    ${s.kind} ×${s.layers}: ${int(s.tilesPerLayer)} tiles, ${int(s.cycles)} cycles (${fmtSeconds(s.cycles / r.clockHz)}) per layer, ${s.colours} colours${s.kvPositionsPerTile ? `, ${s.kvPositionsPerTile} KV positions per attention tile` : ''}`),
+    `head          embedding ${int(r.head.embeddingTiles)} tiles, ${int(r.head.embeddingCycles)} cycles to the first layer, ${r.head.embeddingColours} colours · LM head ${int(r.head.lmHeadTiles)} tiles, ${int(r.head.lmHeadCycles)} cycles to the token, ${r.head.lmHeadColours} colours`,
+    `colours       every stage routed and coloured within the fabric's ${r.colourBudget}${r.kvCombinePieces !== null ? ` (KV combine in ${r.kvCombinePieces} piece${r.kvCombinePieces === 1 ? '' : 's'} per edge)` : ''}`,
   ];
   if (r.wafers > 1) lines.push(`inter-wafer   ${r.interWafer.boundaries} boundaries × ${fmtSeconds(r.interWafer.secondsPerBoundary)} (${int(r.interWafer.bytesPerToken)} bytes of activations each) + the token id back`);
   if (r.approximations.length) lines.push(`approximated  ${r.approximations.join('; ')}`);
+  const changed = r.assumptions.filter((a) => a.value !== a.default);
+  lines.push(`assumptions   ${r.assumptions.length} named in docs/assumptions.md (change one with --assume NAME=VALUE)${changed.length ? `; here ${changed.map((a) => `${a.name}=${a.value}`).join(', ')}` : ''}`);
+  if (verbose) {
+    const l = r.floor.layers[0];
+    if (l) lines.push(`floor layer   ${l.layer}: ${l.steps.map((x) => `${x.step} ${int(x.cycles)}`).join(' · ')} = ${int(l.cycles)} cycles`);
+  }
+  if (verbose) for (const a of r.assumptions) lines.push(`              ${a.name} = ${a.value} ${a.unit} (plausible ${a.low}–${a.high})`);
   if (verbose) lines.push(`method        ${r.method}`, `              fan-out ${r.maxFan}, hubs split over ${r.hubSlices} tiles, ${int(r.budgetBytesPerTile)} bytes of buffers per tile, clock ${(r.clockHz / 1e9).toFixed(2)} GHz`);
   return lines.join('\n');
 }
@@ -128,13 +160,14 @@ export function register(program: Command): void {
     .option('--kv-dtype <dtype>', `KV cache: ${KV_DTYPES.join(' | ')} (f32: as the mesh engine holds it)`, 'bf16')
     .option('--spread <F>', 'shrink blocks until the fullest wafer uses this fraction of its tiles (0 packs; --sweep-grid: 1)')
     .option('--hub-slices <auto|N>', 'tiles each half-layer\'s hub (residual, norm) is split over; auto: one per q/k/v block column', 'auto')
-    .option('--kv-chunk <auto|fill|N>', 'KV positions per chunk tile of a long cache: auto (fastest, unless it needs more wafers), fill (as many as fit), or N', 'auto');
+    .option('--kv-chunk <auto|fill|N>', 'KV positions per chunk tile of a long cache: auto (fastest, unless it needs more wafers), fill (as many as fit), or N', 'auto')
+    .option('--assume <NAME=VALUE>', 'override one cost assumption, repeatable (docs/assumptions.md lists them: clock-hz, transcendental-cycles, …)', collect, []);
   addFaultOptions(cmd, true).addHelpText(
       'after',
-      '\nExamples:\n  npx wafer project --model llama-3.1-70b --fabric wse3 --json\n  npx wafer project --model gpt-oss-120b --dtype mxfp4\n  npx wafer project --model llama-3.1-8b --fabric wse2 --grid 420x420 --sweep-grid\n  npx wafer project --model qwen3-32b --batch 16 --prompt-len 2048',
+      '\nExamples:\n  npx wafer project --model llama-3.1-70b --fabric wse3 --json\n  npx wafer project --model gpt-oss-120b --dtype mxfp4\n  npx wafer project --model llama-3.1-8b --fabric wse2 --grid 420x420 --sweep-grid\n  npx wafer project --model qwen3-32b --batch 16 --prompt-len 2048\n  npx wafer project --model llama-3.1-8b --assume clock-hz=850e6 --assume transcendental-cycles=16',
     );
   action<Options>(cmd, (o, g) => {
-    const spec = loadFabric(o.fabric);
+    const spec = applyAssumptions(loadFabric(o.fabric), parseAssumeOptions(o.assume), '--assume');
     const cfg = resolveModelConfig(o.model, '--model');
     const grid = o.grid === undefined ? null : parseGrid(o.grid, spec);
     const repair = parseRepair(o.repair);

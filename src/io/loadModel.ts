@@ -7,6 +7,7 @@ import { errnoReason, readUserFile } from './atomicWrite.js';
 import { countParameters, parseModelConfig, type ModelConfig } from '../../compiler/model/config.js';
 import { findPreset, getPreset, listPresets } from '../../compiler/model/presets.js';
 import { syntheticWeights } from '../../compiler/model/synthetic.js';
+import type { WeightDtype } from '../../kernels/index.js';
 import { weightsFromSafetensors, type ModelWeights } from '../../compiler/model/weights.js';
 
 function readFile(path: string, what: string): Buffer {
@@ -60,9 +61,10 @@ export function resolveModelConfig(spec: string, option = '--model'): ModelConfi
 
 /**
  * Weights of a model given as a directory (config.json + model.safetensors) or a runnable preset name; a preset gets
- * syntheticWeights(config, seed) — the same weights `wafer model init <preset> --seed S` writes.
+ * syntheticWeights(config, seed) — the same weights `wafer model init <preset> --seed S` writes — with its matrices
+ * cast to `presetDtype` where given (a large preset is then never held whole in f32; a directory keeps its dtype).
  */
-export function resolveModelWeights(spec: string, opts: { seed?: number; option?: string } = {}): { weights: ModelWeights; origin: ModelOrigin } {
+export function resolveModelWeights(spec: string, opts: { seed?: number; option?: string; presetDtype?: WeightDtype } = {}): { weights: ModelWeights; origin: ModelOrigin } {
   const option = opts.option ?? '--model';
   if (isDirectory(spec)) return { weights: loadModelDir(spec), origin: { kind: 'dir', dir: spec } };
   const preset = findPreset(spec);
@@ -76,7 +78,7 @@ export function resolveModelWeights(spec: string, opts: { seed?: number; option?
   const config = getPreset(spec, option);
   assertPresetRunnable(spec, option);
   const seed = opts.seed ?? 0;
-  return { weights: syntheticWeights(config, seed), origin: { kind: 'preset', preset: spec, seed } };
+  return { weights: syntheticWeights(config, seed, opts.presetDtype), origin: { kind: 'preset', preset: spec, seed } };
 }
 
 /** Config-only (real-size) presets have no synthetic weights: an InputError pointing at the runnable ones. */

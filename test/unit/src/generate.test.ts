@@ -48,7 +48,7 @@ describe('wafer model init + generate', () => {
     const out = join(root, 'big');
     const r = wafer('model', 'init', 'llama-3.1-8b', '--out', out);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('error: preset llama-3.1-8b is config-only (8.0B parameters, no weights) (<preset>): use toy-dense, toy-moe, gpt2-small-dense, or a model directory\n');
+    expect(r.stderr).toBe('error: preset llama-3.1-8b is config-only (8.0B parameters, no weights) (<preset>): use toy-dense, toy-moe, gpt2-small-dense, tinyllama-1b-dense, or a model directory\n');
     expect(existsSync(out)).toBe(false);
   });
 

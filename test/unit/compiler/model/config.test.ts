@@ -163,10 +163,19 @@ describe('countParameters', () => {
   });
 });
 
+describe('the scale preset', () => {
+  it('tinyllama-1b-dense is a ~1B-parameter runnable model', () => {
+    const n = countParameters(getPreset('tinyllama-1b-dense'));
+    expect(findPreset('tinyllama-1b-dense')!.runnable).toBe(true);
+    expect(n.total).toBeGreaterThan(0.9e9);
+    expect(n.total).toBeLessThan(1.1e9);
+  });
+});
+
 describe('presets', () => {
   it('has every required preset, each citing a source', () => {
     const names = listPresets().map((p) => p.name);
-    for (const n of ['toy-dense', 'toy-moe', 'gpt2-small-dense', 'llama-3.1-8b', 'llama-3.1-70b', 'llama-3.1-405b', 'qwen3-4b', 'qwen3-32b', 'qwen3-235b-a22b', 'gpt-oss-20b', 'gpt-oss-120b', 'mixtral-8x7b', 'kimi-k2']) {
+    for (const n of ['toy-dense', 'toy-moe', 'gpt2-small-dense', 'tinyllama-1b-dense', 'llama-3.1-8b', 'llama-3.1-70b', 'llama-3.1-405b', 'qwen3-4b', 'qwen3-32b', 'qwen3-235b-a22b', 'gpt-oss-20b', 'gpt-oss-120b', 'mixtral-8x7b', 'kimi-k2']) {
       expect(names).toContain(n);
     }
     for (const p of listPresets()) {

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { parseModelConfig } from '../../../../compiler/model/config.js';
 import { findPreset, getPreset } from '../../../../compiler/model/presets.js';
 import { LOGIT_STD, NORM_JITTER, syntheticWeights } from '../../../../compiler/model/synthetic.js';
-import { tensorNames } from '../../../../compiler/model/weights.js';
+import { castWeights, tensorNames } from '../../../../compiler/model/weights.js';
+
+const sameBytes = (a: ArrayBufferView, b: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 function std(a: Float32Array): number {
   let s = 0;
@@ -26,6 +28,22 @@ describe('syntheticWeights', () => {
       expect(t.dtype).toBe('f32');
       expect(t.shape).toEqual(s.shape);
       expect(t.data.length).toBe(s.shape.reduce((a, b) => a * b, 1));
+    }
+  });
+
+  it('drawn in a dtype, are the f32 weights cast to it (matrices cast, vectors kept in f32)', () => {
+    const moe = getPreset('toy-moe');
+    for (const dtype of ['bf16', 'int8'] as const) {
+      const direct = syntheticWeights(moe, 3, dtype);
+      const cast = castWeights(syntheticWeights(moe, 3), dtype);
+      expect([...direct.tensors.keys()]).toEqual([...cast.tensors.keys()]);
+      for (const [name, t] of direct.tensors) {
+        const u = cast.tensors.get(name)!;
+        expect(t.dtype).toBe(t.shape.length === 2 ? dtype : 'f32');
+        expect({ dtype: t.dtype, shape: t.shape }).toEqual({ dtype: u.dtype, shape: u.shape });
+        expect(sameBytes(t.data, u.data)).toBe(true);
+        expect(t.scales === undefined ? u.scales === undefined : u.scales !== undefined && sameBytes(t.scales, u.scales)).toBe(true);
+      }
     }
   });
 

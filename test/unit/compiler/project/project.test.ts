@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseModelConfig } from '../../../../compiler/model/config.js';
 import { getPreset } from '../../../../compiler/model/presets.js';
-import { INTER_WAFER_BYTES_PER_VALUE, projectWafer, projectionGraph, sweepGrid, sweepGrids } from '../../../../compiler/project/index.js';
+import { projectWafer, projectionGraph, sweepGrid, sweepGrids } from '../../../../compiler/project/index.js';
 import { PATH_CAUSES } from '../../../../compiler/wafer/estimate.js';
 import { generateFaults } from '../../../../fabric/faults/index.js';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
@@ -121,7 +121,7 @@ describe('projectWafer over several wafers', () => {
     expect(r.layersPerWafer.reduce((a, b) => a + b, 0)).toBe(4);
     for (const t of r.tilesPerWafer) expect(t).toBeLessThanOrEqual(100);
     const link = mini64.interWafer;
-    const bytes = toyDense.hiddenSize * INTER_WAFER_BYTES_PER_VALUE;
+    const bytes = toyDense.hiddenSize * mini64.costs.interWaferBytesPerValue;
     expect(r.interWafer).toEqual({ bytesPerToken: bytes, secondsPerBoundary: link.latencySeconds + bytes / link.bytesPerSecond, boundaries: 3 });
     expect(r.breakdown.interWafer).toBeCloseTo(3 * (link.latencySeconds + bytes / link.bytesPerSecond) + link.latencySeconds + 4 / link.bytesPerSecond, 15);
     expect(r.tokenLatencySeconds).toBeCloseTo(sum({ ...r.breakdown }), 12);

@@ -109,7 +109,7 @@ describe('wafer faults', () => {
     ['a bad alpha', ['--fabric', 'mini-8', '--density', '0.1', '--clustered', '0'], 'error: clustering parameter 0 must be positive (--clustered): give α > 0 (small α = strong clustering, e.g. 0.5; large α ≈ uniform)\n'],
     ['clustered with a map', ['--fabric', 'mini-8', '--map', 'x.json', '--clustered', '1'], 'error: --clustered applies to generated maps only (--clustered): drop it, or use --density instead of --map\n'],
     ['an unknown policy', ['--fabric', 'mini-8', '--density', '0.1', '--repair', 'pray'], 'error: unknown repair policy "pray" (--repair): use one of remap, route-around\n'],
-    ['an unknown fabric', ['--fabric', 'wse9', '--density', '0.1'], 'error: unknown fabric preset "wse9" (--fabric): use one of wse2, wse3, mini-4, mini-8, mini-16, mini-32, mini-64, mini-128, mini-256, or a spec JSON file\n'],
+    ['an unknown fabric', ['--fabric', 'wse9', '--density', '0.1'], 'error: unknown fabric preset "wse9" (--fabric): use one of wse2, wse3, mini-4, mini-8, mini-16, mini-32, mini-64, mini-128, mini-256, mini-320, or a spec JSON file\n'],
     ['a missing map', ['--fabric', 'mini-8', '--map', '/nonexistent/m.json'], 'error: file not found (--map /nonexistent/m.json): check the path\n'],
   ];
   it.each(errors)('exits 2 on %s', async (_label, args, message) => {

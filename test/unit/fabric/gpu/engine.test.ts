@@ -44,7 +44,7 @@ describe('GpuEngine', () => {
     matrix: (n) => (n === 'W' ? { dtype: 'f32', rows: 4, cols: 6, data: W } : n === 'V' ? { dtype: 'f32', rows: 6, cols: 4, data: V } : { dtype: 'f32', rows: 10, cols: 6, data: E }),
     vector: () => new Float32Array(0),
   };
-  const zero = { flops: 0, flopsDtype: 'bf16' as const, rows: 0, weightFormat: 'bf16' as const, hbmReadWeightBytes: 0, hbmReadKvBytes: 0, hbmReadActivationBytes: 0, hbmWriteBytes: 0, l2Bytes: 0, collectiveBytes: 0 };
+  const zero = { flops: 0, flopsDtype: 'bf16' as const, rows: 0, weightFormat: 'bf16' as const, kvFormat: 'bf16' as const, hbmReadWeightBytes: 0, hbmReadKvBytes: 0, hbmReadActivationBytes: 0, hbmWriteBytes: 0, l2Bytes: 0, collectiveBytes: 0 };
   const k = (name: string, kind: GpuKernel['kind'], exec: GpuKernel['exec']): GpuKernel => ({ name, group: name, layer: null, kind, exec, cost: zero });
   const prog = (gpus: number, batch = 1, extra: GpuKernel[] = []): GpuProgram => ({
     model: 'hand',

@@ -13,7 +13,7 @@ function kernel(name: string, kind: GpuKernel['kind'], cost: Partial<GpuKernelCo
     layer: null,
     kind,
     exec: { op: 'none', why: 'test' },
-    cost: { flops: 0, flopsDtype: 'bf16', rows: 0, weightFormat: 'bf16', hbmReadWeightBytes: 0, hbmReadKvBytes: 0, hbmReadActivationBytes: 0, hbmWriteBytes: 0, l2Bytes: 0, collectiveBytes: 0, ...cost },
+    cost: { flops: 0, flopsDtype: 'bf16', rows: 0, weightFormat: 'bf16', kvFormat: 'bf16', hbmReadWeightBytes: 0, hbmReadKvBytes: 0, hbmReadActivationBytes: 0, hbmWriteBytes: 0, l2Bytes: 0, collectiveBytes: 0, ...cost },
   };
 }
 
@@ -60,11 +60,12 @@ describe('timeKernel', () => {
     expect(h100.calibration.hbmHalfBytes / half.memorySeconds).toBeCloseTo((h100.hbmBytesPerSecond * h100.achievable.hbmFraction) / 2, 0);
   });
 
-  it('the KV-cache read of attention and fp8 weight streams run at their own HBM fractions', () => {
+  it('the KV-cache read of attention (bf16 or fp8 cache) and fp8 weight streams run at their own HBM fractions', () => {
     const bytes = 1e9;
     const frac = (k: GpuKernel) => bytes / timeKernel(k, h100, 1, graphs).memorySeconds / h100.hbmBytesPerSecond;
     const big = (f: number) => (f * bytes) / (bytes + h100.calibration.hbmHalfBytes);
     expect(frac(kernel('a', 'attention', { hbmReadKvBytes: bytes }))).toBeCloseTo(big(h100.calibration.kvHbmFraction), 9);
+    expect(frac(kernel('a', 'attention', { hbmReadKvBytes: bytes, kvFormat: 'fp8' }))).toBeCloseTo(big(h100.calibration.kvFp8HbmFraction), 9);
     expect(frac(kernel('w', 'matmul', { hbmReadWeightBytes: bytes, weightFormat: 'fp8' }))).toBeCloseTo(big(h100.calibration.narrow.fp8.hbmFraction), 9);
     expect(frac(kernel('w', 'matmul', { hbmReadWeightBytes: bytes }))).toBeCloseTo(big(h100.achievable.hbmFraction), 9);
   });

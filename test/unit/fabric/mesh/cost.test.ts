@@ -1,25 +1,59 @@
 import { describe, expect, it } from 'vitest';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
-import { MATVEC_ROW_OVERHEAD_CYCLES, OP_SETUP_CYCLES, SEND_ISSUE_CYCLES, TRANSCENDENTAL_CYCLES, f32AddWidth, hopCycles, matvecCost, opCost, rampCycles, streamArrivalCycles, taskCycles, tileOpContext } from '../../../../fabric/mesh/cost.js';
+import { f32AddWidth, hopCycles, matvecCost, opCost, rampCycles, streamArrivalCycles, taskCycles, tileOpContext } from '../../../../fabric/mesh/cost.js';
 import type { Op } from '../../../../fabric/isa/types.js';
+import { MATVEC_OPERAND } from '../../../../kernels/matvec.js';
 
 const wse2 = getFabricPreset('wse2');
 const wse3 = getFabricPreset('wse3');
+// The assumed constants the presets share (spec.costs), as the formulas below name them.
+const { opSetupCycles: OP_SETUP_CYCLES, matvecRowOverheadCycles: MATVEC_ROW_OVERHEAD_CYCLES, transcendentalCycles: TRANSCENDENTAL_CYCLES, sendIssueCycles: SEND_ISSUE_CYCLES } = wse3.costs;
 
 describe('cost functions', () => {
-  it('matvec is the slower of the FMACs and the weight stream, plus row overhead and setup', () => {
-    // f32 weights: 1 FMAC per cycle (simdWidth.f32 = 1) beats 4 B/MAC over a 16 B/cycle read port.
-    expect(matvecCost(wse3, 64, 64, 'f32').cycles).toBe(OP_SETUP_CYCLES + 64 * 64 + 64 * MATVEC_ROW_OVERHEAD_CYCLES);
-    // bf16 on WSE-3: 8 FMACs/cycle and 8 weights (16 B) per cycle: balanced.
-    expect(matvecCost(wse3, 64, 64, 'bf16').cycles).toBe(OP_SETUP_CYCLES + (64 * 64) / 8 + 64);
-    // bf16 on WSE-2: 4 FMACs/cycle; the 16 B/cycle port could feed 8.
-    expect(matvecCost(wse2, 64, 64, 'bf16').cycles).toBe(OP_SETUP_CYCLES + (64 * 64) / 4 + 64);
-    // int8 on WSE-3: 8 MACs/cycle, 1 B per weight plus a 4 B scale per row.
-    expect(matvecCost(wse3, 64, 64, 'int8').cycles).toBe(OP_SETUP_CYCLES + (64 * 64) / 8 + 64);
-    expect(matvecCost(wse3, 64, 64, 'int8').sramReadBytes).toBe(64 * 64 + 64 * 4 + 64 * 4);
+  it('matvec is the slower of its arithmetic and its SRAM streams (weights, x reread per row), plus row overhead and setup', () => {
+    const rows = 64;
+    const cols = 64;
+    const macs = rows * cols;
+    const port = wse3.sramReadsPerCycle * wse3.sramAccessBytes;
+    // f32 weights: 1 FMAC per cycle (simdWidth.f32 = 1); the reads (4 B of W and 4 B of x per MAC) take half that.
+    expect(matvecCost(wse3, rows, cols, 'f32').cycles).toBe(OP_SETUP_CYCLES + macs + rows * MATVEC_ROW_OVERHEAD_CYCLES);
+    expect(matvecCost(wse3, rows, cols, 'f32').sramReadBytes).toBe(macs * 8);
+    // bf16 on WSE-3: 4 products into f32 per cycle (`@fmachs`, not the 8 of `@fmach`) after x is converted to bf16
+    // (cols conversions at 4 per cycle); the reads (2 B of W and 2 B of x per MAC, x read once in f32) take as long.
+    const bf16 = matvecCost(wse3, rows, cols, 'bf16');
+    expect(bf16.arithCycles).toBe(macs / 4 + cols / 4);
+    expect(bf16.sramReadBytes).toBe(macs * 4 + cols * 4);
+    expect(bf16.sramCycles).toBe((macs * 4 + cols * 4) / port);
+    expect(bf16.cycles).toBe(OP_SETUP_CYCLES + macs / 4 + cols / 4 + rows);
+    // bf16 on WSE-2: `@fmachs` is 2 wide.
+    expect(matvecCost(wse2, rows, cols, 'bf16').arithCycles).toBe(macs / 2 + cols / 2);
+    // int8 on WSE-3: 8 MACs/cycle (assumption) on x quantised to int16, each row's sum scaled: the reads of 1 B of W
+    // and 2 B of x per MAC (and the row scales and x in f32) are slower than the arithmetic.
+    const int8 = matvecCost(wse3, rows, cols, 'int8');
+    expect(int8.sramReadBytes).toBe(macs * 3 + rows * 4 + cols * 4);
+    expect(int8.cycles).toBe(OP_SETUP_CYCLES + (macs * 3 + rows * 4 + cols * 4) / port + rows);
+    expect(int8.arithCycles).toBe(macs / 8 + (cols + rows) / 4);
+    // accumulating into y reads the partial sums back
+    expect(matvecCost(wse3, rows, cols, 'bf16', true).sramReadBytes - bf16.sramReadBytes).toBe(rows * 4);
     expect(matvecCost(wse3, 3, 5, 'f32').fmacOps).toBe(15);
-    // the SRAM side of the overlap is the weight stream alone (x stays in the datapath's cache)
-    expect(matvecCost(wse3, 64, 64, 'int8').sramCycles).toBe((64 * 64 + 64 * 4) / 16);
+  });
+
+  it('the matvec width charged is that of the operands the kernels multiply (kernels/matvec.ts MATVEC_OPERAND)', () => {
+    // The SDK builtin that multiplies each operand pair, by its formats (docs/hardware.md#simd-widths): two 16-bit
+    // floats summed in f32 are `@fmachs`; f32 by f32 `@fmacs`; integers the int8 width.
+    const builtinWidth = (spec: typeof wse3, weights: 'f32' | 'bf16' | 'f16' | 'int8') => {
+      const operand = MATVEC_OPERAND[weights];
+      if (weights === 'f32' && operand === 'f32') return spec.simdWidth.f32;
+      if ((weights === 'bf16' || weights === 'f16') && operand === weights) return spec.simdWidth.f16Acc32!;
+      if (weights === 'int8' && operand === 'int16') return spec.simdWidth.int8;
+      throw new Error(`no builtin charged for ${weights} weights times ${operand} x`);
+    };
+    // A wide port and fast conversions leave only the MACs: cycles - setup - rows = macs / width.
+    const fast = { ...wse3, sramReadsPerCycle: 4096, sramWritesPerCycle: 4096, simdWidth: { ...wse3.simdWidth, f32Add: 4096 } };
+    for (const dtype of ['f32', 'bf16', 'f16', 'int8'] as const) {
+      const c = matvecCost(fast, 64, 256, dtype);
+      expect(c.cycles - OP_SETUP_CYCLES - 64 * MATVEC_ROW_OVERHEAD_CYCLES - (dtype === 'f32' ? 0 : 1)).toBe((64 * 256) / builtinWidth(fast, dtype));
+    }
   });
 
   it('f32 adds and scalings run at simdWidth.f32Add, multiplies at the FMA width; a spec without f32Add adds at the FMA width', () => {
@@ -147,5 +181,18 @@ describe('cost functions', () => {
     expect(hopCycles(wse3, 5, 3)).toBe(5 * wse3.hopLatencyCycles + 3);
     expect(rampCycles(wse3)).toBe(wse3.rampLatencyCycles);
     expect(streamArrivalCycles(wse3, 3, 10)).toBe(2 * wse3.rampLatencyCycles + 3 * wse3.hopLatencyCycles + 9);
+  });
+});
+
+describe('cost constants from the spec', () => {
+  it('an override of spec.costs changes what an op is charged, by the overridden amount', () => {
+    const slow = { ...wse3, costs: { ...wse3.costs, opSetupCycles: wse3.costs.opSetupCycles + 5, transcendentalCycles: wse3.costs.transcendentalCycles * 2 } };
+    expect(matvecCost(slow, 64, 64, 'bf16').cycles - matvecCost(wse3, 64, 64, 'bf16').cycles).toBe(5);
+    const n = 64;
+    const tile = { buffers: [{ name: 'a', dtype: 'f32' as const, length: 4 * n, init: { kind: 'zeros' as const }, role: 'activation' as const }] };
+    const s = (offset: number) => ({ buf: 'a', offset, length: n });
+    const norm: Op = { op: 'rmsnorm', x: s(0), weight: s(n), out: s(2 * n), eps: 1e-5 };
+    // One rsqrt: the transcendental's doubled cycles plus the setup's 5.
+    expect(opCost(slow, norm, tileOpContext(tile, 0)).cycles - opCost(wse3, norm, tileOpContext(tile, 0)).cycles).toBe(5 + wse3.costs.transcendentalCycles);
   });
 });

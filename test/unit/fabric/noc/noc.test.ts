@@ -44,6 +44,35 @@ describe('synthetic traffic against theory', () => {
     }
   });
 
+  it('past saturation a drain limit leaves packets out and marks the latency a lower bound; a full drain delivers them', () => {
+    const o = { width: 8, height: 8, rate: 0.9, cycles: 500, warmupCycles: 100 };
+    const cut = runNoc(base({ ...o, drainCycles: 50 }));
+    expect(cut.unfinishedPackets).toBeGreaterThan(0);
+    expect(cut.latencyIsLowerBound).toBe(true);
+    const full = runNoc(base({ ...o, drainCycles: 1e6 }));
+    expect(full.unfinishedPackets).toBe(0);
+    expect(full.latencyIsLowerBound).toBe(false);
+    expect(full.measuredPackets).toBe(cut.measuredPackets);
+    // The packets the limit left out are the ones still waiting: counting them can only raise the mean.
+    expect(full.meanLatencyCycles).toBeGreaterThan(cut.meanLatencyCycles);
+    expect(full.p99LatencyCycles).toBeGreaterThanOrEqual(cut.p99LatencyCycles);
+  });
+
+  it('settling: the window opens once two periods accept the same rate, before the longest warm-up allowed', () => {
+    const o = { rate: 0.1, cycles: 2000, warmupCycles: 5000 };
+    const settled = runNoc(base({ ...o, settle: { periodCycles: 200, tolerance: 0.1 } }));
+    expect(settled.warmupSettled).toBe(true);
+    expect(settled.warmupCyclesUsed).toBeGreaterThanOrEqual(400);
+    expect(settled.warmupCyclesUsed).toBeLessThan(5000);
+    expect(settled.acceptedRate).toBeCloseTo(0.1, 2);
+    expect(settled.unfinishedPackets).toBe(0);
+    const fixed = runNoc(base(o));
+    expect(fixed.warmupSettled).toBeNull();
+    expect(fixed.warmupCyclesUsed).toBe(5000);
+    expect(runNoc(base({ ...o, settle: { periodCycles: 200, tolerance: 0.1 } }))).toEqual(settled);
+    expect(() => runNoc(base({ ...o, settle: { periodCycles: 0, tolerance: 0.1 } }))).toThrow(InputError);
+  });
+
   it('deterministic patterns have the hop counts of their definitions', () => {
     const k = 8;
     const o = { width: k, height: k, rate: 0.01, cycles: 4000 };

@@ -6,7 +6,7 @@ const mini16 = (): Record<string, unknown> => JSON.parse(JSON.stringify(getFabri
 
 describe('fabric presets', () => {
   it('lists every preset; each passes the strict schema and is deeply frozen', () => {
-    expect(listFabricPresets()).toEqual(['wse2', 'wse3', 'mini-4', 'mini-8', 'mini-16', 'mini-32', 'mini-64', 'mini-128', 'mini-256']);
+    expect(listFabricPresets()).toEqual(['wse2', 'wse3', 'mini-4', 'mini-8', 'mini-16', 'mini-32', 'mini-64', 'mini-128', 'mini-256', 'mini-320']);
     for (const name of listFabricPresets()) {
       const spec = getFabricPreset(name);
       expect(spec.name).toBe(name);
@@ -27,7 +27,7 @@ describe('fabric presets', () => {
       expect([s.sramBanks, s.colours, s.waveletBits, s.hopLatencyCycles, s.rampLatencyCycles]).toEqual([8, 24, 32, 1, 2]);
       expect(s.interWafer.bytesPerSecond).toBe(150e9);
     }
-    const sides: Record<string, number> = { 'mini-4': 4, 'mini-8': 8, 'mini-16': 16, 'mini-32': 32, 'mini-64': 64, 'mini-128': 128, 'mini-256': 256 };
+    const sides: Record<string, number> = { 'mini-4': 4, 'mini-8': 8, 'mini-16': 16, 'mini-32': 32, 'mini-64': 64, 'mini-128': 128, 'mini-256': 256, 'mini-320': 320 };
     for (const [name, side] of Object.entries(sides)) {
       const s = getFabricPreset(name);
       expect([s.widthTiles, s.heightTiles, s.spareColumns, s.spareRows, s.simdWidth.f16]).toEqual([side, side, Math.max(2, Math.ceil(side / 8)), Math.max(1, Math.ceil(side / 16)), 8]);

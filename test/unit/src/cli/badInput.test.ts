@@ -23,12 +23,18 @@ function caseDir(): string {
 }
 
 /** Runs `args` in an empty directory and checks the one-line error, exit 2, empty stdout, and no file left. */
-async function expectBadInput(args: (dir: string) => string[], message: string | ((dir: string) => string)): Promise<void> {
+async function expectBadInput(args: (dir: string) => string[], message: string | RegExp | ((dir: string) => string)): Promise<void> {
   const dir = caseDir();
   const r = await wafer(args(dir), { cwd: dir });
-  const expected = typeof message === 'string' ? message : message(dir);
-  expect(expected).toMatch(FORMAT);
-  expect(r.stderr).toBe(`${expected}\n`);
+  if (message instanceof RegExp) {
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr.trimEnd()).toMatch(FORMAT);
+    expect(r.stderr.trimEnd().includes('\n')).toBe(false);
+  } else {
+    const expected = typeof message === 'string' ? message : message(dir);
+    expect(expected).toMatch(FORMAT);
+    expect(r.stderr).toBe(`${expected}\n`);
+  }
   expect(r.stdout).toBe('');
   expect(r.code).toBe(2);
   expect(readdirSync(dir)).toEqual([]);
@@ -313,7 +319,7 @@ describe.concurrent('missing files', () => {
   it('a model directory that does not exist', async () => {
     await expectBadInput(
       () => ['generate', '--model', f('no-such-model'), '--prompt', '1,2'],
-      `error: "${f('no-such-model')}" is neither a model directory nor a preset (--model): give a directory with config.json and model.safetensors, or one of toy-dense, toy-moe, gpt2-small-dense, llama-3.1-8b, llama-3.1-70b, llama-3.1-405b, qwen3-4b, qwen3-32b, qwen3-235b-a22b, gpt-oss-20b, gpt-oss-120b, mixtral-8x7b, kimi-k2`,
+      `error: "${f('no-such-model')}" is neither a model directory nor a preset (--model): give a directory with config.json and model.safetensors, or one of toy-dense, toy-moe, gpt2-small-dense, tinyllama-1b-dense, llama-3.1-8b, llama-3.1-70b, llama-3.1-405b, qwen3-4b, qwen3-32b, qwen3-235b-a22b, gpt-oss-20b, gpt-oss-120b, mixtral-8x7b, kimi-k2`,
     );
   });
   it('a model directory without model.safetensors', async () => {
@@ -349,19 +355,22 @@ describe.concurrent('bad --prompt, --tokens and --seed', () => {
   it('--tokens 0', async () => {
     await expectBadInput(() => ['run', '--model', TINY, '--fabric', 'mini-8', '--prompt', '1,2', '--tokens', '0', '--workers', '0'], 'error: 0 is too small (--tokens): give a whole number in [1, 4096]');
   });
+  it('--parallel-mesh with no thread to step it', async () => {
+    await expectBadInput(() => ['run', '--model', TINY, '--fabric', 'mini-8', '--prompt', '1,2', '--tokens', '1', '--workers', '0', '--parallel-mesh'], 'error: --parallel-mesh with 0 workers (--workers): give 1 or more threads to step the mesh');
+  });
 });
 
 describe.concurrent('unknown names', () => {
   it('an unknown model preset', async () => {
     await expectBadInput(
       () => ['gpu', '--model', 'llama-9'],
-      'error: unknown model preset "llama-9" (--model): use one of toy-dense, toy-moe, gpt2-small-dense, llama-3.1-8b, llama-3.1-70b, llama-3.1-405b, qwen3-4b, qwen3-32b, qwen3-235b-a22b, gpt-oss-20b, gpt-oss-120b, mixtral-8x7b, kimi-k2, or a model directory',
+      'error: unknown model preset "llama-9" (--model): use one of toy-dense, toy-moe, gpt2-small-dense, tinyllama-1b-dense, llama-3.1-8b, llama-3.1-70b, llama-3.1-405b, qwen3-4b, qwen3-32b, qwen3-235b-a22b, gpt-oss-20b, gpt-oss-120b, mixtral-8x7b, kimi-k2, or a model directory',
     );
   });
   it('an unknown fabric preset', async () => {
     await expectBadInput(
       (d) => ['compile', '--model', TINY, '--fabric', 'wse9', '--out', join(d, 'prog.json')],
-      'error: unknown fabric preset "wse9" (--fabric): use one of wse2, wse3, mini-4, mini-8, mini-16, mini-32, mini-64, mini-128, mini-256, or a spec JSON file',
+      'error: unknown fabric preset "wse9" (--fabric): use one of wse2, wse3, mini-4, mini-8, mini-16, mini-32, mini-64, mini-128, mini-256, mini-320, or a spec JSON file',
     );
   });
   it('an unknown dtype for compile', async () => {
@@ -376,7 +385,7 @@ describe.concurrent('unknown names', () => {
   it('an unknown fabric in a comparison', async () => {
     await expectBadInput(
       (d) => ['compare', '--model', 'toy-moe', '--fabrics', 'mini-64,h900', '--out', join(d, 'wall.svg')],
-      'error: unknown fabric "h900" (--fabrics): use GPU presets (a100, h100, h200, b200), wafer presets (wse2, wse3, mini-4, mini-8, mini-16, mini-32, mini-64, mini-128, mini-256) or spec .json files, comma-separated',
+      'error: unknown fabric "h900" (--fabrics): use GPU presets (a100, h100, h200, b200), wafer presets (wse2, wse3, mini-4, mini-8, mini-16, mini-32, mini-64, mini-128, mini-256, mini-320) or spec .json files, comma-separated',
     );
   });
   it('an unknown traffic pattern', async () => {
@@ -389,6 +398,15 @@ describe.concurrent('unknown names', () => {
 
   it('an unknown KV-cache dtype for a projection', async () => {
     await expectBadInput(() => ['project', '--model', 'toy-dense', '--fabric', 'mini-64', '--kv-dtype', 'f16'], 'error: unsupported dtype "f16" (--kv-dtype): use one of bf16, f32');
+  });
+  it('--assume: an unknown name, a non-number, a value outside the spec schema', async () => {
+    const run = (a: string) => () => ['project', '--model', 'toy-dense', '--fabric', 'mini-16', '--assume', a];
+    await Promise.all([
+      expectBadInput(run('clock-ghz=1'), /^error: unknown assumption "clock-ghz" \(--assume\): use one of clock-hz, /),
+      expectBadInput(run('clock-hz=fast'), 'error: not a number: "fast" for "clock-hz" (--assume): give a finite number, e.g. clock-hz=850e6 or inter-wafer-latency-seconds=5e-6'),
+      expectBadInput(run('op-setup-cycles=-1'), /^error: .* \(--assume op-setup-cycles on mini-16: costs\.opSetupCycles\): /),
+      expectBadInput(run('sram-access-bytes=4.5'), 'error: expected an integer, got 4.5 (--assume sram-access-bytes on mini-16: sramAccessBytes): give a whole number'),
+    ]);
   });
   it('an unknown kernel build for the kernel benchmark', async () => {
     await expectBadInput(() => ['bench', 'kernels', '--quick', '--simd', 'avx512'], 'error: unknown kernel build "avx512" (--simd): use relaxed or portable');

@@ -51,7 +51,7 @@ describe('resolving --model', () => {
 
   it('a config-only preset or an unknown name is an InputError', () => {
     expect(() => resolveModelWeights('llama-3.1-70b')).toThrow(
-      'preset llama-3.1-70b is config-only (70.6B parameters, no weights) (--model): use toy-dense, toy-moe, gpt2-small-dense, or a model directory',
+      'preset llama-3.1-70b is config-only (70.6B parameters, no weights) (--model): use toy-dense, toy-moe, gpt2-small-dense, tinyllama-1b-dense, or a model directory',
     );
     expect(() => resolveModelWeights('gpt5')).toThrow(
       `"gpt5" is neither a model directory nor a preset (--model): give a directory with config.json and model.safetensors, or one of ${listPresets().map((p) => p.name).join(', ')}`,
