@@ -2,14 +2,47 @@
 // `error: <what> (<where>): <how to fix>`, and exits 2.
 import type { z } from 'zod';
 
+/** Names an option in a message: the core's field name (`context`), or at an edge the flag it came from (`--context`). */
+export type OptionNamer = (option: string) => string;
+
+/**
+ * How to fix bad input. A fix that names options is a function of how to name them, so the core writes field
+ * names as data and an edge that took the values from flags names the flags (src/wafer/setup.ts withFlags).
+ */
+export type Fix = string | ((name: OptionNamer) => string);
+
+const fieldName: OptionNamer = (option) => option;
+
 export class InputError extends Error {
+  readonly fix: string;
+
   constructor(
     readonly what: string,
     readonly where: string,
-    readonly fix: string,
+    private readonly fixOf: Fix,
   ) {
+    const fix = typeof fixOf === 'string' ? fixOf : fixOf(fieldName);
     super(`${what} (${where}): ${fix}`);
+    this.fix = fix;
     this.name = 'InputError';
+  }
+
+  /**
+   * This error as an edge reports it: `where` and the options its fix names through `name`, the flags they came
+   * from (an OptionError's option too). Itself where nothing changes.
+   */
+  named(name: OptionNamer): InputError {
+    const where = this.whereNamed(name);
+    const fix = typeof this.fixOf === 'string' ? this.fixOf : this.fixOf(name);
+    if (where === this.where && fix === this.fix) return this;
+    const named = new InputError(this.what, where, fix);
+    named.stack = this.stack;
+    return named;
+  }
+
+  protected whereNamed(name: OptionNamer): string {
+    void name;
+    return this.where;
   }
 }
 
@@ -22,9 +55,13 @@ export class OptionError extends InputError {
   constructor(
     readonly option: string,
     what: string,
-    fix: string,
+    fix: Fix,
   ) {
     super(what, option, fix);
+  }
+
+  protected override whereNamed(name: OptionNamer): string {
+    return name(this.option);
   }
 }
 

@@ -2,7 +2,7 @@
 // its output tokens, then waiting for a tool call before the next call. Its wall time splits into prefill, decode,
 // tool and overhead; the decode part shrinks with a faster decoding lever, the rest does not — so past some decode
 // rate the task's time is the tools'. Pure arithmetic over a fabric's prefill cost and a decode rate (docs/decoding.md).
-import { InputError } from '../../fabric/errors.js';
+import { InputError, OptionError } from '../../fabric/errors.js';
 import { Xoshiro128 } from '../model/random.js';
 
 /** A tool call's latency: fixed, or drawn (seeded) from a distribution. Seconds. */
@@ -33,39 +33,39 @@ export interface AgentTask {
   overheadSecondsPerCall: number;
 }
 
-const WHERE = '--tool-latency';
+const WHERE = 'toolLatency';
 
 export function checkToolLatency(t: ToolLatency): void {
   const ok = (v: number) => Number.isFinite(v) && v >= 0 && v <= MAX_TOOL_SECONDS;
   const fix = `give seconds in [0, ${MAX_TOOL_SECONDS}]: 0.5, uniform:0.2,2, exp:0.5 or lognormal:0.5,1`;
   switch (t.kind) {
     case 'fixed':
-      if (!ok(t.seconds)) throw new InputError(`tool latency ${t.seconds} s is not a duration`, WHERE, fix);
+      if (!ok(t.seconds)) throw new OptionError(WHERE, `tool latency ${t.seconds} s is not a duration`, fix);
       return;
     case 'uniform':
-      if (!ok(t.minSeconds) || !ok(t.maxSeconds) || t.minSeconds > t.maxSeconds) throw new InputError(`uniform tool latency [${t.minSeconds}, ${t.maxSeconds}] s is not a distribution`, WHERE, 'give uniform:MIN,MAX with 0 ≤ MIN ≤ MAX');
+      if (!ok(t.minSeconds) || !ok(t.maxSeconds) || t.minSeconds > t.maxSeconds) throw new OptionError(WHERE, `uniform tool latency [${t.minSeconds}, ${t.maxSeconds}] s is not a distribution`, 'give uniform:MIN,MAX with 0 ≤ MIN ≤ MAX');
       return;
     case 'exponential':
-      if (!ok(t.meanSeconds) || t.meanSeconds === 0) throw new InputError(`exponential tool latency with mean ${t.meanSeconds} s is not a distribution`, WHERE, 'give exp:MEAN with a mean > 0');
+      if (!ok(t.meanSeconds) || t.meanSeconds === 0) throw new OptionError(WHERE, `exponential tool latency with mean ${t.meanSeconds} s is not a distribution`, 'give exp:MEAN with a mean > 0');
       return;
     case 'lognormal':
-      if (!ok(t.medianSeconds) || t.medianSeconds === 0 || !(Number.isFinite(t.sigma) && t.sigma >= 0 && t.sigma <= 5)) throw new InputError(`lognormal tool latency (median ${t.medianSeconds} s, sigma ${t.sigma}) is not a distribution`, WHERE, 'give lognormal:MEDIAN,SIGMA with a median > 0 and 0 ≤ sigma ≤ 5');
+      if (!ok(t.medianSeconds) || t.medianSeconds === 0 || !(Number.isFinite(t.sigma) && t.sigma >= 0 && t.sigma <= 5)) throw new OptionError(WHERE, `lognormal tool latency (median ${t.medianSeconds} s, sigma ${t.sigma}) is not a distribution`, 'give lognormal:MEDIAN,SIGMA with a median > 0 and 0 ≤ sigma ≤ 5');
       return;
   }
 }
 
 export function checkTask(t: AgentTask): void {
-  const int = (v: number, name: string, min: number, max: number) => {
-    if (!Number.isInteger(v) || v < min || v > max) throw new InputError(`${name} must be a whole number in [${min}, ${max}], got ${v}`, `--${name}`, `give a whole number ≥ ${min}`);
+  const int = (v: number, option: keyof AgentTask, label: string, min: number, max: number) => {
+    if (!Number.isInteger(v) || v < min || v > max) throw new OptionError(option, `${label} must be a whole number in [${min}, ${max}], got ${v}`, `give a whole number ≥ ${min}`);
   };
-  int(t.calls, 'calls', 1, MAX_CALLS);
-  int(t.promptTokens, 'prompt-tokens', 1, MAX_TASK_TOKENS);
-  int(t.outputTokensPerCall, 'output-tokens', 1, MAX_TASK_TOKENS);
-  int(t.toolResultTokens, 'tool-tokens', 0, MAX_TASK_TOKENS);
-  int(t.seed, 'seed', 0, 2 ** 32 - 1);
+  int(t.calls, 'calls', 'calls', 1, MAX_CALLS);
+  int(t.promptTokens, 'promptTokens', 'prompt-tokens', 1, MAX_TASK_TOKENS);
+  int(t.outputTokensPerCall, 'outputTokensPerCall', 'output-tokens', 1, MAX_TASK_TOKENS);
+  int(t.toolResultTokens, 'toolResultTokens', 'tool-tokens', 0, MAX_TASK_TOKENS);
+  int(t.seed, 'seed', 'seed', 0, 2 ** 32 - 1);
   checkToolLatency(t.toolLatency);
-  if (!(Number.isFinite(t.overheadSecondsPerCall) && t.overheadSecondsPerCall >= 0 && t.overheadSecondsPerCall <= MAX_TOOL_SECONDS)) throw new InputError(`overhead ${t.overheadSecondsPerCall} s per call is not a duration`, '--overhead', 'give seconds ≥ 0, e.g. 0.05');
-  if (finalContext(t) > MAX_TASK_TOKENS) throw new InputError(`the task grows to ${finalContext(t)} tokens`, '--calls', `keep calls × (output + tool tokens) under ${MAX_TASK_TOKENS}`);
+  if (!(Number.isFinite(t.overheadSecondsPerCall) && t.overheadSecondsPerCall >= 0 && t.overheadSecondsPerCall <= MAX_TOOL_SECONDS)) throw new OptionError('overheadSecondsPerCall', `overhead ${t.overheadSecondsPerCall} s per call is not a duration`, 'give seconds ≥ 0, e.g. 0.05');
+  if (finalContext(t) > MAX_TASK_TOKENS) throw new OptionError('calls', `the task grows to ${finalContext(t)} tokens`, `keep calls × (output + tool tokens) under ${MAX_TASK_TOKENS}`);
 }
 
 /** Draws `n` latencies (seconds) from the distribution with its own seeded stream: the same seed, the same draws. */

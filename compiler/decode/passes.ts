@@ -12,7 +12,7 @@
 // for all q columns, the FLOPs grow q-fold, MoE layers read the experts q tokens route to. Attention is the exception:
 // the batch path reads one KV cache per column, but the q positions of one sequence share one cache, so each
 // attention kernel reads the step's KV once and does q times its FLOPs (every position attends over the context).
-import { InputError } from '../../fabric/errors.js';
+import { InputError, OptionError } from '../../fabric/errors.js';
 import type { FabricSpec } from '../../fabric/spec/schema.js';
 import type { GpuSpec } from '../../fabric/gpu/spec.js';
 import { estimateGpu, gpuStepTime } from '../gpu/estimate.js';
@@ -99,7 +99,7 @@ export function fewestGpusFor(cfg: ModelConfig, gpu: GpuSpec, context: number, d
       if (!(e instanceof InputError)) throw e;
     }
   }
-  throw new InputError(`${cfg.name} does not fit any tensor-parallel group of ${gpu.name} at context ${context}`, '--fabrics', 'use a larger GPU, a narrower --dtype or a shorter --context');
+  throw new OptionError('fabrics', `${cfg.name} does not fit any tensor-parallel group of ${gpu.name} at context ${context}`, (name) => `use a larger GPU, a narrower ${name('dtype')} or a shorter ${name('context')}`);
 }
 
 export function gpuPasses(cfg: ModelConfig, gpu: GpuSpec, o: GpuPassOptions): PassModel {

@@ -2,7 +2,7 @@
 // decoding (a draft proposes k tokens, the target verifies k + 1 positions in one pass), block diffusion (a block of B
 // positions refined over S passes), and the two together (a diffusion draft proposes a block the target verifies).
 // Pure arithmetic over pass costs; the formulas and their sources are in docs/decoding.md.
-import { InputError } from '../../fabric/errors.js';
+import { OptionError } from '../../fabric/errors.js';
 
 /** The seconds of one forward pass over q positions. */
 export type PassCost = (q: number) => number;
@@ -19,16 +19,16 @@ export const MAX_STEPS = 4096;
  */
 export type Acceptance = number | readonly number[];
 
-export function checkAcceptance(a: Acceptance, where = '--acceptance'): void {
+export function checkAcceptance(a: Acceptance, option = 'acceptance'): void {
   const values = typeof a === 'number' ? [a] : a;
-  if (values.length === 0) throw new InputError('the acceptance curve is empty', where, 'give one value in [0, 1) or a comma-separated list of them');
+  if (values.length === 0) throw new OptionError(option, 'the acceptance curve is empty', 'give one value in [0, 1) or a comma-separated list of them');
   for (const v of values) {
-    if (!(Number.isFinite(v) && v >= 0 && v < 1)) throw new InputError(`acceptance ${v} is outside [0, 1)`, where, 'give a probability in [0, 1), e.g. 0.8 (1 would accept every draft forever)');
+    if (!(Number.isFinite(v) && v >= 0 && v < 1)) throw new OptionError(option, `acceptance ${v} is outside [0, 1)`, 'give a probability in [0, 1), e.g. 0.8 (1 would accept every draft forever)');
   }
 }
 
-export function checkK(k: number, where = '--k'): void {
-  if (!Number.isInteger(k) || k < 1 || k > MAX_DRAFT_TOKENS) throw new InputError(`k must be a whole number in [1, ${MAX_DRAFT_TOKENS}], got ${k}`, where, 'give the drafted tokens per pass, e.g. 4');
+export function checkK(k: number, option = 'k'): void {
+  if (!Number.isInteger(k) || k < 1 || k > MAX_DRAFT_TOKENS) throw new OptionError(option, `k must be a whole number in [1, ${MAX_DRAFT_TOKENS}], got ${k}`, 'give the drafted tokens per pass, e.g. 4');
 }
 
 function acceptanceAt(a: Acceptance, i: number): number {
@@ -106,10 +106,10 @@ export interface DiffusionOptions {
 }
 
 export function checkDiffusion(o: DiffusionOptions): void {
-  if (!Number.isInteger(o.block) || o.block < 1 || o.block > MAX_BLOCK) throw new InputError(`block must be a whole number in [1, ${MAX_BLOCK}], got ${o.block}`, '--block', 'give the tokens per block, e.g. 32');
-  if (!Number.isInteger(o.steps) || o.steps < 1 || o.steps > MAX_STEPS) throw new InputError(`steps must be a whole number in [1, ${MAX_STEPS}], got ${o.steps}`, '--steps', 'give the refinement passes per block, e.g. 8');
+  if (!Number.isInteger(o.block) || o.block < 1 || o.block > MAX_BLOCK) throw new OptionError('block', `block must be a whole number in [1, ${MAX_BLOCK}], got ${o.block}`, 'give the tokens per block, e.g. 32');
+  if (!Number.isInteger(o.steps) || o.steps < 1 || o.steps > MAX_STEPS) throw new OptionError('steps', `steps must be a whole number in [1, ${MAX_STEPS}], got ${o.steps}`, 'give the refinement passes per block, e.g. 8');
   const ov = o.overheadPasses ?? 1;
-  if (!(Number.isFinite(ov) && ov >= 0 && ov <= MAX_STEPS)) throw new InputError(`overhead passes must be a number in [0, ${MAX_STEPS}], got ${ov}`, '--overhead-passes', 'give 0 or more, e.g. 1');
+  if (!(Number.isFinite(ov) && ov >= 0 && ov <= MAX_STEPS)) throw new OptionError('overheadPasses', `overhead passes must be a number in [0, ${MAX_STEPS}], got ${ov}`, 'give 0 or more, e.g. 1');
 }
 
 export interface DiffusionResult {
@@ -160,6 +160,6 @@ export function diffusionDraft(target: PassCost, draft: PassCost, a: Acceptance,
 
 /** A draft priced as a fraction of the target's own passes (an assumption where no draft model is named). */
 export function fractionDraft(target: PassCost, fraction: number): PassCost {
-  if (!(Number.isFinite(fraction) && fraction > 0 && fraction <= 1)) throw new InputError(`draft fraction ${fraction} is outside (0, 1]`, '--draft-fraction', 'give the draft\'s cost as a fraction of the target\'s, e.g. 0.1');
+  if (!(Number.isFinite(fraction) && fraction > 0 && fraction <= 1)) throw new OptionError('draftFraction', `draft fraction ${fraction} is outside (0, 1]`, 'give the draft\'s cost as a fraction of the target\'s, e.g. 0.1');
   return (q) => fraction * target(q);
 }

@@ -1,7 +1,7 @@
 // One model on several fabrics under each decoding lever: plain, speculative (at a given k and at the best k),
 // block diffusion, and both (a diffusion draft verified by the target) — and an agent task's wall time under each.
 // Every figure comes from the fabric's multi-position pass (passes.ts); the draft is priced on the same fabric.
-import { InputError } from '../../fabric/errors.js';
+import { InputError, OptionError } from '../../fabric/errors.js';
 import type { FabricSpec } from '../../fabric/spec/schema.js';
 import type { GpuSpec } from '../../fabric/gpu/spec.js';
 import type { ModelConfig } from '../model/config.js';
@@ -94,8 +94,8 @@ export interface DecodeStudy {
 
 export function contextFor(cfg: ModelConfig, context: number | undefined): number {
   const c = context ?? Math.min(DEFAULT_CONTEXT, cfg.maxPositionEmbeddings);
-  if (!Number.isInteger(c) || c < 1) throw new InputError(`context must be a whole number ≥ 1, got ${c}`, '--context', 'give 1 or more');
-  if (c > cfg.maxPositionEmbeddings) throw new InputError(`context ${c} is longer than ${cfg.name}'s ${cfg.maxPositionEmbeddings} positions`, '--context', `give at most ${cfg.maxPositionEmbeddings}`);
+  if (!Number.isInteger(c) || c < 1) throw new OptionError('context', `context must be a whole number ≥ 1, got ${c}`, 'give 1 or more');
+  if (c > cfg.maxPositionEmbeddings) throw new OptionError('context', `context ${c} is longer than ${cfg.name}'s ${cfg.maxPositionEmbeddings} positions`, `give at most ${cfg.maxPositionEmbeddings}`);
   return c;
 }
 
@@ -110,7 +110,7 @@ export function passModelFor(cfg: ModelConfig, f: DecodeFabric, o: { context: nu
 
 export function checkDraft(target: ModelConfig, draft: DraftChoice | undefined): void {
   if (draft?.kind === 'model' && draft.cfg.vocabSize !== target.vocabSize) {
-    throw new InputError(`the draft ${draft.cfg.name} has a vocabulary of ${draft.cfg.vocabSize} tokens, the target ${target.name} ${target.vocabSize}`, '--draft', 'give a draft of the same tokenizer (e.g. llama-3.1-8b for llama-3.1-70b), or --draft-fraction');
+    throw new OptionError('draft', `the draft ${draft.cfg.name} has a vocabulary of ${draft.cfg.vocabSize} tokens, the target ${target.name} ${target.vocabSize}`, (name) => `give a draft of the same tokenizer (e.g. llama-3.1-8b for llama-3.1-70b), or ${name('draftFraction')}`);
   }
 }
 
@@ -168,7 +168,7 @@ export function decodeOnFabric(cfg: ModelConfig, f: DecodeFabric, o: DecodeOptio
 }
 
 export const DECODE_NOTES = [
-  'speculative decoding is greedy and lossless: the output is the target\'s own greedy output; acceptance is a parameter here (measured on the mesh by `wafer speculate --mesh`)',
+  'speculative decoding is greedy and lossless: the output is the target\'s own greedy output; acceptance is a parameter here (`wafer speculate` measures it on the mesh)',
   'diffusion assumes a diffusion LM of the target\'s architecture and size: each of its S steps is one B-position pass of the target\'s cost',
   'both: a diffusion draft (the draft\'s cost, B positions per step) proposes a block the target verifies in one (B + 1)-position pass',
 ];
@@ -223,7 +223,7 @@ export interface AgentStudy {
 export function agentStudy(cfg: ModelConfig, fabrics: readonly DecodeFabric[], task: AgentTask, o: DecodeOptions, onProgress?: (done: number, total: number) => void): AgentStudy {
   const calls = planCalls(task);
   const context = finalContext(task);
-  if (context > cfg.maxPositionEmbeddings) throw new InputError(`the task grows to ${context} tokens, more than ${cfg.name}'s ${cfg.maxPositionEmbeddings} positions`, '--calls', 'give fewer calls, or fewer output or tool tokens per call');
+  if (context > cfg.maxPositionEmbeddings) throw new OptionError('calls', `the task grows to ${context} tokens, more than ${cfg.name}'s ${cfg.maxPositionEmbeddings} positions`, 'give fewer calls, or fewer output or tool tokens per call');
   const rates = decodeRates();
   const out = fabrics.map((f, i) => {
     const target = passModelFor(cfg, f, { context, dtype: o.dtype, gpus: o.gpus });

@@ -18,7 +18,7 @@
 //   A prefill GEMM whose input activation block exceeds half the L2 re-reads its weights once per block.
 // - MLA (Kimi/DeepSeek) decode runs "absorbed": the compressed latent (kvLoraRank + rope dims per token) is the KV
 //   cache, replicated on every GPU; prefill decompresses K/V with kv_b and runs ordinary attention.
-import { InputError } from '../../fabric/errors.js';
+import { OptionError, type OptionNamer } from '../../fabric/errors.js';
 import type { GpuExec, GpuKernel, GpuKernelKind, GpuMatPart, GpuMemoryPlan, GpuPhase, GpuProgram, GpuWeightFormat } from '../../fabric/gpu/program.js';
 import { shardSize } from '../../fabric/gpu/program.js';
 import type { GpuFlopsDtype, GpuSpec } from '../../fabric/gpu/spec.js';
@@ -101,23 +101,23 @@ function tensorParallelProblem(cfg: ModelConfig, n: number): string | null {
 }
 
 export function checkOptions(cfg: ModelConfig, o: GpuLowerOptions): void {
-  const int = (v: number, name: string, min: number): void => {
-    if (!Number.isInteger(v) || v < min) throw new InputError(`${name} must be a whole number ≥ ${min}, got ${v}`, `--${name}`, `give a whole number ≥ ${min}`);
+  const int = (v: number, option: keyof GpuLowerOptions, label: string, min: number): void => {
+    if (!Number.isInteger(v) || v < min) throw new OptionError(option, `${label} must be a whole number ≥ ${min}, got ${v}`, `give a whole number ≥ ${min}`);
   };
-  int(o.gpus, 'gpus', 1);
-  int(o.batch, 'batch', 1);
-  int(o.promptLength, 'prompt-len', 1);
-  int(o.contextLength, 'context', 1);
-  if (o.positions !== undefined) int(o.positions, 'positions', 1);
+  int(o.gpus, 'gpus', 'gpus', 1);
+  int(o.batch, 'batch', 'batch', 1);
+  int(o.promptLength, 'promptLength', 'prompt-len', 1);
+  int(o.contextLength, 'contextLength', 'context', 1);
+  if (o.positions !== undefined) int(o.positions, 'positions', 'positions', 1);
   if (o.contextLength < o.promptLength) {
-    throw new InputError(`context ${o.contextLength} is shorter than the prompt (${o.promptLength})`, '--context', `give --context ≥ ${o.promptLength}, or leave it out (it defaults to the prompt length)`);
+    throw new OptionError('contextLength', `context ${o.contextLength} is shorter than the prompt (${o.promptLength})`, (name) => `give ${name('contextLength')} ≥ ${o.promptLength}, or leave it out (it defaults to the prompt length)`);
   }
   if (o.dtype !== undefined && !(GPU_WEIGHT_DTYPES as readonly string[]).includes(o.dtype)) {
-    throw new InputError(`unsupported weight dtype "${o.dtype}"`, '--dtype', `use one of ${GPU_WEIGHT_DTYPES.join(', ')}`);
+    throw new OptionError('dtype', `unsupported weight dtype "${o.dtype}"`, `use one of ${GPU_WEIGHT_DTYPES.join(', ')}`);
   }
   const problem = tensorParallelProblem(cfg, o.gpus);
   if (problem !== null) {
-    throw new InputError(`tensor parallel over ${o.gpus} GPUs: ${problem}`, '--gpus', `use one of ${validTensorParallelSizes(cfg).join(', ')}`);
+    throw new OptionError('gpus', `tensor parallel over ${o.gpus} GPUs: ${problem}`, `use one of ${validTensorParallelSizes(cfg).join(', ')}`);
   }
 }
 
@@ -531,11 +531,11 @@ export function lowerForGpu(cfg: ModelConfig, gpu: GpuSpec, opts: GpuLowerOption
   if (m.totalBytesPerGpu > m.usableBytesPerGpu) {
     const need = validTensorParallelSizes(cfg).find((n) => n > opts.gpus && lowerUnchecked(cfg, gpu, { ...opts, gpus: n }).memory.totalBytesPerGpu <= m.usableBytesPerGpu);
     const what = `${cfg.name} needs ${gb(m.totalBytesPerGpu)} per GPU over ${opts.gpus} × ${gpu.name} (weights ${gb(m.weightBytesPerGpu)} + KV cache ${gb(m.kvCacheBytesPerGpu)} for batch ${opts.batch} × context ${opts.contextLength} + workspace ${gb(m.workspaceBytesPerGpu)}), more than the ${gb(m.usableBytesPerGpu)} usable of ${gb(gpu.hbmBytes)}`;
-    const fix =
+    const fix = (name: OptionNamer) =>
       need !== undefined
-        ? `use --gpus ${need} or more (the fewest tensor-parallel ${gpu.name} GPUs it fits on), a smaller --batch/--context, or a narrower --dtype`
-        : `it does not fit even on ${cfg.numHeads} GPUs (one head each; pipeline parallel is not modelled): use a larger GPU, a narrower --dtype, or a smaller --batch/--context`;
-    throw new InputError(what, '--gpus', fix);
+        ? `use ${name('gpus')} ${need} or more (the fewest tensor-parallel ${gpu.name} GPUs it fits on), a smaller ${name('batch')}/${name('contextLength')}, or a narrower ${name('dtype')}`
+        : `it does not fit even on ${cfg.numHeads} GPUs (one head each; pipeline parallel is not modelled): use a larger GPU, a narrower ${name('dtype')}, or a smaller ${name('batch')}/${name('contextLength')}`;
+    throw new OptionError('gpus', what, fix);
   }
   return lowered;
 }

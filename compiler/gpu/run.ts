@@ -1,6 +1,6 @@
 // Runs a small model's GPU kernel list with real numbers on its real weights (fabric/gpu/engine.ts): the lowering's
 // decode list for `gpus` tensor-parallel GPUs at batch 1, weights split as the list says, greedy tokens out.
-import { InputError } from '../../fabric/errors.js';
+import { OptionError } from '../../fabric/errors.js';
 import { gpuGenerate, type GpuGenerateResult, type GpuTensorSource } from '../../fabric/gpu/engine.js';
 import type { GpuSpec } from '../../fabric/gpu/spec.js';
 import { assertRunnableFamily, getMatrix, getVector, type ModelWeights } from '../model/weights.js';
@@ -22,10 +22,10 @@ export function tensorSource(weights: ModelWeights): GpuTensorSource {
 export function runOnGpu(weights: ModelWeights, gpu: GpuSpec, prompt: readonly number[], maxNewTokens: number, opts: GpuRunOptions): GpuGenerateResult {
   const cfg = weights.config;
   assertRunnableFamily(cfg, `model ${cfg.name}`);
-  if (prompt.length === 0) throw new InputError('empty prompt', '--prompt', 'give at least one token id');
-  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) throw new InputError(`cannot generate ${maxNewTokens} tokens`, '--tokens', 'give a whole number ≥ 1');
+  if (prompt.length === 0) throw new OptionError('prompt', 'empty prompt', 'give at least one token id');
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) throw new OptionError('maxNewTokens', `cannot generate ${maxNewTokens} tokens`, 'give a whole number ≥ 1');
   const bad = prompt.find((t) => !Number.isInteger(t) || t < 0 || t >= cfg.vocabSize);
-  if (bad !== undefined) throw new InputError(`token id ${bad} is outside the vocabulary of ${cfg.vocabSize}`, '--prompt', `use ids below ${cfg.vocabSize}`);
+  if (bad !== undefined) throw new OptionError('prompt', `token id ${bad} is outside the vocabulary of ${cfg.vocabSize}`, `use ids below ${cfg.vocabSize}`);
   const context = prompt.length + maxNewTokens;
   const lowered = lowerForGpu(cfg, gpu, { gpus: opts.gpus, batch: 1, promptLength: prompt.length, contextLength: context, ...(opts.dtype ? { dtype: opts.dtype } : {}) });
   return gpuGenerate(lowered.decode, tensorSource(weights), prompt, maxNewTokens, opts.matvec ?? 'reference');

@@ -21,7 +21,7 @@
 import type { GpuKernel } from '../../fabric/gpu/program.js';
 import type { GpuSpec } from '../../fabric/gpu/spec.js';
 import { stepSeconds, type GpuKernelCount } from '../../fabric/gpu/timing.js';
-import { InputError } from '../../fabric/errors.js';
+import { OptionError } from '../../fabric/errors.js';
 import type { ModelConfig } from '../model/config.js';
 import { describeModel, type ModelDesc } from './layers.js';
 import { kvCapacitySequences, lowerPhase, type GpuWeightDtype } from './lower.js';
@@ -80,7 +80,7 @@ export function servingShape(c: ServingCase, gpu: GpuSpec, desc: ModelDesc = des
   const base = { gpus: c.gpus, dtype: c.dtype, promptLength: c.inputTokens, kvDtype: c.dtype === 'fp8' ? ('fp8' as const) : ('bf16' as const) };
   const capacity = kvCapacitySequences(c.cfg, gpu, { ...base, contextLength: c.inputTokens + c.outputTokens });
   if (capacity < 1) {
-    throw new InputError(`${c.cfg.name} with a ${c.inputTokens} + ${c.outputTokens}-token request does not fit ${c.gpus} × ${gpu.name}`, '--gpus', 'use more GPUs or shorter requests');
+    throw new OptionError('gpus', `${c.cfg.name} with a ${c.inputTokens} + ${c.outputTokens}-token request does not fit ${c.gpus} × ${gpu.name}`, 'use more GPUs or shorter requests');
   }
   const batch = Math.min(c.concurrency, capacity);
   const context = c.inputTokens + Math.floor(c.outputTokens / 2);

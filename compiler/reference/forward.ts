@@ -10,7 +10,7 @@
 // Matvecs run kernels' matvecReference on the weights in their stored dtype, so bf16/int8 weights give the reference
 // in that dtype; a 16-bit matrix multiplies its input rounded to its own format (kernels/matvec.ts MATVEC_OPERAND, as a
 // bf16 model's activations are bf16); activations between matvecs and the KV cache are f32.
-import { InputError } from '../../fabric/errors.js';
+import { OptionError } from '../../fabric/errors.js';
 import {
   addInPlace,
   argmax,
@@ -309,13 +309,13 @@ export interface GenerateResult {
  */
 export function generate(weights: ModelWeights, prompt: readonly number[], maxNewTokens: number, opts: GenerateOptions = {}): GenerateResult {
   const cfg = weights.config;
-  if (prompt.length === 0) throw new InputError('empty prompt', '--prompt', 'give at least one token id');
-  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) throw new InputError(`cannot generate ${maxNewTokens} tokens`, '--tokens', 'give a whole number ≥ 1');
+  if (prompt.length === 0) throw new OptionError('prompt', 'empty prompt', 'give at least one token id');
+  if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) throw new OptionError('maxNewTokens', `cannot generate ${maxNewTokens} tokens`, 'give a whole number ≥ 1');
   const bad = prompt.find((t) => !Number.isInteger(t) || t < 0 || t >= cfg.vocabSize);
-  if (bad !== undefined) throw new InputError(`token id ${bad} is outside the vocabulary of ${cfg.vocabSize}`, '--prompt', `use ids below ${cfg.vocabSize}`);
+  if (bad !== undefined) throw new OptionError('prompt', `token id ${bad} is outside the vocabulary of ${cfg.vocabSize}`, `use ids below ${cfg.vocabSize}`);
   const needed = prompt.length + maxNewTokens - 1;
   if (needed > cfg.maxPositionEmbeddings) {
-    throw new InputError(`prompt + tokens = ${needed + 1} exceeds max_position_embeddings ${cfg.maxPositionEmbeddings}`, '--tokens', 'generate fewer tokens');
+    throw new OptionError('maxNewTokens', `prompt + tokens = ${needed + 1} exceeds max_position_embeddings ${cfg.maxPositionEmbeddings}`, 'generate fewer tokens');
   }
   const model = new ReferenceModel(weights, { maxSeq: Math.max(opts.maxSeq ?? 0, needed) });
   let logits: Float32Array = new Float32Array(0);

@@ -76,7 +76,8 @@ function streamCause(kind: StreamKind, destinations: number): number {
 }
 /**
  * A binary min-heap of (time, seq, item) in typed arrays — seq keeps equal times in insertion order, so runs are
- * deterministic. Items are int32 (the estimate's event codes).
+ * deterministic. Items are int32 (the estimate's event codes). Not the engine's WakeHeap (fabric/mesh/engine.ts),
+ * which breaks ties by tile id: each tie order is part of what its user reports, so one shared heap would change one.
  */
 class EventQueue {
   private times = new Float64Array(1024);

@@ -250,7 +250,7 @@ export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: Me
     const srcs = meshTiles(s.src, tileOf);
     const dsts = meshTiles(s.dst, tileOf);
     const unreachable = (a: number, b: number): never => {
-      throw new InputError(`no live path from tile ${tileName(a, view.width)} to ${tileName(b, view.width)} for ${s.label}`, 'fault map', 'the faults cut the mesh apart here: use fewer faults, --repair remap, or another seed');
+      throw new InputError(`no live path from tile ${tileName(a, view.width)} to ${tileName(b, view.width)} for ${s.label}`, 'fault map', (name) => `the faults cut the mesh apart here: use fewer faults, ${name('repair')} remap, or another seed`);
     };
     let maxHops = 0;
     if (seen) {

@@ -1,6 +1,6 @@
 // What a fault map leaves usable: connected components of the live mesh, the tiles cut off from the rest, and the
 // largest fault-free rectangle.
-import { InputError } from '../errors.js';
+import { InputError, OptionError, type OptionNamer } from '../errors.js';
 import { PORT_E, PORT_S, neighbour, tileName } from '../geometry.js';
 import type { FaultMap } from './faultMap.js';
 
@@ -55,17 +55,18 @@ export function meshComponents(faults: FaultMap): MeshComponents {
   return { component, count, usableTiles, routers, main, cutOff };
 }
 
-/** Throws an InputError naming the first usable tile that the live mesh cannot reach from the main component. */
-export function assertConnected(faults: FaultMap, where: string): void {
+/**
+ * Throws an InputError naming the first usable tile that the live mesh cannot reach from the main component, at
+ * `where` (a place, or the option the map came in).
+ */
+export function assertConnected(faults: FaultMap, where: string | { option: string }): void {
   const c = meshComponents(faults);
   if (c.cutOff.length === 0) return;
   const first = tileName(c.cutOff[0], faults.width);
   const more = c.cutOff.length > 1 ? ` (and ${c.cutOff.length - 1} more)` : '';
-  throw new InputError(
-    `live tile ${first} is cut off from the rest of the mesh${more}`,
-    where,
-    'use --repair remap, a lower density or another seed, or leave those tiles unused',
-  );
+  const what = `live tile ${first} is cut off from the rest of the mesh${more}`;
+  const fix = (name: OptionNamer) => `use ${name('repair')} remap, a lower density or another seed, or leave those tiles unused`;
+  throw typeof where === 'string' ? new InputError(what, where, fix) : new OptionError(where.option, what, fix);
 }
 
 export interface Rectangle {

@@ -15,7 +15,7 @@
 //            A tiles is then (≈) Poisson(A·λ_r) mixed over the gamma = negative binomial, and the probability that a
 //            region is defect-free is Stapper's yield Y = (1 + A·D/α)^(−α). Small α = strong clustering (defects
 //            pile up in a few regions, more regions are clean); α → ∞ tends to the uniform (Poisson) case.
-import { InputError } from '../errors.js';
+import { InputError, OptionError } from '../errors.js';
 import { neighbour } from '../geometry.js';
 import { FaultMap } from './faultMap.js';
 import { Mulberry32, streamSeed } from './random.js';
@@ -44,11 +44,11 @@ export interface FaultGenOptions {
 
 function validate(o: FaultGenOptions): void {
   if (!Number.isFinite(o.density) || o.density < 0 || o.density > 1) {
-    throw new InputError(`fault density ${o.density} is out of range`, '--density', 'give a fraction of tiles in [0, 1], e.g. 0.03');
+    throw new OptionError('density', `fault density ${o.density} is out of range`, 'give a fraction of tiles in [0, 1], e.g. 0.03');
   }
-  if (!Number.isSafeInteger(o.seed) || o.seed < 0) throw new InputError(`seed ${o.seed} is not a non-negative integer`, '--seed', 'give a whole number ≥ 0');
+  if (!Number.isSafeInteger(o.seed) || o.seed < 0) throw new OptionError('seed', `seed ${o.seed} is not a non-negative integer`, 'give a whole number ≥ 0');
   if (o.clusterAlpha !== undefined && (!Number.isFinite(o.clusterAlpha) || o.clusterAlpha <= 0)) {
-    throw new InputError(`clustering parameter ${o.clusterAlpha} must be positive`, '--clustered', 'give α > 0 (small α = strong clustering, e.g. 0.5; large α ≈ uniform)');
+    throw new OptionError('clusterAlpha', `clustering parameter ${o.clusterAlpha} must be positive`, 'give α > 0 (small α = strong clustering, e.g. 0.5; large α ≈ uniform)');
   }
   if (o.regionSide !== undefined && (!Number.isInteger(o.regionSide) || o.regionSide < 1)) {
     throw new InputError(`region side ${o.regionSide} must be a positive integer`, 'regionSide', 'give at least 1 tile');

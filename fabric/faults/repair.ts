@@ -87,7 +87,7 @@ export function remapRepair(faults: FaultMap, g: RepairGeometry, where = 'remap 
         `row ${py} has ${defects} defective tiles but only ${g.spareColumns} spare columns` +
           (g.spareRows > 0 ? ` (and all ${g.spareRows} spare rows are used)` : ' (and no spare rows)'),
         where,
-        'use --repair route-around, a lower defect density, or a fabric with more spares',
+        (name) => `use ${name('repair')} route-around, a lower defect density, or a fabric with more spares`,
       );
     }
     hiddenDefects += defects;

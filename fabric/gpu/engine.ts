@@ -2,7 +2,7 @@
 // GPU's shard of the real weights (column blocks really split, row blocks really split), with the kernels/ reference
 // matvecs; an all-reduce really sums the GPUs' partial vectors, an all-gather really concatenates their shards.
 // The numbers must reproduce the reference forward pass's greedy tokens (tests hold them to it).
-import { InputError } from '../errors.js';
+import { InputError, OptionError } from '../errors.js';
 import {
   addInPlace,
   argmax,
@@ -71,9 +71,9 @@ export class GpuEngine {
     readonly opts: GpuEngineOptions,
   ) {
     if (program.phase !== 'decode') throw new RangeError(`GPU engine: runs a decode kernel list, got ${program.phase}`);
-    if (program.batch !== 1) throw new InputError(`the GPU engine runs batch 1 with real numbers, got batch ${program.batch}`, '--batch', 'use --batch 1 with --run');
+    if (program.batch !== 1) throw new OptionError('batch', `the GPU engine runs batch 1 with real numbers, got batch ${program.batch}`, (name) => `use ${name('batch')} 1 with ${name('run')}`);
     for (const k of program.kernels) {
-      if (k.exec.op === 'none') throw new InputError(`kernel ${k.name} cannot run with real numbers: ${k.exec.why}`, `model ${program.model}`, 'run it without --run (estimates only)');
+      if (k.exec.op === 'none') throw new InputError(`kernel ${k.name} cannot run with real numbers: ${k.exec.why}`, `model ${program.model}`, (name) => `run it without ${name('run')} (estimates only)`);
     }
     this.gpus = program.gpus;
     // A 16-bit matrix multiplies its input rounded to its own format, as the reference forward pass does.

@@ -5,7 +5,7 @@
 // serving terms) is fitted to measured runs (docs/gpu-calibration.md): a100 and h100 hold their fits (fitted.ts),
 // h200 and b200 inherit h100's, and every spec says which in calibration.provenance.
 import { z } from 'zod';
-import { InputError, inputErrorFromZod } from '../errors.js';
+import { InputError, OptionError, inputErrorFromZod } from '../errors.js';
 import { assumedFitValues, type GpuFitValues } from './fitParams.js';
 import { FITTED_GPUS, GPU_FIT_COMMAND, GPU_FIT_DATA } from './fitted.js';
 
@@ -355,9 +355,14 @@ export function listGpuPresets(): readonly GpuSpec[] {
   return Object.values(PRESETS);
 }
 
-export function getGpuPreset(name: string, where = '--gpu'): GpuSpec {
+/** The preset `name`; an unknown name is an InputError at `where`, or an OptionError of the `gpu` option. */
+export function getGpuPreset(name: string, where?: string): GpuSpec {
   const p = PRESETS[name.toLowerCase()];
-  if (!p) throw new InputError(`unknown GPU preset "${name}"`, where, `use one of ${Object.keys(PRESETS).join(', ')}, or a GPU spec JSON file`);
+  if (!p) {
+    const what = `unknown GPU preset "${name}"`;
+    const fix = `use one of ${Object.keys(PRESETS).join(', ')}, or a GPU spec JSON file`;
+    throw where === undefined ? new OptionError('gpu', what, fix) : new InputError(what, where, fix);
+  }
   return p;
 }
 

@@ -161,7 +161,11 @@ const PORT_NAMES = ['ramp', 'N', 'E', 'S', 'W'];
  */
 const BATCH_FMACS = 200_000;
 
-/** Min-heap of (time, id) pairs, ties by id, in a Float64Array (key = time·2^21 + id). */
+/**
+ * Min-heap of (time, id) pairs, ties by id, in a Float64Array (key = time·2^21 + id). Not the estimator's EventQueue
+ * (compiler/wafer/estimate.ts): that one breaks ties by insertion order, this one by tile id, and either order is
+ * part of what each reports, so sharing one heap would change cycles or estimates.
+ */
 class WakeHeap {
   private keys: Float64Array;
   size = 0;

@@ -8,7 +8,7 @@
 // it keeps that class end to end (wormhole: the head claims each downstream VC, the tail releases it). Latency is
 // counted from creation to the tail's arrival at the destination CE (source queueing included). At zero load:
 //   latency = 2·ramp + hops·hop + (P − 1).
-import { InputError } from '../errors.js';
+import { InputError, OptionError } from '../errors.js';
 import type { FabricSpec } from '../spec/schema.js';
 import type { FaultMap } from '../faults/faultMap.js';
 import { assertConnected } from '../faults/analysis.js';
@@ -165,21 +165,21 @@ function nocSettings(o: NocOptions): NocSettings {
   const drainMax = o.drainCycles ?? 4 * (WU + M);
   const V = o.vcs ?? 2;
   const faults = o.faults ?? null;
-  if (!(o.rate > 0 && o.rate <= 1)) throw new InputError(`rate ${o.rate} is out of range`, '--rate', 'give wavelets per tile per cycle in (0, 1]');
-  if (!Number.isInteger(P) || P < 1 || P > 1024) throw new InputError(`packet of ${P} wavelets`, '--packet-wavelets', 'give a whole number in 1..1024');
-  if (!Number.isInteger(V) || V < 1 || V > spec.colours) throw new InputError(`${V} VCs`, '--vcs', `give 1..${spec.colours} (the router's colours)`);
+  if (!(o.rate > 0 && o.rate <= 1)) throw new OptionError('rate', `rate ${o.rate} is out of range`, 'give wavelets per tile per cycle in (0, 1]');
+  if (!Number.isInteger(P) || P < 1 || P > 1024) throw new OptionError('packetWavelets', `packet of ${P} wavelets`, 'give a whole number in 1..1024');
+  if (!Number.isInteger(V) || V < 1 || V > spec.colours) throw new OptionError('vcs', `${V} VCs`, `give 1..${spec.colours} (the router's colours)`);
   const st = o.settle;
   if (st && !(Number.isSafeInteger(st.periodCycles) && st.periodCycles >= 1 && st.tolerance > 0 && st.tolerance < 1)) {
     throw new InputError(`settling period ${st.periodCycles}, tolerance ${st.tolerance}`, 'noc options: settle', 'give a whole number of cycles ≥ 1 and a tolerance in (0, 1)');
   }
-  if (!TRAFFIC_PATTERNS.includes(pattern)) throw new InputError(`unknown traffic pattern "${String(pattern)}"`, '--pattern', `use one of ${TRAFFIC_PATTERNS.join(', ')}`);
+  if (!TRAFFIC_PATTERNS.includes(pattern)) throw new OptionError('pattern', `unknown traffic pattern "${String(pattern)}"`, `use one of ${TRAFFIC_PATTERNS.join(', ')}`);
   if (!Number.isSafeInteger(M) || M < 1 || !Number.isSafeInteger(WU) || WU < 0 || !Number.isSafeInteger(drainMax) || drainMax < 0) {
     throw new InputError(`cycles ${M}, warm-up ${WU}, drain ${drainMax}`, 'noc options', 'give whole numbers of cycles (at least 1 measured)');
   }
-  if (pattern === 'transpose' && W !== H) throw new InputError(`transpose needs a square mesh, got ${W}x${H}`, '--pattern', 'use a square --mesh or another pattern');
+  if (pattern === 'transpose' && W !== H) throw new OptionError('pattern', `transpose needs a square mesh, got ${W}x${H}`, (name) => `use a square ${name('mesh')} or another pattern`);
   if (faults) {
-    if (faults.width !== W || faults.height !== H) throw new InputError(`fault map is ${faults.width}x${faults.height} but the mesh is ${W}x${H}`, '--faults', `give a ${W}x${H} fault map`);
-    assertConnected(faults, '--faults');
+    if (faults.width !== W || faults.height !== H) throw new OptionError('faults', `fault map is ${faults.width}x${faults.height} but the mesh is ${W}x${H}`, `give a ${W}x${H} fault map`);
+    assertConnected(faults, { option: 'faults' });
   }
   return { P, M, WU, drainMax, V, seed: o.seed ?? 1, faults, hotFrac: o.hotspotFraction ?? 0.2 };
 }
@@ -224,7 +224,7 @@ function nocEndpoints(W: number, H: number, pattern: TrafficPattern, faults: Fau
   }
   const isSource = new Uint8Array(tiles);
   for (const i of usableList) isSource[i] = fixedDest[i] < 0 || usable[fixedDest[i]] ? 1 : 0;
-  if (pattern === 'hotspot' && !usable[hotspot]) throw new InputError(`the hotspot tile (${hotspot % W},${Math.floor(hotspot / W)}) is dead`, '--faults', 'use another fault map or pattern');
+  if (pattern === 'hotspot' && !usable[hotspot]) throw new OptionError('faults', `the hotspot tile (${hotspot % W},${Math.floor(hotspot / W)}) is dead`, 'use another fault map or pattern');
   return { usable, usableList, fixedDest, isSource, hotspot };
 }
 

@@ -207,7 +207,7 @@ export const ASSUMPTIONS: readonly Assumption[] = Object.freeze([
     source: 'docs/assumptions.md#mxfp4',
     path: ['costs', 'mxfp4BitsPerWeight'],
     readBy: 'projection',
-    what: 'MXFP4 routed-expert weights: 4-bit elements and an 8-bit scale per 32 (OCP MX); a format fact, listed for --assume',
+    what: 'MXFP4 routed-expert weights: 4-bit elements and an 8-bit scale per 32 (OCP MX); a format fact, listed so that it can be overridden like the others',
   }),
   A({
     name: 'mxfp4-decode-ops-per-weight',

@@ -1,5 +1,5 @@
 // Fabric specs: the schema, the frozen presets, strict parsing of user spec files, and derived figures.
-import { InputError, inputErrorFromZod } from '../errors.js';
+import { InputError, OptionError, inputErrorFromZod } from '../errors.js';
 import { fabricSpecSchema, type FabricSpec } from './schema.js';
 import { findFabricPreset, listFabricPresets } from './presets.js';
 
@@ -10,7 +10,7 @@ export { deriveFabric, type FabricDerived } from './derived.js';
 /** The frozen preset `name`; an unknown name is an InputError listing the presets. */
 export function getFabricPreset(name: string): FabricSpec {
   const spec = findFabricPreset(name);
-  if (!spec) throw new InputError(`unknown fabric preset "${name}"`, '--fabric', `use one of ${listFabricPresets().join(', ')}, or a spec JSON file`);
+  if (!spec) throw new OptionError('fabric', `unknown fabric preset "${name}"`, `use one of ${listFabricPresets().join(', ')}, or a spec JSON file`);
   return spec;
 }
 
@@ -35,7 +35,7 @@ export function parseFabricSpec(json: unknown, source: string): FabricSpec {
 }
 
 /** A preset name, or an already-parsed spec JSON value (validated). `source` names the JSON's origin. */
-export function resolveFabric(nameOrParsedJson: string | unknown, source = '--fabric'): FabricSpec {
+export function resolveFabric(nameOrParsedJson: string | unknown, source = 'fabric'): FabricSpec {
   if (typeof nameOrParsedJson === 'string') return getFabricPreset(nameOrParsedJson);
   return parseFabricSpec(nameOrParsedJson, source);
 }

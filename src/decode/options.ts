@@ -10,6 +10,7 @@ import { checkDraft, type DecodeFabric, type DecodeOptions, type DraftChoice } f
 import type { ModelConfig } from '../../compiler/model/config.js';
 import { resolveModelConfig } from '../io/loadModel.js';
 import { parseIntOption, parseNumberOption } from '../io/parse.js';
+import { withFlags } from '../wafer/setup.js';
 
 /** The options every decoding command shares. */
 export interface DecodeCliOptions {
@@ -57,7 +58,7 @@ function parseDraft(o: DecodeCliOptions, target: ModelConfig): DraftChoice | und
   if (o.draftFraction !== undefined) return { kind: 'fraction', fraction: parseNumberOption(o.draftFraction, '--draft-fraction', Number.MIN_VALUE, 1) };
   if (o.draft === undefined) return undefined;
   const draft: DraftChoice = { kind: 'model', cfg: resolveModelConfig(o.draft, '--draft') };
-  checkDraft(target, draft);
+  withFlags({ draft: '--draft', draftFraction: '--draft-fraction' }, () => checkDraft(target, draft));
   return draft;
 }
 
@@ -66,7 +67,7 @@ export function parseDecodeOptions(o: DecodeCliOptions): { model: ModelConfig; f
   const fabrics = parseFabrics(o.fabrics);
   if (o.dtype !== 'bf16' && o.dtype !== 'int8') throw new InputError(`unsupported dtype "${o.dtype}"`, '--dtype', 'use bf16 or int8 (the weights on every fabric)');
   const k = o.k === undefined ? undefined : parseIntOption(o.k, '--k', 1);
-  if (k !== undefined) checkK(k);
+  if (k !== undefined) withFlags({ k: '--k' }, () => checkK(k));
   const options: DecodeOptions = {
     context: o.context === undefined ? undefined : parseIntOption(o.context, '--context', 1),
     dtype: o.dtype,
@@ -111,7 +112,7 @@ export function parseToolLatency(value: string, option = '--tool-latency'): Tool
     const [m, s] = nums(2);
     t = { kind: 'lognormal', medianSeconds: m, sigma: s };
   } else throw new InputError(`unknown tool-latency distribution "${kind}"`, option, fix);
-  checkToolLatency(t);
+  withFlags({ toolLatency: option }, () => checkToolLatency(t));
   return t;
 }
 

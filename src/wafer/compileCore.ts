@@ -10,24 +10,9 @@ import type { ModelWeights } from '../../compiler/model/weights.js';
 import type { FabricSpec } from '../../fabric/spec/index.js';
 import { generateFaults, type FaultMap, type RepairPolicy } from '../../fabric/faults/index.js';
 
-export interface CompileJob {
-  config: ModelConfig;
-  /** Weights in the program's dtype, when the model has weights (a directory or a runnable preset). */
-  weights: ModelWeights | null;
-  spec: FabricSpec;
-  faults: FaultMap | null;
-  repair: RepairPolicy;
-  dtype: ProgramDtype;
-  maxSeq: number;
-  spread: number;
-  result: CompileResult;
-  /** The same model compiled on the fault-free wafer (when there are faults), for the cost of the faults. */
-  baseline: CompileResult | null;
-  estimate: { context: number; cyclesPerToken: number; baselineCyclesPerToken: number | null };
-}
-
 export interface CompileJobInputs {
   config: ModelConfig;
+  /** Weights in the program's dtype, when the model has weights (a directory or a runnable preset). */
   weights: ModelWeights | null;
   spec: FabricSpec;
   faults: FaultMap | null;
@@ -39,6 +24,14 @@ export interface CompileJobInputs {
   context: number;
   /** Columns of x per hub slice; undefined: the compiler's choice. */
   sliceCols?: number;
+}
+
+/** A compiled job: its inputs (less the hub slicing, and the context, which `estimate` keeps) and what came of them. */
+export interface CompileJob extends Omit<CompileJobInputs, 'context' | 'sliceCols'> {
+  result: CompileResult;
+  /** The same model compiled on the fault-free wafer (when there are faults), for the cost of the faults. */
+  baseline: CompileResult | null;
+  estimate: { context: number; cyclesPerToken: number; baselineCyclesPerToken: number | null };
 }
 
 export function buildCompileJob(i: CompileJobInputs): CompileJob {

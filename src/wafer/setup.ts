@@ -1,6 +1,6 @@
 // Shared command-line plumbing for the commands that compile and run models: model, fabric and fault options
 // resolved once into the objects the compiler and engines take.
-import { InputError, OptionError } from '../../fabric/errors.js';
+import { InputError, type OptionNamer } from '../../fabric/errors.js';
 import { FaultMap, REPAIR_POLICIES, assertFaultMapSize, type RepairPolicy } from '../../fabric/faults/index.js';
 import type { FabricSpec } from '../../fabric/spec/index.js';
 import type { ProgramDtype } from '../../compiler/wafer/partition.js';
@@ -16,15 +16,21 @@ export interface FaultOptions {
   repair?: string;
 }
 
+/** Names each option by its flag in `flags`, or by its field where `flags` has none. */
+export function flagNamer(flags: Readonly<Record<string, string>>): OptionNamer {
+  return (option) => (Object.hasOwn(flags, option) ? flags[option] : option);
+}
+
 /**
  * Runs core code (compiler/, fabric/) whose bad-input errors name API options (OptionError: `hubSlices`, `grid`, …)
- * and reports them by the command-line flags given here, the edge where those options came from.
+ * and reports them, and the options their fixes name, by the command-line flags given here, the edge where those
+ * options came from.
  */
 export function withFlags<T>(flags: Readonly<Record<string, string>>, run: () => T): T {
   try {
     return run();
   } catch (e) {
-    if (e instanceof OptionError && Object.hasOwn(flags, e.option)) throw new InputError(e.what, flags[e.option], e.fix);
+    if (e instanceof InputError) throw e.named(flagNamer(flags));
     throw e;
   }
 }

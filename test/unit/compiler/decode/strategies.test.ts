@@ -73,13 +73,13 @@ describe('physics of the levers', () => {
 describe('bad input', () => {
   const pass: PassCost = (q) => q;
   it.each([
-    ['k < 1', () => speculative(pass, pass, 0.5, 0), '--k'],
-    ['acceptance 1', () => speculative(pass, pass, 1, 2), '--acceptance'],
-    ['acceptance < 0', () => speculative(pass, pass, -0.1, 2), '--acceptance'],
-    ['an empty curve', () => speculative(pass, pass, [], 2), '--acceptance'],
-    ['block 0', () => diffusion(pass, { block: 0, steps: 2 }), '--block'],
-    ['steps 0', () => diffusion(pass, { block: 4, steps: 0 }), '--steps'],
-    ['draft fraction 0', () => fractionDraft(pass, 0), '--draft-fraction'],
+    ['k < 1', () => speculative(pass, pass, 0.5, 0), 'k'],
+    ['acceptance 1', () => speculative(pass, pass, 1, 2), 'acceptance'],
+    ['acceptance < 0', () => speculative(pass, pass, -0.1, 2), 'acceptance'],
+    ['an empty curve', () => speculative(pass, pass, [], 2), 'acceptance'],
+    ['block 0', () => diffusion(pass, { block: 0, steps: 2 }), 'block'],
+    ['steps 0', () => diffusion(pass, { block: 4, steps: 0 }), 'steps'],
+    ['draft fraction 0', () => fractionDraft(pass, 0), 'draftFraction'],
   ])('%s is an InputError naming its option', (_, f, where) => {
     try {
       f();

@@ -5,6 +5,10 @@ import { countParameters, kvCacheElementsPerToken } from '../../../../compiler/m
 import { getPreset } from '../../../../compiler/model/presets.js';
 import { computeDtypeOf, expectedDistinctExperts, lowerForGpu, validTensorParallelSizes, type GpuLowerOptions } from '../../../../compiler/gpu/lower.js';
 import { catchInputError } from '../../inputError.js';
+import { withFlags } from '../../../../src/wafer/setup.js';
+
+/** The flags `wafer gpu` takes these options from. */
+const GPU_FLAGS = { gpus: '--gpus', batch: '--batch', contextLength: '--context', dtype: '--dtype' };
 
 const h100 = getGpuPreset('h100');
 const base: GpuLowerOptions = { gpus: 1, batch: 1, promptLength: 128, contextLength: 128 };
@@ -158,26 +162,30 @@ describe('GPU lowering: options and capacity', () => {
     expect(validTensorParallelSizes(cfg)).toEqual([1, 2, 4, 8, 16, 32]);
   });
 
-  it('rejects bad options with their flag', () => {
+  it('rejects bad options naming the option (and, at the command line, its flag)', () => {
     expect(inputError(() => lowerForGpu(cfg, h100, { ...base, gpus: 3 }))).toBe(
-      'tensor parallel over 3 GPUs: the 32 attention heads do not split evenly over 3 GPUs (--gpus): use one of 1, 2, 4, 8, 16, 32',
+      'tensor parallel over 3 GPUs: the 32 attention heads do not split evenly over 3 GPUs (gpus): use one of 1, 2, 4, 8, 16, 32',
     );
-    expect(inputError(() => lowerForGpu(cfg, h100, { ...base, batch: 0 }))).toBe('batch must be a whole number ≥ 1, got 0 (--batch): give a whole number ≥ 1');
+    expect(inputError(() => lowerForGpu(cfg, h100, { ...base, batch: 0 }))).toBe('batch must be a whole number ≥ 1, got 0 (batch): give a whole number ≥ 1');
     expect(inputError(() => lowerForGpu(cfg, h100, { ...base, contextLength: 64 }))).toBe(
+      'context 64 is shorter than the prompt (128) (contextLength): give contextLength ≥ 128, or leave it out (it defaults to the prompt length)',
+    );
+    expect(inputError(() => withFlags(GPU_FLAGS, () => lowerForGpu(cfg, h100, { ...base, contextLength: 64 })))).toBe(
       'context 64 is shorter than the prompt (128) (--context): give --context ≥ 128, or leave it out (it defaults to the prompt length)',
     );
-    expect(inputError(() => lowerForGpu(cfg, h100, { ...base, dtype: 'fp16' as never }))).toBe('unsupported weight dtype "fp16" (--dtype): use one of bf16, fp8, int8, mxfp4');
+    expect(inputError(() => lowerForGpu(cfg, h100, { ...base, dtype: 'fp16' as never }))).toBe('unsupported weight dtype "fp16" (dtype): use one of bf16, fp8, int8, mxfp4');
   });
 
   it('says how many GPUs a model needs when it does not fit', () => {
     const big = getPreset('llama-3.1-70b');
     expect(inputError(() => lowerForGpu(big, h100, base))).toMatch(
-      /^llama-3\.1-70b needs 141\.\d GB per GPU over 1 × h100 \(weights 141\.1 GB \+ KV cache 0\.0 GB for batch 1 × context 128 \+ workspace 0\.\d GB\), more than the 72\.0 GB usable of 80\.0 GB \(--gpus\): use --gpus 2 or more/,
+      /^llama-3\.1-70b needs 141\.\d GB per GPU over 1 × h100 \(weights 141\.1 GB \+ KV cache 0\.0 GB for batch 1 × context 128 \+ workspace 0\.\d GB\), more than the 72\.0 GB usable of 80\.0 GB \(gpus\): use gpus 2 or more .*, a smaller batch\/contextLength, or a narrower dtype$/,
     );
+    expect(inputError(() => withFlags(GPU_FLAGS, () => lowerForGpu(big, h100, base)))).toMatch(/\(--gpus\): use --gpus 2 or more .*, a smaller --batch\/--context, or a narrower --dtype$/);
     // ... and it does fit the two it names.
     expect(() => lowerForGpu(big, h100, { ...base, gpus: 2 })).not.toThrow();
     // The KV cache counts too: a long context at a large batch needs more GPUs.
-    expect(inputError(() => lowerForGpu(cfg, h100, { ...base, batch: 64, contextLength: 32768 }))).toMatch(/use --gpus 8 or more/);
+    expect(inputError(() => lowerForGpu(cfg, h100, { ...base, batch: 64, contextLength: 32768 }))).toMatch(/use gpus 8 or more/);
   });
 
   it('says when no tensor-parallel size is enough', () => {

@@ -46,9 +46,9 @@ describe('the GPU kernel list, executed with real numbers', () => {
   it('validates its inputs', () => {
     const weights = syntheticWeights(getPreset('toy-dense'), 0);
     const msg = (fn: () => unknown): string => catchInputError(fn).message;
-    expect(msg(() => runOnGpu(weights, h100, [], 4, { gpus: 1 }))).toBe('empty prompt (--prompt): give at least one token id');
-    expect(msg(() => runOnGpu(weights, h100, [1], 0, { gpus: 1 }))).toBe('cannot generate 0 tokens (--tokens): give a whole number ≥ 1');
-    expect(msg(() => runOnGpu(weights, h100, [512], 2, { gpus: 1 }))).toBe('token id 512 is outside the vocabulary of 512 (--prompt): use ids below 512');
-    expect(msg(() => runOnGpu(weights, h100, [1], 2, { gpus: 3 }))).toBe('tensor parallel over 3 GPUs: the 8 attention heads do not split evenly over 3 GPUs (--gpus): use one of 1, 2, 4, 8');
+    expect(msg(() => runOnGpu(weights, h100, [], 4, { gpus: 1 }))).toBe('empty prompt (prompt): give at least one token id');
+    expect(msg(() => runOnGpu(weights, h100, [1], 0, { gpus: 1 }))).toBe('cannot generate 0 tokens (maxNewTokens): give a whole number ≥ 1');
+    expect(msg(() => runOnGpu(weights, h100, [512], 2, { gpus: 1 }))).toBe('token id 512 is outside the vocabulary of 512 (prompt): use ids below 512');
+    expect(msg(() => runOnGpu(weights, h100, [1], 2, { gpus: 3 }))).toBe('tensor parallel over 3 GPUs: the 8 attention heads do not split evenly over 3 GPUs (gpus): use one of 1, 2, 4, 8');
   });
 });

@@ -6,7 +6,7 @@ import { getPreset } from '../../../../compiler/model/presets.js';
 import { syntheticWeights } from '../../../../compiler/model/synthetic.js';
 import { castWeights, expertNames, routerName, toF32, type ModelWeights } from '../../../../compiler/model/weights.js';
 import { generate, ReferenceModel, top2Margin, type RoutingTrace } from '../../../../compiler/reference/forward.js';
-import { InputError } from '../../../../fabric/errors.js';
+import { OptionError } from '../../../../fabric/errors.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // An independent, deliberately naive float64 implementation written from the transformers modelling code
@@ -291,10 +291,10 @@ describe('ReferenceModel and generate contracts', () => {
   });
 
   it('generate validates its inputs with InputErrors', () => {
-    expect(() => generate(w, [], 2)).toThrow(new InputError('empty prompt', '--prompt', 'give at least one token id'));
-    expect(() => generate(w, [1, 64], 2)).toThrow('token id 64 is outside the vocabulary of 64 (--prompt): use ids below 64');
-    expect(() => generate(w, [1], 0)).toThrow('cannot generate 0 tokens (--tokens): give a whole number ≥ 1');
-    expect(() => generate(w, [1, 2], 64)).toThrow('prompt + tokens = 66 exceeds max_position_embeddings 64 (--tokens): generate fewer tokens');
+    expect(() => generate(w, [], 2)).toThrow(new OptionError('prompt', 'empty prompt', 'give at least one token id'));
+    expect(() => generate(w, [1, 64], 2)).toThrow('token id 64 is outside the vocabulary of 64 (prompt): use ids below 64');
+    expect(() => generate(w, [1], 0)).toThrow('cannot generate 0 tokens (maxNewTokens): give a whole number ≥ 1');
+    expect(() => generate(w, [1, 2], 64)).toThrow('prompt + tokens = 66 exceeds max_position_embeddings 64 (maxNewTokens): generate fewer tokens');
   });
 
   it('refuses config-only families', () => {

@@ -49,7 +49,7 @@ describe('connectivity', () => {
       e = x as InputError;
     }
     expect(e?.message).toBe(
-      'live tile (0,0) is cut off from the rest of the mesh (and 2 more) (--faults f.json): use --repair remap, a lower density or another seed, or leave those tiles unused',
+      'live tile (0,0) is cut off from the rest of the mesh (and 2 more) (--faults f.json): use repair remap, a lower density or another seed, or leave those tiles unused',
     );
   });
 

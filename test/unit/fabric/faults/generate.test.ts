@@ -104,12 +104,12 @@ describe('generateFaults', () => {
   });
 
   const bad: [string, Partial<FaultGenOptions>, string][] = [
-    ['density above 1', { density: 1.5 }, 'fault density 1.5 is out of range (--density): give a fraction of tiles in [0, 1], e.g. 0.03'],
-    ['negative density', { density: -0.1 }, 'fault density -0.1 is out of range (--density): give a fraction of tiles in [0, 1], e.g. 0.03'],
-    ['NaN density', { density: NaN }, 'fault density NaN is out of range (--density): give a fraction of tiles in [0, 1], e.g. 0.03'],
-    ['negative seed', { seed: -1 }, 'seed -1 is not a non-negative integer (--seed): give a whole number ≥ 0'],
-    ['fractional seed', { seed: 1.5 }, 'seed 1.5 is not a non-negative integer (--seed): give a whole number ≥ 0'],
-    ['zero alpha', { clusterAlpha: 0 }, 'clustering parameter 0 must be positive (--clustered): give α > 0 (small α = strong clustering, e.g. 0.5; large α ≈ uniform)'],
+    ['density above 1', { density: 1.5 }, 'fault density 1.5 is out of range (density): give a fraction of tiles in [0, 1], e.g. 0.03'],
+    ['negative density', { density: -0.1 }, 'fault density -0.1 is out of range (density): give a fraction of tiles in [0, 1], e.g. 0.03'],
+    ['NaN density', { density: NaN }, 'fault density NaN is out of range (density): give a fraction of tiles in [0, 1], e.g. 0.03'],
+    ['negative seed', { seed: -1 }, 'seed -1 is not a non-negative integer (seed): give a whole number ≥ 0'],
+    ['fractional seed', { seed: 1.5 }, 'seed 1.5 is not a non-negative integer (seed): give a whole number ≥ 0'],
+    ['zero alpha', { clusterAlpha: 0 }, 'clustering parameter 0 must be positive (clusterAlpha): give α > 0 (small α = strong clustering, e.g. 0.5; large α ≈ uniform)'],
     ['zero region', { clusterAlpha: 1, regionSide: 0 }, 'region side 0 must be a positive integer (regionSide): give at least 1 tile'],
     ['a split over 1', { split: { coreFraction: 0.7, linkFraction: 0.4 } }, 'fault split core 0.7 + link 0.4 is not a partition (split): give non-negative fractions summing to at most 1'],
   ];

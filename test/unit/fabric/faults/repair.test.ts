@@ -69,7 +69,7 @@ describe('remap repair', () => {
     expect(e).toBeInstanceOf(InputError);
     expect(e.what).toBe('row 3 has 3 defective tiles but only 2 spare columns (and all 1 spare rows are used)');
     expect(e.where).toBe('remap repair');
-    expect(e.fix).toBe('use --repair route-around, a lower defect density, or a fabric with more spares');
+    expect(e.fix).toBe('use repair route-around, a lower defect density, or a fabric with more spares');
     const noRows = { ...g, spareRows: 0 };
     expect(() => remapRepair(FaultMap.fromJson({ width: 6, height: 4, deadTiles: [[0, 2], [1, 2], [2, 2]], deadCores: [], deadLinks: [] }, 'p'), noRows)).toThrow(
       'row 2 has 3 defective tiles but only 2 spare columns (and no spare rows) (remap repair)',

@@ -92,10 +92,10 @@ describe('GpuEngine', () => {
 
   it('refuses batch > 1 and costed-only kernels', () => {
     expect(() => new GpuEngine(prog(1, 2), tensors, { maxSeq: 4 })).toThrow(InputError);
-    expect(() => new GpuEngine(prog(1, 2), tensors, { maxSeq: 4 })).toThrow('the GPU engine runs batch 1 with real numbers, got batch 2 (--batch): use --batch 1 with --run');
+    expect(() => new GpuEngine(prog(1, 2), tensors, { maxSeq: 4 })).toThrow('the GPU engine runs batch 1 with real numbers, got batch 2 (batch): use batch 1 with run');
     const mla = prog(1, 1, [k('L0.q_absorb', 'matmul', { op: 'none', why: 'MLA q absorb is costed, not executed' })]);
     expect(() => new GpuEngine(mla, tensors, { maxSeq: 4 })).toThrow(
-      'kernel L0.q_absorb cannot run with real numbers: MLA q absorb is costed, not executed (model hand): run it without --run (estimates only)',
+      'kernel L0.q_absorb cannot run with real numbers: MLA q absorb is costed, not executed (model hand): run it without run (estimates only)',
     );
   });
 

@@ -73,7 +73,7 @@ describe('GPU presets', () => {
   it('looks names up case-insensitively and rejects unknown ones', () => {
     expect(getGpuPreset('H100').name).toBe('h100');
     const e = inputError(() => getGpuPreset('v100'));
-    expect(e.message).toBe('unknown GPU preset "v100" (--gpu): use one of a100, h100, h200, b200, or a GPU spec JSON file');
+    expect(e.message).toBe('unknown GPU preset "v100" (gpu): use one of a100, h100, h200, b200, or a GPU spec JSON file');
   });
 });
 

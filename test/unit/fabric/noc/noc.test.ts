@@ -132,13 +132,13 @@ describe('synthetic traffic: deadlock and bad input', () => {
   });
 
   it.each<[Partial<NocOptions>, string]>([
-    [{ rate: 0 }, 'rate 0 is out of range (--rate): give wavelets per tile per cycle in (0, 1]'],
-    [{ rate: 1.5 }, 'rate 1.5 is out of range (--rate): give wavelets per tile per cycle in (0, 1]'],
-    [{ packetWavelets: 0 }, 'packet of 0 wavelets (--packet-wavelets): give a whole number in 1..1024'],
-    [{ vcs: 25 }, '25 VCs (--vcs): give 1..24 (the router\'s colours)'],
-    [{ pattern: 'transpose', width: 4, height: 2 }, 'transpose needs a square mesh, got 4x2 (--pattern): use a square --mesh or another pattern'],
-    [{ pattern: 'zigzag' as never }, 'unknown traffic pattern "zigzag" (--pattern): use one of uniform, transpose, bitcomplement, hotspot, neighbor'],
-    [{ faults: FaultMap.empty(4, 4) }, 'fault map is 4x4 but the mesh is 16x16 (--faults): give a 16x16 fault map'],
+    [{ rate: 0 }, 'rate 0 is out of range (rate): give wavelets per tile per cycle in (0, 1]'],
+    [{ rate: 1.5 }, 'rate 1.5 is out of range (rate): give wavelets per tile per cycle in (0, 1]'],
+    [{ packetWavelets: 0 }, 'packet of 0 wavelets (packetWavelets): give a whole number in 1..1024'],
+    [{ vcs: 25 }, '25 VCs (vcs): give 1..24 (the router\'s colours)'],
+    [{ pattern: 'transpose', width: 4, height: 2 }, 'transpose needs a square mesh, got 4x2 (pattern): use a square mesh or another pattern'],
+    [{ pattern: 'zigzag' as never }, 'unknown traffic pattern "zigzag" (pattern): use one of uniform, transpose, bitcomplement, hotspot, neighbor'],
+    [{ faults: FaultMap.empty(4, 4) }, 'fault map is 4x4 but the mesh is 16x16 (faults): give a 16x16 fault map'],
   ])('%o', (o, message) => {
     expect(() => runNoc(base(o))).toThrow(InputError);
     expect(() => runNoc(base(o))).toThrow(message);

@@ -37,7 +37,7 @@ describe('fabric presets', () => {
   it('refuses an unknown preset, listing the names', () => {
     const e = inputError(() => getFabricPreset('wse9'));
     expect(e.what).toBe('unknown fabric preset "wse9"');
-    expect(e.where).toBe('--fabric');
+    expect(e.where).toBe('fabric');
     expect(e.fix).toContain('wse2, wse3, mini-4');
   });
 });

@@ -25,4 +25,13 @@ describe('withFlags', () => {
     const unmapped = new OptionError('maxFan', 'bad', 'fix it');
     expect(catchInputError(() => withFlags(OPTION_FLAGS, () => { throw unmapped; }))).toBe(unmapped);
   });
+
+  it('names the options a fix mentions: field names in the core, flags at the edge', () => {
+    const e = new OptionError('contextLength', 'too short', (name) => `give ${name('contextLength')} ≥ 8 or a smaller ${name('batch')}`);
+    expect(e.message).toBe('too short (contextLength): give contextLength ≥ 8 or a smaller batch');
+    const cli = catchInputError(() => withFlags({ contextLength: '--context', batch: '--batch' }, () => { throw e; }));
+    expect(cli.message).toBe('too short (--context): give --context ≥ 8 or a smaller --batch');
+    const place = new InputError('cut off', 'fault map', (name) => `use ${name('repair')} remap`);
+    expect(catchInputError(() => withFlags({ repair: '--repair' }, () => { throw place; })).message).toBe('cut off (fault map): use --repair remap');
+  });
 });
