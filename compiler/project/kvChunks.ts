@@ -11,10 +11,26 @@ import { slice, zeros, type LogicalTile, type StreamDecl } from '../wafer/plan.j
 import { COMBINE_SHAPES, reduceChildren, reduceCostCycles, sliceLen, type ReduceShape } from '../wafer/region.js';
 import { fail, type KvChunker, type KvChunking, type LowerContext } from '../wafer/lower/context.js';
 
-/** Pieces a chunked KV head's partial goes up its combine tree in: about 128 floats each, at most 8. */
-export function combinePieces(partLen: number): number {
-  return Math.max(1, Math.min(8, Math.floor(partLen / 128)));
+/**
+ * Pieces a chunked KV head's partial goes up its combine tree in: about 128 floats each, at most 8, and few enough
+ * that a tile's streams fit its colours. Each piece is a stream of its own (the ISA has one receive trigger per colour
+ * on a tile), so a tile with `children` children on the combine tree receives children × pieces streams and sends
+ * pieces more, beside its query (and the new k/v or the O region's input): (children + 1) × pieces + 2 colours. Fewer
+ * pieces pipeline the combine less; the estimate charges what is chosen.
+ */
+export function combinePieces(partLen: number, children: number, colours: number, most = MAX_COMBINE_PIECES): number {
+  const byColours = Math.floor((colours - COMBINE_OTHER_STREAMS) / (children + 1));
+  return Math.max(1, Math.min(most, Math.floor(partLen / 128), byColours));
 }
+
+/** Most pieces a partial is split into (a projection may ask for fewer: ProjectionLowering.kvCombinePieces). */
+export const MAX_COMBINE_PIECES = 8;
+
+/** Streams of a chunk tile besides its combine: q in, and the new k/v in or the O region's input out. */
+const COMBINE_OTHER_STREAMS = 2;
+
+/** Most children any tile of a combine tree of `chunks` tiles has (the root's, in every shape). */
+const combineChildren = (shape: ReduceShape, chunks: number): number => reduceChildren(shape, 0, chunks).length;
 
 /**
  * A KV cache that fits its tile is split over chunk tiles for speed only where one tile's attention over it takes at
@@ -57,10 +73,12 @@ function chunkCosts(c: LowerContext) {
   const partLen = qLen + 2 * group;
   const attend = (p: number) => opCost(spec, { op: 'attention', q: slice('q', 0, qLen), kCache: 'kc', vCache: 'vc', out: slice('part', 0, qLen), numHeads: group, numKvHeads: 1, headDim: hd }, { position: p - 1, dtypeOf: () => kvDtype }).cycles;
   // The combine: a tree of pieces (chunkedAttention), pipelined: the tree at a piece's cost, then the other pieces.
-  const pieces = combinePieces(partLen);
-  const ps = Math.ceil(partLen / pieces);
-  const addPiece = 2 * Math.ceil(ps / f32AddWidth(spec));
-  const combineCycles = (shape: ReduceShape, n: number) => reduceCostCycles(shape, n, ps, spec.hopLatencyCycles, addPiece) + (n > 1 ? (pieces - 1) * (ps + addPiece) : 0);
+  const combineCycles = (shape: ReduceShape, n: number) => {
+    const pieces = combinePieces(partLen, combineChildren(shape, n), spec.colours, c.proj?.kvCombinePieces);
+    const ps = Math.ceil(partLen / pieces);
+    const addPiece = 2 * Math.ceil(ps / f32AddWidth(spec));
+    return reduceCostCycles(shape, n, ps, spec.hopLatencyCycles, addPiece) + (n > 1 ? (pieces - 1) * (ps + addPiece) : 0);
+  };
   return { attend, combineCycles };
 }
 
@@ -114,14 +132,15 @@ function kvChunking(c: LowerContext, qkNorm: boolean): KvChunking | null {
   // Against one tile attending over the whole cache, chunks also pay q's multicast to them.
   if (fits && (!best || best.chunks < 2 || best.cost + qLen >= attend(opts.maxSeq))) return null;
   if (!best) fail(`one KV position of head dimension ${hd} does not fit a tile of ${spec.sramBytesPerTile} bytes beside its query`, 'use a fabric with more SRAM per tile');
-  return { positions: best.positions, chunks: best.chunks, reduce: best.reduce };
+  const pieces = combinePieces(group * hd + 2 * group, combineChildren(best.reduce, best.chunks), spec.colours, proj?.kvCombinePieces);
+  return { positions: best.positions, chunks: best.chunks, reduce: best.reduce, pieces };
 }
 
 /** Projection only: KV head `g`'s attention over chunk tiles (see ProjectionLowering); returns the ops that feed them. */
 function chunkedAttention(ctx: LowerContext, layerIndex: number, g: number, at: LogicalTile, oInput: StreamDecl, chunking: KvChunking): Op[] {
   const { p, group, hd, kvDtype } = ctx;
   const L = `L${layerIndex}`;
-  const { positions, chunks, reduce } = chunking;
+  const { positions, chunks, reduce, pieces } = chunking;
   const qLen = group * hd;
   const partLen = qLen + 2 * group;
   const qStream = p.stream([at.id], [], qLen, 'broadcast', `${L}.attn.q${g}`);
@@ -138,7 +157,6 @@ function chunkedAttention(ctx: LowerContext, layerIndex: number, g: number, at: 
   }
   // The partials go up the combine tree in pieces, each added and passed on as soon as it is in: a level costs a
   // piece, not the whole partial, once the pipeline is full.
-  const pieces = combinePieces(partLen);
   const ps = Math.ceil(partLen / pieces);
   const up = new Map<number, StreamDecl[]>();
   for (let c = 0; c < chunks; c++) {

@@ -19,8 +19,10 @@ import type { LayerNode } from '../graph/graph.js';
 import { tileBudgetBytes, type ProgramDtype } from '../wafer/partition.js';
 import { PATH_CAUSES, type PathSplit } from '../wafer/estimate.js';
 import { searchSpread } from '../wafer/spread.js';
-import { lowerStage, timeStage, type LoweredStage, type StageRequest, type WaferMesh } from './stage.js';
+import { ColourError, lowerStage, timeStage, type LoweredStage, type StageColours, type StageRequest, type WaferMesh } from './stage.js';
+import { MAX_COMBINE_PIECES } from './kvChunks.js';
 import { projectionGraph } from './graph.js';
+import { projectFloor, type FloorReport } from './floor.js';
 
 export type ProjectDtype = 'bf16' | 'int8' | 'mxfp4';
 export const PROJECT_DTYPES: readonly ProjectDtype[] = ['bf16', 'int8', 'mxfp4'];
@@ -106,6 +108,8 @@ export interface ProjectionStage {
   kvPositionsPerTile: number;
   /** Tiles whose buffers overflow a tile's SRAM (held as spans, costed as one compute engine). */
   overflowTiles: number;
+  /** Colours its routes use, as the compiler's colouring assigns them (at most the report's colourBudget); with several layers of the kind placed apart, the most any needs. */
+  colours: number;
 }
 
 export interface ProjectionReport {
@@ -140,7 +144,14 @@ export interface ProjectionReport {
   boundBy: string;
   stages: ProjectionStage[];
   /** The embedding (step start to the first layer's hub) and the final norm + LM head + argmax (its hub to the end). */
-  head: { embeddingTiles: number; lmHeadTiles: number; embeddingCycles: number; lmHeadCycles: number; cycles: number };
+  head: { embeddingTiles: number; lmHeadTiles: number; embeddingCycles: number; lmHeadCycles: number; cycles: number; embeddingColours: number; lmHeadColours: number };
+  /** Colours a tile's router offers (the fabric's), within which every stage is coloured. */
+  colourBudget: number;
+  /**
+   * Pieces a chunked KV head's partial goes up its combine tree in, at most (each a stream with a colour): 8 unless
+   * the routes needed fewer to fit the colour budget (null without chunked KV heads).
+   */
+  kvCombinePieces: number | null;
   interWafer: { bytesPerToken: number; secondsPerBoundary: number; boundaries: number };
   maxFan: number;
   /** Tiles each half-layer's hub (its part of the residual, its norm) is split over. */
@@ -148,6 +159,11 @@ export interface ProjectionReport {
   budgetBytesPerTile: number;
   clockHz: number;
   approximations: string[];
+  /** The floor (floor.ts, docs/floor.md): the fewest cycles per token the fabric allows under the same cost functions. */
+  floorTokensPerSecond: number;
+  /** decodeTokensPerSecond ÷ floorTokensPerSecond: 1 at the floor. */
+  efficiency: number;
+  floor: FloorReport;
   /** Every assumption of the cost model (fabric/spec/assumptions.ts) with the value this projection charged. */
   assumptions: AssumptionInUse[];
   method: string;
@@ -262,6 +278,26 @@ function assignWafers(embTiles: number, layerTiles: number[], lmTiles: number, u
 // Longer than ~150 lines: the projection's phases (build the stages, pick KV chunks, spread, time the stages where
 // they sit, add up the token) share the build and the packing they refine; splitting them is left for later.
 export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions = {}): ProjectionReport {
+  // Where a stage's routes need more colours than the fabric has, the KV combine goes up in fewer pieces (fewer
+  // streams on its links); the estimate charges the slower combine. Other stages have no cheaper layout here.
+  let last: ColourError | null = null;
+  for (const most of COMBINE_PIECES_STEPS) {
+    // A step only where it means fewer pieces than the layout that failed.
+    if (last && (last.combinePieces === null || (most ?? MAX_COMBINE_PIECES) >= last.combinePieces)) continue;
+    try {
+      return projectWith(cfg, spec, opts, most);
+    } catch (e) {
+      if (!(e instanceof ColourError)) throw e;
+      last = e;
+    }
+  }
+  throw new InputError(`${last!.what}, in every layout the projection tries (a KV combine in ${COMBINE_PIECES_STEPS.map((p) => p ?? MAX_COMBINE_PIECES).join(', ')} pieces where there is one)`, last!.where, 'use a fabric spec with more colours, or a larger grid so that regions spread out');
+}
+
+/** The KV combine's most pieces, tried in order until every stage's colours fit (undefined: as many as help). */
+const COMBINE_PIECES_STEPS: readonly (number | undefined)[] = [undefined, 4, 2, 1];
+
+function projectWith(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions, kvCombinePieces: number | undefined): ProjectionReport {
   const o = resolveOptions(cfg, spec, opts);
   const mesh = waferMesh(spec, o.grid, o.faults, o.repair);
   const { graph, approximations } = projectionGraph(cfg);
@@ -288,7 +324,7 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
       budgetBytes,
       maxFan,
       maxSeq: window === null ? o.context : Math.min(o.context, window),
-      projection: { lowerExpert: (_l, e) => chosen.has(e), expertWeightBits, kvDtype: o.kvDtype, kvChunkPositions },
+      projection: { lowerExpert: (_l, e) => chosen.has(e), expertWeightBits, kvDtype: o.kvDtype, kvChunkPositions, kvCombinePieces },
       batch: o.batch,
       expertChoice,
       sliceCols: opts.hubSlices !== undefined ? Math.ceil(graph.hidden / opts.hubSlices) : undefined,
@@ -396,7 +432,8 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
   const head = { cycles: embedding.cycles + lmHead.cycles, path: Object.fromEntries(PATH_CAUSES.map((c) => [c, embedding.path[c] + lmHead.path[c]])) as PathSplit };
   const layerCycles: number[] = new Array(L);
   const layerPaths: PathSplit[] = new Array(L);
-  const timedKinds = new Map<string, { cycles: number; path: PathSplit }>();
+  const timedKinds = new Map<string, { cycles: number; path: PathSplit; colours: StageColours }>();
+  const kindColours = new Map<string, number>();
   graph.layers.forEach((layer, l) => {
     const k = kindOf(layer);
     const stage = b.kinds.get(k)!;
@@ -407,6 +444,7 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
     }
     layerCycles[l] = t.cycles;
     layerPaths[l] = t.path;
+    kindColours.set(k, Math.max(kindColours.get(k) ?? 0, t.colours.colours));
   });
 
   // Compose a token.
@@ -460,8 +498,9 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
   const stages: ProjectionStage[] = [...kindLayers].map(([k, ls]) => {
     const s = b.kinds.get(k)!;
     const first = graph.layers.indexOf(ls[0]);
-    return { kind: k, layers: ls.length, tilesPerLayer: s.tiles, cycles: layerCycles[first], kvPositionsPerTile: s.kvPositionsPerTile, overflowTiles: s.overflowTiles };
+    return { kind: k, layers: ls.length, tilesPerLayer: s.tiles, cycles: layerCycles[first], kvPositionsPerTile: s.kvPositionsPerTile, overflowTiles: s.overflowTiles, colours: kindColours.get(k)! };
   });
+  const floor = projectFloor(graph, mesh.spec, { usableTiles: mesh.usableTiles, budgetBytes: tileBudgetBytes(mesh.spec), dtype: programDtype, expertWeightBits, kvDtype: o.kvDtype, context: o.context, batch: o.batch });
   if (o.kvDtype === 'bf16') approximations.push('KV cache held in bf16, attention multiply-adds at the 16-bit-into-f32 width (`@fmachs`); the mesh engine holds it in f32');
   if (stages.some((s) => s.overflowTiles > 0)) approximations.push('hub tiles whose vectors overflow one tile hold a span of tiles and are costed as one compute engine (as the lowering places them)');
   return {
@@ -488,16 +527,28 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
     breakdownDetail,
     boundBy,
     stages,
-    head: { embeddingTiles: b.embedding.tiles, lmHeadTiles: b.lmHead.tiles, embeddingCycles: embedding.cycles, lmHeadCycles: lmHead.cycles, cycles: head.cycles },
+    head: { embeddingTiles: b.embedding.tiles, lmHeadTiles: b.lmHead.tiles, embeddingCycles: embedding.cycles, lmHeadCycles: lmHead.cycles, cycles: head.cycles, embeddingColours: embedding.colours.colours, lmHeadColours: lmHead.colours.colours },
+    colourBudget: mesh.spec.colours,
+    kvCombinePieces: chunkedCombinePieces(b),
     interWafer: { bytesPerToken: activationBytes, secondsPerBoundary: boundarySeconds, boundaries },
     maxFan: b.maxFan,
     hubSlices: b.embedding.hubSlices,
     budgetBytesPerTile: b.budgetBytes,
     clockHz: clock,
     approximations,
+    floorTokensPerSecond: floor.tokensPerSecond,
+    efficiency: 1 / interval / floor.tokensPerSecond,
+    floor,
     assumptions: assumptionsOf(spec),
     method: PROJECTION_METHOD + (exact ? ' (every layer placed and timed at its own offset)' : ''),
   };
+}
+
+/** The most pieces any chunked KV head's combine uses (null: no chunked heads). */
+function chunkedCombinePieces(b: Build): number | null {
+  let most: number | null = null;
+  for (const s of b.kinds.values()) if (s.combinePieces !== null) most = Math.max(most ?? 0, s.combinePieces);
+  return most;
 }
 
 /** One point of a grid sweep: the projection on that sub-grid, or why the model does not go there. */

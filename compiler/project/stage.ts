@@ -3,6 +3,7 @@
 // stage is lowered (lower.ts, with the projection extensions where a real-size piece overflows a tile), placed at the
 // scan offset where it sits on its wafer (place.ts), routed (route.ts) and timed by estimateStep (estimate.ts) on the
 // engine's cost functions (fabric/mesh/cost.ts). Nothing here computes a time by itself.
+import { InputError } from '../../fabric/errors.js';
 import type { FabricSpec } from '../../fabric/spec/schema.js';
 import type { FaultMap } from '../../fabric/faults/index.js';
 import { tileSramBytes } from '../../fabric/isa/sram.js';
@@ -10,6 +11,8 @@ import type { ModelGraph, LayerNode } from '../graph/graph.js';
 import { hubSliceCols, lowerModel, type Lowered, type ProjectionLowering } from '../wafer/lower.js';
 import { placeTiles, type Placement } from '../wafer/place.js';
 import { meshView, routeStreams, type StreamRoute } from '../wafer/route.js';
+import { assignColours } from '../wafer/colour.js';
+import { verifyRoutes } from '../wafer/verify.js';
 import { estimateStep, PATH_CAUSES, type PathSplit } from '../wafer/estimate.js';
 import type { ProgramDtype } from '../wafer/partition.js';
 import type { TileTag, TileUnit } from '../wafer/plan.js';
@@ -69,6 +72,16 @@ export interface LoweredStage {
   hubSlices: number;
   /** KV positions a chunk tile holds when full (0 without attention). */
   kvFillPositions: number;
+  /** Pieces a chunked KV head's partial goes up its combine in (null: no chunked heads). */
+  combinePieces: number | null;
+}
+
+/** A stage's routes coloured by the compiler's pass (compiler/wafer/colour.ts) within its fabric's colours. */
+export interface StageColours {
+  /** Colours the stage's routes use (the most any tile or link needs is at most this). */
+  colours: number;
+  /** Streams that took their column-first route (the same hops) because it needed a lower colour. */
+  alternativeRoutes: number;
 }
 
 export interface TimedStage {
@@ -82,6 +95,7 @@ export interface TimedStage {
   path: PathSplit;
   placement: Placement;
   routes: StreamRoute[];
+  colours: StageColours;
 }
 
 /** Lowers a stage and sizes it on the mesh. Throws the compiler's InputError when a piece cannot be partitioned. */
@@ -140,7 +154,7 @@ export function lowerStage(req: StageRequest): LoweredStage {
     if (t.tag.unit === 'embedding') embeddingTiles += n;
     else if (t.tag.unit === 'final-hub' || t.tag.unit === 'lm-head') lmHeadTiles += n;
   }
-  return { req, lowered, tiles: total, embeddingTiles, lmHeadTiles, kvTiles, kvPositionsPerTile, overflowTiles, hubSlices: Math.ceil(req.graph.hidden / sliceCols), kvFillPositions: lowered.kvFillPositions ?? 0 };
+  return { req, lowered, tiles: total, embeddingTiles, lmHeadTiles, kvTiles, kvPositionsPerTile, overflowTiles, hubSlices: Math.ceil(req.graph.hidden / sliceCols), kvFillPositions: lowered.kvFillPositions ?? 0, combinePieces: lowered.kvChunking?.pieces ?? null };
 }
 
 /** A stage's stub tiles: where its input comes from and its output goes (other wafers), not tiles of its own. */
@@ -156,6 +170,7 @@ export function timeStage(stage: LoweredStage, scanOffset: number, position: num
   const H = spec.heightTiles;
   const placement = placeTiles(tiles, W, H, mesh.usable, { fabric: `fabric "${spec.name}"`, dead: W * H - mesh.usableTiles }, { scanOffset });
   const routes = routeStreams(lowered.plan.streams, placement.tileOf, meshView(W, H, mesh.faults), { dimensionOrdered: true, hopsOnly: mesh.linkExtraLatencyCycles === null });
+  const { colours, alternativeRoutes } = colourStage(stage, placement);
   const part = partOf(req);
   // Probes: where the stage's share of a token starts (the first hub slice's input) and ends (the last of the next
   // hub's slices to receive its part: the `stage.out` stubs).
@@ -174,5 +189,45 @@ export function timeStage(stage: LoweredStage, scanOffset: number, position: num
   const arrivals = to.map((t) => est.firstArrival!.get(t.id)!);
   const b = arrivals.length > 0 ? arrivals.reduce((x, y) => (y.cycles > x.cycles ? y : x)) : { cycles: est.cycles, path: est.criticalPath! };
   const path = Object.fromEntries(PATH_CAUSES.map((c) => [c, b.path[c] - a.path[c]])) as PathSplit;
-  return { cycles: b.cycles - a.cycles, path, placement, routes };
+  return { cycles: b.cycles - a.cycles, path, placement, routes, colours: { colours, alternativeRoutes } };
+}
+
+/** Where a stage's routes need more colours than its fabric has (the projection answers with a lowering that needs fewer). */
+export class ColourError extends InputError {
+  constructor(
+    what: string,
+    where: string,
+    fix: string,
+    /** Pieces the stage's chunked KV heads combine in (null: none), which fewer could relieve. */
+    readonly combinePieces: number | null,
+  ) {
+    super(what, where, fix);
+  }
+}
+
+/**
+ * Colours a placed stage as the compiler would emit it: every stream routed in full along dimension-ordered paths,
+ * row first and column first (both shortest: the hops the estimate reads are the same), and coloured by assignColours,
+ * each stream taking whichever of its two routes needs the lower colour. Throws ColourError where no colouring fits.
+ */
+export function colourStage(stage: LoweredStage, placement: Placement): StageColours & { routes: StreamRoute[]; colourOf: Int32Array } {
+  const { mesh } = stage.req;
+  const spec = mesh.spec;
+  const W = spec.widthTiles;
+  const streams = stage.lowered.plan.streams;
+  const view = meshView(W, spec.heightTiles, mesh.faults);
+  const rowFirst = routeStreams(streams, placement.tileOf, view, { dimensionOrdered: true });
+  const columnFirst = routeStreams(streams, placement.tileOf, view, { dimensionOrdered: true, columnFirst: true });
+  const c = assignColours(streams, rowFirst, placement.tileOf, W * spec.heightTiles, spec.colours, W, columnFirst);
+  if (!c.ok) {
+    const what = stage.req.part === 'embedding' ? 'the embedding' : stage.req.part === 'lm_head' ? 'the LM head' : `layer ${stage.req.layers[0].index}`;
+    throw new ColourError(`${what}: ${c.error.what}`, c.error.where, c.error.fix, stage.combinePieces);
+  }
+  // The colouring must be one the compiler's verifier accepts.
+  verifyRoutes(c.routes, c.colourOf, view);
+  let alternativeRoutes = 0;
+  c.routes.forEach((r, i) => {
+    if (r !== rowFirst[i]) alternativeRoutes++;
+  });
+  return { colours: c.coloursUsed, alternativeRoutes, routes: c.routes, colourOf: c.colourOf };
 }

@@ -12,29 +12,37 @@ function popcount(x: number): number {
   return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }
 
-/** The colouring's outcome: a colour per stream, or where more streams meet than a tile has colours (an expected outcome the caller may answer with fewer hub slices). */
-export type Colouring = { ok: true; colourOf: Int32Array } | { ok: false; error: InputError };
+/**
+ * The colouring's outcome: a colour per stream and the route each stream takes (its first route, or the alternative
+ * where only that one found a free colour), or where more streams meet than a tile has colours (an expected outcome
+ * the caller may answer with a lowering that needs fewer).
+ */
+export type Colouring = { ok: true; colourOf: Int32Array; routes: StreamRoute[]; coloursUsed: number } | { ok: false; error: InputError };
 
-export function assignColours(streams: StreamDecl[], routes: StreamRoute[], tileOf: Int32Array, tiles: number, maxColours: number, width: number): Colouring {
+/**
+ * Colours `streams` routed by `routes`. With `alternatives` (a second shortest route per stream, in the same order), a
+ * stream none of whose colours is free on its first route takes its alternative where a colour is free there: both
+ * are shortest, so the hop counts the estimate reads do not change.
+ */
+export function assignColours(streams: StreamDecl[], routes: StreamRoute[], tileOf: Int32Array, tiles: number, maxColours: number, width: number, alternatives?: StreamRoute[]): Colouring {
   if (maxColours > 32) throw new Error('colour: at most 32 colours are supported');
   const linkMask = new Uint32Array(tiles * 5);
   const srcMask = new Uint32Array(tiles);
   const dstMask = new Uint32Array(tiles);
   const allMask = new Uint32Array(tiles);
   const colourOf = new Int32Array(streams.length).fill(-1);
+  const chosenRoutes = [...routes];
+  let used = 0;
   const order = routes.map((r) => r.stream).sort((a, b) => routes[b].entries.size - routes[a].entries.size || a - b);
-  for (const id of order) {
+  // The lowest colour free for stream `id` on route `r`, or -1 (and the tile that was full, if one was).
+  const pick = (id: number, r: StreamRoute): { colour: number; fullTile: number } => {
     const s = streams[id];
-    const r = routes[id];
-    const srcTiles = s.src.map((t) => tileOf[t]);
-    const dstTiles = s.dst.map((t) => tileOf[t]);
     let forbidden = 0;
     for (const l of r.links) forbidden |= linkMask[l];
-    for (const t of srcTiles) forbidden |= srcMask[t];
-    for (const t of dstTiles) forbidden |= dstMask[t];
-    let chosen = -1;
+    for (const t of s.src) forbidden |= srcMask[tileOf[t]];
+    for (const t of s.dst) forbidden |= dstMask[tileOf[t]];
     let fullTile = -1;
-    for (let c = 0; c < maxColours && chosen < 0; c++) {
+    for (let c = 0; c < maxColours; c++) {
       const bit = 1 << c;
       if (forbidden & bit) continue;
       let fits = true;
@@ -45,18 +53,34 @@ export function assignColours(streams: StreamDecl[], routes: StreamRoute[], tile
           break;
         }
       }
-      if (fits) chosen = c;
+      if (fits) return { colour: c, fullTile };
     }
-    if (chosen < 0) {
-      const where = fullTile >= 0 ? `tile ${tileName(fullTile, width)}` : `stream ${s.label}`;
+    return { colour: -1, fullTile };
+  };
+  for (const id of order) {
+    const s = streams[id];
+    let r = routes[id];
+    let got = pick(id, r);
+    const alt = alternatives?.[id];
+    if (alt) {
+      const again = pick(id, alt);
+      if (again.colour >= 0 && (got.colour < 0 || again.colour < got.colour)) {
+        got = again;
+        r = alt;
+      }
+    }
+    if (got.colour < 0) {
+      const where = got.fullTile >= 0 ? `tile ${tileName(got.fullTile, width)}` : `stream ${s.label}`;
       return { ok: false, error: new InputError(`routing needs more than ${maxColours} colours at ${where}`, 'colour', 'use a larger fabric so regions spread out, or a fabric spec with more colours') };
     }
-    const bit = 1 << chosen;
-    colourOf[id] = chosen;
+    const bit = 1 << got.colour;
+    colourOf[id] = got.colour;
+    chosenRoutes[id] = r;
+    used = Math.max(used, got.colour + 1);
     for (const l of r.links) linkMask[l] |= bit;
-    for (const t of srcTiles) srcMask[t] |= bit;
-    for (const t of dstTiles) dstMask[t] |= bit;
+    for (const t of s.src) srcMask[tileOf[t]] |= bit;
+    for (const t of s.dst) dstMask[tileOf[t]] |= bit;
     for (const t of r.entries.keys()) allMask[t] |= bit;
   }
-  return { ok: true, colourOf };
+  return { ok: true, colourOf, routes: chosenRoutes, coloursUsed: used };
 }

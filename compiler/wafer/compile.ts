@@ -10,8 +10,8 @@ import { tileBudgetBytes, type ProgramDtype } from './partition.js';
 import { lowerModel, type Lowered } from './lower.js';
 import { modelTag, type TileTag } from './plan.js';
 import { placeTiles, type Placement } from './place.js';
-import { meshView, routeStreams, type StreamRoute } from './route.js';
-import { assignColours } from './colour.js';
+import { meshView, routeStreams, type MeshView, type StreamRoute } from './route.js';
+import { assignColours, type Colouring } from './colour.js';
 import { emitProgram } from './emit.js';
 import { searchSpread } from './spread.js';
 import { verifyCoverage, verifyRoutes } from './verify.js';
@@ -109,16 +109,31 @@ function compileWith(graph: ModelGraph, opts: CompileOptions): { ok: true; resul
   verifyCoverage(graph, lowered);
   const placement = placeTiles(lowered.plan.tiles, W, H, usable, { fabric: `fabric "${spec.name}"`, dead: logicalFaults ? countDead(logicalFaults) : 0 });
   const view = meshView(W, H, logicalFaults);
-  const routes = routeStreams(lowered.plan.streams, placement.tileOf, view);
-  const colouring = assignColours(lowered.plan.streams, routes, placement.tileOf, W * H, spec.colours, W);
+  const colouring = colourRoutes(lowered, placement, view, spec.colours);
   if (!colouring.ok) return colouring;
-  const { colourOf } = colouring;
+  const { colourOf, routes } = colouring;
   verifyRoutes(routes, colourOf, view);
   const program = emitProgram(spec.name, lowered, placement, routes, colourOf, opts.maxSeq);
   validateProgram(spec, program, logicalFaults, 'compiled program');
   const report = buildReport({ graph, spec, opts, program, lowered, placement, routes, colourOf, deadTiles, remap, sramOf: tileSramBytes });
   const tileTags = program.tiles.map((_, k) => (k < lowered.plan.tiles.length ? lowered.plan.tiles[k].tag : RELAY_TAG));
   return { ok: true, result: { program, report, engineFaults: logicalFaults, linkExtraLatencyCycles: remap?.extraLatencyCycles ?? null, remap, tileTags, lowered, placement, routes } };
+}
+
+/**
+ * Routes (BFS) and colours the plan's streams. Where that needs more colours than the fabric has, each stream may
+ * instead take its column-first dimension-ordered route (also shortest: the same hops) where that needs a lower
+ * colour — what the projection does for every stage (compiler/project/stage.ts colourStage).
+ */
+function colourRoutes(lowered: Lowered, placement: Placement, view: MeshView, colours: number): Colouring {
+  const { streams } = lowered.plan;
+  const tiles = view.width * view.height;
+  const routes = routeStreams(streams, placement.tileOf, view);
+  const first = assignColours(streams, routes, placement.tileOf, tiles, colours, view.width);
+  if (first.ok) return first;
+  const columnFirst = routeStreams(streams, placement.tileOf, view, { dimensionOrdered: true, columnFirst: true });
+  const again = assignColours(streams, routes, placement.tileOf, tiles, colours, view.width, columnFirst);
+  return again.ok ? again : first;
 }
 
 /** emitProgram lists the plan's tiles first, in plan order, then the routers that only forward. */

@@ -12,7 +12,7 @@ import type { LayerNode, ModelGraph } from '../graph/graph.js';
 import { partitionMatrix } from './partition.js';
 import { PlanBuilder, type StreamDecl } from './plan.js';
 import type { Region } from './region.js';
-import { fail, lowerContext, qkvPartition, sl, type LowerContext, type LowerOptions } from './lower/context.js';
+import { fail, lowerContext, qkvPartition, sl, type KvChunking, type LowerContext, type LowerOptions } from './lower/context.js';
 import { hubSlices, normSlices, receiveSlices } from './lower/hub.js';
 import { lowerAttention } from './lower/attention.js';
 import { lowerDenseMlp } from './lower/mlp.js';
@@ -29,6 +29,8 @@ export interface Lowered {
   logitOutputs: { name: string; offset: number }[];
   /** Projection: KV positions a chunk tile holds when full, for a cache far longer than one tile's. */
   kvFillPositions?: number;
+  /** Projection: how chunked KV heads are split and combined (absent: one tile per KV head). */
+  kvChunking?: KvChunking;
 }
 
 export function checkCompilable(graph: ModelGraph): void {
@@ -71,15 +73,16 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
   // (what the longest context is sized by).
   const chunks = a0 && proj?.kvChunks ? proj.kvChunks.plan(c, a0.qNorm !== null) : null;
   const kvFillPositions = chunks?.fillPositions;
+  const kvChunking = chunks?.chunking ?? undefined;
 
   const { xIn: first, tokenTiles } = lowerEmbedding(c);
   let xIn = first;
   for (const layer of graph.layers) xIn = lowerLayer(c, layer, lowerAttention(c, layer, xIn, chunks?.chunking ?? null));
   if (opts.lmHead === false) {
     lowerStageOut(c, xIn);
-    return { plan: p, regions: c.regions, tokenTiles, logitOutputs: [], kvFillPositions };
+    return { plan: p, regions: c.regions, tokenTiles, logitOutputs: [], kvFillPositions, kvChunking };
   }
-  return { plan: p, regions: c.regions, tokenTiles, logitOutputs: lowerLmHead(c, xIn), kvFillPositions };
+  return { plan: p, regions: c.regions, tokenTiles, logitOutputs: lowerLmHead(c, xIn), kvFillPositions, kvChunking };
 }
 
 /** A layer's MLP half, fed by the attention half's `toMlp`: its hub slices, then the dense MLP or the MoE; returns the layer's output streams. */

@@ -9,7 +9,7 @@ import type { BufferDecl, BufferDtype, BufferInit, Op, Slice, Task, Trigger } fr
  * tiles, a block of embedding rows, a pipeline stage's stub, or the reserved span of an expert that is not lowered; in
  * a program, also a router that only forwards (emit adds it, the plan never has one).
  */
-export type TileUnit = 'embedding' | 'stage-in' | 'stage-out' | 'attn-hub' | 'mlp-hub' | 'expert-hub' | 'final-hub' | 'qkv' | 'kv' | 'kv-chunk' | 'o' | 'router' | 'gate-up' | 'down' | 'lm-head' | 'reserved-expert' | 'relay';
+export type TileUnit = 'embedding' | 'stage-in' | 'stage-out' | 'attn-hub' | 'mlp-hub' | 'expert-hub' | 'final-hub' | 'qkv' | 'kv' | 'qk-head' | 'kv-chunk' | 'o' | 'router' | 'gate-up' | 'down' | 'lm-head' | 'reserved-expert' | 'relay';
 
 /** A logical tile's place in the model, as data: code reads this, never the role string (which is for people). */
 export interface TileTag {
@@ -20,7 +20,8 @@ export interface TileTag {
   expert: number | 'shared' | null;
   /**
    * Position within the unit: [block row, block column] of a region block; [slice] of a hub or stage stub; [KV head]
-   * of an attention tile; [KV head, chunk] of a chunk tile; [first, last] rows-block of embedding tiles.
+   * of an attention tile; [KV head, chunk] of a chunk tile; [KV head, head] of a q/k head tile (head = group: the k
+   * head); [first, last] rows-block of embedding tiles.
    */
   index: readonly number[];
 }

@@ -45,6 +45,12 @@ export interface RouteOptions {
    */
   dimensionOrdered?: boolean;
   /**
+   * With dimensionOrdered: the other order (a multicast tree: the source's column, then each destination's row; an
+   * in-tree: each source's row, then the destination's column). Also shortest, so the same hop counts: the colouring
+   * may take it for a stream whose first route finds no free colour.
+   */
+  columnFirst?: boolean;
+  /**
    * Only what a timing estimate reads: hop distances and the count of links (RouteStream.linkCount), without the
    * per-router entries the emitter needs. Much less memory on a full wafer. Default false.
    */
@@ -177,7 +183,7 @@ function boxedBfs(W: number, root: number, targets: Set<number>, scratch: BfsScr
  * target's column, then the column. Walks back from each target and stops at a tile already on the tree (the paths
  * share prefixes, so the union is a tree). Returns false when a link on a path is dead (the caller then runs BFS).
  */
-function dimensionOrderedTree(view: MeshView, root: number, targets: number[], scratch: BfsScratch): boolean {
+function dimensionOrderedTree(view: MeshView, root: number, targets: number[], scratch: BfsScratch, columnFirst: boolean): boolean {
   const { parent, dist, stamp } = scratch;
   const W = view.width;
   const gen = ++scratch.gen;
@@ -191,15 +197,19 @@ function dimensionOrderedTree(view: MeshView, root: number, targets: number[], s
     const dx = d % W;
     let x = dx;
     let y = (d - dx) / W;
-    const base = Math.abs(dx - rx);
+    const base = columnFirst ? Math.abs(y - ry) : Math.abs(dx - rx);
     for (let t = d; stamp[t] !== gen; ) {
-      // Port of t back toward the root: along the column first (toward ry), then along the row (toward rx).
+      // Port of t back toward the root: the leg nearer the target first (row first: along the column toward ry, then
+      // along the row toward rx; column first: the other way round).
       let back: number;
-      if (y !== ry) back = y > ry ? 1 : 3;
+      if (columnFirst) {
+        if (x !== rx) back = x > rx ? 4 : 2;
+        else back = y > ry ? 1 : 3;
+      } else if (y !== ry) back = y > ry ? 1 : 3;
       else back = x > rx ? 4 : 2;
       stamp[t] = gen;
       parent[t] = back;
-      dist[t] = y !== ry ? base + Math.abs(y - ry) : Math.abs(x - rx);
+      dist[t] = columnFirst ? (x !== rx ? base + Math.abs(x - rx) : Math.abs(y - ry)) : y !== ry ? base + Math.abs(y - ry) : Math.abs(x - rx);
       if (back === 1) y--;
       else if (back === 3) y++;
       else if (back === 4) x--;
@@ -225,7 +235,7 @@ const NO_HOPS: StreamRoute['hopsTo'] = new Map();
 
 export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: MeshView, opts: RouteOptions = {}): StreamRoute[] {
   const search = (root: number, targets: number[], scratch: BfsScratch) => {
-    if (!opts.dimensionOrdered || !dimensionOrderedTree(view, root, targets, scratch)) bfs(view, root, new Set(targets), scratch);
+    if (!opts.dimensionOrdered || !dimensionOrderedTree(view, root, targets, scratch, opts.columnFirst === true)) bfs(view, root, new Set(targets), scratch);
   };
   const n = view.width * view.height;
   const scratch: BfsScratch = { parent: new Int16Array(n), dist: new Int32Array(n), queue: new Int32Array(n), stamp: new Uint32Array(n), gen: 0 };

@@ -77,7 +77,8 @@ export function staticCheck(program: Program, source = 'program'): TriggerSupply
 
   // 1. Trace every stream to the ramps it reaches.
   const traced = new Map<number, number[]>();
-  const trace = (k: number, colour: number, where: string): number[] => {
+  // `where` is built only for an error: a full wafer's program has ~10^6 ops, and a string each is most of the check.
+  const trace = (k: number, colour: number, where: () => string): number[] => {
     const t = program.tiles[k];
     const key = (t.y * W + t.x) * 32 + colour;
     const done = traced.get(key);
@@ -89,7 +90,7 @@ export function staticCheck(program: Program, source = 'program'): TriggerSupply
       const [mesh, from] = stack.pop()!;
       const state = mesh * 5 + from;
       if (seen.has(state)) {
-        throw new InputError(`colour ${colour} sent by tile ${name(k)} comes back to tile (${mesh % W},${Math.floor(mesh / W)}) from the same port: its route is a loop`, where, 'route each colour as a tree from its sender (no cycles)');
+        throw new InputError(`colour ${colour} sent by tile ${name(k)} comes back to tile (${mesh % W},${Math.floor(mesh / W)}) from the same port: its route is a loop`, where(), 'route each colour as a tree from its sender (no cycles)');
       }
       seen.add(state);
       for (const p of routeOf.get((mesh * 32 + colour) * 5 + from) ?? []) {
@@ -107,7 +108,7 @@ export function staticCheck(program: Program, source = 'program'): TriggerSupply
 
   // Sources of every recv trigger, keyed by (tile k, colour).
   const sources = new Map<number, Source[]>();
-  const addSource = (k: number, colour: number, s: Source, where: string) => {
+  const addSource = (k: number, colour: number, s: Source, where: () => string) => {
     for (const dest of trace(k, colour, where)) {
       const key = dest * 32 + colour;
       const list = sources.get(key);
@@ -119,7 +120,7 @@ export function staticCheck(program: Program, source = 'program'): TriggerSupply
     tile.tasks.forEach((task, j) => {
       const g = taskBase[k] + j;
       task.ops.forEach((op, i) => {
-        const where = `${source}: tiles[${k}] ${name(k)}: tasks[${j}].ops[${i}]`;
+        const where = () => `${source}: tiles[${k}] ${name(k)}: tasks[${j}].ops[${i}]`;
         if (op.op === 'send') addSource(k, op.colour, { task: g, length: op.src.length, conditional: false, embed: false }, where);
         else if (op.op === 'dispatch') for (const c of op.colours) addSource(k, c, { task: g, length: op.src.length, conditional: true, embed: false }, where);
         else if (op.op === 'embed') op.colours.forEach((c, s) => addSource(k, c, { task: g, length: embedSlice(op, s).length, conditional: true, embed: true }, where));
@@ -151,15 +152,16 @@ export function staticCheck(program: Program, source = 'program'): TriggerSupply
     const tile = program.tiles[k];
     const j = g - taskBase[k];
     const task = tile.tasks[j];
-    const where = `${source}: tiles[${k}] ${name(k)}: tasks[${j}].trigger`;
+    const where = () => `${source}: tiles[${k}] ${name(k)}: tasks[${j}].trigger`;
     const trig = task.trigger;
     if (trig.on === 'start') status[g] = MUST;
     else if (trig.on === 'after') {
       const need = trig.count ?? trig.tasks.length;
-      const ps = trig.tasks.map((id) => status[taskBase[k] + tile.tasks.findIndex((t) => t.id === id)]);
+      // preds[g] lists the tasks of an `after` trigger, in its order (step 2).
+      const ps = preds[g].map((p) => status[p]);
       const must = ps.filter((s) => s === MUST).length;
       const can = ps.filter((s) => s !== NEVER).length;
-      if (can < need) throw new InputError(`task ${task.id} waits for ${need} of its tasks, but only ${can} of them can ever complete: it never runs`, where, 'name tasks that run, or lower "count"');
+      if (can < need) throw new InputError(`task ${task.id} waits for ${need} of its tasks, but only ${can} of them can ever complete: it never runs`, where(), 'name tasks that run, or lower "count"');
       status[g] = must >= need ? MUST : MAY;
     } else {
       const list = sources.get(k * 32 + trig.colour) ?? [];
@@ -192,21 +194,21 @@ function supply(list: readonly Source[], status: Uint8Array): { always: number; 
 }
 
 /** The status of a recv trigger waiting for `count` wavelets from `list`; throws where it can never fire exactly. */
-function recvStatus(list: readonly Source[], status: Uint8Array, count: number, colour: number, id: number, where: string): number {
+function recvStatus(list: readonly Source[], status: Uint8Array, count: number, colour: number, id: number, where: () => string): number {
   const { always, maybe } = supply(list, status);
   if (always === 0 && maybe.length === 0) {
-    throw new InputError(`task ${id} waits for ${count} wavelets on colour ${colour}, but no send reaches this tile on it: it never runs`, where, 'route a send of that colour to this tile, or remove the task');
+    throw new InputError(`task ${id} waits for ${count} wavelets on colour ${colour}, but no send reaches this tile on it: it never runs`, where(), 'route a send of that colour to this tile, or remove the task');
   }
   if (always > count) {
-    throw new InputError(`${always} wavelets arrive on colour ${colour} every step, but the trigger of task ${id} counts ${count}: the rest stay stuck in the router (a deadlock)`, where, `make count ${always}, or send less`);
+    throw new InputError(`${always} wavelets arrive on colour ${colour} every step, but the trigger of task ${id} counts ${count}: the rest stay stuck in the router (a deadlock)`, where(), `make count ${always}, or send less`);
   }
   const rest = count - always;
   if (rest === 0) return maybe.length === 0 ? MUST : MAY;
   if (maybe.length * rest <= SUBSET_WORK && !subsetSums(maybe, rest)) {
     if (maybe.length === 0) {
-      throw new InputError(`only ${always} wavelets arrive on colour ${colour} per step, but the trigger of task ${id} counts ${count}: a short receive`, where, `make count ${always}, or send ${rest} more`);
+      throw new InputError(`only ${always} wavelets arrive on colour ${colour} per step, but the trigger of task ${id} counts ${count}: a short receive`, where(), `make count ${always}, or send ${rest} more`);
     }
-    throw new InputError(`the wavelets that can arrive on colour ${colour} (${always} every step, and any of ${maybe.length} streams of ${[...new Set(maybe)].slice(0, 4).join('/')}) never add up to the ${count} the trigger of task ${id} counts`, where, 'make count match the streams that reach the tile');
+    throw new InputError(`the wavelets that can arrive on colour ${colour} (${always} every step, and any of ${maybe.length} streams of ${[...new Set(maybe)].slice(0, 4).join('/')}) never add up to the ${count} the trigger of task ${id} counts`, where(), 'make count match the streams that reach the tile');
   }
   return MAY;
 }

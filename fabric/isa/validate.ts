@@ -130,14 +130,15 @@ function validateTile(
   }
 
   // Colours.
-  const colourCheck = (c: number, at: string): void => {
-    if (c >= spec.colours) throw new InputError(`colour ${c} is out of range`, at, `use colours 0..${spec.colours - 1} (${spec.name} routes ${spec.colours})`);
+  // Locations (`at`) are built only for an error: a full wafer's program has ~10^6 routes and ops.
+  const colourCheck = (c: number, at: () => string): void => {
+    if (c >= spec.colours) throw new InputError(`colour ${c} is out of range`, at(), `use colours 0..${spec.colours - 1} (${spec.name} routes ${spec.colours})`);
   };
-  tile.routes.forEach((r, k) => colourCheck(r.colour, `${where}: routes[${k}]`));
+  tile.routes.forEach((r, k) => colourCheck(r.colour, () => `${where}: routes[${k}]`));
   const recvColours = new Map<number, number>();
   tile.tasks.forEach((t, k) => {
     if (t.trigger.on === 'recv') {
-      colourCheck(t.trigger.colour, `${where}: tasks[${k}].trigger`);
+      colourCheck(t.trigger.colour, () => `${where}: tasks[${k}].trigger`);
       const before = recvColours.get(t.trigger.colour);
       if (before !== undefined) {
         throw new InputError(`two recv triggers on colour ${t.trigger.colour} (tasks ${before} and ${t.id})`, `${where}: tasks[${k}].trigger`, 'use one recv trigger per colour per tile');
@@ -145,7 +146,7 @@ function validateTile(
       recvColours.set(t.trigger.colour, t.id);
     }
     t.ops.forEach((op, j) => {
-      const at = `${where}: tasks[${k}].ops[${j}]`;
+      const at = () => `${where}: tasks[${k}].ops[${j}]`;
       if (op.op === 'send') colourCheck(op.colour, at);
       if (op.op === 'dispatch' || op.op === 'embed') op.colours.forEach((c) => colourCheck(c, at));
     });
@@ -153,42 +154,42 @@ function validateTile(
   // Ids below spec.colours also bound the distinct colours per tile to spec.colours.
 
   // Routes.
-  const routeKeys = new Set<string>();
+  const routeKeys = new Set<number>();
   const rampOut = new Set<number>(); // colours delivered to this tile's CE
   const rampIn = new Set<number>(); // colours the CE may send on
   tile.routes.forEach((r, k) => {
-    const at = `${where}: routes[${k}]`;
-    const key = `${r.colour}/${r.from}`;
-    if (routeKeys.has(key)) throw new InputError(`two routes for colour ${r.colour} arriving from ${r.from}`, at, 'merge them into one entry with several targets');
+    const at = () => `${where}: routes[${k}]`;
+    const key = r.colour * 5 + portIndex(r.from);
+    if (routeKeys.has(key)) throw new InputError(`two routes for colour ${r.colour} arriving from ${r.from}`, at(), 'merge them into one entry with several targets');
     routeKeys.add(key);
-    if (new Set(r.to).size !== r.to.length) throw new InputError(`route lists a target port twice`, at, 'list each port once');
-    if (r.to.includes(r.from)) throw new InputError(`route sends colour ${r.colour} back out of the port it came in (${r.from})`, at, 'remove that target');
+    if (r.to.length > 1 && new Set(r.to).size !== r.to.length) throw new InputError(`route lists a target port twice`, at(), 'list each port once');
+    if (r.to.includes(r.from)) throw new InputError(`route sends colour ${r.colour} back out of the port it came in (${r.from})`, at(), 'remove that target');
     if (r.from === 'ramp') rampIn.add(r.colour);
     if (r.from !== 'ramp') {
       const p = portIndex(r.from);
       const nx = tile.x + PORT_DX[p];
       const ny = tile.y + PORT_DY[p];
-      if (nx < 0 || ny < 0 || nx >= W || ny >= H) throw new InputError(`route expects colour ${r.colour} from ${r.from}, which is the mesh edge`, at, 'route from a port with a neighbour');
+      if (nx < 0 || ny < 0 || nx >= W || ny >= H) throw new InputError(`route expects colour ${r.colour} from ${r.from}, which is the mesh edge`, at(), 'route from a port with a neighbour');
     }
     for (const to of r.to) {
       if (to === 'ramp') {
         rampOut.add(r.colour);
         if (!recvColours.has(r.colour)) {
-          throw new InputError(`route delivers colour ${r.colour} to the ramp, but no task of tile (${tile.x},${tile.y}) receives colour ${r.colour}`, at, 'add a recv trigger on that colour or drop the ramp target');
+          throw new InputError(`route delivers colour ${r.colour} to the ramp, but no task of tile (${tile.x},${tile.y}) receives colour ${r.colour}`, at(), 'add a recv trigger on that colour or drop the ramp target');
         }
         continue;
       }
       const p = portIndex(to);
       const nx = tile.x + PORT_DX[p];
       const ny = tile.y + PORT_DY[p];
-      if (nx < 0 || ny < 0 || nx >= W || ny >= H) throw new InputError(`route sends colour ${r.colour} ${to} off the edge of the ${W}x${H} mesh`, at, 'route only toward tiles inside the mesh');
+      if (nx < 0 || ny < 0 || nx >= W || ny >= H) throw new InputError(`route sends colour ${r.colour} ${to} off the edge of the ${W}x${H} mesh`, at(), 'route only toward tiles inside the mesh');
       if (faults && !faults.isLinkAlive(tile.y * fw + tile.x, p)) {
-        throw new InputError(`route sends colour ${r.colour} ${to} over a dead link or into a dead router at (${nx},${ny})`, at, 'route around the fault');
+        throw new InputError(`route sends colour ${r.colour} ${to} over a dead link or into a dead router at (${nx},${ny})`, at(), 'route around the fault');
       }
       const next = tileAt(nx, ny);
       const back = ['ramp', 'N', 'E', 'S', 'W'][OPPOSITE_PORT[p]];
       if (!next || !next.routes.some((e) => e.colour === r.colour && e.from === back)) {
-        throw new InputError(`route sends colour ${r.colour} ${to} to (${nx},${ny}), which has no route for colour ${r.colour} arriving from ${back}`, at, `add a route entry at (${nx},${ny}) or drop this target`);
+        throw new InputError(`route sends colour ${r.colour} ${to} to (${nx},${ny}), which has no route for colour ${r.colour} arriving from ${back}`, at(), `add a route entry at (${nx},${ny}) or drop this target`);
       }
     }
   });
@@ -204,38 +205,54 @@ function validateTile(
     if (ids.has(t.id)) throw new InputError(`task id ${t.id} is used twice`, `${where}: tasks[${k}]`, 'give each task of a tile its own id');
     ids.add(t.id);
   });
-  const ctx = { buffers, where: '', maxSeq: program.maxSeq };
+  const ctx = new OpCtx(buffers, where, program.maxSeq);
   tile.tasks.forEach((t, k) => {
-    const tw = `${where}: tasks[${k}]`;
+    const tw = () => `${where}: tasks[${k}]`;
     if (t.trigger.on === 'after') {
       const tr = t.trigger;
       for (const id of tr.tasks) {
-        if (!ids.has(id)) throw new InputError(`"after" names task ${id}, which tile (${tile.x},${tile.y}) does not have`, `${tw}.trigger`, 'name tasks of the same tile');
-        if (id === t.id) throw new InputError(`task ${t.id} waits for itself`, `${tw}.trigger`, 'remove it from its own "after" list');
+        if (!ids.has(id)) throw new InputError(`"after" names task ${id}, which tile (${tile.x},${tile.y}) does not have`, `${tw()}.trigger`, 'name tasks of the same tile');
+        if (id === t.id) throw new InputError(`task ${t.id} waits for itself`, `${tw()}.trigger`, 'remove it from its own "after" list');
       }
-      if (new Set(tr.tasks).size !== tr.tasks.length) throw new InputError(`"after" lists a task twice`, `${tw}.trigger`, 'list each task once');
+      if (new Set(tr.tasks).size !== tr.tasks.length) throw new InputError(`"after" lists a task twice`, `${tw()}.trigger`, 'list each task once');
       if (tr.count !== undefined && tr.count > tr.tasks.length) {
-        throw new InputError(`"after" waits for ${tr.count} of ${tr.tasks.length} tasks`, `${tw}.trigger`, `use a count of at most ${tr.tasks.length}`);
+        throw new InputError(`"after" waits for ${tr.count} of ${tr.tasks.length} tasks`, `${tw()}.trigger`, `use a count of at most ${tr.tasks.length}`);
       }
     }
     if (t.trigger.on === 'recv') {
-      ctx.where = `${tw}.trigger.into`;
+      ctx.at(k, -1, '');
       const into = slice(ctx, t.trigger.into, WORD, 'into');
       if (into.length < t.trigger.count) {
-        throw new InputError(`recv of ${t.trigger.count} wavelets into a slice of ${into.length}`, `${tw}.trigger`, 'make the slice at least as long as the count');
+        throw new InputError(`recv of ${t.trigger.count} wavelets into a slice of ${into.length}`, `${tw()}.trigger`, 'make the slice at least as long as the count');
       }
     }
     t.ops.forEach((op, j) => {
-      ctx.where = `${tw}.ops[${j}] (${op.op})`;
+      ctx.at(k, j, op.op);
       validateOp(ctx, op, rampIn, outputs);
     });
   });
 }
 
-interface OpCtx {
-  buffers: Map<string, BufferDecl>;
-  where: string;
-  maxSeq: number;
+/** What an op's checks read; `where` (the op's location, for errors) is built only when read. */
+class OpCtx {
+  private task = 0;
+  private op = -1;
+  private opName = '';
+  constructor(
+    readonly buffers: Map<string, BufferDecl>,
+    private readonly tileWhere: string,
+    readonly maxSeq: number,
+  ) {}
+  /** Task k's op j (-1: its recv trigger's slice). */
+  at(task: number, op: number, opName: string): void {
+    this.task = task;
+    this.op = op;
+    this.opName = opName;
+  }
+  get where(): string {
+    const tw = `${this.tileWhere}: tasks[${this.task}]`;
+    return this.op < 0 ? `${tw}.trigger.into` : `${tw}.ops[${this.op}] (${this.opName})`;
+  }
 }
 
 function buffer(ctx: OpCtx, name: string, field: string): BufferDecl {

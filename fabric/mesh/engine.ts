@@ -13,6 +13,8 @@
 //   previous job and the senders of the payloads it receives. The timing waits for values only where it needs them
 //   (dispatch indices, embed's token test) and at the end of the step. Cycles and bytes are the same for any number
 //   of workers.
+// - The parallel mesh (MeshOptions.stripPool): the mesh cut into strips, each thread running the timing and the
+//   numbers of its own strip, a barrier every simulated cycle (strips.ts; docs/parallel-mesh.md). Same results again.
 //
 // CE model (per tile): the task picker starts the lowest-id ready task when the CE is idle; a task costs
 // spec.taskStartCycles, then each op its opCycles (cost.ts). A send (also dispatch, embed) puts its wavelets in the
@@ -34,7 +36,7 @@ import { layoutArena, type ArenaLayout } from './plan.js';
 import { TRIG_START, flattenTasks } from './taskGraph.js';
 import { NO_ROUTE, NoRouteError, RouterCore, SINK, newSinkScratch, type SinkScratch, type StuckVc } from './router.js';
 import { canShareMemory, stepBuffer, type JobPool, type JobPoolFactory, type StripInit, type StripPool, type StripPoolFactory, type StripStepRequest, type WorkerBatch } from './pool.js';
-import { StripExchange, exchangeLayout, stripOwners, type Quiescence, type StripFailure, type StripReport, type StripTraceEvent } from './strips.js';
+import { StripExchange, exchangeLayout, stripOwners, type Quiescence, type StripCut, type StripFailure, type StripReport, type StripTraceEvent } from './strips.js';
 
 /** Raw bytes of a buffer's initial contents, in decl.dtype (length × dtype size bytes). */
 export interface WeightProvider {
@@ -52,6 +54,8 @@ export interface MeshOptions {
    * nodeStripPool), meeting at a barrier every simulated cycle (fabric/mesh/strips.ts). `pool` is then not used.
    */
   stripPool?: StripPoolFactory;
+  /** The parallel mesh's cut (default: blocks of whole rows; results do not depend on it). */
+  stripCut?: StripCut;
   faults?: FaultMap | null;
   /** Extra cycles per link (remap bypasses), in the repair's layout: [tile*5 + port], ports N, E, S, W = 1..4 (0, the
    *  ramp, is ignored) — fabric/faults remapRepair's extraLatencyCycles as it comes. */
@@ -128,6 +132,9 @@ function toFailure(e: unknown): StripFailure {
   const err = e instanceof Error ? e : new Error(String(e));
   return { kind: 'error', name: err.name, message: err.message, x: -1, y: -1, colour: -1, cycle: -1, stuck: null };
 }
+
+/** Strips of a parallel mesh (a strip number fits the router's Int8Array tables). */
+const MAX_STRIPS = 64;
 
 const CE_IDLE = 0;
 const CE_BUSY = 1;
@@ -542,7 +549,7 @@ export class MeshEngine {
     this.runs = Array.from({ length: nProg }, () => []);
 
     // The parallel mesh: this engine's strip, and the exchange with the others.
-    const owner = stripOwners(W, H, Math.max(1, strips));
+    const owner = stripOwners(W, H, Math.max(1, strips), opts.stripCut);
     this.ownProg = Int32Array.from(progs.map((_, k) => k).filter((k) => owner[this.progMesh[k]] === this.stripIndex));
     this.mine = new Uint8Array(nProg);
     for (const k of this.ownProg) this.mine[k] = 1;
@@ -606,6 +613,11 @@ export class MeshEngine {
     const workers = opts.workers ?? 0;
     if (!Number.isInteger(workers) || workers < 0) throw new InputError(`workers must be a whole number ≥ 0, got ${workers}`, 'mesh options', 'give 0 (inline) or more');
     if (workers > 0 && !opts.pool && !opts.stripPool) throw new InputError(`${workers} workers but no pool to run them`, 'mesh options', 'pass pool (in Node: piscinaJobPool from src/workers/meshPool.ts), or workers: 0');
+    const cut = opts.stripCut;
+    if (cut && !(Number.isInteger(cut.rows) && Number.isInteger(cut.cols) && cut.rows >= 1 && cut.cols >= 1)) {
+      throw new InputError(`stripCut ${cut.rows}x${cut.cols} is not a block of whole tiles`, 'mesh options', 'give rows and cols as whole numbers ≥ 1');
+    }
+    if (opts.stripPool && workers > MAX_STRIPS) throw new InputError(`${workers} threads for the parallel mesh`, 'mesh options', `give at most ${MAX_STRIPS}`);
     if (workers > 0 && !canShareMemory()) throw new InputError('workers need memory shared between threads, which this page does not have', 'mesh options', 'serve the page cross-origin isolated, or run with workers: 0');
     validateProgram(spec, program, opts.faults ?? null);
     const strips = workers > 0 && opts.stripPool ? workers : 0;
@@ -621,6 +633,7 @@ export class MeshEngine {
         ...shared,
         strips,
         strip: i + 1,
+        cut: opts.stripCut ?? null,
         linkExtraLatencyCycles: opts.linkExtraLatencyCycles ?? null,
         trace: engine.trace,
         livelockCycles: engine.livelockCycles,
@@ -636,7 +649,7 @@ export class MeshEngine {
 
   /** What a strip thread runs for each step (fabric/mesh/pool.ts StripPool): the engine of strip init.strip, made now. */
   static stripRunner(init: StripInit): (req: StripStepRequest) => StripReport {
-    const opts: MeshOptions = { trace: init.trace, livelockCycles: init.livelockCycles, linkExtraLatencyCycles: init.linkExtraLatencyCycles ?? undefined };
+    const opts: MeshOptions = { trace: init.trace, livelockCycles: init.livelockCycles, linkExtraLatencyCycles: init.linkExtraLatencyCycles ?? undefined, stripCut: init.cut ?? undefined };
     const engine = new MeshEngine(init.spec, init.program, null, opts, init.strips, init);
     return (req) => engine.stripStep(req);
   }
@@ -741,15 +754,23 @@ export class MeshEngine {
     const traceFrom = this.traceEvents.length;
     let failure: StripFailure | null = null;
     let quiescence: Quiescence | null = null;
+    const ex = this.exchange!;
+    ex.resetRounds();
+    // Where a failure happened: before the cycle loop, this strip must still meet the others once so that they stop
+    // too; in it, runStrip already did; after it, every strip has left the loop.
+    let phase: 'before' | 'loop' | 'after' = 'before';
     try {
       this.beginStep(req.token);
-      this.exchange!.resetRounds();
+      phase = 'loop';
       this.runStrip();
+      phase = 'after';
       // Deliveries after a tile's last task still belong in its SRAM.
       for (const k of this.ownProg) if (this.runs[k].length > 0) this.addJob(k, -1, 0);
       quiescence = this.quiescence();
     } catch (e) {
       failure = toFailure(e);
+      if (phase === 'before') ex.endRound(Infinity, this.lastProgress, false, true);
+      ex.clearIncoming();
     }
     const trace: StripTraceEvent[] = this.traceEvents.slice(traceFrom).map((ev) => ({ k: this.progOfMesh(ev.y * this.W + ev.x), ...ev }));
     if (this.stripIndex > 0) this.traceEvents.length = 0;

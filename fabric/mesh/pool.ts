@@ -6,7 +6,7 @@ import { FunctionalExecutor, type JobSync } from './functional.js';
 import type { ArenaLayout } from './plan.js';
 import type { Program } from '../isa/types.js';
 import type { FabricSpec } from '../spec/schema.js';
-import type { StripReport } from './strips.js';
+import type { StripCut, StripReport } from './strips.js';
 
 /** What every worker of a pool is started with: the program, its SRAM layout and the shared tile memory. */
 export interface PoolInit {
@@ -75,6 +75,7 @@ export interface StripInit {
   counters: SharedArrayBuffer;
   strips: number;
   strip: number;
+  cut: StripCut | null;
   linkExtraLatencyCycles: Uint16Array | null;
   trace: boolean;
   livelockCycles: number;

@@ -75,13 +75,23 @@ export interface StripReport {
 /** Rows per block dealt to a strip: small enough that each thread holds a share of any band of ~10 rows. */
 export const STRIP_BLOCK_ROWS = 2;
 
-/** The strip that owns each mesh tile (y * width + x). */
-export function stripOwners(width: number, height: number, strips: number): Uint8Array {
+/** A cut of the mesh: blocks of `rows` × `cols` tiles, dealt round-robin to the strips in row-major block order. */
+export interface StripCut {
+  rows: number;
+  cols: number;
+}
+
+/** The strip that owns each mesh tile (y * width + x). Default cut: whole rows, STRIP_BLOCK_ROWS at a time. */
+export function stripOwners(width: number, height: number, strips: number, cut?: StripCut): Uint8Array {
   const owner = new Uint8Array(width * height);
   if (strips <= 1) return owner;
   // (Thinner blocks on a mesh too short to give every strip one.)
-  const rows = Math.max(1, Math.min(STRIP_BLOCK_ROWS, Math.floor(height / strips)));
-  for (let y = 0; y < height; y++) owner.fill(Math.floor(y / rows) % strips, y * width, (y + 1) * width);
+  const rows = cut ? cut.rows : Math.max(1, Math.min(STRIP_BLOCK_ROWS, Math.floor(height / strips)));
+  const cols = cut ? cut.cols : width;
+  const across = Math.ceil(width / cols);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) owner[y * width + x] = (Math.floor(y / rows) * across + Math.floor(x / cols)) % strips;
+  }
   return owner;
 }
 
@@ -185,8 +195,9 @@ export class StripExchange {
   }
 
   /**
-   * Reads last round's mail to this strip, in strip order: onWavelet(land, lat, target, data, flags), onCredit(v).
-   * (Callbacks made once per strip engine, not per cycle.)
+   * Reads last round's mail to this strip, in strip order: onWavelet(land, lat, target, data, flags), onCredit(v),
+   * and empties it (the reader clears: the writer reuses that half only after the next barrier, so a step that ends
+   * leaves every mailbox empty however the threads interleave). (Callbacks made once per strip engine.)
    */
   receive(onWavelet: (land: number, lat: number, target: number, data: number, flags: number) => void, onCredit: (v: number) => void): void {
     const last = this.parity ^ 1;
@@ -198,9 +209,11 @@ export class StripExchange {
       const w = L.waveletAt[p] + last * (1 + L.waveletCap[p] * WAVELET_WORDS);
       const nw = m[w];
       for (let i = 0, at = w + 1; i < nw; i++, at += WAVELET_WORDS) onWavelet(m[at], m[at + 3] >>> 8, m[at + 1], m[at + 2] >>> 0, m[at + 3] & 0xff);
+      m[w] = 0;
       const c = L.creditAt[p] + last * (1 + L.creditCap[p]);
       const nc = m[c];
       for (let i = 0; i < nc; i++) onCredit(m[c + 1 + i]);
+      m[c] = 0;
     }
   }
 
@@ -245,15 +258,22 @@ export class StripExchange {
     this.parity ^= 1;
   }
 
-  /** Forgets the mail of a finished step (every strip ends a step drained, with nothing posted). */
+  /** Starts a step's rounds (every strip's mail to this one was read and emptied by the step before). */
   resetRounds(): void {
     this.parity = 0;
     this.wN.fill(0);
     this.cN.fill(0);
+  }
+
+  /**
+   * Empties this strip's incoming mail after a step that stopped on a failure (its last round's mail is never read).
+   * Safe once every strip has passed the failing round's barrier: nothing writes to a mailbox after it.
+   */
+  clearIncoming(): void {
     const L = this.layout;
-    for (let to = 0; to < this.strips; to++) {
-      if (to === this.self) continue;
-      const p = this.self * this.strips + to;
+    for (let from = 0; from < this.strips; from++) {
+      if (from === this.self) continue;
+      const p = from * this.strips + this.self;
       for (const par of [0, 1]) {
         this.mail[L.waveletAt[p] + par * (1 + L.waveletCap[p] * WAVELET_WORDS)] = 0;
         this.mail[L.creditAt[p] + par * (1 + L.creditCap[p])] = 0;

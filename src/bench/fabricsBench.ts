@@ -36,6 +36,9 @@ export interface FabricsBenchRow {
   /** Wafers in the pipeline, or GPUs (tensor parallel) it ran on; null when it does not fit. */
   devices: number | null;
   decodeTokensPerSecond: number | null;
+  /** Wafers: the floor of the same model and wafers (compiler/project/floor.ts), and projected ÷ floor. */
+  floorTokensPerSecond?: number;
+  efficiency?: number;
   timeToFirstTokenSeconds: number | null;
   /** What bounds a decode token (the largest share), in words. */
   boundBy: string | null;
@@ -95,6 +98,8 @@ function waferRow(cfg: ModelConfig, fabric: string, dtype: ProjectDtype): Omit<F
   return {
     devices: r.wafers,
     decodeTokensPerSecond: r.decodeTokensPerSecond,
+    floorTokensPerSecond: r.floorTokensPerSecond,
+    efficiency: r.efficiency,
     timeToFirstTokenSeconds: r.timeToFirstTokenSeconds,
     boundBy: `${WAFER_CAUSES[r.boundBy] ?? r.boundBy} (${Math.round(100 * share)}%)`,
     note: r.approximations.length ? r.approximations.join('; ') : null,
@@ -145,14 +150,15 @@ function cell(r: FabricsBenchRow | undefined): string {
   if (!r) return '';
   if (r.decodeTokensPerSecond === null) return r.note?.startsWith('dense') ? '–' : 'does not fit';
   const devices = r.kind === 'wafer' ? `${r.devices} wafer${r.devices === 1 ? '' : 's'}` : `${r.devices} GPU${r.devices === 1 ? '' : 's'}`;
-  return `${r.decodeTokensPerSecond.toFixed(1)} · ${devices} · ${r.boundBy}`;
+  const floor = r.floorTokensPerSecond === undefined ? '' : ` · floor ${r.floorTokensPerSecond.toFixed(0)}, efficiency ${r.efficiency!.toFixed(3)}`;
+  return `${r.decodeTokensPerSecond.toFixed(1)} · ${devices} · ${r.boundBy}${floor}`;
 }
 
 /** The markdown table: one row per model, one column per fabric ("tokens/s per user · devices · bound by"). */
 export function formatFabricsBench(r: FabricsBenchReport): string {
   const s = r.settings;
   const lines = [
-    `Decode tokens/s per user · wafers or GPUs needed · what bounds a token (${s.dtype} weights — the "wse3 mxfp4" column holds routed experts at 4.25 bits —, batch ${s.batch}, prompt ${s.promptLength}, context ${s.context}).`,
+    `Decode tokens/s per user · wafers or GPUs needed · what bounds a token · on wafers, the floor (tokens/s with every step at its bound, docs/floor.md) and the efficiency (projected ÷ floor) (${s.dtype} weights — the "wse3 mxfp4" column holds routed experts at 4.25 bits —, batch ${s.batch}, prompt ${s.promptLength}, context ${s.context}).`,
     'Wafers: `wafer project` (the compiler and cost functions, one layer per kind). GPUs: `wafer gpu` (tensor parallel; a model that does not fit the count in the column is shown on the fewest that hold it).',
     '',
     `| model | params | ${r.fabrics.join(' | ')} |`,

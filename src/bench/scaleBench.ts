@@ -36,12 +36,15 @@ export interface ScaleBenchReport {
     /** runOnMesh throws on the first step whose token differs from the reference's: true whenever a report exists. */
     tokensMatchReference: boolean;
     maxLogitRelativeError: number;
+    /** Wall and process CPU seconds (CPU: less sensitive to the host's load than wall time). */
     compileSeconds: number;
+    compileCpuSeconds: number;
     runSeconds: number;
+    runCpuSeconds: number;
     stepCycles: number[];
   };
   /** The same model compiled (placed, routed, coloured, emitted, validated) onto a full wafer; null with --quick. */
-  fullWafer: { fabric: string; meshTiles: number; programTiles: number; compileSeconds: number } | null;
+  fullWafer: { fabric: string; meshTiles: number; programTiles: number; compileSeconds: number; compileCpuSeconds: number } | null;
   /** Peak resident set of this process over the whole bench, bytes. */
   peakRssBytes: number;
   host: { loadAverage1m: number; loadAverageAtStart1m: number; freeMemoryBytesAtStart: number; totalMemoryBytes: number };
@@ -63,21 +66,30 @@ export async function runScaleBench(opts: { quick?: boolean; onProgress?: (line:
   const freeAtStart = freemem();
   say(`compiling ${c.model} (${c.dtype}) onto ${c.fabric}`);
   let t0 = performance.now();
+  let c0 = process.cpuUsage();
+  const cpuSince = (from: NodeJS.CpuUsage) => {
+    const d = process.cpuUsage(from);
+    return (d.user + d.system) / 1e6;
+  };
   const job = prepareCompile(options(c, c.fabric), true);
   const compileSeconds = (performance.now() - t0) / 1e3;
+  const compileCpuSeconds = cpuSince(c0);
   say(`compiled in ${compileSeconds.toFixed(1)} s: ${job.result.program.tiles.length} program tiles; running ${c.prompt.length + c.tokens - 1} steps`);
   t0 = performance.now();
+  c0 = process.cpuUsage();
   const r = await runOnMesh(job, c.prompt, c.tokens, { workers: 0, baseline: false, onStep: (done, total) => say(`step ${done}/${total}`) });
   const runSeconds = (performance.now() - t0) / 1e3;
+  const runCpuSeconds = cpuSince(c0);
   const parameters = countWeights(job);
   const meshTiles = job.spec.widthTiles * job.spec.heightTiles;
   let fullWafer: ScaleBenchReport['fullWafer'] = null;
   if (!opts.quick) {
     say(`compiling ${c.model} (${c.dtype}) onto ${FULL_WAFER}`);
     t0 = performance.now();
+    c0 = process.cpuUsage();
     const spec = getFabricPreset(FULL_WAFER);
     const full = compileModel(buildGraph(job.config), { spec, faults: null, repair: 'route-around', dtype: job.dtype, maxSeq: job.maxSeq });
-    fullWafer = { fabric: FULL_WAFER, meshTiles: spec.widthTiles * spec.heightTiles, programTiles: full.program.tiles.length, compileSeconds: (performance.now() - t0) / 1e3 };
+    fullWafer = { fabric: FULL_WAFER, meshTiles: spec.widthTiles * spec.heightTiles, programTiles: full.program.tiles.length, compileSeconds: (performance.now() - t0) / 1e3, compileCpuSeconds: cpuSince(c0) };
   }
   return {
     command: `npx wafer bench scale${opts.quick ? ' --quick' : ''}`,
@@ -93,7 +105,9 @@ export async function runScaleBench(opts: { quick?: boolean; onProgress?: (line:
       tokensMatchReference: r.matchesReference,
       maxLogitRelativeError: r.maxLogitRelativeError,
       compileSeconds,
+      compileCpuSeconds,
       runSeconds,
+      runCpuSeconds,
       stepCycles: r.stepCycles,
     },
     fullWafer,
@@ -120,10 +134,10 @@ export function formatScaleBench(r: ScaleBenchReport): string {
     `| mesh | ${x.fabric}: ${x.meshTiles.toLocaleString('en-US')} tiles, ${x.tilesUsed.toLocaleString('en-US')} holding the model |`,
     `| steps | prompt ${x.prompt.join(',')} then ${x.tokens.length} generated: cycles ${x.stepCycles.join(', ')} |`,
     `| tokens | ${x.tokens.join(',')}: ${x.tokensMatchReference ? 'equal to the reference forward pass at every step' : 'NOT equal to the reference'} (max logit error ${x.maxLogitRelativeError.toExponential(1)} of the largest) |`,
-    `| compile (tile granularity) | ${x.compileSeconds.toFixed(1)} s, synthetic weights included |`,
-    `| mesh run | ${x.runSeconds.toFixed(1)} s (load, reference and every step) |`,
+    `| compile (tile granularity) | ${x.compileSeconds.toFixed(1)} s wall, ${x.compileCpuSeconds.toFixed(1)} s CPU, drawing the synthetic weights included |`,
+    `| mesh run | ${x.runSeconds.toFixed(1)} s wall, ${x.runCpuSeconds.toFixed(1)} s CPU (loading the arena, the reference's steps and the mesh's) |`,
   ];
-  if (r.fullWafer) lines.push(`| full-wafer compile | ${r.fullWafer.fabric}: ${r.fullWafer.meshTiles.toLocaleString('en-US')} tiles, ${r.fullWafer.programTiles.toLocaleString('en-US')} in the program, ${r.fullWafer.compileSeconds.toFixed(1)} s (lower, place, route, colour, emit, validate) |`);
+  if (r.fullWafer) lines.push(`| full-wafer compile | ${r.fullWafer.fabric}: ${r.fullWafer.meshTiles.toLocaleString('en-US')} tiles, ${r.fullWafer.programTiles.toLocaleString('en-US')} in the program, ${r.fullWafer.compileSeconds.toFixed(1)} s wall, ${r.fullWafer.compileCpuSeconds.toFixed(1)} s CPU (lower, place, route, colour, emit, validate) |`);
   lines.push(`| peak resident memory | ${gb(r.peakRssBytes)} (this process, over the whole bench) |`);
   return lines.join('\n');
 }

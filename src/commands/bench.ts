@@ -13,6 +13,9 @@ import { formatGpuAccuracySummary, runGpuAccuracyBench, writeGpuAccuracyBench } 
 import { DEFAULT_GPU_DATA } from '../io/measuredRuns.js';
 import { formatSweepBench, runSweepBench, writeSweepBench } from '../bench/sweepBench.js';
 import { formatScaleBench, runScaleBench, writeScaleBench } from '../bench/scaleBench.js';
+import { formatSensitivityBench, runSensitivityBench, writeSensitivityBench } from '../bench/sensitivityBench.js';
+import { defaultProjectionWorkers } from '../study/projectPool.js';
+import { parseIntOption } from '../io/parse.js';
 import { printJson, printText, progressEnabled, type GlobalOptions } from '../io/output.js';
 import { action } from './action.js';
 
@@ -162,7 +165,29 @@ function scale(bench: Command): void {
   });
 }
 
-const benchmarks: AddBenchmark[] = [kernels, engine, fabrics, project, gpuAccuracy, sweep, scale];
+function sensitivity(bench: Command): void {
+  const cmd = bench
+    .command('sensitivity')
+    .description('each cost assumption (docs/assumptions.md) at its low and high plausible value: tokens/s and efficiency of llama-3.1-8b, llama-3.1-70b and qwen3-235b-a22b on wse3, sorted by effect; writes sensitivity.json and sensitivity.md')
+    .option('--quick', 'toy-dense on mini-32, in this thread, nothing written (a smoke test: the figures are not meaningful)', false)
+    .option('--workers <W>', 'worker threads for the projections (0 = this thread)', String(defaultProjectionWorkers()))
+    .option('--out-dir <dir>', 'where sensitivity.json and sensitivity.md are written (replaced)', 'bench/results')
+    .addHelpText('after', '\nExample:\n  npx wafer bench sensitivity --workers 4');
+  action<{ quick: boolean; workers: string; outDir: string }>(cmd, async (opts, g) => {
+    const workers = opts.quick ? 0 : parseIntOption(opts.workers, '--workers', 0, 64);
+    await runAndPrint(
+      g,
+      async (onProgress) => {
+        const report = await runSensitivityBench({ quick: opts.quick, workers, onProgress });
+        if (!opts.quick) writeSensitivityBench(report, opts.outDir);
+        return report;
+      },
+      formatSensitivityBench,
+    );
+  });
+}
+
+const benchmarks: AddBenchmark[] = [kernels, engine, fabrics, project, gpuAccuracy, sweep, scale, sensitivity];
 
 export function register(program: Command): void {
   const bench = program

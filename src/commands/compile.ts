@@ -77,7 +77,7 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  npx wafer compile --model toy-moe --fabric mini-64 --fault-density 0.03 --seed 5 --out prog.json\n  npx wafer compile --model llama-3.1-8b --fabric wse3 --dtype bf16 --json');
   action<Options>(cmd, (opts, g) => {
     if (opts.out && existsSync(opts.out) && !opts.force) throw new InputError(`file exists: ${opts.out}`, '--out', 'pass --force to overwrite it, or choose another path');
-    const job = prepareCompile(opts, false);
+    const job = prepareCompile(opts, false, false);
     if (opts.out) writeFileAtomic(opts.out, JSON.stringify(job.result.program) + '\n', { force: opts.force === true, option: '--out' });
     const summary = compileSummary(job);
     if (g.json) printJson(summary);

@@ -102,19 +102,25 @@ export function formatProjection(r: ProjectionReport, verbose: boolean): string 
   const lines = [
     `${r.model} on ${r.fabric} ${r.grid.width}×${r.grid.height} (${r.dtype}, KV cache ${r.kvDtype}, batch ${r.batch}, prompt ${r.promptLength}, context ${r.context})`,
     `decode        ${r.decodeTokensPerSecond.toFixed(1)} tokens/s per user, ${r.aggregateTokensPerSecond.toFixed(1)} aggregate (a token alone: ${fmtSeconds(r.tokenLatencySeconds)})`,
+    `floor         ${r.floorTokensPerSecond.toFixed(1)} tokens/s per user (${int(r.floor.cyclesPerToken)} cycles a token on ${r.floor.wafers} wafer${r.floor.wafers === 1 ? '' : 's'}: every step at its bound, docs/floor.md) · efficiency ${r.efficiency.toFixed(3)} (projected ÷ floor)`,
     `first token   ${fmtSeconds(r.timeToFirstTokenSeconds)} (the ${r.promptLength}-token prompt pipelined through the layers, one token per step)`,
     `wafers        ${wafersLine}`,
     `context       ${r.context} positions provisioned per user; the wafers hold up to ${int(r.maxContext)} (KV chunk tiles full)`,
     `a token       compute ${pct(b.compute, t)} (matvec ${pct(d.matvec, t)}, attention ${pct(d.attention, t)}, other vector ops ${pct(d.vector, t)}, task starts ${pct(d.overhead, t)})`,
     `              SRAM ${pct(b.sram, t)} · on-wafer communication ${pct(b.communication, t)} (hops ${pct(d.hops, t)}, reductions ${pct(d.reduction, t)}, broadcasts ${pct(d.broadcast, t)}, transfers ${pct(d.transfer, t)})`,
     `              inter-wafer ${pct(b.interWafer, t)} · pipeline bubbles ${pct(b.bubbles, t)} · bound by ${r.boundBy}`,
-    ...r.stages.map((s) => `layer kind    ${s.kind} ×${s.layers}: ${int(s.tilesPerLayer)} tiles, ${int(s.cycles)} cycles (${fmtSeconds(s.cycles / r.clockHz)}) per layer${s.kvPositionsPerTile ? `, ${s.kvPositionsPerTile} KV positions per attention tile` : ''}`),
-    `head          embedding ${int(r.head.embeddingTiles)} tiles, ${int(r.head.embeddingCycles)} cycles to the first layer · LM head ${int(r.head.lmHeadTiles)} tiles, ${int(r.head.lmHeadCycles)} cycles to the token`,
+    ...r.stages.map((s) => `layer kind    ${s.kind} ×${s.layers}: ${int(s.tilesPerLayer)} tiles, ${int(s.cycles)} cycles (${fmtSeconds(s.cycles / r.clockHz)}) per layer, ${s.colours} colours${s.kvPositionsPerTile ? `, ${s.kvPositionsPerTile} KV positions per attention tile` : ''}`),
+    `head          embedding ${int(r.head.embeddingTiles)} tiles, ${int(r.head.embeddingCycles)} cycles to the first layer, ${r.head.embeddingColours} colours · LM head ${int(r.head.lmHeadTiles)} tiles, ${int(r.head.lmHeadCycles)} cycles to the token, ${r.head.lmHeadColours} colours`,
+    `colours       every stage routed and coloured within the fabric's ${r.colourBudget}${r.kvCombinePieces !== null ? ` (KV combine in ${r.kvCombinePieces} piece${r.kvCombinePieces === 1 ? '' : 's'} per edge)` : ''}`,
   ];
   if (r.wafers > 1) lines.push(`inter-wafer   ${r.interWafer.boundaries} boundaries × ${fmtSeconds(r.interWafer.secondsPerBoundary)} (${int(r.interWafer.bytesPerToken)} bytes of activations each) + the token id back`);
   if (r.approximations.length) lines.push(`approximated  ${r.approximations.join('; ')}`);
   const changed = r.assumptions.filter((a) => a.value !== a.default);
   lines.push(`assumptions   ${r.assumptions.length} named in docs/assumptions.md (change one with --assume NAME=VALUE)${changed.length ? `; here ${changed.map((a) => `${a.name}=${a.value}`).join(', ')}` : ''}`);
+  if (verbose) {
+    const l = r.floor.layers[0];
+    if (l) lines.push(`floor layer   ${l.layer}: ${l.steps.map((x) => `${x.step} ${int(x.cycles)}`).join(' · ')} = ${int(l.cycles)} cycles`);
+  }
   if (verbose) for (const a of r.assumptions) lines.push(`              ${a.name} = ${a.value} ${a.unit} (plausible ${a.low}–${a.high})`);
   if (verbose) lines.push(`method        ${r.method}`, `              fan-out ${r.maxFan}, hubs split over ${r.hubSlices} tiles, ${int(r.budgetBytesPerTile)} bytes of buffers per tile, clock ${(r.clockHz / 1e9).toFixed(2)} GHz`);
   return lines.join('\n');

@@ -15,6 +15,7 @@ interface Options extends CompileCliOptions {
   prompt: string;
   tokens: string;
   workers?: string;
+  parallelMesh: boolean;
   baseline: boolean;
   program?: string;
 }
@@ -46,17 +47,19 @@ export function register(program: Command): void {
     .requiredOption('--prompt <ids>', 'prompt token ids, e.g. 1,2,3')
     .requiredOption('--tokens <N>', 'tokens to generate')
     .option('--workers <W>', 'worker threads for the numeric work (0 = main thread)', String(Math.min(2, availableParallelism())))
+    .option('--parallel-mesh', 'the --workers threads each step a strip of the mesh (routers, compute engines and numbers), meeting at a barrier every simulated cycle; same results (docs/parallel-mesh.md)', false)
     .option('--no-baseline', 'skip the fault-free comparison run')
     .option('--program <file>', 'run this program artifact (from `wafer compile --out`) instead of the freshly compiled one')
-    .addHelpText('after', '\nExamples:\n  npx wafer run --model toy-moe --fabric mini-64 --fault-density 0.03 --seed 5 --prompt 1,2,3 --tokens 8\n  npx wafer run --model /tmp/m --fabric mini-64 --repair remap --fault-density 0.01 --prompt 1,2,3 --tokens 8 --json');
+    .addHelpText('after', '\nExamples:\n  npx wafer run --model toy-moe --fabric mini-64 --fault-density 0.03 --seed 5 --prompt 1,2,3 --tokens 8\n  npx wafer run --model /tmp/m --fabric mini-64 --repair remap --fault-density 0.01 --prompt 1,2,3 --tokens 8 --json\n  npx wafer run --model toy-dense --fabric mini-64 --prompt 1,2 --tokens 2 --workers 2 --parallel-mesh');
   action<Options>(cmd, async (opts, g) => {
     const prompt = parseTokenList(opts.prompt);
     const tokens = parseIntOption(opts.tokens, '--tokens', 1, MAX_RUN_TOKENS);
     const workers = parseIntOption(opts.workers ?? '0', '--workers', 0);
     if (workers > 64) throw new InputError(`${workers} workers`, '--workers', 'give at most 64');
     const bar = progress(g, 'mesh');
-    const { prompt: _p, tokens: _t, workers: _w, baseline, ...options } = opts;
-    const r = await runInWorker({ options, prompt, tokens, workers, baseline }, (d, t) => bar.update(d, t));
+    const { prompt: _p, tokens: _t, workers: _w, parallelMesh, baseline, ...options } = opts;
+    if (parallelMesh && workers < 1) throw new InputError('--parallel-mesh with 0 workers', '--workers', 'give 1 or more threads to step the mesh');
+    const r = await runInWorker({ options, prompt, tokens, workers, parallelMesh, baseline }, (d, t) => bar.update(d, t));
     bar.end();
     if (g.json) printJson(r);
     else printText(formatRun(r, r.model, r.fabric));

@@ -27,6 +27,9 @@ export interface WaferPoint {
   hubSlices: number;
   contextLength: number;
   promptLength: number;
+  /** The floor of the same model and wafers (compiler/project/floor.ts) and projected ÷ floor. */
+  floorTokensPerSecond?: number;
+  efficiency?: number;
 }
 
 export const PROJECTION_METHOD = `projection (compiler/project): ${PROJECT_METHOD}`;
@@ -46,5 +49,7 @@ export function projectOnWafer(cfg: ModelConfig, spec: FabricSpec, opts: Project
     hubSlices: r.hubSlices,
     contextLength: r.context,
     promptLength: r.promptLength,
+    floorTokensPerSecond: r.floorTokensPerSecond,
+    efficiency: r.efficiency,
   };
 }

@@ -28,6 +28,7 @@ const UNIT_GROUP: Record<TileUnit, RoleGroup> = {
   'expert-hub': 'hub',
   qkv: 'qkv',
   kv: 'attention-kv',
+  'qk-head': 'attention-kv',
   'kv-chunk': 'attention-kv',
   o: 'o',
   'gate-up': 'gate-up',

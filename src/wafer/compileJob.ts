@@ -61,7 +61,12 @@ function assertModelCanFit(config: ModelConfig, spec: FabricSpec, dtype: Program
   }
 }
 
-export function prepareCompile(o: CompileCliOptions, needWeights: boolean): CompileJob {
+/**
+ * `needWeights`: refuse a model without weights. `drawPresetWeights` false: leave a runnable preset's synthetic weights
+ * undrawn (job.weights null) where nothing runs the program — `wafer compile` of a ~1B preset would otherwise spend
+ * most of its time drawing weights it never reads.
+ */
+export function prepareCompile(o: CompileCliOptions, needWeights: boolean, drawPresetWeights = true): CompileJob {
   const config = resolveModelConfig(o.model);
   const preset = findPreset(o.model);
   const hasWeights = isDirectory(o.model) || (preset?.runnable ?? false);
@@ -69,7 +74,8 @@ export function prepareCompile(o: CompileCliOptions, needWeights: boolean): Comp
   if (!isDirectory(o.model) && !preset && existsSync(o.model)) throw new InputError(`${o.model} is not a model directory`, '--model', 'give a directory holding config.json and model.safetensors');
   // A preset's program dtype is known before its weights are drawn, and they are drawn in it (never whole in f32).
   const presetDtype = preset && !isDirectory(o.model) ? parseProgramDtype(o.dtype, defaultDtype(o.model, null)) : undefined;
-  const rawWeights = hasWeights ? resolveModelWeights(o.model, { seed: parseSeedOption(o.weightsSeed ?? '0', '--weights-seed'), presetDtype }).weights : null;
+  const seed = parseSeedOption(o.weightsSeed ?? '0', '--weights-seed'); // checked even where nothing is drawn
+  const rawWeights = hasWeights && (drawPresetWeights || isDirectory(o.model)) ? resolveModelWeights(o.model, { seed, presetDtype }).weights : null;
   const dtype = presetDtype ?? parseProgramDtype(o.dtype, defaultDtype(o.model, rawWeights));
   const spec = loadFabric(o.fabric);
   assertModelCanFit(config, spec, dtype);

@@ -9,12 +9,15 @@ import { loadFabric } from '../io/fabric.js';
 import { prepareCompile, type CompileCliOptions } from './compileJob.js';
 import { runOnMesh, type MeshRunResult } from './runJob.js';
 import { piscinaJobPool } from '../workers/meshPool.js';
+import { nodeStripPool } from '../workers/stripPool.js';
 
 export interface RunRequest {
   options: CompileCliOptions & { program?: string };
   prompt: number[];
   tokens: number;
   workers: number;
+  /** The workers step strips of the mesh itself (fabric/mesh/strips.ts) instead of computing its numbers beside it. */
+  parallelMesh?: boolean;
   baseline: boolean;
 }
 
@@ -42,7 +45,7 @@ export async function executeRun(req: RunRequest, onStep?: (done: number, total:
     const same = program.tiles.length === job.result.program.tiles.length && program.tiles.every((t, k) => { const c = job.result.program.tiles[k]; return t.x === c.x && t.y === c.y && t.role === c.role; });
     job.result = { ...job.result, program, tileTags: same ? job.result.tileTags : null };
   }
-  const r = await runOnMesh(job, req.prompt, req.tokens, { workers: req.workers, pool: piscinaJobPool, baseline: req.baseline, onStep });
+  const r = await runOnMesh(job, req.prompt, req.tokens, { workers: req.workers, pool: piscinaJobPool, stripPool: req.parallelMesh ? nodeStripPool : undefined, baseline: req.baseline, onStep });
   return { model: job.config.name, fabric: job.spec.name, dtype: job.dtype, repair: job.repair, ...r };
 }
 

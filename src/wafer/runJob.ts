@@ -9,7 +9,7 @@ import type { FabricSpec } from '../../fabric/spec/index.js';
 import type { Program } from '../../fabric/isa/types.js';
 import { InputError } from '../../fabric/errors.js';
 import type { CompileJob } from './compileJob.js';
-import type { JobPoolFactory } from '../../fabric/mesh/pool.js';
+import type { JobPoolFactory, StripPoolFactory } from '../../fabric/mesh/pool.js';
 
 export interface MeshRunResult {
   tokens: number[];
@@ -43,8 +43,8 @@ export interface TileStats {
   tileStalledCycles: Float64Array;
 }
 
-async function createEngine(spec: FabricSpec, r: CompileResult, weights: ModelWeights, workers: number, pool: JobPoolFactory | undefined): Promise<MeshEngine> {
-  return MeshEngine.create(spec, r.program, weightProvider(weights), { workers, pool, faults: r.engineFaults, linkExtraLatencyCycles: r.linkExtraLatencyCycles ?? undefined });
+async function createEngine(spec: FabricSpec, r: CompileResult, weights: ModelWeights, workers: number, pool: JobPoolFactory | undefined, stripPool?: StripPoolFactory): Promise<MeshEngine> {
+  return MeshEngine.create(spec, r.program, weightProvider(weights), { workers, pool, stripPool, faults: r.engineFaults, linkExtraLatencyCycles: r.linkExtraLatencyCycles ?? undefined });
 }
 
 /** Runs `prompt` then greedy decoding of `newTokens` tokens; returns per-step cycles and the tokens. */
@@ -73,7 +73,7 @@ export async function runOnMesh(
   job: CompileJob,
   prompt: number[],
   newTokens: number,
-  opts: { workers: number; pool?: JobPoolFactory; baseline: boolean; tileStats?: boolean; onStep?: (done: number, total: number) => void },
+  opts: { workers: number; pool?: JobPoolFactory; stripPool?: StripPoolFactory; baseline: boolean; tileStats?: boolean; onStep?: (done: number, total: number) => void },
 ): Promise<MeshRunResult> {
   const t0 = performance.now();
   if (!job.weights) throw new InputError(`model ${job.config.name} has no weights to run`, '--model', 'use a model directory or a runnable preset');
@@ -84,7 +84,7 @@ export async function runOnMesh(
   const weights = castWeights(job.weights, job.dtype);
   const reference = new ReferenceModel(weights, { maxSeq: job.maxSeq });
   const { spec, result } = job;
-  const engine = await createEngine(spec, result, weights, opts.workers, opts.pool);
+  const engine = await createEngine(spec, result, weights, opts.workers, opts.pool, opts.stripPool);
   let stats: MeshStats;
   let maxRel = 0;
   const selections = new Map<string, number>();
@@ -115,7 +115,7 @@ export async function runOnMesh(
   const decodeOf = (cycles: number[]) => (cycles.length > prompt.length ? mean(cycles.slice(prompt.length)) : cycles[cycles.length - 1]);
   const decodeCyclesPerToken = decodeOf(gen.stepCycles);
   if (opts.baseline && job.baseline) {
-    const base = await createEngine(spec, job.baseline, weights, opts.workers, opts.pool);
+    const base = await createEngine(spec, job.baseline, weights, opts.workers, opts.pool, opts.stripPool);
     try {
       const b = await meshGenerate(base, prompt, newTokens);
       const bs = base.stats();

@@ -64,6 +64,11 @@ export interface ProjectionLowering {
    * cheapest attention over a chunk plus combine among halvings of a full tile: more, smaller chunk tiles).
    */
   kvChunkPositions?: number | 'fill';
+  /**
+   * Most pieces a chunked KV head's partial goes up its combine tree in (each piece a stream with its own colour);
+   * absent: as many as help, within the tiles' colours. The projection asks for fewer where the routes' colours do not fit.
+   */
+  kvCombinePieces?: number;
   /** Splits KV heads over chunk tiles (compiler/project/kvChunks.ts); absent, every KV head is one tile. */
   kvChunks?: KvChunker;
 }
@@ -73,6 +78,8 @@ export interface KvChunking {
   positions: number;
   chunks: number;
   reduce: ReduceShape;
+  /** Pieces the partials go up the combine tree in (a stream each per edge). */
+  pieces: number;
 }
 
 /** The projection's chunked attention, plugged into the lowering (what the mesh engine runs never has it). */

@@ -1,6 +1,6 @@
 // One override of an assumption changes what the mesh engine and the projection both charge: with the cost constants
 // moved far from their defaults, the engine's decode cycles move, and the projection still agrees with them within
-// the 10% of the cross-check (crosscheck.test.ts).
+// the 10% of the cross-check (crosscheck.test.ts); neither falls below the floor.
 import { describe, expect, it } from 'vitest';
 import { buildGraph } from '../../../../compiler/graph/graph.js';
 import { getPreset } from '../../../../compiler/model/presets.js';
@@ -46,8 +46,11 @@ describe('an assumption overridden', () => {
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     // The engine charges the overrides: every step is slower in cycles.
     for (let i = 0; i < POSITIONS.length; i++) expect(after[i]).toBeGreaterThan(before[i]);
-    const projected = POSITIONS.map((p) => {
+    const projected = POSITIONS.map((p, i) => {
       const r = projectWafer(cfg, spec, { context: p + 1, promptLength: 1, kvDtype: 'f32' });
+      // The floor under the same overrides, and under the defaults, is below what the engine measured (floor.test.ts).
+      expect(after[i]).toBeGreaterThanOrEqual(r.floor.cyclesPerToken);
+      expect(before[i]).toBeGreaterThanOrEqual(projectWafer(cfg, base, { context: p + 1, promptLength: 1, kvDtype: 'f32' }).floor.cyclesPerToken);
       expect(r.clockHz).toBe(850e6);
       expect(r.assumptions.find((a) => a.name === 'transcendental-cycles')!.value).toBe(32);
       return r.tokenLatencySeconds * spec.clockHz;

@@ -5,7 +5,9 @@
 // loses nothing), far tighter than the mesh.
 import { describe, expect, it } from 'vitest';
 import { buildGraph } from '../../../../compiler/graph/graph.js';
+import { parseModelConfig, type ModelConfig } from '../../../../compiler/model/config.js';
 import { getPreset } from '../../../../compiler/model/presets.js';
+import { generate } from '../../../../compiler/reference/forward.js';
 import { syntheticWeights } from '../../../../compiler/model/synthetic.js';
 import { castWeights } from '../../../../compiler/model/weights.js';
 import { projectWafer, spreadExperts } from '../../../../compiler/project/index.js';
@@ -18,6 +20,30 @@ import { MeshEngine } from '../../../../fabric/mesh/engine.js';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
 
 const MAX_SEQ = 16;
+
+/** A small Qwen3 (q/k norms, 8 q heads per KV head): the lowering gives each q head and the k head a tile of its own. */
+const toyQwen3 = parseModelConfig(
+  {
+    architectures: ['Qwen3ForCausalLM'],
+    model_type: 'qwen3',
+    hidden_size: 256,
+    intermediate_size: 512,
+    num_hidden_layers: 4,
+    num_attention_heads: 16,
+    num_key_value_heads: 2,
+    head_dim: 64,
+    vocab_size: 512,
+    rms_norm_eps: 1e-6,
+    rope_theta: 1000000,
+    max_position_embeddings: 64,
+    tie_word_embeddings: false,
+    attention_bias: false,
+    hidden_act: 'silu',
+  },
+  'crosscheck',
+  'toy-qwen3',
+);
+const configOf = (model: string): ModelConfig => (model === toyQwen3.name ? toyQwen3 : getPreset(model));
 
 /**
  * Decode positions the mesh runs (after a one-token prompt at position 0) and the projection is timed at. The toys
@@ -34,31 +60,39 @@ const cases: [model: string, fabric: string, density: number, repair: RepairPoli
   // Hubs split over several tiles (sums of squares and router logits added over the slices).
   ['toy-dense', 'mini-64', 0.03, 'route-around', [1, 2, 3], 4],
   ['toy-moe', 'mini-64', 0, 'route-around', [1, 2, 3], 2],
+  // q/k norms and RoPE on a tile per head (attention.ts perHeadTiles). Positions 1 and 2 only: from a context of 4
+  // its 8-head attention is long enough that the projection would split the KV cache over chunk tiles.
+  [toyQwen3.name, 'mini-64', 0, 'route-around', [1, 2]],
 ];
 
 describe('projection against the mesh engine (decode cycles per token)', () => {
   it.each(cases)('%s bf16 on %s, fault density %s (%s, positions %j, hub slices %s)', async (model, fabric, density, repair, POSITIONS, hubSlices) => {
     const spec = getFabricPreset(fabric);
-    const cfg = getPreset(model);
+    const cfg = configOf(model);
     const grid = repair === 'remap' ? { width: spec.widthTiles + spec.spareColumns, height: spec.heightTiles + spec.spareRows } : { width: spec.widthTiles, height: spec.heightTiles };
     const faults = density > 0 ? generateFaults({ ...grid, density, seed: 5 }) : null;
     const sliceCols = hubSlices === undefined ? undefined : Math.ceil(cfg.hiddenSize / hubSlices);
     const compiled = compileModel(buildGraph(cfg), { spec, faults, repair, dtype: 'bf16', maxSeq: MAX_SEQ, sliceCols });
-    const engine = await MeshEngine.create(spec, compiled.program, weightProvider(castWeights(syntheticWeights(cfg, 0), 'bf16')), {
+    const weights = castWeights(syntheticWeights(cfg, 0), 'bf16');
+    const engine = await MeshEngine.create(spec, compiled.program, weightProvider(weights), {
       faults: compiled.engineFaults,
       linkExtraLatencyCycles: compiled.linkExtraLatencyCycles ?? undefined,
     });
     const mesh: number[] = [];
+    const tokens: number[] = [];
     try {
       let token = 1;
       for (let position = 0; position <= POSITIONS[POSITIONS.length - 1]; position++) {
         const step = await engine.step({ token, position });
         token = Math.round(step.outputs.get('token')![1]);
+        tokens.push(token);
         if (POSITIONS.includes(position)) mesh.push(step.cycles);
       }
     } finally {
       await engine.close();
     }
+    // The mesh's greedy tokens are the reference forward pass's (on the same bf16 weights).
+    expect(tokens).toEqual(generate(weights, [1], tokens.length).tokens);
     const projected = POSITIONS.map((p) => {
       const r = projectWafer(cfg, spec, { context: p + 1, promptLength: 1, faults, repair, kvDtype: 'f32', hubSlices });
       expect(r.hubSlices).toBe(compiled.lowered.plan.tiles.filter((t) => /^L0\.attn\.hub\d*$/.test(t.role)).length);

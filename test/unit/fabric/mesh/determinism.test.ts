@@ -4,6 +4,7 @@ import { MeshEngine, type MeshStats } from '../../../../fabric/mesh/engine.js';
 import { gridProgram, syntheticWeights } from '../../../../fabric/mesh/workloads.js';
 import { piscinaJobPool } from '../../../../src/workers/meshPool.js';
 import { nodeStripPool } from '../../../../src/workers/stripPool.js';
+import type { StripCut } from '../../../../fabric/mesh/strips.js';
 
 const spec = getFabricPreset('mini-4');
 
@@ -14,9 +15,9 @@ interface Run {
   stats: MeshStats;
 }
 
-async function runWith(workers: number, parallelMesh = false): Promise<Run> {
+async function runWith(workers: number, parallelMesh = false, stripCut?: StripCut): Promise<Run> {
   const program = gridProgram({ side: 4, n: 16, repeats: 3, extras: true });
-  const engine = await MeshEngine.create(spec, program, syntheticWeights(), parallelMesh ? { workers, stripPool: nodeStripPool } : { workers, pool: piscinaJobPool });
+  const engine = await MeshEngine.create(spec, program, syntheticWeights(), parallelMesh ? { workers, stripPool: nodeStripPool, stripCut } : { workers, pool: piscinaJobPool });
   const run: Run = { cycles: [], outputs: [], sram: [], stats: engine.stats() };
   for (let pos = 0; pos < 3; pos++) {
     const r = await engine.step({ token: (pos * 3 + 1) % 8, position: pos });
@@ -44,10 +45,16 @@ describe('MeshEngine determinism across worker counts', () => {
     }
   }, 120_000);
 
-  it('gives the same for the parallel mesh on 1, 2 and 4 threads (strips of rows, a barrier every cycle)', async () => {
+  it('gives the same for the parallel mesh on 1, 2 and 4 threads, whatever the cut (a barrier every cycle)', async () => {
     const base = await runWith(0);
-    for (const workers of [1, 2, 4]) {
-      const r = await runWith(workers, true);
+    const runs: [number, StripCut | undefined][] = [
+      [1, undefined],
+      [2, undefined],
+      [2, { rows: 1, cols: 1 }],
+      [4, { rows: 1, cols: 2 }],
+    ];
+    for (const [workers, cut] of runs) {
+      const r = await runWith(workers, true, cut);
       expect(r.cycles).toEqual(base.cycles);
       expect(r.outputs).toEqual(base.outputs);
       expect(r.sram).toEqual(base.sram);

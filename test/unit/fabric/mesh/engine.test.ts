@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
-import { MeshEngine } from '../../../../fabric/mesh/engine.js';
+import { MeshEngine, type MeshOptions } from '../../../../fabric/mesh/engine.js';
+import { nodeStripPool } from '../../../../src/workers/stripPool.js';
 import { opCycles, streamArrivalCycles, taskCycles, tileOpContext } from '../../../../fabric/mesh/cost.js';
 import { matvecReference } from '../../../../kernels/matvec.js';
 import { rmsnorm, sumSquares } from '../../../../kernels/vector.js';
@@ -8,11 +9,18 @@ import { broadcastProgram, chainProgram, contendedProgram, matvec2x2Program, pro
 
 const spec = getFabricPreset('mini-4');
 
-describe('MeshEngine: 1×4 chain reduction', () => {
+// The same exact-cycle checks on the inline engine and on the parallel mesh: two threads, the tiles dealt one by one
+// (so that every link between neighbours in a row crosses between threads), a barrier every cycle.
+const ENGINES: { name: string; engineOpts: MeshOptions }[] = [
+  { name: 'inline', engineOpts: {} },
+  { name: 'parallel mesh, 2 threads', engineOpts: { workers: 2, stripPool: nodeStripPool, stripCut: { rows: 1, cols: 1 } } },
+];
+
+describe.each(ENGINES)('MeshEngine ($name): 1×4 chain reduction', ({ engineOpts }) => {
   it('sums the four vectors and takes the cycles the cost functions and hop latencies predict', async () => {
     const n = 16;
     const { program, tensors } = chainProgram(n);
-    const engine = await MeshEngine.create(spec, program, provider(tensors));
+    const engine = await MeshEngine.create(spec, program, provider(tensors), engineOpts);
     const r = await engine.step({ token: 0, position: 0 });
     const sum = r.outputs.get('sum')!;
     for (let i = 0; i < n; i++) {
@@ -93,14 +101,14 @@ describe('MeshEngine: matvec split over 2×2 tiles', () => {
   });
 });
 
-describe('MeshEngine: back-pressure', () => {
+describe.each(ENGINES)('MeshEngine ($name): back-pressure', ({ engineOpts }) => {
   it('a receiver shared by two streams takes one wavelet per cycle and stalls both senders', async () => {
     const n = 64;
     const alone = contendedProgram(n, 1);
-    const e1 = await MeshEngine.create(spec, alone.program, provider(alone.tensors));
+    const e1 = await MeshEngine.create(spec, alone.program, provider(alone.tensors), engineOpts);
     const r1 = await e1.step({ token: 0, position: 0 });
     const both = contendedProgram(n, 2);
-    const e2 = await MeshEngine.create(spec, both.program, provider(both.tensors));
+    const e2 = await MeshEngine.create(spec, both.program, provider(both.tensors), engineOpts);
     const r2 = await e2.step({ token: 0, position: 0 });
     expect([...r2.outputs.get('a')!]).toEqual([...both.tensors.a.data]);
     expect([...(e2.readBuffer(1, 0, 'b') as Float32Array)]).toEqual([...both.tensors.b.data]);
@@ -303,6 +311,10 @@ describe('MeshEngine: remap bypass latency and bad options', () => {
       'linkExtraLatencyCycles has 3 entries, the 4x1 mesh needs 20 (mesh options): give 5 entries (ramp, N, E, S, W) per tile',
     );
     await expect(MeshEngine.create(spec, program, provider(tensors), { workers: -1 })).rejects.toThrow('workers must be a whole number ≥ 0, got -1 (mesh options): give 0 (inline) or more');
+    await expect(MeshEngine.create(spec, program, provider(tensors), { workers: 2, stripPool: nodeStripPool, stripCut: { rows: 0, cols: 1 } })).rejects.toThrow(
+      'stripCut 0x1 is not a block of whole tiles (mesh options): give rows and cols as whole numbers ≥ 1',
+    );
+    await expect(MeshEngine.create(spec, program, provider(tensors), { workers: 65, stripPool: nodeStripPool })).rejects.toThrow('65 threads for the parallel mesh (mesh options): give at most 64');
     await expect(MeshEngine.create(spec, program, () => new Uint8Array(3))).rejects.toThrow('weights for buffer "own" are 3 bytes, the buffer needs 32 (tile (0,0) vector v0): return 8 f32 elements as raw bytes');
     await expect(plain.step({ token: 0, position: 8 })).rejects.toThrow('position 8 is outside the KV cache (step): use 0 ≤ position < maxSeq (8)');
     expect(() => plain.readBuffer(3, 3, 'own')).toThrow('tile (3,3) has no program (readBuffer): name a tile of the program');

@@ -355,6 +355,9 @@ describe.concurrent('bad --prompt, --tokens and --seed', () => {
   it('--tokens 0', async () => {
     await expectBadInput(() => ['run', '--model', TINY, '--fabric', 'mini-8', '--prompt', '1,2', '--tokens', '0', '--workers', '0'], 'error: 0 is too small (--tokens): give a whole number in [1, 4096]');
   });
+  it('--parallel-mesh with no thread to step it', async () => {
+    await expectBadInput(() => ['run', '--model', TINY, '--fabric', 'mini-8', '--prompt', '1,2', '--tokens', '1', '--workers', '0', '--parallel-mesh'], 'error: --parallel-mesh with 0 workers (--workers): give 1 or more threads to step the mesh');
+  });
 });
 
 describe.concurrent('unknown names', () => {

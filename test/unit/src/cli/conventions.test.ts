@@ -108,6 +108,8 @@ const CASES: Record<string, (dir: string) => string[]> = {
   'wafer bench engine': () => ['bench', 'engine', '--quick'],
   'wafer bench fabrics': (d) => ['bench', 'fabrics', '--models', 'toy-dense', '--out-dir', join(d, 'bench')],
   'wafer bench project': () => ['bench', 'project', '--quick'],
+  'wafer bench sensitivity': () => ['bench', 'sensitivity', '--quick'],
+  'wafer bench scale': () => ['bench', 'scale', '--quick'],
   'wafer bench gpu-accuracy': (d) => ['bench', 'gpu-accuracy', '--data', GPU_RUNS, '--out-dir', join(d, 'bench')],
   'wafer project': () => ['project', '--model', 'toy-dense', '--fabric', 'mini-64'],
   'wafer speculate': () => ['speculate', '--model', 'toy-moe', '--fabrics', 'mini-64,h100', '--context', '64'],
@@ -123,7 +125,7 @@ const CASES: Record<string, (dir: string) => string[]> = {
   'wafer sweep report': (d) => ['sweep', 'report', join(REPO, 'test/fixtures/sweep-results'), '--out-dir', d],
 };
 // The slowest (4–6 CPU-seconds each) run only once, in the --json pass.
-const JSON_ONLY = new Set(['wafer demo', 'wafer bench engine', 'wafer bench gpu-accuracy']);
+const JSON_ONLY = new Set(['wafer demo', 'wafer bench engine', 'wafer bench gpu-accuracy', 'wafer bench scale']);
 // Commands that print no JSON (with the reason), or that are too slow for a test that runs every command.
 const NOT_HERE: Record<string, string> = {
   'wafer sweep worker': 'runs until stopped; test/unit/src/sweep/queue.test.ts runs it against a real Redis',
