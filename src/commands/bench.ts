@@ -55,7 +55,7 @@ function kernels(bench: Command): void {
 function engine(bench: Command): void {
   const cmd = bench
     .command('engine')
-    .description('mesh engine speed: router-cycles and wavelet-hops per host second for uniform traffic on 16×16 and 64×64 in steady state (1/4, 1/2, 3/4 of the bound 4/k, settled warm-up, full drain) and one saturated case, the 1 -> 2 worker speed-up on a compute-heavy program and the parallel mesh; writes engine.json and engine.md')
+    .description('mesh engine speed: router-cycles per host second for uniform traffic at steady-state loads (and one saturated case) on 16×16 and 64×64, and the 1 -> 2 thread speed-up of the parallel mesh; writes engine.json and engine.md')
     .option('--quick', 'small sizes (a smoke test: the figures are not meaningful, nothing is written)', false)
     .option('--out-dir <dir>', 'where engine.json and engine.md are written (replaced)', 'bench/results')
     .addHelpText('after', '\nExample:\n  npx wafer bench engine --out-dir /tmp/bench');
