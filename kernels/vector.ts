@@ -74,6 +74,35 @@ export function ropeInPlace(x: Float32Array, numHeads: number, headDim: number, 
   return x;
 }
 
+/** RoPE's angles at `position` as ropeInPlace computes them: cos of each of the headDim/2 angles, then their sin. */
+export function ropeAngles(out: Float32Array, headDim: number, position: number, theta: number): Float32Array {
+  const half = headDim >> 1;
+  for (let i = 0; i < half; i++) {
+    const invFreq = Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / headDim)));
+    const angle = Math.fround(position * invFreq);
+    out[i] = Math.cos(angle);
+    out[half + i] = Math.sin(angle);
+  }
+  return out;
+}
+
+/** ropeInPlace with its cos and sin taken from `angles` (ropeAngles' layout), held in f32. */
+export function ropeWithAngles(x: Float32Array, numHeads: number, headDim: number, angles: Float32Array): Float32Array {
+  const half = headDim >> 1;
+  for (let i = 0; i < half; i++) {
+    const cos = angles[i];
+    const sin = angles[half + i];
+    for (let h = 0; h < numHeads; h++) {
+      const base = h * headDim;
+      const a = x[base + i];
+      const b = x[base + i + half];
+      x[base + i] = a * cos - b * sin;
+      x[base + i + half] = b * cos + a * sin;
+    }
+  }
+  return x;
+}
+
 export function silu(v: number): number {
   return v / (1 + Math.exp(-v));
 }

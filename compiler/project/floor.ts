@@ -96,14 +96,14 @@ const task = (spec: FabricSpec, opCycles: number): number => spec.taskStartCycle
  * c inputs reach the nR tiles of its block column, it runs its block at matvecCost, and the nC partials of each row
  * meet at one tile. The fastest block shape.
  */
-export function matvecFloor(spec: FabricSpec, rows: number, cols: number, dtype: BufferDtype, tiles: number): FloorStep & { rowBlocks: number } {
+export function matvecFloor(spec: FabricSpec, rows: number, cols: number, dtype: BufferDtype, tiles: number, format?: 'mxfp4'): FloorStep & { rowBlocks: number } {
   let best = { step: 'matvec', tiles: 1, cycles: Infinity, rowBlocks: 1 };
   for (const nR of splits(rows)) {
     for (const nC of splits(cols)) {
       if (nR * nC > tiles) continue;
       const r = Math.ceil(rows / nR);
       const c = Math.ceil(cols / nC);
-      const cycles = spreadStreamCycles(spec, c, nR) + task(spec, matvecCost(spec, r, c, dtype).cycles) + spreadStreamCycles(spec, r, nC);
+      const cycles = spreadStreamCycles(spec, c, nR) + task(spec, matvecCost(spec, r, c, dtype, false, format).cycles) + spreadStreamCycles(spec, r, nC);
       if (cycles < best.cycles) best = { step: 'matvec', tiles: nR * nC, cycles, rowBlocks: nR };
     }
   }
@@ -161,11 +161,11 @@ function topkFloor(spec: FabricSpec, experts: number, k: number, tiles: number):
   return best;
 }
 
-/** The MatrixNode's dtype as the cost functions see it: MXFP4 experts are charged the int8 rate (as the projection does). */
+/** The MatrixNode's dtype as the cost functions see it, and MXFP4 for routed experts held so (charged as the projection charges them). */
 function matrixDtype(m: MatrixNode, o: FloorOptions): BufferDtype {
-  if (o.expertWeightBits !== undefined && m.expert >= 0) return 'int8';
   return o.dtype;
 }
+const formatOf = (m: MatrixNode, o: FloorOptions): 'mxfp4' | undefined => (o.expertWeightBits !== undefined && m.expert >= 0 ? 'mxfp4' : undefined);
 
 /** Bytes a matrix holds on the wafer at the options' dtype. */
 function matrixBytes(m: MatrixNode, o: FloorOptions): number {
@@ -215,10 +215,11 @@ export function layerFloor(spec: FabricSpec, graph: ModelGraph, layer: LayerNode
     ffn = m.experts[0].gate;
   }
   const dtype = matrixDtype(ffn, o);
+  const format = formatOf(ffn, o);
   steps.push(
-    { step: 'gate/up', ...pick(matvecFloor(spec, 2 * width, h, dtype, T)) },
+    { step: 'gate/up', ...pick(matvecFloor(spec, 2 * width, h, dtype, T, format)) },
     { ...elementwiseFloor(spec, width, T, (e) => ({ op: 'swiglu', gate: S(e), up: S(e), out: S(e) })), step: 'SwiGLU' },
-    { step: 'down', ...pick(matvecFloor(spec, h, width, dtype, T)) },
+    { step: 'down', ...pick(matvecFloor(spec, h, width, dtype, T, format)) },
     add('residual'),
   );
   return steps;

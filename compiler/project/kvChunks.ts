@@ -1,11 +1,13 @@
 // Chunked KV heads, a path only the projection takes: a KV head whose cache (with its q/k/v buffers) overflows a
 // tile, or that chunks attend over faster, is split over chunk tiles (kvChunking picks their size); q is multicast to
 // them, each attends over its positions, and the partials combine up a reduction tree to chunk 0 in pieces, which
-// feeds the O region. The new k/v go to the last chunk. The combine is charged as two f32 vector adds over the partial
-// (the rescale-and-add of flash-decoding's combine, without its 2·group exponentials). It plugs into the wafer
-// lowering as its KvChunker (compiler/wafer/lower.ts); the mesh engine never runs it.
+// feeds the O region. The new k/v go to the last chunk. A partial is flash-decoding's: each head's max score and sum
+// first, then its unnormalised outputs; the combine merges the statistics (two exponentials per head, attnMerge) with
+// the first piece and rescales-and-adds the rows of every piece (attnMergeRows), and chunk 0 divides by the sums
+// (attnFinish). It plugs into the wafer lowering as its KvChunker (compiler/wafer/lower.ts); the mesh engine never runs
+// it (its chunk attention is projection-only).
 import { OptionError } from '../../fabric/errors.js';
-import { f32AddWidth, opCost } from '../../fabric/mesh/cost.js';
+import { opCost } from '../../fabric/mesh/cost.js';
 import type { Op, Task } from '../../fabric/isa/types.js';
 import { slice, zeros, type LogicalTile, type StreamDecl } from '../wafer/plan.js';
 import { COMBINE_SHAPES, reduceChildren, reduceCostCycles, sliceLen, type ReduceShape } from '../wafer/region.js';
@@ -16,11 +18,23 @@ import { fail, type KvChunker, type KvChunking, type LowerContext } from '../waf
  * that a tile's streams fit its colours. Each piece is a stream of its own (the ISA has one receive trigger per colour
  * on a tile), so a tile with `children` children on the combine tree receives children × pieces streams and sends
  * pieces more, beside its query (and the new k/v or the O region's input): (children + 1) × pieces + 2 colours. Fewer
- * pieces pipeline the combine less; the estimate charges what is chosen.
+ * pieces pipeline the combine less; the estimate charges what is chosen. The first piece holds the partial's
+ * `group` heads' statistics (2·group floats) whole.
  */
-export function combinePieces(partLen: number, children: number, colours: number, most = MAX_COMBINE_PIECES): number {
+export function combinePieces(partLen: number, children: number, colours: number, group: number, most = MAX_COMBINE_PIECES): number {
   const byColours = Math.floor((colours - COMBINE_OTHER_STREAMS) / (children + 1));
-  return Math.max(1, Math.min(most, Math.floor(partLen / 128), byColours));
+  let pieces = Math.max(1, Math.min(most, Math.floor(partLen / 128), byColours));
+  while (pieces > 1 && Math.ceil(partLen / pieces) < 2 * group) pieces--;
+  return pieces;
+}
+
+/** The combine's ops for `group` heads of `hd`: merging one piece of `n` rows, and the statistics. */
+function mergeOps(group: number, hd: number) {
+  const factors = slice('f0', 0, 2 * group);
+  return {
+    rows: (n: number): Op => ({ op: 'attnMergeRows', out: slice('part', 0, n), other: slice('r0', 0, n), factors, numHeads: group, headDim: hd, first: 0 }),
+    stats: { op: 'attnMerge', stats: slice('part', 0, 2 * group), other: slice('r0', 0, 2 * group), factors, numHeads: group } as Op,
+  };
 }
 
 /** Most pieces a partial is split into (a projection may ask for fewer: ProjectionLowering.kvCombinePieces). */
@@ -58,7 +72,8 @@ function chunkCapacity(c: LowerContext, shape: ReduceShape, context: number): nu
   for (let it = 0; it < 6; it++) {
     // The root has the most children in every shape (chunk 0 of the combine).
     const children = reduceChildren(shape, 0, chunks).length;
-    const fixed = 4 * (qLen + partLen * (1 + children) + 2 * hd) + 64;
+    // q, the partial, its children's partials and rescaling factors, chunk 0's finished output, the new k/v.
+    const fixed = 4 * (qLen + partLen * (1 + children) + 2 * group * children + qLen + 2 * hd) + 64;
     positions = Math.min(context, Math.floor((c.opts.budgetBytes - fixed) / (2 * c.kvBytes * hd)));
     if (positions < 1) break;
     chunks = Math.ceil(context / positions);
@@ -71,13 +86,17 @@ function chunkCosts(c: LowerContext) {
   const { group, hd, spec, kvDtype } = c;
   const qLen = group * hd;
   const partLen = qLen + 2 * group;
-  const attend = (p: number) => opCost(spec, { op: 'attention', q: slice('q', 0, qLen), kCache: 'kc', vCache: 'vc', out: slice('part', 0, qLen), numHeads: group, numKvHeads: 1, headDim: hd }, { position: p - 1, dtypeOf: () => kvDtype }).cycles;
-  // The combine: a tree of pieces (chunkedAttention), pipelined: the tree at a piece's cost, then the other pieces.
+  const attend = (p: number) => opCost(spec, { op: 'attention', q: slice('q', 0, qLen), kCache: 'kc', vCache: 'vc', out: slice('part', 2 * group, qLen), numHeads: group, numKvHeads: 1, headDim: hd, stats: slice('part', 0, 2 * group) }, { position: p - 1, dtypeOf: () => kvDtype }).cycles;
+  // The combine: a tree of pieces (chunkedAttention), pipelined: the tree at the first piece's cost (its rows and the
+  // statistics), then the other pieces.
+  const merge = mergeOps(group, hd);
+  const f32 = { position: 0, dtypeOf: () => 'f32' as const };
   const combineCycles = (shape: ReduceShape, n: number) => {
-    const pieces = combinePieces(partLen, combineChildren(shape, n), spec.colours, c.proj?.kvCombinePieces);
+    const pieces = combinePieces(partLen, combineChildren(shape, n), spec.colours, group, c.proj?.kvCombinePieces);
     const ps = Math.ceil(partLen / pieces);
-    const addPiece = 2 * Math.ceil(ps / f32AddWidth(spec));
-    return reduceCostCycles(shape, n, ps, spec.hopLatencyCycles, addPiece) + (n > 1 ? (pieces - 1) * (ps + addPiece) : 0);
+    const rowsPiece = opCost(spec, merge.rows(ps), f32).cycles;
+    const firstPiece = opCost(spec, merge.stats, f32).cycles + (ps > 2 * group ? opCost(spec, merge.rows(ps - 2 * group), f32).cycles : 0);
+    return reduceCostCycles(shape, n, ps, spec.hopLatencyCycles, firstPiece) + (n > 1 ? (pieces - 1) * (ps + rowsPiece) : 0);
   };
   return { attend, combineCycles };
 }
@@ -98,8 +117,8 @@ function longFillPositions(c: LowerContext): number {
 /**
  * Projection only: positions per chunk tile and chunk count when a KV head's cache overflows its tile, or when
  * chunks attend faster than one tile (null: one tile, as the engine runs it). A chunk tile holds q, its partial
- * (group·hd outputs plus a max and a sum per head), the new k/v, receive buffers for its combine children, and the
- * K and V rows.
+ * (a max and a sum per head, then group·hd outputs), the new k/v, receive buffers and rescaling factors for its
+ * combine children, chunk 0 the finished output, and the K and V rows.
  */
 function kvChunking(c: LowerContext, qkNorm: boolean): KvChunking | null {
   const { group, hd, qkvRows, kvBytes, opts, spec } = c;
@@ -132,7 +151,7 @@ function kvChunking(c: LowerContext, qkNorm: boolean): KvChunking | null {
   // Against one tile attending over the whole cache, chunks also pay q's multicast to them.
   if (fits && (!best || best.chunks < 2 || best.cost + qLen >= attend(opts.maxSeq))) return null;
   if (!best) fail(`one KV position of head dimension ${hd} does not fit a tile of ${spec.sramBytesPerTile} bytes beside its query`, 'use a fabric with more SRAM per tile');
-  const pieces = combinePieces(group * hd + 2 * group, combineChildren(best.reduce, best.chunks), spec.colours, proj?.kvCombinePieces);
+  const pieces = combinePieces(group * hd + 2 * group, combineChildren(best.reduce, best.chunks), spec.colours, group, proj?.kvCombinePieces);
   return { positions: best.positions, chunks: best.chunks, reduce: best.reduce, pieces };
 }
 
@@ -152,6 +171,7 @@ function chunkedAttention(ctx: LowerContext, layerIndex: number, g: number, at: 
     p.buffer(t, 'kc', kvDtype, positions * hd, zeros, 'kv-cache');
     p.buffer(t, 'vc', kvDtype, positions * hd, zeros, 'kv-cache');
     p.buffer(t, 'part', 'f32', partLen, zeros, 'activation');
+    if (c === 0) p.buffer(t, 'fin', 'f32', qLen, zeros, 'activation');
     qStream.dst.push(t.id);
     tiles.push(t);
   }
@@ -162,7 +182,8 @@ function chunkedAttention(ctx: LowerContext, layerIndex: number, g: number, at: 
   for (let c = 0; c < chunks; c++) {
     for (const ch of reduceChildren(reduce, c, chunks)) up.set(ch, Array.from({ length: pieces }, (_, q) => p.stream([tiles[ch].id], [tiles[c].id], sliceLen(partLen, ps, q), 'reduce', `${L}.attn.kv${g}.red${ch}>${c}.${q}`)));
   }
-  const attend: Op = { op: 'attention', q: slice('q', 0, qLen), kCache: 'kc', vCache: 'vc', out: slice('part', 0, qLen), numHeads: group, numKvHeads: 1, headDim: hd };
+  const stats = slice('part', 0, 2 * group);
+  const attend: Op = { op: 'attention', q: slice('q', 0, qLen), kCache: 'kc', vCache: 'vc', out: slice('part', 2 * group, qLen), numHeads: group, numKvHeads: 1, headDim: hd, stats };
   tiles.forEach((t, c) => {
     let own: Task;
     if (c === chunks - 1) {
@@ -175,25 +196,29 @@ function chunkedAttention(ctx: LowerContext, layerIndex: number, g: number, at: 
     const last: Task[] = Array.from({ length: pieces }, () => own);
     const children = reduceChildren(reduce, c, chunks);
     const r = children.map((_, n) => p.buffer(t, `r${n}`, 'f32', partLen, zeros, 'activation'));
-    // Piece by piece (the CE starts the lowest-numbered ready task): piece 0 from every child, then piece 1, …
+    const f = children.map((_, n) => p.buffer(t, `f${n}`, 'f32', 2 * group, zeros, 'activation'));
+    // Piece by piece (the CE starts the lowest-numbered ready task): piece 0 from every child, then piece 1, …; a
+    // child's first piece merges the statistics and so its factors, which its later pieces wait for.
+    const factorsOf: Task[] = [];
     for (let q = 0; q < pieces; q++) {
       children.forEach((ch, n) => {
         const st = up.get(ch)![q];
         const at = q * ps;
         const len = st.wavelets;
         const got = p.recv(t, st, slice(r[n], at, len), [], `${L}.attn.combine.recv`);
-        // The rescale-and-add of the piece, charged as two adds (the second over the piece's part of the outputs).
-        const ops: Op[] = [{ op: 'add', a: slice('part', at, len), b: slice(r[n], at, len), out: slice('part', at, len) }];
-        const outs = Math.min(at + len, qLen) - at;
-        if (outs > 0) ops.push({ op: 'add', a: slice('part', at, outs), b: slice(r[n], at, outs), out: slice('part', at, outs) });
-        last[q] = p.task(t, { on: 'after', tasks: [last[q].id, got.id] }, ops, `${L}.attn.combine`);
+        const factors = slice(f[n], 0, 2 * group);
+        const ops: Op[] = q === 0 ? [{ op: 'attnMerge', stats, other: slice(r[n], 0, 2 * group), factors, numHeads: group }] : [];
+        const from = q === 0 ? 2 * group : at;
+        if (at + len > from) ops.push({ op: 'attnMergeRows', out: slice('part', from, at + len - from), other: slice(r[n], from, at + len - from), factors, numHeads: group, headDim: hd, first: from - 2 * group });
+        last[q] = p.task(t, { on: 'after', tasks: q === 0 ? [last[q].id, got.id] : [last[q].id, got.id, factorsOf[n].id] }, ops, `${L}.attn.combine`);
+        if (q === 0) factorsOf[n] = last[q];
       });
     }
     if (c > 0) up.get(c)!.forEach((st, q) => last[q].ops.push({ op: 'send', colour: st.id, src: slice('part', q * ps, st.wavelets) }));
     else {
-      // Chunk 0 divides the combined output by the softmax sum (charged as one vector op) and feeds the O region.
+      // Chunk 0 divides the merged rows by the softmax sums and feeds the O region.
       oInput.src.push(t.id);
-      const ops: Op[] = [{ op: 'add', a: slice('part', 0, qLen), b: slice('part', 0, qLen), out: slice('part', 0, qLen) }, { op: 'send', colour: oInput.id, src: slice('part', 0, qLen) }];
+      const ops: Op[] = [{ op: 'attnFinish', stats, rows: slice('part', 2 * group, qLen), out: slice('fin', 0, qLen), numHeads: group, headDim: hd }, { op: 'send', colour: oInput.id, src: slice('fin', 0, qLen) }];
       const ids = [...new Set(last.map((x) => x.id))];
       if (ids.length === 1) last[0].ops.push(...ops);
       else p.task(t, { on: 'after', tasks: ids }, ops, `${L}.attn.combine`);

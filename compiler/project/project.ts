@@ -108,8 +108,11 @@ export interface ProjectionStage {
   kvPositionsPerTile: number;
   /** Tiles whose buffers overflow a tile's SRAM (held as spans, costed as one compute engine). */
   overflowTiles: number;
-  /** Colours its routes use, as the compiler's colouring assigns them (at most the report's colourBudget); with several layers of the kind placed apart, the most any needs. */
-  colours: number;
+  /**
+   * Colours its routes use, as the compiler's colouring assigns them; with several layers of the kind placed apart,
+   * the most any needs. At most colourBudget unless coloursWithinBudget is false (then null: more than 32).
+   */
+  colours: number | null;
 }
 
 export interface ProjectionReport {
@@ -144,9 +147,11 @@ export interface ProjectionReport {
   boundBy: string;
   stages: ProjectionStage[];
   /** The embedding (step start to the first layer's hub) and the final norm + LM head + argmax (its hub to the end). */
-  head: { embeddingTiles: number; lmHeadTiles: number; embeddingCycles: number; lmHeadCycles: number; cycles: number; embeddingColours: number; lmHeadColours: number };
-  /** Colours a tile's router offers (the fabric's), within which every stage is coloured. */
+  head: { embeddingTiles: number; lmHeadTiles: number; embeddingCycles: number; lmHeadCycles: number; cycles: number; embeddingColours: number | null; lmHeadColours: number | null };
+  /** Colours a tile's router offers (the fabric's). */
   colourBudget: number;
+  /** Every stage coloured within colourBudget (false: no layout the projection tries fits; see approximations). */
+  coloursWithinBudget: boolean;
   /**
    * Pieces a chunked KV head's partial goes up its combine tree in, at most (each a stream with a colour): 8 unless
    * the routes needed fewer to fit the colour budget (null without chunked KV heads).
@@ -275,8 +280,6 @@ function assignWafers(embTiles: number, layerTiles: number[], lmTiles: number, u
   return packed;
 }
 
-// Longer than ~150 lines: the projection's phases (build the stages, pick KV chunks, spread, time the stages where
-// they sit, add up the token) share the build and the packing they refine; splitting them is left for later.
 export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions = {}): ProjectionReport {
   // Where a stage's routes need more colours than the fabric has, the KV combine goes up in fewer pieces (fewer
   // streams on its links); the estimate charges the slower combine. Other stages have no cheaper layout here.
@@ -291,19 +294,25 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
       last = e;
     }
   }
-  throw new InputError(`${last!.what}, in every layout the projection tries (a KV combine in ${COMBINE_PIECES_STEPS.map((p) => p ?? MAX_COMBINE_PIECES).join(', ')} pieces where there is one)`, last!.where, 'use a fabric spec with more colours, or a larger grid so that regions spread out');
+  // Not yet: a mechanism for every stage (hub fan-in and fan-out, the embedding's rows, the LM head's reductions).
+  // Until then the first layout is timed and reported as beyond the budget, with the colours it needs.
+  const r = projectWith(cfg, spec, opts, undefined, false);
+  r.approximations.push(`routes beyond the fabric's ${r.colourBudget} colours (${last!.what}): no layout the projection tries fits, so this one is timed as if the routers had the colours it needs`);
+  return r;
 }
 
 /** The KV combine's most pieces, tried in order until every stage's colours fit (undefined: as many as help). */
 const COMBINE_PIECES_STEPS: readonly (number | undefined)[] = [undefined, 4, 2, 1];
 
-function projectWith(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions, kvCombinePieces: number | undefined): ProjectionReport {
+// Longer than ~150 lines: the projection's phases (build the stages, pick KV chunks, spread, time the stages where
+// they sit, add up the token) share the build and the packing they refine; splitting them is left for later.
+function projectWith(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions, kvCombinePieces: number | undefined, strictColours = true): ProjectionReport {
   const o = resolveOptions(cfg, spec, opts);
   const mesh = waferMesh(spec, o.grid, o.faults, o.repair);
   const { graph, approximations } = projectionGraph(cfg);
   const programDtype: ProgramDtype = o.dtype === 'int8' ? 'int8' : 'bf16';
   const expertWeightBits = o.dtype === 'mxfp4' ? spec.costs.mxfp4BitsPerWeight : undefined;
-  if (expertWeightBits) approximations.push(`MXFP4 experts held at ${expertWeightBits} bits per weight and charged the int8 MAC rate (decode assumed free)`);
+  if (expertWeightBits) approximations.push(`MXFP4 experts held at ${expertWeightBits} bits per weight, each weight decoded to bf16 (assumption: ${spec.costs.mxfp4DecodeOpsPerWeight} 16-bit operations) and multiplied as bf16 into f32 sums`);
 
   // One representative layer per kind (the first of it), and for MoE the experts the estimate routes to.
   const kindLayers = new Map<string, LayerNode[]>();
@@ -427,25 +436,27 @@ function projectWith(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions, k
     const filled = window === null ? o.context : Math.min(o.context, window);
     return Math.max(0, Math.min(stage.kvPositionsPerTile || filled, filled) - 1);
   };
-  const embedding = timeStage(b.embedding, 0, 0);
-  const lmHead = timeStage(b.lmHead, Math.max(0, packing.offset[L + 1] - 1), 0);
-  const head = { cycles: embedding.cycles + lmHead.cycles, path: Object.fromEntries(PATH_CAUSES.map((c) => [c, embedding.path[c] + lmHead.path[c]])) as PathSplit };
   const layerCycles: number[] = new Array(L);
   const layerPaths: PathSplit[] = new Array(L);
   const timedKinds = new Map<string, { cycles: number; path: PathSplit; colours: StageColours }>();
-  const kindColours = new Map<string, number>();
+  const kindColours = new Map<string, number | null>();
   graph.layers.forEach((layer, l) => {
     const k = kindOf(layer);
     const stage = b.kinds.get(k)!;
     let t = exact ? undefined : timedKinds.get(k);
     if (!t) {
-      t = timeStage(stage, Math.max(0, packing.offset[l + 1] - 1), positionFor(stage));
+      t = timeStage(stage, Math.max(0, packing.offset[l + 1] - 1), positionFor(stage), strictColours);
       timedKinds.set(k, t);
     }
     layerCycles[l] = t.cycles;
     layerPaths[l] = t.path;
-    kindColours.set(k, Math.max(kindColours.get(k) ?? 0, t.colours.colours));
+    const before = kindColours.get(k);
+    kindColours.set(k, before === null || t.colours.colours === null ? null : Math.max(before ?? 0, t.colours.colours));
   });
+  // After the layers: a layout whose colours do not fit fails there first, before the LM head (the largest stage) is timed.
+  const embedding = timeStage(b.embedding, 0, 0, strictColours);
+  const lmHead = timeStage(b.lmHead, Math.max(0, packing.offset[L + 1] - 1), 0, strictColours);
+  const head = { cycles: embedding.cycles + lmHead.cycles, path: Object.fromEntries(PATH_CAUSES.map((c) => [c, embedding.path[c] + lmHead.path[c]])) as PathSplit };
 
   // Compose a token.
   const clock = mesh.spec.clockHz;
@@ -501,7 +512,7 @@ function projectWith(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions, k
     return { kind: k, layers: ls.length, tilesPerLayer: s.tiles, cycles: layerCycles[first], kvPositionsPerTile: s.kvPositionsPerTile, overflowTiles: s.overflowTiles, colours: kindColours.get(k)! };
   });
   const floor = projectFloor(graph, mesh.spec, { usableTiles: mesh.usableTiles, budgetBytes: tileBudgetBytes(mesh.spec), dtype: programDtype, expertWeightBits, kvDtype: o.kvDtype, context: o.context, batch: o.batch });
-  if (o.kvDtype === 'bf16') approximations.push('KV cache held in bf16, attention multiply-adds at the 16-bit-into-f32 width (`@fmachs`); the mesh engine holds it in f32');
+  if (o.kvDtype === 'bf16') approximations.push('KV cache held in bf16, attention multiply-adds at the 16-bit-into-f32 width (`@fmachs`), as the mesh engine runs it with compileModel kvDtype bf16');
   if (stages.some((s) => s.overflowTiles > 0)) approximations.push('hub tiles whose vectors overflow one tile hold a span of tiles and are costed as one compute engine (as the lowering places them)');
   return {
     model: cfg.name,
@@ -529,6 +540,7 @@ function projectWith(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions, k
     stages,
     head: { embeddingTiles: b.embedding.tiles, lmHeadTiles: b.lmHead.tiles, embeddingCycles: embedding.cycles, lmHeadCycles: lmHead.cycles, cycles: head.cycles, embeddingColours: embedding.colours.colours, lmHeadColours: lmHead.colours.colours },
     colourBudget: mesh.spec.colours,
+    coloursWithinBudget: strictColours,
     kvCombinePieces: chunkedCombinePieces(b),
     interWafer: { bytesPerToken: activationBytes, secondsPerBoundary: boundarySeconds, boundaries },
     maxFan: b.maxFan,

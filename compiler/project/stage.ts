@@ -78,8 +78,11 @@ export interface LoweredStage {
 
 /** A stage's routes coloured by the compiler's pass (compiler/wafer/colour.ts) within its fabric's colours. */
 export interface StageColours {
-  /** Colours the stage's routes use (the most any tile or link needs is at most this). */
-  colours: number;
+  /**
+   * Colours the stage's routes use (the most any tile or link needs is at most this). Above the fabric's budget only
+   * where the projection found no layout within it (then null where even 32 do not suffice).
+   */
+  colours: number | null;
   /** Streams that took their column-first route (the same hops) because it needed a lower colour. */
   alternativeRoutes: number;
 }
@@ -161,7 +164,7 @@ export function lowerStage(req: StageRequest): LoweredStage {
 const isStub = (tag: TileTag): boolean => tag.unit === 'stage-in' || tag.unit === 'stage-out';
 
 /** Places, routes and estimates a lowered stage at `scanOffset` usable tiles into its wafer, at step `position`. */
-export function timeStage(stage: LoweredStage, scanOffset: number, position: number): TimedStage {
+export function timeStage(stage: LoweredStage, scanOffset: number, position: number, strictColours = true): TimedStage {
   const { req, lowered } = stage;
   const { mesh } = req;
   const spec = mesh.spec;
@@ -170,7 +173,7 @@ export function timeStage(stage: LoweredStage, scanOffset: number, position: num
   const H = spec.heightTiles;
   const placement = placeTiles(tiles, W, H, mesh.usable, { fabric: `fabric "${spec.name}"`, dead: W * H - mesh.usableTiles }, { scanOffset });
   const routes = routeStreams(lowered.plan.streams, placement.tileOf, meshView(W, H, mesh.faults), { dimensionOrdered: true, hopsOnly: mesh.linkExtraLatencyCycles === null });
-  const { colours, alternativeRoutes } = colourStage(stage, placement);
+  const { colours, alternativeRoutes } = strictColours ? colourStage(stage, placement) : colourBeyondBudget(stage, placement);
   const part = partOf(req);
   // Probes: where the stage's share of a token starts (the first hub slice's input) and ends (the last of the next
   // hub's slices to receive its part: the `stage.out` stubs).
@@ -190,6 +193,22 @@ export function timeStage(stage: LoweredStage, scanOffset: number, position: num
   const b = arrivals.length > 0 ? arrivals.reduce((x, y) => (y.cycles > x.cycles ? y : x)) : { cycles: est.cycles, path: est.criticalPath! };
   const path = Object.fromEntries(PATH_CAUSES.map((c) => [c, b.path[c] - a.path[c]])) as PathSplit;
   return { cycles: b.cycles - a.cycles, path, placement, routes, colours: { colours, alternativeRoutes } };
+}
+
+/** The colours a stage needs where its fabric's do not suffice: as many as 32 allow (null beyond). */
+function colourBeyondBudget(stage: LoweredStage, placement: Placement): StageColours {
+  try {
+    return colourStage(stage, placement);
+  } catch (e) {
+    if (!(e instanceof ColourError)) throw e;
+  }
+  const wide: LoweredStage = { ...stage, req: { ...stage.req, mesh: { ...stage.req.mesh, spec: { ...stage.req.mesh.spec, colours: 32 } } } };
+  try {
+    return colourStage(wide, placement);
+  } catch (e) {
+    if (!(e instanceof ColourError)) throw e;
+    return { colours: null, alternativeRoutes: 0 };
+  }
 }
 
 /** Where a stage's routes need more colours than its fabric has (the projection answers with a lowering that needs fewer). */

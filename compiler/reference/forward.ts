@@ -16,6 +16,8 @@ import {
   argmax,
   axpyInPlace,
   decodeAttention,
+  decodeAttentionBf16,
+  encodeBf16,
   matrixElement,
   matvecOperand,
   matvecReference,
@@ -59,6 +61,11 @@ interface LayerWeights {
 export interface ReferenceOptions {
   /** KV-cache capacity in positions (default min(maxPositionEmbeddings, 1024)). */
   maxSeq?: number;
+  /**
+   * Dtype of the KV cache (default f32). bf16 rounds each appended row and attends as the mesh engine does over a bf16
+   * cache (kernels/attention.ts decodeAttentionBf16: q and the probabilities rounded to bf16, f32 sums).
+   */
+  kvDtype?: 'f32' | 'bf16';
   /** The matvec every projection runs (default matvecReference; the lab page passes gpu.js' to run them on WebGL). */
   matvec?: (w: Matrix, x: Float32Array, y: Float32Array) => void;
 }
@@ -75,6 +82,9 @@ export class ReferenceModel {
   private readonly finalNorm: Float32Array;
   private readonly kCache: Float32Array[];
   private readonly vCache: Float32Array[];
+  /** With a bf16 KV cache: the caches as bf16 bits (kCache/vCache are then unused). */
+  private readonly kCache16: Uint16Array<ArrayBuffer>[] | null;
+  private readonly vCache16: Uint16Array<ArrayBuffer>[] | null;
   private position = 0;
   // Scratch buffers, allocated once.
   private readonly x: Float32Array;
@@ -140,8 +150,11 @@ export class ReferenceModel {
     }
     const kvDim = cfg.numKvHeads * cfg.headDim;
     const qDim = cfg.numHeads * cfg.headDim;
-    this.kCache = this.layers.map(() => new Float32Array(this.maxSeq * kvDim)); // (maxSeq, numKvHeads, headDim)
-    this.vCache = this.layers.map(() => new Float32Array(this.maxSeq * kvDim)); // (maxSeq, numKvHeads, headDim)
+    const bf16Cache = opts.kvDtype === 'bf16';
+    this.kCache = this.layers.map(() => new Float32Array(bf16Cache ? 0 : this.maxSeq * kvDim)); // (maxSeq, numKvHeads, headDim)
+    this.vCache = this.layers.map(() => new Float32Array(bf16Cache ? 0 : this.maxSeq * kvDim)); // (maxSeq, numKvHeads, headDim)
+    this.kCache16 = bf16Cache ? this.layers.map(() => new Uint16Array(this.maxSeq * kvDim)) : null; // (maxSeq, numKvHeads, headDim) bf16
+    this.vCache16 = bf16Cache ? this.layers.map(() => new Uint16Array(this.maxSeq * kvDim)) : null;
     const h = cfg.hiddenSize;
     const inter = Math.max(cfg.intermediateSize, cfg.moe?.expertIntermediateSize ?? 0);
     this.x = new Float32Array(h);
@@ -195,21 +208,14 @@ export class ReferenceModel {
       if (L.kNorm) this.perHeadNorm(k, cfg.numKvHeads, L.kNorm);
       ropeInPlace(q, cfg.numHeads, hd, pos, cfg.ropeTheta);
       ropeInPlace(k, cfg.numKvHeads, hd, pos, cfg.ropeTheta);
-      this.kCache[l].set(k, pos * kvDim);
-      this.vCache[l].set(v, pos * kvDim);
       // HF sliding window: a query at position p sees keys at positions > p - window.
       const start = L.window > 0 ? Math.max(0, pos - L.window + 1) : 0;
-      decodeAttention({
-        q,
-        kCache: this.kCache[l].subarray(start * kvDim),
-        vCache: this.vCache[l].subarray(start * kvDim),
-        seqLen: pos + 1 - start,
-        numHeads: cfg.numHeads,
-        numKvHeads: cfg.numKvHeads,
-        headDim: hd,
-        out: attn,
-        scratch: this.scores,
-      });
+      if (this.kCache16 && this.vCache16) {
+        encodeBf16(k, this.kCache16[l].subarray(pos * kvDim, (pos + 1) * kvDim));
+        encodeBf16(v, this.vCache16[l].subarray(pos * kvDim, (pos + 1) * kvDim));
+        const args = { q, seqLen: pos + 1 - start, numHeads: cfg.numHeads, numKvHeads: cfg.numKvHeads, headDim: hd, out: attn, scratch: this.scores };
+        decodeAttentionBf16({ ...args, kCache: this.kCache16[l].subarray(start * kvDim), vCache: this.vCache16[l].subarray(start * kvDim) });
+      } else this.attendF32(l, pos, start, kvDim);
       this.matvec(L.o, attn, proj);
       if (L.oBias) addInPlace(proj, L.oBias);
       addInPlace(x, proj);
@@ -227,6 +233,24 @@ export class ReferenceModel {
     this.matvec(this.lmHead, h, logits);
     this.position++;
     return logits;
+  }
+
+  /** Appends this.k, this.v at `pos` of layer l's f32 cache and attends from `start` into this.attn. */
+  private attendF32(l: number, pos: number, start: number, kvDim: number): void {
+    const cfg = this.config;
+    this.kCache[l].set(this.k, pos * kvDim);
+    this.vCache[l].set(this.v, pos * kvDim);
+    decodeAttention({
+      q: this.q,
+      kCache: this.kCache[l].subarray(start * kvDim),
+      vCache: this.vCache[l].subarray(start * kvDim),
+      seqLen: pos + 1 - start,
+      numHeads: cfg.numHeads,
+      numKvHeads: cfg.numKvHeads,
+      headDim: cfg.headDim,
+      out: this.attn,
+      scratch: this.scores,
+    });
   }
 
   /** Qwen3: RMSNorm over each head's headDim values with the shared (headDim) weight, in place. */

@@ -24,6 +24,8 @@ export interface CompileOptions {
   repair: RepairPolicy;
   dtype: ProgramDtype;
   maxSeq: number;
+  /** Dtype of the KV caches (default f32; bf16 rounds each appended row, kernels/attention.ts decodeAttentionBf16). */
+  kvDtype?: 'f32' | 'bf16';
   /** Most streams a hub exchanges with one region (default 8). */
   maxFan?: number;
   /**
@@ -86,7 +88,7 @@ function compileWith(graph: ModelGraph, opts: CompileOptions): { ok: true; resul
   const deadTiles = opts.faults ? countDead(opts.faults) : 0;
 
   const usable = (i: number) => !logicalFaults || logicalFaults.isTileUsable(i);
-  const lower = (budgetBytes: number) => lowerModel(graph, { dtype: opts.dtype, maxSeq: opts.maxSeq, budgetBytes, spec, maxFan: opts.maxFan ?? 8, sliceCols: opts.sliceCols });
+  const lower = (budgetBytes: number) => lowerModel(graph, { dtype: opts.dtype, maxSeq: opts.maxSeq, budgetBytes, spec, maxFan: opts.maxFan ?? 8, sliceCols: opts.sliceCols, kvDtype: opts.kvDtype });
   let lowered = lower(tileBudgetBytes(spec));
   if (opts.spread && opts.spread > 0) {
     // Binary search on the budget for the most tiles within spread × usable (tile count falls as the budget grows).

@@ -141,8 +141,8 @@ export function buildRegion(
   sharedInputs?: StreamDecl[],
   /**
    * Packed weight storage for the projection (MXFP4 experts): each block is held as ⌈rows·cols·bits/8⌉ bytes in an
-   * int8-typed buffer with no scales buffer, so the cost functions charge the MAC rate of int8 (the decode to it is
-   * assumed free). Absent: weights in `dtype`, as the engine runs them.
+   * int8-typed buffer with no scales buffer, its matvecs marked `format: 'mxfp4'`, which the cost functions charge as
+   * a decode to bf16 and 16-bit products into f32 (fabric/mesh/cost.ts). Absent: weights in `dtype`, as the engine runs them.
    */
   packedWeightBits?: number,
 ): Region {
@@ -184,7 +184,7 @@ export function buildRegion(
         const w = packed ? p.buffer(t, `w${k}`, 'int8', Math.ceil((part.rows * cols * packedWeightBits) / 8), init, 'weights') : p.buffer(t, `w${k}`, dtype, part.rows * cols, init, 'weights');
         let scales: string | undefined;
         if (dtype === 'int8' && !packed) scales = p.buffer(t, `s${k}`, 'f32', part.rows, { kind: 'scales', tensor: mat.tensor, rows: [part.row0, part.row0 + part.rows], cols: [c0, c0 + cols] }, 'weights');
-        ops.push({ op: 'matvec', w, scales, rows: part.rows, cols, x: slice('x', 0, cols), y: slice('p', k * brI, part.rows), accumulate: false });
+        ops.push({ op: 'matvec', w, scales, rows: part.rows, cols, x: slice('x', 0, cols), y: slice('p', k * brI, part.rows), accumulate: false, ...(packed ? { format: 'mxfp4' as const } : {}) });
       });
       p.buffer(t, 'x', 'f32', cols, zeros, 'activation');
       p.buffer(t, 'p', 'f32', partialLen, zeros, 'activation');

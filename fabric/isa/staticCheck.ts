@@ -77,29 +77,35 @@ export function staticCheck(program: Program, source = 'program'): TriggerSupply
 
   // 1. Trace every stream to the ramps it reaches.
   const traced = new Map<number, number[]>();
+  // Router states (mesh tile · 5 + from port) reached by the current trace: marked with its generation number, one
+  // array for all traces (a Set per trace was most of the check on a full wafer).
+  const seenAt = new Uint32Array(W * program.heightTiles * 5);
+  let generation = 0;
   // `where` is built only for an error: a full wafer's program has ~10^6 ops, and a string each is most of the check.
   const trace = (k: number, colour: number, where: () => string): number[] => {
     const t = program.tiles[k];
     const key = (t.y * W + t.x) * 32 + colour;
     const done = traced.get(key);
     if (done) return done;
-    const seen = new Set<number>();
+    const gen = ++generation;
     const reached: number[] = [];
-    const stack: [number, number][] = [[t.y * W + t.x, 0]];
+    // (mesh tile, from port) pairs, flat: pushed as tile then port, popped as port then tile.
+    const stack: number[] = [t.y * W + t.x, 0];
     while (stack.length > 0) {
-      const [mesh, from] = stack.pop()!;
+      const from = stack.pop()!;
+      const mesh = stack.pop()!;
       const state = mesh * 5 + from;
-      if (seen.has(state)) {
+      if (seenAt[state] === gen) {
         throw new InputError(`colour ${colour} sent by tile ${name(k)} comes back to tile (${mesh % W},${Math.floor(mesh / W)}) from the same port: its route is a loop`, where(), 'route each colour as a tree from its sender (no cycles)');
       }
-      seen.add(state);
+      seenAt[state] = gen;
       for (const p of routeOf.get((mesh * 32 + colour) * 5 + from) ?? []) {
         if (p === 0) {
           const dest = kAt.get(mesh);
           if (dest !== undefined) reached.push(dest);
           continue;
         }
-        stack.push([(Math.floor(mesh / W) + PORT_DY[p]) * W + (mesh % W) + PORT_DX[p], OPPOSITE_PORT[p]]);
+        stack.push((Math.floor(mesh / W) + PORT_DY[p]) * W + (mesh % W) + PORT_DX[p], OPPOSITE_PORT[p]);
       }
     }
     traced.set(key, reached);

@@ -57,8 +57,9 @@ export interface Slice {
  * receive into a buffer that a running task still reads.
  */
 export type Op =
-  /** y (+)= W·x; W a buffer of (rows, cols) in f32/bf16/f16/int8 (int8 with `scales`). */
-  | { op: 'matvec'; w: string; scales?: string; rows: number; cols: number; x: Slice; y: Slice; accumulate: boolean }
+  /** y (+)= W·x; W a buffer of (rows, cols) in f32/bf16/f16/int8 (int8 with `scales`). With `format: 'mxfp4'` (the
+   *  projection's packed experts only: the program validator refuses it), W's int8 buffer holds MXFP4 blocks. */
+  | { op: 'matvec'; w: string; scales?: string; rows: number; cols: number; x: Slice; y: Slice; accumulate: boolean; format?: 'mxfp4' }
   /** Push `src` (f32 or i32) onto colour `colour` through the ramp, one wavelet (32 bits) per element. Asynchronous:
    *  the wavelets join the tile's outbound queue, which drains one per cycle into the router; after the issue cycle
    *  the CE continues, stalling only while more than spec.queueDepthWavelets wavelets are queued. The tile needs a
@@ -76,12 +77,25 @@ export type Op =
   /** out = weight · x / sqrt(sumsq[0] / count + eps): RMSNorm of the slice x of a `count`-long vector whose sum of
    *  squares (over all its slices, e.g. `sumsq` parts added) is sumsq[0]. out may alias x. */
   | { op: 'normScale'; x: Slice; sumsq: Slice; count: number; weight: Slice; out: Slice; eps: number }
-  /** RoPE in place on numHeads heads of headDim at the step's position (HF rotate_half). */
-  | { op: 'rope'; x: Slice; numHeads: number; headDim: number; theta: number }
+  /** RoPE in place on numHeads heads of headDim at the step's position (HF rotate_half); with `angles`, the step's
+   *  cos and sin written there by ropeAngles instead of computed here. */
+  | { op: 'rope'; x: Slice; numHeads: number; headDim: number; theta: number; angles?: Slice }
+  /** RoPE's cos (out[0, headDim/2)) and sin (out[headDim/2, headDim)) at the step's position: they depend on nothing
+   *  else, so a task at step start can have them ready before q and k arrive. */
+  | { op: 'ropeAngles'; out: Slice; headDim: number; theta: number }
   /** Write k and v (rowLength floats each) at row `position` of the caches (maxSeq, rowLength). */
   | { op: 'kvAppend'; k: Slice; v: Slice; kCache: string; vCache: string; rowLength: number }
-  /** Decode attention over positions [0, position] of the caches: numHeads query heads sharing numKvHeads. */
-  | { op: 'attention'; q: Slice; kCache: string; vCache: string; out: Slice; numHeads: number; numKvHeads: number; headDim: number }
+  /** Decode attention over positions [0, position] of the caches: numHeads query heads sharing numKvHeads. With
+   *  `stats` (2·numHeads floats) it writes a flash-decoding partial instead: out unnormalised, stats the per-head max
+   *  scores then sums (kernels/attention.ts decodeAttentionPartial), for attnMerge/attnMergeRows/attnFinish. */
+  | { op: 'attention'; q: Slice; kCache: string; vCache: string; out: Slice; numHeads: number; numKvHeads: number; headDim: number; stats?: Slice }
+  /** Flash-decoding combine, statistics: merges partial `other`'s [max, sum] per head into `stats` and writes the
+   *  rescaling factors of both partials' rows into `factors` (2·numHeads each; two exponentials per head). */
+  | { op: 'attnMerge'; stats: Slice; other: Slice; factors: Slice; numHeads: number }
+  /** Flash-decoding combine, rows: out[i] = out[i]·factors[h] + other[i]·factors[numHeads + h], h = ⌊(first + i) / headDim⌋. */
+  | { op: 'attnMergeRows'; out: Slice; other: Slice; factors: Slice; numHeads: number; headDim: number; first: number }
+  /** out = rows / sum per head (the merged partial's [max, sum] in stats): the attention output. */
+  | { op: 'attnFinish'; stats: Slice; rows: Slice; out: Slice; numHeads: number; headDim: number }
   | { op: 'swiglu'; gate: Slice; up: Slice; out: Slice }
   /** Top-k gating over router logits; writes k expert indices (i32) and k weights (f32). With `denseWeights`
    *  (numExperts floats) also writes each expert's weight there, 0 for experts not chosen (for `axpy` by expert). */

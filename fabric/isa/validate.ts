@@ -271,6 +271,13 @@ function slice(ctx: OpCtx, s: Slice, dtypes: readonly BufferDtype[], field: stri
   return s;
 }
 
+/** KV caches are f32 or bf16 (rounded as rows are appended). */
+const KV_CACHE: readonly BufferDtype[] = ['f32', 'bf16'];
+
+function sameCacheDtype(ctx: OpCtx, k: BufferDecl, v: BufferDecl): void {
+  if (k.dtype !== v.dtype) throw new InputError(`kCache "${k.name}" is ${k.dtype} but vCache "${v.name}" is ${v.dtype}`, ctx.where, 'hold both caches in the same dtype');
+}
+
 function needBuffer(ctx: OpCtx, name: string, field: string, dtypes: readonly BufferDtype[], length: number): BufferDecl {
   const b = buffer(ctx, name, field);
   if (!dtypes.includes(b.dtype)) throw new InputError(`${field} "${name}" is ${b.dtype}, this op needs ${dtypes.join(' or ')}`, ctx.where, `use a ${dtypes.join('/')} buffer`);
@@ -287,6 +294,7 @@ function sendable(ctx: OpCtx, colour: number, rampIn: Set<number>): void {
 function validateOp(ctx: OpCtx, op: Op, rampIn: Set<number>, outputs: Set<string>): void {
   switch (op.op) {
     case 'matvec': {
+      if (op.format !== undefined) throw new InputError(`matvec weights in ${op.format} are projection-only`, ctx.where, 'store the weights as f32, bf16, f16 or int8');
       const w = needBuffer(ctx, op.w, 'w', ['f32', 'bf16', 'f16', 'int8'], op.rows * op.cols);
       if (w.dtype === 'int8') {
         if (op.scales === undefined) throw new InputError(`int8 weights "${op.w}" need a scales buffer`, ctx.where, 'add "scales" naming an f32 buffer of one scale per row');
@@ -338,22 +346,42 @@ function validateOp(ctx: OpCtx, op: Op, rampIn: Set<number>, outputs: Set<string
     case 'rope':
       if (op.headDim % 2 !== 0) throw new InputError(`headDim ${op.headDim} is odd`, ctx.where, 'RoPE needs an even head dimension');
       slice(ctx, op.x, FLOAT32, 'x', op.numHeads * op.headDim);
+      if (op.angles) slice(ctx, op.angles, FLOAT32, 'angles', op.headDim);
+      return;
+    case 'ropeAngles':
+      if (op.headDim % 2 !== 0) throw new InputError(`headDim ${op.headDim} is odd`, ctx.where, 'RoPE needs an even head dimension');
+      slice(ctx, op.out, FLOAT32, 'out', op.headDim);
       return;
     case 'kvAppend':
       slice(ctx, op.k, FLOAT32, 'k', op.rowLength);
       slice(ctx, op.v, FLOAT32, 'v', op.rowLength);
-      needBuffer(ctx, op.kCache, 'kCache', FLOAT32, ctx.maxSeq * op.rowLength);
-      needBuffer(ctx, op.vCache, 'vCache', FLOAT32, ctx.maxSeq * op.rowLength);
+      sameCacheDtype(ctx, needBuffer(ctx, op.kCache, 'kCache', KV_CACHE, ctx.maxSeq * op.rowLength), needBuffer(ctx, op.vCache, 'vCache', KV_CACHE, ctx.maxSeq * op.rowLength));
       return;
     case 'attention': {
       if (op.numHeads % op.numKvHeads !== 0) throw new InputError(`${op.numHeads} heads do not share ${op.numKvHeads} KV heads evenly`, ctx.where, 'make numHeads a multiple of numKvHeads');
       slice(ctx, op.q, FLOAT32, 'q', op.numHeads * op.headDim);
       slice(ctx, op.out, FLOAT32, 'out', op.numHeads * op.headDim);
       const row = op.numKvHeads * op.headDim;
-      needBuffer(ctx, op.kCache, 'kCache', FLOAT32, ctx.maxSeq * row);
-      needBuffer(ctx, op.vCache, 'vCache', FLOAT32, ctx.maxSeq * row);
+      sameCacheDtype(ctx, needBuffer(ctx, op.kCache, 'kCache', KV_CACHE, ctx.maxSeq * row), needBuffer(ctx, op.vCache, 'vCache', KV_CACHE, ctx.maxSeq * row));
+      if (op.stats) throw new InputError('attention partials (stats) over a chunk of the cache are projection-only', ctx.where, 'drop "stats": the engine attends over the whole cache');
       return;
     }
+    case 'attnMerge':
+      slice(ctx, op.stats, FLOAT32, 'stats', 2 * op.numHeads);
+      slice(ctx, op.other, FLOAT32, 'other', 2 * op.numHeads);
+      slice(ctx, op.factors, FLOAT32, 'factors', 2 * op.numHeads);
+      return;
+    case 'attnMergeRows':
+      if (op.first + op.out.length > op.numHeads * op.headDim) throw new InputError(`rows [${op.first}, ${op.first + op.out.length}) run past ${op.numHeads} heads of ${op.headDim}`, ctx.where, 'keep first + the slice length within numHeads × headDim');
+      slice(ctx, op.out, FLOAT32, 'out');
+      slice(ctx, op.other, FLOAT32, 'other', op.out.length);
+      slice(ctx, op.factors, FLOAT32, 'factors', 2 * op.numHeads);
+      return;
+    case 'attnFinish':
+      slice(ctx, op.stats, FLOAT32, 'stats', 2 * op.numHeads);
+      slice(ctx, op.rows, FLOAT32, 'rows', op.numHeads * op.headDim);
+      slice(ctx, op.out, FLOAT32, 'out', op.numHeads * op.headDim);
+      return;
     case 'swiglu':
       slice(ctx, op.gate, FLOAT32, 'gate');
       slice(ctx, op.up, FLOAT32, 'up', op.gate.length);

@@ -10,6 +10,7 @@ import { MATVEC_OPERAND } from '../../kernels/matvec.js';
 // (`wafer project --assume`, a spec file's "costs") changes what the engine and the projection both charge. Each is
 // named, with its range and why, in fabric/spec/assumptions.ts and docs/assumptions.md.
 
+
 /** What the engine charges for one op, and the work counted in statistics. */
 export interface OpCost {
   cycles: number;
@@ -121,7 +122,8 @@ function vectorCost(spec: FabricSpec, macOps: number, addOps: number, readBytes:
  * read back; the writes are y (and x's converted copy). The op takes the slower of the arithmetic and the SRAM
  * streams, plus spec.costs.matvecRowOverheadCycles per row and setup.
  */
-export function matvecCost(spec: FabricSpec, rows: number, cols: number, dtype: BufferDtype, accumulate = false): OpCost {
+export function matvecCost(spec: FabricSpec, rows: number, cols: number, dtype: BufferDtype, accumulate = false, format?: 'mxfp4'): OpCost {
+  if (format === 'mxfp4') return mxfp4MatvecCost(spec, rows, cols, accumulate);
   const macs = rows * cols;
   const operand = matvecOperandBytes(dtype);
   const sixteen = dtype === 'bf16' || dtype === 'f16';
@@ -131,14 +133,34 @@ export function matvecCost(spec: FabricSpec, rows: number, cols: number, dtype: 
   const conversions = dtype === 'f32' ? 0 : cols;
   const scalings = dtype === 'int8' ? rows : 0;
   const compute = Math.ceil(macs / macWidth) + Math.ceil((conversions + scalings) / f32AddWidth(spec));
-  const readBytes = weightBytes + macs * operand + (conversions > 0 ? cols * 4 : 0) + (accumulate ? rows * 4 : 0);
+  return streamedMatvec(spec, rows, compute, weightBytes, macs * operand, conversions, operand, accumulate, macs + conversions + scalings);
+}
+
+/**
+ * An MXFP4 matvec (projection only): every weight decoded to bf16 (spec.costs.mxfp4DecodeOpsPerWeight 16-bit
+ * operations at simdWidth.f16, the `@mov16`/`@faddh` width of docs/hardware.md#simd-widths; the count is an
+ * assumption, no MX decode is documented for the wafer), then as a bf16 matvec — 16-bit products into f32 at
+ * f16Acc32Width with x converted to bf16 once — over spec.costs.mxfp4BitsPerWeight bits of weight per MAC.
+ */
+function mxfp4MatvecCost(spec: FabricSpec, rows: number, cols: number, accumulate: boolean): OpCost {
+  const macs = rows * cols;
+  const decodeOps = macs * spec.costs.mxfp4DecodeOpsPerWeight;
+  const decode = Math.ceil(decodeOps / spec.simdWidth.f16);
+  const compute = decode + Math.ceil(macs / f16Acc32Width(spec)) + Math.ceil(cols / f32AddWidth(spec));
+  const weightBytes = Math.ceil((macs * spec.costs.mxfp4BitsPerWeight) / 8);
+  return streamedMatvec(spec, rows, compute, weightBytes, macs * 2, cols, 2, accumulate, macs + decodeOps + cols);
+}
+
+/** A matvec's cost from its arithmetic cycles and its SRAM streams: weights, x per row, x converted once, partial sums. */
+function streamedMatvec(spec: FabricSpec, rows: number, compute: number, weightBytes: number, xBytes: number, conversions: number, operand: number, accumulate: boolean, fmacOps: number): OpCost {
+  const readBytes = weightBytes + xBytes + conversions * 4 + (accumulate ? rows * 4 : 0);
   const writeBytes = rows * 4 + conversions * operand;
   const memory = Math.max(readCycles(spec, readBytes), Math.ceil(writeBytes / sramWriteBytesPerCycle(spec)));
   return {
     cycles: spec.costs.opSetupCycles + Math.max(compute, memory) + rows * spec.costs.matvecRowOverheadCycles,
     arithCycles: compute,
     sramCycles: memory,
-    fmacOps: macs + conversions + scalings,
+    fmacOps,
     sramReadBytes: readBytes,
     sramWriteBytes: writeBytes,
   };
@@ -163,7 +185,7 @@ const OPERAND_BYTES = { f32: 4, bf16: 2, f16: 2, int16: 2 } as const;
 export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
   switch (op.op) {
     case 'matvec':
-      return matvecCost(spec, op.rows, op.cols, ctx.dtypeOf(op.w), op.accumulate);
+      return matvecCost(spec, op.rows, op.cols, ctx.dtypeOf(op.w), op.accumulate, op.format);
     case 'send':
       // The CE only issues; the wavelets drain through the ramp at one per cycle (the engine's timing model).
       return { cycles: spec.costs.sendIssueCycles, arithCycles: 0, sramCycles: readCycles(spec, op.src.length * 4), fmacOps: 0, sramReadBytes: op.src.length * 4, sramWriteBytes: 0 };
@@ -189,10 +211,14 @@ export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
       return vectorCost(spec, n, n, n * 8 + 4, n * 4, 1);
     }
     case 'rope': {
-      // headDim/2 angles (a sin and a cos each), then 4 multiply-adds per pair per head.
+      // headDim/2 angles (a sin and a cos each) unless ropeAngles wrote them (then read), then 4 multiply-adds per
+      // pair per head.
       const n = op.numHeads * op.headDim;
-      return vectorCost(spec, 2 * n, 0, n * 4, n * 4, op.headDim);
+      return op.angles ? vectorCost(spec, 2 * n, 0, n * 4 + op.headDim * 4, n * 4) : vectorCost(spec, 2 * n, 0, n * 4, n * 4, op.headDim);
     }
+    case 'ropeAngles':
+      // headDim/2 angles (a multiply by the position each), a sin and a cos of each, written out.
+      return vectorCost(spec, op.headDim / 2, 0, 0, op.headDim * 4, op.headDim);
     case 'kvAppend': {
       // A 16-bit cache converts the new k and v rows on the way in.
       const kv = elemBytes(ctx.dtypeOf(op.kCache));
@@ -211,6 +237,21 @@ export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
       return kv === 4
         ? vectorCost(spec, macs, op.numHeads * seq, reads, writes, op.numHeads * seq)
         : vectorCost(spec, 0, op.numHeads * seq + conversions, reads, writes, op.numHeads * seq, macs);
+    }
+    case 'attnMerge': {
+      // Per head: the larger max (a compare), two exponentials (the factors), the merged sum (two multiply-adds).
+      const h = op.numHeads;
+      return vectorCost(spec, 2 * h, h, 16 * h, 16 * h, 2 * h);
+    }
+    case 'attnMergeRows': {
+      // out·a + other·b: two scalings by one scalar (`@fscales`) and an add (`@fadds`) per element.
+      const n = op.out.length;
+      return vectorCost(spec, 0, 3 * n, n * 8 + 8 * op.numHeads, n * 4);
+    }
+    case 'attnFinish': {
+      // A reciprocal of each head's sum (a divide), then one scaling per output.
+      const n = op.numHeads * op.headDim;
+      return vectorCost(spec, 0, n, n * 4 + 8 * op.numHeads, n * 4, op.numHeads);
     }
     case 'swiglu': {
       // silu(g)·u = g·u / (1 + exp(-g)): one exp and one divide per element.

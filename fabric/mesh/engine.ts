@@ -654,6 +654,11 @@ export class MeshEngine {
     return (req) => engine.stripStep(req);
   }
 
+  /** Barriers the parallel mesh has passed (0 for the single-threaded engine): the simulated cycles it synchronised. */
+  get barrierRounds(): number {
+    return this.exchange ? this.exchange.rounds : 0;
+  }
+
   get widthTiles(): number {
     return this.W;
   }

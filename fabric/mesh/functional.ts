@@ -6,10 +6,10 @@
 // (srcWord, dstWord, count) × nRuns]. `deps` are the indices (within the step) of the jobs this one must follow: the
 // tile's previous job and the jobs whose staged payloads it receives.
 import { WasmKernels } from '../../kernels/wasmKernels.js';
-import { bf16BitsToF32, f16BitsToF32 } from '../../kernels/dtype.js';
+import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits } from '../../kernels/dtype.js';
 import { matvecOperand } from '../../kernels/matvec.js';
-import { rmsnorm, rmsnormGiven, sumSquares, ropeInPlace, swiglu, axpyInPlace, argmax } from '../../kernels/vector.js';
-import { decodeAttention } from '../../kernels/attention.js';
+import { rmsnorm, rmsnormGiven, sumSquares, ropeAngles, ropeInPlace, ropeWithAngles, swiglu, axpyInPlace, argmax } from '../../kernels/vector.js';
+import { decodeAttention, decodeAttentionBf16, finishAttention, mergeAttentionRows, mergeAttentionStats } from '../../kernels/attention.js';
 import { topKGating } from '../../kernels/gating.js';
 import type { Op, Program, Slice } from '../isa/types.js';
 import type { ArenaLayout, BufLoc } from './plan.js';
@@ -169,17 +169,37 @@ export class FunctionalExecutor {
         rmsnormGiven(this.f(tile, op.x), this.f(tile, op.weight), this.f(tile, op.sumsq)[0], op.count, op.eps, this.f(tile, op.out));
         return;
       case 'rope':
-        ropeInPlace(this.f(tile, op.x), op.numHeads, op.headDim, position, op.theta);
+        if (op.angles) ropeWithAngles(this.f(tile, op.x), op.numHeads, op.headDim, this.f(tile, op.angles));
+        else ropeInPlace(this.f(tile, op.x), op.numHeads, op.headDim, position, op.theta);
+        return;
+      case 'ropeAngles':
+        ropeAngles(this.f(tile, op.out), op.headDim, position, op.theta);
         return;
       case 'kvAppend': {
         const k = this.loc(tile, op.kCache);
         const v = this.loc(tile, op.vCache);
+        if (k.dtype === 'bf16') {
+          // A bf16 cache: the new row rounded on the way in (what kvAppend's cost charges as conversions).
+          const kv = [this.f(tile, op.k), this.f(tile, op.v)];
+          const at = [(k.byte >> 1) + position * op.rowLength, (v.byte >> 1) + position * op.rowLength];
+          for (let j = 0; j < 2; j++) for (let i = 0; i < op.rowLength; i++) this.u16[at[j] + i] = f32ToBf16Bits(kv[j][i]);
+          return;
+        }
         this.f32.set(this.f(tile, op.k), (k.byte >> 2) + position * op.rowLength);
         this.f32.set(this.f(tile, op.v), (v.byte >> 2) + position * op.rowLength);
         return;
       }
       case 'attention':
         this.attention(tile, op, position);
+        return;
+      case 'attnMerge':
+        mergeAttentionStats(this.f(tile, op.stats), this.f(tile, op.other), this.f(tile, op.factors), op.numHeads);
+        return;
+      case 'attnMergeRows':
+        mergeAttentionRows(this.f(tile, op.out), this.f(tile, op.other), this.f(tile, op.factors), op.numHeads, op.headDim, op.first);
+        return;
+      case 'attnFinish':
+        finishAttention(this.f(tile, op.stats), this.f(tile, op.rows), this.f(tile, op.out), op.numHeads, op.headDim);
         return;
       case 'swiglu':
         swiglu(this.f(tile, op.gate), this.f(tile, op.up), this.f(tile, op.out));
@@ -220,6 +240,7 @@ export class FunctionalExecutor {
   }
 
   private matvec(tile: number, op: Extract<Op, { op: 'matvec' }>): void {
+    if (op.format !== undefined) throw new Error(`functional: ${op.format} weights are projection-only (the validator refuses them)`);
     const w = this.loc(tile, op.w);
     const x = this.operand(w.dtype, this.f(tile, op.x));
     let y = this.w(tile, op.y) * 4;
@@ -258,6 +279,21 @@ export class FunctionalExecutor {
     const v = this.loc(tile, op.vCache);
     const seqLen = position + 1;
     if (this.attnScratch.length < seqLen) this.attnScratch = new Float32Array(Math.max(seqLen, this.attnScratch.length * 2));
+    if (op.stats) throw new Error('functional: attention partials over a chunk of the cache are projection-only (compiler/project/kvChunks.ts)');
+    if (k.dtype === 'bf16') {
+      decodeAttentionBf16({
+        q: this.f(tile, op.q),
+        kCache: this.u16.subarray(k.byte >> 1, (k.byte >> 1) + k.length),
+        vCache: this.u16.subarray(v.byte >> 1, (v.byte >> 1) + v.length),
+        seqLen,
+        numHeads: op.numHeads,
+        numKvHeads: op.numKvHeads,
+        headDim: op.headDim,
+        out: this.f(tile, op.out),
+        scratch: this.attnScratch,
+      });
+      return;
+    }
     decodeAttention({
       q: this.f(tile, op.q),
       kCache: this.f32.subarray(k.byte >> 2, (k.byte >> 2) + k.length),

@@ -153,6 +153,8 @@ export class StripExchange {
   lastProgress = 0;
   anyActive = false;
   anyAbort = false;
+  /** Rounds (barriers) since this exchange was made: one per simulated cycle in which anything moved or woke. */
+  rounds = 0;
 
   constructor(self: number, layout: StripExchangeLayout, mail: SharedArrayBuffer, reduction: SharedArrayBuffer) {
     this.self = self;
@@ -240,6 +242,7 @@ export class StripExchange {
     r[mine + 2] = active ? 1 : 0;
     r[mine + 3] = abort ? 1 : 0;
     this.barrier();
+    this.rounds++;
     let n = Infinity;
     let lp = 0;
     let act = false;

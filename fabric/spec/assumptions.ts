@@ -75,7 +75,7 @@ export const ASSUMPTIONS: readonly Assumption[] = Object.freeze([
     source: 'assumption: no int8 multiply-add is listed; taken as the 16-bit width (WSE-3: 8), half to twice that plausible',
     path: ['simdWidth', 'int8'],
     readBy: 'engine and projection',
-    what: 'int8 weight multiply-adds per cycle (also MXFP4 experts, charged the int8 rate)',
+    what: 'int8 weight multiply-adds per cycle (on x quantised to int16)',
   }),
   A({
     name: 'ramp-latency-cycles',
@@ -208,6 +208,17 @@ export const ASSUMPTIONS: readonly Assumption[] = Object.freeze([
     path: ['costs', 'mxfp4BitsPerWeight'],
     readBy: 'projection',
     what: 'MXFP4 routed-expert weights: 4-bit elements and an 8-bit scale per 32 (OCP MX); a format fact, listed for --assume',
+  }),
+  A({
+    name: 'mxfp4-decode-ops-per-weight',
+    default: 2,
+    low: 1,
+    high: 4,
+    unit: '16-bit operations per weight',
+    source: 'docs/assumptions.md#mxfp4',
+    path: ['costs', 'mxfp4DecodeOpsPerWeight'],
+    readBy: 'projection',
+    what: 'decoding one MXFP4 weight to bf16 before its multiply (a lookup of the element, an add of the block exponent) at the 16-bit width',
   }),
 ]);
 

@@ -60,6 +60,8 @@ export const DEFAULT_COSTS = Object.freeze({
   interWaferBytesPerValue: 2,
   /** Bits per routed-expert weight held as MXFP4: 4-bit elements plus an 8-bit scale per 32 (OCP MX). */
   mxfp4BitsPerWeight: 4.25,
+  /** 16-bit operations to decode one MXFP4 weight to bf16: a lookup of its element and an add of its block's exponent. */
+  mxfp4DecodeOpsPerWeight: 2,
 });
 
 export const costsSchema = z
@@ -72,6 +74,8 @@ export const costsSchema = z
     interWaferBytesPerValue: z.number().int().min(1).max(4).default(DEFAULT_COSTS.interWaferBytesPerValue),
     /** At least the 4 bits of an element, at most 16. */
     mxfp4BitsPerWeight: z.number().min(4).max(16).default(DEFAULT_COSTS.mxfp4BitsPerWeight),
+    /** 0 (free, as a hardware decoder would make it) to 16. */
+    mxfp4DecodeOpsPerWeight: z.number().min(0).max(16).default(DEFAULT_COSTS.mxfp4DecodeOpsPerWeight),
   })
   .prefault({});
 

@@ -15,7 +15,8 @@
 //    host with fewer free cores than threads the barrier every simulated cycle waits on the scheduler).
 import { getFabricPreset } from '../../fabric/spec/index.js';
 import { runNoc } from '../../fabric/mesh/noc.js';
-import { MeshEngine } from '../../fabric/mesh/engine.js';
+import { MeshEngine, type MeshStats } from '../../fabric/mesh/engine.js';
+import { stripOwners } from '../../fabric/mesh/strips.js';
 import { gridProgram, syntheticWeights } from '../../fabric/mesh/workloads.js';
 import { piscinaJobPool } from '../workers/meshPool.js';
 import { nodeStripPool } from '../workers/stripPool.js';
@@ -70,6 +71,8 @@ export interface ParallelMeshRow {
   /** Every timed step's wall time. */
   stepMs: number[];
   simulatedCyclesPerStep: number;
+  /** Barriers per step (the cycles in which anything moved or woke, each synchronised once). */
+  barriersPerStep: number;
   /** The host's 1-minute load average just before and just after the timed steps. */
   loadBefore: number;
   loadAfter: number;
@@ -81,6 +84,8 @@ export interface ParallelMeshCase {
   rows: ParallelMeshRow[];
   speedup1to2: number;
   identical: boolean;
+  /** Router work of the busier of the two strips over the mean (wavelets forwarded per strip): 1 is perfect balance. */
+  hopImbalance2: number;
 }
 
 export interface EngineBenchReport {
@@ -229,26 +234,40 @@ export function runNocBench(spec: FabricSpec, quick: boolean, say: (line: string
 }
 
 /** Wall time per step of `program` on the parallel mesh with `threads` strips; the fingerprint of every step. */
-async function timeStrips(spec: FabricSpec, program: Program, weights: WeightProvider, threads: number, steps: number): Promise<{ row: ParallelMeshRow; fingerprint: string }> {
+async function timeStrips(spec: FabricSpec, program: Program, weights: WeightProvider, threads: number, steps: number): Promise<{ row: ParallelMeshRow; fingerprint: string; stats: MeshStats }> {
   const engine = await MeshEngine.create(spec, program, weights, { workers: threads, stripPool: nodeStripPool });
   const stepMs: number[] = [];
   const seen: string[] = [];
   let cycles = 0;
   let loadBefore = 0;
+  let rounds = 0;
+  let stats: MeshStats;
   try {
     for (let i = 0; i < steps + 1; i++) {
       if (i === 1) loadBefore = loadavg()[0];
       const t0 = performance.now();
+      const before = engine.barrierRounds;
       const r = await engine.step({ token: 1 + (i % 8), position: i });
+      rounds = engine.barrierRounds - before;
       if (i > 0) stepMs.push(performance.now() - t0); // the first step warms the JIT
       cycles = r.cycles;
       seen.push(`${r.cycles}:${[...r.outputs.entries()].sort().map(([k, v]) => `${k}=${[...v].join(',')}`).join(';')}`);
     }
+    stats = engine.stats();
   } finally {
     await engine.close();
   }
-  const row: ParallelMeshRow = { threads, msPerStep: Math.min(...stepMs), stepMs, simulatedCyclesPerStep: cycles, loadBefore, loadAfter: loadavg()[0] };
-  return { row, fingerprint: seen.join('|') };
+  const row: ParallelMeshRow = { threads, msPerStep: Math.min(...stepMs), stepMs, simulatedCyclesPerStep: cycles, barriersPerStep: rounds, loadBefore, loadAfter: loadavg()[0] };
+  return { row, fingerprint: seen.join('|'), stats };
+}
+
+/** Wavelets forwarded by the busier of two strips (the default cut) over the mean of the two. */
+function hopImbalance(s: MeshStats): number {
+  const owner = stripOwners(s.widthTiles, s.heightTiles, 2);
+  const hops = [0, 0];
+  for (let r = 0; r < owner.length; r++) for (let o = 0; o < 5; o++) hops[owner[r]] += s.linkWavelets[r * 5 + o];
+  const mean = (hops[0] + hops[1]) / 2;
+  return mean > 0 ? Math.max(hops[0], hops[1]) / mean : 1;
 }
 
 /** The parallel mesh at 1 and 2 threads on the synthetic compute program and on a compiled model. */
@@ -271,7 +290,7 @@ export async function runParallelMeshBench(o: EngineBenchOptions = {}): Promise<
     say(`parallel mesh, ${c.name}, 1 thread: ${one.row.msPerStep.toFixed(0)} ms/step (load ${one.row.loadBefore.toFixed(1)})`);
     const two = await timeStrips(c.spec, c.program, c.weights, 2, c.steps);
     say(`parallel mesh, ${c.name}, 2 threads: ${two.row.msPerStep.toFixed(0)} ms/step (load ${two.row.loadBefore.toFixed(1)})`);
-    out.push({ name: c.name, tiles: c.program.tiles.length, rows: [one.row, two.row], speedup1to2: one.row.msPerStep / two.row.msPerStep, identical: one.fingerprint === two.fingerprint });
+    out.push({ name: c.name, tiles: c.program.tiles.length, rows: [one.row, two.row], speedup1to2: one.row.msPerStep / two.row.msPerStep, identical: one.fingerprint === two.fingerprint, hopImbalance2: hopImbalance(one.stats) });
   }
   return out;
 }
@@ -281,9 +300,9 @@ function formatParallelMesh(cases: ParallelMeshCase[]): string[] {
   for (const c of cases) {
     lines.push(`  ${c.name} (${c.tiles} tiles):`);
     for (const r of c.rows) {
-      lines.push(`    ${r.threads} thread${r.threads === 1 ? ' ' : 's'}: ${r.msPerStep.toFixed(1).padStart(9)} ms/step (${r.simulatedCyclesPerStep} simulated cycles; host load ${r.loadBefore.toFixed(1)} -> ${r.loadAfter.toFixed(1)})`);
+      lines.push(`    ${r.threads} thread${r.threads === 1 ? ' ' : 's'}: ${r.msPerStep.toFixed(1).padStart(9)} ms/step (${r.simulatedCyclesPerStep} simulated cycles, ${r.barriersPerStep} barriers; host load ${r.loadBefore.toFixed(1)} -> ${r.loadAfter.toFixed(1)})`);
     }
-    lines.push(`    speed-up 1 -> 2 threads: ${c.speedup1to2.toFixed(2)}×; identical cycles and outputs: ${c.identical ? 'yes' : 'NO'}`);
+    lines.push(`    speed-up 1 -> 2 threads: ${c.speedup1to2.toFixed(2)}×; identical cycles and outputs: ${c.identical ? 'yes' : 'NO'}; busier strip's share of router work: ${c.hopImbalance2.toFixed(3)}× the mean`);
   }
   return lines;
 }

@@ -109,9 +109,11 @@ export function formatProjection(r: ProjectionReport, verbose: boolean): string 
     `a token       compute ${pct(b.compute, t)} (matvec ${pct(d.matvec, t)}, attention ${pct(d.attention, t)}, other vector ops ${pct(d.vector, t)}, task starts ${pct(d.overhead, t)})`,
     `              SRAM ${pct(b.sram, t)} · on-wafer communication ${pct(b.communication, t)} (hops ${pct(d.hops, t)}, reductions ${pct(d.reduction, t)}, broadcasts ${pct(d.broadcast, t)}, transfers ${pct(d.transfer, t)})`,
     `              inter-wafer ${pct(b.interWafer, t)} · pipeline bubbles ${pct(b.bubbles, t)} · bound by ${r.boundBy}`,
-    ...r.stages.map((s) => `layer kind    ${s.kind} ×${s.layers}: ${int(s.tilesPerLayer)} tiles, ${int(s.cycles)} cycles (${fmtSeconds(s.cycles / r.clockHz)}) per layer, ${s.colours} colours${s.kvPositionsPerTile ? `, ${s.kvPositionsPerTile} KV positions per attention tile` : ''}`),
-    `head          embedding ${int(r.head.embeddingTiles)} tiles, ${int(r.head.embeddingCycles)} cycles to the first layer, ${r.head.embeddingColours} colours · LM head ${int(r.head.lmHeadTiles)} tiles, ${int(r.head.lmHeadCycles)} cycles to the token, ${r.head.lmHeadColours} colours`,
-    `colours       every stage routed and coloured within the fabric's ${r.colourBudget}${r.kvCombinePieces !== null ? ` (KV combine in ${r.kvCombinePieces} piece${r.kvCombinePieces === 1 ? '' : 's'} per edge)` : ''}`,
+    ...r.stages.map((s) => `layer kind    ${s.kind} ×${s.layers}: ${int(s.tilesPerLayer)} tiles, ${int(s.cycles)} cycles (${fmtSeconds(s.cycles / r.clockHz)}) per layer, ${s.colours ?? '>32'} colours${s.kvPositionsPerTile ? `, ${s.kvPositionsPerTile} KV positions per attention tile` : ''}`),
+    `head          embedding ${int(r.head.embeddingTiles)} tiles, ${int(r.head.embeddingCycles)} cycles to the first layer, ${r.head.embeddingColours ?? '>32'} colours · LM head ${int(r.head.lmHeadTiles)} tiles, ${int(r.head.lmHeadCycles)} cycles to the token, ${r.head.lmHeadColours ?? '>32'} colours`,
+    r.coloursWithinBudget
+      ? `colours       every stage routed and coloured within the fabric's ${r.colourBudget}${r.kvCombinePieces !== null ? ` (KV combine in ${r.kvCombinePieces} piece${r.kvCombinePieces === 1 ? '' : 's'} per edge)` : ''}`
+      : `colours       NOT within the fabric's ${r.colourBudget}: no layout the projection tries fits (see approximated)`,
   ];
   if (r.wafers > 1) lines.push(`inter-wafer   ${r.interWafer.boundaries} boundaries × ${fmtSeconds(r.interWafer.secondsPerBoundary)} (${int(r.interWafer.bytesPerToken)} bytes of activations each) + the token id back`);
   if (r.approximations.length) lines.push(`approximated  ${r.approximations.join('; ')}`);

@@ -92,6 +92,8 @@ function details(d: ReportData): string {
       row('utilisation', `FMAC ${pct(r.utilisation.fmacOfPeak)} of peak, SRAM bandwidth ${pct(r.utilisation.sramBandwidthOfPeak)}, links ${pct(r.utilisation.linkUtilisation)}, ${pct(r.utilisation.busyTileFraction)} of tiles busy`),
     );
   } else rows.push(row('mesh run', 'none (the model has no weights to run): the heatmap is empty'));
+  // Every assumption the costs rest on (docs/assumptions.md), at the value this run's fabric holds.
+  for (const a of d.assumptions ?? []) rows.push(row(`assumed: ${a.name}`, `${a.value} ${a.unit}${a.value !== a.default ? ` (default ${a.default})` : ''}; plausible ${a.low}–${a.high}; ${a.source}`));
   return `<table class="summary">${rows.join('')}</table>`;
 }
 

@@ -2,6 +2,7 @@
 // `wafer report --from FILE` reads it back). Per tile: position, role, layer, SRAM bytes and busy cycles; the routes;
 // the dead tiles; the run's summary and the faults it ran with; optionally the compare result (memory wall), points
 // drawn apart on it (the run itself), the headline ratio, and a NoC sweep.
+import { assumptionsOf } from '../../fabric/spec/assumptions.js';
 import { z } from 'zod';
 import { tileSramBytes } from '../../fabric/isa/sram.js';
 import { InputError, inputErrorFromZod } from '../../fabric/errors.js';
@@ -126,6 +127,8 @@ export const reportDataSchema = z.strictObject({
   marks: z.array(z.unknown()),
   headline: z.unknown().nullable(),
   noc: nocSweepSchema.nullable(),
+  /** Every assumption of the cost model (fabric/spec/assumptions.ts) at the value the run's fabric holds; absent in older files. */
+  assumptions: z.array(z.strictObject({ name: z.string(), value: z.number(), default: z.number(), low: z.number(), high: z.number(), unit: z.string(), source: z.string() })).optional(),
 });
 export type ReportData = Omit<z.infer<typeof reportDataSchema>, 'compare' | 'marks' | 'headline' | 'faults'> & { compare: CompareResult | null; marks: WallMark[]; headline: Headline | null; faults: FaultSetting | null };
 export type ReportTile = ReportData['tiles'][number];
@@ -182,6 +185,7 @@ export function buildReportData(a: ReportInputs): ReportData {
     tiles,
     busySource: busy ? 'mesh run' : 'none',
     expectedTokensPerSecond: job.spec.clockHz / job.estimate.cyclesPerToken,
+    assumptions: assumptionsOf(job.spec),
     run:
       r && a.run
         ? {

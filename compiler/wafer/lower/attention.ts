@@ -13,10 +13,10 @@ import { feedSlices, gatherRoots, gatherToSlices, hubSlices, normSlices, receive
 
 /**
  * Whether each q head and the k head get a tile of their own for their q/k norms and RoPE (in parallel) instead of
- * the attention tile doing all group + 1 heads in turn. Only with q/k norms (Qwen3): without them a head tile would
- * recompute RoPE's angles (most of its cost) and split only the rotation, a gain that the extra tiles' traffic, which
- * the estimate does not see, took back on the mesh engine (gpt2-small-dense on mini-128: the estimate 78 cycles
- * faster per layer, the engine 264 slower). With them, chosen where it is faster by the engine's cost functions: one
+ * the attention tile doing all group + 1 heads in turn. Only with q/k norms (Qwen3): without them the split spreads
+ * only RoPE's rotation, a gain that the extra tiles' traffic, which the estimate does not see, can take back on the
+ * mesh engine (gpt2-small-dense on mini-128 split this way: the estimate 78 cycles faster per layer, the engine 264
+ * slower). With them, chosen where it is faster by the engine's cost functions: one
  * head's ops plus passing the head on (a task start, a send, a one-hop stream of headDim wavelets) against the heads'
  * ops in turn. Never where a q/k/v block row holds more than one head (its root would have to split).
  */
@@ -25,7 +25,7 @@ export function perHeadTiles(c: LowerContext, qkNorm: boolean, br: number): bool
   if (!qkNorm || br > hd) return false;
   const ctx = { position: 0, dtypeOf: () => 'f32' as const };
   const norm = opCycles(spec, { op: 'rmsnorm', x: slice('x', 0, hd), weight: slice('w', 0, hd), out: slice('x', 0, hd), eps: 1e-6 }, ctx);
-  const rope = (heads: number) => opCycles(spec, { op: 'rope', x: slice('x', 0, heads * hd), numHeads: heads, headDim: hd, theta: 1e4 }, ctx);
+  const rope = (heads: number) => opCycles(spec, { op: 'rope', x: slice('x', 0, heads * hd), numHeads: heads, headDim: hd, theta: 1e4, angles: slice('ang', 0, hd) }, ctx);
   const together = (group + 1) * norm + rope(group + 1);
   const apart = norm + rope(1) + spec.taskStartCycles + spec.costs.sendIssueCycles + streamArrivalCycles(spec, 1, hd);
   return apart < together;
@@ -69,9 +69,10 @@ export function lowerAttention(c: LowerContext, layer: LayerNode, xIn: StreamDec
     else {
       gots = gatherRoots(c, qkv, at, 'qkv', `${L}.attn.gather`);
       normWeights(c, layer, at, 'both');
+      gots.push(anglesTask(c, layer, at));
       if (qkNorm) for (let h = 0; h <= group; h++) ops.push(headOps(c, layer, slice('qkv', h * hd, hd), h === group)[0]);
-      // RoPE on the group's q heads and the k head together (they lie side by side): one set of angles per step.
-      ops.push({ op: 'rope', x: slice('qkv', 0, (group + 1) * hd), numHeads: group + 1, headDim: hd, theta: a.ropeTheta });
+      // RoPE on the group's q heads and the k head together (they lie side by side), on the step's angles.
+      ops.push({ op: 'rope', x: slice('qkv', 0, (group + 1) * hd), numHeads: group + 1, headDim: hd, theta: a.ropeTheta, angles: slice('ang', 0, hd) });
     }
     if (kvChunk) ops.push(...c.proj!.kvChunks!.lowerHead(c, layer.index, g, at, o.inputs[g], kvChunk));
     else {
@@ -105,7 +106,16 @@ function normWeights(c: LowerContext, layer: LayerNode, t: LogicalTile, heads: '
 function headOps(c: LowerContext, layer: LayerNode, x: Slice, k: boolean): Op[] {
   const a = layer.attention;
   const norm: Op[] = a.qNorm !== null && a.kNorm !== null ? [{ op: 'rmsnorm', x, weight: slice(k ? 'kn' : 'qn', 0, c.hd), out: x, eps: c.graph.eps }] : [];
-  return [...norm, { op: 'rope', x, numHeads: 1, headDim: c.hd, theta: a.ropeTheta }];
+  return [...norm, { op: 'rope', x, numHeads: 1, headDim: c.hd, theta: a.ropeTheta, angles: slice('ang', 0, c.hd) }];
+}
+
+/**
+ * RoPE's cos and sin for the step on tile `t` (buffer "ang"), by a task at step start: they depend only on the
+ * position, so the tile has them before q and k arrive and its RoPE only rotates. Join the returned task before it.
+ */
+function anglesTask(c: LowerContext, layer: LayerNode, t: LogicalTile): Task {
+  c.p.buffer(t, 'ang', 'f32', c.hd, zeros, 'activation');
+  return c.p.task(t, { on: 'start' }, [{ op: 'ropeAngles', out: slice('ang', 0, c.hd), headDim: c.hd, theta: layer.attention.ropeTheta }], `L${layer.index}.attn.angles`);
 }
 
 /**
@@ -121,7 +131,7 @@ function lowerHeadTiles(c: LowerContext, layer: LayerNode, g: number, qkv: Regio
     const t = p.tile(`${L}.attn.kv${g}.head${h}`, `${L}.attn`, { unit: 'qk-head', layer: layer.index, expert: null, index: [g, h] });
     p.buffer(t, 'x', 'f32', hd, zeros, 'activation');
     normWeights(c, layer, t, h < group ? 'q' : 'k');
-    return { t, got: [] as Task[] };
+    return { t, got: [anglesTask(c, layer, t)] };
   });
   qkv.roots.forEach((root, i) => {
     const r0 = i * qkv.grid.br;

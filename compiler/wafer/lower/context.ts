@@ -25,6 +25,8 @@ export interface LowerOptions {
   embedding?: boolean;
   /** Lower the final norm, LM head and argmax (default true). Without it the last layer's output goes to a stub tile `stage.out`. */
   lmHead?: boolean;
+  /** Dtype of the KV caches (default f32); the projection's own `kvDtype` takes precedence. */
+  kvDtype?: 'f32' | 'bf16';
   /** Extensions for real-size models (compiler/project); absent, the lowering is the one the mesh engine runs. */
   projection?: ProjectionLowering;
   /**
@@ -54,9 +56,8 @@ export interface ProjectionLowering {
   /** Bits per stored weight of routed experts (MXFP4: 4.25), held packed (see buildRegion); absent: the dtype's. */
   expertWeightBits?: number;
   /**
-   * Dtype of the KV cache (default f32, as the mesh engine holds it). bf16 halves its bytes and runs attention's
-   * multiply-adds at the `@fmachs` width (fabric/mesh/cost.ts); the engine's program validator refuses it, so a plan
-   * lowered with it is only ever estimated.
+   * Dtype of the KV cache (default f32). bf16 halves its bytes and runs attention's multiply-adds at the `@fmachs`
+   * width (fabric/mesh/cost.ts); the mesh engine runs it too (LowerOptions.kvDtype).
    */
   kvDtype?: 'f32' | 'bf16';
   /**
@@ -173,7 +174,7 @@ export function lowerContext(p: PlanBuilder, graph: ModelGraph, opts: LowerOptio
   const base = { dtype, opts, spec };
   const qkvGrid = a0 ? partition(base, 'the q/k/v projection of one KV head', qkvPartition(a0, d, opts.maxFan, s)) : null;
   const oGrid = a0 ? partition(base, 'the attention output projection', { rows: d, cols: a0.numHeads * hd, matricesPerTile: 1, forcedBc: group * hd, rowAlign: 0, maxGr: opts.maxFan, maxGc: Infinity }) : null;
-  const kvDtype = proj?.kvDtype ?? 'f32';
+  const kvDtype = proj?.kvDtype ?? opts.kvDtype ?? 'f32';
   return {
     p,
     regions: [],

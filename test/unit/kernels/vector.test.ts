@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { argmax, rmsnorm, rmsnormGiven, sumSquares, ropeInPlace, softmaxInPlace, swiglu, silu, topKGating, decodeAttention } from '../../../kernels/index.js';
+import { argmax, rmsnorm, rmsnormGiven, sumSquares, ropeAngles, ropeInPlace, ropeWithAngles, softmaxInPlace, swiglu, silu, topKGating, decodeAttention } from '../../../kernels/index.js';
 import { randomF32 } from './testRandom.js';
 
 describe('vector kernels', () => {
@@ -46,6 +46,18 @@ describe('vector kernels', () => {
     // pairs are (i, i+half) inside each head
     expect(Math.hypot(y[0], y[2])).toBeCloseTo(Math.hypot(1, 3), 5);
     expect(Math.hypot(y[5], y[7])).toBeCloseTo(Math.hypot(6, 8), 5);
+  });
+
+  it('RoPE on angles written ahead (ropeAngles) rotates as ropeInPlace does, to f32 rounding of cos and sin', () => {
+    const x = Float32Array.from({ length: 3 * 64 }, (_, i) => Math.sin(i * 0.37) * 3);
+    for (const position of [0, 1, 517, 4095]) {
+      const angles = ropeAngles(new Float32Array(64), 64, position, 1e6);
+      const direct = ropeInPlace(x.slice(), 3, 64, position, 1e6);
+      const ahead = ropeWithAngles(x.slice(), 3, 64, angles);
+      for (let i = 0; i < x.length; i++) expect(Math.abs(ahead[i] - direct[i])).toBeLessThanOrEqual(1e-6 * (Math.abs(direct[i]) + Math.abs(x[i])) + 1e-7);
+      // cos² + sin² = 1 for each angle
+      for (let i = 0; i < 32; i++) expect(angles[i] ** 2 + angles[32 + i] ** 2).toBeCloseTo(1, 6);
+    }
   });
 
   it('swiglu is silu(gate)*up; argmax takes the first max', () => {

@@ -7,7 +7,7 @@ import { getPreset } from '../../../../compiler/model/presets.js';
 import { syntheticWeights } from '../../../../compiler/model/synthetic.js';
 import { castWeights } from '../../../../compiler/model/weights.js';
 import { diamondRadius, matvecFloor, projectFloor, spreadStreamCycles, type FloorOptions } from '../../../../compiler/project/floor.js';
-import { projectWafer, projectionGraph } from '../../../../compiler/project/index.js';
+import { projectWafer, projectionGraph, type ProjectDtype } from '../../../../compiler/project/index.js';
 import { compileModel } from '../../../../compiler/wafer/compile.js';
 import { weightProvider } from '../../../../compiler/wafer/weights.js';
 import { generateFaults } from '../../../../fabric/faults/index.js';
@@ -46,15 +46,16 @@ describe('the floor by hand', () => {
 });
 
 describe('the floor is a lower bound', () => {
-  it.each([
+  it.each<[string, string, number, number, ProjectDtype?]>([
     ['toy-dense', 'mini-32', 1, 0],
     ['toy-dense', 'mini-64', 4, 0.03],
     ['toy-moe', 'mini-64', 1, 0],
     ['toy-moe', 'mini-32', 2, 0.02],
-  ] as const)('no projection is faster: %s on %s, batch %s, fault density %s', (model, fabric, batch, density) => {
+    ['toy-moe', 'mini-64', 1, 0, 'mxfp4'],
+  ])('no projection is faster: %s on %s, batch %s, fault density %s %s', (model, fabric, batch, density, dtype = 'bf16') => {
     const spec = getFabricPreset(fabric);
     const faults = density > 0 ? generateFaults({ width: spec.widthTiles, height: spec.heightTiles, density, seed: 3 }) : null;
-    const r = projectWafer(getPreset(model), spec, { context: 16, promptLength: 4, batch, faults });
+    const r = projectWafer(getPreset(model), spec, { context: 16, promptLength: 4, batch, faults, dtype });
     expect(r.decodeTokensPerSecond).toBeLessThanOrEqual(r.floorTokensPerSecond);
     expect(r.efficiency).toBeGreaterThan(0);
     expect(r.efficiency).toBeLessThanOrEqual(1);

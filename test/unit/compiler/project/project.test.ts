@@ -93,7 +93,7 @@ describe('projectWafer on one wafer', () => {
     expect(r.breakdownDetail.wait).toBe(0);
     expect([...PATH_CAUSES, 'interWafer', 'bubbles']).toContain(r.boundBy);
     expect(r.maxContext).toBeGreaterThan(r.context);
-    expect(r.approximations).toEqual(['KV cache held in bf16, attention multiply-adds at the 16-bit-into-f32 width (`@fmachs`); the mesh engine holds it in f32']);
+    expect(r.approximations).toEqual(['KV cache held in bf16, attention multiply-adds at the 16-bit-into-f32 width (`@fmachs`), as the mesh engine runs it with compileModel kvDtype bf16']);
   });
 
   it('prefills the prompt through the layer pipeline: latency + (L − 1) × the slowest stage', () => {

@@ -38,6 +38,31 @@ describe('cost functions', () => {
     expect(matvecCost(wse3, 3, 5, 'f32').fmacOps).toBe(15);
   });
 
+  it('an MXFP4 matvec reads 4.25 bits per weight and pays its decode to bf16 before the bf16 products', () => {
+    const rows = 64;
+    const cols = 256;
+    const macs = rows * cols;
+    const mx = matvecCost(wse3, rows, cols, 'int8', false, 'mxfp4');
+    const bf16 = matvecCost(wse3, rows, cols, 'bf16');
+    expect(mx.sramReadBytes - bf16.sramReadBytes).toBe((macs * 4.25) / 8 - macs * 2);
+    expect(mx.arithCycles - bf16.arithCycles).toBe((macs * wse3.costs.mxfp4DecodeOpsPerWeight) / wse3.simdWidth.f16);
+    expect(mx.cycles).toBeGreaterThan(bf16.cycles);
+  });
+
+  it("flash-decoding's combine pays two exponentials per head for its statistics and a divide per head to finish", () => {
+    const tile = { buffers: [{ name: 'a', dtype: 'f32' as const, length: 4096, init: { kind: 'zeros' as const }, role: 'activation' as const }] };
+    const ctx = tileOpContext(tile, 0);
+    const s = (length: number) => ({ buf: 'a', offset: 0, length });
+    const h = 8;
+    const merge = opCost(wse3, { op: 'attnMerge', stats: s(2 * h), other: s(2 * h), factors: s(2 * h), numHeads: h }, ctx);
+    expect(merge.cycles).toBeGreaterThanOrEqual(2 * h * TRANSCENDENTAL_CYCLES);
+    const finish = opCost(wse3, { op: 'attnFinish', stats: s(2 * h), rows: s(h * 64), out: s(h * 64), numHeads: h, headDim: 64 }, ctx);
+    expect(finish.cycles).toBeGreaterThanOrEqual(h * TRANSCENDENTAL_CYCLES + (h * 64) / f32AddWidth(wse3));
+    // rescaling rows: two scalings and an add per element at the f32 add width
+    const rows = opCost(wse3, { op: 'attnMergeRows', out: s(128), other: s(128), factors: s(2 * h), numHeads: h, headDim: 64, first: 0 }, ctx);
+    expect(rows.arithCycles).toBe((3 * 128) / f32AddWidth(wse3));
+  });
+
   it('the matvec width charged is that of the operands the kernels multiply (kernels/matvec.ts MATVEC_OPERAND)', () => {
     // The SDK builtin that multiplies each operand pair, by its formats (docs/hardware.md#simd-widths): two 16-bit
     // floats summed in f32 are `@fmachs`; f32 by f32 `@fmacs`; integers the int8 width.
@@ -128,8 +153,14 @@ describe('cost functions', () => {
       { op: 'output', name: 'o', src: s(64) },
       { op: 'sumsq', x: s(64), out: s(1, 64) },
       { op: 'normScale', x: s(64), sumsq: s(1, 64), count: 128, weight: s(64), out: s(64), eps: 1e-5 },
+      { op: 'ropeAngles', out: s(32), headDim: 32, theta: 1e4 },
+      { op: 'rope', x: s(64), numHeads: 2, headDim: 32, theta: 1e4, angles: s(32, 64) },
     ];
     for (const op of ops) expect(opCost(wse3, op, tileOpContext(tile, 0)).cycles, op.op).toBeGreaterThan(0);
+    // RoPE on angles written ahead: the rotation alone (its 32 sin/cos gone to ropeAngles, which pays them).
+    const cyc = (op: Op) => opCost(wse3, op, tileOpContext(tile, 0)).cycles;
+    expect(cyc(ops[6]) - cyc(ops[ops.length - 1])).toBe(32 * TRANSCENDENTAL_CYCLES);
+    expect(cyc(ops[ops.length - 2])).toBeGreaterThan(32 * TRANSCENDENTAL_CYCLES);
     const att = ops[8];
     const c0 = opCost(wse3, att, tileOpContext(tile, 0)).cycles;
     const c9 = opCost(wse3, att, tileOpContext(tile, 9)).cycles;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
-import { MeshEngine, type MeshStats } from '../../../../fabric/mesh/engine.js';
+import { MeshEngine, type MeshStats, type TraceEvent } from '../../../../fabric/mesh/engine.js';
 import { gridProgram, syntheticWeights } from '../../../../fabric/mesh/workloads.js';
 import { piscinaJobPool } from '../../../../src/workers/meshPool.js';
 import { nodeStripPool } from '../../../../src/workers/stripPool.js';
@@ -13,12 +13,13 @@ interface Run {
   outputs: [string, number[]][][];
   sram: number[][];
   stats: MeshStats;
+  trace: TraceEvent[];
 }
 
 async function runWith(workers: number, parallelMesh = false, stripCut?: StripCut): Promise<Run> {
   const program = gridProgram({ side: 4, n: 16, repeats: 3, extras: true });
-  const engine = await MeshEngine.create(spec, program, syntheticWeights(), parallelMesh ? { workers, stripPool: nodeStripPool, stripCut } : { workers, pool: piscinaJobPool });
-  const run: Run = { cycles: [], outputs: [], sram: [], stats: engine.stats() };
+  const engine = await MeshEngine.create(spec, program, syntheticWeights(), parallelMesh ? { workers, stripPool: nodeStripPool, stripCut, trace: true } : { workers, pool: piscinaJobPool, trace: true });
+  const run: Run = { cycles: [], outputs: [], sram: [], stats: engine.stats(), trace: [] };
   for (let pos = 0; pos < 3; pos++) {
     const r = await engine.step({ token: (pos * 3 + 1) % 8, position: pos });
     run.cycles.push(r.cycles);
@@ -26,6 +27,7 @@ async function runWith(workers: number, parallelMesh = false, stripCut?: StripCu
   }
   for (const t of program.tiles) for (const b of t.buffers) run.sram.push([...new Uint8Array((engine.readBuffer(t.x, t.y, b.name) as Float32Array).buffer)]);
   run.stats = engine.stats();
+  run.trace = [...engine.traceLog()];
   await engine.close();
   return run;
 }
@@ -36,12 +38,14 @@ describe('MeshEngine determinism across worker counts', () => {
     expect(base.outputs[0].map(([k]) => k)).toEqual(['am1', 'am2', 'am3', 'att1', 'att2', 'att3', 'row1', 'row2', 'row3', 'top1', 'top2', 'top3']);
     // Attention over a growing cache makes each step a little longer.
     expect(base.cycles[2]).toBeGreaterThan(base.cycles[0]);
+    expect(base.trace.length).toBeGreaterThan(3 * 16);
     for (const workers of [1, 2, 4]) {
       const r = await runWith(workers);
       expect(r.cycles).toEqual(base.cycles);
       expect(r.outputs).toEqual(base.outputs);
       expect(r.sram).toEqual(base.sram);
       expect(r.stats).toEqual(base.stats);
+      expect(r.trace).toEqual(base.trace);
     }
   }, 120_000);
 
@@ -59,6 +63,7 @@ describe('MeshEngine determinism across worker counts', () => {
       expect(r.outputs).toEqual(base.outputs);
       expect(r.sram).toEqual(base.sram);
       expect(r.stats).toEqual(base.stats);
+      expect(r.trace).toEqual(base.trace);
     }
   }, 120_000);
 });

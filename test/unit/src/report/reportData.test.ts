@@ -1,6 +1,7 @@
 // The report's data and charts from a real compile and mesh run of toy-dense on a faulty mini-32: per-tile busy
 // cycles equal to the engine's own statistics, roles classified, the wafer map, heatmap and SRAM histogram drawn
 // from them, and the data file validated on the way back in (every message asserted).
+import { ASSUMPTIONS, assumptionValue } from '../../../../fabric/spec/assumptions.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { tileSramBytes } from '../../../../fabric/isa/sram.js';
@@ -95,6 +96,8 @@ describe('per-tile data from the mesh run', () => {
     const html = reportHtml(d);
     expect(html).toContain(`${d.hiddenDefects} defects hidden by remap`);
     expect(html).toContain('none (the model has no weights to run): the heatmap is empty');
+    // Every assumption of the cost model is listed, at the value the run's fabric holds.
+    for (const a of ASSUMPTIONS) expect(html).toContain(`assumed: ${a.name}</td><td>${assumptionValue(remapped.spec, a)} `);
   });
 
   it('round-trips through JSON and the strict schema', () => {
