@@ -217,7 +217,7 @@ function nocCase(spec: FabricSpec, k: number, fraction: number, quick: boolean):
 }
 
 /** The steady-state table on 16×16 and 64×64 (8×8 quick), each case the faster of two runs (one quick). */
-function runNocBench(spec: FabricSpec, quick: boolean, say: (line: string) => void): NocBenchRow[] {
+export function runNocBench(spec: FabricSpec, quick: boolean, say: (line: string) => void): NocBenchRow[] {
   const rows: NocBenchRow[] = [];
   for (const k of quick ? [8] : [16, 64]) {
     for (const fraction of [...NOC_BENCH_FRACTIONS, NOC_BENCH_SATURATED_FRACTION]) {
