@@ -217,7 +217,7 @@ export class ColourError extends InputError {
     what: string,
     where: string,
     fix: string,
-    /** Pieces the stage's chunked KV heads combine in (null: none), which fewer could relieve. */
+    /** Pieces the stage's chunked KV heads combine in, where fewer could relieve the stream that ran out (null: none, or that stream neither enters nor leaves a KV chunk tile). */
     readonly combinePieces: number | null,
   ) {
     super(what, where, fix);
@@ -240,7 +240,11 @@ export function colourStage(stage: LoweredStage, placement: Placement): StageCol
   const c = assignColours(streams, rowFirst, placement.tileOf, W * spec.heightTiles, spec.colours, W, columnFirst);
   if (!c.ok) {
     const what = stage.req.part === 'embedding' ? 'the embedding' : stage.req.part === 'lm_head' ? 'the LM head' : `layer ${stage.req.layers[0].index}`;
-    throw new ColourError(`${what}: ${c.error.what}`, c.error.where, c.error.fix, stage.combinePieces);
+    // Fewer combine pieces can only relieve a stream into or out of a KV chunk tile.
+    const s = streams[c.stream];
+    const tiles = stage.lowered.plan.tiles;
+    const chunkStream = [...s.src, ...s.dst].some((t) => tiles[t].tag.unit === 'kv-chunk');
+    throw new ColourError(`${what}: ${c.error.what}`, c.error.where, c.error.fix, chunkStream ? stage.combinePieces : null);
   }
   // The colouring must be one the compiler's verifier accepts.
   verifyRoutes(c.routes, c.colourOf, view);

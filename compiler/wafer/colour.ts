@@ -17,7 +17,7 @@ function popcount(x: number): number {
  * where only that one found a free colour), or where more streams meet than a tile has colours (an expected outcome
  * the caller may answer with a lowering that needs fewer).
  */
-export type Colouring = { ok: true; colourOf: Int32Array; routes: StreamRoute[]; coloursUsed: number } | { ok: false; error: InputError };
+export type Colouring = { ok: true; colourOf: Int32Array; routes: StreamRoute[]; coloursUsed: number } | { ok: false; error: InputError; /** The stream no colour was left for. */ stream: number };
 
 /**
  * Colours `streams` routed by `routes`. With `alternatives` (a second shortest route per stream, in the same order), a
@@ -71,7 +71,7 @@ export function assignColours(streams: StreamDecl[], routes: StreamRoute[], tile
     }
     if (got.colour < 0) {
       const where = got.fullTile >= 0 ? `tile ${tileName(got.fullTile, width)}` : `stream ${s.label}`;
-      return { ok: false, error: new InputError(`routing needs more than ${maxColours} colours at ${where}`, 'colour', 'use a larger fabric so regions spread out, or a fabric spec with more colours') };
+      return { ok: false, stream: id, error: new InputError(`routing needs more than ${maxColours} colours at ${where}`, 'colour', 'use a larger fabric so regions spread out, or a fabric spec with more colours') };
     }
     const bit = 1 << got.colour;
     colourOf[id] = got.colour;
