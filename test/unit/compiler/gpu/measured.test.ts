@@ -63,7 +63,7 @@ describe('bad data', () => {
     const few = parseMeasuredCsv(lines.join('\n'), 'few.csv');
     const lineNos = few.filter((r) => r.dtype === 'fp8').map((r) => r.line);
     expect(inputError(() => checkCoverage(few, 'few.csv')).message).toBe(
-      `too few rows to fit fp8HbmFraction on h100: 3, the fit needs ${MIN_ROWS_PER_PARAM} (few.csv: lines ${lineNos.join(', ')}, column precision): add rows so at least ${MIN_ROWS_PER_PARAM} inform it, or remove these 3`,
+      `too few rows to fit kvFp8HbmFraction on h100: 3, the fit needs ${MIN_ROWS_PER_PARAM} (few.csv: lines ${lineNos.join(', ')}, column precision): add rows so at least ${MIN_ROWS_PER_PARAM} inform it, or remove these 3`,
     );
     expect(inputError(() => checkCoverage(few.slice(0, 10), 'tiny.csv')).message).toMatch(/^too few rows to fit a100: 10, the fit needs \d+ \(tiny\.csv: lines 2, 3, .*, column gpu\)/);
   });
