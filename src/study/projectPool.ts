@@ -14,8 +14,17 @@ export function defaultProjectionWorkers(): number {
   return Math.max(1, Math.min(8, availableParallelism()));
 }
 
+/**
+ * A worker's heap bound: the largest one-wafer-per-stage projection (llama-3.1-405b on wse3, its embedding's routes
+ * taken both ways to be coloured) peaks at ~4.3 GB, past a worker thread's default old-space limit of ~4 GB.
+ */
+const PROJECTION_WORKER_HEAP_MB = 8192;
+
 function startWorker(): Worker {
-  return new Worker(new URL('../workers/bootstrap.mjs', import.meta.url), { workerData: { entry: new URL('../workers/projectWorker.ts', import.meta.url).href } });
+  return new Worker(new URL('../workers/bootstrap.mjs', import.meta.url), {
+    workerData: { entry: new URL('../workers/projectWorker.ts', import.meta.url).href },
+    resourceLimits: { maxOldGenerationSizeMb: PROJECTION_WORKER_HEAP_MB },
+  });
 }
 
 /**

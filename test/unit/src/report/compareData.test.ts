@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { estimateGpu } from '../../../../compiler/gpu/estimate.js';
-import { getPreset } from '../../../../compiler/model/presets.js';
+import { getPreset, listPresets } from '../../../../compiler/model/presets.js';
 import { buildGraph } from '../../../../compiler/graph/graph.js';
 import { compileModel } from '../../../../compiler/wafer/compile.js';
 import { estimateStep } from '../../../../compiler/wafer/estimate.js';
@@ -101,17 +101,19 @@ describe('compareFabrics', () => {
   it('sweeps the model presets: the mesh takes what fits its SRAM, GPUs the fewest that hold each model', () => {
     const ticks: [number, number][] = [];
     const c = compareFabrics(opts('toy-moe', ['mini-64', 'h100'], { sweepModels: true, onProgress: (d, t) => ticks.push([d, t]) }));
-    // Progress: the table's 2 points, 13 presets per fabric, the batch sweeps (9 batches each), one tick each.
+    // Progress: the table's 2 points, every preset per fabric, the batch sweeps (9 batches each), one tick each.
     // (the mesh's batch sweep stops at batch 2 and jumps to its end).
-    expect(ticks.map(([d]) => d)).toEqual([...Array.from({ length: 2 + 26 + 2 }, (_, i) => i + 1), 37, ...Array.from({ length: 9 }, (_, i) => 38 + i)]);
-    expect(ticks.every(([, t]) => t === 46)).toBe(true);
+    const presets = listPresets().length;
+    const total = 2 + 2 * presets + 2 * 9;
+    expect(ticks.map(([d]) => d)).toEqual([...Array.from({ length: 2 + 2 * presets + 2 }, (_, i) => i + 1), total - 9, ...Array.from({ length: 9 }, (_, i) => total - 8 + i)]);
+    expect(ticks.every(([, t]) => t === total)).toBe(true);
     expect(c.sweeps).toBe(true);
     const [mesh, gpu] = c.modelSweep;
     expect(mesh.points.map((p) => p.model)).toEqual(['toy-dense', 'toy-moe']);
     expect(mesh.unavailable.find((u) => u.model === 'gpt2-small-dense')!.reason).toBe("weights 0.25 GB exceed the mesh's 0.20 GB of SRAM");
     expect(mesh.points.find((p) => p.model === 'toy-moe')!.decodeTokensPerSecond).toBe(c.rows[0].decodeTokensPerSecond);
     expect(gpu.unavailable).toEqual([]);
-    expect(gpu.points).toHaveLength(13);
+    expect(gpu.points).toHaveLength(listPresets().length);
     expect(gpu.points.find((p) => p.model === 'llama-3.1-70b')!.devices).toBe(2);
     expect(gpu.points.find((p) => p.model === 'kimi-k2')!.devices).toBe(32);
     // Batch panel: the mesh gives batch 1 only; the GPU runs to 256 with aggregate = batch × per user.
