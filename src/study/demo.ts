@@ -34,8 +34,8 @@ export const DEMO = Object.freeze({
   /** The real-size model the table and the headline name; the chart shows every preset. */
   realModel: 'llama-3.1-8b',
   realFabrics: ['wse3', 'h100', 'b200'],
-  realPrompt: 512,
-  realContext: 1024,
+  realPrompt: 1024,
+  realContext: 4096,
 });
 
 export interface DemoToy {
