@@ -67,16 +67,18 @@ export function register(program: Command): void {
     .description('the whole story in a minute: a toy MoE on a small faulty wafer, run cycle by cycle, against an H100, and the real-size memory wall')
     .option('--out <file>', 'where to write the HTML report', 'wafer-report.html')
     .option('--force', 'overwrite --out even if wafer did not write it', false)
-    .option('--quick', `project only ${DEMO.realModel} at real size, not every model preset (the memory wall then shows the table's points)`, false)
+    .option('--quick', `project only ${DEMO.realModel} at real size (the default; the memory wall then shows the table's points)`, false)
+    // The sweep is opt-in: with every stage coloured, the larger presets' projections take minutes and several GB each.
+    .option('--all-presets', 'project every model preset at real size for the memory wall (minutes, several GB per worker)', false)
     .option('--workers <W>', 'worker threads for the real-size projections (0 = one after another on the main thread)', String(defaultProjectionWorkers()))
-    .addHelpText('after', '\nExample:\n  npx wafer demo\n  npx wafer demo --quick --json --out /tmp/report.html');
-  action<{ out: string; force: boolean; workers: string; quick: boolean }>(cmd, async (opts, g) => {
+    .addHelpText('after', '\nExample:\n  npx wafer demo\n  npx wafer demo --all-presets --json --out /tmp/report.html');
+  action<{ out: string; force: boolean; workers: string; quick: boolean; allPresets: boolean }>(cmd, async (opts, g) => {
     const workers = parseIntOption(opts.workers, '--workers', 0);
     if (workers > 64) throw new InputError(`${workers} workers`, '--workers', 'give at most 64');
     assertReportWritable(opts.out, opts.force);
     const say = (line: string) => (g.json || g.quiet ? undefined : process.stderr.write(`${line}\n`));
     const bar = progress(g, 'projections');
-    const { data, report } = await runDemo({ workers, quick: opts.quick, say, onProjection: (d, t) => bar.update(d, t) });
+    const { data, report } = await runDemo({ workers, quick: opts.quick || !opts.allPresets, say, onProjection: (d, t) => bar.update(d, t) });
     bar.end();
     writeFileAtomic(opts.out, reportHtml(report), { option: '--out' });
     const result: DemoResult = { ...data, report: opts.out };
