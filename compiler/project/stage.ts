@@ -240,7 +240,8 @@ export function colourStage(stage: LoweredStage, placement: Placement): StageCol
   const c = assignColours(streams, rowFirst, placement.tileOf, W * spec.heightTiles, spec.colours, W, columnFirst);
   if (!c.ok) {
     const what = stage.req.part === 'embedding' ? 'the embedding' : stage.req.part === 'lm_head' ? 'the LM head' : `layer ${stage.req.layers[0].index}`;
-    // Fewer combine pieces can only relieve a stream into or out of a KV chunk tile.
+    // Fewer combine pieces are offered only where the stream that ran out enters or leaves a KV chunk tile: elsewhere
+    // they seldom free a colour, and each retry re-projects the whole model.
     const s = streams[c.stream];
     const tiles = stage.lowered.plan.tiles;
     const chunkStream = [...s.src, ...s.dst].some((t) => tiles[t].tag.unit === 'kv-chunk');
