@@ -166,6 +166,19 @@ function streamedMatvec(spec: FabricSpec, rows: number, compute: number, weightB
   };
 }
 
+/**
+ * The fewest cycles per multiply-accumulate any matvec block in `dtype` (or `format`) is charged by matvecCost: the
+ * slower of its arithmetic and its SRAM reads per MAC (a weight and x's operand), without the setup, row overheads and
+ * conversions a block adds. So rows × cols × this never exceeds matvecCost(rows, cols).cycles.
+ */
+export function matvecCyclesPerMac(spec: FabricSpec, dtype: BufferDtype, format?: 'mxfp4'): number {
+  const port = sramReadBytesPerCycle(spec);
+  if (format === 'mxfp4') return Math.max(spec.costs.mxfp4DecodeOpsPerWeight / spec.simdWidth.f16 + 1 / f16Acc32Width(spec), (spec.costs.mxfp4BitsPerWeight / 8 + 2) / port);
+  const sixteen = dtype === 'bf16' || dtype === 'f16';
+  const width = sixteen ? f16Acc32Width(spec) : simdFor(spec, dtype);
+  return Math.max(1 / width, (elemBytes(dtype) + matvecOperandBytes(dtype)) / port);
+}
+
 /** Bytes of x per multiply-accumulate: the operand the engine's kernels multiply W by (kernels/matvec.ts MATVEC_OPERAND). */
 function matvecOperandBytes(dtype: BufferDtype): number {
   switch (dtype) {
