@@ -7,7 +7,7 @@
 // (attnFinish). It plugs into the wafer lowering as its KvChunker (compiler/wafer/lower.ts); the mesh engine never runs
 // it (its chunk attention is projection-only).
 import { OptionError } from '../../fabric/errors.js';
-import { opCost, streamedOpCycles } from '../../fabric/mesh/cost.js';
+import { opCost } from '../../fabric/mesh/cost.js';
 import type { Op, Task } from '../../fabric/isa/types.js';
 import { slice, zeros, type LogicalTile, type StreamDecl } from '../wafer/plan.js';
 import { COMBINE_SHAPES, reduceChildren, reduceCostCycles, sliceLen, type ReduceShape } from '../wafer/region.js';
@@ -94,20 +94,8 @@ function chunkCosts(c: LowerContext) {
   const combineCycles = (shape: ReduceShape, n: number) => {
     const pieces = combinePieces(partLen, combineChildren(shape, n), spec.colours, group, c.proj?.kvCombinePieces);
     const ps = Math.ceil(partLen / pieces);
-    // The merges are piecewise receives (Task.streams): a level pays what its ops leave after the piece's arrival.
-    const streamed = (ops: Op[]) => {
-      let credit = ps - 1;
-      let total = 0;
-      for (const op of ops) {
-        const cycles = opCost(spec, op, f32).cycles;
-        const charged = streamedOpCycles(spec, cycles, credit);
-        credit -= cycles - charged;
-        total += charged;
-      }
-      return total;
-    };
-    const rowsPiece = streamed([merge.rows(ps)]);
-    const firstPiece = streamed(ps > 2 * group ? [merge.stats, merge.rows(ps - 2 * group)] : [merge.stats]);
+    const rowsPiece = opCost(spec, merge.rows(ps), f32).cycles;
+    const firstPiece = opCost(spec, merge.stats, f32).cycles + (ps > 2 * group ? opCost(spec, merge.rows(ps - 2 * group), f32).cycles : 0);
     return reduceCostCycles(shape, n, ps, spec.hopLatencyCycles, firstPiece) + (n > 1 ? (pieces - 1) * (ps + rowsPiece) : 0);
   };
   return { attend, combineCycles };
