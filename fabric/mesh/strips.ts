@@ -97,8 +97,11 @@ export function stripOwners(width: number, height: number, strips: number, cut?:
 
 /** Words per wavelet in a mailbox: landing cycle, target VC, payload, flags | latency << 8. */
 const WAVELET_WORDS = 4;
-/** Per strip, per round parity, in the reduction area: next event cycle, last progress cycle, active, abort. */
-const RED_FIELDS = 4;
+/**
+ * Per strip, per round parity, in the reduction area: next event cycle, last progress cycle, active, abort, horizon,
+ * and the wall milliseconds the strip worked in the round (for the critical path; never read by the simulation).
+ */
+const RED_FIELDS = 6;
 /**
  * How often a thread checks the barrier before sleeping on it: spinning costs ~0.1 µs a round when every thread has
  * a core, sleeping ~10 µs (a futex wake); on a host with fewer free cores than strips, spinning only delays the
@@ -150,11 +153,22 @@ export class StripExchange {
   private readonly cN: Int32Array;
   /** After a barrier: the agreed next cycle, the latest progress of any strip, whether any strip was active or aborted. */
   next = Infinity;
+  /** After a barrier: the earliest cycle at which any strip may post (lookahead.ts); -Infinity before the first. */
+  horizon = -Infinity;
   lastProgress = 0;
   anyActive = false;
   anyAbort = false;
-  /** Rounds (barriers) since this exchange was made: one per simulated cycle in which anything moved or woke. */
+  /** Rounds (barriers) since this exchange was made. */
   rounds = 0;
+  /**
+   * Wall milliseconds since this exchange was made: working (between barriers), waiting at barriers, and the critical
+   * path — per round, the slowest strip's work, summed: what a step would take with a free core per thread and free
+   * barriers. Timing only: no simulated result depends on them.
+   */
+  workMs = 0;
+  waitMs = 0;
+  criticalMs = 0;
+  private roundStart = -1;
 
   constructor(self: number, layout: StripExchangeLayout, mail: SharedArrayBuffer, reduction: SharedArrayBuffer) {
     this.self = self;
@@ -223,7 +237,7 @@ export class StripExchange {
    * Ends a round: publishes this strip's mail counts and its next event, waits for every strip, then reads what they
    * published (this.next, lastProgress, anyActive, anyAbort) and turns the parity.
    */
-  endRound(next: number, lastProgress: number, active: boolean, abort: boolean): void {
+  endRound(next: number, lastProgress: number, active: boolean, abort: boolean, horizon = -Infinity): void {
     const L = this.layout;
     const m = this.mail;
     for (let to = 0; to < this.strips; to++) {
@@ -241,15 +255,26 @@ export class StripExchange {
     r[mine + 1] = lastProgress;
     r[mine + 2] = active ? 1 : 0;
     r[mine + 3] = abort ? 1 : 0;
+    r[mine + 4] = horizon;
+    const arrive = performance.now();
+    const work = this.roundStart < 0 ? 0 : arrive - this.roundStart;
+    r[mine + 5] = work;
     this.barrier();
+    this.roundStart = performance.now();
+    this.workMs += work;
+    this.waitMs += this.roundStart - arrive;
     this.rounds++;
     let n = Infinity;
     let lp = 0;
     let act = false;
     let ab = false;
+    let h = Infinity;
+    let crit = 0;
     for (let s = 0; s < this.strips; s++) {
       const o = base + s * RED_FIELDS;
+      if (r[o + 5] > crit) crit = r[o + 5];
       if (r[o] < n) n = r[o];
+      if (r[o + 4] < h) h = r[o + 4];
       if (r[o + 1] > lp) lp = r[o + 1];
       if (r[o + 2] !== 0) act = true;
       if (r[o + 3] !== 0) ab = true;
@@ -258,12 +283,16 @@ export class StripExchange {
     this.lastProgress = lp;
     this.anyActive = act;
     this.anyAbort = ab;
+    this.horizon = h;
+    this.criticalMs += crit;
     this.parity ^= 1;
   }
 
   /** Starts a step's rounds (every strip's mail to this one was read and emptied by the step before). */
   resetRounds(): void {
+    this.roundStart = performance.now();
     this.parity = 0;
+    this.horizon = -Infinity;
     this.wN.fill(0);
     this.cN.fill(0);
   }
