@@ -574,7 +574,8 @@ export class MeshEngine {
     for (const k of this.ownProg) this.mine[k] = 1;
     if (strips > 0) {
       const cross = this.crossings(owner, strips);
-      const ex = exchangeLayout(strips, cross.links, cross.vcs);
+      // A round may return up to a queue depth of credits per crossing VC (strips.ts).
+      const ex = exchangeLayout(strips, cross.links, cross.vcs.map((n) => n * spec.queueDepthWavelets));
       const bytes = StripExchange.sharedBytes(ex);
       this.stripShared = strip ?? { mail: new SharedArrayBuffer(bytes.mail), reduction: new SharedArrayBuffer(bytes.reduction), counters: counters! };
       this.exchange = new StripExchange(this.stripIndex, ex, this.stripShared.mail, this.stripShared.reduction);
@@ -608,7 +609,7 @@ export class MeshEngine {
     });
     for (let r = 0; r < tiles; r++) sendVcStart[r + 1] = sendVcStart[r] + perTile[r].length;
     const core = this.core;
-    const la = lookahead({ tiles, vcTile: core.vcTile, downVc: core.downVc, routeMask: core.routeMask, upRouter: core.upRouter, linkLatency: core.linkLatency, owner, sendVcStart, sendVcs: Int32Array.from(perTile.flat()), taskStartCycles: this.spec.taskStartCycles });
+    const la = lookahead({ tiles, vcTile: core.vcTile, downVc: core.downVc, routeMask: core.routeMask, linkLatency: core.linkLatency, owner, sendVcStart, sendVcs: Int32Array.from(perTile.flat()), taskStartCycles: this.spec.taskStartCycles });
     const sink = new Int32Array(tiles);
     for (let r = 0; r < tiles; r++) sink[r] = Math.min(LOOKAHEAD_CAP, this.spec.taskStartCycles + la.send[r]);
     core.setLookahead(la.vc, sink, LOOKAHEAD_CAP);
@@ -968,8 +969,15 @@ export class MeshEngine {
     for (;;) {
       const start = this.now;
       // A window ends at the horizon, and before a cycle at which the livelock test could fire (that cycle then runs
-      // alone, as with a barrier every cycle, so the test sees the same cycles whatever the thread count).
-      const limit = Math.max(start, Math.min(ex.horizon, ex.lastProgress + this.livelockCycles));
+      // alone, as with a barrier every cycle, so the test sees the same cycles whatever the thread count). Credits
+      // returned across a boundary arrive only after the window: that changes nothing unless a strip needs one in it.
+      // It needs one only to forward into another strip, which it does at the horizon at the earliest, holding at
+      // least depth − occupancy − 1 credits for that VC (occupancy: what the VC holds or has coming; 1: what the
+      // feeder sent last round, one wavelet a link). If that may be none, the window stops short of the horizon.
+      const credits = this.Q - ex.maxOccupancy - 1;
+      let limit = Math.min(ex.horizon, ex.lastProgress + this.livelockCycles);
+      if (credits < 1) limit = Math.min(limit, ex.horizon - 1);
+      limit = Math.max(start, limit);
       let next = Infinity;
       let active = false;
       let horizon = -Infinity;
@@ -979,8 +987,8 @@ export class MeshEngine {
         for (;;) {
           active = this.stripCycle(this.now);
           next = active ? this.now + 1 : Math.min(this.core.nextLanding(this.now), this.heap.topTime());
-          if (ex.posted > 0 && this.now < ex.horizon) throw new Error(`mesh engine: strip ${this.stripIndex} posted at cycle ${this.now}, before the agreed horizon ${ex.horizon} (a lookahead bound is wrong)`);
-          if (next > limit || ex.posted > 0) break;
+          if (ex.postedWavelets > 0 && this.now < ex.horizon) throw new Error(`mesh engine: strip ${this.stripIndex} posted at cycle ${this.now}, before the agreed horizon ${ex.horizon} (a lookahead bound is wrong)`);
+          if (next > limit) break;
           this.now = next;
         }
         horizon = this.postHorizon(this.now);
@@ -988,7 +996,7 @@ export class MeshEngine {
       } catch (e) {
         error = e;
       }
-      ex.endRound(next, this.lastProgress, active, error !== null, horizon);
+      ex.endRound(next, this.lastProgress, active, error !== null, horizon, this.core.maxCrossOccupancy());
       if (error !== null) throw error;
       if (ex.anyAbort) throw new StripStop({ kind: 'aborted', name: 'Error', message: 'another strip failed', x: -1, y: -1, colour: -1, cycle: start, stuck: null });
       if (ex.anyActive && start - ex.lastProgress > this.livelockCycles) {

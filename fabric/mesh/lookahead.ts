@@ -4,7 +4,8 @@
 // them could post — and run every cycle before it without meeting (docs/parallel-mesh.md#lookahead).
 //
 // The bound follows the static colour routes: a wavelet in VC v posts when it leaves through a link into another
-// strip (a wavelet) or leaves a VC fed from another strip (a credit): distance 0. Otherwise it goes on through the
+// strip: distance 0. (Credits returned to another strip are bounded apart: a strip holding c credits for a VC across
+// the boundary cannot run out of them in fewer than c cycles — engine.ts runStrip.) Otherwise it goes on through the
 // route's links (their latency each) or down the ramp to its CE, where it may complete a receive; the task it starts
 // sends after the task-start cost, and what it sends lands in the tile's ramp-input VCs after the ramp latency.
 // Every step is a lower bound (a blocked wavelet, an op before the send, only make it later), so the horizon is safe.
@@ -17,7 +18,6 @@ export interface LookaheadGraph {
   vcTile: Int32Array;
   downVc: Int32Array;
   routeMask: Uint8Array;
-  upRouter: Int32Array;
   /** Per mesh tile, per output (0 = the ramp). */
   linkLatency: Uint16Array;
   /** Strip of each mesh tile. */
@@ -66,7 +66,7 @@ export function lookahead(g: LookaheadGraph): Lookahead {
   const buckets: number[][] = Array.from({ length: LOOKAHEAD_CAP }, () => []);
   for (let v = 0; v < nVc; v++) {
     const s = g.owner[g.vcTile[v]];
-    let cross = g.upRouter[v] >= 0 && g.owner[g.upRouter[v]] !== s;
+    let cross = false;
     for (let o = 1; o <= 4 && !cross; o++) {
       const d = g.downVc[v * 5 + o];
       cross = (g.routeMask[v] & (1 << o)) !== 0 && d >= 0 && g.owner[g.vcTile[d]] !== s;

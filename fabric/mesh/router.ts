@@ -147,6 +147,9 @@ export class RouterCore {
   private fHist: Int32Array = new Int32Array(0);
   /** The earliest cycle a wavelet posted this round could make its receiving strip post (reset by the driver). */
   postBound = Infinity;
+  /** Wavelets taken in from another strip and not yet forwarded, per VC; VCs counted by that occupancy (≥ 1). */
+  private crossOcc: Int32Array = new Int32Array(0);
+  private occHist: Int32Array = new Int32Array(0);
 
   constructor(c: RouterConfig) {
     this.tiles = c.tiles;
@@ -215,6 +218,26 @@ export class RouterCore {
     this.downStrip = down;
     this.upStrip = up;
     this.mail = mail;
+    this.crossOcc = new Int32Array(this.vcs);
+    this.occHist = new Int32Array(this.depth + 1);
+  }
+
+  /**
+   * The most wavelets any VC of this strip fed from another strip holds, counting those in flight to it (0: none;
+   * -Infinity: the mesh is not partitioned): its upstream holds depth − that many credits, less what it sent this round.
+   */
+  maxCrossOccupancy(): number {
+    const h = this.occHist;
+    if (h.length === 0) return -Infinity;
+    for (let c = h.length - 1; c > 0; c--) if (h[c] > 0) return c;
+    return 0;
+  }
+
+  private occupy(v: number, by: number): void {
+    const n = this.crossOcc[v];
+    if (n > 0) this.occHist[n]--;
+    this.crossOcc[v] = n + by;
+    if (n + by > 0) this.occHist[n + by]++;
   }
 
   /**
@@ -266,6 +289,7 @@ export class RouterCore {
     this.rings[this.latClass[lat]].push(land, target, data, flags);
     this.inFlight++;
     if (this.laVc !== null) this.fHist[this.laVc[target]]++;
+    this.occupy(target, 1);
   }
 
   /** A credit another strip returned for VC v, whose upstream router is in this strip. */
@@ -557,7 +581,10 @@ export class RouterCore {
       this.lastDeq[v] = now;
       const us = this.upStrip === null ? -1 : this.upStrip[v];
       if (us < 0) this.creditList[this.creditN++] = v;
-      else this.mail!.postCredit(us, v);
+      else {
+        this.mail!.postCredit(us, v);
+        this.occupy(v, -1);
+      }
     }
     return true;
   }

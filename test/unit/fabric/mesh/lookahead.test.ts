@@ -19,7 +19,6 @@ function line(): LookaheadGraph {
     vcTile: Int32Array.from([0, 1, 2]),
     downVc,
     routeMask: Uint8Array.from([1 << 2, 1 << 2, 1]),
-    upRouter: Int32Array.from([-1, 0, 1]),
     linkLatency,
     owner: Uint8Array.from([0, 0, 1]),
     // Tile 0 sends the colour (its ramp-input VC is VC 0); tile 2 sends it back into VC 0 too (a made-up loop).
@@ -32,9 +31,11 @@ function line(): LookaheadGraph {
 describe('lookahead', () => {
   it('counts the cycles to the first post along the route, by hand', () => {
     const la = lookahead(line());
-    // VC 1 leaves into strip 1: a post as it leaves. VC 2 is fed from strip 0: freeing a slot posts a credit.
+    // VC 1 leaves into strip 1: a post as it leaves.
     expect(la.vc[1]).toBe(0);
-    expect(la.vc[2]).toBe(0);
+    // VC 2 (strip 1, fed from strip 0: its credits are bounded apart) goes down the ramp (2), starts a task (4), and
+    // tile 2 sends into VC 0 through its ramp (2), 3 from a post: 2 + 4 + 2 + 3.
+    expect(la.vc[2]).toBe(11);
     // VC 0: one 3-cycle hop to VC 1.
     expect(la.vc[0]).toBe(3);
     // Tile 0's CE sends into VC 0 through its 2-cycle ramp: 2 + 3.
@@ -53,11 +54,11 @@ describe('lookahead', () => {
     // Nothing ever crosses: every distance is the cap.
     expect([...la.vc].every((d) => d === LOOKAHEAD_CAP)).toBe(true);
     g.owner = Uint8Array.from([1, 0, 0]);
-    // Now VC 1's upstream (tile 0) is in strip 1: VC 1 posts credits (0). VC 2 -> ramp (2) + task start (4) -> tile 2
-    // sends into VC 0 (ramp 2), which crosses into strip 0 as it leaves (0): 2 + 4 + 2 + 0.
+    // Now tile 0 is strip 1 alone: VC 0 crosses as it leaves (0). VC 2 -> ramp (2) + task start (4) -> tile 2 sends
+    // into VC 0 (ramp 2): 2 + 4 + 2 + 0. VC 1 is a 3-cycle hop before VC 2.
     const la2 = lookahead(g);
-    expect(la2.vc[1]).toBe(0);
     expect(la2.vc[0]).toBe(0);
     expect(la2.vc[2]).toBe(8);
+    expect(la2.vc[1]).toBe(11);
   });
 });
