@@ -14,7 +14,7 @@
 //   (dispatch indices, embed's token test) and at the end of the step. Cycles and bytes are the same for any number
 //   of workers.
 // - The parallel mesh (MeshOptions.stripPool): the mesh cut into strips, each thread running the timing and the
-//   numbers of its own strip, a barrier every simulated cycle (strips.ts; docs/parallel-mesh.md). Same results again.
+//   numbers of its own strip, meeting at a barrier once per window of cycles they can run apart (strips.ts, lookahead.ts; docs/parallel-mesh.md). Same results again.
 //
 // CE model (per tile): the task picker starts the lowest-id ready task when the CE is idle; a task costs
 // spec.taskStartCycles, then each op its opCycles (cost.ts). A send (also dispatch, embed) puts its wavelets in the
@@ -52,7 +52,7 @@ export interface MeshOptions {
   /**
    * The parallel mesh: with this, `workers` ≥ 1 threads each step a strip of the mesh — its routers, compute engines
    * and numbers — one on the calling thread and workers − 1 from this factory (Node: src/workers/stripPool.ts
-   * nodeStripPool), meeting at a barrier every simulated cycle (fabric/mesh/strips.ts). `pool` is then not used.
+   * nodeStripPool), meeting at a barrier once per window of cycles they can run apart (fabric/mesh/strips.ts). `pool` is then not used.
    */
   stripPool?: StripPoolFactory;
   /** The parallel mesh's cut (default: blocks of whole rows; results do not depend on it). */
