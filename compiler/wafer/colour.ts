@@ -5,6 +5,7 @@
 import { InputError } from '../../fabric/errors.js';
 import type { StreamDecl } from './plan.js';
 import type { RouteLinks, StreamRoute } from './route.js';
+import { zeroedU32 } from './scratch.js';
 
 /**
  * The colouring's outcome: a colour per stream and the route each stream takes (its first route, or the alternative
@@ -44,9 +45,9 @@ function linksOf(routes: StreamRoute[]): RouteLinks {
 export function colourLinks(streams: StreamDecl[], routes: RouteLinks, tileOf: Int32Array, tiles: number, maxColours: number, alternatives?: RouteLinks, sizes?: ArrayLike<number>): LinkColouring {
   if (maxColours > 32) throw new Error('colour: at most 32 colours are supported');
   const n = streams.length;
-  const linkMask = new Uint32Array(tiles * 5);
-  const srcMask = new Uint32Array(tiles);
-  const dstMask = new Uint32Array(tiles);
+  const linkMask = zeroedU32('colour.link', tiles * 5);
+  const srcMask = zeroedU32('colour.src', tiles);
+  const dstMask = zeroedU32('colour.dst', tiles);
   const colourOf = new Int32Array(n).fill(-1);
   const alternative = new Uint8Array(n);
   const size = sizes ?? Int32Array.from({ length: n }, (_, i) => routes.start[i + 1] - routes.start[i]);

@@ -5,6 +5,7 @@ import { InputError } from '../../fabric/errors.js';
 import type { FaultMap } from '../../fabric/faults/index.js';
 import { MESH_PORTS, OPPOSITE_PORT, neighbour, tileName } from '../../fabric/geometry.js';
 import type { StreamDecl } from './plan.js';
+import { anyI32, stamps } from './scratch.js';
 
 export const RAMP = 0;
 
@@ -81,6 +82,16 @@ interface BfsScratch {
   queue: Int32Array;
   stamp: Uint32Array;
   gen: number;
+}
+
+/**
+ * The search scratch for an n-tile mesh, kept between calls (scratch.ts says why): its stamps carry on from the
+ * last generation, so a kept scratch needs no clearing.
+ */
+let keptScratch: BfsScratch | null = null;
+function bfsScratch(n: number): BfsScratch {
+  if (!keptScratch || keptScratch.stamp.length !== n || keptScratch.gen > 0x7fffffff) keptScratch = { parent: new Int16Array(n), dist: new Int32Array(n), queue: new Int32Array(n), stamp: new Uint32Array(n), gen: 0 };
+  return keptScratch;
 }
 
 /** Parent port of t in the last search (-1 at the root), or -2 when the search did not reach t. */
@@ -251,21 +262,23 @@ export interface RouteLinks {
 
 export function routeLinks(streams: StreamDecl[], tileOf: Int32Array, view: MeshView, opts: Pick<RouteOptions, 'dimensionOrdered' | 'columnFirst'> = {}): RouteLinks {
   const n = view.width * view.height;
-  const scratch: BfsScratch = { parent: new Int16Array(n), dist: new Int32Array(n), queue: new Int32Array(n), stamp: new Uint32Array(n), gen: 0 };
+  const scratch = bfsScratch(n);
   const search = (root: number, targets: number[]) => {
     if (!opts.dimensionOrdered || !dimensionOrderedTree(view, root, targets, scratch, opts.columnFirst === true)) bfs(view, root, new Set(targets), scratch);
   };
   // Tiles already on the current stream's tree.
-  const onTree = new Uint32Array(n);
-  let gen = 0;
+  const tree = stamps('route.tree', n);
+  const onTree = tree.stamp;
   const W = view.width;
-  const H = view.height;
+  // The tile one hop through a port (the walks follow live links, so never off the mesh), and the port back.
+  const step = Int32Array.of(0, -W, 1, W, -1);
+  const opposite = OPPOSITE_PORT;
   const start = new Int32Array(streams.length + 1);
-  let links = new Int32Array(Math.max(1024, streams.length * 8));
+  let links = anyI32('route.links', Math.max(1024, streams.length * 8));
   let count = 0;
   const add = (l: number) => {
     if (count === links.length) {
-      const grown = new Int32Array(links.length * 2);
+      const grown = anyI32('route.links', links.length * 2);
       grown.set(links);
       links = grown;
     }
@@ -276,7 +289,7 @@ export function routeLinks(streams: StreamDecl[], tileOf: Int32Array, view: Mesh
     if (s.src.length === 0 || s.dst.length === 0) throw new Error(`compiler: stream ${s.label} has no ${s.src.length ? 'destination' : 'source'}`);
     const srcs = meshTiles(s.src, tileOf);
     const dsts = meshTiles(s.dst, tileOf);
-    const g = ++gen;
+    const g = tree.next();
     const { parent } = scratch;
     if (srcs.length === 1) {
       // Multicast tree: each destination's path back until the tree holds the rest.
@@ -287,9 +300,9 @@ export function routeLinks(streams: StreamDecl[], tileOf: Int32Array, view: Mesh
         if (parentOf(scratch, d) === -2) unreachableTile(s, src, d, W);
         for (let t = d; onTree[t] !== g; ) {
           const back = parent[t];
-          const prev = neighbour(t, back, W, H);
+          const prev = t + step[back];
           onTree[t] = g;
-          add(prev * 5 + OPPOSITE_PORT[back]);
+          add(prev * 5 + opposite[back]);
           t = prev;
         }
       }
@@ -304,13 +317,13 @@ export function routeLinks(streams: StreamDecl[], tileOf: Int32Array, view: Mesh
           onTree[t] = g;
           const out = parent[t];
           add(t * 5 + out);
-          t = neighbour(t, out, W, H);
+          t += step[out];
         }
       }
     }
     start[i + 1] = count;
   }
-  return { start, links: links.subarray(0, count) };
+  return { start, links: links.slice(0, count) };
 }
 
 export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: MeshView, opts: RouteOptions = {}): StreamRoute[] {
@@ -318,12 +331,13 @@ export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: Me
     if (!opts.dimensionOrdered || !dimensionOrderedTree(view, root, targets, scratch, opts.columnFirst === true)) bfs(view, root, new Set(targets), scratch);
   };
   const n = view.width * view.height;
-  const scratch: BfsScratch = { parent: new Int16Array(n), dist: new Int32Array(n), queue: new Int32Array(n), stamp: new Uint32Array(n), gen: 0 };
+  const scratch = bfsScratch(n);
   // hopsOnly: tiles already counted on the current stream's tree.
-  const seen = opts.hopsOnly ? new Uint32Array(n) : null;
-  let seenGen = 0;
+  const counted = opts.hopsOnly ? stamps('route.counted', n) : null;
+  const seen = counted?.stamp ?? null;
   const W = view.width;
-  const H = view.height;
+  // The tile one hop through a port (the walks follow live links, so never off the mesh).
+  const step = Int32Array.of(0, -W, 1, W, -1);
   const routes: StreamRoute[] = [];
   for (const s of streams) {
     if (s.src.length === 0 || s.dst.length === 0) throw new Error(`compiler: stream ${s.label} has no ${s.src.length ? 'destination' : 'source'}`);
@@ -335,7 +349,7 @@ export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: Me
     let maxHops = 0;
     if (seen) {
       // Hop distances and link count only: walk each path back along the search's parents until a counted tile.
-      const gen = ++seenGen;
+      const gen = counted!.next();
       let linkCount = 0;
       const { parent, dist } = scratch;
       const root = srcs.length === 1 ? srcs[0] : dsts[0];
@@ -353,7 +367,7 @@ export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: Me
         for (let t = e; seen[t] !== gen; ) {
           seen[t] = gen;
           linkCount++;
-          t = neighbour(t, parent[t], W, H);
+          t += step[parent[t]];
         }
       }
       routes.push({ stream: s.id, entries: NO_ENTRIES, links: [], maxHops, hopsTo, linkCount });

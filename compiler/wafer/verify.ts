@@ -6,6 +6,7 @@ import type { ModelGraph } from '../graph/graph.js';
 import { layerMatrices } from '../graph/graph.js';
 import type { Lowered } from './lower.js';
 import type { StreamDecl } from './plan.js';
+import { zeroedU32 } from './scratch.js';
 import type { MeshView, RouteLinks, StreamRoute } from './route.js';
 
 type Block = [number, number, number, number];
@@ -78,12 +79,14 @@ export function verifyRoutes(routes: StreamRoute[], colourOf: Int32Array, view: 
  */
 export function verifyLinks(streams: StreamDecl[], tileOf: Int32Array, routes: RouteLinks, alternatives: RouteLinks | null, chosen: Uint8Array | null, colourOf: Int32Array, view: MeshView): void {
   const n = view.width * view.height;
-  const onLink = new Uint32Array(n * 5);
-  const seen = new Uint32Array(n);
-  streams.forEach((s, i) => {
+  const onLink = zeroedU32('verify.link', n * 5);
+  const seen = zeroedU32('verify.seen', n);
+  for (let i = 0; i < streams.length; i++) {
+    const s = streams[i];
     const r = chosen?.[i] ? alternatives! : routes;
     const bit = 1 << colourOf[i];
-    const multicast = new Set(s.src.map((t) => tileOf[t])).size === 1;
+    let multicast = true;
+    for (const t of s.src) if (tileOf[t] !== tileOf[s.src[0]]) multicast = false;
     for (let k = r.start[i]; k < r.start[i + 1]; k++) {
       const l = r.links[k];
       const tile = Math.floor(l / 5);
@@ -92,8 +95,9 @@ export function verifyLinks(streams: StreamDecl[], tileOf: Int32Array, routes: R
       if (onLink[l] & bit) throw new Error(`verify: stream ${i} shares colour ${colourOf[i]} with another on a link out of tile ${tile} port ${port}`);
       onLink[l] |= bit;
       const t = multicast ? neighbour(tile, port, view.width, view.height) : tile;
+      if (t < 0) throw new Error(`verify: stream ${i} leaves the mesh out of tile ${tile} port ${port}`);
       if (seen[t] === i + 1) throw new Error(`verify: stream ${i} ${multicast ? 'enters' : 'leaves'} tile ${t} twice`);
       seen[t] = i + 1;
     }
-  });
+  }
 }
