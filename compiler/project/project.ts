@@ -19,7 +19,7 @@ import type { LayerNode, ModelGraph } from '../graph/graph.js';
 import { tileBudgetBytes } from '../wafer/partition.js';
 import { PATH_CAUSES, type PathSplit } from '../wafer/estimate.js';
 import { searchSpread } from '../wafer/spread.js';
-import { ColourError, coloursPast, estimateStage, lowerStage, placeStage, stageColours, type LoweredStage, type StageColours, type StageRequest, type WaferMesh } from './stage.js';
+import { ColourError, coloursPast, estimateStage, lowerStage, placeStage, routeStage, stageColours, type LoweredStage, type StageColours, type StageRequest, type StageRoutes, type WaferMesh } from './stage.js';
 import type { Placement } from '../wafer/place.js';
 import { MAX_COMBINE_PIECES } from './kvChunks.js';
 import { projectionGraph } from './graph.js';
@@ -356,13 +356,15 @@ export class StageMemo {
   time(stage: LoweredStage, scanOffset: number, position: number, strictColours: boolean): { cycles: number; path: PathSplit; colours: StageColours } {
     let placement: Placement | null = null;
     const placed = () => (placement ??= placeStage(stage, scanOffset));
+    let routes: StageRoutes | null = null;
+    const routed = () => (routes ??= routeStage(stage, placed()));
     let byOffset = this.colours.get(stage);
     if (!byOffset) this.colours.set(stage, (byOffset = new Map()));
     let c = byOffset.get(scanOffset);
     if (!c) {
       c = { fit: null, error: null, past: null };
       try {
-        c.fit = stageColours(stage, placed(), true);
+        c.fit = stageColours(stage, placed(), true, routed());
       } catch (e) {
         if (!(e instanceof ColourError)) throw e;
         c.error = e;
@@ -370,13 +372,13 @@ export class StageMemo {
       byOffset.set(scanOffset, c);
     }
     if (c.error && strictColours) throw c.error;
-    const colours = c.fit ?? (c.past ??= coloursPast(stage, placed()));
+    const colours = c.fit ?? (c.past ??= coloursPast(stage, placed(), routed()));
     let byPosition = this.times.get(stage);
     if (!byPosition) this.times.set(stage, (byPosition = new Map()));
     const key = `${scanOffset}:${position}`;
     let t = byPosition.get(key);
     if (!t) {
-      const { cycles, path } = estimateStage(stage, placed(), position);
+      const { cycles, path } = estimateStage(stage, placed(), position, routed());
       byPosition.set(key, (t = { cycles, path }));
     }
     return { ...t, colours };

@@ -10,7 +10,7 @@ import { tileSramBytes } from '../../fabric/isa/sram.js';
 import type { ModelGraph, LayerNode } from '../graph/graph.js';
 import { hubSliceCols, lowerModel, type Lowered, type ProjectionLowering } from '../wafer/lower.js';
 import { placeTiles, type Placement } from '../wafer/place.js';
-import { meshView, routeLinks, routeStreams, type StreamRoute } from '../wafer/route.js';
+import { meshView, routeLinks, routeStreams, type RouteLinks, type StreamRoute } from '../wafer/route.js';
 import { colourLinks } from '../wafer/colour.js';
 import { verifyLinks } from '../wafer/verify.js';
 import { estimateStep, PATH_CAUSES, type PathSplit } from '../wafer/estimate.js';
@@ -166,8 +166,9 @@ const isStub = (tag: TileTag): boolean => tag.unit === 'stage-in' || tag.unit ==
 /** Places, routes and estimates a lowered stage at `scanOffset` usable tiles into its wafer, at step `position`. */
 export function timeStage(stage: LoweredStage, scanOffset: number, position: number, strictColours = true): TimedStage {
   const placement = placeStage(stage, scanOffset);
-  const colours = stageColours(stage, placement, strictColours);
-  return { ...estimateStage(stage, placement, position), colours };
+  const routes = routeStage(stage, placement);
+  const colours = stageColours(stage, placement, strictColours, routes);
+  return { ...estimateStage(stage, placement, position, routes), colours };
 }
 
 /** The stage's tiles placed `scanOffset` usable tiles into its wafer's scan. */
@@ -180,24 +181,42 @@ export function placeStage(stage: LoweredStage, scanOffset: number): Placement {
 }
 
 /**
+ * A placed stage's streams routed along dimension-ordered paths: row first (with the hops the estimate reads, from
+ * the same search, where it reads no more than hops) and, when first asked for, column first.
+ */
+export interface StageRoutes {
+  rowFirst: RouteLinks;
+  columnFirst(): RouteLinks;
+}
+
+export function routeStage(stage: LoweredStage, placement: Placement): StageRoutes {
+  const { mesh } = stage.req;
+  const streams = stage.lowered.plan.streams;
+  const view = meshView(mesh.spec.widthTiles, mesh.spec.heightTiles, mesh.faults);
+  const rowFirst = routeLinks(streams, placement.tileOf, view, { dimensionOrdered: true, hops: mesh.linkExtraLatencyCycles === null });
+  let columnFirst: RouteLinks | null = null;
+  return { rowFirst, columnFirst: () => (columnFirst ??= routeLinks(streams, placement.tileOf, view, { dimensionOrdered: true, columnFirst: true })) };
+}
+
+/**
  * The colours a placed stage needs: within its fabric's budget (throws ColourError where it does not fit, with
  * `strictColours`), or else as many as 32 allow (null beyond).
  */
-export function stageColours(stage: LoweredStage, placement: Placement, strictColours: boolean): StageColours {
+export function stageColours(stage: LoweredStage, placement: Placement, strictColours: boolean, routes = routeStage(stage, placement)): StageColours {
   if (strictColours) {
-    const { colours, alternativeRoutes } = colourStage(stage, placement);
+    const { colours, alternativeRoutes } = colourStage(stage, placement, routes);
     return { colours, alternativeRoutes };
   }
-  return colourBeyondBudget(stage, placement);
+  return colourBeyondBudget(stage, placement, routes);
 }
 
-/** A placed stage routed and timed by estimateStep at step `position` (colours play no part in the time). */
-export function estimateStage(stage: LoweredStage, placement: Placement, position: number): Omit<TimedStage, 'colours'> {
+/** A placed stage timed by estimateStep at step `position` on its routes (colours play no part in the time). */
+export function estimateStage(stage: LoweredStage, placement: Placement, position: number, routed?: StageRoutes): Omit<TimedStage, 'colours'> {
   const { req, lowered } = stage;
   const { mesh } = req;
   const spec = mesh.spec;
   const tiles = lowered.plan.tiles;
-  const routes = routeStreams(lowered.plan.streams, placement.tileOf, meshView(spec.widthTiles, spec.heightTiles, mesh.faults), { dimensionOrdered: true, hopsOnly: mesh.linkExtraLatencyCycles === null });
+  const routes = routed?.rowFirst.hops ?? routeStreams(lowered.plan.streams, placement.tileOf, meshView(spec.widthTiles, spec.heightTiles, mesh.faults), { dimensionOrdered: true, hopsOnly: mesh.linkExtraLatencyCycles === null });
   const part = partOf(req);
   // Probes: where the stage's share of a token starts (the first hub slice's input) and ends (the last of the next
   // hub's slices to receive its part: the `stage.out` stubs).
@@ -220,21 +239,21 @@ export function estimateStage(stage: LoweredStage, placement: Placement, positio
 }
 
 /** The colours a stage needs where its fabric's do not suffice: as many as 32 allow (null beyond). */
-export function colourBeyondBudget(stage: LoweredStage, placement: Placement): StageColours {
+export function colourBeyondBudget(stage: LoweredStage, placement: Placement, routes = routeStage(stage, placement)): StageColours {
   try {
-    const { colours, alternativeRoutes } = colourStage(stage, placement);
+    const { colours, alternativeRoutes } = colourStage(stage, placement, routes);
     return { colours, alternativeRoutes };
   } catch (e) {
     if (!(e instanceof ColourError)) throw e;
   }
-  return coloursPast(stage, placement);
+  return coloursPast(stage, placement, routes);
 }
 
 /** The colours a stage needs past its fabric's budget: as many as 32 allow (null beyond). */
-export function coloursPast(stage: LoweredStage, placement: Placement): StageColours {
+export function coloursPast(stage: LoweredStage, placement: Placement, routes = routeStage(stage, placement)): StageColours {
   const wide: LoweredStage = { ...stage, req: { ...stage.req, mesh: { ...stage.req.mesh, spec: { ...stage.req.mesh.spec, colours: 32 } } } };
   try {
-    const { colours, alternativeRoutes } = colourStage(wide, placement);
+    const { colours, alternativeRoutes } = colourStage(wide, placement, routes);
     return { colours, alternativeRoutes };
   } catch (e) {
     if (!(e instanceof ColourError)) throw e;
@@ -261,14 +280,14 @@ export class ColourError extends InputError {
  * (colourLinks, on the routes' links alone), each stream taking whichever of its two routes needs the lower colour
  * (`alternative[i]` 1: column first). Throws ColourError where no colouring fits.
  */
-export function colourStage(stage: LoweredStage, placement: Placement): StageColours & { colourOf: Int32Array; alternative: Uint8Array } {
+export function colourStage(stage: LoweredStage, placement: Placement, routes = routeStage(stage, placement)): StageColours & { colourOf: Int32Array; alternative: Uint8Array } {
   const { mesh } = stage.req;
   const spec = mesh.spec;
   const W = spec.widthTiles;
   const streams = stage.lowered.plan.streams;
   const view = meshView(W, spec.heightTiles, mesh.faults);
-  const rowFirst = routeLinks(streams, placement.tileOf, view, { dimensionOrdered: true });
-  const columnFirst = routeLinks(streams, placement.tileOf, view, { dimensionOrdered: true, columnFirst: true });
+  const rowFirst = routes.rowFirst;
+  const columnFirst = routes.columnFirst();
   const c = colourLinks(streams, rowFirst, placement.tileOf, W * spec.heightTiles, spec.colours, columnFirst);
   if (!c.ok) {
     const what = stage.req.part === 'embedding' ? 'the embedding' : stage.req.part === 'lm_head' ? 'the LM head' : `layer ${stage.req.layers[0].index}`;

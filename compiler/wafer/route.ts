@@ -258,9 +258,11 @@ const NO_HOPS: StreamRoute['hopsTo'] = new Map();
 export interface RouteLinks {
   start: Int32Array;
   links: Int32Array;
+  /** With `hops`: each stream's route as routeStreams' hopsOnly gives it (from the same search), for the estimate. */
+  hops?: StreamRoute[];
 }
 
-export function routeLinks(streams: StreamDecl[], tileOf: Int32Array, view: MeshView, opts: Pick<RouteOptions, 'dimensionOrdered' | 'columnFirst'> = {}): RouteLinks {
+export function routeLinks(streams: StreamDecl[], tileOf: Int32Array, view: MeshView, opts: Pick<RouteOptions, 'dimensionOrdered' | 'columnFirst'> & { hops?: boolean } = {}): RouteLinks {
   const n = view.width * view.height;
   const scratch = bfsScratch(n);
   const search = (root: number, targets: number[]) => {
@@ -274,6 +276,7 @@ export function routeLinks(streams: StreamDecl[], tileOf: Int32Array, view: Mesh
   const step = Int32Array.of(0, -W, 1, W, -1);
   const opposite = OPPOSITE_PORT;
   const start = new Int32Array(streams.length + 1);
+  const hops: StreamRoute[] | null = opts.hops ? [] : null;
   let links = anyI32('route.links', Math.max(1024, streams.length * 8));
   let count = 0;
   const add = (l: number) => {
@@ -290,7 +293,9 @@ export function routeLinks(streams: StreamDecl[], tileOf: Int32Array, view: Mesh
     const srcs = meshTiles(s.src, tileOf);
     const dsts = meshTiles(s.dst, tileOf);
     const g = tree.next();
-    const { parent } = scratch;
+    const { parent, dist } = scratch;
+    let maxHops = 0;
+    let hopsTo: Map<number, number> | null = null;
     if (srcs.length === 1) {
       // Multicast tree: each destination's path back until the tree holds the rest.
       const src = srcs[0];
@@ -298,6 +303,10 @@ export function routeLinks(streams: StreamDecl[], tileOf: Int32Array, view: Mesh
       onTree[src] = g;
       for (const d of dsts) {
         if (parentOf(scratch, d) === -2) unreachableTile(s, src, d, W);
+        if (hops) {
+          maxHops = Math.max(maxHops, dist[d]);
+          if (dsts.length > 1) (hopsTo ??= new Map()).set(d, dist[d]);
+        }
         for (let t = d; onTree[t] !== g; ) {
           const back = parent[t];
           const prev = t + step[back];
@@ -312,7 +321,9 @@ export function routeLinks(streams: StreamDecl[], tileOf: Int32Array, view: Mesh
       const dst = dsts[0];
       search(dst, srcs);
       for (const src of srcs) {
-        if (parentOf(scratch, src) === -2) unreachableTile(s, src, dst, W);
+        // (Named from the destination, as routeStreams' hopsOnly search names it: the projection's first routing did.)
+        if (parentOf(scratch, src) === -2) unreachableTile(s, dst, src, W);
+        if (hops) maxHops = Math.max(maxHops, dist[src]);
         for (let t = src; t !== dst && onTree[t] !== g; ) {
           onTree[t] = g;
           const out = parent[t];
@@ -322,8 +333,9 @@ export function routeLinks(streams: StreamDecl[], tileOf: Int32Array, view: Mesh
       }
     }
     start[i + 1] = count;
+    if (hops) hops.push({ stream: s.id, entries: NO_ENTRIES, links: [], maxHops, hopsTo: hopsTo ?? NO_HOPS, linkCount: count - start[i] });
   }
-  return { start, links: links.slice(0, count) };
+  return { start, links: links.slice(0, count), ...(hops ? { hops } : {}) };
 }
 
 export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: MeshView, opts: RouteOptions = {}): StreamRoute[] {

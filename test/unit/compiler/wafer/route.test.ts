@@ -53,7 +53,7 @@ describe('bounded BFS on a fault-free mesh', () => {
 });
 
 describe('routeLinks: the links alone', () => {
-  it('gives each stream the very links routeStreams lays, in both dimension orders and by BFS where a link is dead', () => {
+  it('gives each stream the very links routeStreams lays, and the hops its hopsOnly search gives, in both dimension orders and by BFS where a link is dead', () => {
     fc.assert(
       fc.property(meshes(), fc.integer({ min: 0, max: 1 << 30 }), ({ w, h, streams }, cut) => {
         const decls = declsOf(streams);
@@ -74,12 +74,23 @@ describe('routeLinks: the links alone', () => {
             } catch (e) {
               full = e as Error;
             }
+            // Where faults cut a stream, the same error as the estimate's (hopsOnly) routing gives.
             if (full instanceof Error) {
-              expect(() => routeLinks(decls, tileOf, view, opts)).toThrow(full.message);
+              let hopsError = '';
+              try {
+                routeStreams(decls, tileOf, view, { ...opts, hopsOnly: true });
+              } catch (e) {
+                hopsError = (e as Error).message;
+              }
+              expect(hopsError).not.toBe('');
+              expect(() => routeLinks(decls, tileOf, view, opts)).toThrow(hopsError);
               continue;
             }
-            const got = routeLinks(decls, tileOf, view, opts);
+            const got = routeLinks(decls, tileOf, view, { ...opts, hops: true });
+            const lite = routeStreams(decls, tileOf, view, { ...opts, hopsOnly: true });
             full.forEach((r, i) => expect([...got.links.subarray(got.start[i], got.start[i + 1])].sort((a, b) => a - b)).toEqual(r.links));
+            // Its hops are the estimate's routes, from the same search.
+            expect(got.hops!.map((r) => ({ ...r, hopsTo: [...r.hopsTo] }))).toEqual(lite.map((r) => ({ ...r, hopsTo: [...r.hopsTo] })));
           }
         }
       }),
