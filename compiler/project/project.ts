@@ -613,7 +613,7 @@ function timeProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions
     const first = graph.layers.indexOf(ls[0]);
     return { kind: k, layers: ls.length, tilesPerLayer: s.tiles, cycles: layerCycles[first], kvPositionsPerTile: s.kvPositionsPerTile, overflowTiles: s.overflowTiles, colours: kindColours.get(k)! };
   });
-  const floor = projectFloor(graph, mesh.spec, { usableTiles: mesh.usableTiles, budgetBytes: tileBudgetBytes(mesh.spec), dtype: programDtype, expertWeightBits, kvDtype: o.kvDtype, context: o.context, batch: o.batch });
+  const floor = projectFloor(graph, mesh.spec, { usableTiles: mesh.usableTiles, budgetBytes: tileBudgetBytes(mesh.spec), dtype: programDtype, expertWeightBits, kvDtype: o.kvDtype, context: o.context, batch: o.batch, wafers });
   if (o.kvDtype === 'bf16') approximations.push('KV cache held in bf16, attention multiply-adds at the 16-bit-into-f32 width (`@fmachs`), as the mesh engine runs it with compileModel kvDtype bf16');
   if (stages.some((s) => s.overflowTiles > 0)) approximations.push('hub tiles whose vectors overflow one tile hold a span of tiles and are costed as one compute engine (as the lowering places them)');
   return {

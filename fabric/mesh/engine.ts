@@ -30,7 +30,7 @@ import { OPPOSITE_PORT, neighbour, portIndex } from '../geometry.js';
 import { validateProgram } from '../isa/validate.js';
 import { dtypeBytes } from '../isa/sram.js';
 import { embedSlice, type BufferDecl, type BufferInit, type Program } from '../isa/types.js';
-import { opCost, tileOpContext } from './cost.js';
+import { opCost, streamedOpCycles, tileOpContext } from './cost.js';
 import { FunctionalExecutor, JOB_HEADER } from './functional.js';
 import { layoutArena, type ArenaLayout } from './plan.js';
 import { TRIG_START, flattenTasks } from './taskGraph.js';
@@ -240,6 +240,9 @@ export class MeshEngine {
   private readonly gDeps: Int32Array;
   private readonly gLabel: Int32Array;
   private readonly gNeedsValues: Uint8Array;
+  /** Piecewise receives (Task.streams): the recv task each streams from, -1 elsewhere. */
+  private readonly gStreams: Int32Array;
+  private readonly gStreamOps: Int32Array;
   private readonly labels: string[];
   private readonly opKind: Uint8Array[]; // per global task, per op
   private opCycles: Int32Array[] = [];
@@ -257,6 +260,9 @@ export class MeshEngine {
   private readonly taskStartAt: Float64Array;
   private readonly taskJob: Int32Array;
   private readonly taskStage: Int32Array;
+  /** Piecewise receives: when a recv task's first wavelet landed, and when a task's inputs other than its stream were in. */
+  private readonly recvFirstAt: Float64Array;
+  private readonly otherDoneAt: Float64Array;
 
   // CE state, per program tile.
   private readonly ceState: Uint8Array;
@@ -265,6 +271,9 @@ export class MeshEngine {
   private readonly cePostSend: Uint8Array;
   private readonly ceWake: Float64Array;
   private readonly stallStart: Float64Array;
+  /** When the CE last ended a task with ops (op-less receive tasks only re-arm), and a streamed task's credit left. */
+  private readonly ceWorkFreeAt: Float64Array;
+  private readonly ceCredit: Float64Array;
   private readonly heap: WakeHeap;
   private paused: number[] = [];
 
@@ -469,6 +478,8 @@ export class MeshEngine {
     this.gDeps = graph.deps;
     this.gLabel = new Int32Array(nT);
     this.gNeedsValues = new Uint8Array(nT);
+    this.gStreams = graph.streams;
+    this.gStreamOps = graph.streamOps;
     this.opKind = [];
     this.rampVc = new Int32Array(nProg * C).fill(-1);
     this.recvTask = new Int32Array(nProg * C).fill(-1);
@@ -519,6 +530,8 @@ export class MeshEngine {
     this.taskStartAt = new Float64Array(nT);
     this.taskJob = new Int32Array(nT).fill(-1);
     this.taskStage = new Int32Array(nT);
+    this.recvFirstAt = new Float64Array(nT);
+    this.otherDoneAt = new Float64Array(nT);
     this.stageOf = new Int32Array(nT);
     const stagers: number[] = [];
     for (let g = 0, at = 0; g < nT; g++) {
@@ -540,6 +553,8 @@ export class MeshEngine {
     this.cePostSend = new Uint8Array(nProg);
     this.ceWake = new Float64Array(nProg).fill(-1);
     this.stallStart = new Float64Array(nProg);
+    this.ceWorkFreeAt = new Float64Array(nProg);
+    this.ceCredit = new Float64Array(nProg);
     this.heap = new WakeHeap(nProg);
     this.obRing = this.Q + maxFanout + 2;
     this.obColour = new Int32Array(nProg * this.obRing);
@@ -805,6 +820,10 @@ export class MeshEngine {
     this.afterGot.fill(0);
     this.taskJob.fill(-1);
     this.recvGot.fill(0);
+    this.recvFirstAt.fill(this.now);
+    this.otherDoneAt.fill(this.now);
+    this.ceWorkFreeAt.fill(this.now);
+    this.ceCredit.fill(0);
     this.core.sinkRoom.fill(0);
     for (let k = 0; k < this.nProg; k++) {
       const r = this.progMesh[k];
@@ -1076,6 +1095,7 @@ export class MeshEngine {
     const key = k * C + c;
     const g = this.recvTask[key];
     const got = this.recvGot[key]++;
+    if (got === 0) this.recvFirstAt[g] = now;
     const dst = this.recvIntoWord[key] + got;
     const runs = this.runs[k];
     const n = runs.length;
@@ -1126,7 +1146,15 @@ export class MeshEngine {
           }
           this.ceOp[k] = j + 1;
           if (kind !== K_COMPUTE && kind !== K_OUTPUT) this.issueSends(k, g, j, kind);
-          const cost = this.opCycles[g][j];
+          let cost = this.opCycles[g][j];
+          if (this.ceCredit[k] > 0) {
+            // A piecewise receive: its ops up to the first send overlapped the arrival (cost.ts streamedOpCycles).
+            if (j < this.gStreamOps[g]) {
+              const charged = streamedOpCycles(this.spec, cost, this.ceCredit[k]);
+              this.ceCredit[k] -= cost - charged;
+              cost = charged;
+            } else this.ceCredit[k] = 0;
+          }
           this.busy[r] += cost;
           this.labelBusy[this.gLabel[g]] += cost;
           this.fmacOps += this.opFmac[g][j];
@@ -1175,6 +1203,8 @@ export class MeshEngine {
     this.ceOp[k] = 0;
     this.cePostSend[k] = 0;
     this.taskStartAt[g] = now;
+    const from = this.gStreams[g];
+    this.ceCredit[k] = from >= 0 && this.gStreamOps[g] > 0 ? Math.max(0, now - Math.max(this.recvFirstAt[from], this.otherDoneAt[g], this.ceWorkFreeAt[k])) : 0;
     this.lastProgress = now;
     this.lastActivity = now;
     this.tasksRun++;
@@ -1190,6 +1220,8 @@ export class MeshEngine {
 
   private finishTask(k: number, g: number, now: number): void {
     this.ceTask[k] = -1;
+    this.ceCredit[k] = 0;
+    if (this.opKind[g].length > 0) this.ceWorkFreeAt[k] = now;
     this.lastActivity = now;
     this.lastProgress = now;
     if (this.trace) {
@@ -1199,6 +1231,7 @@ export class MeshEngine {
     }
     for (let i = this.gDepStart[g]; i < this.gDepStart[g + 1]; i++) {
       const d = this.gDeps[i];
+      if (this.gStreams[d] !== g && now > this.otherDoneAt[d]) this.otherDoneAt[d] = now;
       if (this.tState[d] === T_WAITING && ++this.afterGot[d] === this.gAfterNeed[d]) this.tState[d] = T_READY;
     }
   }
