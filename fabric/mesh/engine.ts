@@ -253,6 +253,10 @@ export class MeshEngine {
   private readonly opCycles: Int32Array;
   private readonly opFmac: Float64Array;
   private readonly opRead: Float64Array;
+  /** Each op's word in its task's staging slice (-1: none); a send's colour and wavelet count. */
+  private readonly opStageOff: Int32Array;
+  private readonly opColour: Int32Array;
+  private readonly opLen: Int32Array;
   /** Tasks with an output op (their start records where the output is staged). */
   private readonly gHasOutput: Uint8Array;
   private readonly rampVc: Int32Array; // program tile*C + colour -> ramp-input VC, -1
@@ -497,6 +501,9 @@ export class MeshEngine {
     this.opFmac = new Float64Array(opStart[nT]);
     this.opRead = new Float64Array(opStart[nT]);
     this.gHasOutput = new Uint8Array(nT);
+    this.opStageOff = new Int32Array(opStart[nT]);
+    this.opColour = new Int32Array(opStart[nT]);
+    this.opLen = new Int32Array(opStart[nT]);
     this.taskOrder = new Int32Array(nT);
     this.rampVc = new Int32Array(nProg * C).fill(-1);
     this.recvTask = new Int32Array(nProg * C).fill(-1);
@@ -531,6 +538,11 @@ export class MeshEngine {
         t.ops.forEach((op, i) => {
           this.opKind[opStart[g] + i] = op.op === 'send' ? K_SEND : op.op === 'dispatch' ? K_DISPATCH : op.op === 'embed' ? K_EMBED : op.op === 'output' ? K_OUTPUT : K_COMPUTE;
           if (op.op === 'output') this.gHasOutput[g] = 1;
+          this.opStageOff[opStart[g] + i] = this.layout.stageOffsets[k][j][i];
+          if (op.op === 'send') {
+            this.opColour[opStart[g] + i] = op.colour;
+            this.opLen[opStart[g] + i] = op.src.length;
+          }
           if (op.op === 'dispatch' || op.op === 'embed') this.gNeedsValues[g] = 1;
           if (op.op === 'dispatch') maxFanout = Math.max(maxFanout, op.indices.length);
           if (op.op === 'embed') maxFanout = Math.max(maxFanout, op.colours.length);
@@ -1233,7 +1245,8 @@ export class MeshEngine {
             return;
           }
           this.ceOp[k] = j + 1;
-          if (kind !== K_COMPUTE && kind !== K_OUTPUT) this.issueSends(k, g, j, kind);
+          if (kind === K_SEND) this.enqueueSend(k, this.opColour[op], this.taskStage[g] + this.opStageOff[op], this.opLen[op]);
+          else if (kind !== K_COMPUTE && kind !== K_OUTPUT) this.issueSends(k, g, j);
           let cost = this.opCycles[op];
           if (this.ceCredit[k] > 0) {
             // A piecewise receive: its ops up to the first send overlapped the arrival (cost.ts streamedOpCycles).
@@ -1325,11 +1338,11 @@ export class MeshEngine {
     }
   }
 
-  /** Queues the wavelets of send-like op j of task g (payload words in the staging area). */
-  private issueSends(k: number, g: number, j: number, kind: number): void {
+  /** Queues the wavelets of a dispatch or embed (op j of task g; payload words in the staging area). Sends go straight from the columns. */
+  private issueSends(k: number, g: number, j: number): void {
     const t = this.program.tiles[k].tasks[this.gLocal[g]];
     const op = t.ops[j];
-    const at = this.taskStage[g] + this.layout.stageOffsets[k][this.gLocal[g]][j];
+    const at = this.taskStage[g] + this.opStageOff[this.opStart[g] + j];
     if (op.op === 'send') this.enqueueSend(k, op.colour, at, op.src.length);
     else if (op.op === 'dispatch') {
       const n = op.indices.length;
@@ -1350,7 +1363,6 @@ export class MeshEngine {
         }
       }
     }
-    void kind;
   }
 
   private enqueueSend(k: number, colour: number, stage: number, n: number): void {
