@@ -65,7 +65,7 @@ export const opSchema = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('attnFinish'), stats: sliceSchema, rows: sliceSchema, out: sliceSchema, numHeads: positiveInt, headDim: positiveInt }),
   z.strictObject({ op: z.literal('swiglu'), gate: sliceSchema, up: sliceSchema, out: sliceSchema }),
   z.strictObject({ op: z.literal('topk'), logits: sliceSchema, k: positiveInt, renormalize: z.boolean(), indices: sliceSchema, weights: sliceSchema, denseWeights: sliceSchema.optional() }),
-  z.strictObject({ op: z.literal('dispatch'), indices: sliceSchema, colours: z.array(colour).min(1), src: sliceSchema }),
+  z.strictObject({ op: z.literal('dispatch'), indices: sliceSchema, colours: z.array(z.union([colour, z.literal(-1)])).min(1), src: sliceSchema }),
   z.strictObject({ op: z.literal('argmax'), x: sliceSchema, indexBase: nonNegativeInt, out: sliceSchema }),
   z.strictObject({ op: z.literal('argmaxMerge'), a: sliceSchema, b: sliceSchema, out: sliceSchema }),
   z.strictObject({ op: z.literal('embed'), table: z.string().min(1), scales: z.string().min(1).optional(), rowBase: nonNegativeInt, rows: positiveInt, cols: positiveInt, token: sliceSchema, colours: z.array(colour).min(1), sliceCols: positiveInt }),

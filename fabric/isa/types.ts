@@ -104,7 +104,8 @@ export type Op =
   /** Top-k gating over router logits; writes k expert indices (i32) and k weights (f32). With `denseWeights`
    *  (numExperts floats) also writes each expert's weight there, 0 for experts not chosen (for `axpy` by expert). */
   | { op: 'topk'; logits: Slice; k: number; renormalize: boolean; indices: Slice; weights: Slice; denseWeights?: Slice }
-  /** For each j < k: send `src` on colours[indices[j]] (MoE dispatch to the selected experts only). */
+  /** For each j < k: send `src` on colours[indices[j]] (MoE dispatch to the selected experts only). A colour of -1
+   *  is an expert the program holds as a reserved span, without tiles of its own: the run stops if the router picks it. */
   | { op: 'dispatch'; indices: Slice; colours: number[]; src: Slice }
   /** out[0] = max value of x, out[1] = its index + indexBase (as an f32 value, exact below 2^24; ties keep the lower index). */
   | { op: 'argmax'; x: Slice; indexBase: number; out: Slice }

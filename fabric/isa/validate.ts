@@ -408,7 +408,8 @@ function validateOp(ctx: OpCtx, op: Op, rampIn: Set<number>, outputs: Set<string
     case 'dispatch':
       slice(ctx, op.indices, INT32, 'indices');
       slice(ctx, op.src, WORD, 'src');
-      for (const c of op.colours) sendable(ctx, c, rampIn);
+      // -1: a reserved expert (no colour; the run stops if the router picks it).
+      for (const c of op.colours) if (c !== -1) sendable(ctx, c, rampIn);
       return;
     case 'argmax':
       slice(ctx, op.x, FLOAT32, 'x');

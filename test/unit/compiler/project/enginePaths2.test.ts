@@ -108,6 +108,82 @@ describe('KV chunk tiles and their flash-decoding combine tree on the mesh engin
   });
 });
 
+/**
+ * A wide MoE like qwen3-235b-a22b's (128 experts): its router's weights (128 × 256 in bf16) overflow a hub tile, so
+ * the lowering makes the router a region; one layer keeps a run short.
+ */
+const toyWideMoe = parseModelConfig(
+  {
+    architectures: ['MixtralForCausalLM'],
+    model_type: 'mixtral',
+    hidden_size: 256,
+    intermediate_size: 64,
+    num_hidden_layers: 1,
+    num_attention_heads: 8,
+    num_key_value_heads: 4,
+    num_local_experts: 128,
+    num_experts_per_tok: 2,
+    vocab_size: 512,
+    rms_norm_eps: 1e-5,
+    rope_theta: 10000,
+    max_position_embeddings: 64,
+    tie_word_embeddings: false,
+    hidden_act: 'silu',
+  },
+  'enginePaths2',
+  'toy-wide-moe',
+);
+
+describe('a router region and reserved expert spans on the mesh engine', () => {
+  it('toy-wide-moe on mini-32, the unpicked experts reserved spans: exact tokens, the projection within 10 percent', async () => {
+    const spec = getFabricPreset('mini-32');
+    const weights = castWeights(syntheticWeights(toyWideMoe, 0), 'bf16');
+    const STEPS = 4;
+    // The experts the reference routes to over the run are lowered; the others are reserved spans, as the projection
+    // holds every expert its estimate does not route to.
+    const picked: number[][] = [];
+    const reference = generate(weights, [1], STEPS, { onRouting: (p, r) => (picked[p] = [...r[0]!.indices]) });
+    const lowered = new Set(picked.flat());
+    const compiled = compileModel(buildGraph(toyWideMoe), { spec, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: STEPS, projection: { lowerExpert: (_l, e) => lowered.has(e) } });
+    const tiles = compiled.lowered.plan.tiles;
+    expect(tiles.filter((t) => t.tag.unit === 'router').length).toBeGreaterThan(0);
+    expect(tiles.filter((t) => t.tag.unit === 'reserved-expert').length).toBe(128 - lowered.size);
+    const engine = await MeshEngine.create(spec, compiled.program, weightProvider(weights));
+    const tokens: number[] = [];
+    const cycles: number[] = [];
+    try {
+      let token = 1;
+      for (let position = 0; position < STEPS; position++) {
+        const step = await engine.step({ token, position });
+        token = Math.round(step.outputs.get('token')![1]);
+        tokens.push(token);
+        cycles.push(step.cycles);
+      }
+    } finally {
+      await engine.close();
+    }
+    expect(tokens).toEqual(reference.tokens);
+    // The projection routes to experts spread over the 128 (their distances typical), the run to those picked.
+    const positions = [1, 2, 3];
+    const projected = positions.map((p) => projectWafer(toyWideMoe, spec, { context: p + 1, promptLength: 1, kvDtype: 'f32' }).tokenLatencySeconds * spec.clockHz);
+    expect(Math.abs(mean(projected) / mean(positions.map((p) => cycles[p])) - 1)).toBeLessThanOrEqual(0.1);
+  });
+
+  it('a run whose router picks a reserved expert stops with the expert named', async () => {
+    const spec = getFabricPreset('mini-32');
+    const weights = castWeights(syntheticWeights(toyWideMoe, 0), 'bf16');
+    let first: number[] = [];
+    generate(weights, [1], 1, { onRouting: (p, r) => p === 0 && (first = [...r[0]!.indices]) });
+    const compiled = compileModel(buildGraph(toyWideMoe), { spec, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: 2, projection: { lowerExpert: (_l, e) => e === first[1] } });
+    const engine = await MeshEngine.create(spec, compiled.program, weightProvider(weights));
+    try {
+      await expect(engine.step({ token: 1, position: 0 })).rejects.toThrow(new RegExp(`selected expert ${first[0]}, which the program holds as a reserved span`));
+    } finally {
+      await engine.close();
+    }
+  });
+});
+
 describe('a pipeline over two wafers on the mesh engine, the boundary a modelled link', () => {
   it('toy-dense on two mini-16 wafers stacked in one mesh: exact tokens, the projection within 10 percent', async () => {
     // A link far slower than the default assumption (50 µs against 2 µs): a run that missed the link, or charged it
