@@ -174,7 +174,9 @@ describe('a router region and reserved expert spans on the mesh engine', () => {
     const weights = castWeights(syntheticWeights(toyWideMoe, 0), 'bf16');
     let first: number[] = [];
     generate(weights, [1], 1, { onRouting: (p, r) => p === 0 && (first = [...r[0]!.indices]) });
-    const compiled = compileModel(buildGraph(toyWideMoe), { spec, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: 2, projection: { lowerExpert: (_l, e) => e === first[1] } });
+    // Two experts lowered (the MoE hub joins top-2 returns): the second picked, and one the router does not pick.
+    const other = [0, 1, 2].find((e) => !first.includes(e))!;
+    const compiled = compileModel(buildGraph(toyWideMoe), { spec, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: 2, projection: { lowerExpert: (_l, e) => e === first[1] || e === other } });
     const engine = await MeshEngine.create(spec, compiled.program, weightProvider(weights));
     try {
       await expect(engine.step({ token: 1, position: 0 })).rejects.toThrow(new RegExp(`selected expert ${first[0]}, which the program holds as a reserved span`));
