@@ -77,6 +77,8 @@ export interface ProjectOptions {
    * attention over a chunk plus combine; as many as fit when the extra chunk tiles would not fit a wafer).
    */
   kvChunkPositions?: number | 'fill';
+  /** Split KV heads over chunk tiles of kvChunkPositions (a number) even where a head's cache fits one tile (default false). */
+  kvChunkFitting?: boolean;
   /** With automatic KV chunks: prefer fewer wafers over faster (smaller) chunks (default true; a grid sweep: false). */
   fewestWafers?: boolean;
 }
@@ -427,7 +429,7 @@ function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOption
       budgetBytes,
       maxFan,
       maxSeq: window === null ? o.context : Math.min(o.context, window),
-      projection: { lowerExpert: (_l, e) => chosen.has(e), expertWeightBits, kvDtype: o.kvDtype, kvChunkPositions, kvCombinePieces },
+      projection: { lowerExpert: (_l, e) => chosen.has(e), expertWeightBits, kvDtype: o.kvDtype, kvChunkPositions, kvChunkFitting: opts.kvChunkFitting, kvCombinePieces },
       batch: o.batch,
       expertChoice,
       sliceCols: opts.hubSlices !== undefined ? Math.ceil(graph.hidden / opts.hubSlices) : undefined,
@@ -533,10 +535,11 @@ function timeProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions
   // on its wafer (its `stage.in` stub takes the usable tile just before it).
   const L = graph.layers.length;
   const exact = L <= EXACT_LAYERS;
+  // Decode is timed at the last position the cache holds: every KV chunk tile full but the last (attention and
+  // kvAppend charge a chunk tile its window's rows up to the position).
   const positionFor = (stage: LoweredStage) => {
     const window = stage.req.layers[0]?.attention.window ?? null;
-    const filled = window === null ? o.context : Math.min(o.context, window);
-    return Math.max(0, Math.min(stage.kvPositionsPerTile || filled, filled) - 1);
+    return Math.max(0, (window === null ? o.context : Math.min(o.context, window)) - 1);
   };
   const layerCycles: number[] = new Array(L);
   const layerPaths: PathSplit[] = new Array(L);

@@ -45,6 +45,11 @@ function makeScanOrder(width: number, height: number, bandHeight: number): Int32
 export interface PlaceOptions {
   /** Usable scan positions to leave empty before the first tile (the projection places one layer where it sits in the whole model). */
   scanOffset?: number;
+  /**
+   * Logical tiles that begin at a given scan position, the tiles after them following on: each later wafer's first
+   * tile of a model split over wafers side by side in one mesh. The scan positions before it stay empty.
+   */
+  startAt?: ReadonlyMap<number, number>;
 }
 
 export function placeTiles(tiles: LogicalTile[], width: number, height: number, usable: (i: number) => boolean, what: { fabric: string; dead: number }, opts: PlaceOptions = {}): Placement {
@@ -69,7 +74,13 @@ export function placeTiles(tiles: LogicalTile[], width: number, height: number, 
     k++;
   }
   for (const t of tiles) {
-    while (!usable(order[k])) k++;
+    const at = opts.startAt?.get(t.id);
+    if (at !== undefined) {
+      if (k > at) throw new OptionError('fabric', `the tiles before ${t.role} need ${k} scan positions of ${what.fabric}, but it must begin at ${at}`, 'give each wafer more tiles, or put fewer layers on it');
+      k = at;
+    }
+    while (k < order.length && !usable(order[k])) k++;
+    if (k >= order.length) throw new OptionError('fabric', `${t.role} runs past the end of ${what.fabric}`, 'give the last wafer more tiles, or put fewer layers on it');
     tileOf[t.id] = order[k];
     logicalAt[order[k]] = t.id;
     k++;

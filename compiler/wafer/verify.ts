@@ -29,7 +29,20 @@ export function verifyCoverage(graph: ModelGraph, lowered: Lowered): void {
     if (u) u.uses++;
     else uses.set(m.tensor, { rows: m.rows, cols: m.cols, uses: 1 });
   }
+  // A routed expert held as a reserved span (the projection's, or a run's experts that the router never picks) has
+  // none of its weights placed.
+  const reserved = new Set<string>();
+  for (const t of lowered.plan.tiles) {
+    const layer = t.tag.unit === 'reserved-expert' ? graph.layers.find((l) => l.index === t.tag.layer) : undefined;
+    if (layer?.mlp.kind !== 'moe' || typeof t.tag.expert !== 'number') continue;
+    const e = layer.mlp.moe.experts[t.tag.expert];
+    for (const m of [e.gate, e.up, e.down]) reserved.add(m.tensor);
+  }
   for (const [tensor, u] of uses) {
+    if (reserved.has(tensor)) {
+      if (blocks.has(tensor)) throw new Error(`verify: ${tensor} is placed, but its expert is a reserved span`);
+      continue;
+    }
     const list = blocks.get(tensor) ?? [];
     let area = 0;
     for (const [r0, r1, c0, c1] of list) {

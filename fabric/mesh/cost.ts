@@ -3,7 +3,7 @@
 // never drift (docs/design.md#two-levels-of-truth). Every constant is either a spec field (cited in presets.ts to
 // docs/hardware.md) or an assumption documented here.
 import type { FabricSpec } from '../spec/schema.js';
-import type { BufferDtype, Op, Slice, Task, TileProgram } from '../isa/types.js';
+import { inWindow, windowRows, type BufferDtype, type Op, type Slice, type Task, type TileProgram } from '../isa/types.js';
 import { MATVEC_OPERAND } from '../../kernels/matvec.js';
 
 // The assumed constants (op setup, matvec row overhead, transcendental cycles, send issue) are spec.costs: one override
@@ -233,15 +233,20 @@ export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
       // headDim/2 angles (a multiply by the position each), a sin and a cos of each, written out.
       return vectorCost(spec, op.headDim / 2, 0, 0, op.headDim * 4, op.headDim);
     case 'kvAppend': {
+      // A chunk tile whose window does not hold the step's position only tests it (the op's setup).
+      if (op.window && !inWindow(op.window, ctx.position)) return vectorCost(spec, 0, 0, 0, 0);
       // A 16-bit cache converts the new k and v rows on the way in.
       const kv = elemBytes(ctx.dtypeOf(op.kCache));
       return vectorCost(spec, 0, kv === 4 ? 0 : 2 * op.rowLength, op.rowLength * 8, op.rowLength * 2 * kv);
     }
     case 'attention': {
-      // Per query head over seq = position + 1 rows: q·K (seq·headDim MACs), softmax (seq exps and a sum), p·V
-      // (seq·headDim). Over a 16-bit cache the MACs are `@fmachs` (16-bit operands, f32 sums), after q and the
-      // probabilities are converted to 16 bits (headDim + seq conversions per head).
-      const seq = ctx.position + 1;
+      // Per query head over seq = position + 1 rows (a chunk tile: its window's rows up to the position): q·K
+      // (seq·headDim MACs), softmax (seq exps and a sum), p·V (seq·headDim). Over a 16-bit cache the MACs are
+      // `@fmachs` (16-bit operands, f32 sums), after q and the probabilities are converted to 16 bits (headDim + seq
+      // conversions per head).
+      const seq = windowRows(op.window, ctx.position);
+      // A chunk tile whose window starts after the position writes an empty partial (a max and a sum per head).
+      if (seq === 0) return vectorCost(spec, 0, 0, 0, op.numHeads * 8);
       const kv = elemBytes(ctx.dtypeOf(op.kCache));
       const macs = 2 * op.numHeads * seq * op.headDim;
       const conversions = kv === 4 ? 0 : op.numHeads * (op.headDim + seq);
@@ -295,7 +300,21 @@ export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
     }
     case 'output':
       return vectorCost(spec, 0, 0, op.src.length * 4, 0);
+    case 'waferLink': {
+      // The link's time, not the CE's work: nothing is read or computed.
+      const cycles = waferLinkCycles(spec, op.bytes);
+      return { cycles, arithCycles: 0, sramCycles: 0, fmacOps: 0, sramReadBytes: 0, sramWriteBytes: 0 };
+    }
   }
+}
+
+/**
+ * Cycles for `bytes` to cross an inter-wafer link (spec.interWafer, docs/hardware.md#wafer-chip "System I/O"): its
+ * latency plus the bytes at its bandwidth, at the clock, rounded up — what the projection charges a boundary
+ * (compiler/project/project.ts), as an op the mesh engine can run.
+ */
+export function waferLinkCycles(spec: FabricSpec, bytes: number): number {
+  return Math.ceil((spec.interWafer.latencySeconds + bytes / spec.interWafer.bytesPerSecond) * spec.clockHz);
 }
 
 export function opCycles(spec: FabricSpec, op: Op, ctx: OpContext): number {

@@ -1348,9 +1348,10 @@ export class MeshEngine {
       const n = op.indices.length;
       for (let i = 0; i < n; i++) {
         const e = this.stageI32[at + i];
-        if (e < 0 || e >= op.colours.length) {
+        if (e < 0 || e >= op.colours.length || op.colours[e] < 0) {
           const tile = this.program.tiles[k];
-          throw new MeshRunError(`dispatch at tile (${tile.x},${tile.y}) task ${t.id} selected expert ${e}, but only ${op.colours.length} colours are listed`, tile.x, tile.y, -1, this.now);
+          const why = op.colours[e] < 0 ? 'which the program holds as a reserved span (no tiles of its own)' : `but only ${op.colours.length} colours are listed`;
+          throw new MeshRunError(`dispatch at tile (${tile.x},${tile.y}) task ${t.id} selected expert ${e}, ${why}`, tile.x, tile.y, -1, this.now);
         }
         this.enqueueSend(k, op.colours[e], at + n, op.src.length);
       }

@@ -64,6 +64,31 @@ describe('cost functions', () => {
     expect(rows.arithCycles).toBe((3 * 128) / f32AddWidth(wse3));
   });
 
+  it('a KV chunk tile pays attention over its window up to the position, and appends only a position of its window', () => {
+    const tile = { buffers: [{ name: 'a', dtype: 'f32' as const, length: 4096, init: { kind: 'zeros' as const }, role: 'activation' as const }, { name: 'kc', dtype: 'bf16' as const, length: 4096, init: { kind: 'zeros' as const }, role: 'kv-cache' as const }] };
+    const s = (length: number) => ({ buf: 'a', offset: 0, length });
+    const window = { first: 8, positions: 4 };
+    const attend = (position: number, w?: typeof window) => opCost(wse3, { op: 'attention', q: s(128), kCache: 'kc', vCache: 'kc', out: s(128), numHeads: 2, numKvHeads: 1, headDim: 64, stats: s(4), window: w }, tileOpContext(tile, position)).cycles;
+    // Inside the window: the rows from its first position to the step's, as the whole cache over that many rows.
+    expect(attend(9, window)).toBe(attend(1));
+    expect(attend(100, window)).toBe(attend(3));
+    // Before the window: an empty partial, cheaper than any attention over one row.
+    expect(attend(7, window)).toBeLessThan(attend(0));
+    const append = (position: number) => opCost(wse3, { op: 'kvAppend', k: s(64), v: s(64), kCache: 'kc', vCache: 'kc', rowLength: 64, window }, tileOpContext(tile, position)).cycles;
+    expect(append(8)).toBe(append(11));
+    expect(append(7)).toBe(OP_SETUP_CYCLES);
+    expect(append(12)).toBe(OP_SETUP_CYCLES);
+    expect(append(8)).toBeGreaterThan(OP_SETUP_CYCLES);
+  });
+
+  it("an inter-wafer link's op takes the link's latency and its bytes at its bandwidth", () => {
+    const link = (bytes: number) => opCost(wse3, { op: 'waferLink', bytes }, tileOpContext({ buffers: [] }, 0)).cycles;
+    const { latencySeconds, bytesPerSecond } = wse3.interWafer;
+    expect(link(1)).toBe(Math.ceil((latencySeconds + 1 / bytesPerSecond) * wse3.clockHz));
+    // 1 MB at 150 GB/s is ~6.7 µs on top of the latency.
+    expect(Math.abs(link(1e6) / wse3.clockHz - (latencySeconds + 1e6 / bytesPerSecond))).toBeLessThan(1 / wse3.clockHz);
+  });
+
   it('the matvec width charged is that of the operands the kernels multiply (kernels/matvec.ts MATVEC_OPERAND)', () => {
     // The SDK builtin that multiplies each operand pair, by its formats (docs/hardware.md#simd-widths): two 16-bit
     // floats summed in f32 are `@fmachs`; f32 by f32 `@fmacs`; integers the int8 width.
