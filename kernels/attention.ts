@@ -136,13 +136,35 @@ export function finishAttention(stats: Float32Array, rows: Float32Array, out: Fl
  * (`@fmachs`: 16-bit products into f32 sums): q is rounded to bf16 before q·K, the probabilities exp(s − max) are
  * summed in f32 and rounded to bf16 before p·V. `scratch` holds seqLen floats.
  */
-export function decodeAttentionBf16(a: Omit<DecodeAttentionArgs, 'kCache' | 'vCache'> & { kCache: Uint16Array; vCache: Uint16Array }): Float32Array {
+export function decodeAttentionBf16(a: Bf16AttentionArgs): Float32Array {
+  bf16Heads(a, true, () => {});
+  return a.out;
+}
+
+/**
+ * decodeAttentionPartial over a bf16 KV cache, in decodeAttentionBf16's numerics: `out` gets each head's unnormalised
+ * Σ_t bf16(exp(s_t − max))·V_t, `stats` its max score and f32 sum (seqLen 0: an empty partial). Finished
+ * (finishAttention) over one chunk it equals decodeAttentionBf16's output up to the rounding of a multiply by 1/sum
+ * against a divide.
+ */
+export function decodeAttentionPartialBf16(a: Bf16AttentionArgs & { stats: Float32Array }): void {
+  const { numHeads, stats } = a;
+  bf16Heads(a, false, (h, max, sum) => {
+    stats[h] = max;
+    stats[numHeads + h] = sum;
+  });
+}
+
+type Bf16AttentionArgs = Omit<DecodeAttentionArgs, 'kCache' | 'vCache'> & { kCache: Uint16Array; vCache: Uint16Array };
+
+/** Each head's p·V over a bf16 cache into `out` (divided by the sum where `normalise`); then `done(h, max, sum)`. */
+function bf16Heads(a: Bf16AttentionArgs, normalise: boolean, done: (h: number, max: number, sum: number) => void): void {
   const { q, kCache, vCache, seqLen, numHeads, numKvHeads, headDim, out } = a;
   if (numHeads % numKvHeads !== 0) throw new RangeError(`attention: ${numHeads} heads do not divide into ${numKvHeads} KV heads`);
   const scale = a.scale ?? 1 / Math.sqrt(headDim);
   const group = numHeads / numKvHeads;
   const rowStride = numKvHeads * headDim;
-  const scores = a.scratch && a.scratch.length >= seqLen ? a.scratch : new Float32Array(seqLen);
+  const scores = a.scratch && a.scratch.length >= seqLen ? a.scratch : new Float32Array(Math.max(1, seqLen));
   const qh = new Float32Array(headDim);
   for (let h = 0; h < numHeads; h++) {
     const kvOff = Math.floor(h / group) * headDim;
@@ -165,8 +187,8 @@ export function decodeAttentionBf16(a: Omit<DecodeAttentionArgs, 'kCache' | 'vCa
     for (let d = 0; d < headDim; d++) {
       let acc = 0;
       for (let t = 0; t < seqLen; t++) acc += scores[t] * bf16BitsToF32(vCache[t * rowStride + kvOff + d]);
-      out[h * headDim + d] = acc / sum;
+      out[h * headDim + d] = normalise ? acc / sum : acc;
     }
+    done(h, max, sum);
   }
-  return out;
 }

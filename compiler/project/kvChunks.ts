@@ -1,11 +1,13 @@
-// Chunked KV heads, a path only the projection takes: a KV head whose cache (with its q/k/v buffers) overflows a
-// tile, or that chunks attend over faster, is split over chunk tiles (kvChunking picks their size); q is multicast to
-// them, each attends over its positions, and the partials combine up a reduction tree to chunk 0 in pieces, which
-// feeds the O region. The new k/v go to the last chunk. A partial is flash-decoding's: each head's max score and sum
-// first, then its unnormalised outputs; the combine merges the statistics (two exponentials per head, attnMerge) with
-// the first piece and rescales-and-adds the rows of every piece (attnMergeRows), and chunk 0 divides by the sums
-// (attnFinish). It plugs into the wafer lowering as its KvChunker (compiler/wafer/lower.ts); the mesh engine never runs
-// it (its chunk attention is projection-only).
+// Chunked KV heads: a KV head whose cache (with its q/k/v buffers) overflows a tile, or that chunks attend over
+// faster, is split over chunk tiles (kvChunking picks their size), chunk c holding positions [c·P, (c+1)·P). q with
+// the new k and v is multicast to them; the chunk whose window holds the step's position appends the new row (the
+// others only test it), each attends over its window's positions up to the step's, and the partials combine up a
+// reduction tree to chunk 0 in pieces, which feeds the O region. A partial is flash-decoding's: each head's max score
+// and sum first, then its unnormalised outputs; the combine merges the statistics (two exponentials per head,
+// attnMerge) with the first piece and rescales-and-adds the rows of every piece (attnMergeRows), and chunk 0 divides
+// by the sums (attnFinish). It plugs into the wafer lowering as its KvChunker (compiler/wafer/lower.ts): the
+// projection's, and compileModel's `projection` option runs it on the mesh engine at a size it holds
+// (test/unit/compiler/project/enginePaths2.test.ts).
 import { OptionError } from '../../fabric/errors.js';
 import { opCost } from '../../fabric/mesh/cost.js';
 import type { Op, Task } from '../../fabric/isa/types.js';
@@ -134,7 +136,8 @@ function kvChunking(c: LowerContext, qkNorm: boolean): KvChunking | null {
   const kvHeadBytes = 4 * (qkvRows + qLen) + (qkNorm ? 8 * hd : 0) + 2 * kvBytes * hd * opts.maxSeq;
   // A cache that fits its tile is split only by the automatic search, only where one tile's attention is long
   // (MIN_SPLIT_ATTENTION_CYCLES), and only where chunks are faster.
-  const fits = kvHeadBytes <= opts.budgetBytes;
+  // (Or where asked to: ProjectionLowering.kvChunkFitting.)
+  const fits = kvHeadBytes <= opts.budgetBytes && !(proj?.kvChunkFitting === true && typeof proj.kvChunkPositions === 'number');
   if (fits && proj?.kvChunkPositions !== undefined) return null;
   const { attend, combineCycles } = chunkCosts(c);
   if (fits && attend(opts.maxSeq) < MIN_SPLIT_ATTENTION_CYCLES) return null;
@@ -163,19 +166,20 @@ function kvChunking(c: LowerContext, qkNorm: boolean): KvChunking | null {
   return { positions: best.positions, chunks: best.chunks, reduce: best.reduce, pieces };
 }
 
-/** Projection only: KV head `g`'s attention over chunk tiles (see ProjectionLowering); returns the ops that feed them. */
+/** KV head `g`'s attention over chunk tiles (see ProjectionLowering); returns the ops on its attention tile that feed them. */
 function chunkedAttention(ctx: LowerContext, layerIndex: number, g: number, at: LogicalTile, oInput: StreamDecl, chunking: KvChunking): Op[] {
-  const { p, group, hd, kvDtype } = ctx;
+  const { p, group, hd, kvDtype, qkvRows } = ctx;
   const L = `L${layerIndex}`;
   const { positions, chunks, reduce, pieces } = chunking;
   const qLen = group * hd;
   const partLen = qLen + 2 * group;
-  const qStream = p.stream([at.id], [], qLen, 'broadcast', `${L}.attn.q${g}`);
-  const kvStream = p.stream([at.id], [], 2 * hd, 'transfer', `${L}.attn.kvnew${g}`);
+  // q, k and v lie side by side in the attention tile's `qkv`: one multicast carries all three to every chunk (the
+  // chunk that holds the step's position is known only at run time).
+  const qStream = p.stream([at.id], [], qkvRows, 'broadcast', `${L}.attn.q${g}`);
   const tiles: LogicalTile[] = [];
   for (let c = 0; c < chunks; c++) {
     const t = p.tile(`${L}.attn.kv${g}.chunk${c}`, `${L}.attn`, { unit: 'kv-chunk', layer: layerIndex, expert: null, index: [g, c] });
-    p.buffer(t, 'q', 'f32', qLen, zeros, 'activation');
+    p.buffer(t, 'q', 'f32', qkvRows, zeros, 'activation');
     p.buffer(t, 'kc', kvDtype, positions * hd, zeros, 'kv-cache');
     p.buffer(t, 'vc', kvDtype, positions * hd, zeros, 'kv-cache');
     p.buffer(t, 'part', 'f32', partLen, zeros, 'activation');
@@ -191,16 +195,12 @@ function chunkedAttention(ctx: LowerContext, layerIndex: number, g: number, at: 
     for (const ch of reduceChildren(reduce, c, chunks)) up.set(ch, Array.from({ length: pieces }, (_, q) => p.stream([tiles[ch].id], [tiles[c].id], sliceLen(partLen, ps, q), 'reduce', `${L}.attn.kv${g}.red${ch}>${c}.${q}`)));
   }
   const stats = slice('part', 0, 2 * group);
-  const attend: Op = { op: 'attention', q: slice('q', 0, qLen), kCache: 'kc', vCache: 'vc', out: slice('part', 2 * group, qLen), numHeads: group, numKvHeads: 1, headDim: hd, stats };
   tiles.forEach((t, c) => {
-    let own: Task;
-    if (c === chunks - 1) {
-      kvStream.dst.push(t.id);
-      p.buffer(t, 'kvin', 'f32', 2 * hd, zeros, 'activation');
-      const gotQ = p.recv(t, qStream, slice('q', 0, qLen), [], `${L}.attn.q`);
-      const app = p.recv(t, kvStream, slice('kvin', 0, 2 * hd), [{ op: 'kvAppend', k: slice('kvin', 0, hd), v: slice('kvin', hd, hd), kCache: 'kc', vCache: 'vc', rowLength: hd }], `${L}.attn.append`);
-      own = p.task(t, { on: 'after', tasks: [gotQ.id, app.id] }, [attend], `${L}.attn.chunk`);
-    } else own = p.recv(t, qStream, slice('q', 0, qLen), [attend], `${L}.attn.chunk`);
+    const window = { first: c * positions, positions };
+    const own = p.recv(t, qStream, slice('q', 0, qkvRows), [
+      { op: 'kvAppend', k: slice('q', qLen, hd), v: slice('q', qLen + hd, hd), kCache: 'kc', vCache: 'vc', rowLength: hd, window },
+      { op: 'attention', q: slice('q', 0, qLen), kCache: 'kc', vCache: 'vc', out: slice('part', 2 * group, qLen), numHeads: group, numKvHeads: 1, headDim: hd, stats, window },
+    ], `${L}.attn.chunk`);
     const last: Task[] = Array.from({ length: pieces }, () => own);
     const children = reduceChildren(reduce, c, chunks);
     const r = children.map((_, n) => p.buffer(t, `r${n}`, 'f32', partLen, zeros, 'activation'));
@@ -219,6 +219,8 @@ function chunkedAttention(ctx: LowerContext, layerIndex: number, g: number, at: 
         const from = q === 0 ? 2 * group : at;
         if (at + len > from) ops.push({ op: 'attnMergeRows', out: slice('part', from, at + len - from), other: slice(r[n], from, at + len - from), factors, numHeads: group, headDim: hd, first: from - 2 * group });
         last[q] = p.task(t, { on: 'after', tasks: q === 0 ? [last[q].id, got.id] : [last[q].id, got.id, factorsOf[n].id] }, ops, `${L}.attn.combine`);
+        // A piecewise receive: the merge runs on the piece as it lands (Task.streams).
+        last[q].streams = got.id;
         if (q === 0) factorsOf[n] = last[q];
       });
     }
@@ -232,10 +234,7 @@ function chunkedAttention(ctx: LowerContext, layerIndex: number, g: number, at: 
       else p.task(t, { on: 'after', tasks: ids }, ops, `${L}.attn.combine`);
     }
   });
-  return [
-    { op: 'send', colour: qStream.id, src: slice('qkv', 0, qLen) },
-    { op: 'send', colour: kvStream.id, src: slice('qkv', qLen, 2 * hd) },
-  ];
+  return [{ op: 'send', colour: qStream.id, src: slice('qkv', 0, qkvRows) }];
 }
 
 /** The projection's KV chunker: the plan for a model's KV heads, and each chunked head's tiles. */

@@ -1,5 +1,5 @@
 // The wafer compiler driver: graph -> lower -> place -> route -> colour -> emit, with the verifier between passes.
-import { InputError } from '../../fabric/errors.js';
+import { InputError, OptionError } from '../../fabric/errors.js';
 import type { FabricSpec } from '../../fabric/spec/schema.js';
 import { FaultMap, remapRepair, type RemapResult, type RepairPolicy } from '../../fabric/faults/index.js';
 import type { Program } from '../../fabric/isa/types.js';
@@ -7,7 +7,7 @@ import { validateProgram } from '../../fabric/isa/validate.js';
 import { tileSramBytes } from '../../fabric/isa/sram.js';
 import type { ModelGraph } from '../graph/graph.js';
 import { tileBudgetBytes, type ProgramDtype } from './partition.js';
-import { lowerModel, type Lowered } from './lower.js';
+import { checkCompilable, lowerModel, type Lowered, type ProjectionLowering } from './lower.js';
 import { modelTag, type TileTag } from './plan.js';
 import { placeTiles, type Placement } from './place.js';
 import { meshView, routeStreams, type MeshView, type StreamRoute } from './route.js';
@@ -39,6 +39,18 @@ export interface CompileOptions {
   gatherFan?: number;
   /** Most input streams of an MLP's gate+up and down regions (LowerOptions.regionInputs; default one per block column). */
   regionInputs?: number;
+  /**
+   * The projection's lowering extensions, to run them on the engine at a size it holds (chunked KV heads:
+   * compiler/project/kvChunks.ts kvChunker), with every embedding tile lowered. What the engine cannot run, the
+   * program validator refuses.
+   */
+  projection?: ProjectionLowering;
+  /**
+   * A pipeline over wafers run as one mesh: the fabric given is the wafers stacked top to bottom, each `rows` rows
+   * of it (a multiple of the placement's 16-row bands), wafer w holding layersPerWafer[w] layers (the embedding on
+   * the first, the LM head on the last). Each boundary is a modelled link (stage-out stubs running waferLink).
+   */
+  wafers?: { rows: number; layersPerWafer: readonly number[] };
 }
 
 export interface CompileResult {
@@ -92,7 +104,10 @@ function compileWith(graph: ModelGraph, opts: CompileOptions): { ok: true; resul
   const deadTiles = opts.faults ? countDead(opts.faults) : 0;
 
   const usable = (i: number) => !logicalFaults || logicalFaults.isTileUsable(i);
-  const lower = (budgetBytes: number) => lowerModel(graph, { dtype: opts.dtype, maxSeq: opts.maxSeq, budgetBytes, spec, maxFan: opts.maxFan ?? 8, sliceCols: opts.sliceCols, kvDtype: opts.kvDtype, gatherFan: opts.gatherFan, regionInputs: opts.regionInputs });
+  if (opts.projection) checkCompilable(graph);
+  const split = opts.wafers ? waferSplit(graph, spec, opts.wafers) : null;
+  const lower = (budgetBytes: number) =>
+    lowerModel(graph, { dtype: opts.dtype, maxSeq: opts.maxSeq, budgetBytes, spec, maxFan: opts.maxFan ?? 8, sliceCols: opts.sliceCols, kvDtype: opts.kvDtype, projection: opts.projection && { ...opts.projection, embeddingSpans: false }, waferBoundaries: split?.boundaries, gatherFan: opts.gatherFan, regionInputs: opts.regionInputs });
   let lowered = lower(tileBudgetBytes(spec));
   if (opts.spread && opts.spread > 0) {
     // Binary search on the budget for the most tiles within spread × usable (tile count falls as the budget grows).
@@ -113,7 +128,8 @@ function compileWith(graph: ModelGraph, opts: CompileOptions): { ok: true; resul
     }
   }
   verifyCoverage(graph, lowered);
-  const placement = placeTiles(lowered.plan.tiles, W, H, usable, { fabric: `fabric "${spec.name}"`, dead: logicalFaults ? countDead(logicalFaults) : 0 });
+  const startAt = split ? new Map(lowered.waferStarts!.map((t, w) => [t, (w + 1) * split.tilesPerWafer] as const)) : undefined;
+  const placement = placeTiles(lowered.plan.tiles, W, H, usable, { fabric: `fabric "${spec.name}"`, dead: logicalFaults ? countDead(logicalFaults) : 0 }, { startAt });
   const view = meshView(W, H, logicalFaults);
   const colouring = colourRoutes(lowered, placement, view, spec.colours);
   if (!colouring.ok) return colouring;
@@ -140,6 +156,23 @@ function colourRoutes(lowered: Lowered, placement: Placement, view: MeshView, co
   const columnFirst = routeStreams(streams, placement.tileOf, view, { dimensionOrdered: true, columnFirst: true });
   const again = assignColours(streams, routes, placement.tileOf, tiles, colours, view.width, columnFirst);
   return again.ok ? again : first;
+}
+
+/** Where a model split over wafers crosses (after which layers; -1: the embedding), and each wafer's scan positions. */
+function waferSplit(graph: ModelGraph, spec: FabricSpec, w: { rows: number; layersPerWafer: readonly number[] }): { boundaries: number[]; tilesPerWafer: number } {
+  const n = w.layersPerWafer.length;
+  const where = 'wafers';
+  if (!(Number.isInteger(w.rows) && w.rows >= 1 && w.rows * n === spec.heightTiles)) throw new OptionError(where, `${n} wafers of ${w.rows} rows do not stack into ${spec.name}'s ${spec.heightTiles} rows`, `give rows = ${spec.heightTiles} / ${n}`);
+  // The placement scans bands of 16 rows (place.ts): a wafer's scan positions are its rows only if bands do not straddle two.
+  if (n > 1 && w.rows % 16 !== 0) throw new OptionError(where, `wafers of ${w.rows} rows straddle the placement's 16-row bands`, 'give a multiple of 16 rows per wafer');
+  if (w.layersPerWafer.some((l) => !(Number.isInteger(l) && l >= 0)) || w.layersPerWafer.reduce((a, b) => a + b, 0) !== graph.layers.length) {
+    throw new OptionError(where, `layers per wafer ${JSON.stringify(w.layersPerWafer)} do not add up to the model's ${graph.layers.length}`, 'give whole numbers that sum to the layers');
+  }
+  const boundaries: number[] = [];
+  let last = -1;
+  for (let i = 0; i + 1 < n; i++) boundaries.push((last += w.layersPerWafer[i]));
+  if (new Set(boundaries).size !== boundaries.length) throw new OptionError(where, 'a wafer between the first and the last holds no layer', 'give every middle wafer at least one layer');
+  return { boundaries, tilesPerWafer: spec.widthTiles * w.rows };
 }
 
 /** emitProgram lists the plan's tiles first, in plan order, then the routers that only forward. */

@@ -10,6 +10,8 @@ function recolourOp(op: Op, colourOf: Int32Array): Op {
     case 'send':
       return { ...op, colour: colourOf[op.colour] };
     case 'dispatch':
+      // -1: an expert held as a reserved span, with no colour.
+      return { ...op, colours: op.colours.map((c) => (c < 0 ? c : colourOf[c])) };
     case 'embed':
       return { ...op, colours: op.colours.map((c) => colourOf[c]) };
     default:

@@ -17,7 +17,7 @@ import { hubSlices, normSlices, receiveSlices } from './lower/hub.js';
 import { lowerAttention } from './lower/attention.js';
 import { lowerDenseMlp } from './lower/mlp.js';
 import { lowerMoe } from './lower/moe.js';
-import { lowerEmbedding, lowerLmHead, lowerStageOut } from './lower/ends.js';
+import { lowerEmbedding, lowerLmHead, lowerStageOut, lowerWaferLink } from './lower/ends.js';
 
 export type { KvChunker, KvChunking, LowerOptions, ProjectionLowering } from './lower/context.js';
 
@@ -31,6 +31,8 @@ export interface Lowered {
   kvFillPositions?: number;
   /** Projection: how chunked KV heads are split and combined (absent: one tile per KV head). */
   kvChunking?: KvChunking;
+  /** With waferBoundaries: the first logical tile of each wafer after the first. */
+  waferStarts?: number[];
 }
 
 export function checkCompilable(graph: ModelGraph): void {
@@ -77,12 +79,24 @@ export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
 
   const { xIn: first, tokenTiles } = lowerEmbedding(c);
   let xIn = first;
-  for (const layer of graph.layers) xIn = lowerLayer(c, layer, lowerAttention(c, layer, xIn, chunks?.chunking ?? null));
+  const waferStarts: number[] = [];
+  // Across a wafer boundary after layer `after` (-1: after the embedding).
+  const cross = (after: number) => {
+    if (!opts.waferBoundaries?.includes(after)) return;
+    xIn = lowerWaferLink(c, xIn, waferStarts.length + 1);
+    waferStarts.push(p.tiles.length);
+  };
+  cross(-1);
+  for (const layer of graph.layers) {
+    xIn = lowerLayer(c, layer, lowerAttention(c, layer, xIn, chunks?.chunking ?? null));
+    cross(layer.index);
+  }
+  const more = opts.waferBoundaries ? { waferStarts } : {};
   if (opts.lmHead === false) {
     lowerStageOut(c, xIn);
-    return { plan: p, regions: c.regions, tokenTiles, logitOutputs: [], kvFillPositions, kvChunking };
+    return { plan: p, regions: c.regions, tokenTiles, logitOutputs: [], kvFillPositions, kvChunking, ...more };
   }
-  return { plan: p, regions: c.regions, tokenTiles, logitOutputs: lowerLmHead(c, xIn), kvFillPositions, kvChunking };
+  return { plan: p, regions: c.regions, tokenTiles, logitOutputs: lowerLmHead(c, xIn), kvFillPositions, kvChunking, ...more };
 }
 
 /** A layer's MLP half, fed by the attention half's `toMlp`: its hub slices, then the dense MLP or the MoE; returns the layer's output streams. */

@@ -15,8 +15,20 @@ export interface Placement {
   bandHeight: number;
 }
 
+/** The last scan order made (a stage is placed several times on the same wafer): read only. */
+let keptOrder: { width: number; height: number; bandHeight: number; order: Int32Array } | null = null;
+
 /** The scan order of all mesh tiles (usable or not). */
 export function scanOrder(width: number, height: number, bandHeight: number): Int32Array {
+  return sharedScanOrder(width, height, bandHeight).slice();
+}
+
+function sharedScanOrder(width: number, height: number, bandHeight: number): Int32Array {
+  if (!keptOrder || keptOrder.width !== width || keptOrder.height !== height || keptOrder.bandHeight !== bandHeight) keptOrder = { width, height, bandHeight, order: makeScanOrder(width, height, bandHeight) };
+  return keptOrder.order;
+}
+
+function makeScanOrder(width: number, height: number, bandHeight: number): Int32Array {
   const order = new Int32Array(width * height);
   let k = 0;
   for (let b = 0, y0 = 0; y0 < height; b++, y0 += bandHeight) {
@@ -33,6 +45,11 @@ export function scanOrder(width: number, height: number, bandHeight: number): In
 export interface PlaceOptions {
   /** Usable scan positions to leave empty before the first tile (the projection places one layer where it sits in the whole model). */
   scanOffset?: number;
+  /**
+   * Logical tiles that begin at a given scan position, the tiles after them following on: each later wafer's first
+   * tile of a model split over wafers side by side in one mesh. The scan positions before it stay empty.
+   */
+  startAt?: ReadonlyMap<number, number>;
 }
 
 export function placeTiles(tiles: LogicalTile[], width: number, height: number, usable: (i: number) => boolean, what: { fabric: string; dead: number }, opts: PlaceOptions = {}): Placement {
@@ -48,7 +65,7 @@ export function placeTiles(tiles: LogicalTile[], width: number, height: number, 
     );
   }
   const bandHeight = Math.min(height, 16);
-  const order = scanOrder(width, height, bandHeight);
+  const order = sharedScanOrder(width, height, bandHeight);
   const tileOf = new Int32Array(tiles.length);
   const logicalAt = new Int32Array(width * height).fill(-1);
   let k = 0;
@@ -57,7 +74,13 @@ export function placeTiles(tiles: LogicalTile[], width: number, height: number, 
     k++;
   }
   for (const t of tiles) {
-    while (!usable(order[k])) k++;
+    const at = opts.startAt?.get(t.id);
+    if (at !== undefined) {
+      if (k > at) throw new OptionError('fabric', `the tiles before ${t.role} need ${k} scan positions of ${what.fabric}, but it must begin at ${at}`, 'give each wafer more tiles, or put fewer layers on it');
+      k = at;
+    }
+    while (k < order.length && !usable(order[k])) k++;
+    if (k >= order.length) throw new OptionError('fabric', `${t.role} runs past the end of ${what.fabric}`, 'give the last wafer more tiles, or put fewer layers on it');
     tileOf[t.id] = order[k];
     logicalAt[order[k]] = t.id;
     k++;

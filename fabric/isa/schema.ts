@@ -44,6 +44,9 @@ export const sliceSchema = z.strictObject({
   length: positiveInt,
 });
 
+/** The positions a KV chunk tile's caches hold (types.ts KvWindow). */
+const windowSchema = z.strictObject({ first: nonNegativeInt, positions: positiveInt });
+
 export const opSchema = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('matvec'), w: z.string().min(1), scales: z.string().min(1).optional(), rows: positiveInt, cols: positiveInt, x: sliceSchema, y: sliceSchema, accumulate: z.boolean() }),
   z.strictObject({ op: z.literal('send'), colour, src: sliceSchema }),
@@ -55,18 +58,19 @@ export const opSchema = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('normScale'), x: sliceSchema, sumsq: sliceSchema, count: positiveInt, weight: sliceSchema, out: sliceSchema, eps: z.number().positive() }),
   z.strictObject({ op: z.literal('rope'), x: sliceSchema, numHeads: positiveInt, headDim: positiveInt, theta: z.number().positive(), angles: sliceSchema.optional() }),
   z.strictObject({ op: z.literal('ropeAngles'), out: sliceSchema, headDim: positiveInt, theta: z.number().positive() }),
-  z.strictObject({ op: z.literal('kvAppend'), k: sliceSchema, v: sliceSchema, kCache: z.string().min(1), vCache: z.string().min(1), rowLength: positiveInt }),
-  z.strictObject({ op: z.literal('attention'), q: sliceSchema, kCache: z.string().min(1), vCache: z.string().min(1), out: sliceSchema, numHeads: positiveInt, numKvHeads: positiveInt, headDim: positiveInt, stats: sliceSchema.optional() }),
+  z.strictObject({ op: z.literal('kvAppend'), k: sliceSchema, v: sliceSchema, kCache: z.string().min(1), vCache: z.string().min(1), rowLength: positiveInt, window: windowSchema.optional() }),
+  z.strictObject({ op: z.literal('attention'), q: sliceSchema, kCache: z.string().min(1), vCache: z.string().min(1), out: sliceSchema, numHeads: positiveInt, numKvHeads: positiveInt, headDim: positiveInt, stats: sliceSchema.optional(), window: windowSchema.optional() }),
   z.strictObject({ op: z.literal('attnMerge'), stats: sliceSchema, other: sliceSchema, factors: sliceSchema, numHeads: positiveInt }),
   z.strictObject({ op: z.literal('attnMergeRows'), out: sliceSchema, other: sliceSchema, factors: sliceSchema, numHeads: positiveInt, headDim: positiveInt, first: nonNegativeInt }),
   z.strictObject({ op: z.literal('attnFinish'), stats: sliceSchema, rows: sliceSchema, out: sliceSchema, numHeads: positiveInt, headDim: positiveInt }),
   z.strictObject({ op: z.literal('swiglu'), gate: sliceSchema, up: sliceSchema, out: sliceSchema }),
   z.strictObject({ op: z.literal('topk'), logits: sliceSchema, k: positiveInt, renormalize: z.boolean(), indices: sliceSchema, weights: sliceSchema, denseWeights: sliceSchema.optional() }),
-  z.strictObject({ op: z.literal('dispatch'), indices: sliceSchema, colours: z.array(colour).min(1), src: sliceSchema }),
+  z.strictObject({ op: z.literal('dispatch'), indices: sliceSchema, colours: z.array(z.union([colour, z.literal(-1)])).min(1), src: sliceSchema }),
   z.strictObject({ op: z.literal('argmax'), x: sliceSchema, indexBase: nonNegativeInt, out: sliceSchema }),
   z.strictObject({ op: z.literal('argmaxMerge'), a: sliceSchema, b: sliceSchema, out: sliceSchema }),
   z.strictObject({ op: z.literal('embed'), table: z.string().min(1), scales: z.string().min(1).optional(), rowBase: nonNegativeInt, rows: positiveInt, cols: positiveInt, token: sliceSchema, colours: z.array(colour).min(1), sliceCols: positiveInt }),
   z.strictObject({ op: z.literal('output'), name: z.string().min(1), src: sliceSchema }),
+  z.strictObject({ op: z.literal('waferLink'), bytes: positiveInt }),
 ]);
 
 export const triggerSchema = z.discriminatedUnion('on', [
@@ -79,6 +83,7 @@ export const taskSchema = z.strictObject({
   id: nonNegativeInt,
   trigger: triggerSchema,
   ops: z.array(opSchema),
+  streams: nonNegativeInt.optional(),
   label: z.string().optional(),
 });
 

@@ -128,7 +128,9 @@ export function staticCheck(program: Program, source = 'program'): TriggerSupply
       task.ops.forEach((op, i) => {
         const where = () => `${source}: tiles[${k}] ${name(k)}: tasks[${j}].ops[${i}]`;
         if (op.op === 'send') addSource(k, op.colour, { task: g, length: op.src.length, conditional: false, embed: false }, where);
-        else if (op.op === 'dispatch') for (const c of op.colours) addSource(k, c, { task: g, length: op.src.length, conditional: true, embed: false }, where);
+        else if (op.op === 'dispatch') {
+          for (const c of op.colours) if (c >= 0) addSource(k, c, { task: g, length: op.src.length, conditional: true, embed: false }, where);
+        }
         else if (op.op === 'embed') op.colours.forEach((c, s) => addSource(k, c, { task: g, length: embedSlice(op, s).length, conditional: true, embed: true }, where));
       });
     });

@@ -83,12 +83,16 @@ export type Op =
   /** RoPE's cos (out[0, headDim/2)) and sin (out[headDim/2, headDim)) at the step's position: they depend on nothing
    *  else, so a task at step start can have them ready before q and k arrive. */
   | { op: 'ropeAngles'; out: Slice; headDim: number; theta: number }
-  /** Write k and v (rowLength floats each) at row `position` of the caches (maxSeq, rowLength). */
-  | { op: 'kvAppend'; k: Slice; v: Slice; kCache: string; vCache: string; rowLength: number }
+  /** Write k and v (rowLength floats each) at row `position` of the caches (maxSeq, rowLength). With `window` the
+   *  caches hold positions [first, first + positions) only (a KV chunk tile): the row goes to row position − first,
+   *  and a position outside the window writes nothing. */
+  | { op: 'kvAppend'; k: Slice; v: Slice; kCache: string; vCache: string; rowLength: number; window?: KvWindow }
   /** Decode attention over positions [0, position] of the caches: numHeads query heads sharing numKvHeads. With
    *  `stats` (2·numHeads floats) it writes a flash-decoding partial instead: out unnormalised, stats the per-head max
-   *  scores then sums (kernels/attention.ts decodeAttentionPartial), for attnMerge/attnMergeRows/attnFinish. */
-  | { op: 'attention'; q: Slice; kCache: string; vCache: string; out: Slice; numHeads: number; numKvHeads: number; headDim: number; stats?: Slice }
+   *  scores then sums (kernels/attention.ts decodeAttentionPartial), for attnMerge/attnMergeRows/attnFinish. With
+   *  `window` (a KV chunk tile; only with `stats`) it attends over the window's positions up to `position`: none
+   *  before the window starts (an empty partial: max −∞, sum 0). */
+  | { op: 'attention'; q: Slice; kCache: string; vCache: string; out: Slice; numHeads: number; numKvHeads: number; headDim: number; stats?: Slice; window?: KvWindow }
   /** Flash-decoding combine, statistics: merges partial `other`'s [max, sum] per head into `stats` and writes the
    *  rescaling factors of both partials' rows into `factors` (2·numHeads each; two exponentials per head). */
   | { op: 'attnMerge'; stats: Slice; other: Slice; factors: Slice; numHeads: number }
@@ -100,7 +104,8 @@ export type Op =
   /** Top-k gating over router logits; writes k expert indices (i32) and k weights (f32). With `denseWeights`
    *  (numExperts floats) also writes each expert's weight there, 0 for experts not chosen (for `axpy` by expert). */
   | { op: 'topk'; logits: Slice; k: number; renormalize: boolean; indices: Slice; weights: Slice; denseWeights?: Slice }
-  /** For each j < k: send `src` on colours[indices[j]] (MoE dispatch to the selected experts only). */
+  /** For each j < k: send `src` on colours[indices[j]] (MoE dispatch to the selected experts only). A colour of -1
+   *  is an expert the program holds as a reserved span, without tiles of its own: the run stops if the router picks it. */
   | { op: 'dispatch'; indices: Slice; colours: number[]; src: Slice }
   /** out[0] = max value of x, out[1] = its index + indexBase (as an f32 value, exact below 2^24; ties keep the lower index). */
   | { op: 'argmax'; x: Slice; indexBase: number; out: Slice }
@@ -111,7 +116,28 @@ export type Op =
    *  [j·sliceCols, min(cols, (j+1)·sliceCols)) on colours[j], so colours.length = ceil(cols / sliceCols). */
   | { op: 'embed'; table: string; scales?: string; rowBase: number; rows: number; cols: number; token: Slice; colours: number[]; sliceCols: number }
   /** Hand `src` to the host (the step's output). */
-  | { op: 'output'; name: string; src: Slice };
+  | { op: 'output'; name: string; src: Slice }
+  /** A modelled inter-wafer link: `bytes` leave this wafer for the next, and the task waits the link's time
+   *  (fabric/mesh/cost.ts waferLinkCycles: spec.interWafer's latency plus bytes ÷ bandwidth). Computes nothing: a
+   *  stage-out stub runs it before passing the activation on to the next wafer's mesh, simulated beside this one. */
+  | { op: 'waferLink'; bytes: number };
+
+/** The positions a KV chunk tile's caches hold: [first, first + positions). */
+export interface KvWindow {
+  first: number;
+  positions: number;
+}
+
+/** Cache rows an op with `window` reads at step `position`: the window's positions up to and including `position`. */
+export function windowRows(window: KvWindow | undefined, position: number): number {
+  if (!window) return position + 1;
+  return Math.max(0, Math.min(window.positions, position + 1 - window.first));
+}
+
+/** Whether step `position`'s new K/V row belongs in `window`. */
+export function inWindow(window: KvWindow, position: number): boolean {
+  return position >= window.first && position < window.first + window.positions;
+}
 
 /** Slice j of an `embed` row: its first column and its length (the last slice may be shorter). */
 export function embedSlice(op: { cols: number; sliceCols: number }, j: number): { col: number; length: number } {
@@ -137,6 +163,14 @@ export interface Task {
   id: number;
   trigger: Trigger;
   ops: Op[];
+  /**
+   * A piecewise receive: the id of a recv task of this tile, among this `after` task's tasks, whose slice this task's
+   * leading ops (those that read its buffer, up to the first that does not or sends) read in arrival order — a fabric-input operand (docs/hardware.md#tasks-and-queues:
+   * fabric DSDs stream wavelets into the vector ops), so the work overlaps the wavelets' arrival instead of waiting
+   * for the last. Values are unchanged (the ops still see the whole slice); the timing is
+   * fabric/mesh/cost.ts streamedOpCycles.
+   */
+  streams?: number;
   /** For reports: which layer and role this work belongs to. */
   label?: string;
 }

@@ -7,7 +7,7 @@ import { OPPOSITE_PORT, PORT_DX, PORT_DY, portIndex } from '../geometry.js';
 import { programSchema } from './schema.js';
 import { staticCheck } from './staticCheck.js';
 import { bufferBytes, tileSramBytes } from './sram.js';
-import { ISA_VERSION, type BufferDecl, type BufferDtype, type Op, type Program, type Slice, type TileProgram } from './types.js';
+import { ISA_VERSION, type KvWindow, type BufferDecl, type BufferDtype, type Op, type Program, type Slice, type TileProgram } from './types.js';
 
 /** Parses and validates a program read from JSON (`source` is named in every message). */
 export function loadProgram(json: unknown, spec: FabricSpec, faults: FaultMap | null = null, source = 'program'): Program {
@@ -219,6 +219,13 @@ function validateTile(
         throw new InputError(`"after" waits for ${tr.count} of ${tr.tasks.length} tasks`, `${tw()}.trigger`, `use a count of at most ${tr.tasks.length}`);
       }
     }
+    if (t.streams !== undefined) {
+      const tr = t.trigger;
+      const src = tile.tasks.find((x) => x.id === t.streams);
+      if (tr.on !== 'after' || tr.count !== undefined || !tr.tasks.includes(t.streams) || src?.trigger.on !== 'recv') {
+        throw new InputError(`task ${t.id} streams from task ${t.streams}, which is not a recv task it waits for`, `${tw()}.streams`, 'name a recv task of this tile listed in this task\'s "after" tasks (with no count)');
+      }
+    }
     if (t.trigger.on === 'recv') {
       ctx.at(k, -1, '');
       const into = slice(ctx, t.trigger.into, WORD, 'into');
@@ -269,6 +276,13 @@ function slice(ctx: OpCtx, s: Slice, dtypes: readonly BufferDtype[], field: stri
   if (!dtypes.includes(b.dtype)) throw new InputError(`${field} is in "${s.buf}" of dtype ${b.dtype}, this op needs ${dtypes.join(' or ')}`, ctx.where, `use a ${dtypes.join('/')} buffer`);
   if (length !== undefined && s.length !== length) throw new InputError(`${field} has ${s.length} elements, expected ${length}`, ctx.where, `make it ${length} long`);
   return s;
+}
+
+/** Rows a KV cache needs: the program's maxSeq, or a chunk tile's window (which must start within maxSeq). */
+function cacheRows(ctx: OpCtx, window: KvWindow | undefined): number {
+  if (!window) return ctx.maxSeq;
+  if (window.first >= ctx.maxSeq) throw new InputError(`window starts at position ${window.first}, past maxSeq ${ctx.maxSeq}`, ctx.where, 'start the window below the program\'s maxSeq');
+  return window.positions;
 }
 
 /** KV caches are f32 or bf16 (rounded as rows are appended). */
@@ -352,18 +366,22 @@ function validateOp(ctx: OpCtx, op: Op, rampIn: Set<number>, outputs: Set<string
       if (op.headDim % 2 !== 0) throw new InputError(`headDim ${op.headDim} is odd`, ctx.where, 'RoPE needs an even head dimension');
       slice(ctx, op.out, FLOAT32, 'out', op.headDim);
       return;
-    case 'kvAppend':
+    case 'kvAppend': {
       slice(ctx, op.k, FLOAT32, 'k', op.rowLength);
       slice(ctx, op.v, FLOAT32, 'v', op.rowLength);
-      sameCacheDtype(ctx, needBuffer(ctx, op.kCache, 'kCache', KV_CACHE, ctx.maxSeq * op.rowLength), needBuffer(ctx, op.vCache, 'vCache', KV_CACHE, ctx.maxSeq * op.rowLength));
+      const rows = cacheRows(ctx, op.window);
+      sameCacheDtype(ctx, needBuffer(ctx, op.kCache, 'kCache', KV_CACHE, rows * op.rowLength), needBuffer(ctx, op.vCache, 'vCache', KV_CACHE, rows * op.rowLength));
       return;
+    }
     case 'attention': {
       if (op.numHeads % op.numKvHeads !== 0) throw new InputError(`${op.numHeads} heads do not share ${op.numKvHeads} KV heads evenly`, ctx.where, 'make numHeads a multiple of numKvHeads');
       slice(ctx, op.q, FLOAT32, 'q', op.numHeads * op.headDim);
       slice(ctx, op.out, FLOAT32, 'out', op.numHeads * op.headDim);
       const row = op.numKvHeads * op.headDim;
-      sameCacheDtype(ctx, needBuffer(ctx, op.kCache, 'kCache', KV_CACHE, ctx.maxSeq * row), needBuffer(ctx, op.vCache, 'vCache', KV_CACHE, ctx.maxSeq * row));
-      if (op.stats) throw new InputError('attention partials (stats) over a chunk of the cache are projection-only', ctx.where, 'drop "stats": the engine attends over the whole cache');
+      const rows = cacheRows(ctx, op.window);
+      sameCacheDtype(ctx, needBuffer(ctx, op.kCache, 'kCache', KV_CACHE, rows * row), needBuffer(ctx, op.vCache, 'vCache', KV_CACHE, rows * row));
+      if (op.stats) slice(ctx, op.stats, FLOAT32, 'stats', 2 * op.numHeads);
+      if (op.window && !op.stats) throw new InputError('attention over a window of the cache without "stats"', ctx.where, 'give "stats": a chunk tile writes a flash-decoding partial for the combine');
       return;
     }
     case 'attnMerge':
@@ -397,7 +415,8 @@ function validateOp(ctx: OpCtx, op: Op, rampIn: Set<number>, outputs: Set<string
     case 'dispatch':
       slice(ctx, op.indices, INT32, 'indices');
       slice(ctx, op.src, WORD, 'src');
-      for (const c of op.colours) sendable(ctx, c, rampIn);
+      // -1: a reserved expert (no colour; the run stops if the router picks it).
+      for (const c of op.colours) if (c !== -1) sendable(ctx, c, rampIn);
       return;
     case 'argmax':
       slice(ctx, op.x, FLOAT32, 'x');
@@ -428,6 +447,9 @@ function validateOp(ctx: OpCtx, op: Op, rampIn: Set<number>, outputs: Set<string
     case 'output':
       slice(ctx, op.src, WORD, 'src');
       outputs.add(op.name);
+      return;
+    case 'waferLink':
+      if (!Number.isInteger(op.bytes) || op.bytes < 1) throw new InputError(`waferLink of ${op.bytes} bytes`, ctx.where, 'give the bytes that cross the link, a whole number ≥ 1');
       return;
   }
 }

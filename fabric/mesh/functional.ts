@@ -9,9 +9,9 @@ import { WasmKernels } from '../../kernels/wasmKernels.js';
 import { bf16BitsToF32, f16BitsToF32, f32ToBf16Bits } from '../../kernels/dtype.js';
 import { matvecOperand } from '../../kernels/matvec.js';
 import { rmsnorm, rmsnormGiven, sumSquares, ropeAngles, ropeInPlace, ropeWithAngles, swiglu, axpyInPlace, argmax } from '../../kernels/vector.js';
-import { decodeAttention, decodeAttentionBf16, finishAttention, mergeAttentionRows, mergeAttentionStats } from '../../kernels/attention.js';
+import { decodeAttention, decodeAttentionBf16, decodeAttentionPartial, decodeAttentionPartialBf16, finishAttention, mergeAttentionRows, mergeAttentionStats } from '../../kernels/attention.js';
 import { topKGating } from '../../kernels/gating.js';
-import type { Op, Program, Slice } from '../isa/types.js';
+import { inWindow, windowRows, type Op, type Program, type Slice } from '../isa/types.js';
 import type { ArenaLayout, BufLoc } from './plan.js';
 
 export const JOB_HEADER = 6;
@@ -176,17 +176,20 @@ export class FunctionalExecutor {
         ropeAngles(this.f(tile, op.out), op.headDim, position, op.theta);
         return;
       case 'kvAppend': {
+        // A chunk tile holds its window's rows only: the row at position − first, or none.
+        if (op.window && !inWindow(op.window, position)) return;
+        const row = position - (op.window?.first ?? 0);
         const k = this.loc(tile, op.kCache);
         const v = this.loc(tile, op.vCache);
         if (k.dtype === 'bf16') {
           // A bf16 cache: the new row rounded on the way in (what kvAppend's cost charges as conversions).
           const kv = [this.f(tile, op.k), this.f(tile, op.v)];
-          const at = [(k.byte >> 1) + position * op.rowLength, (v.byte >> 1) + position * op.rowLength];
+          const at = [(k.byte >> 1) + row * op.rowLength, (v.byte >> 1) + row * op.rowLength];
           for (let j = 0; j < 2; j++) for (let i = 0; i < op.rowLength; i++) this.u16[at[j] + i] = f32ToBf16Bits(kv[j][i]);
           return;
         }
-        this.f32.set(this.f(tile, op.k), (k.byte >> 2) + position * op.rowLength);
-        this.f32.set(this.f(tile, op.v), (v.byte >> 2) + position * op.rowLength);
+        this.f32.set(this.f(tile, op.k), (k.byte >> 2) + row * op.rowLength);
+        this.f32.set(this.f(tile, op.v), (v.byte >> 2) + row * op.rowLength);
         return;
       }
       case 'attention':
@@ -236,6 +239,9 @@ export class FunctionalExecutor {
       case 'embed':
         this.embed(tile, op, stage);
         return;
+      case 'waferLink':
+        // Time only: the activation goes on in the send after it.
+        return;
     }
   }
 
@@ -277,9 +283,15 @@ export class FunctionalExecutor {
   private attention(tile: number, op: Extract<Op, { op: 'attention' }>, position: number): void {
     const k = this.loc(tile, op.kCache);
     const v = this.loc(tile, op.vCache);
-    const seqLen = position + 1;
+    const seqLen = windowRows(op.window, position);
     if (this.attnScratch.length < seqLen) this.attnScratch = new Float32Array(Math.max(seqLen, this.attnScratch.length * 2));
-    if (op.stats) throw new Error('functional: attention partials over a chunk of the cache are projection-only (compiler/project/kvChunks.ts)');
+    if (op.stats) {
+      // A flash-decoding partial (a KV chunk tile: its window's rows), for the combine's attnMerge/attnMergeRows.
+      const args = { q: this.f(tile, op.q), seqLen, numHeads: op.numHeads, numKvHeads: op.numKvHeads, headDim: op.headDim, out: this.f(tile, op.out), stats: this.f(tile, op.stats), scratch: this.attnScratch };
+      if (k.dtype === 'bf16') decodeAttentionPartialBf16({ ...args, kCache: this.u16.subarray(k.byte >> 1, (k.byte >> 1) + k.length), vCache: this.u16.subarray(v.byte >> 1, (v.byte >> 1) + v.length) });
+      else decodeAttentionPartial({ ...args, kCache: this.f32.subarray(k.byte >> 2, (k.byte >> 2) + k.length), vCache: this.f32.subarray(v.byte >> 2, (v.byte >> 2) + v.length) });
+      return;
+    }
     if (k.dtype === 'bf16') {
       decodeAttentionBf16({
         q: this.f(tile, op.q),

@@ -27,6 +27,12 @@ export interface LowerOptions {
   lmHead?: boolean;
   /** Dtype of the KV caches (default f32); the projection's own `kvDtype` takes precedence. */
   kvDtype?: 'f32' | 'bf16';
+  /**
+   * Layers after which the model crosses to the next wafer (-1: after the embedding), for a pipeline over wafers run on one engine: the layer's
+   * output goes through stage-out stubs that model the link (lower/ends.ts lowerWaferLink). Lowered.waferStarts says
+   * where each later wafer's tiles begin.
+   */
+  waferBoundaries?: readonly number[];
   /** Extensions for real-size models (compiler/project); absent, the lowering is the one the mesh engine runs. */
   projection?: ProjectionLowering;
   /**
@@ -51,9 +57,8 @@ export interface LowerOptions {
 
 /**
  * What the projection adds to the lowering, for models whose pieces do not fit where the toy lowering puts them. The
- * result is costed by estimateStep, never run: a chunked KV head's combine is charged as two f32 vector adds over the
- * partial (the rescale-and-add of flash-decoding's combine, without its 2·group exponentials), and a routed expert that
- * is not lowered is a reserved span of tiles that only takes its place on the mesh.
+ * result is costed by estimateStep; chunked KV heads also run on the mesh engine (compileModel's `projection`), and a
+ * routed expert that is not lowered is a reserved span of tiles that only takes its place on the mesh.
  * - A KV head whose cache (with its q/k/v buffers) overflows a tile, or that chunks attend over faster, is split over
  *   chunk tiles (kvChunking picks their size); q is multicast to them, each attends over its positions, and the
  *   partials combine up a reduction tree to chunk 0 in pieces, which feeds the O region. The new k/v go to the last
@@ -79,10 +84,20 @@ export interface ProjectionLowering {
    */
   kvChunkPositions?: number | 'fill';
   /**
+   * Split KV heads over chunk tiles of kvChunkPositions (a number) even where a head's cache fits one tile: the
+   * chunked path at a size the mesh engine runs (test/unit/compiler/project/enginePaths2.test.ts).
+   */
+  kvChunkFitting?: boolean;
+  /**
    * Most pieces a chunked KV head's partial goes up its combine tree in (each piece a stream with its own colour);
    * absent: as many as help, within the tiles' colours. The projection asks for fewer where the routes' colours do not fit.
    */
   kvCombinePieces?: number;
+  /**
+   * The embedding table's tiles other than one sender held as reserved spans (default true: the projection times
+   * one step, whose token one tile sends); false lowers every tile of it, as a run needs (compileModel).
+   */
+  embeddingSpans?: boolean;
   /** Splits KV heads over chunk tiles (compiler/project/kvChunks.ts); absent, every KV head is one tile. */
   kvChunks?: KvChunker;
 }

@@ -31,9 +31,10 @@ export function lowerEmbedding(c: LowerContext): { xIn: StreamDecl[]; tokenTiles
   const reserve = (from: number, to: number) => {
     if (to > from) p.tile(`embedding[${from}..${to - 1}]`, 'embedding', modelTag('embedding', [from, to - 1])).span = to - from;
   };
-  if (proj && opts.embedding !== false) reserve(0, sender);
+  const spans = proj !== undefined && proj.embeddingSpans !== false && opts.embedding !== false;
+  if (spans) reserve(0, sender);
   for (let r0 = 0, e = 0; opts.embedding !== false && r0 < graph.embedding.rows; r0 += embRowsPerTile, e++) {
-    if (proj && e !== sender) continue;
+    if (spans && e !== sender) continue;
     const rows = Math.min(embRowsPerTile, graph.embedding.rows - r0);
     const t = p.tile(`embedding[${e}]`, 'embedding', modelTag('embedding', [e]));
     const range = { tensor: graph.embedding.tensor, rows: [r0, r0 + rows] as [number, number], cols: [0, d] as [number, number] };
@@ -44,8 +45,26 @@ export function lowerEmbedding(c: LowerContext): { xIn: StreamDecl[]; tokenTiles
     for (const st of embStreams) st.src.push(t.id);
     tokenTiles.push(t.id);
   }
-  if (proj && opts.embedding !== false) reserve(sender + 1, embTiles);
+  if (spans) reserve(sender + 1, embTiles);
   return { xIn: embStreams, tokenTiles };
+}
+
+/**
+ * A model split over wafers crosses to wafer `wafer` after `xIn`'s layer: stage-out stubs (one per slice) receive
+ * the layer's output, wait the inter-wafer link (waferLink) and pass it on to the next layer's hub slices. The slices
+ * share one link: slice j arrives when the bytes of slices 0..j have crossed. Returns the streams into the next wafer.
+ */
+export function lowerWaferLink(c: LowerContext, xIn: StreamDecl[], wafer: number): StreamDecl[] {
+  const { p, s, spec } = c;
+  return xIn.map((st, j) => {
+    const t = p.tile(`wafer${wafer - 1}.out${j}`, 'stage', modelTag('stage-out', [j]));
+    st.dst.push(t.id);
+    p.buffer(t, 'x', 'f32', sl(c, j), zeros, 'activation');
+    const next = p.stream([t.id], [], sl(c, j), 'transfer', `wafer${wafer}.in${j}`);
+    const bytes = (j * s + sl(c, j)) * spec.costs.interWaferBytesPerValue;
+    p.recv(t, st, slice('x', 0, sl(c, j)), [{ op: 'waferLink', bytes }, { op: 'send', colour: next.id, src: slice('x', 0, sl(c, j)) }], 'wafer.link');
+    return next;
+  });
 }
 
 /** The last layer's output `xIn` into `stage.out` stubs (one per slice) that stand for the next stage. */

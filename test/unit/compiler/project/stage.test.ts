@@ -111,16 +111,25 @@ describe('stages', () => {
     expect(Math.abs(at100.cycles / at0.cycles - 1)).toBeLessThan(0.05);
   });
 
-  it('splits a KV cache too long for one tile over chunk tiles; the new k/v go to the last chunk', () => {
+  it('splits a KV cache too long for one tile over chunk tiles; each appends the positions of its window', () => {
     const s = lowerStage(request(dense, [dense.layers[0]], { maxSeq: 1024 }));
     const a = dense.layers[0].attention;
-    const chunks = Math.ceil(1024 / s.kvPositionsPerTile);
-    expect(s.kvPositionsPerTile).toBeLessThan(1024);
+    const P = s.kvPositionsPerTile;
+    const chunks = Math.ceil(1024 / P);
+    expect(P).toBeLessThan(1024);
     expect(s.kvTiles).toBe(a.numKvHeads * chunks);
-    const kvnew = s.lowered.plan.streams.find((x) => x.label === 'L0.attn.kvnew0')!;
-    expect(s.lowered.plan.tiles[kvnew.dst[0]].role).toBe(`L0.attn.kv0.chunk${chunks - 1}`);
+    // q, k and v go to every chunk in one multicast; the chunks' windows tile [0, chunks·P) in order.
     const q = s.lowered.plan.streams.find((x) => x.label === 'L0.attn.q0')!;
     expect(q.dst.length).toBe(chunks);
+    expect(q.wavelets).toBe((a.numHeads / a.numKvHeads + 2) * a.headDim);
+    const firsts = q.dst.map((t) => {
+      const ops = s.lowered.plan.tiles[t].tasks.flatMap((k) => k.ops);
+      const append = ops.find((o) => o.op === 'kvAppend');
+      const attend = ops.find((o) => o.op === 'attention');
+      expect(append?.op === 'kvAppend' && attend?.op === 'attention' && append.window).toEqual(attend?.op === 'attention' && attend.window);
+      return append?.op === 'kvAppend' ? append.window : undefined;
+    });
+    expect(firsts).toEqual(Array.from({ length: chunks }, (_, c) => ({ first: c * P, positions: P })));
     // The partials go up the combine in pieces: every edge carries the whole partial, in the same number of pieces,
     // and no chunk tile has more streams than the fabric has colours.
     const group = a.numHeads / a.numKvHeads;

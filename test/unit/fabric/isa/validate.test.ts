@@ -132,6 +132,16 @@ describe('validateProgram: SRAM, colours, routes and tasks', () => {
     ['after itself', (p) => p.tiles[1].tasks.push(task(1, { on: 'after', tasks: [1] }, [])), `task 1 waits for itself (${T1}: tasks[1].trigger): remove it from its own "after" list`],
     ['after twice', (p) => p.tiles[1].tasks.push(task(1, { on: 'after', tasks: [0, 0] }, [])), `"after" lists a task twice (${T1}: tasks[1].trigger): list each task once`],
     ['after count', (p) => p.tiles[1].tasks.push(task(1, { on: 'after', tasks: [0], count: 2 }, [])), `"after" waits for 2 of 1 tasks (${T1}: tasks[1].trigger): use a count of at most 1`],
+    [
+      'streams from a task it does not wait for',
+      (p) => p.tiles[1].tasks.push({ ...task(1, { on: 'after', tasks: [0] }, []), streams: 2 }),
+      `task 1 streams from task 2, which is not a recv task it waits for (${T1}: tasks[1].streams): name a recv task of this tile listed in this task's "after" tasks (with no count)`,
+    ],
+    [
+      'streams on a recv task',
+      (p) => (p.tiles[1].tasks[0].streams = 0),
+      `task 0 streams from task 0, which is not a recv task it waits for (${T1}: tasks[0].streams): name a recv task of this tile listed in this task's "after" tasks (with no count)`,
+    ],
     ['recv count', (p) => ((p.tiles[1].tasks[0].trigger as { count: number }).count = 9), `recv of 9 wavelets into a slice of 8 (${T1}: tasks[0].trigger): make the slice at least as long as the count`],
   ])('%s', (_name, mutate, message) => {
     const p = base();
@@ -167,6 +177,10 @@ describe('validateProgram: ops', () => {
     ['attention heads', { op: 'attention', q: sl('acc', 6), kCache: 'own', vCache: 'own', out: sl('in', 6), numHeads: 3, numKvHeads: 2, headDim: 2 }, [], `3 heads do not share 2 KV heads evenly (${OP} (attention)): make numHeads a multiple of numKvHeads`],
     ['attention cache', { op: 'attention', q: sl('acc', 4), kCache: 'own', vCache: 'own', out: sl('in', 4), numHeads: 2, numKvHeads: 1, headDim: 2 }, [], `kCache "own" has 8 elements, the op needs 16 (${OP} (attention)): declare it large enough`],
     ['kvAppend cache', { op: 'kvAppend', k: sl('acc', 2), v: sl('in', 2), kCache: 'own', vCache: 'own', rowLength: 2 }, [], `kCache "own" has 8 elements, the op needs 16 (${OP} (kvAppend)): declare it large enough`],
+    ['attention window without stats', { op: 'attention', q: sl('acc', 2), kCache: 'own', vCache: 'own', out: sl('in', 2), numHeads: 1, numKvHeads: 1, headDim: 2, window: { first: 0, positions: 2 } }, [], `attention over a window of the cache without "stats" (${OP} (attention)): give "stats": a chunk tile writes a flash-decoding partial for the combine`],
+    ['attention window cache', { op: 'attention', q: sl('acc', 2), kCache: 'own', vCache: 'own', out: sl('in', 2), numHeads: 1, numKvHeads: 1, headDim: 2, stats: sl('in', 2, 2), window: { first: 0, positions: 5 } }, [], `kCache "own" has 8 elements, the op needs 10 (${OP} (attention)): declare it large enough`],
+    ['kvAppend window start', { op: 'kvAppend', k: sl('acc', 2), v: sl('in', 2), kCache: 'own', vCache: 'own', rowLength: 2, window: { first: 8, positions: 2 } }, [], `window starts at position 8, past maxSeq 8 (${OP} (kvAppend)): start the window below the program's maxSeq`],
+    ['waferLink bytes', { op: 'waferLink', bytes: 0.5 }, [], `waferLink of 0.5 bytes (${OP} (waferLink)): give the bytes that cross the link, a whole number ≥ 1`],
     ['topk k', { op: 'topk', logits: sl('own', 2), k: 3, renormalize: true, indices: sl('t', 3), weights: sl('in', 3) }, [i32('t', 3)], `top-3 of 2 logits (${OP} (topk)): use k ≤ 2`],
     ['topk indices dtype', { op: 'topk', logits: sl('own', 4), k: 2, renormalize: true, indices: sl('in', 2), weights: sl('acc', 2) }, [], `indices is in "in" of dtype f32, this op needs i32 (${OP} (topk)): use a i32 buffer`],
     ['argmax out', { op: 'argmax', x: sl('own', 4), indexBase: 0, out: sl('acc', 3) }, [], `out has 3 elements, expected 2 (${OP} (argmax)): make it 2 long`],

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
-import { f32AddWidth, hopCycles, matvecCost, opCost, rampCycles, streamArrivalCycles, taskCycles, tileOpContext } from '../../../../fabric/mesh/cost.js';
+import fc from 'fast-check';
+import { f32AddWidth, hopCycles, matvecCost, opCost, rampCycles, streamArrivalCycles, streamedOpCycles, streamedPrefix, taskCycles, tileOpContext } from '../../../../fabric/mesh/cost.js';
 import type { Op } from '../../../../fabric/isa/types.js';
 import { MATVEC_OPERAND } from '../../../../kernels/matvec.js';
 
@@ -61,6 +62,31 @@ describe('cost functions', () => {
     // rescaling rows: two scalings and an add per element at the f32 add width
     const rows = opCost(wse3, { op: 'attnMergeRows', out: s(128), other: s(128), factors: s(2 * h), numHeads: h, headDim: 64, first: 0 }, ctx);
     expect(rows.arithCycles).toBe((3 * 128) / f32AddWidth(wse3));
+  });
+
+  it('a KV chunk tile pays attention over its window up to the position, and appends only a position of its window', () => {
+    const tile = { buffers: [{ name: 'a', dtype: 'f32' as const, length: 4096, init: { kind: 'zeros' as const }, role: 'activation' as const }, { name: 'kc', dtype: 'bf16' as const, length: 4096, init: { kind: 'zeros' as const }, role: 'kv-cache' as const }] };
+    const s = (length: number) => ({ buf: 'a', offset: 0, length });
+    const window = { first: 8, positions: 4 };
+    const attend = (position: number, w?: typeof window) => opCost(wse3, { op: 'attention', q: s(128), kCache: 'kc', vCache: 'kc', out: s(128), numHeads: 2, numKvHeads: 1, headDim: 64, stats: s(4), window: w }, tileOpContext(tile, position)).cycles;
+    // Inside the window: the rows from its first position to the step's, as the whole cache over that many rows.
+    expect(attend(9, window)).toBe(attend(1));
+    expect(attend(100, window)).toBe(attend(3));
+    // Before the window: an empty partial, cheaper than any attention over one row.
+    expect(attend(7, window)).toBeLessThan(attend(0));
+    const append = (position: number) => opCost(wse3, { op: 'kvAppend', k: s(64), v: s(64), kCache: 'kc', vCache: 'kc', rowLength: 64, window }, tileOpContext(tile, position)).cycles;
+    expect(append(8)).toBe(append(11));
+    expect(append(7)).toBe(OP_SETUP_CYCLES);
+    expect(append(12)).toBe(OP_SETUP_CYCLES);
+    expect(append(8)).toBeGreaterThan(OP_SETUP_CYCLES);
+  });
+
+  it("an inter-wafer link's op takes the link's latency and its bytes at its bandwidth", () => {
+    const link = (bytes: number) => opCost(wse3, { op: 'waferLink', bytes }, tileOpContext({ buffers: [] }, 0)).cycles;
+    const { latencySeconds, bytesPerSecond } = wse3.interWafer;
+    expect(link(1)).toBe(Math.ceil((latencySeconds + 1 / bytesPerSecond) * wse3.clockHz));
+    // 1 MB at 150 GB/s is ~6.7 µs on top of the latency.
+    expect(Math.abs(link(1e6) / wse3.clockHz - (latencySeconds + 1e6 / bytesPerSecond))).toBeLessThan(1 / wse3.clockHz);
   });
 
   it('the matvec width charged is that of the operands the kernels multiply (kernels/matvec.ts MATVEC_OPERAND)', () => {
@@ -225,5 +251,30 @@ describe('cost constants from the spec', () => {
     const norm: Op = { op: 'rmsnorm', x: s(0), weight: s(n), out: s(2 * n), eps: 1e-5 };
     // One rsqrt: the transcendental's doubled cycles plus the setup's 5.
     expect(opCost(slow, norm, tileOpContext(tile, 0)).cycles - opCost(wse3, norm, tileOpContext(tile, 0)).cycles).toBe(5 + wse3.costs.transcendentalCycles);
+  });
+});
+
+describe('piecewise receive (streamedOpCycles, streamedPrefix)', () => {
+  it('never charges more than the op, never less than its setup and one element, and spends the credit cycle for cycle', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 5000 }), fc.integer({ min: 0, max: 5000 }), (cycles, credit) => {
+        const charged = streamedOpCycles(wse3, cycles, credit);
+        expect(charged).toBeLessThanOrEqual(cycles);
+        expect(charged).toBeGreaterThanOrEqual(Math.min(cycles, OP_SETUP_CYCLES + 1));
+        // Credit beyond what the op can use is not spent; below it, every cycle of credit saves one.
+        if (charged > Math.min(cycles, OP_SETUP_CYCLES + 1)) expect(cycles - charged).toBe(credit);
+        expect(streamedOpCycles(wse3, cycles, credit + 1)).toBeLessThanOrEqual(charged);
+      }),
+    );
+    expect(streamedOpCycles(wse3, 100, -5)).toBe(100);
+  });
+  it('streams the leading ops that read the received buffer, up to the first that does not or sends', () => {
+    const s = (buf: string, length = 4) => ({ buf, offset: 0, length });
+    const add: Op = { op: 'add', a: s('p'), b: s('r'), out: s('p') };
+    const swiglu: Op = { op: 'swiglu', gate: s('p'), up: s('p'), out: s('p') };
+    const send: Op = { op: 'send', colour: 0, src: s('r') };
+    expect(streamedPrefix([add, add, swiglu, add], 'r')).toBe(2);
+    expect(streamedPrefix([add, send, add], 'r')).toBe(1);
+    expect(streamedPrefix([swiglu, add], 'r')).toBe(0);
   });
 });
