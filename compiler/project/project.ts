@@ -363,7 +363,8 @@ const LOWERING_STEPS: readonly LoweringStep[] = [
  * narrow streams once, at the combine's most pieces, after the wide layout failed in a layer.
  */
 function worthTrying(step: LoweringStep, tried: LoweringStep, last: ColourError): boolean {
-  if (step.hubSlices !== undefined) return last.part === 'layer';
+  // Fewer slices change every stage (the embedding sends, and the LM head's hub receives, a stream per slice).
+  if (step.hubSlices !== undefined) return true;
   if (step.narrow !== tried.narrow) return step.narrow && step.pieces === undefined && last.part === 'layer';
   return last.combinePieces !== null && (step.pieces ?? MAX_COMBINE_PIECES) < last.combinePieces;
 }
