@@ -140,9 +140,10 @@ export function buildRegion(
   /** Input streams shared with other regions fed by the same slices (QKV of every KV head); made here if absent. */
   sharedInputs?: StreamDecl[],
   /**
-   * Packed weight storage for the projection (MXFP4 experts): each block is held as ⌈rows·cols·bits/8⌉ bytes in an
-   * int8-typed buffer with no scales buffer, its matvecs marked `format: 'mxfp4'`, which the cost functions charge as
-   * a decode to bf16 and 16-bit products into f32 (fabric/mesh/cost.ts). Absent: weights in `dtype`, as the engine runs them.
+   * Packed weight storage (MXFP4 experts): each block is held as ⌈rows·cols·bits/8⌉ bytes in an int8-typed buffer
+   * with no scales buffer, its matvecs marked `format: 'mxfp4'`, which the cost functions charge as a decode to bf16
+   * and 16-bit products into f32 (fabric/mesh/cost.ts). The engine runs them where the buffer holds the MXFP4 blocks
+   * (bits 4.25 and whole blocks of 32 columns: kernels/mxfp4.ts). Absent: weights in `dtype`.
    */
   packedWeightBits?: number,
 ): Region {
@@ -179,8 +180,8 @@ export function buildRegion(
       const ops: Op[] = [];
       parts.forEach((part, k) => {
         const mat = matrices[part.tensorIndex];
-        const init: BufferInit = { kind: 'weights', tensor: mat.tensor, rows: [part.row0, part.row0 + part.rows], cols: [c0, c0 + cols] };
         const packed = packedWeightBits !== undefined;
+        const init: BufferInit = { kind: 'weights', tensor: mat.tensor, rows: [part.row0, part.row0 + part.rows], cols: [c0, c0 + cols], ...(packed ? { format: 'mxfp4' as const } : {}) };
         const w = packed ? p.buffer(t, `w${k}`, 'int8', Math.ceil((part.rows * cols * packedWeightBits) / 8), init, 'weights') : p.buffer(t, `w${k}`, dtype, part.rows * cols, init, 'weights');
         let scales: string | undefined;
         if (dtype === 'int8' && !packed) scales = p.buffer(t, `s${k}`, 'f32', part.rows, { kind: 'scales', tensor: mat.tensor, rows: [part.row0, part.row0 + part.rows], cols: [c0, c0 + cols] }, 'weights');
