@@ -7,7 +7,7 @@
 // per-tile rate; its inputs reaching, and its partial results leaving, the tiles at the 2-D broadcast/reduce bound
 // of Luczynski et al. (HPDC 2024) with the source at the centre of the tiles), and as few wafers as hold the weights
 // and KV caches. Nothing here is tuned: every term is a cost function or a spec field.
-import { opCost, matvecCost } from '../../fabric/mesh/cost.js';
+import { opCost, matvecCost, matvecCyclesPerMac } from '../../fabric/mesh/cost.js';
 import type { OpContext } from '../../fabric/mesh/cost.js';
 import type { BufferDtype, Op, Slice } from '../../fabric/isa/types.js';
 import type { FabricSpec } from '../../fabric/spec/schema.js';
@@ -25,6 +25,8 @@ export interface FloorOptions {
   /** KV positions per user, and the position decode is timed at (context − 1). */
   context: number;
   batch: number;
+  /** Wafers the projected layout spans (for the block-layout bound; default: the floor's own count). */
+  wafers?: number;
 }
 
 /** One step of the chain at its bound: the tiles it spreads over and its cycles. */
@@ -47,6 +49,26 @@ export interface FloorReport {
   lmHeadCycles: number;
   /** The first layer of each distinct shape, its steps. */
   layers: { layer: number; cycles: number; steps: FloorStep[] }[];
+  /** The bound of layouts that give every tile blocks of one matrix stage only (blockLayoutBound). */
+  blockLayout: BlockLayoutBound;
+}
+
+/**
+ * The fewest cycles per token of any layout in which each tile holds weight blocks of one matvec stage of one layer
+ * only — the compiler's layouts: a region per matrix (or gate and up together), layers on tiles of their own — on
+ * `tiles` tiles. A token runs each layer's stages one after another, and stage i, on its n_i tiles, takes at least
+ * W_i·c_i / n_i cycles (W_i multiply-accumulates at c_i cycles each, matvecCyclesPerMac: its blocks' arithmetic or SRAM
+ * reads, whichever is slower); an MoE stage's experts each need tiles of their own (m_i = experts) though a token uses
+ * k of them side by side. Over every allocation with Σ m_i·n_i ≤ tiles, Σ W_i·c_i / n_i is smallest at
+ * n_i ∝ √(W_i·c_i / m_i) (Cauchy–Schwarz), where it is (Σ √(W_i·c_i·m_i))² / tiles. Everything else — attention,
+ * vector ops, moving data, the embedding and LM head, routers' and shared experts' tiles and time — is left out, so
+ * this is below every such layout's matvec time alone.
+ */
+export interface BlockLayoutBound {
+  cyclesPerToken: number;
+  tokensPerSecond: number;
+  /** Tiles it is taken over: the wafers' usable tiles. */
+  tiles: number;
 }
 
 /** Tiles within `r` hops of a tile on an unbounded 2-D mesh: the diamond 2r² + 2r + 1. */
@@ -241,6 +263,25 @@ function modelBytes(graph: ModelGraph, o: FloorOptions): number {
   return bytes;
 }
 
+/** blockLayoutBound's Σ √(W_i·c_i·m_i) over one layer's dependent matvec stages. */
+function blockLayoutRoot(spec: FabricSpec, graph: ModelGraph, layer: LayerNode, o: FloorOptions): number {
+  const a = layer.attention;
+  const h = graph.hidden;
+  const term = (macs: number, perMac: number, copies: number) => Math.sqrt(macs * perMac * copies);
+  const dense = matvecCyclesPerMac(spec, o.dtype);
+  let root = term(stacked([a.q, a.k, a.v, ...a.extra]).rows * h, dense, 1) + term(a.o.rows * a.o.cols, dense, 1);
+  if (layer.mlp.kind === 'dense') {
+    const i = layer.mlp.dense.intermediate;
+    root += term(2 * i * h, dense, 1) + term(h * i, dense, 1);
+  } else {
+    const m = layer.mlp.moe;
+    const i = m.experts[0].intermediate;
+    const perMac = o.expertWeightBits !== undefined ? matvecCyclesPerMac(spec, o.dtype, 'mxfp4') : dense;
+    root += term(m.router.rows * m.router.cols, dense, 1) + term(2 * i * h, perMac, m.experts.length) + term(h * i, perMac, m.experts.length);
+  }
+  return root;
+}
+
 /** Layers of the same shape share a floor: the key of a layer's shape. */
 function shapeOf(l: LayerNode): string {
   const a = l.attention;
@@ -286,6 +327,10 @@ export function projectFloor(graph: ModelGraph, spec: FabricSpec, o: FloorOption
   const interWaferSeconds = wafers > 1 ? (wafers - 1) * boundary + link.latencySeconds + 4 / link.bytesPerSecond : 0;
 
   const cyclesPerToken = embeddingCycles + layerCycles + lmHeadCycles;
+  const blockTiles = (o.wafers ?? wafers) * T;
+  const root = graph.layers.reduce((sum, l) => sum + blockLayoutRoot(spec, graph, l, o), 0);
+  const blockCycles = (root * root) / blockTiles;
+  const blockLayout = { cyclesPerToken: blockCycles, tokensPerSecond: spec.clockHz / blockCycles, tiles: blockTiles };
   const latency = cyclesPerToken / spec.clockHz + interWaferSeconds;
   const slowestStage = Math.max(slowest, embeddingCycles, lmHeadCycles) / spec.clockHz;
   const interval = Math.max(latency, o.batch * Math.max(slowestStage, wafers > 1 ? (h * spec.costs.interWaferBytesPerValue) / link.bytesPerSecond : 0));
@@ -298,5 +343,6 @@ export function projectFloor(graph: ModelGraph, spec: FabricSpec, o: FloorOption
     embeddingCycles,
     lmHeadCycles,
     layers: [...byShape.values()],
+    blockLayout,
   };
 }

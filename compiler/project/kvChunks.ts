@@ -211,6 +211,8 @@ function chunkedAttention(ctx: LowerContext, layerIndex: number, g: number, at: 
         const from = q === 0 ? 2 * group : at;
         if (at + len > from) ops.push({ op: 'attnMergeRows', out: slice('part', from, at + len - from), other: slice(r[n], from, at + len - from), factors, numHeads: group, headDim: hd, first: from - 2 * group });
         last[q] = p.task(t, { on: 'after', tasks: q === 0 ? [last[q].id, got.id] : [last[q].id, got.id, factorsOf[n].id] }, ops, `${L}.attn.combine`);
+        // A piecewise receive: the merge runs on the piece as it lands (Task.streams).
+        last[q].streams = got.id;
         if (q === 0) factorsOf[n] = last[q];
       });
     }

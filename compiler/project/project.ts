@@ -15,11 +15,12 @@ import type { FabricSpec } from '../../fabric/spec/schema.js';
 import { assumptionsOf, type AssumptionInUse } from '../../fabric/spec/assumptions.js';
 import { remapRepair, type FaultMap, type RepairPolicy } from '../../fabric/faults/index.js';
 import type { ModelConfig } from '../model/config.js';
-import type { LayerNode } from '../graph/graph.js';
-import { tileBudgetBytes, type ProgramDtype } from '../wafer/partition.js';
+import type { LayerNode, ModelGraph } from '../graph/graph.js';
+import { tileBudgetBytes } from '../wafer/partition.js';
 import { PATH_CAUSES, type PathSplit } from '../wafer/estimate.js';
 import { searchSpread } from '../wafer/spread.js';
-import { ColourError, lowerStage, timeStage, type LoweredStage, type StageColours, type StageRequest, type WaferMesh } from './stage.js';
+import { ColourError, coloursPast, estimateStage, lowerStage, placeStage, routeStage, stageColours, type LoweredStage, type StageColours, type StageRequest, type StageRoutes, type WaferMesh } from './stage.js';
+import type { Placement } from '../wafer/place.js';
 import { MAX_COMBINE_PIECES } from './kvChunks.js';
 import { projectionGraph } from './graph.js';
 import { projectFloor, type FloorReport } from './floor.js';
@@ -284,35 +285,128 @@ function assignWafers(embTiles: number, layerTiles: number[], lmTiles: number, u
 
 export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions = {}): ProjectionReport {
   // Where a stage's routes need more colours than the fabric has, the KV combine goes up in fewer pieces (fewer
-  // streams on its links); the estimate charges the slower combine. Other stages have no cheaper layout here.
-  let last: ColourError | null = null;
-  for (const most of COMBINE_PIECES_STEPS) {
+  // streams on its links); the estimate charges the slower combine. Other stages have no cheaper layout here. Each
+  // alternative re-lowers the layers; the memo keeps what it does not change (the embedding and LM head lowered, and
+  // every stage placed at the same offset: its colours and its time), so a retry costs only the stages it changes.
+  const memo = new StageMemo();
+  let first: Built | null = null;
+  const fitted = firstThatColours(
+    COMBINE_PIECES_STEPS,
     // A step only where it means fewer pieces than the layout that failed.
-    if (last && (last.combinePieces === null || (most ?? MAX_COMBINE_PIECES) >= last.combinePieces)) continue;
+    (most, last) => last.combinePieces !== null && (most ?? MAX_COMBINE_PIECES) < last.combinePieces,
+    (most) => {
+      const built = buildProjection(cfg, spec, opts, most, memo);
+      first ??= built;
+      return timeProjection(cfg, spec, opts, built, memo, true);
+    },
+  );
+  if (fitted.ok) return fitted.result;
+  // Not yet: a mechanism for every stage (hub fan-in and fan-out, the embedding's rows, the LM head's reductions).
+  // Until then the first layout is timed and reported as beyond the budget, with the colours it needs.
+  const r = timeProjection(cfg, spec, opts, first!, memo, false);
+  r.approximations.push(`routes beyond the fabric's ${r.colourBudget} colours (${fitted.last.what}): no layout the projection tries fits, so this one is timed as if the routers had the colours it needs`);
+  return r;
+}
+
+/**
+ * Tries lowering alternatives in order until a projection's colours fit: `attempt` with each, skipping those that
+ * `worth` says cannot relieve the last ColourError. The first fit, or the last error where none fits.
+ */
+export function firstThatColours<A, R>(alternatives: readonly A[], worth: (alt: A, last: ColourError) => boolean, attempt: (alt: A) => R): { ok: true; result: R } | { ok: false; last: ColourError } {
+  let last: ColourError | null = null;
+  for (const alt of alternatives) {
+    if (last && !worth(alt, last)) continue;
     try {
-      return projectWith(cfg, spec, opts, most);
+      return { ok: true, result: attempt(alt) };
     } catch (e) {
       if (!(e instanceof ColourError)) throw e;
       last = e;
     }
   }
-  // Not yet: a mechanism for every stage (hub fan-in and fan-out, the embedding's rows, the LM head's reductions).
-  // Until then the first layout is timed and reported as beyond the budget, with the colours it needs.
-  const r = projectWith(cfg, spec, opts, undefined, false);
-  r.approximations.push(`routes beyond the fabric's ${r.colourBudget} colours (${last!.what}): no layout the projection tries fits, so this one is timed as if the routers had the colours it needs`);
-  return r;
+  return { ok: false, last: last! };
 }
 
 /** The KV combine's most pieces, tried in order until every stage's colours fit (undefined: as many as help). */
 const COMBINE_PIECES_STEPS: readonly (number | undefined)[] = [undefined, 4, 2, 1];
 
-// Longer than ~150 lines: the projection's phases (build the stages, pick KV chunks, spread, time the stages where
-// they sit, add up the token) share the build and the packing they refine; splitting them is left for later.
-function projectWith(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions, kvCombinePieces: number | undefined, strictColours = true): ProjectionReport {
+/** How many embedding and LM head lowerings the memo keeps (a spread search lowers one per tile budget it tries). */
+const MEMO_LOWERINGS = 4;
+
+/**
+ * What a projection computes once across its lowering alternatives: the embedding and LM head lowered (no KV cache,
+ * so no alternative changes them), and per lowered stage and scan offset its colours (they do not depend on the KV
+ * position) and per position its time.
+ */
+export class StageMemo {
+  private readonly lowered = new Map<string, LoweredStage>();
+  private readonly colours = new WeakMap<LoweredStage, Map<number, { fit: StageColours | null; error: ColourError | null; past: StageColours | null }>>();
+  private readonly times = new WeakMap<LoweredStage, Map<string, { cycles: number; path: PathSplit }>>();
+
+  /** The stage `req()` lowers, kept under `key` (null: not kept). */
+  lower(key: string | null, req: () => StageRequest): LoweredStage {
+    const kept = key === null ? undefined : this.lowered.get(key);
+    if (kept) return kept;
+    const stage = lowerStage(req());
+    if (key !== null) {
+      if (this.lowered.size >= MEMO_LOWERINGS) this.lowered.delete(this.lowered.keys().next().value!);
+      this.lowered.set(key, stage);
+    }
+    return stage;
+  }
+
+  /** timeStage's cycles, path and colours, each computed once. */
+  time(stage: LoweredStage, scanOffset: number, position: number, strictColours: boolean): { cycles: number; path: PathSplit; colours: StageColours } {
+    let placement: Placement | null = null;
+    const placed = () => (placement ??= placeStage(stage, scanOffset));
+    let routes: StageRoutes | null = null;
+    const routed = () => (routes ??= routeStage(stage, placed()));
+    let byOffset = this.colours.get(stage);
+    if (!byOffset) this.colours.set(stage, (byOffset = new Map()));
+    let c = byOffset.get(scanOffset);
+    if (!c) {
+      c = { fit: null, error: null, past: null };
+      try {
+        c.fit = stageColours(stage, placed(), true, routed());
+      } catch (e) {
+        if (!(e instanceof ColourError)) throw e;
+        c.error = e;
+      }
+      byOffset.set(scanOffset, c);
+    }
+    if (c.error && strictColours) throw c.error;
+    const colours = c.fit ?? (c.past ??= coloursPast(stage, placed(), routed()));
+    let byPosition = this.times.get(stage);
+    if (!byPosition) this.times.set(stage, (byPosition = new Map()));
+    const key = `${scanOffset}:${position}`;
+    let t = byPosition.get(key);
+    if (!t) {
+      const { cycles, path } = estimateStage(stage, placed(), position, routed());
+      byPosition.set(key, (t = { cycles, path }));
+    }
+    return { ...t, colours };
+  }
+}
+
+/** A projection's stages lowered and packed into wafers, ready to be timed where they sit. */
+interface Built {
+  o: ReturnType<typeof resolveOptions>;
+  mesh: WaferMesh;
+  graph: ModelGraph;
+  approximations: readonly string[];
+  programDtype: 'bf16' | 'int8';
+  expertWeightBits: number | undefined;
+  kindLayers: Map<string, LayerNode[]>;
+  b: Build;
+  packing: ReturnType<typeof assignWafers>;
+}
+
+// Longer than ~150 lines: the build's phases (lower the stages, pick KV chunks, spread) share the build and the
+// packing they refine; splitting them is left for later.
+function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions, kvCombinePieces: number | undefined, memo: StageMemo): Built {
   const o = resolveOptions(cfg, spec, opts);
   const mesh = waferMesh(spec, o.grid, o.faults, o.repair);
   const { graph, approximations } = projectionGraph(cfg);
-  const programDtype: ProgramDtype = o.dtype === 'int8' ? 'int8' : 'bf16';
+  const programDtype: Built['programDtype'] = o.dtype === 'int8' ? 'int8' : 'bf16';
   const expertWeightBits = o.dtype === 'mxfp4' ? spec.costs.mxfp4BitsPerWeight : undefined;
   if (expertWeightBits) approximations.push(`MXFP4 experts held at ${expertWeightBits} bits per weight, each weight decoded to bf16 (assumption: ${spec.costs.mxfp4DecodeOpsPerWeight} 16-bit operations) and multiplied as bf16 into f32 sums`);
 
@@ -349,8 +443,9 @@ function projectWith(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions, k
       try {
         // Layers first: their partitions are the ones a small fan-out refuses (the LM head takes any).
         const kinds = lowerKinds(maxFan, budgetBytes);
-        const embedding = lowerStage(request([], maxFan, budgetBytes, 'embedding'));
-        const lmHead = lowerStage(request([], maxFan, budgetBytes, 'lm_head'));
+        // The embedding and LM head hold no KV cache: the KV options do not change them.
+        const embedding = memo.lower(`embedding:${maxFan}:${budgetBytes}`, () => request([], maxFan, budgetBytes, 'embedding'));
+        const lmHead = memo.lower(`lm_head:${maxFan}:${budgetBytes}`, () => request([], maxFan, budgetBytes, 'lm_head'));
         return { maxFan, budgetBytes, embedding, lmHead, kinds };
       } catch (e) {
         if (!(e instanceof InputError)) throw e;
@@ -429,6 +524,13 @@ function projectWith(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions, k
     packing = found.packing;
   }
 
+  return { o, mesh, graph, approximations, programDtype, expertWeightBits, kindLayers, b, packing };
+}
+
+/** Times a built projection's stages where they sit and composes a token (throws ColourError with `strictColours`). */
+function timeProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions, built: Built, memo: StageMemo, strictColours: boolean): ProjectionReport {
+  const { o, mesh, graph, programDtype, expertWeightBits, kindLayers, b, packing } = built;
+  const approximations = [...built.approximations];
   // Time the stages where they sit: the embedding at the start of the first wafer, a layer or the LM head at its offset
   // on its wafer (its `stage.in` stub takes the usable tile just before it).
   const L = graph.layers.length;
@@ -448,7 +550,7 @@ function projectWith(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions, k
     const stage = b.kinds.get(k)!;
     let t = exact ? undefined : timedKinds.get(k);
     if (!t) {
-      t = timeStage(stage, Math.max(0, packing.offset[l + 1] - 1), positionFor(stage), strictColours);
+      t = memo.time(stage, Math.max(0, packing.offset[l + 1] - 1), positionFor(stage), strictColours);
       timedKinds.set(k, t);
     }
     layerCycles[l] = t.cycles;
@@ -457,8 +559,8 @@ function projectWith(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions, k
     kindColours.set(k, before === null || t.colours.colours === null ? null : Math.max(before ?? 0, t.colours.colours));
   });
   // After the layers: a layout whose colours do not fit fails there first, before the LM head (the largest stage) is timed.
-  const embedding = timeStage(b.embedding, 0, 0, strictColours);
-  const lmHead = timeStage(b.lmHead, Math.max(0, packing.offset[L + 1] - 1), 0, strictColours);
+  const embedding = memo.time(b.embedding, 0, 0, strictColours);
+  const lmHead = memo.time(b.lmHead, Math.max(0, packing.offset[L + 1] - 1), 0, strictColours);
   const head = { cycles: embedding.cycles + lmHead.cycles, path: Object.fromEntries(PATH_CAUSES.map((c) => [c, embedding.path[c] + lmHead.path[c]])) as PathSplit };
 
   // Compose a token.
@@ -514,7 +616,7 @@ function projectWith(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions, k
     const first = graph.layers.indexOf(ls[0]);
     return { kind: k, layers: ls.length, tilesPerLayer: s.tiles, cycles: layerCycles[first], kvPositionsPerTile: s.kvPositionsPerTile, overflowTiles: s.overflowTiles, colours: kindColours.get(k)! };
   });
-  const floor = projectFloor(graph, mesh.spec, { usableTiles: mesh.usableTiles, budgetBytes: tileBudgetBytes(mesh.spec), dtype: programDtype, expertWeightBits, kvDtype: o.kvDtype, context: o.context, batch: o.batch });
+  const floor = projectFloor(graph, mesh.spec, { usableTiles: mesh.usableTiles, budgetBytes: tileBudgetBytes(mesh.spec), dtype: programDtype, expertWeightBits, kvDtype: o.kvDtype, context: o.context, batch: o.batch, wafers });
   if (o.kvDtype === 'bf16') approximations.push('KV cache held in bf16, attention multiply-adds at the 16-bit-into-f32 width (`@fmachs`), as the mesh engine runs it with compileModel kvDtype bf16');
   if (stages.some((s) => s.overflowTiles > 0)) approximations.push('hub tiles whose vectors overflow one tile hold a span of tiles and are costed as one compute engine (as the lowering places them)');
   return {

@@ -10,9 +10,9 @@ import { tileSramBytes } from '../../fabric/isa/sram.js';
 import type { ModelGraph, LayerNode } from '../graph/graph.js';
 import { hubSliceCols, lowerModel, type Lowered, type ProjectionLowering } from '../wafer/lower.js';
 import { placeTiles, type Placement } from '../wafer/place.js';
-import { meshView, routeStreams, type StreamRoute } from '../wafer/route.js';
-import { assignColours } from '../wafer/colour.js';
-import { verifyRoutes } from '../wafer/verify.js';
+import { meshView, routeLinks, routeStreams, type RouteLinks, type StreamRoute } from '../wafer/route.js';
+import { colourLinks } from '../wafer/colour.js';
+import { verifyLinks } from '../wafer/verify.js';
 import { estimateStep, PATH_CAUSES, type PathSplit } from '../wafer/estimate.js';
 import type { ProgramDtype } from '../wafer/partition.js';
 import type { TileTag, TileUnit } from '../wafer/plan.js';
@@ -165,15 +165,58 @@ const isStub = (tag: TileTag): boolean => tag.unit === 'stage-in' || tag.unit ==
 
 /** Places, routes and estimates a lowered stage at `scanOffset` usable tiles into its wafer, at step `position`. */
 export function timeStage(stage: LoweredStage, scanOffset: number, position: number, strictColours = true): TimedStage {
+  const placement = placeStage(stage, scanOffset);
+  const routes = routeStage(stage, placement);
+  const colours = stageColours(stage, placement, strictColours, routes);
+  return { ...estimateStage(stage, placement, position, routes), colours };
+}
+
+/** The stage's tiles placed `scanOffset` usable tiles into its wafer's scan. */
+export function placeStage(stage: LoweredStage, scanOffset: number): Placement {
+  const { mesh } = stage.req;
+  const spec = mesh.spec;
+  const W = spec.widthTiles;
+  const H = spec.heightTiles;
+  return placeTiles(stage.lowered.plan.tiles, W, H, mesh.usable, { fabric: `fabric "${spec.name}"`, dead: W * H - mesh.usableTiles }, { scanOffset });
+}
+
+/**
+ * A placed stage's streams routed along dimension-ordered paths: row first (with the hops the estimate reads, from
+ * the same search, where it reads no more than hops) and, when first asked for, column first.
+ */
+export interface StageRoutes {
+  rowFirst: RouteLinks;
+  columnFirst(): RouteLinks;
+}
+
+export function routeStage(stage: LoweredStage, placement: Placement): StageRoutes {
+  const { mesh } = stage.req;
+  const streams = stage.lowered.plan.streams;
+  const view = meshView(mesh.spec.widthTiles, mesh.spec.heightTiles, mesh.faults);
+  const rowFirst = routeLinks(streams, placement.tileOf, view, { dimensionOrdered: true, hops: mesh.linkExtraLatencyCycles === null });
+  let columnFirst: RouteLinks | null = null;
+  return { rowFirst, columnFirst: () => (columnFirst ??= routeLinks(streams, placement.tileOf, view, { dimensionOrdered: true, columnFirst: true })) };
+}
+
+/**
+ * The colours a placed stage needs: within its fabric's budget (throws ColourError where it does not fit, with
+ * `strictColours`), or else as many as 32 allow (null beyond).
+ */
+export function stageColours(stage: LoweredStage, placement: Placement, strictColours: boolean, routes = routeStage(stage, placement)): StageColours {
+  if (strictColours) {
+    const { colours, alternativeRoutes } = colourStage(stage, placement, routes);
+    return { colours, alternativeRoutes };
+  }
+  return colourBeyondBudget(stage, placement, routes);
+}
+
+/** A placed stage timed by estimateStep at step `position` on its routes (colours play no part in the time). */
+export function estimateStage(stage: LoweredStage, placement: Placement, position: number, routed?: StageRoutes): Omit<TimedStage, 'colours'> {
   const { req, lowered } = stage;
   const { mesh } = req;
   const spec = mesh.spec;
   const tiles = lowered.plan.tiles;
-  const W = spec.widthTiles;
-  const H = spec.heightTiles;
-  const placement = placeTiles(tiles, W, H, mesh.usable, { fabric: `fabric "${spec.name}"`, dead: W * H - mesh.usableTiles }, { scanOffset });
-  const routes = routeStreams(lowered.plan.streams, placement.tileOf, meshView(W, H, mesh.faults), { dimensionOrdered: true, hopsOnly: mesh.linkExtraLatencyCycles === null });
-  const { colours, alternativeRoutes } = strictColours ? colourStage(stage, placement) : colourBeyondBudget(stage, placement);
+  const routes = routed?.rowFirst.hops ?? routeStreams(lowered.plan.streams, placement.tileOf, meshView(spec.widthTiles, spec.heightTiles, mesh.faults), { dimensionOrdered: true, hopsOnly: mesh.linkExtraLatencyCycles === null });
   const part = partOf(req);
   // Probes: where the stage's share of a token starts (the first hub slice's input) and ends (the last of the next
   // hub's slices to receive its part: the `stage.out` stubs).
@@ -192,19 +235,26 @@ export function timeStage(stage: LoweredStage, scanOffset: number, position: num
   const arrivals = to.map((t) => est.firstArrival!.get(t.id)!);
   const b = arrivals.length > 0 ? arrivals.reduce((x, y) => (y.cycles > x.cycles ? y : x)) : { cycles: est.cycles, path: est.criticalPath! };
   const path = Object.fromEntries(PATH_CAUSES.map((c) => [c, b.path[c] - a.path[c]])) as PathSplit;
-  return { cycles: b.cycles - a.cycles, path, placement, routes, colours: { colours, alternativeRoutes } };
+  return { cycles: b.cycles - a.cycles, path, placement, routes };
 }
 
 /** The colours a stage needs where its fabric's do not suffice: as many as 32 allow (null beyond). */
-function colourBeyondBudget(stage: LoweredStage, placement: Placement): StageColours {
+export function colourBeyondBudget(stage: LoweredStage, placement: Placement, routes = routeStage(stage, placement)): StageColours {
   try {
-    return colourStage(stage, placement);
+    const { colours, alternativeRoutes } = colourStage(stage, placement, routes);
+    return { colours, alternativeRoutes };
   } catch (e) {
     if (!(e instanceof ColourError)) throw e;
   }
+  return coloursPast(stage, placement, routes);
+}
+
+/** The colours a stage needs past its fabric's budget: as many as 32 allow (null beyond). */
+export function coloursPast(stage: LoweredStage, placement: Placement, routes = routeStage(stage, placement)): StageColours {
   const wide: LoweredStage = { ...stage, req: { ...stage.req, mesh: { ...stage.req.mesh, spec: { ...stage.req.mesh.spec, colours: 32 } } } };
   try {
-    return colourStage(wide, placement);
+    const { colours, alternativeRoutes } = colourStage(wide, placement, routes);
+    return { colours, alternativeRoutes };
   } catch (e) {
     if (!(e instanceof ColourError)) throw e;
     return { colours: null, alternativeRoutes: 0 };
@@ -225,33 +275,32 @@ export class ColourError extends InputError {
 }
 
 /**
- * Colours a placed stage as the compiler would emit it: every stream routed in full along dimension-ordered paths,
- * row first and column first (both shortest: the hops the estimate reads are the same), and coloured by assignColours,
- * each stream taking whichever of its two routes needs the lower colour. Throws ColourError where no colouring fits.
+ * Colours a placed stage as the compiler would emit it: every stream routed along dimension-ordered paths, row first
+ * and column first (both shortest: the hops the estimate reads are the same), and coloured as assignColours does
+ * (colourLinks, on the routes' links alone), each stream taking whichever of its two routes needs the lower colour
+ * (`alternative[i]` 1: column first). Throws ColourError where no colouring fits.
  */
-export function colourStage(stage: LoweredStage, placement: Placement): StageColours & { routes: StreamRoute[]; colourOf: Int32Array } {
+export function colourStage(stage: LoweredStage, placement: Placement, routes = routeStage(stage, placement)): StageColours & { colourOf: Int32Array; alternative: Uint8Array } {
   const { mesh } = stage.req;
   const spec = mesh.spec;
   const W = spec.widthTiles;
   const streams = stage.lowered.plan.streams;
   const view = meshView(W, spec.heightTiles, mesh.faults);
-  const rowFirst = routeStreams(streams, placement.tileOf, view, { dimensionOrdered: true });
-  const columnFirst = routeStreams(streams, placement.tileOf, view, { dimensionOrdered: true, columnFirst: true });
-  const c = assignColours(streams, rowFirst, placement.tileOf, W * spec.heightTiles, spec.colours, W, columnFirst);
+  const rowFirst = routes.rowFirst;
+  const columnFirst = routes.columnFirst();
+  const c = colourLinks(streams, rowFirst, placement.tileOf, W * spec.heightTiles, spec.colours, columnFirst);
   if (!c.ok) {
     const what = stage.req.part === 'embedding' ? 'the embedding' : stage.req.part === 'lm_head' ? 'the LM head' : `layer ${stage.req.layers[0].index}`;
     // Fewer combine pieces are offered only where the stream that ran out enters or leaves a KV chunk tile: elsewhere
-    // they seldom free a colour, and each retry re-projects the whole model.
+    // they seldom free a colour, and each retry re-lowers and re-times the stages it changes.
     const s = streams[c.stream];
     const tiles = stage.lowered.plan.tiles;
     const chunkStream = [...s.src, ...s.dst].some((t) => tiles[t].tag.unit === 'kv-chunk');
     throw new ColourError(`${what}: ${c.error.what}`, c.error.where, c.error.fix, chunkStream ? stage.combinePieces : null);
   }
   // The colouring must be one the compiler's verifier accepts.
-  verifyRoutes(c.routes, c.colourOf, view);
+  verifyLinks(streams, placement.tileOf, rowFirst, columnFirst, c.alternative, c.colourOf, view);
   let alternativeRoutes = 0;
-  c.routes.forEach((r, i) => {
-    if (r !== rowFirst[i]) alternativeRoutes++;
-  });
-  return { colours: c.coloursUsed, alternativeRoutes, routes: c.routes, colourOf: c.colourOf };
+  for (const a of c.alternative) alternativeRoutes += a;
+  return { colours: c.coloursUsed, alternativeRoutes, colourOf: c.colourOf, alternative: c.alternative };
 }

@@ -1,16 +1,11 @@
 // Colour: give each stream a colour (a virtual channel). Two streams need different colours when they share a
 // directed link, a source tile or a destination tile — there, one colour could not tell their wavelets apart. A
-// tile may configure at most `maxColours` colours (24 on the WSE). Greedy, largest stream first, lowest colour first.
+// tile may configure at most `maxColours` colours (24 on the WSE): every colour is drawn from [0, maxColours), so no
+// tile can hold more. Greedy, largest stream first, lowest colour first.
 import { InputError } from '../../fabric/errors.js';
-import { tileName } from '../../fabric/geometry.js';
 import type { StreamDecl } from './plan.js';
-import type { StreamRoute } from './route.js';
-
-function popcount(x: number): number {
-  x -= (x >>> 1) & 0x55555555;
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
-}
+import type { RouteLinks, StreamRoute } from './route.js';
+import { zeroedU32 } from './scratch.js';
 
 /**
  * The colouring's outcome: a colour per stream and the route each stream takes (its first route, or the alternative
@@ -19,68 +14,75 @@ function popcount(x: number): number {
  */
 export type Colouring = { ok: true; colourOf: Int32Array; routes: StreamRoute[]; coloursUsed: number } | { ok: false; error: InputError; /** The stream no colour was left for. */ stream: number };
 
+/** colourLinks' outcome: a colour per stream, and which streams took their alternative route (1). */
+export type LinkColouring = { ok: true; colourOf: Int32Array; alternative: Uint8Array; coloursUsed: number } | { ok: false; error: InputError; stream: number };
+
 /**
  * Colours `streams` routed by `routes`. With `alternatives` (a second shortest route per stream, in the same order), a
  * stream none of whose colours is free on its first route takes its alternative where a colour is free there: both
  * are shortest, so the hop counts the estimate reads do not change.
  */
-export function assignColours(streams: StreamDecl[], routes: StreamRoute[], tileOf: Int32Array, tiles: number, maxColours: number, width: number, alternatives?: StreamRoute[]): Colouring {
+export function assignColours(streams: StreamDecl[], routes: StreamRoute[], tileOf: Int32Array, tiles: number, maxColours: number, _width: number, alternatives?: StreamRoute[]): Colouring {
+  const c = colourLinks(streams, linksOf(routes), tileOf, tiles, maxColours, alternatives && linksOf(alternatives), routes.map((r) => r.entries.size));
+  if (!c.ok) return c;
+  return { ok: true, colourOf: c.colourOf, routes: routes.map((r, i) => (c.alternative[i] ? alternatives![i] : r)), coloursUsed: c.coloursUsed };
+}
+
+/** Routes' links in compressed rows (route.ts RouteLinks), route i at row i. */
+function linksOf(routes: StreamRoute[]): RouteLinks {
+  const start = new Int32Array(routes.length + 1);
+  routes.forEach((r, i) => (start[i + 1] = start[i] + r.links.length));
+  const links = new Int32Array(start[routes.length]);
+  routes.forEach((r, i) => links.set(r.links, start[i]));
+  return { start, links };
+}
+
+/**
+ * assignColours on links alone (route.ts routeLinks): what a stage's colouring needs, without per-router entries.
+ * Streams go largest first: by `sizes` where given (the tiles a route touches), else by links (a tree touches one
+ * tile more than it has links, so the order is the same).
+ */
+export function colourLinks(streams: StreamDecl[], routes: RouteLinks, tileOf: Int32Array, tiles: number, maxColours: number, alternatives?: RouteLinks, sizes?: ArrayLike<number>): LinkColouring {
   if (maxColours > 32) throw new Error('colour: at most 32 colours are supported');
-  const linkMask = new Uint32Array(tiles * 5);
-  const srcMask = new Uint32Array(tiles);
-  const dstMask = new Uint32Array(tiles);
-  const allMask = new Uint32Array(tiles);
-  const colourOf = new Int32Array(streams.length).fill(-1);
-  const chosenRoutes = [...routes];
-  let used = 0;
-  const order = routes.map((r) => r.stream).sort((a, b) => routes[b].entries.size - routes[a].entries.size || a - b);
-  // The lowest colour free for stream `id` on route `r`, or -1 (and the tile that was full, if one was).
-  const pick = (id: number, r: StreamRoute): { colour: number; fullTile: number } => {
+  const n = streams.length;
+  const linkMask = zeroedU32('colour.link', tiles * 5);
+  const srcMask = zeroedU32('colour.src', tiles);
+  const dstMask = zeroedU32('colour.dst', tiles);
+  const colourOf = new Int32Array(n).fill(-1);
+  const alternative = new Uint8Array(n);
+  const size = sizes ?? Int32Array.from({ length: n }, (_, i) => routes.start[i + 1] - routes.start[i]);
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => size[b] - size[a] || a - b);
+  const palette = maxColours === 32 ? 0xffffffff : (1 << maxColours) - 1;
+  // The lowest colour free for stream `id` on the route in row `id` of `r`, or -1.
+  const pick = (id: number, r: RouteLinks): number => {
     const s = streams[id];
     let forbidden = 0;
-    for (const l of r.links) forbidden |= linkMask[l];
+    for (let k = r.start[id]; k < r.start[id + 1]; k++) forbidden |= linkMask[r.links[k]];
     for (const t of s.src) forbidden |= srcMask[tileOf[t]];
     for (const t of s.dst) forbidden |= dstMask[tileOf[t]];
-    let fullTile = -1;
-    for (let c = 0; c < maxColours; c++) {
-      const bit = 1 << c;
-      if (forbidden & bit) continue;
-      let fits = true;
-      for (const t of r.entries.keys()) {
-        if (!(allMask[t] & bit) && popcount(allMask[t]) >= maxColours) {
-          fits = false;
-          fullTile = t;
-          break;
-        }
-      }
-      if (fits) return { colour: c, fullTile };
-    }
-    return { colour: -1, fullTile };
+    const free = ~forbidden & palette;
+    return free === 0 ? -1 : 31 - Math.clz32(free & -free);
   };
+  let used = 0;
   for (const id of order) {
     const s = streams[id];
-    let r = routes[id];
+    let r = routes;
     let got = pick(id, r);
-    const alt = alternatives?.[id];
-    if (alt) {
-      const again = pick(id, alt);
-      if (again.colour >= 0 && (got.colour < 0 || again.colour < got.colour)) {
+    if (alternatives) {
+      const again = pick(id, alternatives);
+      if (again >= 0 && (got < 0 || again < got)) {
         got = again;
-        r = alt;
+        r = alternatives;
+        alternative[id] = 1;
       }
     }
-    if (got.colour < 0) {
-      const where = got.fullTile >= 0 ? `tile ${tileName(got.fullTile, width)}` : `stream ${s.label}`;
-      return { ok: false, stream: id, error: new InputError(`routing needs more than ${maxColours} colours at ${where}`, 'colour', 'use a larger fabric so regions spread out, or a fabric spec with more colours') };
-    }
-    const bit = 1 << got.colour;
-    colourOf[id] = got.colour;
-    chosenRoutes[id] = r;
-    used = Math.max(used, got.colour + 1);
-    for (const l of r.links) linkMask[l] |= bit;
+    if (got < 0) return { ok: false, stream: id, error: new InputError(`routing needs more than ${maxColours} colours at stream ${s.label}`, 'colour', 'use a larger fabric so regions spread out, or a fabric spec with more colours') };
+    const bit = 1 << got;
+    colourOf[id] = got;
+    used = Math.max(used, got + 1);
+    for (let k = r.start[id]; k < r.start[id + 1]; k++) linkMask[r.links[k]] |= bit;
     for (const t of s.src) srcMask[tileOf[t]] |= bit;
     for (const t of s.dst) dstMask[tileOf[t]] |= bit;
-    for (const t of r.entries.keys()) allMask[t] |= bit;
   }
-  return { ok: true, colourOf, routes: chosenRoutes, coloursUsed: used };
+  return { ok: true, colourOf, alternative, coloursUsed: used };
 }

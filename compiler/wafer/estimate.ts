@@ -4,7 +4,7 @@
 // what the mesh run adds. The projection evaluates real-size models with this same function.
 import type { FabricSpec } from '../../fabric/spec/schema.js';
 import { embedSlice, type Op } from '../../fabric/isa/types.js';
-import { opCost, opCycles, streamArrivalCycles, tileOpContext, type OpContext } from '../../fabric/mesh/cost.js';
+import { opCost, opCycles, streamArrivalCycles, streamedOpCycles, tileOpContext, type OpContext } from '../../fabric/mesh/cost.js';
 import { OPPOSITE_PORT, neighbour } from '../../fabric/geometry.js';
 import { flattenTasks } from '../../fabric/mesh/taskGraph.js';
 import type { Lowered } from './lower.js';
@@ -22,6 +22,18 @@ export interface StepEstimate {
   criticalPath?: PathSplit;
   /** With `probeTiles`: when the first stream reached each probed logical tile, and the critical path up to then. */
   firstArrival?: Map<number, { cycles: number; path: PathSplit }>;
+  /** With `pathTrace`: the critical path's segments, first to last — each task run or stream arrival on it with its cycles. */
+  pathTrace?: PathSegment[];
+}
+
+/** One segment of a critical path: a task's run (up to the op whose send the path follows) or a stream's arrival. */
+export interface PathSegment {
+  kind: 'task' | 'stream';
+  /** The task's or stream's label (for people). */
+  label: string;
+  /** The tile's role. */
+  role: string;
+  cycles: number;
 }
 
 /**
@@ -45,6 +57,8 @@ export interface EstimateOptions {
   criticalPath?: boolean;
   /** Logical tiles whose first arrival to report (StepEstimate.firstArrival); implies criticalPath. */
   probeTiles?: number[];
+  /** List the critical path's segments (StepEstimate.pathTrace), ending at this probed tile's first arrival or, absent, at the step's end; implies criticalPath. */
+  pathTrace?: { to?: number; from?: number };
 }
 
 /**
@@ -176,7 +190,7 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   // complete; dependents (CSR): the join tasks that wait on each task; recvColour: the stream a recv task waits for
   // (-1 for other triggers).
   const graph = flattenTasks(tiles);
-  const { taskBase, taskTile, depStart, deps: depList } = graph;
+  const { taskBase, taskTile, depStart, deps: depList, streams: streamsFrom, streamOps } = graph;
   const nTasks = taskBase[nTiles];
   const opBase = new Int32Array(nTasks + 1);
   const recvColour = new Int32Array(nTasks).fill(-1);
@@ -203,6 +217,8 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   // Op cycles, computed the first time the op runs (NaN until then); sends' colours and wavelets (-1: not a plain send).
   const nOps = opRef.length;
   const opCyc = new Float64Array(nOps).fill(NaN);
+  // What a piecewise receive's ops were charged (NaN: their full cycles), for the critical path.
+  const opCharged = new Float64Array(nOps).fill(NaN);
   const sendColour = new Int32Array(nOps);
   const sendWavelets = new Int32Array(nOps);
   for (let i = 0; i < nOps; i++) {
@@ -243,6 +259,11 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     if (g < lowReady[tile]) lowReady[tile] = g;
   };
   const ceFree = new Float64Array(nTiles);
+  // Piecewise receives (fabric/mesh/cost.ts streamedOpCycles): when each recv task's first wavelet lands, when a
+  // task's inputs other than its stream are in, and when each CE last ended a task with ops.
+  const recvFirst = new Float64Array(nTasks);
+  const otherDone = new Float64Array(nTasks);
+  const workFree = new Float64Array(nTiles);
   const rampFree = new Float64Array(nTiles);
   const running = new Uint8Array(nTiles);
   // Events carry a number: an arrival a as 2a, the end of task g as 2g + 1 (no object per event).
@@ -250,6 +271,7 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   const arrTile: number[] = [];
   const arrStream: number[] = [];
   const arrTask: number[] = [];
+  const arrFirst: number[] = [];
   let waveletsSent = 0;
   let waveletHops = 0;
   let end = 0;
@@ -258,7 +280,7 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   // Critical path (opts.criticalPath / probeTiles): each task run records what it waited for last — the event that
   // made it ready or the CE's previous task — and each arrival the send behind it; the path is walked back afterwards.
   const probes = opts.probeTiles ? new Set(opts.probeTiles) : null;
-  const tracking = opts.criticalPath === true || probes !== null;
+  const tracking = opts.criticalPath === true || probes !== null || opts.pathTrace !== undefined;
   const readyAt = new Float64Array(tracking ? nTasks : 0);
   const readyRef = new Int32Array(tracking ? nTasks : 0).fill(-1);
   const startAt = new Float64Array(tracking ? nTasks : 0);
@@ -289,6 +311,7 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
       arrTile.push(d);
       arrStream.push(stream);
       arrTask.push(recvAt[e]);
+      arrFirst.push(arrive - (wavelets - 1));
       if (tracking) {
         arrSender.push(g);
         arrOp.push(opIndex);
@@ -328,11 +351,20 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
       lastTask[tile] = g;
     }
     let t = t0 + spec.taskStartCycles;
+    const from = streamsFrom[g];
+    let credit = from >= 0 && streamOps[g] > 0 ? Math.max(0, t0 - Math.max(recvFirst[from], otherDone[g], workFree[tile])) : 0;
     for (let o = opBase[g]; o < opBase[g + 1]; o++) {
       let c = opCyc[o];
       if (c !== c) c = opCyc[o] = opCycles(spec, opRef[o], ctxOf(tile));
-      t += c;
       const colour = sendColour[o];
+      if (credit > 0) {
+        if (o - opBase[g] < streamOps[g]) {
+          const charged = streamedOpCycles(spec, c, credit);
+          credit -= c - charged;
+          c = opCharged[o] = charged;
+        } else credit = 0;
+      }
+      t += c;
       if (colour >= 0) send(tile, colour, sendWavelets[o], t, g, o - opBase[g]);
       else if (colour === -2) issueOtherSends(tile, opRef[o], t, g, o - opBase[g]);
     }
@@ -354,6 +386,7 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
       const id = arrTask[a];
       if (id < 0) throw new Error(`estimate: stream ${streams[arrStream[a]].label} arrives at ${tiles[tile].role} with no task waiting`);
       const g = taskBase[tile] + id;
+      recvFirst[g] = arrFirst[a];
       if (tracking) {
         readyAt[g] = time;
         readyRef[g] = item;
@@ -365,8 +398,10 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
       const g = (item - 1) / 2;
       const tile = taskTile[g];
       running[tile] = 0;
+      if (opBase[g + 1] > opBase[g]) workFree[tile] = time;
       for (let i = depStart[g]; i < depStart[g + 1]; i++) {
         const dep = depList[i];
+        if (streamsFrom[dep] !== g && time > otherDone[dep]) otherDone[dep] = time;
         if (--remaining[dep] === 0) {
           makeReady(tile, dep);
           if (tracking) {
@@ -383,8 +418,8 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
 
   const streamClass = new Map<number, number>();
   /** Adds an op's cycles to `path`: its arithmetic to its kind, what SRAM bandwidth adds beyond that to `sram`. */
-  const chargeOp = (path: Float64Array, op: Op, ctx: OpContext) => {
-    const cycles = opCycles(spec, op, ctx);
+  const chargeOp = (path: Float64Array, op: Op, ctx: OpContext, charged: number) => {
+    const cycles = charged === charged ? charged : opCycles(spec, op, ctx);
     if (op.op === 'send' || op.op === 'dispatch') {
       path[CAUSE.overhead] += cycles;
       return;
@@ -401,11 +436,17 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     path[CAUSE.wait] += startAt[g] - predAt[g];
     path[CAUSE.overhead] += spec.taskStartCycles;
     const ctx = ctxOf(tile);
-    for (let i = 0; i <= lastOp && i < task.ops.length; i++) chargeOp(path, task.ops[i], ctx);
+    for (let i = 0; i <= lastOp && i < task.ops.length; i++) chargeOp(path, task.ops[i], ctx, opCharged[opBase[g] + i]);
+  };
+  const traceTask = (trace: PathSegment[] | undefined, g: number, cycles: number) => {
+    if (!trace) return;
+    const tile = taskTile[g];
+    trace.push({ kind: 'task', label: tiles[tile].tasks[g - taskBase[tile]].label ?? '', role: tiles[tile].role, cycles });
   };
   /** The critical path up to an event (an arrival 2a or a task end 2g + 1), walked back through its predecessors. */
-  const pathTo = (ref: number): Float64Array => {
+  const pathTo = (ref: number, trace?: PathSegment[]): Float64Array => {
     const path = new Float64Array(PATH_CAUSES.length);
+    const total = () => (trace ? path.reduce((a, b) => a + b, 0) : 0);
     while (ref >= 0) {
       let g: number;
       if ((ref & 1) === 0) {
@@ -416,17 +457,29 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
         // Queueing behind earlier sends and the wavelets after the first are serialisation; the rest is latency.
         path[cls] += arrStart[a] - arrIssue[a] + (arrWavelets[a] - 1);
         path[CAUSE.hops] += arrTime[a] - arrStart[a] - (arrWavelets[a] - 1);
+        trace?.push({ kind: 'stream', label: streams[stream].label, role: tiles[arrTile[a]].role, cycles: arrTime[a] - arrIssue[a] });
         g = arrSender[a];
+        const before = total();
         chargeTask(path, g, arrOp[a]);
+        traceTask(trace, g, total() - before);
       } else {
         g = (ref - 1) / 2;
+        const before = total();
         chargeTask(path, g, Infinity);
+        traceTask(trace, g, total() - before);
       }
       ref = predRef[g];
     }
+    trace?.reverse();
     return path;
   };
   out.criticalPath = toSplit(pathTo(endRef));
+  if (opts.pathTrace) {
+    const to = opts.pathTrace.to;
+    const ref = to !== undefined && firstArrivalRef.has(to) ? 2 * firstArrivalRef.get(to)! : endRef;
+    out.pathTrace = [];
+    pathTo(ref, out.pathTrace);
+  }
   if (probes) {
     out.firstArrival = new Map();
     for (const [tile, a] of firstArrivalRef) out.firstArrival.set(tile, { cycles: arrTime[a], path: toSplit(pathTo(2 * a)) });

@@ -15,8 +15,20 @@ export interface Placement {
   bandHeight: number;
 }
 
+/** The last scan order made (a stage is placed several times on the same wafer): read only. */
+let keptOrder: { width: number; height: number; bandHeight: number; order: Int32Array } | null = null;
+
 /** The scan order of all mesh tiles (usable or not). */
 export function scanOrder(width: number, height: number, bandHeight: number): Int32Array {
+  return sharedScanOrder(width, height, bandHeight).slice();
+}
+
+function sharedScanOrder(width: number, height: number, bandHeight: number): Int32Array {
+  if (!keptOrder || keptOrder.width !== width || keptOrder.height !== height || keptOrder.bandHeight !== bandHeight) keptOrder = { width, height, bandHeight, order: makeScanOrder(width, height, bandHeight) };
+  return keptOrder.order;
+}
+
+function makeScanOrder(width: number, height: number, bandHeight: number): Int32Array {
   const order = new Int32Array(width * height);
   let k = 0;
   for (let b = 0, y0 = 0; y0 < height; b++, y0 += bandHeight) {
@@ -53,7 +65,7 @@ export function placeTiles(tiles: LogicalTile[], width: number, height: number, 
     );
   }
   const bandHeight = Math.min(height, 16);
-  const order = scanOrder(width, height, bandHeight);
+  const order = sharedScanOrder(width, height, bandHeight);
   const tileOf = new Int32Array(tiles.length);
   const logicalAt = new Int32Array(width * height).fill(-1);
   let k = 0;

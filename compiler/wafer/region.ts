@@ -102,8 +102,8 @@ export interface ReduceUp {
 
 /**
  * A reduction of one value per tile up `shape` (tiles[0] the root): one stream per edge, made first, in tile order;
- * then each tile receives each child's values into a buffer of its own and merges them once they and its own value
- * (`last[c]`, the task after which it is ready) are in, and every tile but the root sends its merged value to its
+ * then each tile receives each child's values into a buffer of its own and merges them as they land once its own value
+ * (`last[c]`, the task after which it is ready) is in — a piecewise receive (Task.streams) — and every tile but the root sends its merged value to its
  * parent. Returns per tile the task after which its value covers its subtree (the root's: all of them) — append ops
  * to it. Regions' partial sums, the hub slices' sums and the LM head's argmax all reduce this way.
  */
@@ -118,6 +118,8 @@ export function reduceUp(p: PlanBuilder, shape: ReduceShape, tiles: LogicalTile[
       const r = p.buffer(t, o.recvBuffer(m), 'f32', o.len, zeros, 'activation');
       const got = p.recv(t, up.get(ch)!, slice(r, 0, o.len), [], o.recvLabel);
       out[c] = p.task(t, { on: 'after', tasks: [out[c].id, got.id] }, o.merge(r), o.mergeLabel);
+      // A piecewise receive: the merge adds the child's values as they land (Task.streams, fabric/mesh/cost.ts).
+      out[c].streams = got.id;
     });
     if (c > 0) out[c].ops.push({ op: 'send', colour: up.get(c)!.id, src: o.src });
   }

@@ -5,7 +5,9 @@ import type { BufferInit } from '../../fabric/isa/types.js';
 import type { ModelGraph } from '../graph/graph.js';
 import { layerMatrices } from '../graph/graph.js';
 import type { Lowered } from './lower.js';
-import type { MeshView, StreamRoute } from './route.js';
+import type { StreamDecl } from './plan.js';
+import { zeroedU32 } from './scratch.js';
+import type { MeshView, RouteLinks, StreamRoute } from './route.js';
 
 type Block = [number, number, number, number];
 
@@ -79,6 +81,36 @@ export function verifyRoutes(routes: StreamRoute[], colourOf: Int32Array, view: 
       const to = neighbour(Math.floor(l / 5), l % 5, view.width, view.height);
       if (entered.has(to) && r.entries.get(to)!.length === 1) throw new Error(`verify: stream ${r.stream} enters tile ${to} twice`);
       entered.add(to);
+    }
+  }
+}
+
+/**
+ * verifyRoutes on links alone (route.ts RouteLinks; `chosen[i]` 1 where stream i took its `alternatives` route):
+ * every link alive, no two streams on one link with one colour, and each route a tree — a multicast enters no tile
+ * twice, an in-tree (several sources) leaves no tile twice, so neither can close a cycle.
+ */
+export function verifyLinks(streams: StreamDecl[], tileOf: Int32Array, routes: RouteLinks, alternatives: RouteLinks | null, chosen: Uint8Array | null, colourOf: Int32Array, view: MeshView): void {
+  const n = view.width * view.height;
+  const onLink = zeroedU32('verify.link', n * 5);
+  const seen = zeroedU32('verify.seen', n);
+  for (let i = 0; i < streams.length; i++) {
+    const s = streams[i];
+    const r = chosen?.[i] ? alternatives! : routes;
+    const bit = 1 << colourOf[i];
+    let multicast = true;
+    for (const t of s.src) if (tileOf[t] !== tileOf[s.src[0]]) multicast = false;
+    for (let k = r.start[i]; k < r.start[i + 1]; k++) {
+      const l = r.links[k];
+      const tile = Math.floor(l / 5);
+      const port = l % 5;
+      if (!view.faultFree && !view.linkAlive(tile, port)) throw new Error(`verify: stream ${i} uses a dead link out of tile ${tile} port ${port}`);
+      if (onLink[l] & bit) throw new Error(`verify: stream ${i} shares colour ${colourOf[i]} with another on a link out of tile ${tile} port ${port}`);
+      onLink[l] |= bit;
+      const t = multicast ? neighbour(tile, port, view.width, view.height) : tile;
+      if (t < 0) throw new Error(`verify: stream ${i} leaves the mesh out of tile ${tile} port ${port}`);
+      if (seen[t] === i + 1) throw new Error(`verify: stream ${i} ${multicast ? 'enters' : 'leaves'} tile ${t} twice`);
+      seen[t] = i + 1;
     }
   }
 }

@@ -83,6 +83,7 @@ export const taskSchema = z.strictObject({
   id: nonNegativeInt,
   trigger: triggerSchema,
   ops: z.array(opSchema),
+  streams: nonNegativeInt.optional(),
   label: z.string().optional(),
 });
 

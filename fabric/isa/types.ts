@@ -164,6 +164,14 @@ export interface Task {
   id: number;
   trigger: Trigger;
   ops: Op[];
+  /**
+   * A piecewise receive: the id of a recv task of this tile, among this `after` task's tasks, whose slice this task's
+   * leading ops (those that read its buffer, up to the first that does not or sends) read in arrival order — a fabric-input operand (docs/hardware.md#tasks-and-queues:
+   * fabric DSDs stream wavelets into the vector ops), so the work overlaps the wavelets' arrival instead of waiting
+   * for the last. Values are unchanged (the ops still see the whole slice); the timing is
+   * fabric/mesh/cost.ts streamedOpCycles.
+   */
+  streams?: number;
   /** For reports: which layer and role this work belongs to. */
   label?: string;
 }

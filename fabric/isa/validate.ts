@@ -220,6 +220,13 @@ function validateTile(
         throw new InputError(`"after" waits for ${tr.count} of ${tr.tasks.length} tasks`, `${tw()}.trigger`, `use a count of at most ${tr.tasks.length}`);
       }
     }
+    if (t.streams !== undefined) {
+      const tr = t.trigger;
+      const src = tile.tasks.find((x) => x.id === t.streams);
+      if (tr.on !== 'after' || tr.count !== undefined || !tr.tasks.includes(t.streams) || src?.trigger.on !== 'recv') {
+        throw new InputError(`task ${t.id} streams from task ${t.streams}, which is not a recv task it waits for`, `${tw()}.streams`, 'name a recv task of this tile listed in this task\'s "after" tasks (with no count)');
+      }
+    }
     if (t.trigger.on === 'recv') {
       ctx.at(k, -1, '');
       const into = slice(ctx, t.trigger.into, WORD, 'into');

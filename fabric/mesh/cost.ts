@@ -3,7 +3,7 @@
 // never drift (docs/design.md#two-levels-of-truth). Every constant is either a spec field (cited in presets.ts to
 // docs/hardware.md) or an assumption documented here.
 import type { FabricSpec } from '../spec/schema.js';
-import { inWindow, windowRows, type BufferDtype, type Op, type Task, type TileProgram } from '../isa/types.js';
+import { inWindow, windowRows, type BufferDtype, type Op, type Slice, type Task, type TileProgram } from '../isa/types.js';
 import { MATVEC_OPERAND } from '../../kernels/matvec.js';
 
 // The assumed constants (op setup, matvec row overhead, transcendental cycles, send issue) are spec.costs: one override
@@ -166,6 +166,19 @@ function streamedMatvec(spec: FabricSpec, rows: number, compute: number, weightB
   };
 }
 
+/**
+ * The fewest cycles per multiply-accumulate any matvec block in `dtype` (or `format`) is charged by matvecCost: the
+ * slower of its arithmetic and its SRAM reads per MAC (a weight and x's operand), without the setup, row overheads and
+ * conversions a block adds. So rows × cols × this never exceeds matvecCost(rows, cols).cycles.
+ */
+export function matvecCyclesPerMac(spec: FabricSpec, dtype: BufferDtype, format?: 'mxfp4'): number {
+  const port = sramReadBytesPerCycle(spec);
+  if (format === 'mxfp4') return Math.max(spec.costs.mxfp4DecodeOpsPerWeight / spec.simdWidth.f16 + 1 / f16Acc32Width(spec), (spec.costs.mxfp4BitsPerWeight / 8 + 2) / port);
+  const sixteen = dtype === 'bf16' || dtype === 'f16';
+  const width = sixteen ? f16Acc32Width(spec) : simdFor(spec, dtype);
+  return Math.max(1 / width, (elemBytes(dtype) + matvecOperandBytes(dtype)) / port);
+}
+
 /** Bytes of x per multiply-accumulate: the operand the engine's kernels multiply W by (kernels/matvec.ts MATVEC_OPERAND). */
 function matvecOperandBytes(dtype: BufferDtype): number {
   switch (dtype) {
@@ -306,6 +319,36 @@ export function waferLinkCycles(spec: FabricSpec, bytes: number): number {
 
 export function opCycles(spec: FabricSpec, op: Op, ctx: OpContext): number {
   return opCost(spec, op, ctx).cycles;
+}
+
+/**
+ * A piecewise receive (Task.streams): the task's leading ops (streamedPrefix) read the received slice as a fabric-input
+ * operand, one wavelet as it lands (docs/hardware.md#tasks-and-queues), so they could have begun `credit` cycles
+ * before the task starts as a whole — from the latest of the first wavelet's landing, the task's other inputs being
+ * ready and the CE's last work ending, to the start. Each op in turn is charged what is left of its cycles after the
+ * credit, and at least opSetupCycles + 1 (its setup and the element of the last wavelet): streamed, an op ends no
+ * earlier than one element after the last wavelet. Returns the op's charged cycles; the caller spends the difference
+ * from its credit. (Assumption, docs/assumptions.md: a fabric-input operand runs at the ops' own widths, which at ≥ 1
+ * element per cycle keep up with the one wavelet per cycle a ramp delivers.)
+ */
+export function streamedOpCycles(spec: FabricSpec, cycles: number, credit: number): number {
+  return Math.max(Math.min(cycles, spec.costs.opSetupCycles + 1), cycles - Math.max(0, credit));
+}
+
+/**
+ * The leading ops of a piecewise receive that stream: from the first, those that compute on (read a slice of) the
+ * received buffer `buf`, up to the first that does not (or sends). The others wait for the last wavelet as usual.
+ */
+export function streamedPrefix(ops: readonly Op[], buf: string): number {
+  let n = 0;
+  for (const op of ops) {
+    if (op.op === 'send' || op.op === 'dispatch' || op.op === 'embed' || op.op === 'output') break;
+    let reads = false;
+    for (const v of Object.values(op)) if (typeof v === 'object' && v !== null && 'buf' in v && (v as Slice).buf === buf) reads = true;
+    if (!reads) break;
+    n++;
+  }
+  return n;
 }
 
 /** A task's CE cycles with no stalls: taskStartCycles + Σ opCycles. */

@@ -14,7 +14,7 @@
 //   (dispatch indices, embed's token test) and at the end of the step. Cycles and bytes are the same for any number
 //   of workers.
 // - The parallel mesh (MeshOptions.stripPool): the mesh cut into strips, each thread running the timing and the
-//   numbers of its own strip, a barrier every simulated cycle (strips.ts; docs/parallel-mesh.md). Same results again.
+//   numbers of its own strip, meeting at a barrier once per window of cycles they can run apart (strips.ts, lookahead.ts; docs/parallel-mesh.md). Same results again.
 //
 // CE model (per tile): the task picker starts the lowest-id ready task when the CE is idle; a task costs
 // spec.taskStartCycles, then each op its opCycles (cost.ts). A send (also dispatch, embed) puts its wavelets in the
@@ -30,12 +30,13 @@ import { OPPOSITE_PORT, neighbour, portIndex } from '../geometry.js';
 import { validateProgram } from '../isa/validate.js';
 import { dtypeBytes } from '../isa/sram.js';
 import { embedSlice, type BufferDecl, type BufferInit, type Program } from '../isa/types.js';
-import { opCost, tileOpContext } from './cost.js';
+import { opCost, streamedOpCycles, tileOpContext } from './cost.js';
 import { FunctionalExecutor, JOB_HEADER } from './functional.js';
 import { layoutArena, type ArenaLayout } from './plan.js';
 import { TRIG_START, flattenTasks } from './taskGraph.js';
 import { NO_ROUTE, NoRouteError, RouterCore, SINK, newSinkScratch, type SinkScratch, type StuckVc } from './router.js';
 import { canShareMemory, stepBuffer, type JobPool, type JobPoolFactory, type StripInit, type StripPool, type StripPoolFactory, type StripStepRequest, type WorkerBatch } from './pool.js';
+import { LOOKAHEAD_CAP, lookahead } from './lookahead.js';
 import { StripExchange, exchangeLayout, stripOwners, type Quiescence, type StripCut, type StripFailure, type StripReport, type StripTraceEvent } from './strips.js';
 
 /** Raw bytes of a buffer's initial contents, in decl.dtype (length × dtype size bytes). */
@@ -51,7 +52,7 @@ export interface MeshOptions {
   /**
    * The parallel mesh: with this, `workers` ≥ 1 threads each step a strip of the mesh — its routers, compute engines
    * and numbers — one on the calling thread and workers − 1 from this factory (Node: src/workers/stripPool.ts
-   * nodeStripPool), meeting at a barrier every simulated cycle (fabric/mesh/strips.ts). `pool` is then not used.
+   * nodeStripPool), meeting at a barrier once per window of cycles they can run apart (fabric/mesh/strips.ts). `pool` is then not used.
    */
   stripPool?: StripPoolFactory;
   /** The parallel mesh's cut (default: blocks of whole rows; results do not depend on it). */
@@ -230,7 +231,8 @@ export class MeshEngine {
   // Program tiles.
   private readonly progMesh: Int32Array; // program tile -> mesh tile
   private readonly taskBase: Int32Array; // program tile -> first global task
-  private readonly taskOrder: Int32Array[]; // program tile -> global tasks sorted by id
+  /** Tile k's global tasks sorted by id: taskOrder[taskBase[k] .. taskBase[k + 1]). */
+  private readonly taskOrder: Int32Array;
   private readonly nTasks: number;
   private readonly gTile: Int32Array;
   private readonly gLocal: Int32Array;
@@ -240,11 +242,23 @@ export class MeshEngine {
   private readonly gDeps: Int32Array;
   private readonly gLabel: Int32Array;
   private readonly gNeedsValues: Uint8Array;
+  /** Piecewise receives (Task.streams): the recv task each streams from, -1 elsewhere. */
+  private readonly gStreams: Int32Array;
+  private readonly gStreamOps: Int32Array;
   private readonly labels: string[];
-  private readonly opKind: Uint8Array[]; // per global task, per op
-  private opCycles: Int32Array[] = [];
-  private opFmac: Float64Array[] = [];
-  private opRead: Float64Array[] = [];
+  // Ops in columns: op i of global task g is opStart[g] + i. Costs are refilled each step (attention's depend on the
+  // position), in place: columns, not an object or array per task, so a 10^5-tile mesh makes no garbage per step.
+  private readonly opStart: Int32Array;
+  private readonly opKind: Uint8Array;
+  private readonly opCycles: Int32Array;
+  private readonly opFmac: Float64Array;
+  private readonly opRead: Float64Array;
+  /** Each op's word in its task's staging slice (-1: none); a send's colour and wavelet count. */
+  private readonly opStageOff: Int32Array;
+  private readonly opColour: Int32Array;
+  private readonly opLen: Int32Array;
+  /** Tasks with an output op (their start records where the output is staged). */
+  private readonly gHasOutput: Uint8Array;
   private readonly rampVc: Int32Array; // program tile*C + colour -> ramp-input VC, -1
   private readonly recvTask: Int32Array; // program tile*C + colour -> global task, -1
   private readonly recvCount: Int32Array;
@@ -257,6 +271,9 @@ export class MeshEngine {
   private readonly taskStartAt: Float64Array;
   private readonly taskJob: Int32Array;
   private readonly taskStage: Int32Array;
+  /** Piecewise receives: when a recv task's first wavelet landed, and when a task's inputs other than its stream were in. */
+  private readonly recvFirstAt: Float64Array;
+  private readonly otherDoneAt: Float64Array;
 
   // CE state, per program tile.
   private readonly ceState: Uint8Array;
@@ -265,6 +282,9 @@ export class MeshEngine {
   private readonly cePostSend: Uint8Array;
   private readonly ceWake: Float64Array;
   private readonly stallStart: Float64Array;
+  /** When the CE last ended a task with ops (op-less receive tasks only re-arm), and a streamed task's credit left. */
+  private readonly ceWorkFreeAt: Float64Array;
+  private readonly ceCredit: Float64Array;
   private readonly heap: WakeHeap;
   private paused: number[] = [];
 
@@ -335,6 +355,8 @@ export class MeshEngine {
   private stripPool: StripPool | null = null;
   /** The other strips' last reports (their counters are totals). */
   private others: StripReport[] = [];
+  /** Lookahead (lookahead.ts): the fewest cycles from any of this strip's CEs acting to a post to another strip. */
+  private minSend = 0;
   private readonly onWavelet = (land: number, lat: number, target: number, data: number, flags: number): void => this.core.acceptWavelet(land, lat, target, data, flags);
   private readonly onCredit = (v: number): void => this.core.acceptCredit(v, this.now);
 
@@ -469,7 +491,20 @@ export class MeshEngine {
     this.gDeps = graph.deps;
     this.gLabel = new Int32Array(nT);
     this.gNeedsValues = new Uint8Array(nT);
-    this.opKind = [];
+    this.gStreams = graph.streams;
+    this.gStreamOps = graph.streamOps;
+    const opStart = (this.opStart = new Int32Array(nT + 1));
+    progs.forEach((tile, k) => tile.tasks.forEach((t, j) => (opStart[this.taskBase[k] + j + 1] = t.ops.length)));
+    for (let g = 0; g < nT; g++) opStart[g + 1] += opStart[g];
+    this.opKind = new Uint8Array(opStart[nT]);
+    this.opCycles = new Int32Array(opStart[nT]);
+    this.opFmac = new Float64Array(opStart[nT]);
+    this.opRead = new Float64Array(opStart[nT]);
+    this.gHasOutput = new Uint8Array(nT);
+    this.opStageOff = new Int32Array(opStart[nT]);
+    this.opColour = new Int32Array(opStart[nT]);
+    this.opLen = new Int32Array(opStart[nT]);
+    this.taskOrder = new Int32Array(nT);
     this.rampVc = new Int32Array(nProg * C).fill(-1);
     this.recvTask = new Int32Array(nProg * C).fill(-1);
     this.recvCount = new Int32Array(nProg * C);
@@ -477,7 +512,6 @@ export class MeshEngine {
     this.recvGot = new Int32Array(nProg * C);
     const labelIds = new Map<string, number>();
     this.labels = [];
-    this.taskOrder = [];
     let maxFanout = 1;
     progs.forEach((tile, k) => {
       const r = this.progMesh[k];
@@ -501,17 +535,21 @@ export class MeshEngine {
           this.recvCount[k * C + tr.colour] = tr.count;
           this.recvIntoWord[k * C + tr.colour] = (this.layout.buffers[k].get(tr.into.buf)!.byte >> 2) + tr.into.offset;
         }
-        const kinds = new Uint8Array(t.ops.length);
         t.ops.forEach((op, i) => {
-          kinds[i] = op.op === 'send' ? K_SEND : op.op === 'dispatch' ? K_DISPATCH : op.op === 'embed' ? K_EMBED : op.op === 'output' ? K_OUTPUT : K_COMPUTE;
+          this.opKind[opStart[g] + i] = op.op === 'send' ? K_SEND : op.op === 'dispatch' ? K_DISPATCH : op.op === 'embed' ? K_EMBED : op.op === 'output' ? K_OUTPUT : K_COMPUTE;
+          if (op.op === 'output') this.gHasOutput[g] = 1;
+          this.opStageOff[opStart[g] + i] = this.layout.stageOffsets[k][j][i];
+          if (op.op === 'send') {
+            this.opColour[opStart[g] + i] = op.colour;
+            this.opLen[opStart[g] + i] = op.src.length;
+          }
           if (op.op === 'dispatch' || op.op === 'embed') this.gNeedsValues[g] = 1;
           if (op.op === 'dispatch') maxFanout = Math.max(maxFanout, op.indices.length);
           if (op.op === 'embed') maxFanout = Math.max(maxFanout, op.colours.length);
         });
-        this.opKind.push(kinds);
       });
       const order = tile.tasks.map((t, j) => ({ id: t.id, g: this.taskBase[k] + j })).sort((a, b) => a.id - b.id);
-      this.taskOrder.push(Int32Array.from(order.map((o) => o.g)));
+      order.forEach((o, i) => (this.taskOrder[this.taskBase[k] + i] = o.g));
     });
     this.labelBusy = new Float64Array(this.labels.length);
     this.tState = new Uint8Array(nT);
@@ -519,6 +557,8 @@ export class MeshEngine {
     this.taskStartAt = new Float64Array(nT);
     this.taskJob = new Int32Array(nT).fill(-1);
     this.taskStage = new Int32Array(nT);
+    this.recvFirstAt = new Float64Array(nT);
+    this.otherDoneAt = new Float64Array(nT);
     this.stageOf = new Int32Array(nT);
     const stagers: number[] = [];
     for (let g = 0, at = 0; g < nT; g++) {
@@ -540,6 +580,8 @@ export class MeshEngine {
     this.cePostSend = new Uint8Array(nProg);
     this.ceWake = new Float64Array(nProg).fill(-1);
     this.stallStart = new Float64Array(nProg);
+    this.ceWorkFreeAt = new Float64Array(nProg);
+    this.ceCredit = new Float64Array(nProg);
     this.heap = new WakeHeap(nProg);
     this.obRing = this.Q + maxFanout + 2;
     this.obColour = new Int32Array(nProg * this.obRing);
@@ -559,14 +601,48 @@ export class MeshEngine {
     for (const k of this.ownProg) this.mine[k] = 1;
     if (strips > 0) {
       const cross = this.crossings(owner, strips);
-      const ex = exchangeLayout(strips, cross.links, cross.vcs);
+      // A round may return up to a queue depth of credits per crossing VC (strips.ts).
+      const ex = exchangeLayout(strips, cross.links, cross.vcs.map((n) => n * spec.queueDepthWavelets));
       const bytes = StripExchange.sharedBytes(ex);
       this.stripShared = strip ?? { mail: new SharedArrayBuffer(bytes.mail), reduction: new SharedArrayBuffer(bytes.reduction), counters: counters! };
       this.exchange = new StripExchange(this.stripIndex, ex, this.stripShared.mail, this.stripShared.reduction);
-      if (strips > 1) this.core.partition(owner, this.stripIndex, this.exchange);
+      if (strips > 1) {
+        this.core.partition(owner, this.stripIndex, this.exchange);
+        this.minSend = this.setupLookahead(owner);
+      }
     }
 
     this.pool = strips === 0 && this.workers > 0 && opts.pool ? opts.pool({ program, layout: this.layout, memory: this.memory }, this.workers) : null;
+  }
+
+  /**
+   * Gives the router core its lookahead distances (fabric/mesh/lookahead.ts) and returns this strip's smallest
+   * CE-to-post distance. Every strip computes the same distances (they depend on the program and the cut).
+   */
+  private setupLookahead(owner: Uint8Array): number {
+    const tiles = this.W * this.H;
+    const C = this.C;
+    const sendVcStart = new Int32Array(tiles + 1);
+    const perTile: number[][] = Array.from({ length: tiles }, () => []);
+    this.program.tiles.forEach((tile, k) => {
+      const colours = new Set<number>();
+      for (const t of tile.tasks) {
+        for (const op of t.ops) {
+          if (op.op === 'send') colours.add(op.colour);
+          else if (op.op === 'dispatch' || op.op === 'embed') for (const c of op.colours) colours.add(c);
+        }
+      }
+      for (const c of colours) if (this.rampVc[k * C + c] >= 0) perTile[this.progMesh[k]].push(this.rampVc[k * C + c]);
+    });
+    for (let r = 0; r < tiles; r++) sendVcStart[r + 1] = sendVcStart[r] + perTile[r].length;
+    const core = this.core;
+    const la = lookahead({ tiles, vcTile: core.vcTile, downVc: core.downVc, routeMask: core.routeMask, linkLatency: core.linkLatency, owner, sendVcStart, sendVcs: Int32Array.from(perTile.flat()), taskStartCycles: this.spec.taskStartCycles });
+    const sink = new Int32Array(tiles);
+    for (let r = 0; r < tiles; r++) sink[r] = Math.min(LOOKAHEAD_CAP, this.spec.taskStartCycles + la.send[r]);
+    core.setLookahead(la.vc, sink, LOOKAHEAD_CAP);
+    let min = LOOKAHEAD_CAP;
+    for (const k of this.ownProg) min = Math.min(min, la.send[this.progMesh[k]]);
+    return min;
   }
 
   /** Copies every buffer's initial contents into the arena. */
@@ -658,9 +734,18 @@ export class MeshEngine {
     return (req) => engine.stripStep(req);
   }
 
-  /** Barriers the parallel mesh has passed (0 for the single-threaded engine): the simulated cycles it synchronised. */
+  /** Barriers the parallel mesh has passed (0 for the single-threaded engine). */
   get barrierRounds(): number {
     return this.exchange ? this.exchange.rounds : 0;
+  }
+
+  /**
+   * Wall time of the parallel mesh so far, as strip 0 saw it (zeros for the single-threaded engine): its own work and
+   * barrier waits, and the critical path — per round, the slowest strip's work, summed (strips.ts StripExchange).
+   */
+  get stripTiming(): { workMs: number; waitMs: number; criticalMs: number } {
+    const ex = this.exchange;
+    return ex ? { workMs: ex.workMs, waitMs: ex.waitMs, criticalMs: ex.criticalMs } : { workMs: 0, waitMs: 0, criticalMs: 0 };
   }
 
   get widthTiles(): number {
@@ -748,7 +833,8 @@ export class MeshEngine {
   /** Throws the failure of the lowest strip that failed (an error before a livelock; livelock names the first stuck VC). */
   private throwFailure(reports: StripReport[]): void {
     const f = reports.map((r) => r.failure).filter((x): x is StripFailure => x !== null && x.kind !== 'aborted');
-    const err = f.find((x) => x.kind === 'error');
+    // Strips run apart between barriers, so two may fail in one window: the earlier cycle is the one a single thread meets.
+    const err = f.filter((x) => x.kind === 'error').sort((a, b) => a.cycle - b.cycle)[0];
     if (err) throw err.name === 'MeshRunError' ? new MeshRunError(err.message, err.x, err.y, err.colour, err.cycle) : new Error(err.message);
     if (f.length > 0) {
       const stuck = f.map((x) => x.stuck).filter((x): x is StuckVc => x !== null).sort((a, b) => a.vc - b.vc)[0];
@@ -805,6 +891,10 @@ export class MeshEngine {
     this.afterGot.fill(0);
     this.taskJob.fill(-1);
     this.recvGot.fill(0);
+    this.recvFirstAt.fill(this.now);
+    this.otherDoneAt.fill(this.now);
+    this.ceWorkFreeAt.fill(this.now);
+    this.ceCredit.fill(0);
     this.core.sinkRoom.fill(0);
     for (let k = 0; k < this.nProg; k++) {
       const r = this.progMesh[k];
@@ -821,27 +911,20 @@ export class MeshEngine {
     this.outputsAt.clear();
     this.paused = [];
     // Per-step op costs (attention depends on the position).
-    this.opCycles = new Array<Int32Array>(this.nTasks);
-    this.opFmac = new Array<Float64Array>(this.nTasks);
-    this.opRead = new Array<Float64Array>(this.nTasks);
     for (const k of this.ownProg) {
       const tile = this.program.tiles[k];
       const ctx = tileOpContext(tile, this.position);
-      tile.tasks.forEach((t, j) => {
-        const g = this.taskBase[k] + j;
-        const cyc = new Int32Array(t.ops.length);
-        const fm = new Float64Array(t.ops.length);
-        const rd = new Float64Array(t.ops.length);
-        t.ops.forEach((op, i) => {
-          const c = opCost(this.spec, op, ctx);
-          cyc[i] = c.cycles;
-          fm[i] = c.fmacOps;
-          rd[i] = c.sramReadBytes;
-        });
-        this.opCycles[g] = cyc;
-        this.opFmac[g] = fm;
-        this.opRead[g] = rd;
-      });
+      const tasks = tile.tasks;
+      for (let j = 0; j < tasks.length; j++) {
+        const ops = tasks[j].ops;
+        const at = this.opStart[this.taskBase[k] + j];
+        for (let i = 0; i < ops.length; i++) {
+          const c = opCost(this.spec, ops[i], ctx);
+          this.opCycles[at + i] = c.cycles;
+          this.opFmac[at + i] = c.fmacOps;
+          this.opRead[at + i] = c.sramReadBytes;
+        }
+      }
     }
     // Host inputs.
     for (const h of this.program.hostInputs) {
@@ -907,47 +990,83 @@ export class MeshEngine {
 
   /**
    * The cycle loop of one strip of the parallel mesh: the same phases as run() over this strip's routers and tiles,
-   * then a barrier with the other strips (fabric/mesh/strips.ts), after which all agree on the next cycle. Jobs run
-   * as their tasks start (addJob), so values are never waited for. A failure in any strip stops every strip after the
-   * same round.
+   * then a barrier with the other strips (fabric/mesh/strips.ts), after which all agree on the next cycle and on the
+   * horizon — the earliest cycle at which any strip may post to another (lookahead.ts). Every cycle up to the horizon
+   * runs without a barrier: nothing crosses before it, so no strip misses anything. Jobs run as their tasks start
+   * (addJob), so values are never waited for. A failure in any strip stops every strip after the same round.
    */
   private runStrip(): void {
-    const core = this.core;
-    const heap = this.heap;
-    const scratch = this.sinkScratch;
     const ex = this.exchange!;
     for (;;) {
-      const now = this.now;
+      const start = this.now;
+      // A window ends at the horizon, and before a cycle at which the livelock test could fire (that cycle then runs
+      // alone, as with a barrier every cycle, so the test sees the same cycles whatever the thread count). Credits
+      // returned across a boundary arrive only after the window: that changes nothing unless a strip needs one in it.
+      // It needs one only to forward into another strip, which it does at the horizon at the earliest, holding at
+      // least depth − occupancy − 1 credits for that VC (occupancy: what the VC holds or has coming; 1: what the
+      // feeder sent last round, one wavelet a link). If that may be none, the window stops short of the horizon.
+      const credits = this.Q - ex.maxOccupancy - 1;
+      let limit = Math.min(ex.horizon, ex.lastProgress + this.livelockCycles);
+      if (credits < 1) limit = Math.min(limit, ex.horizon - 1);
+      limit = Math.max(start, limit);
       let next = Infinity;
       let active = false;
+      let horizon = -Infinity;
       let error: unknown = null;
       try {
         ex.receive(this.onWavelet, this.onCredit);
-        core.applyCredits(now);
-        const landed = core.land(now, scratch);
-        for (let i = 0; i < landed; i++) this.deliver(scratch.codes[i], scratch.data[i], now);
-        while (heap.size > 0 && heap.topTime() <= now) {
-          const k = heap.pop();
-          this.ceWake[k] = -1;
-          this.ceRun(k, now);
+        for (;;) {
+          active = this.stripCycle(this.now);
+          next = active ? this.now + 1 : Math.min(this.core.nextLanding(this.now), this.heap.topTime());
+          if (ex.postedWavelets > 0 && this.now < ex.horizon) throw new Error(`mesh engine: strip ${this.stripIndex} posted at cycle ${this.now}, before the agreed horizon ${ex.horizon} (a lookahead bound is wrong)`);
+          if (next > limit) break;
+          this.now = next;
         }
-        const pushed = this.feedRamps(now);
-        const moved = this.evaluateRouters(now);
-        if (landed > 0) this.lastProgress = now;
-        active = moved > 0 || pushed > 0 || core.creditsPending > 0 || landed > 0 || ex.posted > 0;
-        next = active ? now + 1 : Math.min(core.nextLanding(now), heap.topTime());
+        horizon = this.postHorizon(this.now);
+        this.core.postBound = Infinity;
       } catch (e) {
         error = e;
       }
-      ex.endRound(next, this.lastProgress, active, error !== null);
+      ex.endRound(next, this.lastProgress, active, error !== null, horizon, this.core.maxCrossOccupancy());
       if (error !== null) throw error;
-      if (ex.anyAbort) throw new StripStop({ kind: 'aborted', name: 'Error', message: 'another strip failed', x: -1, y: -1, colour: -1, cycle: now, stuck: null });
-      if (ex.anyActive && now - ex.lastProgress > this.livelockCycles) {
-        throw new StripStop({ kind: 'livelock', name: 'MeshRunError', message: '', x: -1, y: -1, colour: -1, cycle: now, stuck: core.stuckVcs(1)[0] ?? null });
+      if (ex.anyAbort) throw new StripStop({ kind: 'aborted', name: 'Error', message: 'another strip failed', x: -1, y: -1, colour: -1, cycle: start, stuck: null });
+      if (ex.anyActive && start - ex.lastProgress > this.livelockCycles) {
+        throw new StripStop({ kind: 'livelock', name: 'MeshRunError', message: '', x: -1, y: -1, colour: -1, cycle: start, stuck: this.core.stuckVcs(1)[0] ?? null });
       }
       if (ex.next === Infinity) break;
       this.now = ex.next;
     }
+  }
+
+  /** One cycle of this strip (the phases of run()); true when anything moved or was posted (the next cycle runs). */
+  private stripCycle(now: number): boolean {
+    const core = this.core;
+    const heap = this.heap;
+    const scratch = this.sinkScratch;
+    core.applyCredits(now);
+    const landed = core.land(now, scratch);
+    for (let i = 0; i < landed; i++) this.deliver(scratch.codes[i], scratch.data[i], now);
+    while (heap.size > 0 && heap.topTime() <= now) {
+      const k = heap.pop();
+      this.ceWake[k] = -1;
+      this.ceRun(k, now);
+    }
+    const pushed = this.feedRamps(now);
+    const moved = this.evaluateRouters(now);
+    if (landed > 0) this.lastProgress = now;
+    return moved > 0 || pushed > 0 || core.creditsPending > 0 || landed > 0 || this.exchange!.posted > 0;
+  }
+
+  /**
+   * The earliest cycle after `now` at which this strip may post to another, given that nothing reaches it from the
+   * others before then: its queued and in-flight wavelets, what it posted this round, and what its CEs may send.
+   */
+  private postHorizon(now: number): number {
+    if (this.strips < 2) return Infinity;
+    let h = this.core.earliestPost(now);
+    if (this.heap.size > 0) h = Math.min(h, this.heap.topTime() + this.minSend);
+    if (this.sendN > 0) h = Math.min(h, now + 1 + this.minSend);
+    return h;
   }
 
   /** Send engines: one wavelet per tile per cycle into the router's ramp input, as credits allow. Returns how many. */
@@ -1076,6 +1195,7 @@ export class MeshEngine {
     const key = k * C + c;
     const g = this.recvTask[key];
     const got = this.recvGot[key]++;
+    if (got === 0) this.recvFirstAt[g] = now;
     const dst = this.recvIntoWord[key] + got;
     const runs = this.runs[k];
     const n = runs.length;
@@ -1114,10 +1234,10 @@ export class MeshEngine {
             return;
           }
         }
-        const kinds = this.opKind[g];
         const j = this.ceOp[k];
-        if (j < kinds.length) {
-          const kind = kinds[j];
+        const op = this.opStart[g] + j;
+        if (op < this.opStart[g + 1]) {
+          const kind = this.opKind[op];
           if ((kind === K_DISPATCH || kind === K_EMBED) && this.taskJob[g] >= this.executed) {
             // Its values are not computed yet: pause here, wait for the jobs, then resume at the same cycle.
             this.ceState[k] = CE_PAUSED;
@@ -1125,12 +1245,21 @@ export class MeshEngine {
             return;
           }
           this.ceOp[k] = j + 1;
-          if (kind !== K_COMPUTE && kind !== K_OUTPUT) this.issueSends(k, g, j, kind);
-          const cost = this.opCycles[g][j];
+          if (kind === K_SEND) this.enqueueSend(k, this.opColour[op], this.taskStage[g] + this.opStageOff[op], this.opLen[op]);
+          else if (kind !== K_COMPUTE && kind !== K_OUTPUT) this.issueSends(k, g, j);
+          let cost = this.opCycles[op];
+          if (this.ceCredit[k] > 0) {
+            // A piecewise receive: its ops up to the first send overlapped the arrival (cost.ts streamedOpCycles).
+            if (j < this.gStreamOps[g]) {
+              const charged = streamedOpCycles(this.spec, cost, this.ceCredit[k]);
+              this.ceCredit[k] -= cost - charged;
+              cost = charged;
+            } else this.ceCredit[k] = 0;
+          }
           this.busy[r] += cost;
           this.labelBusy[this.gLabel[g]] += cost;
-          this.fmacOps += this.opFmac[g][j];
-          this.sramReadBytes += this.opRead[g][j];
+          this.fmacOps += this.opFmac[op];
+          this.sramReadBytes += this.opRead[op];
           if (kind !== K_COMPUTE && kind !== K_OUTPUT) this.cePostSend[k] = 1;
           if (cost > 0) {
             this.ceState[k] = CE_BUSY;
@@ -1161,8 +1290,8 @@ export class MeshEngine {
   }
 
   private pickReady(k: number): number {
-    const order = this.taskOrder[k];
-    for (let i = 0; i < order.length; i++) {
+    const order = this.taskOrder;
+    for (let i = this.taskBase[k]; i < this.taskBase[k + 1]; i++) {
       const g = order[i];
       if (this.tState[g] === T_READY) return g;
     }
@@ -1175,21 +1304,26 @@ export class MeshEngine {
     this.ceOp[k] = 0;
     this.cePostSend[k] = 0;
     this.taskStartAt[g] = now;
+    const from = this.gStreams[g];
+    this.ceCredit[k] = from >= 0 && this.gStreamOps[g] > 0 ? Math.max(0, now - Math.max(this.recvFirstAt[from], this.otherDoneAt[g], this.ceWorkFreeAt[k])) : 0;
     this.lastProgress = now;
     this.lastActivity = now;
     this.tasksRun++;
     const j = this.gLocal[g];
     this.taskStage[g] = this.stageOf[g];
     this.taskJob[g] = this.addJob(k, j, this.stageOf[g]);
-    const t = this.program.tiles[k].tasks[j];
-    const offs = this.layout.stageOffsets[k][j];
-    t.ops.forEach((op, i) => {
-      if (op.op === 'output') this.outputsAt.set(op.name, { at: this.taskStage[g] + offs[i], n: op.src.length });
-    });
+    if (this.gHasOutput[g] === 1) {
+      const offs = this.layout.stageOffsets[k][j];
+      this.program.tiles[k].tasks[j].ops.forEach((op, i) => {
+        if (op.op === 'output') this.outputsAt.set(op.name, { at: this.taskStage[g] + offs[i], n: op.src.length });
+      });
+    }
   }
 
   private finishTask(k: number, g: number, now: number): void {
     this.ceTask[k] = -1;
+    this.ceCredit[k] = 0;
+    if (this.opStart[g + 1] > this.opStart[g]) this.ceWorkFreeAt[k] = now;
     this.lastActivity = now;
     this.lastProgress = now;
     if (this.trace) {
@@ -1199,15 +1333,16 @@ export class MeshEngine {
     }
     for (let i = this.gDepStart[g]; i < this.gDepStart[g + 1]; i++) {
       const d = this.gDeps[i];
+      if (this.gStreams[d] !== g && now > this.otherDoneAt[d]) this.otherDoneAt[d] = now;
       if (this.tState[d] === T_WAITING && ++this.afterGot[d] === this.gAfterNeed[d]) this.tState[d] = T_READY;
     }
   }
 
-  /** Queues the wavelets of send-like op j of task g (payload words in the staging area). */
-  private issueSends(k: number, g: number, j: number, kind: number): void {
+  /** Queues the wavelets of a dispatch or embed (op j of task g; payload words in the staging area). Sends go straight from the columns. */
+  private issueSends(k: number, g: number, j: number): void {
     const t = this.program.tiles[k].tasks[this.gLocal[g]];
     const op = t.ops[j];
-    const at = this.taskStage[g] + this.layout.stageOffsets[k][this.gLocal[g]][j];
+    const at = this.taskStage[g] + this.opStageOff[this.opStart[g] + j];
     if (op.op === 'send') this.enqueueSend(k, op.colour, at, op.src.length);
     else if (op.op === 'dispatch') {
       const n = op.indices.length;
@@ -1229,7 +1364,6 @@ export class MeshEngine {
         }
       }
     }
-    void kind;
   }
 
   private enqueueSend(k: number, colour: number, stage: number, n: number): void {
@@ -1286,7 +1420,7 @@ export class MeshEngine {
     this.tileLastJob[k] = idx;
     if (j >= 0) {
       const g = this.taskBase[k] + j;
-      for (const c of this.opFmac[g]) cost += c;
+      for (let i = this.opStart[g]; i < this.opStart[g + 1]; i++) cost += this.opFmac[i];
     }
     this.jobCost.push(cost);
     if (this.strips > 0) {

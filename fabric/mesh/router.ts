@@ -139,6 +139,17 @@ export class RouterCore {
   private downStrip: Int8Array | null = null;
   private upStrip: Int8Array | null = null;
   private mail: StripMail | null = null;
+  // Lookahead (lookahead.ts): per VC, and per mesh tile for a wavelet landing at its CE, the fewest cycles to a post
+  // to another strip; queued and in-flight wavelets counted by that distance, so the nearest is found in a few reads.
+  private laVc: Int32Array | null = null;
+  private laSink: Int32Array | null = null;
+  private qHist: Int32Array = new Int32Array(0);
+  private fHist: Int32Array = new Int32Array(0);
+  /** The earliest cycle a wavelet posted this round could make its receiving strip post (reset by the driver). */
+  postBound = Infinity;
+  /** Wavelets taken in from another strip and not yet forwarded, per VC; VCs counted by that occupancy (≥ 1). */
+  private crossOcc: Int32Array = new Int32Array(0);
+  private occHist: Int32Array = new Int32Array(0);
 
   constructor(c: RouterConfig) {
     this.tiles = c.tiles;
@@ -207,12 +218,78 @@ export class RouterCore {
     this.downStrip = down;
     this.upStrip = up;
     this.mail = mail;
+    this.crossOcc = new Int32Array(this.vcs);
+    this.occHist = new Int32Array(this.depth + 1);
+  }
+
+  /**
+   * The most wavelets any VC of this strip fed from another strip holds, counting those in flight to it (0: none;
+   * -Infinity: the mesh is not partitioned): its upstream holds depth − that many credits, less what it sent this round.
+   */
+  maxCrossOccupancy(): number {
+    const h = this.occHist;
+    if (h.length === 0) return -Infinity;
+    for (let c = h.length - 1; c > 0; c--) if (h[c] > 0) return c;
+    return 0;
+  }
+
+  private occupy(v: number, by: number): void {
+    const n = this.crossOcc[v];
+    if (n > 0) this.occHist[n]--;
+    this.crossOcc[v] = n + by;
+    if (n + by > 0) this.occHist[n + by]++;
+  }
+
+  /**
+   * Counts wavelets by lookahead distance from now on: `vc` per VC, `sink` per mesh tile (a wavelet delivered to its
+   * CE), both capped at `cap` (fabric/mesh/lookahead.ts). Call on an empty network.
+   */
+  setLookahead(vc: Int32Array, sink: Int32Array, cap: number): void {
+    this.laVc = vc;
+    this.laSink = sink;
+    this.qHist = new Int32Array(cap + 1);
+    this.fHist = new Int32Array(cap + 1);
+  }
+
+  /** Lookahead distance of a landing target (a VC, or a sink code). */
+  private laOf(target: number): number {
+    return target >= 0 ? this.laVc![target] : this.laSink![Math.floor((-1 - target) / this.classes)];
+  }
+
+  /**
+   * The earliest cycle after `now` at which a wavelet now queued or in flight in this strip, or posted by it this round,
+   * could make a strip post to another (Infinity: none can). The driver adds what its CEs may send.
+   */
+  earliestPost(now: number): number {
+    let h = this.postBound;
+    if (this.laVc === null) return now + 1;
+    const q = this.qHist;
+    if (this.queued > 0) {
+      for (let d = 0; d < q.length; d++) {
+        if (q[d] > 0) {
+          h = Math.min(h, now + 1 + d);
+          break;
+        }
+      }
+    }
+    if (this.inFlight > 0) {
+      const f = this.fHist;
+      for (let d = 0; d < f.length; d++) {
+        if (f[d] > 0) {
+          h = Math.min(h, this.nextLanding(now) + d);
+          break;
+        }
+      }
+    }
+    return h;
   }
 
   /** A wavelet another strip sent into this strip's VC `target` (read at the start of the cycle after it was sent). */
   acceptWavelet(land: number, lat: number, target: number, data: number, flags: number): void {
     this.rings[this.latClass[lat]].push(land, target, data, flags);
     this.inFlight++;
+    if (this.laVc !== null) this.fHist[this.laVc[target]]++;
+    this.occupy(target, 1);
   }
 
   /** A credit another strip returned for VC v, whose upstream router is in this strip. */
@@ -230,6 +307,7 @@ export class RouterCore {
   schedule(now: number, lat: number, target: number, data: number, flags: number): void {
     this.rings[this.latClass[lat]].push(now + lat, target, data, flags);
     this.inFlight++;
+    if (this.laVc !== null) this.fHist[this.laOf(target)]++;
   }
 
   /** Router r must be evaluated at cycle `now`. */
@@ -249,6 +327,7 @@ export class RouterCore {
     this.qData[slot] = data;
     if (this.wormhole) this.qFlags[slot] = flags;
     this.qCount[v]++;
+    if (this.laVc !== null) this.qHist[this.laVc[v]]++;
     const r = this.vcTile[v];
     this.flits[r]++;
     this.queued++;
@@ -298,6 +377,7 @@ export class RouterCore {
         const h = ring.head;
         if (ring.time[h] > now) break;
         const t = ring.target[h];
+        if (this.laVc !== null) this.fHist[this.laOf(t)]--;
         if (t >= 0) this.enqueue(t, ring.data[h], ring.flags[h], now);
         else {
           if (sinks === sinkOut.codes.length) growSinkOut(sinkOut);
@@ -472,7 +552,10 @@ export class RouterCore {
       const lat = this.linkLatency[r * 5 + o];
       const ds = this.downStrip === null ? -1 : this.downStrip[d];
       if (ds < 0) this.schedule(now, lat, d, this.qData[slot], this.wormhole ? this.qFlags[slot] : 0);
-      else this.mail!.postWavelet(ds, now + lat, lat, d, this.qData[slot], this.wormhole ? this.qFlags[slot] : 0);
+      else {
+        this.mail!.postWavelet(ds, now + lat, lat, d, this.qData[slot], this.wormhole ? this.qFlags[slot] : 0);
+        if (this.laVc !== null && now + lat + this.laVc[d] < this.postBound) this.postBound = now + lat + this.laVc[d];
+      }
       this.waveletHops++;
     } else if (d === SINK) {
       const s = r * this.classes + this.vcClass[v];
@@ -492,12 +575,16 @@ export class RouterCore {
       const h = this.qHead[v] + 1;
       this.qHead[v] = h === this.depth ? 0 : h;
       this.qCount[v]--;
+      if (this.laVc !== null) this.qHist[this.laVc[v]]--;
       this.flits[r]--;
       this.queued--;
       this.lastDeq[v] = now;
       const us = this.upStrip === null ? -1 : this.upStrip[v];
       if (us < 0) this.creditList[this.creditN++] = v;
-      else this.mail!.postCredit(us, v);
+      else {
+        this.mail!.postCredit(us, v);
+        this.occupy(v, -1);
+      }
     }
     return true;
   }

@@ -6,8 +6,9 @@
 // needed by its neighbour at t + 1 at the earliest. Each thread therefore runs one cycle of its own routers and
 // compute engines, posts the wavelets and credits that leave its strip into mailboxes, and meets the others at a
 // barrier; after it, every strip takes in what it was sent and all agree on the next cycle anything happens (the
-// minimum of each strip's own next event), so idle spans are still skipped. Lookahead is one cycle: the credit loop
-// is one cycle long whatever the hop latency, so a longer exchange period would change what routers see.
+// minimum of each strip's own next event), so idle spans are still skipped. The lookahead is at least one cycle (the
+// credit loop) and usually more: at each barrier the strips also agree on a horizon, the earliest cycle any of them
+// may post (lookahead.ts), and run every cycle up to it apart.
 //
 // The cut: blocks of rows dealt round-robin to the strips, so that the band of the wafer a layer occupies is shared
 // by every thread (a token's work moves across the wafer layer by layer; contiguous strips would take turns).
@@ -97,8 +98,12 @@ export function stripOwners(width: number, height: number, strips: number, cut?:
 
 /** Words per wavelet in a mailbox: landing cycle, target VC, payload, flags | latency << 8. */
 const WAVELET_WORDS = 4;
-/** Per strip, per round parity, in the reduction area: next event cycle, last progress cycle, active, abort. */
-const RED_FIELDS = 4;
+/**
+ * Per strip, per round parity, in the reduction area: next event cycle, last progress cycle, active, abort, horizon,
+ * most wavelets held or coming in a VC fed from another strip, and the wall milliseconds the strip worked in the round (for the
+ * critical path; never read by the simulation).
+ */
+const RED_FIELDS = 7;
 /**
  * How often a thread checks the barrier before sleeping on it: spinning costs ~0.1 µs a round when every thread has
  * a core, sleeping ~10 µs (a futex wake); on a host with fewer free cores than strips, spinning only delays the
@@ -110,7 +115,8 @@ const SPIN_MAX = 16384;
 /**
  * The shared memory of a parallel step: a barrier, the per-round reduction, and one mailbox per ordered pair of
  * strips and per round parity (a round's mail is read in the next round while the round after writes the other half).
- * Capacities are exact bounds: one wavelet per crossing link per cycle, one credit per crossing VC per cycle.
+ * Capacities are exact bounds: a round posts wavelets in one cycle only (the horizon's), at most one per crossing
+ * link; credits in any cycle of the round, at most a queue depth per crossing VC (a VC holds at most that many).
  */
 export interface StripExchangeLayout {
   strips: number;
@@ -150,11 +156,24 @@ export class StripExchange {
   private readonly cN: Int32Array;
   /** After a barrier: the agreed next cycle, the latest progress of any strip, whether any strip was active or aborted. */
   next = Infinity;
+  /** After a barrier: the earliest cycle at which any strip may post (lookahead.ts); -Infinity before the first. */
+  horizon = -Infinity;
+  /** After a barrier: the most wavelets a VC fed from another strip holds or has coming (Infinity before the first). */
+  maxOccupancy = Infinity;
   lastProgress = 0;
   anyActive = false;
   anyAbort = false;
-  /** Rounds (barriers) since this exchange was made: one per simulated cycle in which anything moved or woke. */
+  /** Rounds (barriers) since this exchange was made. */
   rounds = 0;
+  /**
+   * Wall milliseconds since this exchange was made: working (between barriers), waiting at barriers, and the critical
+   * path — per round, the slowest strip's work, summed: what a step would take with a free core per thread and free
+   * barriers. Timing only: no simulated result depends on them.
+   */
+  workMs = 0;
+  waitMs = 0;
+  criticalMs = 0;
+  private roundStart = -1;
 
   constructor(self: number, layout: StripExchangeLayout, mail: SharedArrayBuffer, reduction: SharedArrayBuffer) {
     this.self = self;
@@ -174,6 +193,7 @@ export class StripExchange {
   postWavelet(to: number, land: number, lat: number, target: number, data: number, flags: number): void {
     const p = this.self * this.strips + to;
     const n = this.wN[to]++;
+    if (n >= this.layout.waveletCap[p]) throw new Error(`strip exchange: more than ${n} wavelets for strip ${to} in one round`);
     const at = this.layout.waveletAt[p] + this.parity * (1 + this.layout.waveletCap[p] * WAVELET_WORDS) + 1 + n * WAVELET_WORDS;
     const m = this.mail;
     m[at] = land;
@@ -186,6 +206,7 @@ export class StripExchange {
   postCredit(to: number, v: number): void {
     const p = this.self * this.strips + to;
     const n = this.cN[to]++;
+    if (n >= this.layout.creditCap[p]) throw new Error(`strip exchange: more than ${n} credits for strip ${to} in one round`);
     this.mail[this.layout.creditAt[p] + this.parity * (1 + this.layout.creditCap[p]) + 1 + n] = v;
   }
 
@@ -193,6 +214,13 @@ export class StripExchange {
   get posted(): number {
     let s = 0;
     for (let i = 0; i < this.strips; i++) s += this.wN[i] + this.cN[i];
+    return s;
+  }
+
+  /** Wavelets posted this round. */
+  get postedWavelets(): number {
+    let s = 0;
+    for (let i = 0; i < this.strips; i++) s += this.wN[i];
     return s;
   }
 
@@ -223,7 +251,7 @@ export class StripExchange {
    * Ends a round: publishes this strip's mail counts and its next event, waits for every strip, then reads what they
    * published (this.next, lastProgress, anyActive, anyAbort) and turns the parity.
    */
-  endRound(next: number, lastProgress: number, active: boolean, abort: boolean): void {
+  endRound(next: number, lastProgress: number, active: boolean, abort: boolean, horizon = -Infinity, occupancy = Infinity): void {
     const L = this.layout;
     const m = this.mail;
     for (let to = 0; to < this.strips; to++) {
@@ -241,15 +269,29 @@ export class StripExchange {
     r[mine + 1] = lastProgress;
     r[mine + 2] = active ? 1 : 0;
     r[mine + 3] = abort ? 1 : 0;
+    r[mine + 4] = horizon;
+    const arrive = performance.now();
+    const work = this.roundStart < 0 ? 0 : arrive - this.roundStart;
+    r[mine + 5] = occupancy;
+    r[mine + 6] = work;
     this.barrier();
+    this.roundStart = performance.now();
+    this.workMs += work;
+    this.waitMs += this.roundStart - arrive;
     this.rounds++;
     let n = Infinity;
     let lp = 0;
     let act = false;
     let ab = false;
+    let h = Infinity;
+    let crit = 0;
+    let occ = -Infinity;
     for (let s = 0; s < this.strips; s++) {
       const o = base + s * RED_FIELDS;
+      if (r[o + 5] > occ) occ = r[o + 5];
+      if (r[o + 6] > crit) crit = r[o + 6];
       if (r[o] < n) n = r[o];
+      if (r[o + 4] < h) h = r[o + 4];
       if (r[o + 1] > lp) lp = r[o + 1];
       if (r[o + 2] !== 0) act = true;
       if (r[o + 3] !== 0) ab = true;
@@ -258,12 +300,18 @@ export class StripExchange {
     this.lastProgress = lp;
     this.anyActive = act;
     this.anyAbort = ab;
+    this.horizon = h;
+    this.maxOccupancy = occ;
+    this.criticalMs += crit;
     this.parity ^= 1;
   }
 
   /** Starts a step's rounds (every strip's mail to this one was read and emptied by the step before). */
   resetRounds(): void {
+    this.roundStart = performance.now();
     this.parity = 0;
+    this.horizon = -Infinity;
+    this.maxOccupancy = Infinity;
     this.wN.fill(0);
     this.cN.fill(0);
   }

@@ -2,6 +2,7 @@
 // local index, its trigger, and the dependents of each task in CSR form. The mesh engine (engine.ts) and the
 // compiler's step estimate (compiler/wafer/estimate.ts) both run the same data-triggered schedule over these tables.
 import type { Task } from '../isa/types.js';
+import { streamedPrefix } from './cost.js';
 
 export const TRIG_START = 0;
 export const TRIG_RECV = 1;
@@ -19,6 +20,10 @@ export interface TaskGraph {
   /** The `after` tasks waiting on task g are deps[depStart[g] .. depStart[g + 1] - 1] (global ids, in plan order). */
   depStart: Int32Array;
   deps: Int32Array;
+  /** For a piecewise receive (Task.streams): the global id of the recv task it streams from; -1 elsewhere. */
+  streams: Int32Array;
+  /** Of such a task, how many leading ops stream (cost.ts streamedPrefix); 0 elsewhere. */
+  streamOps: Int32Array;
 }
 
 /** Flattens the tasks of `tiles` (task ids name tasks within their tile). */
@@ -31,6 +36,8 @@ export function flattenTasks(tiles: readonly { tasks: readonly Task[] }[]): Task
   const taskLocal = new Int32Array(nTasks);
   const trigger = new Uint8Array(nTasks);
   const afterNeed = new Int32Array(nTasks);
+  const streams = new Int32Array(nTasks).fill(-1);
+  const streamOps = new Int32Array(nTasks);
   // (prerequisite, dependent) pairs in plan order, then counted into CSR
   const pre: number[] = [];
   const dep: number[] = [];
@@ -49,6 +56,12 @@ export function flattenTasks(tiles: readonly { tasks: readonly Task[] }[]): Task
         trigger[g] = TRIG_AFTER;
         afterNeed[g] = tr.count ?? tr.tasks.length;
         if (!idToLocal) idToLocal = new Map(tasks.map((x, i) => [x.id, i]));
+        const from = tasks[j].streams;
+        if (from !== undefined) {
+          const src = tasks[idToLocal.get(from)!];
+          streams[g] = taskBase[t] + idToLocal.get(from)!;
+          if (src.trigger.on === 'recv') streamOps[g] = streamedPrefix(tasks[j].ops, src.trigger.into.buf);
+        }
         for (const id of tr.tasks) {
           const p = taskBase[t] + idToLocal.get(id)!;
           pre.push(p);
@@ -62,5 +75,5 @@ export function flattenTasks(tiles: readonly { tasks: readonly Task[] }[]): Task
   const deps = new Int32Array(pre.length);
   const fill = depStart.slice(0, nTasks);
   for (let i = 0; i < pre.length; i++) deps[fill[pre[i]]++] = dep[i];
-  return { taskBase, taskTile, taskLocal, trigger, afterNeed, depStart, deps };
+  return { taskBase, taskTile, taskLocal, trigger, afterNeed, depStart, deps, streams, streamOps };
 }

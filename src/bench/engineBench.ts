@@ -12,7 +12,7 @@
 // 3. The parallel mesh (MeshOptions.stripPool: routers and compute engines stepped in strips, one thread each): wall
 //    time per step on 1 and 2 threads for the synthetic compute program and for a compiled model, after checking that
 //    both give identical cycles and outputs, with the host's 1-minute load average before and after each run (on a
-//    host with fewer free cores than threads the barrier every simulated cycle waits on the scheduler).
+//    host with fewer free cores than threads each barrier waits on the scheduler).
 import { getFabricPreset } from '../../fabric/spec/index.js';
 import { runNoc } from '../../fabric/mesh/noc.js';
 import { MeshEngine, type MeshStats } from '../../fabric/mesh/engine.js';
@@ -71,8 +71,16 @@ export interface ParallelMeshRow {
   /** Every timed step's wall time. */
   stepMs: number[];
   simulatedCyclesPerStep: number;
-  /** Barriers per step (the cycles in which anything moved or woke, each synchronised once). */
+  /** Barriers per step (rounds: one per window of cycles the strips run apart, docs/parallel-mesh.md#lookahead). */
   barriersPerStep: number;
+  /**
+   * The best step's wall time split as strip 0 saw it: working and waiting at barriers; and its critical path (per
+   * round, the slowest strip's work, summed): the step on a host with a free core per thread and free barriers. On a
+   * busy host all three measure the scheduler too (a thread woken from a barrier runs its short round unpreempted).
+   */
+  workMs: number;
+  waitMs: number;
+  criticalMs: number;
   /** The host's 1-minute load average just before and just after the timed steps. */
   loadBefore: number;
   loadAfter: number;
@@ -241,15 +249,26 @@ async function timeStrips(spec: FabricSpec, program: Program, weights: WeightPro
   let cycles = 0;
   let loadBefore = 0;
   let rounds = 0;
+  let best = Infinity;
+  let split = { workMs: 0, waitMs: 0, criticalMs: 0 };
   let stats: MeshStats;
   try {
     for (let i = 0; i < steps + 1; i++) {
       if (i === 1) loadBefore = loadavg()[0];
       const t0 = performance.now();
       const before = engine.barrierRounds;
+      const t = engine.stripTiming;
       const r = await engine.step({ token: 1 + (i % 8), position: i });
       rounds = engine.barrierRounds - before;
-      if (i > 0) stepMs.push(performance.now() - t0); // the first step warms the JIT
+      const ms = performance.now() - t0;
+      if (i > 0) {
+        stepMs.push(ms); // the first step warms the JIT
+        if (ms < best) {
+          best = ms;
+          const u = engine.stripTiming;
+          split = { workMs: u.workMs - t.workMs, waitMs: u.waitMs - t.waitMs, criticalMs: u.criticalMs - t.criticalMs };
+        }
+      }
       cycles = r.cycles;
       seen.push(`${r.cycles}:${[...r.outputs.entries()].sort().map(([k, v]) => `${k}=${[...v].join(',')}`).join(';')}`);
     }
@@ -257,7 +276,7 @@ async function timeStrips(spec: FabricSpec, program: Program, weights: WeightPro
   } finally {
     await engine.close();
   }
-  const row: ParallelMeshRow = { threads, msPerStep: Math.min(...stepMs), stepMs, simulatedCyclesPerStep: cycles, barriersPerStep: rounds, loadBefore, loadAfter: loadavg()[0] };
+  const row: ParallelMeshRow = { threads, msPerStep: Math.min(...stepMs), stepMs, simulatedCyclesPerStep: cycles, barriersPerStep: rounds, ...split, loadBefore, loadAfter: loadavg()[0] };
   return { row, fingerprint: seen.join('|'), stats };
 }
 
@@ -296,11 +315,13 @@ export async function runParallelMeshBench(o: EngineBenchOptions = {}): Promise<
 }
 
 function formatParallelMesh(cases: ParallelMeshCase[]): string[] {
-  const lines = ['', 'Parallel mesh (routers and compute engines in strips of rows, one thread each, a barrier every simulated cycle):'];
+  const lines = ['', 'Parallel mesh (routers and compute engines in strips of rows, one thread each, a barrier per window of cycles the strips run apart; work, wait and critical path of the best step as strip 0 saw them):'];
   for (const c of cases) {
     lines.push(`  ${c.name} (${c.tiles} tiles):`);
     for (const r of c.rows) {
-      lines.push(`    ${r.threads} thread${r.threads === 1 ? ' ' : 's'}: ${r.msPerStep.toFixed(1).padStart(9)} ms/step (${r.simulatedCyclesPerStep} simulated cycles, ${r.barriersPerStep} barriers; host load ${r.loadBefore.toFixed(1)} -> ${r.loadAfter.toFixed(1)})`);
+      lines.push(
+        `    ${r.threads} thread${r.threads === 1 ? ' ' : 's'}: ${r.msPerStep.toFixed(1).padStart(9)} ms/step (${r.simulatedCyclesPerStep} simulated cycles, ${r.barriersPerStep} barriers; work ${r.workMs.toFixed(0)} ms, wait ${r.waitMs.toFixed(0)} ms, critical path ${r.criticalMs.toFixed(0)} ms; host load ${r.loadBefore.toFixed(1)} -> ${r.loadAfter.toFixed(1)})`,
+      );
     }
     lines.push(`    speed-up 1 -> 2 threads: ${c.speedup1to2.toFixed(2)}×; identical cycles and outputs: ${c.identical ? 'yes' : 'NO'}; busier strip's share of router work: ${c.hopImbalance2.toFixed(3)}× the mean`);
   }

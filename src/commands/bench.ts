@@ -7,6 +7,7 @@ import { WASM_SIMD_BUILDS, defaultWasmSimd, relaxedSimdSupported } from '../../k
 import { InputError } from '../../fabric/errors.js';
 import { formatKernelsBench, runKernelsBench } from '../bench/kernelsBench.js';
 import { formatProjectBench, runProjectBench } from '../bench/projectBench.js';
+import { formatProjectSpeedBench, runProjectSpeedBench, writeProjectSpeedBench } from '../bench/projectSpeedBench.js';
 import { formatEngineBench, runEngineBench, writeEngineBench } from '../bench/engineBench.js';
 import { formatFabricsBench, parseModelList, runFabricsBench, writeFabricsBench } from '../bench/fabricsBench.js';
 import { formatGpuAccuracySummary, runGpuAccuracyBench, writeGpuAccuracyBench } from '../bench/gpuAccuracyBench.js';
@@ -96,10 +97,28 @@ function fabrics(bench: Command): void {
 function project(bench: Command): void {
   const cmd = bench
     .command('project')
-    .description('how long a real-size projection takes here (llama-3.1-8b on one wse3, llama-3.1-70b on five): the first call in a fresh thread and later calls, against the target of one full wafer in ≤ 1 s')
+    .description('how long a real-size projection takes here (llama-3.1-8b on one wse3, llama-3.1-70b on five): the first call in a fresh thread and later calls, against the target of one full wafer in ≤ 1 s; with --all-presets, every real-size preset at context 4096 and 1024, each in a fresh process (CPU seconds and peak memory), written to project-speed.json and project-speed.md')
     .option('--quick', 'toy-dense on mini-64 with short timings (a smoke test: the figures are not meaningful)', false)
-    .addHelpText('after', '\nExample:\n  npx wafer bench project --json');
-  action<{ quick: boolean }>(cmd, async (opts, g) => {
+    .option('--all-presets', 'every real-size preset at context 4096 and 1024, each in a fresh process; writes project-speed.json and project-speed.md', false)
+    .option('--models <list>', 'with --all-presets: comma-separated model presets (default: every real-size preset)')
+    .option('--out-dir <dir>', 'with --all-presets: where project-speed.json and project-speed.md are written (replaced)', 'bench/results')
+    .addHelpText('after', '\nExample:\n  npx wafer bench project --json\n  npx wafer bench project --all-presets --out-dir /tmp/bench');
+  action<{ quick: boolean; allPresets: boolean; models?: string; outDir: string }>(cmd, async (opts, g) => {
+    if (opts.allPresets) {
+      if (opts.quick) throw new InputError('--quick and --all-presets together', '--all-presets', 'give one of them');
+      const models = opts.models === undefined ? undefined : parseModelList(opts.models);
+      await runAndPrint(
+        g,
+        (onProgress) => {
+          const report = runProjectSpeedBench({ models, cpus: availableParallelism(), onProgress });
+          writeProjectSpeedBench(report, opts.outDir);
+          return report;
+        },
+        formatProjectSpeedBench,
+      );
+      return;
+    }
+    if (opts.models !== undefined) throw new InputError('--models without --all-presets', '--models', 'add --all-presets, or leave --models out');
     await runAndPrint(g, (onProgress) => runProjectBench({ quick: opts.quick, onProgress }), formatProjectBench);
   });
 }

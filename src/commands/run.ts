@@ -47,7 +47,7 @@ export function register(program: Command): void {
     .requiredOption('--prompt <ids>', 'prompt token ids, e.g. 1,2,3')
     .requiredOption('--tokens <N>', 'tokens to generate')
     .option('--workers <W>', 'worker threads for the numeric work (0 = main thread)', String(Math.min(2, availableParallelism())))
-    .option('--parallel-mesh', 'the --workers threads each step a strip of the mesh (routers, compute engines and numbers), meeting at a barrier every simulated cycle; same results (docs/parallel-mesh.md)', false)
+    .option('--parallel-mesh', 'the --workers threads each step a strip of the mesh (routers, compute engines and numbers), meeting at a barrier whenever anything may cross between strips; same results (docs/parallel-mesh.md)', false)
     .option('--no-baseline', 'skip the fault-free comparison run')
     .option('--program <file>', 'run this program artifact (from `wafer compile --out`) instead of the freshly compiled one')
     .addHelpText('after', '\nExamples:\n  npx wafer run --model toy-moe --fabric mini-64 --fault-density 0.03 --seed 5 --prompt 1,2,3 --tokens 8\n  npx wafer run --model /tmp/m --fabric mini-64 --repair remap --fault-density 0.01 --prompt 1,2,3 --tokens 8 --json\n  npx wafer run --model toy-dense --fabric mini-64 --prompt 1,2 --tokens 2 --workers 2 --parallel-mesh');

@@ -6,12 +6,14 @@ import { buildGraph } from '../../../../compiler/graph/graph.js';
 import { getPreset } from '../../../../compiler/model/presets.js';
 import { syntheticWeights } from '../../../../compiler/model/synthetic.js';
 import { castWeights } from '../../../../compiler/model/weights.js';
+import fc from 'fast-check';
 import { diamondRadius, matvecFloor, projectFloor, spreadStreamCycles, type FloorOptions } from '../../../../compiler/project/floor.js';
 import { projectWafer, projectionGraph, type ProjectDtype } from '../../../../compiler/project/index.js';
 import { compileModel } from '../../../../compiler/wafer/compile.js';
 import { weightProvider } from '../../../../compiler/wafer/weights.js';
 import { generateFaults } from '../../../../fabric/faults/index.js';
 import { MeshEngine } from '../../../../fabric/mesh/engine.js';
+import { matvecCost, matvecCyclesPerMac } from '../../../../fabric/mesh/cost.js';
 import { applyAssumptions } from '../../../../fabric/spec/assumptions.js';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
 
@@ -45,6 +47,43 @@ describe('the floor by hand', () => {
   });
 });
 
+describe('the block-layout bound', () => {
+  it('no matvec block is charged fewer cycles than its MACs at matvecCyclesPerMac', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 300 }), fc.constantFrom('bf16', 'int8', 'f32', 'mxfp4'), (rows, cols, d) => {
+        const format = d === 'mxfp4' ? 'mxfp4' : undefined;
+        const dtype = d === 'mxfp4' ? 'int8' : d;
+        expect(matvecCost(wse3, rows, cols, dtype, false, format).cycles).toBeGreaterThanOrEqual(rows * cols * matvecCyclesPerMac(wse3, dtype, format));
+      }),
+    );
+  });
+
+  it('is the least matvec time over every split of the tiles among a dense layer stack (toy-dense), and scales as 1 / tiles', () => {
+    const { graph } = projectionGraph(getPreset('toy-dense'));
+    const o: FloorOptions = { usableTiles: 4096, budgetBytes: 40000, dtype: 'bf16', kvDtype: 'bf16', context: 16, batch: 1, wafers: 1 };
+    const bound = projectFloor(graph, wse3, o).blockLayout;
+    const c = matvecCyclesPerMac(wse3, 'bf16');
+    const h = graph.hidden;
+    const stages = graph.layers.flatMap((l) => {
+      const a = l.attention;
+      const i = l.mlp.kind === 'dense' ? l.mlp.dense.intermediate : 0;
+      return [(a.q.rows + a.k.rows + a.v.rows) * h, a.o.rows * a.o.cols, 2 * i * h, h * i].map((macs) => macs * c);
+    });
+    // Random splits of the 4096 tiles (whole or not) never beat it; the split in proportion to √(work) meets it.
+    fc.assert(
+      fc.property(fc.array(fc.double({ min: 0.01, max: 1, noNaN: true }), { minLength: stages.length, maxLength: stages.length }), (shares) => {
+        const total = shares.reduce((a, b) => a + b, 0);
+        const time = stages.reduce((sum, w, i) => sum + w / ((shares[i] / total) * 4096), 0);
+        expect(time).toBeGreaterThanOrEqual(bound.cyclesPerToken * (1 - 1e-12));
+      }),
+    );
+    const roots = stages.map(Math.sqrt);
+    const sum = roots.reduce((a, b) => a + b, 0);
+    expect(stages.reduce((t, w, i) => t + w / ((roots[i] / sum) * 4096), 0)).toBeCloseTo(bound.cyclesPerToken, 6);
+    expect(projectFloor(graph, wse3, { ...o, wafers: 2 }).blockLayout.cyclesPerToken).toBeCloseTo(bound.cyclesPerToken / 2, 9);
+  });
+});
+
 describe('the floor is a lower bound', () => {
   it.each<[string, string, number, number, ProjectDtype?]>([
     ['toy-dense', 'mini-32', 1, 0],
@@ -60,6 +99,9 @@ describe('the floor is a lower bound', () => {
     expect(r.efficiency).toBeGreaterThan(0);
     expect(r.efficiency).toBeLessThanOrEqual(1);
     expect(r.floor.wafers).toBeLessThanOrEqual(r.wafers);
+    // The compiler's layouts give each tile blocks of one stage: no projection's token beats that family's bound.
+    expect(r.tokenLatencySeconds * spec.clockHz).toBeGreaterThanOrEqual(r.floor.blockLayout.cyclesPerToken);
+    expect(r.floor.blockLayout.tiles).toBe(r.wafers * r.usableTilesPerWafer);
   });
 
   it('the mesh engine never measures fewer cycles per token (toy-moe on mini-32)', async () => {
@@ -74,6 +116,7 @@ describe('the floor is a lower bound', () => {
         token = Math.round(step.outputs.get('token')![1]);
         const floor = projectWafer(cfg, spec, { context: position + 1, promptLength: 1, kvDtype: 'f32' }).floor;
         expect(step.cycles).toBeGreaterThanOrEqual(floor.cyclesPerToken);
+        expect(step.cycles).toBeGreaterThanOrEqual(floor.blockLayout.cyclesPerToken);
       }
     } finally {
       await engine.close();

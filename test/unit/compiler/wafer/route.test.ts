@@ -2,8 +2,9 @@
 // it must give the very routes of the unbounded BFS that a mesh with faults (here: none, but not known to be free) runs.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { meshView, routeStreams, type MeshView } from '../../../../compiler/wafer/route.js';
+import { meshView, routeLinks, routeStreams, type MeshView } from '../../../../compiler/wafer/route.js';
 import type { StreamDecl } from '../../../../compiler/wafer/plan.js';
+import { OPPOSITE_PORT, neighbour } from '../../../../fabric/geometry.js';
 
 /** The fault-free view with its `faultFree` mark dropped: routing then takes the unbounded BFS over every link. */
 function unmarked(view: MeshView): MeshView {
@@ -12,9 +13,9 @@ function unmarked(view: MeshView): MeshView {
 
 const plain = (r: ReturnType<typeof routeStreams>[number]) => ({ ...r, entries: [...r.entries], hopsTo: [...r.hopsTo] });
 
-describe('bounded BFS on a fault-free mesh', () => {
-  it('routes every multicast and in-tree exactly as the unbounded BFS', () => {
-    const arb = fc
+/** Random meshes with random multicasts and in-trees (2 to 7 distinct end tiles each). */
+const meshes = () =>
+  fc
       .record({ w: fc.integer({ min: 1, max: 24 }), h: fc.integer({ min: 1, max: 24 }) })
       .chain(({ w, h }) =>
         fc.record({
@@ -26,12 +27,19 @@ describe('bounded BFS on a fault-free mesh', () => {
           ),
         }),
       );
+
+function declsOf(streams: { ends: number[]; inTree: boolean }[]): StreamDecl[] {
+  return streams.map((s, id) => {
+    const [one, ...many] = s.ends;
+    return { id, src: s.inTree ? many : [one], dst: s.inTree ? [one] : many, wavelets: 1, kind: 'transfer', label: `s${id}` };
+  });
+}
+
+describe('bounded BFS on a fault-free mesh', () => {
+  it('routes every multicast and in-tree exactly as the unbounded BFS', () => {
     fc.assert(
-      fc.property(arb, ({ w, h, streams }) => {
-        const decls: StreamDecl[] = streams.map((s, id) => {
-          const [one, ...many] = s.ends;
-          return { id, src: s.inTree ? many : [one], dst: s.inTree ? [one] : many, wavelets: 1, kind: 'transfer', label: `s${id}` };
-        });
+      fc.property(meshes(), ({ w, h, streams }) => {
+        const decls = declsOf(streams);
         const tileOf = Int32Array.from({ length: w * h }, (_, i) => i);
         const view = meshView(w, h, null);
         expect(view.faultFree).toBe(true);
@@ -40,6 +48,53 @@ describe('bounded BFS on a fault-free mesh', () => {
         expect(boxed).toEqual(full);
       }),
       { numRuns: 200, seed: 21 },
+    );
+  });
+});
+
+describe('routeLinks: the links alone', () => {
+  it('gives each stream the very links routeStreams lays, and the hops its hopsOnly search gives, in both dimension orders and by BFS where a link is dead', () => {
+    fc.assert(
+      fc.property(meshes(), fc.integer({ min: 0, max: 1 << 30 }), ({ w, h, streams }, cut) => {
+        const decls = declsOf(streams);
+        const tileOf = Int32Array.from({ length: w * h }, (_, i) => i);
+        // One dead link (both directions) on a view that is not fault-free: dimension-ordered paths through it fall
+        // back to BFS, and pairs it cuts apart throw the same error from both.
+        const deadTile = cut % (w * h);
+        const deadPort = 1 + (cut % 4);
+        const free = meshView(w, h, null);
+        const other = neighbour(deadTile, deadPort, w, h);
+        const dead = (a: number, p: number) => (a === deadTile && p === deadPort) || (a === other && p === OPPOSITE_PORT[deadPort]);
+        const faulty: MeshView = { width: w, height: h, linkAlive: (a, p) => free.linkAlive(a, p) && !dead(a, p) };
+        for (const view of [free, faulty]) {
+          for (const opts of [{}, { dimensionOrdered: true }, { dimensionOrdered: true, columnFirst: true }]) {
+            let full: ReturnType<typeof routeStreams> | Error;
+            try {
+              full = routeStreams(decls, tileOf, view, opts);
+            } catch (e) {
+              full = e as Error;
+            }
+            // Where faults cut a stream, the same error as the estimate's (hopsOnly) routing gives.
+            if (full instanceof Error) {
+              let hopsError = '';
+              try {
+                routeStreams(decls, tileOf, view, { ...opts, hopsOnly: true });
+              } catch (e) {
+                hopsError = (e as Error).message;
+              }
+              expect(hopsError).not.toBe('');
+              expect(() => routeLinks(decls, tileOf, view, opts)).toThrow(hopsError);
+              continue;
+            }
+            const got = routeLinks(decls, tileOf, view, { ...opts, hops: true });
+            const lite = routeStreams(decls, tileOf, view, { ...opts, hopsOnly: true });
+            full.forEach((r, i) => expect([...got.links.subarray(got.start[i], got.start[i + 1])].sort((a, b) => a - b)).toEqual(r.links));
+            // Its hops are the estimate's routes, from the same search.
+            expect(got.hops!.map((r) => ({ ...r, hopsTo: [...r.hopsTo] }))).toEqual(lite.map((r) => ({ ...r, hopsTo: [...r.hopsTo] })));
+          }
+        }
+      }),
+      { numRuns: 100, seed: 7 },
     );
   });
 });

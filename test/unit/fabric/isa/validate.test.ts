@@ -132,6 +132,16 @@ describe('validateProgram: SRAM, colours, routes and tasks', () => {
     ['after itself', (p) => p.tiles[1].tasks.push(task(1, { on: 'after', tasks: [1] }, [])), `task 1 waits for itself (${T1}: tasks[1].trigger): remove it from its own "after" list`],
     ['after twice', (p) => p.tiles[1].tasks.push(task(1, { on: 'after', tasks: [0, 0] }, [])), `"after" lists a task twice (${T1}: tasks[1].trigger): list each task once`],
     ['after count', (p) => p.tiles[1].tasks.push(task(1, { on: 'after', tasks: [0], count: 2 }, [])), `"after" waits for 2 of 1 tasks (${T1}: tasks[1].trigger): use a count of at most 1`],
+    [
+      'streams from a task it does not wait for',
+      (p) => p.tiles[1].tasks.push({ ...task(1, { on: 'after', tasks: [0] }, []), streams: 2 }),
+      `task 1 streams from task 2, which is not a recv task it waits for (${T1}: tasks[1].streams): name a recv task of this tile listed in this task's "after" tasks (with no count)`,
+    ],
+    [
+      'streams on a recv task',
+      (p) => (p.tiles[1].tasks[0].streams = 0),
+      `task 0 streams from task 0, which is not a recv task it waits for (${T1}: tasks[0].streams): name a recv task of this tile listed in this task's "after" tasks (with no count)`,
+    ],
     ['recv count', (p) => ((p.tiles[1].tasks[0].trigger as { count: number }).count = 9), `recv of 9 wavelets into a slice of 8 (${T1}: tasks[0].trigger): make the slice at least as long as the count`],
   ])('%s', (_name, mutate, message) => {
     const p = base();

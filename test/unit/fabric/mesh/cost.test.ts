@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
-import { f32AddWidth, hopCycles, matvecCost, opCost, rampCycles, streamArrivalCycles, taskCycles, tileOpContext } from '../../../../fabric/mesh/cost.js';
+import fc from 'fast-check';
+import { f32AddWidth, hopCycles, matvecCost, opCost, rampCycles, streamArrivalCycles, streamedOpCycles, streamedPrefix, taskCycles, tileOpContext } from '../../../../fabric/mesh/cost.js';
 import type { Op } from '../../../../fabric/isa/types.js';
 import { MATVEC_OPERAND } from '../../../../kernels/matvec.js';
 
@@ -250,5 +251,30 @@ describe('cost constants from the spec', () => {
     const norm: Op = { op: 'rmsnorm', x: s(0), weight: s(n), out: s(2 * n), eps: 1e-5 };
     // One rsqrt: the transcendental's doubled cycles plus the setup's 5.
     expect(opCost(slow, norm, tileOpContext(tile, 0)).cycles - opCost(wse3, norm, tileOpContext(tile, 0)).cycles).toBe(5 + wse3.costs.transcendentalCycles);
+  });
+});
+
+describe('piecewise receive (streamedOpCycles, streamedPrefix)', () => {
+  it('never charges more than the op, never less than its setup and one element, and spends the credit cycle for cycle', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 5000 }), fc.integer({ min: 0, max: 5000 }), (cycles, credit) => {
+        const charged = streamedOpCycles(wse3, cycles, credit);
+        expect(charged).toBeLessThanOrEqual(cycles);
+        expect(charged).toBeGreaterThanOrEqual(Math.min(cycles, OP_SETUP_CYCLES + 1));
+        // Credit beyond what the op can use is not spent; below it, every cycle of credit saves one.
+        if (charged > Math.min(cycles, OP_SETUP_CYCLES + 1)) expect(cycles - charged).toBe(credit);
+        expect(streamedOpCycles(wse3, cycles, credit + 1)).toBeLessThanOrEqual(charged);
+      }),
+    );
+    expect(streamedOpCycles(wse3, 100, -5)).toBe(100);
+  });
+  it('streams the leading ops that read the received buffer, up to the first that does not or sends', () => {
+    const s = (buf: string, length = 4) => ({ buf, offset: 0, length });
+    const add: Op = { op: 'add', a: s('p'), b: s('r'), out: s('p') };
+    const swiglu: Op = { op: 'swiglu', gate: s('p'), up: s('p'), out: s('p') };
+    const send: Op = { op: 'send', colour: 0, src: s('r') };
+    expect(streamedPrefix([add, add, swiglu, add], 'r')).toBe(2);
+    expect(streamedPrefix([add, send, add], 'r')).toBe(1);
+    expect(streamedPrefix([swiglu, add], 'r')).toBe(0);
   });
 });

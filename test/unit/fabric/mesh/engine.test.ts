@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
 import { MeshEngine, type MeshOptions } from '../../../../fabric/mesh/engine.js';
 import { nodeStripPool } from '../../../../src/workers/stripPool.js';
-import { opCycles, streamArrivalCycles, taskCycles, tileOpContext } from '../../../../fabric/mesh/cost.js';
+import { opCycles, streamArrivalCycles, streamedOpCycles, taskCycles, tileOpContext } from '../../../../fabric/mesh/cost.js';
 import { matvecReference } from '../../../../kernels/matvec.js';
 import { rmsnorm, sumSquares } from '../../../../kernels/vector.js';
-import { broadcastProgram, chainProgram, contendedProgram, matvec2x2Program, provider, ringProgram, seededVector } from './programs.js';
+import { broadcastProgram, chainProgram, contendedProgram, matvec2x2Program, piecewiseChainProgram, provider, ringProgram, seededVector } from './programs.js';
 
 const spec = getFabricPreset('mini-4');
 
@@ -53,6 +53,29 @@ describe.each(ENGINES)('MeshEngine ($name): 1×4 chain reduction', ({ engineOpts
     expect([...r2.outputs.get('sum')!]).toEqual([...sum]);
     expect(engine.stats().cycles).toBe(2 * r.cycles);
     await engine.close();
+  });
+});
+
+describe.each(ENGINES)('MeshEngine ($name): piecewise receive', ({ engineOpts }) => {
+  it('adds as the wavelets land: the same sums, each level sooner by its add less one element', async () => {
+    const n = 64;
+    const run = async (streamed: boolean) => {
+      const { program, tensors } = piecewiseChainProgram(n, streamed);
+      const engine = await MeshEngine.create(spec, program, provider(tensors), engineOpts);
+      const r = await engine.step({ token: 0, position: 0 });
+      await engine.close();
+      return { cycles: r.cycles, sum: [...r.outputs.get('sum')!], program };
+    };
+    const whole = await run(false);
+    const piecewise = await run(true);
+    expect(piecewise.sum).toEqual(whole.sum);
+    // Each tile's own partial is ready long before its input's first wavelet lands, and the n − 1 cycles of arrival
+    // cover the add, so each of the three levels streams its add down to its setup and one element.
+    const t = piecewise.program.tiles[1];
+    const add = opCycles(spec, t.tasks[2].ops[0], tileOpContext(t, 0));
+    expect(add).toBeLessThan(n - 1);
+    expect(whole.cycles - piecewise.cycles).toBe(3 * (add - streamedOpCycles(spec, add, Infinity)));
+    expect(streamedOpCycles(spec, add, Infinity)).toBe(spec.costs.opSetupCycles + 1);
   });
 });
 

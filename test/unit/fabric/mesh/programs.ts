@@ -152,3 +152,23 @@ export function ringProgram(n: number): Program {
   );
   return program(2, 2, tiles, 'o00');
 }
+
+/**
+ * The 1×4 chain reduction with its adds as separate tasks: each of tiles 1–3 copies its own vector into `acc` at step
+ * start (its partial, ready early), receives the stream on an op-less recv task, and adds it in a task after both —
+ * with `streamed`, a piecewise receive (Task.streams) that adds the wavelets as they land.
+ */
+export function piecewiseChainProgram(n: number, streamed: boolean): { program: Program; tensors: Tensors } {
+  const { program: chain, tensors } = chainProgram(n);
+  const tiles = chain.tiles.map((t, i) => {
+    if (i === 0) return t;
+    const inColour = (i - 1) % 2;
+    const [add, last] = t.tasks[0].ops;
+    const merge: Task = { ...task(2, { on: 'after', tasks: [0, 1] }, [{ ...add, a: sl('acc', n) } as Op, last], 'merge'), ...(streamed ? { streams: 1 } : {}) };
+    return {
+      ...t,
+      tasks: [task(0, { on: 'start' }, [{ op: 'copy', src: sl('own', n), out: sl('acc', n) }], 'own'), task(1, { on: 'recv', colour: inColour, count: n, into: sl('in', n) }, [], 'recv'), merge],
+    };
+  });
+  return { program: { ...chain, tiles }, tensors };
+}

@@ -1,0 +1,58 @@
+// Scratch arrays sized to a mesh, kept between calls. Routing, colouring and verifying a full wafer's stage each need
+// a few arrays of ~10^6 entries; allocated afresh per call they add tens of MB of external memory each time, and V8
+// answers that with a full collection of the heap — the lowered plans, hundreds of MB of objects — again and again.
+// Each array belongs to one caller (its `key`) and is free again when that call returns: no caller holds it.
+
+const pool = new Map<string, Int32Array | Uint32Array | Int16Array>();
+
+function take<A extends Int32Array | Uint32Array | Int16Array>(key: string, n: number, make: (n: number) => A): A {
+  const kept = pool.get(key) as A | undefined;
+  if (kept && kept.length >= n) return kept.length === n ? kept : (kept.subarray(0, n) as A);
+  const made = make(n);
+  pool.set(key, made);
+  return made;
+}
+
+/** A zeroed Uint32Array of `n` entries for `key`'s caller. */
+export function zeroedU32(key: string, n: number): Uint32Array {
+  const a = take(key, n, (m) => new Uint32Array(m));
+  a.fill(0);
+  return a;
+}
+
+/** An Int32Array of `n` entries for `key`'s caller, contents undefined. */
+export function anyI32(key: string, n: number): Int32Array {
+  return take(key, n, (m) => new Int32Array(m));
+}
+
+/** An Int16Array of `n` entries for `key`'s caller, contents undefined. */
+export function anyI16(key: string, n: number): Int16Array {
+  return take(key, n, (m) => new Int16Array(m));
+}
+
+/**
+ * A generation-stamped marker over `n` entries: `next()` starts a new generation, and an entry is marked in it when
+ * it holds that generation. Kept between calls, so starting one costs nothing (it is cleared only on wrap-around).
+ */
+export interface Stamps {
+  stamp: Uint32Array;
+  next(): number;
+}
+
+const stampsPool = new Map<string, { stamp: Uint32Array; gen: number }>();
+
+export function stamps(key: string, n: number): Stamps {
+  let s = stampsPool.get(key);
+  if (!s || s.stamp.length !== n) stampsPool.set(key, (s = { stamp: new Uint32Array(n), gen: 0 }));
+  const kept = s;
+  return {
+    stamp: kept.stamp,
+    next: () => {
+      if (kept.gen === 0xffffffff) {
+        kept.stamp.fill(0);
+        kept.gen = 0;
+      }
+      return ++kept.gen;
+    },
+  };
+}

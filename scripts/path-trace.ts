@@ -1,0 +1,56 @@
+// The critical path of one projected layer, task by task and stream by stream: where a layer's cycles go, at the
+// projection's packed budget (or a smaller one with --budget), batch 1, decode at the last of `context` positions.
+//   npx tsx scripts/path-trace.ts [--fabric wse3] [--budget BYTES] [--top N] [model]
+import { getPreset } from '../compiler/model/presets.js';
+import { projectionGraph } from '../compiler/project/graph.js';
+import { lowerStage, type StageRequest } from '../compiler/project/stage.js';
+import { tileBudgetBytes } from '../compiler/wafer/partition.js';
+import { placeTiles } from '../compiler/wafer/place.js';
+import { meshView, routeStreams } from '../compiler/wafer/route.js';
+import { estimateStep } from '../compiler/wafer/estimate.js';
+import { getFabricPreset } from '../fabric/spec/index.js';
+
+const args = process.argv.slice(2);
+const flag = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args.splice(i, 2)[1] : undefined;
+};
+const spec = getFabricPreset(flag('--fabric') ?? 'wse3');
+const budget = flag('--budget');
+const top = Number(flag('--top') ?? 40);
+const context = Number(flag('--context') ?? 4096);
+const model = args[0] ?? 'llama-3.1-8b';
+const cfg = getPreset(model);
+const { graph } = projectionGraph(cfg);
+const n = spec.widthTiles * spec.heightTiles;
+const req: StageRequest = {
+  graph,
+  layers: [graph.layers[0]],
+  mesh: { spec, faults: null, linkExtraLatencyCycles: null, usable: () => true, usableTiles: n },
+  dtype: 'bf16',
+  budgetBytes: budget ? Number(budget) : tileBudgetBytes(spec),
+  maxFan: Number(flag('--fan') ?? 128),
+  maxSeq: context,
+  projection: { kvDtype: 'bf16', kvCombinePieces: 1 },
+  batch: 1,
+};
+const stage = lowerStage(req);
+const tiles = stage.lowered.plan.tiles;
+const placement = placeTiles(tiles, spec.widthTiles, spec.heightTiles, () => true, { fabric: spec.name, dead: 0 }, { scanOffset: 0 });
+const routes = routeStreams(stage.lowered.plan.streams, placement.tileOf, meshView(spec.widthTiles, spec.heightTiles, null), { dimensionOrdered: true, hopsOnly: true });
+const from = tiles.find((t) => t.tag.unit === 'attn-hub' && t.tag.index[0] === 0)!;
+const outs = tiles.filter((t) => t.tag.unit === 'stage-out');
+const pos = Math.max(0, Math.min(stage.kvPositionsPerTile || context, context) - 1);
+const probe = estimateStep(spec, stage.lowered, placement, routes, { position: pos, probeTiles: [from.id, ...outs.map((t) => t.id)] });
+const last = outs.map((t) => ({ t, a: probe.firstArrival!.get(t.id)! })).reduce((x, y) => (y.a.cycles > x.a.cycles ? y : x));
+const est = estimateStep(spec, stage.lowered, placement, routes, { position: pos, probeTiles: [from.id, last.t.id], pathTrace: { to: last.t.id } });
+const start = est.firstArrival!.get(from.id)!.cycles;
+process.stdout.write(`${model} ${spec.name}: ${stage.tiles} tiles/layer, layer ${last.a.cycles - start} cycles (hub input at ${start}), kv ${stage.kvPositionsPerTile}/tile\n`);
+for (const s of est.pathTrace!) if (s.cycles > 0) process.stdout.write(`  ${String(s.cycles).padStart(6)}  ${s.kind === 'stream' ? '~>' : '  '} ${s.label}  (${s.role})\n`);
+const byLabel = new Map<string, number>();
+for (const s of est.pathTrace!) {
+  const key = `${s.kind} ${s.label.replace(/\d+/g, '#')}`;
+  byLabel.set(key, (byLabel.get(key) ?? 0) + s.cycles);
+}
+process.stdout.write('by kind:\n');
+for (const [k, v] of [...byLabel].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`  ${String(v).padStart(6)}  ${k}\n`);
