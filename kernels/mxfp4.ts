@@ -2,7 +2,8 @@
 // is sign, 2 exponent bits (bias 1) and 1 mantissa bit: ±{0, 0.5, 1, 1.5, 2, 3, 4, 6}; the scale byte e is 2^(e − 127)
 // (255 is NaN). Stored here row by row, each row cut into blocks of 32 columns (a short last block padded with zeros):
 // a block is its scale byte, then 16 bytes of elements, element 2i in the low nibble of byte i, 2i + 1 in the high.
-// That is 17 bytes per 32 weights: 4.25 bits. The wafer multiplies MXFP4 weights as bf16 (docs/precision.md): every
+// That is 17 bytes per 32 weights: 4.25 bits. A block of a larger matrix whose columns start inside one of its blocks
+// of 32 is stored with `offset` columns of zeros before each row, so its blocks are the matrix's blocks (cut to it). The wafer multiplies MXFP4 weights as bf16 (docs/precision.md): every
 // value an MXFP4 element times a scale in [2^-127, 2^127] can take is exact in bf16 (8 exponent bits, and E2M1's one
 // mantissa bit), so decoding to bf16 loses nothing.
 import { f32ToBf16Bits } from './dtype.js';
@@ -19,9 +20,9 @@ export const E2M1_VALUES: readonly number[] = Object.freeze([0, 0.5, 1, 1.5, 2, 
 const E2M1_EMAX = 2;
 const SCALE_BIAS = 127;
 
-/** Bytes a (rows, cols) matrix takes in MXFP4. */
-export function mxfp4Bytes(rows: number, cols: number): number {
-  return rows * Math.ceil(cols / MXFP4_BLOCK) * MXFP4_BLOCK_BYTES;
+/** Bytes a (rows, cols) matrix takes in MXFP4, each row after `offset` columns of zeros. */
+export function mxfp4Bytes(rows: number, cols: number, offset = 0): number {
+  return rows * Math.ceil((offset + cols) / MXFP4_BLOCK) * MXFP4_BLOCK_BYTES;
 }
 
 /** The E2M1 code nearest to v (ties to the even code, as the spec's round-to-nearest-even), saturating at ±6. */
@@ -39,44 +40,41 @@ function e2m1Code(v: number): number {
 /**
  * Encodes a (rows, cols) row-major matrix as MXFP4 (the OCP spec's conversion): each block's scale is
  * 2^(⌊log2 max|v|⌋ − 2), so its largest element lands in [4, 8) before rounding; elements round to the nearest E2M1
- * value, saturating at ±6. An all-zero block gets the smallest scale.
+ * value, saturating at ±6. An all-zero block gets the smallest scale. Each row is preceded by `offset` zeros (header).
  */
-export function encodeMxfp4(values: Float32Array, rows: number, cols: number): Uint8Array {
-  const blocks = Math.ceil(cols / MXFP4_BLOCK);
-  const out = new Uint8Array(mxfp4Bytes(rows, cols));
+export function encodeMxfp4(values: Float32Array, rows: number, cols: number, offset = 0): Uint8Array {
+  const blocks = Math.ceil((offset + cols) / MXFP4_BLOCK);
+  const out = new Uint8Array(mxfp4Bytes(rows, cols, offset));
+  const at = (r: number, i: number) => (i < offset || i >= offset + cols ? 0 : values[r * cols + i - offset]);
   for (let r = 0; r < rows; r++) {
     for (let b = 0; b < blocks; b++) {
       const c0 = b * MXFP4_BLOCK;
-      const n = Math.min(MXFP4_BLOCK, cols - c0);
       let amax = 0;
-      for (let i = 0; i < n; i++) amax = Math.max(amax, Math.abs(values[r * cols + c0 + i]));
+      for (let i = 0; i < MXFP4_BLOCK; i++) amax = Math.max(amax, Math.abs(at(r, c0 + i)));
       const exp = amax > 0 ? Math.min(SCALE_BIAS, Math.max(-SCALE_BIAS, Math.floor(Math.log2(amax)) - E2M1_EMAX)) : -SCALE_BIAS;
-      const at = (r * blocks + b) * MXFP4_BLOCK_BYTES;
-      out[at] = exp + SCALE_BIAS;
+      const byte = (r * blocks + b) * MXFP4_BLOCK_BYTES;
+      out[byte] = exp + SCALE_BIAS;
       const scale = 2 ** exp;
-      for (let i = 0; i < n; i++) {
-        const code = e2m1Code(values[r * cols + c0 + i] / scale);
-        out[at + 1 + (i >> 1)] |= i % 2 === 0 ? code : code << 4;
+      for (let i = 0; i < MXFP4_BLOCK; i++) {
+        const code = e2m1Code(at(r, c0 + i) / scale);
+        out[byte + 1 + (i >> 1)] |= i % 2 === 0 ? code : code << 4;
       }
     }
   }
   return out;
 }
 
-/** Decodes an MXFP4 (rows, cols) matrix to bf16 bits, row-major (exact: see the header). */
-export function decodeMxfp4ToBf16(packed: Uint8Array, rows: number, cols: number, out: Uint16Array): Uint16Array {
-  const blocks = Math.ceil(cols / MXFP4_BLOCK);
+/** Decodes an MXFP4 (rows, cols) matrix, each row after `offset` columns of zeros, to bf16 bits, row-major (exact: see the header). */
+export function decodeMxfp4ToBf16(packed: Uint8Array, rows: number, cols: number, out: Uint16Array, offset = 0): Uint16Array {
+  const blocks = Math.ceil((offset + cols) / MXFP4_BLOCK);
   for (let r = 0; r < rows; r++) {
-    for (let b = 0; b < blocks; b++) {
-      const at = (r * blocks + b) * MXFP4_BLOCK_BYTES;
+    for (let c = 0; c < cols; c++) {
+      const i = offset + c;
+      const at = (r * blocks + Math.floor(i / MXFP4_BLOCK)) * MXFP4_BLOCK_BYTES;
       const e = packed[at];
       const scale = e === 255 ? NaN : 2 ** (e - SCALE_BIAS);
-      const c0 = b * MXFP4_BLOCK;
-      const n = Math.min(MXFP4_BLOCK, cols - c0);
-      for (let i = 0; i < n; i++) {
-        const byte = packed[at + 1 + (i >> 1)];
-        out[r * cols + c0 + i] = f32ToBf16Bits(E2M1_VALUES[i % 2 === 0 ? byte & 15 : byte >> 4] * scale);
-      }
+      const byte = packed[at + 1 + ((i % MXFP4_BLOCK) >> 1)];
+      out[r * cols + c] = f32ToBf16Bits(E2M1_VALUES[i % 2 === 0 ? byte & 15 : byte >> 4] * scale);
     }
   }
   return out;

@@ -59,8 +59,10 @@ export interface Slice {
  */
 export type Op =
   /** y (+)= W·x; W a buffer of (rows, cols) in f32/bf16/f16/int8 (int8 with `scales`). With `format: 'mxfp4'` W's
-   *  int8 buffer holds MXFP4 blocks (kernels/mxfp4.ts), each weight decoded to bf16 and multiplied as bf16 weights are. */
-  | { op: 'matvec'; w: string; scales?: string; rows: number; cols: number; x: Slice; y: Slice; accumulate: boolean; format?: 'mxfp4' }
+   *  int8 buffer holds MXFP4 blocks (kernels/mxfp4.ts), each weight decoded to bf16 and multiplied as bf16 weights are;
+   *  `blockOffset` (0–31, default 0) columns of zeros before each row, where the block's columns start inside one of its
+   *  tensor's blocks of 32 (so the tile holds the tensor's own blocks and scales). */
+  | { op: 'matvec'; w: string; scales?: string; rows: number; cols: number; x: Slice; y: Slice; accumulate: boolean; format?: 'mxfp4'; blockOffset?: number }
   /** Push `src` (f32 or i32) onto colour `colour` through the ramp, one wavelet (32 bits) per element. Asynchronous:
    *  the wavelets join the tile's outbound queue, which drains one per cycle into the router; after the issue cycle
    *  the CE continues, stalling only while more than spec.queueDepthWavelets wavelets are queued. The tile needs a

@@ -310,12 +310,13 @@ function validateOp(ctx: OpCtx, op: Op, rampIn: Set<number>, outputs: Set<string
   switch (op.op) {
     case 'matvec': {
       if (op.format === 'mxfp4') {
-        needBuffer(ctx, op.w, 'w', ['int8'], mxfp4Bytes(op.rows, op.cols));
+        needBuffer(ctx, op.w, 'w', ['int8'], mxfp4Bytes(op.rows, op.cols, op.blockOffset));
         if (op.scales !== undefined) throw new InputError(`scales given for MXFP4 weights "${op.w}"`, ctx.where, 'drop "scales" (MXFP4 blocks hold their own)');
         slice(ctx, op.x, FLOAT32, 'x', op.cols);
         slice(ctx, op.y, FLOAT32, 'y', op.rows);
         return;
       }
+      if (op.blockOffset !== undefined) throw new InputError(`blockOffset given for weights "${op.w}" that are not MXFP4`, ctx.where, 'drop "blockOffset" or add "format": "mxfp4"');
       const w = needBuffer(ctx, op.w, 'w', ['f32', 'bf16', 'f16', 'int8'], op.rows * op.cols);
       if (w.dtype === 'int8') {
         if (op.scales === undefined) throw new InputError(`int8 weights "${op.w}" need a scales buffer`, ctx.where, 'add "scales" naming an f32 buffer of one scale per row');

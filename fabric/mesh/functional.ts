@@ -250,7 +250,7 @@ export class FunctionalExecutor {
   private matvec(tile: number, op: Extract<Op, { op: 'matvec' }>): void {
     let w = this.loc(tile, op.w);
     // MXFP4: the block decoded to bf16 (exact), then multiplied as bf16 weights are.
-    if (op.format === 'mxfp4') w = { ...w, dtype: 'bf16', byte: this.decodeMxfp4(w, op.rows, op.cols) };
+    if (op.format === 'mxfp4') w = { ...w, dtype: 'bf16', byte: this.decodeMxfp4(w, op.rows, op.cols, op.blockOffset ?? 0) };
     const x = this.operand(w.dtype, this.f(tile, op.x));
     let y = this.w(tile, op.y) * 4;
     if (op.accumulate) {
@@ -284,10 +284,10 @@ export class FunctionalExecutor {
   }
 
   /** Decodes an MXFP4 weight block into a bf16 scratch of the kernel memory; returns its byte offset. */
-  private decodeMxfp4(w: BufLoc, rows: number, cols: number): number {
+  private decodeMxfp4(w: BufLoc, rows: number, cols: number, offset: number): number {
     const n = rows * cols;
     if (this.mxScratch.length < n) this.mxScratch = new Uint16Array(this.memory.buffer, this.kernels.alloc(n * 2, 16), n);
-    decodeMxfp4ToBf16(new Uint8Array(this.memory.buffer, w.byte, mxfp4Bytes(rows, cols)), rows, cols, this.mxScratch);
+    decodeMxfp4ToBf16(new Uint8Array(this.memory.buffer, w.byte, mxfp4Bytes(rows, cols, offset)), rows, cols, this.mxScratch, offset);
     return this.mxScratch.byteOffset;
   }
 

@@ -66,4 +66,20 @@ describe('MXFP4 (OCP MX v1.0)', () => {
     }
     expect(decode(encodeMxfp4(Float32Array.from(q), rows, cols), rows, cols)).toEqual(q);
   });
+
+  it('a block cut from a rounded matrix at any columns, held after its offset in a block of 32, decodes to the same values', () => {
+    const rows = 2;
+    const width = 96;
+    const v = seededValues(rows * width, 3).map((x, i) => x * 2 ** (i % 7));
+    const rounded = decode(encodeMxfp4(v, rows, width), rows, width);
+    for (const [c0, c1] of [[4, 45], [33, 96], [50, 60], [0, 96], [31, 33]]) {
+      const cols = c1 - c0;
+      const offset = c0 % 32;
+      const cut = Float32Array.from({ length: rows * cols }, (_, i) => rounded[Math.floor(i / cols) * width + c0 + (i % cols)]);
+      const packed = encodeMxfp4(cut, rows, cols, offset);
+      expect(packed.length).toBe(mxfp4Bytes(rows, cols, offset));
+      expect(packed.length).toBe(rows * (Math.floor((c1 - 1) / 32) - Math.floor(c0 / 32) + 1) * MXFP4_BLOCK_BYTES);
+      expect(Array.from(decodeMxfp4ToBf16(packed, rows, cols, new Uint16Array(rows * cols), offset), bf16BitsToF32)).toEqual(Array.from(cut));
+    }
+  });
 });
