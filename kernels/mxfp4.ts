@@ -25,16 +25,23 @@ export function mxfp4Bytes(rows: number, cols: number, offset = 0): number {
   return rows * Math.ceil((offset + cols) / MXFP4_BLOCK) * MXFP4_BLOCK_BYTES;
 }
 
-/** The E2M1 code nearest to v (ties to the even code, as the spec's round-to-nearest-even), saturating at ±6. */
+/**
+ * The E2M1 code nearest to v (ties to the even code, as the spec's round-to-nearest-even), saturating at ±6: the
+ * magnitude against the midpoints of 0, 0.5, 1, 1.5, 2, 3, 4, 6, a tie going to the even code on its side.
+ */
 function e2m1Code(v: number): number {
   const sign = v < 0 || Object.is(v, -0) ? 8 : 0;
   const a = Math.abs(v);
-  let best = 0;
-  for (let c = 1; c < 8; c++) {
-    const d = Math.abs(E2M1_VALUES[c] - a) - Math.abs(E2M1_VALUES[best] - a);
-    if (d < 0 || (d === 0 && c % 2 === 0)) best = c;
-  }
-  return sign | best;
+  let c: number;
+  if (a <= 0.25) c = 0;
+  else if (a < 0.75) c = 1;
+  else if (a <= 1.25) c = 2;
+  else if (a < 1.75) c = 3;
+  else if (a <= 2.5) c = 4;
+  else if (a < 3.5) c = 5;
+  else if (a <= 5) c = 6;
+  else c = 7;
+  return sign | c;
 }
 
 /**
@@ -67,14 +74,21 @@ export function encodeMxfp4(values: Float32Array, rows: number, cols: number, of
 /** Decodes an MXFP4 (rows, cols) matrix, each row after `offset` columns of zeros, to bf16 bits, row-major (exact: see the header). */
 export function decodeMxfp4ToBf16(packed: Uint8Array, rows: number, cols: number, out: Uint16Array, offset = 0): Uint16Array {
   const blocks = Math.ceil((offset + cols) / MXFP4_BLOCK);
+  const table = new Uint16Array(16);
   for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      const i = offset + c;
-      const at = (r * blocks + Math.floor(i / MXFP4_BLOCK)) * MXFP4_BLOCK_BYTES;
+    for (let b = 0; b < blocks; b++) {
+      const at = (r * blocks + b) * MXFP4_BLOCK_BYTES;
       const e = packed[at];
       const scale = e === 255 ? NaN : 2 ** (e - SCALE_BIAS);
-      const byte = packed[at + 1 + ((i % MXFP4_BLOCK) >> 1)];
-      out[r * cols + c] = f32ToBf16Bits(E2M1_VALUES[i % 2 === 0 ? byte & 15 : byte >> 4] * scale);
+      // The block's 16 values once, then each element a lookup.
+      for (let c = 0; c < 16; c++) table[c] = f32ToBf16Bits(E2M1_VALUES[c] * scale);
+      const first = Math.max(0, offset - b * MXFP4_BLOCK);
+      const last = Math.min(MXFP4_BLOCK, offset + cols - b * MXFP4_BLOCK);
+      const base = r * cols + b * MXFP4_BLOCK - offset;
+      for (let i = first; i < last; i++) {
+        const byte = packed[at + 1 + (i >> 1)];
+        out[base + i] = table[i % 2 === 0 ? byte & 15 : byte >> 4];
+      }
     }
   }
   return out;

@@ -82,4 +82,24 @@ describe('MXFP4 (OCP MX v1.0)', () => {
       expect(Array.from(decodeMxfp4ToBf16(packed, rows, cols, new Uint16Array(rows * cols), offset), bf16BitsToF32)).toEqual(Array.from(cut));
     }
   });
+
+  it('every element rounds to the nearest E2M1 value times the scale, a tie to the even code (brute force)', () => {
+    // Scale 1 (a 6 in the block); the others on a fine grid over [-7, 7], ties included.
+    const grid = Array.from({ length: 31 }, (_, i) => -7 + (14 * i) / 30).concat([0.25, 0.75, 1.25, 1.75, 2.5, 3.5, 5, -5, -0.75]);
+    for (let k = 0; k < grid.length; k += 31) {
+      const v = new Float32Array(32);
+      v[0] = 6;
+      v.set(grid.slice(k, k + 31), 1);
+      const q = decode(encodeMxfp4(v, 1, 32), 1, 32);
+      for (let i = 1; i < 32; i++) {
+        const a = Math.abs(v[i]);
+        let best = 0;
+        for (let c = 1; c < 8; c++) {
+          const d = Math.abs(E2M1_VALUES[c] - a) - Math.abs(E2M1_VALUES[best] - a);
+          if (d < 0 || (d === 0 && c % 2 === 0)) best = c;
+        }
+        expect(Math.abs(q[i])).toBe(E2M1_VALUES[best]);
+      }
+    }
+  });
 });
