@@ -40,6 +40,8 @@ export interface PartitionRequest {
   maxGc: number;
   /** Bits one stored weight takes, scales included, instead of the dtype's (MXFP4 experts: 4.25); absent: the dtype's. */
   weightBits?: number;
+  /** Block columns one input stream carries (a tile holds the whole stream's x and uses its part; default 1). */
+  inputGroup?: number;
 }
 
 /** Bytes one tile of the grid needs: weights (+ int8 scales), input slice, partial sums and one receive buffer per child. */
@@ -80,7 +82,7 @@ export function partitionCandidates(req: PartitionRequest): BlockGrid[] {
     const children = gc > 1 ? Math.ceil(Math.log2(gc)) : 0;
     const weightRowBytes = req.weightBits !== undefined ? packedRowBytes(bc, req.weightBits) : bc * dtypeBytes(req.dtype) + (req.dtype === 'int8' ? 4 : 0);
     const perRow = req.matricesPerTile * (weightRowBytes + 4 * (1 + children));
-    let br = Math.floor((req.budgetBytes - 4 * bc - 64) / perRow);
+    let br = Math.floor((req.budgetBytes - 4 * bc * (req.inputGroup ?? 1) - 64) / perRow);
     br = Math.min(br, rows);
     if (req.rowAlign > 0) {
       if (br >= req.rowAlign) br = req.rowAlign;
