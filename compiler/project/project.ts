@@ -458,8 +458,7 @@ interface Built {
   packing: ReturnType<typeof assignWafers>;
 }
 
-// Longer than ~150 lines: the build's phases (lower the stages, pick KV chunks, spread) share the build and the
-// packing they refine; splitting them is left for later.
+// The build's phases (lower the stages, pick KV chunks, spread) share the build and the packing they refine.
 function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions, step: LoweringStep, memo: StageMemo): Built {
   const kvCombinePieces = step.pieces;
   const o = resolveOptions(cfg, spec, opts);

@@ -5,6 +5,7 @@ import type { MatrixNode } from '../graph/graph.js';
 import type { BufferInit, Op, Slice, Task } from '../../fabric/isa/types.js';
 import type { BlockGrid, ProgramDtype } from './partition.js';
 import { PlanBuilder, slice, zeros, type LogicalTile, type StreamDecl, type TileTag } from './plan.js';
+import { MXFP4_BLOCK, mxfp4Bytes } from '../../kernels/mxfp4.js';
 
 export type ReduceShape = 'chain' | 'tree' | 'ktree' | 'bintree';
 /** Shapes a region's reductions choose from. */
@@ -142,9 +143,11 @@ export function buildRegion(
   /** Input streams shared with other regions fed by the same slices (QKV of every KV head); made here if absent. */
   sharedInputs?: StreamDecl[],
   /**
-   * Packed weight storage for the projection (MXFP4 experts): each block is held as ⌈rows·cols·bits/8⌉ bytes in an
-   * int8-typed buffer with no scales buffer, its matvecs marked `format: 'mxfp4'`, which the cost functions charge as
-   * a decode to bf16 and 16-bit products into f32 (fabric/mesh/cost.ts). Absent: weights in `dtype`, as the engine runs them.
+   * Packed weight storage (MXFP4 experts): each block is held in an int8-typed buffer of ⌈rows·cols·bits/8⌉ bytes, or
+   * the MXFP4 layout's bytes where blocks of 32 cut by the tile's columns pad it (kernels/mxfp4.ts; the matvec's
+   * blockOffset places its columns in the tensor's blocks), with no scales buffer; its
+   * matvecs are marked `format: 'mxfp4'`, which the engine decodes to bf16 and the cost functions charge as that
+   * decode and 16-bit products into f32 (fabric/mesh/cost.ts). Absent: weights in `dtype`.
    */
   packedWeightBits?: number,
   /**
@@ -190,12 +193,13 @@ export function buildRegion(
       const ops: Op[] = [];
       parts.forEach((part, k) => {
         const mat = matrices[part.tensorIndex];
-        const init: BufferInit = { kind: 'weights', tensor: mat.tensor, rows: [part.row0, part.row0 + part.rows], cols: [c0, c0 + cols] };
         const packed = packedWeightBits !== undefined;
-        const w = packed ? p.buffer(t, `w${k}`, 'int8', Math.ceil((part.rows * cols * packedWeightBits) / 8), init, 'weights') : p.buffer(t, `w${k}`, dtype, part.rows * cols, init, 'weights');
+        const init: BufferInit = { kind: 'weights', tensor: mat.tensor, rows: [part.row0, part.row0 + part.rows], cols: [c0, c0 + cols], ...(packed ? { format: 'mxfp4' as const } : {}) };
+        const offset = c0 % MXFP4_BLOCK;
+        const w = packed ? p.buffer(t, `w${k}`, 'int8', Math.max(Math.ceil((part.rows * cols * packedWeightBits) / 8), mxfp4Bytes(part.rows, cols, offset)), init, 'weights') : p.buffer(t, `w${k}`, dtype, part.rows * cols, init, 'weights');
         let scales: string | undefined;
         if (dtype === 'int8' && !packed) scales = p.buffer(t, `s${k}`, 'f32', part.rows, { kind: 'scales', tensor: mat.tensor, rows: [part.row0, part.row0 + part.rows], cols: [c0, c0 + cols] }, 'weights');
-        ops.push({ op: 'matvec', w, scales, rows: part.rows, cols, x: slice('x', (j % inputGroup) * bc, cols), y: slice('p', k * brI, part.rows), accumulate: false, ...(packed ? { format: 'mxfp4' as const } : {}) });
+        ops.push({ op: 'matvec', w, scales, rows: part.rows, cols, x: slice('x', (j % inputGroup) * bc, cols), y: slice('p', k * brI, part.rows), accumulate: false, ...(packed ? { format: 'mxfp4' as const, ...(offset > 0 ? { blockOffset: offset } : {}) } : {}) });
       });
       const xLen = inputGroup === 1 ? cols : groupCols(groupOf(j));
       p.buffer(t, 'x', 'f32', xLen, zeros, 'activation');
