@@ -331,7 +331,8 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
  */
 interface LoweringStep {
   pieces: number | undefined;
-  narrow: boolean;
+  /** 'gather': gather trees into the hub slices; 'all': those and grouped MLP inputs; false: neither. */
+  narrow: false | 'gather' | 'all';
   hubSlices?: number;
 }
 
@@ -350,12 +351,15 @@ export const NARROW_GATHER_FAN = 4;
 const NARROW_HUB_SLICES = [16, 12, 8];
 
 /**
- * Tried in order until every stage's colours fit: fewer combine pieces first, then the same with narrow hub streams,
- * then narrow with fewer hub slices.
+ * Tried in order until every stage's colours fit: fewer combine pieces first, then gather trees, then gather trees
+ * and grouped MLP inputs (with fewer combine pieces), then those with fewer hub slices.
  */
 const LOWERING_STEPS: readonly LoweringStep[] = [
-  ...[false, true].flatMap((narrow) => [undefined, 4, 2, 1].map((pieces) => ({ pieces, narrow }))),
-  ...NARROW_HUB_SLICES.map((hubSlices) => ({ pieces: undefined, narrow: true, hubSlices })),
+  ...[undefined, 4, 2, 1].map((pieces) => ({ pieces, narrow: false as const })),
+  // Gather trees alone first: grouped inputs cost more (each MLP tile receives several block columns of x).
+  { pieces: undefined, narrow: 'gather' },
+  ...[undefined, 4, 2, 1].map((pieces) => ({ pieces, narrow: 'all' as const })),
+  ...NARROW_HUB_SLICES.map((hubSlices) => ({ pieces: undefined, narrow: 'all' as const, hubSlices })),
 ];
 
 /**
@@ -365,7 +369,7 @@ const LOWERING_STEPS: readonly LoweringStep[] = [
 function worthTrying(step: LoweringStep, tried: LoweringStep, last: ColourError): boolean {
   // Fewer slices change every stage (the embedding sends, and the LM head's hub receives, a stream per slice).
   if (step.hubSlices !== undefined) return true;
-  if (step.narrow !== tried.narrow) return step.narrow && step.pieces === undefined && last.part === 'layer';
+  if (step.narrow !== tried.narrow) return step.narrow !== false && step.pieces === undefined && last.part === 'layer';
   return last.combinePieces !== null && (step.pieces ?? MAX_COMBINE_PIECES) < last.combinePieces;
 }
 
@@ -493,7 +497,7 @@ function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOption
       sliceCols: opts.hubSlices !== undefined ? Math.ceil(graph.hidden / opts.hubSlices) : undefined,
       // An MLP region's input streams each span the region (a block column's tiles lie across all of it): no more of
       // them than a router has colours.
-      narrow: step.narrow && part === 'layer' ? { gatherFan: NARROW_GATHER_FAN, regionInputs: spec.colours } : undefined,
+      narrow: step.narrow !== false && part === 'layer' ? { gatherFan: NARROW_GATHER_FAN, regionInputs: step.narrow === 'all' ? spec.colours : Infinity } : undefined,
     };
   };
   /** One layer of each kind, lowered. */
