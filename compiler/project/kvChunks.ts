@@ -9,10 +9,10 @@
 // projection's, and compileModel's `projection` option runs it on the mesh engine at a size it holds
 // (test/unit/compiler/project/enginePaths2.test.ts).
 import { OptionError } from '../../fabric/errors.js';
-import { opCost } from '../../fabric/mesh/cost.js';
+import { forwardPace, opCost } from '../../fabric/mesh/cost.js';
 import type { Op, Task } from '../../fabric/isa/types.js';
 import { slice, zeros, type LogicalTile, type StreamDecl } from '../wafer/plan.js';
-import { COMBINE_SHAPES, reduceChildren, reduceCostCycles, sliceLen, type ReduceShape } from '../wafer/region.js';
+import { COMBINE_SHAPES, forwardLevelCycles, forwardedReduceCycles, reduceChildren, sliceLen, type ReduceShape } from '../wafer/region.js';
 import { fail, type KvChunker, type KvChunking, type LowerContext } from '../wafer/lower/context.js';
 
 /**
@@ -98,7 +98,9 @@ function chunkCosts(c: LowerContext) {
     const ps = Math.ceil(partLen / pieces);
     const rowsPiece = opCost(spec, merge.rows(ps), f32).cycles;
     const firstPiece = opCost(spec, merge.stats, f32).cycles + (ps > 2 * group ? opCost(spec, merge.rows(ps - 2 * group), f32).cycles : 0);
-    return reduceCostCycles(shape, n, ps, spec.hopLatencyCycles, firstPiece) + (n > 1 ? (pieces - 1) * (ps + rowsPiece) : 0);
+    // Each tile's last child forwards (Task.forwards) at the merge's pace; the earlier children merge whole.
+    const pace = forwardPace(spec, firstPiece, 2, ps);
+    return forwardedReduceCycles(shape, n, ps, spec.hopLatencyCycles, firstPiece, forwardLevelCycles(spec), pace) + (n > 1 ? (pieces - 1) * (ps + rowsPiece) : 0);
   };
   return { attend, combineCycles };
 }
@@ -216,7 +218,14 @@ function chunkedAttention(ctx: LowerContext, layerIndex: number, g: number, at: 
         if (q === 0) factorsOf[n] = last[q];
       });
     }
-    if (c > 0) up.get(c)!.forEach((st, q) => last[q].ops.push({ op: 'send', colour: st.id, src: slice('part', q * ps, st.wavelets) }));
+    if (c > 0) {
+      up.get(c)!.forEach((st, q) => {
+        last[q].ops.push({ op: 'send', colour: st.id, src: slice('part', q * ps, st.wavelets) });
+        // Cut-through: the last child's merge passes each value on as it lands (Task.forwards). Its statistics come
+        // first and the factors before the rows they scale, so each value sent needs only the wavelets before it.
+        if (children.length > 0) last[q].forwards = true;
+      });
+    }
     else {
       // Chunk 0 divides the merged rows by the softmax sums and feeds the O region.
       oInput.src.push(t.id);

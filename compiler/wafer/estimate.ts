@@ -4,7 +4,7 @@
 // what the mesh run adds. The projection evaluates real-size models with this same function.
 import type { FabricSpec } from '../../fabric/spec/schema.js';
 import { embedSlice, type Op } from '../../fabric/isa/types.js';
-import { opCost, opCycles, streamArrivalCycles, streamedOpCycles, tileOpContext, type OpContext } from '../../fabric/mesh/cost.js';
+import { forwardPace, opCost, opCycles, streamArrivalCycles, streamedOpCycles, tileOpContext, type OpContext } from '../../fabric/mesh/cost.js';
 import { OPPOSITE_PORT, neighbour } from '../../fabric/geometry.js';
 import { flattenTasks } from '../../fabric/mesh/taskGraph.js';
 import type { Lowered } from './lower.js';
@@ -194,6 +194,7 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   const nTasks = taskBase[nTiles];
   const opBase = new Int32Array(nTasks + 1);
   const recvColour = new Int32Array(nTasks).fill(-1);
+  const recvCount = new Int32Array(nTasks);
   const remaining = graph.afterNeed.slice();
   const opRef: Op[] = [];
   const starts: number[] = [];
@@ -203,7 +204,10 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     let embeds = false;
     for (const k of tiles[t].tasks) {
       const trigger = k.trigger;
-      if (trigger.on === 'recv') recvColour[g] = trigger.colour;
+      if (trigger.on === 'recv') {
+        recvColour[g] = trigger.colour;
+        recvCount[g] = trigger.count;
+      }
       else if (trigger.on === 'start') starts.push(g);
       for (const o of k.ops) {
         opRef.push(o);
@@ -303,9 +307,11 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   const firstArrivalRef = new Map<number, number>();
   let endRef = -1;
 
-  const send = (tile: number, stream: number, wavelets: number, issue: number, g: number, opIndex: number, gateFrom = 0) => {
+  const send = (tile: number, stream: number, wavelets: number, issue: number, g: number, opIndex: number, gateFrom = 0, pace = 1) => {
     const start = Math.max(issue, rampFree[tile], gateFrom);
-    rampFree[tile] = start + wavelets;
+    // A forwarding send slower than its merges' pace (cost.ts forwardPace) spreads its wavelets out.
+    const slow = pace > 1 ? Math.ceil((wavelets - 1) * (pace - 1)) : 0;
+    rampFree[tile] = start + wavelets + slow;
     const r = routes[stream];
     waveletsSent += wavelets;
     waveletHops += wavelets * (r.linkCount ?? r.links.length);
@@ -313,7 +319,7 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
       const d = dstTile[e];
       const mesh = placement.tileOf[d];
       const hops = r.hopsTo.get(mesh) ?? r.maxHops;
-      const arrive = start + streamArrivalCycles(spec, hops, wavelets, extraTo(r, mesh));
+      const arrive = start + streamArrivalCycles(spec, hops, wavelets, extraTo(r, mesh)) + slow;
       const fwd = recvAt[e] >= 0 && forwardedBy[taskBase[d] + recvAt[e]] >= 0;
       if (fwd) {
         // A forwarded receive: its first wavelet readies the forwarding task (an event of its own).
@@ -376,9 +382,11 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     // a cycle after the first (the stream's wavelets land one a cycle, as sent).
     const fwd = forwards[g] === 1;
     let credit = fwd ? Infinity : from >= 0 && streamOps[g] > 0 ? Math.max(0, t0 - Math.max(recvFirst[from], otherDone[g], workFree[tile])) : 0;
+    let streamed = 0;
     for (let o = opBase[g]; o < opBase[g + 1]; o++) {
       let c = opCyc[o];
       if (c !== c) c = opCyc[o] = opCycles(spec, opRef[o], ctxOf(tile));
+      if (o - opBase[g] < streamOps[g]) streamed += c;
       const colour = sendColour[o];
       if (credit > 0) {
         if (o - opBase[g] < streamOps[g]) {
@@ -388,7 +396,7 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
         } else credit = 0;
       }
       t += c;
-      if (colour >= 0) send(tile, colour, sendWavelets[o], t, g, o - opBase[g], fwd ? fwdFirst[from] + 1 : 0);
+      if (colour >= 0) send(tile, colour, sendWavelets[o], t, g, o - opBase[g], fwd ? fwdFirst[from] + 1 : 0, fwd ? forwardPace(spec, streamed, streamOps[g], recvCount[from]) : 1);
       else if (colour === -2) issueOtherSends(tile, opRef[o], t, g, o - opBase[g]);
     }
     if (fwd && fwdLast[from] + 1 > t) {

@@ -2,6 +2,7 @@
 // Input slice x_j is multicast to the gc-th row of tiles; partial sums of block-row i reduce over j — by a chain or a
 // tree, chosen by cost — into the region's root for that block-row, which holds y_i.
 import type { MatrixNode } from '../graph/graph.js';
+import type { FabricSpec } from '../../fabric/spec/schema.js';
 import type { BufferInit, Op, Slice, Task } from '../../fabric/isa/types.js';
 import type { BlockGrid, ProgramDtype } from './partition.js';
 import { PlanBuilder, slice, zeros, type LogicalTile, type StreamDecl, type TileTag } from './plan.js';
@@ -92,9 +93,9 @@ export function reduceCostCycles(shape: ReduceShape, gc: number, wavelets: numbe
  * the hops (task start, the merge's setup and element, the send's issue, the ramps); `addCycles`: a merge after a whole
  * receive. A tile's ramp takes one wavelet a cycle, so its children's streams land no faster than one after another.
  * Used to choose the shape: a chain pays the wavelets once and its levels' latency; a tree's root takes each child's
- * whole stream through its ramp.
+ * whole stream through its ramp. `pace`: a forwarding merge's cycles per element where above one (cost.ts forwardPace).
  */
-export function forwardedReduceCycles(shape: ReduceShape, gc: number, wavelets: number, hopCycles: number, addCycles: number, levelCycles: number): number {
+export function forwardedReduceCycles(shape: ReduceShape, gc: number, wavelets: number, hopCycles: number, addCycles: number, levelCycles: number, pace = 1): number {
   if (gc <= 1) return 0;
   // When the first and last wavelet of tile j's value leave it (children have higher indices in every shape).
   const first = new Float64Array(gc);
@@ -112,7 +113,7 @@ export function forwardedReduceCycles(shape: ReduceShape, gc: number, wavelets: 
       const inLast = Math.max(last[c] + lat, rampFrom + (m + 1) * wavelets - 1);
       if (m === ch.length - 1 && j > 0) {
         first[j] = Math.max(ready, inFirst) + 1;
-        last[j] = Math.max(first[j] + wavelets - 1, inLast + 1);
+        last[j] = Math.max(first[j] + (wavelets - 1) * Math.max(1, pace), inLast + 1);
         forwarded = true;
       } else ready = Math.max(ready, inLast) + addCycles;
     });
@@ -123,6 +124,14 @@ export function forwardedReduceCycles(shape: ReduceShape, gc: number, wavelets: 
     }
   }
   return rootReady;
+}
+
+/**
+ * What a forwarding level adds to its hops (Task.forwards): the merge task's start, its streamed merge's setup and
+ * element, the send's issue, and the ramps out of the sender and into the receiver.
+ */
+export function forwardLevelCycles(spec: FabricSpec): number {
+  return spec.taskStartCycles + spec.costs.opSetupCycles + 1 + spec.costs.sendIssueCycles + 2 * spec.rampLatencyCycles;
 }
 
 /** How reduceUp names and merges: see there. */

@@ -30,7 +30,7 @@ import { OPPOSITE_PORT, neighbour, portIndex } from '../geometry.js';
 import { validateProgram } from '../isa/validate.js';
 import { dtypeBytes } from '../isa/sram.js';
 import { embedSlice, type BufferDecl, type BufferInit, type Program } from '../isa/types.js';
-import { opCost, streamedOpCycles, tileOpContext } from './cost.js';
+import { forwardPace, opCost, streamedOpCycles, tileOpContext } from './cost.js';
 import { FunctionalExecutor, JOB_HEADER } from './functional.js';
 import { layoutArena, type ArenaLayout } from './plan.js';
 import { TRIG_START, flattenTasks } from './taskGraph.js';
@@ -326,6 +326,10 @@ export class MeshEngine {
   /** A forwarding send's gate: the receive key its wavelets wait on (-1: none), and the stream wavelets its next needs. */
   private readonly obGate: Int32Array;
   private readonly obNeed: Int32Array;
+  /** A forwarding send's pace (its merges' cycles per element: above 1 they, not the ramp, bound the rate) and the
+   *  cycle its next wavelet's merge is done at that pace. */
+  private readonly obPace: Float64Array;
+  private readonly obNextAt: Float64Array;
   private readonly obHead: Int32Array;
   private readonly obN: Int32Array;
   private readonly obOcc: Int32Array;
@@ -628,6 +632,8 @@ export class MeshEngine {
     this.obLeft = new Int32Array(nProg * this.obRing);
     this.obGate = new Int32Array(nProg * this.obRing);
     this.obNeed = new Int32Array(nProg * this.obRing);
+    this.obPace = new Float64Array(nProg * this.obRing);
+    this.obNextAt = new Float64Array(nProg * this.obRing);
     this.obHead = new Int32Array(nProg);
     this.obN = new Int32Array(nProg);
     this.obOcc = new Int32Array(nProg);
@@ -1124,10 +1130,11 @@ export class MeshEngine {
       const slot = k * this.obRing + this.obHead[k];
       const v = this.rampVc[k * C + this.obColour[slot]];
       const gate = this.obGate[slot];
-      if (core.credits[v] > 0 && (gate < 0 || this.forwardable(gate, this.obNeed[slot], now))) {
+      if (core.credits[v] > 0 && (gate < 0 || (this.forwardable(gate, this.obNeed[slot], now) && now >= this.obNextAt[slot]))) {
         core.inject(now, v, this.obStage[slot], 0);
         pushed++;
         this.obNeed[slot]++;
+        if (gate >= 0) this.obNextAt[slot] = Math.max(this.obNextAt[slot], now) + this.obPace[slot];
         this.obStage[slot]++;
         this.obOcc[k]--;
         if (--this.obLeft[slot] === 0) {
@@ -1157,6 +1164,16 @@ export class MeshEngine {
   private forwardable(key: number, need: number, now: number): boolean {
     const got = this.recvGot[key];
     return got > need || (got === need && this.recvLastAt[key] < now);
+  }
+
+  /**
+   * A forwarding task's merges' cycles per received element (cost.ts forwardPace): its sends' wavelets leave no
+   * faster than its streamed ops take the elements in.
+   */
+  private forwardPace(g: number, count: number): number {
+    let cycles = 0;
+    for (let i = 0; i < this.gStreamOps[g]; i++) cycles += this.opCycles[this.opStart[g] + i];
+    return forwardPace(this.spec, cycles, this.gStreamOps[g], count);
   }
 
   /** The routers arbitrate and forward; a wavelet with no route becomes a MeshRunError naming its tile. */
@@ -1332,7 +1349,7 @@ export class MeshEngine {
             return;
           }
           this.ceOp[k] = j + 1;
-          if (kind === K_SEND) this.enqueueSend(k, this.opColour[op], this.taskStage[g] + this.opStageOff[op], this.opLen[op], this.gFwd[g] === 1 ? this.gRecvKey[this.gStreams[g]] : -1);
+          if (kind === K_SEND) this.enqueueSend(k, this.opColour[op], this.taskStage[g] + this.opStageOff[op], this.opLen[op], this.gFwd[g] === 1 ? this.gRecvKey[this.gStreams[g]] : -1, now);
           else if (kind !== K_COMPUTE && kind !== K_OUTPUT) this.issueSends(k, g, j);
           let cost = this.opCycles[op];
           if (this.ceCredit[k] > 0) {
@@ -1478,11 +1495,15 @@ export class MeshEngine {
     }
   }
 
-  private enqueueSend(k: number, colour: number, stage: number, n: number, gate = -1): void {
+  private enqueueSend(k: number, colour: number, stage: number, n: number, gate = -1, now = 0): void {
     if (this.obN[k] === this.obRing) throw new Error('mesh engine: send queue ring overflow');
     const slot = k * this.obRing + ((this.obHead[k] + this.obN[k]) % this.obRing);
     this.obGate[slot] = gate;
     this.obNeed[slot] = 1;
+    if (gate >= 0) {
+      this.obPace[slot] = this.forwardPace(this.ceTask[k], this.recvCount[gate]);
+      this.obNextAt[slot] = now;
+    }
     this.obColour[slot] = colour;
     this.obStage[slot] = stage;
     this.obLeft[slot] = n;

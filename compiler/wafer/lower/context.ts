@@ -6,7 +6,7 @@ import type { FabricSpec } from '../../../fabric/spec/schema.js';
 import type { LayerNode, MatrixNode, ModelGraph } from '../../graph/graph.js';
 import { partitionMatrix, type BlockGrid, type ProgramDtype, dtypeBytes } from '../partition.js';
 import type { LogicalTile, PlanBuilder, StreamDecl, TileTag } from '../plan.js';
-import { REDUCE_SHAPES, buildRegion, forwardedReduceCycles, sliceLen, type ReduceShape, type Region } from '../region.js';
+import { REDUCE_SHAPES, buildRegion, forwardLevelCycles, forwardedReduceCycles, sliceLen, type ReduceShape, type Region } from '../region.js';
 import type { Op } from '../../../fabric/isa/types.js';
 
 export interface LowerOptions {
@@ -163,8 +163,7 @@ export function chooseReduce(c: LowerContext, grid: BlockGrid, m: number): Reduc
   // A merge after a whole receive streams (Task.streams): its setup and last element; a forwarding level adds the
   // merge task's start, that, the send's issue and the two ramps to the hops (region.ts reduceUp, Task.forwards).
   const add = spec.taskStartCycles + spec.costs.opSetupCycles + 1;
-  const level = add + spec.costs.sendIssueCycles + 2 * spec.rampLatencyCycles;
-  const cost = (shape: ReduceShape) => forwardedReduceCycles(shape, grid.gc, w, spec.hopLatencyCycles, add, level);
+  const cost = (shape: ReduceShape) => forwardedReduceCycles(shape, grid.gc, w, spec.hopLatencyCycles, add, forwardLevelCycles(spec));
   // The cheapest shape; on a tie the simpler one (chain, then tree, then K-tree).
   let best: ReduceShape = 'chain';
   for (const shape of REDUCE_SHAPES) if (cost(shape) < cost(best)) best = shape;
