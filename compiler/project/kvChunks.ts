@@ -9,10 +9,10 @@
 // projection's, and compileModel's `projection` option runs it on the mesh engine at a size it holds
 // (test/unit/compiler/project/enginePaths2.test.ts).
 import { OptionError } from '../../fabric/errors.js';
-import { forwardPace, opCost } from '../../fabric/mesh/cost.js';
+import { opCost } from '../../fabric/mesh/cost.js';
 import type { Op, Task } from '../../fabric/isa/types.js';
 import { slice, zeros, type LogicalTile, type StreamDecl } from '../wafer/plan.js';
-import { COMBINE_SHAPES, forwardLevelCycles, forwardedReduceCycles, reduceChildren, sliceLen, type ReduceShape } from '../wafer/region.js';
+import { COMBINE_SHAPES, reduceChildren, reduceCostCycles, sliceLen, type ReduceShape } from '../wafer/region.js';
 import { fail, type KvChunker, type KvChunking, type LowerContext } from '../wafer/lower/context.js';
 
 /**
@@ -98,9 +98,10 @@ function chunkCosts(c: LowerContext) {
     const ps = Math.ceil(partLen / pieces);
     const rowsPiece = opCost(spec, merge.rows(ps), f32).cycles;
     const firstPiece = opCost(spec, merge.stats, f32).cycles + (ps > 2 * group ? opCost(spec, merge.rows(ps - 2 * group), f32).cycles : 0);
-    // Each tile's last child forwards (Task.forwards) at the merge's pace; the earlier children merge whole.
-    const pace = forwardPace(spec, firstPiece, 2, ps);
-    return forwardedReduceCycles(shape, n, ps, spec.hopLatencyCycles, firstPiece, forwardLevelCycles(spec), pace) + (n > 1 ? (pieces - 1) * (ps + rowsPiece) : 0);
+    // Chosen as if every level stored and forwarded, though each tile's last child forwards (Task.forwards): costed
+    // with forwarding (region.ts forwardedReduceCycles), llama-3.1-8b's combine takes smaller chunks and more pieces,
+    // whose layout needs more colours than wse3 has. The engine and the estimate charge the forwarding either way.
+    return reduceCostCycles(shape, n, ps, spec.hopLatencyCycles, firstPiece) + (n > 1 ? (pieces - 1) * (ps + rowsPiece) : 0);
   };
   return { attend, combineCycles };
 }
@@ -225,8 +226,7 @@ function chunkedAttention(ctx: LowerContext, layerIndex: number, g: number, at: 
         // first and the factors before the rows they scale, so each value sent needs only the wavelets before it.
         if (children.length > 0) last[q].forwards = true;
       });
-    }
-    else {
+    } else {
       // Chunk 0 divides the merged rows by the softmax sums and feeds the O region.
       oInput.src.push(t.id);
       const ops: Op[] = [{ op: 'attnFinish', stats, rows: slice('part', 2 * group, qLen), out: slice('fin', 0, qLen), numHeads: group, headDim: hd }, { op: 'send', colour: oInput.id, src: slice('fin', 0, qLen) }];
