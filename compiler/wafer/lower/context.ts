@@ -157,16 +157,21 @@ export function partition(c: Pick<LowerContext, 'dtype' | 'opts' | 'spec'>, what
   return grid;
 }
 
-export function chooseReduce(c: LowerContext, grid: BlockGrid, m: number): ReduceShape {
-  const w = m * grid.br;
+/**
+ * Estimated cycles of a region's reduction in `shape` (m matrices per tile): as reduceUp lowers it, forwarding
+ * (region.ts forwardedReduceCycles). A merge after a whole receive streams (Task.streams): its task's start, its setup
+ * and last element.
+ */
+export function reduceCycles(c: LowerContext, grid: BlockGrid, m: number, shape: ReduceShape = chooseReduce(c, grid, m)): number {
   const { spec } = c;
-  // A merge after a whole receive streams (Task.streams): its setup and last element; a forwarding level adds the
-  // merge task's start, that, the send's issue and the two ramps to the hops (region.ts reduceUp, Task.forwards).
   const add = spec.taskStartCycles + spec.costs.opSetupCycles + 1;
-  const cost = (shape: ReduceShape) => forwardedReduceCycles(shape, grid.gc, w, spec.hopLatencyCycles, add, forwardLevelCycles(spec));
+  return forwardedReduceCycles(shape, grid.gc, m * grid.br, spec.hopLatencyCycles, add, forwardLevelCycles(spec));
+}
+
+export function chooseReduce(c: LowerContext, grid: BlockGrid, m: number): ReduceShape {
   // The cheapest shape; on a tie the simpler one (chain, then tree, then K-tree).
   let best: ReduceShape = 'chain';
-  for (const shape of REDUCE_SHAPES) if (cost(shape) < cost(best)) best = shape;
+  for (const shape of REDUCE_SHAPES) if (reduceCycles(c, grid, m, shape) < reduceCycles(c, grid, m, best)) best = shape;
   return best;
 }
 
