@@ -22,6 +22,8 @@
 // spec.queueDepthWavelets wavelets are queued (a stall). The queue feeds the router's ramp input, one wavelet per
 // cycle, as credits allow. Receiving needs no CE time: the ramp writes each arriving wavelet into the recv trigger's
 // slice (the SRAM write port, assumed free); when `count` have arrived the task is ready (that same cycle).
+// A forwarding task (Task.forwards) starts at its stream's first wavelet instead, holds the CE until a cycle after the
+// last, and its sends' wavelets wait in the queue for the stream's (forwardable); its job runs once the stream is in.
 import { WasmKernels, createKernelMemory } from '../../kernels/wasmKernels.js';
 import { InputError } from '../errors.js';
 import type { FabricSpec } from '../spec/schema.js';

@@ -15,9 +15,12 @@ import { validateProgram } from '../../../../fabric/isa/validate.js';
 import { opCycles } from '../../../../fabric/mesh/cost.js';
 import { MeshEngine } from '../../../../fabric/mesh/engine.js';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
-import { provider, seededVector, type Tensors } from './programs.js';
+import type { Task } from '../../../../fabric/isa/types.js';
+import { nodeStripPool } from '../../../../src/workers/stripPool.js';
+import { piecewiseChainProgram, provider, seededVector, sl, type Tensors } from './programs.js';
 
 const spec = getFabricPreset('mini-32');
+const spec4 = getFabricPreset('mini-4');
 
 /** A chain of `tiles` tiles each holding a b-value partial, summed up the chain into tile 0 (output "token", the name a program's step output needs). */
 async function runChain(tiles: number, b: number) {
@@ -96,5 +99,47 @@ describe('forwarding sends: a chain reduction', () => {
     // Far below store and forward, which pays every level's whole partial.
     expect(at(8, 256)).toBeLessThanOrEqual(256 + 7 * ceiling + out(256) + ceiling);
     expect(at(8, 256)).toBeLessThan(7 * 256);
+  });
+});
+
+describe('forwarding sends: the hand-written 1×4 chain', () => {
+  const n = 64;
+  const forwarded = () => {
+    const { program, tensors } = piecewiseChainProgram(n, true);
+    // Tiles 1 and 2 send their sums on; tile 3 outputs.
+    for (const t of program.tiles.slice(1, 3)) t.tasks[2].forwards = true;
+    return { program, tensors };
+  };
+
+  it.each([
+    ['inline', {}],
+    ['parallel mesh, 2 threads', { workers: 2, stripPool: nodeStripPool, stripCut: { rows: 1, cols: 1 } }],
+  ] as const)('%s: the same sums, and the two middle levels no longer pay the partial', async (_name, opts) => {
+    const run = async (p: ReturnType<typeof forwarded>) => {
+      const engine = await MeshEngine.create(spec4, p.program, provider(p.tensors), opts);
+      const r = await engine.step({ token: 0, position: 0 });
+      await engine.close();
+      return { cycles: r.cycles, sum: [...r.outputs.get('sum')!] };
+    };
+    const piecewise = await run(piecewiseChainProgram(n, true));
+    const cut = await run(forwarded());
+    expect(cut.sum).toEqual(piecewise.sum);
+    // Store and forward pays the n wavelets at each of the three links; forwarding pays them once, so it saves at
+    // least (n − 1) per forwarding tile less that tile's level latency (at most the bound of the chain test above).
+    const level = spec4.hopLatencyCycles + 2 * spec4.rampLatencyCycles + spec4.taskStartCycles + spec4.costs.opSetupCycles + 1 + spec4.costs.sendIssueCycles + 1;
+    expect(piecewise.cycles - cut.cycles).toBeGreaterThanOrEqual(2 * (n - 1 - level));
+    expect(piecewise.cycles - cut.cycles).toBeLessThanOrEqual(2 * n);
+  });
+
+  it('refuses a forwarding task that is not a merge of its stream followed by sends no longer than it', () => {
+    const bad = (edit: (t: Task) => void, message: string) => {
+      const { program } = forwarded();
+      edit(program.tiles[1].tasks[2]);
+      expect(() => validateProgram(spec4, program, null, 'test')).toThrow(message);
+    };
+    bad((t) => delete t.streams, 'forwards but streams from no recv task');
+    bad((t) => t.ops.push({ op: 'copy', src: sl('acc', n), out: sl('own', n) }), 'is not a send of at most 64 wavelets');
+    bad((t) => t.ops.reverse(), 'has no streamed op before a send');
+    bad((t) => t.ops.unshift({ op: 'copy', src: sl('own', n), out: sl('acc', n) }), 'does not read the received buffer');
   });
 });
