@@ -4,5 +4,6 @@ export * from './matvec.js';
 export * from './vector.js';
 export * from './attention.js';
 export * from './gating.js';
+export * from './mxfp4.js';
 export * from './wasmKernels.js';
 export * from './gpujs.js';

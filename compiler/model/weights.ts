@@ -5,6 +5,7 @@ import { InputError } from '../../fabric/errors.js';
 import { decodeBf16, decodeF16, encodeBf16, encodeF16, quantizeInt8Rows, type Matrix, type WeightDtype } from '../../kernels/index.js';
 import type { ModelConfig } from './config.js';
 import { isMoeLayer } from './config.js';
+import { decodeMxfp4ToBf16, encodeMxfp4 } from '../../kernels/mxfp4.js';
 import { readSafetensors, writeSafetensors, type SafetensorsDtype, type SafetensorsWriteEntry } from './safetensors.js';
 
 export interface Tensor {
@@ -260,6 +261,27 @@ export function castWeights(weights: ModelWeights, dtype: WeightDtype): ModelWei
   const tensors = new Map<string, Tensor>();
   for (const [name, t] of weights.tensors) tensors.set(name, t.shape.length === 2 ? castTensor(t, dtype) : t);
   return { config: weights.config, tensors };
+}
+
+/**
+ * Weights with every routed expert's matrices rounded to MXFP4 (kernels/mxfp4.ts: blocks of 32 along each row sharing
+ * a power-of-two scale), held as bf16, which holds every MXFP4 value exactly; the rest unchanged. The numerics of an
+ * MXFP4 expert on the wafer (decoded to bf16, multiplied as bf16), for the reference forward pass.
+ */
+export function mxfp4Experts(weights: ModelWeights): ModelWeights {
+  const cfg = weights.config;
+  const tensors = new Map(weights.tensors);
+  for (let l = 0; l < cfg.numLayers; l++) {
+    if (!isMoeLayer(cfg, l)) continue;
+    for (let e = 0; e < cfg.moe!.numExperts; e++) {
+      for (const name of Object.values(expertNames(cfg, l, e))) {
+        const t = requireTensor(weights, name);
+        const [rows, cols] = t.shape;
+        tensors.set(name, { dtype: 'bf16', shape: [rows, cols], data: decodeMxfp4ToBf16(encodeMxfp4(toF32(t), rows, cols), rows, cols, new Uint16Array(rows * cols)) });
+      }
+    }
+  }
+  return { config: cfg, tensors };
 }
 
 /** Total bytes of stored weights (int8 scales included). */

@@ -45,6 +45,13 @@ export const MAX_COMBINE_PIECES = 8;
 /** Streams of a chunk tile besides its combine: q in, and the new k/v in or the O region's input out. */
 const COMBINE_OTHER_STREAMS = 2;
 
+/**
+ * Whether a combine of `chunks` tiles laid out in chunk order can be coloured: the binary heap's edges (chunk i to
+ * (i − 1) / 2) cross one another, about half of them over the middle of the chunks, so past the fabric's colours
+ * they do not fit the links there whatever the routes; the other shapes cross a cut O(log chunks) times.
+ */
+const routable = (shape: ReduceShape, chunks: number, colours: number): boolean => shape !== 'bintree' || chunks <= colours;
+
 /** Most children any tile of a combine tree of `chunks` tiles has (the root's, in every shape). */
 const combineChildren = (shape: ReduceShape, chunks: number): number => reduceChildren(shape, 0, chunks).length;
 
@@ -112,7 +119,7 @@ function longFillPositions(c: LowerContext): number {
   let best: { positions: number; cost: number } | null = null;
   for (const shape of COMBINE_SHAPES) {
     const positions = chunkCapacity(c, shape, LONG_CONTEXT);
-    if (positions < 1) continue;
+    if (positions < 1 || !routable(shape, Math.ceil(LONG_CONTEXT / positions), c.spec.colours)) continue;
     const cost = attend(positions) + combineCycles(shape, Math.ceil(LONG_CONTEXT / positions));
     if (!best || cost < best.cost) best = { positions, cost };
   }
@@ -149,6 +156,7 @@ function kvChunking(c: LowerContext, qkNorm: boolean): KvChunking | null {
     for (let p = forced ?? positions; p >= 1; p = forced !== undefined ? 0 : Math.floor(p / 2)) {
       const n = Math.ceil(opts.maxSeq / p);
       if (forced === undefined && n > MAX_KV_CHUNKS) break;
+      if (!routable(shape, n, spec.colours)) continue;
       const cost = attend(p) + combineCycles(shape, n);
       if (!best || cost < best.cost) best = { positions: p, chunks: n, reduce: shape, cost };
     }

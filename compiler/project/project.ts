@@ -285,27 +285,54 @@ function assignWafers(embTiles: number, layerTiles: number[], lmTiles: number, u
 
 export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions = {}): ProjectionReport {
   // Where a stage's routes need more colours than the fabric has, the KV combine goes up in fewer pieces (fewer
-  // streams on its links); the estimate charges the slower combine. Other stages have no cheaper layout here. Each
-  // alternative re-lowers the layers; the memo keeps what it does not change (the embedding and LM head lowered, and
-  // every stage placed at the same offset: its colours and its time), so a retry costs only the stages it changes.
+  // streams on its links), and then the layers' hub slices take fewer, longer streams (gather trees and grouped MLP
+  // inputs, NARROW); the estimate charges the slower combine and times the relays. Each alternative re-lowers the
+  // layers; the memo keeps what it does not change (the embedding and LM head lowered, and every stage placed at the
+  // same offset: its colours and its time), so a retry costs only the stages it changes.
   const memo = new StageMemo();
   let first: Built | null = null;
+  let tried: LoweringStep = LOWERING_STEPS[0];
   const fitted = firstThatColours(
-    COMBINE_PIECES_STEPS,
-    // A step only where it means fewer pieces than the layout that failed.
-    (most, last) => last.combinePieces !== null && (most ?? MAX_COMBINE_PIECES) < last.combinePieces,
-    (most) => {
-      const built = buildProjection(cfg, spec, opts, most, memo);
+    LOWERING_STEPS,
+    (step, last) => worthTrying(step, tried, last),
+    (step) => {
+      tried = step;
+      const built = buildProjection(cfg, spec, opts, step, memo);
       first ??= built;
       return timeProjection(cfg, spec, opts, built, memo, true);
     },
   );
   if (fitted.ok) return fitted.result;
-  // Not yet: a mechanism for every stage (hub fan-in and fan-out, the embedding's rows, the LM head's reductions).
-  // Until then the first layout is timed and reported as beyond the budget, with the colours it needs.
+  // Not yet: a mechanism for every stage (the embedding's rows, the LM head's reductions). Until then the first
+  // layout is timed and reported as beyond the budget, with the colours it needs.
   const r = timeProjection(cfg, spec, opts, first!, memo, false);
   r.approximations.push(`routes beyond the fabric's ${r.colourBudget} colours (${fitted.last.what}): no layout the projection tries fits, so this one is timed as if the routers had the colours it needs`);
   return r;
+}
+
+/** A lowering the projection tries: the KV combine's most pieces (undefined: as many as help), and narrow hub streams. */
+interface LoweringStep {
+  pieces: number | undefined;
+  narrow: boolean;
+}
+
+/**
+ * Most streams a hub slice takes from one region's roots where the layers are lowered narrow: wide models return up
+ * to ~17 O-projection roots into each slice, which beside the slice's norm tree and input used every colour at the
+ * hub and more on the links into it. Four leave a quarter of a 24-colour budget for them; more roots gather first.
+ */
+export const NARROW_GATHER_FAN = 4;
+
+/** Tried in order until every stage's colours fit: fewer combine pieces first, then the same with narrow hub streams. */
+const LOWERING_STEPS: readonly LoweringStep[] = [false, true].flatMap((narrow) => [undefined, 4, 2, 1].map((pieces) => ({ pieces, narrow })));
+
+/**
+ * Whether `step` may relieve `last` (raised by `tried`): fewer pieces only where the KV combine overflowed with more;
+ * narrow streams once, at the combine's most pieces, after the wide layout failed in a layer.
+ */
+function worthTrying(step: LoweringStep, tried: LoweringStep, last: ColourError): boolean {
+  if (step.narrow !== tried.narrow) return step.narrow && step.pieces === undefined && last.part === 'layer';
+  return last.combinePieces !== null && (step.pieces ?? MAX_COMBINE_PIECES) < last.combinePieces;
 }
 
 /**
@@ -325,9 +352,6 @@ export function firstThatColours<A, R>(alternatives: readonly A[], worth: (alt: 
   }
   return { ok: false, last: last! };
 }
-
-/** The KV combine's most pieces, tried in order until every stage's colours fit (undefined: as many as help). */
-const COMBINE_PIECES_STEPS: readonly (number | undefined)[] = [undefined, 4, 2, 1];
 
 /** How many embedding and LM head lowerings the memo keeps (a spread search lowers one per tile budget it tries). */
 const MEMO_LOWERINGS = 4;
@@ -400,9 +424,9 @@ interface Built {
   packing: ReturnType<typeof assignWafers>;
 }
 
-// Longer than ~150 lines: the build's phases (lower the stages, pick KV chunks, spread) share the build and the
-// packing they refine; splitting them is left for later.
-function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions, kvCombinePieces: number | undefined, memo: StageMemo): Built {
+// The build's phases (lower the stages, pick KV chunks, spread) share the build and the packing they refine.
+function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions, step: LoweringStep, memo: StageMemo): Built {
+  const kvCombinePieces = step.pieces;
   const o = resolveOptions(cfg, spec, opts);
   const mesh = waferMesh(spec, o.grid, o.faults, o.repair);
   const { graph, approximations } = projectionGraph(cfg);
@@ -433,6 +457,9 @@ function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOption
       batch: o.batch,
       expertChoice,
       sliceCols: opts.hubSlices !== undefined ? Math.ceil(graph.hidden / opts.hubSlices) : undefined,
+      // An MLP region's input streams each span the region (a block column's tiles lie across all of it): no more of
+      // them than a router has colours.
+      narrow: step.narrow && part === 'layer' ? { gatherFan: NARROW_GATHER_FAN, regionInputs: spec.colours } : undefined,
     };
   };
   /** One layer of each kind, lowered. */

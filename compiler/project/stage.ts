@@ -52,6 +52,8 @@ export interface StageRequest {
   expertChoice?: (k: number, experts: number) => number[];
   /** Columns of x per hub slice (default: hubSliceCols of the whole model at this fan-out). */
   sliceCols?: number;
+  /** Fewer, longer streams into and out of a layer's hub slices (LowerOptions.gatherFan, regionInputs; default none). */
+  narrow?: { gatherFan: number; regionInputs: number };
 }
 
 /** A stage lowered once (tile counts known), to be placed and timed at one or more scan offsets. */
@@ -123,6 +125,7 @@ export function lowerStage(req: StageRequest): LoweredStage {
     projection: { ...req.projection, kvChunks: kvChunker },
     // The model's hub slices, also in a stage without layers.
     sliceCols,
+    ...req.narrow,
   });
   const tiles = lowered.plan.tiles;
   // A tile whose buffers overflow its SRAM holds as many tiles as its bytes need (costed as one compute engine).
@@ -269,6 +272,8 @@ export class ColourError extends InputError {
     fix: string,
     /** Pieces the stage's chunked KV heads combine in, where fewer could relieve the stream that ran out (null: none, or that stream neither enters nor leaves a KV chunk tile). */
     readonly combinePieces: number | null,
+    /** The stage that ran out (narrow hub streams change only layers). */
+    readonly part: 'layer' | 'embedding' | 'lm_head' = 'layer',
   ) {
     super(what, where, fix);
   }
@@ -296,7 +301,7 @@ export function colourStage(stage: LoweredStage, placement: Placement, routes = 
     const s = streams[c.stream];
     const tiles = stage.lowered.plan.tiles;
     const chunkStream = [...s.src, ...s.dst].some((t) => tiles[t].tag.unit === 'kv-chunk');
-    throw new ColourError(`${what}: ${c.error.what}`, c.error.where, c.error.fix, chunkStream ? stage.combinePieces : null);
+    throw new ColourError(`${what}: ${c.error.what}`, c.error.where, c.error.fix, chunkStream ? stage.combinePieces : null, partOf(stage.req));
   }
   // The colouring must be one the compiler's verifier accepts.
   verifyLinks(streams, placement.tileOf, rowFirst, columnFirst, c.alternative, c.colourOf, view);

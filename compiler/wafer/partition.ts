@@ -2,6 +2,7 @@
 // Block (i, j) covers rows [i·br, …) and cols [j·bc, …). Tile column i of the region holds block-row i (its partial
 // sums reduce over j into y_i); tile row j holds block-column j (it needs input slice x_j).
 import type { FabricSpec } from '../../fabric/spec/schema.js';
+import { MXFP4_BLOCK, MXFP4_BLOCK_BYTES } from '../../kernels/mxfp4.js';
 
 export type ProgramDtype = 'f32' | 'bf16' | 'int8';
 
@@ -39,6 +40,8 @@ export interface PartitionRequest {
   maxGc: number;
   /** Bits one stored weight takes, scales included, instead of the dtype's (MXFP4 experts: 4.25); absent: the dtype's. */
   weightBits?: number;
+  /** Block columns one input stream carries (a tile holds the whole stream's x and uses its part; default 1). */
+  inputGroup?: number;
 }
 
 /** Bytes one tile of the grid needs: weights (+ int8 scales), input slice, partial sums and one receive buffer per child. */
@@ -77,9 +80,9 @@ export function partitionCandidates(req: PartitionRequest): BlockGrid[] {
     if (gc > req.maxGc) continue;
     // Largest br whose tile fits beside a receive buffer per reduce child (a tree root has ⌈log2 gc⌉); then align it.
     const children = gc > 1 ? Math.ceil(Math.log2(gc)) : 0;
-    const weightRowBytes = req.weightBits !== undefined ? Math.ceil((bc * req.weightBits) / 8) : bc * dtypeBytes(req.dtype) + (req.dtype === 'int8' ? 4 : 0);
+    const weightRowBytes = req.weightBits !== undefined ? packedRowBytes(bc, req.weightBits) : bc * dtypeBytes(req.dtype) + (req.dtype === 'int8' ? 4 : 0);
     const perRow = req.matricesPerTile * (weightRowBytes + 4 * (1 + children));
-    let br = Math.floor((req.budgetBytes - 4 * bc - 64) / perRow);
+    let br = Math.floor((req.budgetBytes - 4 * bc * (req.inputGroup ?? 1) - 64) / perRow);
     br = Math.min(br, rows);
     if (req.rowAlign > 0) {
       if (br >= req.rowAlign) br = req.rowAlign;
@@ -91,6 +94,16 @@ export function partitionCandidates(req: PartitionRequest): BlockGrid[] {
     out.push({ rows, cols, br, bc, gr, gc });
   }
   return out;
+}
+
+/**
+ * Bytes a packed (MXFP4) block row of `bc` weights takes on its tile: `bits` per weight, or the MXFP4 layout's whole
+ * blocks of 32 where more — a row whose columns start inside a block of its tensor (bc not a multiple of 32) is held
+ * after zeros (the matvec's blockOffset) and can cut two blocks (kernels/mxfp4.ts).
+ */
+export function packedRowBytes(bc: number, bits: number): number {
+  const blocks = bc % MXFP4_BLOCK === 0 ? bc / MXFP4_BLOCK : Math.ceil(bc / MXFP4_BLOCK) + 1;
+  return Math.max(Math.ceil((bc * bits) / 8), blocks * MXFP4_BLOCK_BYTES);
 }
 
 /** Usable SRAM per tile for program buffers (the rest is kept for router queues and task state: assumption). */

@@ -6,6 +6,7 @@ import type { FabricSpec } from '../../fabric/spec/schema.js';
 import type { BufferInit, Op, Slice, Task } from '../../fabric/isa/types.js';
 import type { BlockGrid, ProgramDtype } from './partition.js';
 import { PlanBuilder, slice, zeros, type LogicalTile, type StreamDecl, type TileTag } from './plan.js';
+import { MXFP4_BLOCK, mxfp4Bytes } from '../../kernels/mxfp4.js';
 
 export type ReduceShape = 'chain' | 'tree' | 'ktree' | 'bintree';
 /** Shapes a region's reductions choose from. */
@@ -30,7 +31,7 @@ export interface Region {
   name: string;
   grid: BlockGrid;
   reduce: ReduceShape;
-  /** One input stream per block column j (source filled in by the producer). */
+  /** One input stream per block column j, or per group of columns (buildRegion's inputGroup) (source filled in by the producer). */
   inputs: StreamDecl[];
   roots: RegionRoot[];
   tiles: LogicalTile[];
@@ -196,11 +197,18 @@ export function buildRegion(
   /** Input streams shared with other regions fed by the same slices (QKV of every KV head); made here if absent. */
   sharedInputs?: StreamDecl[],
   /**
-   * Packed weight storage for the projection (MXFP4 experts): each block is held as ⌈rows·cols·bits/8⌉ bytes in an
-   * int8-typed buffer with no scales buffer, its matvecs marked `format: 'mxfp4'`, which the cost functions charge as
-   * a decode to bf16 and 16-bit products into f32 (fabric/mesh/cost.ts). Absent: weights in `dtype`, as the engine runs them.
+   * Packed weight storage (MXFP4 experts): each block is held in an int8-typed buffer of ⌈rows·cols·bits/8⌉ bytes, or
+   * the MXFP4 layout's bytes where blocks of 32 cut by the tile's columns pad it (kernels/mxfp4.ts; the matvec's
+   * blockOffset places its columns in the tensor's blocks), with no scales buffer; its
+   * matvecs are marked `format: 'mxfp4'`, which the engine decodes to bf16 and the cost functions charge as that
+   * decode and 16-bit products into f32 (fabric/mesh/cost.ts). Absent: weights in `dtype`.
    */
   packedWeightBits?: number,
+  /**
+   * Block columns per input stream (default 1): the stream of group g carries x for columns g·inputGroup onwards,
+   * multicast to all their tiles, each holding the group's x and multiplying its own part (fewer, longer streams).
+   */
+  inputGroup = 1,
 ): Region {
   const { gr, gc, bc } = grid;
   const tiles: LogicalTile[][] = [];
@@ -214,12 +222,16 @@ export function buildRegion(
     }
   }
   const inputs: StreamDecl[] = [];
+  const groupOf = (j: number) => Math.floor(j / inputGroup);
+  // Columns an input stream carries: its group's.
+  const groupCols = (g: number) => Math.min(grid.cols, (g + 1) * inputGroup * bc) - g * inputGroup * bc;
   for (let j = 0; j < gc; j++) {
     const row = tiles.map((col) => col[j].id);
     if (sharedInputs) {
       sharedInputs[j].dst.push(...row);
       inputs.push(sharedInputs[j]);
-    } else inputs.push(p.stream([], row, sliceLen(grid.cols, bc, j), 'broadcast', `${name}.in${j}`));
+    } else if (j % inputGroup !== 0) inputs[groupOf(j)].dst.push(...row);
+    else inputs.push(p.stream([], row, inputGroup === 1 ? sliceLen(grid.cols, bc, j) : groupCols(groupOf(j)), 'broadcast', `${name}.in${j}`));
   }
   const roots: RegionRoot[] = [];
   for (let i = 0; i < gr; i++) {
@@ -235,16 +247,18 @@ export function buildRegion(
       const ops: Op[] = [];
       parts.forEach((part, k) => {
         const mat = matrices[part.tensorIndex];
-        const init: BufferInit = { kind: 'weights', tensor: mat.tensor, rows: [part.row0, part.row0 + part.rows], cols: [c0, c0 + cols] };
         const packed = packedWeightBits !== undefined;
-        const w = packed ? p.buffer(t, `w${k}`, 'int8', Math.ceil((part.rows * cols * packedWeightBits) / 8), init, 'weights') : p.buffer(t, `w${k}`, dtype, part.rows * cols, init, 'weights');
+        const init: BufferInit = { kind: 'weights', tensor: mat.tensor, rows: [part.row0, part.row0 + part.rows], cols: [c0, c0 + cols], ...(packed ? { format: 'mxfp4' as const } : {}) };
+        const offset = c0 % MXFP4_BLOCK;
+        const w = packed ? p.buffer(t, `w${k}`, 'int8', Math.max(Math.ceil((part.rows * cols * packedWeightBits) / 8), mxfp4Bytes(part.rows, cols, offset)), init, 'weights') : p.buffer(t, `w${k}`, dtype, part.rows * cols, init, 'weights');
         let scales: string | undefined;
         if (dtype === 'int8' && !packed) scales = p.buffer(t, `s${k}`, 'f32', part.rows, { kind: 'scales', tensor: mat.tensor, rows: [part.row0, part.row0 + part.rows], cols: [c0, c0 + cols] }, 'weights');
-        ops.push({ op: 'matvec', w, scales, rows: part.rows, cols, x: slice('x', 0, cols), y: slice('p', k * brI, part.rows), accumulate: false, ...(packed ? { format: 'mxfp4' as const } : {}) });
+        ops.push({ op: 'matvec', w, scales, rows: part.rows, cols, x: slice('x', (j % inputGroup) * bc, cols), y: slice('p', k * brI, part.rows), accumulate: false, ...(packed ? { format: 'mxfp4' as const, ...(offset > 0 ? { blockOffset: offset } : {}) } : {}) });
       });
-      p.buffer(t, 'x', 'f32', cols, zeros, 'activation');
+      const xLen = inputGroup === 1 ? cols : groupCols(groupOf(j));
+      p.buffer(t, 'x', 'f32', xLen, zeros, 'activation');
       p.buffer(t, 'p', 'f32', partialLen, zeros, 'activation');
-      matvecs.push(p.recv(t, inputs[j], slice('x', 0, cols), ops, `${name}.matvec`));
+      matvecs.push(p.recv(t, inputs[groupOf(j)], slice('x', 0, xLen), ops, `${name}.matvec`));
     }
     // Block-row i's partial sums, child -> parent, one stream per edge.
     const partial = slice('p', 0, partialLen);

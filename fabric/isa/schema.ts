@@ -25,7 +25,7 @@ export const bufferDtypeSchema = z.enum(['f32', 'bf16', 'f16', 'int8', 'i32']);
 
 export const bufferInitSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('zeros') }),
-  z.strictObject({ kind: z.literal('weights'), tensor: z.string().min(1), rows: range, cols: range }),
+  z.strictObject({ kind: z.literal('weights'), tensor: z.string().min(1), rows: range, cols: range, format: z.literal('mxfp4').optional() }),
   z.strictObject({ kind: z.literal('scales'), tensor: z.string().min(1), rows: range, cols: range }),
   z.strictObject({ kind: z.literal('vector'), tensor: z.string().min(1), range }),
 ]);
@@ -48,7 +48,7 @@ export const sliceSchema = z.strictObject({
 const windowSchema = z.strictObject({ first: nonNegativeInt, positions: positiveInt });
 
 export const opSchema = z.discriminatedUnion('op', [
-  z.strictObject({ op: z.literal('matvec'), w: z.string().min(1), scales: z.string().min(1).optional(), rows: positiveInt, cols: positiveInt, x: sliceSchema, y: sliceSchema, accumulate: z.boolean() }),
+  z.strictObject({ op: z.literal('matvec'), w: z.string().min(1), scales: z.string().min(1).optional(), rows: positiveInt, cols: positiveInt, x: sliceSchema, y: sliceSchema, accumulate: z.boolean(), format: z.literal('mxfp4').optional(), blockOffset: z.number().int().min(0).max(31).optional() }),
   z.strictObject({ op: z.literal('send'), colour, src: sliceSchema }),
   z.strictObject({ op: z.literal('add'), a: sliceSchema, b: sliceSchema, out: sliceSchema }),
   z.strictObject({ op: z.literal('copy'), src: sliceSchema, out: sliceSchema }),

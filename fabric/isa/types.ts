@@ -25,8 +25,9 @@ export type BufferDtype = 'f32' | 'bf16' | 'f16' | 'int8' | 'i32';
 /** Where a buffer's initial contents come from when the program is loaded. */
 export type BufferInit =
   | { kind: 'zeros' }
-  /** A block of a model tensor, (rows r0..r1, cols c0..c1) of the (outDim, inDim) matrix, row-major, in the buffer's dtype. */
-  | { kind: 'weights'; tensor: string; rows: [number, number]; cols: [number, number] }
+  /** A block of a model tensor, (rows r0..r1, cols c0..c1) of the (outDim, inDim) matrix, row-major, in the buffer's
+   *  dtype; with `format: 'mxfp4'` encoded as MXFP4 (kernels/mxfp4.ts) in an int8 buffer. */
+  | { kind: 'weights'; tensor: string; rows: [number, number]; cols: [number, number]; format?: 'mxfp4' }
   /** The per-row int8 scales of that block (f32). */
   | { kind: 'scales'; tensor: string; rows: [number, number]; cols: [number, number] }
   /** A slice of a 1-D tensor (a norm weight), elements e0..e1. */
@@ -57,9 +58,11 @@ export interface Slice {
  * receive into a buffer that a running task still reads.
  */
 export type Op =
-  /** y (+)= W·x; W a buffer of (rows, cols) in f32/bf16/f16/int8 (int8 with `scales`). With `format: 'mxfp4'` (the
-   *  projection's packed experts only: the program validator refuses it), W's int8 buffer holds MXFP4 blocks. */
-  | { op: 'matvec'; w: string; scales?: string; rows: number; cols: number; x: Slice; y: Slice; accumulate: boolean; format?: 'mxfp4' }
+  /** y (+)= W·x; W a buffer of (rows, cols) in f32/bf16/f16/int8 (int8 with `scales`). With `format: 'mxfp4'` W's
+   *  int8 buffer holds MXFP4 blocks (kernels/mxfp4.ts), each weight decoded to bf16 and multiplied as bf16 weights are;
+   *  `blockOffset` (0–31, default 0) columns of zeros before each row, where the block's columns start inside one of its
+   *  tensor's blocks of 32 (so the tile holds the tensor's own blocks and scales). */
+  | { op: 'matvec'; w: string; scales?: string; rows: number; cols: number; x: Slice; y: Slice; accumulate: boolean; format?: 'mxfp4'; blockOffset?: number }
   /** Push `src` (f32 or i32) onto colour `colour` through the ramp, one wavelet (32 bits) per element. Asynchronous:
    *  the wavelets join the tile's outbound queue, which drains one per cycle into the router; after the issue cycle
    *  the CE continues, stalling only while more than spec.queueDepthWavelets wavelets are queued. The tile needs a

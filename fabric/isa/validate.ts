@@ -6,6 +6,7 @@ import type { FaultMap } from '../faults/faultMap.js';
 import { OPPOSITE_PORT, PORT_DX, PORT_DY, portIndex } from '../geometry.js';
 import { programSchema } from './schema.js';
 import { staticCheck } from './staticCheck.js';
+import { mxfp4Bytes } from '../../kernels/mxfp4.js';
 import { bufferBytes, tileSramBytes } from './sram.js';
 import { ISA_VERSION, type KvWindow, type BufferDecl, type BufferDtype, type Op, type Program, type Slice, type Task, type TileProgram } from './types.js';
 
@@ -306,10 +307,19 @@ function sendable(ctx: OpCtx, colour: number, rampIn: Set<number>): void {
   }
 }
 
+/** A matvec over MXFP4 weights: an int8 buffer of the MXFP4 layout's bytes (kernels/mxfp4.ts), no scales. */
+function validateMxfp4Matvec(ctx: OpCtx, op: Extract<Op, { op: 'matvec' }>): void {
+  needBuffer(ctx, op.w, 'w', ['int8'], mxfp4Bytes(op.rows, op.cols, op.blockOffset));
+  if (op.scales !== undefined) throw new InputError(`scales given for MXFP4 weights "${op.w}"`, ctx.where, 'drop "scales" (MXFP4 blocks hold their own)');
+  slice(ctx, op.x, FLOAT32, 'x', op.cols);
+  slice(ctx, op.y, FLOAT32, 'y', op.rows);
+}
+
 function validateOp(ctx: OpCtx, op: Op, rampIn: Set<number>, outputs: Set<string>): void {
   switch (op.op) {
     case 'matvec': {
-      if (op.format !== undefined) throw new InputError(`matvec weights in ${op.format} are projection-only`, ctx.where, 'store the weights as f32, bf16, f16 or int8');
+      if (op.format === 'mxfp4') return validateMxfp4Matvec(ctx, op);
+      if (op.blockOffset !== undefined) throw new InputError(`blockOffset given for weights "${op.w}" that are not MXFP4`, ctx.where, 'drop "blockOffset" or add "format": "mxfp4"');
       const w = needBuffer(ctx, op.w, 'w', ['f32', 'bf16', 'f16', 'int8'], op.rows * op.cols);
       if (w.dtype === 'int8') {
         if (op.scales === undefined) throw new InputError(`int8 weights "${op.w}" need a scales buffer`, ctx.where, 'add "scales" naming an f32 buffer of one scale per row');

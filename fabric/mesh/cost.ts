@@ -137,7 +137,7 @@ export function matvecCost(spec: FabricSpec, rows: number, cols: number, dtype: 
 }
 
 /**
- * An MXFP4 matvec (projection only): every weight decoded to bf16 (spec.costs.mxfp4DecodeOpsPerWeight 16-bit
+ * An MXFP4 matvec (the engine decodes it as kernels/mxfp4.ts does): every weight decoded to bf16 (spec.costs.mxfp4DecodeOpsPerWeight 16-bit
  * operations at simdWidth.f16, the `@mov16`/`@faddh` width of docs/hardware.md#simd-widths; the count is an
  * assumption, no MX decode is documented for the wafer), then as a bf16 matvec — 16-bit products into f32 at
  * f16Acc32Width with x converted to bf16 once — over spec.costs.mxfp4BitsPerWeight bits of weight per MAC.

@@ -11,6 +11,7 @@ import { matvecOperand } from '../../kernels/matvec.js';
 import { rmsnorm, rmsnormGiven, sumSquares, ropeAngles, ropeInPlace, ropeWithAngles, swiglu, axpyInPlace, argmax } from '../../kernels/vector.js';
 import { decodeAttention, decodeAttentionBf16, decodeAttentionPartial, decodeAttentionPartialBf16, finishAttention, mergeAttentionRows, mergeAttentionStats } from '../../kernels/attention.js';
 import { topKGating } from '../../kernels/gating.js';
+import { decodeMxfp4ToBf16, mxfp4Bytes } from '../../kernels/mxfp4.js';
 import { inWindow, windowRows, type Op, type Program, type Slice } from '../isa/types.js';
 import type { ArenaLayout, BufLoc } from './plan.js';
 
@@ -45,6 +46,7 @@ export class FunctionalExecutor {
   private accOff = -1;
   private accRows = 0;
   private xScratch = new Float32Array(0);
+  private mxScratch = new Uint16Array(0);
 
   constructor(
     private readonly program: Program,
@@ -246,8 +248,9 @@ export class FunctionalExecutor {
   }
 
   private matvec(tile: number, op: Extract<Op, { op: 'matvec' }>): void {
-    if (op.format !== undefined) throw new Error(`functional: ${op.format} weights are projection-only (the validator refuses them)`);
-    const w = this.loc(tile, op.w);
+    let w = this.loc(tile, op.w);
+    // MXFP4: the block decoded to bf16 (exact), then multiplied as bf16 weights are.
+    if (op.format === 'mxfp4') w = { ...w, dtype: 'bf16', byte: this.decodeMxfp4(w, op.rows, op.cols, op.blockOffset ?? 0) };
     const x = this.operand(w.dtype, this.f(tile, op.x));
     let y = this.w(tile, op.y) * 4;
     if (op.accumulate) {
@@ -278,6 +281,14 @@ export class FunctionalExecutor {
       const acc = this.f32.subarray(this.accOff >> 2, (this.accOff >> 2) + op.rows);
       for (let r = 0; r < op.rows; r++) out[r] += acc[r];
     }
+  }
+
+  /** Decodes an MXFP4 weight block into a bf16 scratch of the kernel memory; returns its byte offset. */
+  private decodeMxfp4(w: BufLoc, rows: number, cols: number, offset: number): number {
+    const n = rows * cols;
+    if (this.mxScratch.length < n) this.mxScratch = new Uint16Array(this.memory.buffer, this.kernels.alloc(n * 2, 16), n);
+    decodeMxfp4ToBf16(new Uint8Array(this.memory.buffer, w.byte, mxfp4Bytes(rows, cols, offset)), rows, cols, this.mxScratch, offset);
+    return this.mxScratch.byteOffset;
   }
 
   private attention(tile: number, op: Extract<Op, { op: 'attention' }>, position: number): void {

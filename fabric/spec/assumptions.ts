@@ -217,7 +217,7 @@ export const ASSUMPTIONS: readonly Assumption[] = Object.freeze([
     unit: '16-bit operations per weight',
     source: 'docs/assumptions.md#mxfp4',
     path: ['costs', 'mxfp4DecodeOpsPerWeight'],
-    readBy: 'projection',
+    readBy: 'engine and projection',
     what: 'decoding one MXFP4 weight to bf16 before its multiply (a lookup of the element, an add of the block exponent) at the 16-bit width',
   }),
 ]);

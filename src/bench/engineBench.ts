@@ -314,7 +314,7 @@ export async function runParallelMeshBench(o: EngineBenchOptions = {}): Promise<
   return out;
 }
 
-function formatParallelMesh(cases: ParallelMeshCase[]): string[] {
+export function formatParallelMesh(cases: ParallelMeshCase[]): string[] {
   const lines = ['', 'Parallel mesh (routers and compute engines in strips of rows, one thread each, a barrier per window of cycles the strips run apart; work, wait and critical path of the best step as strip 0 saw them):'];
   for (const c of cases) {
     lines.push(`  ${c.name} (${c.tiles} tiles):`);

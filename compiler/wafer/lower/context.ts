@@ -40,6 +40,19 @@ export interface LowerOptions {
    * layers (the embedding or LM head alone) is given its model's, so its slices match the layers'.
    */
   sliceCols?: number;
+  /**
+   * Most streams a hub slice receives from one region's roots (default: one per root): more roots inside a slice
+   * gather their rows up trees of consecutive roots first (hub.ts gatherToSlices), each tree's first root sending the
+   * run. Fewer streams into the hub, each needing its own colour there, for a relay per tree level.
+   */
+  gatherFan?: number;
+  /**
+   * Most input streams of an MLP's gate+up and down regions (default one per block column). Past it, one stream
+   * carries several block columns' x and its tiles hold all of it, multiplying their part: a hub slice sends its part
+   * of x to gate+up in fewer streams, and gate+up roots gather their SwiGLU rows up trees (hub.ts gatherRun) whose
+   * first root multicasts the run to the down block columns it feeds. Fewer, longer streams cross each region.
+   */
+  regionInputs?: number;
 }
 
 /**
@@ -132,7 +145,7 @@ export interface LowerContext {
   readonly kvDtype: 'f32' | 'bf16';
   readonly kvBytes: number;
   /** MLP partitions by intermediate size and packing (every layer and expert of a size shares them). */
-  readonly mlpGridCache: Map<string, { guGrid: BlockGrid; downGrid: BlockGrid }>;
+  readonly mlpGridCache: Map<string, { guGrid: BlockGrid; downGrid: BlockGrid; guGroup: number; downGroup: number }>;
 }
 
 export function fail(what: string, fix: string): never {
@@ -175,8 +188,8 @@ export function chooseReduce(c: LowerContext, grid: BlockGrid, m: number): Reduc
   return best;
 }
 
-export function region(c: LowerContext, name: string, group: string, tag: Omit<TileTag, 'index'>, mats: MatrixNode[], grid: BlockGrid, rowMap?: Parameters<typeof buildRegion>[8], shared?: StreamDecl[], packedBits?: number): Region {
-  const r = buildRegion(c.p, name, group, tag, mats, grid, c.dtype, chooseReduce(c, grid, rowMap ? rowMap(0).length : mats.length), rowMap, shared, packedBits);
+export function region(c: LowerContext, name: string, group: string, tag: Omit<TileTag, 'index'>, mats: MatrixNode[], grid: BlockGrid, rowMap?: Parameters<typeof buildRegion>[8], shared?: StreamDecl[], packedBits?: number, inputGroup?: number): Region {
+  const r = buildRegion(c.p, name, group, tag, mats, grid, c.dtype, chooseReduce(c, grid, rowMap ? rowMap(0).length : mats.length), rowMap, shared, packedBits, inputGroup);
   c.regions.push(r);
   return r;
 }

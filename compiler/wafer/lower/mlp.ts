@@ -6,36 +6,63 @@ import { partitionCandidates, partitionMatrix, type BlockGrid } from '../partiti
 import { slice, zeros, type LogicalTile, type StreamDecl, type TileTag } from '../plan.js';
 import type { Region } from '../region.js';
 import { partition, reduceCycles, region, sl, type LowerContext } from './context.js';
-import { feedSlices, gatherToSlices } from './hub.js';
+import { feedSlices, gatherRun, gatherToSlices } from './hub.js';
 
 /** An MLP's gate+up / down shapes may take this fraction more tiles than the fewest for cheaper reductions. */
 const MLP_TILE_SLACK = 0.02;
 
+/** An MLP's partitions, and the block columns each input stream of gate+up and of down carries (LowerOptions.regionInputs). */
+export interface MlpGrids {
+  guGrid: BlockGrid;
+  downGrid: BlockGrid;
+  guGroup: number;
+  downGroup: number;
+}
+
 /** The gate+up and down partitions of an MLP (weights packed at `packedBits` per weight when given); gate+up's block columns are the hub slices. */
-export function mlpGrids(c: LowerContext, name: string, m: MlpNode, packedBits: number | undefined): { guGrid: BlockGrid; downGrid: BlockGrid } {
+export function mlpGrids(c: LowerContext, name: string, m: MlpNode, packedBits: number | undefined): MlpGrids {
   const { d, dtype, opts, bcDivides } = c;
   const key = `${m.intermediate}/${packedBits ?? 0}`;
   const known = c.mlpGridCache.get(key);
   if (known) return known;
+  const most = opts.regionInputs ?? Infinity;
+  const budget = { dtype, budgetBytes: opts.budgetBytes };
   const guReq = { rows: m.intermediate, cols: d, matricesPerTile: 2, forcedBc: 0, bcDivides, rowAlign: 0, maxGr: Infinity, maxGc: opts.maxFan, weightBits: packedBits };
-  const downReq = (bc: number) => ({ rows: d, cols: m.intermediate, matricesPerTile: 1, forcedBc: bc, rowAlign: 0, maxGr: opts.maxFan, maxGc: Infinity, weightBits: packedBits });
+  const downReq = (bc: number, guRows = 1) => ({ rows: d, cols: m.intermediate, matricesPerTile: 1, forcedBc: bc, rowAlign: 0, maxGr: opts.maxFan, maxGc: Infinity, weightBits: packedBits, inputGroup: inputGroup(guRows, most, guRows) });
   // gate+up's block height is down's block width: choose the pair by its two reductions (what their shapes change
   // most), among pairs within MLP_TILE_SLACK of the fewest tiles; the fewest-tiles pair on a tie.
   const first = partition(c, `${name} gate/up`, guReq);
-  const pairs: { guGrid: BlockGrid; downGrid: BlockGrid; tiles: number; reduce: number }[] = [];
+  const pairs: (MlpGrids & { tiles: number; reduce: number })[] = [];
   const reduce = (g: BlockGrid, m: number) => reduceCycles(c, g, m);
-  for (const guGrid of [first, ...partitionCandidates({ ...guReq, dtype, budgetBytes: opts.budgetBytes })]) {
-    const downGrid = partitionMatrix({ ...downReq(guGrid.br), dtype, budgetBytes: opts.budgetBytes });
+  for (const candidate of [first, ...partitionCandidates({ ...guReq, ...budget })]) {
+    // Grouped inputs nest in a hub slice (each slice sends its own columns): a divisor of the columns per slice.
+    const guGroup = inputGroup(candidate.gc, most, c.k > 1 ? c.s / candidate.bc : candidate.gc);
+    const guGrid = guGroup > 1 ? partitionMatrix({ ...guReq, forcedBc: candidate.bc, inputGroup: guGroup, ...budget }) : candidate;
+    if (!guGrid) continue;
+    const downGrid = partitionMatrix({ ...downReq(guGrid.br, guGrid.gr), ...budget });
     if (!downGrid) continue;
-    pairs.push({ guGrid, downGrid, tiles: guGrid.gr * guGrid.gc + downGrid.gr * downGrid.gc, reduce: reduce(guGrid, 2) + reduce(downGrid, 1) });
+    pairs.push({ guGrid, downGrid, guGroup, downGroup: inputGroup(guGrid.gr, most, guGrid.gr), tiles: guGrid.gr * guGrid.gc + downGrid.gr * downGrid.gc, reduce: reduce(guGrid, 2) + reduce(downGrid, 1) });
   }
   if (pairs.length === 0) partition(c, `${name} down`, downReq(first.br));
   const fewest = Math.min(...pairs.map((x) => x.tiles));
   let best = pairs[0];
   for (const x of pairs) if (x.tiles <= fewest * (1 + MLP_TILE_SLACK) && x.reduce < best.reduce) best = x;
-  const grids = { guGrid: best.guGrid, downGrid: best.downGrid };
+  const grids = { guGrid: best.guGrid, downGrid: best.downGrid, guGroup: best.guGroup, downGroup: best.downGroup };
   c.mlpGridCache.set(key, grids);
   return grids;
+}
+
+/**
+ * Block columns per input stream of a region with `columns` block columns: 1 within `most` streams, else the fewest
+ * that keep it within (a divisor of `within` where the groups must nest in a producer's slices; `within` itself
+ * where even that is more streams).
+ */
+function inputGroup(columns: number, most: number, within: number): number {
+  if (columns <= most) return 1;
+  const least = Math.ceil(columns / most);
+  if (within === columns) return least;
+  for (let g = least; g < within; g++) if (within % g === 0) return g;
+  return within;
 }
 
 /** Tiles an expert takes when lowered: its hub slices and its two regions. */
@@ -46,17 +73,18 @@ export function mlpTileCount(c: LowerContext, name: string, m: MlpNode, packedBi
 
 /** gate+up region whose roots apply SwiGLU and feed the down region's rows; returns gate/up inputs and the down region. */
 export function mlpRegions(c: LowerContext, name: string, tag: Omit<TileTag, 'index' | 'unit'>, m: MlpNode, packedBits?: number): { inputs: StreamDecl[]; down: Region; bc: number } {
-  const { guGrid, downGrid } = mlpGrids(c, name, m, packedBits);
-  const gu = region(c, `${name}.gu`, name, { ...tag, unit: 'gate-up' }, [m.gate, m.up], guGrid, undefined, undefined, packedBits);
-  const down = region(c, `${name}.down`, name, { ...tag, unit: 'down' }, [m.down], downGrid, undefined, undefined, packedBits);
-  gu.roots.forEach((root, i) => {
-    down.inputs[i].src.push(root.tile.id);
-    root.final.ops.push(
-      { op: 'swiglu', gate: slice(root.buf, 0, root.rows), up: slice(root.buf, root.rows, root.rows), out: slice(root.buf, 0, root.rows) },
-      { op: 'send', colour: down.inputs[i].id, src: slice(root.buf, 0, root.rows) },
-    );
+  const { guGrid, downGrid, guGroup, downGroup: group } = mlpGrids(c, name, m, packedBits);
+  const gu = region(c, `${name}.gu`, name, { ...tag, unit: 'gate-up' }, [m.gate, m.up], guGrid, undefined, undefined, packedBits, guGroup);
+  const down = region(c, `${name}.down`, name, { ...tag, unit: 'down' }, [m.down], downGrid, undefined, undefined, packedBits, group);
+  for (const root of gu.roots) root.final.ops.push({ op: 'swiglu', gate: slice(root.buf, 0, root.rows), up: slice(root.buf, root.rows, root.rows), out: slice(root.buf, 0, root.rows) });
+  down.inputs.forEach((input, g) => {
+    // Each run of `group` roots gathers into its first, which sends the run's rows (one root: its own, as they are).
+    const { task, send } = gatherRun(c, `${name}.gu`, g * group, gu.roots.slice(g * group, (g + 1) * group));
+    input.src.push(gu.roots[g * group].tile.id);
+    task.ops.push({ op: 'send', colour: input.id, src: send });
   });
-  return { inputs: gu.inputs, down, bc: guGrid.bc };
+  // An input stream carries guGroup block columns: the hub slices feed streams that wide.
+  return { inputs: gu.inputs, down, bc: guGrid.bc * guGroup };
 }
 
 /** A dense layer's MLP on its hub slices `hubM` (xn ready after `normed`): the residual add sends x on `out`. */

@@ -9,7 +9,8 @@ import { syntheticWeights } from '../../../../compiler/model/synthetic.js';
 import { castWeights } from '../../../../compiler/model/weights.js';
 import { generate } from '../../../../compiler/reference/forward.js';
 import { projectionGraph, projectWafer } from '../../../../compiler/project/index.js';
-import { colourStage, lowerStage, type StageRequest } from '../../../../compiler/project/stage.js';
+import { NARROW_GATHER_FAN } from '../../../../compiler/project/project.js';
+import { ColourError, colourStage, lowerStage, type StageRequest } from '../../../../compiler/project/stage.js';
 import { assignColours } from '../../../../compiler/wafer/colour.js';
 import { compileModel } from '../../../../compiler/wafer/compile.js';
 import { tileBudgetBytes } from '../../../../compiler/wafer/partition.js';
@@ -153,8 +154,9 @@ describe('real-size layers on wse3 within 24 colours', () => {
   const wse3 = getFabricPreset('wse3');
   const mesh = { spec: wse3, faults: null, linkExtraLatencyCycles: null, usable: () => true, usableTiles: wse3.widthTiles * wse3.heightTiles };
   // A layer (one with full attention) as the projection lowers it: bf16, KV cache bf16, 4096 positions, two experts
-  // lowered, at fan-out 128 (the smallest that partitions both models' matrices, as the projection finds).
-  const layerStage = (model: string, over: Partial<StageRequest['projection']>) => {
+  // lowered, at fan-out 128 (the smallest that partitions both models' matrices, as the projection finds; 256 for
+  // qwen3-32b's).
+  const layerStage = (model: string, over: Partial<StageRequest['projection']>, narrow?: StageRequest['narrow'], maxFan = 128) => {
     const pc = getPreset(model);
     const { graph: g } = projectionGraph(pc);
     const layer = g.layers.find((l) => l.attention.window === null)!;
@@ -164,11 +166,12 @@ describe('real-size layers on wse3 within 24 colours', () => {
       mesh,
       dtype: 'bf16',
       budgetBytes: tileBudgetBytes(wse3),
-      maxFan: 128,
+      maxFan,
       maxSeq: 4096,
       projection: { lowerExpert: (_l, e) => e < 2, kvDtype: 'bf16', ...over },
       batch: 1,
       expertChoice: pc.moe ? () => [0, 1] : undefined,
+      narrow,
     });
   };
 
@@ -176,8 +179,11 @@ describe('real-size layers on wse3 within 24 colours', () => {
     // Chunked KV heads combining in one piece per edge: the layout the projection falls back to for both.
     ['llama-3.1-8b', { kvCombinePieces: 1 }],
     ['gpt-oss-120b', { kvCombinePieces: 1 }],
-  ] as const)('%s: one layer coloured within the budget, checked independently', (model, over) => {
-    const stage = layerStage(model, over);
+    // A wide layer whose hub slices take fewer, longer streams (gather trees, grouped MLP inputs), as the projection
+    // lowers it where the wide layout does not fit (below: it does not).
+    ['qwen3-32b', { kvCombinePieces: 1 }, { gatherFan: NARROW_GATHER_FAN, regionInputs: 24 }, 256],
+  ] as const)('%s: one layer coloured within the budget, checked independently', (model, over, narrow?: StageRequest['narrow'], maxFan?: number) => {
+    const stage = layerStage(model, over, narrow, maxFan);
     const placement = placeTiles(stage.lowered.plan.tiles, wse3.widthTiles, wse3.heightTiles, () => true, { fabric: 'wse3', dead: 0 });
     const got = colourStage(stage, placement);
     expect(got.colours).toBeLessThanOrEqual(24);
@@ -188,5 +194,11 @@ describe('real-size layers on wse3 within 24 colours', () => {
     const columnFirst = routeStreams(streams, placement.tileOf, view, { dimensionOrdered: true, columnFirst: true });
     const routes = rowFirst.map((r, i) => (got.alternative[i] ? columnFirst[i] : r));
     checkColouring(streams, routes, got.colourOf, placement.tileOf, wse3.widthTiles, 24);
+  });
+
+  it('qwen3-32b: the same layer lowered wide (a stream per block column and per root) does not fit', () => {
+    const stage = layerStage('qwen3-32b', { kvCombinePieces: 1 }, undefined, 256);
+    const placement = placeTiles(stage.lowered.plan.tiles, wse3.widthTiles, wse3.heightTiles, () => true, { fabric: 'wse3', dead: 0 });
+    expect(() => colourStage(stage, placement)).toThrow(ColourError);
   });
 });

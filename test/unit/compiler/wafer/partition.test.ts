@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { blockTileBytes, partitionMatrix } from '../../../../compiler/wafer/partition.js';
+import { blockTileBytes, packedRowBytes, partitionMatrix } from '../../../../compiler/wafer/partition.js';
+import { mxfp4Bytes } from '../../../../kernels/mxfp4.js';
 import { COMBINE_SHAPES, reduceChildren, reduceCostCycles } from '../../../../compiler/wafer/region.js';
 
 describe('partition', () => {
@@ -72,5 +73,15 @@ describe('reductions', () => {
   it('a tree beats a chain on long reductions and not on two tiles', () => {
     expect(reduceCostCycles('tree', 16, 64, 1, 8)).toBeLessThan(reduceCostCycles('chain', 16, 64, 1, 8));
     expect(reduceCostCycles('tree', 2, 64, 1, 8)).toBe(reduceCostCycles('chain', 2, 64, 1, 8));
+  });
+
+  it('a packed MXFP4 block row is sized for the kernel layout at any block offset its columns can start at', () => {
+    for (let bc = 1; bc <= 200; bc++) {
+      // Block column j of a matrix starts at column j·bc: its offset in a block of 32 is j·bc mod 32.
+      const offsets = new Set(Array.from({ length: 32 }, (_, j) => (j * bc) % 32));
+      const most = Math.max(...[...offsets].map((o) => mxfp4Bytes(1, bc, o)));
+      expect(packedRowBytes(bc, 4.25)).toBeGreaterThanOrEqual(most);
+      expect(packedRowBytes(bc, 4.25)).toBeLessThanOrEqual(most + 17);
+    }
   });
 });
