@@ -468,7 +468,7 @@ function validateOp(ctx: OpCtx, op: Op, rampIn: Set<number>, outputs: Set<string
 /**
  * A forwarding task (Task.forwards): it streams from a recv task that no other forwarding task of the tile streams
  * from; its ops are the streamed ones (each reads the received buffer) then one or more sends, each no longer than the
- * stream, so send wavelet i can wait for stream wavelet i.
+ * stream, so send wavelet i can wait for stream wavelet i (with no send it forwards nothing, and is not refused).
  */
 function checkForwarding(t: Task, tasks: readonly Task[], where: string): void {
   const src = t.streams === undefined ? undefined : tasks.find((x) => x.id === t.streams);
@@ -478,7 +478,9 @@ function checkForwarding(t: Task, tasks: readonly Task[], where: string): void {
   }
   const { into, count } = src.trigger;
   const first = t.ops.findIndex((op) => op.op === 'send');
-  if (first < 1) throw new InputError(`forwarding task ${t.id} has no streamed op before a send`, `${where}.forwards`, 'merge the received values, then send');
+  // With no send it forwards nothing (a piecewise receive that holds its compute engine): left to the other checks.
+  if (first < 0) return;
+  if (first === 0) throw new InputError(`forwarding task ${t.id} has no streamed op before a send`, `${where}.forwards`, 'merge the received values, then send');
   for (let j = 0; j < t.ops.length; j++) {
     const op = t.ops[j];
     if (j < first && !Object.values(op).some((v) => typeof v === 'object' && v !== null && (v as Slice).buf === into.buf)) {
