@@ -292,13 +292,28 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
   const memo = new StageMemo();
   let first: Built | null = null;
   let tried: LoweringStep = LOWERING_STEPS[0];
+  let slices = Infinity;
+  let lastColour: ColourError | null = null;
   const fitted = firstThatColours(
     LOWERING_STEPS,
-    (step, last) => worthTrying(step, tried, last),
+    (step, last) => {
+      lastColour = last;
+      // Fewer hub slices only where the user left them to the projection, and fewer than the layout that failed.
+      if (step.hubSlices !== undefined && (opts.hubSlices !== undefined || step.hubSlices >= slices)) return false;
+      return worthTrying(step, tried, last);
+    },
     (step) => {
       tried = step;
-      const built = buildProjection(cfg, spec, opts, step, memo);
+      let built: Built;
+      try {
+        built = buildProjection(cfg, spec, step.hubSlices !== undefined ? { ...opts, hubSlices: step.hubSlices } : opts, step, memo);
+      } catch (e) {
+        // Slices that no partition fits are not a layout to try: the colours are what still overflows.
+        if (step.hubSlices === undefined || !(e instanceof InputError) || !lastColour) throw e;
+        throw lastColour;
+      }
       first ??= built;
+      slices = built.b.embedding.hubSlices;
       return timeProjection(cfg, spec, opts, built, memo, true);
     },
   );
@@ -310,10 +325,15 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
   return r;
 }
 
-/** A lowering the projection tries: the KV combine's most pieces (undefined: as many as help), and narrow hub streams. */
+/**
+ * A lowering the projection tries: the KV combine's most pieces (undefined: as many as help), narrow hub streams, and
+ * the hub slices (undefined: the projection's own count, or the user's).
+ */
 interface LoweringStep {
   pieces: number | undefined;
-  narrow: boolean;
+  /** 'gather': gather trees into the hub slices; 'all': those and grouped MLP inputs; false: neither. */
+  narrow: false | 'gather' | 'all';
+  hubSlices?: number;
 }
 
 /**
@@ -323,15 +343,33 @@ interface LoweringStep {
  */
 export const NARROW_GATHER_FAN = 4;
 
-/** Tried in order until every stage's colours fit: fewer combine pieces first, then the same with narrow hub streams. */
-const LOWERING_STEPS: readonly LoweringStep[] = [false, true].flatMap((narrow) => [undefined, 4, 2, 1].map((pieces) => ({ pieces, narrow })));
+/**
+ * Hub slices tried, narrow, where a layer still overflows: each slice feeds every KV head's q/k/v region one stream
+ * (its block column), so a wide model's slices (24 for llama-3.1-70b) multicast that many streams across the whole
+ * attention; fewer, wider slices send fewer (the hub and q/k/v tiles hold more of x; the estimate times them).
+ */
+const NARROW_HUB_SLICES = [16, 12, 8];
+
+/**
+ * Tried in order until every stage's colours fit: fewer combine pieces first, then gather trees, then gather trees
+ * and grouped MLP inputs (with fewer combine pieces), then those with fewer hub slices.
+ */
+const LOWERING_STEPS: readonly LoweringStep[] = [
+  ...[undefined, 4, 2, 1].map((pieces) => ({ pieces, narrow: false as const })),
+  // Gather trees alone first: grouped inputs cost more (each MLP tile receives several block columns of x).
+  { pieces: undefined, narrow: 'gather' },
+  ...[undefined, 4, 2, 1].map((pieces) => ({ pieces, narrow: 'all' as const })),
+  ...NARROW_HUB_SLICES.map((hubSlices) => ({ pieces: undefined, narrow: 'all' as const, hubSlices })),
+];
 
 /**
  * Whether `step` may relieve `last` (raised by `tried`): fewer pieces only where the KV combine overflowed with more;
  * narrow streams once, at the combine's most pieces, after the wide layout failed in a layer.
  */
 function worthTrying(step: LoweringStep, tried: LoweringStep, last: ColourError): boolean {
-  if (step.narrow !== tried.narrow) return step.narrow && step.pieces === undefined && last.part === 'layer';
+  // Fewer slices change every stage (the embedding sends, and the LM head's hub receives, a stream per slice).
+  if (step.hubSlices !== undefined) return true;
+  if (step.narrow !== tried.narrow) return step.narrow !== false && step.pieces === undefined && last.part === 'layer';
   return last.combinePieces !== null && (step.pieces ?? MAX_COMBINE_PIECES) < last.combinePieces;
 }
 
@@ -459,7 +497,7 @@ function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOption
       sliceCols: opts.hubSlices !== undefined ? Math.ceil(graph.hidden / opts.hubSlices) : undefined,
       // An MLP region's input streams each span the region (a block column's tiles lie across all of it): no more of
       // them than a router has colours.
-      narrow: step.narrow && part === 'layer' ? { gatherFan: NARROW_GATHER_FAN, regionInputs: spec.colours } : undefined,
+      narrow: step.narrow !== false && part === 'layer' ? { gatherFan: NARROW_GATHER_FAN, regionInputs: step.narrow === 'all' ? spec.colours : Infinity } : undefined,
     };
   };
   /** One layer of each kind, lowered. */
@@ -471,8 +509,8 @@ function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOption
         // Layers first: their partitions are the ones a small fan-out refuses (the LM head takes any).
         const kinds = lowerKinds(maxFan, budgetBytes);
         // The embedding and LM head hold no KV cache: the KV options do not change them.
-        const embedding = memo.lower(`embedding:${maxFan}:${budgetBytes}`, () => request([], maxFan, budgetBytes, 'embedding'));
-        const lmHead = memo.lower(`lm_head:${maxFan}:${budgetBytes}`, () => request([], maxFan, budgetBytes, 'lm_head'));
+        const embedding = memo.lower(`embedding:${maxFan}:${budgetBytes}:${opts.hubSlices ?? 'auto'}`, () => request([], maxFan, budgetBytes, 'embedding'));
+        const lmHead = memo.lower(`lm_head:${maxFan}:${budgetBytes}:${opts.hubSlices ?? 'auto'}`, () => request([], maxFan, budgetBytes, 'lm_head'));
         return { maxFan, budgetBytes, embedding, lmHead, kinds };
       } catch (e) {
         if (!(e instanceof InputError)) throw e;

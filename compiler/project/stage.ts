@@ -293,7 +293,12 @@ export function colourStage(stage: LoweredStage, placement: Placement, routes = 
   const view = meshView(W, spec.heightTiles, mesh.faults);
   const rowFirst = routes.rowFirst;
   const columnFirst = routes.columnFirst();
-  const c = colourLinks(streams, rowFirst, placement.tileOf, W * spec.heightTiles, spec.colours, columnFirst);
+  let c = colourLinks(streams, rowFirst, placement.tileOf, W * spec.heightTiles, spec.colours, columnFirst);
+  // Where the lower colour per stream runs out, the smaller of each stream's two trees (free: the same hops).
+  if (!c.ok) {
+    const again = colourLinks(streams, rowFirst, placement.tileOf, W * spec.heightTiles, spec.colours, columnFirst, undefined, 'fewer-links');
+    if (again.ok) c = again;
+  }
   if (!c.ok) {
     const what = stage.req.part === 'embedding' ? 'the embedding' : stage.req.part === 'lm_head' ? 'the LM head' : `layer ${stage.req.layers[0].index}`;
     // Fewer combine pieces are offered only where the stream that ran out enters or leaves a KV chunk tile: elsewhere

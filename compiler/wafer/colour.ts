@@ -38,11 +38,19 @@ function linksOf(routes: StreamRoute[]): RouteLinks {
 }
 
 /**
+ * How a stream chooses between its two routes where both find a colour: 'lower' takes the lower colour; 'fewer-links'
+ * takes the route with fewer links (a multicast's two trees reach the same tiles at the same hops, but one may use far
+ * fewer links, which leaves their colours to the streams after it), the lower colour between equal ones. Neither is
+ * better everywhere: a caller may try one and then the other.
+ */
+export type RoutePreference = 'lower' | 'fewer-links';
+
+/**
  * assignColours on links alone (route.ts routeLinks): what a stage's colouring needs, without per-router entries.
  * Streams go largest first: by `sizes` where given (the tiles a route touches), else by links (a tree touches one
  * tile more than it has links, so the order is the same).
  */
-export function colourLinks(streams: StreamDecl[], routes: RouteLinks, tileOf: Int32Array, tiles: number, maxColours: number, alternatives?: RouteLinks, sizes?: ArrayLike<number>): LinkColouring {
+export function colourLinks(streams: StreamDecl[], routes: RouteLinks, tileOf: Int32Array, tiles: number, maxColours: number, alternatives?: RouteLinks, sizes?: ArrayLike<number>, prefer: RoutePreference = 'lower'): LinkColouring {
   if (maxColours > 32) throw new Error('colour: at most 32 colours are supported');
   const n = streams.length;
   const linkMask = zeroedU32('colour.link', tiles * 5);
@@ -70,7 +78,9 @@ export function colourLinks(streams: StreamDecl[], routes: RouteLinks, tileOf: I
     let got = pick(id, r);
     if (alternatives) {
       const again = pick(id, alternatives);
-      if (again >= 0 && (got < 0 || again < got)) {
+      const links = (r: RouteLinks) => r.start[id + 1] - r.start[id];
+      const fewer = prefer === 'fewer-links' && links(alternatives) !== links(routes) ? links(alternatives) < links(routes) : again < got;
+      if (again >= 0 && (got < 0 || fewer)) {
         got = again;
         r = alternatives;
         alternative[id] = 1;

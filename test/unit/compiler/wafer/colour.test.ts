@@ -11,7 +11,7 @@ import { generate } from '../../../../compiler/reference/forward.js';
 import { projectionGraph, projectWafer } from '../../../../compiler/project/index.js';
 import { NARROW_GATHER_FAN } from '../../../../compiler/project/project.js';
 import { ColourError, colourStage, lowerStage, type StageRequest } from '../../../../compiler/project/stage.js';
-import { assignColours } from '../../../../compiler/wafer/colour.js';
+import { assignColours, colourLinks } from '../../../../compiler/wafer/colour.js';
 import { compileModel } from '../../../../compiler/wafer/compile.js';
 import { tileBudgetBytes } from '../../../../compiler/wafer/partition.js';
 import { placeTiles } from '../../../../compiler/wafer/place.js';
@@ -147,6 +147,23 @@ describe('colours within the budget', () => {
     expect(p.coloursWithinBudget).toBe(false);
     expect(p.approximations.some((a) => /beyond the fabric's 4 colours.*more than 4 colours/.test(a))).toBe(true);
     expect(p.stages.some((s) => s.colours === null || s.colours > 4)).toBe(true);
+  });
+});
+
+describe('the fewer-links colouring', () => {
+  it('fits where the lower colour per stream does not: a stream whose second tree is smaller leaves its links free', () => {
+    // Stream 0 (a multicast over links 0, 1, 2 or, column first, over link 3) and stream 1 (link 0 either way), one
+    // colour: taking the lower colour, stream 0 keeps its first tree and stream 1 finds link 0 taken.
+    const streams: StreamDecl[] = [
+      { id: 0, src: [0], dst: [1, 2], wavelets: 1, kind: 'broadcast', label: 'a' },
+      { id: 1, src: [3], dst: [4], wavelets: 1, kind: 'transfer', label: 'b' },
+    ];
+    const rowFirst = { start: Int32Array.from([0, 3, 4]), links: Int32Array.from([0, 1, 2, 0]) };
+    const columnFirst = { start: Int32Array.from([0, 1, 2]), links: Int32Array.from([3, 0]) };
+    const tileOf = Int32Array.from([0, 1, 2, 3, 4]);
+    expect(colourLinks(streams, rowFirst, tileOf, 5, 1, columnFirst).ok).toBe(false);
+    const fewer = colourLinks(streams, rowFirst, tileOf, 5, 1, columnFirst, undefined, 'fewer-links');
+    expect(fewer.ok && [...fewer.alternative]).toEqual([1, 0]);
   });
 });
 
