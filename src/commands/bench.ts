@@ -97,7 +97,7 @@ function fabrics(bench: Command): void {
 function project(bench: Command): void {
   const cmd = bench
     .command('project')
-    .description('how long a real-size projection takes here (llama-3.1-8b on one wse3, llama-3.1-70b on five): the first call in a fresh thread and later calls, against the target of one full wafer in ≤ 1 s; with --all-presets, every real-size preset at context 4096 and 1024, each in a fresh process (CPU seconds and peak memory), written to project-speed.json and project-speed.md')
+    .description('how long a real-size projection takes here (llama-3.1-8b on one wse3, llama-3.1-70b on five), first and later calls, against one wafer in ≤ 1 s; --all-presets times every preset in a fresh process')
     .option('--quick', 'toy-dense on mini-64 with short timings (a smoke test: the figures are not meaningful)', false)
     .option('--all-presets', 'every real-size preset at context 4096 and 1024, each in a fresh process; writes project-speed.json and project-speed.md', false)
     .option('--models <list>', 'with --all-presets: comma-separated model presets (default: every real-size preset)')
