@@ -105,6 +105,9 @@ function chunkCosts(c: LowerContext) {
     const ps = Math.ceil(partLen / pieces);
     const rowsPiece = opCost(spec, merge.rows(ps), f32).cycles;
     const firstPiece = opCost(spec, merge.stats, f32).cycles + (ps > 2 * group ? opCost(spec, merge.rows(ps - 2 * group), f32).cycles : 0);
+    // Chosen as if every level stored and forwarded, though each tile's last child forwards (Task.forwards): costed
+    // with forwarding (region.ts forwardedReduceCycles), llama-3.1-8b's combine takes smaller chunks and more pieces,
+    // whose layout needs more colours than wse3 has. The engine and the estimate charge the forwarding either way.
     return reduceCostCycles(shape, n, ps, spec.hopLatencyCycles, firstPiece) + (n > 1 ? (pieces - 1) * (ps + rowsPiece) : 0);
   };
   return { attend, combineCycles };
@@ -224,8 +227,14 @@ function chunkedAttention(ctx: LowerContext, layerIndex: number, g: number, at: 
         if (q === 0) factorsOf[n] = last[q];
       });
     }
-    if (c > 0) up.get(c)!.forEach((st, q) => last[q].ops.push({ op: 'send', colour: st.id, src: slice('part', q * ps, st.wavelets) }));
-    else {
+    if (c > 0) {
+      up.get(c)!.forEach((st, q) => {
+        last[q].ops.push({ op: 'send', colour: st.id, src: slice('part', q * ps, st.wavelets) });
+        // Cut-through: the last child's merge passes each value on as it lands (Task.forwards). Its statistics come
+        // first and the factors before the rows they scale, so each value sent needs only the wavelets before it.
+        if (children.length > 0) last[q].forwards = true;
+      });
+    } else {
       // Chunk 0 divides the merged rows by the softmax sums and feeds the O region.
       oInput.src.push(t.id);
       const ops: Op[] = [{ op: 'attnFinish', stats, rows: slice('part', 2 * group, qLen), out: slice('fin', 0, qLen), numHeads: group, headDim: hd }, { op: 'send', colour: oInput.id, src: slice('fin', 0, qLen) }];

@@ -4,7 +4,7 @@
 // what the mesh run adds. The projection evaluates real-size models with this same function.
 import type { FabricSpec } from '../../fabric/spec/schema.js';
 import { embedSlice, type Op } from '../../fabric/isa/types.js';
-import { opCost, opCycles, streamArrivalCycles, streamedOpCycles, tileOpContext, type OpContext } from '../../fabric/mesh/cost.js';
+import { forwardPace, opCost, opCycles, streamArrivalCycles, streamedOpCycles, tileOpContext, type OpContext } from '../../fabric/mesh/cost.js';
 import { OPPOSITE_PORT, neighbour } from '../../fabric/geometry.js';
 import { flattenTasks } from '../../fabric/mesh/taskGraph.js';
 import type { Lowered } from './lower.js';
@@ -190,10 +190,11 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   // complete; dependents (CSR): the join tasks that wait on each task; recvColour: the stream a recv task waits for
   // (-1 for other triggers).
   const graph = flattenTasks(tiles);
-  const { taskBase, taskTile, depStart, deps: depList, streams: streamsFrom, streamOps } = graph;
+  const { taskBase, taskTile, depStart, deps: depList, streams: streamsFrom, streamOps, forwards, forwardedBy } = graph;
   const nTasks = taskBase[nTiles];
   const opBase = new Int32Array(nTasks + 1);
   const recvColour = new Int32Array(nTasks).fill(-1);
+  const recvCount = new Int32Array(nTasks);
   const remaining = graph.afterNeed.slice();
   const opRef: Op[] = [];
   const starts: number[] = [];
@@ -203,7 +204,10 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     let embeds = false;
     for (const k of tiles[t].tasks) {
       const trigger = k.trigger;
-      if (trigger.on === 'recv') recvColour[g] = trigger.colour;
+      if (trigger.on === 'recv') {
+        recvColour[g] = trigger.colour;
+        recvCount[g] = trigger.count;
+      }
       else if (trigger.on === 'start') starts.push(g);
       for (const o of k.ops) {
         opRef.push(o);
@@ -264,6 +268,11 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   const recvFirst = new Float64Array(nTasks);
   const otherDone = new Float64Array(nTasks);
   const workFree = new Float64Array(nTiles);
+  // Forwarding sends (Task.forwards): when a forwarded recv task's stream lands, first and last wavelet (set when it is
+  // sent); and what a forwarding task's end waited for its stream's last wavelet beyond its ops (for the critical path).
+  const fwdFirst = new Float64Array(nTasks);
+  const fwdLast = new Float64Array(nTasks);
+  const fwdTail = new Float64Array(nTasks);
   const rampFree = new Float64Array(nTiles);
   const running = new Uint8Array(nTiles);
   // Events carry a number: an arrival a as 2a, the end of task g as 2g + 1 (no object per event).
@@ -272,6 +281,8 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   const arrStream: number[] = [];
   const arrTask: number[] = [];
   const arrFirst: number[] = [];
+  /** 1 for an arrival event that is a forwarded stream's first wavelet (it readies the forwarding task). */
+  const arrIsFirst: number[] = [];
   let waveletsSent = 0;
   let waveletHops = 0;
   let end = 0;
@@ -296,9 +307,11 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   const firstArrivalRef = new Map<number, number>();
   let endRef = -1;
 
-  const send = (tile: number, stream: number, wavelets: number, issue: number, g: number, opIndex: number) => {
-    const start = Math.max(issue, rampFree[tile]);
-    rampFree[tile] = start + wavelets;
+  const send = (tile: number, stream: number, wavelets: number, issue: number, g: number, opIndex: number, gateFrom = 0, pace = 1) => {
+    const start = Math.max(issue, rampFree[tile], gateFrom);
+    // A forwarding send slower than its merges' pace (cost.ts forwardPace) spreads its wavelets out.
+    const slow = pace > 1 ? Math.ceil((wavelets - 1) * (pace - 1)) : 0;
+    rampFree[tile] = start + wavelets + slow;
     const r = routes[stream];
     waveletsSent += wavelets;
     waveletHops += wavelets * (r.linkCount ?? r.links.length);
@@ -306,22 +319,34 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
       const d = dstTile[e];
       const mesh = placement.tileOf[d];
       const hops = r.hopsTo.get(mesh) ?? r.maxHops;
-      const arrive = start + streamArrivalCycles(spec, hops, wavelets, extraTo(r, mesh));
-      const a = arrTile.length;
-      arrTile.push(d);
-      arrStream.push(stream);
-      arrTask.push(recvAt[e]);
-      arrFirst.push(arrive - (wavelets - 1));
-      if (tracking) {
-        arrSender.push(g);
-        arrOp.push(opIndex);
-        arrIssue.push(issue);
-        arrStart.push(start);
-        arrWavelets.push(wavelets);
-        arrTime.push(arrive);
+      const arrive = start + streamArrivalCycles(spec, hops, wavelets, extraTo(r, mesh)) + slow;
+      const fwd = recvAt[e] >= 0 && forwardedBy[taskBase[d] + recvAt[e]] >= 0;
+      if (fwd) {
+        // A forwarded receive: its first wavelet readies the forwarding task (an event of its own).
+        fwdFirst[taskBase[d] + recvAt[e]] = arrive - (wavelets - 1);
+        fwdLast[taskBase[d] + recvAt[e]] = arrive;
+        arrival(d, stream, recvAt[e], arrive - (wavelets - 1), 1, g, opIndex, issue, start, 1);
       }
-      q.push(arrive, 2 * a);
+      arrival(d, stream, recvAt[e], arrive, 0, g, opIndex, issue, start, wavelets);
     }
+  };
+  /** Records an arrival of `wavelets` of `stream` at tile d (its last at `time`) and queues its event. */
+  const arrival = (d: number, stream: number, id: number, time: number, first: number, g: number, opIndex: number, issue: number, start: number, wavelets: number) => {
+    const a = arrTile.length;
+    arrTile.push(d);
+    arrStream.push(stream);
+    arrTask.push(id);
+    arrFirst.push(time - (wavelets - 1));
+    arrIsFirst.push(first);
+    if (tracking) {
+      arrSender.push(g);
+      arrOp.push(opIndex);
+      arrIssue.push(issue);
+      arrStart.push(start);
+      arrWavelets.push(wavelets);
+      arrTime.push(time);
+    }
+    q.push(time, 2 * a);
   };
   /** The sends of an embed (only on the sending tile) or a dispatch (to the experts the router picks). */
   const issueOtherSends = (tile: number, op: Op, at: number, g: number, opIndex: number) => {
@@ -352,10 +377,16 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     }
     let t = t0 + spec.taskStartCycles;
     const from = streamsFrom[g];
-    let credit = from >= 0 && streamOps[g] > 0 ? Math.max(0, t0 - Math.max(recvFirst[from], otherDone[g], workFree[tile])) : 0;
+    // A forwarding task runs its streamed ops as the wavelets land (each costs its setup and last element here); its
+    // sends' wavelet i leaves a cycle after the stream's wavelet i lands (the engine's gate), the first no earlier than
+    // a cycle after the first (the stream's wavelets land one a cycle, as sent).
+    const fwd = forwards[g] === 1;
+    let credit = fwd ? Infinity : from >= 0 && streamOps[g] > 0 ? Math.max(0, t0 - Math.max(recvFirst[from], otherDone[g], workFree[tile])) : 0;
+    let streamed = 0;
     for (let o = opBase[g]; o < opBase[g + 1]; o++) {
       let c = opCyc[o];
       if (c !== c) c = opCyc[o] = opCycles(spec, opRef[o], ctxOf(tile));
+      if (o - opBase[g] < streamOps[g]) streamed += c;
       const colour = sendColour[o];
       if (credit > 0) {
         if (o - opBase[g] < streamOps[g]) {
@@ -365,8 +396,13 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
         } else credit = 0;
       }
       t += c;
-      if (colour >= 0) send(tile, colour, sendWavelets[o], t, g, o - opBase[g]);
+      if (colour >= 0) send(tile, colour, sendWavelets[o], t, g, o - opBase[g], fwd ? fwdFirst[from] + 1 : 0, fwd ? forwardPace(spec, streamed, streamOps[g], recvCount[from]) : 1);
       else if (colour === -2) issueOtherSends(tile, opRef[o], t, g, o - opBase[g]);
+    }
+    if (fwd && fwdLast[from] + 1 > t) {
+      // It ends a cycle after its stream's last wavelet (the add of the last element).
+      if (tracking) fwdTail[g] = fwdLast[from] + 1 - t;
+      t = fwdLast[from] + 1;
     }
     running[tile] = 1;
     ceFree[tile] = t;
@@ -386,6 +422,18 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
       const id = arrTask[a];
       if (id < 0) throw new Error(`estimate: stream ${streams[arrStream[a]].label} arrives at ${tiles[tile].role} with no task waiting`);
       const g = taskBase[tile] + id;
+      if (arrIsFirst[a] === 1) {
+        const f = forwardedBy[g];
+        if (--remaining[f] === 0) {
+          makeReady(tile, f);
+          if (tracking) {
+            readyAt[f] = time;
+            readyRef[f] = item;
+          }
+        }
+        startNext(tile, time);
+        continue;
+      }
       recvFirst[g] = arrFirst[a];
       if (tracking) {
         readyAt[g] = time;
@@ -402,6 +450,8 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
       for (let i = depStart[g]; i < depStart[g + 1]; i++) {
         const dep = depList[i];
         if (streamsFrom[dep] !== g && time > otherDone[dep]) otherDone[dep] = time;
+        // A forwarding task counted its stream's recv task at the stream's first wavelet.
+        if (forwards[dep] === 1 && streamsFrom[dep] === g) continue;
         if (--remaining[dep] === 0) {
           makeReady(tile, dep);
           if (tracking) {
@@ -466,6 +516,7 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
         g = (ref - 1) / 2;
         const before = total();
         chargeTask(path, g, Infinity);
+        path[CAUSE.reduction] += fwdTail[g];
         traceTask(trace, g, total() - before);
       }
       ref = predRef[g];

@@ -2,6 +2,7 @@
 // Input slice x_j is multicast to the gc-th row of tiles; partial sums of block-row i reduce over j — by a chain or a
 // tree, chosen by cost — into the region's root for that block-row, which holds y_i.
 import type { MatrixNode } from '../graph/graph.js';
+import type { FabricSpec } from '../../fabric/spec/schema.js';
 import type { BufferInit, Op, Slice, Task } from '../../fabric/isa/types.js';
 import type { BlockGrid, ProgramDtype } from './partition.js';
 import { PlanBuilder, slice, zeros, type LogicalTile, type StreamDecl, type TileTag } from './plan.js';
@@ -86,6 +87,54 @@ export function reduceCostCycles(shape: ReduceShape, gc: number, wavelets: numbe
   return cost;
 }
 
+/**
+ * Estimated cycles of a reduction as reduceUp lowers it — each tile's last merge forwarding its value as its last
+ * child's lands (Task.forwards), its earlier children received whole and merged — from all partials ready to the root's
+ * value. Tiles j < gc in a line (a child c is |c − j| hops away); `levelCycles`: what a forwarding level adds beyond
+ * the hops (task start, the merge's setup and element, the send's issue, the ramps); `addCycles`: a merge after a whole
+ * receive. A tile's ramp takes one wavelet a cycle, so its children's streams land no faster than one after another.
+ * Used to choose the shape: a chain pays the wavelets once and its levels' latency; a tree's root takes each child's
+ * whole stream through its ramp. `pace`: a forwarding merge's cycles per element where above one (cost.ts forwardPace).
+ */
+export function forwardedReduceCycles(shape: ReduceShape, gc: number, wavelets: number, hopCycles: number, addCycles: number, levelCycles: number, pace = 1): number {
+  if (gc <= 1) return 0;
+  // When the first and last wavelet of tile j's value leave it (children have higher indices in every shape).
+  const first = new Float64Array(gc);
+  const last = new Float64Array(gc);
+  let rootReady = 0;
+  for (let j = gc - 1; j >= 0; j--) {
+    const ch = reduceChildren(shape, j, gc);
+    let ready = 0;
+    let rampFrom = Infinity;
+    let forwarded = false;
+    ch.forEach((c, m) => {
+      const lat = Math.abs(c - j) * hopCycles + levelCycles;
+      const inFirst = first[c] + lat;
+      rampFrom = Math.min(rampFrom, inFirst);
+      const inLast = Math.max(last[c] + lat, rampFrom + (m + 1) * wavelets - 1);
+      if (m === ch.length - 1 && j > 0) {
+        first[j] = Math.max(ready, inFirst) + 1;
+        last[j] = Math.max(first[j] + (wavelets - 1) * Math.max(1, pace), inLast + 1);
+        forwarded = true;
+      } else ready = Math.max(ready, inLast) + addCycles;
+    });
+    if (j === 0) rootReady = ready;
+    else if (!forwarded) {
+      first[j] = ready;
+      last[j] = ready + wavelets - 1;
+    }
+  }
+  return rootReady;
+}
+
+/**
+ * What a forwarding level adds to its hops (Task.forwards): the merge task's start, its streamed merge's setup and
+ * element, the send's issue, and the ramps out of the sender and into the receiver.
+ */
+export function forwardLevelCycles(spec: FabricSpec): number {
+  return spec.taskStartCycles + spec.costs.opSetupCycles + 1 + spec.costs.sendIssueCycles + 2 * spec.rampLatencyCycles;
+}
+
 /** How reduceUp names and merges: see there. */
 export interface ReduceUp {
   /** Values each tile holds and sends up. */
@@ -105,7 +154,7 @@ export interface ReduceUp {
  * A reduction of one value per tile up `shape` (tiles[0] the root): one stream per edge, made first, in tile order;
  * then each tile receives each child's values into a buffer of its own and merges them as they land once its own value
  * (`last[c]`, the task after which it is ready) is in — a piecewise receive (Task.streams) — and every tile but the root sends its merged value to its
- * parent. Returns per tile the task after which its value covers its subtree (the root's: all of them) — append ops
+ * parent, forwarding it as the last child's values land (Task.forwards). Returns per tile the task after which its value covers its subtree (the root's: all of them) — append ops
  * to it. Regions' partial sums, the hub slices' sums and the LM head's argmax all reduce this way.
  */
 export function reduceUp(p: PlanBuilder, shape: ReduceShape, tiles: LogicalTile[], last: Task[], o: ReduceUp): Task[] {
@@ -122,7 +171,12 @@ export function reduceUp(p: PlanBuilder, shape: ReduceShape, tiles: LogicalTile[
       // A piecewise receive: the merge adds the child's values as they land (Task.streams, fabric/mesh/cost.ts).
       out[c].streams = got.id;
     });
-    if (c > 0) out[c].ops.push({ op: 'send', colour: up.get(c)!.id, src: o.src });
+    if (c > 0) {
+      out[c].ops.push({ op: 'send', colour: up.get(c)!.id, src: o.src });
+      // Cut-through: the last merge passes each value on as its child's lands and is added (Task.forwards), so a
+      // level costs its latency rather than the whole partial's serialisation.
+      if (out[c] !== last[c]) out[c].forwards = true;
+    }
   }
   return out;
 }

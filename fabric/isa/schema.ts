@@ -84,6 +84,7 @@ export const taskSchema = z.strictObject({
   trigger: triggerSchema,
   ops: z.array(opSchema),
   streams: nonNegativeInt.optional(),
+  forwards: z.boolean().optional(),
   label: z.string().optional(),
 });
 

@@ -174,6 +174,16 @@ export interface Task {
    * fabric/mesh/cost.ts streamedOpCycles.
    */
   streams?: number;
+  /**
+   * A forwarding (cut-through) piecewise receive, with `streams`: the task starts once its other inputs are in and
+   * the stream's first wavelet has landed, its streamed ops take each wavelet as it lands, and wavelet i of each of
+   * its sends (its ops after the streamed ones must all be sends, each no longer than the stream) leaves once the
+   * stream's wavelet i has landed and been merged — a fabric-output operand fed from a fabric-input one
+   * (docs/assumptions.md#forwarding-sends). Send wavelet i must depend only on stream wavelets 0..i (an elementwise
+   * merge with aligned slices, statistics first): the values are those of the whole-slice task. The task ends no
+   * earlier than a cycle after the stream's last wavelet.
+   */
+  forwards?: boolean;
   /** For reports: which layer and role this work belongs to. */
   label?: string;
 }

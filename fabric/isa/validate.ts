@@ -8,7 +8,7 @@ import { programSchema } from './schema.js';
 import { staticCheck } from './staticCheck.js';
 import { mxfp4Bytes } from '../../kernels/mxfp4.js';
 import { bufferBytes, tileSramBytes } from './sram.js';
-import { ISA_VERSION, type KvWindow, type BufferDecl, type BufferDtype, type Op, type Program, type Slice, type TileProgram } from './types.js';
+import { ISA_VERSION, type KvWindow, type BufferDecl, type BufferDtype, type Op, type Program, type Slice, type Task, type TileProgram } from './types.js';
 
 /** Parses and validates a program read from JSON (`source` is named in every message). */
 export function loadProgram(json: unknown, spec: FabricSpec, faults: FaultMap | null = null, source = 'program'): Program {
@@ -227,6 +227,7 @@ function validateTile(
         throw new InputError(`task ${t.id} streams from task ${t.streams}, which is not a recv task it waits for`, `${tw()}.streams`, 'name a recv task of this tile listed in this task\'s "after" tasks (with no count)');
       }
     }
+    if (t.forwards === true) checkForwarding(t, tile.tasks, tw());
     if (t.trigger.on === 'recv') {
       ctx.at(k, -1, '');
       const into = slice(ctx, t.trigger.into, WORD, 'into');
@@ -461,5 +462,32 @@ function validateOp(ctx: OpCtx, op: Op, rampIn: Set<number>, outputs: Set<string
     case 'waferLink':
       if (!Number.isInteger(op.bytes) || op.bytes < 1) throw new InputError(`waferLink of ${op.bytes} bytes`, ctx.where, 'give the bytes that cross the link, a whole number ≥ 1');
       return;
+  }
+}
+
+/**
+ * A forwarding task (Task.forwards): it streams from a recv task that no other forwarding task of the tile streams
+ * from; its ops are the streamed ones (each reads the received buffer) then one or more sends, each no longer than the
+ * stream, so send wavelet i can wait for stream wavelet i (with no send it forwards nothing, and is not refused).
+ */
+function checkForwarding(t: Task, tasks: readonly Task[], where: string): void {
+  const src = t.streams === undefined ? undefined : tasks.find((x) => x.id === t.streams);
+  if (!src || src.trigger.on !== 'recv') throw new InputError(`task ${t.id} forwards but streams from no recv task`, `${where}.forwards`, 'give it "streams" naming the recv task it forwards from');
+  if (tasks.some((x) => x !== t && x.forwards === true && x.streams === t.streams)) {
+    throw new InputError(`two forwarding tasks stream from task ${t.streams}`, `${where}.forwards`, 'let one task forward each receive');
+  }
+  const { into, count } = src.trigger;
+  const first = t.ops.findIndex((op) => op.op === 'send');
+  // With no send it forwards nothing (a piecewise receive that holds its compute engine): left to the other checks.
+  if (first < 0) return;
+  if (first === 0) throw new InputError(`forwarding task ${t.id} has no streamed op before a send`, `${where}.forwards`, 'merge the received values, then send');
+  for (let j = 0; j < t.ops.length; j++) {
+    const op = t.ops[j];
+    if (j < first && !Object.values(op).some((v) => typeof v === 'object' && v !== null && (v as Slice).buf === into.buf)) {
+      throw new InputError(`op ${j} (${op.op}) of forwarding task ${t.id} does not read the received buffer "${into.buf}"`, `${where}.ops[${j}]`, 'put only merges of the received values before the sends');
+    }
+    if (j >= first && (op.op !== 'send' || op.src.length > count)) {
+      throw new InputError(`op ${j} (${op.op}) of forwarding task ${t.id} is not a send of at most ${count} wavelets`, `${where}.ops[${j}]`, 'end a forwarding task with sends no longer than its stream');
+    }
   }
 }

@@ -336,6 +336,16 @@ export function streamedOpCycles(spec: FabricSpec, cycles: number, credit: numbe
 }
 
 /**
+ * A forwarding task's pace (Task.forwards): the cycles per received element of its `ops` streamed ops, whose full
+ * cycles are `cycles` over `count` elements, less each op's setup (paid once as the stream starts). Its sends'
+ * wavelets leave no faster than this (nor faster than one a cycle, the ramp's rate): the merge's arithmetic at its
+ * SIMD width bounds the forward rate.
+ */
+export function forwardPace(spec: FabricSpec, cycles: number, ops: number, count: number): number {
+  return Math.max(0, cycles - ops * spec.costs.opSetupCycles) / Math.max(1, count);
+}
+
+/**
  * The leading ops of a piecewise receive that stream: from the first, those that compute on (read a slice of) the
  * received buffer `buf`, up to the first that does not (or sends). The others wait for the last wavelet as usual.
  */

@@ -22,6 +22,8 @@
 // spec.queueDepthWavelets wavelets are queued (a stall). The queue feeds the router's ramp input, one wavelet per
 // cycle, as credits allow. Receiving needs no CE time: the ramp writes each arriving wavelet into the recv trigger's
 // slice (the SRAM write port, assumed free); when `count` have arrived the task is ready (that same cycle).
+// A forwarding task (Task.forwards) starts at its stream's first wavelet instead, holds the CE until a cycle after the
+// last, and its sends' wavelets wait in the queue for the stream's (forwardable); its job runs once the stream is in.
 import { WasmKernels, createKernelMemory } from '../../kernels/wasmKernels.js';
 import { InputError } from '../errors.js';
 import type { FabricSpec } from '../spec/schema.js';
@@ -30,7 +32,7 @@ import { OPPOSITE_PORT, neighbour, portIndex } from '../geometry.js';
 import { validateProgram } from '../isa/validate.js';
 import { dtypeBytes } from '../isa/sram.js';
 import { embedSlice, type BufferDecl, type BufferInit, type Program } from '../isa/types.js';
-import { opCost, streamedOpCycles, tileOpContext } from './cost.js';
+import { forwardPace, opCost, streamedOpCycles, tileOpContext } from './cost.js';
 import { FunctionalExecutor, JOB_HEADER } from './functional.js';
 import { layoutArena, type ArenaLayout } from './plan.js';
 import { TRIG_START, flattenTasks } from './taskGraph.js';
@@ -38,6 +40,20 @@ import { NO_ROUTE, NoRouteError, RouterCore, SINK, newSinkScratch, type SinkScra
 import { canShareMemory, stepBuffer, type JobPool, type JobPoolFactory, type StripInit, type StripPool, type StripPoolFactory, type StripStepRequest, type WorkerBatch } from './pool.js';
 import { LOOKAHEAD_CAP, lookahead } from './lookahead.js';
 import { StripExchange, exchangeLayout, stripOwners, type Quiescence, type StripCut, type StripFailure, type StripReport, type StripTraceEvent } from './strips.js';
+
+/** Appends a delivery (payload word `data` into SRAM word `dst`) to a tile's runs, extending the last run where contiguous. */
+function addRun(runs: number[], data: number, dst: number): void {
+  const n = runs.length;
+  if (n > 0 && runs[n - 3] + runs[n - 1] === data && runs[n - 2] + runs[n - 1] === dst) runs[n - 1]++;
+  else runs.push(data, dst, 1);
+}
+
+/** Appends a held delivery of receive `key` (see MeshEngine.held), extending the last where contiguous. */
+function holdRun(h: number[], key: number, data: number, dst: number): void {
+  const n = h.length;
+  if (n > 0 && h[n - 4] === key && h[n - 3] + h[n - 1] === data && h[n - 2] + h[n - 1] === dst) h[n - 1]++;
+  else h.push(key, data, dst, 1);
+}
 
 /** Raw bytes of a buffer's initial contents, in decl.dtype (length × dtype size bytes). */
 export interface WeightProvider {
@@ -141,6 +157,8 @@ const CE_IDLE = 0;
 const CE_BUSY = 1;
 const CE_STALLED = 2;
 const CE_PAUSED = 3;
+/** A forwarding task's CE, its ops done, waits for the rest of its stream (Task.forwards). */
+const CE_WAITSTREAM = 4;
 
 const T_WAITING = 0;
 const T_READY = 1;
@@ -245,6 +263,12 @@ export class MeshEngine {
   /** Piecewise receives (Task.streams): the recv task each streams from, -1 elsewhere. */
   private readonly gStreams: Int32Array;
   private readonly gStreamOps: Int32Array;
+  /** Forwarding sends (Task.forwards): 1 for a forwarding task; a recv task's forwarding task or -1; a recv task's
+   *  receive key (program tile·C + colour) or -1. */
+  private readonly gFwd: Uint8Array;
+  private readonly gFwdBy: Int32Array;
+  private readonly gRecvKey: Int32Array;
+  private readonly hasForwarding: boolean;
   private readonly labels: string[];
   // Ops in columns: op i of global task g is opStart[g] + i. Costs are refilled each step (attention's depend on the
   // position), in place: columns, not an object or array per task, so a 10^5-tile mesh makes no garbage per step.
@@ -264,6 +288,14 @@ export class MeshEngine {
   private readonly recvCount: Int32Array;
   private readonly recvIntoWord: Int32Array;
   private readonly recvGot: Int32Array;
+  /** When each receive's latest wavelet landed (a forwarded wavelet leaves a cycle after its input, the add's element). */
+  private readonly recvLastAt: Float64Array;
+  /**
+   * Deliveries sent by forwarding tasks, per program tile, as (receive key, payload word, SRAM word, count): a
+   * forwarding task's job, and so its payload, exists only once its own stream is in, so these words join the tile's
+   * runs when their receive completes (after the sender's job) rather than with whatever job the tile runs next.
+   */
+  private readonly held: number[][];
 
   // Per-step task state.
   private readonly tState: Uint8Array;
@@ -293,6 +325,13 @@ export class MeshEngine {
   private readonly obColour: Int32Array;
   private readonly obStage: Int32Array;
   private readonly obLeft: Int32Array;
+  /** A forwarding send's gate: the receive key its wavelets wait on (-1: none), and the stream wavelets its next needs. */
+  private readonly obGate: Int32Array;
+  private readonly obNeed: Int32Array;
+  /** A forwarding send's pace (its merges' cycles per element: above 1 they, not the ramp, bound the rate) and the
+   *  cycle its next wavelet's merge is done at that pace. */
+  private readonly obPace: Float64Array;
+  private readonly obNextAt: Float64Array;
   private readonly obHead: Int32Array;
   private readonly obN: Int32Array;
   private readonly obOcc: Int32Array;
@@ -493,6 +532,10 @@ export class MeshEngine {
     this.gNeedsValues = new Uint8Array(nT);
     this.gStreams = graph.streams;
     this.gStreamOps = graph.streamOps;
+    this.gFwd = graph.forwards;
+    this.gFwdBy = graph.forwardedBy;
+    this.hasForwarding = graph.forwards.includes(1);
+    this.gRecvKey = new Int32Array(nT).fill(-1);
     const opStart = (this.opStart = new Int32Array(nT + 1));
     progs.forEach((tile, k) => tile.tasks.forEach((t, j) => (opStart[this.taskBase[k] + j + 1] = t.ops.length)));
     for (let g = 0; g < nT; g++) opStart[g + 1] += opStart[g];
@@ -510,6 +553,7 @@ export class MeshEngine {
     this.recvCount = new Int32Array(nProg * C);
     this.recvIntoWord = new Int32Array(nProg * C);
     this.recvGot = new Int32Array(nProg * C);
+    this.recvLastAt = new Float64Array(nProg * C);
     const labelIds = new Map<string, number>();
     this.labels = [];
     let maxFanout = 1;
@@ -532,6 +576,7 @@ export class MeshEngine {
         const tr = t.trigger;
         if (tr.on === 'recv') {
           this.recvTask[k * C + tr.colour] = g;
+          this.gRecvKey[g] = k * C + tr.colour;
           this.recvCount[k * C + tr.colour] = tr.count;
           this.recvIntoWord[k * C + tr.colour] = (this.layout.buffers[k].get(tr.into.buf)!.byte >> 2) + tr.into.offset;
         }
@@ -587,12 +632,17 @@ export class MeshEngine {
     this.obColour = new Int32Array(nProg * this.obRing);
     this.obStage = new Int32Array(nProg * this.obRing);
     this.obLeft = new Int32Array(nProg * this.obRing);
+    this.obGate = new Int32Array(nProg * this.obRing);
+    this.obNeed = new Int32Array(nProg * this.obRing);
+    this.obPace = new Float64Array(nProg * this.obRing);
+    this.obNextAt = new Float64Array(nProg * this.obRing);
     this.obHead = new Int32Array(nProg);
     this.obN = new Int32Array(nProg);
     this.obOcc = new Int32Array(nProg);
     this.sendList = new Int32Array(nProg);
     this.inSend = new Uint8Array(nProg);
     this.runs = Array.from({ length: nProg }, () => []);
+    this.held = Array.from({ length: nProg }, () => []);
 
     // The parallel mesh: this engine's strip, and the exchange with the others.
     const owner = stripOwners(W, H, Math.max(1, strips), opts.stripCut);
@@ -1081,9 +1131,12 @@ export class MeshEngine {
       const k = list[i];
       const slot = k * this.obRing + this.obHead[k];
       const v = this.rampVc[k * C + this.obColour[slot]];
-      if (core.credits[v] > 0) {
+      const gate = this.obGate[slot];
+      if (core.credits[v] > 0 && (gate < 0 || (this.forwardable(gate, this.obNeed[slot], now) && now >= this.obNextAt[slot]))) {
         core.inject(now, v, this.obStage[slot], 0);
         pushed++;
+        this.obNeed[slot]++;
+        if (gate >= 0) this.obNextAt[slot] = Math.max(this.obNextAt[slot], now) + this.obPace[slot];
         this.obStage[slot]++;
         this.obOcc[k]--;
         if (--this.obLeft[slot] === 0) {
@@ -1103,6 +1156,26 @@ export class MeshEngine {
     this.sendN = keep;
     this.waveletsMoved += pushed;
     return pushed;
+  }
+
+  /**
+   * Whether a forwarding send's next wavelet, which needs `need` wavelets of receive `key`, may leave at `now`: the
+   * last of those landed before this cycle (it was merged in the cycle it landed). A receive's wavelets land at most
+   * one a cycle (its ramp), so with more landed the needed one is at least a cycle old.
+   */
+  private forwardable(key: number, need: number, now: number): boolean {
+    const got = this.recvGot[key];
+    return got > need || (got === need && this.recvLastAt[key] < now);
+  }
+
+  /**
+   * A forwarding task's merges' cycles per received element (cost.ts forwardPace): its sends' wavelets leave no
+   * faster than its streamed ops take the elements in.
+   */
+  private forwardPace(g: number, count: number): number {
+    let cycles = 0;
+    for (let i = 0; i < this.gStreamOps[g]; i++) cycles += this.opCycles[this.opStart[g] + i];
+    return forwardPace(this.spec, cycles, this.gStreamOps[g], count);
   }
 
   /** The routers arbitrate and forward; a wavelet with no route becomes a MeshRunError naming its tile. */
@@ -1195,18 +1268,51 @@ export class MeshEngine {
     const key = k * C + c;
     const g = this.recvTask[key];
     const got = this.recvGot[key]++;
+    this.recvLastAt[key] = now;
     if (got === 0) this.recvFirstAt[g] = now;
     const dst = this.recvIntoWord[key] + got;
-    const runs = this.runs[k];
-    const n = runs.length;
-    if (n > 0 && runs[n - 3] + runs[n - 1] === data && runs[n - 2] + runs[n - 1] === dst) runs[n - 1]++;
-    else runs.push(data, dst, 1);
+    if (this.hasForwarding && this.gFwd[this.senderTask(data)] === 1) holdRun(this.held[k], key, data, dst);
+    else addRun(this.runs[k], data, dst);
     this.lastActivity = now;
+    const f = this.gFwdBy[g];
+    // A forwarding task waits for its stream's first wavelet, not its last (Task.forwards).
+    if (got === 0 && f >= 0 && this.tState[f] === T_WAITING && ++this.afterGot[f] === this.gAfterNeed[f]) {
+      this.tState[f] = T_READY;
+      this.requestWake(k, now);
+    }
     if (got + 1 === this.recvCount[key]) {
       this.tState[g] = T_READY;
       this.lastProgress = now;
+      if (this.held[k].length > 0) this.releaseHeld(k, key);
+      if (f >= 0 && this.tState[f] === T_STARTED) this.streamDone(k, f, now);
       this.requestWake(k, now);
     }
+  }
+
+  /** Forwarding task f's stream is in: its job can run (its ops see the whole slice), and its CE may end it a cycle on. */
+  private streamDone(k: number, f: number, now: number): void {
+    if (this.taskJob[f] < 0) this.taskJob[f] = this.addJob(k, this.gLocal[f], this.stageOf[f]);
+    if (this.ceTask[k] === f && this.ceState[k] === CE_WAITSTREAM) {
+      this.stalled[this.progMesh[k]] += now + 1 - this.stallStart[k];
+      this.ceState[k] = CE_BUSY;
+      this.ceWake[k] = now + 1;
+      this.heap.push(now + 1, k);
+    }
+  }
+
+  /** Moves the held deliveries of receive `key` into tile k's runs (the receive is complete). */
+  private releaseHeld(k: number, key: number): void {
+    const h = this.held[k];
+    let keep = 0;
+    for (let i = 0; i < h.length; i += 4) {
+      if (h[i] === key) {
+        for (let w = 0; w < h[i + 3]; w++) addRun(this.runs[k], h[i + 1] + w, h[i + 2] + w);
+      } else {
+        for (let q = 0; q < 4; q++) h[keep + q] = h[i + q];
+        keep += 4;
+      }
+    }
+    h.length = keep;
   }
 
   private progOfCache: Int32Array | null = null;
@@ -1221,7 +1327,7 @@ export class MeshEngine {
   /** Advances tile k's CE at cycle `now` as far as it can go without time passing. */
   private ceRun(k: number, now: number): void {
     const st = this.ceState[k];
-    if (st === CE_STALLED || st === CE_PAUSED) return;
+    if (st === CE_STALLED || st === CE_PAUSED || st === CE_WAITSTREAM) return;
     const r = this.progMesh[k];
     for (;;) {
       const g = this.ceTask[k];
@@ -1245,7 +1351,7 @@ export class MeshEngine {
             return;
           }
           this.ceOp[k] = j + 1;
-          if (kind === K_SEND) this.enqueueSend(k, this.opColour[op], this.taskStage[g] + this.opStageOff[op], this.opLen[op]);
+          if (kind === K_SEND) this.enqueueSend(k, this.opColour[op], this.taskStage[g] + this.opStageOff[op], this.opLen[op], this.gFwd[g] === 1 ? this.gRecvKey[this.gStreams[g]] : -1, now);
           else if (kind !== K_COMPUTE && kind !== K_OUTPUT) this.issueSends(k, g, j);
           let cost = this.opCycles[op];
           if (this.ceCredit[k] > 0) {
@@ -1269,6 +1375,7 @@ export class MeshEngine {
           }
           continue;
         }
+        if (this.gFwd[g] === 1 && this.waitStream(k, g, now)) return;
         this.finishTask(k, g, now);
       }
       const next = this.pickReady(k);
@@ -1289,6 +1396,24 @@ export class MeshEngine {
     }
   }
 
+  /**
+   * A forwarding task ends no earlier than a cycle after its stream's last wavelet (the add of its last element):
+   * true when its CE must wait (woken by deliver's streamDone, or next cycle).
+   */
+  private waitStream(k: number, g: number, now: number): boolean {
+    const key = this.gRecvKey[this.gStreams[g]];
+    if (this.recvGot[key] < this.recvCount[key]) {
+      this.ceState[k] = CE_WAITSTREAM;
+      this.stallStart[k] = now;
+      return true;
+    }
+    if (this.recvLastAt[key] < now) return false;
+    this.ceState[k] = CE_BUSY;
+    this.ceWake[k] = now + 1;
+    this.heap.push(now + 1, k);
+    return true;
+  }
+
   private pickReady(k: number): number {
     const order = this.taskOrder;
     for (let i = this.taskBase[k]; i < this.taskBase[k + 1]; i++) {
@@ -1305,13 +1430,17 @@ export class MeshEngine {
     this.cePostSend[k] = 0;
     this.taskStartAt[g] = now;
     const from = this.gStreams[g];
-    this.ceCredit[k] = from >= 0 && this.gStreamOps[g] > 0 ? Math.max(0, now - Math.max(this.recvFirstAt[from], this.otherDoneAt[g], this.ceWorkFreeAt[k])) : 0;
+    // A forwarding task runs its streamed ops as the wavelets land: each costs its setup and last element here.
+    if (this.gFwd[g] === 1) this.ceCredit[k] = Infinity;
+    else this.ceCredit[k] = from >= 0 && this.gStreamOps[g] > 0 ? Math.max(0, now - Math.max(this.recvFirstAt[from], this.otherDoneAt[g], this.ceWorkFreeAt[k])) : 0;
     this.lastProgress = now;
     this.lastActivity = now;
     this.tasksRun++;
     const j = this.gLocal[g];
     this.taskStage[g] = this.stageOf[g];
-    this.taskJob[g] = this.addJob(k, j, this.stageOf[g]);
+    // A forwarding task's job waits for its whole stream (streamDone), so its ops see every wavelet.
+    const key = this.gFwd[g] === 1 ? this.gRecvKey[from] : -1;
+    if (key < 0 || this.recvGot[key] === this.recvCount[key]) this.taskJob[g] = this.addJob(k, j, this.stageOf[g]);
     if (this.gHasOutput[g] === 1) {
       const offs = this.layout.stageOffsets[k][j];
       this.program.tiles[k].tasks[j].ops.forEach((op, i) => {
@@ -1334,6 +1463,8 @@ export class MeshEngine {
     for (let i = this.gDepStart[g]; i < this.gDepStart[g + 1]; i++) {
       const d = this.gDeps[i];
       if (this.gStreams[d] !== g && now > this.otherDoneAt[d]) this.otherDoneAt[d] = now;
+      // A forwarding task counted its stream's recv task at the stream's first wavelet (deliver).
+      if (this.gFwd[d] === 1 && this.gStreams[d] === g) continue;
       if (this.tState[d] === T_WAITING && ++this.afterGot[d] === this.gAfterNeed[d]) this.tState[d] = T_READY;
     }
   }
@@ -1366,9 +1497,15 @@ export class MeshEngine {
     }
   }
 
-  private enqueueSend(k: number, colour: number, stage: number, n: number): void {
+  private enqueueSend(k: number, colour: number, stage: number, n: number, gate = -1, now = 0): void {
     if (this.obN[k] === this.obRing) throw new Error('mesh engine: send queue ring overflow');
     const slot = k * this.obRing + ((this.obHead[k] + this.obN[k]) % this.obRing);
+    this.obGate[slot] = gate;
+    this.obNeed[slot] = 1;
+    if (gate >= 0) {
+      this.obPace[slot] = this.forwardPace(this.ceTask[k], this.recvCount[gate]);
+      this.obNextAt[slot] = now;
+    }
     this.obColour[slot] = colour;
     this.obStage[slot] = stage;
     this.obLeft[slot] = n;
@@ -1484,6 +1621,11 @@ export class MeshEngine {
 
   /** The job whose staging range holds word `src`. */
   private senderJob(src: number): number {
+    return this.taskJob[this.senderTask(src)];
+  }
+
+  /** The task whose staged payload holds word `src`. */
+  private senderTask(src: number): number {
     const b = this.stagers;
     let lo = 0;
     let hi = b.length - 1;
@@ -1492,7 +1634,7 @@ export class MeshEngine {
       if (this.stageOf[b[mid]] <= src) lo = mid;
       else hi = mid - 1;
     }
-    return this.taskJob[b[lo]];
+    return b[lo];
   }
 
   /** A copy of buffer `buf` of tile (x, y), typed by its dtype. */

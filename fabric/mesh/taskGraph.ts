@@ -24,6 +24,9 @@ export interface TaskGraph {
   streams: Int32Array;
   /** Of such a task, how many leading ops stream (cost.ts streamedPrefix); 0 elsewhere. */
   streamOps: Int32Array;
+  /** 1 for a forwarding task (Task.forwards); for a recv task, the forwarding task streaming from it (global id) or -1. */
+  forwards: Uint8Array;
+  forwardedBy: Int32Array;
 }
 
 /** Flattens the tasks of `tiles` (task ids name tasks within their tile). */
@@ -38,6 +41,8 @@ export function flattenTasks(tiles: readonly { tasks: readonly Task[] }[]): Task
   const afterNeed = new Int32Array(nTasks);
   const streams = new Int32Array(nTasks).fill(-1);
   const streamOps = new Int32Array(nTasks);
+  const forwards = new Uint8Array(nTasks);
+  const forwardedBy = new Int32Array(nTasks).fill(-1);
   // (prerequisite, dependent) pairs in plan order, then counted into CSR
   const pre: number[] = [];
   const dep: number[] = [];
@@ -61,6 +66,10 @@ export function flattenTasks(tiles: readonly { tasks: readonly Task[] }[]): Task
           const src = tasks[idToLocal.get(from)!];
           streams[g] = taskBase[t] + idToLocal.get(from)!;
           if (src.trigger.on === 'recv') streamOps[g] = streamedPrefix(tasks[j].ops, src.trigger.into.buf);
+          if (tasks[j].forwards === true) {
+            forwards[g] = 1;
+            forwardedBy[streams[g]] = g;
+          }
         }
         for (const id of tr.tasks) {
           const p = taskBase[t] + idToLocal.get(id)!;
@@ -75,5 +84,5 @@ export function flattenTasks(tiles: readonly { tasks: readonly Task[] }[]): Task
   const deps = new Int32Array(pre.length);
   const fill = depStart.slice(0, nTasks);
   for (let i = 0; i < pre.length; i++) deps[fill[pre[i]]++] = dep[i];
-  return { taskBase, taskTile, taskLocal, trigger, afterNeed, depStart, deps, streams, streamOps };
+  return { taskBase, taskTile, taskLocal, trigger, afterNeed, depStart, deps, streams, streamOps, forwards, forwardedBy };
 }

@@ -6,7 +6,7 @@ import type { FabricSpec } from '../../../fabric/spec/schema.js';
 import type { LayerNode, MatrixNode, ModelGraph } from '../../graph/graph.js';
 import { partitionMatrix, type BlockGrid, type ProgramDtype, dtypeBytes } from '../partition.js';
 import type { LogicalTile, PlanBuilder, StreamDecl, TileTag } from '../plan.js';
-import { REDUCE_SHAPES, buildRegion, reduceCostCycles, sliceLen, type ReduceShape, type Region } from '../region.js';
+import { REDUCE_SHAPES, buildRegion, forwardLevelCycles, forwardedReduceCycles, sliceLen, type ReduceShape, type Region } from '../region.js';
 import type { Op } from '../../../fabric/isa/types.js';
 
 export interface LowerOptions {
@@ -170,12 +170,21 @@ export function partition(c: Pick<LowerContext, 'dtype' | 'opts' | 'spec'>, what
   return grid;
 }
 
+/**
+ * Estimated cycles of a region's reduction in `shape` (m matrices per tile): as reduceUp lowers it, forwarding
+ * (region.ts forwardedReduceCycles). A merge after a whole receive streams (Task.streams): its task's start, its setup
+ * and last element.
+ */
+export function reduceCycles(c: LowerContext, grid: BlockGrid, m: number, shape: ReduceShape = chooseReduce(c, grid, m)): number {
+  const { spec } = c;
+  const add = spec.taskStartCycles + spec.costs.opSetupCycles + 1;
+  return forwardedReduceCycles(shape, grid.gc, m * grid.br, spec.hopLatencyCycles, add, forwardLevelCycles(spec));
+}
+
 export function chooseReduce(c: LowerContext, grid: BlockGrid, m: number): ReduceShape {
-  const w = m * grid.br;
-  const add = Math.ceil(w / c.simd);
   // The cheapest shape; on a tie the simpler one (chain, then tree, then K-tree).
   let best: ReduceShape = 'chain';
-  for (const shape of REDUCE_SHAPES) if (reduceCostCycles(shape, grid.gc, w, c.spec.hopLatencyCycles, add) < reduceCostCycles(best, grid.gc, w, c.spec.hopLatencyCycles, add)) best = shape;
+  for (const shape of REDUCE_SHAPES) if (reduceCycles(c, grid, m, shape) < reduceCycles(c, grid, m, best)) best = shape;
   return best;
 }
 

@@ -4,8 +4,8 @@ import type { Task } from '../../../fabric/isa/types.js';
 import type { MlpNode } from '../../graph/graph.js';
 import { partitionCandidates, partitionMatrix, type BlockGrid } from '../partition.js';
 import { slice, zeros, type LogicalTile, type StreamDecl, type TileTag } from '../plan.js';
-import { reduceCostCycles, type Region } from '../region.js';
-import { chooseReduce, partition, region, sl, type LowerContext } from './context.js';
+import type { Region } from '../region.js';
+import { partition, reduceCycles, region, sl, type LowerContext } from './context.js';
 import { feedSlices, gatherRun, gatherToSlices } from './hub.js';
 
 /** An MLP's gate+up / down shapes may take this fraction more tiles than the fewest for cheaper reductions. */
@@ -21,7 +21,7 @@ export interface MlpGrids {
 
 /** The gate+up and down partitions of an MLP (weights packed at `packedBits` per weight when given); gate+up's block columns are the hub slices. */
 export function mlpGrids(c: LowerContext, name: string, m: MlpNode, packedBits: number | undefined): MlpGrids {
-  const { d, dtype, opts, spec, simd, bcDivides } = c;
+  const { d, dtype, opts, bcDivides } = c;
   const key = `${m.intermediate}/${packedBits ?? 0}`;
   const known = c.mlpGridCache.get(key);
   if (known) return known;
@@ -33,7 +33,7 @@ export function mlpGrids(c: LowerContext, name: string, m: MlpNode, packedBits: 
   // most), among pairs within MLP_TILE_SLACK of the fewest tiles; the fewest-tiles pair on a tie.
   const first = partition(c, `${name} gate/up`, guReq);
   const pairs: (MlpGrids & { tiles: number; reduce: number })[] = [];
-  const reduce = (g: BlockGrid, m: number) => reduceCostCycles(chooseReduce(c, g, m), g.gc, m * g.br, spec.hopLatencyCycles, Math.ceil((m * g.br) / simd));
+  const reduce = (g: BlockGrid, m: number) => reduceCycles(c, g, m);
   for (const candidate of [first, ...partitionCandidates({ ...guReq, ...budget })]) {
     // Grouped inputs nest in a hub slice (each slice sends its own columns): a divisor of the columns per slice.
     const guGroup = inputGroup(candidate.gc, most, c.k > 1 ? c.s / candidate.bc : candidate.gc);

@@ -64,7 +64,7 @@ describe('projectWafer options', () => {
     ['dtype fp8', { dtype: 'fp8' as 'bf16' }, 'unknown dtype "fp8" (dtype): use one of bf16, int8, mxfp4'],
     ['KV dtype f16', { kvDtype: 'f16' as 'bf16' }, 'unknown KV-cache dtype "f16" (kvDtype): use one of bf16, f32'],
     ['mxfp4 without experts', { dtype: 'mxfp4' as const }, 'mxfp4 quantises routed experts, and toy-dense has none (dtype): use bf16 or int8 for a dense model'],
-    ['a grid a layer does not fit', { context: 16, grid: { width: 6, height: 6 } }, 'layer 0 needs 58 tiles but a wafer has 36 usable (grid): use a larger grid, the int8 or mxfp4 dtype, or a fabric with more SRAM per tile'],
+    ['a grid a layer does not fit', { context: 16, grid: { width: 6, height: 6 } }, 'layer 0 needs 56 tiles but a wafer has 36 usable (grid): use a larger grid, the int8 or mxfp4 dtype, or a fabric with more SRAM per tile'],
     ['too few wafers', { context: 16, grid: { width: 12, height: 12 }, wafers: 1 }, '1 wafer cannot hold the model: it needs 2 (wafers): give at least 2, or auto'],
     ['a fault map of another size', { faults: generateFaults({ width: 32, height: 32, density: 0.01, seed: 1 }) }, 'the fault map is 32x32 but each wafer is 64x64 (faults): give a map of the (sub-)grid, or a fault density (a map is generated per wafer)'],
   ])('refuses %s', (_name, opts, message) => {
