@@ -296,6 +296,7 @@ export class MeshEngine {
    * runs when their receive completes (after the sender's job) rather than with whatever job the tile runs next.
    */
   private readonly held: number[][];
+  private readonly fwdWord: Uint8Array;
 
   // Per-step task state.
   private readonly tState: Uint8Array;
@@ -613,6 +614,9 @@ export class MeshEngine {
       at += words;
     }
     this.stagers = Int32Array.from(stagers);
+    // The staged words forwarding tasks send (their deliveries are held: see `held`), one flag a word.
+    this.fwdWord = new Uint8Array(this.hasForwarding ? stageMax : 0);
+    for (let g = 0; g < nT; g++) if (this.gFwd[g] === 1) this.fwdWord.fill(1, this.stageOf[g], this.stageOf[g] + this.layout.stageWords[this.gTile[g]][this.gLocal[g]]);
     this.tileLastJob = new Int32Array(nProg).fill(-1);
     // A step has at most one job per task plus one deliveries-only job per tile; the last flag is the abort flag.
     this.abortAt = nT + nProg;
@@ -1271,7 +1275,7 @@ export class MeshEngine {
     this.recvLastAt[key] = now;
     if (got === 0) this.recvFirstAt[g] = now;
     const dst = this.recvIntoWord[key] + got;
-    if (this.hasForwarding && this.gFwd[this.senderTask(data)] === 1) holdRun(this.held[k], key, data, dst);
+    if (this.hasForwarding && this.fwdWord[data] === 1) holdRun(this.held[k], key, data, dst);
     else addRun(this.runs[k], data, dst);
     this.lastActivity = now;
     const f = this.gFwdBy[g];
