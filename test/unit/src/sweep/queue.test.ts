@@ -100,6 +100,8 @@ describe.runIf(redisServerInstalled())('a sweep through BullMQ on a real Redis',
       const store = ResultStore.open(join(root, 'queued'), plan);
       const queued = runQueued(plan, store, address);
       const killed = await until('w1 running a mesh point', async () => (await watch.getActive()).find((j) => j.processedBy === 'w1' && j.name === 'mesh'));
+      // Redis marks the job active before w1's processor says so on stderr: kill it only once it has (mid-point).
+      await until('w1 saying it started the point', async () => w1.stderr().includes(`w1: point ${killed.id} (mesh) started`));
       w1.child.kill('SIGKILL');
       expect((await w1.exit).signal).toBe('SIGKILL');
       const summary = await queued;
