@@ -4,8 +4,9 @@ import { STRIP_BLOCK_ROWS, StripExchange, exchangeLayout, stripOwners } from '..
 describe('stripOwners', () => {
   it('deals blocks of whole rows round-robin, thinner when the mesh is too short for every strip to get one', () => {
     const w = 3;
-    const owner = stripOwners(w, 12, 3);
-    for (let y = 0; y < 12; y++) for (let x = 0; x < w; x++) expect(owner[y * w + x]).toBe(Math.floor(y / STRIP_BLOCK_ROWS) % 3);
+    const h = 3 * STRIP_BLOCK_ROWS;
+    const owner = stripOwners(w, h, 3);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) expect(owner[y * w + x]).toBe(Math.floor(y / STRIP_BLOCK_ROWS) % 3);
     // 4 rows, 4 strips: one row each, so no strip is left without tiles.
     const short = stripOwners(2, 4, 4);
     expect(new Set(short)).toEqual(new Set([0, 1, 2, 3]));
