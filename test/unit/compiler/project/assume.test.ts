@@ -10,6 +10,7 @@ import { projectWafer } from '../../../../compiler/project/index.js';
 import { compileModel } from '../../../../compiler/wafer/compile.js';
 import { weightProvider } from '../../../../compiler/wafer/weights.js';
 import { MeshEngine } from '../../../../fabric/mesh/engine.js';
+import { decodeOnEngine } from '../../../helpers/decode.js';
 import { applyAssumptions } from '../../../../fabric/spec/assumptions.js';
 import { getFabricPreset, type FabricSpec } from '../../../../fabric/spec/index.js';
 
@@ -19,18 +20,8 @@ const POSITIONS = [1, 2, 3];
 async function meshCycles(spec: FabricSpec): Promise<number[]> {
   const compiled = compileModel(buildGraph(cfg), { spec, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: 16 });
   const engine = await MeshEngine.create(spec, compiled.program, weightProvider(castWeights(syntheticWeights(cfg, 0), 'bf16')));
-  const out: number[] = [];
-  try {
-    let token = 1;
-    for (let position = 0; position <= POSITIONS[POSITIONS.length - 1]; position++) {
-      const step = await engine.step({ token, position });
-      token = Math.round(step.outputs.get('token')![1]);
-      if (POSITIONS.includes(position)) out.push(step.cycles);
-    }
-  } finally {
-    await engine.close();
-  }
-  return out;
+  const { cycles } = await decodeOnEngine(engine, POSITIONS[POSITIONS.length - 1] + 1);
+  return POSITIONS.map((p) => cycles[p]);
 }
 
 describe('an assumption overridden', () => {

@@ -17,6 +17,7 @@ import { weightProvider } from '../../../../compiler/wafer/weights.js';
 import { generateFaults } from '../../../../fabric/faults/index.js';
 import type { RepairPolicy } from '../../../../fabric/faults/index.js';
 import { MeshEngine } from '../../../../fabric/mesh/engine.js';
+import { decodeOnEngine } from '../../../helpers/decode.js';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
 
 const MAX_SEQ = 16;
@@ -78,19 +79,8 @@ describe('projection against the mesh engine (decode cycles per token)', () => {
       faults: compiled.engineFaults,
       linkExtraLatencyCycles: compiled.linkExtraLatencyCycles ?? undefined,
     });
-    const mesh: number[] = [];
-    const tokens: number[] = [];
-    try {
-      let token = 1;
-      for (let position = 0; position <= POSITIONS[POSITIONS.length - 1]; position++) {
-        const step = await engine.step({ token, position });
-        token = Math.round(step.outputs.get('token')![1]);
-        tokens.push(token);
-        if (POSITIONS.includes(position)) mesh.push(step.cycles);
-      }
-    } finally {
-      await engine.close();
-    }
+    const { tokens, cycles } = await decodeOnEngine(engine, POSITIONS[POSITIONS.length - 1] + 1);
+    const mesh = POSITIONS.map((p) => cycles[p]);
     // The mesh's greedy tokens are the reference forward pass's (on the same bf16 weights).
     expect(tokens).toEqual(generate(weights, [1], tokens.length).tokens);
     const projected = POSITIONS.map((p) => {

@@ -11,6 +11,7 @@ import { projectWafer } from '../../../../compiler/project/index.js';
 import { compileModel } from '../../../../compiler/wafer/compile.js';
 import { weightProvider } from '../../../../compiler/wafer/weights.js';
 import { MeshEngine } from '../../../../fabric/mesh/engine.js';
+import { decodeOnEngine } from '../../../helpers/decode.js';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
 
 const MAX_SEQ = 16;
@@ -25,23 +26,7 @@ async function runMesh(model: string, fabric: string, dtype: 'bf16' | 'int8', kv
   const compiled = compileModel(buildGraph(cfg), { spec, faults: null, repair: 'route-around', dtype, maxSeq: MAX_SEQ, kvDtype });
   expect(compiled.program.tiles.flatMap((t) => t.buffers).filter((b) => b.role === 'kv-cache').every((b) => b.dtype === kvDtype)).toBe(true);
   const engine = await MeshEngine.create(spec, compiled.program, weightProvider(weights));
-  const tokens: number[] = [];
-  const cycles = new Map<number, number>();
-  try {
-    let token = PROMPT[0];
-    for (let position = 0; position < PROMPT.length + NEW_TOKENS - 1; position++) {
-      const step = await engine.step({ token, position });
-      cycles.set(position, step.cycles);
-      const next = Math.round(step.outputs.get('token')![1]);
-      if (position + 1 < PROMPT.length) token = PROMPT[position + 1];
-      else {
-        tokens.push(next);
-        token = next;
-      }
-    }
-  } finally {
-    await engine.close();
-  }
+  const { tokens, cycles } = await decodeOnEngine(engine, PROMPT.length + NEW_TOKENS - 1, { prompt: PROMPT });
   return { cfg, spec, weights, tokens, cycles };
 }
 
@@ -56,7 +41,7 @@ describe('projection paths on the mesh engine', () => {
     const { cfg, spec, weights, tokens, cycles } = await runMesh(model, fabric, dtype, kvDtype);
     expect(tokens).toEqual(generate(weights, PROMPT, NEW_TOKENS, { kvDtype, maxSeq: MAX_SEQ }).tokens);
     const projected = POSITIONS.map((p) => projectWafer(cfg, spec, { context: p + 1, promptLength: 1, kvDtype, dtype }).tokenLatencySeconds * spec.clockHz);
-    const error = mean(projected) / mean(POSITIONS.map((p) => cycles.get(p)!)) - 1;
+    const error = mean(projected) / mean(POSITIONS.map((p) => cycles[p])) - 1;
     expect(Math.abs(error)).toBeLessThanOrEqual(0.1);
   });
 });

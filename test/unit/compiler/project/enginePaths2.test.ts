@@ -14,6 +14,7 @@ import { estimateStep } from '../../../../compiler/wafer/estimate.js';
 import { reduceChildren } from '../../../../compiler/wafer/region.js';
 import { weightProvider } from '../../../../compiler/wafer/weights.js';
 import { MeshEngine } from '../../../../fabric/mesh/engine.js';
+import { decodeOnEngine } from '../../../helpers/decode.js';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
 import { waferLinkCycles } from '../../../../fabric/mesh/cost.js';
 import { getPreset } from '../../../../compiler/model/presets.js';
@@ -73,18 +74,12 @@ describe('KV chunk tiles and their flash-decoding combine tree on the mesh engin
     const chunkTiles = tiles.filter((t) => t.tag.unit === 'kv-chunk' && t.tag.layer === 0 && t.tag.index[0] === 0).map((t) => t.id);
     expect(chunkTiles.length).toBe(chunking.chunks);
     const engine = await MeshEngine.create(spec, compiled.program, weightProvider(weights), { trace: true });
-    const tokens: number[] = [];
-    const cycles: number[] = [];
     const section: { engine: number; estimate: number }[] = [];
-    try {
-      let token = 1;
-      for (let position = 0; position < MAX_SEQ; position++) {
-        const from = engine.traceLog().length;
-        const step = await engine.step({ token, position });
-        token = Math.round(step.outputs.get('token')![1]);
-        tokens.push(token);
-        cycles.push(step.cycles);
+    let from = 0;
+    const { tokens, cycles } = await decodeOnEngine(engine, MAX_SEQ, {
+      onStep: (position) => {
         const events = engine.traceLog().slice(from);
+        from += events.length;
         const stepStart = Math.min(...events.map((e) => e.startCycle));
         const firstTask = (t: number) => Math.min(...events.filter((e) => e.y * spec.widthTiles + e.x === placement.tileOf[t]).map((e) => e.startCycle)) - stepStart;
         const est = estimateStep(spec, lowered, placement, routes, { position, probeTiles: [...oTiles, ...chunkTiles] }).firstArrival!;
@@ -93,10 +88,8 @@ describe('KV chunk tiles and their flash-decoding combine tree on the mesh engin
           engine: Math.min(...oTiles.map(firstTask)) - Math.min(...chunkTiles.map(firstTask)),
           estimate: Math.min(...oTiles.map(arrival)) - Math.min(...chunkTiles.map(arrival)),
         });
-      }
-    } finally {
-      await engine.close();
-    }
+      },
+    });
     expect(tokens).toEqual(generate(weights, [1], MAX_SEQ, { kvDtype, maxSeq: MAX_SEQ }).tokens);
     expect(Math.abs(mean(section.map((s) => s.estimate)) / mean(section.map((s) => s.engine)) - 1)).toBeLessThanOrEqual(0.1);
 
@@ -148,20 +141,7 @@ describe('a router region and reserved expert spans on the mesh engine', () => {
     const tiles = compiled.lowered.plan.tiles;
     expect(tiles.filter((t) => t.tag.unit === 'router').length).toBeGreaterThan(0);
     expect(tiles.filter((t) => t.tag.unit === 'reserved-expert').length).toBe(128 - lowered.size);
-    const engine = await MeshEngine.create(spec, compiled.program, weightProvider(weights));
-    const tokens: number[] = [];
-    const cycles: number[] = [];
-    try {
-      let token = 1;
-      for (let position = 0; position < STEPS; position++) {
-        const step = await engine.step({ token, position });
-        token = Math.round(step.outputs.get('token')![1]);
-        tokens.push(token);
-        cycles.push(step.cycles);
-      }
-    } finally {
-      await engine.close();
-    }
+    const { tokens, cycles } = await decodeOnEngine(await MeshEngine.create(spec, compiled.program, weightProvider(weights)), STEPS);
     expect(tokens).toEqual(reference.tokens);
     // The projection routes to experts spread over the 128 (their distances typical), the run to those picked.
     const positions = [1, 2, 3];
@@ -202,24 +182,11 @@ describe('a pipeline over two wafers on the mesh engine, the boundary a modelled
     const rows = compiled.program.tiles.filter((t) => t.tasks.length > 0).map((t) => Math.floor(t.y / spec.heightTiles));
     expect(new Set(rows)).toEqual(new Set([0, 1]));
     const weights = castWeights(syntheticWeights(cfg, 0), 'bf16');
-    const engine = await MeshEngine.create(stacked, compiled.program, weightProvider(weights));
-    const tokens: number[] = [];
-    let cycles = 0;
-    try {
-      let token = 1;
-      for (let position = 0; position < CONTEXT; position++) {
-        const step = await engine.step({ token, position });
-        token = Math.round(step.outputs.get('token')![1]);
-        tokens.push(token);
-        cycles = step.cycles;
-      }
-    } finally {
-      await engine.close();
-    }
+    const { tokens, cycles } = await decodeOnEngine(await MeshEngine.create(stacked, compiled.program, weightProvider(weights)), CONTEXT);
     expect(tokens).toEqual(generate(weights, [1], CONTEXT).tokens);
     // A step starts with the token in the first wafer's embedding (the host writes it); the projection's token also
     // goes back over the link from the last wafer, so that crossing is added to the engine's step.
-    const engineToken = cycles + waferLinkCycles(spec, TOKEN_ID_BYTES);
+    const engineToken = cycles[CONTEXT - 1] + waferLinkCycles(spec, TOKEN_ID_BYTES);
     expect(Math.abs((r.tokenLatencySeconds * spec.clockHz) / engineToken - 1)).toBeLessThanOrEqual(0.1);
   });
 });

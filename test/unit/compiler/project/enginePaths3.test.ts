@@ -12,6 +12,7 @@ import { projectWafer } from '../../../../compiler/project/index.js';
 import { compileModel } from '../../../../compiler/wafer/compile.js';
 import { weightProvider } from '../../../../compiler/wafer/weights.js';
 import { MeshEngine } from '../../../../fabric/mesh/engine.js';
+import { decodeOnEngine } from '../../../helpers/decode.js';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -36,20 +37,7 @@ describe('MXFP4 experts on the mesh engine', () => {
 
     // Run on weights never rounded: the tiles round them as they load, so the tokens match the rounded reference only
     // if the engine holds exactly the MXFP4 values the reference multiplies.
-    const engine = await MeshEngine.create(spec, compiled.program, weightProvider(bf16));
-    const tokens: number[] = [];
-    const cycles: number[] = [];
-    try {
-      let token = 1;
-      for (let position = 0; position < STEPS; position++) {
-        const step = await engine.step({ token, position });
-        token = Math.round(step.outputs.get('token')![1]);
-        tokens.push(token);
-        cycles.push(step.cycles);
-      }
-    } finally {
-      await engine.close();
-    }
+    const { tokens, cycles } = await decodeOnEngine(await MeshEngine.create(spec, compiled.program, weightProvider(bf16)), STEPS);
     const reference = generate(weights, [1], STEPS, { kvDtype, maxSeq: STEPS }).tokens;
     expect(tokens).toEqual(reference);
     // The rounding changes the tokens, so a run that multiplied unrounded (or wrongly decoded) experts would fail.

@@ -19,6 +19,7 @@ import type { StreamDecl } from '../../../../compiler/wafer/plan.js';
 import { meshView, routeStreams, type StreamRoute } from '../../../../compiler/wafer/route.js';
 import { neighbour } from '../../../../fabric/geometry.js';
 import { MeshEngine } from '../../../../fabric/mesh/engine.js';
+import { decodeOnEngine } from '../../../helpers/decode.js';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
 import type { FabricSpec } from '../../../../fabric/spec/schema.js';
 import { weightProvider } from '../../../../compiler/wafer/weights.js';
@@ -114,18 +115,7 @@ describe('colours within the budget', () => {
     const weights = castWeights(syntheticWeights(cfg, 0), 'bf16');
     const want = generate(weights, [1], 4).tokens;
     const engine = await MeshEngine.create(small, r.program, weightProvider(weights), { faults: r.engineFaults });
-    const got: number[] = [];
-    try {
-      let token = 1;
-      for (let position = 0; position < want.length; position++) {
-        const step = await engine.step({ token, position });
-        token = Math.round(step.outputs.get('token')![1]);
-        got.push(token);
-      }
-    } finally {
-      await engine.close();
-    }
-    expect(got).toEqual(want);
+    expect((await decodeOnEngine(engine, want.length)).tokens).toEqual(want);
   });
 
   it('projects the toy under the same budget, every stage within it', () => {

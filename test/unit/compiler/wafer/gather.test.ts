@@ -13,6 +13,7 @@ import { compileModel } from '../../../../compiler/wafer/compile.js';
 import { estimateStep } from '../../../../compiler/wafer/estimate.js';
 import { weightProvider } from '../../../../compiler/wafer/weights.js';
 import { MeshEngine } from '../../../../fabric/mesh/engine.js';
+import { decodeOnEngine } from '../../../helpers/decode.js';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
 
 const MAX_SEQ = 16;
@@ -43,24 +44,9 @@ describe('gather trees into the hub slices, on the mesh engine', () => {
     expect(intoHubs(plan.streams, plan.tiles)).toBeLessThan(intoHubs(plain.lowered.plan.streams, plain.lowered.plan.tiles));
 
     const weights = castWeights(syntheticWeights(cfg, 0), dtype);
-    const engine = await MeshEngine.create(spec, compiled.program, weightProvider(weights));
-    const tokens: number[] = [];
-    const cycles: number[] = [];
-    try {
-      let token = PROMPT[0];
-      for (let position = 0; position < PROMPT.length + NEW_TOKENS - 1; position++) {
-        const step = await engine.step({ token, position });
-        if (position >= 1) cycles.push(step.cycles);
-        const next = Math.round(step.outputs.get('token')![1]);
-        if (position + 1 < PROMPT.length) token = PROMPT[position + 1];
-        else {
-          tokens.push(next);
-          token = next;
-        }
-      }
-    } finally {
-      await engine.close();
-    }
+    const run = await decodeOnEngine(await MeshEngine.create(spec, compiled.program, weightProvider(weights)), PROMPT.length + NEW_TOKENS - 1, { prompt: PROMPT });
+    const tokens = run.tokens;
+    const cycles = run.cycles.slice(1);
     expect(tokens).toEqual(generate(weights, PROMPT, NEW_TOKENS, { maxSeq: MAX_SEQ }).tokens);
     const estimated = cycles.map((_, i) => estimateStep(spec, compiled.lowered, compiled.placement, compiled.routes, { position: i + 1 }).cycles);
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
