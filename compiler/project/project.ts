@@ -160,6 +160,11 @@ export interface ProjectionReport {
    * the routes needed fewer to fit the colour budget (null without chunked KV heads).
    */
   kvCombinePieces: number | null;
+  /**
+   * The fewer, longer streams the layout took to fit the colour budget (LoweringStep): into and out of the layers' hub
+   * slices (gather trees; with MLP inputs grouped too), and the LM head's input streams grouped.
+   */
+  narrowStreams: { layers: 'none' | 'gather-trees' | 'gather-trees+grouped-inputs'; lmHeadInputsGrouped: boolean };
   interWafer: { bytesPerToken: number; secondsPerBoundary: number; boundaries: number };
   maxFan: number;
   /** Tiles each half-layer's hub (its part of the residual, its norm) is split over. */
@@ -291,19 +296,16 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
   // same offset: its colours and its time), so a retry costs only the stages it changes.
   const memo = new StageMemo();
   let first: Built | null = null;
-  let tried: LoweringStep = LOWERING_STEPS[0];
-  let slices = Infinity;
+  const search = new LoweringSearch(opts.hubSlices !== undefined);
   let lastColour: ColourError | null = null;
   const fitted = firstThatColours(
     LOWERING_STEPS,
     (step, last) => {
       lastColour = last;
-      // Fewer hub slices only where the user left them to the projection, and fewer than the layout that failed.
-      if (step.hubSlices !== undefined && (opts.hubSlices !== undefined || step.hubSlices >= slices)) return false;
-      return worthTrying(step, tried, last);
+      return search.worth(step, last);
     },
-    (step) => {
-      tried = step;
+    (alt) => {
+      const step = search.take(alt);
       let built: Built;
       try {
         built = buildProjection(cfg, spec, step.hubSlices !== undefined ? { ...opts, hubSlices: step.hubSlices } : opts, step, memo);
@@ -313,7 +315,7 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
         throw lastColour;
       }
       first ??= built;
-      slices = built.b.embedding.hubSlices;
+      search.slices = built.b.embedding.hubSlices;
       return timeProjection(cfg, spec, opts, built, memo, true);
     },
   );
@@ -325,16 +327,47 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
   return r;
 }
 
+/** Which of LOWERING_STEPS may relieve the last overflow, given the layouts a projection has tried. */
+export class LoweringSearch {
+  tried: LoweringStep = LOWERING_STEPS[0];
+  /** Hub slices of the last layout built: a fewer-slices step must have fewer. */
+  slices = Infinity;
+  /** Once the LM head needed grouped inputs, every later layout keeps them (narrower slices do not relieve it). */
+  private headGrouped = false;
+
+  /** `userSlices`: the user fixed the hub slices, so no step changes them. */
+  constructor(private readonly userSlices: boolean) {}
+
+  worth(step: LoweringStep, last: ColourError): boolean {
+    // The LM head's inputs grouped: right after the same layout failed there, and only once.
+    if (step.groupHead) return !this.headGrouped && last.part === 'lm_head' && sameLayout(step, this.tried);
+    // Fewer hub slices only where the user left them to the projection, and fewer than the layout that failed.
+    if (step.hubSlices !== undefined && (this.userSlices || step.hubSlices >= this.slices)) return false;
+    return worthTrying(step, this.tried, last);
+  }
+
+  /** The layout to build for `alt`: grouped LM head inputs kept once taken. */
+  take(alt: LoweringStep): LoweringStep {
+    this.headGrouped ||= alt.groupHead === true;
+    this.tried = { ...alt, groupHead: this.headGrouped };
+    return this.tried;
+  }
+}
+
 /**
  * A lowering the projection tries: the KV combine's most pieces (undefined: as many as help), narrow hub streams, and
  * the hub slices (undefined: the projection's own count, or the user's).
  */
-interface LoweringStep {
+export interface LoweringStep {
   pieces: number | undefined;
   /** 'gather': gather trees into the hub slices; 'all': those and grouped MLP inputs; false: neither. */
   narrow: false | 'gather' | 'all';
   hubSlices?: number;
+  /** The LM head's input streams grouped to the fabric's colours (LowerOptions.lmHeadInputs). */
+  groupHead?: boolean;
 }
+
+const sameLayout = (a: LoweringStep, b: LoweringStep): boolean => a.pieces === b.pieces && a.narrow === b.narrow && a.hubSlices === b.hubSlices;
 
 /**
  * Most streams a hub slice takes from one region's roots where the layers are lowered narrow: wide models return up
@@ -352,15 +385,18 @@ const NARROW_HUB_SLICES = [16, 12, 8];
 
 /**
  * Tried in order until every stage's colours fit: fewer combine pieces first, then gather trees, then gather trees
- * and grouped MLP inputs (with fewer combine pieces), then those with fewer hub slices.
+ * and grouped MLP inputs (with fewer combine pieces), then those with fewer hub slices; each followed by the same
+ * layout with the LM head's inputs grouped, tried where the LM head was what overflowed.
  */
-const LOWERING_STEPS: readonly LoweringStep[] = [
-  ...[undefined, 4, 2, 1].map((pieces) => ({ pieces, narrow: false as const })),
-  // Gather trees alone first: grouped inputs cost more (each MLP tile receives several block columns of x).
-  { pieces: undefined, narrow: 'gather' },
-  ...[undefined, 4, 2, 1].map((pieces) => ({ pieces, narrow: 'all' as const })),
-  ...NARROW_HUB_SLICES.map((hubSlices) => ({ pieces: undefined, narrow: 'all' as const, hubSlices })),
-];
+export const LOWERING_STEPS: readonly LoweringStep[] = (
+  [
+    ...[undefined, 4, 2, 1].map((pieces) => ({ pieces, narrow: false as const })),
+    // Gather trees alone first: grouped inputs cost more (each MLP tile receives several block columns of x).
+    { pieces: undefined, narrow: 'gather' as const },
+    ...[undefined, 4, 2, 1].map((pieces) => ({ pieces, narrow: 'all' as const })),
+    ...NARROW_HUB_SLICES.map((hubSlices) => ({ pieces: undefined, narrow: 'all' as const, hubSlices })),
+  ] as LoweringStep[]
+).flatMap((step) => [step, { ...step, groupHead: true }]);
 
 /**
  * Whether `step` may relieve `last` (raised by `tried`): fewer pieces only where the KV combine overflowed with more;
@@ -449,6 +485,13 @@ export class StageMemo {
   }
 }
 
+/** The narrow streams a stage of `part` is lowered with at `step` (StageRequest.narrow). */
+function narrowOf(step: LoweringStep, part: StageRequest['part'], colours: number): StageRequest['narrow'] {
+  if (part === 'lm_head') return step.groupHead ? { gatherFan: Infinity, regionInputs: Infinity, lmHeadInputs: colours } : undefined;
+  if (part !== 'layer' || step.narrow === false) return undefined;
+  return { gatherFan: NARROW_GATHER_FAN, regionInputs: step.narrow === 'all' ? colours : Infinity };
+}
+
 /** A projection's stages lowered and packed into wafers, ready to be timed where they sit. */
 interface Built {
   o: ReturnType<typeof resolveOptions>;
@@ -460,6 +503,7 @@ interface Built {
   kindLayers: Map<string, LayerNode[]>;
   b: Build;
   packing: ReturnType<typeof assignWafers>;
+  step: LoweringStep;
 }
 
 // The build's phases (lower the stages, pick KV chunks, spread) share the build and the packing they refine.
@@ -497,7 +541,7 @@ function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOption
       sliceCols: opts.hubSlices !== undefined ? Math.ceil(graph.hidden / opts.hubSlices) : undefined,
       // An MLP region's input streams each span the region (a block column's tiles lie across all of it): no more of
       // them than a router has colours.
-      narrow: step.narrow !== false && part === 'layer' ? { gatherFan: NARROW_GATHER_FAN, regionInputs: step.narrow === 'all' ? spec.colours : Infinity } : undefined,
+      narrow: narrowOf(step, part, spec.colours),
     };
   };
   /** One layer of each kind, lowered. */
@@ -510,7 +554,7 @@ function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOption
         const kinds = lowerKinds(maxFan, budgetBytes);
         // The embedding and LM head hold no KV cache: the KV options do not change them.
         const embedding = memo.lower(`embedding:${maxFan}:${budgetBytes}:${opts.hubSlices ?? 'auto'}`, () => request([], maxFan, budgetBytes, 'embedding'));
-        const lmHead = memo.lower(`lm_head:${maxFan}:${budgetBytes}:${opts.hubSlices ?? 'auto'}`, () => request([], maxFan, budgetBytes, 'lm_head'));
+        const lmHead = memo.lower(`lm_head:${maxFan}:${budgetBytes}:${opts.hubSlices ?? 'auto'}:${step.groupHead === true}`, () => request([], maxFan, budgetBytes, 'lm_head'));
         return { maxFan, budgetBytes, embedding, lmHead, kinds };
       } catch (e) {
         if (!(e instanceof InputError)) throw e;
@@ -589,7 +633,7 @@ function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOption
     packing = found.packing;
   }
 
-  return { o, mesh, graph, approximations, programDtype, expertWeightBits, kindLayers, b, packing };
+  return { o, mesh, graph, approximations, programDtype, expertWeightBits, kindLayers, b, packing, step };
 }
 
 /** Times a built projection's stages where they sit and composes a token (throws ColourError with `strictColours`). */
@@ -712,6 +756,7 @@ function timeProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions
     colourBudget: mesh.spec.colours,
     coloursWithinBudget: strictColours,
     kvCombinePieces: chunkedCombinePieces(b),
+    narrowStreams: { layers: built.step.narrow === false ? 'none' : built.step.narrow === 'gather' ? 'gather-trees' : 'gather-trees+grouped-inputs', lmHeadInputsGrouped: built.step.groupHead === true },
     interWafer: { bytesPerToken: activationBytes, secondsPerBoundary: boundarySeconds, boundaries },
     maxFan: b.maxFan,
     hubSlices: b.embedding.hubSlices,

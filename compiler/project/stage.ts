@@ -52,8 +52,8 @@ export interface StageRequest {
   expertChoice?: (k: number, experts: number) => number[];
   /** Columns of x per hub slice (default: hubSliceCols of the whole model at this fan-out). */
   sliceCols?: number;
-  /** Fewer, longer streams into and out of a layer's hub slices (LowerOptions.gatherFan, regionInputs; default none). */
-  narrow?: { gatherFan: number; regionInputs: number };
+  /** Fewer, longer streams into and out of a layer's hub slices, or into the LM head (LowerOptions.gatherFan, regionInputs, lmHeadInputs; default none). */
+  narrow?: { gatherFan: number; regionInputs: number; lmHeadInputs?: number };
 }
 
 /** A stage lowered once (tile counts known), to be placed and timed at one or more scan offsets. */

@@ -39,6 +39,8 @@ export interface CompileOptions {
   gatherFan?: number;
   /** Most input streams of an MLP's gate+up and down regions (LowerOptions.regionInputs; default one per block column). */
   regionInputs?: number;
+  /** Most input streams of the LM head (LowerOptions.lmHeadInputs; default one per block column). */
+  lmHeadInputs?: number;
   /**
    * The projection's lowering extensions, to run them on the engine at a size it holds (chunked KV heads:
    * compiler/project/kvChunks.ts kvChunker), with every embedding tile lowered. What the engine cannot run, the
@@ -107,7 +109,7 @@ function compileWith(graph: ModelGraph, opts: CompileOptions): { ok: true; resul
   if (opts.projection) checkCompilable(graph);
   const split = opts.wafers ? waferSplit(graph, spec, opts.wafers) : null;
   const lower = (budgetBytes: number) =>
-    lowerModel(graph, { dtype: opts.dtype, maxSeq: opts.maxSeq, budgetBytes, spec, maxFan: opts.maxFan ?? 8, sliceCols: opts.sliceCols, kvDtype: opts.kvDtype, projection: opts.projection && { ...opts.projection, embeddingSpans: false }, waferBoundaries: split?.boundaries, gatherFan: opts.gatherFan, regionInputs: opts.regionInputs });
+    lowerModel(graph, { dtype: opts.dtype, maxSeq: opts.maxSeq, budgetBytes, spec, maxFan: opts.maxFan ?? 8, sliceCols: opts.sliceCols, kvDtype: opts.kvDtype, projection: opts.projection && { ...opts.projection, embeddingSpans: false }, waferBoundaries: split?.boundaries, gatherFan: opts.gatherFan, regionInputs: opts.regionInputs, lmHeadInputs: opts.lmHeadInputs });
   let lowered = lower(tileBudgetBytes(spec));
   if (opts.spread && opts.spread > 0) {
     // Binary search on the budget for the most tiles within spread × usable (tile count falls as the budget grows).

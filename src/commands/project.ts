@@ -91,6 +91,15 @@ export function fmtSeconds(s: number): string {
   return `${(s * 1e6).toFixed(1)} µs`;
 }
 
+/** What the layout gave up to fit the colours: the KV combine's pieces, narrow hub streams, grouped LM head inputs. */
+function fitNotes(r: ProjectionReport): string {
+  const notes: string[] = [];
+  if (r.kvCombinePieces !== null) notes.push(`KV combine in ${r.kvCombinePieces} piece${r.kvCombinePieces === 1 ? '' : 's'} per edge`);
+  if (r.narrowStreams.layers !== 'none') notes.push(r.narrowStreams.layers === 'gather-trees' ? 'gather trees into the hub slices' : 'gather trees into the hub slices, MLP inputs grouped');
+  if (r.narrowStreams.lmHeadInputsGrouped) notes.push('LM head inputs grouped');
+  return notes.length > 0 ? ` (${notes.join('; ')})` : '';
+}
+
 export function formatProjection(r: ProjectionReport, verbose: boolean): string {
   const t = 1 / r.decodeTokensPerSecond;
   const d = r.breakdownDetail;
@@ -112,7 +121,7 @@ export function formatProjection(r: ProjectionReport, verbose: boolean): string 
     ...r.stages.map((s) => `layer kind    ${s.kind} ×${s.layers}: ${int(s.tilesPerLayer)} tiles, ${int(s.cycles)} cycles (${fmtSeconds(s.cycles / r.clockHz)}) per layer, ${s.colours ?? '>32'} colours${s.kvPositionsPerTile ? `, ${s.kvPositionsPerTile} KV positions per attention tile` : ''}`),
     `head          embedding ${int(r.head.embeddingTiles)} tiles, ${int(r.head.embeddingCycles)} cycles to the first layer, ${r.head.embeddingColours ?? '>32'} colours · LM head ${int(r.head.lmHeadTiles)} tiles, ${int(r.head.lmHeadCycles)} cycles to the token, ${r.head.lmHeadColours ?? '>32'} colours`,
     r.coloursWithinBudget
-      ? `colours       every stage routed and coloured within the fabric's ${r.colourBudget}${r.kvCombinePieces !== null ? ` (KV combine in ${r.kvCombinePieces} piece${r.kvCombinePieces === 1 ? '' : 's'} per edge)` : ''}`
+      ? `colours       every stage routed and coloured within the fabric's ${r.colourBudget}${fitNotes(r)}`
       : `colours       NOT within the fabric's ${r.colourBudget}: no layout the projection tries fits (see approximated)`,
   ];
   if (r.wafers > 1) lines.push(`inter-wafer   ${r.interWafer.boundaries} boundaries × ${fmtSeconds(r.interWafer.secondsPerBoundary)} (${int(r.interWafer.bytesPerToken)} bytes of activations each) + the token id back`);

@@ -53,6 +53,11 @@ export interface LowerOptions {
    * first root multicasts the run to the down block columns it feeds. Fewer, longer streams cross each region.
    */
   regionInputs?: number;
+  /**
+   * Most input streams of the LM head (default one per block column), grouped as regionInputs groups an MLP's: its
+   * block columns span the whole vocabulary's rows, so each stream crosses every link the region's tiles lie along.
+   */
+  lmHeadInputs?: number;
 }
 
 /**
@@ -192,6 +197,19 @@ export function region(c: LowerContext, name: string, group: string, tag: Omit<T
   const r = buildRegion(c.p, name, group, tag, mats, grid, c.dtype, chooseReduce(c, grid, rowMap ? rowMap(0).length : mats.length), rowMap, shared, packedBits, inputGroup);
   c.regions.push(r);
   return r;
+}
+
+/**
+ * Block columns per input stream of a region with `columns` block columns: 1 within `most` streams, else the fewest
+ * that keep it within (a divisor of `within` where the groups must nest in a producer's slices; `within` itself
+ * where even that is more streams).
+ */
+export function inputGroup(columns: number, most: number, within: number): number {
+  if (columns <= most) return 1;
+  const least = Math.ceil(columns / most);
+  if (within === columns) return least;
+  for (let g = least; g < within; g++) if (within % g === 0) return g;
+  return within;
 }
 
 /** Length of hub slice j. */

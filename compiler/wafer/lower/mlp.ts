@@ -5,7 +5,7 @@ import type { MlpNode } from '../../graph/graph.js';
 import { partitionCandidates, partitionMatrix, type BlockGrid } from '../partition.js';
 import { slice, zeros, type LogicalTile, type StreamDecl, type TileTag } from '../plan.js';
 import type { Region } from '../region.js';
-import { partition, reduceCycles, region, sl, type LowerContext } from './context.js';
+import { inputGroup, partition, reduceCycles, region, sl, type LowerContext } from './context.js';
 import { feedSlices, gatherRun, gatherToSlices } from './hub.js';
 
 /** An MLP's gate+up / down shapes may take this fraction more tiles than the fewest for cheaper reductions. */
@@ -50,19 +50,6 @@ export function mlpGrids(c: LowerContext, name: string, m: MlpNode, packedBits: 
   const grids = { guGrid: best.guGrid, downGrid: best.downGrid, guGroup: best.guGroup, downGroup: best.downGroup };
   c.mlpGridCache.set(key, grids);
   return grids;
-}
-
-/**
- * Block columns per input stream of a region with `columns` block columns: 1 within `most` streams, else the fewest
- * that keep it within (a divisor of `within` where the groups must nest in a producer's slices; `within` itself
- * where even that is more streams).
- */
-function inputGroup(columns: number, most: number, within: number): number {
-  if (columns <= most) return 1;
-  const least = Math.ceil(columns / most);
-  if (within === columns) return least;
-  for (let g = least; g < within; g++) if (within % g === 0) return g;
-  return within;
 }
 
 /** Tiles an expert takes when lowered: its hub slices and its two regions. */
