@@ -298,6 +298,14 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   const predAt = new Float64Array(tracking ? nTasks : 0);
   const predRef = new Int32Array(tracking ? nTasks : 0).fill(-1);
   const lastTask = new Int32Array(tracking ? nTiles : 0).fill(-1);
+  /** Readies task g of `tile`, made ready at `time` by event `item` (which the critical path walks back through). */
+  const readyBy = (tile: number, g: number, time: number, item: number) => {
+    makeReady(tile, g);
+    if (tracking) {
+      readyAt[g] = time;
+      readyRef[g] = item;
+    }
+  };
   const arrSender: number[] = [];
   const arrOp: number[] = [];
   const arrIssue: number[] = [];
@@ -424,23 +432,13 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
       const g = taskBase[tile] + id;
       if (arrIsFirst[a] === 1) {
         const f = forwardedBy[g];
-        if (--remaining[f] === 0) {
-          makeReady(tile, f);
-          if (tracking) {
-            readyAt[f] = time;
-            readyRef[f] = item;
-          }
-        }
+        if (--remaining[f] === 0) readyBy(tile, f, time, item);
         startNext(tile, time);
         continue;
       }
       recvFirst[g] = arrFirst[a];
-      if (tracking) {
-        readyAt[g] = time;
-        readyRef[g] = item;
-        if (probes && probes.has(tile) && !firstArrivalRef.has(tile)) firstArrivalRef.set(tile, a);
-      }
-      makeReady(tile, g);
+      if (probes && probes.has(tile) && !firstArrivalRef.has(tile)) firstArrivalRef.set(tile, a);
+      readyBy(tile, g, time, item);
       startNext(tile, time);
     } else {
       const g = (item - 1) / 2;
@@ -452,13 +450,7 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
         if (streamsFrom[dep] !== g && time > otherDone[dep]) otherDone[dep] = time;
         // A forwarding task counted its stream's recv task at the stream's first wavelet.
         if (forwards[dep] === 1 && streamsFrom[dep] === g) continue;
-        if (--remaining[dep] === 0) {
-          makeReady(tile, dep);
-          if (tracking) {
-            readyAt[dep] = time;
-            readyRef[dep] = item;
-          }
-        }
+        if (--remaining[dep] === 0) readyBy(tile, dep, time, item);
       }
       startNext(tile, time);
     }
