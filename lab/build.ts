@@ -3,14 +3,15 @@
 // `wafer run`'s results for the page's default runs, which the page shows beside its own run of the same seed.
 import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, renameSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { InputError } from '../fabric/errors.js';
 import { executeRun } from '../src/wafer/runCommand.js';
+import { REPO_ROOT } from '../src/workers/modules.js';
 import { runCommandLine, runMaxSeq, DEFAULT_STATE, type LabState } from './state.js';
 import type { NodeRun } from './render.js';
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+// The repository root, whether this runs from lab/ or from its JavaScript under dist/node/lab/.
+export { REPO_ROOT };
 export const LAB_SOURCE = join(REPO_ROOT, 'lab');
 /** Where `wafer lab` keeps its build (gitignored). */
 export const LAB_CACHE = join(REPO_ROOT, 'dist', 'lab');

@@ -8,8 +8,10 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerAll } from './commands/index.js';
 import { errorExit } from './commands/action.js';
+import { join } from 'node:path';
+import { REPO_ROOT } from './workers/modules.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** The command commander last reported an error or error-help for (so the message can name it). */
 let lastErrorCommand: Command | null = null;

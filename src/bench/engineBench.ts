@@ -30,9 +30,9 @@ import { loadavg } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { TSX_EXEC_ARGV } from '../workers/tsxExecArgv.js';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomicWrite.js';
+import { MODULE_EXEC_ARGV, moduleUrl } from '../workers/modules.js';
 
 export interface NocBenchRow {
   mesh: string;
@@ -368,8 +368,8 @@ const PARALLEL_MESH_PROCESSES = 3;
 const PARALLEL_MESH_CHILD_TIMEOUT_MS = 20 * 60_000;
 
 function runParallelMeshChild(job: ParallelMeshJob): ParallelMeshRun {
-  const child = fileURLToPath(new URL('../workers/parallelMeshChild.ts', import.meta.url));
-  const r = spawnSync(process.execPath, [...TSX_EXEC_ARGV, child, JSON.stringify(job)], { encoding: 'utf8', timeout: PARALLEL_MESH_CHILD_TIMEOUT_MS, maxBuffer: 1 << 20 });
+  const child = fileURLToPath(moduleUrl('src/workers/parallelMeshChild'));
+  const r = spawnSync(process.execPath, [...MODULE_EXEC_ARGV, child, JSON.stringify(job)], { encoding: 'utf8', timeout: PARALLEL_MESH_CHILD_TIMEOUT_MS, maxBuffer: 1 << 20 });
   if (r.status !== 0) {
     const why = r.error ? r.error.message : r.signal ? `killed by ${r.signal}` : `exit code ${r.status}`;
     throw new Error(`parallel mesh run (${job.kind}, ${job.threads} threads): ${why}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' / ')}`);

@@ -4,8 +4,8 @@
 // calls in the same thread ("warm", tinybench: best and mean) are what a sweep or a bench pays per point.
 // llama-3.1-8b takes one wse3 (568,624 of its 883,350 tiles); llama-3.1-70b five wafers (one layer per kind is
 // compiled, so not five times the time).
-import { Worker } from 'node:worker_threads';
 import type { ProjectBenchJob, ProjectBenchTiming } from '../workers/projectBenchWorker.js';
+import { startModuleWorker } from '../workers/modules.js';
 
 /** Issue 6: a full wafer projects in at most this many seconds. */
 export const PROJECTION_TARGET_SECONDS = 1;
@@ -35,9 +35,7 @@ export const PROJECT_BENCH_CASES: readonly { model: string; fabric: string }[] =
 ];
 
 function timeInWorker(job: ProjectBenchJob): Promise<ProjectBenchTiming> {
-  const worker = new Worker(new URL('../workers/bootstrap.mjs', import.meta.url), {
-    workerData: { entry: new URL('../workers/projectBenchWorker.ts', import.meta.url).href, job },
-  });
+  const worker = startModuleWorker('src/workers/projectBenchWorker', { job });
   return new Promise((resolve, reject) => {
     let reply: ProjectBenchTiming | null = null;
     worker.once('message', (m: ProjectBenchTiming) => (reply = m));

@@ -8,7 +8,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { runEmbedded } from '../sweep/embedded.js';
 import { startRedis, type RedisServer } from '../sweep/localRedis.js';
@@ -18,6 +17,7 @@ import { parseQueueUrl, runQueued } from '../sweep/queue.js';
 import { parseSweepText } from '../sweep/schema.js';
 import { ResultStore } from '../sweep/store.js';
 import { writeFileAtomic } from '../io/atomicWrite.js';
+import { REPO_ROOT } from '../workers/modules.js';
 
 export interface SweepBenchRow {
   workload: string;
@@ -47,7 +47,7 @@ export interface SweepBenchOptions {
   onProgress?: (line: string) => void;
 }
 
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const REPO = REPO_ROOT;
 
 function workloads(quick: boolean, tag: string): { name: string; plan: SweepPlan }[] {
   const make = (name: string, study: unknown) => planSweep(parseSweepText(JSON.stringify({ name: `bench-${name}-${tag}`, studies: [study] }), `bench ${name}`), `bench ${name}`);

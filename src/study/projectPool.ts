@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { countParameters } from '../../compiler/model/config.js';
 import { runProjectionJob, type ProjectionJob } from './compare.js';
 import type { WaferPoint } from './projection.js';
+import { startModuleWorker } from '../workers/modules.js';
 
 /** What the projection worker (src/workers/projectWorker.ts) answers for one job. */
 export type ProjectionReply = { id: number; ok: true; result: ReturnType<typeof runProjectionJob> } | { id: number; ok: false; error: string };
@@ -21,10 +22,7 @@ export function defaultProjectionWorkers(): number {
 const PROJECTION_WORKER_HEAP_MB = 8192;
 
 function startWorker(): Worker {
-  return new Worker(new URL('../workers/bootstrap.mjs', import.meta.url), {
-    workerData: { entry: new URL('../workers/projectWorker.ts', import.meta.url).href },
-    resourceLimits: { maxOldGenerationSizeMb: PROJECTION_WORKER_HEAP_MB },
-  });
+  return startModuleWorker('src/workers/projectWorker', {}, { resourceLimits: { maxOldGenerationSizeMb: PROJECTION_WORKER_HEAP_MB } });
 }
 
 /**

@@ -3,7 +3,7 @@
 import { Piscina } from 'piscina';
 import type { KeyedPoint } from './plan.js';
 import type { SweepRecord } from './runPoint.js';
-import { TSX_EXEC_ARGV } from '../workers/tsxExecArgv.js';
+import { MODULE_EXEC_ARGV, moduleUrl } from '../workers/modules.js';
 
 export interface PointPool {
   run(point: KeyedPoint, signal?: AbortSignal): Promise<SweepRecord>;
@@ -12,8 +12,8 @@ export interface PointPool {
 
 export function createPointPool(threads: number): PointPool {
   const pool = new Piscina({
-    filename: new URL('./pointWorker.ts', import.meta.url).href,
-    execArgv: [...TSX_EXEC_ARGV],
+    filename: moduleUrl('src/sweep/pointWorker').href,
+    execArgv: [...MODULE_EXEC_ARGV],
     minThreads: threads,
     maxThreads: threads,
     idleTimeout: 60_000,

@@ -5,11 +5,11 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '../workers/modules.js';
 
 export const SWEEP_FORMAT = 1;
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ROOT = REPO_ROOT;
 const CODE_DIRS = ['kernels', 'fabric', 'compiler', 'src'];
 
 function sourceFiles(dir: string): string[] {

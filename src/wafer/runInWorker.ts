@@ -1,12 +1,12 @@
 // Runs a `wafer run` job in a worker thread through comlink. Ctrl-C terminates the worker and exits 130.
-import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { InputError } from '../../fabric/errors.js';
 import type { RunOutcome, RunRequest, RunWorkerApi } from './runCommand.js';
+import { startModuleWorker } from '../workers/modules.js';
 
 export async function runInWorker(req: RunRequest, onStep?: (done: number, total: number) => void): Promise<RunOutcome> {
-  const worker = new Worker(new URL('../workers/bootstrap.mjs', import.meta.url), { workerData: { entry: new URL('../workers/runWorker.ts', import.meta.url).href } });
+  const worker = startModuleWorker('src/workers/runWorker');
   const api = Comlink.wrap<RunWorkerApi>(nodeEndpoint(worker));
   const interrupt = () => {
     process.stderr.write('\ninterrupted\n');

@@ -2,12 +2,12 @@
 // fabric/mesh/pool.ts, so that it loads in a browser).
 import { Piscina } from 'piscina';
 import type { JobPool, JobPoolFactory, WorkerBatch } from '../../fabric/mesh/pool.js';
-import { TSX_EXEC_ARGV } from './tsxExecArgv.js';
+import { MODULE_EXEC_ARGV, moduleUrl } from './modules.js';
 
 export const piscinaJobPool: JobPoolFactory = (init, threads): JobPool => {
   const pool = new Piscina({
-    filename: new URL('./meshWorker.ts', import.meta.url).href,
-    execArgv: [...TSX_EXEC_ARGV],
+    filename: moduleUrl('src/workers/meshWorker').href,
+    execArgv: [...MODULE_EXEC_ARGV],
     minThreads: threads,
     maxThreads: threads,
     idleTimeout: 60_000,

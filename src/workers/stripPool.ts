@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import type { StripInit, StripPool, StripPoolFactory, StripStepRequest } from '../../fabric/mesh/pool.js';
 import type { StripReport } from '../../fabric/mesh/strips.js';
 import type { StripMessage } from './stripWorker.js';
+import { startModuleWorker } from './modules.js';
 
 const idle: Worker[] = [];
 
@@ -26,7 +27,7 @@ function reply<T>(worker: Worker): Promise<T> {
 }
 
 function startWorker(): Worker {
-  return new Worker(new URL('./bootstrap.mjs', import.meta.url), { workerData: { entry: new URL('./stripWorker.ts', import.meta.url).href } });
+  return startModuleWorker('src/workers/stripWorker');
 }
 
 function send(worker: Worker, m: StripMessage): void {
