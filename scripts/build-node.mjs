@@ -24,8 +24,15 @@ const startedMs = Date.now();
 const files = NODE_BUILD_DIRS.flatMap((d) => tsFiles(join(root, d)));
 // Built beside the output and swapped in whole, so that a CLI started meanwhile sees the old build or the new one.
 const next = `${out}.next-${process.pid}`;
-rmSync(next, { recursive: true, force: true });
-await esbuild.build({ entryPoints: files, outdir: next, outbase: root, format: 'esm', platform: 'node', target: 'node20', bundle: false, logLevel: 'warning' });
-writeFileSync(join(next, '.built'), JSON.stringify({ startedMs, modules: files.length }) + '\n');
-rmSync(out, { recursive: true, force: true });
-renameSync(next, out);
+try {
+  rmSync(next, { recursive: true, force: true });
+  await esbuild.build({ entryPoints: files, outdir: next, outbase: root, format: 'esm', platform: 'node', target: 'node20', bundle: false, logLevel: 'silent' });
+  writeFileSync(join(next, '.built'), JSON.stringify({ startedMs, modules: files.length }) + '\n');
+  rmSync(out, { recursive: true, force: true });
+  renameSync(next, out);
+} catch (e) {
+  // Not fatal (npm ci runs this): with no fresh build the CLI runs the sources, which report any error themselves.
+  rmSync(next, { recursive: true, force: true });
+  rmSync(join(out, '.built'), { force: true });
+  process.stderr.write(`build-node: no JavaScript build (${String(e instanceof Error ? e.message : e).split('\n')[0]}); the CLI will run the TypeScript sources through tsx\n`);
+}
