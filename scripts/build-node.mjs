@@ -34,5 +34,7 @@ try {
   // Not fatal (npm ci runs this): with no fresh build the CLI runs the sources, which report any error themselves.
   rmSync(next, { recursive: true, force: true });
   rmSync(join(out, '.built'), { force: true });
-  process.stderr.write(`build-node: no JavaScript build (${String(e instanceof Error ? e.message : e).split('\n')[0]}); the CLI will run the TypeScript sources through tsx\n`);
+  const first = e?.errors?.[0];
+  const why = first ? `${first.location ? `${first.location.file}:${first.location.line}: ` : ''}${first.text}` : String(e instanceof Error ? e.message : e).split('\n')[0];
+  process.stderr.write(`build-node: no JavaScript build (${why}); the CLI will run the TypeScript sources through tsx\n`);
 }
