@@ -27,12 +27,10 @@ import type { FabricSpec } from '../../fabric/spec/schema.js';
 import type { Program } from '../../fabric/isa/types.js';
 import type { WeightProvider } from '../../fabric/mesh/engine.js';
 import { loadavg } from 'node:os';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomicWrite.js';
-import { MODULE_EXEC_ARGV, moduleUrl } from '../workers/modules.js';
+import { runModuleChild } from '../workers/modules.js';
 
 export interface NocBenchRow {
   mesh: string;
@@ -368,13 +366,9 @@ const PARALLEL_MESH_PROCESSES = 3;
 const PARALLEL_MESH_CHILD_TIMEOUT_MS = 20 * 60_000;
 
 function runParallelMeshChild(job: ParallelMeshJob): ParallelMeshRun {
-  const child = fileURLToPath(moduleUrl('src/workers/parallelMeshChild'));
-  const r = spawnSync(process.execPath, [...MODULE_EXEC_ARGV, child, JSON.stringify(job)], { encoding: 'utf8', timeout: PARALLEL_MESH_CHILD_TIMEOUT_MS, maxBuffer: 1 << 20 });
-  if (r.status !== 0) {
-    const why = r.error ? r.error.message : r.signal ? `killed by ${r.signal}` : `exit code ${r.status}`;
-    throw new Error(`parallel mesh run (${job.kind}, ${job.threads} threads): ${why}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' / ')}`);
-  }
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as ParallelMeshRun;
+  const r = runModuleChild<ParallelMeshRun>('src/workers/parallelMeshChild', job, PARALLEL_MESH_CHILD_TIMEOUT_MS);
+  if (r.error !== null) throw new Error(`parallel mesh run (${job.kind}, ${job.threads} threads): ${r.error}`);
+  return r.value;
 }
 
 export function formatParallelMesh(cases: ParallelMeshCase[]): string[] {

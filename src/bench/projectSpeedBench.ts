@@ -2,14 +2,12 @@
 // each in a fresh process (as one `wafer project` call): the process's CPU seconds (start-up and module loading
 // included), the projection's alone, and the peak resident memory. Writes project-speed.json and project-speed.md.
 // CPU time is quoted rather than wall time because it depends less on the host's load; the load is quoted beside it.
-import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../io/atomicWrite.js';
 import type { ProjectSpeedJob, ProjectSpeedMeasure } from '../workers/projectSpeedChild.js';
 import { realSizePresets } from './fabricsBench.js';
-import { MODULE_EXEC_ARGV, moduleUrl } from '../workers/modules.js';
+import { runModuleChild } from '../workers/modules.js';
 
 /** Contexts every preset is projected at: the projection's default and a shorter one. */
 export const PROJECT_SPEED_CONTEXTS = [4096, 1024] as const;
@@ -33,11 +31,8 @@ export interface ProjectSpeedReport {
 }
 
 function measureOne(job: ProjectSpeedJob): { measure: ProjectSpeedMeasure | null; error: string | null } {
-  const child = fileURLToPath(moduleUrl('src/workers/projectSpeedChild'));
-  const r = spawnSync(process.execPath, [...MODULE_EXEC_ARGV, child, JSON.stringify(job)], { encoding: 'utf8', timeout: CHILD_TIMEOUT_MS, maxBuffer: 1 << 20 });
-  if (r.status === 0) return { measure: JSON.parse(r.stdout.trim().split('\n').pop()!) as ProjectSpeedMeasure, error: null };
-  const why = r.error ? r.error.message : r.signal ? `killed by ${r.signal}` : `exit code ${r.status}`;
-  return { measure: null, error: `${why}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' / ')}` };
+  const r = runModuleChild<ProjectSpeedMeasure>('src/workers/projectSpeedChild', job, CHILD_TIMEOUT_MS);
+  return { measure: r.value, error: r.error };
 }
 
 export function runProjectSpeedBench(opts: { models?: string[]; cpus: number; onProgress?: (line: string) => void }): ProjectSpeedReport {

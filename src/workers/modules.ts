@@ -2,6 +2,7 @@
 // scripts/build-node.mjs transpiles them into under dist/node (bin/wafer.mjs takes it while it is newer than every
 // source); a worker thread or child process must load the same kind as the process that starts it, and data, the
 // package file and the sources themselves are found from the repository root either way.
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -28,6 +29,17 @@ export function moduleUrl(path: string): URL {
 
 /** What a child process or piscina worker needs on its command line to load moduleUrl's modules. */
 export const MODULE_EXEC_ARGV: readonly string[] = BUILT ? Object.freeze([]) : TSX_EXEC_ARGV;
+
+/**
+ * Runs module `path` in a fresh Node process, `job` as JSON its one argument: the last line it prints, parsed as
+ * JSON, or why there is none (the error, signal or exit code, and the last lines of its stderr).
+ */
+export function runModuleChild<T>(path: string, job: unknown, timeoutMs: number): { value: T; error: null } | { value: null; error: string } {
+  const r = spawnSync(process.execPath, [...MODULE_EXEC_ARGV, fileURLToPath(moduleUrl(path)), JSON.stringify(job)], { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 1 << 20 });
+  if (r.status === 0) return { value: JSON.parse(r.stdout.trim().split('\n').pop()!) as T, error: null };
+  const why = r.error ? r.error.message : r.signal ? `killed by ${r.signal}` : `exit code ${r.status}`;
+  return { value: null, error: `${why}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' / ')}` };
+}
 
 /**
  * A worker_threads Worker running module `path` with `workerData` (`entry` added: the module's URL). A plain Worker

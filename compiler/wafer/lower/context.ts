@@ -212,6 +212,14 @@ export function inputGroup(columns: number, most: number, within: number): numbe
   return within;
 }
 
+/**
+ * Block columns per input stream of `grid`, fed by the hub slices, within `most` streams: a group nests in a hub slice
+ * (each slice sends its own columns), so with several slices it divides the block columns a slice holds.
+ */
+export function sliceInputGroup(c: LowerContext, grid: BlockGrid, most: number): number {
+  return inputGroup(grid.gc, most, c.k > 1 ? c.s / grid.bc : grid.gc);
+}
+
 /** Length of hub slice j. */
 export const sl = (c: LowerContext, j: number): number => sliceLen(c.d, c.s, j);
 

@@ -3,7 +3,7 @@
 import { dtypeBytes } from '../partition.js';
 import { modelTag, slice, zeros, type StreamDecl } from '../plan.js';
 import { reduceUp } from '../region.js';
-import { inputGroup, partition, region, sl, type LowerContext } from './context.js';
+import { partition, region, sl, sliceInputGroup, type LowerContext } from './context.js';
 import { feedSlices, hubSlices, normSlices, receiveSlices } from './hub.js';
 
 /** The first layer's input streams (one per hub slice), from the embedding or from `stage.in` stubs; and the tiles the host writes the token into. */
@@ -84,8 +84,7 @@ export function lowerLmHead(c: LowerContext, xIn: StreamDecl[]): { name: string;
   const hubF = hubSlices(c, 'final.hub', 'lm_head', modelTag('final-hub'), graph.finalNorm);
   const lmReq = { rows: graph.lmHead.rows, cols: d, matricesPerTile: 1, forcedBc: 0, bcDivides, rowAlign: 0, maxGr: Infinity, maxGc: opts.maxFan };
   const widest = partition(c, 'the LM head', lmReq);
-  // Grouped inputs nest in a hub slice (each slice sends its own columns), as an MLP's do (mlp.ts mlpGrids).
-  const group = inputGroup(widest.gc, opts.lmHeadInputs ?? Infinity, c.k > 1 ? c.s / widest.bc : widest.gc);
+  const group = sliceInputGroup(c, widest, opts.lmHeadInputs ?? Infinity);
   const lmGrid = group > 1 ? partition(c, 'the LM head', { ...lmReq, forcedBc: widest.bc, inputGroup: group }) : widest;
   const lm = region(c, 'lm_head', 'lm_head', modelTag('lm-head'), [graph.lmHead], lmGrid, undefined, undefined, undefined, group);
   feedSlices(c, hubF, normSlices(c, hubF, receiveSlices(c, hubF, xIn, 'final.norm'), 'final.norm'), lm.inputs, 'xn', lmGrid.bc * group);

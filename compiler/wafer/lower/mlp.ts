@@ -5,7 +5,7 @@ import type { MlpNode } from '../../graph/graph.js';
 import { partitionCandidates, partitionMatrix, type BlockGrid } from '../partition.js';
 import { slice, zeros, type LogicalTile, type StreamDecl, type TileTag } from '../plan.js';
 import type { Region } from '../region.js';
-import { inputGroup, partition, reduceCycles, region, sl, type LowerContext } from './context.js';
+import { inputGroup, partition, reduceCycles, region, sl, sliceInputGroup, type LowerContext } from './context.js';
 import { feedSlices, gatherRun, gatherToSlices } from './hub.js';
 
 /** An MLP's gate+up / down shapes may take this fraction more tiles than the fewest for cheaper reductions. */
@@ -35,8 +35,7 @@ export function mlpGrids(c: LowerContext, name: string, m: MlpNode, packedBits: 
   const pairs: (MlpGrids & { tiles: number; reduce: number })[] = [];
   const reduce = (g: BlockGrid, m: number) => reduceCycles(c, g, m);
   for (const candidate of [first, ...partitionCandidates({ ...guReq, ...budget })]) {
-    // Grouped inputs nest in a hub slice (each slice sends its own columns): a divisor of the columns per slice.
-    const guGroup = inputGroup(candidate.gc, most, c.k > 1 ? c.s / candidate.bc : candidate.gc);
+    const guGroup = sliceInputGroup(c, candidate, most);
     const guGrid = guGroup > 1 ? partitionMatrix({ ...guReq, forcedBc: candidate.bc, inputGroup: guGroup, ...budget }) : candidate;
     if (!guGrid) continue;
     const downGrid = partitionMatrix({ ...downReq(guGrid.br, guGrid.gr), ...budget });
