@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomicWrite.js';
 import type { ProjectSpeedJob, ProjectSpeedMeasure } from '../workers/projectSpeedChild.js';
 import { realSizePresets } from './fabricsBench.js';
-import { runModuleChild } from '../workers/modules.js';
+import { BUILT, runModuleChild } from '../workers/modules.js';
 
 /** Contexts every preset is projected at: the projection's default and a shorter one. */
 export const PROJECT_SPEED_CONTEXTS = [4096, 1024] as const;
@@ -65,7 +65,7 @@ export function formatProjectSpeedBench(r: ProjectSpeedReport): string {
     if (!m) lines.push(`| ${x.model} | ${x.context} | failed: ${x.error} | | | | | | | ${x.loadAverage1m.toFixed(1)} |`);
     else lines.push(`| ${x.model} | ${x.context} | ${m.processCpuSeconds.toFixed(2)} | ${m.projectionCpuSeconds.toFixed(2)} | ${m.projectionWallSeconds.toFixed(2)} | ${(m.peakRssBytes / 1e9).toFixed(2)} | ${m.wafers} | ${m.coloursWithinBudget ? 'yes' : 'no'} | ${m.decodeTokensPerSecond.toFixed(1)} | ${x.loadAverage1m.toFixed(1)} |`);
   }
-  lines.push('', 'Process CPU: start-up, module loading (TypeScript through tsx) and the projection. Context is capped at the model\'s maximum positions.');
+  lines.push('', `Process CPU: start-up, module loading (${BUILT ? 'the JavaScript built into dist/node' : 'TypeScript through tsx'}) and the projection. Context is capped at the model's maximum positions.`);
   return lines.join('\n');
 }
 
