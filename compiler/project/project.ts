@@ -19,6 +19,7 @@ import type { LayerNode, ModelGraph } from '../graph/graph.js';
 import { tileBudgetBytes } from '../wafer/partition.js';
 import { PATH_CAUSES, type PathSplit } from '../wafer/estimate.js';
 import { searchSpread } from '../wafer/spread.js';
+import { reserveMeshScratch } from '../wafer/scratch.js';
 import { ColourError, coloursPast, estimateStage, lowerStage, placeStage, routeStage, stageColours, type LoweredStage, type StageColours, type StageRequest, type StageRoutes, type WaferMesh } from './stage.js';
 import type { Placement } from '../wafer/place.js';
 import { MAX_COMBINE_PIECES } from './kvChunks.js';
@@ -511,6 +512,7 @@ function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOption
   const kvCombinePieces = step.pieces;
   const o = resolveOptions(cfg, spec, opts);
   const mesh = waferMesh(spec, o.grid, o.faults, o.repair);
+  reserveMeshScratch(mesh.spec.widthTiles * mesh.spec.heightTiles);
   const { graph, approximations } = projectionGraph(cfg);
   const programDtype: Built['programDtype'] = o.dtype === 'int8' ? 'int8' : 'bf16';
   const expertWeightBits = o.dtype === 'mxfp4' ? spec.costs.mxfp4BitsPerWeight : undefined;

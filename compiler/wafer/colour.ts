@@ -5,7 +5,11 @@
 import { InputError } from '../../fabric/errors.js';
 import type { StreamDecl } from './plan.js';
 import type { RouteLinks, StreamRoute } from './route.js';
-import { zeroedU32 } from './scratch.js';
+import { meshScratch, zeroedU32 } from './scratch.js';
+
+const LINK_MASK = meshScratch('colour.link', 'u32', 5);
+const SRC_MASK = meshScratch('colour.src', 'u32', 1);
+const DST_MASK = meshScratch('colour.dst', 'u32', 1);
 
 /**
  * The colouring's outcome: a colour per stream and the route each stream takes (its first route, or the alternative
@@ -53,9 +57,9 @@ export type RoutePreference = 'lower' | 'fewer-links';
 export function colourLinks(streams: StreamDecl[], routes: RouteLinks, tileOf: Int32Array, tiles: number, maxColours: number, alternatives?: RouteLinks, sizes?: ArrayLike<number>, prefer: RoutePreference = 'lower'): LinkColouring {
   if (maxColours > 32) throw new Error('colour: at most 32 colours are supported');
   const n = streams.length;
-  const linkMask = zeroedU32('colour.link', tiles * 5);
-  const srcMask = zeroedU32('colour.src', tiles);
-  const dstMask = zeroedU32('colour.dst', tiles);
+  const linkMask = zeroedU32(LINK_MASK, tiles * 5);
+  const srcMask = zeroedU32(SRC_MASK, tiles);
+  const dstMask = zeroedU32(DST_MASK, tiles);
   const colourOf = new Int32Array(n).fill(-1);
   const alternative = new Uint8Array(n);
   const size = sizes ?? Int32Array.from({ length: n }, (_, i) => routes.start[i + 1] - routes.start[i]);

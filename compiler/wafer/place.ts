@@ -8,8 +8,6 @@ import type { LogicalTile } from './plan.js';
 export interface Placement {
   /** Mesh tile index (y * width + x) of each logical tile. */
   tileOf: Int32Array;
-  /** Logical tile at each mesh tile, or -1. */
-  logicalAt: Int32Array;
   width: number;
   height: number;
   bandHeight: number;
@@ -67,7 +65,6 @@ export function placeTiles(tiles: LogicalTile[], width: number, height: number, 
   const bandHeight = Math.min(height, 16);
   const order = sharedScanOrder(width, height, bandHeight);
   const tileOf = new Int32Array(tiles.length);
-  const logicalAt = new Int32Array(width * height).fill(-1);
   let k = 0;
   for (let skip = opts.scanOffset ?? 0; skip > 0; skip--) {
     while (!usable(order[k])) k++;
@@ -82,7 +79,6 @@ export function placeTiles(tiles: LogicalTile[], width: number, height: number, 
     while (k < order.length && !usable(order[k])) k++;
     if (k >= order.length) throw new OptionError('fabric', `${t.role} runs past the end of ${what.fabric}`, 'give the last wafer more tiles, or put fewer layers on it');
     tileOf[t.id] = order[k];
-    logicalAt[order[k]] = t.id;
     k++;
     // The rest of a span: usable tiles it holds, with nothing of their own.
     for (let rest = (t.span ?? 1) - 1; rest > 0; rest--) {
@@ -90,5 +86,5 @@ export function placeTiles(tiles: LogicalTile[], width: number, height: number, 
       k++;
     }
   }
-  return { tileOf, logicalAt, width, height, bandHeight };
+  return { tileOf, width, height, bandHeight };
 }

@@ -5,7 +5,7 @@ import { InputError } from '../../fabric/errors.js';
 import type { FaultMap } from '../../fabric/faults/index.js';
 import { MESH_PORTS, OPPOSITE_PORT, neighbour, tileName } from '../../fabric/geometry.js';
 import type { StreamDecl } from './plan.js';
-import { anyI32, stamps } from './scratch.js';
+import { anyI16, anyI32, meshScratch, stamps } from './scratch.js';
 
 export const RAMP = 0;
 
@@ -82,16 +82,24 @@ interface BfsScratch {
   queue: Int32Array;
   stamp: Uint32Array;
   gen: number;
+  /** Starts a search: its generation. */
+  next(): number;
 }
+
+const BFS_PARENT = meshScratch('route.bfs.parent', 'i16', 1);
+const BFS_DIST = meshScratch('route.bfs.dist', 'i32', 1);
+const BFS_QUEUE = meshScratch('route.bfs.queue', 'i32', 1);
+const BFS_STAMP = meshScratch('route.bfs.stamp', 'stamps', 1);
+const TREE = meshScratch('route.tree', 'stamps', 1);
+const COUNTED = meshScratch('route.counted', 'stamps', 1);
 
 /**
  * The search scratch for an n-tile mesh, kept between calls (scratch.ts says why): its stamps carry on from the
  * last generation, so a kept scratch needs no clearing.
  */
-let keptScratch: BfsScratch | null = null;
 function bfsScratch(n: number): BfsScratch {
-  if (!keptScratch || keptScratch.stamp.length !== n || keptScratch.gen > 0x7fffffff) keptScratch = { parent: new Int16Array(n), dist: new Int32Array(n), queue: new Int32Array(n), stamp: new Uint32Array(n), gen: 0 };
-  return keptScratch;
+  const marks = stamps(BFS_STAMP, n);
+  return { parent: anyI16(BFS_PARENT, n), dist: anyI32(BFS_DIST, n), queue: anyI32(BFS_QUEUE, n), stamp: marks.stamp, gen: 0, next: marks.next };
 }
 
 /** Parent port of t in the last search (-1 at the root), or -2 when the search did not reach t. */
@@ -106,7 +114,7 @@ function bfs(view: MeshView, root: number, targets: Set<number>, scratch: BfsScr
     return;
   }
   const { parent, dist, queue, stamp } = scratch;
-  const gen = ++scratch.gen;
+  const gen = (scratch.gen = scratch.next());
   stamp[root] = gen;
   parent[root] = -1;
   dist[root] = 0;
@@ -150,7 +158,7 @@ function boxedBfs(W: number, root: number, targets: Set<number>, scratch: BfsScr
     if (y < y0) y0 = y;
     if (y > y1) y1 = y;
   }
-  const gen = ++scratch.gen;
+  const gen = (scratch.gen = scratch.next());
   stamp[root] = gen;
   parent[root] = -1;
   dist[root] = 0;
@@ -197,7 +205,7 @@ function boxedBfs(W: number, root: number, targets: Set<number>, scratch: BfsScr
 function dimensionOrderedTree(view: MeshView, root: number, targets: number[], scratch: BfsScratch, columnFirst: boolean): boolean {
   const { parent, dist, stamp } = scratch;
   const W = view.width;
-  const gen = ++scratch.gen;
+  const gen = (scratch.gen = scratch.next());
   stamp[root] = gen;
   parent[root] = -1;
   dist[root] = 0;
@@ -269,7 +277,7 @@ export function routeLinks(streams: StreamDecl[], tileOf: Int32Array, view: Mesh
     if (!opts.dimensionOrdered || !dimensionOrderedTree(view, root, targets, scratch, opts.columnFirst === true)) bfs(view, root, new Set(targets), scratch);
   };
   // Tiles already on the current stream's tree.
-  const tree = stamps('route.tree', n);
+  const tree = stamps(TREE, n);
   const onTree = tree.stamp;
   const W = view.width;
   // The tile one hop through a port (the walks follow live links, so never off the mesh), and the port back.
@@ -345,7 +353,7 @@ export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: Me
   const n = view.width * view.height;
   const scratch = bfsScratch(n);
   // hopsOnly: tiles already counted on the current stream's tree.
-  const counted = opts.hopsOnly ? stamps('route.counted', n) : null;
+  const counted = opts.hopsOnly ? stamps(COUNTED, n) : null;
   const seen = counted?.stamp ?? null;
   const W = view.width;
   // The tile one hop through a port (the walks follow live links, so never off the mesh).

@@ -6,10 +6,13 @@ import type { ModelGraph } from '../graph/graph.js';
 import { layerMatrices } from '../graph/graph.js';
 import type { Lowered } from './lower.js';
 import type { StreamDecl } from './plan.js';
-import { zeroedU32 } from './scratch.js';
+import { meshScratch, zeroedU32 } from './scratch.js';
 import type { MeshView, RouteLinks, StreamRoute } from './route.js';
 
 type Block = [number, number, number, number];
+
+const ON_LINK = meshScratch('verify.link', 'u32', 5);
+const SEEN = meshScratch('verify.seen', 'u32', 1);
 
 export function verifyCoverage(graph: ModelGraph, lowered: Lowered): void {
   const blocks = new Map<string, Block[]>();
@@ -92,8 +95,8 @@ export function verifyRoutes(routes: StreamRoute[], colourOf: Int32Array, view: 
  */
 export function verifyLinks(streams: StreamDecl[], tileOf: Int32Array, routes: RouteLinks, alternatives: RouteLinks | null, chosen: Uint8Array | null, colourOf: Int32Array, view: MeshView): void {
   const n = view.width * view.height;
-  const onLink = zeroedU32('verify.link', n * 5);
-  const seen = zeroedU32('verify.seen', n);
+  const onLink = zeroedU32(ON_LINK, n * 5);
+  const seen = zeroedU32(SEEN, n);
   for (let i = 0; i < streams.length; i++) {
     const s = streams[i];
     const r = chosen?.[i] ? alternatives! : routes;
