@@ -5,7 +5,7 @@
 import { InputError } from '../../fabric/errors.js';
 import type { StreamDecl } from './plan.js';
 import type { RouteLinks, StreamRoute } from './route.js';
-import { meshScratch, zeroedU32 } from './scratch.js';
+import { extent, meshScratch, zeroedU32 } from './scratch.js';
 
 const LINK_MASK = meshScratch('colour.link', 'u32', 5);
 const SRC_MASK = meshScratch('colour.src', 'u32', 1);
@@ -57,9 +57,13 @@ export type RoutePreference = 'lower' | 'fewer-links';
 export function colourLinks(streams: StreamDecl[], routes: RouteLinks, tileOf: Int32Array, tiles: number, maxColours: number, alternatives?: RouteLinks, sizes?: ArrayLike<number>, prefer: RoutePreference = 'lower'): LinkColouring {
   if (maxColours > 32) throw new Error('colour: at most 32 colours are supported');
   const n = streams.length;
-  const linkMask = zeroedU32(LINK_MASK, tiles * 5);
-  const srcMask = zeroedU32(SRC_MASK, tiles);
-  const dstMask = zeroedU32(DST_MASK, tiles);
+  // Only the links the routes use and the tiles the streams touch are read or written.
+  const [l0, l1] = extent(routes.links);
+  const [a0, a1] = alternatives ? extent(alternatives.links) : [l0, l1];
+  const [t0, t1] = extent(tileOf);
+  const linkMask = zeroedU32(LINK_MASK, tiles * 5, Math.min(l0, a0), Math.max(l1, a1));
+  const srcMask = zeroedU32(SRC_MASK, tiles, t0, t1);
+  const dstMask = zeroedU32(DST_MASK, tiles, t0, t1);
   const colourOf = new Int32Array(n).fill(-1);
   const alternative = new Uint8Array(n);
   const size = sizes ?? Int32Array.from({ length: n }, (_, i) => routes.start[i + 1] - routes.start[i]);

@@ -40,11 +40,27 @@ export function reserveMeshScratch(tiles: number): void {
   }
 }
 
-/** A zeroed Uint32Array of `n` entries for `key`'s caller. */
-export function zeroedU32(key: string, n: number): Uint32Array {
+/**
+ * A Uint32Array of `n` entries for `key`'s caller, zeroed in [from, to): a caller that reads and writes no entry
+ * outside that range need not pay for clearing the rest (a stage's links lie in a band of a full wafer's ~4.4 M).
+ */
+export function zeroedU32(key: string, n: number, from = 0, to = n): Uint32Array {
   const a = take(key, n, (m) => new Uint32Array(m));
-  a.fill(0);
+  a.fill(0, from, to);
   return a;
+}
+
+/** [least, greatest + 1) of `values` (an empty range at 0 when there are none). */
+export function extent(values: ArrayLike<number>): [number, number] {
+  if (values.length === 0) return [0, 0];
+  let lo = values[0];
+  let hi = values[0];
+  for (let i = 1; i < values.length; i++) {
+    const v = values[i];
+    if (v < lo) lo = v;
+    else if (v > hi) hi = v;
+  }
+  return [lo, hi + 1];
 }
 
 /** An Int32Array of `n` entries for `key`'s caller, contents undefined. */

@@ -6,7 +6,7 @@ import type { ModelGraph } from '../graph/graph.js';
 import { layerMatrices } from '../graph/graph.js';
 import type { Lowered } from './lower.js';
 import type { StreamDecl } from './plan.js';
-import { meshScratch, zeroedU32 } from './scratch.js';
+import { extent, meshScratch, zeroedU32 } from './scratch.js';
 import type { MeshView, RouteLinks, StreamRoute } from './route.js';
 
 type Block = [number, number, number, number];
@@ -95,8 +95,12 @@ export function verifyRoutes(routes: StreamRoute[], colourOf: Int32Array, view: 
  */
 export function verifyLinks(streams: StreamDecl[], tileOf: Int32Array, routes: RouteLinks, alternatives: RouteLinks | null, chosen: Uint8Array | null, colourOf: Int32Array, view: MeshView): void {
   const n = view.width * view.height;
-  const onLink = zeroedU32(ON_LINK, n * 5);
-  const seen = zeroedU32(SEEN, n);
+  // Only the routes' links are read, and the tiles at either end of them (a neighbour is at most a row away).
+  const [l0, l1] = extent(routes.links);
+  const [a0, a1] = alternatives ? extent(alternatives.links) : [l0, l1];
+  const [k0, k1] = [Math.min(l0, a0), Math.max(l1, a1)];
+  const onLink = zeroedU32(ON_LINK, n * 5, k0, k1);
+  const seen = zeroedU32(SEEN, n, Math.max(0, Math.floor(k0 / 5) - view.width), Math.min(n, Math.ceil(k1 / 5) + view.width));
   for (let i = 0; i < streams.length; i++) {
     const s = streams[i];
     const r = chosen?.[i] ? alternatives! : routes;

@@ -17,6 +17,7 @@ import { tileBudgetBytes } from '../../../../compiler/wafer/partition.js';
 import { placeTiles } from '../../../../compiler/wafer/place.js';
 import type { StreamDecl } from '../../../../compiler/wafer/plan.js';
 import { meshView, routeStreams, type StreamRoute } from '../../../../compiler/wafer/route.js';
+import { verifyLinks } from '../../../../compiler/wafer/verify.js';
 import { neighbour } from '../../../../fabric/geometry.js';
 import { MeshEngine } from '../../../../fabric/mesh/engine.js';
 import { decodeOnEngine } from '../../../helpers/decode.js';
@@ -154,6 +155,49 @@ describe('the fewer-links colouring', () => {
     expect(colourLinks(streams, rowFirst, tileOf, 5, 1, columnFirst).ok).toBe(false);
     const fewer = colourLinks(streams, rowFirst, tileOf, 5, 1, columnFirst, undefined, 'fewer-links');
     expect(fewer.ok && [...fewer.alternative]).toEqual([1, 0]);
+  });
+});
+
+describe('scratch kept between colourings', () => {
+  it('a colouring and its verification do not depend on what earlier calls left in the kept masks', () => {
+    // Stream pairs on a 4 x 4 mesh (links tile * 5 + port): `probe` shares links 20 and 21 between its streams, so
+    // they need colours 0 and 1. Before it, calls whose links and tiles cover the probe's leave every colour set there.
+    const tiles = 16;
+    const probe: StreamDecl[] = [
+      { id: 0, src: [0], dst: [1], wavelets: 4, kind: 'transfer', label: 'p0' },
+      { id: 1, src: [2], dst: [3], wavelets: 4, kind: 'transfer', label: 'p1' },
+    ];
+    const probeLinks = { start: Int32Array.from([0, 2, 3]), links: Int32Array.from([20, 21, 20]) };
+    const probeTiles = Int32Array.from([4, 5, 6, 7]);
+    const fill = (count: number): StreamDecl[] => Array.from({ length: count }, (_, i) => ({ id: i, src: [0], dst: [1], wavelets: 1, kind: 'transfer' as const, label: `f${i}` }));
+    const colourings = [null, 24, 3].map((before) => {
+      if (before !== null) {
+        // `before` streams on the same links and tiles, each on a colour of its own (the masks hold all of them).
+        const many = fill(before);
+        const links = { start: Int32Array.from({ length: before + 1 }, (_, i) => 2 * i), links: Int32Array.from({ length: 2 * before }, (_, i) => 20 + (i % 2)) };
+        const c = colourLinks(many, links, Int32Array.from([4, 5]), tiles, 24);
+        expect(c.ok && c.coloursUsed).toBe(before);
+      }
+      const c = colourLinks(probe, probeLinks, probeTiles, tiles, 24);
+      if (!c.ok) throw c.error;
+      return [...c.colourOf];
+    });
+    expect(colourings).toEqual([[0, 1], [0, 1], [0, 1]]);
+  });
+
+  it('a verification does not take a tile an earlier call marked for the same stream index as entered twice', () => {
+    // Stream 0 enters tile 5 (link 22: tile 4 eastward) and stream 1 tile 9 (link 28: tile 5 southward), once each;
+    // the same verification run first marks those tiles with the same stream indices.
+    const view = meshView(4, 4, null);
+    const streams: StreamDecl[] = [
+      { id: 0, src: [0], dst: [1], wavelets: 1, kind: 'transfer', label: 'a' },
+      { id: 1, src: [1], dst: [2], wavelets: 1, kind: 'transfer', label: 'b' },
+    ];
+    const links = { start: Int32Array.from([0, 1, 2]), links: Int32Array.from([22, 28]) };
+    const tileOf = Int32Array.from([4, 5, 9]);
+    const check = () => verifyLinks(streams, tileOf, links, null, null, Int32Array.from([0, 0]), view);
+    check();
+    expect(check).not.toThrow();
   });
 });
 
