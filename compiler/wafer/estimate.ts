@@ -62,18 +62,18 @@ export interface EstimateOptions {
 }
 
 /**
- * The OpContext of fabric/mesh/cost.ts's tileOpContext, looking a buffer's dtype up by a scan of the tile's few
- * buffers instead of building a Map per tile (a full wafer has ~10^5 tiles).
+ * The OpContext of fabric/mesh/cost.ts's tileOpContext for whichever tile `tile` names, looking a buffer's dtype up
+ * by a scan of the tile's few buffers: one context re-aimed per op instead of a Map or a closure per tile (a full
+ * wafer has ~10^5 tiles).
  */
-function scanContext(tile: Pick<LogicalTile, 'buffers'>, position: number): OpContext {
-  const buffers = tile.buffers;
-  return {
-    position,
-    dtypeOf(buf: string) {
-      for (let i = 0; i < buffers.length; i++) if (buffers[i].name === buf) return buffers[i].dtype;
-      return tileOpContext(tile, position).dtypeOf(buf);
-    },
-  };
+class ScanContext implements OpContext {
+  tile: Pick<LogicalTile, 'buffers'> | null = null;
+  constructor(readonly position: number) {}
+  dtypeOf(buf: string) {
+    const buffers = this.tile!.buffers;
+    for (let i = 0; i < buffers.length; i++) if (buffers[i].name === buf) return buffers[i].dtype;
+    return tileOpContext(this.tile!, this.position).dtypeOf(buf);
+  }
 }
 
 const CAUSE = Object.fromEntries(PATH_CAUSES.map((c, i) => [c, i])) as Record<PathCause, number>;
@@ -93,7 +93,7 @@ function streamCause(kind: StreamKind, destinations: number): number {
  * deterministic. Items are int32 (the estimate's event codes). Not the engine's WakeHeap (fabric/mesh/engine.ts),
  * which breaks ties by tile id: each tie order is part of what its user reports, so one shared heap would change one.
  */
-class EventQueue {
+class SeqHeap {
   private times = new Float64Array(1024);
   private seqs = new Int32Array(1024);
   private items = new Int32Array(1024);
@@ -104,12 +104,15 @@ class EventQueue {
   get size(): number {
     return this.n;
   }
+  /** The earliest event's time (with size > 0). */
+  peekTime(): number {
+    return this.times[0];
+  }
   push(time: number, item: number): void {
     if (this.n === this.times.length) {
-      const grow = <A extends Float64Array | Int32Array>(old: A, next: A): A => (next.set(old), next);
-      this.times = grow(this.times, new Float64Array(2 * this.n));
-      this.seqs = grow(this.seqs, new Int32Array(2 * this.n));
-      this.items = grow(this.items, new Int32Array(2 * this.n));
+      this.times = grown(this.times, 2 * this.n);
+      this.seqs = grown(this.seqs, 2 * this.n);
+      this.items = grown(this.items, 2 * this.n);
     }
     const times = this.times;
     const seqs = this.seqs;
@@ -161,6 +164,148 @@ class EventQueue {
   }
 }
 
+/** Integer times below this go to EventQueue's buckets (at most 32 MiB of them); later or fractional ones to its heap. */
+const BUCKET_LIMIT = 1 << 22;
+
+/**
+ * The events in (time, insertion) order, as SeqHeap orders them, but a FIFO per integer time (a step's times are
+ * whole cycles, ~10^4 distinct ones for ~10^5 events): a push and a pop cost O(1) but for the scan over empty times,
+ * a few times cheaper than a heap of 10^4 events. Other times (fractional, negative, huge) go to a SeqHeap; no time
+ * is in both, so ties never cross between them.
+ */
+class EventQueue {
+  /** FIFO per time t: head[t] (-1: empty) … tail[t], linked by next[] over push numbers; items[] by push number. */
+  private head = new Int32Array(1024).fill(-1);
+  private tail = new Int32Array(1024);
+  private next = new Int32Array(1024);
+  private items = new Int32Array(1024);
+  private pushes = 0;
+  private inBuckets = 0;
+  /** No bucket below this is occupied. */
+  private low = 0;
+  private heap = new SeqHeap();
+  /** The time of the event the last pop returned. */
+  time = 0;
+  get size(): number {
+    return this.inBuckets + this.heap.size;
+  }
+  push(time: number, item: number): void {
+    if (!(Number.isInteger(time) && time >= 0 && time < BUCKET_LIMIT)) {
+      this.heap.push(time, item);
+      return;
+    }
+    if (time >= this.head.length) this.growTimes(time);
+    const p = this.pushes++;
+    if (p === this.items.length) {
+      this.next = grown(this.next, 2 * p);
+      this.items = grown(this.items, 2 * p);
+    }
+    this.items[p] = item;
+    this.next[p] = -1;
+    if (this.head[time] < 0) this.head[time] = p;
+    else this.next[this.tail[time]] = p;
+    this.tail[time] = p;
+    this.inBuckets++;
+    if (time < this.low) this.low = time;
+  }
+  /** Removes the earliest event; returns its item (its time is in `time`). */
+  pop(): number {
+    if (this.inBuckets > 0) {
+      const head = this.head;
+      let t = this.low;
+      while (head[t] < 0) t++;
+      this.low = t;
+      if (!(this.heap.size > 0 && this.heap.peekTime() < t)) {
+        const p = head[t];
+        head[t] = this.next[p];
+        this.inBuckets--;
+        this.time = t;
+        return this.items[p];
+      }
+    }
+    const item = this.heap.pop();
+    this.time = this.heap.time;
+    return item;
+  }
+  private growTimes(time: number): void {
+    let n = this.head.length;
+    while (n <= time) n *= 2;
+    const head = new Int32Array(n).fill(-1);
+    head.set(this.head);
+    this.head = head;
+    this.tail = grown(this.tail, n);
+  }
+}
+
+/** A copy of `a` in a longer array of its kind. */
+function grown<A extends Float64Array | Int32Array | Uint8Array>(a: A, length: number): A {
+  const b = new (a.constructor as new (n: number) => A)(length);
+  b.set(a);
+  return b;
+}
+
+/**
+ * The step's arrivals, in columns grown by doubling (a stage has ~10^5: growing arrays of numbers cost collections).
+ * Arrival a: `wavelets` of `stream` at `tile` for its recv task `task` (a local id, -1: none waits), the last landing at
+ * `time`; `isFirst` 1 where it is a forwarded stream's first wavelet (which readies the forwarding task). With
+ * `tracking`, for the critical path: the sending task and its op, when that op issued and when the ramp began.
+ */
+class Arrivals {
+  n = 0;
+  tile = new Int32Array(1024);
+  stream = new Int32Array(1024);
+  task = new Int32Array(1024);
+  wavelets = new Int32Array(1024);
+  isFirst = new Uint8Array(1024);
+  time = new Float64Array(1024);
+  sender: Int32Array;
+  op: Int32Array;
+  issue: Float64Array;
+  start: Float64Array;
+  constructor(readonly tracking: boolean) {
+    const m = tracking ? 1024 : 0;
+    this.sender = new Int32Array(m);
+    this.op = new Int32Array(m);
+    this.issue = new Float64Array(m);
+    this.start = new Float64Array(m);
+  }
+  /** Records an arrival; returns its number. */
+  add(tile: number, stream: number, task: number, time: number, isFirst: number, wavelets: number, sender: number, op: number, issue: number, start: number): number {
+    const a = this.n++;
+    if (a === this.tile.length) this.grow(2 * a);
+    this.tile[a] = tile;
+    this.stream[a] = stream;
+    this.task[a] = task;
+    this.wavelets[a] = wavelets;
+    this.isFirst[a] = isFirst;
+    this.time[a] = time;
+    if (this.tracking) {
+      this.sender[a] = sender;
+      this.op[a] = op;
+      this.issue[a] = issue;
+      this.start[a] = start;
+    }
+    return a;
+  }
+  /** When arrival a's first wavelet landed. */
+  first(a: number): number {
+    return this.time[a] - (this.wavelets[a] - 1);
+  }
+  private grow(n: number): void {
+    this.tile = grown(this.tile, n);
+    this.stream = grown(this.stream, n);
+    this.task = grown(this.task, n);
+    this.wavelets = grown(this.wavelets, n);
+    this.isFirst = grown(this.isFirst, n);
+    this.time = grown(this.time, n);
+    if (!this.tracking) return;
+    this.sender = grown(this.sender, n);
+    this.op = grown(this.op, n);
+    this.issue = grown(this.issue, n);
+    this.start = grown(this.start, n);
+  }
+}
+
 // Longer than ~150 lines on purpose: the event loop and the critical-path walk share some thirty typed arrays and
 // closures over them; a full wafer's stage has ~10^5 tasks, and passing them through objects or helper calls costs
 // the projection its speed (`wafer bench project`).
@@ -168,9 +313,8 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   const { tiles, streams } = lowered.plan;
   const width = placement.width;
   const nTiles = tiles.length;
-  // Per-tile op contexts, built when a tile first runs a task (a full wafer has ~10^5 tiles).
-  const ctxs: (OpContext | undefined)[] = new Array(nTiles);
-  const ctxOf = (tile: number): OpContext => (ctxs[tile] ??= scanContext(tiles[tile], opts.position));
+  const ctx = new ScanContext(opts.position);
+  const ctxOf = (tile: number): OpContext => ((ctx.tile = tiles[tile]), ctx);
   const extraTo = (route: StreamRoute, dstMesh: number): number => {
     const extra = opts.linkExtraLatencyCycles;
     if (!extra) return 0;
@@ -277,12 +421,6 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   const running = new Uint8Array(nTiles);
   // Events carry a number: an arrival a as 2a, the end of task g as 2g + 1 (no object per event).
   const q = new EventQueue();
-  const arrTile: number[] = [];
-  const arrStream: number[] = [];
-  const arrTask: number[] = [];
-  const arrFirst: number[] = [];
-  /** 1 for an arrival event that is a forwarded stream's first wavelet (it readies the forwarding task). */
-  const arrIsFirst: number[] = [];
   let waveletsSent = 0;
   let waveletHops = 0;
   let end = 0;
@@ -306,12 +444,7 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
       readyRef[g] = item;
     }
   };
-  const arrSender: number[] = [];
-  const arrOp: number[] = [];
-  const arrIssue: number[] = [];
-  const arrStart: number[] = [];
-  const arrWavelets: number[] = [];
-  const arrTime: number[] = [];
+  const arr = new Arrivals(tracking);
   const firstArrivalRef = new Map<number, number>();
   let endRef = -1;
 
@@ -340,21 +473,7 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   };
   /** Records an arrival of `wavelets` of `stream` at tile d (its last at `time`) and queues its event. */
   const arrival = (d: number, stream: number, id: number, time: number, first: number, g: number, opIndex: number, issue: number, start: number, wavelets: number) => {
-    const a = arrTile.length;
-    arrTile.push(d);
-    arrStream.push(stream);
-    arrTask.push(id);
-    arrFirst.push(time - (wavelets - 1));
-    arrIsFirst.push(first);
-    if (tracking) {
-      arrSender.push(g);
-      arrOp.push(opIndex);
-      arrIssue.push(issue);
-      arrStart.push(start);
-      arrWavelets.push(wavelets);
-      arrTime.push(time);
-    }
-    q.push(time, 2 * a);
+    q.push(time, 2 * arr.add(d, stream, id, time, first, wavelets, g, opIndex, issue, start));
   };
   /** The sends of an embed (only on the sending tile) or a dispatch (to the experts the router picks). */
   const issueOtherSends = (tile: number, op: Op, at: number, g: number, opIndex: number) => {
@@ -426,17 +545,17 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     if (time >= end) endRef = item;
     if ((item & 1) === 0) {
       const a = item / 2;
-      const tile = arrTile[a];
-      const id = arrTask[a];
-      if (id < 0) throw new Error(`estimate: stream ${streams[arrStream[a]].label} arrives at ${tiles[tile].role} with no task waiting`);
+      const tile = arr.tile[a];
+      const id = arr.task[a];
+      if (id < 0) throw new Error(`estimate: stream ${streams[arr.stream[a]].label} arrives at ${tiles[tile].role} with no task waiting`);
       const g = taskBase[tile] + id;
-      if (arrIsFirst[a] === 1) {
+      if (arr.isFirst[a] === 1) {
         const f = forwardedBy[g];
         if (--remaining[f] === 0) readyBy(tile, f, time, item);
         startNext(tile, time);
         continue;
       }
-      recvFirst[g] = arrFirst[a];
+      recvFirst[g] = arr.first(a);
       if (probes && probes.has(tile) && !firstArrivalRef.has(tile)) firstArrivalRef.set(tile, a);
       readyBy(tile, g, time, item);
       startNext(tile, time);
@@ -493,16 +612,16 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
       let g: number;
       if ((ref & 1) === 0) {
         const a = ref / 2;
-        const stream = arrStream[a];
+        const stream = arr.stream[a];
         let cls = streamClass.get(stream);
         if (cls === undefined) streamClass.set(stream, (cls = streamCause(streams[stream].kind, streams[stream].dst.length)));
         // Queueing behind earlier sends and the wavelets after the first are serialisation; the rest is latency.
-        path[cls] += arrStart[a] - arrIssue[a] + (arrWavelets[a] - 1);
-        path[CAUSE.hops] += arrTime[a] - arrStart[a] - (arrWavelets[a] - 1);
-        trace?.push({ kind: 'stream', label: streams[stream].label, role: tiles[arrTile[a]].role, cycles: arrTime[a] - arrIssue[a] });
-        g = arrSender[a];
+        path[cls] += arr.start[a] - arr.issue[a] + (arr.wavelets[a] - 1);
+        path[CAUSE.hops] += arr.time[a] - arr.start[a] - (arr.wavelets[a] - 1);
+        trace?.push({ kind: 'stream', label: streams[stream].label, role: tiles[arr.tile[a]].role, cycles: arr.time[a] - arr.issue[a] });
+        g = arr.sender[a];
         const before = total();
-        chargeTask(path, g, arrOp[a]);
+        chargeTask(path, g, arr.op[a]);
         traceTask(trace, g, total() - before);
       } else {
         g = (ref - 1) / 2;
@@ -525,7 +644,7 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   }
   if (probes) {
     out.firstArrival = new Map();
-    for (const [tile, a] of firstArrivalRef) out.firstArrival.set(tile, { cycles: arrTime[a], path: toSplit(pathTo(2 * a)) });
+    for (const [tile, a] of firstArrivalRef) out.firstArrival.set(tile, { cycles: arr.time[a], path: toSplit(pathTo(2 * a)) });
   }
   return out;
 }
