@@ -44,12 +44,14 @@ export function flattenTasks(tiles: readonly { tasks: readonly Task[] }[]): Task
   const forwards = new Uint8Array(nTasks);
   const forwardedBy = new Int32Array(nTasks).fill(-1);
   // (prerequisite, dependent) pairs in plan order, then counted into CSR
-  const pre: number[] = [];
-  const dep: number[] = [];
+  let pre = new Int32Array(Math.max(16, nTasks));
+  let dep = new Int32Array(pre.length);
+  let pairs = 0;
   const depStart = new Int32Array(nTasks + 1);
   for (let t = 0; t < n; t++) {
     const tasks = tiles[t].tasks;
-    let idToLocal: Map<number, number> | null = null;
+    // Resolves task ids within the tile; built at its first `after` task (most tiles have none).
+    let ids: TaskIds | undefined;
     for (let j = 0; j < tasks.length; j++) {
       const g = taskBase[t] + j;
       taskTile[g] = t;
@@ -60,11 +62,11 @@ export function flattenTasks(tiles: readonly { tasks: readonly Task[] }[]): Task
       else {
         trigger[g] = TRIG_AFTER;
         afterNeed[g] = tr.count ?? tr.tasks.length;
-        if (!idToLocal) idToLocal = new Map(tasks.map((x, i) => [x.id, i]));
+        ids ??= taskIds(tasks);
         const from = tasks[j].streams;
         if (from !== undefined) {
-          const src = tasks[idToLocal.get(from)!];
-          streams[g] = taskBase[t] + idToLocal.get(from)!;
+          const src = tasks[localOf(ids, tasks, from)!];
+          streams[g] = taskBase[t] + localOf(ids, tasks, from)!;
           if (src.trigger.on === 'recv') streamOps[g] = streamedPrefix(tasks[j].ops, src.trigger.into.buf);
           if (tasks[j].forwards === true) {
             forwards[g] = 1;
@@ -72,17 +74,41 @@ export function flattenTasks(tiles: readonly { tasks: readonly Task[] }[]): Task
           }
         }
         for (const id of tr.tasks) {
-          const p = taskBase[t] + idToLocal.get(id)!;
-          pre.push(p);
-          dep.push(g);
+          const p = taskBase[t] + localOf(ids, tasks, id)!;
+          if (pairs === pre.length) {
+            pre = longer(pre);
+            dep = longer(dep);
+          }
+          pre[pairs] = p;
+          dep[pairs++] = g;
           depStart[p + 1]++;
         }
       }
     }
   }
   for (let g = 0; g < nTasks; g++) depStart[g + 1] += depStart[g];
-  const deps = new Int32Array(pre.length);
+  const deps = new Int32Array(pairs);
   const fill = depStart.slice(0, nTasks);
-  for (let i = 0; i < pre.length; i++) deps[fill[pre[i]]++] = dep[i];
+  for (let i = 0; i < pairs; i++) deps[fill[pre[i]]++] = dep[i];
   return { taskBase, taskTile, taskLocal, trigger, afterNeed, depStart, deps, streams, streamOps, forwards, forwardedBy };
+}
+
+/** A tile's task ids to their local indices: null where each task's id is its index (as plans number them). */
+type TaskIds = Map<number, number> | null;
+
+function taskIds(tasks: readonly Task[]): TaskIds {
+  for (let i = 0; i < tasks.length; i++) if (tasks[i].id !== i) return new Map(tasks.map((x, i) => [x.id, i]));
+  return null;
+}
+
+/** The local index of task `id` (undefined: no such task). */
+function localOf(ids: TaskIds, tasks: readonly Task[], id: number): number | undefined {
+  if (ids) return ids.get(id);
+  return tasks[id]?.id === id ? id : undefined;
+}
+
+function longer(a: Int32Array): Int32Array {
+  const b = new Int32Array(2 * a.length);
+  b.set(a);
+  return b;
 }
