@@ -6,7 +6,7 @@ import type { FabricSpec } from '../../fabric/spec/schema.js';
 import { embedSlice, type Op } from '../../fabric/isa/types.js';
 import { forwardPace, opCost, opCycles, streamArrivalCycles, streamedOpCycles, tileOpContext, type OpContext } from '../../fabric/mesh/cost.js';
 import { OPPOSITE_PORT, neighbour } from '../../fabric/geometry.js';
-import { flattenTasks } from '../../fabric/mesh/taskGraph.js';
+import { TRIG_START, flattenTasks } from '../../fabric/mesh/taskGraph.js';
 import type { Lowered } from './lower.js';
 import type { Placement } from './place.js';
 import type { LogicalTile, StreamKind } from './plan.js';
@@ -177,8 +177,8 @@ class EventQueue {
   /** FIFO per time t: head[t] (-1: empty) … tail[t], linked by next[] over push numbers; items[] by push number. */
   private head = new Int32Array(1024).fill(-1);
   private tail = new Int32Array(1024);
-  private next = new Int32Array(1024);
-  private items = new Int32Array(1024);
+  private next: Int32Array;
+  private items: Int32Array;
   private pushes = 0;
   private inBuckets = 0;
   /** No bucket below this is occupied. */
@@ -186,6 +186,11 @@ class EventQueue {
   private heap = new SeqHeap();
   /** The time of the event the last pop returned. */
   time = 0;
+  /** `expected`: about how many events there will be (they grow past it as needed). */
+  constructor(expected: number) {
+    this.next = new Int32Array(Math.max(16, expected));
+    this.items = new Int32Array(this.next.length);
+  }
   get size(): number {
     return this.inBuckets + this.heap.size;
   }
@@ -252,18 +257,29 @@ function grown<A extends Float64Array | Int32Array | Uint8Array>(a: A, length: n
  */
 class Arrivals {
   n = 0;
-  tile = new Int32Array(1024);
-  stream = new Int32Array(1024);
-  task = new Int32Array(1024);
-  wavelets = new Int32Array(1024);
-  isFirst = new Uint8Array(1024);
-  time = new Float64Array(1024);
+  tile: Int32Array;
+  stream: Int32Array;
+  task: Int32Array;
+  wavelets: Int32Array;
+  isFirst: Uint8Array;
+  time: Float64Array;
   sender: Int32Array;
   op: Int32Array;
   issue: Float64Array;
   start: Float64Array;
-  constructor(readonly tracking: boolean) {
-    const m = tracking ? 1024 : 0;
+  /** `expected`: about how many arrivals there will be (they grow past it as needed). */
+  constructor(
+    readonly tracking: boolean,
+    expected: number,
+  ) {
+    const n = Math.max(16, expected);
+    this.tile = new Int32Array(n);
+    this.stream = new Int32Array(n);
+    this.task = new Int32Array(n);
+    this.wavelets = new Int32Array(n);
+    this.isFirst = new Uint8Array(n);
+    this.time = new Float64Array(n);
+    const m = tracking ? n : 0;
     this.sender = new Int32Array(m);
     this.op = new Int32Array(m);
     this.issue = new Float64Array(m);
@@ -306,6 +322,13 @@ class Arrivals {
   }
 }
 
+/** The middle of the tiles holding an embed op (-1: none): the one tile whose embed sends in a step. */
+function middleEmbedTile(tiles: readonly LogicalTile[]): number {
+  const embedTiles: number[] = [];
+  for (let t = 0; t < tiles.length; t++) if (tiles[t].tasks.some((k) => k.ops.some((o) => o.op === 'embed'))) embedTiles.push(t);
+  return embedTiles[Math.floor(embedTiles.length / 2)] ?? -1;
+}
+
 // Longer than ~150 lines on purpose: the event loop and the critical-path walk share some thirty typed arrays and
 // closures over them; a full wafer's stage has ~10^5 tasks, and passing them through objects or helper calls costs
 // the projection its speed (`wafer bench project`).
@@ -328,11 +351,11 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     }
     return sum;
   };
-  // The plan flattened into typed arrays in one pass (a full wafer's stage has ~10^5 tasks: walking its objects once
-  // instead of at every event is most of this function's speed). Task k of tile t is g = taskBase[t] + k (the task
-  // graph, fabric/mesh/taskGraph.ts); its ops are opBase[g] .. opBase[g + 1] - 1 of opRef. remaining: joins still to
-  // complete; dependents (CSR): the join tasks that wait on each task; recvColour: the stream a recv task waits for
-  // (-1 for other triggers).
+  // The plan flattened into typed arrays (a full wafer's stage has ~10^5 tasks: walking its objects once instead of
+  // at every event is most of this function's speed). Task k of tile t is g = taskBase[t] + k (the task graph,
+  // fabric/mesh/taskGraph.ts); its ops, read when it runs, have the numbers opBase[g] .. opBase[g + 1] - 1.
+  // remaining: joins still to complete; dependents (CSR): the join tasks that wait on each task; recvColour: the
+  // stream a recv task waits for (-1 for other triggers).
   const graph = flattenTasks(tiles);
   const { taskBase, taskTile, depStart, deps: depList, streams: streamsFrom, streamOps, forwards, forwardedBy } = graph;
   const nTasks = taskBase[nTiles];
@@ -340,40 +363,26 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   const recvColour = new Int32Array(nTasks).fill(-1);
   const recvCount = new Int32Array(nTasks);
   const remaining = graph.afterNeed.slice();
-  const opRef: Op[] = [];
-  const starts: number[] = [];
-  // Only one embedding tile sends per step (the one owning the token): take the middle one.
-  const embedTiles: number[] = [];
   for (let t = 0, g = 0; t < nTiles; t++) {
-    let embeds = false;
-    for (const k of tiles[t].tasks) {
-      const trigger = k.trigger;
+    const tasks = tiles[t].tasks;
+    for (let k = 0; k < tasks.length; k++, g++) {
+      const trigger = tasks[k].trigger;
       if (trigger.on === 'recv') {
         recvColour[g] = trigger.colour;
         recvCount[g] = trigger.count;
       }
-      else if (trigger.on === 'start') starts.push(g);
-      for (const o of k.ops) {
-        opRef.push(o);
-        if (o.op === 'embed') embeds = true;
-      }
-      opBase[++g] = opRef.length;
+      opBase[g + 1] = opBase[g] + tasks[k].ops.length;
     }
-    if (embeds) embedTiles.push(t);
   }
-  const embedSender = embedTiles[Math.floor(embedTiles.length / 2)] ?? -1;
-  // Op cycles, computed the first time the op runs (NaN until then); sends' colours and wavelets (-1: not a plain send).
-  const nOps = opRef.length;
+  const opsOf = (g: number): Op[] => tiles[taskTile[g]].tasks[g - taskBase[taskTile[g]]].ops;
+  // Only one embedding tile sends per step (the one owning the token): the middle one, found when an embed runs.
+  let embedSender: number | undefined;
+  const embedSenderTile = () => (embedSender ??= middleEmbedTile(tiles));
+  // Op cycles, computed the first time the op runs (NaN until then); what a piecewise receive's ops were charged
+  // (NaN: their full cycles), for the critical path.
+  const nOps = opBase[nTasks];
   const opCyc = new Float64Array(nOps).fill(NaN);
-  // What a piecewise receive's ops were charged (NaN: their full cycles), for the critical path.
   const opCharged = new Float64Array(nOps).fill(NaN);
-  const sendColour = new Int32Array(nOps);
-  const sendWavelets = new Int32Array(nOps);
-  for (let i = 0; i < nOps; i++) {
-    const o = opRef[i];
-    sendColour[i] = o.op === 'send' ? o.colour : o.op === 'embed' || o.op === 'dispatch' ? -2 : -1;
-    if (o.op === 'send') sendWavelets[i] = o.src.length;
-  }
   // Streams' destinations flattened: entry e = dstStart[s] + i is destination i of stream s, recvAt[e] the recv task
   // (local id) the stream wakes there, the first on that tile waiting for it, as the engine's router delivers.
   const dstStart = new Int32Array(streams.length + 1);
@@ -419,8 +428,9 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   const fwdTail = new Float64Array(nTasks);
   const rampFree = new Float64Array(nTiles);
   const running = new Uint8Array(nTiles);
-  // Events carry a number: an arrival a as 2a, the end of task g as 2g + 1 (no object per event).
-  const q = new EventQueue();
+  // Events carry a number: an arrival a as 2a, the end of task g as 2g + 1 (no object per event). A step has an
+  // arrival per stream destination (forwarded ones two) and an end per task.
+  const q = new EventQueue(dstStart[streams.length] + nTasks);
   let waveletsSent = 0;
   let waveletHops = 0;
   let end = 0;
@@ -444,7 +454,7 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
       readyRef[g] = item;
     }
   };
-  const arr = new Arrivals(tracking);
+  const arr = new Arrivals(tracking, dstStart[streams.length]);
   const firstArrivalRef = new Map<number, number>();
   let endRef = -1;
 
@@ -478,7 +488,7 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   /** The sends of an embed (only on the sending tile) or a dispatch (to the experts the router picks). */
   const issueOtherSends = (tile: number, op: Op, at: number, g: number, opIndex: number) => {
     if (op.op === 'embed') {
-      if (tile === embedSender) for (let j = 0; j < op.colours.length; j++) send(tile, op.colours[j], embedSlice(op, j).length, at, g, opIndex);
+      if (tile === embedSenderTile()) for (let j = 0; j < op.colours.length; j++) send(tile, op.colours[j], embedSlice(op, j).length, at, g, opIndex);
     } else if (op.op === 'dispatch') {
       for (const e of choose(op.indices.length, op.colours.length)) {
         if (!(op.colours[e] >= 0)) throw new Error(`estimate: the router picks expert ${e} of ${tiles[tile].role}, which was not lowered (pass an expertChoice among the lowered experts)`);
@@ -510,21 +520,24 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     const fwd = forwards[g] === 1;
     let credit = fwd ? Infinity : from >= 0 && streamOps[g] > 0 ? Math.max(0, t0 - Math.max(recvFirst[from], otherDone[g], workFree[tile])) : 0;
     let streamed = 0;
-    for (let o = opBase[g]; o < opBase[g + 1]; o++) {
+    const ops = opsOf(g);
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i];
+      const o = opBase[g] + i;
       let c = opCyc[o];
-      if (c !== c) c = opCyc[o] = opCycles(spec, opRef[o], ctxOf(tile));
-      if (o - opBase[g] < streamOps[g]) streamed += c;
-      const colour = sendColour[o];
+      if (c !== c) c = opCyc[o] = opCycles(spec, op, ctxOf(tile));
+      if (i < streamOps[g]) streamed += c;
       if (credit > 0) {
-        if (o - opBase[g] < streamOps[g]) {
+        if (i < streamOps[g]) {
           const charged = streamedOpCycles(spec, c, credit);
           credit -= c - charged;
           c = opCharged[o] = charged;
         } else credit = 0;
       }
       t += c;
-      if (colour >= 0) send(tile, colour, sendWavelets[o], t, g, o - opBase[g], fwd ? fwdFirst[from] + 1 : 0, fwd ? forwardPace(spec, streamed, streamOps[g], recvCount[from]) : 1);
-      else if (colour === -2) issueOtherSends(tile, opRef[o], t, g, o - opBase[g]);
+      if (op.op === 'send') {
+        if (op.colour >= 0) send(tile, op.colour, op.src.length, t, g, i, fwd ? fwdFirst[from] + 1 : 0, fwd ? forwardPace(spec, streamed, streamOps[g], recvCount[from]) : 1);
+      } else if (op.op === 'embed' || op.op === 'dispatch') issueOtherSends(tile, op, t, g, i);
     }
     if (fwd && fwdLast[from] + 1 > t) {
       // It ends a cycle after its stream's last wavelet (the add of the last element).
@@ -536,7 +549,7 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     q.push(t, 2 * g + 1);
   };
 
-  for (const g of starts) makeReady(taskTile[g], g);
+  for (let g = 0; g < nTasks; g++) if (graph.trigger[g] === TRIG_START) makeReady(taskTile[g], g);
   for (let t = 0; t < nTiles; t++) startNext(t, 0);
   while (q.size > 0) {
     const item = q.pop();

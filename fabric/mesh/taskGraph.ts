@@ -44,8 +44,8 @@ export function flattenTasks(tiles: readonly { tasks: readonly Task[] }[]): Task
   const forwards = new Uint8Array(nTasks);
   const forwardedBy = new Int32Array(nTasks).fill(-1);
   // (prerequisite, dependent) pairs in plan order, then counted into CSR
-  let pre = new Int32Array(Math.max(16, nTasks));
-  let dep = new Int32Array(pre.length);
+  let pre: Int32Array = new Int32Array(Math.max(16, nTasks));
+  let dep: Int32Array = new Int32Array(pre.length);
   let pairs = 0;
   const depStart = new Int32Array(nTasks + 1);
   for (let t = 0; t < n; t++) {
