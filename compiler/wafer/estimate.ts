@@ -363,7 +363,9 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
   const recvColour = new Int32Array(nTasks).fill(-1);
   const recvCount = new Int32Array(nTasks);
   const remaining = graph.afterNeed.slice();
-  for (let t = 0, g = 0; t < nTiles; t++) {
+  // The ops in plan order (each op object is first read when its task runs).
+  const opRef: Op[] = new Array(nTasks);
+  for (let t = 0, g = 0, o = 0; t < nTiles; t++) {
     const tasks = tiles[t].tasks;
     for (let k = 0; k < tasks.length; k++, g++) {
       const trigger = tasks[k].trigger;
@@ -371,10 +373,11 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
         recvColour[g] = trigger.colour;
         recvCount[g] = trigger.count;
       }
-      opBase[g + 1] = opBase[g] + tasks[k].ops.length;
+      const ops = tasks[k].ops;
+      for (let i = 0; i < ops.length; i++) opRef[o++] = ops[i];
+      opBase[g + 1] = o;
     }
   }
-  const opsOf = (g: number): Op[] => tiles[taskTile[g]].tasks[g - taskBase[taskTile[g]]].ops;
   // Only one embedding tile sends per step (the one owning the token): the middle one, found when an embed runs.
   let embedSender: number | undefined;
   const embedSenderTile = () => (embedSender ??= middleEmbedTile(tiles));
@@ -520,10 +523,9 @@ export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Plac
     const fwd = forwards[g] === 1;
     let credit = fwd ? Infinity : from >= 0 && streamOps[g] > 0 ? Math.max(0, t0 - Math.max(recvFirst[from], otherDone[g], workFree[tile])) : 0;
     let streamed = 0;
-    const ops = opsOf(g);
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i];
-      const o = opBase[g] + i;
+    for (let o = opBase[g]; o < opBase[g + 1]; o++) {
+      const op = opRef[o];
+      const i = o - opBase[g];
       let c = opCyc[o];
       if (c !== c) c = opCyc[o] = opCycles(spec, op, ctxOf(tile));
       if (i < streamOps[g]) streamed += c;
