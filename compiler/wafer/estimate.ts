@@ -348,46 +348,67 @@ interface PlanTables {
   recvAt: Int32Array;
 }
 
+// One hot loop per function below: V8 compiles a hot loop on the spot (on-stack replacement), and a function whose
+// later loops have not run yet is compiled again for each (most of a cold projection's time in this code).
 function planTables(tiles: readonly LogicalTile[], streams: readonly StreamDecl[]): PlanTables {
   const graph = flattenTasks(tiles);
   const nTasks = graph.taskBase[tiles.length];
-  const opBase = new Int32Array(nTasks + 1);
-  const recvColour = new Int32Array(nTasks).fill(-1);
-  const recvCount = new Int32Array(nTasks);
-  const opRef: Op[] = new Array(nTasks);
-  for (let t = 0, g = 0, o = 0; t < tiles.length; t++) {
-    const tasks = tiles[t].tasks;
-    for (let k = 0; k < tasks.length; k++, g++) {
-      const trigger = tasks[k].trigger;
-      if (trigger.on === 'recv') {
-        recvColour[g] = trigger.colour;
-        recvCount[g] = trigger.count;
-      }
-      const ops = tasks[k].ops;
-      for (let i = 0; i < ops.length; i++) opRef[o++] = ops[i];
-      opBase[g + 1] = o;
+  const t: PlanTables = {
+    graph,
+    opBase: new Int32Array(nTasks + 1),
+    opRef: new Array<Op>(nTasks),
+    recvColour: new Int32Array(nTasks).fill(-1),
+    recvCount: new Int32Array(nTasks),
+    dstStart: destinationStarts(streams),
+    dstTile: new Int32Array(0),
+    recvAt: new Int32Array(0),
+  };
+  for (let tile = 0; tile < tiles.length; tile++) tileTables(t, tile, tiles[tile].tasks);
+  const destinations = t.dstStart[streams.length];
+  t.dstTile = new Int32Array(destinations);
+  t.recvAt = new Int32Array(destinations).fill(-1);
+  for (let s = 0; s < streams.length; s++) streamTables(t, s, streams[s].dst);
+  return t;
+}
+
+/** Tile `tile`'s tasks' triggers and ops into `t`. */
+function tileTables(t: PlanTables, tile: number, tasks: readonly Task[]): void {
+  const { opBase, opRef, recvColour, recvCount } = t;
+  let g = t.graph.taskBase[tile];
+  let o = opBase[g];
+  for (let k = 0; k < tasks.length; k++, g++) {
+    const trigger = tasks[k].trigger;
+    if (trigger.on === 'recv') {
+      recvColour[g] = trigger.colour;
+      recvCount[g] = trigger.count;
     }
+    const ops = tasks[k].ops;
+    for (let i = 0; i < ops.length; i++) opRef[o++] = ops[i];
+    opBase[g + 1] = o;
   }
+}
+
+function destinationStarts(streams: readonly StreamDecl[]): Int32Array {
   const dstStart = new Int32Array(streams.length + 1);
   for (let s = 0; s < streams.length; s++) dstStart[s + 1] = dstStart[s] + streams[s].dst.length;
-  const dstTile = new Int32Array(dstStart[streams.length]);
-  const recvAt = new Int32Array(dstStart[streams.length]).fill(-1);
-  const taskBase = graph.taskBase;
-  for (let s = 0; s < streams.length; s++) {
-    const dst = streams[s].dst;
-    for (let i = 0; i < dst.length; i++) {
-      const d = dst[i];
-      const e = dstStart[s] + i;
-      dstTile[e] = d;
-      for (let g = taskBase[d]; g < taskBase[d + 1]; g++) {
-        if (recvColour[g] === s) {
-          recvAt[e] = g - taskBase[d];
-          break;
-        }
+  return dstStart;
+}
+
+/** Stream s's destinations (`dst`) into `t`, each with the recv task it wakes. */
+function streamTables(t: PlanTables, s: number, dst: readonly number[]): void {
+  const { taskBase } = t.graph;
+  const { recvColour, dstTile, recvAt } = t;
+  for (let i = 0; i < dst.length; i++) {
+    const d = dst[i];
+    const e = t.dstStart[s] + i;
+    dstTile[e] = d;
+    for (let g = taskBase[d]; g < taskBase[d + 1]; g++) {
+      if (recvColour[g] === s) {
+        recvAt[e] = g - taskBase[d];
+        break;
       }
     }
   }
-  return { graph, opBase, opRef, recvColour, recvCount, dstStart, dstTile, recvAt };
 }
 
 export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Placement, routes: StreamRoute[], opts: EstimateOptions): StepEstimate {
@@ -517,10 +538,13 @@ class StepRun {
   }
 
   run(): void {
-    const { trigger } = this.t.graph;
-    const taskTile = this.taskTile;
-    for (let g = 0; g < trigger.length; g++) if (trigger[g] === TRIG_START) this.makeReady(taskTile[g], g);
+    this.readyStarts();
     for (let t = 0; t < this.tiles.length; t++) this.startNext(t, 0);
+    this.drain();
+  }
+
+  /** Handles the events in time order until none is left. */
+  private drain(): void {
     const q = this.q;
     while (q.size > 0) {
       const item = q.pop();
@@ -530,6 +554,12 @@ class StepRun {
       if ((item & 1) === 0) this.arrived(item / 2, time);
       else this.ended((item - 1) / 2, time);
     }
+  }
+
+  private readyStarts(): void {
+    const { trigger } = this.t.graph;
+    const taskTile = this.taskTile;
+    for (let g = 0; g < trigger.length; g++) if (trigger[g] === TRIG_START) this.makeReady(taskTile[g], g);
   }
 
   /** Arrival a's event: it readies its recv task (or, a forwarded stream's first wavelet, the forwarding task). */

@@ -29,68 +29,105 @@ export interface TaskGraph {
   forwardedBy: Int32Array;
 }
 
-/** Flattens the tasks of `tiles` (task ids name tasks within their tile). */
+/**
+ * Flattens the tasks of `tiles` (task ids name tasks within their tile). One loop per function here: V8 compiles a
+ * hot loop on the spot (on-stack replacement), and a function whose later loops have not run yet is compiled again
+ * for each, which is most of a cold projection's time in this code.
+ */
 export function flattenTasks(tiles: readonly { tasks: readonly Task[] }[]): TaskGraph {
-  const n = tiles.length;
-  const taskBase = new Int32Array(n + 1);
-  for (let t = 0; t < n; t++) taskBase[t + 1] = taskBase[t] + tiles[t].tasks.length;
-  const nTasks = taskBase[n];
-  const taskTile = new Int32Array(nTasks);
-  const taskLocal = new Int32Array(nTasks);
-  const trigger = new Uint8Array(nTasks);
-  const afterNeed = new Int32Array(nTasks);
-  const streams = new Int32Array(nTasks).fill(-1);
-  const streamOps = new Int32Array(nTasks);
-  const forwards = new Uint8Array(nTasks);
-  const forwardedBy = new Int32Array(nTasks).fill(-1);
-  // (prerequisite, dependent) pairs in plan order, then counted into CSR
-  let pre: Int32Array = new Int32Array(Math.max(16, nTasks));
-  let dep: Int32Array = new Int32Array(pre.length);
-  let pairs = 0;
-  const depStart = new Int32Array(nTasks + 1);
-  for (let t = 0; t < n; t++) {
-    const tasks = tiles[t].tasks;
-    // Resolves task ids within the tile; built at its first `after` task (most tiles have none).
-    let ids: TaskIds | undefined;
-    for (let j = 0; j < tasks.length; j++) {
-      const g = taskBase[t] + j;
-      taskTile[g] = t;
-      taskLocal[g] = j;
-      const tr = tasks[j].trigger;
-      if (tr.on === 'start') trigger[g] = TRIG_START;
-      else if (tr.on === 'recv') trigger[g] = TRIG_RECV;
-      else {
-        trigger[g] = TRIG_AFTER;
-        afterNeed[g] = tr.count ?? tr.tasks.length;
-        ids ??= taskIds(tasks);
-        const from = tasks[j].streams;
-        if (from !== undefined) {
-          const src = tasks[localOf(ids, tasks, from)!];
-          streams[g] = taskBase[t] + localOf(ids, tasks, from)!;
-          if (src.trigger.on === 'recv') streamOps[g] = streamedPrefix(tasks[j].ops, src.trigger.into.buf);
-          if (tasks[j].forwards === true) {
-            forwards[g] = 1;
-            forwardedBy[streams[g]] = g;
-          }
+  const taskBase = countTasks(tiles);
+  const nTasks = taskBase[tiles.length];
+  const g: TaskGraph = {
+    taskBase,
+    taskTile: new Int32Array(nTasks),
+    taskLocal: new Int32Array(nTasks),
+    trigger: new Uint8Array(nTasks),
+    afterNeed: new Int32Array(nTasks),
+    depStart: new Int32Array(nTasks + 1),
+    deps: new Int32Array(0),
+    streams: new Int32Array(nTasks).fill(-1),
+    streamOps: new Int32Array(nTasks),
+    forwards: new Uint8Array(nTasks),
+    forwardedBy: new Int32Array(nTasks).fill(-1),
+  };
+  const pairs = new Pairs(nTasks);
+  for (let t = 0; t < tiles.length; t++) flattenTile(g, t, tiles[t].tasks, pairs);
+  runningSum(g.depStart);
+  g.deps = dependents(g.depStart, pairs);
+  return g;
+}
+
+/** taskBase: where each tile's tasks start in the global numbering (and, last, the task count). */
+function countTasks(tiles: readonly { tasks: readonly Task[] }[]): Int32Array {
+  const taskBase = new Int32Array(tiles.length + 1);
+  for (let t = 0; t < tiles.length; t++) taskBase[t + 1] = taskBase[t] + tiles[t].tasks.length;
+  return taskBase;
+}
+
+/** (prerequisite, dependent) pairs in plan order, in arrays grown by doubling. */
+class Pairs {
+  n = 0;
+  pre: Int32Array;
+  dep: Int32Array;
+  constructor(expected: number) {
+    this.pre = new Int32Array(Math.max(16, expected));
+    this.dep = new Int32Array(this.pre.length);
+  }
+  add(pre: number, dep: number): void {
+    if (this.n === this.pre.length) {
+      this.pre = longer(this.pre);
+      this.dep = longer(this.dep);
+    }
+    this.pre[this.n] = pre;
+    this.dep[this.n++] = dep;
+  }
+}
+
+/** Fills tile t's tasks into `g`, counting each `after` task's prerequisites into depStart (shifted by one). */
+function flattenTile(g: TaskGraph, t: number, tasks: readonly Task[], pairs: Pairs): void {
+  const base = g.taskBase[t];
+  // Resolves task ids within the tile; built at its first `after` task (most tiles have none).
+  let ids: TaskIds | undefined;
+  for (let j = 0; j < tasks.length; j++) {
+    const k = base + j;
+    g.taskTile[k] = t;
+    g.taskLocal[k] = j;
+    const tr = tasks[j].trigger;
+    if (tr.on === 'start') g.trigger[k] = TRIG_START;
+    else if (tr.on === 'recv') g.trigger[k] = TRIG_RECV;
+    else {
+      g.trigger[k] = TRIG_AFTER;
+      g.afterNeed[k] = tr.count ?? tr.tasks.length;
+      ids ??= taskIds(tasks);
+      const from = tasks[j].streams;
+      if (from !== undefined) {
+        const src = tasks[localOf(ids, tasks, from)!];
+        g.streams[k] = base + localOf(ids, tasks, from)!;
+        if (src.trigger.on === 'recv') g.streamOps[k] = streamedPrefix(tasks[j].ops, src.trigger.into.buf);
+        if (tasks[j].forwards === true) {
+          g.forwards[k] = 1;
+          g.forwardedBy[g.streams[k]] = k;
         }
-        for (const id of tr.tasks) {
-          const p = taskBase[t] + localOf(ids, tasks, id)!;
-          if (pairs === pre.length) {
-            pre = longer(pre);
-            dep = longer(dep);
-          }
-          pre[pairs] = p;
-          dep[pairs++] = g;
-          depStart[p + 1]++;
-        }
+      }
+      for (const id of tr.tasks) {
+        const p = base + localOf(ids, tasks, id)!;
+        pairs.add(p, k);
+        g.depStart[p + 1]++;
       }
     }
   }
-  for (let g = 0; g < nTasks; g++) depStart[g + 1] += depStart[g];
-  const deps = new Int32Array(pairs);
-  const fill = depStart.slice(0, nTasks);
-  for (let i = 0; i < pairs; i++) deps[fill[pre[i]]++] = dep[i];
-  return { taskBase, taskTile, taskLocal, trigger, afterNeed, depStart, deps, streams, streamOps, forwards, forwardedBy };
+}
+
+function runningSum(a: Int32Array): void {
+  for (let i = 1; i < a.length; i++) a[i] += a[i - 1];
+}
+
+/** The pairs' dependents in CSR order by prerequisite (plan order within each). */
+function dependents(depStart: Int32Array, pairs: Pairs): Int32Array {
+  const deps = new Int32Array(pairs.n);
+  const fill = depStart.slice(0, depStart.length - 1);
+  for (let i = 0; i < pairs.n; i++) deps[fill[pairs.pre[i]]++] = pairs.dep[i];
+  return deps;
 }
 
 /** A tile's task ids to their local indices: null where each task's id is its index (as plans number them). */
