@@ -336,39 +336,43 @@ function middleEmbedTile(tiles: readonly LogicalTile[]): number {
  * task runs). recvColour: the stream a recv task waits for (-1 for other triggers), recvCount its wavelets.
  * Streams' destinations: entry e = dstStart[s] + i is destination i of stream s, recvAt[e] the recv task (local id)
  * the stream wakes there, the first on that tile waiting for it, as the engine's router delivers (-1: none).
+ *
+ * A class, and so are the graph and StepRun: V8 tracks the type of each field of a class's instances from the first,
+ * while an object literal's second evaluation forgets them and discards the optimised code of every function that
+ * read one (in a projection, from its second stage on). One hot loop per function: V8 compiles a hot loop on the spot
+ * (on-stack replacement), and a function whose later loops have not run yet is compiled again for each.
  */
-interface PlanTables {
-  graph: TaskGraph;
-  opBase: Int32Array;
-  opRef: Op[];
-  recvColour: Int32Array;
-  recvCount: Int32Array;
-  dstStart: Int32Array;
-  dstTile: Int32Array;
-  recvAt: Int32Array;
+class PlanTables {
+  readonly graph: TaskGraph;
+  readonly opBase: Int32Array;
+  readonly opRef: Op[];
+  readonly recvColour: Int32Array;
+  readonly recvCount: Int32Array;
+  readonly dstStart: Int32Array;
+  readonly dstTile: Int32Array;
+  readonly recvAt: Int32Array;
+  constructor(tiles: readonly LogicalTile[], streams: readonly StreamDecl[]) {
+    const graph = (this.graph = flattenTasks(tiles));
+    const nTasks = graph.taskBase[tiles.length];
+    this.opBase = new Int32Array(nTasks + 1);
+    this.opRef = new Array<Op>(nTasks);
+    this.recvColour = new Int32Array(nTasks).fill(-1);
+    this.recvCount = new Int32Array(nTasks);
+    tilesTables(this, tiles);
+    this.dstStart = destinationStarts(streams);
+    const destinations = this.dstStart[streams.length];
+    this.dstTile = new Int32Array(destinations);
+    this.recvAt = new Int32Array(destinations).fill(-1);
+    streamsTables(this, streams);
+  }
 }
 
-// One hot loop per function below: V8 compiles a hot loop on the spot (on-stack replacement), and a function whose
-// later loops have not run yet is compiled again for each (most of a cold projection's time in this code).
-function planTables(tiles: readonly LogicalTile[], streams: readonly StreamDecl[]): PlanTables {
-  const graph = flattenTasks(tiles);
-  const nTasks = graph.taskBase[tiles.length];
-  const t: PlanTables = {
-    graph,
-    opBase: new Int32Array(nTasks + 1),
-    opRef: new Array<Op>(nTasks),
-    recvColour: new Int32Array(nTasks).fill(-1),
-    recvCount: new Int32Array(nTasks),
-    dstStart: destinationStarts(streams),
-    dstTile: new Int32Array(0),
-    recvAt: new Int32Array(0),
-  };
+function tilesTables(t: PlanTables, tiles: readonly LogicalTile[]): void {
   for (let tile = 0; tile < tiles.length; tile++) tileTables(t, tile, tiles[tile].tasks);
-  const destinations = t.dstStart[streams.length];
-  t.dstTile = new Int32Array(destinations);
-  t.recvAt = new Int32Array(destinations).fill(-1);
+}
+
+function streamsTables(t: PlanTables, streams: readonly StreamDecl[]): void {
   for (let s = 0; s < streams.length; s++) streamTables(t, s, streams[s].dst);
-  return t;
 }
 
 /** Tile `tile`'s tasks' triggers and ops into `t`. */
@@ -427,11 +431,18 @@ class StepRun {
   private readonly streams: StreamDecl[];
   private readonly ctx: ScanContext;
   private readonly choose: (k: number, experts: number) => number[];
-  private readonly t: PlanTables;
+  // The plan's tables (PlanTables, TaskGraph), each in a field of its own (one load in the hot paths).
   private readonly taskBase: Int32Array;
   private readonly taskTile: Int32Array;
+  private readonly trigger: Uint8Array;
+  private readonly depStart: Int32Array;
+  private readonly deps: Int32Array;
   private readonly opBase: Int32Array;
   private readonly opRef: Op[];
+  private readonly recvCount: Int32Array;
+  private readonly dstStart: Int32Array;
+  private readonly dstTile: Int32Array;
+  private readonly recvAt: Int32Array;
   private readonly streamsFrom: Int32Array;
   private readonly streamOps: Int32Array;
   private readonly forwards: Uint8Array;
@@ -462,6 +473,14 @@ class StepRun {
   private readonly fwdTail: Float64Array;
   private readonly rampFree: Float64Array;
   private readonly running: Uint8Array;
+  // Each stream's route as the sends read it, taken at its first send: the links it uses, and each destination
+  // entry's hops and remap bypass cycles.
+  private readonly routed: Uint8Array;
+  private readonly streamLinks: Float64Array;
+  private readonly dstHops: Float64Array;
+  private readonly dstExtra: Float64Array;
+  private readonly tileOf: Int32Array;
+  private readonly taskStartCycles: number;
   /** Events carry a number: an arrival a as 2a, the end of task g as 2g + 1 (no object per event). */
   private readonly q: EventQueue;
   private readonly arr: Arrivals;
@@ -494,11 +513,18 @@ class StepRun {
     this.streams = streams;
     this.ctx = new ScanContext(opts.position);
     this.choose = opts.expertChoice ?? ((k: number) => Array.from({ length: k }, (_, i) => i));
-    const t = (this.t = planTables(tiles, streams));
+    const t = new PlanTables(tiles, streams);
     const nTiles = tiles.length;
     const g = t.graph;
     this.taskBase = g.taskBase;
     this.taskTile = g.taskTile;
+    this.trigger = g.trigger;
+    this.depStart = g.depStart;
+    this.deps = g.deps;
+    this.recvCount = t.recvCount;
+    this.dstStart = t.dstStart;
+    this.dstTile = t.dstTile;
+    this.recvAt = t.recvAt;
     this.streamsFrom = g.streams;
     this.streamOps = g.streamOps;
     this.forwards = g.forwards;
@@ -524,6 +550,12 @@ class StepRun {
     this.running = new Uint8Array(nTiles);
     // A step has an arrival per stream destination (a forwarded one two) and an end per task.
     const destinations = t.dstStart[streams.length];
+    this.routed = new Uint8Array(streams.length);
+    this.streamLinks = new Float64Array(streams.length);
+    this.dstHops = new Float64Array(destinations);
+    this.dstExtra = new Float64Array(destinations);
+    this.tileOf = placement.tileOf;
+    this.taskStartCycles = spec.taskStartCycles;
     this.q = new EventQueue(destinations + nTasks);
     this.probes = opts.probeTiles ? new Set(opts.probeTiles) : null;
     const tracking = (this.tracking = opts.criticalPath === true || this.probes !== null || opts.pathTrace !== undefined);
@@ -557,7 +589,7 @@ class StepRun {
   }
 
   private readyStarts(): void {
-    const { trigger } = this.t.graph;
+    const trigger = this.trigger;
     const taskTile = this.taskTile;
     for (let g = 0; g < trigger.length; g++) if (trigger[g] === TRIG_START) this.makeReady(taskTile[g], g);
   }
@@ -587,7 +619,7 @@ class StepRun {
     const tile = this.taskTile[g];
     this.running[tile] = 0;
     if (this.opBase[g + 1] > this.opBase[g]) this.workFree[tile] = time;
-    const { depStart, deps } = this.t.graph;
+    const { depStart, deps } = this;
     const streamsFrom = this.streamsFrom;
     const otherDone = this.otherDone;
     for (let i = depStart[g]; i < depStart[g + 1]; i++) {
@@ -626,7 +658,7 @@ class StepRun {
     this.lowReady[tile] = g;
     const t0 = Math.max(now, this.ceFree[tile]);
     if (this.tracking) this.trackStart(tile, g, t0);
-    let t = this.runOps(tile, g, t0, t0 + this.spec.taskStartCycles);
+    let t = this.runOps(tile, g, t0, t0 + this.taskStartCycles);
     const from = this.streamsFrom[g];
     if (this.forwards[g] === 1 && this.fwdLast[from] + 1 > t) {
       // A forwarding task ends a cycle after its stream's last wavelet (the add of the last element).
@@ -680,7 +712,7 @@ class StepRun {
       }
       t += c;
       if (op.op === 'send') {
-        if (op.colour >= 0) this.send(tile, op.colour, op.src.length, t, g, i, fwd ? this.fwdFirst[from] + 1 : 0, fwd ? forwardPace(spec, streamed, streamOps, this.t.recvCount[from]) : 1);
+        if (op.colour >= 0) this.send(tile, op.colour, op.src.length, t, g, i, fwd ? this.fwdFirst[from] + 1 : 0, fwd ? forwardPace(spec, streamed, streamOps, this.recvCount[from]) : 1);
       } else if (op.op === 'embed' || op.op === 'dispatch') this.issueOtherSends(tile, op, t, g, i);
     }
     return t;
@@ -700,25 +732,34 @@ class StepRun {
     const start = Math.max(issue, this.rampFree[tile], gateFrom);
     const slow = pace > 1 ? Math.ceil((wavelets - 1) * (pace - 1)) : 0;
     this.rampFree[tile] = start + wavelets + slow;
-    const r = this.routes[stream];
+    if (this.routed[stream] === 0) this.route(stream);
     this.waveletsSent += wavelets;
-    this.waveletHops += wavelets * (r.linkCount ?? r.links.length);
-    const { dstStart, dstTile, recvAt } = this.t;
-    const tileOf = this.placement.tileOf;
+    this.waveletHops += wavelets * this.streamLinks[stream];
+    const { dstStart, dstTile, recvAt, dstHops, dstExtra, taskBase } = this;
     for (let e = dstStart[stream]; e < dstStart[stream + 1]; e++) {
       const d = dstTile[e];
-      const mesh = tileOf[d];
-      const hops = r.hopsTo.get(mesh) ?? r.maxHops;
-      const arrive = start + streamArrivalCycles(this.spec, hops, wavelets, this.extraTo(r, mesh)) + slow;
+      const arrive = start + streamArrivalCycles(this.spec, dstHops[e], wavelets, dstExtra[e]) + slow;
       const id = recvAt[e];
-      if (id >= 0 && this.forwardedBy[this.taskBase[d] + id] >= 0) {
+      if (id >= 0 && this.forwardedBy[taskBase[d] + id] >= 0) {
         // A forwarded receive: its first wavelet readies the forwarding task (an event of its own).
-        this.fwdFirst[this.taskBase[d] + id] = arrive - (wavelets - 1);
-        this.fwdLast[this.taskBase[d] + id] = arrive;
+        this.fwdFirst[taskBase[d] + id] = arrive - (wavelets - 1);
+        this.fwdLast[taskBase[d] + id] = arrive;
         this.arrival(d, stream, id, arrive - (wavelets - 1), 1, g, opIndex, issue, start, 1);
       }
       this.arrival(d, stream, id, arrive, 0, g, opIndex, issue, start, wavelets);
     }
+  }
+
+  /** Takes stream's route as its sends read it: the links it uses, and each destination's hops and bypass cycles. */
+  private route(stream: number): void {
+    const r = this.routes[stream];
+    this.streamLinks[stream] = r.linkCount ?? r.links.length;
+    for (let e = this.dstStart[stream]; e < this.dstStart[stream + 1]; e++) {
+      const mesh = this.tileOf[this.dstTile[e]];
+      this.dstHops[e] = r.hopsTo.get(mesh) ?? r.maxHops;
+      this.dstExtra[e] = this.extraTo(r, mesh);
+    }
+    this.routed[stream] = 1;
   }
 
   /** Records an arrival of `wavelets` of `stream` at tile d (its last at `time`) and queues its event. */

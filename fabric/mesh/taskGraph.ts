@@ -35,26 +35,42 @@ export interface TaskGraph {
  * for each, which is most of a cold projection's time in this code.
  */
 export function flattenTasks(tiles: readonly { tasks: readonly Task[] }[]): TaskGraph {
-  const taskBase = countTasks(tiles);
-  const nTasks = taskBase[tiles.length];
-  const g: TaskGraph = {
-    taskBase,
-    taskTile: new Int32Array(nTasks),
-    taskLocal: new Int32Array(nTasks),
-    trigger: new Uint8Array(nTasks),
-    afterNeed: new Int32Array(nTasks),
-    depStart: new Int32Array(nTasks + 1),
-    deps: new Int32Array(0),
-    streams: new Int32Array(nTasks).fill(-1),
-    streamOps: new Int32Array(nTasks),
-    forwards: new Uint8Array(nTasks),
-    forwardedBy: new Int32Array(nTasks).fill(-1),
-  };
-  const pairs = new Pairs(nTasks);
+  const g = new FlatTasks(countTasks(tiles));
+  const pairs = new Pairs(g.taskTile.length);
   for (let t = 0; t < tiles.length; t++) flattenTile(g, t, tiles[t].tasks, pairs);
   runningSum(g.depStart);
   g.deps = dependents(g.depStart, pairs);
   return g;
+}
+
+/**
+ * A TaskGraph made by a constructor, not an object literal: V8 tracks the type of each field of a class's instances
+ * from the first, while a literal's second evaluation forgets them, which discards the optimised code of every
+ * function that read one (in a projection, after the first stage).
+ */
+class FlatTasks implements TaskGraph {
+  taskTile: Int32Array;
+  taskLocal: Int32Array;
+  trigger: Uint8Array;
+  afterNeed: Int32Array;
+  depStart: Int32Array;
+  deps: Int32Array = new Int32Array(0);
+  streams: Int32Array;
+  streamOps: Int32Array;
+  forwards: Uint8Array;
+  forwardedBy: Int32Array;
+  constructor(readonly taskBase: Int32Array) {
+    const n = taskBase[taskBase.length - 1];
+    this.taskTile = new Int32Array(n);
+    this.taskLocal = new Int32Array(n);
+    this.trigger = new Uint8Array(n);
+    this.afterNeed = new Int32Array(n);
+    this.depStart = new Int32Array(n + 1);
+    this.streams = new Int32Array(n).fill(-1);
+    this.streamOps = new Int32Array(n);
+    this.forwards = new Uint8Array(n);
+    this.forwardedBy = new Int32Array(n).fill(-1);
+  }
 }
 
 /** taskBase: where each tile's tasks start in the global numbering (and, last, the task count). */
