@@ -6,7 +6,7 @@ import type { FabricSpec } from '../../fabric/spec/schema.js';
 import { embedSlice, type Op, type Task } from '../../fabric/isa/types.js';
 import { forwardPace, opCost, opCycles, streamArrivalCycles, streamedOpCycles, tileOpContext, type OpContext } from '../../fabric/mesh/cost.js';
 import { OPPOSITE_PORT, neighbour } from '../../fabric/geometry.js';
-import { TRIG_START, flattenTasks, type TaskGraph } from '../../fabric/mesh/taskGraph.js';
+import { TRIG_START, flattenTasksAndOps, type TaskGraph, type TaskOps } from '../../fabric/mesh/taskGraph.js';
 import type { Lowered } from './lower.js';
 import type { Placement } from './place.js';
 import type { LogicalTile, StreamDecl, StreamKind } from './plan.js';
@@ -331,11 +331,11 @@ function middleEmbedTile(tiles: readonly LogicalTile[]): number {
 
 /**
  * The plan flattened into typed arrays (a full wafer's stage has ~10^5 tasks: walking its objects once instead of at
- * every event is most of the estimate's speed). Task k of tile t is g = taskBase[t] + k (the task graph,
- * fabric/mesh/taskGraph.ts); its ops are opRef[opBase[g] .. opBase[g + 1] - 1] (each op object is first read when its
- * task runs). recvColour: the stream a recv task waits for (-1 for other triggers), recvCount its wavelets.
- * Streams' destinations: entry e = dstStart[s] + i is destination i of stream s, recvAt[e] the recv task (local id)
- * the stream wakes there, the first on that tile waiting for it, as the engine's router delivers (-1: none).
+ * every event is most of the estimate's speed). Task k of tile t is g = taskBase[t] + k, its ops
+ * ops[opStart[g] .. opStart[g + 1] - 1] (the task graph, fabric/mesh/taskGraph.ts; each op object is first read when
+ * its task runs). Streams' destinations: entry e = dstStart[s] + i is destination i of stream s, recvAt[e] the recv
+ * task (local id) the stream wakes there, the first on that tile waiting for it, as the engine's router delivers
+ * (-1: none).
  *
  * A class, and so are the graph and StepRun: V8 tracks the type of each field of a class's instances from the first,
  * while an object literal's second evaluation forgets them and discards the optimised code of every function that
@@ -343,22 +343,12 @@ function middleEmbedTile(tiles: readonly LogicalTile[]): number {
  * (on-stack replacement), and a function whose later loops have not run yet is compiled again for each.
  */
 class PlanTables {
-  readonly graph: TaskGraph;
-  readonly opBase: Int32Array;
-  readonly opRef: Op[];
-  readonly recvColour: Int32Array;
-  readonly recvCount: Int32Array;
+  readonly graph: TaskGraph & TaskOps;
   readonly dstStart: Int32Array;
   readonly dstTile: Int32Array;
   readonly recvAt: Int32Array;
   constructor(tiles: readonly LogicalTile[], streams: readonly StreamDecl[]) {
-    const graph = (this.graph = flattenTasks(tiles));
-    const nTasks = graph.taskBase[tiles.length];
-    this.opBase = new Int32Array(nTasks + 1);
-    this.opRef = new Array<Op>(nTasks);
-    this.recvColour = new Int32Array(nTasks).fill(-1);
-    this.recvCount = new Int32Array(nTasks);
-    tilesTables(this, tiles);
+    this.graph = flattenTasksAndOps(tiles);
     this.dstStart = destinationStarts(streams);
     const destinations = this.dstStart[streams.length];
     this.dstTile = new Int32Array(destinations);
@@ -367,29 +357,8 @@ class PlanTables {
   }
 }
 
-function tilesTables(t: PlanTables, tiles: readonly LogicalTile[]): void {
-  for (let tile = 0; tile < tiles.length; tile++) tileTables(t, tile, tiles[tile].tasks);
-}
-
 function streamsTables(t: PlanTables, streams: readonly StreamDecl[]): void {
   for (let s = 0; s < streams.length; s++) streamTables(t, s, streams[s].dst);
-}
-
-/** Tile `tile`'s tasks' triggers and ops into `t`. */
-function tileTables(t: PlanTables, tile: number, tasks: readonly Task[]): void {
-  const { opBase, opRef, recvColour, recvCount } = t;
-  let g = t.graph.taskBase[tile];
-  let o = opBase[g];
-  for (let k = 0; k < tasks.length; k++, g++) {
-    const trigger = tasks[k].trigger;
-    if (trigger.on === 'recv') {
-      recvColour[g] = trigger.colour;
-      recvCount[g] = trigger.count;
-    }
-    const ops = tasks[k].ops;
-    for (let i = 0; i < ops.length; i++) opRef[o++] = ops[i];
-    opBase[g + 1] = o;
-  }
 }
 
 function destinationStarts(streams: readonly StreamDecl[]): Int32Array {
@@ -400,8 +369,8 @@ function destinationStarts(streams: readonly StreamDecl[]): Int32Array {
 
 /** Stream s's destinations (`dst`) into `t`, each with the recv task it wakes. */
 function streamTables(t: PlanTables, s: number, dst: readonly number[]): void {
-  const { taskBase } = t.graph;
-  const { recvColour, dstTile, recvAt } = t;
+  const { taskBase, recvColour } = t.graph;
+  const { dstTile, recvAt } = t;
   for (let i = 0; i < dst.length; i++) {
     const d = dst[i];
     const e = t.dstStart[s] + i;
@@ -521,7 +490,7 @@ class StepRun {
     this.trigger = g.trigger;
     this.depStart = g.depStart;
     this.deps = g.deps;
-    this.recvCount = t.recvCount;
+    this.recvCount = g.recvCount;
     this.dstStart = t.dstStart;
     this.dstTile = t.dstTile;
     this.recvAt = t.recvAt;
@@ -530,10 +499,10 @@ class StepRun {
     this.forwards = g.forwards;
     this.forwardedBy = g.forwardedBy;
     this.remaining = g.afterNeed.slice();
-    this.opBase = t.opBase;
-    this.opRef = t.opRef;
+    this.opBase = g.opStart;
+    this.opRef = g.ops;
     const nTasks = g.taskBase[nTiles];
-    const nOps = t.opBase[nTasks];
+    const nOps = g.opStart[nTasks];
     this.opCyc = new Float64Array(nOps).fill(NaN);
     this.opCharged = new Float64Array(nOps).fill(NaN);
     this.readyCount = new Int32Array(nTasks);

@@ -1,7 +1,7 @@
 // The tasks of a program (or of a logical plan) flattened into typed arrays: one global id per task, its tile and
 // local index, its trigger, and the dependents of each task in CSR form. The mesh engine (engine.ts) and the
 // compiler's step estimate (compiler/wafer/estimate.ts) both run the same data-triggered schedule over these tables.
-import type { Task } from '../isa/types.js';
+import type { Op, Task } from '../isa/types.js';
 import { streamedPrefix } from './cost.js';
 
 export const TRIG_START = 0;
@@ -35,7 +35,26 @@ export interface TaskGraph {
  * for each, which is most of a cold projection's time in this code.
  */
 export function flattenTasks(tiles: readonly { tasks: readonly Task[] }[]): TaskGraph {
-  const g = new FlatTasks(countTasks(tiles));
+  return flatten(tiles, false);
+}
+
+/** Besides the task graph, what a schedule estimate reads of each task: its ops and its recv trigger. */
+export interface TaskOps {
+  /** Task g's ops are ops[opStart[g] .. opStart[g + 1] - 1] (the plan's op objects, in plan order). */
+  opStart: Int32Array;
+  ops: Op[];
+  /** A recv task's stream (its trigger's colour) and wavelets (count); -1 and 0 for other triggers. */
+  recvColour: Int32Array;
+  recvCount: Int32Array;
+}
+
+/** flattenTasks, with the tasks' ops and recv triggers taken in the same walk over the plan's objects. */
+export function flattenTasksAndOps(tiles: readonly { tasks: readonly Task[] }[]): TaskGraph & TaskOps {
+  return flatten(tiles, true);
+}
+
+function flatten(tiles: readonly { tasks: readonly Task[] }[], withOps: boolean): FlatTasks {
+  const g = new FlatTasks(countTasks(tiles), withOps);
   const pairs = new Pairs(g.taskTile.length);
   for (let t = 0; t < tiles.length; t++) flattenTile(g, t, tiles[t].tasks, pairs);
   runningSum(g.depStart);
@@ -48,7 +67,7 @@ export function flattenTasks(tiles: readonly { tasks: readonly Task[] }[]): Task
  * from the first, while a literal's second evaluation forgets them, which discards the optimised code of every
  * function that read one (in a projection, after the first stage).
  */
-class FlatTasks implements TaskGraph {
+class FlatTasks implements TaskGraph, TaskOps {
   taskTile: Int32Array;
   taskLocal: Int32Array;
   trigger: Uint8Array;
@@ -59,7 +78,15 @@ class FlatTasks implements TaskGraph {
   streamOps: Int32Array;
   forwards: Uint8Array;
   forwardedBy: Int32Array;
-  constructor(readonly taskBase: Int32Array) {
+  // TaskOps, empty unless `withOps`
+  opStart: Int32Array;
+  ops: Op[];
+  recvColour: Int32Array;
+  recvCount: Int32Array;
+  constructor(
+    readonly taskBase: Int32Array,
+    readonly withOps: boolean,
+  ) {
     const n = taskBase[taskBase.length - 1];
     this.taskTile = new Int32Array(n);
     this.taskLocal = new Int32Array(n);
@@ -70,6 +97,11 @@ class FlatTasks implements TaskGraph {
     this.streamOps = new Int32Array(n);
     this.forwards = new Uint8Array(n);
     this.forwardedBy = new Int32Array(n).fill(-1);
+    const m = withOps ? n : 0;
+    this.opStart = new Int32Array(withOps ? n + 1 : 0);
+    this.ops = new Array<Op>(m);
+    this.recvColour = new Int32Array(m).fill(-1);
+    this.recvCount = new Int32Array(m);
   }
 }
 
@@ -100,7 +132,7 @@ class Pairs {
 }
 
 /** Fills tile t's tasks into `g`, counting each `after` task's prerequisites into depStart (shifted by one). */
-function flattenTile(g: TaskGraph, t: number, tasks: readonly Task[], pairs: Pairs): void {
+function flattenTile(g: FlatTasks, t: number, tasks: readonly Task[], pairs: Pairs): void {
   const base = g.taskBase[t];
   // Resolves task ids within the tile; built at its first `after` task (most tiles have none).
   let ids: TaskIds | undefined;
@@ -109,6 +141,7 @@ function flattenTile(g: TaskGraph, t: number, tasks: readonly Task[], pairs: Pai
     g.taskTile[k] = t;
     g.taskLocal[k] = j;
     const tr = tasks[j].trigger;
+    if (g.withOps) taskOps(g, k, tasks[j]);
     if (tr.on === 'start') g.trigger[k] = TRIG_START;
     else if (tr.on === 'recv') g.trigger[k] = TRIG_RECV;
     else {
@@ -132,6 +165,19 @@ function flattenTile(g: TaskGraph, t: number, tasks: readonly Task[], pairs: Pai
       }
     }
   }
+}
+
+/** Task k's ops and recv trigger into g's TaskOps (tasks are flattened in order, so its ops start where k - 1's end). */
+function taskOps(g: FlatTasks, k: number, task: Task): void {
+  const tr = task.trigger;
+  if (tr.on === 'recv') {
+    g.recvColour[k] = tr.colour;
+    g.recvCount[k] = tr.count;
+  }
+  const ops = task.ops;
+  let o = g.opStart[k];
+  for (let i = 0; i < ops.length; i++) g.ops[o++] = ops[i];
+  g.opStart[k + 1] = o;
 }
 
 function runningSum(a: Int32Array): void {
