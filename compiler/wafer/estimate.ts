@@ -347,18 +347,23 @@ class PlanTables {
   readonly dstStart: Int32Array;
   readonly dstTile: Int32Array;
   readonly recvAt: Int32Array;
+  /** The arrivals a step has: one per destination, and another for each destination's first wavelet it forwards. */
+  readonly arrivals: number;
   constructor(tiles: readonly LogicalTile[], streams: readonly StreamDecl[]) {
     this.graph = flattenTasksAndOps(tiles);
     this.dstStart = destinationStarts(streams);
     const destinations = this.dstStart[streams.length];
     this.dstTile = new Int32Array(destinations);
     this.recvAt = new Int32Array(destinations).fill(-1);
-    streamsTables(this, streams);
+    this.arrivals = destinations + streamsTables(this, streams);
   }
 }
 
-function streamsTables(t: PlanTables, streams: readonly StreamDecl[]): void {
-  for (let s = 0; s < streams.length; s++) streamTables(t, s, streams[s].dst);
+/** Fills the streams' destinations; returns how many of them forward. */
+function streamsTables(t: PlanTables, streams: readonly StreamDecl[]): number {
+  let forwarded = 0;
+  for (let s = 0; s < streams.length; s++) forwarded += streamTables(t, s, streams[s].dst);
+  return forwarded;
 }
 
 function destinationStarts(streams: readonly StreamDecl[]): Int32Array {
@@ -367,10 +372,11 @@ function destinationStarts(streams: readonly StreamDecl[]): Int32Array {
   return dstStart;
 }
 
-/** Stream s's destinations (`dst`) into `t`, each with the recv task it wakes. */
-function streamTables(t: PlanTables, s: number, dst: readonly number[]): void {
-  const { taskBase, recvColour } = t.graph;
+/** Stream s's destinations (`dst`) into `t`, each with the recv task it wakes; returns how many of them forward. */
+function streamTables(t: PlanTables, s: number, dst: readonly number[]): number {
+  const { taskBase, recvColour, forwardedBy } = t.graph;
   const { dstTile, recvAt } = t;
+  let forwarded = 0;
   for (let i = 0; i < dst.length; i++) {
     const d = dst[i];
     const e = t.dstStart[s] + i;
@@ -378,10 +384,12 @@ function streamTables(t: PlanTables, s: number, dst: readonly number[]): void {
     for (let g = taskBase[d]; g < taskBase[d + 1]; g++) {
       if (recvColour[g] === s) {
         recvAt[e] = g - taskBase[d];
+        if (forwardedBy[g] >= 0) forwarded++;
         break;
       }
     }
   }
+  return forwarded;
 }
 
 export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Placement, routes: StreamRoute[], opts: EstimateOptions): StepEstimate {
@@ -517,7 +525,6 @@ class StepRun {
     this.fwdTail = new Float64Array(nTasks);
     this.rampFree = new Float64Array(nTiles);
     this.running = new Uint8Array(nTiles);
-    // A step has an arrival per stream destination (a forwarded one two) and an end per task.
     const destinations = t.dstStart[streams.length];
     this.routed = new Uint8Array(streams.length);
     this.streamLinks = new Float64Array(streams.length);
@@ -525,10 +532,11 @@ class StepRun {
     this.dstExtra = new Float64Array(destinations);
     this.tileOf = placement.tileOf;
     this.taskStartCycles = spec.taskStartCycles;
-    this.q = new EventQueue(destinations + nTasks);
+    // A step's events: its arrivals and an end per task.
+    this.q = new EventQueue(t.arrivals + nTasks);
     this.probes = opts.probeTiles ? new Set(opts.probeTiles) : null;
     const tracking = (this.tracking = opts.criticalPath === true || this.probes !== null || opts.pathTrace !== undefined);
-    this.arr = new Arrivals(tracking, destinations);
+    this.arr = new Arrivals(tracking, t.arrivals);
     const n = tracking ? nTasks : 0;
     this.readyAt = new Float64Array(n);
     this.readyRef = new Int32Array(n).fill(-1);
