@@ -71,25 +71,26 @@ export class PlanBuilder {
   readonly streams: StreamDecl[] = [];
 
   tile(role: string, group: string, tag: TileTag): LogicalTile {
-    const t: LogicalTile = { id: this.tiles.length, role, tag, group, buffers: [], tasks: [] };
+    const t: LogicalTile = { id: this.tiles.length, role: flat(role), tag, group, buffers: [], tasks: [] };
     this.tiles.push(t);
     return t;
   }
 
   buffer(t: LogicalTile, name: string, dtype: BufferDtype, length: number, init: BufferInit, role: BufferDecl['role']): string {
-    if (t.buffers.some((b) => b.name === name)) throw new Error(`plan: buffer ${name} declared twice on ${t.role}`);
-    t.buffers.push({ name, dtype, length, init, role });
+    const buffers = t.buffers;
+    for (let i = 0; i < buffers.length; i++) if (buffers[i].name === name) throw new Error(`plan: buffer ${name} declared twice on ${t.role}`);
+    buffers.push({ name, dtype, length, init, role });
     return name;
   }
 
   stream(src: number[], dst: number[], wavelets: number, kind: StreamKind, label: string): StreamDecl {
-    const s: StreamDecl = { id: this.streams.length, src, dst, wavelets, kind, label };
+    const s: StreamDecl = { id: this.streams.length, src, dst, wavelets, kind, label: flat(label) };
     this.streams.push(s);
     return s;
   }
 
   task(t: LogicalTile, trigger: Trigger, ops: Op[], label: string): Task {
-    const task: Task = { id: t.tasks.length, trigger, ops, label };
+    const task: Task = { id: t.tasks.length, trigger, ops, label: flat(label) };
     t.tasks.push(task);
     return task;
   }
@@ -98,6 +99,16 @@ export class PlanBuilder {
   recv(t: LogicalTile, stream: StreamDecl, into: Slice, ops: Op[], label: string): Task {
     return this.task(t, { on: 'recv', colour: stream.id, count: into.length, into }, ops, label);
   }
+}
+
+/**
+ * `s` as one flat string. A template literal builds a label as a tree of cons strings (`lm_head.red12.3>2` is five of
+ * them); reading a character has V8 flatten it in place, after which the GC drops the tree. A wafer's plan holds
+ * ~10^5 roles and labels.
+ */
+function flat(s: string): string {
+  s.charCodeAt(0);
+  return s;
 }
 
 export const slice = (buf: string, offset: number, length: number): Slice => ({ buf, offset, length });
