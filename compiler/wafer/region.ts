@@ -253,13 +253,29 @@ export interface RowPart {
 
 /** The region's tiles by block row, in tile order (row-major). */
 function regionTiles(p: PlanBuilder, name: string, group: string, tag: Omit<TileTag, 'index'>, grid: BlockGrid): LogicalTile[][] {
+  const tagOf = indexedTag(tag);
   const tiles: LogicalTile[][] = [];
   for (let i = 0; i < grid.gr; i++) {
     const row: LogicalTile[] = [];
-    for (let j = 0; j < grid.gc; j++) row.push(p.tile(`${name}[${i},${j}]`, group, { ...tag, index: [i, j] }));
+    for (let j = 0; j < grid.gc; j++) row.push(p.tile(`${name}[${i},${j}]`, group, tagOf([i, j])));
     tiles.push(row);
   }
   return tiles;
+}
+
+/**
+ * Tags of a region's tiles: `tag` with each tile's index, its keys in `tag`'s order. Not a spread per tile: a spread
+ * that sees tags of many shapes, or runs before V8 keeps feedback for it, gives each copy a hidden class of its own
+ * (~10^4 of them in a layer).
+ */
+function indexedTag(tag: Omit<TileTag, 'index'>): (index: number[]) => TileTag {
+  const { unit, layer, expert } = tag;
+  const keys = Object.keys(tag)
+    .filter((k) => k !== 'index')
+    .join();
+  if (keys === 'unit,layer,expert') return (index) => ({ unit, layer, expert, index });
+  if (keys === 'layer,expert,unit') return (index) => ({ layer, expert, unit, index });
+  return (index) => ({ ...tag, index });
 }
 
 /** One input stream per block column, or per group of columns; shared streams gain the columns' tiles. */
