@@ -196,15 +196,9 @@ function chunkedAttention(ctx: LowerContext, layerIndex: number, g: number, at: 
   for (let c = 0; c < chunks; c++) {
     const t = tiles[c];
     const own = p.recv(t, qStream, sl.q, chunkAttendOps(ctx, sl, { first: c * chunking.positions, positions: chunking.positions }), labels.chunk);
-    const last = mergeChildren(ctx, t, own, children[c].map((x) => up[x]), sl, labels);
-    if (c > 0) {
-      up[c].forEach((st, q) => {
-        last[q].ops.push({ op: 'send', colour: st.id, src: sl.send[q] });
-        // Cut-through: the last child's merge passes each value on as it lands (Task.forwards). Its statistics come
-        // first and the factors before the rows they scale, so each value sent needs only the wavelets before it.
-        if (children[c].length > 0) last[q].forwards = true;
-      });
-    } else finishChunk0(ctx, t, last, oInput, sl, labels.combine);
+    const last = mergeChildren(ctx, t, own, children[c].map((x) => up[x]), sl, labels, c > 0);
+    if (c > 0) up[c].forEach((st, q) => last[q].ops.push({ op: 'send', colour: st.id, src: sl.send[q] }));
+    else finishChunk0(ctx, t, last, oInput, sl, labels.combine);
   }
   return [{ op: 'send', colour: qStream.id, src: slice('qkv', 0, qkvRows) }];
 }
@@ -304,9 +298,11 @@ function chunkAttendOps(ctx: LowerContext, sl: ChunkSlices, window: { first: num
 
 /**
  * Chunk tile `t` receives each child's partial (`ups[n]`: its streams by piece) and merges it into its own (ready
- * after `own`); returns per piece the task after which that piece of its partial covers its subtree.
+ * after `own`); returns per piece the task after which that piece of its partial covers its subtree. Where it
+ * `sends` up, the last child's merge passes each value on as it lands (Task.forwards): its statistics come first and
+ * the factors before the rows they scale, so each value sent needs only the wavelets before it.
  */
-function mergeChildren(ctx: LowerContext, t: LogicalTile, own: Task, ups: StreamDecl[][], sl: ChunkSlices, labels: { recv: string; combine: string }): Task[] {
+function mergeChildren(ctx: LowerContext, t: LogicalTile, own: Task, ups: StreamDecl[][], sl: ChunkSlices, labels: { recv: string; combine: string }, sends: boolean): Task[] {
   const { p, group, hd } = ctx;
   const pieces = sl.send.length;
   const last: Task[] = [];
@@ -324,9 +320,8 @@ function mergeChildren(ctx: LowerContext, t: LogicalTile, own: Task, ups: Stream
       const ops: Op[] = q === 0 ? [{ op: 'attnMerge', stats: sl.stats, other: k.stats, factors: k.factors, numHeads: group }] : [];
       const rows = sl.partRows[q];
       if (rows) ops.push({ op: 'attnMergeRows', out: rows, other: k.rows[q]!, factors: k.factors, numHeads: group, headDim: hd, first: rows.offset - 2 * group });
-      last[q] = p.task(t, { on: 'after', tasks: q === 0 ? [last[q].id, got.id] : [last[q].id, got.id, factorsOf[n].id] }, ops, labels.combine);
       // A piecewise receive: the merge runs on the piece as it lands (Task.streams).
-      last[q].streams = got.id;
+      last[q] = p.merge(t, q === 0 ? [last[q].id, got.id] : [last[q].id, got.id, factorsOf[n].id], got, ops, labels.combine, sends && n === kids.length - 1);
       if (q === 0) factorsOf[n] = last[q];
     }
   }

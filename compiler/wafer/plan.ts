@@ -95,6 +95,19 @@ export class PlanBuilder {
     return task;
   }
 
+  /**
+   * A task on `t` after tasks `after` whose ops take what `got` receives as it lands (Task.streams) and, where
+   * `forwards`, pass it on as they do (Task.forwards). Made with those fields rather than given them later, which would
+   * give each such task a property array of its own besides.
+   */
+  merge(t: LogicalTile, after: number[], got: Task, ops: Op[], label: string, forwards: boolean): Task {
+    const id = t.tasks.length;
+    const trigger: Trigger = { on: 'after', tasks: after };
+    const task: Task = forwards ? { id, trigger, ops, label: flat(label), streams: got.id, forwards } : { id, trigger, ops, label: flat(label), streams: got.id };
+    t.tasks.push(task);
+    return task;
+  }
+
   /** A task on `t` triggered when `stream` delivers `count` wavelets into `into`. */
   recv(t: LogicalTile, stream: StreamDecl, into: Slice, ops: Op[], label: string): Task {
     return this.task(t, { on: 'recv', colour: stream.id, count: into.length, into }, ops, label);

@@ -143,8 +143,8 @@ export interface ReduceUp {
   src: Slice;
   /** The receive buffer for a tile's n-th child. */
   recvBuffer: (n: number) => string;
-  /** Ops merging a child's values (in receive buffer `r`) into the tile's. */
-  merge: (r: string) => Op[];
+  /** Ops merging a child's values (in receive buffer `r`, all `len` of them: `into`) into the tile's. */
+  merge: (r: string, into: Slice) => Op[];
   streamLabel: (child: number, parent: number) => string;
   recvLabel: string;
   mergeLabel: string;
@@ -167,28 +167,30 @@ export function reduceUp(p: PlanBuilder, shape: ReduceShape, tiles: LogicalTile[
     children.push(ch);
     for (const x of ch) up[x] = p.stream([tiles[x].id], [tiles[c].id], o.len, 'reduce', o.streamLabel(x, c));
   }
-  // Receive buffer names by child position (the same on every tile).
-  const recvBuffers: string[] = [];
+  // Receive buffers by child position (the same on every tile).
+  const recv: { name: string; into: Slice }[] = [];
   const out = last.slice();
   for (let c = 0; c < n; c++) {
     const t = tiles[c];
     const ch = children[c];
     for (let m = 0; m < ch.length; m++) {
-      const r = p.buffer(t, (recvBuffers[m] ??= o.recvBuffer(m)), 'f32', o.len, zeros, 'activation');
-      const got = p.recv(t, up[ch[m]], slice(r, 0, o.len), [], o.recvLabel);
-      out[c] = p.task(t, { on: 'after', tasks: [out[c].id, got.id] }, o.merge(r), o.mergeLabel);
+      const r = (recv[m] ??= recvBuffer(o, m));
+      p.buffer(t, r.name, 'f32', o.len, zeros, 'activation');
+      const got = p.recv(t, up[ch[m]], r.into, [], o.recvLabel);
       // A piecewise receive: the merge adds the child's values as they land (Task.streams, fabric/mesh/cost.ts).
-      out[c].streams = got.id;
-    }
-    if (c > 0) {
-      out[c].ops.push({ op: 'send', colour: up[c].id, src: o.src });
       // Cut-through: the last merge passes each value on as its child's lands and is added (Task.forwards), so a
       // level costs its latency rather than the whole partial's serialisation.
-      if (out[c] !== last[c]) out[c].forwards = true;
+      out[c] = p.merge(t, [out[c].id, got.id], got, o.merge(r.name, r.into), o.mergeLabel, c > 0 && m === ch.length - 1);
     }
+    if (c > 0) out[c].ops.push({ op: 'send', colour: up[c].id, src: o.src });
   }
   return out;
 }
+
+const recvBuffer = (o: ReduceUp, m: number) => {
+  const name = o.recvBuffer(m);
+  return { name, into: slice(name, 0, o.len) };
+};
 
 export function buildRegion(
   p: PlanBuilder,
@@ -235,7 +237,7 @@ export function buildRegion(
       len: partialLen,
       src: partial,
       recvBuffer: (n) => `r${n}`,
-      merge: (r) => [{ op: 'add', a: partial, b: slice(r, 0, partialLen), out: partial }],
+      merge: (_, into) => [{ op: 'add', a: partial, b: into, out: partial }],
       streamLabel: (c, j) => `${name}.red${i}.${c}>${j}`,
       ...mergeLabels,
     });
