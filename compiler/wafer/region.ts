@@ -98,16 +98,18 @@ export function reduceCostCycles(shape: ReduceShape, gc: number, wavelets: numbe
  */
 export function forwardedReduceCycles(shape: ReduceShape, gc: number, wavelets: number, hopCycles: number, addCycles: number, levelCycles: number, pace = 1): number {
   if (gc <= 1) return 0;
-  // When the first and last wavelet of tile j's value leave it (children have higher indices in every shape).
-  const first = new Float64Array(gc);
-  const last = new Float64Array(gc);
+  // When the first and last wavelet of tile j's value leave it (children have higher indices in every shape). Plain
+  // arrays: a typed array this long has a buffer outside the heap, costly to make and free for each candidate grid.
+  const first: number[] = new Array<number>(gc).fill(0);
+  const last: number[] = new Array<number>(gc).fill(0);
   let rootReady = 0;
   for (let j = gc - 1; j >= 0; j--) {
     const ch = reduceChildren(shape, j, gc);
     let ready = 0;
     let rampFrom = Infinity;
     let forwarded = false;
-    ch.forEach((c, m) => {
+    for (let m = 0; m < ch.length; m++) {
+      const c = ch[m];
       const lat = Math.abs(c - j) * hopCycles + levelCycles;
       const inFirst = first[c] + lat;
       rampFrom = Math.min(rampFrom, inFirst);
@@ -117,7 +119,7 @@ export function forwardedReduceCycles(shape: ReduceShape, gc: number, wavelets: 
         last[j] = Math.max(first[j] + (wavelets - 1) * Math.max(1, pace), inLast + 1);
         forwarded = true;
       } else ready = Math.max(ready, inLast) + addCycles;
-    });
+    }
     if (j === 0) rootReady = ready;
     else if (!forwarded) {
       first[j] = ready;
