@@ -124,5 +124,6 @@ function flat(s: string): string {
   return s;
 }
 
+/** Slices are values: the lowering shares one object among ops and tiles where they are equal (none is written to). */
 export const slice = (buf: string, offset: number, length: number): Slice => ({ buf, offset, length });
 export const zeros: BufferInit = { kind: 'zeros' };

@@ -189,7 +189,8 @@ export function reduceUp(p: PlanBuilder, shape: ReduceShape, tiles: LogicalTile[
   return out;
 }
 
-const recvBuffer = (o: ReduceUp, m: number) => {
+/** A reduction's receive buffer for a tile's m-th child, and the slice a child's values land in. */
+const recvBuffer = (o: ReduceUp, m: number): { name: string; into: Slice } => {
   const name = o.recvBuffer(m);
   return { name, into: slice(name, 0, o.len) };
 };
@@ -342,7 +343,7 @@ function blockRowMatvecs(b: BlockLowering, row: LogicalTile[], parts: RowPart[])
   const brI = parts[0].rows;
   const partialLen = parts.length * brI;
   // Per part: its tensor rows and its place in the partial, the same for every block of the row.
-  const shared = parts.map((part, k) => ({ part, tensor: b.matrices[part.tensorIndex].tensor, rows: [part.row0, part.row0 + part.rows] as [number, number], y: slice('p', k * brI, part.rows), w: `w${k}`, s: `s${k}` }));
+  const shared = parts.map((part, k): BlockPart => ({ part, tensor: b.matrices[part.tensorIndex].tensor, rows: [part.row0, part.row0 + part.rows], y: slice('p', k * brI, part.rows), w: `w${k}`, s: `s${k}` }));
   const matvecs: Task[] = [];
   for (let j = 0; j < row.length; j++) {
     const t = row[j];
@@ -356,8 +357,20 @@ function blockRowMatvecs(b: BlockLowering, row: LogicalTile[], parts: RowPart[])
   return matvecs;
 }
 
+/** What the blocks of a row share for one part (tensor) of it. */
+interface BlockPart {
+  part: RowPart;
+  tensor: string;
+  /** Its rows of the tensor, and where they lie in the partial sums. */
+  rows: [number, number];
+  y: Slice;
+  /** Its weight and int8 scales buffers. */
+  w: string;
+  s: string;
+}
+
 /** One part's weight buffer (and int8 scales) on block tile `t`, and its matvec. */
-function blockMatvec(b: BlockLowering, t: LogicalTile, col: BlockColumn, s: { part: RowPart; tensor: string; rows: [number, number]; y: Slice; w: string; s: string }): Op {
+function blockMatvec(b: BlockLowering, t: LogicalTile, col: BlockColumn, s: BlockPart): Op {
   const { p, dtype, packedWeightBits: bits } = b;
   const { rows } = s.part;
   const { cols } = col;
