@@ -10,7 +10,7 @@
 // (test/unit/compiler/project/enginePaths2.test.ts).
 import { OptionError } from '../../fabric/errors.js';
 import { opCost } from '../../fabric/mesh/cost.js';
-import type { Op, Task } from '../../fabric/isa/types.js';
+import type { Op, Slice, Task } from '../../fabric/isa/types.js';
 import { slice, zeros, type LogicalTile, type StreamDecl } from '../wafer/plan.js';
 import { COMBINE_SHAPES, reduceChildren, reduceCostCycles, sliceLen, type ReduceShape } from '../wafer/region.js';
 import { fail, type KvChunker, type KvChunking, type LowerContext } from '../wafer/lower/context.js';
@@ -171,79 +171,172 @@ function kvChunking(c: LowerContext, qkNorm: boolean): KvChunking | null {
 
 /** KV head `g`'s attention over chunk tiles (see ProjectionLowering); returns the ops on its attention tile that feed them. */
 function chunkedAttention(ctx: LowerContext, layerIndex: number, g: number, at: LogicalTile, oInput: StreamDecl, chunking: KvChunking): Op[] {
-  const { p, group, hd, kvDtype, qkvRows } = ctx;
+  const { p, qkvRows } = ctx;
   const L = `L${layerIndex}`;
-  const { positions, chunks, reduce, pieces } = chunking;
-  const qLen = group * hd;
-  const partLen = qLen + 2 * group;
+  const { chunks, reduce, pieces } = chunking;
   // q, k and v lie side by side in the attention tile's `qkv`: one multicast carries all three to every chunk (the
   // chunk that holds the step's position is known only at run time).
   const qStream = p.stream([at.id], [], qkvRows, 'broadcast', `${L}.attn.q${g}`);
-  const tiles: LogicalTile[] = [];
+  const tiles = chunkTiles(ctx, L, layerIndex, g, chunking, qStream);
+  const sl = chunkSlices(ctx, chunking);
+  // The partials go up the combine tree in pieces, each added and passed on as soon as it is in: a level costs a
+  // piece, not the whole partial, once the pipeline is full. Indexed by child: its streams to its parent, by piece.
+  const children: number[][] = [];
+  const up: StreamDecl[][] = [];
   for (let c = 0; c < chunks; c++) {
-    const t = p.tile(`${L}.attn.kv${g}.chunk${c}`, `${L}.attn`, { unit: 'kv-chunk', layer: layerIndex, expert: null, index: [g, c] });
+    const ch = reduceChildren(reduce, c, chunks);
+    children.push(ch);
+    for (const x of ch) {
+      const streams: StreamDecl[] = [];
+      for (let q = 0; q < pieces; q++) streams.push(p.stream([tiles[x].id], [tiles[c].id], sl.pieceLen[q], 'reduce', `${L}.attn.kv${g}.red${x}>${c}.${q}`));
+      up[x] = streams;
+    }
+  }
+  const labels = { chunk: `${L}.attn.chunk`, recv: `${L}.attn.combine.recv`, combine: `${L}.attn.combine` };
+  for (let c = 0; c < chunks; c++) {
+    const t = tiles[c];
+    const own = p.recv(t, qStream, sl.q, chunkAttendOps(ctx, sl, { first: c * chunking.positions, positions: chunking.positions }), labels.chunk);
+    const last = mergeChildren(ctx, t, own, children[c].map((x) => up[x]), sl, labels, c > 0);
+    if (c > 0) up[c].forEach((st, q) => last[q].ops.push({ op: 'send', colour: st.id, src: sl.send[q] }));
+    else finishChunk0(ctx, t, last, oInput, sl, labels.combine);
+  }
+  return [{ op: 'send', colour: qStream.id, src: slice('qkv', 0, qkvRows) }];
+}
+
+/** KV head `g`'s chunk tiles, each with its buffers and on q's multicast. */
+function chunkTiles(ctx: LowerContext, L: string, layerIndex: number, g: number, chunking: KvChunking, qStream: StreamDecl): LogicalTile[] {
+  const { p, group, hd, kvDtype, qkvRows } = ctx;
+  const partLen = group * hd + 2 * group;
+  const tiles: LogicalTile[] = [];
+  const role = `${L}.attn.kv${g}.chunk`;
+  const tileGroup = `${L}.attn`;
+  for (let c = 0; c < chunking.chunks; c++) {
+    const t = p.tile(`${role}${c}`, tileGroup, { unit: 'kv-chunk', layer: layerIndex, expert: null, index: [g, c] });
     p.buffer(t, 'q', 'f32', qkvRows, zeros, 'activation');
-    p.buffer(t, 'kc', kvDtype, positions * hd, zeros, 'kv-cache');
-    p.buffer(t, 'vc', kvDtype, positions * hd, zeros, 'kv-cache');
+    p.buffer(t, 'kc', kvDtype, chunking.positions * hd, zeros, 'kv-cache');
+    p.buffer(t, 'vc', kvDtype, chunking.positions * hd, zeros, 'kv-cache');
     p.buffer(t, 'part', 'f32', partLen, zeros, 'activation');
-    if (c === 0) p.buffer(t, 'fin', 'f32', qLen, zeros, 'activation');
+    if (c === 0) p.buffer(t, 'fin', 'f32', group * hd, zeros, 'activation');
     qStream.dst.push(t.id);
     tiles.push(t);
   }
-  // The partials go up the combine tree in pieces, each added and passed on as soon as it is in: a level costs a
-  // piece, not the whole partial, once the pipeline is full.
-  const ps = Math.ceil(partLen / pieces);
-  const up = new Map<number, StreamDecl[]>();
-  for (let c = 0; c < chunks; c++) {
-    for (const ch of reduceChildren(reduce, c, chunks)) up.set(ch, Array.from({ length: pieces }, (_, q) => p.stream([tiles[ch].id], [tiles[c].id], sliceLen(partLen, ps, q), 'reduce', `${L}.attn.kv${g}.red${ch}>${c}.${q}`)));
+  return tiles;
+}
+
+/** Per combine child n and piece q, what its receive and merges read and write: the same on every chunk tile. */
+interface ChildSlices {
+  /** Receive buffer and rescaling factors. */
+  r: string;
+  f: string;
+  factors: Slice;
+  /** The child's statistics, and each piece as received and the rows of it merged. */
+  stats: Slice;
+  into: Slice[];
+  rows: (Slice | null)[];
+}
+
+/** The slices a head's chunk tiles share: all are the same on every chunk (none is written to after lowering). */
+interface ChunkSlices {
+  q: Slice;
+  k: Slice;
+  v: Slice;
+  qRows: Slice;
+  out: Slice;
+  stats: Slice;
+  partLen: number;
+  pieceLen: number[];
+  /** Per piece: the part's rows a merge rescales and adds (null: the piece holds statistics only), and what is sent up. */
+  partRows: (Slice | null)[];
+  send: Slice[];
+  /** Per child position, made as first needed. */
+  child: ChildSlices[];
+}
+
+function chunkSlices(ctx: LowerContext, chunking: KvChunking): ChunkSlices {
+  const { group, hd, qkvRows } = ctx;
+  const qLen = group * hd;
+  const partLen = qLen + 2 * group;
+  const ps = Math.ceil(partLen / chunking.pieces);
+  const pieceLen = Array.from({ length: chunking.pieces }, (_, q) => sliceLen(partLen, ps, q));
+  // A piece's rows start after the statistics (which the first piece holds whole).
+  const rowsFrom = (q: number) => (q === 0 ? 2 * group : q * ps);
+  const partRows = pieceLen.map((len, q) => (q * ps + len > rowsFrom(q) ? slice('part', rowsFrom(q), q * ps + len - rowsFrom(q)) : null));
+  return {
+    q: slice('q', 0, qkvRows),
+    k: slice('q', qLen, hd),
+    v: slice('q', qLen + hd, hd),
+    qRows: slice('q', 0, qLen),
+    out: slice('part', 2 * group, qLen),
+    stats: slice('part', 0, 2 * group),
+    partLen,
+    pieceLen,
+    partRows,
+    send: pieceLen.map((len, q) => slice('part', q * ps, len)),
+    child: [],
+  };
+}
+
+/** The slices of child position `n` (its receive buffer `r{n}`, factors `f{n}`). */
+function childSlices(sl: ChunkSlices, n: number, group: number): ChildSlices {
+  const known = sl.child[n];
+  if (known) return known;
+  const r = `r${n}`;
+  const f = `f${n}`;
+  const rows = sl.partRows.map((rs) => (rs ? slice(r, rs.offset, rs.length) : null));
+  const into = sl.send.map((s) => slice(r, s.offset, s.length));
+  return (sl.child[n] = { r, f, factors: slice(f, 0, 2 * group), stats: slice(r, 0, 2 * group), into, rows });
+}
+
+/** A chunk's own ops on q's arrival: append the new k/v (where its window holds the step's position) and attend. */
+function chunkAttendOps(ctx: LowerContext, sl: ChunkSlices, window: { first: number; positions: number }): Op[] {
+  const { group, hd } = ctx;
+  return [
+    { op: 'kvAppend', k: sl.k, v: sl.v, kCache: 'kc', vCache: 'vc', rowLength: hd, window },
+    { op: 'attention', q: sl.qRows, kCache: 'kc', vCache: 'vc', out: sl.out, numHeads: group, numKvHeads: 1, headDim: hd, stats: sl.stats, window },
+  ];
+}
+
+/**
+ * Chunk tile `t` receives each child's partial (`ups[n]`: its streams by piece) and merges it into its own (ready
+ * after `own`); returns per piece the task after which that piece of its partial covers its subtree. Where it
+ * `sends` up, the last child's merge passes each value on as it lands (Task.forwards): its statistics come first and
+ * the factors before the rows they scale, so each value sent needs only the wavelets before it.
+ */
+function mergeChildren(ctx: LowerContext, t: LogicalTile, own: Task, ups: StreamDecl[][], sl: ChunkSlices, labels: { recv: string; combine: string }, sends: boolean): Task[] {
+  const { p, group, hd } = ctx;
+  const pieces = sl.send.length;
+  const last: Task[] = [];
+  for (let q = 0; q < pieces; q++) last.push(own);
+  const kids = ups.map((_, n) => childSlices(sl, n, group));
+  for (const k of kids) p.buffer(t, k.r, 'f32', sl.partLen, zeros, 'activation');
+  for (const k of kids) p.buffer(t, k.f, 'f32', 2 * group, zeros, 'activation');
+  // Piece by piece (the CE starts the lowest-numbered ready task): piece 0 from every child, then piece 1, …; a
+  // child's first piece merges the statistics and so its factors, which its later pieces wait for.
+  const factorsOf: Task[] = [];
+  for (let q = 0; q < pieces; q++) {
+    for (let n = 0; n < kids.length; n++) {
+      const k = kids[n];
+      const got = p.recv(t, ups[n][q], k.into[q], [], labels.recv);
+      const ops: Op[] = q === 0 ? [{ op: 'attnMerge', stats: sl.stats, other: k.stats, factors: k.factors, numHeads: group }] : [];
+      const rows = sl.partRows[q];
+      if (rows) ops.push({ op: 'attnMergeRows', out: rows, other: k.rows[q]!, factors: k.factors, numHeads: group, headDim: hd, first: rows.offset - 2 * group });
+      // A piecewise receive: the merge runs on the piece as it lands (Task.streams).
+      last[q] = p.merge(t, q === 0 ? [last[q].id, got.id] : [last[q].id, got.id, factorsOf[n].id], got, ops, labels.combine, sends && n === kids.length - 1);
+      if (q === 0) factorsOf[n] = last[q];
+    }
   }
-  const stats = slice('part', 0, 2 * group);
-  tiles.forEach((t, c) => {
-    const window = { first: c * positions, positions };
-    const own = p.recv(t, qStream, slice('q', 0, qkvRows), [
-      { op: 'kvAppend', k: slice('q', qLen, hd), v: slice('q', qLen + hd, hd), kCache: 'kc', vCache: 'vc', rowLength: hd, window },
-      { op: 'attention', q: slice('q', 0, qLen), kCache: 'kc', vCache: 'vc', out: slice('part', 2 * group, qLen), numHeads: group, numKvHeads: 1, headDim: hd, stats, window },
-    ], `${L}.attn.chunk`);
-    const last: Task[] = Array.from({ length: pieces }, () => own);
-    const children = reduceChildren(reduce, c, chunks);
-    const r = children.map((_, n) => p.buffer(t, `r${n}`, 'f32', partLen, zeros, 'activation'));
-    const f = children.map((_, n) => p.buffer(t, `f${n}`, 'f32', 2 * group, zeros, 'activation'));
-    // Piece by piece (the CE starts the lowest-numbered ready task): piece 0 from every child, then piece 1, …; a
-    // child's first piece merges the statistics and so its factors, which its later pieces wait for.
-    const factorsOf: Task[] = [];
-    for (let q = 0; q < pieces; q++) {
-      children.forEach((ch, n) => {
-        const st = up.get(ch)![q];
-        const at = q * ps;
-        const len = st.wavelets;
-        const got = p.recv(t, st, slice(r[n], at, len), [], `${L}.attn.combine.recv`);
-        const factors = slice(f[n], 0, 2 * group);
-        const ops: Op[] = q === 0 ? [{ op: 'attnMerge', stats, other: slice(r[n], 0, 2 * group), factors, numHeads: group }] : [];
-        const from = q === 0 ? 2 * group : at;
-        if (at + len > from) ops.push({ op: 'attnMergeRows', out: slice('part', from, at + len - from), other: slice(r[n], from, at + len - from), factors, numHeads: group, headDim: hd, first: from - 2 * group });
-        last[q] = p.task(t, { on: 'after', tasks: q === 0 ? [last[q].id, got.id] : [last[q].id, got.id, factorsOf[n].id] }, ops, `${L}.attn.combine`);
-        // A piecewise receive: the merge runs on the piece as it lands (Task.streams).
-        last[q].streams = got.id;
-        if (q === 0) factorsOf[n] = last[q];
-      });
-    }
-    if (c > 0) {
-      up.get(c)!.forEach((st, q) => {
-        last[q].ops.push({ op: 'send', colour: st.id, src: slice('part', q * ps, st.wavelets) });
-        // Cut-through: the last child's merge passes each value on as it lands (Task.forwards). Its statistics come
-        // first and the factors before the rows they scale, so each value sent needs only the wavelets before it.
-        if (children.length > 0) last[q].forwards = true;
-      });
-    } else {
-      // Chunk 0 divides the merged rows by the softmax sums and feeds the O region.
-      oInput.src.push(t.id);
-      const ops: Op[] = [{ op: 'attnFinish', stats, rows: slice('part', 2 * group, qLen), out: slice('fin', 0, qLen), numHeads: group, headDim: hd }, { op: 'send', colour: oInput.id, src: slice('fin', 0, qLen) }];
-      const ids = [...new Set(last.map((x) => x.id))];
-      if (ids.length === 1) last[0].ops.push(...ops);
-      else p.task(t, { on: 'after', tasks: ids }, ops, `${L}.attn.combine`);
-    }
-  });
-  return [{ op: 'send', colour: qStream.id, src: slice('qkv', 0, qkvRows) }];
+  return last;
+}
+
+/** Chunk 0 divides the merged rows by the softmax sums and feeds the O region. */
+function finishChunk0(ctx: LowerContext, t: LogicalTile, last: Task[], oInput: StreamDecl, sl: ChunkSlices, label: string): void {
+  const { group, hd } = ctx;
+  const qLen = group * hd;
+  oInput.src.push(t.id);
+  const ops: Op[] = [{ op: 'attnFinish', stats: sl.stats, rows: sl.out, out: slice('fin', 0, qLen), numHeads: group, headDim: hd }, { op: 'send', colour: oInput.id, src: slice('fin', 0, qLen) }];
+  const ids = [...new Set(last.map((x) => x.id))];
+  if (ids.length === 1) last[0].ops.push(...ops);
+  else ctx.p.task(t, { on: 'after', tasks: ids }, ops, label);
 }
 
 /** The projection's KV chunker: the plan for a model's KV heads, and each chunked head's tiles. */

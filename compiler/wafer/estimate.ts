@@ -3,13 +3,13 @@
 // for every transfer. It is the mesh engine without wavelets: no link contention and no queue back-pressure, which is
 // what the mesh run adds. The projection evaluates real-size models with this same function.
 import type { FabricSpec } from '../../fabric/spec/schema.js';
-import { embedSlice, type Op } from '../../fabric/isa/types.js';
+import { embedSlice, type Op, type Task } from '../../fabric/isa/types.js';
 import { forwardPace, opCost, opCycles, streamArrivalCycles, streamedOpCycles, tileOpContext, type OpContext } from '../../fabric/mesh/cost.js';
 import { OPPOSITE_PORT, neighbour } from '../../fabric/geometry.js';
-import { flattenTasks } from '../../fabric/mesh/taskGraph.js';
+import { TRIG_START, flattenTasksAndOps, type TaskGraph, type TaskOps } from '../../fabric/mesh/taskGraph.js';
 import type { Lowered } from './lower.js';
 import type { Placement } from './place.js';
-import type { LogicalTile, StreamKind } from './plan.js';
+import type { LogicalTile, StreamDecl, StreamKind } from './plan.js';
 import type { StreamRoute } from './route.js';
 
 export interface StepEstimate {
@@ -62,18 +62,18 @@ export interface EstimateOptions {
 }
 
 /**
- * The OpContext of fabric/mesh/cost.ts's tileOpContext, looking a buffer's dtype up by a scan of the tile's few
- * buffers instead of building a Map per tile (a full wafer has ~10^5 tiles).
+ * The OpContext of fabric/mesh/cost.ts's tileOpContext for whichever tile `tile` names, looking a buffer's dtype up
+ * by a scan of the tile's few buffers: one context re-aimed per op instead of a Map or a closure per tile (a full
+ * wafer has ~10^5 tiles).
  */
-function scanContext(tile: Pick<LogicalTile, 'buffers'>, position: number): OpContext {
-  const buffers = tile.buffers;
-  return {
-    position,
-    dtypeOf(buf: string) {
-      for (let i = 0; i < buffers.length; i++) if (buffers[i].name === buf) return buffers[i].dtype;
-      return tileOpContext(tile, position).dtypeOf(buf);
-    },
-  };
+class ScanContext implements OpContext {
+  tile: Pick<LogicalTile, 'buffers'> | null = null;
+  constructor(readonly position: number) {}
+  dtypeOf(buf: string) {
+    const buffers = this.tile!.buffers;
+    for (let i = 0; i < buffers.length; i++) if (buffers[i].name === buf) return buffers[i].dtype;
+    return tileOpContext(this.tile!, this.position).dtypeOf(buf);
+  }
 }
 
 const CAUSE = Object.fromEntries(PATH_CAUSES.map((c, i) => [c, i])) as Record<PathCause, number>;
@@ -93,7 +93,7 @@ function streamCause(kind: StreamKind, destinations: number): number {
  * deterministic. Items are int32 (the estimate's event codes). Not the engine's WakeHeap (fabric/mesh/engine.ts),
  * which breaks ties by tile id: each tie order is part of what its user reports, so one shared heap would change one.
  */
-class EventQueue {
+class SeqHeap {
   private times = new Float64Array(1024);
   private seqs = new Int32Array(1024);
   private items = new Int32Array(1024);
@@ -104,12 +104,15 @@ class EventQueue {
   get size(): number {
     return this.n;
   }
+  /** The earliest event's time (with size > 0). */
+  peekTime(): number {
+    return this.times[0];
+  }
   push(time: number, item: number): void {
     if (this.n === this.times.length) {
-      const grow = <A extends Float64Array | Int32Array>(old: A, next: A): A => (next.set(old), next);
-      this.times = grow(this.times, new Float64Array(2 * this.n));
-      this.seqs = grow(this.seqs, new Int32Array(2 * this.n));
-      this.items = grow(this.items, new Int32Array(2 * this.n));
+      this.times = grown(this.times, 2 * this.n);
+      this.seqs = grown(this.seqs, 2 * this.n);
+      this.items = grown(this.items, 2 * this.n);
     }
     const times = this.times;
     const seqs = this.seqs;
@@ -161,371 +164,695 @@ class EventQueue {
   }
 }
 
-// Longer than ~150 lines on purpose: the event loop and the critical-path walk share some thirty typed arrays and
-// closures over them; a full wafer's stage has ~10^5 tasks, and passing them through objects or helper calls costs
-// the projection its speed (`wafer bench project`).
+/** Integer times below this go to EventQueue's buckets (at most 32 MiB of them); later or fractional ones to its heap. */
+const BUCKET_LIMIT = 1 << 22;
+
+/**
+ * The events in (time, insertion) order, as SeqHeap orders them, but a FIFO per integer time (a step's times are
+ * whole cycles, ~10^4 distinct ones for ~10^5 events): a push and a pop cost O(1) but for the scan over empty times,
+ * a few times cheaper than a heap of 10^4 events. Other times (fractional, negative, huge) go to a SeqHeap; no time
+ * is in both, so ties never cross between them.
+ */
+class EventQueue {
+  /** FIFO per time t: head[t] (-1: empty) … tail[t], linked by next[] over push numbers; items[] by push number. */
+  private head = new Int32Array(1024).fill(-1);
+  private tail = new Int32Array(1024);
+  private next: Int32Array;
+  private items: Int32Array;
+  private pushes = 0;
+  private inBuckets = 0;
+  /** No bucket below this is occupied. */
+  private low = 0;
+  private heap = new SeqHeap();
+  /** The time of the event the last pop returned. */
+  time = 0;
+  /** `expected`: about how many events there will be (they grow past it as needed). */
+  constructor(expected: number) {
+    this.next = new Int32Array(Math.max(16, expected));
+    this.items = new Int32Array(this.next.length);
+  }
+  get size(): number {
+    return this.inBuckets + this.heap.size;
+  }
+  push(time: number, item: number): void {
+    if (!(Number.isInteger(time) && time >= 0 && time < BUCKET_LIMIT)) {
+      this.heap.push(time, item);
+      return;
+    }
+    if (time >= this.head.length) this.growTimes(time);
+    const p = this.pushes++;
+    if (p === this.items.length) {
+      this.next = grown(this.next, 2 * p);
+      this.items = grown(this.items, 2 * p);
+    }
+    this.items[p] = item;
+    this.next[p] = -1;
+    if (this.head[time] < 0) this.head[time] = p;
+    else this.next[this.tail[time]] = p;
+    this.tail[time] = p;
+    this.inBuckets++;
+    if (time < this.low) this.low = time;
+  }
+  /** Removes the earliest event; returns its item (its time is in `time`). */
+  pop(): number {
+    if (this.inBuckets > 0) {
+      const head = this.head;
+      let t = this.low;
+      while (head[t] < 0) t++;
+      this.low = t;
+      if (!(this.heap.size > 0 && this.heap.peekTime() < t)) {
+        const p = head[t];
+        head[t] = this.next[p];
+        this.inBuckets--;
+        this.time = t;
+        return this.items[p];
+      }
+    }
+    const item = this.heap.pop();
+    this.time = this.heap.time;
+    return item;
+  }
+  private growTimes(time: number): void {
+    let n = this.head.length;
+    while (n <= time) n *= 2;
+    const head = new Int32Array(n).fill(-1);
+    head.set(this.head);
+    this.head = head;
+    this.tail = grown(this.tail, n);
+  }
+}
+
+/** A copy of `a` in a longer array of its kind. */
+function grown<A extends Float64Array | Int32Array | Uint8Array>(a: A, length: number): A {
+  const b = new (a.constructor as new (n: number) => A)(length);
+  b.set(a);
+  return b;
+}
+
+/**
+ * The step's arrivals, in columns grown by doubling (a stage has ~10^5: growing arrays of numbers cost collections).
+ * Arrival a: `wavelets` of `stream` at `tile` for its recv task `task` (a local id, -1: none waits), the last landing at
+ * `time`; `isFirst` 1 where it is a forwarded stream's first wavelet (which readies the forwarding task). With
+ * `tracking`, for the critical path: the sending task and its op, when that op issued and when the ramp began.
+ */
+class Arrivals {
+  n = 0;
+  tile: Int32Array;
+  stream: Int32Array;
+  task: Int32Array;
+  wavelets: Int32Array;
+  isFirst: Uint8Array;
+  time: Float64Array;
+  sender: Int32Array;
+  op: Int32Array;
+  issue: Float64Array;
+  start: Float64Array;
+  /** `expected`: about how many arrivals there will be (they grow past it as needed). */
+  constructor(
+    readonly tracking: boolean,
+    expected: number,
+  ) {
+    const n = Math.max(16, expected);
+    this.tile = new Int32Array(n);
+    this.stream = new Int32Array(n);
+    this.task = new Int32Array(n);
+    this.wavelets = new Int32Array(n);
+    this.isFirst = new Uint8Array(n);
+    this.time = new Float64Array(n);
+    const m = tracking ? n : 0;
+    this.sender = new Int32Array(m);
+    this.op = new Int32Array(m);
+    this.issue = new Float64Array(m);
+    this.start = new Float64Array(m);
+  }
+  /** Records an arrival; returns its number. */
+  add(tile: number, stream: number, task: number, time: number, isFirst: number, wavelets: number, sender: number, op: number, issue: number, start: number): number {
+    const a = this.n++;
+    if (a === this.tile.length) this.grow(2 * a);
+    this.tile[a] = tile;
+    this.stream[a] = stream;
+    this.task[a] = task;
+    this.wavelets[a] = wavelets;
+    this.isFirst[a] = isFirst;
+    this.time[a] = time;
+    if (this.tracking) {
+      this.sender[a] = sender;
+      this.op[a] = op;
+      this.issue[a] = issue;
+      this.start[a] = start;
+    }
+    return a;
+  }
+  /** When arrival a's first wavelet landed. */
+  first(a: number): number {
+    return this.time[a] - (this.wavelets[a] - 1);
+  }
+  private grow(n: number): void {
+    this.tile = grown(this.tile, n);
+    this.stream = grown(this.stream, n);
+    this.task = grown(this.task, n);
+    this.wavelets = grown(this.wavelets, n);
+    this.isFirst = grown(this.isFirst, n);
+    this.time = grown(this.time, n);
+    if (!this.tracking) return;
+    this.sender = grown(this.sender, n);
+    this.op = grown(this.op, n);
+    this.issue = grown(this.issue, n);
+    this.start = grown(this.start, n);
+  }
+}
+
+/** The middle of the tiles holding an embed op (-1: none): the one tile whose embed sends in a step. */
+function middleEmbedTile(tiles: readonly LogicalTile[]): number {
+  const embedTiles: number[] = [];
+  for (let t = 0; t < tiles.length; t++) if (tiles[t].tasks.some((k) => k.ops.some((o) => o.op === 'embed'))) embedTiles.push(t);
+  return embedTiles[Math.floor(embedTiles.length / 2)] ?? -1;
+}
+
+/**
+ * The plan flattened into typed arrays (a full wafer's stage has ~10^5 tasks: walking its objects once instead of at
+ * every event is most of the estimate's speed). Task k of tile t is g = taskBase[t] + k, its ops
+ * ops[opStart[g] .. opStart[g + 1] - 1] (the task graph, fabric/mesh/taskGraph.ts; each op object is first read when
+ * its task runs). Streams' destinations: entry e = dstStart[s] + i is destination i of stream s, recvAt[e] the recv
+ * task (local id) the stream wakes there, the first on that tile waiting for it, as the engine's router delivers
+ * (-1: none).
+ *
+ * A class, and so are the graph and StepRun: V8 tracks the type of each field of a class's instances from the first,
+ * while an object literal's second evaluation forgets them and discards the optimised code of every function that
+ * read one (in a projection, from its second stage on). One hot loop per function: V8 compiles a hot loop on the spot
+ * (on-stack replacement), and a function whose later loops have not run yet is compiled again for each.
+ */
+class PlanTables {
+  readonly graph: TaskGraph & TaskOps;
+  readonly dstStart: Int32Array;
+  readonly dstTile: Int32Array;
+  readonly recvAt: Int32Array;
+  /** The arrivals a step has: one per destination, and another for each destination's first wavelet it forwards. */
+  readonly arrivals: number;
+  constructor(tiles: readonly LogicalTile[], streams: readonly StreamDecl[]) {
+    this.graph = flattenTasksAndOps(tiles);
+    this.dstStart = destinationStarts(streams);
+    const destinations = this.dstStart[streams.length];
+    this.dstTile = new Int32Array(destinations);
+    this.recvAt = new Int32Array(destinations).fill(-1);
+    this.arrivals = destinations + streamsTables(this, streams);
+  }
+}
+
+/** Fills the streams' destinations; returns how many of them forward. */
+function streamsTables(t: PlanTables, streams: readonly StreamDecl[]): number {
+  let forwarded = 0;
+  for (let s = 0; s < streams.length; s++) forwarded += streamTables(t, s, streams[s].dst);
+  return forwarded;
+}
+
+function destinationStarts(streams: readonly StreamDecl[]): Int32Array {
+  const dstStart = new Int32Array(streams.length + 1);
+  for (let s = 0; s < streams.length; s++) dstStart[s + 1] = dstStart[s] + streams[s].dst.length;
+  return dstStart;
+}
+
+/** Stream s's destinations (`dst`) into `t`, each with the recv task it wakes; returns how many of them forward. */
+function streamTables(t: PlanTables, s: number, dst: readonly number[]): number {
+  const { taskBase, recvColour, forwardedBy } = t.graph;
+  const { dstTile, recvAt } = t;
+  let forwarded = 0;
+  for (let i = 0; i < dst.length; i++) {
+    const d = dst[i];
+    const e = t.dstStart[s] + i;
+    dstTile[e] = d;
+    for (let g = taskBase[d]; g < taskBase[d + 1]; g++) {
+      if (recvColour[g] === s) {
+        recvAt[e] = g - taskBase[d];
+        if (forwardedBy[g] >= 0) forwarded++;
+        break;
+      }
+    }
+  }
+  return forwarded;
+}
+
 export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Placement, routes: StreamRoute[], opts: EstimateOptions): StepEstimate {
-  const { tiles, streams } = lowered.plan;
-  const width = placement.width;
-  const nTiles = tiles.length;
-  // Per-tile op contexts, built when a tile first runs a task (a full wafer has ~10^5 tiles).
-  const ctxs: (OpContext | undefined)[] = new Array(nTiles);
-  const ctxOf = (tile: number): OpContext => (ctxs[tile] ??= scanContext(tiles[tile], opts.position));
-  const extraTo = (route: StreamRoute, dstMesh: number): number => {
-    const extra = opts.linkExtraLatencyCycles;
+  const run = new StepRun(spec, lowered, placement, routes, opts);
+  run.run();
+  return run.result();
+}
+
+/**
+ * One step's event simulation and its critical path. A class at module level, not closures in estimateStep: the
+ * methods' optimised code then serves every stage a projection times (closures made per call are recompiled per
+ * call, ~0.3 s of a cold projection), and each method is small enough to compile early.
+ */
+class StepRun {
+  private readonly tiles: LogicalTile[];
+  private readonly streams: StreamDecl[];
+  private readonly ctx: ScanContext;
+  private readonly choose: (k: number, experts: number) => number[];
+  // The plan's tables (PlanTables, TaskGraph), each in a field of its own (one load in the hot paths).
+  private readonly taskBase: Int32Array;
+  private readonly taskTile: Int32Array;
+  private readonly trigger: Uint8Array;
+  private readonly depStart: Int32Array;
+  private readonly deps: Int32Array;
+  private readonly opBase: Int32Array;
+  private readonly opRef: Op[];
+  private readonly recvCount: Int32Array;
+  private readonly dstStart: Int32Array;
+  private readonly dstTile: Int32Array;
+  private readonly recvAt: Int32Array;
+  private readonly streamsFrom: Int32Array;
+  private readonly streamOps: Int32Array;
+  private readonly forwards: Uint8Array;
+  private readonly forwardedBy: Int32Array;
+  /** Joins each task still waits for. */
+  private readonly remaining: Int32Array;
+  /** Only one embedding tile sends per step (the one owning the token): the middle one, found when an embed runs. */
+  private embedSender: number | undefined;
+  /** Op cycles, computed the first time the op runs (NaN until then). */
+  private readonly opCyc: Float64Array;
+  /** What a piecewise receive's ops were charged (NaN: their full cycles), for the critical path. */
+  private readonly opCharged: Float64Array;
+  // Ready tasks of a tile: readyCount per task (an arrival may make a task ready more than once); the CE starts the
+  // lowest ready id, found by a scan from lowReady (no ready task of the tile has a lower id).
+  private readonly readyCount: Int32Array;
+  private readonly readyTotal: Int32Array;
+  private readonly lowReady: Int32Array;
+  private readonly ceFree: Float64Array;
+  // Piecewise receives (fabric/mesh/cost.ts streamedOpCycles): when each recv task's first wavelet lands, when a
+  // task's inputs other than its stream are in, and when each CE last ended a task with ops.
+  private readonly recvFirst: Float64Array;
+  private readonly otherDone: Float64Array;
+  private readonly workFree: Float64Array;
+  // Forwarding sends (Task.forwards): when a forwarded recv task's stream lands, first and last wavelet (set when it
+  // is sent); and what a forwarding task's end waited for its stream's last wavelet beyond its ops (for the path).
+  private readonly fwdFirst: Float64Array;
+  private readonly fwdLast: Float64Array;
+  private readonly fwdTail: Float64Array;
+  private readonly rampFree: Float64Array;
+  private readonly running: Uint8Array;
+  // Each stream's route as the sends read it, taken at its first send: the links it uses, and each destination
+  // entry's hops and remap bypass cycles.
+  private readonly routed: Uint8Array;
+  private readonly streamLinks: Float64Array;
+  private readonly dstHops: Float64Array;
+  private readonly dstExtra: Float64Array;
+  private readonly tileOf: Int32Array;
+  private readonly taskStartCycles: number;
+  /** Events carry a number: an arrival a as 2a, the end of task g as 2g + 1 (no object per event). */
+  private readonly q: EventQueue;
+  private readonly arr: Arrivals;
+  private waveletsSent = 0;
+  private waveletHops = 0;
+  private end = 0;
+  private endRef = -1;
+  // Critical path (opts.criticalPath / probeTiles): each task run records what it waited for last — the event that
+  // made it ready or the CE's previous task — and each arrival the send behind it; the path is walked back afterwards.
+  private readonly probes: Set<number> | null;
+  private readonly tracking: boolean;
+  private readonly readyAt: Float64Array;
+  private readonly readyRef: Int32Array;
+  private readonly startAt: Float64Array;
+  private readonly predAt: Float64Array;
+  private readonly predRef: Int32Array;
+  private readonly lastTask: Int32Array;
+  private readonly firstArrivalRef = new Map<number, number>();
+  private readonly streamClass = new Map<number, number>();
+
+  constructor(
+    private readonly spec: FabricSpec,
+    lowered: Lowered,
+    private readonly placement: Placement,
+    private readonly routes: StreamRoute[],
+    private readonly opts: EstimateOptions,
+  ) {
+    const { tiles, streams } = lowered.plan;
+    this.tiles = tiles;
+    this.streams = streams;
+    this.ctx = new ScanContext(opts.position);
+    this.choose = opts.expertChoice ?? ((k: number) => Array.from({ length: k }, (_, i) => i));
+    const t = new PlanTables(tiles, streams);
+    const nTiles = tiles.length;
+    const g = t.graph;
+    this.taskBase = g.taskBase;
+    this.taskTile = g.taskTile;
+    this.trigger = g.trigger;
+    this.depStart = g.depStart;
+    this.deps = g.deps;
+    this.recvCount = g.recvCount;
+    this.dstStart = t.dstStart;
+    this.dstTile = t.dstTile;
+    this.recvAt = t.recvAt;
+    this.streamsFrom = g.streams;
+    this.streamOps = g.streamOps;
+    this.forwards = g.forwards;
+    this.forwardedBy = g.forwardedBy;
+    this.remaining = g.afterNeed.slice();
+    this.opBase = g.opStart;
+    this.opRef = g.ops;
+    const nTasks = g.taskBase[nTiles];
+    const nOps = g.opStart[nTasks];
+    this.opCyc = new Float64Array(nOps).fill(NaN);
+    this.opCharged = new Float64Array(nOps).fill(NaN);
+    this.readyCount = new Int32Array(nTasks);
+    this.readyTotal = new Int32Array(nTiles);
+    this.lowReady = g.taskBase.slice(1);
+    this.ceFree = new Float64Array(nTiles);
+    this.recvFirst = new Float64Array(nTasks);
+    this.otherDone = new Float64Array(nTasks);
+    this.workFree = new Float64Array(nTiles);
+    this.fwdFirst = new Float64Array(nTasks);
+    this.fwdLast = new Float64Array(nTasks);
+    this.fwdTail = new Float64Array(nTasks);
+    this.rampFree = new Float64Array(nTiles);
+    this.running = new Uint8Array(nTiles);
+    const destinations = t.dstStart[streams.length];
+    this.routed = new Uint8Array(streams.length);
+    this.streamLinks = new Float64Array(streams.length);
+    this.dstHops = new Float64Array(destinations);
+    this.dstExtra = new Float64Array(destinations);
+    this.tileOf = placement.tileOf;
+    this.taskStartCycles = spec.taskStartCycles;
+    // A step's events: its arrivals and an end per task.
+    this.q = new EventQueue(t.arrivals + nTasks);
+    this.probes = opts.probeTiles ? new Set(opts.probeTiles) : null;
+    const tracking = (this.tracking = opts.criticalPath === true || this.probes !== null || opts.pathTrace !== undefined);
+    this.arr = new Arrivals(tracking, t.arrivals);
+    const n = tracking ? nTasks : 0;
+    this.readyAt = new Float64Array(n);
+    this.readyRef = new Int32Array(n).fill(-1);
+    this.startAt = new Float64Array(n);
+    this.predAt = new Float64Array(n);
+    this.predRef = new Int32Array(n).fill(-1);
+    this.lastTask = new Int32Array(tracking ? nTiles : 0).fill(-1);
+  }
+
+  run(): void {
+    this.readyStarts();
+    for (let t = 0; t < this.tiles.length; t++) this.startNext(t, 0);
+    this.drain();
+  }
+
+  /** Handles the events in time order until none is left. */
+  private drain(): void {
+    const q = this.q;
+    while (q.size > 0) {
+      const item = q.pop();
+      const time = q.time;
+      this.end = Math.max(this.end, time);
+      if (time >= this.end) this.endRef = item;
+      if ((item & 1) === 0) this.arrived(item / 2, time);
+      else this.ended((item - 1) / 2, time);
+    }
+  }
+
+  private readyStarts(): void {
+    const trigger = this.trigger;
+    const taskTile = this.taskTile;
+    for (let g = 0; g < trigger.length; g++) if (trigger[g] === TRIG_START) this.makeReady(taskTile[g], g);
+  }
+
+  /** Arrival a's event: it readies its recv task (or, a forwarded stream's first wavelet, the forwarding task). */
+  private arrived(a: number, time: number): void {
+    const arr = this.arr;
+    const tile = arr.tile[a];
+    const id = arr.task[a];
+    if (id < 0) throw new Error(`estimate: stream ${this.streams[arr.stream[a]].label} arrives at ${this.tiles[tile].role} with no task waiting`);
+    const g = this.taskBase[tile] + id;
+    if (arr.isFirst[a] === 1) {
+      const f = this.forwardedBy[g];
+      if (--this.remaining[f] === 0) this.readyBy(tile, f, time, 2 * a);
+      this.startNext(tile, time);
+      return;
+    }
+    this.recvFirst[g] = arr.first(a);
+    const probes = this.probes;
+    if (probes && probes.has(tile) && !this.firstArrivalRef.has(tile)) this.firstArrivalRef.set(tile, a);
+    this.readyBy(tile, g, time, 2 * a);
+    this.startNext(tile, time);
+  }
+
+  /** Task g's end: its CE is free, and the join tasks waiting on it count it. */
+  private ended(g: number, time: number): void {
+    const tile = this.taskTile[g];
+    this.running[tile] = 0;
+    if (this.opBase[g + 1] > this.opBase[g]) this.workFree[tile] = time;
+    const { depStart, deps } = this;
+    const streamsFrom = this.streamsFrom;
+    const otherDone = this.otherDone;
+    for (let i = depStart[g]; i < depStart[g + 1]; i++) {
+      const dep = deps[i];
+      if (streamsFrom[dep] !== g && time > otherDone[dep]) otherDone[dep] = time;
+      // A forwarding task counted its stream's recv task at the stream's first wavelet.
+      if (this.forwards[dep] === 1 && streamsFrom[dep] === g) continue;
+      if (--this.remaining[dep] === 0) this.readyBy(tile, dep, time, 2 * g + 1);
+    }
+    this.startNext(tile, time);
+  }
+
+  private makeReady(tile: number, g: number): void {
+    this.readyCount[g]++;
+    this.readyTotal[tile]++;
+    if (g < this.lowReady[tile]) this.lowReady[tile] = g;
+  }
+
+  /** Readies task g of `tile`, made ready at `time` by event `item` (which the critical path walks back through). */
+  private readyBy(tile: number, g: number, time: number, item: number): void {
+    this.makeReady(tile, g);
+    if (this.tracking) {
+      this.readyAt[g] = time;
+      this.readyRef[g] = item;
+    }
+  }
+
+  /** Starts the tile's lowest ready task if its CE is idle: charges its ops, issues its sends, queues its end. */
+  private startNext(tile: number, now: number): void {
+    if (this.running[tile] || this.readyTotal[tile] === 0) return;
+    const readyCount = this.readyCount;
+    let g = this.lowReady[tile];
+    while (readyCount[g] === 0) g++;
+    readyCount[g]--;
+    this.readyTotal[tile]--;
+    this.lowReady[tile] = g;
+    const t0 = Math.max(now, this.ceFree[tile]);
+    if (this.tracking) this.trackStart(tile, g, t0);
+    let t = this.runOps(tile, g, t0, t0 + this.taskStartCycles);
+    const from = this.streamsFrom[g];
+    if (this.forwards[g] === 1 && this.fwdLast[from] + 1 > t) {
+      // A forwarding task ends a cycle after its stream's last wavelet (the add of the last element).
+      if (this.tracking) this.fwdTail[g] = this.fwdLast[from] + 1 - t;
+      t = this.fwdLast[from] + 1;
+    }
+    this.running[tile] = 1;
+    this.ceFree[tile] = t;
+    this.q.push(t, 2 * g + 1);
+  }
+
+  /** The later of what made task g ready and the CE's previous task is its predecessor on the path. */
+  private trackStart(tile: number, g: number, t0: number): void {
+    const r = this.readyAt[g];
+    const ceFree = this.ceFree[tile];
+    this.startAt[g] = t0;
+    this.predAt[g] = Math.max(r, ceFree);
+    this.predRef[g] = r >= ceFree ? this.readyRef[g] : this.lastTask[tile] >= 0 ? 2 * this.lastTask[tile] + 1 : -1;
+    this.lastTask[tile] = g;
+  }
+
+  /**
+   * Runs task g's ops from cycle t (it started at t0) and issues their sends; returns when the last ends. A forwarding
+   * task runs its streamed ops as the wavelets land (each costs its setup and last element here); its sends' wavelet
+   * i leaves a cycle after the stream's wavelet i lands (the engine's gate), the first no earlier than a cycle after
+   * the first (the stream's wavelets land one a cycle, as sent).
+   */
+  private runOps(tile: number, g: number, t0: number, t: number): number {
+    const spec = this.spec;
+    const opRef = this.opRef;
+    const opCyc = this.opCyc;
+    const from = this.streamsFrom[g];
+    const streamOps = this.streamOps[g];
+    const fwd = this.forwards[g] === 1;
+    let credit = fwd ? Infinity : from >= 0 && streamOps > 0 ? Math.max(0, t0 - Math.max(this.recvFirst[from], this.otherDone[g], this.workFree[tile])) : 0;
+    let streamed = 0;
+    const first = this.opBase[g];
+    const last = this.opBase[g + 1];
+    for (let o = first; o < last; o++) {
+      const op = opRef[o];
+      const i = o - first;
+      let c = opCyc[o];
+      if (c !== c) c = opCyc[o] = opCycles(spec, op, this.ctxOf(tile));
+      if (i < streamOps) streamed += c;
+      if (credit > 0) {
+        if (i < streamOps) {
+          const charged = streamedOpCycles(spec, c, credit);
+          credit -= c - charged;
+          c = this.opCharged[o] = charged;
+        } else credit = 0;
+      }
+      t += c;
+      if (op.op === 'send') {
+        if (op.colour >= 0) this.send(tile, op.colour, op.src.length, t, g, i, fwd ? this.fwdFirst[from] + 1 : 0, fwd ? forwardPace(spec, streamed, streamOps, this.recvCount[from]) : 1);
+      } else if (op.op === 'embed' || op.op === 'dispatch') this.issueOtherSends(tile, op, t, g, i);
+    }
+    return t;
+  }
+
+  private ctxOf(tile: number): OpContext {
+    this.ctx.tile = this.tiles[tile];
+    return this.ctx;
+  }
+
+  /**
+   * Sends `wavelets` of `stream` from `tile`, its op issuing at `issue` (task g's op opIndex): the ramp takes them
+   * one a cycle from when it is free, no earlier than `gateFrom`; a forwarding send slower than its merges' `pace`
+   * (cost.ts forwardPace) spreads its wavelets out. Queues an arrival at each destination.
+   */
+  private send(tile: number, stream: number, wavelets: number, issue: number, g: number, opIndex: number, gateFrom: number, pace: number): void {
+    const start = Math.max(issue, this.rampFree[tile], gateFrom);
+    const slow = pace > 1 ? Math.ceil((wavelets - 1) * (pace - 1)) : 0;
+    this.rampFree[tile] = start + wavelets + slow;
+    if (this.routed[stream] === 0) this.route(stream);
+    this.waveletsSent += wavelets;
+    this.waveletHops += wavelets * this.streamLinks[stream];
+    const { dstStart, dstTile, recvAt, dstHops, dstExtra, taskBase } = this;
+    for (let e = dstStart[stream]; e < dstStart[stream + 1]; e++) {
+      const d = dstTile[e];
+      const arrive = start + streamArrivalCycles(this.spec, dstHops[e], wavelets, dstExtra[e]) + slow;
+      const id = recvAt[e];
+      if (id >= 0 && this.forwardedBy[taskBase[d] + id] >= 0) {
+        // A forwarded receive: its first wavelet readies the forwarding task (an event of its own).
+        this.fwdFirst[taskBase[d] + id] = arrive - (wavelets - 1);
+        this.fwdLast[taskBase[d] + id] = arrive;
+        this.arrival(d, stream, id, arrive - (wavelets - 1), 1, g, opIndex, issue, start, 1);
+      }
+      this.arrival(d, stream, id, arrive, 0, g, opIndex, issue, start, wavelets);
+    }
+  }
+
+  /** Takes stream's route as its sends read it: the links it uses, and each destination's hops and bypass cycles. */
+  private route(stream: number): void {
+    const r = this.routes[stream];
+    this.streamLinks[stream] = r.linkCount ?? r.links.length;
+    for (let e = this.dstStart[stream]; e < this.dstStart[stream + 1]; e++) {
+      const mesh = this.tileOf[this.dstTile[e]];
+      this.dstHops[e] = r.hopsTo.get(mesh) ?? r.maxHops;
+      this.dstExtra[e] = this.extraTo(r, mesh);
+    }
+    this.routed[stream] = 1;
+  }
+
+  /** Records an arrival of `wavelets` of `stream` at tile d (its last at `time`) and queues its event. */
+  private arrival(d: number, stream: number, id: number, time: number, first: number, g: number, opIndex: number, issue: number, start: number, wavelets: number): void {
+    this.q.push(time, 2 * this.arr.add(d, stream, id, time, first, wavelets, g, opIndex, issue, start));
+  }
+
+  /** Remap bypass cycles on a route's last straight run into `dstMesh`. */
+  private extraTo(route: StreamRoute, dstMesh: number): number {
+    const extra = this.opts.linkExtraLatencyCycles;
     if (!extra) return 0;
     let sum = 0;
     for (let t = dstMesh; ; ) {
       const e = route.entries.get(t);
       if (!e || e.length !== 1 || e[0].from === 0) break;
-      const prev = neighbour(t, e[0].from, width, placement.height);
+      const prev = neighbour(t, e[0].from, this.placement.width, this.placement.height);
       sum += extra[prev * 5 + OPPOSITE_PORT[e[0].from]];
       t = prev;
     }
     return sum;
-  };
-  // The plan flattened into typed arrays in one pass (a full wafer's stage has ~10^5 tasks: walking its objects once
-  // instead of at every event is most of this function's speed). Task k of tile t is g = taskBase[t] + k (the task
-  // graph, fabric/mesh/taskGraph.ts); its ops are opBase[g] .. opBase[g + 1] - 1 of opRef. remaining: joins still to
-  // complete; dependents (CSR): the join tasks that wait on each task; recvColour: the stream a recv task waits for
-  // (-1 for other triggers).
-  const graph = flattenTasks(tiles);
-  const { taskBase, taskTile, depStart, deps: depList, streams: streamsFrom, streamOps, forwards, forwardedBy } = graph;
-  const nTasks = taskBase[nTiles];
-  const opBase = new Int32Array(nTasks + 1);
-  const recvColour = new Int32Array(nTasks).fill(-1);
-  const recvCount = new Int32Array(nTasks);
-  const remaining = graph.afterNeed.slice();
-  const opRef: Op[] = [];
-  const starts: number[] = [];
-  // Only one embedding tile sends per step (the one owning the token): take the middle one.
-  const embedTiles: number[] = [];
-  for (let t = 0, g = 0; t < nTiles; t++) {
-    let embeds = false;
-    for (const k of tiles[t].tasks) {
-      const trigger = k.trigger;
-      if (trigger.on === 'recv') {
-        recvColour[g] = trigger.colour;
-        recvCount[g] = trigger.count;
-      }
-      else if (trigger.on === 'start') starts.push(g);
-      for (const o of k.ops) {
-        opRef.push(o);
-        if (o.op === 'embed') embeds = true;
-      }
-      opBase[++g] = opRef.length;
-    }
-    if (embeds) embedTiles.push(t);
-  }
-  const embedSender = embedTiles[Math.floor(embedTiles.length / 2)] ?? -1;
-  // Op cycles, computed the first time the op runs (NaN until then); sends' colours and wavelets (-1: not a plain send).
-  const nOps = opRef.length;
-  const opCyc = new Float64Array(nOps).fill(NaN);
-  // What a piecewise receive's ops were charged (NaN: their full cycles), for the critical path.
-  const opCharged = new Float64Array(nOps).fill(NaN);
-  const sendColour = new Int32Array(nOps);
-  const sendWavelets = new Int32Array(nOps);
-  for (let i = 0; i < nOps; i++) {
-    const o = opRef[i];
-    sendColour[i] = o.op === 'send' ? o.colour : o.op === 'embed' || o.op === 'dispatch' ? -2 : -1;
-    if (o.op === 'send') sendWavelets[i] = o.src.length;
-  }
-  // Streams' destinations flattened: entry e = dstStart[s] + i is destination i of stream s, recvAt[e] the recv task
-  // (local id) the stream wakes there, the first on that tile waiting for it, as the engine's router delivers.
-  const dstStart = new Int32Array(streams.length + 1);
-  for (let s = 0; s < streams.length; s++) dstStart[s + 1] = dstStart[s] + streams[s].dst.length;
-  const dstTile = new Int32Array(dstStart[streams.length]);
-  const recvAt = new Int32Array(dstStart[streams.length]).fill(-1);
-  for (let s = 0; s < streams.length; s++) {
-    const dst = streams[s].dst;
-    for (let i = 0; i < dst.length; i++) {
-      const d = dst[i];
-      const e = dstStart[s] + i;
-      dstTile[e] = d;
-      for (let g = taskBase[d]; g < taskBase[d + 1]; g++) {
-        if (recvColour[g] === s) {
-          recvAt[e] = g - taskBase[d];
-          break;
-        }
-      }
-    }
   }
 
-  // Ready tasks of a tile: readyCount per task (an arrival may make a task ready more than once); the CE starts the
-  // lowest ready id, found by a scan from lowReady (no ready task of the tile has a lower id).
-  const readyCount = new Int32Array(nTasks);
-  const readyTotal = new Int32Array(nTiles);
-  const lowReady = new Int32Array(nTiles);
-  for (let t = 0; t < nTiles; t++) lowReady[t] = taskBase[t + 1];
-  const makeReady = (tile: number, g: number) => {
-    readyCount[g]++;
-    readyTotal[tile]++;
-    if (g < lowReady[tile]) lowReady[tile] = g;
-  };
-  const ceFree = new Float64Array(nTiles);
-  // Piecewise receives (fabric/mesh/cost.ts streamedOpCycles): when each recv task's first wavelet lands, when a
-  // task's inputs other than its stream are in, and when each CE last ended a task with ops.
-  const recvFirst = new Float64Array(nTasks);
-  const otherDone = new Float64Array(nTasks);
-  const workFree = new Float64Array(nTiles);
-  // Forwarding sends (Task.forwards): when a forwarded recv task's stream lands, first and last wavelet (set when it is
-  // sent); and what a forwarding task's end waited for its stream's last wavelet beyond its ops (for the critical path).
-  const fwdFirst = new Float64Array(nTasks);
-  const fwdLast = new Float64Array(nTasks);
-  const fwdTail = new Float64Array(nTasks);
-  const rampFree = new Float64Array(nTiles);
-  const running = new Uint8Array(nTiles);
-  // Events carry a number: an arrival a as 2a, the end of task g as 2g + 1 (no object per event).
-  const q = new EventQueue();
-  const arrTile: number[] = [];
-  const arrStream: number[] = [];
-  const arrTask: number[] = [];
-  const arrFirst: number[] = [];
-  /** 1 for an arrival event that is a forwarded stream's first wavelet (it readies the forwarding task). */
-  const arrIsFirst: number[] = [];
-  let waveletsSent = 0;
-  let waveletHops = 0;
-  let end = 0;
-  const choose = opts.expertChoice ?? ((k: number) => Array.from({ length: k }, (_, i) => i));
-
-  // Critical path (opts.criticalPath / probeTiles): each task run records what it waited for last — the event that
-  // made it ready or the CE's previous task — and each arrival the send behind it; the path is walked back afterwards.
-  const probes = opts.probeTiles ? new Set(opts.probeTiles) : null;
-  const tracking = opts.criticalPath === true || probes !== null || opts.pathTrace !== undefined;
-  const readyAt = new Float64Array(tracking ? nTasks : 0);
-  const readyRef = new Int32Array(tracking ? nTasks : 0).fill(-1);
-  const startAt = new Float64Array(tracking ? nTasks : 0);
-  const predAt = new Float64Array(tracking ? nTasks : 0);
-  const predRef = new Int32Array(tracking ? nTasks : 0).fill(-1);
-  const lastTask = new Int32Array(tracking ? nTiles : 0).fill(-1);
-  /** Readies task g of `tile`, made ready at `time` by event `item` (which the critical path walks back through). */
-  const readyBy = (tile: number, g: number, time: number, item: number) => {
-    makeReady(tile, g);
-    if (tracking) {
-      readyAt[g] = time;
-      readyRef[g] = item;
-    }
-  };
-  const arrSender: number[] = [];
-  const arrOp: number[] = [];
-  const arrIssue: number[] = [];
-  const arrStart: number[] = [];
-  const arrWavelets: number[] = [];
-  const arrTime: number[] = [];
-  const firstArrivalRef = new Map<number, number>();
-  let endRef = -1;
-
-  const send = (tile: number, stream: number, wavelets: number, issue: number, g: number, opIndex: number, gateFrom = 0, pace = 1) => {
-    const start = Math.max(issue, rampFree[tile], gateFrom);
-    // A forwarding send slower than its merges' pace (cost.ts forwardPace) spreads its wavelets out.
-    const slow = pace > 1 ? Math.ceil((wavelets - 1) * (pace - 1)) : 0;
-    rampFree[tile] = start + wavelets + slow;
-    const r = routes[stream];
-    waveletsSent += wavelets;
-    waveletHops += wavelets * (r.linkCount ?? r.links.length);
-    for (let e = dstStart[stream]; e < dstStart[stream + 1]; e++) {
-      const d = dstTile[e];
-      const mesh = placement.tileOf[d];
-      const hops = r.hopsTo.get(mesh) ?? r.maxHops;
-      const arrive = start + streamArrivalCycles(spec, hops, wavelets, extraTo(r, mesh)) + slow;
-      const fwd = recvAt[e] >= 0 && forwardedBy[taskBase[d] + recvAt[e]] >= 0;
-      if (fwd) {
-        // A forwarded receive: its first wavelet readies the forwarding task (an event of its own).
-        fwdFirst[taskBase[d] + recvAt[e]] = arrive - (wavelets - 1);
-        fwdLast[taskBase[d] + recvAt[e]] = arrive;
-        arrival(d, stream, recvAt[e], arrive - (wavelets - 1), 1, g, opIndex, issue, start, 1);
-      }
-      arrival(d, stream, recvAt[e], arrive, 0, g, opIndex, issue, start, wavelets);
-    }
-  };
-  /** Records an arrival of `wavelets` of `stream` at tile d (its last at `time`) and queues its event. */
-  const arrival = (d: number, stream: number, id: number, time: number, first: number, g: number, opIndex: number, issue: number, start: number, wavelets: number) => {
-    const a = arrTile.length;
-    arrTile.push(d);
-    arrStream.push(stream);
-    arrTask.push(id);
-    arrFirst.push(time - (wavelets - 1));
-    arrIsFirst.push(first);
-    if (tracking) {
-      arrSender.push(g);
-      arrOp.push(opIndex);
-      arrIssue.push(issue);
-      arrStart.push(start);
-      arrWavelets.push(wavelets);
-      arrTime.push(time);
-    }
-    q.push(time, 2 * a);
-  };
   /** The sends of an embed (only on the sending tile) or a dispatch (to the experts the router picks). */
-  const issueOtherSends = (tile: number, op: Op, at: number, g: number, opIndex: number) => {
+  private issueOtherSends(tile: number, op: Op, at: number, g: number, opIndex: number): void {
     if (op.op === 'embed') {
-      if (tile === embedSender) for (let j = 0; j < op.colours.length; j++) send(tile, op.colours[j], embedSlice(op, j).length, at, g, opIndex);
+      if (tile === (this.embedSender ??= middleEmbedTile(this.tiles))) for (let j = 0; j < op.colours.length; j++) this.send(tile, op.colours[j], embedSlice(op, j).length, at, g, opIndex, 0, 1);
     } else if (op.op === 'dispatch') {
-      for (const e of choose(op.indices.length, op.colours.length)) {
-        if (!(op.colours[e] >= 0)) throw new Error(`estimate: the router picks expert ${e} of ${tiles[tile].role}, which was not lowered (pass an expertChoice among the lowered experts)`);
-        send(tile, op.colours[e], op.src.length, at, g, opIndex);
+      for (const e of this.choose(op.indices.length, op.colours.length)) {
+        if (!(op.colours[e] >= 0)) throw new Error(`estimate: the router picks expert ${e} of ${this.tiles[tile].role}, which was not lowered (pass an expertChoice among the lowered experts)`);
+        this.send(tile, op.colours[e], op.src.length, at, g, opIndex, 0, 1);
       }
-    }
-  };
-  const startNext = (tile: number, now: number) => {
-    if (running[tile] || readyTotal[tile] === 0) return;
-    let g = lowReady[tile];
-    while (readyCount[g] === 0) g++;
-    readyCount[g]--;
-    readyTotal[tile]--;
-    lowReady[tile] = g;
-    const t0 = Math.max(now, ceFree[tile]);
-    if (tracking) {
-      // The later of what made the task ready and the CE's previous task is its predecessor on the path.
-      const r = readyAt[g];
-      startAt[g] = t0;
-      predAt[g] = Math.max(r, ceFree[tile]);
-      predRef[g] = r >= ceFree[tile] ? readyRef[g] : lastTask[tile] >= 0 ? 2 * lastTask[tile] + 1 : -1;
-      lastTask[tile] = g;
-    }
-    let t = t0 + spec.taskStartCycles;
-    const from = streamsFrom[g];
-    // A forwarding task runs its streamed ops as the wavelets land (each costs its setup and last element here); its
-    // sends' wavelet i leaves a cycle after the stream's wavelet i lands (the engine's gate), the first no earlier than
-    // a cycle after the first (the stream's wavelets land one a cycle, as sent).
-    const fwd = forwards[g] === 1;
-    let credit = fwd ? Infinity : from >= 0 && streamOps[g] > 0 ? Math.max(0, t0 - Math.max(recvFirst[from], otherDone[g], workFree[tile])) : 0;
-    let streamed = 0;
-    for (let o = opBase[g]; o < opBase[g + 1]; o++) {
-      let c = opCyc[o];
-      if (c !== c) c = opCyc[o] = opCycles(spec, opRef[o], ctxOf(tile));
-      if (o - opBase[g] < streamOps[g]) streamed += c;
-      const colour = sendColour[o];
-      if (credit > 0) {
-        if (o - opBase[g] < streamOps[g]) {
-          const charged = streamedOpCycles(spec, c, credit);
-          credit -= c - charged;
-          c = opCharged[o] = charged;
-        } else credit = 0;
-      }
-      t += c;
-      if (colour >= 0) send(tile, colour, sendWavelets[o], t, g, o - opBase[g], fwd ? fwdFirst[from] + 1 : 0, fwd ? forwardPace(spec, streamed, streamOps[g], recvCount[from]) : 1);
-      else if (colour === -2) issueOtherSends(tile, opRef[o], t, g, o - opBase[g]);
-    }
-    if (fwd && fwdLast[from] + 1 > t) {
-      // It ends a cycle after its stream's last wavelet (the add of the last element).
-      if (tracking) fwdTail[g] = fwdLast[from] + 1 - t;
-      t = fwdLast[from] + 1;
-    }
-    running[tile] = 1;
-    ceFree[tile] = t;
-    q.push(t, 2 * g + 1);
-  };
-
-  for (const g of starts) makeReady(taskTile[g], g);
-  for (let t = 0; t < nTiles; t++) startNext(t, 0);
-  while (q.size > 0) {
-    const item = q.pop();
-    const time = q.time;
-    end = Math.max(end, time);
-    if (time >= end) endRef = item;
-    if ((item & 1) === 0) {
-      const a = item / 2;
-      const tile = arrTile[a];
-      const id = arrTask[a];
-      if (id < 0) throw new Error(`estimate: stream ${streams[arrStream[a]].label} arrives at ${tiles[tile].role} with no task waiting`);
-      const g = taskBase[tile] + id;
-      if (arrIsFirst[a] === 1) {
-        const f = forwardedBy[g];
-        if (--remaining[f] === 0) readyBy(tile, f, time, item);
-        startNext(tile, time);
-        continue;
-      }
-      recvFirst[g] = arrFirst[a];
-      if (probes && probes.has(tile) && !firstArrivalRef.has(tile)) firstArrivalRef.set(tile, a);
-      readyBy(tile, g, time, item);
-      startNext(tile, time);
-    } else {
-      const g = (item - 1) / 2;
-      const tile = taskTile[g];
-      running[tile] = 0;
-      if (opBase[g + 1] > opBase[g]) workFree[tile] = time;
-      for (let i = depStart[g]; i < depStart[g + 1]; i++) {
-        const dep = depList[i];
-        if (streamsFrom[dep] !== g && time > otherDone[dep]) otherDone[dep] = time;
-        // A forwarding task counted its stream's recv task at the stream's first wavelet.
-        if (forwards[dep] === 1 && streamsFrom[dep] === g) continue;
-        if (--remaining[dep] === 0) readyBy(tile, dep, time, item);
-      }
-      startNext(tile, time);
     }
   }
-  const out: StepEstimate = { cycles: end, waveletsSent, waveletHops };
-  if (!tracking) return out;
 
-  const streamClass = new Map<number, number>();
-  /** Adds an op's cycles to `path`: its arithmetic to its kind, what SRAM bandwidth adds beyond that to `sram`. */
-  const chargeOp = (path: Float64Array, op: Op, ctx: OpContext, charged: number) => {
-    const cycles = charged === charged ? charged : opCycles(spec, op, ctx);
-    if (op.op === 'send' || op.op === 'dispatch') {
-      path[CAUSE.overhead] += cycles;
-      return;
+  result(): StepEstimate {
+    const out: StepEstimate = { cycles: this.end, waveletsSent: this.waveletsSent, waveletHops: this.waveletHops };
+    if (!this.tracking) return out;
+    out.criticalPath = toSplit(this.pathTo(this.endRef));
+    const opts = this.opts;
+    if (opts.pathTrace) {
+      const to = opts.pathTrace.to;
+      const ref = to !== undefined && this.firstArrivalRef.has(to) ? 2 * this.firstArrivalRef.get(to)! : this.endRef;
+      out.pathTrace = [];
+      this.pathTo(ref, out.pathTrace);
     }
-    const c = opCost(spec, op, ctx);
-    const sram = Math.min(cycles, Math.max(0, c.sramCycles - c.arithCycles));
-    path[CAUSE.sram] += sram;
-    path[op.op === 'matvec' ? CAUSE.matvec : op.op === 'attention' ? CAUSE.attention : CAUSE.vector] += cycles - sram;
-  };
-  /** Task g's start (its wait and task-start cycles) and ops 0..lastOp. */
-  const chargeTask = (path: Float64Array, g: number, lastOp: number) => {
-    const tile = taskTile[g];
-    const task = tiles[tile].tasks[g - taskBase[tile]];
-    path[CAUSE.wait] += startAt[g] - predAt[g];
-    path[CAUSE.overhead] += spec.taskStartCycles;
-    const ctx = ctxOf(tile);
-    for (let i = 0; i <= lastOp && i < task.ops.length; i++) chargeOp(path, task.ops[i], ctx, opCharged[opBase[g] + i]);
-  };
-  const traceTask = (trace: PathSegment[] | undefined, g: number, cycles: number) => {
-    if (!trace) return;
-    const tile = taskTile[g];
-    trace.push({ kind: 'task', label: tiles[tile].tasks[g - taskBase[tile]].label ?? '', role: tiles[tile].role, cycles });
-  };
+    if (this.probes) {
+      out.firstArrival = new Map();
+      for (const [tile, a] of this.firstArrivalRef) out.firstArrival.set(tile, { cycles: this.arr.time[a], path: toSplit(this.pathTo(2 * a)) });
+    }
+    return out;
+  }
+
   /** The critical path up to an event (an arrival 2a or a task end 2g + 1), walked back through its predecessors. */
-  const pathTo = (ref: number, trace?: PathSegment[]): Float64Array => {
+  private pathTo(ref: number, trace?: PathSegment[]): Float64Array {
     const path = new Float64Array(PATH_CAUSES.length);
     const total = () => (trace ? path.reduce((a, b) => a + b, 0) : 0);
+    const arr = this.arr;
     while (ref >= 0) {
       let g: number;
       if ((ref & 1) === 0) {
         const a = ref / 2;
-        const stream = arrStream[a];
-        let cls = streamClass.get(stream);
-        if (cls === undefined) streamClass.set(stream, (cls = streamCause(streams[stream].kind, streams[stream].dst.length)));
+        const stream = arr.stream[a];
+        const s = this.streams[stream];
+        let cls = this.streamClass.get(stream);
+        if (cls === undefined) this.streamClass.set(stream, (cls = streamCause(s.kind, s.dst.length)));
         // Queueing behind earlier sends and the wavelets after the first are serialisation; the rest is latency.
-        path[cls] += arrStart[a] - arrIssue[a] + (arrWavelets[a] - 1);
-        path[CAUSE.hops] += arrTime[a] - arrStart[a] - (arrWavelets[a] - 1);
-        trace?.push({ kind: 'stream', label: streams[stream].label, role: tiles[arrTile[a]].role, cycles: arrTime[a] - arrIssue[a] });
-        g = arrSender[a];
+        path[cls] += arr.start[a] - arr.issue[a] + (arr.wavelets[a] - 1);
+        path[CAUSE.hops] += arr.time[a] - arr.start[a] - (arr.wavelets[a] - 1);
+        trace?.push({ kind: 'stream', label: s.label, role: this.tiles[arr.tile[a]].role, cycles: arr.time[a] - arr.issue[a] });
+        g = arr.sender[a];
         const before = total();
-        chargeTask(path, g, arrOp[a]);
-        traceTask(trace, g, total() - before);
+        this.chargeTask(path, g, arr.op[a]);
+        this.traceTask(trace, g, total() - before);
       } else {
         g = (ref - 1) / 2;
         const before = total();
-        chargeTask(path, g, Infinity);
-        path[CAUSE.reduction] += fwdTail[g];
-        traceTask(trace, g, total() - before);
+        this.chargeTask(path, g, Infinity);
+        path[CAUSE.reduction] += this.fwdTail[g];
+        this.traceTask(trace, g, total() - before);
       }
-      ref = predRef[g];
+      ref = this.predRef[g];
     }
     trace?.reverse();
     return path;
-  };
-  out.criticalPath = toSplit(pathTo(endRef));
-  if (opts.pathTrace) {
-    const to = opts.pathTrace.to;
-    const ref = to !== undefined && firstArrivalRef.has(to) ? 2 * firstArrivalRef.get(to)! : endRef;
-    out.pathTrace = [];
-    pathTo(ref, out.pathTrace);
   }
-  if (probes) {
-    out.firstArrival = new Map();
-    for (const [tile, a] of firstArrivalRef) out.firstArrival.set(tile, { cycles: arrTime[a], path: toSplit(pathTo(2 * a)) });
+
+  /** Adds task g's start (its wait and task-start cycles) and ops 0..lastOp to `path`. */
+  private chargeTask(path: Float64Array, g: number, lastOp: number): void {
+    const task = this.taskOf(g);
+    path[CAUSE.wait] += this.startAt[g] - this.predAt[g];
+    path[CAUSE.overhead] += this.spec.taskStartCycles;
+    const ctx = this.ctxOf(this.taskTile[g]);
+    for (let i = 0; i <= lastOp && i < task.ops.length; i++) this.chargeOp(path, task.ops[i], ctx, this.opCharged[this.opBase[g] + i]);
   }
-  return out;
+
+  /** Adds an op's cycles to `path`: its arithmetic to its kind, what SRAM bandwidth adds beyond that to `sram`. */
+  private chargeOp(path: Float64Array, op: Op, ctx: OpContext, charged: number): void {
+    const cycles = charged === charged ? charged : opCycles(this.spec, op, ctx);
+    if (op.op === 'send' || op.op === 'dispatch') {
+      path[CAUSE.overhead] += cycles;
+      return;
+    }
+    const c = opCost(this.spec, op, ctx);
+    const sram = Math.min(cycles, Math.max(0, c.sramCycles - c.arithCycles));
+    path[CAUSE.sram] += sram;
+    path[op.op === 'matvec' ? CAUSE.matvec : op.op === 'attention' ? CAUSE.attention : CAUSE.vector] += cycles - sram;
+  }
+
+  private traceTask(trace: PathSegment[] | undefined, g: number, cycles: number): void {
+    if (!trace) return;
+    const tile = this.taskTile[g];
+    trace.push({ kind: 'task', label: this.taskOf(g).label ?? '', role: this.tiles[tile].role, cycles });
+  }
+
+  private taskOf(g: number): Task {
+    const tile = this.taskTile[g];
+    return this.tiles[tile].tasks[g - this.taskBase[tile]];
+  }
 }

@@ -71,25 +71,39 @@ export class PlanBuilder {
   readonly streams: StreamDecl[] = [];
 
   tile(role: string, group: string, tag: TileTag): LogicalTile {
-    const t: LogicalTile = { id: this.tiles.length, role, tag, group, buffers: [], tasks: [] };
+    const t: LogicalTile = { id: this.tiles.length, role: flat(role), tag, group, buffers: [], tasks: [] };
     this.tiles.push(t);
     return t;
   }
 
   buffer(t: LogicalTile, name: string, dtype: BufferDtype, length: number, init: BufferInit, role: BufferDecl['role']): string {
-    if (t.buffers.some((b) => b.name === name)) throw new Error(`plan: buffer ${name} declared twice on ${t.role}`);
-    t.buffers.push({ name, dtype, length, init, role });
+    const buffers = t.buffers;
+    for (let i = 0; i < buffers.length; i++) if (buffers[i].name === name) throw new Error(`plan: buffer ${name} declared twice on ${t.role}`);
+    buffers.push({ name, dtype, length, init, role });
     return name;
   }
 
   stream(src: number[], dst: number[], wavelets: number, kind: StreamKind, label: string): StreamDecl {
-    const s: StreamDecl = { id: this.streams.length, src, dst, wavelets, kind, label };
+    const s: StreamDecl = { id: this.streams.length, src, dst, wavelets, kind, label: flat(label) };
     this.streams.push(s);
     return s;
   }
 
   task(t: LogicalTile, trigger: Trigger, ops: Op[], label: string): Task {
-    const task: Task = { id: t.tasks.length, trigger, ops, label };
+    const task: Task = { id: t.tasks.length, trigger, ops, label: flat(label) };
+    t.tasks.push(task);
+    return task;
+  }
+
+  /**
+   * A task on `t` after tasks `after` whose ops take what `got` receives as it lands (Task.streams) and, where
+   * `forwards`, pass it on as they do (Task.forwards). Made with those fields rather than given them later, which would
+   * give each such task a property array of its own besides.
+   */
+  merge(t: LogicalTile, after: number[], got: Task, ops: Op[], label: string, forwards: boolean): Task {
+    const id = t.tasks.length;
+    const trigger: Trigger = { on: 'after', tasks: after };
+    const task: Task = forwards ? { id, trigger, ops, label: flat(label), streams: got.id, forwards } : { id, trigger, ops, label: flat(label), streams: got.id };
     t.tasks.push(task);
     return task;
   }
@@ -100,5 +114,16 @@ export class PlanBuilder {
   }
 }
 
+/**
+ * `s` as one flat string. A template literal builds a label as a tree of cons strings (`lm_head.red12.3>2` is five of
+ * them); reading a character has V8 flatten it in place, after which the GC drops the tree. A wafer's plan holds
+ * ~10^5 roles and labels.
+ */
+function flat(s: string): string {
+  s.charCodeAt(0);
+  return s;
+}
+
+/** Slices are values: the lowering shares one object among ops and tiles where they are equal (none is written to). */
 export const slice = (buf: string, offset: number, length: number): Slice => ({ buf, offset, length });
 export const zeros: BufferInit = { kind: 'zeros' };

@@ -98,16 +98,18 @@ export function reduceCostCycles(shape: ReduceShape, gc: number, wavelets: numbe
  */
 export function forwardedReduceCycles(shape: ReduceShape, gc: number, wavelets: number, hopCycles: number, addCycles: number, levelCycles: number, pace = 1): number {
   if (gc <= 1) return 0;
-  // When the first and last wavelet of tile j's value leave it (children have higher indices in every shape).
-  const first = new Float64Array(gc);
-  const last = new Float64Array(gc);
+  // When the first and last wavelet of tile j's value leave it (children have higher indices in every shape). Plain
+  // arrays: a typed array this long has a buffer outside the heap, costly to make and free for each candidate grid.
+  const first: number[] = new Array<number>(gc).fill(0);
+  const last: number[] = new Array<number>(gc).fill(0);
   let rootReady = 0;
   for (let j = gc - 1; j >= 0; j--) {
     const ch = reduceChildren(shape, j, gc);
     let ready = 0;
     let rampFrom = Infinity;
     let forwarded = false;
-    ch.forEach((c, m) => {
+    for (let m = 0; m < ch.length; m++) {
+      const c = ch[m];
       const lat = Math.abs(c - j) * hopCycles + levelCycles;
       const inFirst = first[c] + lat;
       rampFrom = Math.min(rampFrom, inFirst);
@@ -117,7 +119,7 @@ export function forwardedReduceCycles(shape: ReduceShape, gc: number, wavelets: 
         last[j] = Math.max(first[j] + (wavelets - 1) * Math.max(1, pace), inLast + 1);
         forwarded = true;
       } else ready = Math.max(ready, inLast) + addCycles;
-    });
+    }
     if (j === 0) rootReady = ready;
     else if (!forwarded) {
       first[j] = ready;
@@ -143,8 +145,8 @@ export interface ReduceUp {
   src: Slice;
   /** The receive buffer for a tile's n-th child. */
   recvBuffer: (n: number) => string;
-  /** Ops merging a child's values (in receive buffer `r`) into the tile's. */
-  merge: (r: string) => Op[];
+  /** Ops merging a child's values (in receive buffer `r`, all `len` of them: `into`) into the tile's. */
+  merge: (r: string, into: Slice) => Op[];
   streamLabel: (child: number, parent: number) => string;
   recvLabel: string;
   mergeLabel: string;
@@ -159,27 +161,39 @@ export interface ReduceUp {
  */
 export function reduceUp(p: PlanBuilder, shape: ReduceShape, tiles: LogicalTile[], last: Task[], o: ReduceUp): Task[] {
   const n = tiles.length;
-  const up = new Map<number, StreamDecl>();
-  for (let c = 0; c < n; c++) for (const ch of reduceChildren(shape, c, n)) up.set(ch, p.stream([tiles[ch].id], [tiles[c].id], o.len, 'reduce', o.streamLabel(ch, c)));
-  const out = [...last];
+  const children: number[][] = [];
+  // Indexed by child: the stream to its parent.
+  const up: StreamDecl[] = [];
+  for (let c = 0; c < n; c++) {
+    const ch = reduceChildren(shape, c, n);
+    children.push(ch);
+    for (const x of ch) up[x] = p.stream([tiles[x].id], [tiles[c].id], o.len, 'reduce', o.streamLabel(x, c));
+  }
+  // Receive buffers by child position (the same on every tile).
+  const recv: { name: string; into: Slice }[] = [];
+  const out = last.slice();
   for (let c = 0; c < n; c++) {
     const t = tiles[c];
-    reduceChildren(shape, c, n).forEach((ch, m) => {
-      const r = p.buffer(t, o.recvBuffer(m), 'f32', o.len, zeros, 'activation');
-      const got = p.recv(t, up.get(ch)!, slice(r, 0, o.len), [], o.recvLabel);
-      out[c] = p.task(t, { on: 'after', tasks: [out[c].id, got.id] }, o.merge(r), o.mergeLabel);
+    const ch = children[c];
+    for (let m = 0; m < ch.length; m++) {
+      const r = (recv[m] ??= recvBuffer(o, m));
+      p.buffer(t, r.name, 'f32', o.len, zeros, 'activation');
+      const got = p.recv(t, up[ch[m]], r.into, [], o.recvLabel);
       // A piecewise receive: the merge adds the child's values as they land (Task.streams, fabric/mesh/cost.ts).
-      out[c].streams = got.id;
-    });
-    if (c > 0) {
-      out[c].ops.push({ op: 'send', colour: up.get(c)!.id, src: o.src });
       // Cut-through: the last merge passes each value on as its child's lands and is added (Task.forwards), so a
       // level costs its latency rather than the whole partial's serialisation.
-      if (out[c] !== last[c]) out[c].forwards = true;
+      out[c] = p.merge(t, [out[c].id, got.id], got, o.merge(r.name, r.into), o.mergeLabel, c > 0 && m === ch.length - 1);
     }
+    if (c > 0) out[c].ops.push({ op: 'send', colour: up[c].id, src: o.src });
   }
   return out;
 }
+
+/** A reduction's receive buffer for a tile's m-th child, and the slice a child's values land in. */
+const recvBuffer = (o: ReduceUp, m: number): { name: string; into: Slice } => {
+  const name = o.recvBuffer(m);
+  return { name, into: slice(name, 0, o.len) };
+};
 
 export function buildRegion(
   p: PlanBuilder,
@@ -192,8 +206,7 @@ export function buildRegion(
   dtype: ProgramDtype,
   reduce: ReduceShape,
   /** Row range of the tensors this region covers (QKV per KV head covers a few heads' rows of each tensor). */
-  rowMap: (i: number) => { tensorIndex: number; row0: number; rows: number }[] = (i) =>
-    matrices.map((_, m) => ({ tensorIndex: m, row0: i * grid.br, rows: sliceLen(grid.rows, grid.br, i) })),
+  rowMap: (i: number) => RowPart[] = (i) => matrices.map((_, m) => ({ tensorIndex: m, row0: i * grid.br, rows: sliceLen(grid.rows, grid.br, i) })),
   /** Input streams shared with other regions fed by the same slices (QKV of every KV head); made here if absent. */
   sharedInputs?: StreamDecl[],
   /**
@@ -210,68 +223,164 @@ export function buildRegion(
    */
   inputGroup = 1,
 ): Region {
-  const { gr, gc, bc } = grid;
-  const tiles: LogicalTile[][] = [];
-  const all: LogicalTile[] = [];
-  for (let i = 0; i < gr; i++) {
-    tiles.push([]);
-    for (let j = 0; j < gc; j++) {
-      const t = p.tile(`${name}[${i},${j}]`, group, { ...tag, index: [i, j] });
-      tiles[i].push(t);
-      all.push(t);
-    }
-  }
-  const inputs: StreamDecl[] = [];
-  const groupOf = (j: number) => Math.floor(j / inputGroup);
-  // Columns an input stream carries: its group's.
-  const groupCols = (g: number) => Math.min(grid.cols, (g + 1) * inputGroup * bc) - g * inputGroup * bc;
-  for (let j = 0; j < gc; j++) {
-    const row = tiles.map((col) => col[j].id);
-    if (sharedInputs) {
-      sharedInputs[j].dst.push(...row);
-      inputs.push(sharedInputs[j]);
-    } else if (j % inputGroup !== 0) inputs[groupOf(j)].dst.push(...row);
-    else inputs.push(p.stream([], row, inputGroup === 1 ? sliceLen(grid.cols, bc, j) : groupCols(groupOf(j)), 'broadcast', `${name}.in${j}`));
-  }
+  const tiles = regionTiles(p, name, group, tag, grid);
+  const inputs = regionInputs(p, name, grid, tiles, sharedInputs, inputGroup);
+  const columns = blockColumns(grid, inputGroup);
+  const block: BlockLowering = { p, name, matrices, dtype, packedWeightBits, columns, inputs, matvecLabel: `${name}.matvec` };
+  const mergeLabels = { recvLabel: `${name}.recv`, mergeLabel: `${name}.add` };
   const roots: RegionRoot[] = [];
-  for (let i = 0; i < gr; i++) {
+  for (let i = 0; i < grid.gr; i++) {
     const parts = rowMap(i);
     const brI = parts[0].rows;
-    const m = parts.length;
-    const partialLen = m * brI;
-    const matvecs: Task[] = [];
-    for (let j = 0; j < gc; j++) {
-      const t = tiles[i][j];
-      const c0 = j * bc;
-      const cols = sliceLen(grid.cols, bc, j);
-      const ops: Op[] = [];
-      parts.forEach((part, k) => {
-        const mat = matrices[part.tensorIndex];
-        const packed = packedWeightBits !== undefined;
-        const init: BufferInit = { kind: 'weights', tensor: mat.tensor, rows: [part.row0, part.row0 + part.rows], cols: [c0, c0 + cols], ...(packed ? { format: 'mxfp4' as const } : {}) };
-        const offset = c0 % MXFP4_BLOCK;
-        const w = packed ? p.buffer(t, `w${k}`, 'int8', Math.max(Math.ceil((part.rows * cols * packedWeightBits) / 8), mxfp4Bytes(part.rows, cols, offset)), init, 'weights') : p.buffer(t, `w${k}`, dtype, part.rows * cols, init, 'weights');
-        let scales: string | undefined;
-        if (dtype === 'int8' && !packed) scales = p.buffer(t, `s${k}`, 'f32', part.rows, { kind: 'scales', tensor: mat.tensor, rows: [part.row0, part.row0 + part.rows], cols: [c0, c0 + cols] }, 'weights');
-        ops.push({ op: 'matvec', w, scales, rows: part.rows, cols, x: slice('x', (j % inputGroup) * bc, cols), y: slice('p', k * brI, part.rows), accumulate: false, ...(packed ? { format: 'mxfp4' as const, ...(offset > 0 ? { blockOffset: offset } : {}) } : {}) });
-      });
-      const xLen = inputGroup === 1 ? cols : groupCols(groupOf(j));
-      p.buffer(t, 'x', 'f32', xLen, zeros, 'activation');
-      p.buffer(t, 'p', 'f32', partialLen, zeros, 'activation');
-      matvecs.push(p.recv(t, inputs[groupOf(j)], slice('x', 0, xLen), ops, `${name}.matvec`));
-    }
+    const partialLen = parts.length * brI;
+    const matvecs = blockRowMatvecs(block, tiles[i], parts);
     // Block-row i's partial sums, child -> parent, one stream per edge.
     const partial = slice('p', 0, partialLen);
     const [final] = reduceUp(p, reduce, tiles[i], matvecs, {
       len: partialLen,
       src: partial,
       recvBuffer: (n) => `r${n}`,
-      merge: (r) => [{ op: 'add', a: partial, b: slice(r, 0, partialLen), out: partial }],
+      merge: (_, into) => [{ op: 'add', a: partial, b: into, out: partial }],
       streamLabel: (c, j) => `${name}.red${i}.${c}>${j}`,
-      recvLabel: `${name}.recv`,
-      mergeLabel: `${name}.add`,
+      ...mergeLabels,
     });
     roots.push({ tile: tiles[i][0], final, buf: 'p', rowOffset: parts[0].row0, rows: brI });
   }
-  return { name, grid, reduce, inputs, roots, tiles: all };
+  return { name, grid, reduce, inputs, roots, tiles: tiles.flat() };
+}
+
+/** The rows of one tensor a block row covers (buildRegion's rowMap). */
+export interface RowPart {
+  tensorIndex: number;
+  row0: number;
+  rows: number;
+}
+
+/** The region's tiles by block row, in tile order (row-major). */
+function regionTiles(p: PlanBuilder, name: string, group: string, tag: Omit<TileTag, 'index'>, grid: BlockGrid): LogicalTile[][] {
+  const tagOf = indexedTag(tag);
+  const tiles: LogicalTile[][] = [];
+  for (let i = 0; i < grid.gr; i++) {
+    const row: LogicalTile[] = [];
+    for (let j = 0; j < grid.gc; j++) row.push(p.tile(`${name}[${i},${j}]`, group, tagOf([i, j])));
+    tiles.push(row);
+  }
+  return tiles;
+}
+
+/**
+ * Tags of a region's tiles: `tag` with each tile's index, its keys in `tag`'s order. Not a spread per tile: a spread
+ * that sees tags of many shapes, or runs before V8 keeps feedback for it, gives each copy a hidden class of its own
+ * (~10^4 of them in a layer).
+ */
+function indexedTag(tag: Omit<TileTag, 'index'>): (index: number[]) => TileTag {
+  const { unit, layer, expert } = tag;
+  const keys = Object.keys(tag)
+    .filter((k) => k !== 'index')
+    .join();
+  if (keys === 'unit,layer,expert') return (index) => ({ unit, layer, expert, index });
+  if (keys === 'layer,expert,unit') return (index) => ({ layer, expert, unit, index });
+  return (index) => ({ ...tag, index });
+}
+
+/** One input stream per block column, or per group of columns; shared streams gain the columns' tiles. */
+function regionInputs(p: PlanBuilder, name: string, grid: BlockGrid, tiles: LogicalTile[][], sharedInputs: StreamDecl[] | undefined, inputGroup: number): StreamDecl[] {
+  const inputs: StreamDecl[] = [];
+  for (let j = 0; j < grid.gc; j++) {
+    const row = tiles.map((col) => col[j].id);
+    if (sharedInputs) {
+      sharedInputs[j].dst.push(...row);
+      inputs.push(sharedInputs[j]);
+    } else if (j % inputGroup !== 0) inputs[Math.floor(j / inputGroup)].dst.push(...row);
+    else inputs.push(p.stream([], row, inputGroup === 1 ? sliceLen(grid.cols, grid.bc, j) : groupCols(grid, inputGroup, j / inputGroup), 'broadcast', `${name}.in${j}`));
+  }
+  return inputs;
+}
+
+/** Columns an input stream of group g carries: its group's. */
+const groupCols = (grid: BlockGrid, inputGroup: number, g: number): number => Math.min(grid.cols, (g + 1) * inputGroup * grid.bc) - g * inputGroup * grid.bc;
+
+/** What every block of column j shares (one object per column, its arrays and slices read by every block row). */
+interface BlockColumn {
+  /** Input stream (group) it receives. */
+  input: number;
+  cols: number;
+  /** Its columns of the weight tensors. */
+  range: [number, number];
+  /** Where its columns start inside an MXFP4 block. */
+  offset: number;
+  /** Its part of x (the matvec's input), and the whole of its stream's x (the receive). */
+  x: Slice;
+  into: Slice;
+}
+
+function blockColumns(grid: BlockGrid, inputGroup: number): BlockColumn[] {
+  const out: BlockColumn[] = [];
+  for (let j = 0; j < grid.gc; j++) {
+    const c0 = j * grid.bc;
+    const cols = sliceLen(grid.cols, grid.bc, j);
+    const g = Math.floor(j / inputGroup);
+    const xLen = inputGroup === 1 ? cols : groupCols(grid, inputGroup, g);
+    out.push({ input: g, cols, range: [c0, c0 + cols], offset: c0 % MXFP4_BLOCK, x: slice('x', (j % inputGroup) * grid.bc, cols), into: slice('x', 0, xLen) });
+  }
+  return out;
+}
+
+/** What buildRegion's blocks share. */
+interface BlockLowering {
+  p: PlanBuilder;
+  name: string;
+  matrices: MatrixNode[];
+  dtype: ProgramDtype;
+  packedWeightBits: number | undefined;
+  columns: BlockColumn[];
+  inputs: StreamDecl[];
+  matvecLabel: string;
+}
+
+/** Block row `row`'s buffers and matvecs (one recv task per block, on its input stream); returns the tasks. */
+function blockRowMatvecs(b: BlockLowering, row: LogicalTile[], parts: RowPart[]): Task[] {
+  const brI = parts[0].rows;
+  const partialLen = parts.length * brI;
+  // Per part: its tensor rows and its place in the partial, the same for every block of the row.
+  const shared = parts.map((part, k): BlockPart => ({ part, tensor: b.matrices[part.tensorIndex].tensor, rows: [part.row0, part.row0 + part.rows], y: slice('p', k * brI, part.rows), w: `w${k}`, s: `s${k}` }));
+  const matvecs: Task[] = [];
+  for (let j = 0; j < row.length; j++) {
+    const t = row[j];
+    const col = b.columns[j];
+    const ops: Op[] = [];
+    for (const part of shared) ops.push(blockMatvec(b, t, col, part));
+    b.p.buffer(t, 'x', 'f32', col.into.length, zeros, 'activation');
+    b.p.buffer(t, 'p', 'f32', partialLen, zeros, 'activation');
+    matvecs.push(b.p.recv(t, b.inputs[col.input], col.into, ops, b.matvecLabel));
+  }
+  return matvecs;
+}
+
+/** What the blocks of a row share for one part (tensor) of it. */
+interface BlockPart {
+  part: RowPart;
+  tensor: string;
+  /** Its rows of the tensor, and where they lie in the partial sums. */
+  rows: [number, number];
+  y: Slice;
+  /** Its weight and int8 scales buffers. */
+  w: string;
+  s: string;
+}
+
+/** One part's weight buffer (and int8 scales) on block tile `t`, and its matvec. */
+function blockMatvec(b: BlockLowering, t: LogicalTile, col: BlockColumn, s: BlockPart): Op {
+  const { p, dtype, packedWeightBits: bits } = b;
+  const { rows } = s.part;
+  const { cols } = col;
+  if (bits !== undefined) {
+    const init: BufferInit = { kind: 'weights', tensor: s.tensor, rows: s.rows, cols: col.range, format: 'mxfp4' };
+    const w = p.buffer(t, s.w, 'int8', Math.max(Math.ceil((rows * cols * bits) / 8), mxfp4Bytes(rows, cols, col.offset)), init, 'weights');
+    if (col.offset === 0) return { op: 'matvec', w, scales: undefined, rows, cols, x: col.x, y: s.y, accumulate: false, format: 'mxfp4' };
+    return { op: 'matvec', w, scales: undefined, rows, cols, x: col.x, y: s.y, accumulate: false, format: 'mxfp4', blockOffset: col.offset };
+  }
+  const w = p.buffer(t, s.w, dtype, rows * cols, { kind: 'weights', tensor: s.tensor, rows: s.rows, cols: col.range }, 'weights');
+  const scales = dtype === 'int8' ? p.buffer(t, s.s, 'f32', rows, { kind: 'scales', tensor: s.tensor, rows: s.rows, cols: col.range }, 'weights') : undefined;
+  return { op: 'matvec', w, scales, rows, cols, x: col.x, y: s.y, accumulate: false };
 }

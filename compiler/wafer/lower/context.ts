@@ -180,17 +180,25 @@ export function partition(c: Pick<LowerContext, 'dtype' | 'opts' | 'spec'>, what
  * (region.ts forwardedReduceCycles). A merge after a whole receive streams (Task.streams): its task's start, its setup
  * and last element.
  */
-export function reduceCycles(c: LowerContext, grid: BlockGrid, m: number, shape: ReduceShape = chooseReduce(c, grid, m)): number {
+export function reduceCycles(c: LowerContext, grid: BlockGrid, m: number, shape?: ReduceShape): number {
+  if (shape === undefined) return cheapestReduce(c, grid, m).cycles;
   const { spec } = c;
   const add = spec.taskStartCycles + spec.costs.opSetupCycles + 1;
   return forwardedReduceCycles(shape, grid.gc, m * grid.br, spec.hopLatencyCycles, add, forwardLevelCycles(spec));
 }
 
 export function chooseReduce(c: LowerContext, grid: BlockGrid, m: number): ReduceShape {
-  // The cheapest shape; on a tie the simpler one (chain, then tree, then K-tree).
-  let best: ReduceShape = 'chain';
-  for (const shape of REDUCE_SHAPES) if (reduceCycles(c, grid, m, shape) < reduceCycles(c, grid, m, best)) best = shape;
-  return best;
+  return cheapestReduce(c, grid, m).shape;
+}
+
+/** The cheapest shape and its cycles; on a tie the simpler one (chain, then tree, then K-tree). */
+function cheapestReduce(c: LowerContext, grid: BlockGrid, m: number): { shape: ReduceShape; cycles: number } {
+  let best: { shape: ReduceShape; cycles: number } | null = null;
+  for (const shape of REDUCE_SHAPES) {
+    const cycles = reduceCycles(c, grid, m, shape);
+    if (best === null || cycles < best.cycles) best = { shape, cycles };
+  }
+  return best!;
 }
 
 export function region(c: LowerContext, name: string, group: string, tag: Omit<TileTag, 'index'>, mats: MatrixNode[], grid: BlockGrid, rowMap?: Parameters<typeof buildRegion>[8], shared?: StreamDecl[], packedBits?: number, inputGroup?: number): Region {

@@ -107,7 +107,7 @@ export function lowerLmHead(c: LowerContext, xIn: StreamDecl[]): { name: string;
       len: 2,
       src: best,
       recvBuffer: (n) => `amr${n}`,
-      merge: (r) => [{ op: 'argmaxMerge', a: best, b: slice(r, 0, 2), out: best }],
+      merge: (_, into) => [{ op: 'argmaxMerge', a: best, b: into, out: best }],
       streamLabel: (i) => `lm_head.argmax${i}`,
       recvLabel: 'lm_head.argmax.recv',
       mergeLabel: 'lm_head.argmax',

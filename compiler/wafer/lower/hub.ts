@@ -70,7 +70,7 @@ export function allReduce(c: LowerContext, hubs: LogicalTile[], last: Task[], bu
     len,
     src: value,
     recvBuffer: (m) => `${buf}.r${m}`,
-    merge: (r) => [{ op: 'add', a: value, b: slice(r, 0, len), out: value }],
+    merge: (_, into) => [{ op: 'add', a: value, b: into, out: value }],
     streamLabel: (ch, c) => `${label}.red${ch}>${c}`,
     recvLabel: `${label}.recv`,
     mergeLabel: `${label}.add`,
