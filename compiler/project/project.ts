@@ -296,7 +296,9 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
   // layers; the memo keeps what it does not change (the embedding and LM head lowered, and every stage placed at the
   // same offset: its colours and its time), so a retry costs only the stages it changes.
   const memo = new StageMemo();
-  let first: Built | null = null;
+  // The first layout that built, kept as its step: built again only where none fits (its plans, kept through a search
+  // of several layouts, were the largest live objects: llama-3.1-70b tries four).
+  let first: { step: LoweringStep; opts: ProjectOptions } | null = null;
   const search = new LoweringSearch(opts.hubSlices !== undefined);
   let lastColour: ColourError | null = null;
   const fitted = firstThatColours(
@@ -308,14 +310,15 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
     (alt) => {
       const step = search.take(alt);
       let built: Built;
+      const stepOpts = step.hubSlices !== undefined ? { ...opts, hubSlices: step.hubSlices } : opts;
       try {
-        built = buildProjection(cfg, spec, step.hubSlices !== undefined ? { ...opts, hubSlices: step.hubSlices } : opts, step, memo);
+        built = buildProjection(cfg, spec, stepOpts, step, memo);
       } catch (e) {
         // Slices that no partition fits are not a layout to try: the colours are what still overflows.
         if (step.hubSlices === undefined || !(e instanceof InputError) || !lastColour) throw e;
         throw lastColour;
       }
-      first ??= built;
+      first ??= { step, opts: stepOpts };
       search.slices = built.b.embedding.hubSlices;
       return timeProjection(cfg, spec, opts, built, memo, true);
     },
@@ -323,7 +326,7 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
   if (fitted.ok) return fitted.result;
   // Not yet: a mechanism for every stage (the embedding's rows, the LM head's reductions). Until then the first
   // layout is timed and reported as beyond the budget, with the colours it needs.
-  const r = timeProjection(cfg, spec, opts, first!, memo, false);
+  const r = timeProjection(cfg, spec, opts, buildProjection(cfg, spec, first!.opts, first!.step, memo), memo, false);
   r.approximations.push(`routes beyond the fabric's ${r.colourBudget} colours (${fitted.last.what}): no layout the projection tries fits, so this one is timed as if the routers had the colours it needs`);
   return r;
 }
