@@ -253,8 +253,9 @@ function meshTiles(logical: number[], tileOf: Int32Array): number[] {
   return [...new Set(logical.map((t) => tileOf[t]))];
 }
 
-/** The `entries` of every hopsOnly route, and the `hopsTo` of one with a single destination (empty; shared, never written). */
+/** The `entries` and `links` of every hopsOnly route, and the `hopsTo` of one with a single destination (empty; shared, never written). */
 const NO_ENTRIES: StreamRoute['entries'] = new Map();
+const NO_LINKS: StreamRoute['links'] = [];
 const NO_HOPS: StreamRoute['hopsTo'] = new Map();
 
 /**
@@ -341,7 +342,7 @@ export function routeLinks(streams: StreamDecl[], tileOf: Int32Array, view: Mesh
       }
     }
     start[i + 1] = count;
-    if (hops) hops.push({ stream: s.id, entries: NO_ENTRIES, links: [], maxHops, hopsTo: hopsTo ?? NO_HOPS, linkCount: count - start[i] });
+    if (hops) hops.push({ stream: s.id, entries: NO_ENTRIES, links: NO_LINKS, maxHops, hopsTo: hopsTo ?? NO_HOPS, linkCount: count - start[i] });
   }
   return { start, links: links.slice(0, count), ...(hops ? { hops } : {}) };
 }
@@ -390,7 +391,7 @@ export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: Me
           t += step[parent[t]];
         }
       }
-      routes.push({ stream: s.id, entries: NO_ENTRIES, links: [], maxHops, hopsTo, linkCount });
+      routes.push({ stream: s.id, entries: NO_ENTRIES, links: NO_LINKS, maxHops, hopsTo, linkCount });
       continue;
     }
     const hopsTo = new Map<number, number>();
