@@ -56,51 +56,97 @@ export type RoutePreference = 'lower' | 'fewer-links';
  */
 export function colourLinks(streams: StreamDecl[], routes: RouteLinks, tileOf: Int32Array, tiles: number, maxColours: number, alternatives?: RouteLinks, sizes?: ArrayLike<number>, prefer: RoutePreference = 'lower'): LinkColouring {
   if (maxColours > 32) throw new Error('colour: at most 32 colours are supported');
-  const n = streams.length;
-  // Only the links the routes use and the tiles the streams touch are read or written.
-  const [l0, l1] = extent(routes.links);
-  const [a0, a1] = alternatives ? extent(alternatives.links) : [l0, l1];
-  const [t0, t1] = extent(tileOf);
-  const linkMask = zeroedU32(LINK_MASK, tiles * 5, Math.min(l0, a0), Math.max(l1, a1));
-  const srcMask = zeroedU32(SRC_MASK, tiles, t0, t1);
-  const dstMask = zeroedU32(DST_MASK, tiles, t0, t1);
-  const colourOf = new Int32Array(n).fill(-1);
-  const alternative = new Uint8Array(n);
+  const c = new LinkColourer(streams, routes, tileOf, tiles, maxColours, alternatives);
+  const order = largestFirst(routes, streams.length, sizes);
+  for (let k = 0; k < order.length; k++) {
+    const id = order[k];
+    if (!c.colour(id, prefer)) {
+      const error = new InputError(`routing needs more than ${maxColours} colours at stream ${streams[id].label}`, 'colour', 'use a larger fabric so regions spread out, or a fabric spec with more colours');
+      return { ok: false, stream: id, error };
+    }
+  }
+  return { ok: true, colourOf: c.colourOf, alternative: c.alternative, coloursUsed: c.used };
+}
+
+/** Stream ids largest first: by `sizes` where given, else by links; ties in id order. */
+function largestFirst(routes: RouteLinks, n: number, sizes?: ArrayLike<number>): number[] {
   const size = sizes ?? Int32Array.from({ length: n }, (_, i) => routes.start[i + 1] - routes.start[i]);
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => size[b] - size[a] || a - b);
-  const palette = maxColours === 32 ? 0xffffffff : (1 << maxColours) - 1;
-  // The lowest colour free for stream `id` on the route in row `id` of `r`, or -1.
-  const pick = (id: number, r: RouteLinks): number => {
-    const s = streams[id];
-    let forbidden = 0;
-    for (let k = r.start[id]; k < r.start[id + 1]; k++) forbidden |= linkMask[r.links[k]];
-    for (const t of s.src) forbidden |= srcMask[tileOf[t]];
-    for (const t of s.dst) forbidden |= dstMask[tileOf[t]];
-    const free = ~forbidden & palette;
-    return free === 0 ? -1 : 31 - Math.clz32(free & -free);
-  };
-  let used = 0;
-  for (const id of order) {
-    const s = streams[id];
+  return Array.from({ length: n }, (_, i) => i).sort((a, b) => size[b] - size[a] || a - b);
+}
+
+/**
+ * colourLinks' masks and choices, a stream at a time. A class with short methods rather than closures in one function:
+ * V8 compiles each on first heavy use, where a function whose later loops have not run yet is compiled again for each.
+ */
+class LinkColourer {
+  readonly colourOf: Int32Array;
+  readonly alternative: Uint8Array;
+  used = 0;
+  private readonly linkMask: Uint32Array;
+  private readonly srcMask: Uint32Array;
+  private readonly dstMask: Uint32Array;
+  private readonly palette: number;
+
+  constructor(
+    private readonly streams: StreamDecl[],
+    private readonly routes: RouteLinks,
+    private readonly tileOf: Int32Array,
+    tiles: number,
+    maxColours: number,
+    private readonly alternatives: RouteLinks | undefined,
+  ) {
+    // Only the links the routes use and the tiles the streams touch are read or written.
+    const [l0, l1] = extent(routes.links);
+    const [a0, a1] = alternatives ? extent(alternatives.links) : [l0, l1];
+    const [t0, t1] = extent(tileOf);
+    this.linkMask = zeroedU32(LINK_MASK, tiles * 5, Math.min(l0, a0), Math.max(l1, a1));
+    this.srcMask = zeroedU32(SRC_MASK, tiles, t0, t1);
+    this.dstMask = zeroedU32(DST_MASK, tiles, t0, t1);
+    this.colourOf = new Int32Array(streams.length).fill(-1);
+    this.alternative = new Uint8Array(streams.length);
+    this.palette = maxColours === 32 ? 0xffffffff : (1 << maxColours) - 1;
+  }
+
+  /** Colours stream `id` on whichever of its routes `prefer` takes; false where neither has a colour free. */
+  colour(id: number, prefer: RoutePreference): boolean {
+    const { routes, alternatives } = this;
     let r = routes;
-    let got = pick(id, r);
+    let got = this.pick(id, r);
     if (alternatives) {
-      const again = pick(id, alternatives);
-      const links = (r: RouteLinks) => r.start[id + 1] - r.start[id];
+      const again = this.pick(id, alternatives);
+      const links = (x: RouteLinks) => x.start[id + 1] - x.start[id];
       const fewer = prefer === 'fewer-links' && links(alternatives) !== links(routes) ? links(alternatives) < links(routes) : again < got;
       if (again >= 0 && (got < 0 || fewer)) {
         got = again;
         r = alternatives;
-        alternative[id] = 1;
+        this.alternative[id] = 1;
       }
     }
-    if (got < 0) return { ok: false, stream: id, error: new InputError(`routing needs more than ${maxColours} colours at stream ${s.label}`, 'colour', 'use a larger fabric so regions spread out, or a fabric spec with more colours') };
-    const bit = 1 << got;
-    colourOf[id] = got;
-    used = Math.max(used, got + 1);
+    if (got < 0) return false;
+    this.colourOf[id] = got;
+    this.used = Math.max(this.used, got + 1);
+    this.mark(id, r, 1 << got);
+    return true;
+  }
+
+  /** The lowest colour free for stream `id` on the route in row `id` of `r`, or -1. */
+  private pick(id: number, r: RouteLinks): number {
+    const s = this.streams[id];
+    const { linkMask, srcMask, dstMask, tileOf } = this;
+    let forbidden = 0;
+    for (let k = r.start[id]; k < r.start[id + 1]; k++) forbidden |= linkMask[r.links[k]];
+    for (const t of s.src) forbidden |= srcMask[tileOf[t]];
+    for (const t of s.dst) forbidden |= dstMask[tileOf[t]];
+    const free = ~forbidden & this.palette;
+    return free === 0 ? -1 : 31 - Math.clz32(free & -free);
+  }
+
+  /** Takes colour `bit` on stream `id`'s links (of route `r`) and at its ends. */
+  private mark(id: number, r: RouteLinks, bit: number): void {
+    const s = this.streams[id];
+    const { linkMask, srcMask, dstMask, tileOf } = this;
     for (let k = r.start[id]; k < r.start[id + 1]; k++) linkMask[r.links[k]] |= bit;
     for (const t of s.src) srcMask[tileOf[t]] |= bit;
     for (const t of s.dst) dstMask[tileOf[t]] |= bit;
   }
-  return { ok: true, colourOf, alternative, coloursUsed: used };
 }
