@@ -96,10 +96,9 @@ class LinkColourer {
     private readonly alternatives: RouteLinks | undefined,
   ) {
     // Only the links the routes use and the tiles the streams touch are read or written.
-    const [l0, l1] = extent(routes.links);
-    const [a0, a1] = alternatives ? extent(alternatives.links) : [l0, l1];
+    const [l0, l1] = extent(routes.links, alternatives?.links);
     const [t0, t1] = extent(tileOf);
-    this.linkMask = zeroedU32(LINK_MASK, tiles * 5, Math.min(l0, a0), Math.max(l1, a1));
+    this.linkMask = zeroedU32(LINK_MASK, tiles * 5, l0, l1);
     this.srcMask = zeroedU32(SRC_MASK, tiles, t0, t1);
     this.dstMask = zeroedU32(DST_MASK, tiles, t0, t1);
     this.colourOf = new Int32Array(streams.length).fill(-1);

@@ -50,17 +50,19 @@ export function zeroedU32(key: string, n: number, from = 0, to = n): Uint32Array
   return a;
 }
 
-/** [least, greatest + 1) of `values` (an empty range at 0 when there are none). */
-export function extent(values: ArrayLike<number>): [number, number] {
-  if (values.length === 0) return [0, 0];
-  let lo = values[0];
-  let hi = values[0];
-  for (let i = 1; i < values.length; i++) {
-    const v = values[i];
-    if (v < lo) lo = v;
-    else if (v > hi) hi = v;
+/** [least, greatest + 1) of the values in all of `arrays` (absent ones skipped; an empty range at 0 when none has any). */
+export function extent(...arrays: (ArrayLike<number> | undefined)[]): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const values of arrays) {
+    if (!values) continue;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
   }
-  return [lo, hi + 1];
+  return lo > hi ? [0, 0] : [lo, hi + 1];
 }
 
 /** An Int32Array of `n` entries for `key`'s caller, contents undefined. */

@@ -96,9 +96,7 @@ export function verifyRoutes(routes: StreamRoute[], colourOf: Int32Array, view: 
 export function verifyLinks(streams: StreamDecl[], tileOf: Int32Array, routes: RouteLinks, alternatives: RouteLinks | null, chosen: Uint8Array | null, colourOf: Int32Array, view: MeshView): void {
   const n = view.width * view.height;
   // Only the routes' links are read, and the tiles at either end of them (a neighbour is at most a row away).
-  const [l0, l1] = extent(routes.links);
-  const [a0, a1] = alternatives ? extent(alternatives.links) : [l0, l1];
-  const [k0, k1] = [Math.min(l0, a0), Math.max(l1, a1)];
+  const [k0, k1] = extent(routes.links, alternatives?.links);
   const onLink = zeroedU32(ON_LINK, n * 5, k0, k1);
   const seen = zeroedU32(SEEN, n, Math.max(0, Math.floor(k0 / 5) - view.width), Math.min(n, Math.ceil(k1 / 5) + view.width));
   for (let i = 0; i < streams.length; i++) {
