@@ -6,7 +6,7 @@ import type { FabricSpec } from '../../fabric/spec/schema.js';
 import { embedSlice, type Op, type Task } from '../../fabric/isa/types.js';
 import { forwardPace, opCost, opCycles, streamArrivalCycles, streamedOpCycles, tileOpContext, type OpContext } from '../../fabric/mesh/cost.js';
 import { OPPOSITE_PORT, neighbour } from '../../fabric/geometry.js';
-import { TRIG_START, flattenTasksAndOps, type TaskGraph, type TaskOps } from '../../fabric/mesh/taskGraph.js';
+import { TRIG_START, flattenTasksAndOps, grown, type TaskGraph, type TaskOps } from '../../fabric/mesh/taskGraph.js';
 import type { Lowered } from './lower.js';
 import type { Placement } from './place.js';
 import type { LogicalTile, StreamDecl, StreamKind } from './plan.js';
@@ -240,13 +240,6 @@ class EventQueue {
     this.head = head;
     this.tail = grown(this.tail, n);
   }
-}
-
-/** A copy of `a` in a longer array of its kind. */
-function grown<A extends Float64Array | Int32Array | Uint8Array>(a: A, length: number): A {
-  const b = new (a.constructor as new (n: number) => A)(length);
-  b.set(a);
-  return b;
 }
 
 /**

@@ -123,8 +123,8 @@ class Pairs {
   }
   add(pre: number, dep: number): void {
     if (this.n === this.pre.length) {
-      this.pre = longer(this.pre);
-      this.dep = longer(this.dep);
+      this.pre = grown(this.pre, 2 * this.n);
+      this.dep = grown(this.dep, 2 * this.n);
     }
     this.pre[this.n] = pre;
     this.dep[this.n++] = dep;
@@ -150,8 +150,9 @@ function flattenTile(g: FlatTasks, t: number, tasks: readonly Task[], pairs: Pai
       ids ??= taskIds(tasks);
       const from = tasks[j].streams;
       if (from !== undefined) {
-        const src = tasks[localOf(ids, tasks, from)!];
-        g.streams[k] = base + localOf(ids, tasks, from)!;
+        const local = localOf(ids, tasks, from)!;
+        const src = tasks[local];
+        g.streams[k] = base + local;
         if (src.trigger.on === 'recv') g.streamOps[k] = streamedPrefix(tasks[j].ops, src.trigger.into.buf);
         if (tasks[j].forwards === true) {
           g.forwards[k] = 1;
@@ -206,8 +207,9 @@ function localOf(ids: TaskIds, tasks: readonly Task[], id: number): number | und
   return tasks[id]?.id === id ? id : undefined;
 }
 
-function longer(a: Int32Array): Int32Array {
-  const b = new Int32Array(2 * a.length);
+/** A copy of `a` in a longer array of its kind (the estimate's columns grow the same way). */
+export function grown<A extends Float64Array | Int32Array | Uint8Array>(a: A, length: number): A {
+  const b = new (a.constructor as new (n: number) => A)(length);
   b.set(a);
   return b;
 }
