@@ -47,8 +47,6 @@ export interface SweepBenchOptions {
   onProgress?: (line: string) => void;
 }
 
-const REPO = REPO_ROOT;
-
 function workloads(quick: boolean, tag: string): { name: string; plan: SweepPlan }[] {
   const make = (name: string, study: unknown) => planSweep(parseSweepText(JSON.stringify({ name: `bench-${name}-${tag}`, studies: [study] }), `bench ${name}`), `bench ${name}`);
   const batches = quick ? [1, 8] : [1, 2, 3, 4, 5, 6, 7, 8, 12, 16, 24, 32];
@@ -86,7 +84,7 @@ interface Workers {
 }
 
 async function startWorkers(url: string, queueName: string, n: number): Promise<Workers> {
-  const procs = Array.from({ length: n }, (_, i) => spawn(process.execPath, [join(REPO, 'bin/wafer.mjs'), 'sweep', 'worker', '--queue', url, '--queue-name', queueName, '--name', `bench-${i}`, '--quiet'], { stdio: 'ignore' }));
+  const procs = Array.from({ length: n }, (_, i) => spawn(process.execPath, [join(REPO_ROOT, 'bin/wafer.mjs'), 'sweep', 'worker', '--queue', url, '--queue-name', queueName, '--name', `bench-${i}`, '--quiet'], { stdio: 'ignore' }));
   const exits = procs.map((p) => new Promise<void>((r) => p.once('exit', () => r())));
   const q = new Queue(queueName, { connection: { host: new URL(url).hostname, port: Number(new URL(url).port) } });
   try {

@@ -9,7 +9,6 @@ import { REPO_ROOT } from '../workers/modules.js';
 
 export const SWEEP_FORMAT = 1;
 
-const ROOT = REPO_ROOT;
 const CODE_DIRS = ['kernels', 'fabric', 'compiler', 'src'];
 
 function sourceFiles(dir: string): string[] {
@@ -27,10 +26,10 @@ let cached: string | null = null;
 /** "0.1.0+3f2a9c1d": the package version and the first 8 hex digits of the code's hash. */
 export function codeVersion(): string {
   if (cached !== null) return cached;
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
   const h = createHash('sha256');
-  const files = CODE_DIRS.flatMap((d) => sourceFiles(join(ROOT, d))).sort();
-  for (const f of files) h.update(relative(ROOT, f)).update('\0').update(readFileSync(f)).update('\0');
+  const files = CODE_DIRS.flatMap((d) => sourceFiles(join(REPO_ROOT, d))).sort();
+  for (const f of files) h.update(relative(REPO_ROOT, f)).update('\0').update(readFileSync(f)).update('\0');
   cached = `${pkg.version}+${h.digest('hex').slice(0, 8)}`;
   return cached;
 }
