@@ -234,6 +234,7 @@ export function estimateStage(stage: LoweredStage, placement: Placement, positio
   }
   const est = estimateStep(spec, lowered, placement, routes, {
     position,
+    links: routed?.rowFirst,
     linkExtraLatencyCycles: mesh.linkExtraLatencyCycles,
     expertChoice: req.expertChoice,
     criticalPath: true,

@@ -4,7 +4,7 @@
 // tile can hold more. Greedy, largest stream first, lowest colour first.
 import { InputError } from '../../fabric/errors.js';
 import type { StreamDecl } from './plan.js';
-import type { RouteLinks, StreamRoute } from './route.js';
+import type { LinkRows, StreamRoute } from './route.js';
 import { extent, meshScratch, zeroedU32 } from './scratch.js';
 
 const LINK_MASK = meshScratch('colour.link', 'u32', 5);
@@ -32,8 +32,8 @@ export function assignColours(streams: StreamDecl[], routes: StreamRoute[], tile
   return { ok: true, colourOf: c.colourOf, routes: routes.map((r, i) => (c.alternative[i] ? alternatives![i] : r)), coloursUsed: c.coloursUsed };
 }
 
-/** Routes' links in compressed rows (route.ts RouteLinks), route i at row i. */
-function linksOf(routes: StreamRoute[]): RouteLinks {
+/** Routes' links in compressed rows (route.ts LinkRows), route i at row i. */
+function linksOf(routes: StreamRoute[]): LinkRows {
   const start = new Int32Array(routes.length + 1);
   routes.forEach((r, i) => (start[i + 1] = start[i] + r.links.length));
   const links = new Int32Array(start[routes.length]);
@@ -54,7 +54,7 @@ export type RoutePreference = 'lower' | 'fewer-links';
  * Streams go largest first: by `sizes` where given (the tiles a route touches), else by links (a tree touches one
  * tile more than it has links, so the order is the same).
  */
-export function colourLinks(streams: StreamDecl[], routes: RouteLinks, tileOf: Int32Array, tiles: number, maxColours: number, alternatives?: RouteLinks, sizes?: ArrayLike<number>, prefer: RoutePreference = 'lower'): LinkColouring {
+export function colourLinks(streams: StreamDecl[], routes: LinkRows, tileOf: Int32Array, tiles: number, maxColours: number, alternatives?: LinkRows, sizes?: ArrayLike<number>, prefer: RoutePreference = 'lower'): LinkColouring {
   if (maxColours > 32) throw new Error('colour: at most 32 colours are supported');
   const c = new LinkColourer(streams, routes, tileOf, tiles, maxColours, alternatives);
   const order = largestFirst(routes, streams.length, sizes);
@@ -69,7 +69,7 @@ export function colourLinks(streams: StreamDecl[], routes: RouteLinks, tileOf: I
 }
 
 /** Stream ids largest first: by `sizes` where given, else by links; ties in id order. */
-function largestFirst(routes: RouteLinks, n: number, sizes?: ArrayLike<number>): number[] {
+function largestFirst(routes: LinkRows, n: number, sizes?: ArrayLike<number>): number[] {
   const size = sizes ?? Int32Array.from({ length: n }, (_, i) => routes.start[i + 1] - routes.start[i]);
   return Array.from({ length: n }, (_, i) => i).sort((a, b) => size[b] - size[a] || a - b);
 }
@@ -89,11 +89,11 @@ class LinkColourer {
 
   constructor(
     private readonly streams: StreamDecl[],
-    private readonly routes: RouteLinks,
+    private readonly routes: LinkRows,
     private readonly tileOf: Int32Array,
     tiles: number,
     maxColours: number,
-    private readonly alternatives: RouteLinks | undefined,
+    private readonly alternatives: LinkRows | undefined,
   ) {
     // Only the links the routes use and the tiles the streams touch are read or written.
     const [l0, l1] = extent(routes.links, alternatives?.links);
@@ -113,7 +113,7 @@ class LinkColourer {
     let got = this.pick(id, r);
     if (alternatives) {
       const again = this.pick(id, alternatives);
-      const links = (x: RouteLinks) => x.start[id + 1] - x.start[id];
+      const links = (x: LinkRows) => x.start[id + 1] - x.start[id];
       const fewer = prefer === 'fewer-links' && links(alternatives) !== links(routes) ? links(alternatives) < links(routes) : again < got;
       if (again >= 0 && (got < 0 || fewer)) {
         got = again;
@@ -129,7 +129,7 @@ class LinkColourer {
   }
 
   /** The lowest colour free for stream `id` on the route in row `id` of `r`, or -1. */
-  private pick(id: number, r: RouteLinks): number {
+  private pick(id: number, r: LinkRows): number {
     const s = this.streams[id];
     const { linkMask, srcMask, dstMask, tileOf } = this;
     let forbidden = 0;
@@ -141,7 +141,7 @@ class LinkColourer {
   }
 
   /** Takes colour `bit` on stream `id`'s links (of route `r`) and at its ends. */
-  private mark(id: number, r: RouteLinks, bit: number): void {
+  private mark(id: number, r: LinkRows, bit: number): void {
     const s = this.streams[id];
     const { linkMask, srcMask, dstMask, tileOf } = this;
     for (let k = r.start[id]; k < r.start[id + 1]; k++) linkMask[r.links[k]] |= bit;

@@ -33,6 +33,11 @@ export interface CompileOptions {
    * communication); 0 or absent packs blocks as full as SRAM allows.
    */
   spread?: number;
+  /**
+   * The per-tile buffer budget in bytes (default: what the fabric's SRAM holds, tileBudgetBytes): a projection's
+   * `budgetBytesPerTile`, to run the layout it spread to on the engine. Not with `spread`.
+   */
+  budgetBytes?: number;
   /** Columns of x per hub slice (default: lower.ts's hubSliceCols, the q/k/v block width). */
   sliceCols?: number;
   /** Most streams a hub slice receives from one region's roots (LowerOptions.gatherFan; default one per root). */
@@ -110,7 +115,8 @@ function compileWith(graph: ModelGraph, opts: CompileOptions): { ok: true; resul
   const split = opts.wafers ? waferSplit(graph, spec, opts.wafers) : null;
   const lower = (budgetBytes: number) =>
     lowerModel(graph, { dtype: opts.dtype, maxSeq: opts.maxSeq, budgetBytes, spec, maxFan: opts.maxFan ?? 8, sliceCols: opts.sliceCols, kvDtype: opts.kvDtype, projection: opts.projection && { ...opts.projection, embeddingSpans: false }, waferBoundaries: split?.boundaries, gatherFan: opts.gatherFan, regionInputs: opts.regionInputs, lmHeadInputs: opts.lmHeadInputs });
-  let lowered = lower(tileBudgetBytes(spec));
+  if (opts.budgetBytes !== undefined && opts.spread) throw new OptionError('budgetBytes', 'a tile budget and a spread were both given', 'give one: the spread searches for a budget');
+  let lowered = lower(opts.budgetBytes ?? tileBudgetBytes(spec));
   if (opts.spread && opts.spread > 0) {
     // Binary search on the budget for the most tiles within spread × usable (tile count falls as the budget grows).
     let usableCount = 0;

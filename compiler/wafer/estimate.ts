@@ -10,7 +10,8 @@ import { TRIG_START, flattenTasksAndOps, grown, type TaskGraph, type TaskOps } f
 import type { Lowered } from './lower.js';
 import type { Placement } from './place.js';
 import type { LogicalTile, StreamDecl, StreamKind } from './plan.js';
-import type { StreamRoute } from './route.js';
+import { linkTableOf, type LinkTable, type StreamRoute } from './route.js';
+import { extent, meshScratch, zeroedU32 } from './scratch.js';
 
 export interface StepEstimate {
   /** Cycles from step start until the last task completes. */
@@ -51,6 +52,12 @@ export interface EstimateOptions {
   position: number;
   /** Extra cycles per directed link (tile * 5 + port) from remap bypasses. */
   linkExtraLatencyCycles?: Uint16Array | null;
+  /**
+   * The routes' links, for charging streams that share one (LinkBusy): route.ts routeLinks' table of the same routes.
+   * Absent, it is taken from the routes' entries where they list them (routeStreams' full routes); routes with hops
+   * only and no table share no link.
+   */
+  links?: LinkTable;
   /** Experts the step's router picks, per MoE dispatch (default: the first k). */
   expertChoice?: (k: number, experts: number) => number[];
   /** Attribute the step's cycles along its critical path (StepEstimate.criticalPath); costs a little more time. */
@@ -385,6 +392,83 @@ function streamTables(t: PlanTables, s: number, dst: readonly number[]): number 
   return forwarded;
 }
 
+const LINK_SLOT = meshScratch('estimate.linkSlot', 'u32', 5);
+
+/**
+ * The mesh links as a step's streams hold them. A multicast's wavelets cross a link at depth d of its tree from
+ * ramp + d·hop cycles after they leave the source, one a cycle; where an earlier stream holds that link then, the
+ * stream waits until it is free: the engine's router passes a multicast wavelet on only when every branch takes it
+ * (fabric/mesh/router.ts), so a link shared by two streams delays the whole of the later one. Each link keeps only
+ * its latest holding: sends are claimed in the order the event loop issues them, not always in time order, and one
+ * holding per link charges what a wave of concurrent streams (the block columns' broadcasts of x) shares without a
+ * list per link. In-tree links (several sources sending apart) are not held.
+ */
+class LinkBusy {
+  /** 1 + the index of each link's holding (0: no stream has held it this step). */
+  private readonly slot: Uint32Array;
+  private from = new Float64Array(1024);
+  private to = new Float64Array(1024);
+  private used = 0;
+
+  constructor(
+    private readonly table: LinkTable,
+    private readonly spec: FabricSpec,
+    meshTiles: number,
+  ) {
+    const [lo, hi] = extent(table.links);
+    this.slot = zeroedU32(LINK_SLOT, meshTiles * 5, lo, hi);
+  }
+
+  /** The cycle, no earlier than `start`, from which stream s's `span` cycles of wavelets find its links free; holds them then. */
+  claim(s: number, start: number, span: number): number {
+    let at = start;
+    // A wait can move the stream onto a later holding of another link: look again (twice at most, then take it).
+    for (let pass = 0; pass < 3; pass++) {
+      const wait = this.waitAt(s, at, span);
+      if (wait === 0) break;
+      at += wait;
+    }
+    this.hold(s, at, span);
+    return at;
+  }
+
+  private waitAt(s: number, at: number, span: number): number {
+    const { links, depth } = this.table;
+    const { rampLatencyCycles: ramp, hopLatencyCycles: hop } = this.spec;
+    let wait = 0;
+    for (let k = this.table.start[s]; k < this.table.start[s + 1]; k++) {
+      const i = depth[k] < 0 ? 0 : this.slot[links[k]];
+      if (i === 0) continue;
+      const t = at + ramp + depth[k] * hop;
+      if (t < this.to[i - 1] && t + span > this.from[i - 1] && this.to[i - 1] - t > wait) wait = this.to[i - 1] - t;
+    }
+    return wait;
+  }
+
+  private hold(s: number, at: number, span: number): void {
+    const { links, depth } = this.table;
+    const { rampLatencyCycles: ramp, hopLatencyCycles: hop } = this.spec;
+    for (let k = this.table.start[s]; k < this.table.start[s + 1]; k++) {
+      if (depth[k] < 0) continue;
+      const t = at + ramp + depth[k] * hop;
+      let i = this.slot[links[k]];
+      if (i === 0) i = this.slot[links[k]] = this.newSlot();
+      if (t + span > this.to[i - 1]) {
+        this.from[i - 1] = t;
+        this.to[i - 1] = t + span;
+      }
+    }
+  }
+
+  private newSlot(): number {
+    if (this.used === this.from.length) {
+      this.from = grown(this.from, 2 * this.used);
+      this.to = grown(this.to, 2 * this.used);
+    }
+    return ++this.used;
+  }
+}
+
 export function estimateStep(spec: FabricSpec, lowered: Lowered, placement: Placement, routes: StreamRoute[], opts: EstimateOptions): StepEstimate {
   const run = new StepRun(spec, lowered, placement, routes, opts);
   run.run();
@@ -442,6 +526,7 @@ class StepRun {
   private readonly fwdLast: Float64Array;
   private readonly fwdTail: Float64Array;
   private readonly rampFree: Float64Array;
+  private readonly busy: LinkBusy | null;
   private readonly running: Uint8Array;
   // Each stream's route as the sends read it, taken at its first send: the links it uses, and each destination
   // entry's hops and remap bypass cycles.
@@ -517,6 +602,8 @@ class StepRun {
     this.fwdLast = new Float64Array(nTasks);
     this.fwdTail = new Float64Array(nTasks);
     this.rampFree = new Float64Array(nTiles);
+    const links = opts.links ?? (routes.some((r) => r.entries.size > 0) ? linkTableOf(routes, placement.width, placement.height) : null);
+    this.busy = links ? new LinkBusy(links, spec, placement.width * placement.height) : null;
     this.running = new Uint8Array(nTiles);
     const destinations = t.dstStart[streams.length];
     this.routed = new Uint8Array(streams.length);
@@ -695,12 +782,14 @@ class StepRun {
 
   /**
    * Sends `wavelets` of `stream` from `tile`, its op issuing at `issue` (task g's op opIndex): the ramp takes them
-   * one a cycle from when it is free, no earlier than `gateFrom`; a forwarding send slower than its merges' `pace`
-   * (cost.ts forwardPace) spreads its wavelets out. Queues an arrival at each destination.
+   * one a cycle from when it is free, no earlier than `gateFrom`, and once its route's links are free (LinkBusy); a
+   * forwarding send slower than its merges' `pace` (cost.ts forwardPace) spreads its wavelets out. Queues an arrival
+   * at each destination.
    */
   private send(tile: number, stream: number, wavelets: number, issue: number, g: number, opIndex: number, gateFrom: number, pace: number): void {
-    const start = Math.max(issue, this.rampFree[tile], gateFrom);
     const slow = pace > 1 ? Math.ceil((wavelets - 1) * (pace - 1)) : 0;
+    let start = Math.max(issue, this.rampFree[tile], gateFrom);
+    if (this.busy) start = this.busy.claim(stream, start, wavelets + slow);
     this.rampFree[tile] = start + wavelets + slow;
     if (this.routed[stream] === 0) this.route(stream);
     this.waveletsSent += wavelets;

@@ -259,14 +259,26 @@ const NO_LINKS: StreamRoute['links'] = [];
 const NO_HOPS: StreamRoute['hopsTo'] = new Map();
 
 /**
+ * Each stream's directed links in compressed rows (stream i's are `links[start[i]] … links[start[i + 1] - 1]`) with,
+ * for a multicast tree, the hops from its source to each link's near end (`depth`); -1 on an in-tree's links, whose
+ * sources send apart. What the estimate reads to charge streams that share a link (estimate.ts `LinkBusy`).
+ */
+export interface LinkTable {
+  start: Int32Array;
+  links: Int32Array;
+  depth: Int32Array;
+}
+
+/** Links alone in LinkTable's rows: what the colouring and its verifier read. */
+export type LinkRows = Pick<LinkTable, 'start' | 'links'>;
+
+/**
  * The directed links of every stream's route, as routeStreams would lay them (the same searches and walks, so the same
  * link sets), in compressed rows: stream i's links are `links[start[i]] … links[start[i + 1] - 1]`, in walk order.
  * What the colouring reads and nothing else (no per-router entries, no objects per stream): a full wafer's stage
  * colours in a fraction of the memory and time.
  */
-export interface RouteLinks {
-  start: Int32Array;
-  links: Int32Array;
+export interface RouteLinks extends LinkTable {
   /** With `hops`: each stream's route as routeStreams' hopsOnly gives it (from the same search), for the estimate. */
   hops?: StreamRoute[];
 }
@@ -290,6 +302,7 @@ class LinkRouter {
   readonly start: Int32Array;
   private readonly hops: StreamRoute[] | null;
   private links: Int32Array;
+  private depth: Int32Array;
   private count = 0;
   /** The current stream's longest path, and its destinations' hops (a multicast to several tiles). */
   private maxHops = 0;
@@ -307,6 +320,7 @@ class LinkRouter {
     this.start = new Int32Array(streams + 1);
     this.hops = opts.hops ? [] : null;
     this.links = anyI32('route.links', Math.max(1024, streams * 8));
+    this.depth = anyI32('route.depth', this.links.length);
   }
 
   route(i: number, s: StreamDecl, tileOf: Int32Array): void {
@@ -326,7 +340,7 @@ class LinkRouter {
   }
 
   result(): RouteLinks {
-    return { start: this.start, links: this.links.slice(0, this.count), ...(this.hops ? { hops: this.hops } : {}) };
+    return { start: this.start, links: this.links.slice(0, this.count), depth: this.depth.slice(0, this.count), ...(this.hops ? { hops: this.hops } : {}) };
   }
 
   private search(root: number, targets: number[]): void {
@@ -357,7 +371,7 @@ class LinkRouter {
       const back = parent[t];
       const prev = t + this.step[back];
       onTree[t] = g;
-      this.add(prev * 5 + OPPOSITE_PORT[back]);
+      this.add(prev * 5 + OPPOSITE_PORT[back], this.scratch.dist[t] - 1);
       t = prev;
     }
   }
@@ -381,19 +395,26 @@ class LinkRouter {
     for (let t = src; t !== dst && onTree[t] !== g; ) {
       onTree[t] = g;
       const out = parent[t];
-      this.add(t * 5 + out);
+      this.add(t * 5 + out, -1);
       t += this.step[out];
     }
   }
 
-  private add(l: number): void {
+  private add(l: number, depth: number): void {
     if (this.count === this.links.length) {
-      const grown = anyI32('route.links', this.links.length * 2);
-      grown.set(this.links);
-      this.links = grown;
+      this.links = regrown('route.links', this.links);
+      this.depth = regrown('route.depth', this.depth);
     }
+    this.depth[this.count] = depth;
     this.links[this.count++] = l;
   }
+}
+
+/** `a` copied into its key's scratch at twice the length. */
+function regrown(key: string, a: Int32Array): Int32Array {
+  const b = anyI32(key, a.length * 2);
+  b.set(a);
+  return b;
 }
 
 export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: MeshView, opts: RouteOptions = {}): StreamRoute[] {
@@ -504,4 +525,45 @@ export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: Me
     routes.push({ stream: s.id, entries, links: [...linkSet].sort((a, b) => a - b), maxHops, hopsTo });
   }
   return routes;
+}
+
+/**
+ * The LinkTable of routes that list their entries (routeStreams' full routes, as a compile colours them): a multicast
+ * tree walked out from its source's entry, each link with its near end's hops; an in-tree's links at depth -1.
+ */
+export function linkTableOf(routes: readonly StreamRoute[], width: number, height: number): LinkTable {
+  const start = new Int32Array(routes.length + 1);
+  const links: number[] = [];
+  const depth: number[] = [];
+  for (let i = 0; i < routes.length; i++) {
+    const { entries } = routes[i];
+    const sources = [...entries].filter(([, list]) => list.some((e) => e.from === RAMP));
+    if (sources.length === 1) treeLinks(entries, sources[0][0], width, height, links, depth);
+    else {
+      for (const l of routes[i].links) {
+        links.push(l);
+        depth.push(-1);
+      }
+    }
+    start[i + 1] = links.length;
+  }
+  return { start, links: Int32Array.from(links), depth: Int32Array.from(depth) };
+}
+
+/** A multicast tree's links, breadth first from its source, each with the hops from the source to its near end. */
+function treeLinks(entries: StreamRoute['entries'], src: number, width: number, height: number, links: number[], depth: number[]): void {
+  const tiles = [src];
+  const hops = [0];
+  for (let k = 0; k < tiles.length; k++) {
+    const t = tiles[k];
+    for (const e of entries.get(t) ?? []) {
+      for (const p of MESH_PORTS) {
+        if ((e.toMask & (1 << p)) === 0) continue;
+        links.push(t * 5 + p);
+        depth.push(hops[k]);
+        tiles.push(neighbour(t, p, width, height));
+        hops.push(hops[k] + 1);
+      }
+    }
+  }
 }

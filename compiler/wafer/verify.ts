@@ -7,7 +7,7 @@ import { layerMatrices } from '../graph/graph.js';
 import type { Lowered } from './lower.js';
 import type { StreamDecl } from './plan.js';
 import { extent, meshScratch, zeroedU32 } from './scratch.js';
-import type { MeshView, RouteLinks, StreamRoute } from './route.js';
+import type { MeshView, LinkRows, StreamRoute } from './route.js';
 
 type Block = [number, number, number, number];
 
@@ -89,11 +89,11 @@ export function verifyRoutes(routes: StreamRoute[], colourOf: Int32Array, view: 
 }
 
 /**
- * verifyRoutes on links alone (route.ts RouteLinks; `chosen[i]` 1 where stream i took its `alternatives` route):
+ * verifyRoutes on links alone (route.ts LinkRows; `chosen[i]` 1 where stream i took its `alternatives` route):
  * every link alive, no two streams on one link with one colour, and each route a tree — a multicast enters no tile
  * twice, an in-tree (several sources) leaves no tile twice, so neither can close a cycle.
  */
-export function verifyLinks(streams: StreamDecl[], tileOf: Int32Array, routes: RouteLinks, alternatives: RouteLinks | null, chosen: Uint8Array | null, colourOf: Int32Array, view: MeshView): void {
+export function verifyLinks(streams: StreamDecl[], tileOf: Int32Array, routes: LinkRows, alternatives: LinkRows | null, chosen: Uint8Array | null, colourOf: Int32Array, view: MeshView): void {
   const n = view.width * view.height;
   // Only the routes' links are read, and the tiles at either end of them (a neighbour is at most a row away).
   const [k0, k1] = extent(routes.links, alternatives?.links);

@@ -55,7 +55,7 @@ export function formatCompileSummary(s: ReturnType<typeof compileSummary>, verbo
     `  SRAM fill         mean ${pct(s.sram.meanFill)}, max ${pct(s.sram.maxFill)} (${(s.sram.weightBytes / 1e6).toFixed(2)} MB weights, ${(s.sram.kvCacheBytes / 1e6).toFixed(2)} MB KV cache for ${s.maxSeq} positions)`,
     `  colours           at most ${s.colours.maxPerTile} per tile, ${s.colours.distinct} distinct`,
     `  routes            ${s.routes.streams} streams, longest ${s.routes.longestHops} hops, mean ${s.routes.meanHops.toFixed(1)}, ${s.routes.totalLinkHops} link-hops`,
-    `  expected          ${Math.round(s.expectedCyclesPerToken)} cycles per decode token at context ${s.estimateContext} = ${s.expectedTokensPerSecond.toFixed(0)} tokens/s at ${(s.clockHz / 1e6).toFixed(0)} MHz (schedule estimate, no contention)`,
+    `  expected          ${Math.round(s.expectedCyclesPerToken)} cycles per decode token at context ${s.estimateContext} = ${s.expectedTokensPerSecond.toFixed(0)} tokens/s at ${(s.clockHz / 1e6).toFixed(0)} MHz (schedule estimate, streams sharing a link take turns)`,
   ];
   if (s.faultCost) {
     lines.push(

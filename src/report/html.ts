@@ -82,7 +82,7 @@ function details(d: ReportData): string {
     row('fabric', `${d.fabric}: ${d.widthTiles}×${d.heightTiles} tiles, ${(d.sramBytesPerTile / 1024).toFixed(0)} KiB SRAM each, ${(d.clockHz / 1e6).toFixed(0)} MHz`),
     row('faults', describeFaults(d.faults)),
     row('placement', `${used} tiles hold the model, ${d.tiles.length - used} relay only; ${d.deadTiles.length} dead tiles and ${d.deadCores.length} dead cores on the map${d.hiddenDefects ? `, ${d.hiddenDefects} defects hidden by remap` : ''} (repair: ${d.repair})`),
-    row('schedule estimate', `${d.expectedTokensPerSecond.toFixed(0)} tokens/s (no link contention)`),
+    row('schedule estimate', `${d.expectedTokensPerSecond.toFixed(0)} tokens/s (streams sharing a link take turns)`),
   ];
   const r = d.run;
   if (r) {

@@ -279,7 +279,7 @@ function emptyRow(f: FabricArg, batch: number, method: string, contextLength: nu
 }
 
 const GPU_METHOD = 'GPU emulator (compiler/gpu estimateGpu)';
-const MESH_METHOD = 'mesh schedule estimate (compile + estimateStep, no link contention)';
+const MESH_METHOD = 'mesh schedule estimate (compile + estimateStep, streams sharing a link take turns)';
 
 function gpuRows(o: CompareOptions, f: Extract<FabricArg, { kind: 'gpu' }>): { rows: CompareRow[]; gpus: number | null } {
   const maxBatch = Math.max(...o.batches);

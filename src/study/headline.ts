@@ -20,7 +20,7 @@ export interface Headline {
 
 const CAVEATS: Record<string, string> = {
   projection: 'the wafer figure is a projection (one layer of each kind compiled and timed at tile granularity), not a measurement of hardware',
-  'mesh schedule estimate': 'the wafer figure is the compiler’s schedule estimate on a fault-free mesh (no link contention)',
+  'mesh schedule estimate': 'the wafer figure is the compiler’s schedule estimate on a fault-free mesh (streams sharing a link take turns; no router queues)',
   'mesh run': 'the wafer figure is a cycle-by-cycle run of a toy model on a small mesh',
   'GPU emulator': 'the GPU figure comes from the GPU emulator (public specs and kernel-level timing), not a measured GPU',
 };

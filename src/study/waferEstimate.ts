@@ -1,5 +1,5 @@
 // A small model on a small mesh through the compiler's schedule estimate (estimateStep: the mesh engine's cost
-// functions without link contention), and where a decode token's time goes, by what-if: the same schedule with
+// functions, streams that share a link taking turns), and where a decode token's time goes, by what-if: the same schedule with
 // links at zero latency (what communication latency costs), then also with unlimited SRAM bandwidth (what the SRAM
 // stream costs); the rest is compute. A stream's serialisation through a ramp (one wavelet per cycle) is not a
 // latency, so it stays in compute — the split says so in `splitMethod`.

@@ -13,6 +13,8 @@ import { castWeights } from '../../../../compiler/model/weights.js';
 import { projectWafer, spreadExperts } from '../../../../compiler/project/index.js';
 import { compileModel } from '../../../../compiler/wafer/compile.js';
 import { estimateStep } from '../../../../compiler/wafer/estimate.js';
+import { tileBudgetBytes } from '../../../../compiler/wafer/partition.js';
+import { meshView, routeStreams } from '../../../../compiler/wafer/route.js';
 import { weightProvider } from '../../../../compiler/wafer/weights.js';
 import { generateFaults } from '../../../../fabric/faults/index.js';
 import type { RepairPolicy } from '../../../../fabric/faults/index.js';
@@ -91,13 +93,42 @@ describe('projection against the mesh engine (decode cycles per token)', () => {
       expect(r.tilesUsedPerWafer).toBe(compiled.report.tilesUsed);
       return r.tokenLatencySeconds * spec.clockHz;
     });
+    // The whole model on the routes the projection takes (dimension-ordered; the compiler's BFS routes reach every
+    // tile at the same hops, but streams share other links on them).
+    const routes = routeStreams(compiled.lowered.plan.streams, compiled.placement.tileOf, meshView(spec.widthTiles, spec.heightTiles, compiled.engineFaults), { dimensionOrdered: true });
     const whole = POSITIONS.map(
-      (p) => estimateStep(spec, compiled.lowered, compiled.placement, compiled.routes, { position: p, linkExtraLatencyCycles: compiled.linkExtraLatencyCycles, expertChoice: spreadExperts }).cycles,
+      (p) => estimateStep(spec, compiled.lowered, compiled.placement, routes, { position: p, linkExtraLatencyCycles: compiled.linkExtraLatencyCycles, expertChoice: spreadExperts }).cycles,
     );
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const vsMesh = mean(projected) / mean(mesh) - 1;
     const vsWhole = mean(projected) / mean(whole) - 1;
     expect(Math.abs(vsMesh)).toBeLessThanOrEqual(0.1);
-    expect(Math.abs(vsWhole)).toBeLessThanOrEqual(0.001);
+    // Timed a stage at a time, the projection misses only the links that streams of consecutive stages share where
+    // they overlap in time; the real-size path (more than EXACT_LAYERS layers) times one layer for all, and layers
+    // share links differently where they sit (gpt2-small-dense on mini-128: 3.4%).
+    expect(Math.abs(vsWhole)).toBeLessThanOrEqual(cfg.numLayers <= 8 ? 0.01 : 0.05);
+  });
+
+  // Spread, a layout's block columns and hub slices share links that the packed toys' barely do: the estimate
+  // without link sharing was 11-17% faster than the engine here.
+  it.each([
+    ['toy-dense', 'mini-32', 1],
+    ['toy-dense', 'mini-64', 1],
+  ] as const)('%s spread over %s (spread %s): the engine runs the layout the projection chose, within 10 percent', async (model, fabric, spread) => {
+    const spec = getFabricPreset(fabric);
+    const cfg = configOf(model);
+    const POSITIONS = [1, 2];
+    const reports = POSITIONS.map((p) => projectWafer(cfg, spec, { context: p + 1, promptLength: 1, kvDtype: 'f32', spread }));
+    const r = reports[0];
+    expect(r.budgetBytesPerTile).toBeLessThan(tileBudgetBytes(spec) / 4);
+    const compiled = compileModel(buildGraph(cfg), { spec, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: MAX_SEQ, budgetBytes: r.budgetBytesPerTile, maxFan: r.maxFan, sliceCols: Math.ceil(cfg.hiddenSize / r.hubSlices) });
+    expect(compiled.report.tilesUsed).toBe(r.tilesUsedPerWafer);
+    const weights = castWeights(syntheticWeights(cfg, 0), 'bf16');
+    const engine = await MeshEngine.create(spec, compiled.program, weightProvider(weights));
+    const { tokens, cycles } = await decodeOnEngine(engine, POSITIONS[POSITIONS.length - 1] + 1);
+    expect(tokens).toEqual(generate(weights, [1], tokens.length).tokens);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const projected = mean(reports.map((x) => x.tokenLatencySeconds * spec.clockHz));
+    expect(Math.abs(projected / mean(POSITIONS.map((p) => cycles[p])) - 1)).toBeLessThanOrEqual(0.1);
   });
 });

@@ -82,8 +82,8 @@ describe('projectWafer on one wafer', () => {
     expect(r.tilesUsedPerWafer).toBe(r.head.embeddingTiles + r.head.lmHeadTiles + 4 * r.stages[0].tilesPerLayer);
     expect(r.decodeTokensPerSecond).toBeCloseTo(1 / r.tokenLatencySeconds, 9);
     expect(r.aggregateTokensPerSecond).toBeCloseTo(r.decodeTokensPerSecond, 9);
-    // Every layer is timed at its own offset; they differ by a few cycles of distance.
-    expect(Math.abs((r.tokenLatencySeconds * r.clockHz) / (r.head.cycles + 4 * r.stages[0].cycles) - 1)).toBeLessThan(1e-3);
+    // Every layer is timed at its own offset; they differ by distance and by the links their streams share there.
+    expect(Math.abs((r.tokenLatencySeconds * r.clockHz) / (r.head.cycles + 4 * r.stages[0].cycles) - 1)).toBeLessThan(0.01);
     expect(r.slowestStageSeconds * r.clockHz).toBeGreaterThanOrEqual(Math.max(r.head.cycles, r.stages[0].cycles));
     // Every second of a token has a cause, and the roll-up is the detail summed.
     expect(sum({ ...r.breakdown })).toBeCloseTo(1 / r.decodeTokensPerSecond, 12);

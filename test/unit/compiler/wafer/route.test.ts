@@ -2,7 +2,7 @@
 // it must give the very routes of the unbounded BFS that a mesh with faults (here: none, but not known to be free) runs.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { meshView, routeLinks, routeStreams, type MeshView } from '../../../../compiler/wafer/route.js';
+import { linkTableOf, meshView, routeLinks, routeStreams, type LinkTable, type MeshView } from '../../../../compiler/wafer/route.js';
 import type { StreamDecl } from '../../../../compiler/wafer/plan.js';
 import { OPPOSITE_PORT, neighbour } from '../../../../fabric/geometry.js';
 
@@ -95,6 +95,34 @@ describe('routeLinks: the links alone', () => {
         }
       }),
       { numRuns: 100, seed: 7 },
+    );
+  });
+});
+
+describe('link tables: where each stream holds a link (the estimate charges streams that share one)', () => {
+  const pairs = (t: LinkTable, i: number) => [...t.links.subarray(t.start[i], t.start[i + 1])].map((l, k) => `${l}@${t.depth[t.start[i] + k]}`).sort();
+  it("gives a multicast's links their near tile's hops from the source, the same from routeLinks as from a route's entries; an in-tree's none", () => {
+    fc.assert(
+      fc.property(meshes(), ({ w, h, streams }) => {
+        const decls = declsOf(streams);
+        const tileOf = Int32Array.from({ length: w * h }, (_, i) => i);
+        const view = meshView(w, h, null);
+        for (const opts of [{}, { dimensionOrdered: true }]) {
+          const fromEntries = linkTableOf(routeStreams(decls, tileOf, view, opts), w, h);
+          const walked = routeLinks(decls, tileOf, view, opts);
+          decls.forEach((s, i) => {
+            expect(pairs(fromEntries, i)).toEqual(pairs(walked, i));
+            for (let k = walked.start[i]; k < walked.start[i + 1]; k++) {
+              const near = Math.floor(walked.links[k] / 5);
+              const src = s.src[0];
+              // Every route is a shortest path, so on a fault-free mesh a tile's hops are its Manhattan distance.
+              const manhattan = Math.abs((near % w) - (src % w)) + Math.abs(Math.floor(near / w) - Math.floor(src / w));
+              expect(walked.depth[k]).toBe(s.src.length === 1 ? manhattan : -1);
+            }
+          });
+        }
+      }),
+      { numRuns: 100, seed: 9 },
     );
   });
 });
