@@ -60,6 +60,8 @@ export function percentile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) throw new Error('percentile of no values');
   const h = (sorted.length - 1) * q;
   const lo = Math.floor(h);
+  // An order statistic as it is (adding 0 to it would turn −0 into +0).
+  if (h === lo) return sorted[lo];
   const hi = Math.min(sorted.length - 1, lo + 1);
   return sorted[lo] + (h - lo) * (sorted[hi] - sorted[lo]);
 }

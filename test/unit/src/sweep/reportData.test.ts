@@ -26,6 +26,8 @@ describe('percentile', () => {
     expect([percentile(xs, 0.1), percentile(xs, 0.5), percentile(xs, 0.9)]).toEqual([1, 5, 9]);
     expect(percentile([10, 20], 0.5)).toBe(15);
     expect(percentile([10, 20], 0.1)).toBeCloseTo(11, 12);
+    // An order statistic is the value itself, sign of zero included.
+    expect(Object.is(percentile([-1, -0, 1], 0.5), -0)).toBe(true);
   });
 
   it('lies between min and max, grows with q, and is the middle value of an odd count at q = 0.5', () => {
