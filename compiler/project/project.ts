@@ -18,7 +18,7 @@ import type { ModelConfig } from '../model/config.js';
 import type { LayerNode, ModelGraph } from '../graph/graph.js';
 import { tileBudgetBytes } from '../wafer/partition.js';
 import { PATH_CAUSES, type PathSplit } from '../wafer/estimate.js';
-import { searchSpread } from '../wafer/spread.js';
+import { MIN_SPREAD_BUDGET_BYTES, searchSpread } from '../wafer/spread.js';
 import { reserveMeshScratch } from '../wafer/scratch.js';
 import { ColourError, coloursPast, estimateStage, lowerStage, placeStage, routeStage, stageColours, type LoweredStage, type StageColours, type StageRequest, type StageRoutes, type WaferMesh } from './stage.js';
 import type { Placement } from '../wafer/place.js';
@@ -440,6 +440,11 @@ const MEMO_LOWERINGS = 4;
  * position) and per position its time.
  */
 export class StageMemo {
+  /**
+   * The tile budget the last spread search of this projection settled on: the next layout's search tries it first
+   * (layouts the colour search tries differ in their streams, hardly in their tiles).
+   */
+  spreadBudget: number | null = null;
   private readonly lowered = new Map<string, LoweredStage>();
   private readonly colours = new WeakMap<LoweredStage, Map<number, { fit: StageColours | null; error: ColourError | null; past: StageColours | null }>>();
   private readonly times = new WeakMap<LoweredStage, Map<string, { cycles: number; path: PathSplit }>>();
@@ -633,9 +638,17 @@ function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOption
         return null;
       }
     };
-    const found = searchSpread({ hi: b.budgetBytes, hiTiles: Math.max(...packing.tiles), built: { b, packing }, target, steps: SPREAD_STEPS, more: (hiTiles) => hiTiles < 0.95 * target, aim: true, build: tryBudget }).built;
-    b = found.b;
-    packing = found.packing;
+    const start = { hi: b.budgetBytes, hiTiles: Math.max(...packing.tiles), built: { b, packing }, lo: MIN_SPREAD_BUDGET_BYTES };
+    const hint = memo.spreadBudget;
+    if (hint !== null && hint > start.lo && hint < start.hi) {
+      const tried = tryBudget(hint);
+      if (tried && tried.tiles <= target) Object.assign(start, { hi: hint, hiTiles: tried.tiles, built: tried.built });
+      else start.lo = hint;
+    }
+    const found = searchSpread({ ...start, target, steps: SPREAD_STEPS, more: (hiTiles) => hiTiles < 0.95 * target, aim: true, build: tryBudget });
+    memo.spreadBudget = found.budgetBytes;
+    b = found.built.b;
+    packing = found.built.packing;
   }
 
   return { o, mesh, graph, approximations, programDtype, expertWeightBits, kindLayers, b, packing, step };

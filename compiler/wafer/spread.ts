@@ -9,6 +9,8 @@ export interface SpreadSearch<T> {
   hi: number;
   hiTiles: number;
   built: T;
+  /** An infeasible budget, or one too small for some matrix (default MIN_SPREAD_BUDGET_BYTES). */
+  lo?: number;
   /** The most tiles a build may take. */
   target: number;
   /** Builds tried at most. */
@@ -27,7 +29,7 @@ export interface SpreadSearch<T> {
  */
 export function searchSpread<T>(s: SpreadSearch<T>): { budgetBytes: number; built: T } {
   let { hi, hiTiles, built } = s;
-  let lo = MIN_SPREAD_BUDGET_BYTES;
+  let lo = s.lo ?? MIN_SPREAD_BUDGET_BYTES;
   for (let it = 0; it < s.steps && s.more(hiTiles) && hi - lo > 256; it++) {
     let budget = Math.floor((lo + hi) / 2);
     if (s.aim) {
