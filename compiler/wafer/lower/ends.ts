@@ -2,6 +2,7 @@
 // the previous stage), and the final norm, LM head and argmax (or stubs that stand for the next stage).
 import { dtypeBytes } from '../partition.js';
 import { modelTag, slice, zeros, type StreamDecl } from '../plan.js';
+import { BAND_ROWS } from '../place.js';
 import { reduceUp } from '../region.js';
 import { partition, region, sl, sliceInputGroup, type LowerContext } from './context.js';
 import { feedSlices, hubSlices, normSlices, receiveSlices } from './hub.js';
@@ -58,6 +59,7 @@ export function lowerWaferLink(c: LowerContext, xIn: StreamDecl[], wafer: number
   const { p, s, spec } = c;
   return xIn.map((st, j) => {
     const t = p.tile(`wafer${wafer - 1}.out${j}`, 'stage', modelTag('stage-out', [j]));
+    t.row = j % BAND_ROWS;
     st.dst.push(t.id);
     p.buffer(t, 'x', 'f32', sl(c, j), zeros, 'activation');
     const next = p.stream([t.id], [], sl(c, j), 'transfer', `wafer${wafer}.in${j}`);
@@ -72,6 +74,8 @@ export function lowerStageOut(c: LowerContext, xIn: StreamDecl[]): void {
   const { p } = c;
   xIn.forEach((st, j) => {
     const t = p.tile(j === 0 ? 'stage.out' : `stage.out${j}`, 'stage', modelTag('stage-out', [j]));
+    // Where the next stage's hub slice j sits: its row (hub.ts).
+    t.row = j % BAND_ROWS;
     st.dst.push(t.id);
     p.buffer(t, 'x', 'f32', sl(c, j), zeros, 'activation');
     p.recv(t, st, slice('x', 0, sl(c, j)), [], 'stage.out');

@@ -6,6 +6,7 @@ import type { Slice, Task } from '../../../fabric/isa/types.js';
 import { slice, zeros, type LogicalTile, type StreamDecl, type TileTag } from '../plan.js';
 import { reduceChildren, reduceUp, sliceLen, type Region, type RegionRoot } from '../region.js';
 import { sl, type LowerContext } from './context.js';
+import { BAND_ROWS } from '../place.js';
 
 /**
  * Each root i of `r` sends y_i to `hub`, which receives it into `into` at the root's row offset; returns the recv
@@ -38,6 +39,8 @@ export function hubSlices(c: LowerContext, role: string, group: string, tag: Omi
   const { p, s } = c;
   return Array.from({ length: c.k }, (_, j) => {
     const t = p.tile(j === 0 ? role : `${role}${j}`, group, { ...tag, index: [j] });
+    // Slice j at row j of the band in every hub: what passes from a hub's slice j to the next's runs along one row.
+    t.row = j % BAND_ROWS;
     p.buffer(t, 'x', 'f32', sl(c, j), zeros, 'activation');
     if (norm !== null) {
       p.buffer(t, 'xn', 'f32', sl(c, j), zeros, 'activation');

@@ -95,13 +95,15 @@ function treeHops(r: StreamRoute, src: number, width: number): Map<number, numbe
 }
 
 describe('colours within the budget', () => {
-  // 7 colours: fewer than toy-dense's BFS routes need on mini-64 (checked below), enough with column-first routes.
-  const small: FabricSpec = { ...getFabricPreset('mini-64'), colours: 7 };
+  // 8 colours, hub slices of 128 columns: fewer than toy-dense's BFS routes need on mini-64 (checked below), enough
+  // with column-first routes.
+  const small: FabricSpec = { ...getFabricPreset('mini-64'), colours: 8 };
+  const sliceCols = 128;
   const cfg = getPreset('toy-dense');
   const graph = buildGraph(cfg);
 
   it('compiles a toy under a small budget with column-first routes, and the mesh engine decodes the reference tokens', async () => {
-    const r = compileModel(graph, { spec: small, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: 16 });
+    const r = compileModel(graph, { spec: small, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: 16, sliceCols });
     const streams = r.lowered.plan.streams;
     const view = meshView(64, 64, null);
     // The first routes do not fit this budget: the fallback is what made it compile.
@@ -120,14 +122,14 @@ describe('colours within the budget', () => {
   });
 
   it('projects the toy under the same budget, every stage within it', () => {
-    const p = projectWafer(cfg, small, { context: 4, promptLength: 1, kvDtype: 'f32' });
-    expect(p.colourBudget).toBe(7);
+    const p = projectWafer(cfg, small, { context: 4, promptLength: 1, kvDtype: 'f32', hubSlices: cfg.hiddenSize / sliceCols });
+    expect(p.colourBudget).toBe(8);
     expect(p.coloursWithinBudget).toBe(true);
-    for (const s of p.stages) expect(s.colours).toBeLessThanOrEqual(7);
-    expect(p.head.embeddingColours).toBeLessThanOrEqual(7);
-    expect(p.head.lmHeadColours).toBeLessThanOrEqual(7);
+    for (const s of p.stages) expect(s.colours).toBeLessThanOrEqual(8);
+    expect(p.head.embeddingColours).toBeLessThanOrEqual(8);
+    expect(p.head.lmHeadColours).toBeLessThanOrEqual(8);
     // Under the full budget the same toy needs more than it is given here only where routes meet.
-    const wide = projectWafer(cfg, getFabricPreset('mini-64'), { context: 4, promptLength: 1, kvDtype: 'f32' });
+    const wide = projectWafer(cfg, getFabricPreset('mini-64'), { context: 4, promptLength: 1, kvDtype: 'f32', hubSlices: cfg.hiddenSize / sliceCols });
     expect(Math.max(...wide.stages.map((s) => s.colours ?? 99))).toBeGreaterThanOrEqual(Math.max(...p.stages.map((s) => s.colours ?? 99)));
   });
 
