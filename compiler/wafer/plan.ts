@@ -53,10 +53,10 @@ export interface LogicalTile {
   span?: number;
   /**
    * The row of its scan column it asks for (0 … BAND_ROWS − 1, place.ts): tiles that ask place at those rows of the
-   * column they land in, the others fill the rest in scan order. Hub slice j (and the stub standing for the
-   * next stage's) asks for row j mod BAND_ROWS, so that every hub's slice j sits in one row of the band whichever way
-   * the scan runs there and whichever column the hub starts in: what passes from a hub's slices to the next hub's runs
-   * along rows of its own, and the slices' streams leave on different rows.
+   * column they land in, the others fill the rest in scan order. Hub slice j (and the stub standing for the next
+   * stage's) asks for row j where a hub has at most BAND_ROWS slices, so that every hub's slice j sits in one row of
+   * the band whichever way the scan runs there and whichever column the hub starts in: what passes from a hub's slices
+   * to the next hub's runs along rows of its own, and the slices' streams leave on different rows.
    */
   row?: number;
 }

@@ -59,7 +59,7 @@ export function lowerWaferLink(c: LowerContext, xIn: StreamDecl[], wafer: number
   const { p, s, spec } = c;
   return xIn.map((st, j) => {
     const t = p.tile(`wafer${wafer - 1}.out${j}`, 'stage', modelTag('stage-out', [j]));
-    t.row = j % BAND_ROWS;
+    if (c.k <= BAND_ROWS) t.row = j;
     st.dst.push(t.id);
     p.buffer(t, 'x', 'f32', sl(c, j), zeros, 'activation');
     const next = p.stream([t.id], [], sl(c, j), 'transfer', `wafer${wafer}.in${j}`);
@@ -75,7 +75,7 @@ export function lowerStageOut(c: LowerContext, xIn: StreamDecl[]): void {
   xIn.forEach((st, j) => {
     const t = p.tile(j === 0 ? 'stage.out' : `stage.out${j}`, 'stage', modelTag('stage-out', [j]));
     // Where the next stage's hub slice j sits: its row (hub.ts).
-    t.row = j % BAND_ROWS;
+    if (c.k <= BAND_ROWS) t.row = j;
     st.dst.push(t.id);
     p.buffer(t, 'x', 'f32', sl(c, j), zeros, 'activation');
     p.recv(t, st, slice('x', 0, sl(c, j)), [], 'stage.out');

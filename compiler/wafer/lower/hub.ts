@@ -40,7 +40,8 @@ export function hubSlices(c: LowerContext, role: string, group: string, tag: Omi
   return Array.from({ length: c.k }, (_, j) => {
     const t = p.tile(j === 0 ? role : `${role}${j}`, group, { ...tag, index: [j] });
     // Slice j at row j of the band in every hub: what passes from a hub's slice j to the next's runs along one row.
-    t.row = j % BAND_ROWS;
+    // (More slices than rows would share rows whatever the placement did: then the scan's order stands.)
+    if (c.k <= BAND_ROWS) t.row = j;
     p.buffer(t, 'x', 'f32', sl(c, j), zeros, 'activation');
     if (norm !== null) {
       p.buffer(t, 'xn', 'f32', sl(c, j), zeros, 'activation');
