@@ -37,15 +37,18 @@ const req: StageRequest = {
 const stage = lowerStage(req);
 const tiles = stage.lowered.plan.tiles;
 const placement = placeTiles(tiles, spec.widthTiles, spec.heightTiles, () => true, { fabric: spec.name, dead: 0 }, { scanOffset: 0 });
-// The projection's routes (compiler/project/stage.ts routeStage), with their links for the estimate's link sharing.
-const links = routeLinks(stage.lowered.plan.streams, placement.tileOf, meshView(spec.widthTiles, spec.heightTiles, null), { dimensionOrdered: true, hops: true });
+// The projection's routes (compiler/project/stage.ts routeStage), with their links for the estimate's link sharing,
+// each stream taking whichever of its row-first and column-first routes frees it first (before any colouring).
+const view = meshView(spec.widthTiles, spec.heightTiles, null);
+const links = routeLinks(stage.lowered.plan.streams, placement.tileOf, view, { dimensionOrdered: true, hops: true });
+const alternativeLinks = routeLinks(stage.lowered.plan.streams, placement.tileOf, view, { dimensionOrdered: true, columnFirst: true });
 const routes = links.hops!;
 const from = tiles.find((t) => t.tag.unit === 'attn-hub' && t.tag.index[0] === 0)!;
 const outs = tiles.filter((t) => t.tag.unit === 'stage-out');
 const pos = Math.max(0, Math.min(stage.kvPositionsPerTile || context, context) - 1);
-const probe = estimateStep(spec, stage.lowered, placement, routes, { position: pos, links, probeTiles: [from.id, ...outs.map((t) => t.id)] });
+const probe = estimateStep(spec, stage.lowered, placement, routes, { position: pos, links, alternativeLinks, probeTiles: [from.id, ...outs.map((t) => t.id)] });
 const last = outs.map((t) => ({ t, a: probe.firstArrival!.get(t.id)! })).reduce((x, y) => (y.a.cycles > x.a.cycles ? y : x));
-const est = estimateStep(spec, stage.lowered, placement, routes, { position: pos, links, probeTiles: [from.id, last.t.id], pathTrace: { to: last.t.id } });
+const est = estimateStep(spec, stage.lowered, placement, routes, { position: pos, links, alternativeLinks, probeTiles: [from.id, last.t.id], pathTrace: { to: last.t.id } });
 const start = est.firstArrival!.get(from.id)!.cycles;
 process.stdout.write(`${model} ${spec.name}: ${stage.tiles} tiles/layer, layer ${last.a.cycles - start} cycles (hub input at ${start}), kv ${stage.kvPositionsPerTile}/tile\n`);
 for (const s of est.pathTrace!) if (s.cycles > 0) process.stdout.write(`  ${String(s.cycles).padStart(6)}  ${s.kind === 'stream' ? '~>' : '  '} ${s.label}  (${s.role})\n`);

@@ -20,7 +20,7 @@ import { tileBudgetBytes } from '../wafer/partition.js';
 import { PATH_CAUSES, type PathSplit } from '../wafer/estimate.js';
 import { MIN_SPREAD_BUDGET_BYTES, searchSpread } from '../wafer/spread.js';
 import { reserveMeshScratch } from '../wafer/scratch.js';
-import { ColourError, coloursPast, estimateStage, lowerStage, placeStage, routeStage, stageColours, type LoweredStage, type StageColours, type StageRequest, type StageRoutes, type WaferMesh } from './stage.js';
+import { ColourError, coloursPast, estimateStage, lowerStage, placeStage, routeStage, sameTake, stageColours, type LoweredStage, type StageColours, type StageRequest, type StageRoutes, type WaferMesh } from './stage.js';
 import type { Placement } from '../wafer/place.js';
 import { MAX_COMBINE_PIECES } from './kvChunks.js';
 import { projectionGraph } from './graph.js';
@@ -446,7 +446,8 @@ export class StageMemo {
    */
   spreadBudget: number | null = null;
   private readonly lowered = new Map<string, LoweredStage>();
-  private readonly colours = new WeakMap<LoweredStage, Map<number, { fit: StageColours | null; error: ColourError | null; past: StageColours | null }>>();
+  /** Per stage and offset: its colours (within the budget, or past it) and the routes they were found on (StageRoutes.take). */
+  private readonly colours = new WeakMap<LoweredStage, Map<number, { fit: StageColours | null; error: ColourError | null; past: StageColours | null; take: Uint8Array | null }>>();
   private readonly times = new WeakMap<LoweredStage, Map<string, { cycles: number; path: PathSplit }>>();
 
   /** The stage `req()` lowers, kept under `key` (null: not kept). */
@@ -469,11 +470,21 @@ export class StageMemo {
     const routed = () => (routes ??= routeStage(stage, placed()));
     let byOffset = this.colours.get(stage);
     if (!byOffset) this.colours.set(stage, (byOffset = new Map()));
+    let byPosition = this.times.get(stage);
+    if (!byPosition) this.times.set(stage, (byPosition = new Map()));
+    const key = `${scanOffset}:${position}`;
     let c = byOffset.get(scanOffset);
     if (!c) {
-      c = { fit: null, error: null, past: null };
+      // The estimate chooses each stream's route at this step; the colouring keeps what fits of that, and the stage is
+      // timed on what it kept (at once, where it kept everything).
+      const r = routed();
+      const chosen = estimateStage(stage, placed(), position, r, true);
+      const take = r.take;
+      c = { fit: null, error: null, past: null, take };
       try {
-        c.fit = stageColours(stage, placed(), true, routed());
+        c.fit = stageColours(stage, placed(), true, r);
+        c.take = r.take;
+        if (sameTake(take, c.take)) byPosition.set(key, { cycles: chosen.cycles, path: chosen.path });
       } catch (e) {
         if (!(e instanceof ColourError)) throw e;
         c.error = e;
@@ -481,13 +492,16 @@ export class StageMemo {
       byOffset.set(scanOffset, c);
     }
     if (c.error && strictColours) throw c.error;
-    const colours = c.fit ?? (c.past ??= coloursPast(stage, placed(), routed()));
-    let byPosition = this.times.get(stage);
-    if (!byPosition) this.times.set(stage, (byPosition = new Map()));
-    const key = `${scanOffset}:${position}`;
+    const withTake = (): StageRoutes => Object.assign(routed(), { take: c.take });
+    if (!c.fit && !c.past) {
+      const r = withTake();
+      c.past = coloursPast(stage, placed(), r);
+      c.take = r.take;
+    }
+    const colours = (c.fit ?? c.past)!;
     let t = byPosition.get(key);
     if (!t) {
-      const { cycles, path } = estimateStage(stage, placed(), position, routed());
+      const { cycles, path } = estimateStage(stage, placed(), position, withTake());
       byPosition.set(key, (t = { cycles, path }));
     }
     return { ...t, colours };

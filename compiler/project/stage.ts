@@ -10,8 +10,8 @@ import { tileSramBytes } from '../../fabric/isa/sram.js';
 import type { ModelGraph, LayerNode } from '../graph/graph.js';
 import { hubSliceCols, lowerModel, type Lowered, type ProjectionLowering } from '../wafer/lower.js';
 import { placeTiles, type Placement } from '../wafer/place.js';
-import { meshView, routeLinks, routeStreams, type RouteLinks, type StreamRoute } from '../wafer/route.js';
-import { colourLinks } from '../wafer/colour.js';
+import { meshView, pickLinks, routeLinks, routeStreams, type RouteLinks, type StreamRoute } from '../wafer/route.js';
+import { colourLinks, type RoutePreference } from '../wafer/colour.js';
 import { verifyLinks } from '../wafer/verify.js';
 import { estimateStep, PATH_CAUSES, type PathSplit } from '../wafer/estimate.js';
 import type { ProgramDtype } from '../wafer/partition.js';
@@ -85,7 +85,7 @@ export interface StageColours {
    * where the projection found no layout within it (then null where even 32 do not suffice).
    */
   colours: number | null;
-  /** Streams that took their column-first route (the same hops) because it needed a lower colour. */
+  /** Streams that took their other route (the same hops) than the one chosen for them, to find a colour. */
   alternativeRoutes: number;
 }
 
@@ -166,12 +166,24 @@ export function lowerStage(req: StageRequest): LoweredStage {
 /** A stage's stub tiles: where its input comes from and its output goes (other wafers), not tiles of its own. */
 const isStub = (tag: TileTag): boolean => tag.unit === 'stage-in' || tag.unit === 'stage-out';
 
-/** Places, routes and estimates a lowered stage at `scanOffset` usable tiles into its wafer, at step `position`. */
+/**
+ * Places, routes and estimates a lowered stage at `scanOffset` usable tiles into its wafer, at step `position`: the
+ * estimate chooses each stream's route, the colouring keeps what it can of that, and the stage is timed on what it kept.
+ */
 export function timeStage(stage: LoweredStage, scanOffset: number, position: number, strictColours = true): TimedStage {
   const placement = placeStage(stage, scanOffset);
   const routes = routeStage(stage, placement);
+  const chosen = estimateStage(stage, placement, position, routes, true);
+  const take = routes.take;
   const colours = stageColours(stage, placement, strictColours, routes);
-  return { ...estimateStage(stage, placement, position, routes), colours };
+  return { ...(sameTake(take, routes.take) ? chosen : estimateStage(stage, placement, position, routes)), colours };
+}
+
+/** Whether two choices of routes are the same. */
+export function sameTake(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  if (a === null || b === null) return a === b;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The stage's tiles placed `scanOffset` usable tiles into its wafer's scan. */
@@ -190,6 +202,11 @@ export function placeStage(stage: LoweredStage, scanOffset: number): Placement {
 export interface StageRoutes {
   rowFirst: RouteLinks;
   columnFirst(): RouteLinks;
+  /**
+   * 1 for each stream whose route is its column-first one: what the estimate chose (estimateStage's `choose`: the route
+   * that frees its wavelets first), then what the colouring kept of it (colourStage). Null: row first throughout.
+   */
+  take: Uint8Array | null;
 }
 
 export function routeStage(stage: LoweredStage, placement: Placement): StageRoutes {
@@ -198,7 +215,7 @@ export function routeStage(stage: LoweredStage, placement: Placement): StageRout
   const view = meshView(mesh.spec.widthTiles, mesh.spec.heightTiles, mesh.faults);
   const rowFirst = routeLinks(streams, placement.tileOf, view, { dimensionOrdered: true, hops: mesh.linkExtraLatencyCycles === null });
   let columnFirst: RouteLinks | null = null;
-  return { rowFirst, columnFirst: () => (columnFirst ??= routeLinks(streams, placement.tileOf, view, { dimensionOrdered: true, columnFirst: true })) };
+  return { rowFirst, columnFirst: () => (columnFirst ??= routeLinks(streams, placement.tileOf, view, { dimensionOrdered: true, columnFirst: true })), take: null };
 }
 
 /**
@@ -213,8 +230,11 @@ export function stageColours(stage: LoweredStage, placement: Placement, strictCo
   return colourBeyondBudget(stage, placement, routes);
 }
 
-/** A placed stage timed by estimateStep at step `position` on its routes (colours play no part in the time). */
-export function estimateStage(stage: LoweredStage, placement: Placement, position: number, routed?: StageRoutes): Omit<TimedStage, 'colours'> {
+/**
+ * A placed stage timed by estimateStep at step `position` on its routes (`routed.take`'s, colours play no part in the
+ * time); with `choose`, each stream takes whichever of its two routes frees it first, and `routed.take` says which.
+ */
+export function estimateStage(stage: LoweredStage, placement: Placement, position: number, routed?: StageRoutes, choose = false): Omit<TimedStage, 'colours'> {
   const { req, lowered } = stage;
   const { mesh } = req;
   const spec = mesh.spec;
@@ -235,11 +255,14 @@ export function estimateStage(stage: LoweredStage, placement: Placement, positio
   const est = estimateStep(spec, lowered, placement, routes, {
     position,
     links: routed?.rowFirst,
+    alternativeLinks: routed && (choose || routed.take) ? routed.columnFirst() : undefined,
+    alternativeTaken: choose ? undefined : (routed?.take ?? undefined),
     linkExtraLatencyCycles: mesh.linkExtraLatencyCycles,
     expertChoice: req.expertChoice,
     criticalPath: true,
     probeTiles: [...(from ? [from.id] : []), ...to.map((t) => t.id)],
   });
+  if (choose && routed) routed.take = est.alternative!;
   // Every task after `from` depends on its input, so the path to the end runs through that arrival.
   const a = from ? est.firstArrival!.get(from.id)! : { cycles: 0, path: Object.fromEntries(PATH_CAUSES.map((c) => [c, 0])) as PathSplit };
   const arrivals = to.map((t) => est.firstArrival!.get(t.id)!);
@@ -289,8 +312,9 @@ export class ColourError extends InputError {
 /**
  * Colours a placed stage as the compiler would emit it: every stream routed along dimension-ordered paths, row first
  * and column first (both shortest: the hops the estimate reads are the same), and coloured as assignColours does
- * (colourLinks, on the routes' links alone), each stream taking whichever of its two routes needs the lower colour
- * (`alternative[i]` 1: column first). Throws ColourError where no colouring fits.
+ * (colourLinks, on the routes' links alone). Each stream keeps the route the estimate chose (`routes.take`) where that
+ * fits, else takes whichever of its two routes needs the lower colour; `routes.take` and `alternative[i]` then say
+ * which it took (1: column first). Throws ColourError where no colouring fits.
  */
 export function colourStage(stage: LoweredStage, placement: Placement, routes = routeStage(stage, placement)): StageColours & { colourOf: Int32Array; alternative: Uint8Array } {
   const { mesh } = stage.req;
@@ -298,12 +322,16 @@ export function colourStage(stage: LoweredStage, placement: Placement, routes = 
   const W = spec.widthTiles;
   const streams = stage.lowered.plan.streams;
   const view = meshView(W, spec.heightTiles, mesh.faults);
-  const rowFirst = routes.rowFirst;
-  const columnFirst = routes.columnFirst();
-  let c = colourLinks(streams, rowFirst, placement.tileOf, W * spec.heightTiles, spec.colours, columnFirst);
-  // Where the lower colour per stream runs out, the smaller of each stream's two trees (free: the same hops).
+  const take = routes.take;
+  // Each stream's first route is the one the estimate chose (row first where it chose none), its other the second.
+  const first = take ? pickLinks(routes.rowFirst, routes.columnFirst(), take) : routes.rowFirst;
+  const second = take ? pickLinks(routes.columnFirst(), routes.rowFirst, take) : routes.columnFirst();
+  const colourWith = (prefer: RoutePreference) => colourLinks(streams, first, placement.tileOf, W * spec.heightTiles, spec.colours, second, undefined, prefer);
+  // The chosen routes where they fit; else the lower colour per stream; else the smaller of each stream's two trees.
+  let c = take ? colourWith('first') : colourWith('lower');
+  if (!c.ok && take) c = colourWith('lower');
   if (!c.ok) {
-    const again = colourLinks(streams, rowFirst, placement.tileOf, W * spec.heightTiles, spec.colours, columnFirst, undefined, 'fewer-links');
+    const again = colourWith('fewer-links');
     if (again.ok) c = again;
   }
   if (!c.ok) {
@@ -316,8 +344,10 @@ export function colourStage(stage: LoweredStage, placement: Placement, routes = 
     throw new ColourError(`${what}: ${c.error.what}`, c.error.where, c.error.fix, chunkStream ? stage.combinePieces : null, partOf(stage.req));
   }
   // The colouring must be one the compiler's verifier accepts.
-  verifyLinks(streams, placement.tileOf, rowFirst, columnFirst, c.alternative, c.colourOf, view);
+  verifyLinks(streams, placement.tileOf, first, second, c.alternative, c.colourOf, view);
   let alternativeRoutes = 0;
   for (const a of c.alternative) alternativeRoutes += a;
-  return { colours: c.coloursUsed, alternativeRoutes, colourOf: c.colourOf, alternative: c.alternative };
+  // What the stage is timed on from here: the routes coloured.
+  routes.take = take ? take.map((t, i) => t ^ c.alternative[i]) : c.alternative;
+  return { colours: c.coloursUsed, alternativeRoutes, colourOf: c.colourOf, alternative: routes.take };
 }

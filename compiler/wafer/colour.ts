@@ -26,8 +26,8 @@ export type LinkColouring = { ok: true; colourOf: Int32Array; alternative: Uint8
  * stream none of whose colours is free on its first route takes its alternative where a colour is free there: both
  * are shortest, so the hop counts the estimate reads do not change.
  */
-export function assignColours(streams: StreamDecl[], routes: StreamRoute[], tileOf: Int32Array, tiles: number, maxColours: number, _width: number, alternatives?: StreamRoute[]): Colouring {
-  const c = colourLinks(streams, linksOf(routes), tileOf, tiles, maxColours, alternatives && linksOf(alternatives), routes.map((r) => r.entries.size));
+export function assignColours(streams: StreamDecl[], routes: StreamRoute[], tileOf: Int32Array, tiles: number, maxColours: number, _width: number, alternatives?: StreamRoute[], prefer: RoutePreference = 'lower'): Colouring {
+  const c = colourLinks(streams, linksOf(routes), tileOf, tiles, maxColours, alternatives && linksOf(alternatives), routes.map((r) => r.entries.size), prefer);
   if (!c.ok) return c;
   return { ok: true, colourOf: c.colourOf, routes: routes.map((r, i) => (c.alternative[i] ? alternatives![i] : r)), coloursUsed: c.coloursUsed };
 }
@@ -45,9 +45,10 @@ function linksOf(routes: StreamRoute[]): LinkRows {
  * How a stream chooses between its two routes where both find a colour: 'lower' takes the lower colour; 'fewer-links'
  * takes the route with fewer links (a multicast's two trees reach the same tiles at the same hops, but one may use far
  * fewer links, which leaves their colours to the streams after it), the lower colour between equal ones. Neither is
- * better everywhere: a caller may try one and then the other.
+ * better everywhere: a caller may try one and then the other. 'first' keeps each stream's first route wherever it has a
+ * colour free (the routes a timing chose), the alternative only where it has none.
  */
-export type RoutePreference = 'lower' | 'fewer-links';
+export type RoutePreference = 'lower' | 'fewer-links' | 'first';
 
 /**
  * assignColours on links alone (route.ts routeLinks): what a stage's colouring needs, without per-router entries.
@@ -114,7 +115,7 @@ class LinkColourer {
     if (alternatives) {
       const again = this.pick(id, alternatives);
       const links = (x: LinkRows) => x.start[id + 1] - x.start[id];
-      const fewer = prefer === 'fewer-links' && links(alternatives) !== links(routes) ? links(alternatives) < links(routes) : again < got;
+      const fewer = prefer === 'first' ? false : prefer === 'fewer-links' && links(alternatives) !== links(routes) ? links(alternatives) < links(routes) : again < got;
       if (again >= 0 && (got < 0 || fewer)) {
         got = again;
         r = alternatives;

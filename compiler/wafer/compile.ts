@@ -10,7 +10,8 @@ import { tileBudgetBytes, type ProgramDtype } from './partition.js';
 import { checkCompilable, lowerModel, type Lowered, type ProjectionLowering } from './lower.js';
 import { modelTag, type TileTag } from './plan.js';
 import { placeTiles, type Placement } from './place.js';
-import { meshView, routeStreams, type MeshView, type StreamRoute } from './route.js';
+import { linkTableOf, meshView, routeStreams, type MeshView, type StreamRoute } from './route.js';
+import { estimateStep, type EstimateOptions } from './estimate.js';
 import { assignColours, type Colouring } from './colour.js';
 import { emitProgram } from './emit.js';
 import { searchSpread } from './spread.js';
@@ -78,6 +79,8 @@ export interface CompileResult {
   lowered: Lowered;
   placement: Placement;
   routes: StreamRoute[];
+  /** Each stream's colour on its route. */
+  colourOf: Int32Array;
 }
 
 export function compileModel(graph: ModelGraph, opts: CompileOptions): CompileResult {
@@ -139,7 +142,7 @@ function compileWith(graph: ModelGraph, opts: CompileOptions): { ok: true; resul
   const startAt = split ? new Map(lowered.waferStarts!.map((t, w) => [t, (w + 1) * split.tilesPerWafer] as const)) : undefined;
   const placement = placeTiles(lowered.plan.tiles, W, H, usable, { fabric: `fabric "${spec.name}"`, dead: logicalFaults ? countDead(logicalFaults) : 0 }, { startAt });
   const view = meshView(W, H, logicalFaults);
-  const colouring = colourRoutes(lowered, placement, view, spec.colours);
+  const colouring = colourRoutes(lowered, placement, view, spec, { position: opts.maxSeq - 1, linkExtraLatencyCycles: remap?.extraLatencyCycles ?? null });
   if (!colouring.ok) return colouring;
   const { colourOf, routes } = colouring;
   verifyRoutes(routes, colourOf, view);
@@ -147,23 +150,28 @@ function compileWith(graph: ModelGraph, opts: CompileOptions): { ok: true; resul
   validateProgram(spec, program, logicalFaults, 'compiled program');
   const report = buildReport({ graph, spec, opts, program, lowered, placement, routes, colourOf, deadTiles, remap, sramOf: tileSramBytes });
   const tileTags = program.tiles.map((_, k) => (k < lowered.plan.tiles.length ? lowered.plan.tiles[k].tag : RELAY_TAG));
-  return { ok: true, result: { program, report, engineFaults: logicalFaults, linkExtraLatencyCycles: remap?.extraLatencyCycles ?? null, remap, tileTags, lowered, placement, routes } };
+  return { ok: true, result: { program, report, engineFaults: logicalFaults, linkExtraLatencyCycles: remap?.extraLatencyCycles ?? null, remap, tileTags, lowered, placement, routes, colourOf } };
 }
 
 /**
- * Routes (BFS) and colours the plan's streams. Where that needs more colours than the fabric has, each stream may
- * instead take its column-first dimension-ordered route (also shortest: the same hops) where that needs a lower
- * colour — what the projection does for every stage (compiler/project/stage.ts colourStage).
+ * Routes and colours the plan's streams. Each stream has two shortest routes (the same hops): its BFS tree and its
+ * column-first dimension-ordered one. The schedule estimate (at `estimate.position`) takes, stream by stream, the one
+ * that frees its wavelets first where they share links with others; the colouring keeps those where they fit, and
+ * where they do not, each stream takes whichever of its two needs the lower colour — as the projection does for every
+ * stage (compiler/project/stage.ts colourStage).
  */
-function colourRoutes(lowered: Lowered, placement: Placement, view: MeshView, colours: number): Colouring {
+function colourRoutes(lowered: Lowered, placement: Placement, view: MeshView, spec: FabricSpec, estimate: Pick<EstimateOptions, 'position' | 'linkExtraLatencyCycles'>): Colouring {
   const { streams } = lowered.plan;
   const tiles = view.width * view.height;
-  const routes = routeStreams(streams, placement.tileOf, view);
-  const first = assignColours(streams, routes, placement.tileOf, tiles, colours, view.width);
-  if (first.ok) return first;
+  const bfs = routeStreams(streams, placement.tileOf, view);
   const columnFirst = routeStreams(streams, placement.tileOf, view, { dimensionOrdered: true, columnFirst: true });
-  const again = assignColours(streams, routes, placement.tileOf, tiles, colours, view.width, columnFirst);
-  return again.ok ? again : first;
+  const take = estimateStep(spec, lowered, placement, bfs, { ...estimate, alternativeLinks: linkTableOf(columnFirst, view.width, view.height) }).alternative!;
+  const first = bfs.map((r, i) => (take[i] ? columnFirst[i] : r));
+  const second = bfs.map((r, i) => (take[i] ? r : columnFirst[i]));
+  const kept = assignColours(streams, first, placement.tileOf, tiles, spec.colours, view.width, second, 'first');
+  if (kept.ok) return kept;
+  const lower = assignColours(streams, first, placement.tileOf, tiles, spec.colours, view.width, second);
+  return lower.ok ? lower : kept;
 }
 
 /** Where a model split over wafers crosses (after which layers; -1: the embedding), and each wafer's scan positions. */

@@ -14,6 +14,8 @@ import { linkTableOf, type LinkTable, type StreamRoute } from './route.js';
 import { extent, meshScratch, zeroedU32 } from './scratch.js';
 
 export interface StepEstimate {
+  /** With EstimateOptions.alternativeLinks: 1 for each stream that took its alternative route. */
+  alternative?: Uint8Array;
   /** Cycles from step start until the last task completes. */
   cycles: number;
   /** Cycles the ramps spent sending (wavelets leaving tiles) and wavelet-hops on links. */
@@ -58,7 +60,15 @@ export interface EstimateOptions {
    * only and no table share no link.
    */
   links?: LinkTable;
-  /** Experts the step's router picks, per MoE dispatch (default: the first k). */
+  /**
+   * Each stream's other shortest route (the column-first one where `links` are row-first), in the same rows: a stream
+   * takes, at its first send, whichever of its two routes lets its wavelets leave first (StepEstimate.alternative
+   * says which). Both reach every tile at the same hops.
+   */
+  alternativeLinks?: LinkTable;
+  /** With `alternativeLinks`: 1 for each stream that takes its alternative, instead of choosing at its first send. */
+  alternativeTaken?: Uint8Array;
+  /** Experts the step's router picks, per MoE dispatch (default: the first k it lowered). */
   expertChoice?: (k: number, experts: number) => number[];
   /** Attribute the step's cycles along its critical path (StepEstimate.criticalPath); costs a little more time. */
   criticalPath?: boolean;
@@ -392,6 +402,13 @@ function streamTables(t: PlanTables, s: number, dst: readonly number[]): number 
   return forwarded;
 }
 
+/** The first k experts a dispatch can send to (its lowered ones: the others' colours are negative). */
+function firstLowered(colours: readonly number[], k: number): number[] {
+  const out: number[] = [];
+  for (let e = 0; e < colours.length && out.length < k; e++) if (colours[e] >= 0) out.push(e);
+  return out;
+}
+
 const LINK_SLOT = meshScratch('estimate.linkSlot', 'u32', 5);
 
 /**
@@ -409,34 +426,50 @@ class LinkBusy {
   private from = new Float64Array(1024);
   private to = new Float64Array(1024);
   private used = 0;
+  /** With an alternative table: each stream's route, taken at its first send (0: not yet; 1: the first; 2: the other). */
+  readonly took: Uint8Array | null;
 
   constructor(
     private readonly table: LinkTable,
+    private readonly alternative: LinkTable | null,
+    taken: Uint8Array | undefined,
     private readonly spec: FabricSpec,
     meshTiles: number,
   ) {
-    const [lo, hi] = extent(table.links);
+    const [lo, hi] = extent(table.links, alternative?.links);
     this.slot = zeroedU32(LINK_SLOT, meshTiles * 5, lo, hi);
+    this.took = alternative ? (taken ? taken.map((t) => t + 1) : new Uint8Array(table.start.length - 1)) : null;
   }
 
   /** The cycle, no earlier than `start`, from which stream s's `span` cycles of wavelets find its links free; holds them then. */
   claim(s: number, start: number, span: number): number {
-    let at = start;
-    // A wait can move the stream onto a later holding of another link: look again (twice at most, then take it).
-    for (let pass = 0; pass < 3; pass++) {
-      const wait = this.waitAt(s, at, span);
-      if (wait === 0) break;
-      at += wait;
+    let table = this.table;
+    if (this.took && this.alternative) {
+      // Ties keep the first route.
+      if (this.took[s] === 0) this.took[s] = this.settle(this.alternative, s, start, span) < this.settle(table, s, start, span) ? 2 : 1;
+      if (this.took[s] === 2) table = this.alternative;
     }
-    this.hold(s, at, span);
+    const at = this.settle(table, s, start, span);
+    this.hold(table, s, at, span);
     return at;
   }
 
-  private waitAt(s: number, at: number, span: number): number {
-    const { links, depth } = this.table;
+  private settle(table: LinkTable, s: number, start: number, span: number): number {
+    let at = start;
+    // A wait can move the stream onto a later holding of another link: look again (twice at most, then take it).
+    for (let pass = 0; pass < 3; pass++) {
+      const wait = this.waitAt(table, s, at, span);
+      if (wait === 0) break;
+      at += wait;
+    }
+    return at;
+  }
+
+  private waitAt(table: LinkTable, s: number, at: number, span: number): number {
+    const { links, depth } = table;
     const { rampLatencyCycles: ramp, hopLatencyCycles: hop } = this.spec;
     let wait = 0;
-    for (let k = this.table.start[s]; k < this.table.start[s + 1]; k++) {
+    for (let k = table.start[s]; k < table.start[s + 1]; k++) {
       const i = depth[k] < 0 ? 0 : this.slot[links[k]];
       if (i === 0) continue;
       const t = at + ramp + depth[k] * hop;
@@ -445,10 +478,10 @@ class LinkBusy {
     return wait;
   }
 
-  private hold(s: number, at: number, span: number): void {
-    const { links, depth } = this.table;
+  private hold(table: LinkTable, s: number, at: number, span: number): void {
+    const { links, depth } = table;
     const { rampLatencyCycles: ramp, hopLatencyCycles: hop } = this.spec;
-    for (let k = this.table.start[s]; k < this.table.start[s + 1]; k++) {
+    for (let k = table.start[s]; k < table.start[s + 1]; k++) {
       if (depth[k] < 0) continue;
       const t = at + ramp + depth[k] * hop;
       let i = this.slot[links[k]];
@@ -484,7 +517,7 @@ class StepRun {
   private readonly tiles: LogicalTile[];
   private readonly streams: StreamDecl[];
   private readonly ctx: ScanContext;
-  private readonly choose: (k: number, experts: number) => number[];
+  private readonly choose: ((k: number, experts: number) => number[]) | null;
   // The plan's tables (PlanTables, TaskGraph), each in a field of its own (one load in the hot paths).
   private readonly taskBase: Int32Array;
   private readonly taskTile: Int32Array;
@@ -567,7 +600,7 @@ class StepRun {
     this.tiles = tiles;
     this.streams = streams;
     this.ctx = new ScanContext(opts.position);
-    this.choose = opts.expertChoice ?? ((k: number) => Array.from({ length: k }, (_, i) => i));
+    this.choose = opts.expertChoice ?? null;
     const t = new PlanTables(tiles, streams);
     const nTiles = tiles.length;
     const g = t.graph;
@@ -603,7 +636,7 @@ class StepRun {
     this.fwdTail = new Float64Array(nTasks);
     this.rampFree = new Float64Array(nTiles);
     const links = opts.links ?? (routes.some((r) => r.entries.size > 0) ? linkTableOf(routes, placement.width, placement.height) : null);
-    this.busy = links ? new LinkBusy(links, spec, placement.width * placement.height) : null;
+    this.busy = links ? new LinkBusy(links, opts.alternativeLinks ?? null, opts.alternativeTaken, spec, placement.width * placement.height) : null;
     this.running = new Uint8Array(nTiles);
     const destinations = t.dstStart[streams.length];
     this.routed = new Uint8Array(streams.length);
@@ -846,7 +879,8 @@ class StepRun {
     if (op.op === 'embed') {
       if (tile === (this.embedSender ??= middleEmbedTile(this.tiles))) for (let j = 0; j < op.colours.length; j++) this.send(tile, op.colours[j], embedSlice(op, j).length, at, g, opIndex, 0, 1);
     } else if (op.op === 'dispatch') {
-      for (const e of this.choose(op.indices.length, op.colours.length)) {
+      const k = op.indices.length;
+      for (const e of this.choose ? this.choose(k, op.colours.length) : firstLowered(op.colours, k)) {
         if (!(op.colours[e] >= 0)) throw new Error(`estimate: the router picks expert ${e} of ${this.tiles[tile].role}, which was not lowered (pass an expertChoice among the lowered experts)`);
         this.send(tile, op.colours[e], op.src.length, at, g, opIndex, 0, 1);
       }
@@ -855,6 +889,8 @@ class StepRun {
 
   result(): StepEstimate {
     const out: StepEstimate = { cycles: this.end, waveletsSent: this.waveletsSent, waveletHops: this.waveletHops };
+    const took = this.busy?.took;
+    if (took) out.alternative = took.map((t) => (t === 2 ? 1 : 0));
     if (!this.tracking) return out;
     out.criticalPath = toSplit(this.pathTo(this.endRef));
     const opts = this.opts;

@@ -567,3 +567,21 @@ function treeLinks(entries: StreamRoute['entries'], src: number, width: number, 
     }
   }
 }
+
+/** Each stream's links from `b` where `takeB[i]` is 1, else from `a`: two routings of the same streams, mixed. */
+export function pickLinks(a: LinkTable, b: LinkTable, takeB: Uint8Array): LinkTable {
+  const n = a.start.length - 1;
+  const start = new Int32Array(n + 1);
+  for (let i = 0; i < n; i++) {
+    const t = takeB[i] === 1 ? b : a;
+    start[i + 1] = start[i] + t.start[i + 1] - t.start[i];
+  }
+  const links = new Int32Array(start[n]);
+  const depth = new Int32Array(start[n]);
+  for (let i = 0; i < n; i++) {
+    const t = takeB[i] === 1 ? b : a;
+    links.set(t.links.subarray(t.start[i], t.start[i + 1]), start[i]);
+    depth.set(t.depth.subarray(t.start[i], t.start[i + 1]), start[i]);
+  }
+  return { start, links, depth };
+}

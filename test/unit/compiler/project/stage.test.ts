@@ -6,9 +6,9 @@ import { buildGraph } from '../../../../compiler/graph/graph.js';
 import { getPreset } from '../../../../compiler/model/presets.js';
 import { lowerStage, timeStage, type StageRequest, type WaferMesh } from '../../../../compiler/project/stage.js';
 import { compileModel } from '../../../../compiler/wafer/compile.js';
-import { estimateStep, PATH_CAUSES } from '../../../../compiler/wafer/estimate.js';
+import { estimateStep, PATH_CAUSES, type EstimateOptions } from '../../../../compiler/wafer/estimate.js';
 import { tileBudgetBytes } from '../../../../compiler/wafer/partition.js';
-import { meshView, routeLinks, routeStreams } from '../../../../compiler/wafer/route.js';
+import { meshView, pickLinks, routeLinks, routeStreams } from '../../../../compiler/wafer/route.js';
 import { generateFaults } from '../../../../fabric/faults/index.js';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
 
@@ -54,6 +54,22 @@ describe('routing for the projection', () => {
       expect(est(lite, table)).toBe(est(xy));
       expect(est(lite)).toBeLessThanOrEqual(est(xy));
     }
+  });
+});
+
+describe('route choice in the estimate', () => {
+  it('replays: told the routes it chose, or given them as one table, the estimate gives the same step', () => {
+    const r = compileModel(moe, { spec, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: 16 });
+    const streams = r.lowered.plan.streams;
+    const view = meshView(64, 64, null);
+    const rowFirst = routeLinks(streams, r.placement.tileOf, view, { dimensionOrdered: true, hops: true });
+    const columnFirst = routeLinks(streams, r.placement.tileOf, view, { dimensionOrdered: true, columnFirst: true });
+    const est = (opts: Partial<EstimateOptions>) => estimateStep(spec, r.lowered, r.placement, rowFirst.hops!, { position: 5, links: rowFirst, ...opts });
+    const chose = est({ alternativeLinks: columnFirst });
+    const take = chose.alternative!;
+    expect(take.some((t) => t === 1)).toBe(true);
+    expect(est({ alternativeLinks: columnFirst, alternativeTaken: take }).cycles).toBe(chose.cycles);
+    expect(est({ links: pickLinks(rowFirst, columnFirst, take) }).cycles).toBe(chose.cycles);
   });
 });
 
@@ -164,8 +180,8 @@ describe('stages', () => {
     const perExpert = all.lowered.plan.tiles.filter((t) => t.group === 'L0.expert0').length;
     for (const t of reserved) expect(t.span).toBe(perExpert);
     expect(timeStage(two, 0, 15).cycles).toBeGreaterThan(0);
-    // A router that picks an expert with no tiles is a compiler bug, said so.
-    const wrong = lowerStage(request(moe, [moe.layers[0]], { projection: { lowerExpert: (_l, e) => e === 1 || e === 5 } }));
+    // A router that picks an expert with no tiles is a compiler bug, said so (by default the estimate picks lowered ones).
+    const wrong = lowerStage(request(moe, [moe.layers[0]], { projection: { lowerExpert: (_l, e) => e === 1 || e === 5 }, expertChoice: (k) => [0, 1].slice(0, k) }));
     expect(() => timeStage(wrong, 0, 15)).toThrow('estimate: the router picks expert 0 of L0.mlp.hub, which was not lowered (pass an expertChoice among the lowered experts)');
   });
 

@@ -108,12 +108,13 @@ describe('colours within the budget', () => {
     const view = meshView(64, 64, null);
     // The first routes do not fit this budget: the fallback is what made it compile.
     expect(assignColours(streams, routeStreams(streams, r.placement.tileOf, view), r.placement.tileOf, 64 * 64, small.colours, 64).ok).toBe(false);
-    const colourOf = new Int32Array(streams.length);
     for (const t of r.program.tiles) for (const task of t.tasks) if (task.trigger.on === 'recv') expect(task.trigger.colour).toBeLessThan(small.colours);
-    const coloured = assignColours(streams, routeStreams(streams, r.placement.tileOf, view), r.placement.tileOf, 64 * 64, small.colours, 64, routeStreams(streams, r.placement.tileOf, view, { dimensionOrdered: true, columnFirst: true }));
-    expect(coloured.ok).toBe(true);
-    if (coloured.ok) colourOf.set(coloured.colourOf);
-    checkColouring(streams, r.routes, colourOf, r.placement.tileOf, 64, small.colours);
+    // It compiled on column-first routes where the BFS ones did not fit, and its colouring holds, checked independently.
+    const bfs = routeStreams(streams, r.placement.tileOf, view);
+    const columnFirst = routeStreams(streams, r.placement.tileOf, view, { dimensionOrdered: true, columnFirst: true });
+    const same = (a: number[], b: number[]) => a.length === b.length && a.every((l, k) => l === b[k]);
+    expect(r.routes.some((route, i) => !same(bfs[i].links, columnFirst[i].links) && same(route.links, columnFirst[i].links))).toBe(true);
+    checkColouring(streams, r.routes, r.colourOf, r.placement.tileOf, 64, small.colours);
 
     const weights = castWeights(syntheticWeights(cfg, 0), 'bf16');
     const want = generate(weights, [1], 4).tokens;
