@@ -20,7 +20,7 @@ import { tileBudgetBytes } from '../wafer/partition.js';
 import { PATH_CAUSES, type PathSplit } from '../wafer/estimate.js';
 import { MIN_SPREAD_BUDGET_BYTES, searchSpread } from '../wafer/spread.js';
 import { reserveMeshScratch } from '../wafer/scratch.js';
-import { ColourError, coloursPast, estimateStage, lowerStage, placeStage, routeStage, sameTake, stageColours, type LoweredStage, type StageColours, type StageRequest, type StageRoutes, type WaferMesh } from './stage.js';
+import { chooseRoutes, ColourError, coloursPast, estimateStage, lowerStage, placeStage, routeStage, stageColours, type LoweredStage, type StageColours, type StageRequest, type StageRoutes, type WaferMesh } from './stage.js';
 import type { Placement } from '../wafer/place.js';
 import { MAX_COMBINE_PIECES } from './kvChunks.js';
 import { projectionGraph } from './graph.js';
@@ -475,16 +475,16 @@ export class StageMemo {
     const key = `${scanOffset}:${position}`;
     let c = byOffset.get(scanOffset);
     if (!c) {
-      // The estimate chooses each stream's route at this step; the colouring keeps what fits of that, and the stage is
-      // timed on what it kept (at once, where it kept everything).
+      // Coloured on the row-first routes first (a layout that does not fit is refused before anything is timed); then
+      // each stream on the route the estimate chooses at this step where that still colours (chooseRoutes).
       const r = routed();
-      const chosen = estimateStage(stage, placed(), position, r, true);
-      const take = r.take;
-      c = { fit: null, error: null, past: null, take };
+      c = { fit: null, error: null, past: null, take: null };
       try {
-        c.fit = stageColours(stage, placed(), true, r);
+        const coloured = stageColours(stage, placed(), true, r);
+        const { colours, timed } = chooseRoutes(stage, placed(), position, r, coloured);
+        c.fit = colours;
         c.take = r.take;
-        if (sameTake(take, c.take)) byPosition.set(key, { cycles: chosen.cycles, path: chosen.path });
+        if (timed) byPosition.set(key, { cycles: timed.cycles, path: timed.path });
       } catch (e) {
         if (!(e instanceof ColourError)) throw e;
         c.error = e;

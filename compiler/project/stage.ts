@@ -85,7 +85,7 @@ export interface StageColours {
    * where the projection found no layout within it (then null where even 32 do not suffice).
    */
   colours: number | null;
-  /** Streams that took their other route (the same hops) than the one chosen for them, to find a colour. */
+  /** Streams on the other route (the same hops) than the one chosen for them (row first, or the estimate's). */
   alternativeRoutes: number;
 }
 
@@ -166,17 +166,33 @@ export function lowerStage(req: StageRequest): LoweredStage {
 /** A stage's stub tiles: where its input comes from and its output goes (other wafers), not tiles of its own. */
 const isStub = (tag: TileTag): boolean => tag.unit === 'stage-in' || tag.unit === 'stage-out';
 
-/**
- * Places, routes and estimates a lowered stage at `scanOffset` usable tiles into its wafer, at step `position`: the
- * estimate chooses each stream's route, the colouring keeps what it can of that, and the stage is timed on what it kept.
- */
+/** Places, routes, colours (chooseRoutes) and estimates a lowered stage at `scanOffset` usable tiles into its wafer, at step `position`. */
 export function timeStage(stage: LoweredStage, scanOffset: number, position: number, strictColours = true): TimedStage {
   const placement = placeStage(stage, scanOffset);
   const routes = routeStage(stage, placement);
+  const coloured = stageColours(stage, placement, strictColours, routes);
+  const { colours, timed } = chooseRoutes(stage, placement, position, routes, coloured);
+  return { ...(timed ?? estimateStage(stage, placement, position, routes)), colours };
+}
+
+/**
+ * A coloured stage's routes chosen by its estimate: each stream takes whichever of its two routes frees it first
+ * (estimateStage's `choose`), and the stage is coloured again on those, each stream keeping its choice where a colour
+ * is free on it. Where that colouring fails, `coloured` and its routes stand. `timed`: the choosing estimate, where
+ * the colouring kept every choice (else the caller times the routes in `routes.take`).
+ */
+export function chooseRoutes(stage: LoweredStage, placement: Placement, position: number, routes: StageRoutes, coloured: StageColours): { colours: StageColours; timed: Omit<TimedStage, 'colours'> | null } {
+  const before = routes.take;
   const chosen = estimateStage(stage, placement, position, routes, true);
-  const take = routes.take;
-  const colours = stageColours(stage, placement, strictColours, routes);
-  return { ...(sameTake(take, routes.take) ? chosen : estimateStage(stage, placement, position, routes)), colours };
+  const choice = routes.take;
+  try {
+    const { colours, alternativeRoutes } = colourStage(stage, placement, routes);
+    return { colours: { colours, alternativeRoutes }, timed: sameTake(choice, routes.take) ? chosen : null };
+  } catch (e) {
+    if (!(e instanceof ColourError)) throw e;
+    routes.take = before;
+    return { colours: coloured, timed: null };
+  }
 }
 
 /** Whether two choices of routes are the same. */
@@ -327,10 +343,11 @@ export function colourStage(stage: LoweredStage, placement: Placement, routes = 
   const first = take ? pickLinks(routes.rowFirst, routes.columnFirst(), take) : routes.rowFirst;
   const second = take ? pickLinks(routes.columnFirst(), routes.rowFirst, take) : routes.columnFirst();
   const colourWith = (prefer: RoutePreference) => colourLinks(streams, first, placement.tileOf, W * spec.heightTiles, spec.colours, second, undefined, prefer);
-  // The chosen routes where they fit; else the lower colour per stream; else the smaller of each stream's two trees.
+  // The chosen routes, each where a colour is free on it, else the lower colour per stream; with none chosen, also
+  // the smaller of each stream's two trees.
   let c = take ? colourWith('first') : colourWith('lower');
   if (!c.ok && take) c = colourWith('lower');
-  if (!c.ok) {
+  if (!c.ok && !take) {
     const again = colourWith('fewer-links');
     if (again.ok) c = again;
   }
