@@ -166,7 +166,10 @@ export function lowerStage(req: StageRequest): LoweredStage {
 /** A stage's stub tiles: where its input comes from and its output goes (other wafers), not tiles of its own. */
 const isStub = (tag: TileTag): boolean => tag.unit === 'stage-in' || tag.unit === 'stage-out';
 
-/** Places, routes, colours (chooseRoutes) and estimates a lowered stage at `scanOffset` usable tiles into its wafer, at step `position`. */
+/**
+ * Places, routes, colours (then chooseRoutes) and estimates a lowered stage at `scanOffset` usable tiles into its
+ * wafer, at step `position`.
+ */
 export function timeStage(stage: LoweredStage, scanOffset: number, position: number, strictColours = true): TimedStage {
   const placement = placeStage(stage, scanOffset);
   const routes = routeStage(stage, placement);
