@@ -114,13 +114,15 @@ describe('projection against the mesh engine (decode cycles per token)', () => {
   it.each([
     ['toy-dense', 'mini-32', 1],
     ['toy-dense', 'mini-64', 1],
+    // (toy-moe spread over 0.5 or all of mini-64 does not colour in 24: its dispatch streams cross too many links.)
+    ['toy-moe', 'mini-64', 0.3],
   ] as const)('%s spread over %s (spread %s): the engine runs the layout the projection chose, within 10 percent', async (model, fabric, spread) => {
     const spec = getFabricPreset(fabric);
     const cfg = configOf(model);
     const POSITIONS = [1, 2];
     const reports = POSITIONS.map((p) => projectWafer(cfg, spec, { context: p + 1, promptLength: 1, kvDtype: 'f32', spread }));
     const r = reports[0];
-    expect(r.budgetBytesPerTile).toBeLessThan(tileBudgetBytes(spec) / 4);
+    expect(r.budgetBytesPerTile).toBeLessThan(tileBudgetBytes(spec) / 2);
     const compiled = compileModel(buildGraph(cfg), { spec, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: MAX_SEQ, budgetBytes: r.budgetBytesPerTile, maxFan: r.maxFan, sliceCols: Math.ceil(cfg.hiddenSize / r.hubSlices) });
     expect(compiled.report.tilesUsed).toBe(r.tilesUsedPerWafer);
     const weights = castWeights(syntheticWeights(cfg, 0), 'bf16');
