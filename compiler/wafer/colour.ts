@@ -112,11 +112,12 @@ class LinkColourer {
     const { routes, alternatives } = this;
     let r = routes;
     let got = this.pick(id, r);
-    if (alternatives) {
+    // ('first' looks at the alternative only where the first route has no colour free.)
+    if (alternatives && !(prefer === 'first' && got >= 0)) {
       const again = this.pick(id, alternatives);
       const links = (x: LinkRows) => x.start[id + 1] - x.start[id];
-      const fewer = prefer === 'first' ? false : prefer === 'fewer-links' && links(alternatives) !== links(routes) ? links(alternatives) < links(routes) : again < got;
-      if (again >= 0 && (got < 0 || fewer)) {
+      const better = prefer === 'fewer-links' && links(alternatives) !== links(routes) ? links(alternatives) < links(routes) : again < got;
+      if (again >= 0 && (got < 0 || better)) {
         got = again;
         r = alternatives;
         this.alternative[id] = 1;
