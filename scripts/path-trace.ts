@@ -1,6 +1,6 @@
 // The critical path of one projected layer, task by task and stream by stream: where a layer's cycles go, at the
 // projection's packed budget (or a smaller one with --budget), batch 1, decode at the last of `context` positions.
-//   npx tsx scripts/path-trace.ts [--fabric wse3] [--budget BYTES] [--top N] [model]
+//   npx tsx scripts/path-trace.ts [--fabric wse3] [--budget BYTES] [--top N] [--fan N] [--pieces N] [model]
 import { getPreset } from '../compiler/model/presets.js';
 import { projectionGraph } from '../compiler/project/graph.js';
 import { lowerStage, type StageRequest } from '../compiler/project/stage.js';
@@ -19,6 +19,8 @@ const spec = getFabricPreset(flag('--fabric') ?? 'wse3');
 const budget = flag('--budget');
 const top = Number(flag('--top') ?? 40);
 const context = Number(flag('--context') ?? 4096);
+const pieces = Number(flag('--pieces') ?? 1);
+const fan = Number(flag('--fan') ?? 128);
 const model = args[0] ?? 'llama-3.1-8b';
 const cfg = getPreset(model);
 const { graph } = projectionGraph(cfg);
@@ -29,9 +31,9 @@ const req: StageRequest = {
   mesh: { spec, faults: null, linkExtraLatencyCycles: null, usable: () => true, usableTiles: n },
   dtype: 'bf16',
   budgetBytes: budget ? Number(budget) : tileBudgetBytes(spec),
-  maxFan: Number(flag('--fan') ?? 128),
+  maxFan: fan,
   maxSeq: context,
-  projection: { kvDtype: 'bf16', kvCombinePieces: 1 },
+  projection: { kvDtype: 'bf16', kvCombinePieces: pieces },
   batch: 1,
 };
 const stage = lowerStage(req);
