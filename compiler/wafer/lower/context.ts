@@ -180,7 +180,7 @@ export function partition(c: Pick<LowerContext, 'dtype' | 'opts' | 'spec'>, what
  * (region.ts forwardedReduceCycles). A merge after a whole receive streams (Task.streams): its task's start, its setup
  * and last element.
  */
-export function reduceCycles(c: LowerContext, grid: BlockGrid, m: number, shape?: ReduceShape): number {
+export function reduceCycles(c: Pick<LowerContext, 'spec'>, grid: BlockGrid, m: number, shape?: ReduceShape): number {
   if (shape === undefined) return cheapestReduce(c, grid, m).cycles;
   const { spec } = c;
   const add = spec.taskStartCycles + spec.costs.opSetupCycles + 1;
@@ -192,7 +192,7 @@ export function chooseReduce(c: LowerContext, grid: BlockGrid, m: number): Reduc
 }
 
 /** The cheapest shape and its cycles; on a tie the simpler one (chain, then tree, then K-tree). */
-function cheapestReduce(c: LowerContext, grid: BlockGrid, m: number): { shape: ReduceShape; cycles: number } {
+function cheapestReduce(c: Pick<LowerContext, 'spec'>, grid: BlockGrid, m: number): { shape: ReduceShape; cycles: number } {
   let best: { shape: ReduceShape; cycles: number } | null = null;
   for (const shape of REDUCE_SHAPES) {
     const cycles = reduceCycles(c, grid, m, shape);

@@ -4,9 +4,10 @@
 // experts' block column j, and combines what their hub slices return.
 import type { Op, Task } from '../../../fabric/isa/types.js';
 import type { LayerNode, MlpNode, MoeNode } from '../../graph/graph.js';
-import { dtypeBytes } from '../partition.js';
+import { matvecCost } from '../../../fabric/mesh/cost.js';
+import { dtypeBytes, partitionMatrix, type BlockGrid } from '../partition.js';
 import { slice, zeros, type LogicalTile, type StreamDecl, type TileTag } from '../plan.js';
-import { partition, region, sl, type LowerContext } from './context.js';
+import { partition, reduceCycles, region, sl, type LowerContext, type PartitionReq } from './context.js';
 import { allReduce, feedSlices, gatherRoots, gatherToSlices, hubSlices, receiveSlices } from './hub.js';
 import { mlpRegions, mlpTileCount } from './mlp.js';
 
@@ -78,7 +79,7 @@ function routeSlices(c: LowerContext, L: string, tag: Omit<TileTag, 'index'>, mo
   const E = moe.experts.length;
   const routerRegion = proj !== undefined && E * s * dtypeBytes(dtype) + 16 * s > opts.budgetBytes;
   if (routerRegion) {
-    const routerGrid = partition(c, `${L} router`, { rows: E, cols: d, matricesPerTile: 1, forcedBc: 0, bcDivides, rowAlign: 0, maxGr: opts.maxFan, maxGc: opts.maxFan });
+    const routerGrid = routerRegionGrid(c, `${L} router`, { rows: E, cols: d, matricesPerTile: 1, forcedBc: 0, bcDivides, rowAlign: 0, maxGr: opts.maxFan, maxGc: opts.maxFan });
     const rr = region(c, `${L}.moe.router`, `${L}.mlp`, tag, [moe.router], routerGrid);
     feedSlices(c, hubM, normed, rr.inputs, 'xn', routerGrid.bc);
     const routed = p.task(hubM[0], { on: 'after', tasks: gatherRoots(c, rr, hubM[0], 'logits', `${L}.moe.gather`).map((t) => t.id) }, [], `${L}.moe.router`);
@@ -93,4 +94,35 @@ function routeSlices(c: LowerContext, L: string, tag: Omit<TileTag, 'index'>, mo
     normed[j].ops.push({ op: 'matvec', w: 'router', scales, rows: E, cols: sl(c, j), x: slice('xn', 0, sl(c, j)), y: slice('logits', 0, E), accumulate: false });
   });
   return allReduce(c, hubM, normed, 'logits', E, `${L}.moe.router`);
+}
+
+/** Most row blocks a router region is split into beyond its packed grid's: each root's logits are a stream into slice 0. */
+const ROUTER_MOST_ROOTS = 4;
+
+/** Most block columns per hub slice a router region is split into: each is a stream of the slice's, beside its others. */
+const ROUTER_MOST_FEEDS = 3;
+
+/** Halvings of the tile budget a router region's blocks are tried at (1/64 of a tile at the least). */
+const ROUTER_HALVINGS = 6;
+
+/**
+ * A router region's grid. Packed to the budget, its few tiles (qwen3-235b-a22b: 2 × 12 blocks of 64 × 342 weights)
+ * each run a full tile's matvec (~5,600 cycles on wse3) on every token's critical path before any expert starts, while
+ * the layer's experts hold some 10^5 tiles: smaller blocks cost a few tiles and win that time back. Of the grids at
+ * 1/2^h of the budget, the one whose block matvec and reduction are fastest (context.ts reduceCycles), within
+ * ROUTER_MOST_ROOTS row blocks (or the packed grid's) and ROUTER_MOST_FEEDS block columns per hub slice.
+ */
+export function routerRegionGrid(c: Pick<LowerContext, 'spec' | 'dtype' | 'opts' | 'k'>, what: string, req: PartitionReq): BlockGrid {
+  const packed = partition(c, what, req);
+  const mostRoots = Math.max(packed.gr, ROUTER_MOST_ROOTS);
+  const mostColumns = Math.max(packed.gc, ROUTER_MOST_FEEDS * c.k);
+  const cost = (g: BlockGrid) => matvecCost(c.spec, g.br, g.bc, c.dtype).cycles + reduceCycles(c, g, 1);
+  let best = { grid: packed, cycles: cost(packed) };
+  for (let h = 1; h <= ROUTER_HALVINGS; h++) {
+    const grid = partitionMatrix({ ...req, dtype: c.dtype, budgetBytes: Math.floor(c.opts.budgetBytes / 2 ** h), maxGr: Math.min(req.maxGr, mostRoots), maxGc: Math.min(req.maxGc, mostColumns) });
+    if (!grid) continue;
+    const cycles = cost(grid);
+    if (cycles < best.cycles) best = { grid, cycles };
+  }
+  return best.grid;
 }

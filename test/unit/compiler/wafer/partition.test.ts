@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { blockTileBytes, packedRowBytes, partitionMatrix } from '../../../../compiler/wafer/partition.js';
+import { blockTileBytes, packedRowBytes, partitionMatrix, tileBudgetBytes, type BlockGrid } from '../../../../compiler/wafer/partition.js';
+import { routerRegionGrid } from '../../../../compiler/wafer/lower/moe.js';
+import type { LowerOptions } from '../../../../compiler/wafer/lower.js';
+import { matvecCost } from '../../../../fabric/mesh/cost.js';
+import { getFabricPreset } from '../../../../fabric/spec/index.js';
 import { mxfp4Bytes } from '../../../../kernels/mxfp4.js';
 import { COMBINE_SHAPES, reduceChildren, reduceCostCycles } from '../../../../compiler/wafer/region.js';
 
@@ -83,5 +87,28 @@ describe('reductions', () => {
       expect(packedRowBytes(bc, 4.25)).toBeGreaterThanOrEqual(most);
       expect(packedRowBytes(bc, 4.25)).toBeLessThanOrEqual(most + 17);
     }
+  });
+});
+
+describe('a router region\'s grid (moe.ts routerRegionGrid)', () => {
+  // qwen3-235b-a22b's router on wse3: 128 experts × 4096 columns of bf16, fed by 12 hub slices of 342 columns.
+  const spec = getFabricPreset('wse3');
+  const budgetBytes = tileBudgetBytes(spec);
+  const c = { spec, dtype: 'bf16' as const, opts: { budgetBytes } as LowerOptions, k: 12 };
+  const req = { rows: 128, cols: 4096, matricesPerTile: 1, forcedBc: 0, bcDivides: 342, rowAlign: 0, maxGr: 512, maxGc: 512 };
+  const matvec = (g: BlockGrid) => matvecCost(spec, g.br, g.bc, 'bf16').cycles;
+
+  it('covers the router in blocks that fit a tile, within its roots and feeds, and runs each in under half the packed block\'s time', () => {
+    const packed = partitionMatrix({ ...req, dtype: 'bf16', budgetBytes })!;
+    const g = routerRegionGrid(c, 'router', req);
+    expect(g.gr * g.br).toBeGreaterThanOrEqual(req.rows);
+    expect(g.gc * g.bc).toBeGreaterThanOrEqual(req.cols);
+    expect(342 % g.bc).toBe(0);
+    expect(blockTileBytes(g.br, g.bc, 'bf16', 1, g.gc > 1 ? Math.ceil(Math.log2(g.gc)) : 0)).toBeLessThanOrEqual(budgetBytes);
+    expect(g.gr).toBeLessThanOrEqual(Math.max(packed.gr, 4));
+    expect(g.gc).toBeLessThanOrEqual(Math.max(packed.gc, 3 * c.k));
+    // A packed block is a full tile's weights (~5,600 cycles on wse3); the chosen blocks are few tiles more.
+    expect(matvec(g)).toBeLessThan(matvec(packed) / 2);
+    expect(g.gr * g.gc).toBeLessThanOrEqual(8 * packed.gr * packed.gc);
   });
 });
