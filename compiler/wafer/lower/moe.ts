@@ -5,7 +5,7 @@
 import type { Op, Task } from '../../../fabric/isa/types.js';
 import type { LayerNode, MlpNode, MoeNode } from '../../graph/graph.js';
 import { matvecCost } from '../../../fabric/mesh/cost.js';
-import { dtypeBytes, partitionMatrix, type BlockGrid } from '../partition.js';
+import { dtypeBytes, partitionCandidates, type BlockGrid } from '../partition.js';
 import { slice, zeros, type LogicalTile, type StreamDecl, type TileTag } from '../plan.js';
 import { partition, reduceCycles, region, sl, type LowerContext, type PartitionReq } from './context.js';
 import { allReduce, feedSlices, gatherRoots, gatherToSlices, hubSlices, receiveSlices } from './hub.js';
@@ -82,7 +82,7 @@ function routeSlices(c: LowerContext, L: string, tag: Omit<TileTag, 'index'>, mo
     const routerGrid = routerRegionGrid(c, `${L} router`, { rows: E, cols: d, matricesPerTile: 1, forcedBc: 0, bcDivides, rowAlign: 0, maxGr: opts.maxFan, maxGc: opts.maxFan });
     const rr = region(c, `${L}.moe.router`, `${L}.mlp`, tag, [moe.router], routerGrid);
     feedSlices(c, hubM, normed, rr.inputs, 'xn', routerGrid.bc);
-    const routed = p.task(hubM[0], { on: 'after', tasks: gatherRoots(c, rr, hubM[0], 'logits', `${L}.moe.gather`).map((t) => t.id) }, [], `${L}.moe.router`);
+    const routed = p.task(hubM[0], { on: 'after', tasks: gatherRoots({ ...c, opts: { ...opts, gatherFan: Math.min(opts.gatherFan ?? Infinity, routerGrid.packedRoots) } }, rr, hubM[0], 'logits', `${L}.moe.gather`).map((t) => t.id) }, [], `${L}.moe.router`);
     const logitsTo = k > 1 ? p.stream([hubM[0].id], hubM.slice(1).map((t) => t.id), E, 'transfer', `${L}.moe.logits`) : null;
     if (logitsTo) routed.ops.push({ op: 'send', colour: logitsTo.id, src: slice('logits', 0, E) });
     return hubM.map((t, j) => (j === 0 || !logitsTo ? routed : p.recv(t, logitsTo, slice('logits', 0, E), [], `${L}.moe.router`)));
@@ -96,33 +96,34 @@ function routeSlices(c: LowerContext, L: string, tag: Omit<TileTag, 'index'>, mo
   return allReduce(c, hubM, normed, 'logits', E, `${L}.moe.router`);
 }
 
-/** Most row blocks a router region is split into beyond its packed grid's: each root's logits are a stream into slice 0. */
-const ROUTER_MOST_ROOTS = 4;
+/** Most row blocks a router region is split into (or its packed grid's): each root's logits are a stream into slice 0. */
+const ROUTER_MOST_ROOTS = 8;
 
-/** Most block columns per hub slice a router region is split into: each is a stream of the slice's, beside its others. */
-const ROUTER_MOST_FEEDS = 3;
-
-/** Halvings of the tile budget a router region's blocks are tried at (1/64 of a tile at the least). */
-const ROUTER_HALVINGS = 6;
+/** Most block columns a hub slice's part of a router region is split into: each is a stream of the slice's. */
+const ROUTER_MOST_FEEDS = 4;
 
 /**
  * A router region's grid. Packed to the budget, its few tiles (qwen3-235b-a22b: 2 × 12 blocks of 64 × 342 weights)
  * each run a full tile's matvec (~5,600 cycles on wse3) on every token's critical path before any expert starts, while
- * the layer's experts hold some 10^5 tiles: smaller blocks cost a few tiles and win that time back. Of the grids at
- * 1/2^h of the budget, the one whose block matvec and reduction are fastest (context.ts reduceCycles), within
- * ROUTER_MOST_ROOTS row blocks (or the packed grid's) and ROUTER_MOST_FEEDS block columns per hub slice.
+ * the layer's experts hold some 10^5 tiles: smaller blocks cost a few tiles and win that time back. Of the grids
+ * with at most ROUTER_MOST_ROOTS row blocks and ROUTER_MOST_FEEDS block columns per hub slice (or the packed grid's
+ * counts, where more), the one whose block matvec and reduction (context.ts reduceCycles) are fastest; on a tie, the
+ * fewer tiles.
  */
-export function routerRegionGrid(c: Pick<LowerContext, 'spec' | 'dtype' | 'opts' | 'k'>, what: string, req: PartitionReq): BlockGrid {
+export function routerRegionGrid(c: Pick<LowerContext, 'spec' | 'dtype' | 'opts' | 'k'>, what: string, req: PartitionReq): BlockGrid & { packedRoots: number } {
   const packed = partition(c, what, req);
   const mostRoots = Math.max(packed.gr, ROUTER_MOST_ROOTS);
   const mostColumns = Math.max(packed.gc, ROUTER_MOST_FEEDS * c.k);
   const cost = (g: BlockGrid) => matvecCost(c.spec, g.br, g.bc, c.dtype).cycles + reduceCycles(c, g, 1);
   let best = { grid: packed, cycles: cost(packed) };
-  for (let h = 1; h <= ROUTER_HALVINGS; h++) {
-    const grid = partitionMatrix({ ...req, dtype: c.dtype, budgetBytes: Math.floor(c.opts.budgetBytes / 2 ** h), maxGr: Math.min(req.maxGr, mostRoots), maxGc: Math.min(req.maxGc, mostColumns) });
-    if (!grid) continue;
-    const cycles = cost(grid);
-    if (cycles < best.cycles) best = { grid, cycles };
+  // Each input slice width with the most rows a tile holds at it; then every split of the rows into fewer.
+  for (const widest of partitionCandidates({ ...req, dtype: c.dtype, budgetBytes: c.opts.budgetBytes, maxGc: Math.min(req.maxGc, mostColumns) })) {
+    for (let gr = widest.gr; gr <= Math.min(mostRoots, req.maxGr, req.rows); gr++) {
+      const br = Math.ceil(req.rows / gr);
+      const grid = { ...widest, br, gr: Math.ceil(req.rows / br) };
+      const cycles = cost(grid);
+      if (cycles < best.cycles || (cycles === best.cycles && grid.gr * grid.gc < best.grid.gr * best.grid.gc)) best = { grid, cycles };
+    }
   }
-  return best.grid;
+  return { ...best.grid, packedRoots: packed.gr };
 }
