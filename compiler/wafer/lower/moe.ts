@@ -79,10 +79,12 @@ function routeSlices(c: LowerContext, L: string, tag: Omit<TileTag, 'index'>, mo
   const E = moe.experts.length;
   const routerRegion = proj !== undefined && E * s * dtypeBytes(dtype) + 16 * s > opts.budgetBytes;
   if (routerRegion) {
-    const routerGrid = routerRegionGrid(c, `${L} router`, { rows: E, cols: d, matricesPerTile: 1, forcedBc: 0, bcDivides, rowAlign: 0, maxGr: opts.maxFan, maxGc: opts.maxFan });
+    const { packedRoots, ...routerGrid } = routerRegionGrid(c, `${L} router`, { rows: E, cols: d, matricesPerTile: 1, forcedBc: 0, bcDivides, rowAlign: 0, maxGr: opts.maxFan, maxGc: opts.maxFan });
     const rr = region(c, `${L}.moe.router`, `${L}.mlp`, tag, [moe.router], routerGrid);
     feedSlices(c, hubM, normed, rr.inputs, 'xn', routerGrid.bc);
-    const routed = p.task(hubM[0], { on: 'after', tasks: gatherRoots({ ...c, opts: { ...opts, gatherFan: Math.min(opts.gatherFan ?? Infinity, routerGrid.packedRoots) } }, rr, hubM[0], 'logits', `${L}.moe.gather`).map((t) => t.id) }, [], `${L}.moe.router`);
+    // Its roots gather into no more streams at slice 0 than the packed grid's (the slice's colours are few).
+    const gathered = { ...c, opts: { ...opts, gatherFan: Math.min(opts.gatherFan ?? Infinity, packedRoots) } };
+    const routed = p.task(hubM[0], { on: 'after', tasks: gatherRoots(gathered, rr, hubM[0], 'logits', `${L}.moe.gather`).map((t) => t.id) }, [], `${L}.moe.router`);
     const logitsTo = k > 1 ? p.stream([hubM[0].id], hubM.slice(1).map((t) => t.id), E, 'transfer', `${L}.moe.logits`) : null;
     if (logitsTo) routed.ops.push({ op: 'send', colour: logitsTo.id, src: slice('logits', 0, E) });
     return hubM.map((t, j) => (j === 0 || !logitsTo ? routed : p.recv(t, logitsTo, slice('logits', 0, E), [], `${L}.moe.router`)));
