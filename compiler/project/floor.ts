@@ -114,9 +114,26 @@ const cost = (spec: FabricSpec, op: Op, position = 0, stored: BufferDtype = 'f32
 const task = (spec: FabricSpec, opCycles: number): number => spec.taskStartCycles + opCycles + spec.costs.sendIssueCycles;
 
 /**
+ * The fewest hops x's broadcast and the partials' reduce of a matvec can take together, over nR × nC tiles: a block
+ * column's nR tiles lie within r1 hops of its input's source, a row block's nC tiles within r2 of its sum's tile, so
+ * r1 ≥ R(nR) and r2 ≥ R(nC) (R: diamondRadius). And the two cannot both be small: every tile holds some (i, j) whose
+ * x_j came from within r1, where row i0's block of column j also lies, within r2 of row i0's sum — so all nR·nC tiles
+ * lie within 2·r1 + r2 of that sum's tile, and (by the same path the other way) within r1 + 2·r2 of x_j0's source:
+ * 2·r1 + r2 ≥ R(nR·nC) and r1 + 2·r2 ≥ R(nR·nC). The least r1 + r2 under all four (docs/floor.md).
+ */
+export function matvecHops(nR: number, nC: number): number {
+  const a = diamondRadius(nR);
+  const b = diamondRadius(nC);
+  const all = diamondRadius(nR * nC);
+  let best = Infinity;
+  for (let r1 = a; r1 <= Math.max(a, all); r1++) best = Math.min(best, r1 + Math.max(b, all - 2 * r1, Math.ceil((all - r1) / 2)));
+  return best;
+}
+
+/**
  * A matvec (rows × cols) at its bound: over tile blocks r × c (nR × nC blocks on at most `tiles` tiles), each tile's
  * c inputs reach the nR tiles of its block column, it runs its block at matvecCost, and the nC partials of each row
- * meet at one tile. The fastest block shape.
+ * meet at one tile, the two streams' hops together at least matvecHops. The fastest block shape.
  */
 export function matvecFloor(spec: FabricSpec, rows: number, cols: number, dtype: BufferDtype, tiles: number, format?: 'mxfp4'): FloorStep & { rowBlocks: number } {
   let best = { step: 'matvec', tiles: 1, cycles: Infinity, rowBlocks: 1 };
@@ -125,7 +142,9 @@ export function matvecFloor(spec: FabricSpec, rows: number, cols: number, dtype:
       if (nR * nC > tiles) continue;
       const r = Math.ceil(rows / nR);
       const c = Math.ceil(cols / nC);
-      const cycles = spreadStreamCycles(spec, c, nR) + task(spec, matvecCost(spec, r, c, dtype, false, format).cycles) + spreadStreamCycles(spec, r, nC);
+      // Each stream that moves (over more than one tile) pays its ramps and its wavelets after the first.
+      const streams = (nR > 1 ? 2 * spec.rampLatencyCycles + c - 1 : 0) + (nC > 1 ? 2 * spec.rampLatencyCycles + r - 1 : 0);
+      const cycles = streams + matvecHops(nR, nC) * spec.hopLatencyCycles + task(spec, matvecCost(spec, r, c, dtype, false, format).cycles);
       if (cycles < best.cycles) best = { step: 'matvec', tiles: nR * nC, cycles, rowBlocks: nR };
     }
   }

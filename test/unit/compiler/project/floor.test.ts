@@ -7,7 +7,7 @@ import { getPreset } from '../../../../compiler/model/presets.js';
 import { syntheticWeights } from '../../../../compiler/model/synthetic.js';
 import { castWeights } from '../../../../compiler/model/weights.js';
 import fc from 'fast-check';
-import { diamondRadius, matvecFloor, projectFloor, spreadStreamCycles, type FloorOptions } from '../../../../compiler/project/floor.js';
+import { diamondRadius, matvecFloor, matvecHops, projectFloor, spreadStreamCycles, type FloorOptions } from '../../../../compiler/project/floor.js';
 import { projectWafer, projectionGraph, type ProjectDtype } from '../../../../compiler/project/index.js';
 import { compileModel } from '../../../../compiler/wafer/compile.js';
 import { weightProvider } from '../../../../compiler/wafer/weights.js';
@@ -45,6 +45,87 @@ describe('the floor by hand', () => {
     expect(matvecFloor(wse3, 64, 64, 'f32', 4)).toMatchObject({ tiles: 4, cycles: rows4 });
     // 2 × 2: 1 + max(4 FMACs, 32 bytes / 16) + 2 rows, task start and send issue; any split adds a stream of ≥ 5.
     expect(matvecFloor(wse3, 2, 2, 'f32', 4)).toMatchObject({ tiles: 1, cycles: 1 + 4 + 2 + 4 + 1 });
+  });
+});
+
+describe('the hops of a matvec\'s broadcast and reduce together (matvecHops)', () => {
+  // Blocks (i, j) on distinct tiles of a W × W patch of the mesh; each block column's source and each row block's sum
+  // tile placed anywhere on the (unbounded) mesh where they are nearest to their farthest tile: the two radii a layout
+  // cannot avoid. A set's radius in rotated coordinates (u = x + y, v = x − y, where a hop distance is the larger of
+  // |Δu| and |Δv|), its centre a tile (u and v of one parity).
+  const W = 40;
+  const radius = (tiles: number[]) => {
+    const u = tiles.map((t) => (t % W) + Math.floor(t / W));
+    const v = tiles.map((t) => (t % W) - Math.floor(t / W));
+    const [u0, u1, v0, v1] = [Math.min(...u), Math.max(...u), Math.min(...v), Math.max(...v)];
+    for (let r = Math.max(Math.ceil((u1 - u0) / 2), Math.ceil((v1 - v0) / 2)); ; r++) {
+      // Centres within r of every tile: u in [u1 − r, u0 + r], v in [v1 − r, v0 + r]; one pair of equal parity.
+      const [ua, ub, va, vb] = [u1 - r, u0 + r, v1 - r, v0 + r];
+      if (ua <= ub && va <= vb && (ub > ua || vb > va || (((ua - va) % 2) + 2) % 2 === 0)) return r;
+    }
+  };
+  const radii = (nR: number, nC: number, at: number[]) => {
+    const tile = (i: number, j: number) => at[i * nC + j];
+    const r1 = Math.max(...Array.from({ length: nC }, (_, j) => radius(Array.from({ length: nR }, (_, i) => tile(i, j)))));
+    const r2 = Math.max(...Array.from({ length: nR }, (_, i) => radius(Array.from({ length: nC }, (_, j) => tile(i, j)))));
+    return r1 + r2;
+  };
+
+  it('a set\'s radius is the brute-force least farthest distance from any tile', () => {
+    const dist = (a: number, b: number) => Math.abs((a % W) - (b % W)) + Math.abs(Math.floor(a / W) - Math.floor(b / W));
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 12 * W - 1 }).filter((t) => t % W < 12), { minLength: 1, maxLength: 8 }), (tiles) => {
+        const brute = Math.min(...Array.from({ length: W * W }, (_, c) => Math.max(...tiles.map((t) => dist(c, t)))));
+        expect(radius(tiles)).toBe(brute);
+      }),
+    );
+  });
+
+  it('no layout of the blocks gets both streams under it: rectangles, random layouts and layouts improved by swaps', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: 24 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }), (nR, nC, seed) => {
+        let x = seed;
+        const rand = (n: number) => ((x = (x * 1103515245 + 12345) % 2 ** 31), x % n);
+        const bound = matvecHops(nR, nC);
+        // The blocks as an nR × nC rectangle, and as its transpose (the layouts the compiler's regions take).
+        expect(radii(nR, nC, Array.from({ length: nR * nC }, (_, q) => Math.floor(q / nC) * W + (q % nC)))).toBeGreaterThanOrEqual(bound);
+        expect(radii(nR, nC, Array.from({ length: nR * nC }, (_, q) => (q % nC) * W + Math.floor(q / nC)))).toBeGreaterThanOrEqual(bound);
+        // From a random layout in a patch about twice the blocks' area, swaps of two blocks or a block onto a free
+        // tile, kept where they do not lengthen the streams.
+        const side = Math.min(W, Math.ceil(Math.sqrt(2 * nR * nC)) + 1);
+        const cells = Array.from({ length: side * side }, (_, i) => Math.floor(i / side) * W + (i % side));
+        for (let i = cells.length - 1; i > 0; i--) {
+          const k = rand(i + 1);
+          [cells[i], cells[k]] = [cells[k], cells[i]];
+        }
+        let at = cells.slice(0, nR * nC);
+        let cur = radii(nR, nC, at);
+        for (let step = 0; step < 300; step++) {
+          const next = [...at];
+          const a = rand(next.length);
+          if (rand(2) === 0) next[a] = cells[rand(cells.length)];
+          else {
+            const b = rand(next.length);
+            [next[a], next[b]] = [next[b], next[a]];
+          }
+          if (new Set(next).size < next.length) continue;
+          const r = radii(nR, nC, next);
+          expect(r).toBeGreaterThanOrEqual(bound);
+          if (r <= cur) [at, cur] = [next, r];
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('is the separate radii where one stream has one tile, and far above them where both are large', () => {
+    expect(matvecHops(1, 1)).toBe(0);
+    expect(matvecHops(16, 1)).toBe(diamondRadius(16));
+    expect(matvecHops(1, 16)).toBe(diamondRadius(16));
+    // 512 × 512 blocks: each stream alone over a 512-tile diamond (16 hops), but the 262,144 tiles span 362 hops.
+    expect(diamondRadius(512) + diamondRadius(512)).toBe(32);
+    expect(matvecHops(512, 512)).toBeGreaterThanOrEqual(Math.ceil((2 * diamondRadius(512 * 512)) / 3));
+    expect(matvecHops(512, 512)).toBeGreaterThan(200);
   });
 });
 
