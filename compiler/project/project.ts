@@ -19,6 +19,7 @@ import type { LayerNode, ModelGraph } from '../graph/graph.js';
 import { tileBudgetBytes } from '../wafer/partition.js';
 import { PATH_CAUSES, type PathSplit } from '../wafer/estimate.js';
 import { MIN_SPREAD_BUDGET_BYTES, searchSpread } from '../wafer/spread.js';
+import { PACKED_FRACTIONS, balancedFractions, type StageBudgetFractions } from '../wafer/balance.js';
 import { reserveMeshScratch } from '../wafer/scratch.js';
 import { chooseRoutes, ColourError, coloursPast, estimateStage, lowerStage, placeStage, routeStage, stageColours, type LoweredStage, type StageColours, type StageRequest, type StageRoutes, type WaferMesh } from './stage.js';
 import type { Placement } from '../wafer/place.js';
@@ -82,6 +83,12 @@ export interface ProjectOptions {
   kvChunkFitting?: boolean;
   /** With automatic KV chunks: prefer fewer wafers over faster (smaller) chunks (default true; a grid sweep: false). */
   fewestWafers?: boolean;
+  /**
+   * Balance the stages' blocks (compiler/wafer/balance.ts): smaller blocks for the lighter stages where the wafers
+   * hold them without one more and the layers are faster (default true, without a spread); false: every stage's
+   * blocks at the full tile budget.
+   */
+  balance?: boolean;
 }
 
 /** Seconds of a user's decode token, by cause. */
@@ -171,6 +178,8 @@ export interface ProjectionReport {
   /** Tiles each half-layer's hub (its part of the residual, its norm) is split over. */
   hubSlices: number;
   budgetBytesPerTile: number;
+  /** Fractions of budgetBytesPerTile the blocks of q/k/v, O and dense MLPs take (balance.ts; 1: packed). */
+  stageBudgets: StageBudgetFractions;
   clockHz: number;
   approximations: string[];
   /** The floor (floor.ts, docs/floor.md): the fewest cycles per token the fabric allows under the same cost functions. */
@@ -249,6 +258,7 @@ export function spreadExperts(k: number, experts: number): number[] {
 interface Build {
   maxFan: number;
   budgetBytes: number;
+  fractions: StageBudgetFractions;
   embedding: LoweredStage;
   lmHead: LoweredStage;
   kinds: Map<string, LoweredStage>;
@@ -324,6 +334,8 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
     },
   );
   if (fitted.ok) return fitted.result;
+  // Balanced blocks take more streams: where no layout of them fits the colours, every layout packed.
+  if (opts.balance !== false) return projectWafer(cfg, spec, { ...opts, balance: false });
   // Not yet: a mechanism for every stage (the embedding's rows, the LM head's reductions). Until then the first
   // layout is timed and reported as beyond the budget, with the colours it needs.
   const r = timeProjection(cfg, spec, opts, buildProjection(cfg, spec, first!.opts, first!.step, memo), memo, false);
@@ -529,7 +541,56 @@ interface Built {
   step: LoweringStep;
 }
 
-// The build's phases (lower the stages, pick KV chunks, spread) share the build and the packing they refine.
+/** How far toward the balanced blocks a build goes (balance.ts `alpha`), tried in order until one keeps the wafers. */
+const BALANCE_STEPS = [1, 0.5, 0.25];
+
+/**
+ * The build with its stages' blocks balanced as far as the wafers hold them without one more (BALANCE_STEPS), unless
+ * its layers are slower (`cycles`: their sum where they sit, Infinity where their colours do not fit); else `b` as it
+ * is. A balanced build whose colours do not fit is kept: the projection's colour search then tries its next layout
+ * balanced, and only where none fits, every layout packed (projectWafer).
+ */
+function balanceStages<B, P extends { tiles: number[] }>(b: B, packing: P, build: (alpha: number) => B, assign: (b: B) => P, cycles: (b: B, packing: P) => number): { b: B; packing: P } {
+  for (const alpha of BALANCE_STEPS) {
+    try {
+      const next = build(alpha);
+      const nextPacking = assign(next);
+      if (nextPacking.tiles.length > packing.tiles.length) continue;
+      // Smaller blocks take more streams, and a stage's time is more than its matvecs: kept only where faster.
+      const balanced = cycles(next, nextPacking);
+      return balanced === Infinity || balanced < cycles(b, packing) ? { b: next, packing: nextPacking } : { b, packing };
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+    }
+  }
+  return { b, packing };
+}
+
+/** The decode step a stage is timed at: the last position its cache holds (its window's, for a windowed layer). */
+function decodePosition(stage: LoweredStage, context: number): number {
+  const window = stage.req.layers[0]?.attention.window ?? null;
+  return Math.max(0, (window === null ? context : Math.min(context, window)) - 1);
+}
+
+/**
+ * A build's layers' cycles where the first of each kind sits (memo.time, so the projection's timing reuses them), or
+ * Infinity where a kind's routes do not colour.
+ */
+function buildLayerCycles(b: Build, offsets: readonly number[], layers: readonly LayerNode[], kindLayers: Map<string, LayerNode[]>, memo: StageMemo, context: number): number {
+  let total = 0;
+  for (const [k, ls] of kindLayers) {
+    const stage = b.kinds.get(k)!;
+    try {
+      total += ls.length * memo.time(stage, Math.max(0, offsets[layers.indexOf(ls[0]) + 1] - 1), decodePosition(stage, context), true).cycles;
+    } catch (e) {
+      if (e instanceof ColourError) return Infinity;
+      throw e;
+    }
+  }
+  return total;
+}
+
+// The build's phases (lower the stages, pick KV chunks, balance, spread) share the build and the packing they refine.
 function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions, step: LoweringStep, memo: StageMemo): Built {
   const kvCombinePieces = step.pieces;
   const o = resolveOptions(cfg, spec, opts);
@@ -548,7 +609,7 @@ function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOption
   }
   const chosen = cfg.moe ? new Set(spreadExperts(cfg.moe.topK, cfg.moe.numExperts)) : new Set<number>();
   const expertChoice = cfg.moe ? (k: number, e: number) => spreadExperts(k, e) : undefined;
-  const request = (layers: LayerNode[], maxFan: number, budgetBytes: number, part: StageRequest['part'] = 'layer'): StageRequest => {
+  const request = (layers: LayerNode[], maxFan: number, budgetBytes: number, part: StageRequest['part'] = 'layer', stageBudgets = PACKED_FRACTIONS): StageRequest => {
     const window = layers[0]?.attention.window ?? null;
     return {
       graph,
@@ -557,6 +618,7 @@ function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOption
       mesh,
       dtype: programDtype,
       budgetBytes,
+      stageBudgets,
       maxFan,
       maxSeq: window === null ? o.context : Math.min(o.context, window),
       projection: { lowerExpert: (_l, e) => chosen.has(e), expertWeightBits, kvDtype: o.kvDtype, kvChunkPositions, kvChunkFitting: opts.kvChunkFitting, kvCombinePieces },
@@ -569,17 +631,17 @@ function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOption
     };
   };
   /** One layer of each kind, lowered. */
-  const lowerKinds = (maxFan: number, budgetBytes: number) => new Map([...kindLayers].map(([k, ls]) => [k, lowerStage(request([ls[0]], maxFan, budgetBytes))] as const));
-  const build = (budgetBytes: number): Build => {
+  const lowerKinds = (maxFan: number, budgetBytes: number, fractions: StageBudgetFractions) => new Map([...kindLayers].map(([k, ls]) => [k, lowerStage(request([ls[0]], maxFan, budgetBytes, 'layer', fractions))] as const));
+  const build = (budgetBytes: number, fractions = PACKED_FRACTIONS): Build => {
     let lastError: unknown = null;
     for (const maxFan of opts.maxFan !== undefined ? [opts.maxFan] : FAN_STEPS) {
       try {
         // Layers first: their partitions are the ones a small fan-out refuses (the LM head takes any).
-        const kinds = lowerKinds(maxFan, budgetBytes);
+        const kinds = lowerKinds(maxFan, budgetBytes, fractions);
         // The embedding and LM head hold no KV cache: the KV options do not change them.
         const embedding = memo.lower(`embedding:${maxFan}:${budgetBytes}:${opts.hubSlices ?? 'auto'}`, () => request([], maxFan, budgetBytes, 'embedding'));
         const lmHead = memo.lower(`lm_head:${maxFan}:${budgetBytes}:${opts.hubSlices ?? 'auto'}:${step.groupHead === true}`, () => request([], maxFan, budgetBytes, 'lm_head'));
-        return { maxFan, budgetBytes, embedding, lmHead, kinds };
+        return { maxFan, budgetBytes, fractions, embedding, lmHead, kinds };
       } catch (e) {
         if (!(e instanceof InputError)) throw e;
         lastError = e;
@@ -610,7 +672,7 @@ function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOption
     const withChunks = (positions: number | 'fill'): { build: Build; packing: ReturnType<typeof assign> } | null => {
       kvChunkPositions = positions;
       try {
-        const built: Build = { ...b, kinds: lowerKinds(b.maxFan, b.budgetBytes) };
+        const built: Build = { ...b, kinds: lowerKinds(b.maxFan, b.budgetBytes, b.fractions) };
         return { build: built, packing: assign(built, o.wafers) };
       } catch (e) {
         if (!(e instanceof InputError)) throw e;
@@ -637,6 +699,12 @@ function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOption
       packing = chosen.packing;
     } else kvChunkPositions = undefined;
   }
+  // (A spread shrinks every stage's blocks alike: balanced and then spread, toy-dense over mini-32 ran 7% slower on the engine.)
+  if (opts.balance !== false && o.spread === 0) {
+    const fractions = (alpha: number) => balancedFractions(graph, mesh.spec, programDtype, alpha, expertWeightBits);
+    const cycles = (x: Build, p: ReturnType<typeof assign>) => buildLayerCycles(x, p.offset, graph.layers, kindLayers, memo, o.context);
+    ({ b, packing } = balanceStages(b, packing, (alpha) => build(b.budgetBytes, fractions(alpha)), (next) => assign(next, o.wafers), cycles));
+  }
   if (o.spread > 0) {
     // Smaller blocks until the fullest wafer holds about spread × its usable tiles, the wafer count kept: a search on
     // the tile budget between a feasible one (hi: fewer tiles than the target) and an infeasible one (lo).
@@ -644,7 +712,7 @@ function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOption
     const target = o.spread * mesh.usableTiles;
     const tryBudget = (budget: number) => {
       try {
-        const next = build(budget);
+        const next = build(budget, b.fractions);
         const nextPacking = assign(next, wafers);
         return { built: { b: next, packing: nextPacking }, tiles: Math.max(...nextPacking.tiles) };
       } catch (e) {
@@ -678,10 +746,7 @@ function timeProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions
   const exact = L <= EXACT_LAYERS;
   // Decode is timed at the last position the cache holds: every KV chunk tile full but the last (attention and
   // kvAppend charge a chunk tile its window's rows up to the position).
-  const positionFor = (stage: LoweredStage) => {
-    const window = stage.req.layers[0]?.attention.window ?? null;
-    return Math.max(0, (window === null ? o.context : Math.min(o.context, window)) - 1);
-  };
+  const positionFor = (stage: LoweredStage) => decodePosition(stage, o.context);
   const layerCycles: number[] = new Array(L);
   const layerPaths: PathSplit[] = new Array(L);
   const timedKinds = new Map<string, { cycles: number; path: PathSplit; colours: StageColours }>();
@@ -793,6 +858,7 @@ function timeProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions
     maxFan: b.maxFan,
     hubSlices: b.embedding.hubSlices,
     budgetBytesPerTile: b.budgetBytes,
+    stageBudgets: b.fractions,
     clockHz: clock,
     approximations,
     floorTokensPerSecond: floor.tokensPerSecond,

@@ -15,6 +15,7 @@ import { colourLinks, type RoutePreference } from '../wafer/colour.js';
 import { verifyLinks } from '../wafer/verify.js';
 import { estimateStep, PATH_CAUSES, type PathSplit } from '../wafer/estimate.js';
 import type { ProgramDtype } from '../wafer/partition.js';
+import type { StageBudgetFractions } from '../wafer/balance.js';
 import type { TileTag, TileUnit } from '../wafer/plan.js';
 import { kvChunker } from './kvChunks.js';
 
@@ -42,6 +43,8 @@ export interface StageRequest {
   mesh: WaferMesh;
   dtype: ProgramDtype;
   budgetBytes: number;
+  /** Fractions of budgetBytes the layer's stages' blocks take (LowerOptions.stageBudgets; default 1 each). */
+  stageBudgets?: StageBudgetFractions;
   maxFan: number;
   /** KV positions each attention head holds. */
   maxSeq: number;
@@ -117,6 +120,7 @@ export function lowerStage(req: StageRequest): LoweredStage {
     dtype: req.dtype,
     maxSeq: req.maxSeq,
     budgetBytes: req.budgetBytes,
+    stageBudgets: req.stageBudgets,
     spec: req.mesh.spec,
     maxFan: req.maxFan,
     embedding: part === 'embedding',

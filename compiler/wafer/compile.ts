@@ -17,6 +17,7 @@ import { emitProgram } from './emit.js';
 import { searchSpread } from './spread.js';
 import { verifyCoverage, verifyRoutes } from './verify.js';
 import { buildReport, type CompileReport } from './report.js';
+import type { StageBudgetFractions } from './balance.js';
 
 export interface CompileOptions {
   spec: FabricSpec;
@@ -39,6 +40,8 @@ export interface CompileOptions {
    * `budgetBytesPerTile`, to run the layout it spread to on the engine. Not with `spread`.
    */
   budgetBytes?: number;
+  /** Fractions of the budget the blocks of q/k/v, O and dense MLPs take (LowerOptions.stageBudgets): a projection's `stageBudgets`. */
+  stageBudgets?: StageBudgetFractions;
   /** Columns of x per hub slice (default: lower.ts's hubSliceCols, the q/k/v block width). */
   sliceCols?: number;
   /** Most streams a hub slice receives from one region's roots (LowerOptions.gatherFan; default one per root). */
@@ -117,7 +120,7 @@ function compileWith(graph: ModelGraph, opts: CompileOptions): { ok: true; resul
   if (opts.projection) checkCompilable(graph);
   const split = opts.wafers ? waferSplit(graph, spec, opts.wafers) : null;
   const lower = (budgetBytes: number) =>
-    lowerModel(graph, { dtype: opts.dtype, maxSeq: opts.maxSeq, budgetBytes, spec, maxFan: opts.maxFan ?? 8, sliceCols: opts.sliceCols, kvDtype: opts.kvDtype, projection: opts.projection && { ...opts.projection, embeddingSpans: false }, waferBoundaries: split?.boundaries, gatherFan: opts.gatherFan, regionInputs: opts.regionInputs, lmHeadInputs: opts.lmHeadInputs });
+    lowerModel(graph, { dtype: opts.dtype, maxSeq: opts.maxSeq, budgetBytes, stageBudgets: opts.stageBudgets, spec, maxFan: opts.maxFan ?? 8, sliceCols: opts.sliceCols, kvDtype: opts.kvDtype, projection: opts.projection && { ...opts.projection, embeddingSpans: false }, waferBoundaries: split?.boundaries, gatherFan: opts.gatherFan, regionInputs: opts.regionInputs, lmHeadInputs: opts.lmHeadInputs });
   if (opts.budgetBytes !== undefined && opts.spread) throw new OptionError('budgetBytes', 'a tile budget and a spread were both given', 'give one: the spread searches for a budget');
   let lowered = lower(opts.budgetBytes ?? tileBudgetBytes(spec));
   if (opts.spread && opts.spread > 0) {

@@ -8,6 +8,7 @@ import { partitionMatrix, type BlockGrid, type ProgramDtype, dtypeBytes } from '
 import type { LogicalTile, PlanBuilder, StreamDecl, TileTag } from '../plan.js';
 import { REDUCE_SHAPES, buildRegion, forwardLevelCycles, forwardedReduceCycles, sliceLen, type ReduceShape, type Region } from '../region.js';
 import type { Op } from '../../../fabric/isa/types.js';
+import { stageBudget, type StageBudgetFractions } from '../balance.js';
 
 export interface LowerOptions {
   dtype: ProgramDtype;
@@ -58,6 +59,11 @@ export interface LowerOptions {
    * block columns span the whole vocabulary's rows, so each stream crosses every link the region's tiles lie along.
    */
   lmHeadInputs?: number;
+  /**
+   * Fractions of `budgetBytes` the blocks of q/k/v, of O and of dense MLPs take (balance.ts; default 1 each): smaller
+   * blocks where a stage weighs less, so that no stage of a token takes a full tile's matvec for little work.
+   */
+  stageBudgets?: StageBudgetFractions;
 }
 
 /**
@@ -242,9 +248,9 @@ export function lowerContext(p: PlanBuilder, graph: ModelGraph, opts: LowerOptio
   const a0 = graph.layers.length > 0 ? graph.layers[0].attention : null;
   const group = a0 ? a0.numHeads / a0.numKvHeads : 0;
   const hd = a0 ? a0.headDim : 0;
-  const base = { dtype, opts, spec };
-  const qkvGrid = a0 ? partition(base, 'the q/k/v projection of one KV head', qkvPartition(a0, d, opts.maxFan, s)) : null;
-  const oGrid = a0 ? partition(base, 'the attention output projection', { rows: d, cols: a0.numHeads * hd, matricesPerTile: 1, forcedBc: group * hd, rowAlign: 0, maxGr: opts.maxFan, maxGc: Infinity }) : null;
+  const at = (fraction: number | undefined) => ({ dtype, spec, opts: { ...opts, budgetBytes: stageBudget(opts.budgetBytes, fraction) } });
+  const qkvGrid = a0 ? partition(at(opts.stageBudgets?.qkv), 'the q/k/v projection of one KV head', qkvPartition(a0, d, opts.maxFan, s)) : null;
+  const oGrid = a0 ? partition(at(opts.stageBudgets?.o), 'the attention output projection', { rows: d, cols: a0.numHeads * hd, matricesPerTile: 1, forcedBc: group * hd, rowAlign: 0, maxGr: opts.maxFan, maxGc: Infinity }) : null;
   const kvDtype = proj?.kvDtype ?? opts.kvDtype ?? 'f32';
   return {
     p,

@@ -7,6 +7,7 @@ import { slice, zeros, type LogicalTile, type StreamDecl, type TileTag } from '.
 import type { Region } from '../region.js';
 import { inputGroup, partition, reduceCycles, region, sl, sliceInputGroup, type LowerContext } from './context.js';
 import { feedSlices, gatherRun, gatherToSlices } from './hub.js';
+import { stageBudget } from '../balance.js';
 
 /** An MLP's gate+up / down shapes may take this fraction more tiles than the fewest for cheaper reductions. */
 const MLP_TILE_SLACK = 0.02;
@@ -22,16 +23,19 @@ export interface MlpGrids {
 /** The gate+up and down partitions of an MLP (weights packed at `packedBits` per weight when given); gate+up's block columns are the hub slices. */
 export function mlpGrids(c: LowerContext, name: string, m: MlpNode, packedBits: number | undefined): MlpGrids {
   const { d, dtype, opts, bcDivides } = c;
-  const key = `${m.intermediate}/${packedBits ?? 0}`;
+  // A dense MLP's blocks take their share of the budget (LowerOptions.stageBudgets); experts, shared or routed, all of it.
+  const budgetBytes = m.gate.expert === -1 ? stageBudget(opts.budgetBytes, opts.stageBudgets?.mlp) : opts.budgetBytes;
+  const key = `${m.intermediate}/${packedBits ?? 0}/${budgetBytes}`;
   const known = c.mlpGridCache.get(key);
   if (known) return known;
   const most = opts.regionInputs ?? Infinity;
-  const budget = { dtype, budgetBytes: opts.budgetBytes };
+  const budget = { dtype, budgetBytes };
+  const at = { ...c, opts: { ...opts, budgetBytes } };
   const guReq = { rows: m.intermediate, cols: d, matricesPerTile: 2, forcedBc: 0, bcDivides, rowAlign: 0, maxGr: Infinity, maxGc: opts.maxFan, weightBits: packedBits };
   const downReq = (bc: number, guRows = 1) => ({ rows: d, cols: m.intermediate, matricesPerTile: 1, forcedBc: bc, rowAlign: 0, maxGr: opts.maxFan, maxGc: Infinity, weightBits: packedBits, inputGroup: inputGroup(guRows, most, guRows) });
   // gate+up's block height is down's block width: choose the pair by its two reductions (what their shapes change
   // most), among pairs within MLP_TILE_SLACK of the fewest tiles; the fewest-tiles pair on a tie.
-  const first = partition(c, `${name} gate/up`, guReq);
+  const first = partition(at, `${name} gate/up`, guReq);
   const pairs: (MlpGrids & { tiles: number; reduce: number })[] = [];
   const reduce = (g: BlockGrid, m: number) => reduceCycles(c, g, m);
   for (const candidate of [first, ...partitionCandidates({ ...guReq, ...budget })]) {
@@ -42,7 +46,7 @@ export function mlpGrids(c: LowerContext, name: string, m: MlpNode, packedBits: 
     if (!downGrid) continue;
     pairs.push({ guGrid, downGrid, guGroup, downGroup: inputGroup(guGrid.gr, most, guGrid.gr), tiles: guGrid.gr * guGrid.gc + downGrid.gr * downGrid.gc, reduce: reduce(guGrid, 2) + reduce(downGrid, 1) });
   }
-  if (pairs.length === 0) partition(c, `${name} down`, downReq(first.br));
+  if (pairs.length === 0) partition(at, `${name} down`, downReq(first.br));
   const fewest = Math.min(...pairs.map((x) => x.tiles));
   let best = pairs[0];
   for (const x of pairs) if (x.tiles <= fewest * (1 + MLP_TILE_SLACK) && x.reduce < best.reduce) best = x;

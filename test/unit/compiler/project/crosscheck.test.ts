@@ -75,7 +75,11 @@ describe('projection against the mesh engine (decode cycles per token)', () => {
     const grid = repair === 'remap' ? { width: spec.widthTiles + spec.spareColumns, height: spec.heightTiles + spec.spareRows } : { width: spec.widthTiles, height: spec.heightTiles };
     const faults = density > 0 ? generateFaults({ ...grid, density, seed: 5 }) : null;
     const sliceCols = hubSlices === undefined ? undefined : Math.ceil(cfg.hiddenSize / hubSlices);
-    const compiled = compileModel(buildGraph(cfg), { spec, faults, repair, dtype: 'bf16', maxSeq: MAX_SEQ, sliceCols });
+    const reports = POSITIONS.map((p) => projectWafer(cfg, spec, { context: p + 1, promptLength: 1, faults, repair, kvDtype: 'f32', hubSlices }));
+    // The projection's layout, its stages' blocks balanced (balance.ts) as it chose, is what the engine runs.
+    const stageBudgets = reports[0].stageBudgets;
+    for (const r of reports) expect(r.stageBudgets).toEqual(stageBudgets);
+    const compiled = compileModel(buildGraph(cfg), { spec, faults, repair, dtype: 'bf16', maxSeq: MAX_SEQ, sliceCols, stageBudgets });
     const weights = castWeights(syntheticWeights(cfg, 0), 'bf16');
     const engine = await MeshEngine.create(spec, compiled.program, weightProvider(weights), {
       faults: compiled.engineFaults,
@@ -85,8 +89,7 @@ describe('projection against the mesh engine (decode cycles per token)', () => {
     const mesh = POSITIONS.map((p) => cycles[p]);
     // The mesh's greedy tokens are the reference forward pass's (on the same bf16 weights).
     expect(tokens).toEqual(generate(weights, [1], tokens.length).tokens);
-    const projected = POSITIONS.map((p) => {
-      const r = projectWafer(cfg, spec, { context: p + 1, promptLength: 1, faults, repair, kvDtype: 'f32', hubSlices });
+    const projected = reports.map((r) => {
       expect(r.hubSlices).toBe(compiled.lowered.plan.tiles.filter((t) => /^L0\.attn\.hub\d*$/.test(t.role)).length);
       expect(r.method.includes('every layer placed and timed at its own offset')).toBe(cfg.numLayers <= 8);
       expect(r.wafers).toBe(1);
@@ -123,7 +126,7 @@ describe('projection against the mesh engine (decode cycles per token)', () => {
     const reports = POSITIONS.map((p) => projectWafer(cfg, spec, { context: p + 1, promptLength: 1, kvDtype: 'f32', spread }));
     const r = reports[0];
     expect(r.budgetBytesPerTile).toBeLessThan(tileBudgetBytes(spec) / 2);
-    const compiled = compileModel(buildGraph(cfg), { spec, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: MAX_SEQ, budgetBytes: r.budgetBytesPerTile, maxFan: r.maxFan, sliceCols: Math.ceil(cfg.hiddenSize / r.hubSlices) });
+    const compiled = compileModel(buildGraph(cfg), { spec, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: MAX_SEQ, budgetBytes: r.budgetBytesPerTile, stageBudgets: r.stageBudgets, maxFan: r.maxFan, sliceCols: Math.ceil(cfg.hiddenSize / r.hubSlices) });
     expect(compiled.report.tilesUsed).toBe(r.tilesUsedPerWafer);
     const weights = castWeights(syntheticWeights(cfg, 0), 'bf16');
     const engine = await MeshEngine.create(spec, compiled.program, weightProvider(weights));

@@ -58,7 +58,9 @@ describe('KV chunk tiles and their flash-decoding combine tree on the mesh engin
     const spec = getFabricPreset('mini-16');
     const weights = castWeights(syntheticWeights(toyGqa, 0), 'bf16');
     const projection = { kvChunks: kvChunker, kvChunkPositions: POSITIONS, kvChunkFitting: true, kvDtype } as const;
-    const compiled = compileModel(buildGraph(toyGqa), { spec, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: MAX_SEQ, kvDtype, projection });
+    // The projection of the same model and chunking, timed at the last position; the engine runs its layout.
+    const r = projectWafer(toyGqa, spec, { context: MAX_SEQ, promptLength: 1, kvDtype, kvChunkPositions: POSITIONS, kvChunkFitting: true });
+    const compiled = compileModel(buildGraph(toyGqa), { spec, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: MAX_SEQ, kvDtype, stageBudgets: r.stageBudgets, projection });
     const { lowered, placement, routes } = compiled;
     const chunking = lowered.kvChunking!;
     expect(chunking.chunks).toBe(MAX_SEQ / POSITIONS);
@@ -93,8 +95,7 @@ describe('KV chunk tiles and their flash-decoding combine tree on the mesh engin
     expect(tokens).toEqual(generate(weights, [1], MAX_SEQ, { kvDtype, maxSeq: MAX_SEQ }).tokens);
     expect(Math.abs(mean(section.map((s) => s.estimate)) / mean(section.map((s) => s.engine)) - 1)).toBeLessThanOrEqual(0.1);
 
-    // The projection of the same model and chunking, timed at the last position.
-    const r = projectWafer(toyGqa, spec, { context: MAX_SEQ, promptLength: 1, kvDtype, kvChunkPositions: POSITIONS, kvChunkFitting: true });
+    // The projection against the same run.
     expect(r.stages[0].kvPositionsPerTile).toBe(POSITIONS);
     expect(r.kvCombinePieces).toBe(chunking.pieces);
     expect(Math.abs((r.tokenLatencySeconds * spec.clockHz) / cycles[MAX_SEQ - 1] - 1)).toBeLessThanOrEqual(0.1);
@@ -137,15 +138,18 @@ describe('a router region and reserved expert spans on the mesh engine', () => {
     const picked: number[][] = [];
     const reference = generate(weights, [1], STEPS, { onRouting: (p, r) => (picked[p] = [...r[0]!.indices]) });
     const lowered = new Set(picked.flat());
-    const compiled = compileModel(buildGraph(toyWideMoe), { spec, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: STEPS, projection: { lowerExpert: (_l, e) => lowered.has(e) } });
+    // The projection routes to experts spread over the 128 (their distances typical), the run to those picked; the
+    // engine runs the projection's layout, its stages' blocks balanced as it chose (balance.ts).
+    const positions = [1, 2, 3];
+    const reports = positions.map((p) => projectWafer(toyWideMoe, spec, { context: p + 1, promptLength: 1, kvDtype: 'f32' }));
+    for (const r of reports) expect(r.stageBudgets).toEqual(reports[0].stageBudgets);
+    const compiled = compileModel(buildGraph(toyWideMoe), { spec, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: STEPS, stageBudgets: reports[0].stageBudgets, projection: { lowerExpert: (_l, e) => lowered.has(e) } });
     const tiles = compiled.lowered.plan.tiles;
     expect(tiles.filter((t) => t.tag.unit === 'router').length).toBeGreaterThan(0);
     expect(tiles.filter((t) => t.tag.unit === 'reserved-expert').length).toBe(128 - lowered.size);
     const { tokens, cycles } = await decodeOnEngine(await MeshEngine.create(spec, compiled.program, weightProvider(weights)), STEPS);
     expect(tokens).toEqual(reference.tokens);
-    // The projection routes to experts spread over the 128 (their distances typical), the run to those picked.
-    const positions = [1, 2, 3];
-    const projected = positions.map((p) => projectWafer(toyWideMoe, spec, { context: p + 1, promptLength: 1, kvDtype: 'f32' }).tokenLatencySeconds * spec.clockHz);
+    const projected = reports.map((r) => r.tokenLatencySeconds * spec.clockHz);
     expect(Math.abs(mean(projected) / mean(positions.map((p) => cycles[p])) - 1)).toBeLessThanOrEqual(0.1);
   });
 
@@ -178,7 +182,7 @@ describe('a pipeline over two wafers on the mesh engine, the boundary a modelled
     expect(r.interWafer.boundaries).toBe(1);
     // The wafers stacked top to bottom as one mesh, each holding the layers the projection gave it.
     const stacked = { ...spec, name: 'mini-16 x2', heightTiles: 2 * spec.heightTiles };
-    const compiled = compileModel(buildGraph(cfg), { spec: stacked, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: CONTEXT, wafers: { rows: spec.heightTiles, layersPerWafer: r.layersPerWafer } });
+    const compiled = compileModel(buildGraph(cfg), { spec: stacked, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: CONTEXT, stageBudgets: r.stageBudgets, wafers: { rows: spec.heightTiles, layersPerWafer: r.layersPerWafer } });
     const rows = compiled.program.tiles.filter((t) => t.tasks.length > 0).map((t) => Math.floor(t.y / spec.heightTiles));
     expect(new Set(rows)).toEqual(new Set([0, 1]));
     const weights = castWeights(syntheticWeights(cfg, 0), 'bf16');
