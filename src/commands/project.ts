@@ -26,6 +26,7 @@ interface Options extends FaultOptions {
   dtype: string;
   kvDtype: string;
   spread?: string;
+  balance: boolean;
   hubSlices: string;
   kvChunk: string;
   assume: string[];
@@ -133,7 +134,11 @@ export function formatProjection(r: ProjectionReport, verbose: boolean): string 
     if (l) lines.push(`floor layer   ${l.layer}: ${l.steps.map((x) => `${x.step} ${int(x.cycles)}`).join(' · ')} = ${int(l.cycles)} cycles`);
   }
   if (verbose) for (const a of r.assumptions) lines.push(`              ${a.name} = ${a.value} ${a.unit} (plausible ${a.low}–${a.high})`);
-  if (verbose) lines.push(`method        ${r.method}`, `              fan-out ${r.maxFan}, hubs split over ${r.hubSlices} tiles, ${int(r.budgetBytesPerTile)} bytes of buffers per tile, clock ${(r.clockHz / 1e9).toFixed(2)} GHz`);
+  if (verbose) {
+    const share = (f: number) => `${Math.round(100 * f)}%`;
+    const sb = r.stageBudgets;
+    lines.push(`method        ${r.method}`, `              fan-out ${r.maxFan}, hubs split over ${r.hubSlices} tiles, ${int(r.budgetBytesPerTile)} bytes of buffers per tile (blocks of q/k/v ${share(sb.qkv)}, O ${share(sb.o)}, dense MLPs ${share(sb.mlp)} of it), clock ${(r.clockHz / 1e9).toFixed(2)} GHz`);
+  }
   return lines.join('\n');
 }
 
@@ -170,6 +175,7 @@ export function register(program: Command): void {
     .option('--dtype <dtype>', `weights on the wafer: ${PROJECT_DTYPES.join(' | ')} (mxfp4: routed experts at 4.25 bits, the rest bf16)`, 'bf16')
     .option('--kv-dtype <dtype>', `KV cache: ${KV_DTYPES.join(' | ')} (f32: as the mesh engine holds it)`, 'bf16')
     .option('--spread <F>', 'shrink blocks until the fullest wafer uses this fraction of its tiles (0 packs; --sweep-grid: 1)')
+    .option('--no-balance', 'every stage\'s blocks at the full tile budget (default: q/k/v, O and dense MLPs in smaller blocks where the wafers hold them and the layers are faster)')
     .option('--hub-slices <auto|N>', 'tiles each half-layer\'s hub (residual, norm) is split over; auto: one per q/k/v block column', 'auto')
     .option('--kv-chunk <auto|fill|N>', 'KV positions per chunk tile of a long cache: auto (fastest, unless it needs more wafers), fill (as many as fit), or N', 'auto')
     .option('--assume <NAME=VALUE>', 'override one cost assumption, repeatable (docs/assumptions.md lists them: clock-hz, transcendental-cycles, …)', collect, []);
@@ -191,6 +197,7 @@ export function register(program: Command): void {
       promptLength: o.promptLen === undefined ? undefined : parseIntOption(o.promptLen, '--prompt-len', 1, cfg.maxPositionEmbeddings),
       context: o.context === undefined ? undefined : parseIntOption(o.context, '--context', 1, cfg.maxPositionEmbeddings),
       spread: o.spread === undefined ? undefined : parseNumberOption(o.spread, '--spread', 0, 1),
+      balance: o.balance,
       hubSlices: o.hubSlices === 'auto' ? undefined : parseIntOption(o.hubSlices, '--hub-slices', 1, cfg.hiddenSize),
       kvChunkPositions: o.kvChunk === 'auto' ? undefined : o.kvChunk === 'fill' ? 'fill' : parseIntOption(o.kvChunk, '--kv-chunk', 1, cfg.maxPositionEmbeddings),
       repair,
