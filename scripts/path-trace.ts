@@ -1,6 +1,7 @@
 // The critical path of one projected layer, task by task and stream by stream: where a layer's cycles go, at the
 // projection's packed budget (or a smaller one with --budget), batch 1, decode at the last of `context` positions.
-//   npx tsx scripts/path-trace.ts [--fabric wse3] [--budget BYTES] [--top N] [--fan N] [--pieces N] [model]
+//   npx tsx scripts/path-trace.ts [--fabric wse3] [--budget BYTES] [--top N] [--fan N] [--pieces N] [--balanced] [model]
+// --balanced: q/k/v, O and dense MLP blocks at their balanced shares of the budget (compiler/wafer/balance.ts).
 import { getPreset } from '../compiler/model/presets.js';
 import { projectionGraph } from '../compiler/project/graph.js';
 import { lowerStage, type StageRequest } from '../compiler/project/stage.js';
@@ -9,6 +10,7 @@ import { placeTiles } from '../compiler/wafer/place.js';
 import { meshView, routeLinks } from '../compiler/wafer/route.js';
 import { estimateStep } from '../compiler/wafer/estimate.js';
 import { getFabricPreset } from '../fabric/spec/index.js';
+import { balancedFractions } from '../compiler/wafer/balance.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -20,6 +22,7 @@ const budget = flag('--budget');
 const top = Number(flag('--top') ?? 40);
 const context = Number(flag('--context') ?? 4096);
 const pieces = Number(flag('--pieces') ?? 1);
+const balanced = args.includes('--balanced') ? (args.splice(args.indexOf('--balanced'), 1), true) : false;
 const fan = Number(flag('--fan') ?? 128);
 const model = args[0] ?? 'llama-3.1-8b';
 const cfg = getPreset(model);
@@ -31,6 +34,7 @@ const req: StageRequest = {
   mesh: { spec, faults: null, linkExtraLatencyCycles: null, usable: () => true, usableTiles: n },
   dtype: 'bf16',
   budgetBytes: budget ? Number(budget) : tileBudgetBytes(spec),
+  stageBudgets: balanced ? balancedFractions(graph, spec, 'bf16', 1) : undefined,
   maxFan: fan,
   maxSeq: context,
   projection: { kvDtype: 'bf16', kvCombinePieces: pieces },
