@@ -12,7 +12,7 @@ import { OptionError } from '../../fabric/errors.js';
 import { opCost } from '../../fabric/mesh/cost.js';
 import type { Op, Slice, Task } from '../../fabric/isa/types.js';
 import { slice, zeros, type LogicalTile, type StreamDecl } from '../wafer/plan.js';
-import { COMBINE_SHAPES, reduceChildren, reduceCostCycles, sliceLen, type ReduceShape } from '../wafer/region.js';
+import { COMBINE_SHAPES, forwardLevelCycles, forwardedReduceCycles, reduceChildren, reduceCostCycles, sliceLen, type ReduceShape } from '../wafer/region.js';
 import { fail, type KvChunker, type KvChunking, type LowerContext } from '../wafer/lower/context.js';
 
 /**
@@ -105,12 +105,19 @@ function chunkCosts(c: LowerContext) {
     const ps = Math.ceil(partLen / pieces);
     const rowsPiece = opCost(spec, merge.rows(ps), f32).cycles;
     const firstPiece = opCost(spec, merge.stats, f32).cycles + (ps > 2 * group ? opCost(spec, merge.rows(ps - 2 * group), f32).cycles : 0);
-    // Chosen as if every level stored and forwarded, though each tile's last child forwards (Task.forwards): costed
-    // with forwarding (region.ts forwardedReduceCycles), llama-3.1-8b's combine takes smaller chunks and more pieces,
-    // whose layout needs more colours than wse3 has. The engine and the estimate charge the forwarding either way.
+    // The chunk size is chosen as if every level stored and forwarded, though each tile's last child forwards
+    // (Task.forwards): costed with forwarding (forwardedCycles), llama-3.1-8b's combine takes smaller chunks and more
+    // pieces, whose layout needs more colours than wse3 has. The shape, at the size chosen, is costed with forwarding.
     return reduceCostCycles(shape, n, ps, spec.hopLatencyCycles, firstPiece) + (n > 1 ? (pieces - 1) * (ps + rowsPiece) : 0);
   };
-  return { attend, combineCycles };
+  const forwardedCycles = (shape: ReduceShape, n: number) => {
+    const pieces = combinePieces(partLen, combineChildren(shape, n), spec.colours, group, c.proj?.kvCombinePieces);
+    const ps = Math.ceil(partLen / pieces);
+    const rowsPiece = opCost(spec, merge.rows(ps), f32).cycles;
+    const firstPiece = opCost(spec, merge.stats, f32).cycles + (ps > 2 * group ? opCost(spec, merge.rows(ps - 2 * group), f32).cycles : 0);
+    return forwardedReduceCycles(shape, n, ps, spec.hopLatencyCycles, spec.taskStartCycles + firstPiece, forwardLevelCycles(spec), rowsPiece / ps) + (n > 1 ? (pieces - 1) * Math.max(ps, rowsPiece) : 0);
+  };
+  return { attend, combineCycles, forwardedCycles };
 }
 
 /** Positions per full chunk tile of a very long cache, in the combine shape that is cheapest full (the 'fill' choice). */
@@ -165,6 +172,15 @@ function kvChunking(c: LowerContext, qkNorm: boolean): KvChunking | null {
   // Against one tile attending over the whole cache, chunks also pay q's multicast to them.
   if (fits && (!best || best.chunks < 2 || best.cost + qLen >= attend(opts.maxSeq))) return null;
   if (!best) fail(`one KV position of head dimension ${hd} does not fit a tile of ${spec.sramBytesPerTile} bytes beside its query`, 'use a fabric with more SRAM per tile');
+  // The chunk size chosen, the combine's shape is the one fastest as the engine runs it: each tile's last child
+  // forwards (Task.forwards), so a K-tree's chains cost a level's latency each and only its leaders merge a child whole.
+  const { forwardedCycles } = chunkCosts(c);
+  const chosen = best;
+  const shapes = COMBINE_SHAPES.filter((sh) => routable(sh, chosen.chunks, spec.colours) && chunkCapacity(c, sh, opts.maxSeq) >= chosen.positions);
+  const forced = proj?.kvCombineShape;
+  if (forced !== undefined && !shapes.includes(forced)) throw new OptionError('kvCombineShape', `a ${forced} combine of ${chosen.chunks} chunk tiles does not fit their colours or their SRAM`, `give one of ${shapes.join(', ')}`);
+  const reduce = forced ?? shapes.reduce((a, sh) => (forwardedCycles(sh, chosen.chunks) < forwardedCycles(a, chosen.chunks) ? sh : a), chosen.reduce);
+  best = { ...chosen, reduce };
   const pieces = combinePieces(group * hd + 2 * group, combineChildren(best.reduce, best.chunks), spec.colours, group, proj?.kvCombinePieces);
   return { positions: best.positions, chunks: best.chunks, reduce: best.reduce, pieces };
 }

@@ -20,6 +20,7 @@ import { tileBudgetBytes } from '../wafer/partition.js';
 import { PATH_CAUSES, type PathSplit } from '../wafer/estimate.js';
 import { MIN_SPREAD_BUDGET_BYTES, searchSpread } from '../wafer/spread.js';
 import { PACKED_FRACTIONS, balancedFractions, type StageBudgetFractions } from '../wafer/balance.js';
+import type { ReduceShape } from '../wafer/region.js';
 import { reserveMeshScratch } from '../wafer/scratch.js';
 import { chooseRoutes, ColourError, coloursPast, estimateStage, lowerStage, placeStage, routeStage, stageColours, type LoweredStage, type StageColours, type StageRequest, type StageRoutes, type WaferMesh } from './stage.js';
 import type { Placement } from '../wafer/place.js';
@@ -81,6 +82,8 @@ export interface ProjectOptions {
   kvChunkPositions?: number | 'fill';
   /** Split KV heads over chunk tiles of kvChunkPositions (a number) even where a head's cache fits one tile (default false). */
   kvChunkFitting?: boolean;
+  /** The KV combine's shape (default: the fastest as the engine runs it); for tests that run each on the engine. */
+  kvCombineShape?: ReduceShape;
   /** With automatic KV chunks: prefer fewer wafers over faster (smaller) chunks (default true; a grid sweep: false). */
   fewestWafers?: boolean;
   /**
@@ -621,7 +624,7 @@ function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOption
       stageBudgets,
       maxFan,
       maxSeq: window === null ? o.context : Math.min(o.context, window),
-      projection: { lowerExpert: (_l, e) => chosen.has(e), expertWeightBits, kvDtype: o.kvDtype, kvChunkPositions, kvChunkFitting: opts.kvChunkFitting, kvCombinePieces },
+      projection: { lowerExpert: (_l, e) => chosen.has(e), expertWeightBits, kvDtype: o.kvDtype, kvChunkPositions, kvChunkFitting: opts.kvChunkFitting, kvCombineShape: opts.kvCombineShape, kvCombinePieces },
       batch: o.batch,
       expertChoice,
       sliceCols: opts.hubSlices !== undefined ? Math.ceil(graph.hidden / opts.hubSlices) : undefined,

@@ -104,6 +104,8 @@ export interface ProjectionLowering {
    * absent: as many as help, within the tiles' colours. The projection asks for fewer where the routes' colours do not fit.
    */
   kvCombinePieces?: number;
+  /** The combine's shape (default: the fastest as the engine runs it, forwarding); tests run each on the engine. */
+  kvCombineShape?: ReduceShape;
   /**
    * The embedding table's tiles other than one sender held as reserved spans (default true: the projection times
    * one step, whose token one tile sends); false lowers every tile of it, as a run needs (compileModel).

@@ -54,16 +54,18 @@ describe('KV chunk tiles and their flash-decoding combine tree on the mesh engin
   const POSITIONS = 2;
   const kvDtype = 'bf16';
 
-  it('toy-gqa on mini-16, bf16 KV in chunks of 2 positions: exact tokens; the projection and the chunked section within 10 percent', async () => {
+  // The shape the projection picks (a chain at 8 chunks), and the binomial tree and K-tree it picks for longer caches.
+  it.each([undefined, 'tree', 'ktree'] as const)('toy-gqa on mini-16, bf16 KV in chunks of 2 positions, combine %s: exact tokens; the projection and the chunked section within 10 percent', async (kvCombineShape) => {
     const spec = getFabricPreset('mini-16');
     const weights = castWeights(syntheticWeights(toyGqa, 0), 'bf16');
-    const projection = { kvChunks: kvChunker, kvChunkPositions: POSITIONS, kvChunkFitting: true, kvDtype } as const;
+    const projection = { kvChunks: kvChunker, kvChunkPositions: POSITIONS, kvChunkFitting: true, kvCombineShape, kvDtype } as const;
     // The projection of the same model and chunking, timed at the last position; the engine runs its layout.
-    const r = projectWafer(toyGqa, spec, { context: MAX_SEQ, promptLength: 1, kvDtype, kvChunkPositions: POSITIONS, kvChunkFitting: true });
+    const r = projectWafer(toyGqa, spec, { context: MAX_SEQ, promptLength: 1, kvDtype, kvChunkPositions: POSITIONS, kvChunkFitting: true, kvCombineShape });
     const compiled = compileModel(buildGraph(toyGqa), { spec, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: MAX_SEQ, kvDtype, stageBudgets: r.stageBudgets, projection });
     const { lowered, placement, routes } = compiled;
     const chunking = lowered.kvChunking!;
     expect(chunking.chunks).toBe(MAX_SEQ / POSITIONS);
+    if (kvCombineShape) expect(chunking.reduce).toBe(kvCombineShape);
     expect(chunking.pieces).toBeGreaterThan(1);
     // A tree of more than one level: some chunk that sends to a parent also has children of its own.
     const depth = (c: number): number => 1 + Math.max(0, ...reduceChildren(chunking.reduce, c, chunking.chunks).map(depth));
