@@ -460,11 +460,6 @@ export class StageMemo {
    * (layouts the colour search tries differ in their streams, hardly in their tiles).
    */
   spreadBudget: number | null = null;
-  /**
-   * How far toward balanced blocks the first layout balanced (BALANCE_STEPS; null: no step kept the wafers): the next
-   * layout tries only that far, its blocks the same.
-   */
-  balanceAlpha: number | null | undefined = undefined;
   private readonly lowered = new Map<string, LoweredStage>();
   /** Per stage and offset: its colours (within the budget, or past it) and the routes they were found on (StageRoutes.take). */
   private readonly colours = new WeakMap<LoweredStage, Map<number, { fit: StageColours | null; error: ColourError | null; past: StageColours | null; take: Uint8Array | null }>>();
@@ -558,15 +553,12 @@ const BALANCE_STEPS = [1, 0.5, 0.25];
  * is. A balanced build whose colours do not fit is kept: the projection's colour search then tries its next layout
  * balanced, and only where none fits, every layout packed (projectWafer).
  */
-function balanceStages<B, P extends { tiles: number[] }>(b: B, packing: P, build: (alpha: number) => B, assign: (b: B) => P, cycles: (b: B, packing: P) => number, memo: StageMemo): { b: B; packing: P } {
-  const steps = memo.balanceAlpha === undefined ? BALANCE_STEPS : memo.balanceAlpha === null ? [] : [memo.balanceAlpha];
-  memo.balanceAlpha = null;
-  for (const alpha of steps) {
+function balanceStages<B, P extends { tiles: number[] }>(b: B, packing: P, build: (alpha: number) => B, assign: (b: B) => P, cycles: (b: B, packing: P) => number): { b: B; packing: P } {
+  for (const alpha of BALANCE_STEPS) {
     try {
       const next = build(alpha);
       const nextPacking = assign(next);
       if (nextPacking.tiles.length > packing.tiles.length) continue;
-      memo.balanceAlpha = alpha;
       // Smaller blocks take more streams, and a stage's time is more than its matvecs: kept only where faster.
       const balanced = cycles(next, nextPacking);
       return balanced === Infinity || balanced < cycles(b, packing) ? { b: next, packing: nextPacking } : { b, packing };
@@ -714,7 +706,7 @@ function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOption
   if (opts.balance !== false && o.spread === 0) {
     const fractions = (alpha: number) => balancedFractions(graph, mesh.spec, programDtype, alpha, expertWeightBits);
     const cycles = (x: Build, p: ReturnType<typeof assign>) => buildLayerCycles(x, p.offset, graph.layers, kindLayers, memo, o.context);
-    ({ b, packing } = balanceStages(b, packing, (alpha) => build(b.budgetBytes, fractions(alpha)), (next) => assign(next, o.wafers), cycles, memo));
+    ({ b, packing } = balanceStages(b, packing, (alpha) => build(b.budgetBytes, fractions(alpha)), (next) => assign(next, o.wafers), cycles));
   }
   if (o.spread > 0) {
     // Smaller blocks until the fullest wafer holds about spread × its usable tiles, the wafer count kept: a search on
