@@ -175,7 +175,7 @@ function gpuSetting(o: CompareOptions, r: GpuReport): Setting {
 }
 
 function projectionSetting(o: CompareOptions, p: WaferPoint, batch: number): Setting {
-  return { source: 'projection', batch, promptLength: p.promptLength, contextLength: p.contextLength, dtype: o.dtype, spread: 0, hubSlices: p.hubSlices, faults: null };
+  return { source: 'projection', batch, promptLength: p.promptLength, contextLength: p.contextLength, dtype: o.dtype, spread: 0, balanced: p.balanced, hubSlices: p.hubSlices, faults: null };
 }
 
 function meshSetting(o: CompareOptions, context: number): Setting {

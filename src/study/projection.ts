@@ -25,6 +25,8 @@ export interface WaferPoint {
   method: string;
   /** Tiles each hub was split over, and the context the decode step was timed at (the settings the figures hold for). */
   hubSlices: number;
+  /** Whether the stages' blocks took balanced shares of the tile budget (compiler/wafer/balance.ts) rather than all of it. */
+  balanced: boolean;
   contextLength: number;
   promptLength: number;
   /** The floor of the same model and wafers (compiler/project/floor.ts) and projected ÷ floor. */
@@ -47,6 +49,7 @@ export function projectOnWafer(cfg: ModelConfig, spec: FabricSpec, opts: Project
     split: toSplit({ compute: b.compute, memory: b.sram, communication: b.communication + b.interWafer, other: b.bubbles }),
     method: PROJECTION_METHOD,
     hubSlices: r.hubSlices,
+    balanced: Object.values(r.stageBudgets).some((f) => f < 1),
     contextLength: r.context,
     promptLength: r.promptLength,
     floorTokensPerSecond: r.floorTokensPerSecond,

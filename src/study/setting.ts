@@ -26,18 +26,20 @@ export interface Setting {
   dtype: string;
   /** Wafers only: the share of usable tiles the compiler spread the model over (0: packed as tightly as it fits). */
   spread: number | null;
+  /** Wafers only, unspread: whether the stages' blocks took balanced shares of the tile budget (absent: packed). */
+  balanced?: boolean;
   /** Wafers only: tiles each hub is split over (null: the compiler's own choice, or a GPU). */
   hubSlices: number | null;
   /** null: a fault-free wafer (or a GPU). */
   faults: FaultSetting | null;
 }
 
-/** One line a person reads: "projection, batch 1, prompt 512, context 1024, bf16, packed, 32 hub slices, fault-free". */
+/** One line a person reads: "projection, batch 1, prompt 512, context 1024, bf16, blocks balanced, 32 hub slices, fault-free". */
 export function describeSetting(s: Setting): string {
   const parts = [s.source === 'mesh run' ? 'mesh run (every tile simulated, cycle by cycle)' : s.source, `batch ${s.batch}`];
   if (s.promptLength !== null) parts.push(`prompt ${s.promptLength}`);
   parts.push(`context ${s.contextLength}`, s.dtype);
-  if (s.spread !== null) parts.push(s.spread === 0 ? 'packed' : `spread ${s.spread}`);
+  if (s.spread !== null) parts.push(s.spread !== 0 ? `spread ${s.spread}` : s.balanced ? 'blocks balanced' : 'packed');
   if (s.hubSlices !== null) parts.push(`${s.hubSlices} hub slices`);
   if (s.spread !== null || s.faults) parts.push(describeFaults(s.faults));
   return parts.join(', ');

@@ -147,7 +147,7 @@ describe('compareFabrics', () => {
     expect(c.modelSweep).toEqual([{ fabric: 'wse3', kind: 'wafer', points: [{ model: 'toy-moe', totalParams: c.totalParams, activeParams: c.activeParams, decodeTokensPerSecond: c.rows[0].decodeTokensPerSecond, devices: 1, setting: c.rows[0].setting }], unavailable: [] }]);
     // Each row says what produced it: the projection at the context it was timed at (the prompt plus one).
     const p1 = projectWafer(getPreset('toy-moe'), getFabricPreset('wse3'), { batch: 1, promptLength: 512, context: 513, dtype: 'bf16' });
-    expect(c.rows[0].setting).toEqual({ source: 'projection', batch: 1, promptLength: 512, contextLength: p1.context, dtype: 'bf16', spread: 0, hubSlices: p1.hubSlices, faults: null });
+    expect(c.rows[0].setting).toEqual({ source: 'projection', batch: 1, promptLength: 512, contextLength: p1.context, dtype: 'bf16', spread: 0, balanced: Object.values(p1.stageBudgets).some((f) => f < 1), hubSlices: p1.hubSlices, faults: null });
     expect(c.batchSweep[0].points.map((p) => [p.batch, p.aggregateTokensPerSecond])).toEqual(c.rows.map((r) => [r.batch, r.aggregateTokensPerSecond]));
   });
 
