@@ -100,21 +100,23 @@ function chunkCosts(c: LowerContext) {
   // statistics), then the other pieces.
   const merge = mergeOps(group, hd);
   const f32 = { position: 0, dtypeOf: () => 'f32' as const };
-  const combineCycles = (shape: ReduceShape, n: number) => {
+  // A combine's pieces: how many, their length, a piece's merge, and the first's (with the statistics).
+  const piecesOf = (shape: ReduceShape, n: number) => {
     const pieces = combinePieces(partLen, combineChildren(shape, n), spec.colours, group, c.proj?.kvCombinePieces);
     const ps = Math.ceil(partLen / pieces);
     const rowsPiece = opCost(spec, merge.rows(ps), f32).cycles;
     const firstPiece = opCost(spec, merge.stats, f32).cycles + (ps > 2 * group ? opCost(spec, merge.rows(ps - 2 * group), f32).cycles : 0);
+    return { pieces, ps, rowsPiece, firstPiece };
+  };
+  const combineCycles = (shape: ReduceShape, n: number) => {
+    const { pieces, ps, rowsPiece, firstPiece } = piecesOf(shape, n);
     // The chunk size is chosen as if every level stored and forwarded, though each tile's last child forwards
     // (Task.forwards): costed with forwarding (forwardedCycles), llama-3.1-8b's combine takes smaller chunks and more
     // pieces, whose layout needs more colours than wse3 has. The shape, at the size chosen, is costed with forwarding.
     return reduceCostCycles(shape, n, ps, spec.hopLatencyCycles, firstPiece) + (n > 1 ? (pieces - 1) * (ps + rowsPiece) : 0);
   };
   const forwardedCycles = (shape: ReduceShape, n: number) => {
-    const pieces = combinePieces(partLen, combineChildren(shape, n), spec.colours, group, c.proj?.kvCombinePieces);
-    const ps = Math.ceil(partLen / pieces);
-    const rowsPiece = opCost(spec, merge.rows(ps), f32).cycles;
-    const firstPiece = opCost(spec, merge.stats, f32).cycles + (ps > 2 * group ? opCost(spec, merge.rows(ps - 2 * group), f32).cycles : 0);
+    const { pieces, ps, rowsPiece, firstPiece } = piecesOf(shape, n);
     return forwardedReduceCycles(shape, n, ps, spec.hopLatencyCycles, spec.taskStartCycles + firstPiece, forwardLevelCycles(spec), rowsPiece / ps) + (n > 1 ? (pieces - 1) * Math.max(ps, rowsPiece) : 0);
   };
   return { attend, combineCycles, forwardedCycles };
@@ -149,7 +151,7 @@ function kvChunking(c: LowerContext, qkNorm: boolean): KvChunking | null {
   // (Or where asked to: ProjectionLowering.kvChunkFitting.)
   const fits = kvHeadBytes <= opts.budgetBytes && !(proj?.kvChunkFitting === true && typeof proj.kvChunkPositions === 'number');
   if (fits && proj?.kvChunkPositions !== undefined) return null;
-  const { attend, combineCycles } = chunkCosts(c);
+  const { attend, combineCycles, forwardedCycles } = chunkCosts(c);
   if (fits && attend(opts.maxSeq) < MIN_SPLIT_ATTENTION_CYCLES) return null;
   // Per combine shape: the most positions a chunk holds beside its receive buffers (their count depends on the
   // chunk count, so iterate); then that or fewer positions per chunk (more chunk tiles, a deeper combine), whichever
@@ -174,15 +176,20 @@ function kvChunking(c: LowerContext, qkNorm: boolean): KvChunking | null {
   if (!best) fail(`one KV position of head dimension ${hd} does not fit a tile of ${spec.sramBytesPerTile} bytes beside its query`, 'use a fabric with more SRAM per tile');
   // The chunk size chosen, the combine's shape is the one fastest as the engine runs it: each tile's last child
   // forwards (Task.forwards), so a K-tree's chains cost a level's latency each and only its leaders merge a child whole.
-  const { forwardedCycles } = chunkCosts(c);
-  const chosen = best;
-  const shapes = COMBINE_SHAPES.filter((sh) => routable(sh, chosen.chunks, spec.colours) && chunkCapacity(c, sh, opts.maxSeq) >= chosen.positions);
+  const { positions, chunks } = best;
+  const shapes = COMBINE_SHAPES.filter((sh) => routable(sh, chunks, spec.colours) && chunkCapacity(c, sh, opts.maxSeq) >= positions);
   const forced = proj?.kvCombineShape;
-  if (forced !== undefined && !shapes.includes(forced)) throw new OptionError('kvCombineShape', `a ${forced} combine of ${chosen.chunks} chunk tiles does not fit their colours or their SRAM`, `give one of ${shapes.join(', ')}`);
-  const reduce = forced ?? shapes.reduce((a, sh) => (forwardedCycles(sh, chosen.chunks) < forwardedCycles(a, chosen.chunks) ? sh : a), chosen.reduce);
-  best = { ...chosen, reduce };
-  const pieces = combinePieces(group * hd + 2 * group, combineChildren(best.reduce, best.chunks), spec.colours, group, proj?.kvCombinePieces);
-  return { positions: best.positions, chunks: best.chunks, reduce: best.reduce, pieces };
+  if (forced !== undefined && !shapes.includes(forced)) throw new OptionError('kvCombineShape', `a ${forced} combine of ${chunks} chunk tiles does not fit their colours or their SRAM`, `give one of ${shapes.join(', ')}`);
+  let reduce = forced ?? best.reduce;
+  if (forced === undefined) {
+    let fastest = forwardedCycles(reduce, chunks);
+    for (const sh of shapes) {
+      const cycles = forwardedCycles(sh, chunks);
+      if (cycles < fastest) [reduce, fastest] = [sh, cycles];
+    }
+  }
+  const pieces = combinePieces(group * hd + 2 * group, combineChildren(reduce, chunks), spec.colours, group, proj?.kvCombinePieces);
+  return { positions, chunks, reduce, pieces };
 }
 
 /** KV head `g`'s attention over chunk tiles (see ProjectionLowering); returns the ops on its attention tile that feed them. */

@@ -569,6 +569,9 @@ function balanceStages<B, P extends { tiles: number[] }>(b: B, packing: P, build
   return { b, packing };
 }
 
+/** Where a stage of `offsets` (the packing's: embedding, layers…, LM head) is timed: its `stage.in` stub takes the usable tile just before it. */
+const stageOffset = (offsets: readonly number[], i: number): number => Math.max(0, offsets[i] - 1);
+
 /** The decode step a stage is timed at: the last position its cache holds (its window's, for a windowed layer). */
 function decodePosition(stage: LoweredStage, context: number): number {
   const window = stage.req.layers[0]?.attention.window ?? null;
@@ -584,7 +587,7 @@ function buildLayerCycles(b: Build, offsets: readonly number[], layers: readonly
   for (const [k, ls] of kindLayers) {
     const stage = b.kinds.get(k)!;
     try {
-      total += ls.length * memo.time(stage, Math.max(0, offsets[layers.indexOf(ls[0]) + 1] - 1), decodePosition(stage, context), true).cycles;
+      total += ls.length * memo.time(stage, stageOffset(offsets, layers.indexOf(ls[0]) + 1), decodePosition(stage, context), true).cycles;
     } catch (e) {
       if (e instanceof ColourError) return Infinity;
       throw e;
@@ -759,7 +762,7 @@ function timeProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions
     const stage = b.kinds.get(k)!;
     let t = exact ? undefined : timedKinds.get(k);
     if (!t) {
-      t = memo.time(stage, Math.max(0, packing.offset[l + 1] - 1), positionFor(stage), strictColours);
+      t = memo.time(stage, stageOffset(packing.offset, l + 1), positionFor(stage), strictColours);
       timedKinds.set(k, t);
     }
     layerCycles[l] = t.cycles;
@@ -769,7 +772,7 @@ function timeProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions
   });
   // After the layers: a layout whose colours do not fit fails there first, before the LM head (the largest stage) is timed.
   const embedding = memo.time(b.embedding, 0, 0, strictColours);
-  const lmHead = memo.time(b.lmHead, Math.max(0, packing.offset[L + 1] - 1), 0, strictColours);
+  const lmHead = memo.time(b.lmHead, stageOffset(packing.offset, L + 1), 0, strictColours);
   const head = { cycles: embedding.cycles + lmHead.cycles, path: Object.fromEntries(PATH_CAUSES.map((c) => [c, embedding.path[c] + lmHead.path[c]])) as PathSplit };
 
   // Compose a token.
