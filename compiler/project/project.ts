@@ -22,7 +22,7 @@ import { MIN_SPREAD_BUDGET_BYTES, searchSpread } from '../wafer/spread.js';
 import { PACKED_FRACTIONS, balancedFractions, type StageBudgetFractions } from '../wafer/balance.js';
 import type { ReduceShape } from '../wafer/region.js';
 import { reserveMeshScratch } from '../wafer/scratch.js';
-import { chooseRoutes, ColourError, coloursPast, estimateStage, lowerStage, placeStage, routeStage, stageColours, type LoweredStage, type StageColours, type StageRequest, type StageRoutes, type WaferMesh } from './stage.js';
+import { chooseRoutes, ColourError, coloursPast, estimateStage, lowerStage, placeStage, releasePlan, routeStage, stageColours, type LoweredStage, type StageColours, type StageRequest, type StageRoutes, type WaferMesh } from './stage.js';
 import type { Placement } from '../wafer/place.js';
 import { MAX_COMBINE_PIECES } from './kvChunks.js';
 import { projectionGraph } from './graph.js';
@@ -327,13 +327,18 @@ export function projectWafer(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOp
       try {
         built = buildProjection(cfg, spec, stepOpts, step, memo);
       } catch (e) {
+        memo.releasePlans([], true);
         // Slices that no partition fits are not a layout to try: the colours are what still overflows.
         if (step.hubSlices === undefined || !(e instanceof InputError) || !lastColour) throw e;
         throw lastColour;
       }
       first ??= { step, opts: stepOpts };
       search.slices = built.b.embedding.hubSlices;
-      return timeProjection(cfg, spec, opts, built, memo, true);
+      try {
+        return timeProjection(cfg, spec, opts, built, memo, true);
+      } finally {
+        memo.releasePlans([], true);
+      }
     },
   );
   if (fitted.ok) return fitted.result;
@@ -446,13 +451,13 @@ export function firstThatColours<A, R>(alternatives: readonly A[], worth: (alt: 
   return { ok: false, last: last! };
 }
 
-/** How many embedding and LM head lowerings the memo keeps (a spread search lowers one per tile budget it tries). */
+/** How many embedding and LM head plans the memo holds at once (a spread search lowers one per tile budget it tries). */
 const MEMO_LOWERINGS = 4;
 
 /**
  * What a projection computes once across its lowering alternatives: the embedding and LM head lowered (no KV cache,
- * so no alternative changes them), and per lowered stage and scan offset its colours (they do not depend on the KV
- * position) and per position its time.
+ * so no alternative changes them), each layer lowered, and per lowered stage and scan offset its colours (they do not
+ * depend on the KV position) and per position its time. A layout's plans are released once it is timed (releasePlans).
  */
 export class StageMemo {
   /**
@@ -460,21 +465,44 @@ export class StageMemo {
    * (layouts the colour search tries differ in their streams, hardly in their tiles).
    */
   spreadBudget: number | null = null;
-  private readonly lowered = new Map<string, LoweredStage>();
+  /** The embedding and LM head lowered, by key; the keys of those whose plans are held, oldest first. */
+  private readonly ends = new Map<string, LoweredStage>();
+  private held: string[] = [];
   /** Per stage and offset: its colours (within the budget, or past it) and the routes they were found on (StageRoutes.take). */
   private readonly colours = new WeakMap<LoweredStage, Map<number, { fit: StageColours | null; error: ColourError | null; past: StageColours | null; take: Uint8Array | null }>>();
   private readonly times = new WeakMap<LoweredStage, Map<string, { cycles: number; path: PathSplit }>>();
+  /**
+   * Layer stages by what their lowering depends on, kept for the whole projection with their colours and times but
+   * not their plans (releasePlans): a later layout that lowers a layer the same way (one that changes only the LM
+   * head's streams, or a balance tried before) reuses it, lowered again only where it is placed somewhere new.
+   */
+  private readonly layers = new Map<string, LoweredStage>();
 
-  /** The stage `req()` lowers, kept under `key` (null: not kept). */
-  lower(key: string | null, req: () => StageRequest): LoweredStage {
-    const kept = key === null ? undefined : this.lowered.get(key);
+  /** The embedding or LM head `req()` lowers, kept under `key`; no more than MEMO_LOWERINGS of their plans held. */
+  lower(key: string, req: () => StageRequest): LoweredStage {
+    const kept = this.ends.get(key);
     if (kept) return kept;
     const stage = lowerStage(req());
-    if (key !== null) {
-      if (this.lowered.size >= MEMO_LOWERINGS) this.lowered.delete(this.lowered.keys().next().value!);
-      this.lowered.set(key, stage);
-    }
+    this.ends.set(key, stage);
+    this.held.push(key);
+    if (this.held.length > MEMO_LOWERINGS) releasePlan(this.ends.get(this.held.shift()!)!);
     return stage;
+  }
+
+  /** The layer stage `req()` lowers, kept under `key`. */
+  layer(key: string, req: () => StageRequest): LoweredStage {
+    let stage = this.layers.get(key);
+    if (!stage) this.layers.set(key, (stage = lowerStage(req())));
+    return stage;
+  }
+
+  /** Frees the plans of the layers kept but those of `keep`, and with `ends`, those of the embeddings and LM heads. */
+  releasePlans(keep: Iterable<LoweredStage> = [], ends = false): void {
+    const kept = new Set(keep);
+    for (const stage of this.layers.values()) if (!kept.has(stage)) releasePlan(stage);
+    if (!ends) return;
+    for (const key of this.held) releasePlan(this.ends.get(key)!);
+    this.held = [];
   }
 
   /** timeStage's cycles, path and colours, each computed once. */
@@ -637,7 +665,12 @@ function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOption
     };
   };
   /** One layer of each kind, lowered. */
-  const lowerKinds = (maxFan: number, budgetBytes: number, fractions: StageBudgetFractions) => new Map([...kindLayers].map(([k, ls]) => [k, lowerStage(request([ls[0]], maxFan, budgetBytes, 'layer', fractions))] as const));
+  // Everything a layer's lowering reads that changes within a projection: its kind, fan-out, budgets, KV chunks and
+  // the layout step's combine pieces and narrow streams (the hub slices are the step's opts).
+  const layerKey = (k: string, maxFan: number, budgetBytes: number, f: StageBudgetFractions) =>
+    `${k}:${maxFan}:${budgetBytes}:${f.qkv}:${f.o}:${f.mlp}:${kvChunkPositions}:${step.pieces}:${step.narrow}:${opts.hubSlices ?? 'auto'}`;
+  const lowerKinds = (maxFan: number, budgetBytes: number, fractions: StageBudgetFractions) =>
+    new Map([...kindLayers].map(([k, ls]) => [k, memo.layer(layerKey(k, maxFan, budgetBytes, fractions), () => request([ls[0]], maxFan, budgetBytes, 'layer', fractions))] as const));
   const build = (budgetBytes: number, fractions = PACKED_FRACTIONS): Build => {
     let lastError: unknown = null;
     for (const maxFan of opts.maxFan !== undefined ? [opts.maxFan] : FAN_STEPS) {
@@ -704,12 +737,16 @@ function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOption
       b = chosen.build;
       packing = chosen.packing;
     } else kvChunkPositions = undefined;
+    memo.releasePlans(b.kinds.values());
   }
   // (A spread shrinks every stage's blocks alike: balanced and then spread, toy-dense over mini-32 ran 7% slower on the engine.)
   if (opts.balance !== false && o.spread === 0) {
     const fractions = (alpha: number) => balancedFractions(graph, mesh.spec, programDtype, alpha, expertWeightBits);
     const cycles = (x: Build, p: ReturnType<typeof assign>) => buildLayerCycles(x, p.offset, graph.layers, kindLayers, memo, o.context);
-    ({ b, packing } = balanceStages(b, packing, (alpha) => build(b.budgetBytes, fractions(alpha)), (next) => assign(next, o.wafers), cycles));
+    const packed = b;
+    // Each balance is tried once the ones before it were refused: only the packed layers' plans are still needed.
+    const balanced = (alpha: number) => (memo.releasePlans(packed.kinds.values()), build(packed.budgetBytes, fractions(alpha)));
+    ({ b, packing } = balanceStages(b, packing, balanced, (next) => assign(next, o.wafers), cycles));
   }
   if (o.spread > 0) {
     // Smaller blocks until the fullest wafer holds about spread × its usable tiles, the wafer count kept: a search on

@@ -167,6 +167,16 @@ export function lowerStage(req: StageRequest): LoweredStage {
   return { req, lowered, tiles: total, embeddingTiles, lmHeadTiles, kvTiles, kvPositionsPerTile, overflowTiles, hubSlices: Math.ceil(req.graph.hidden / sliceCols), kvFillPositions: lowered.kvFillPositions ?? 0, combinePieces: lowered.kvChunking?.pieces ?? null };
 }
 
+/**
+ * Drops a lowered stage's plan, the largest thing it holds (a full wafer's layer is ~10^5 tiles of objects): read
+ * again, `lowered` lowers the request again (lowering is deterministic, so the plan is the same) and keeps that. The
+ * projection keeps its layers' tile counts, colours and times across the layouts it tries without keeping their plans.
+ */
+export function releasePlan(stage: LoweredStage): void {
+  let kept: Lowered | null = null;
+  Object.defineProperty(stage, 'lowered', { get: () => (kept ??= lowerStage(stage.req).lowered), configurable: true, enumerable: true });
+}
+
 /** A stage's stub tiles: where its input comes from and its output goes (other wafers), not tiles of its own. */
 const isStub = (tag: TileTag): boolean => tag.unit === 'stage-in' || tag.unit === 'stage-out';
 

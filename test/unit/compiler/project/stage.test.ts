@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildGraph } from '../../../../compiler/graph/graph.js';
 import { getPreset } from '../../../../compiler/model/presets.js';
-import { lowerStage, timeStage, type StageRequest, type WaferMesh } from '../../../../compiler/project/stage.js';
+import { lowerStage, releasePlan, timeStage, type StageRequest, type WaferMesh } from '../../../../compiler/project/stage.js';
 import { compileModel } from '../../../../compiler/wafer/compile.js';
 import { estimateStep, PATH_CAUSES, type EstimateOptions } from '../../../../compiler/wafer/estimate.js';
 import { tileBudgetBytes } from '../../../../compiler/wafer/partition.js';
@@ -118,6 +118,24 @@ describe('stages', () => {
     expect(e.cycles).toBeGreaterThan(0);
     expect(l.cycles).toBeGreaterThan(e.cycles);
     expect(PATH_CAUSES.reduce((a, c) => a + l.path[c], 0)).toBeCloseTo(l.cycles, 6);
+  });
+
+  it('a stage whose plan was released lowers it again as it was, and times the same, spans and batch reserve included', () => {
+    const req = request(moe, [moe.layers[0]], { batch: 3, budgetBytes: 6000, maxSeq: 64 });
+    const s = lowerStage(req);
+    const plan = s.lowered.plan;
+    const before = timeStage(s, 40, 63);
+    releasePlan(s);
+    const again = s.lowered;
+    expect(again.plan).not.toBe(plan);
+    expect(again.plan).toEqual(plan);
+    // read twice, lowered once
+    expect(s.lowered).toBe(again);
+    expect(again.plan.tiles.some((t) => (t.span ?? 1) > 1)).toBe(true);
+    const after = timeStage(s, 40, 63);
+    expect(after.cycles).toBe(before.cycles);
+    expect(after.path).toEqual(before.path);
+    expect(after.colours).toEqual(before.colours);
   });
 
   it('placing at a scan offset moves the stage along the scan and keeps its shape', () => {
