@@ -1,7 +1,10 @@
 // The critical path of one projected layer, task by task and stream by stream: where a layer's cycles go, at the
 // projection's packed budget (or a smaller one with --budget), batch 1, decode at the last of `context` positions.
-//   npx tsx scripts/path-trace.ts [--fabric wse3] [--budget BYTES] [--top N] [--fan N] [--pieces N] [--balanced] [model]
-// --balanced: q/k/v, O and dense MLP blocks at their balanced shares of the budget (compiler/wafer/balance.ts).
+//   npx tsx scripts/path-trace.ts [--fabric wse3] [--budget BYTES] [--top N] [--fan N] [--pieces N] [--balanced] [--alpha A] [--narrow] [model]
+// --balanced: q/k/v, O and dense MLP blocks at their balanced shares of the budget (compiler/wafer/balance.ts), or
+// --alpha of the way there (what the projection chose: its `stageBudgets`); --narrow: gather trees and grouped MLP
+// inputs (the projection's narrowStreams 'gather-trees+grouped-inputs'). An MoE layer lowers the experts the
+// projection's estimate routes to, the others reserved.
 import { getPreset } from '../compiler/model/presets.js';
 import { projectionGraph } from '../compiler/project/graph.js';
 import { lowerStage, type StageRequest } from '../compiler/project/stage.js';
@@ -11,6 +14,7 @@ import { meshView, routeLinks } from '../compiler/wafer/route.js';
 import { estimateStep } from '../compiler/wafer/estimate.js';
 import { getFabricPreset } from '../fabric/spec/index.js';
 import { balancedFractions } from '../compiler/wafer/balance.js';
+import { NARROW_GATHER_FAN, spreadExperts } from '../compiler/project/project.js';
 
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
@@ -22,22 +26,27 @@ const budget = flag('--budget');
 const top = Number(flag('--top') ?? 40);
 const context = Number(flag('--context') ?? 4096);
 const pieces = Number(flag('--pieces') ?? 1);
-const balanced = args.includes('--balanced') ? (args.splice(args.indexOf('--balanced'), 1), true) : false;
+const alpha = flag('--alpha');
+const balanced = args.includes('--balanced') ? (args.splice(args.indexOf('--balanced'), 1), true) : alpha !== undefined;
+const narrow = args.includes('--narrow') ? (args.splice(args.indexOf('--narrow'), 1), true) : false;
 const fan = Number(flag('--fan') ?? 128);
 const model = args[0] ?? 'llama-3.1-8b';
 const cfg = getPreset(model);
 const { graph } = projectionGraph(cfg);
 const n = spec.widthTiles * spec.heightTiles;
+const chosen = new Set(cfg.moe ? spreadExperts(cfg.moe.topK, cfg.moe.numExperts) : []);
 const req: StageRequest = {
   graph,
   layers: [graph.layers[0]],
   mesh: { spec, faults: null, linkExtraLatencyCycles: null, usable: () => true, usableTiles: n },
   dtype: 'bf16',
   budgetBytes: budget ? Number(budget) : tileBudgetBytes(spec),
-  stageBudgets: balanced ? balancedFractions(graph, spec, 'bf16', 1) : undefined,
+  stageBudgets: balanced ? balancedFractions(graph, spec, 'bf16', Number(alpha ?? 1)) : undefined,
   maxFan: fan,
   maxSeq: context,
-  projection: { kvDtype: 'bf16', kvCombinePieces: pieces },
+  projection: { kvDtype: 'bf16', kvCombinePieces: pieces, lowerExpert: (_l, e) => chosen.has(e) },
+  expertChoice: cfg.moe ? spreadExperts : undefined,
+  narrow: narrow ? { gatherFan: NARROW_GATHER_FAN, regionInputs: spec.colours } : undefined,
   batch: 1,
 };
 const stage = lowerStage(req);

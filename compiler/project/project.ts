@@ -496,13 +496,13 @@ export class StageMemo {
     return stage;
   }
 
-  /** Frees the plans of the layers kept but those of `keep`, and with `ends`, those of the embeddings and LM heads. */
+  /** Frees the plans of the layers kept but those of `keep`, and with `ends`, of the embeddings and LM heads but those. */
   releasePlans(keep: Iterable<LoweredStage> = [], ends = false): void {
     const kept = new Set(keep);
     for (const stage of this.layers.values()) if (!kept.has(stage)) releasePlan(stage);
     if (!ends) return;
-    for (const key of this.held) releasePlan(this.ends.get(key)!);
-    this.held = [];
+    for (const key of this.held) if (!kept.has(this.ends.get(key)!)) releasePlan(this.ends.get(key)!);
+    this.held = this.held.filter((key) => kept.has(this.ends.get(key)!));
   }
 
   /** timeStage's cycles, path and colours, each computed once. */
@@ -744,8 +744,8 @@ function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOption
     const fractions = (alpha: number) => balancedFractions(graph, mesh.spec, programDtype, alpha, expertWeightBits);
     const cycles = (x: Build, p: ReturnType<typeof assign>) => buildLayerCycles(x, p.offset, graph.layers, kindLayers, memo, o.context);
     const packed = b;
-    // Each balance is tried once the ones before it were refused: only the packed layers' plans are still needed.
-    const balanced = (alpha: number) => (memo.releasePlans(packed.kinds.values()), build(packed.budgetBytes, fractions(alpha)));
+    // Each balance is tried once the ones before it were refused: only the packed build's plans are still needed.
+    const balanced = (alpha: number) => (memo.releasePlans([...packed.kinds.values(), packed.embedding, packed.lmHead], true), build(packed.budgetBytes, fractions(alpha)));
     ({ b, packing } = balanceStages(b, packing, balanced, (next) => assign(next, o.wafers), cycles));
   }
   if (o.spread > 0) {
