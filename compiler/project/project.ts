@@ -127,6 +127,8 @@ export interface ProjectionStage {
    * the most any needs. At most colourBudget unless coloursWithinBudget is false (then null: more than 32).
    */
   colours: number | null;
+  /** The most streams any tile of the layer receives. */
+  receiveStreams: number;
 }
 
 export interface ProjectionReport {
@@ -166,6 +168,13 @@ export interface ProjectionReport {
   colourBudget: number;
   /** Every stage coloured within colourBudget (false: no layout the projection tries fits; see approximations). */
   coloursWithinBudget: boolean;
+  /**
+   * The most streams any tile of the projection's stages receives (each on a colour of its own). Where that is more
+   * than receiveQueues, the approximations say so: the layout is not held to the fabric's input queues.
+   */
+  receiveStreamsPerTile: number;
+  /** Colours a tile can receive on at once (the fabric's input queues; null: one per routable colour). */
+  receiveQueues: number | null;
   /**
    * Pieces a chunked KV head's partial goes up its combine tree in, at most (each a stream with a colour): 8 unless
    * the routes needed fewer to fit the colour budget (null without chunked KV heads).
@@ -863,11 +872,25 @@ function timeProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions
   const stages: ProjectionStage[] = [...kindLayers].map(([k, ls]) => {
     const s = b.kinds.get(k)!;
     const first = graph.layers.indexOf(ls[0]);
-    return { kind: k, layers: ls.length, tilesPerLayer: s.tiles, cycles: layerCycles[first], kvPositionsPerTile: s.kvPositionsPerTile, overflowTiles: s.overflowTiles, colours: kindColours.get(k)! };
+    return { kind: k, layers: ls.length, tilesPerLayer: s.tiles, cycles: layerCycles[first], kvPositionsPerTile: s.kvPositionsPerTile, overflowTiles: s.overflowTiles, colours: kindColours.get(k)!, receiveStreams: s.receiveStreams };
   });
+  const receiving = mostReceiving(b);
   const floor = projectFloor(graph, mesh.spec, { usableTiles: mesh.usableTiles, budgetBytes: tileBudgetBytes(mesh.spec), dtype: programDtype, expertWeightBits, kvDtype: o.kvDtype, context: o.context, batch: o.batch, wafers });
   if (o.kvDtype === 'bf16') approximations.push('KV cache held in bf16, attention multiply-adds at the 16-bit-into-f32 width (`@fmachs`), as the mesh engine runs it with compileModel kvDtype bf16');
   if (stages.some((s) => s.overflowTiles > 0)) approximations.push('hub tiles whose vectors overflow one tile hold a span of tiles and are costed as one compute engine (as the lowering places them)');
+  const moe = graph.layers.find((l) => l.mlp.kind === 'moe');
+  if (moe && moe.mlp.kind === 'moe' && cfg.moe && cfg.moe.topK < moe.mlp.moe.experts.length) {
+    const E = moe.mlp.moe.experts.length;
+    approximations.push(
+      `MoE layers lower the ${cfg.moe.topK} experts the estimate routes to and reserve the tiles of the other ${E - cfg.moe.topK}, without their routes: only the lowered experts' streams are routed, coloured and timed. A full layout has each MoE hub slice send ${E} dispatch streams and receive ${E} returns, more than the ${mesh.spec.colours} colours of a tile, and would need dispatch trees or relays (not charged)`,
+    );
+  }
+  const queues = mesh.spec.receiveQueues;
+  if (queues !== undefined && receiving.streams > queues) {
+    approximations.push(
+      `tiles receive on up to ${receiving.streams} colours (${receiving.where}), more than the ${queues} input queues a ${spec.name} tile binds its receives to (docs/hardware.md#tasks-and-queues): each receive is timed as if it had a queue of its own; relays or receives taken in turns, which such a tile would need, are not charged`,
+    );
+  }
   return {
     model: cfg.name,
     fabric: spec.name,
@@ -895,6 +918,8 @@ function timeProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions
     head: { embeddingTiles: b.embedding.tiles, lmHeadTiles: b.lmHead.tiles, embeddingCycles: embedding.cycles, lmHeadCycles: lmHead.cycles, cycles: head.cycles, embeddingColours: embedding.colours.colours, lmHeadColours: lmHead.colours.colours },
     colourBudget: mesh.spec.colours,
     coloursWithinBudget: strictColours,
+    receiveStreamsPerTile: receiving.streams,
+    receiveQueues: queues ?? null,
     kvCombinePieces: chunkedCombinePieces(b),
     narrowStreams: { layers: built.step.narrow === false ? 'none' : built.step.narrow === 'gather' ? 'gather-trees' : 'gather-trees+grouped-inputs', lmHeadInputsGrouped: built.step.groupHead === true },
     interWafer: { bytesPerToken: activationBytes, secondsPerBoundary: boundarySeconds, boundaries },
@@ -910,6 +935,14 @@ function timeProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions
     assumptions: assumptionsOf(spec),
     method: PROJECTION_METHOD + (exact ? ' (every layer placed and timed at its own offset)' : ''),
   };
+}
+
+/** The most streams a tile of any stage receives, and which stage and unit that is. */
+function mostReceiving(b: Build): { streams: number; where: string } {
+  const all: [string, LoweredStage][] = [...[...b.kinds].map(([k, s]) => [`layer ${k}`, s] as [string, LoweredStage]), ['embedding', b.embedding], ['LM head', b.lmHead]];
+  let most = { streams: 0, where: '' };
+  for (const [name, s] of all) if (s.receiveStreams > most.streams) most = { streams: s.receiveStreams, where: `${name}'s ${s.receiveUnit} tiles` };
+  return most;
 }
 
 /** The most pieces any chunked KV head's combine uses (null: no chunked heads). */

@@ -79,6 +79,10 @@ export interface LoweredStage {
   kvFillPositions: number;
   /** Pieces a chunked KV head's partial goes up its combine in (null: no chunked heads). */
   combinePieces: number | null;
+  /** The most streams any tile of the stage (stubs aside) receives: the colours its compute engine receives on. */
+  receiveStreams: number;
+  /** What the first tile receiving that many is (null: no tile receives anything). */
+  receiveUnit: TileUnit | null;
 }
 
 /** A stage's routes coloured by the compiler's pass (compiler/wafer/colour.ts) within its fabric's colours. */
@@ -164,7 +168,30 @@ export function lowerStage(req: StageRequest): LoweredStage {
     if (t.tag.unit === 'embedding') embeddingTiles += n;
     else if (t.tag.unit === 'final-hub' || t.tag.unit === 'lm-head') lmHeadTiles += n;
   }
-  return { req, lowered, tiles: total, embeddingTiles, lmHeadTiles, kvTiles, kvPositionsPerTile, overflowTiles, hubSlices: Math.ceil(req.graph.hidden / sliceCols), kvFillPositions: lowered.kvFillPositions ?? 0, combinePieces: lowered.kvChunking?.pieces ?? null };
+  return { req, lowered, tiles: total, embeddingTiles, lmHeadTiles, kvTiles, kvPositionsPerTile, overflowTiles, hubSlices: Math.ceil(req.graph.hidden / sliceCols), kvFillPositions: lowered.kvFillPositions ?? 0, combinePieces: lowered.kvChunking?.pieces ?? null, ...mostReceived(lowered) };
+}
+
+/**
+ * The most streams any tile of a stage (stubs aside: they stand for other stages' tiles) is a destination of. An MoE
+ * layer's hub slices also count a return from each expert the stage does not lower (a reserved span): a full layout
+ * has every expert's.
+ */
+function mostReceived(lowered: Lowered): { receiveStreams: number; receiveUnit: TileUnit | null } {
+  const tiles = lowered.plan.tiles;
+  const received = new Int32Array(tiles.length);
+  for (const s of lowered.plan.streams) for (const t of s.dst) received[t]++;
+  let reserved = 0;
+  for (const t of tiles) if (t.tag.unit === 'reserved-expert') reserved++;
+  let most = 0;
+  let unit: TileUnit | null = null;
+  for (let t = 0; t < tiles.length; t++) {
+    const n = received[t] + (tiles[t].tag.unit === 'mlp-hub' ? reserved : 0);
+    if (n > most && !isStub(tiles[t].tag)) {
+      most = n;
+      unit = tiles[t].tag.unit;
+    }
+  }
+  return { receiveStreams: most, receiveUnit: unit };
 }
 
 /**

@@ -33,6 +33,7 @@ const wse3Tile = {
   rampLatencyCycles: 2, // CE<->router ramp T_R ≈ 2 cycles (docs/hardware.md#hop-and-ramp-latency, Luczynski et al.; docs/hardware.md#emulator-defaults "[?]")
   bypassLatencyCycles: 1, // a bypass around a repaired tile adds a hop (docs/hardware.md#defects-and-redundancy, docs/hardware.md#emulator-defaults; exact penalty not public)
   colours: 24, // 24 routable colours, 5-bit tag (docs/hardware.md#router-and-colours)
+  receiveQueues: 8, // WSE-3 binds data tasks to 8 input queues (docs/hardware.md#tasks-and-queues)
   waveletBits: 32, // 32-bit wavelets (docs/hardware.md#router-and-colours)
   queueDepthWavelets: 8, // assumption: hardware queues are "small" (docs/hardware.md#tasks-and-queues); 8 input queues on WSE-3 is a count, not a depth
   taskStartCycles: 4, // assumption: task picker + setup; not published
@@ -48,6 +49,7 @@ const wse2: FabricSpec = {
   spareColumns: 8, // ~1% of 750: WSE-1 had 1–1.5% spare cores, a defect shifts its row toward a spare (docs/hardware.md#defects-and-redundancy)
   spareRows: 2, // assumption: a few spare rows for rows with more defects than spare columns (docs/hardware.md#emulator-defaults)
   ...wse3Tile,
+  receiveQueues: 24, // WSE-2 data tasks take IDs 0–23, one per routable colour (docs/hardware.md#tasks-and-queues)
   clockHz: 1.1e9, // max clock 1.1 GHz (docs/hardware.md#clock; WaferLLM §7, HC34) — see the header for why not 850 MHz
   simdWidth: {
     f16: 4, // `@fmach` 4-wide on WSE-2 (docs/hardware.md#simd-widths SIMD table)

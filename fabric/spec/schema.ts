@@ -106,6 +106,12 @@ export const fabricSpecSchema = z.strictObject({
   bypassLatencyCycles: smallOrZero,
   /** Routable colours (virtual channels) a router knows. */
   colours: positiveInt.max(32),
+  /**
+   * Colours a tile's compute engine can receive on at once: the input queues its wavelet-triggered tasks and fabric
+   * reads bind to (8 on WSE-3). Absent: one per routable colour. The compiler does not hold layouts to it; a
+   * projection reports where its tiles receive on more (ProjectionReport.receiveStreamsPerTile).
+   */
+  receiveQueues: positiveInt.max(32).optional(),
   waveletBits: small,
   /** Depth of each per-colour input queue of a router, in wavelets. */
   queueDepthWavelets: small,

@@ -121,9 +121,10 @@ export function formatProjection(r: ProjectionReport, verbose: boolean): string 
     `              inter-wafer ${pct(b.interWafer, t)} · pipeline bubbles ${pct(b.bubbles, t)} · bound by ${r.boundBy}`,
     ...r.stages.map((s) => `layer kind    ${s.kind} ×${s.layers}: ${int(s.tilesPerLayer)} tiles, ${int(s.cycles)} cycles (${fmtSeconds(s.cycles / r.clockHz)}) per layer, ${s.colours ?? '>32'} colours${s.kvPositionsPerTile ? `, ${s.kvPositionsPerTile} KV positions per attention tile` : ''}`),
     `head          embedding ${int(r.head.embeddingTiles)} tiles, ${int(r.head.embeddingCycles)} cycles to the first layer, ${r.head.embeddingColours ?? '>32'} colours · LM head ${int(r.head.lmHeadTiles)} tiles, ${int(r.head.lmHeadCycles)} cycles to the token, ${r.head.lmHeadColours ?? '>32'} colours`,
-    r.coloursWithinBudget
+    (r.coloursWithinBudget
       ? `colours       every stage routed and coloured within the fabric's ${r.colourBudget}${fitNotes(r)}`
-      : `colours       NOT within the fabric's ${r.colourBudget}: no layout the projection tries fits (see approximated)`,
+      : `colours       NOT within the fabric's ${r.colourBudget}: no layout the projection tries fits (see approximated)`) +
+      (r.receiveQueues !== null && r.receiveStreamsPerTile > r.receiveQueues ? `; tiles receive on up to ${r.receiveStreamsPerTile}, beyond ${r.fabric}'s ${r.receiveQueues} input queues (see approximated)` : ''),
   ];
   if (r.wafers > 1) lines.push(`inter-wafer   ${r.interWafer.boundaries} boundaries × ${fmtSeconds(r.interWafer.secondsPerBoundary)} (${int(r.interWafer.bytesPerToken)} bytes of activations each) + the token id back`);
   if (r.approximations.length) lines.push(`approximated  ${r.approximations.join('; ')}`);

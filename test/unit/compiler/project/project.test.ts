@@ -8,6 +8,8 @@ import { getPreset } from '../../../../compiler/model/presets.js';
 import { projectWafer, projectionGraph, sweepGrid, sweepGrids } from '../../../../compiler/project/index.js';
 import { PATH_CAUSES } from '../../../../compiler/wafer/estimate.js';
 import { generateFaults } from '../../../../fabric/faults/index.js';
+import { buildGraph } from '../../../../compiler/graph/graph.js';
+import { compileModel } from '../../../../compiler/wafer/compile.js';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
 
 const mini64 = getFabricPreset('mini-64');
@@ -111,6 +113,45 @@ describe('projectWafer on one wafer', () => {
     // Each user holds its own KV cache in every layer.
     expect(b64.tilesUsedPerWafer).toBeGreaterThan(r.tilesUsedPerWafer);
     expect(b64.maxContext).toBeLessThan(r.maxContext);
+  });
+});
+
+describe('colours a tile receives on', () => {
+  it('counts them as the compiled program\'s receive triggers do, the experts the projection does not lower included', () => {
+    for (const cfg of [toyDense, toyMoe]) {
+      // compileModel lowers every expert and emits colours; the projection lowers the top-k and reserves the rest.
+      const compiled = compileModel(buildGraph(cfg), { spec: mini64, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: 16 });
+      let most = 0;
+      for (const t of compiled.program.tiles) {
+        const colours = new Set<number>();
+        for (const k of t.tasks) if (k.trigger.on === 'recv') colours.add(k.trigger.colour);
+        most = Math.max(most, colours.size);
+      }
+      const r = projectWafer(cfg, mini64, { context: 16, balance: false });
+      expect(r.receiveStreamsPerTile).toBe(most);
+      expect(Math.max(...r.stages.map((s) => s.receiveStreams))).toBeLessThanOrEqual(most);
+    }
+  });
+
+  it('says where tiles receive on more colours than the fabric has input queues, and only there', () => {
+    const { receiveQueues: _, ...noQueues } = mini64;
+    const r = projectWafer(toyDense, noQueues, { context: 16 });
+    expect(r.receiveQueues).toBeNull();
+    const mentions = (x: typeof r) => x.approximations.filter((a) => a.includes('input queues'));
+    expect(mentions(r)).toEqual([]);
+    const at = projectWafer(toyDense, { ...mini64, receiveQueues: r.receiveStreamsPerTile }, { context: 16 });
+    expect(mentions(at)).toEqual([]);
+    const below = projectWafer(toyDense, { ...mini64, receiveQueues: r.receiveStreamsPerTile - 1 }, { context: 16 });
+    expect(below.decodeTokensPerSecond).toBe(r.decodeTokensPerSecond);
+    expect(mentions(below)).toHaveLength(1);
+    expect(mentions(below)[0]).toContain(`up to ${r.receiveStreamsPerTile} colours`);
+  });
+
+  it('says that an MoE layer routes only the experts it lowers', () => {
+    const moe = projectWafer(toyMoe, mini64, { context: 16 });
+    const E = toyMoe.moe!.numExperts;
+    expect(moe.approximations.filter((a) => a.startsWith('MoE layers lower'))).toEqual([expect.stringContaining(`send ${E} dispatch streams and receive ${E} returns`)]);
+    expect(projectWafer(toyDense, mini64, { context: 16 }).approximations.some((a) => a.startsWith('MoE layers lower'))).toBe(false);
   });
 });
 
