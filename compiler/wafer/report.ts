@@ -20,7 +20,11 @@ export interface CompileReport {
   tilesUsed: number;
   relayTiles: number;
   sram: { meanBytes: number; maxBytes: number; meanFill: number; maxFill: number; totalBytes: number; weightBytes: number; kvCacheBytes: number; histogram: number[] };
-  colours: { maxPerTile: number; distinct: number };
+  /**
+   * Colours configured at a tile (at most), distinct over the mesh, and received on by a tile's compute engine (its
+   * receive triggers' colours, at most), beside the fabric's input queues (null: one per colour; not held to).
+   */
+  colours: { maxPerTile: number; distinct: number; receivePerTile: number; receiveQueues: number | null };
   routes: { streams: number; longestHops: number; meanHops: number; totalLinkHops: number };
   regions: { name: string; rows: number; cols: number; blockRows: number; blockCols: number; gridRows: number; gridCols: number; reduce: string }[];
   groups: { group: string; tiles: number; x0: number; y0: number; x1: number; y1: number }[];
@@ -83,7 +87,7 @@ export function buildReport(a: {
       kvCacheBytes: byRole('kv-cache'),
       histogram,
     },
-    colours: { maxPerTile: Math.max(0, ...[...coloursAt.values()].map((s) => s.size)), distinct: new Set(a.colourOf).size },
+    colours: { maxPerTile: Math.max(0, ...[...coloursAt.values()].map((s) => s.size)), distinct: new Set(a.colourOf).size, receivePerTile: mostReceiveColours(placed), receiveQueues: spec.receiveQueues ?? null },
     routes: {
       streams: a.routes.length,
       longestHops: Math.max(0, ...hops),
@@ -95,4 +99,15 @@ export function buildReport(a: {
     remap: a.remap ? { hiddenDefects: a.remap.hiddenDefects, skippedRows: a.remap.skippedRows.length, linksWithBypass: a.remap.linksWithBypass, maxExtraLatencyCycles: a.remap.maxExtraLatencyCycles } : null,
     maxSeq: a.opts.maxSeq,
   };
+}
+
+/** The most distinct colours any tile's tasks are triggered by a receive on. */
+function mostReceiveColours(tiles: readonly TileProgram[]): number {
+  let most = 0;
+  for (const t of tiles) {
+    const colours = new Set<number>();
+    for (const task of t.tasks) if (task.trigger.on === 'recv') colours.add(task.trigger.colour);
+    most = Math.max(most, colours.size);
+  }
+  return most;
 }

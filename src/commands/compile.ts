@@ -53,7 +53,7 @@ export function formatCompileSummary(s: ReturnType<typeof compileSummary>, verbo
     `compiled ${s.model} (${s.dtype}) onto ${s.fabric} ${s.mesh.width}×${s.mesh.height}${s.deadTiles ? `, ${s.deadTiles} defective tiles, repair ${s.repair}` : ''}`,
     `  tiles used        ${s.tilesUsed} of ${s.tilesAvailable} available (+${s.relayTiles} routers forwarding only)`,
     `  SRAM fill         mean ${pct(s.sram.meanFill)}, max ${pct(s.sram.maxFill)} (${(s.sram.weightBytes / 1e6).toFixed(2)} MB weights, ${(s.sram.kvCacheBytes / 1e6).toFixed(2)} MB KV cache for ${s.maxSeq} positions)`,
-    `  colours           at most ${s.colours.maxPerTile} per tile, ${s.colours.distinct} distinct`,
+    `  colours           at most ${s.colours.maxPerTile} per tile, ${s.colours.distinct} distinct; a tile receives on at most ${s.colours.receivePerTile}${s.colours.receiveQueues !== null && s.colours.receivePerTile > s.colours.receiveQueues ? ` (more than the ${s.colours.receiveQueues} input queues of a ${s.fabric} tile: not held to, docs/colours.md)` : ''}`,
     `  routes            ${s.routes.streams} streams, longest ${s.routes.longestHops} hops, mean ${s.routes.meanHops.toFixed(1)}, ${s.routes.totalLinkHops} link-hops`,
     `  expected          ${Math.round(s.expectedCyclesPerToken)} cycles per decode token at context ${s.estimateContext} = ${s.expectedTokensPerSecond.toFixed(0)} tokens/s at ${(s.clockHz / 1e6).toFixed(0)} MHz (schedule estimate, streams sharing a link take turns)`,
   ];

@@ -41,6 +41,12 @@ describe('wafer compiler', () => {
 
   it('gives each MoE expert its own tiles and the router its hub', () => {
     const r = compileModel(moe, { spec, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: 16 });
+    // A tile receives on colours it is configured for, one per stream that ends there (the plan's count of them).
+    const ending = new Int32Array(r.lowered.plan.tiles.length);
+    for (const st of r.lowered.plan.streams) for (const d of st.dst) ending[d]++;
+    expect(r.report.colours.receivePerTile).toBe(Math.max(...ending));
+    expect(r.report.colours.receivePerTile).toBeLessThanOrEqual(r.report.colours.maxPerTile);
+    expect(r.report.colours.receiveQueues).toBe(spec.receiveQueues ?? null);
     const groups = new Set(r.report.groups.map((g) => g.group));
     for (let e = 0; e < 8; e++) expect(groups.has(`L0.expert${e}`)).toBe(true);
     const hub = r.program.tiles.find((t) => t.role === 'L0.mlp.hub')!;
