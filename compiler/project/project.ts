@@ -757,35 +757,44 @@ function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOption
     const balanced = (alpha: number) => (memo.releasePlans([...packed.kinds.values(), packed.embedding, packed.lmHead], true), build(packed.budgetBytes, fractions(alpha)));
     ({ b, packing } = balanceStages(b, packing, balanced, (next) => assign(next, o.wafers), cycles));
   }
-  if (o.spread > 0) {
-    // Smaller blocks until the fullest wafer holds about spread × its usable tiles, the wafer count kept: a search on
-    // the tile budget between a feasible one (hi: fewer tiles than the target) and an infeasible one (lo).
-    const wafers = packing.tiles.length;
-    const target = o.spread * mesh.usableTiles;
-    const tryBudget = (budget: number) => {
-      try {
-        const next = build(budget, b.fractions);
-        const nextPacking = assign(next, wafers);
-        return { built: { b: next, packing: nextPacking }, tiles: Math.max(...nextPacking.tiles) };
-      } catch (e) {
-        if (!(e instanceof InputError)) throw e;
-        return null;
-      }
-    };
-    const start = { hi: b.budgetBytes, hiTiles: Math.max(...packing.tiles), built: { b, packing }, lo: MIN_SPREAD_BUDGET_BYTES };
-    const hint = memo.spreadBudget;
-    if (hint !== null && hint > start.lo && hint < start.hi) {
-      const tried = tryBudget(hint);
-      if (tried && tried.tiles <= target) Object.assign(start, { hi: hint, hiTiles: tried.tiles, built: tried.built });
-      else start.lo = hint;
-    }
-    const found = searchSpread({ ...start, target, steps: SPREAD_STEPS, more: (hiTiles) => hiTiles < 0.95 * target, aim: true, build: tryBudget });
-    memo.spreadBudget = found.budgetBytes;
-    b = found.built.b;
-    packing = found.built.packing;
-  }
+  if (o.spread > 0) ({ b, packing } = spreadBlocks({ b, packing }, o.spread * mesh.usableTiles, memo, build, assign));
 
   return { o, mesh, graph, approximations, programDtype, expertWeightBits, kindLayers, b, packing, step };
+}
+
+/**
+ * Smaller blocks until the fullest wafer holds about `target` tiles, the wafer count kept: a search on the tile budget
+ * between a feasible one (hi: fewer tiles than the target) and an infeasible one (lo), from the budget this
+ * projection's last search settled on where that lies between.
+ */
+function spreadBlocks(
+  start: { b: Build; packing: ReturnType<typeof assignWafers> },
+  target: number,
+  memo: StageMemo,
+  build: (budgetBytes: number, fractions: StageBudgetFractions) => Build,
+  assign: (b: Build, wafers: number) => ReturnType<typeof assignWafers>,
+): { b: Build; packing: ReturnType<typeof assignWafers> } {
+  const wafers = start.packing.tiles.length;
+  const tryBudget = (budget: number) => {
+    try {
+      const next = build(budget, start.b.fractions);
+      const nextPacking = assign(next, wafers);
+      return { built: { b: next, packing: nextPacking }, tiles: Math.max(...nextPacking.tiles) };
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      return null;
+    }
+  };
+  const from = { hi: start.b.budgetBytes, hiTiles: Math.max(...start.packing.tiles), built: start, lo: MIN_SPREAD_BUDGET_BYTES };
+  const hint = memo.spreadBudget;
+  if (hint !== null && hint > from.lo && hint < from.hi) {
+    const tried = tryBudget(hint);
+    if (tried && tried.tiles <= target) Object.assign(from, { hi: hint, hiTiles: tried.tiles, built: tried.built });
+    else from.lo = hint;
+  }
+  const found = searchSpread({ ...from, target, steps: SPREAD_STEPS, more: (hiTiles) => hiTiles < 0.95 * target, aim: true, build: tryBudget });
+  memo.spreadBudget = found.budgetBytes;
+  return found.built;
 }
 
 /** Times a built projection's stages where they sit and composes a token (throws ColourError with `strictColours`). */
