@@ -890,15 +890,13 @@ function timeProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOptions
   const moe = graph.layers.find((l) => l.mlp.kind === 'moe');
   if (moe && moe.mlp.kind === 'moe' && cfg.moe && cfg.moe.topK < moe.mlp.moe.experts.length) {
     const E = moe.mlp.moe.experts.length;
-    approximations.push(
-      `MoE layers lower the ${cfg.moe.topK} experts the estimate routes to and reserve the tiles of the other ${E - cfg.moe.topK}, without their routes: only the lowered experts' streams are routed, coloured and timed. A full layout has each MoE hub slice send ${E} dispatch streams and receive ${E} returns, more than the ${mesh.spec.colours} colours of a tile, and would need dispatch trees or relays (not charged)`,
-    );
+    const colours = mesh.spec.colours;
+    const beyond = E > colours ? `, more than a tile's ${colours} colours: the dispatch trees or relays that needs are not charged` : ', not coloured here';
+    approximations.push(`MoE layers route only the ${cfg.moe.topK} experts the estimate chooses (the other ${E - cfg.moe.topK} hold their tiles, without routes): a full layout's MoE hub slices send ${E} dispatches and take ${E} returns each${beyond}`);
   }
   const queues = mesh.spec.receiveQueues;
   if (queues !== undefined && receiving.streams > queues) {
-    approximations.push(
-      `tiles receive on up to ${receiving.streams} colours (${receiving.where}), more than the ${queues} input queues a ${spec.name} tile binds its receives to (docs/hardware.md#tasks-and-queues): each receive is timed as if it had a queue of its own; relays or receives taken in turns, which such a tile would need, are not charged`,
-    );
+    approximations.push(`tiles receive on up to ${receiving.streams} colours (${receiving.where}), more than the ${queues} input queues of a ${spec.name} tile (docs/hardware.md#tasks-and-queues): timed as if each receive had a queue; the relays or turns that needs are not charged`);
   }
   return {
     model: cfg.name,

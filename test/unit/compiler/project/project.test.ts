@@ -150,8 +150,12 @@ describe('colours a tile receives on', () => {
   it('says that an MoE layer routes only the experts it lowers', () => {
     const moe = projectWafer(toyMoe, mini64, { context: 16 });
     const E = toyMoe.moe!.numExperts;
-    expect(moe.approximations.filter((a) => a.startsWith('MoE layers lower'))).toEqual([expect.stringContaining(`send ${E} dispatch streams and receive ${E} returns`)]);
-    expect(projectWafer(toyDense, mini64, { context: 16 }).approximations.some((a) => a.startsWith('MoE layers lower'))).toBe(false);
+    const said = (r: typeof moe) => r.approximations.filter((a) => a.startsWith('MoE layers route only'));
+    expect(said(moe)).toEqual([expect.stringContaining(`send ${E} dispatches and take ${E} returns each, not coloured here`)]);
+    // More experts than a tile has colours: the note says so.
+    const few = projectWafer(toyMoe, { ...mini64, colours: E - 1 }, { context: 16 });
+    expect(said(few)).toEqual([expect.stringContaining(`more than a tile's ${E - 1} colours`)]);
+    expect(projectWafer(toyDense, mini64, { context: 16 }).approximations.some((a) => a.startsWith('MoE layers'))).toBe(false);
   });
 });
 
