@@ -34,6 +34,11 @@ export interface MeshView {
   linkAlive(a: number, p: number): boolean;
   /** Every router and link alive (no fault map): lets routing skip the checks. */
   faultFree?: boolean;
+  /**
+   * Per tile, bit p set where linkAlive(tile, p): the same answers as one array read each, made on first call (what a
+   * BFS over a faulty wafer reads four times per tile it reaches).
+   */
+  alivePorts?: () => Uint8Array;
 }
 
 export interface RouteOptions {
@@ -59,7 +64,8 @@ export interface RouteOptions {
 }
 
 export function meshView(width: number, height: number, faults: FaultMap | null): MeshView {
-  return {
+  let mask: Uint8Array | null = null;
+  const view: MeshView = {
     width,
     height,
     faultFree: faults === null,
@@ -69,7 +75,14 @@ export function meshView(width: number, height: number, faults: FaultMap | null)
       if (!faults) return true;
       return faults.isLinkAlive(a, p) && faults.isRouterAlive(a) && faults.isRouterAlive(b);
     },
+    alivePorts() {
+      if (mask) return mask;
+      mask = new Uint8Array(width * height);
+      for (let a = 0; a < mask.length; a++) for (let p = 1; p <= 4; p++) if (view.linkAlive(a, p)) mask[a] |= 1 << p;
+      return mask;
+    },
   };
+  return view;
 }
 
 /**
@@ -91,6 +104,7 @@ const BFS_DIST = meshScratch('route.bfs.dist', 'i32', 1);
 const BFS_QUEUE = meshScratch('route.bfs.queue', 'i32', 1);
 const BFS_STAMP = meshScratch('route.bfs.stamp', 'stamps', 1);
 const TREE = meshScratch('route.tree', 'stamps', 1);
+const BFS_TARGET = meshScratch('route.bfs.target', 'stamps', 1);
 const COUNTED = meshScratch('route.counted', 'stamps', 1);
 
 /**
@@ -113,6 +127,11 @@ function bfs(view: MeshView, root: number, targets: Set<number>, scratch: BfsScr
     boxedBfs(view.width, root, targets, scratch);
     return;
   }
+  if (view.alivePorts) {
+    const alive = view.alivePorts();
+    if (!nearBfs(view.width, alive, root, targets, scratch)) maskedBfs(view.width, alive, root, targets, scratch);
+    return;
+  }
   const { parent, dist, queue, stamp } = scratch;
   const gen = (scratch.gen = scratch.next());
   stamp[root] = gen;
@@ -133,6 +152,123 @@ function bfs(view: MeshView, root: number, targets: Set<number>, scratch: BfsScr
       dist[b] = dist[a] + 1;
       queue[tail++] = b;
       if (targets.has(b)) remaining--;
+    }
+  }
+}
+
+/** Tiles a confined search (nearBfs) reaches past the bounding box of its root and targets on every side. */
+const BFS_MARGIN = 16;
+
+/**
+ * bfs over live links confined to the bounding box of the root and its targets widened by BFS_MARGIN, where that
+ * reaches every target at most 2·BFS_MARGIN + 1 hops beyond its Manhattan distance (false where it does not: then
+ * only the unconfined search is exact). Exact then for what the routes read, the parents and distances of the tiles
+ * on some shortest path to a target. A path that leaves the box goes BFS_MARGIN + 1 tiles past the target's bounding
+ * box and back, so it is longer than that: every shortest path to such a target lies in the box, and so does every
+ * shortest path to a tile on one. Those tiles are found only by tiles of their own kind (a neighbour one hop nearer
+ * the root lies on a shortest path too), so they enter the queue in the same order as in the unconfined search and
+ * each is found by the same neighbour. On a faulty wafer most detours round a dead tile are a few hops, and the box is
+ * a sliver of the diamond the unconfined search fills.
+ */
+function nearBfs(W: number, alive: Uint8Array, root: number, targets: Set<number>, scratch: BfsScratch): boolean {
+  const { parent, dist, queue, stamp } = scratch;
+  const H = alive.length / W;
+  const rx = root % W;
+  const ry = (root - rx) / W;
+  let x0 = rx;
+  let x1 = rx;
+  let y0 = ry;
+  let y1 = ry;
+  for (const t of targets) {
+    const x = t % W;
+    const y = (t - x) / W;
+    if (x < x0) x0 = x;
+    if (x > x1) x1 = x;
+    if (y < y0) y0 = y;
+    if (y > y1) y1 = y;
+  }
+  x0 = Math.max(0, x0 - BFS_MARGIN);
+  y0 = Math.max(0, y0 - BFS_MARGIN);
+  x1 = Math.min(W - 1, x1 + BFS_MARGIN);
+  y1 = Math.min(H - 1, y1 + BFS_MARGIN);
+  const marks = stamps(BFS_TARGET, alive.length);
+  const target = marks.next();
+  for (const t of targets) marks.stamp[t] = target;
+  const isTarget = marks.stamp;
+  const gen = (scratch.gen = scratch.next());
+  stamp[root] = gen;
+  parent[root] = -1;
+  dist[root] = 0;
+  let head = 0;
+  let tail = 0;
+  queue[tail++] = root;
+  let remaining = targets.size - (targets.has(root) ? 1 : 0);
+  while (head < tail && remaining > 0) {
+    const a = queue[head++];
+    const ax = a % W;
+    const ay = (a - ax) / W;
+    const ports = alive[a];
+    const da = dist[a] + 1;
+    for (let p = 1; p <= 4; p++) {
+      if ((ports & (1 << p)) === 0) continue;
+      let b: number;
+      if (p === 1) {
+        if (ay <= y0) continue;
+        b = a - W;
+      } else if (p === 2) {
+        if (ax >= x1) continue;
+        b = a + 1;
+      } else if (p === 3) {
+        if (ay >= y1) continue;
+        b = a + W;
+      } else {
+        if (ax <= x0) continue;
+        b = a - 1;
+      }
+      if (stamp[b] === gen) continue;
+      stamp[b] = gen;
+      parent[b] = OPPOSITE_PORT[p];
+      dist[b] = da;
+      queue[tail++] = b;
+      if (isTarget[b] === target) remaining--;
+    }
+  }
+  for (const t of targets) {
+    const x = t % W;
+    if (stamp[t] !== gen || dist[t] > Math.abs(x - rx) + Math.abs((t - x) / W - ry) + 2 * BFS_MARGIN + 1) return false;
+  }
+  return true;
+}
+
+/** bfs over live links read from a port mask (MeshView.alivePorts): the same search, ports in MESH_PORTS order. */
+function maskedBfs(W: number, alive: Uint8Array, root: number, targets: Set<number>, scratch: BfsScratch): void {
+  const { parent, dist, queue, stamp } = scratch;
+  // The targets stamped (a Set lookup per tile reached was most of the search).
+  const marks = stamps(BFS_TARGET, alive.length);
+  const target = marks.next();
+  for (const t of targets) marks.stamp[t] = target;
+  const isTarget = marks.stamp;
+  const gen = (scratch.gen = scratch.next());
+  stamp[root] = gen;
+  parent[root] = -1;
+  dist[root] = 0;
+  let head = 0;
+  let tail = 0;
+  queue[tail++] = root;
+  let remaining = targets.size - (targets.has(root) ? 1 : 0);
+  while (head < tail && remaining > 0) {
+    const a = queue[head++];
+    const ports = alive[a];
+    const da = dist[a] + 1;
+    for (let p = 1; p <= 4; p++) {
+      if ((ports & (1 << p)) === 0) continue;
+      const b = p === 1 ? a - W : p === 2 ? a + 1 : p === 3 ? a + W : a - 1;
+      if (stamp[b] === gen) continue;
+      stamp[b] = gen;
+      parent[b] = OPPOSITE_PORT[p];
+      dist[b] = da;
+      queue[tail++] = b;
+      if (isTarget[b] === target) remaining--;
     }
   }
 }
