@@ -63,6 +63,12 @@ export interface RouteOptions {
   hopsOnly?: boolean;
 }
 
+/**
+ * Port masks by fault map, with the map's counts when made: a projection makes a view per stage it routes, each of a
+ * full wafer. A map that gained a fault since (killLink) counts differently and gets a new mask.
+ */
+const MASKS = new WeakMap<FaultMap, { width: number; height: number; counts: string; mask: Uint8Array }>();
+
 export function meshView(width: number, height: number, faults: FaultMap | null): MeshView {
   let mask: Uint8Array | null = null;
   const view: MeshView = {
@@ -77,8 +83,12 @@ export function meshView(width: number, height: number, faults: FaultMap | null)
     },
     alivePorts() {
       if (mask) return mask;
+      const counts = faults ? JSON.stringify(faults.counts()) : '';
+      const kept = faults ? MASKS.get(faults) : undefined;
+      if (kept && kept.width === width && kept.height === height && kept.counts === counts) return (mask = kept.mask);
       mask = new Uint8Array(width * height);
       for (let a = 0; a < mask.length; a++) for (let p = 1; p <= 4; p++) if (view.linkAlive(a, p)) mask[a] |= 1 << p;
+      if (faults) MASKS.set(faults, { width, height, counts, mask });
       return mask;
     },
   };

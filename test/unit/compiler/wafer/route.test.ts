@@ -114,6 +114,23 @@ describe('confined BFS: a detour the box cannot hold', () => {
   });
 });
 
+describe('the port mask of a fault map', () => {
+  it('is made again for a map that gained a fault after a route was laid on it', () => {
+    const W = 40;
+    const faults = new FaultMap(W, 10);
+    faults.tileDead[5 * W + 20] = 1;
+    const tileOf = Int32Array.from({ length: W * 10 }, (_, i) => i);
+    const decls = declsOf([{ ends: [5 * W + 2, 5 * W + 37], inTree: false }]);
+    const before = routeStreams(decls, tileOf, meshView(W, 10, faults))[0];
+    const used = before.links[Math.floor(before.links.length / 2)];
+    faults.killLink(Math.floor(used / 5), used % 5);
+    const after = routeStreams(decls, tileOf, meshView(W, 10, faults))[0];
+    expect(after.links).not.toContain(used);
+    const reference: MeshView = { width: W, height: 10, linkAlive: (a, p) => meshView(W, 10, faults).linkAlive(a, p) };
+    expect(plain(after)).toEqual(plain(routeStreams(decls, tileOf, reference)[0]));
+  });
+});
+
 describe('routeLinks: the links alone', () => {
   it('gives each stream the very links routeStreams lays, and the hops its hopsOnly search gives, in both dimension orders and by BFS where a link is dead', () => {
     fc.assert(
