@@ -134,12 +134,13 @@ function parentOf(s: BfsScratch, t: number): number {
 /** BFS from `root` over live links; parentPort[t] = port of t leading back toward root (-1 at root, -2 unreached). */
 function bfs(view: MeshView, root: number, targets: Set<number>, scratch: BfsScratch): void {
   if (view.faultFree) {
-    boxedBfs(view.width, root, targets, scratch);
+    boxedBfs(view.width, view.height, null, root, targets, scratch, 0);
     return;
   }
   if (view.alivePorts) {
     const alive = view.alivePorts();
-    if (!nearBfs(view.width, alive, root, targets, scratch)) maskedBfs(view.width, alive, root, targets, scratch);
+    // Where the confined search may not be exact, the whole mesh (the box widened past every edge).
+    if (!nearBfs(view.width, view.height, alive, root, targets, scratch)) boxedBfs(view.width, view.height, alive, root, targets, scratch, Infinity);
     return;
   }
   const { parent, dist, queue, stamp } = scratch;
@@ -180,69 +181,11 @@ const BFS_MARGIN = 16;
  * each is found by the same neighbour. On a faulty wafer most detours round a dead tile are a few hops, and the box is
  * a sliver of the diamond the unconfined search fills.
  */
-function nearBfs(W: number, alive: Uint8Array, root: number, targets: Set<number>, scratch: BfsScratch): boolean {
-  const { parent, dist, queue, stamp } = scratch;
-  const H = alive.length / W;
+function nearBfs(W: number, H: number, alive: Uint8Array, root: number, targets: Set<number>, scratch: BfsScratch): boolean {
+  boxedBfs(W, H, alive, root, targets, scratch, BFS_MARGIN);
+  const { dist, stamp, gen } = scratch;
   const rx = root % W;
   const ry = (root - rx) / W;
-  let x0 = rx;
-  let x1 = rx;
-  let y0 = ry;
-  let y1 = ry;
-  for (const t of targets) {
-    const x = t % W;
-    const y = (t - x) / W;
-    if (x < x0) x0 = x;
-    if (x > x1) x1 = x;
-    if (y < y0) y0 = y;
-    if (y > y1) y1 = y;
-  }
-  x0 = Math.max(0, x0 - BFS_MARGIN);
-  y0 = Math.max(0, y0 - BFS_MARGIN);
-  x1 = Math.min(W - 1, x1 + BFS_MARGIN);
-  y1 = Math.min(H - 1, y1 + BFS_MARGIN);
-  const marks = stamps(BFS_TARGET, alive.length);
-  const target = marks.next();
-  for (const t of targets) marks.stamp[t] = target;
-  const isTarget = marks.stamp;
-  const gen = (scratch.gen = scratch.next());
-  stamp[root] = gen;
-  parent[root] = -1;
-  dist[root] = 0;
-  let head = 0;
-  let tail = 0;
-  queue[tail++] = root;
-  let remaining = targets.size - (targets.has(root) ? 1 : 0);
-  while (head < tail && remaining > 0) {
-    const a = queue[head++];
-    const ax = a % W;
-    const ay = (a - ax) / W;
-    const ports = alive[a];
-    const da = dist[a] + 1;
-    for (let p = 1; p <= 4; p++) {
-      if ((ports & (1 << p)) === 0) continue;
-      let b: number;
-      if (p === 1) {
-        if (ay <= y0) continue;
-        b = a - W;
-      } else if (p === 2) {
-        if (ax >= x1) continue;
-        b = a + 1;
-      } else if (p === 3) {
-        if (ay >= y1) continue;
-        b = a + W;
-      } else {
-        if (ax <= x0) continue;
-        b = a - 1;
-      }
-      if (stamp[b] === gen) continue;
-      stamp[b] = gen;
-      parent[b] = OPPOSITE_PORT[p];
-      dist[b] = da;
-      queue[tail++] = b;
-      if (isTarget[b] === target) remaining--;
-    }
-  }
   for (const t of targets) {
     const x = t % W;
     if (stamp[t] !== gen || dist[t] > Math.abs(x - rx) + Math.abs((t - x) / W - ry) + 2 * BFS_MARGIN + 1) return false;
@@ -250,47 +193,16 @@ function nearBfs(W: number, alive: Uint8Array, root: number, targets: Set<number
   return true;
 }
 
-/** bfs over live links read from a port mask (MeshView.alivePorts): the same search, ports in MESH_PORTS order. */
-function maskedBfs(W: number, alive: Uint8Array, root: number, targets: Set<number>, scratch: BfsScratch): void {
-  const { parent, dist, queue, stamp } = scratch;
-  // The targets stamped (a Set lookup per tile reached was most of the search).
-  const marks = stamps(BFS_TARGET, alive.length);
-  const target = marks.next();
-  for (const t of targets) marks.stamp[t] = target;
-  const isTarget = marks.stamp;
-  const gen = (scratch.gen = scratch.next());
-  stamp[root] = gen;
-  parent[root] = -1;
-  dist[root] = 0;
-  let head = 0;
-  let tail = 0;
-  queue[tail++] = root;
-  let remaining = targets.size - (targets.has(root) ? 1 : 0);
-  while (head < tail && remaining > 0) {
-    const a = queue[head++];
-    const ports = alive[a];
-    const da = dist[a] + 1;
-    for (let p = 1; p <= 4; p++) {
-      if ((ports & (1 << p)) === 0) continue;
-      const b = p === 1 ? a - W : p === 2 ? a + 1 : p === 3 ? a + W : a - 1;
-      if (stamp[b] === gen) continue;
-      stamp[b] = gen;
-      parent[b] = OPPOSITE_PORT[p];
-      dist[b] = da;
-      queue[tail++] = b;
-      if (isTarget[b] === target) remaining--;
-    }
-  }
-}
-
 /**
- * bfs on a fault-free mesh, exploring only the bounding box of the root and its targets: the same parents and
- * distances on every tile it reaches, in a fraction of the area (a row-long stream on a full wafer explores its row,
- * not a diamond of ~10^5 tiles). Exact because a box holds every shortest path between its tiles: a tile's
- * neighbours one hop nearer the root lie in the box, so each in-box tile is found by the same neighbour, in the same
- * queue order, as by the unbounded search (which reaches the targets at the same point of that order and stops).
+ * bfs confined to the bounding box of the root and its targets widened by `margin` (within the mesh), over the live
+ * ports of `alive` (null: every link of the mesh). On a fault-free mesh with no margin it gives the same parents and
+ * distances on every tile it reaches as the unbounded search, in a fraction of the area (a row-long stream on a full
+ * wafer explores its row, not a diamond of ~10^5 tiles): a box holds every shortest path between its tiles, so a
+ * tile's neighbours one hop nearer the root lie in it, and each in-box tile is found by the same neighbour, in the
+ * same queue order, as by the unbounded search (which reaches the targets at the same point of that order and stops).
+ * With faults, nearBfs says where it is exact.
  */
-function boxedBfs(W: number, root: number, targets: Set<number>, scratch: BfsScratch): void {
+function boxedBfs(W: number, H: number, alive: Uint8Array | null, root: number, targets: Set<number>, scratch: BfsScratch, margin: number): void {
   const { parent, dist, queue, stamp } = scratch;
   let x0 = root % W;
   let x1 = x0;
@@ -304,6 +216,15 @@ function boxedBfs(W: number, root: number, targets: Set<number>, scratch: BfsScr
     if (y < y0) y0 = y;
     if (y > y1) y1 = y;
   }
+  x0 = Math.max(0, x0 - margin);
+  y0 = Math.max(0, y0 - margin);
+  x1 = Math.min(W - 1, x1 + margin);
+  y1 = Math.min(H - 1, y1 + margin);
+  // The targets stamped (a Set lookup per tile reached was most of a long search).
+  const marks = stamps(BFS_TARGET, W * H);
+  const target = marks.next();
+  for (const t of targets) marks.stamp[t] = target;
+  const isTarget = marks.stamp;
   const gen = (scratch.gen = scratch.next());
   stamp[root] = gen;
   parent[root] = -1;
@@ -316,9 +237,11 @@ function boxedBfs(W: number, root: number, targets: Set<number>, scratch: BfsScr
     const a = queue[head++];
     const ax = a % W;
     const ay = (a - ax) / W;
+    const ports = alive === null ? 0b11110 : alive[a];
     const da = dist[a] + 1;
     // MESH_PORTS order (N, E, S, W), as bfs visits them.
     for (let p = 1; p <= 4; p++) {
+      if ((ports & (1 << p)) === 0) continue;
       let b: number;
       if (p === 1) {
         if (ay <= y0) continue;
@@ -338,7 +261,7 @@ function boxedBfs(W: number, root: number, targets: Set<number>, scratch: BfsScr
       parent[b] = OPPOSITE_PORT[p];
       dist[b] = da;
       queue[tail++] = b;
-      if (targets.has(b)) remaining--;
+      if (isTarget[b] === target) remaining--;
     }
   }
 }
