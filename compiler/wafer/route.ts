@@ -311,6 +311,64 @@ function dimensionOrderedTree(view: MeshView, root: number, targets: number[], s
   return true;
 }
 
+const REPARENT = meshScratch('route.reparent', 'stamps', 1);
+
+/**
+ * A stream's search: its dimension-ordered tree where every link on it is alive, else the BFS tree, whose paths to the
+ * targets are then bent back toward the dimension order (bentToOrder).
+ */
+function search(view: MeshView, opts: Pick<RouteOptions, 'dimensionOrdered' | 'columnFirst'>, root: number, targets: number[], scratch: BfsScratch): void {
+  if (!opts.dimensionOrdered) {
+    bfs(view, root, new Set(targets), scratch);
+    return;
+  }
+  if (dimensionOrderedTree(view, root, targets, scratch, opts.columnFirst === true)) return;
+  bfs(view, root, new Set(targets), scratch);
+  bentToOrder(view, root, targets, scratch, opts.columnFirst === true);
+}
+
+/**
+ * Re-parents the tiles on the BFS paths to `targets` so that each path is as dimension-ordered as the dead links let
+ * it be: from a target back toward the root, each tile steps to a neighbour one hop nearer (the BFS distances) in the
+ * order's direction where it can (row first: toward the root's row, then its column), else in the other, else any.
+ * Still shortest paths, so the same hops; and still a tree (a tile's parent is set once, the first walk through it).
+ * BFS trees of the streams passing a dead tile otherwise bend round it on the same links.
+ */
+function bentToOrder(view: MeshView, root: number, targets: number[], scratch: BfsScratch, columnFirst: boolean): void {
+  const { parent, dist, stamp, gen } = scratch;
+  const W = view.width;
+  const rx = root % W;
+  const ry = (root - rx) / W;
+  const done = stamps(REPARENT, view.width * view.height);
+  const g = done.next();
+  done.stamp[root] = g;
+  const order = [0, 0, 1, 2, 3, 4];
+  for (const d of targets) {
+    if (stamp[d] !== gen) continue;
+    for (let t = d; done.stamp[t] !== g; ) {
+      done.stamp[t] = g;
+      const x = t % W;
+      const y = (t - x) / W;
+      const vertical = y > ry ? 1 : y < ry ? 3 : 0;
+      const horizontal = x > rx ? 4 : x < rx ? 2 : 0;
+      order[0] = columnFirst ? horizontal : vertical;
+      order[1] = columnFirst ? vertical : horizontal;
+      let next = -1;
+      for (const p of order) {
+        if (p === 0 || !view.linkAlive(t, p)) continue;
+        const n = neighbour(t, p, W, view.height);
+        if (stamp[n] === gen && dist[n] === dist[t] - 1 && view.linkAlive(n, OPPOSITE_PORT[p])) {
+          parent[t] = p;
+          next = n;
+          break;
+        }
+      }
+      if (next < 0) break;
+      t = next;
+    }
+  }
+}
+
 /** routeStreams' error where faults cut a stream's path. */
 function unreachableTile(s: StreamDecl, a: number, b: number, width: number): never {
   throw new InputError(`no live path from tile ${tileName(a, width)} to ${tileName(b, width)} for ${s.label}`, 'fault map', (name) => `the faults cut the mesh apart here: use fewer faults, ${name('repair')} remap, or another seed`);
@@ -413,8 +471,7 @@ class LinkRouter {
   }
 
   private search(root: number, targets: number[]): void {
-    const { view, opts, scratch } = this;
-    if (!opts.dimensionOrdered || !dimensionOrderedTree(view, root, targets, scratch, opts.columnFirst === true)) bfs(view, root, new Set(targets), scratch);
+    search(this.view, this.opts, root, targets, this.scratch);
   }
 
   /** Multicast tree: each destination's path back until the tree holds the rest. */
@@ -487,9 +544,7 @@ function regrown(key: string, a: Int32Array): Int32Array {
 }
 
 export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: MeshView, opts: RouteOptions = {}): StreamRoute[] {
-  const search = (root: number, targets: number[], scratch: BfsScratch) => {
-    if (!opts.dimensionOrdered || !dimensionOrderedTree(view, root, targets, scratch, opts.columnFirst === true)) bfs(view, root, new Set(targets), scratch);
-  };
+  const searchFrom = (root: number, targets: number[], scratch: BfsScratch) => search(view, opts, root, targets, scratch);
   const n = view.width * view.height;
   const scratch = bfsScratch(n);
   // hopsOnly: tiles already counted on the current stream's tree.
@@ -515,7 +570,7 @@ export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: Me
       const root = srcs.length === 1 ? srcs[0] : dsts[0];
       const ends = srcs.length === 1 ? dsts : srcs;
       if (srcs.length !== 1 && dsts.length !== 1) throw new Error(`compiler: stream ${s.label} has several sources and several destinations`);
-      search(root, ends, scratch);
+      searchFrom(root, ends, scratch);
       seen[root] = gen;
       // Only a multicast to several tiles lists them (a full wafer routes ~10^5 streams into one tile: a Map each made
       // a full-wafer projection ~0.4 s slower, most of it garbage collection).
@@ -546,7 +601,7 @@ export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: Me
     if (srcs.length === 1) {
       // Multicast tree: BFS from the source, then each destination's path back to it.
       const src = srcs[0];
-      search(src, dsts, scratch);
+      searchFrom(src, dsts, scratch);
       const enteredBy = new Map<number, number>([[src, RAMP]]);
       const outs: [number, number][] = []; // (tile, port it forwards to)
       for (const d of dsts) {
@@ -569,7 +624,7 @@ export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: Me
       // In-tree: BFS from the destination; every source's path toward it.
       if (dsts.length !== 1) throw new Error(`compiler: stream ${s.label} has several sources and several destinations`);
       const dst = dsts[0];
-      search(dst, srcs, scratch);
+      searchFrom(dst, srcs, scratch);
       for (const src of srcs) {
         if (parentOf(scratch, src) === -2) unreachable(src, dst);
         maxHops = Math.max(maxHops, scratch.dist[src]);

@@ -114,6 +114,33 @@ describe('confined BFS: a detour the box cannot hold', () => {
   });
 });
 
+describe('dimension-ordered routes past a dead tile', () => {
+  it('keep to lanes of the order, at the hops of the BFS, on fewer links than its tree', () => {
+    // A multicast from (2,2) to the column x = 28, rows 0–9, with the tile at (10,2) dead on its row. Shortest, the
+    // targets above row 2 go along row 1, those below along row 3, (28,2) round the dead tile: row first, those three
+    // lanes and the column (72 links); the BFS tree's paths spread over more (88).
+    const W = 30;
+    const H = 10;
+    const faults = new FaultMap(W, H);
+    faults.tileDead[2 * W + 10] = 1;
+    const tileOf = Int32Array.from({ length: W * H }, (_, i) => i);
+    const decls = declsOf([{ ends: [2 * W + 2, ...Array.from({ length: H }, (_, y) => y * W + 28)], inTree: false }]);
+    const view = meshView(W, H, faults);
+    const [ordered] = routeStreams(decls, tileOf, view, { dimensionOrdered: true });
+    const [bfs] = routeStreams(decls, tileOf, view);
+    expect(ordered.maxHops).toBe(bfs.maxHops);
+    expect([...ordered.hopsTo]).toEqual([...bfs.hopsTo]);
+    expect(ordered.links).toHaveLength(72);
+    expect(bfs.links).toHaveLength(88);
+    for (const l of ordered.links) {
+      const t = Math.floor(l / 5);
+      const port = l % 5;
+      if (port === 2 || port === 4) expect([1, 2, 3]).toContain(Math.floor(t / W));
+      else expect([9, 11, 28]).toContain(t % W);
+    }
+  });
+});
+
 describe('the port mask of a fault map', () => {
   it('is made again for a map that gained a fault after a route was laid on it', () => {
     const W = 40;
