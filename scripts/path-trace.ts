@@ -26,9 +26,11 @@ const budget = flag('--budget');
 const top = Number(flag('--top') ?? 40);
 const context = Number(flag('--context') ?? 4096);
 const pieces = Number(flag('--pieces') ?? 1);
+/** Whether a flag without a value is given (taken out of the arguments). */
+const has = (name: string): boolean => args.includes(name) && args.splice(args.indexOf(name), 1).length > 0;
 const alpha = flag('--alpha');
-const balanced = args.includes('--balanced') ? (args.splice(args.indexOf('--balanced'), 1), true) : alpha !== undefined;
-const narrow = args.includes('--narrow') ? (args.splice(args.indexOf('--narrow'), 1), true) : false;
+const balanced = has('--balanced') || alpha !== undefined;
+const narrow = has('--narrow');
 const fan = Number(flag('--fan') ?? 128);
 const model = args[0] ?? 'llama-3.1-8b';
 const cfg = getPreset(model);

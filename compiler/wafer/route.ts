@@ -3,7 +3,7 @@
 // routes of one colour cannot deadlock among themselves (the verifier checks it again after colouring).
 import { InputError } from '../../fabric/errors.js';
 import type { FaultMap } from '../../fabric/faults/index.js';
-import { MESH_PORTS, OPPOSITE_PORT, neighbour, tileName } from '../../fabric/geometry.js';
+import { MESH_PORTS, OPPOSITE_PORT, manhattan, neighbour, tileName } from '../../fabric/geometry.js';
 import type { StreamDecl } from './plan.js';
 import { anyI16, anyI32, meshScratch, stamps, type Stamps } from './scratch.js';
 
@@ -184,12 +184,7 @@ const BFS_MARGIN = 16;
 function nearBfs(W: number, H: number, alive: Uint8Array, root: number, targets: Set<number>, scratch: BfsScratch): boolean {
   boxedBfs(W, H, alive, root, targets, scratch, BFS_MARGIN);
   const { dist, stamp, gen } = scratch;
-  const rx = root % W;
-  const ry = (root - rx) / W;
-  for (const t of targets) {
-    const x = t % W;
-    if (stamp[t] !== gen || dist[t] > Math.abs(x - rx) + Math.abs((t - x) / W - ry) + 2 * BFS_MARGIN + 1) return false;
-  }
+  for (const t of targets) if (stamp[t] !== gen || dist[t] > manhattan(root, t, W) + 2 * BFS_MARGIN + 1) return false;
   return true;
 }
 
@@ -544,7 +539,6 @@ function regrown(key: string, a: Int32Array): Int32Array {
 }
 
 export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: MeshView, opts: RouteOptions = {}): StreamRoute[] {
-  const searchFrom = (root: number, targets: number[], scratch: BfsScratch) => search(view, opts, root, targets, scratch);
   const n = view.width * view.height;
   const scratch = bfsScratch(n);
   // hopsOnly: tiles already counted on the current stream's tree.
@@ -570,7 +564,7 @@ export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: Me
       const root = srcs.length === 1 ? srcs[0] : dsts[0];
       const ends = srcs.length === 1 ? dsts : srcs;
       if (srcs.length !== 1 && dsts.length !== 1) throw new Error(`compiler: stream ${s.label} has several sources and several destinations`);
-      searchFrom(root, ends, scratch);
+      search(view, opts, root, ends, scratch);
       seen[root] = gen;
       // Only a multicast to several tiles lists them (a full wafer routes ~10^5 streams into one tile: a Map each made
       // a full-wafer projection ~0.4 s slower, most of it garbage collection).
@@ -601,7 +595,7 @@ export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: Me
     if (srcs.length === 1) {
       // Multicast tree: BFS from the source, then each destination's path back to it.
       const src = srcs[0];
-      searchFrom(src, dsts, scratch);
+      search(view, opts, src, dsts, scratch);
       const enteredBy = new Map<number, number>([[src, RAMP]]);
       const outs: [number, number][] = []; // (tile, port it forwards to)
       for (const d of dsts) {
@@ -624,7 +618,7 @@ export function routeStreams(streams: StreamDecl[], tileOf: Int32Array, view: Me
       // In-tree: BFS from the destination; every source's path toward it.
       if (dsts.length !== 1) throw new Error(`compiler: stream ${s.label} has several sources and several destinations`);
       const dst = dsts[0];
-      searchFrom(dst, srcs, scratch);
+      search(view, opts, dst, srcs, scratch);
       for (const src of srcs) {
         if (parentOf(scratch, src) === -2) unreachable(src, dst);
         maxHops = Math.max(maxHops, scratch.dist[src]);
