@@ -22,7 +22,7 @@ import { MIN_SPREAD_BUDGET_BYTES, searchSpread } from '../wafer/spread.js';
 import { PACKED_FRACTIONS, balancedFractions, type StageBudgetFractions } from '../wafer/balance.js';
 import type { ReduceShape } from '../wafer/region.js';
 import { reserveMeshScratch } from '../wafer/scratch.js';
-import { chooseRoutes, ColourError, coloursPast, estimateStage, lowerStage, placeStage, releasePlan, routeStage, stageColours, type LoweredStage, type StageColours, type StageRequest, type StageRoutes, type WaferMesh } from './stage.js';
+import { chooseRoutes, ColourError, coloursPast, estimateStage, lowerStage, placeStage, receiveOverflow, releasePlan, routeStage, stageColours, type LoweredStage, type StageColours, type StageRequest, type StageRoutes, type WaferMesh } from './stage.js';
 import type { Placement } from '../wafer/place.js';
 import { MAX_COMBINE_PIECES } from './kvChunks.js';
 import { projectionGraph } from './graph.js';
@@ -529,17 +529,20 @@ export class StageMemo {
     if (!c) {
       // Coloured on the row-first routes first (a layout that does not fit is refused before anything is timed); then
       // each stream on the route the estimate chooses at this step where that still colours (chooseRoutes).
-      const r = routed();
-      c = { fit: null, error: null, past: null, take: null };
-      try {
-        const coloured = stageColours(stage, placed(), true, r);
-        const { colours, timed } = chooseRoutes(stage, placed(), position, r, coloured);
-        c.fit = colours;
-        c.take = r.take;
-        if (timed) byPosition.set(key, { cycles: timed.cycles, path: timed.path });
-      } catch (e) {
-        if (!(e instanceof ColourError)) throw e;
-        c.error = e;
+      c = { fit: null, error: receiveOverflow(stage), past: null, take: null };
+      // A tile receiving more streams than it has colours fails whatever the routes: not routed to find that out.
+      if (!c.error) {
+        try {
+          const r = routed();
+          const coloured = stageColours(stage, placed(), true, r);
+          const { colours, timed } = chooseRoutes(stage, placed(), position, r, coloured);
+          c.fit = colours;
+          c.take = r.take;
+          if (timed) byPosition.set(key, { cycles: timed.cycles, path: timed.path });
+        } catch (e) {
+          if (!(e instanceof ColourError)) throw e;
+          c.error = e;
+        }
       }
       byOffset.set(scanOffset, c);
     }

@@ -83,6 +83,11 @@ export interface LoweredStage {
   receiveStreams: number;
   /** What the first tile receiving that many is (null: no tile receives anything). */
   receiveUnit: TileUnit | null;
+  /**
+   * The tile that receives the most of the plan's own streams (the ones the projection routes and colours: without an
+   * unlowered expert's returns) and how many, or null where no tile receives one.
+   */
+  mostRouted: { streams: number; role: string; unit: TileUnit } | null;
 }
 
 /** A stage's routes coloured by the compiler's pass (compiler/wafer/colour.ts) within its fabric's colours. */
@@ -176,7 +181,7 @@ export function lowerStage(req: StageRequest): LoweredStage {
  * layer's hub slices also count a return from each expert the stage does not lower (a reserved span): a full layout
  * has every expert's.
  */
-function mostReceived(lowered: Lowered): { receiveStreams: number; receiveUnit: TileUnit | null } {
+function mostReceived(lowered: Lowered): Pick<LoweredStage, 'receiveStreams' | 'receiveUnit' | 'mostRouted'> {
   const tiles = lowered.plan.tiles;
   const received = new Int32Array(tiles.length);
   for (const s of lowered.plan.streams) for (const t of s.dst) received[t]++;
@@ -184,14 +189,39 @@ function mostReceived(lowered: Lowered): { receiveStreams: number; receiveUnit: 
   for (const t of tiles) if (t.tag.unit === 'reserved-expert') reserved++;
   let most = 0;
   let unit: TileUnit | null = null;
+  let routed = -1;
   for (let t = 0; t < tiles.length; t++) {
+    if (isStub(tiles[t].tag)) continue;
     const n = received[t] + (tiles[t].tag.unit === 'mlp-hub' ? reserved : 0);
-    if (n > most && !isStub(tiles[t].tag)) {
+    if (n > most) {
       most = n;
       unit = tiles[t].tag.unit;
     }
+    if (received[t] > 0 && (routed < 0 || received[t] > received[routed])) routed = t;
   }
-  return { receiveStreams: most, receiveUnit: unit };
+  const mostRouted = routed < 0 ? null : { streams: received[routed], role: tiles[routed].role, unit: tiles[routed].tag.unit };
+  return { receiveStreams: most, receiveUnit: unit, mostRouted };
+}
+
+/**
+ * Where one tile of the stage receives more of its streams than the fabric has colours, the ColourError its colouring
+ * would end in, found without routing: streams into one tile need colours of their own there (colour.ts), so no
+ * routes can colour them. As colourStage offers fewer combine pieces only for a stream into or out of a KV chunk
+ * tile, so does this, for a chunk tile. Null where every tile receives few enough (the routes then decide).
+ */
+export function receiveOverflow(stage: LoweredStage): ColourError | null {
+  const most = stage.mostRouted;
+  const colours = stage.req.mesh.spec.colours;
+  if (!most || most.streams <= colours) return null;
+  const part = partOf(stage.req);
+  const what = part === 'embedding' ? 'the embedding' : part === 'lm_head' ? 'the LM head' : `layer ${stage.req.layers[0].index}`;
+  return new ColourError(
+    `${what}: tile ${most.role} receives ${most.streams} streams, more than the ${colours} colours a tile has`,
+    'colour',
+    'use a larger fabric so regions spread out, or a fabric spec with more colours',
+    most.unit === 'kv-chunk' ? stage.combinePieces : null,
+    part,
+  );
 }
 
 /**

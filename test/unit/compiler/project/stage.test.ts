@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildGraph } from '../../../../compiler/graph/graph.js';
 import { getPreset } from '../../../../compiler/model/presets.js';
-import { lowerStage, releasePlan, timeStage, type StageRequest, type WaferMesh } from '../../../../compiler/project/stage.js';
+import { ColourError, lowerStage, receiveOverflow, releasePlan, timeStage, type StageRequest, type WaferMesh } from '../../../../compiler/project/stage.js';
 import { compileModel } from '../../../../compiler/wafer/compile.js';
 import { estimateStep, PATH_CAUSES, type EstimateOptions } from '../../../../compiler/wafer/estimate.js';
 import { tileBudgetBytes } from '../../../../compiler/wafer/partition.js';
@@ -207,5 +207,29 @@ describe('stages', () => {
     const one = lowerStage(request(dense, [dense.layers[0]], { maxSeq: 1024 }));
     const four = lowerStage(request(dense, [dense.layers[0]], { maxSeq: 1024, batch: 4 }));
     expect(four.tiles - one.tiles).toBe(3 * one.kvTiles);
+  });
+});
+
+describe('a tile receiving more streams than it has colours', () => {
+  it('is found without routing, and the routes then cannot colour', () => {
+    const layer = (colours: number) => lowerStage(request(dense, dense.layers.slice(0, 1), { mesh: { ...mesh, spec: { ...spec, colours } } }));
+    const n = layer(spec.colours).mostRouted!.streams;
+    expect(n).toBeGreaterThan(1);
+    expect(receiveOverflow(layer(n))).toBeNull();
+    const few = layer(n - 1);
+    const found = receiveOverflow(few);
+    expect(found).toBeInstanceOf(ColourError);
+    expect(found!.message).toContain(`receives ${n} streams, more than the ${n - 1} colours`);
+    // The compiler's colouring on the routes, with both routes of every stream to choose from, fails too, in the same stage.
+    let coloured: unknown = null;
+    try {
+      timeStage(few, 0, 5);
+    } catch (e) {
+      coloured = e;
+    }
+    expect(coloured).toBeInstanceOf(ColourError);
+    expect((coloured as ColourError).part).toBe(found!.part);
+    // Within the receives, the routes decide (with the fabric's colours, they fit).
+    expect(timeStage(layer(spec.colours), 0, 5).colours.colours).toBeLessThanOrEqual(spec.colours);
   });
 });
