@@ -1,9 +1,9 @@
 // The critical path of one projected layer, task by task and stream by stream: where a layer's cycles go, at the
 // projection's packed budget (or a smaller one with --budget), batch 1, decode at the last of `context` positions.
-//   npx tsx scripts/path-trace.ts [--fabric wse3] [--budget BYTES] [--top N] [--fan N] [--pieces N] [--balanced] [--alpha A] [--narrow] [model]
+//   npx tsx scripts/path-trace.ts [--fabric wse3] [--budget BYTES] [--top N] [--fan N] [--pieces N] [--balanced] [--alpha A] [--narrow [--gather-only]] [model]
 // --balanced: q/k/v, O and dense MLP blocks at their balanced shares of the budget (compiler/wafer/balance.ts), or
 // --alpha of the way there (what the projection chose: its `stageBudgets`); --narrow: gather trees and grouped MLP
-// inputs (the projection's narrowStreams 'gather-trees+grouped-inputs'). An MoE layer lowers the experts the
+// inputs (the projection's narrowStreams 'gather-trees+grouped-inputs'), with --gather-only the gather trees alone ('gather-trees'). An MoE layer lowers the experts the
 // projection's estimate routes to, the others reserved.
 import { getPreset } from '../compiler/model/presets.js';
 import { projectionGraph } from '../compiler/project/graph.js';
@@ -31,6 +31,7 @@ const has = (name: string): boolean => args.includes(name) && args.splice(args.i
 const alpha = flag('--alpha');
 const balanced = has('--balanced') || alpha !== undefined;
 const narrow = has('--narrow');
+const gatherOnly = has('--gather-only');
 const fan = Number(flag('--fan') ?? 128);
 const model = args[0] ?? 'llama-3.1-8b';
 const cfg = getPreset(model);
@@ -48,7 +49,7 @@ const req: StageRequest = {
   maxSeq: context,
   projection: { kvDtype: 'bf16', kvCombinePieces: pieces, lowerExpert: (_l, e) => chosen.has(e) },
   expertChoice: cfg.moe ? spreadExperts : undefined,
-  narrow: narrow ? { gatherFan: NARROW_GATHER_FAN, regionInputs: spec.colours } : undefined,
+  narrow: narrow ? { gatherFan: NARROW_GATHER_FAN, regionInputs: gatherOnly ? Infinity : spec.colours } : undefined,
   batch: 1,
 };
 const stage = lowerStage(req);
