@@ -3,8 +3,8 @@
 //   npx tsx scripts/path-trace.ts [--fabric wse3] [--budget BYTES] [--top N] [--fan N] [--pieces N] [--balanced] [--alpha A] [--narrow [--gather-only]] [model]
 // --balanced: q/k/v, O and dense MLP blocks at their balanced shares of the budget (compiler/wafer/balance.ts), or
 // --alpha of the way there (what the projection chose: its `stageBudgets`); --narrow: gather trees and grouped MLP
-// inputs (the projection's narrowStreams 'gather-trees+grouped-inputs'), with --gather-only the gather trees alone ('gather-trees'). An MoE layer lowers the experts the
-// projection's estimate routes to, the others reserved.
+// inputs (the projection's narrowStreams 'gather-trees+grouped-inputs'), with --gather-only the gather trees alone
+// ('gather-trees'). An MoE layer lowers the experts the projection's estimate routes to, the others reserved.
 import { getPreset } from '../compiler/model/presets.js';
 import { projectionGraph } from '../compiler/project/graph.js';
 import { lowerStage, type StageRequest } from '../compiler/project/stage.js';
