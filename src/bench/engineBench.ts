@@ -320,6 +320,13 @@ export interface ParallelMeshRun {
   hopImbalance2: number;
 }
 
+/**
+ * Timed steps of the compiled model, after one that warms the JIT: a strip's worker thread settles over its first
+ * few steps (gpt2-small-dense on mini-128, two threads: 3.1, 1.6, 1.4, 2.1, 1.3, 1.2, 1.4 s), and the row is the
+ * fastest, as for one thread.
+ */
+const PARALLEL_MESH_MODEL_STEPS = 5;
+
 /** Builds the job's program (the synthetic grid or the compiled model) and times it at the job's thread count. */
 export async function runParallelMeshJob(job: ParallelMeshJob): Promise<ParallelMeshRun> {
   const { quick } = job;
@@ -331,7 +338,7 @@ export async function runParallelMeshJob(job: ParallelMeshJob): Promise<Parallel
     c = { name: `synthetic grid ${side}x${side}, ${repeats} matvecs of ${n}x${n} per tile`, spec: getFabricPreset('mini-64'), program: gridProgram({ side, n, repeats, extras: false }), weights: syntheticWeights(), steps: quick ? 1 : 5 };
   } else {
     const compiled = prepareCompile({ model: job.model, fabric: job.fabric }, true);
-    c = { name: `${job.model} on ${job.fabric}`, spec: compiled.spec, program: compiled.result.program, weights: weightProvider(castWeights(compiled.weights!, compiled.dtype)), steps: quick ? 1 : 2 };
+    c = { name: `${job.model} on ${job.fabric}`, spec: compiled.spec, program: compiled.result.program, weights: weightProvider(castWeights(compiled.weights!, compiled.dtype)), steps: quick ? 1 : PARALLEL_MESH_MODEL_STEPS };
   }
   const t = await timeStrips(c.spec, c.program, c.weights, job.threads, c.steps);
   return { name: c.name, tiles: c.program.tiles.length, row: t.row, fingerprint: createHash('sha256').update(t.fingerprint).digest('hex'), hopImbalance2: hopImbalance(t.stats) };
