@@ -8,12 +8,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
 import { runEmbedded } from '../sweep/embedded.js';
 import { startRedis, type RedisServer } from '../sweep/localRedis.js';
 import { planSweep, type SweepPlan } from '../sweep/plan.js';
 import { createPointPool } from '../sweep/pool.js';
-import { parseQueueUrl, runQueued } from '../sweep/queue.js';
+import { loadBullmq, parseQueueUrl, runQueued } from '../sweep/queue.js';
 import { parseSweepText } from '../sweep/schema.js';
 import { ResultStore } from '../sweep/store.js';
 import { writeFileAtomic } from '../io/atomicWrite.js';
@@ -86,6 +85,7 @@ interface Workers {
 async function startWorkers(url: string, queueName: string, n: number): Promise<Workers> {
   const procs = Array.from({ length: n }, (_, i) => spawn(process.execPath, [join(REPO_ROOT, 'bin/wafer.mjs'), 'sweep', 'worker', '--queue', url, '--queue-name', queueName, '--name', `bench-${i}`, '--quiet'], { stdio: 'ignore' }));
   const exits = procs.map((p) => new Promise<void>((r) => p.once('exit', () => r())));
+  const { Queue } = await loadBullmq();
   const q = new Queue(queueName, { connection: { host: new URL(url).hostname, port: Number(new URL(url).port) } });
   try {
     const t0 = Date.now();

@@ -4,7 +4,7 @@
 // the two finds the job again and skips it by key. Workers (`wafer sweep worker`) compute points on their own thread
 // pool; a worker killed mid-point stops renewing its job's lock and another worker's stalled-job check hands the point
 // to someone else. Every process checks the code version it runs against the one the queue's sweep was made with.
-import { DelayedError, Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import type { ConnectionOptions, Job, Queue } from 'bullmq';
 import { InputError } from '../../fabric/errors.js';
 import type { RunHooks, RunSummary } from './embedded.js';
 import { pending } from './embedded.js';
@@ -13,6 +13,9 @@ import { createPointPool } from './pool.js';
 import type { SweepRecord } from './runPoint.js';
 import type { ResultStore } from './store.js';
 import { codeVersion } from './version.js';
+
+/** BullMQ, loaded by the first queue operation: every other command starts without it (~0.1 s of module loading). */
+export const loadBullmq = () => import('bullmq');
 
 export const DEFAULT_QUEUE_NAME = 'wafer-sweep';
 /** Tries a point gets (the first and after failures or stalls) before it is reported as failed. */
@@ -84,7 +87,8 @@ function lost(a: QueueAddress, e: unknown): InputError {
  * version the queue's sweep was made with (null when no sweep has claimed the queue).
  */
 export async function probe(a: QueueAddress): Promise<string | null> {
-  const q = new Queue(a.name, { connection: connection(a, false, false) });
+  const mq = await loadBullmq();
+  const q = new mq.Queue(a.name, { connection: connection(a, false, false) });
   q.on('error', () => {}); // the rejected promise below carries it
   try {
     const client = await q.client;
@@ -132,7 +136,8 @@ export async function runQueued(plan: SweepPlan, store: ResultStore, a: QueueAdd
   const todo = pending(plan, store);
   const summary: RunSummary = { total: plan.points.length, already: plan.points.length - todo.length, computed: 0, failed: [], interrupted: false, wallSeconds: 0 };
   hooks.onProgress?.(summary.already, summary.total, 0);
-  const queue = new Queue<JobData, SweepRecord>(a.name, { connection: connection(a, false) });
+  const mq = await loadBullmq();
+  const queue = new mq.Queue<JobData, SweepRecord>(a.name, { connection: connection(a, false) });
   let connectionError: unknown = null;
   queue.on('error', (e) => (connectionError ??= e));
   const remaining = new Set(todo.map((p) => p.key));
@@ -215,6 +220,7 @@ export async function runSweepWorker(a: QueueAddress, o: WorkerOptions): Promise
   const mine = codeVersion();
   // Checked before the worker connects: it takes no job, and there is no BullMQ worker to close.
   if (theirs !== null && theirs !== mine) throw mismatch(a, theirs, mine, 'worker');
+  const mq = await loadBullmq();
   const pool = createPointPool(o.threads);
   let fatal = null as InputError | null;
   let done: () => void = () => {};
@@ -226,13 +232,13 @@ export async function runSweepWorker(a: QueueAddress, o: WorkerOptions): Promise
     done();
   };
   let points = 0;
-  const worker = new Worker<JobData, SweepRecord>(
+  const worker = new mq.Worker<JobData, SweepRecord>(
     a.name,
     async (job, token) => {
       if (job.data.version !== mine) {
         await job.moveToDelayed(Date.now() + 1000, token);
         fail(mismatch(a, job.data.version, mine, 'worker'));
-        throw new DelayedError();
+        throw new mq.DelayedError();
       }
       const t = performance.now();
       o.log?.(`point ${job.id} (${job.data.point.kind}) started`);
