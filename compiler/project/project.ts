@@ -756,8 +756,17 @@ function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOption
     const fractions = (alpha: number) => balancedFractions(graph, mesh.spec, programDtype, alpha, expertWeightBits);
     const cycles = (x: Build, p: ReturnType<typeof assign>) => buildLayerCycles(x, p.offset, graph.layers, kindLayers, memo, o.context);
     const packed = b;
-    // Each balance is tried once the ones before it were refused: only the packed build's plans are still needed.
-    const balanced = (alpha: number) => (memo.releasePlans([...packed.kinds.values(), packed.embedding, packed.lmHead], true), build(packed.budgetBytes, fractions(alpha)));
+    // Each balance is tried once the ones before it were refused: only the packed build's plans are still needed. The
+    // refused layers go before the next are lowered; the embedding and LM head after, but those the next build takes
+    // again (they do not depend on the balance: at the same fan-out it is the same lowering, whose plan would be built
+    // again when placed).
+    const kept = [...packed.kinds.values(), packed.embedding, packed.lmHead];
+    const balanced = (alpha: number) => {
+      memo.releasePlans(kept);
+      const next = build(packed.budgetBytes, fractions(alpha));
+      memo.releasePlans([...kept, ...next.kinds.values(), next.embedding, next.lmHead], true);
+      return next;
+    };
     ({ b, packing } = balanceStages(b, packing, balanced, (next) => assign(next, o.wafers), cycles));
   }
   if (o.spread > 0) ({ b, packing } = spreadBlocks({ b, packing }, o.spread * mesh.usableTiles, memo, build, assign));
