@@ -69,10 +69,26 @@ export function colourLinks(streams: StreamDecl[], routes: LinkRows, tileOf: Int
   return { ok: true, colourOf: c.colourOf, alternative: c.alternative, coloursUsed: c.used };
 }
 
-/** Stream ids largest first: by `sizes` where given, else by links; ties in id order. */
-function largestFirst(routes: LinkRows, n: number, sizes?: ArrayLike<number>): number[] {
+/**
+ * Stream ids largest first: by `sizes` where given, else by links; ties in id order. A counting sort (sizes are
+ * whole numbers no larger than a route): a full wafer's stage has ~10^5 streams, which a comparison sort took
+ * a few percent of a projection to order.
+ */
+export function largestFirst(routes: LinkRows, n: number, sizes?: ArrayLike<number>): Int32Array {
   const size = sizes ?? Int32Array.from({ length: n }, (_, i) => routes.start[i + 1] - routes.start[i]);
-  return Array.from({ length: n }, (_, i) => i).sort((a, b) => size[b] - size[a] || a - b);
+  let most = 0;
+  for (let i = 0; i < n; i++) {
+    const v = size[i];
+    if (!(Number.isInteger(v) && v >= 0)) throw new Error(`colour: stream ${i} has size ${v}, not a whole number`);
+    if (v > most) most = v;
+  }
+  // start[v]: where the ids of size v begin in the order (the largest size first).
+  const start = new Int32Array(most + 2);
+  for (let i = 0; i < n; i++) start[most - size[i] + 1]++;
+  for (let v = 1; v <= most + 1; v++) start[v] += start[v - 1];
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[start[most - size[i]]++] = i;
+  return order;
 }
 
 /**

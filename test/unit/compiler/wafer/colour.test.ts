@@ -11,7 +11,8 @@ import { generate } from '../../../../compiler/reference/forward.js';
 import { projectionGraph, projectWafer } from '../../../../compiler/project/index.js';
 import { NARROW_GATHER_FAN } from '../../../../compiler/project/project.js';
 import { ColourError, colourStage, lowerStage, type StageRequest } from '../../../../compiler/project/stage.js';
-import { assignColours, colourLinks } from '../../../../compiler/wafer/colour.js';
+import { assignColours, colourLinks, largestFirst } from '../../../../compiler/wafer/colour.js';
+import fc from 'fast-check';
 import { compileModel } from '../../../../compiler/wafer/compile.js';
 import { tileBudgetBytes } from '../../../../compiler/wafer/partition.js';
 import { placeTiles } from '../../../../compiler/wafer/place.js';
@@ -254,5 +255,19 @@ describe('real-size layers on wse3 within 24 colours', () => {
     const stage = layerStage('qwen3-32b', { kvCombinePieces: 1 }, undefined, 256);
     const placement = placeTiles(stage.lowered.plan.tiles, wse3.widthTiles, wse3.heightTiles, () => true, { fabric: 'wse3', dead: 0 });
     expect(() => colourStage(stage, placement)).toThrow(ColourError);
+  });
+});
+
+describe('the colouring order', () => {
+  it('is the streams by size, largest first, ties in id order: as a comparison sort orders them', () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(40), { maxLength: 300 }), (sizes) => {
+        const sorted = sizes.map((_, i) => i).sort((a, b) => sizes[b] - sizes[a] || a - b);
+        expect([...largestFirst({ start: new Int32Array(sizes.length + 1), links: new Int32Array(0) }, sizes.length, sizes)]).toEqual(sorted);
+      }),
+    );
+    // Without sizes, by the routes' links.
+    const start = Int32Array.from([0, 2, 2, 7, 9]);
+    expect([...largestFirst({ start, links: new Int32Array(9) }, 4)]).toEqual([2, 0, 3, 1]);
   });
 });
