@@ -22,7 +22,7 @@ import { MIN_SPREAD_BUDGET_BYTES, searchSpread } from '../wafer/spread.js';
 import { PACKED_FRACTIONS, balancedFractions, type StageBudgetFractions } from '../wafer/balance.js';
 import type { ReduceShape } from '../wafer/region.js';
 import { reserveMeshScratch } from '../wafer/scratch.js';
-import { chooseRoutes, ColourError, coloursPast, estimateStage, lowerStage, placeStage, receiveOverflow, releasePlan, routeStage, stageColours, type LoweredStage, type StageColours, type StageRequest, type StageRoutes, type WaferMesh } from './stage.js';
+import { chooseRoutes, ColourError, coloursPast, estimateStage, lowerStage, placeStage, receiveOverflow, releasePlan, routeStage, stageKvChunking, stageColours, type LoweredStage, type StageColours, type StageRequest, type StageRoutes, type WaferMesh } from './stage.js';
 import type { Placement } from '../wafer/place.js';
 import { MAX_COMBINE_PIECES } from './kvChunks.js';
 import { projectionGraph } from './graph.js';
@@ -677,12 +677,22 @@ function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOption
     };
   };
   /** One layer of each kind, lowered. */
-  // Everything a layer's lowering reads that changes within a projection: its kind, fan-out, budgets, KV chunks and
-  // the layout step's combine pieces and narrow streams (the hub slices are the step's opts).
-  const layerKey = (k: string, maxFan: number, budgetBytes: number, f: StageBudgetFractions) =>
-    `${k}:${maxFan}:${budgetBytes}:${f.qkv}:${f.o}:${f.mlp}:${kvChunkPositions}:${step.pieces}:${step.narrow}:${opts.hubSlices ?? 'auto'}`;
+  // Everything a layer's lowering reads that changes within a projection: its kind, fan-out, budgets, the KV chunking
+  // the chunk size asked for comes to (a search's sizes often come to the chunking it already has), and the layout
+  // step's combine pieces and narrow streams (the hub slices are the step's opts).
+  const layerKey = (k: string, req: StageRequest) => {
+    const f = req.stageBudgets ?? PACKED_FRACTIONS;
+    const c = stageKvChunking(req);
+    const chunks = c ? `${c.positions}/${c.chunks}/${c.reduce}/${c.pieces}` : 'none';
+    return `${k}:${req.maxFan}:${req.budgetBytes}:${f.qkv}:${f.o}:${f.mlp}:${chunks}:${step.pieces}:${step.narrow}:${opts.hubSlices ?? 'auto'}`;
+  };
   const lowerKinds = (maxFan: number, budgetBytes: number, fractions: StageBudgetFractions) =>
-    new Map([...kindLayers].map(([k, ls]) => [k, memo.layer(layerKey(k, maxFan, budgetBytes, fractions), () => request([ls[0]], maxFan, budgetBytes, 'layer', fractions))] as const));
+    new Map(
+      [...kindLayers].map(([k, ls]) => {
+        const req = request([ls[0]], maxFan, budgetBytes, 'layer', fractions);
+        return [k, memo.layer(layerKey(k, req), () => req)] as const;
+      }),
+    );
   const build = (budgetBytes: number, fractions = PACKED_FRACTIONS): Build => {
     let lastError: unknown = null;
     for (const maxFan of opts.maxFan !== undefined ? [opts.maxFan] : FAN_STEPS) {

@@ -8,7 +8,7 @@ import type { FabricSpec } from '../../fabric/spec/schema.js';
 import type { FaultMap } from '../../fabric/faults/index.js';
 import { tileSramBytes } from '../../fabric/isa/sram.js';
 import type { ModelGraph, LayerNode } from '../graph/graph.js';
-import { hubSliceCols, lowerModel, type Lowered, type ProjectionLowering } from '../wafer/lower.js';
+import { hubSliceCols, kvChunkingOf, lowerModel, type KvChunking, type Lowered, type LowerOptions, type ProjectionLowering } from '../wafer/lower.js';
 import { placeTiles, type Placement } from '../wafer/place.js';
 import { meshView, pickLinks, routeLinks, routeStreams, type RouteLinks, type StreamRoute } from '../wafer/route.js';
 import { colourLinks, type RoutePreference } from '../wafer/colour.js';
@@ -115,17 +115,15 @@ export interface TimedStage {
   colours: StageColours;
 }
 
-/** Lowers a stage and sizes it on the mesh. Throws the compiler's InputError when a piece cannot be partitioned. */
 function partOf(req: StageRequest): 'layer' | 'embedding' | 'lm_head' {
   return req.part ?? (req.layers.length > 0 ? 'layer' : 'embedding');
 }
 
-export function lowerStage(req: StageRequest): LoweredStage {
+/** What lowerModel is given for a stage: the graph of its layers (none for the embedding or LM head) and the options. */
+function stageLowering(req: StageRequest): { graph: ModelGraph; opts: LowerOptions } {
   const part = partOf(req);
-  const layerStage = part === 'layer';
-  const graph: ModelGraph = { ...req.graph, layers: layerStage ? req.layers : [] };
-  const sliceCols = req.sliceCols ?? hubSliceCols(req.graph, req);
-  const lowered = lowerModel(graph, {
+  const graph: ModelGraph = { ...req.graph, layers: part === 'layer' ? req.layers : [] };
+  const opts: LowerOptions = {
     dtype: req.dtype,
     maxSeq: req.maxSeq,
     budgetBytes: req.budgetBytes,
@@ -137,9 +135,28 @@ export function lowerStage(req: StageRequest): LoweredStage {
     // The projection's own paths plug in here: chunked KV heads (kvChunks.ts).
     projection: { ...req.projection, kvChunks: kvChunker },
     // The model's hub slices, also in a stage without layers.
-    sliceCols,
+    sliceCols: req.sliceCols ?? hubSliceCols(req.graph, req),
     ...req.narrow,
-  });
+  };
+  return { graph, opts };
+}
+
+/**
+ * The KV chunking lowerStage would give `req`'s layers (null: none), without lowering them: the only way the KV
+ * chunk size asked for (ProjectionLowering.kvChunkPositions, kvChunkFitting) reaches the lowering, so two requests
+ * alike but for those lower alike where this is the same.
+ */
+export function stageKvChunking(req: StageRequest): KvChunking | null {
+  const { graph, opts } = stageLowering(req);
+  return kvChunkingOf(graph, opts);
+}
+
+/** Lowers a stage and sizes it on the mesh. Throws the compiler's InputError when a piece cannot be partitioned. */
+export function lowerStage(req: StageRequest): LoweredStage {
+  const layerStage = partOf(req) === 'layer';
+  const { graph, opts } = stageLowering(req);
+  const sliceCols = opts.sliceCols!;
+  const lowered = lowerModel(graph, opts);
   const tiles = lowered.plan.tiles;
   // A tile whose buffers overflow its SRAM holds as many tiles as its bytes need (costed as one compute engine).
   let overflowTiles = 0;

@@ -61,6 +61,20 @@ export function hubSliceCols(graph: ModelGraph, opts: Pick<LowerOptions, 'dtype'
   return grid ? grid.bc : graph.hidden;
 }
 
+/**
+ * Projection: the KV chunking lowerModel would choose for `graph` under `opts` (null: none), found from the lowering's
+ * context alone — the partitions, not the plan — so that a caller can tell two requests that lower alike apart from
+ * two that do not. Throws what lowerModel would throw first where the context or the chunking cannot be made.
+ */
+export function kvChunkingOf(graph: ModelGraph, opts: LowerOptions): KvChunking | null {
+  const a0 = graph.layers.length > 0 ? graph.layers[0].attention : null;
+  const chunker = opts.projection?.kvChunks;
+  if (!a0 || !chunker) return null;
+  checkProjectable(graph);
+  const c = lowerContext(new PlanBuilder(), graph, opts, opts.sliceCols ?? hubSliceCols(graph, opts));
+  return chunker.plan(c, a0.qNorm !== null).chunking;
+}
+
 export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {
   const proj = opts.projection;
   if (proj) checkProjectable(graph);

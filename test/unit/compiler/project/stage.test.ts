@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildGraph } from '../../../../compiler/graph/graph.js';
 import { getPreset } from '../../../../compiler/model/presets.js';
-import { ColourError, lowerStage, receiveOverflow, releasePlan, timeStage, type StageRequest, type WaferMesh } from '../../../../compiler/project/stage.js';
+import { ColourError, lowerStage, receiveOverflow, releasePlan, stageKvChunking, timeStage, type StageRequest, type WaferMesh } from '../../../../compiler/project/stage.js';
 import { compileModel } from '../../../../compiler/wafer/compile.js';
 import { estimateStep, PATH_CAUSES, type EstimateOptions } from '../../../../compiler/wafer/estimate.js';
 import { tileBudgetBytes } from '../../../../compiler/wafer/partition.js';
@@ -187,6 +187,27 @@ describe('stages', () => {
     }
     // The compiler proper (no projection options) never chunks: the toy program is the one the engine runs.
     expect(() => compileModel(dense, { spec, faults: null, repair: 'route-around', dtype: 'bf16', maxSeq: 1024 })).toThrow();
+  });
+
+  it('the KV chunking a stage comes to is known before lowering it: alike, the lowerings are alike', () => {
+    const plan = (s: ReturnType<typeof lowerStage>) => JSON.stringify({ tiles: s.lowered.plan.tiles, streams: s.lowered.plan.streams });
+    const at = (kvChunkPositions: number | 'fill' | undefined) => request(dense, [dense.layers[0]], { maxSeq: 1024, projection: { kvChunkPositions } });
+    // Full chunk tiles, asked for as 'fill' or as the number of positions that comes to: one chunking, one lowering.
+    const full = stageKvChunking(at('fill'))!;
+    const asked = [undefined, 'fill', full.positions, 4] as const;
+    const stages = asked.map((k) => {
+      const s = lowerStage(at(k));
+      // What the search reads before lowering is what the lowering did.
+      expect(stageKvChunking(at(k))).toEqual(s.lowered.kvChunking ?? null);
+      return s;
+    });
+    expect(stages[2].lowered.kvChunking).toEqual(full);
+    expect(plan(stages[2])).toBe(plan(stages[1]));
+    // Other sizes come to other chunkings and other plans.
+    expect(new Set(stages.map((s) => JSON.stringify(s.lowered.kvChunking))).size).toBe(3);
+    expect(new Set(stages.map(plan)).size).toBe(3);
+    // No layers, no chunking.
+    expect(stageKvChunking(request(dense, [], { part: 'lm_head' }))).toBeNull();
   });
 
   it('experts not routed to are reserved spans of the tiles they would take', () => {
