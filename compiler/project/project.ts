@@ -22,7 +22,7 @@ import { MIN_SPREAD_BUDGET_BYTES, searchSpread } from '../wafer/spread.js';
 import { PACKED_FRACTIONS, balancedFractions, type StageBudgetFractions } from '../wafer/balance.js';
 import type { ReduceShape } from '../wafer/region.js';
 import { reserveMeshScratch } from '../wafer/scratch.js';
-import { chooseRoutes, ColourError, coloursPast, estimateStage, lowerStage, placeStage, receiveOverflow, releasePlan, routeStage, stageKvChunking, stageColours, type LoweredStage, type StageColours, type StageRequest, type StageRoutes, type WaferMesh } from './stage.js';
+import { chooseRoutes, ColourError, coloursPast, estimateStage, lowerStage, placeStage, receiveOverflow, releasePlan, routeStage, stageKvChunking, stageLmHeadLayout, stageColours, type LoweredStage, type StageColours, type StageRequest, type StageRoutes, type WaferMesh } from './stage.js';
 import type { Placement } from '../wafer/place.js';
 import { MAX_COMBINE_PIECES } from './kvChunks.js';
 import { projectionGraph } from './graph.js';
@@ -701,7 +701,9 @@ function buildProjection(cfg: ModelConfig, spec: FabricSpec, opts: ProjectOption
         const kinds = lowerKinds(maxFan, budgetBytes, fractions);
         // The embedding and LM head hold no KV cache: the KV options do not change them.
         const embedding = memo.lower(`embedding:${maxFan}:${budgetBytes}:${opts.hubSlices ?? 'auto'}`, () => request([], maxFan, budgetBytes, 'embedding'));
-        const lmHead = memo.lower(`lm_head:${maxFan}:${budgetBytes}:${opts.hubSlices ?? 'auto'}:${step.groupHead === true}`, () => request([], maxFan, budgetBytes, 'lm_head'));
+        // Nor does the fan-out, but through the hub slices and the LM head's blocks (a wider one often changes neither).
+        const head = request([], maxFan, budgetBytes, 'lm_head');
+        const lmHead = memo.lower(`lm_head:${budgetBytes}:${stageLmHeadLayout(head)}:${step.groupHead === true}`, () => head);
         return { maxFan, budgetBytes, fractions, embedding, lmHead, kinds };
       } catch (e) {
         if (!(e instanceof InputError)) throw e;

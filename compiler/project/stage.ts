@@ -8,7 +8,7 @@ import type { FabricSpec } from '../../fabric/spec/schema.js';
 import type { FaultMap } from '../../fabric/faults/index.js';
 import { tileSramBytes } from '../../fabric/isa/sram.js';
 import type { ModelGraph, LayerNode } from '../graph/graph.js';
-import { hubSliceCols, kvChunkingOf, lowerModel, type KvChunking, type Lowered, type LowerOptions, type ProjectionLowering } from '../wafer/lower.js';
+import { hubSliceCols, kvChunkingOf, lmHeadLayoutOf, lowerModel, type KvChunking, type Lowered, type LowerOptions, type ProjectionLowering } from '../wafer/lower.js';
 import { placeTiles, type Placement } from '../wafer/place.js';
 import { meshView, pickLinks, routeLinks, routeStreams, type RouteLinks, type StreamRoute } from '../wafer/route.js';
 import { colourLinks, type RoutePreference } from '../wafer/colour.js';
@@ -149,6 +149,16 @@ function stageLowering(req: StageRequest): { graph: ModelGraph; opts: LowerOptio
 export function stageKvChunking(req: StageRequest): KvChunking | null {
   const { graph, opts } = stageLowering(req);
   return kvChunkingOf(graph, opts);
+}
+
+/**
+ * What an LM head stage's lowering takes from its fan-out and hub slices (wafer/lower.ts lmHeadLayoutOf), as a key:
+ * two requests alike but for the fan-out lower alike where this is the same.
+ */
+export function stageLmHeadLayout(req: StageRequest): string {
+  const { graph, opts } = stageLowering(req);
+  const { sliceCols, grid, group } = lmHeadLayoutOf(graph, opts);
+  return `${sliceCols}:${grid.br}x${grid.bc}:${grid.gr}x${grid.gc}:${group}`;
 }
 
 /** Lowers a stage and sizes it on the mesh. Throws the compiler's InputError when a piece cannot be partitioned. */

@@ -9,7 +9,7 @@
 // same top-k on the logits slice 0 multicasts, dispatch their parts to the chosen experts' regions only and combine
 // the rows that come back.
 import type { LayerNode, ModelGraph } from '../graph/graph.js';
-import { partitionMatrix } from './partition.js';
+import { partitionMatrix, type BlockGrid } from './partition.js';
 import { PlanBuilder, type StreamDecl } from './plan.js';
 import type { Region } from './region.js';
 import { fail, lowerContext, qkvPartition, sl, type KvChunking, type LowerContext, type LowerOptions } from './lower/context.js';
@@ -17,7 +17,7 @@ import { hubSlices, normSlices, receiveSlices } from './lower/hub.js';
 import { lowerAttention } from './lower/attention.js';
 import { lowerDenseMlp } from './lower/mlp.js';
 import { lowerMoe } from './lower/moe.js';
-import { lowerEmbedding, lowerLmHead, lowerStageOut, lowerWaferLink } from './lower/ends.js';
+import { lmHeadGrid, lowerEmbedding, lowerLmHead, lowerStageOut, lowerWaferLink } from './lower/ends.js';
 
 export type { KvChunker, KvChunking, LowerOptions, ProjectionLowering } from './lower/context.js';
 
@@ -73,6 +73,16 @@ export function kvChunkingOf(graph: ModelGraph, opts: LowerOptions): KvChunking 
   checkProjectable(graph);
   const c = lowerContext(new PlanBuilder(), graph, opts, opts.sliceCols ?? hubSliceCols(graph, opts));
   return chunker.plan(c, a0.qNorm !== null).chunking;
+}
+
+/**
+ * The LM head's hub slice width, blocks and input grouping for `opts` (ends.ts lmHeadGrid): what an LM head's
+ * lowering takes from the fan-out, found without lowering it, so that two fan-outs that lower it alike are told apart
+ * from two that do not. Throws what lowerModel would throw first where its blocks cannot be made.
+ */
+export function lmHeadLayoutOf(graph: ModelGraph, opts: LowerOptions): { sliceCols: number; grid: BlockGrid; group: number } {
+  const sliceCols = opts.sliceCols ?? hubSliceCols(graph, opts);
+  return { sliceCols, ...lmHeadGrid(lowerContext(new PlanBuilder(), { ...graph, layers: [] }, opts, sliceCols)) };
 }
 
 export function lowerModel(graph: ModelGraph, opts: LowerOptions): Lowered {

@@ -1,6 +1,6 @@
 // The ends of the model: the embedding table (or, for a stage of a model split over wafers, stub tiles that stand for
 // the previous stage), and the final norm, LM head and argmax (or stubs that stand for the next stage).
-import { dtypeBytes } from '../partition.js';
+import { dtypeBytes, type BlockGrid } from '../partition.js';
 import { modelTag, slice, zeros, type StreamDecl } from '../plan.js';
 import { BAND_ROWS } from '../place.js';
 import { reduceUp } from '../region.js';
@@ -82,14 +82,23 @@ export function lowerStageOut(c: LowerContext, xIn: StreamDecl[]): void {
   });
 }
 
-/** Final norm over the slices, LM head (its block columns are the slices), argmax; returns the logits outputs. */
-export function lowerLmHead(c: LowerContext, xIn: StreamDecl[]): { name: string; offset: number }[] {
-  const { p, graph, opts, d, bcDivides } = c;
-  const hubF = hubSlices(c, 'final.hub', 'lm_head', modelTag('final-hub'), graph.finalNorm);
+/**
+ * The LM head's blocks and the block columns each of its input streams carries (1: a stream per block column): with
+ * the hub slices, all that the fan-out changes in an LM head's lowering.
+ */
+export function lmHeadGrid(c: LowerContext): { grid: BlockGrid; group: number } {
+  const { graph, opts, d, bcDivides } = c;
   const lmReq = { rows: graph.lmHead.rows, cols: d, matricesPerTile: 1, forcedBc: 0, bcDivides, rowAlign: 0, maxGr: Infinity, maxGc: opts.maxFan };
   const widest = partition(c, 'the LM head', lmReq);
   const group = sliceInputGroup(c, widest, opts.lmHeadInputs ?? Infinity);
-  const lmGrid = group > 1 ? partition(c, 'the LM head', { ...lmReq, forcedBc: widest.bc, inputGroup: group }) : widest;
+  return { grid: group > 1 ? partition(c, 'the LM head', { ...lmReq, forcedBc: widest.bc, inputGroup: group }) : widest, group };
+}
+
+/** Final norm over the slices, LM head (its block columns are the slices), argmax; returns the logits outputs. */
+export function lowerLmHead(c: LowerContext, xIn: StreamDecl[]): { name: string; offset: number }[] {
+  const { p, graph } = c;
+  const hubF = hubSlices(c, 'final.hub', 'lm_head', modelTag('final-hub'), graph.finalNorm);
+  const { grid: lmGrid, group } = lmHeadGrid(c);
   const lm = region(c, 'lm_head', 'lm_head', modelTag('lm-head'), [graph.lmHead], lmGrid, undefined, undefined, undefined, group);
   feedSlices(c, hubF, normSlices(c, hubF, receiveSlices(c, hubF, xIn, 'final.norm'), 'final.norm'), lm.inputs, 'xn', lmGrid.bc * group);
   const logitOutputs: { name: string; offset: number }[] = [];

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildGraph } from '../../../../compiler/graph/graph.js';
 import { getPreset } from '../../../../compiler/model/presets.js';
-import { ColourError, lowerStage, receiveOverflow, releasePlan, stageKvChunking, timeStage, type StageRequest, type WaferMesh } from '../../../../compiler/project/stage.js';
+import { ColourError, lowerStage, receiveOverflow, releasePlan, stageKvChunking, stageLmHeadLayout, timeStage, type StageRequest, type WaferMesh } from '../../../../compiler/project/stage.js';
 import { compileModel } from '../../../../compiler/wafer/compile.js';
 import { estimateStep, PATH_CAUSES, type EstimateOptions } from '../../../../compiler/wafer/estimate.js';
 import { tileBudgetBytes } from '../../../../compiler/wafer/partition.js';
@@ -208,6 +208,21 @@ describe('stages', () => {
     expect(new Set(stages.map(plan)).size).toBe(3);
     // No layers, no chunking.
     expect(stageKvChunking(request(dense, [], { part: 'lm_head' }))).toBeNull();
+  });
+
+  it('an LM head lowers alike at every fan-out that gives it the same hub slices and blocks', () => {
+    const plan = (s: ReturnType<typeof lowerStage>) => JSON.stringify({ tiles: s.lowered.plan.tiles, streams: s.lowered.plan.streams });
+    const byLayout = new Map<string, Set<string>>();
+    const fans = [1, 2, 4, 8, 16, 32, 64, 256];
+    for (const maxFan of fans) {
+      const req = request(dense, [], { part: 'lm_head', maxFan, sliceCols: undefined });
+      const key = stageLmHeadLayout(req);
+      byLayout.set(key, (byLayout.get(key) ?? new Set()).add(plan(lowerStage(req))));
+    }
+    // One plan per layout, and fan-outs that share a layout as well as ones that do not (else this checks nothing).
+    for (const plans of byLayout.values()) expect(plans.size).toBe(1);
+    expect(byLayout.size).toBeGreaterThan(1);
+    expect(byLayout.size).toBeLessThan(fans.length);
   });
 
   it('experts not routed to are reserved spans of the tiles they would take', () => {
