@@ -3,9 +3,10 @@
 //    steady state: offered rates at 1/4, 1/2 and 3/4 of the uniform-traffic bound 4/k of each size, a warm-up that
 //    ends once two periods accept the same rate (within 5%), the window, then a full drain; beside them one case at
 //    1.5× the bound, marked saturated (its accepted rate is the saturation throughput, its latency grows with the
-//    window; one run, drained only for 4 warm-up-and-window lengths, its latency a lower bound). Simulated router-cycles (tiles × cycles, warm-up and drain included) and wavelet-hops per host second,
-//    the faster of two runs (this machine is shared: slower runs measure the neighbours), with router-cycles per
-//    CPU-second of the process and the host's 1-minute load average. Target: ≥ 1M router-cycles/s at 64×64.
+//    window; one run, drained only for 4 warm-up-and-window lengths, its latency a lower bound). Simulated
+//    router-cycles (tiles × cycles, warm-up and drain included) and wavelet-hops per host second, the faster of two
+//    runs (this machine is shared: slower runs measure the neighbours), with router-cycles per CPU-second of the
+//    process and the host's 1-minute load average. Target: ≥ 1M router-cycles/s at 64×64.
 // 2. The speed-up from 1 to 2 worker threads on a compute-heavy ISA program (gridProgram: every tile runs a chain of
 //    f32 matvecs on a broadcast vector, rows reduce westward), after checking that 0, 1 and 2 workers give identical
 //    cycles and outputs. Figure: wall time per step, best of the timed steps.
