@@ -87,22 +87,28 @@ export function f16Acc32Width(spec: FabricSpec): number {
   return spec.simdWidth.f16Acc32 ?? spec.simdWidth.f32;
 }
 
+/** FP32 maxima (compares) per cycle: simdWidth.f32Max, or the FMA width where a spec does not give it. */
+export function f32MaxWidth(spec: FabricSpec): number {
+  return spec.simdWidth.f32Max ?? spec.simdWidth.f32;
+}
+
 /**
  * A streaming vector op: the slowest of its arithmetic, its SRAM reads and its SRAM writes, plus transcendentals
  * (serial, each spec.costs.transcendentalCycles) and spec.costs.opSetupCycles. The arithmetic is `macOps` f32 multiplies and
  * multiply-adds at simdWidth.f32 (`@fmacs`; a vector multiply `@fmuls` is not listed either, docs/hardware.md#simd-widths, so it is
  * charged the same), `addOps` adds, subtractions, scalings by one scalar and conversions at f32AddWidth (`@fadds`,
- * `@fscales`), and `halfMacOps` 16-bit multiply-adds into f32 at f16Acc32Width (`@fmachs`).
+ * `@fscales`), `halfMacOps` 16-bit multiply-adds into f32 at f16Acc32Width (`@fmachs`), and `maxOps` compares (maxima) at
+ * f32MaxWidth (`@fmaxs`).
  */
-function vectorCost(spec: FabricSpec, macOps: number, addOps: number, readBytes: number, writeBytes: number, transcendentals = 0, halfMacOps = 0): OpCost {
-  const arith = Math.ceil(macOps / spec.simdWidth.f32) + Math.ceil(addOps / f32AddWidth(spec)) + Math.ceil(halfMacOps / f16Acc32Width(spec));
+function vectorCost(spec: FabricSpec, macOps: number, addOps: number, readBytes: number, writeBytes: number, transcendentals = 0, halfMacOps = 0, maxOps = 0): OpCost {
+  const arith = Math.ceil(macOps / spec.simdWidth.f32) + Math.ceil(addOps / f32AddWidth(spec)) + Math.ceil(halfMacOps / f16Acc32Width(spec)) + Math.ceil(maxOps / f32MaxWidth(spec));
   const reads = readCycles(spec, readBytes);
   const writes = Math.ceil(writeBytes / sramWriteBytesPerCycle(spec));
   return {
     cycles: spec.costs.opSetupCycles + Math.max(arith, reads, writes) + transcendentals * spec.costs.transcendentalCycles,
     arithCycles: arith,
     sramCycles: Math.max(reads, writes),
-    fmacOps: macOps + addOps + halfMacOps + transcendentals,
+    fmacOps: macOps + addOps + halfMacOps + maxOps + transcendentals,
     sramReadBytes: readBytes,
     sramWriteBytes: writeBytes,
   };
@@ -241,9 +247,11 @@ export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
     }
     case 'attention': {
       // Per query head over seq = position + 1 rows (a chunk tile: its window's rows up to the position): q·K
-      // (seq·headDim MACs), softmax (seq exps and a sum), p·V (seq·headDim). Over a 16-bit cache the MACs are
-      // `@fmachs` (16-bit operands, f32 sums), after q and the probabilities are converted to 16 bits (headDim + seq
-      // conversions per head).
+      // (seq·headDim MACs), each score scaled, their maximum (seq compares), each score less it, seq exps and their
+      // sum, p·V (seq·headDim), and, unless a partial for a combine (`stats`), each output divided by the sum (a
+      // reciprocal per head, a scaling per output, as attnFinish) — as kernels/attention.ts computes it. Over a
+      // 16-bit cache the MACs are `@fmachs` (16-bit operands, f32 sums), after q and the probabilities are converted
+      // to 16 bits (headDim + seq conversions per head).
       const seq = windowRows(op.window, ctx.position);
       // A chunk tile whose window starts after the position writes an empty partial (a max and a sum per head).
       if (seq === 0) return vectorCost(spec, 0, 0, 0, op.numHeads * 8);
@@ -252,14 +260,17 @@ export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
       const conversions = kv === 4 ? 0 : op.numHeads * (op.headDim + seq);
       const reads = op.numHeads * op.headDim * 4 + 2 * op.numHeads * seq * op.headDim * kv;
       const writes = op.numHeads * (seq + op.headDim) * 4;
+      const scores = op.numHeads * seq;
+      const finish = op.stats ? 0 : op.numHeads * op.headDim;
+      const reciprocals = op.stats ? 0 : op.numHeads;
       return kv === 4
-        ? vectorCost(spec, macs, op.numHeads * seq, reads, writes, op.numHeads * seq)
-        : vectorCost(spec, 0, op.numHeads * seq + conversions, reads, writes, op.numHeads * seq, macs);
+        ? vectorCost(spec, macs, 3 * scores + finish, reads, writes, scores + reciprocals, 0, scores)
+        : vectorCost(spec, 0, 3 * scores + finish + conversions, reads, writes, scores + reciprocals, macs, scores);
     }
     case 'attnMerge': {
       // Per head: the larger max (a compare), two exponentials (the factors), the merged sum (two multiply-adds).
       const h = op.numHeads;
-      return vectorCost(spec, 2 * h, h, 16 * h, 16 * h, 2 * h);
+      return vectorCost(spec, 2 * h, 0, 16 * h, 16 * h, 2 * h, 0, h);
     }
     case 'attnMergeRows': {
       // out·a + other·b: two scalings by one scalar (`@fscales`) and an add (`@fadds`) per element.
@@ -277,10 +288,9 @@ export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
       return vectorCost(spec, 2 * n, 0, n * 8, n * 4, 2 * n);
     }
     case 'topk': {
-      // softmax over n logits (n exps and a sum), then k passes of n compares (`@fmaxs`: 1 on WSE-2, docs/hardware.md#simd-widths —
-      // charged at the FMA width).
+      // softmax over n logits (n exps and a sum), then k passes of n compares (`@fmaxs`, docs/hardware.md#simd-widths).
       const n = op.logits.length;
-      return vectorCost(spec, op.k * n, n, n * 4 * (1 + op.k), op.k * 8 + (op.denseWeights ? n * 4 : 0), n);
+      return vectorCost(spec, 0, n, n * 4 * (1 + op.k), op.k * 8 + (op.denseWeights ? n * 4 : 0), n, 0, op.k * n);
     }
     case 'dispatch': {
       const k = op.indices.length;
@@ -288,9 +298,9 @@ export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
       return { cycles: spec.costs.opSetupCycles + k * spec.costs.sendIssueCycles, arithCycles: 0, sramCycles: readCycles(spec, reads), fmacOps: 0, sramReadBytes: reads, sramWriteBytes: 0 };
     }
     case 'argmax':
-      return vectorCost(spec, op.x.length, 0, op.x.length * 4, 8);
+      return vectorCost(spec, 0, 0, op.x.length * 4, 8, 0, 0, op.x.length);
     case 'argmaxMerge':
-      return vectorCost(spec, 2, 0, 16, 8);
+      return vectorCost(spec, 0, 0, 16, 8, 0, 0, 2);
     case 'embed': {
       // Read the token, decode one row to f32 (SIMD at the table dtype's width), issue one send per slice.
       const dtype = ctx.dtypeOf(op.table);

@@ -27,6 +27,7 @@ const wse3Tile = {
     f32: 1, // `@fmacs` not listed, presumably 1 (docs/hardware.md#simd-widths "[?]", docs/hardware.md#emulator-defaults)
     f32Add: 4, // `@fadds`, `@fscales`, `@fmovs` 4-wide on WSE-3 (docs/hardware.md#simd-widths SIMD table)
     f16Acc32: 4, // `@fmachs` (FP16×FP16 -> FP32 accumulate) 4-wide on WSE-3 (docs/hardware.md#simd-widths SIMD table)
+    f32Max: 4, // `@fmaxs` (FP32 maximum) 4-wide on WSE-3 (docs/hardware.md#simd-widths SIMD table)
     int8: 8, // assumption: as f16
   },
   hopLatencyCycles: 1, // one wavelet to a neighbour in a single cycle (docs/hardware.md#hop-and-ramp-latency)
@@ -56,6 +57,7 @@ const wse2: FabricSpec = {
     f32: 1, // `@fmacs` not listed, presumably 1 (docs/hardware.md#simd-widths "[?]")
     f32Add: 2, // `@fadds`, `@fscales`, `@fmovs` 2-wide on WSE-2 (docs/hardware.md#simd-widths SIMD table)
     f16Acc32: 2, // `@fmachs` (FP16×FP16 -> FP32 accumulate) 2-wide on WSE-2 (docs/hardware.md#simd-widths SIMD table)
+    f32Max: 1, // `@fmaxs` (FP32 maximum) 1-wide on WSE-2 (docs/hardware.md#simd-widths SIMD table)
     int8: 4, // assumption: as f16
   },
 };

@@ -38,6 +38,11 @@ export const simdWidthSchema = z.strictObject({
    * 16-bit KV cache. Optional in spec files: absent, at the FMA width `f32`.
    */
   f16Acc32: small.optional(),
+  /**
+   * FP32 maxima (compares) per cycle (docs/hardware.md#simd-widths: `@fmaxs` 1 on WSE-2, 4 on WSE-3): softmax maxima,
+   * top-k and argmax. Optional in spec files: absent, at the FMA width `f32`.
+   */
+  f32Max: small.optional(),
   /** int8 MACs per cycle (assumption: as f16). */
   int8: small,
 });

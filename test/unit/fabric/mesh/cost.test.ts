@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { getFabricPreset } from '../../../../fabric/spec/index.js';
 import fc from 'fast-check';
-import { f32AddWidth, hopCycles, matvecCost, opCost, rampCycles, streamArrivalCycles, streamedOpCycles, streamedPrefix, taskCycles, tileOpContext } from '../../../../fabric/mesh/cost.js';
+import { f32AddWidth, f32MaxWidth, hopCycles, matvecCost, opCost, rampCycles, streamArrivalCycles, streamedOpCycles, streamedPrefix, taskCycles, tileOpContext } from '../../../../fabric/mesh/cost.js';
 import type { Op } from '../../../../fabric/isa/types.js';
 import { MATVEC_OPERAND } from '../../../../kernels/matvec.js';
 
@@ -127,6 +127,24 @@ describe('cost functions', () => {
     expect(opCost(fmaOnly, norm, ctx).cycles).toBe(OP_SETUP_CYCLES + 3 * n + TRANSCENDENTAL_CYCLES);
   });
 
+  it('compares (top-k, argmax) run at simdWidth.f32Max (`@fmaxs`: 1 on WSE-2, 4 on WSE-3); a spec without it at the FMA width', () => {
+    const tile = { buffers: [{ name: 'a', dtype: 'f32' as const, length: 8192, init: { kind: 'zeros' as const }, role: 'activation' as const }] };
+    const ctx = tileOpContext(tile, 0);
+    const s = (offset: number, length: number) => ({ buf: 'a', offset, length });
+    const n = 128;
+    const k = 8;
+    const topk: Op = { op: 'topk', logits: s(0, n), k, renormalize: true, indices: s(n, k), weights: s(n + k, k) };
+    const argmax: Op = { op: 'argmax', x: s(0, 4096), indexBase: 0, out: s(4096, 2) };
+    expect([f32MaxWidth(wse2), f32MaxWidth(wse3)]).toEqual([1, 4]);
+    // top-k: n adds (the softmax's sum) at the add width and k·n compares at the compare width.
+    expect(opCost(wse2, topk, ctx).arithCycles).toBe(n / 2 + k * n);
+    expect(opCost(wse3, topk, ctx).arithCycles).toBe(n / 4 + (k * n) / 4);
+    expect(opCost(wse3, argmax, ctx).arithCycles).toBe(4096 / 4);
+    const noMax = { ...wse3, simdWidth: { ...wse3.simdWidth, f32Max: undefined } };
+    expect(f32MaxWidth(noMax)).toBe(wse3.simdWidth.f32);
+    expect(opCost(noMax, argmax, ctx).arithCycles).toBe(4096 / wse3.simdWidth.f32);
+  });
+
   it('attention over a bf16 KV cache multiplies at the @fmachs width and reads half the bytes', () => {
     const tile = (kv: 'f32' | 'bf16') => ({
       buffers: [
@@ -142,9 +160,13 @@ describe('cost functions', () => {
     const f32 = opCost(wse3, att, tileOpContext(tile('f32'), position));
     const bf16 = opCost(wse3, att, tileOpContext(tile('bf16'), position));
     const macs = 2 * 2 * 32 * 64;
-    expect(f32.arithCycles).toBe(macs / wse3.simdWidth.f32 + (2 * 32) / 4);
-    // 16-bit products at 4 per cycle, plus the softmax sums and the q and p conversions at the add width
-    expect(bf16.arithCycles).toBe(macs / 4 + Math.ceil((2 * 32 + 2 * (64 + 32)) / 4));
+    // What kernels/attention.ts does besides the MACs, per score (2 heads × 32 positions): a scaling, a compare for
+    // the maximum, a subtraction and an add to the sum; per output (2 × 64), the division by the sum, a scaling.
+    const scores = 2 * 32;
+    const adds = 3 * scores + 2 * 64;
+    expect(f32.arithCycles).toBe(macs / wse3.simdWidth.f32 + adds / 4 + scores / 4);
+    // 16-bit products at 4 per cycle, plus the same adds and the q and p conversions at the add width
+    expect(bf16.arithCycles).toBe(macs / 4 + Math.ceil((adds + 2 * (64 + 32)) / 4) + scores / 4);
     expect(f32.sramReadBytes - bf16.sramReadBytes).toBe(2 * 2 * 32 * 64 * 2);
     expect(bf16.cycles).toBeLessThan(f32.cycles / 2);
     expect(opCost(wse3, app, tileOpContext(tile('bf16'), 0)).sramWriteBytes).toBe(2 * 64 * 2);
