@@ -288,9 +288,13 @@ export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
       return vectorCost(spec, 2 * n, 0, n * 8, n * 4, 2 * n);
     }
     case 'topk': {
-      // softmax over n logits (n exps and a sum), then k passes of n compares (`@fmaxs`, docs/hardware.md#simd-widths).
+      // As kernels/gating.ts computes it: a softmax over n logits (their maximum, each less it, n exps, their sum, a
+      // reciprocal and n scalings), then k passes of n compares (`@fmaxs`, docs/hardware.md#simd-widths) and, to
+      // renormalise, the k weights' sum, a reciprocal and k scalings.
       const n = op.logits.length;
-      return vectorCost(spec, 0, n, n * 4 * (1 + op.k), op.k * 8 + (op.denseWeights ? n * 4 : 0), n, 0, op.k * n);
+      const k = op.k;
+      const renorm = op.renormalize ? 2 * k : 0;
+      return vectorCost(spec, 0, 3 * n + renorm, n * 4 * (1 + k), k * 8 + (op.denseWeights ? n * 4 : 0), n + 1 + (op.renormalize ? 1 : 0), 0, (k + 1) * n);
     }
     case 'dispatch': {
       const k = op.indices.length;

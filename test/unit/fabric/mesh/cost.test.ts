@@ -136,9 +136,12 @@ describe('cost functions', () => {
     const topk: Op = { op: 'topk', logits: s(0, n), k, renormalize: true, indices: s(n, k), weights: s(n + k, k) };
     const argmax: Op = { op: 'argmax', x: s(0, 4096), indexBase: 0, out: s(4096, 2) };
     expect([f32MaxWidth(wse2), f32MaxWidth(wse3)]).toEqual([1, 4]);
-    // top-k: n adds (the softmax's sum) at the add width and k·n compares at the compare width.
-    expect(opCost(wse2, topk, ctx).arithCycles).toBe(n / 2 + k * n);
-    expect(opCost(wse3, topk, ctx).arithCycles).toBe(n / 4 + (k * n) / 4);
+    // top-k, as kernels/gating.ts computes it: per logit a subtraction, an add to the sum and a scaling at the add
+    // width, and a compare for the maximum; k·n compares to select; to renormalise, 2k adds and scalings.
+    const adds = 3 * n + 2 * k;
+    const compares = (k + 1) * n;
+    expect(opCost(wse2, topk, ctx).arithCycles).toBe(adds / 2 + compares);
+    expect(opCost(wse3, topk, ctx).arithCycles).toBe(adds / 4 + compares / 4);
     expect(opCost(wse3, argmax, ctx).arithCycles).toBe(4096 / 4);
     const noMax = { ...wse3, simdWidth: { ...wse3.simdWidth, f32Max: undefined } };
     expect(f32MaxWidth(noMax)).toBe(wse3.simdWidth.f32);
