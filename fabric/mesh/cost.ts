@@ -268,9 +268,10 @@ export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
         : vectorCost(spec, 0, 3 * scores + finish + conversions, reads, writes, scores + reciprocals, macs, scores);
     }
     case 'attnMerge': {
-      // Per head: the larger max (a compare), two exponentials (the factors), the merged sum (two multiply-adds).
+      // Per head, as kernels/attention.ts mergeAttentionStats: the larger max (a compare), each max less it (two
+      // subtractions), two exponentials (the factors), the merged sum (two multiply-adds).
       const h = op.numHeads;
-      return vectorCost(spec, 2 * h, 0, 16 * h, 16 * h, 2 * h, 0, h);
+      return vectorCost(spec, 2 * h, 2 * h, 16 * h, 16 * h, 2 * h, 0, h);
     }
     case 'attnMergeRows': {
       // out·a + other·b: two scalings by one scalar (`@fscales`) and an add (`@fadds`) per element.
