@@ -119,6 +119,12 @@ function partOf(req: StageRequest): 'layer' | 'embedding' | 'lm_head' {
   return req.part ?? (req.layers.length > 0 ? 'layer' : 'embedding');
 }
 
+/** The stage as an error names it: the embedding, the LM head, or its layer. */
+function stageName(req: StageRequest): string {
+  const part = partOf(req);
+  return part === 'embedding' ? 'the embedding' : part === 'lm_head' ? 'the LM head' : `layer ${req.layers[0].index}`;
+}
+
 /** What lowerModel is given for a stage: the graph of its layers (none for the embedding or LM head) and the options. */
 function stageLowering(req: StageRequest): { graph: ModelGraph; opts: LowerOptions } {
   const part = partOf(req);
@@ -240,14 +246,12 @@ export function receiveOverflow(stage: LoweredStage): ColourError | null {
   const most = stage.mostRouted;
   const colours = stage.req.mesh.spec.colours;
   if (!most || most.streams <= colours) return null;
-  const part = partOf(stage.req);
-  const what = part === 'embedding' ? 'the embedding' : part === 'lm_head' ? 'the LM head' : `layer ${stage.req.layers[0].index}`;
   return new ColourError(
-    `${what}: tile ${most.role} receives ${most.streams} streams, more than the ${colours} colours a tile has`,
+    `${stageName(stage.req)}: tile ${most.role} receives ${most.streams} streams, more than the ${colours} colours a tile has`,
     'colour',
     'use a larger fabric so regions spread out, or a fabric spec with more colours',
     most.unit === 'kv-chunk' ? stage.combinePieces : null,
-    part,
+    partOf(stage.req),
   );
 }
 
@@ -453,13 +457,12 @@ export function colourStage(stage: LoweredStage, placement: Placement, routes = 
     if (again.ok) c = again;
   }
   if (!c.ok) {
-    const what = stage.req.part === 'embedding' ? 'the embedding' : stage.req.part === 'lm_head' ? 'the LM head' : `layer ${stage.req.layers[0].index}`;
     // Fewer combine pieces are offered only where the stream that ran out enters or leaves a KV chunk tile: elsewhere
     // they seldom free a colour, and each retry re-lowers and re-times the stages it changes.
     const s = streams[c.stream];
     const tiles = stage.lowered.plan.tiles;
     const chunkStream = [...s.src, ...s.dst].some((t) => tiles[t].tag.unit === 'kv-chunk');
-    throw new ColourError(`${what}: ${c.error.what}`, c.error.where, c.error.fix, chunkStream ? stage.combinePieces : null, partOf(stage.req));
+    throw new ColourError(`${stageName(stage.req)}: ${c.error.what}`, c.error.where, c.error.fix, chunkStream ? stage.combinePieces : null, partOf(stage.req));
   }
   // The colouring must be one the compiler's verifier accepts.
   verifyLinks(streams, placement.tileOf, first, second, c.alternative, c.colourOf, view);

@@ -313,13 +313,10 @@ const REPARENT = meshScratch('route.reparent', 'stamps', 1);
  * targets are then bent back toward the dimension order (bentToOrder).
  */
 function search(view: MeshView, opts: Pick<RouteOptions, 'dimensionOrdered' | 'columnFirst'>, root: number, targets: number[], scratch: BfsScratch): void {
-  if (!opts.dimensionOrdered) {
-    bfs(view, root, new Set(targets), scratch);
-    return;
-  }
-  if (dimensionOrderedTree(view, root, targets, scratch, opts.columnFirst === true)) return;
+  const columnFirst = opts.columnFirst === true;
+  if (opts.dimensionOrdered && dimensionOrderedTree(view, root, targets, scratch, columnFirst)) return;
   bfs(view, root, new Set(targets), scratch);
-  bentToOrder(view, root, targets, scratch, opts.columnFirst === true);
+  if (opts.dimensionOrdered) bentToOrder(view, root, targets, scratch, columnFirst);
 }
 
 /**

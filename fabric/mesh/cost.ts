@@ -294,8 +294,8 @@ export function opCost(spec: FabricSpec, op: Op, ctx: OpContext): OpCost {
       // renormalise, the k weights' sum, a reciprocal and k scalings.
       const n = op.logits.length;
       const k = op.k;
-      const renorm = op.renormalize ? 2 * k : 0;
-      return vectorCost(spec, 0, 3 * n + renorm, n * 4 * (1 + k), k * 8 + (op.denseWeights ? n * 4 : 0), n + 1 + (op.renormalize ? 1 : 0), 0, (k + 1) * n);
+      const renorm = op.renormalize ? 1 : 0;
+      return vectorCost(spec, 0, 3 * n + 2 * k * renorm, n * 4 * (1 + k), k * 8 + (op.denseWeights ? n * 4 : 0), n + 1 + renorm, 0, (k + 1) * n);
     }
     case 'dispatch': {
       const k = op.indices.length;
